@@ -1,0 +1,61 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext, KafkaCluster } from "../platform";
+import type { AwsNetwork } from "./network";
+import { AWS_INSTANCE_TYPES } from "./sizing";
+
+export interface MskKafkaArgs {
+    context: CellContext;
+    network: AwsNetwork;
+    key: aws.kms.Key;
+}
+
+export const KAFKA_VERSION = "3.7.x";
+
+/** MSK brokers spread evenly over the cell's AZs, encrypted at rest with the cell's key, TLS only, IAM auth. */
+export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
+    readonly cluster: aws.msk.Cluster;
+    readonly bootstrapServers: pulumi.Output<string>;
+    readonly replicationFactor: number;
+
+    constructor(name: string, args: MskKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:aws:MskKafka", name, {}, opts);
+        const { cell, shape, labels } = args.context;
+        const zones = args.network.availabilityZones.length;
+        // MSK needs the same number of brokers in every client subnet.
+        const brokers = Math.ceil(shape.kafkaBrokers / zones) * zones;
+        this.replicationFactor = Math.min(3, brokers);
+
+        const configuration = new aws.msk.Configuration(`${name}-config`, {
+            kafkaVersions: [KAFKA_VERSION],
+            serverProperties: [
+                `default.replication.factor=${this.replicationFactor}`,
+                `min.insync.replicas=${Math.max(1, this.replicationFactor - 1)}`,
+                "auto.create.topics.enable=false",
+                "unclean.leader.election.enable=false",
+            ].join("\n"),
+        }, { parent: this });
+
+        this.cluster = new aws.msk.Cluster(`${name}-cluster`, {
+            kafkaVersion: KAFKA_VERSION,
+            numberOfBrokerNodes: brokers,
+            brokerNodeGroupInfo: {
+                instanceType: AWS_INSTANCE_TYPES[cell.size].kafkaBroker,
+                clientSubnets: args.network.privateSubnetIds,
+                securityGroups: [args.network.dataSecurityGroup.id],
+                storageInfo: { ebsStorageInfo: { volumeSize: shape.kafkaStorageGb } },
+                connectivityInfo: { publicAccess: { type: "DISABLED" } },
+            },
+            encryptionInfo: {
+                encryptionAtRestKmsKeyArn: args.key.arn,
+                encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+            },
+            clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+            configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
+            tags: labels.tags,
+        }, { parent: this });
+
+        this.bootstrapServers = this.cluster.bootstrapBrokersSaslIam;
+        this.registerOutputs({ bootstrapServers: this.bootstrapServers });
+    }
+}

@@ -1,0 +1,68 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { CellContext, PostgresDatabase } from "../platform";
+import type { AwsNetwork } from "./network";
+import { AWS_INSTANCE_TYPES } from "./sizing";
+
+export interface RdsPostgresArgs {
+    context: CellContext;
+    network: AwsNetwork;
+    key: aws.kms.Key;
+}
+
+export const POSTGRES_ENGINE_VERSION = "16";
+export const DATABASE_NAME = "cellplane";
+export const DATABASE_USER = "cellplane";
+
+/** The cell's metadata database: RDS PostgreSQL 16, encrypted with the cell's key, private to the VPC. */
+export class RdsPostgres extends pulumi.ComponentResource implements PostgresDatabase {
+    readonly instance: aws.rds.Instance;
+    readonly host: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly database: pulumi.Output<string>;
+    readonly user: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:aws:RdsPostgres", name, {}, opts);
+        const { cell, shape, production, labels } = args.context;
+        const tags = labels.tags;
+
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
+
+        this.instance = new aws.rds.Instance(`${name}-db`, {
+            engine: "postgres",
+            engineVersion: POSTGRES_ENGINE_VERSION,
+            instanceClass: AWS_INSTANCE_TYPES[cell.size].database,
+            allocatedStorage: shape.postgresStorageGb,
+            storageType: "gp3",
+            storageEncrypted: true,
+            kmsKeyId: args.key.arn,
+            dbName: DATABASE_NAME,
+            username: DATABASE_USER,
+            password: password.result,
+            dbSubnetGroupName: subnets.name,
+            vpcSecurityGroupIds: [args.network.dataSecurityGroup.id],
+            publiclyAccessible: false,
+            multiAz: production,
+            backupRetentionPeriod: production ? 30 : 7,
+            deletionProtection: production,
+            skipFinalSnapshot: !production,
+            finalSnapshotIdentifier: production ? `${cell.id}-postgres-final` : undefined,
+            copyTagsToSnapshot: true,
+            autoMinorVersionUpgrade: true,
+            performanceInsightsEnabled: production,
+            performanceInsightsKmsKeyId: production ? args.key.arn : undefined,
+            tags,
+        }, { parent: this, protect: production });
+
+        this.host = this.instance.address;
+        this.port = this.instance.port;
+        this.database = pulumi.output(DATABASE_NAME);
+        this.user = pulumi.output(DATABASE_USER);
+        this.password = pulumi.secret(password.result);
+        this.registerOutputs({ host: this.host, port: this.port });
+    }
+}

@@ -1,0 +1,73 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext, ObjectStore } from "../platform";
+import { lifecycleTiers } from "../retention";
+
+export interface S3ObjectStoreArgs {
+    context: CellContext;
+    key: aws.kms.Key;
+}
+
+/** The cell's Parquet exports: SSE-KMS, no public access, versioned, TLS only, tiered by age (seed 002 §3.4.3). */
+export class S3ObjectStore extends pulumi.ComponentResource implements ObjectStore {
+    readonly bucketResource: aws.s3.Bucket;
+    readonly bucket: pulumi.Output<string>;
+    readonly endpoint: pulumi.Output<string>;
+
+    constructor(name: string, args: S3ObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:aws:S3ObjectStore", name, {}, opts);
+        const { cell, production, retentionDays, labels } = args.context;
+        const parent = { parent: this };
+
+        const bucket = new aws.s3.Bucket(`${name}-exports`, { forceDestroy: !production, tags: labels.tags }, { parent: this, protect: production });
+        this.bucketResource = bucket;
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+        new aws.s3.BucketPublicAccessBlock(`${name}-no-public`, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, parent);
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.key.arn }, bucketKeyEnabled: true }],
+        }, parent);
+        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+
+        const tiers = lifecycleTiers(retentionDays);
+        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
+            bucket: bucket.id,
+            rules: [
+                {
+                    id: "tier-and-expire-exports",
+                    status: "Enabled",
+                    filter: {},
+                    transitions: tiers.transitions.map((t) => ({ days: t.afterDays, storageClass: t.tier === "infrequent" ? "STANDARD_IA" : "GLACIER" })),
+                    expiration: { days: tiers.expireAfterDays },
+                    noncurrentVersionExpiration: { noncurrentDays: 30 },
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+                { id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
+            ],
+        }, parent);
+        new aws.s3.BucketPolicy(`${name}-tls-only`, {
+            bucket: bucket.id,
+            policy: bucket.arn.apply((arn) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [arn, `${arn}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                }],
+            })),
+        }, parent);
+
+        this.bucket = bucket.bucket;
+        this.endpoint = pulumi.output(`https://s3.${cell.region}.amazonaws.com`);
+        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+    }
+}

@@ -1,0 +1,61 @@
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext } from "../platform";
+import type { AzureNetwork } from "./network";
+import { AZURE_SKUS } from "./sizing";
+
+export interface AksClusterArgs {
+    context: CellContext;
+    resourceGroupName: pulumi.Input<string>;
+    network: AzureNetwork;
+}
+
+export const AKS_VERSION = "1.31";
+
+/** AKS in the cell's VNet: a private API server in production, nodes over three zones in production. */
+export class AksCluster extends pulumi.ComponentResource {
+    readonly cluster: containerservice.ManagedCluster;
+    readonly provider: k8s.Provider;
+
+    constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:azure:AksCluster", name, {}, opts);
+        const { cell, shape, production, labels } = args.context;
+
+        this.cluster = new containerservice.ManagedCluster(`${name}-aks`, {
+            resourceGroupName: args.resourceGroupName,
+            location: cell.region,
+            dnsPrefix: cell.id,
+            kubernetesVersion: AKS_VERSION,
+            identity: { type: "SystemAssigned" },
+            enableRBAC: true,
+            agentPoolProfiles: [{
+                name: "system",
+                mode: "System",
+                osType: "Linux",
+                type: "VirtualMachineScaleSets",
+                vmSize: AZURE_SKUS[cell.size].node,
+                enableAutoScaling: true,
+                count: shape.nodes.desired,
+                minCount: shape.nodes.min,
+                maxCount: shape.nodes.max,
+                vnetSubnetID: args.network.clusterSubnetId,
+                availabilityZones: production ? ["1", "2", "3"] : undefined,
+                enableEncryptionAtHost: true,
+                nodeLabels: labels.kubernetes,
+                tags: labels.tags,
+            }],
+            apiServerAccessProfile: { enablePrivateCluster: production },
+            networkProfile: { networkPlugin: "azure", networkPolicy: "azure", serviceCidr: "172.16.0.0/16", dnsServiceIP: "172.16.0.10" },
+            tags: labels.tags,
+        }, { parent: this });
+
+        const credentials = containerservice.listManagedClusterUserCredentialsOutput({
+            resourceGroupName: args.resourceGroupName,
+            resourceName: this.cluster.name,
+        }, { parent: this });
+        const kubeconfig = pulumi.secret(credentials.kubeconfigs.apply((configs) => Buffer.from(configs[0].value, "base64").toString("utf8")));
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this });
+        this.registerOutputs({ clusterName: this.cluster.name });
+    }
+}

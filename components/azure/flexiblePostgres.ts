@@ -1,0 +1,62 @@
+import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { CellContext, PostgresDatabase } from "../platform";
+import type { AzureNetwork } from "./network";
+import { AZURE_SKUS } from "./sizing";
+
+export interface FlexiblePostgresArgs {
+    context: CellContext;
+    resourceGroupName: pulumi.Input<string>;
+    network: AzureNetwork;
+}
+
+const DATABASE = "cellplane";
+const ADMIN = "cellplane";
+
+/** PostgreSQL 16 Flexible Server with private access only; zone-redundant HA and 30-day backups in production. */
+export class FlexiblePostgres extends pulumi.ComponentResource implements PostgresDatabase {
+    readonly host: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly database: pulumi.Output<string>;
+    readonly user: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: FlexiblePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:azure:FlexiblePostgres", name, {}, opts);
+        const { cell, shape, production, labels } = args.context;
+
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const server = new dbforpostgresql.Server(`${name}-server`, {
+            resourceGroupName: args.resourceGroupName,
+            location: cell.region,
+            version: "16",
+            sku: AZURE_SKUS[cell.size].postgres,
+            storage: { storageSizeGB: shape.postgresStorageGb, autoGrow: "Enabled" },
+            administratorLogin: ADMIN,
+            administratorLoginPassword: password.result,
+            network: {
+                delegatedSubnetResourceId: args.network.postgresSubnetId,
+                privateDnsZoneArmResourceId: args.network.postgresDnsZoneId,
+                publicNetworkAccess: "Disabled",
+            },
+            backup: { backupRetentionDays: production ? 30 : 7, geoRedundantBackup: "Disabled" },
+            highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
+            tags: labels.tags,
+        }, { parent: this, protect: production });
+        new dbforpostgresql.Database(`${name}-database`, {
+            resourceGroupName: args.resourceGroupName,
+            serverName: server.name,
+            databaseName: DATABASE,
+            charset: "UTF8",
+            collation: "en_US.utf8",
+        }, { parent: this });
+
+        this.host = server.fullyQualifiedDomainName.apply((fqdn) => fqdn ?? "");
+        this.port = pulumi.output(5432);
+        this.database = pulumi.output(DATABASE);
+        this.user = pulumi.output(ADMIN);
+        this.password = pulumi.secret(password.result);
+        this.registerOutputs({ host: this.host });
+    }
+}

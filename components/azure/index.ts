@@ -1,0 +1,30 @@
+import * as resources from "@pulumi/azure-native/resources";
+import { InClusterParts } from "../kubernetes";
+import type { CellContext, CellPlatform, CellTarget } from "../platform";
+import { AksCluster } from "./aksCluster";
+import { BlobObjectStore } from "./blobObjectStore";
+import { EventHubsKafka } from "./eventHubsKafka";
+import { FlexiblePostgres } from "./flexiblePostgres";
+import { AzureNetwork } from "./network";
+
+/** Azure: a resource group per cell; managed Postgres (Flexible Server), Kafka (Event Hubs) and Blob storage; ClickHouse and the operators on AKS. */
+export const azureTarget: CellTarget = {
+    platform(context: CellContext): CellPlatform {
+        const { cell, parent, labels } = context;
+        const opts = { parent };
+        const group = new resources.ResourceGroup(`${cell.id}-rg`, { location: cell.region, tags: labels.tags }, opts);
+        const resourceGroupName = group.name;
+
+        const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName }, opts);
+        const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network }, opts);
+        const inCluster = new InClusterParts(context, cluster.provider);
+
+        return {
+            postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network }, opts),
+            kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network }, opts),
+            clickhouse: () => inCluster.clickhouse(),
+            objectStore: () => new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts),
+            streamOperators: () => inCluster.streamOperators(),
+        };
+    },
+};

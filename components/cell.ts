@@ -1,0 +1,78 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { CellConfig } from "../stacks/config";
+import { cellLabels } from "./labels";
+import type { CellTarget } from "./platform";
+import { CELL_SHAPES } from "./sizing";
+
+export interface CellArgs {
+    cell: CellConfig;
+    /** The implementation of the cell's cloud, from `targets.ts`. */
+    target: CellTarget;
+    environment: string;
+    production: boolean;
+    owner: string;
+    costCenter: string;
+    retentionDays: number;
+}
+
+/** What the routing table and the apps need to reach a cell. Holds no secret. */
+export interface CellEndpoints {
+    postgres: { host: string; port: number; database: string; user: string };
+    kafkaBootstrap: string;
+    clickhouseUrl: string;
+    bucket: string;
+    objectStoreEndpoint: string;
+    jobsNamespace: string;
+}
+
+export interface CellCredentials {
+    postgresPassword: string;
+    clickhouseUser: string;
+    clickhousePassword: string;
+}
+
+/**
+ * One residency-pinned unit: Postgres (metadata), Kafka (events), ClickHouse (analytics), object storage
+ * (Parquet exports) and the Flink and Spark operators. The target builds each part for its cloud.
+ */
+export class Cell extends pulumi.ComponentResource {
+    readonly id: string;
+    readonly endpoints: pulumi.Output<CellEndpoints>;
+    /** Secret. */
+    readonly credentials: pulumi.Output<CellCredentials>;
+
+    constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:index:Cell", name, {}, opts);
+        this.id = args.cell.id;
+
+        const platform = args.target.platform({
+            cell: args.cell,
+            shape: CELL_SHAPES[args.cell.size],
+            environment: args.environment,
+            production: args.production,
+            retentionDays: args.retentionDays,
+            labels: cellLabels({ cell: args.cell.id, residency: args.cell.residency, environment: args.environment, owner: args.owner, costCenter: args.costCenter }),
+            parent: this,
+        });
+        const postgres = platform.postgres();
+        const kafka = platform.kafka();
+        const clickhouse = platform.clickhouse();
+        const objectStore = platform.objectStore();
+        const streamOperators = platform.streamOperators();
+
+        this.endpoints = pulumi.output({
+            postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },
+            kafkaBootstrap: kafka.bootstrapServers,
+            clickhouseUrl: clickhouse.url,
+            bucket: objectStore.bucket,
+            objectStoreEndpoint: objectStore.endpoint,
+            jobsNamespace: streamOperators.jobsNamespace,
+        });
+        this.credentials = pulumi.secret({
+            postgresPassword: postgres.password,
+            clickhouseUser: clickhouse.user,
+            clickhousePassword: clickhouse.password,
+        });
+        this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });
+    }
+}

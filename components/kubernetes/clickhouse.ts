@@ -1,0 +1,92 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { CellContext, ClickHouseCluster } from "../platform";
+import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
+import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+
+export interface ClickHouseOnKubernetesArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+    operatorNamespace: pulumi.Input<string>;
+}
+
+export const CLICKHOUSE_USER = "cellplane";
+const INSTALLATION = "analytics";
+const KEEPER = "keeper";
+const CLICKHOUSE_UID = 101;
+
+/**
+ * ClickHouse by the Altinity operator: a `ClickHouseInstallation` with shards and replicas from the cell
+ * size, coordinated by a `ClickHouseKeeperInstallation`.
+ */
+export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements ClickHouseCluster {
+    readonly url: pulumi.Output<string>;
+    readonly user: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: ClickHouseOnKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:ClickHouse", name, {}, opts);
+        const { shape, labels } = args.context;
+        const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: labels.kubernetes });
+
+        const operator = helmRelease(`${name}-operator`, {
+            chart: "clickhouse",
+            namespace: args.operatorNamespace,
+            values: { operator: { resources: OPERATOR_RESOURCES }, metrics: { resources: OPERATOR_RESOURCES } },
+        }, { parent: this });
+
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const credentials = new k8s.core.v1.Secret(`${name}-credentials`, {
+            metadata: metadata("clickhouse-credentials"),
+            stringData: { user: CLICKHOUSE_USER, password: password.result },
+        }, { parent: this });
+
+        const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }) => ({
+            securityContext: nonRootPod(CLICKHOUSE_UID),
+            containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],
+        });
+        const dataVolume = (size: number) => ({ name: "data", spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${size}Gi` } } } });
+
+        const keeper = new k8s.apiextensions.CustomResource(`${name}-keeper`, {
+            apiVersion: "clickhouse-keeper.altinity.com/v1",
+            kind: "ClickHouseKeeperInstallation",
+            metadata: metadata(KEEPER),
+            spec: {
+                configuration: { clusters: [{ name: KEEPER, layout: { replicasCount: shape.keeperReplicas } }] },
+                defaults: { templates: { podTemplate: "keeper", dataVolumeClaimTemplate: "data" } },
+                templates: {
+                    podTemplates: [{ name: "keeper", spec: podSpec("clickhouse-keeper", IMAGES.keeper, { cpu: "500m", memory: "1Gi" }) }],
+                    volumeClaimTemplates: [dataVolume(10)],
+                },
+            },
+        }, { parent: this, dependsOn: [operator] });
+
+        new k8s.apiextensions.CustomResource(`${name}-installation`, {
+            apiVersion: "clickhouse.altinity.com/v1",
+            kind: "ClickHouseInstallation",
+            metadata: metadata(INSTALLATION),
+            spec: {
+                configuration: {
+                    zookeeper: { nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }] },
+                    users: {
+                        [`${CLICKHOUSE_USER}/k8s_secret_password`]: pulumi.interpolate`${args.namespace}/clickhouse-credentials/password`,
+                        [`${CLICKHOUSE_USER}/networks/ip`]: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+                        [`${CLICKHOUSE_USER}/profile`]: "default",
+                    },
+                    clusters: [{ name: "cell", layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } }],
+                },
+                defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
+                templates: {
+                    podTemplates: [{ name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod) }],
+                    volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],
+                },
+            },
+        }, { parent: this, dependsOn: [operator, keeper, credentials] });
+
+        this.url = pulumi.interpolate`http://clickhouse-${INSTALLATION}.${args.namespace}.svc.cluster.local:8123`;
+        this.user = pulumi.output(CLICKHOUSE_USER);
+        this.password = pulumi.secret(password.result);
+        this.registerOutputs({ url: this.url });
+    }
+}

@@ -1,0 +1,63 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { CellContext, PostgresDatabase } from "../platform";
+import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
+
+export interface CloudNativePostgresArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+    operatorNamespace: pulumi.Input<string>;
+}
+
+const CLUSTER = "postgres";
+const DATABASE = "cellplane";
+const OWNER = "cellplane";
+
+/** PostgreSQL 16 by CloudNativePG: one primary and, from medium size, streaming replicas. */
+export class CloudNativePostgres extends pulumi.ComponentResource implements PostgresDatabase {
+    readonly host: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly database: pulumi.Output<string>;
+    readonly user: pulumi.Output<string>;
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: CloudNativePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:CloudNativePostgres", name, {}, opts);
+        const { shape, production, labels } = args.context;
+
+        const operator = helmRelease(`${name}-operator`, {
+            chart: "cloudnativePg",
+            namespace: args.operatorNamespace,
+            values: { resources: OPERATOR_RESOURCES },
+        }, { parent: this });
+
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const appSecret = new k8s.core.v1.Secret(`${name}-app`, {
+            metadata: { name: `${CLUSTER}-app-credentials`, namespace: args.namespace, labels: labels.kubernetes },
+            type: "kubernetes.io/basic-auth",
+            stringData: { username: OWNER, password: password.result },
+        }, { parent: this });
+
+        new k8s.apiextensions.CustomResource(`${name}-cluster`, {
+            apiVersion: "postgresql.cnpg.io/v1",
+            kind: "Cluster",
+            metadata: { name: CLUSTER, namespace: args.namespace, labels: labels.kubernetes },
+            spec: {
+                instances: production ? Math.max(3, shape.postgresInstances) : shape.postgresInstances,
+                imageName: IMAGES.postgres,
+                storage: { size: `${shape.postgresStorageGb}Gi` },
+                resources: guaranteed(shape.pod),
+                bootstrap: { initdb: { database: DATABASE, owner: OWNER, secret: { name: appSecret.metadata.name } } },
+                enableSuperuserAccess: false,
+            },
+        }, { parent: this, dependsOn: [operator] });
+
+        this.host = pulumi.interpolate`${CLUSTER}-rw.${args.namespace}.svc.cluster.local`;
+        this.port = pulumi.output(5432);
+        this.database = pulumi.output(DATABASE);
+        this.user = pulumi.output(OWNER);
+        this.password = pulumi.secret(password.result);
+        this.registerOutputs({ host: this.host });
+    }
+}

@@ -1,0 +1,49 @@
+import * as k8s from "@pulumi/kubernetes";
+import type { CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import { ClickHouseOnKubernetes } from "./clickhouse";
+import { CloudNativePostgres } from "./cloudNativePostgres";
+import { MinioObjectStore } from "./minioObjectStore";
+import { CellNamespaces } from "./namespaces";
+import { StrimziKafka } from "./strimziKafka";
+import { FlinkAndSparkOperators } from "./streamOperators";
+
+/** The in-cluster layer every target with a Kubernetes cluster shares: ClickHouse and the stream operators. */
+export class InClusterParts {
+    readonly namespaces: CellNamespaces;
+
+    constructor(private readonly context: CellContext, private readonly provider: k8s.Provider) {
+        const id = context.cell.id;
+        this.namespaces = new CellNamespaces(`${id}-namespaces`, { context }, this.opts());
+    }
+
+    clickhouse(): ClickHouseCluster {
+        const { data, operators } = this.namespaces;
+        return new ClickHouseOnKubernetes(`${this.context.cell.id}-clickhouse`, { context: this.context, namespace: data, operatorNamespace: operators }, this.opts());
+    }
+
+    streamOperators(): StreamOperators {
+        const { data, operators } = this.namespaces;
+        return new FlinkAndSparkOperators(`${this.context.cell.id}-stream-operators`, { context: this.context, jobsNamespace: data, operatorNamespace: operators }, this.opts());
+    }
+
+    opts() {
+        return { parent: this.context.parent, providers: [this.provider] };
+    }
+}
+
+/** Any Kubernetes cluster: every part, databases included, runs in-cluster under its operator. */
+export const kubernetesTarget: CellTarget = {
+    platform(context: CellContext): CellPlatform {
+        const { cell, parent } = context;
+        const provider = new k8s.Provider(`${cell.id}-k8s`, { context: cell.kubeContext, enableServerSideApply: true }, { parent });
+        const inCluster = new InClusterParts(context, provider);
+        const { data, operators } = inCluster.namespaces;
+        return {
+            postgres: () => new CloudNativePostgres(`${cell.id}-postgres`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
+            kafka: () => new StrimziKafka(`${cell.id}-kafka`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
+            clickhouse: () => inCluster.clickhouse(),
+            objectStore: () => new MinioObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
+            streamOperators: () => inCluster.streamOperators(),
+        };
+    },
+};

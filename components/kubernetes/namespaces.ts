@@ -1,0 +1,25 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext } from "../platform";
+
+export interface CellNamespacesArgs {
+    context: CellContext;
+}
+
+/** A cell's two namespaces: its data services and jobs, and the operators that run them. */
+export class CellNamespaces extends pulumi.ComponentResource {
+    readonly data: pulumi.Output<string>;
+    readonly operators: pulumi.Output<string>;
+
+    constructor(name: string, args: CellNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:CellNamespaces", name, {}, opts);
+        const { cell, labels } = args.context;
+        const namespace = (suffix: string) =>
+            new k8s.core.v1.Namespace(`${name}-${suffix}`, {
+                metadata: { name: `${cell.id}-${suffix}`, labels: { ...labels.kubernetes, "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" } },
+            }, { parent: this }).metadata.name;
+        this.data = namespace("data");
+        this.operators = namespace("operators");
+        this.registerOutputs({ data: this.data, operators: this.operators });
+    }
+}

@@ -1,0 +1,36 @@
+import type { Residency } from "../stacks/residency";
+
+/** The tags every cloud resource of a cell carries, in the order the README documents them. */
+export const TAG_KEYS = ["cellplane:cell", "cellplane:residency", "environment", "owner", "cost-center", "managed-by"] as const;
+export type TagKey = (typeof TAG_KEYS)[number];
+
+export const MANAGED_BY = "cellplane";
+
+/**
+ * Kubernetes label keys cannot contain ':', so each tag becomes a `cellplane.io/` label, and
+ * `managed-by` the well-known `app.kubernetes.io/managed-by`.
+ */
+export function kubernetesLabelKey(tag: TagKey): string {
+    if (tag === "managed-by") return "app.kubernetes.io/managed-by";
+    return `cellplane.io/${tag.replace(/^cellplane:/, "")}`;
+}
+
+export interface CellLabels {
+    /** AWS and Azure tags. */
+    tags: Record<TagKey, string>;
+    /** The same values as Kubernetes labels. */
+    kubernetes: Record<string, string>;
+}
+
+export function cellLabels(args: { cell: string; residency: Residency; environment: string; owner: string; costCenter: string }): CellLabels {
+    const tags: Record<TagKey, string> = {
+        "cellplane:cell": args.cell,
+        "cellplane:residency": args.residency,
+        environment: args.environment,
+        owner: args.owner,
+        "cost-center": args.costCenter,
+        "managed-by": MANAGED_BY,
+    };
+    const kubernetes = Object.fromEntries(TAG_KEYS.map((key) => [kubernetesLabelKey(key), tags[key]]));
+    return { tags, kubernetes };
+}

@@ -1,0 +1,4 @@
+import { loadStackConfig } from "./load";
+import { cellplane } from "./program";
+
+export = cellplane(loadStackConfig());

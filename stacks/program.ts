@@ -1,0 +1,40 @@
+import { Cell } from "../components/cell";
+import { TARGETS } from "../components/targets";
+import type { ValidStack } from "./config";
+import { routingTable } from "./routing";
+
+/** Error of a cloud the config allows but this build has no target for yet. */
+export class MissingTargetError extends Error {}
+
+/** The whole environment: one `Cell` per configured cell and the routing table of its tenants. */
+export function cellplane(stack: ValidStack) {
+    const cells = stack.cells.map((config) => {
+        const target = TARGETS[config.cloud];
+        if (!target) throw new MissingTargetError(`cellplane:cells: cell "${config.id}" uses cloud "${config.cloud}", which has no target in this build. Available: ${Object.keys(TARGETS).join(", ")}`);
+        return { config, target };
+    }).map(({ config, target }) => ({
+        config,
+        resource: new Cell(config.id, {
+            cell: config,
+            target,
+            environment: stack.environment,
+            production: stack.environment === "prod",
+            owner: stack.owner,
+            costCenter: stack.costCenter,
+            retentionDays: stack.retentionDays,
+        }),
+    }));
+
+    return {
+        environment: stack.environment,
+        cells: Object.fromEntries(cells.map(({ config, resource }) => [config.id, {
+            cloud: config.cloud,
+            region: config.region,
+            residency: config.residency,
+            size: config.size,
+            endpoints: resource.endpoints,
+            credentials: resource.credentials,
+        }])),
+        routing: routingTable(stack.tenants, cells),
+    };
+}
