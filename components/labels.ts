@@ -34,3 +34,24 @@ export function cellLabels(args: { cell: string; residency: Residency; environme
     const kubernetes = Object.fromEntries(TAG_KEYS.map((key) => [kubernetesLabelKey(key), tags[key]]));
     return { tags, kubernetes };
 }
+
+/** Resource types of the clouds that take no tags, so they are exempt from the tagging rule. */
+export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:kms/alias:Alias",
+    "aws:msk/configuration:Configuration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "azure-native:dbforpostgresql:Database",
+    "azure-native:eventhub:NamespaceNetworkRuleSet",
+    "azure-native:network:Subnet",
+    "azure-native:storage:BlobContainer",
+    "azure-native:storage:ManagementPolicy",
+    // A Helm release is not a Kubernetes object; the objects its chart renders carry the chart's labels.
+    "kubernetes:helm.sh/v3:Release",
+]);

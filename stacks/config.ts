@@ -118,7 +118,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const where = issue.path.length === 0 ? `${CONFIG_NAMESPACE}` : path;
     switch (issue.code) {
         case "invalid_value":
-            return `${where}: ${JSON.stringify(issue.input)} is not allowed. Allowed: ${issue.values.join(", ")}`;
+            return issue.input === undefined
+                ? `${where}: is required. Allowed: ${issue.values.join(", ")}`
+                : `${where}: ${JSON.stringify(issue.input)} is not allowed. Allowed: ${issue.values.join(", ")}`;
         case "invalid_type":
             return issue.input === undefined
                 ? `${where}: is required (expected ${issue.expected})`

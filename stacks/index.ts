@@ -1,4 +1,8 @@
 import { loadStackConfig } from "./load";
-import { cellplane } from "./program";
+import { cellplane, planCells } from "./program";
 
-export = cellplane(loadStackConfig());
+// Validate and plan before the first resource exists, so a bad config creates nothing.
+const stack = loadStackConfig();
+const plan = planCells(stack);
+
+export = cellplane(stack, plan);

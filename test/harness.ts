@@ -31,6 +31,9 @@ export function stackConfig(stack: string): Record<string, unknown> {
     return Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^cellplane:/, ""), value]));
 }
 
+/** Every generated password starts with this, so tests can find one wherever it leaks. */
+export const SECRET_MARKER = "secret-value-of-";
+
 /** Values the clouds compute on create, for the outputs the program reads back. */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
     switch (type) {
@@ -51,8 +54,9 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
         case "azure-native:storage:StorageAccount":
             return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
         case "random:index/randomPassword:RandomPassword":
+            return { result: `${SECRET_MARKER}${name}` };
         case "random:index/randomString:RandomString":
-            return { result: `${name}-generated` };
+            return { result: "x7k2q9" };
         default:
             return {};
     }
@@ -96,8 +100,11 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
 
     // Load the program fresh so it reads this run's config.
-    const { cellplane } = await import("../stacks/program");
+    const { cellplane, planCells } = await import("../stacks/program");
     const { loadStackConfig } = await import("../stacks/load");
+    // As in stacks/index.ts: validation and planning come before the first resource.
+    const validated = loadStackConfig();
+    const plan = planCells(validated);
     let program: any;
     const parents = new Map<string, { type: string; name: string } | undefined>();
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
@@ -106,7 +113,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
             return undefined;
         });
-        return (program = cellplane(loadStackConfig()));
+        return (program = cellplane(validated, plan));
     });
     await pulumi.runtime.waitForRPCs();
     const cellOf = (type: string, name: string): string | undefined => {

@@ -1,0 +1,108 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TAG_KEYS, UNTAGGABLE_TYPES } from "../components/labels";
+import { ConfigError } from "../stacks/config";
+import { MissingTargetError } from "../stacks/program";
+import { regionsOf, residencyOfRegion } from "../stacks/residency";
+import { ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "./harness";
+import { regionOf } from "./regions";
+
+describe.each(["dev", "prod"])("the %s stack", (stack) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runStackFile(stack);
+    });
+
+    test("creates one Cell per configured cell, with its endpoints exported", () => {
+        const configured = (stackConfig(stack).cells as { id: string }[]).map((c) => c.id);
+        expect(run.resources.filter((r) => r.type === "cellplane:index:Cell").map((r) => r.name).sort()).toEqual([...configured].sort());
+        for (const id of configured) {
+            const endpoints = run.outputs.cells[id].endpoints;
+            expect(endpoints.postgres.host).toEqual(expect.any(String));
+            expect(endpoints.kafkaBootstrap).toMatch(/:\d+/);
+            expect(endpoints.clickhouseUrl).toMatch(/^https?:\/\//);
+            expect(endpoints.bucket).toEqual(expect.any(String));
+        }
+    });
+
+    test("routes every tenant to a cell of its own residency, with that cell's endpoints", () => {
+        const tenants = stackConfig(stack).tenants as { id: string; residency: string }[];
+        expect(Object.keys(run.outputs.routing).sort()).toEqual(tenants.map((t) => t.id).sort());
+        for (const tenant of tenants) {
+            const route = run.outputs.routing[tenant.id];
+            expect(route.residency).toBe(tenant.residency);
+            expect(run.outputs.cells[route.cell].residency).toBe(tenant.residency);
+            expect(residencyOfRegion(route.region)).toBe(tenant.residency);
+            expect(route.endpoints).toEqual(run.outputs.cells[route.cell].endpoints);
+        }
+    });
+
+    test("places every regional resource of a cell in a region of the cell's residency", () => {
+        const located = run.resources.filter((r) => r.cell && regionOf(run, r) !== undefined);
+        expect(located.length).toBeGreaterThan(20);
+        for (const resource of located) {
+            const residency = run.outputs.cells[resource.cell!].residency;
+            const region = regionOf(run, resource)!;
+            // Private DNS zones are global objects in Azure and hold only private records of the VNet.
+            if (region === "global") {
+                expect(resource.type).toMatch(/^azure-native:privatedns:/);
+                continue;
+            }
+            expect({ resource: resource.name, residency: residencyOfRegion(region) }).toEqual({ resource: resource.name, residency });
+        }
+    });
+
+    test("parents every resource to its cell", () => {
+        const orphans = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.cell === undefined);
+        expect(orphans.map((r) => r.urn)).toEqual([]);
+    });
+
+    test("tags every taggable cloud resource and labels every Kubernetes object", () => {
+        const untagged = run.resources.filter((r) => {
+            if (UNTAGGABLE_TYPES.has(r.type)) return false;
+            if (r.type.startsWith("aws:") || r.type.startsWith("azure-native:")) {
+                return !TAG_KEYS.every((key) => typeof r.inputs.tags?.[key] === "string") || r.inputs.tags["cellplane:cell"] !== r.cell;
+            }
+            if (r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers")) {
+                return r.inputs.metadata?.labels?.["cellplane.io/cell"] !== r.cell || !r.inputs.metadata.labels["app.kubernetes.io/managed-by"];
+            }
+            return false;
+        });
+        expect(untagged.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    });
+
+    test("keeps credentials secret and out of the routing table", async () => {
+        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[]) {
+            expect(await pulumi.isSecret(cell.credentials)).toBe(true);
+        }
+        expect(JSON.stringify(run.outputs.routing)).not.toContain(SECRET_MARKER);
+        for (const cell of Object.values(run.outputs.cells) as { endpoints: unknown; credentials: { postgresPassword: string } }[]) {
+            expect(JSON.stringify(cell.endpoints)).not.toContain(SECRET_MARKER);
+            expect(cell.credentials.postgresPassword).toContain(SECRET_MARKER);
+        }
+    });
+});
+
+describe("invalid configuration", () => {
+    const dev = stackConfig("dev");
+
+    test("fails before any resource is registered", async () => {
+        const cells = [{ id: "dev-eu-aws", cloud: "aws", region: "us-east-1", residency: "eu", size: "small" }];
+        await expect(runStack({ ...dev, cells })).rejects.toThrow(ConfigError);
+        await expect(runStack({ ...dev, cells })).rejects.toThrow(`cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`);
+    });
+
+    test("an empty cell list is refused", async () => {
+        await expect(runStack({ ...dev, cells: [] })).rejects.toThrow("cellplane:cells: [] Too small: expected array to have >=1 items");
+    });
+
+    test("a cloud without a target in this build is refused before any cell is created", async () => {
+        const local = stackConfig("local");
+        await expect(runStack(local)).rejects.toThrow(MissingTargetError);
+        await expect(runStack(local)).rejects.toThrow(`cellplane:cells: cell "local-eu" uses cloud "local", which has no target in this build. Available: aws, azure, kubernetes`);
+    });
+});
+
+test("regions of each residency never overlap", () => {
+    const eu = new Set([...regionsOf("eu", "aws"), ...regionsOf("eu", "azure")]);
+    expect([...regionsOf("us", "aws"), ...regionsOf("us", "azure")].filter((r) => eu.has(r))).toEqual([]);
+});
