@@ -115,7 +115,8 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         });
         return (program = cellplane(validated, plan));
     });
-    await pulumi.runtime.waitForRPCs();
+    // Wait until every registration, not just those the outputs depend on, has reached the mocks.
+    await pulumi.runtime.disconnect();
     const cellOf = (type: string, name: string): string | undefined => {
         if (type === "cellplane:index:Cell") return name;
         const parent = parents.get(`${type}::${name}`);

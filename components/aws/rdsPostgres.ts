@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedPassword } from "../secrets";
 import type { CellContext, PostgresDatabase } from "../platform";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
@@ -29,7 +29,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         const { cell, shape, production, labels } = args.context;
         const tags = labels.tags;
 
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const password = generatedPassword(`${name}-password`, this);
         const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
 
         this.instance = new aws.rds.Instance(`${name}-db`, {
@@ -42,7 +42,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
             kmsKeyId: args.key.arn,
             dbName: DATABASE_NAME,
             username: DATABASE_USER,
-            password: password.result,
+            password: password,
             dbSubnetGroupName: subnets.name,
             vpcSecurityGroupIds: [args.network.dataSecurityGroup.id],
             publiclyAccessible: false,
@@ -62,7 +62,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         this.port = this.instance.port;
         this.database = pulumi.output(DATABASE_NAME);
         this.user = pulumi.output(DATABASE_USER);
-        this.password = pulumi.secret(password.result);
+        this.password = password;
         this.registerOutputs({ host: this.host, port: this.port });
     }
 }

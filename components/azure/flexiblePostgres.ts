@@ -1,6 +1,6 @@
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedPassword } from "../secrets";
 import type { CellContext, PostgresDatabase } from "../platform";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
@@ -26,7 +26,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
         super("cellplane:azure:FlexiblePostgres", name, {}, opts);
         const { cell, shape, production, labels } = args.context;
 
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const password = generatedPassword(`${name}-password`, this);
         const server = new dbforpostgresql.Server(`${name}-server`, {
             resourceGroupName: args.resourceGroupName,
             location: cell.region,
@@ -34,7 +34,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
             sku: AZURE_SKUS[cell.size].postgres,
             storage: { storageSizeGB: shape.postgresStorageGb, autoGrow: "Enabled" },
             administratorLogin: ADMIN,
-            administratorLoginPassword: password.result,
+            administratorLoginPassword: password,
             network: {
                 delegatedSubnetResourceId: args.network.postgresSubnetId,
                 privateDnsZoneArmResourceId: args.network.postgresDnsZoneId,
@@ -56,7 +56,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
         this.port = pulumi.output(5432);
         this.database = pulumi.output(DATABASE);
         this.user = pulumi.output(ADMIN);
-        this.password = pulumi.secret(password.result);
+        this.password = password;
         this.registerOutputs({ host: this.host });
     }
 }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedPassword } from "../secrets";
 import type { CellContext, ClickHouseCluster } from "../platform";
 import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
@@ -36,10 +36,10 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             values: { operator: { resources: OPERATOR_RESOURCES }, metrics: { resources: OPERATOR_RESOURCES } },
         }, { parent: this });
 
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const password = generatedPassword(`${name}-password`, this);
         const credentials = new k8s.core.v1.Secret(`${name}-credentials`, {
             metadata: metadata("clickhouse-credentials"),
-            stringData: { user: CLICKHOUSE_USER, password: password.result },
+            stringData: { user: CLICKHOUSE_USER, password: password },
         }, { parent: this });
 
         const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }) => ({
@@ -86,7 +86,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
 
         this.url = pulumi.interpolate`http://clickhouse-${INSTALLATION}.${args.namespace}.svc.cluster.local:8123`;
         this.user = pulumi.output(CLICKHOUSE_USER);
-        this.password = pulumi.secret(password.result);
+        this.password = password;
         this.registerOutputs({ url: this.url });
     }
 }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedPassword } from "../secrets";
 import type { CellContext, PostgresDatabase } from "../platform";
 import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
 
@@ -32,11 +32,11 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
             values: { resources: OPERATOR_RESOURCES },
         }, { parent: this });
 
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const password = generatedPassword(`${name}-password`, this);
         const appSecret = new k8s.core.v1.Secret(`${name}-app`, {
             metadata: { name: `${CLUSTER}-app-credentials`, namespace: args.namespace, labels: labels.kubernetes },
             type: "kubernetes.io/basic-auth",
-            stringData: { username: OWNER, password: password.result },
+            stringData: { username: OWNER, password: password },
         }, { parent: this });
 
         new k8s.apiextensions.CustomResource(`${name}-cluster`, {
@@ -57,7 +57,7 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
         this.port = pulumi.output(5432);
         this.database = pulumi.output(DATABASE);
         this.user = pulumi.output(OWNER);
-        this.password = pulumi.secret(password.result);
+        this.password = password;
         this.registerOutputs({ host: this.host });
     }
 }

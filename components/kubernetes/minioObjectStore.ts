@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
+import { generatedPassword } from "../secrets";
 import type { CellContext, ObjectStore } from "../platform";
 import { guaranteed, helmRelease } from "./charts";
 
@@ -19,10 +19,10 @@ export class MinioObjectStore extends pulumi.ComponentResource implements Object
         const { cell, shape, production, labels } = args.context;
         const bucket = `${cell.id}-exports`;
 
-        const rootPassword = new random.RandomPassword(`${name}-root`, { length: 40, special: false }, { parent: this });
+        const rootPassword = generatedPassword(`${name}-root`, this, 40);
         const root = new k8s.core.v1.Secret(`${name}-root`, {
             metadata: { name: "minio-root", namespace: args.namespace, labels: labels.kubernetes },
-            stringData: { rootUser: "cellplane", rootPassword: rootPassword.result },
+            stringData: { rootUser: "cellplane", rootPassword: rootPassword },
         }, { parent: this });
 
         helmRelease(`${name}-minio`, {
