@@ -1,5 +1,7 @@
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import * as eks from "@pulumi/aws/eks";
+import * as iam from "@pulumi/aws/iam";
+import * as kms from "@pulumi/aws/kms";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import type { AwsNetwork } from "./network";
@@ -8,7 +10,7 @@ import { AWS_INSTANCE_TYPES } from "./sizing";
 export interface EksClusterArgs {
     context: CellContext;
     network: AwsNetwork;
-    key: aws.kms.Key;
+    key: kms.Key;
 }
 
 export const EKS_VERSION = "1.31";
@@ -18,8 +20,8 @@ const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "Ama
 
 /** EKS in the cell's private subnets, secrets envelope-encrypted with the cell's key, one managed node group. */
 export class EksCluster extends pulumi.ComponentResource {
-    readonly cluster: aws.eks.Cluster;
-    readonly provider: k8s.Provider;
+    readonly cluster: eks.Cluster;
+    readonly provider: KubernetesProvider;
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:EksCluster", name, {}, opts);
@@ -29,7 +31,7 @@ export class EksCluster extends pulumi.ComponentResource {
         const clusterRole = this.role(`${name}-cluster`, "eks.amazonaws.com", CLUSTER_POLICIES, tags);
         const nodeRole = this.role(`${name}-nodes`, "ec2.amazonaws.com", NODE_POLICIES, tags);
 
-        this.cluster = new aws.eks.Cluster(`${name}-eks`, {
+        this.cluster = new eks.Cluster(`${name}-eks`, {
             version: EKS_VERSION,
             roleArn: clusterRole.role.arn,
             vpcConfig: {
@@ -43,7 +45,7 @@ export class EksCluster extends pulumi.ComponentResource {
             tags,
         }, { parent: this, dependsOn: clusterRole.attachments });
 
-        const nodes = new aws.eks.NodeGroup(`${name}-nodes`, {
+        const nodes = new eks.NodeGroup(`${name}-nodes`, {
             clusterName: this.cluster.name,
             nodeRoleArn: nodeRole.role.arn,
             subnetIds: args.network.privateSubnetIds,
@@ -54,7 +56,7 @@ export class EksCluster extends pulumi.ComponentResource {
             tags,
         }, { parent: this, dependsOn: nodeRole.attachments });
 
-        this.provider = new k8s.Provider(`${name}-k8s`, {
+        this.provider = new KubernetesProvider(`${name}-k8s`, {
             kubeconfig: pulumi.all([this.cluster.name, this.cluster.endpoint, this.cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
                 kubeconfig(clusterName, endpoint, ca.data ?? "", cell.region)),
             enableServerSideApply: true,
@@ -64,7 +66,7 @@ export class EksCluster extends pulumi.ComponentResource {
     }
 
     private role(name: string, service: string, policies: string[], tags: Record<string, string>) {
-        const role = new aws.iam.Role(name, {
+        const role = new iam.Role(name, {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
@@ -72,7 +74,7 @@ export class EksCluster extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
         const attachments = policies.map((policy) =>
-            new aws.iam.RolePolicyAttachment(`${name}-${policy}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, { parent: this }));
+            new iam.RolePolicyAttachment(`${name}-${policy}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, { parent: this }));
         return { role, attachments };
     }
 }

@@ -1,4 +1,5 @@
-import * as aws from "@pulumi/aws";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import * as kms from "@pulumi/aws/kms";
 import { InClusterParts } from "../kubernetes";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { EksCluster } from "./eksCluster";
@@ -11,16 +12,16 @@ import { S3ObjectStore } from "./s3ObjectStore";
 export const awsTarget: CellTarget = {
     platform(context: CellContext): CellPlatform {
         const { cell, parent, labels } = context;
-        const provider = new aws.Provider(`${cell.id}-aws`, { region: cell.region as aws.Region }, { parent });
+        const provider = new AwsProvider(`${cell.id}-aws`, { region: cell.region }, { parent });
         const opts = { parent, providers: [provider] };
 
-        const key = new aws.kms.Key(`${cell.id}-key`, {
+        const key = new kms.Key(`${cell.id}-key`, {
             description: `Cellplane ${cell.id}: encryption of Postgres, Kafka, exports and Kubernetes secrets`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: labels.tags,
         }, { parent, provider });
-        new aws.kms.Alias(`${cell.id}-key`, { name: `alias/cellplane-${cell.id}`, targetKeyId: key.keyId }, { parent, provider });
+        new kms.Alias(`${cell.id}-key`, { name: `alias/cellplane-${cell.id}`, targetKeyId: key.keyId }, { parent, provider });
 
         const network = new AwsNetwork(`${cell.id}-network`, { context }, opts);
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);

@@ -1,4 +1,5 @@
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as msk from "@pulumi/aws/msk";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext, KafkaCluster } from "../platform";
 import type { AwsNetwork } from "./network";
@@ -7,14 +8,14 @@ import { AWS_INSTANCE_TYPES } from "./sizing";
 export interface MskKafkaArgs {
     context: CellContext;
     network: AwsNetwork;
-    key: aws.kms.Key;
+    key: kms.Key;
 }
 
 export const KAFKA_VERSION = "3.7.x";
 
 /** MSK brokers spread evenly over the cell's AZs, encrypted at rest with the cell's key, TLS only, IAM auth. */
 export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
-    readonly cluster: aws.msk.Cluster;
+    readonly cluster: msk.Cluster;
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor: number;
 
@@ -26,7 +27,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         const brokers = Math.ceil(shape.kafkaBrokers / zones) * zones;
         this.replicationFactor = Math.min(3, brokers);
 
-        const configuration = new aws.msk.Configuration(`${name}-config`, {
+        const configuration = new msk.Configuration(`${name}-config`, {
             kafkaVersions: [KAFKA_VERSION],
             serverProperties: [
                 `default.replication.factor=${this.replicationFactor}`,
@@ -36,7 +37,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
             ].join("\n"),
         }, { parent: this });
 
-        this.cluster = new aws.msk.Cluster(`${name}-cluster`, {
+        this.cluster = new msk.Cluster(`${name}-cluster`, {
             kafkaVersion: KAFKA_VERSION,
             numberOfBrokerNodes: brokers,
             brokerNodeGroupInfo: {

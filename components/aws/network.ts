@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 
@@ -13,10 +13,10 @@ const VPC_CIDR = "10.0.0.0/16";
  * public subnets holding only the NAT gateways, and a security group admitting nothing from outside the VPC.
  */
 export class AwsNetwork extends pulumi.ComponentResource {
-    readonly vpc: aws.ec2.Vpc;
+    readonly vpc: ec2.Vpc;
     readonly privateSubnetIds: pulumi.Output<string>[];
     /** For databases and brokers: ingress from the cell's own VPC only, on the data ports. */
-    readonly dataSecurityGroup: aws.ec2.SecurityGroup;
+    readonly dataSecurityGroup: ec2.SecurityGroup;
     readonly availabilityZones: string[];
 
     constructor(name: string, args: AwsNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -26,21 +26,21 @@ export class AwsNetwork extends pulumi.ComponentResource {
         const parent = { parent: this };
         this.availabilityZones = ["a", "b", "c"].slice(0, production ? 3 : 2).map((suffix) => `${cell.region}${suffix}`);
 
-        this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
-        const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
-        const publicRoutes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags }, parent);
+        this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
+        const gateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
+        const publicRoutes = new ec2.RouteTable(`${name}-public`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags }, parent);
 
         // One NAT gateway per AZ in production so losing an AZ does not cut the others off.
         const natZones = production ? this.availabilityZones : this.availabilityZones.slice(0, 1);
         const natGateways = natZones.map((zone, i) => {
-            const subnet = new aws.ec2.Subnet(`${name}-public-${zone}`, { vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: `10.0.${192 + i * 16}.0/20`, mapPublicIpOnLaunch: false, tags }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
-            const ip = new aws.ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags }, parent);
-            return new aws.ec2.NatGateway(`${name}-nat-${zone}`, { subnetId: subnet.id, allocationId: ip.id, tags }, { parent: this, dependsOn: [gateway] });
+            const subnet = new ec2.Subnet(`${name}-public-${zone}`, { vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: `10.0.${192 + i * 16}.0/20`, mapPublicIpOnLaunch: false, tags }, parent);
+            new ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
+            const ip = new ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags }, parent);
+            return new ec2.NatGateway(`${name}-nat-${zone}`, { subnetId: subnet.id, allocationId: ip.id, tags }, { parent: this, dependsOn: [gateway] });
         });
 
         this.privateSubnetIds = this.availabilityZones.map((zone, i) => {
-            const subnet = new aws.ec2.Subnet(`${name}-private-${zone}`, {
+            const subnet = new ec2.Subnet(`${name}-private-${zone}`, {
                 vpcId: this.vpc.id,
                 availabilityZone: zone,
                 cidrBlock: `10.0.${i * 64}.0/18`,
@@ -48,12 +48,12 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 tags: { ...tags, "kubernetes.io/role/internal-elb": "1" },
             }, parent);
             const nat = natGateways[Math.min(i, natGateways.length - 1)];
-            const routes = new aws.ec2.RouteTable(`${name}-private-${zone}`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, parent);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+            const routes = new ec2.RouteTable(`${name}-private-${zone}`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, parent);
+            new ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
             return subnet.id;
         });
 
-        this.dataSecurityGroup = new aws.ec2.SecurityGroup(`${name}-data`, {
+        this.dataSecurityGroup = new ec2.SecurityGroup(`${name}-data`, {
             vpcId: this.vpc.id,
             description: `Cellplane ${cell.id}: Postgres and Kafka, reachable from inside the cell only`,
             ingress: [

@@ -1,4 +1,5 @@
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as rds from "@pulumi/aws/rds";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { CellContext, PostgresDatabase } from "../platform";
@@ -8,7 +9,7 @@ import { AWS_INSTANCE_TYPES } from "./sizing";
 export interface RdsPostgresArgs {
     context: CellContext;
     network: AwsNetwork;
-    key: aws.kms.Key;
+    key: kms.Key;
 }
 
 export const POSTGRES_ENGINE_VERSION = "16";
@@ -17,7 +18,7 @@ export const DATABASE_USER = "cellplane";
 
 /** The cell's metadata database: RDS PostgreSQL 16, encrypted with the cell's key, private to the VPC. */
 export class RdsPostgres extends pulumi.ComponentResource implements PostgresDatabase {
-    readonly instance: aws.rds.Instance;
+    readonly instance: rds.Instance;
     readonly host: pulumi.Output<string>;
     readonly port: pulumi.Output<number>;
     readonly database: pulumi.Output<string>;
@@ -30,9 +31,9 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         const tags = labels.tags;
 
         const password = generatedPassword(`${name}-password`, this);
-        const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
+        const subnets = new rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
 
-        this.instance = new aws.rds.Instance(`${name}-db`, {
+        this.instance = new rds.Instance(`${name}-db`, {
             engine: "postgres",
             engineVersion: POSTGRES_ENGINE_VERSION,
             instanceClass: AWS_INSTANCE_TYPES[cell.size].database,

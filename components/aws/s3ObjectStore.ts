@@ -1,16 +1,17 @@
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext, ObjectStore } from "../platform";
 import { lifecycleTiers } from "../retention";
 
 export interface S3ObjectStoreArgs {
     context: CellContext;
-    key: aws.kms.Key;
+    key: kms.Key;
 }
 
 /** The cell's Parquet exports: SSE-KMS, no public access, versioned, TLS only, tiered by age (seed 002 §3.4.3). */
 export class S3ObjectStore extends pulumi.ComponentResource implements ObjectStore {
-    readonly bucketResource: aws.s3.Bucket;
+    readonly bucketResource: s3.Bucket;
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
 
@@ -19,24 +20,24 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
         const { cell, production, retentionDays, labels } = args.context;
         const parent = { parent: this };
 
-        const bucket = new aws.s3.Bucket(`${name}-exports`, { forceDestroy: !production, tags: labels.tags }, { parent: this, protect: production });
+        const bucket = new s3.Bucket(`${name}-exports`, { forceDestroy: !production, tags: labels.tags }, { parent: this, protect: production });
         this.bucketResource = bucket;
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-        new aws.s3.BucketPublicAccessBlock(`${name}-no-public`, {
+        new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+        new s3.BucketPublicAccessBlock(`${name}-no-public`, {
             bucket: bucket.id,
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
         }, parent);
-        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
+        new s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
             bucket: bucket.id,
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.key.arn }, bucketKeyEnabled: true }],
         }, parent);
-        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+        new s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
 
         const tiers = lifecycleTiers(retentionDays);
-        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
+        new s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
             bucket: bucket.id,
             rules: [
                 {
@@ -51,7 +52,7 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
                 { id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
             ],
         }, parent);
-        new aws.s3.BucketPolicy(`${name}-tls-only`, {
+        new s3.BucketPolicy(`${name}-tls-only`, {
             bucket: bucket.id,
             policy: bucket.arn.apply((arn) => JSON.stringify({
                 Version: "2012-10-17",

@@ -1,5 +1,5 @@
 import * as containerservice from "@pulumi/azure-native/containerservice";
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import type { AzureNetwork } from "./network";
@@ -16,7 +16,7 @@ export const AKS_VERSION = "1.31";
 /** AKS in the cell's VNet: a private API server in production, nodes over three zones in production. */
 export class AksCluster extends pulumi.ComponentResource {
     readonly cluster: containerservice.ManagedCluster;
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
 
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:AksCluster", name, {}, opts);
@@ -55,7 +55,7 @@ export class AksCluster extends pulumi.ComponentResource {
             resourceName: this.cluster.name,
         }, { parent: this });
         const kubeconfig = pulumi.secret(credentials.kubeconfigs.apply((configs) => Buffer.from(configs[0].value, "base64").toString("utf8")));
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this });
+        this.provider = new KubernetesProvider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this });
         this.registerOutputs({ clusterName: this.cluster.name });
     }
 }

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Every operator a cell installs, pinned to a chart version (the policy pack rejects unpinned charts). */
@@ -36,9 +36,9 @@ export interface ReleaseArgs {
     values: pulumi.Inputs;
 }
 
-export function helmRelease(name: string, args: ReleaseArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+export function helmRelease(name: string, args: ReleaseArgs, opts: pulumi.CustomResourceOptions): helm.Release {
     const chart = OPERATOR_CHARTS[args.chart];
-    return new k8s.helm.v3.Release(name, {
+    return new helm.Release(name, {
         name: args.chart === "minio" ? "minio" : chart.chart,
         chart: chart.chart,
         version: chart.version,

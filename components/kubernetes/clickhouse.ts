@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+import { CustomResource } from "@pulumi/kubernetes/apiextensions";
+import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { CellContext, ClickHouseCluster } from "../platform";
@@ -37,7 +38,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         }, { parent: this });
 
         const password = generatedPassword(`${name}-password`, this);
-        const credentials = new k8s.core.v1.Secret(`${name}-credentials`, {
+        const credentials = new core.Secret(`${name}-credentials`, {
             metadata: metadata("clickhouse-credentials"),
             stringData: { user: CLICKHOUSE_USER, password: password },
         }, { parent: this });
@@ -48,7 +49,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         });
         const dataVolume = (size: number) => ({ name: "data", spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${size}Gi` } } } });
 
-        const keeper = new k8s.apiextensions.CustomResource(`${name}-keeper`, {
+        const keeper = new CustomResource(`${name}-keeper`, {
             apiVersion: "clickhouse-keeper.altinity.com/v1",
             kind: "ClickHouseKeeperInstallation",
             metadata: metadata(KEEPER),
@@ -62,7 +63,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             },
         }, { parent: this, dependsOn: [operator] });
 
-        new k8s.apiextensions.CustomResource(`${name}-installation`, {
+        new CustomResource(`${name}-installation`, {
             apiVersion: "clickhouse.altinity.com/v1",
             kind: "ClickHouseInstallation",
             metadata: metadata(INSTALLATION),

@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+import { CustomResource } from "@pulumi/kubernetes/apiextensions";
+import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { CellContext, PostgresDatabase } from "../platform";
@@ -33,13 +34,13 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
         }, { parent: this });
 
         const password = generatedPassword(`${name}-password`, this);
-        const appSecret = new k8s.core.v1.Secret(`${name}-app`, {
+        const appSecret = new core.Secret(`${name}-app`, {
             metadata: { name: `${CLUSTER}-app-credentials`, namespace: args.namespace, labels: labels.kubernetes },
             type: "kubernetes.io/basic-auth",
             stringData: { username: OWNER, password: password },
         }, { parent: this });
 
-        new k8s.apiextensions.CustomResource(`${name}-cluster`, {
+        new CustomResource(`${name}-cluster`, {
             apiVersion: "postgresql.cnpg.io/v1",
             kind: "Cluster",
             metadata: { name: CLUSTER, namespace: args.namespace, labels: labels.kubernetes },

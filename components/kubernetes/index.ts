@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import type { CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
 import { ClickHouseOnKubernetes } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
@@ -11,7 +11,7 @@ import { FlinkAndSparkOperators } from "./streamOperators";
 export class InClusterParts {
     readonly namespaces: CellNamespaces;
 
-    constructor(private readonly context: CellContext, private readonly provider: k8s.Provider) {
+    constructor(private readonly context: CellContext, private readonly provider: KubernetesProvider) {
         const id = context.cell.id;
         this.namespaces = new CellNamespaces(`${id}-namespaces`, { context }, this.opts());
     }
@@ -35,7 +35,7 @@ export class InClusterParts {
 export const kubernetesTarget: CellTarget = {
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
-        const provider = new k8s.Provider(`${cell.id}-k8s`, { context: cell.kubeContext, enableServerSideApply: true }, { parent });
+        const provider = new KubernetesProvider(`${cell.id}-k8s`, { context: cell.kubeContext, enableServerSideApply: true }, { parent });
         const inCluster = new InClusterParts(context, provider);
         const { data, operators } = inCluster.namespaces;
         return {

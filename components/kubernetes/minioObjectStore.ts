@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { CellContext, ObjectStore } from "../platform";
@@ -20,7 +20,7 @@ export class MinioObjectStore extends pulumi.ComponentResource implements Object
         const bucket = `${cell.id}-exports`;
 
         const rootPassword = generatedPassword(`${name}-root`, this, 40);
-        const root = new k8s.core.v1.Secret(`${name}-root`, {
+        const root = new core.Secret(`${name}-root`, {
             metadata: { name: "minio-root", namespace: args.namespace, labels: labels.kubernetes },
             stringData: { rootUser: "cellplane", rootPassword: rootPassword },
         }, { parent: this });

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 
@@ -15,7 +15,7 @@ export class CellNamespaces extends pulumi.ComponentResource {
         super("cellplane:kubernetes:CellNamespaces", name, {}, opts);
         const { cell, labels } = args.context;
         const namespace = (suffix: string) =>
-            new k8s.core.v1.Namespace(`${name}-${suffix}`, {
+            new core.Namespace(`${name}-${suffix}`, {
                 metadata: { name: `${cell.id}-${suffix}`, labels: { ...labels.kubernetes, "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" } },
             }, { parent: this }).metadata.name;
         this.data = namespace("data");

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext, KafkaCluster } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_RESOURCES } from "./charts";
@@ -30,7 +30,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             values: { watchNamespaces: [args.namespace], resources: OPERATOR_RESOURCES },
         }, { parent: this });
 
-        const pool = new k8s.apiextensions.CustomResource(`${name}-pool`, {
+        const pool = new CustomResource(`${name}-pool`, {
             apiVersion: "kafka.strimzi.io/v1beta2",
             kind: "KafkaNodePool",
             metadata: { name: "nodes", namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
@@ -42,7 +42,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             },
         }, { parent: this, dependsOn: [operator] });
 
-        new k8s.apiextensions.CustomResource(`${name}-cluster`, {
+        new CustomResource(`${name}-cluster`, {
             apiVersion: "kafka.strimzi.io/v1beta2",
             kind: "Kafka",
             metadata: {

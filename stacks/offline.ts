@@ -1,0 +1,155 @@
+/**
+ * Runs the stack program offline: Pulumi mocks stand in for the engine and the clouds, so the whole resource
+ * graph of any stack can be built, inspected and checked on a machine without cloud credentials. Tests, the
+ * policy harness and `npm run synth` use it.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { loadStackConfig } from "./load";
+import { cellplane, planCells } from "./program";
+
+/** A resource the program registered, with the inputs it gave and where it sits in the tree. */
+export interface MockedResource {
+    urn: string;
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** Provider reference (`urn::id`) for custom resources that name one explicitly or inherit one. */
+    provider?: string;
+    /** Types of the ancestors, outermost first (the stack excluded). */
+    ancestors: string[];
+    /** Name of the enclosing `Cell`, if any. */
+    cell?: string;
+}
+
+export interface ProgramRun {
+    resources: MockedResource[];
+    outputs: Record<string, any>;
+    /** The program's return value before Pulumi resolved it (to inspect Output secrecy). */
+    program: any;
+}
+
+/** The stacks checked in as `Pulumi.<stack>.yaml`. */
+export function stackNames(): string[] {
+    return fs.readdirSync(path.join(__dirname, "..")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
+}
+
+/** Reads `Pulumi.<stack>.yaml` as the flat `cellplane:*` config map Pulumi would hand the program. */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new Error(`stack "${stack}": ${file} does not exist. Stacks: ${stackNames().join(", ")}`);
+    const config = parseYaml(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^cellplane:/, ""), value]));
+}
+
+/** Every generated password starts with this, so tests can find one wherever it leaks. */
+export const SECRET_MARKER = "secret-value-of-";
+
+/** Values the clouds compute on create, for the outputs the program reads back. */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+    switch (type) {
+        case "aws:rds/instance:Instance":
+            return { address: `${name}.c0ffee.${"rds.amazonaws.com"}`, port: 5432 };
+        case "aws:msk/cluster:Cluster":
+            return { bootstrapBrokersSaslIam: `b-1.${name}.kafka.amazonaws.com:9098,b-2.${name}.kafka.amazonaws.com:9098` };
+        case "aws:msk/configuration:Configuration":
+            return { latestRevision: 1 };
+        case "aws:eks/cluster:Cluster":
+            return { name, endpoint: `https://${name}.eks.amazonaws.com`, certificateAuthority: { data: "Y2VydA==" } };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: name };
+        case "aws:kms/key:Key":
+            return { keyId: `${name}-key-id` };
+        case "azure-native:dbforpostgresql:Server":
+            return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com` };
+        case "azure-native:storage:StorageAccount":
+            return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
+        case "random:index/randomPassword:RandomPassword":
+            return { result: `${SECRET_MARKER}${name}` };
+        case "random:index/randomString:RandomString":
+            return { result: "x7k2q9" };
+        default:
+            return {};
+    }
+}
+
+/** The `name` every Azure resource reports, from its `xxxName` input as the real provider does. */
+function azureName(type: string, name: string, inputs: Record<string, any>): string {
+    const resource = type.split(":")[2] ?? "";
+    const key = `${resource[0].toLowerCase()}${resource.slice(1)}Name`;
+    return inputs[key] ?? name;
+}
+
+/**
+ * Runs a Cellplane stack program under Pulumi mocks with the given `cellplane:*` config (keys without
+ * namespace) and returns every registered resource with its inputs, ancestry and provider.
+ */
+export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
+    const registrations = new Map<string, { inputs: Record<string, any>; provider?: string }>();
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const state = {
+                ...args.inputs,
+                name: args.type.startsWith("azure-native:") ? azureName(args.type, args.name, args.inputs) : args.inputs.name ?? args.name,
+                arn: `arn:aws:mock:::${args.name}`,
+                ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
+                ...computed(args.type, args.name, args.inputs),
+            };
+            registrations.set(`${args.type}::${args.name}`, { inputs: args.inputs, provider: args.provider });
+            // Providers get their own name as id so references read `urn::<name>`.
+            return { id: args.type.startsWith("pulumi:providers:") ? args.name : `${args.name}-id`, state };
+        },
+        call(args) {
+            if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials") {
+                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }] };
+            }
+            throw new Error(`unexpected invoke ${args.token}`);
+        },
+    }, "cellplane", stack, false);
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
+
+    // Load the program fresh so it reads this run's config.
+    // As in stacks/index.ts: validation and planning come before the first resource.
+    const validated = loadStackConfig();
+    const plan = planCells(validated);
+    let program: any;
+    const parents = new Map<string, { type: string; name: string } | undefined>();
+    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            const parent = args.opts.parent as any;
+            parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
+            return undefined;
+        });
+        return (program = cellplane(validated, plan));
+    });
+    // Wait until every registration, not just those the outputs depend on, has reached the mocks.
+    await pulumi.runtime.disconnect();
+    const cellOf = (type: string, name: string): string | undefined => {
+        if (type === "cellplane:index:Cell") return name;
+        const parent = parents.get(`${type}::${name}`);
+        return parent ? cellOf(parent.type, parent.name) : undefined;
+    };
+
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const resources = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()]
+        .map((urn): MockedResource | undefined => {
+            const [, , qualifiedType, name] = urn.split("::");
+            const chain = qualifiedType.split("$");
+            const type = chain[chain.length - 1];
+            const registration = registrations.get(`${type}::${name}`);
+            if (!registration) return undefined;
+            return { urn, type, name, inputs: registration.inputs, provider: registration.provider, ancestors: chain.slice(1, -1), cell: cellOf(type, name) };
+        })
+        .filter((r): r is MockedResource => r !== undefined);
+    return { resources, outputs: outputs as Record<string, any>, program };
+}
+
+/** A stack run with the config of one checked-in stack file. */
+export function runStackFile(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+    return runStack({ ...stackConfig(stack), ...overrides }, stack);
+}
+
