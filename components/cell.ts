@@ -3,6 +3,7 @@ import type { CellConfig } from "../stacks/config";
 import { cellLabels } from "./labels";
 import type { CellTarget } from "./platform";
 import { CELL_SHAPES } from "./sizing";
+import type { TenantDirectory } from "./tenantDirectory";
 
 export interface CellArgs {
     cell: CellConfig;
@@ -13,6 +14,8 @@ export interface CellArgs {
     owner: string;
     costCenter: string;
     retentionDays: number;
+    /** The environment's tenant directory, published inside the cell. */
+    directory: TenantDirectory;
 }
 
 /** What the routing table and the apps need to reach a cell. Holds no secret. */
@@ -59,6 +62,7 @@ export class Cell extends pulumi.ComponentResource {
         const clickhouse = platform.clickhouse();
         const objectStore = platform.objectStore();
         const streamOperators = platform.streamOperators();
+        platform.tenantDirectory(args.directory);
 
         this.endpoints = pulumi.output({
             postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },

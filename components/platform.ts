@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../stacks/config";
 import type { CellLabels } from "./labels";
 import type { CellShape } from "./sizing";
+import type { TenantDirectory } from "./tenantDirectory";
 
 /**
  * The one interface every target implements. A `Cell` asks its target's platform for each part and
@@ -18,6 +19,8 @@ export interface CellPlatform {
     clickhouse(): ClickHouseCluster;
     objectStore(): ObjectStore;
     streamOperators(): StreamOperators;
+    /** Publishes the environment's tenant directory inside the cell. */
+    tenantDirectory(directory: TenantDirectory): void;
 }
 
 /** Everything a target needs to know about the cell it builds. */

@@ -1,6 +1,7 @@
 import { Cell } from "../components/cell";
 import type { CellTarget } from "../components/platform";
 import { TARGETS } from "../components/targets";
+import type { TenantDirectory } from "../components/tenantDirectory";
 import type { CellConfig, ValidStack } from "./config";
 import { routingTable } from "./routing";
 
@@ -30,6 +31,7 @@ export function planCells(stack: ValidStack): CellPlan[] {
 
 /** The whole environment: one `Cell` per configured cell and the routing table of its tenants. */
 export function cellplane(stack: ValidStack, plan: CellPlan[] = planCells(stack)) {
+    const directory = tenantDirectoryOf(stack);
     const cells = plan.map(({ config, target }) => ({
         config,
         resource: new Cell(config.id, {
@@ -40,6 +42,7 @@ export function cellplane(stack: ValidStack, plan: CellPlan[] = planCells(stack)
             owner: stack.owner,
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,
+            directory,
         }),
     }));
 
@@ -54,5 +57,12 @@ export function cellplane(stack: ValidStack, plan: CellPlan[] = planCells(stack)
             credentials: resource.credentials,
         }])),
         routing: routingTable(stack.tenants, cells),
+    };
+}
+
+export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {
+    return {
+        cells: Object.fromEntries(stack.cells.map((c) => [c.id, { cloud: c.cloud, region: c.region, residency: c.residency, size: c.size }])),
+        tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell }])),
     };
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { TAG_KEYS, UNTAGGABLE_TYPES } from "../components/labels";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../components/tenantDirectory";
 import { ConfigError } from "../stacks/config";
 import { MissingTargetError } from "../stacks/program";
 import { regionsOf, residencyOfRegion } from "../stacks/residency";
@@ -48,6 +49,18 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
                 continue;
             }
             expect({ resource: resource.name, residency: residencyOfRegion(region) }).toEqual({ resource: resource.name, residency });
+        }
+    });
+
+    test("publishes the whole tenant directory inside every cell", () => {
+        const maps = run.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === TENANT_DIRECTORY_CONFIGMAP);
+        expect(maps.map((m) => m.cell).sort()).toEqual(Object.keys(run.outputs.cells).sort());
+        for (const map of maps) {
+            const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
+            expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
+            for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
+                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell });
+            }
         }
     });
 

@@ -33,6 +33,7 @@ export const awsTarget: CellTarget = {
             clickhouse: () => inCluster.clickhouse(),
             objectStore: () => new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts),
             streamOperators: () => inCluster.streamOperators(),
+            tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
         };
     },
 };

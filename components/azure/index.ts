@@ -25,6 +25,7 @@ export const azureTarget: CellTarget = {
             clickhouse: () => inCluster.clickhouse(),
             objectStore: () => new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts),
             streamOperators: () => inCluster.streamOperators(),
+            tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
         };
     },
 };

@@ -6,6 +6,8 @@ import { MinioObjectStore } from "./minioObjectStore";
 import { CellNamespaces } from "./namespaces";
 import { StrimziKafka } from "./strimziKafka";
 import { FlinkAndSparkOperators } from "./streamOperators";
+import type { TenantDirectory } from "../tenantDirectory";
+import { tenantDirectoryConfigMap } from "./tenantDirectory";
 
 /** The in-cluster layer every target with a Kubernetes cluster shares: ClickHouse and the stream operators. */
 export class InClusterParts {
@@ -26,6 +28,10 @@ export class InClusterParts {
         return new FlinkAndSparkOperators(`${this.context.cell.id}-stream-operators`, { context: this.context, jobsNamespace: data, operatorNamespace: operators }, this.opts());
     }
 
+    tenantDirectory(directory: TenantDirectory): void {
+        tenantDirectoryConfigMap(this.context, this.namespaces.data, directory, { parent: this.context.parent, provider: this.provider });
+    }
+
     opts() {
         return { parent: this.context.parent, providers: [this.provider] };
     }
@@ -44,6 +50,7 @@ export const kubernetesTarget: CellTarget = {
             clickhouse: () => inCluster.clickhouse(),
             objectStore: () => new MinioObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
             streamOperators: () => inCluster.streamOperators(),
+            tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
         };
     },
 };

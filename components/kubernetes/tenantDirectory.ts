@@ -1,0 +1,12 @@
+import { ConfigMap } from "@pulumi/kubernetes/core/v1";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext } from "../platform";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../tenantDirectory";
+
+/** The tenant directory as a ConfigMap the cell's apps mount. */
+export function tenantDirectoryConfigMap(context: CellContext, namespace: pulumi.Input<string>, directory: TenantDirectory, opts: pulumi.CustomResourceOptions): ConfigMap {
+    return new ConfigMap(`${context.cell.id}-tenant-directory`, {
+        metadata: { name: TENANT_DIRECTORY_CONFIGMAP, namespace, labels: context.labels.kubernetes },
+        data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(directory, null, 2) },
+    }, opts);
+}

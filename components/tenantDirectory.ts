@@ -1,0 +1,12 @@
+/**
+ * Which tenant lives on which cell. Every cell carries the whole directory, so its apps can send a tenant of
+ * another cell to the right place, and the policy pack can check placement from the deployed resources.
+ */
+export interface TenantDirectory {
+    cells: Record<string, { cloud: string; region: string; residency: string; size: string }>;
+    tenants: Record<string, { residency: string; cell: string }>;
+}
+
+/** Name of the ConfigMap that holds the directory in a cell's data namespace, and its key. */
+export const TENANT_DIRECTORY_CONFIGMAP = "cellplane-tenants";
+export const TENANT_DIRECTORY_KEY = "directory.json";
