@@ -47,6 +47,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
+    "azure-native:authorization:RoleAssignment",
     "azure-native:dbforpostgresql:Database",
     "azure-native:eventhub:NamespaceNetworkRuleSet",
     "azure-native:network:Subnet",

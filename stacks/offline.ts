@@ -64,6 +64,10 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { keyId: `${name}-key-id` };
         case "azure-native:dbforpostgresql:Server":
             return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com` };
+        case "azure-native:keyvault:Key":
+            return { keyUriWithVersion: `https://${inputs.vaultName}.vault.azure.net/keys/${inputs.keyName}/0123456789abcdef` };
+        case "azure-native:managedidentity:UserAssignedIdentity":
+            return { principalId: `${name}-principal` };
         case "azure-native:storage:StorageAccount":
             return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
         case "random:index/randomPassword:RandomPassword":
@@ -102,6 +106,9 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             return { id: args.type.startsWith("pulumi:providers:") ? args.name : `${args.name}-id`, state };
         },
         call(args) {
+            if (args.token === "azure-native:authorization:getClientConfig") {
+                return { tenantId: "00000000-0000-0000-0000-00000000cafe", subscriptionId: "00000000-0000-0000-0000-0000000000ab", clientId: "offline", objectId: "offline" };
+            }
             if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials") {
                 return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }] };
             }

@@ -77,6 +77,15 @@ describe.each([
         });
     });
 
+    test("encrypts Kubernetes secrets with a Key Vault key the cluster identity may use", () => {
+        const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
+        const key = single(run, "azure-native:keyvault:Key").inputs;
+        expect(aks.securityProfile.azureKeyVaultKms).toMatchObject({ enabled: true, keyId: `https://${key.vaultName}.vault.azure.net/keys/kubernetes-secrets/0123456789abcdef` });
+        expect(aks.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: ["cell-1-cluster-key-identity-id"] });
+        expect(single(run, "azure-native:keyvault:Vault").inputs.properties).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, tenantId: "00000000-0000-0000-0000-00000000cafe" });
+        expect(single(run, "azure-native:authorization:RoleAssignment").inputs).toMatchObject({ principalId: "cell-1-cluster-key-identity-principal", scope: "cell-1-cluster-key-vault-id" });
+    });
+
     test("runs AKS in the VNet with a private API server in production and nodes over zones", () => {
         const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
         expect(aks.apiServerAccessProfile).toEqual({ enablePrivateCluster: production });

@@ -2,6 +2,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
+import { ClusterKey } from "./clusterKey";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
 
@@ -13,7 +14,10 @@ export interface AksClusterArgs {
 
 export const AKS_VERSION = "1.31";
 
-/** AKS in the cell's VNet: a private API server in production, nodes over three zones in production. */
+/**
+ * AKS in the cell's VNet, Kubernetes secrets encrypted with the cell's Key Vault key; a private API server and
+ * nodes over three zones in production.
+ */
 export class AksCluster extends pulumi.ComponentResource {
     readonly cluster: containerservice.ManagedCluster;
     readonly provider: KubernetesProvider;
@@ -22,12 +26,16 @@ export class AksCluster extends pulumi.ComponentResource {
         super("cellplane:azure:AksCluster", name, {}, opts);
         const { cell, shape, production, labels } = args.context;
 
+        const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
         this.cluster = new containerservice.ManagedCluster(`${name}-aks`, {
             resourceGroupName: args.resourceGroupName,
             location: cell.region,
             dnsPrefix: cell.id,
             kubernetesVersion: AKS_VERSION,
-            identity: { type: "SystemAssigned" },
+            identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
+            securityProfile: {
+                azureKeyVaultKms: { enabled: true, keyId: key.key.keyUriWithVersion, keyVaultNetworkAccess: "Public", keyVaultResourceId: key.vault.id },
+            },
             enableRBAC: true,
             agentPoolProfiles: [{
                 name: "system",
@@ -48,7 +56,7 @@ export class AksCluster extends pulumi.ComponentResource {
             apiServerAccessProfile: { enablePrivateCluster: production },
             networkProfile: { networkPlugin: "azure", networkPolicy: "azure", serviceCidr: "172.16.0.0/16", dnsServiceIP: "172.16.0.10" },
             tags: labels.tags,
-        }, { parent: this });
+        }, { parent: this, dependsOn: [key] });
 
         const credentials = containerservice.listManagedClusterUserCredentialsOutput({
             resourceGroupName: args.resourceGroupName,
