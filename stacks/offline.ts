@@ -15,7 +15,15 @@ export interface MockedResource {
     urn: string;
     type: string;
     name: string;
+    /** Undefined for components, which have no id. */
+    id?: string;
     inputs: Record<string, any>;
+    /** Outputs as the engine would report them after `up`: the inputs and what the cloud computed. */
+    state: Record<string, any>;
+    /** URN of the parent resource. */
+    parent?: string;
+    /** Created with the `protect` option. */
+    protect: boolean;
     /** Provider reference (`urn::id`) for custom resources that name one explicitly or inherit one. */
     provider?: string;
     /** Types of the ancestors, outermost first (the stack excluded). */
@@ -91,7 +99,7 @@ function azureName(type: string, name: string, inputs: Record<string, any>): str
  * namespace) and returns every registered resource with its inputs, ancestry and provider.
  */
 export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
-    const registrations = new Map<string, { inputs: Record<string, any>; provider?: string }>();
+    const registrations = new Map<string, { id: string; inputs: Record<string, any>; state: Record<string, any>; provider?: string }>();
     await pulumi.runtime.setMocks({
         newResource(args) {
             const state = {
@@ -101,9 +109,10 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                 ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
                 ...computed(args.type, args.name, args.inputs),
             };
-            registrations.set(`${args.type}::${args.name}`, { inputs: args.inputs, provider: args.provider });
-            // Providers get their own name as id so references read `urn::<name>`.
-            return { id: args.type.startsWith("pulumi:providers:") ? args.name : `${args.name}-id`, state };
+            // Providers get their own name as id so references read `urn::<name>`; an S3 bucket's id is its name.
+            const id = args.type.startsWith("pulumi:providers:") ? args.name : args.type === "aws:s3/bucket:Bucket" ? state.bucket : `${args.name}-id`;
+            registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
+            return { id, state };
         },
         call(args) {
             if (args.token === "azure-native:authorization:getClientConfig") {
@@ -119,16 +128,17 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         .filter(([, value]) => value !== undefined)
         .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
 
-    // Load the program fresh so it reads this run's config.
     // As in stacks/index.ts: validation and planning come before the first resource.
     const validated = loadStackConfig();
     const plan = planCells(validated);
     let program: any;
     const parents = new Map<string, { type: string; name: string } | undefined>();
+    const protectedResources = new Set<string>();
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
             const parent = args.opts.parent as any;
             parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
+            if (args.opts.protect) protectedResources.add(`${args.type}::${args.name}`);
             return undefined;
         });
         return (program = cellplane(validated, plan));
@@ -142,16 +152,32 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
     };
 
     const monitor = pulumi.runtime.getMonitor() as any;
-    const resources = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()]
-        .map((urn): MockedResource | undefined => {
+    const urns = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()];
+    const urnOf = new Map(urns.map((urn) => {
+        const [, , qualifiedType, name] = urn.split("::");
+        return [`${qualifiedType.split("$").pop()}::${name}`, urn];
+    }));
+    const resources = urns
+        .map((urn): MockedResource => {
             const [, , qualifiedType, name] = urn.split("::");
             const chain = qualifiedType.split("$");
             const type = chain[chain.length - 1];
-            const registration = registrations.get(`${type}::${name}`);
-            if (!registration) return undefined;
-            return { urn, type, name, inputs: registration.inputs, provider: registration.provider, ancestors: chain.slice(1, -1), cell: cellOf(type, name) };
-        })
-        .filter((r): r is MockedResource => r !== undefined);
+            const key = `${type}::${name}`;
+            const parent = parents.get(key);
+            return {
+                urn,
+                type,
+                name,
+                id: registrations.get(key)?.id,
+                inputs: registrations.get(key)?.inputs ?? {},
+                state: registrations.get(key)?.state ?? {},
+                provider: registrations.get(key)?.provider,
+                parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
+                protect: protectedResources.has(key),
+                ancestors: chain.slice(1, -1),
+                cell: cellOf(type, name),
+            };
+        });
     return { resources, outputs: outputs as Record<string, any>, program };
 }
 

@@ -1,0 +1,116 @@
+import { describe, ofTypes, resourcePolicy, stackPolicy } from "./lib";
+import { T } from "./types";
+
+export const bucketsNotPublic = stackPolicy({
+    name: "no-public-buckets",
+    description: "Every S3 bucket blocks all public access and grants no public ACL.",
+    validateStack: ({ resources }, report) => {
+        const blocked = new Set(resources
+            .filter((r) => r.type === T.bucketPublicAccessBlock && ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((k) => r.props[k] === true))
+            .map((r) => r.props.bucket));
+        for (const bucket of resources.filter((r) => r.type === T.bucket && !blocked.has(r.props.bucket))) {
+            report(`${describe(bucket)} does not block public access. Add a BucketPublicAccessBlock with all four settings true.`, bucket.urn);
+        }
+        for (const acl of resources.filter((r) => r.type === T.bucketAcl && /^public-/.test(r.props.acl ?? ""))) {
+            report(`${describe(acl)} grants the "${acl.props.acl}" ACL. Remove it; exports are read through the cell's own services only.`, acl.urn);
+        }
+    },
+});
+
+export const blobsNotPublic = resourcePolicy({
+    name: "no-public-blobs",
+    description: "Azure Storage accounts forbid public blob access and containers are private.",
+    appliesTo: ofTypes(T.storageAccount, T.blobContainer),
+    check: (resource, report) => {
+        if (resource.type === T.storageAccount && resource.props.allowBlobPublicAccess !== false) {
+            report(`${describe(resource)} allows public blob access. Set allowBlobPublicAccess: false.`);
+        }
+        if (resource.type === T.blobContainer && (resource.props.publicAccess ?? "None") !== "None") {
+            report(`${describe(resource)} is public (${resource.props.publicAccess}). Set publicAccess: "None".`);
+        }
+    },
+});
+
+export const databasesNotPublic = resourcePolicy({
+    name: "no-public-databases",
+    description: "Postgres and Kafka are not reachable from the internet.",
+    appliesTo: ofTypes(T.rds, T.flexibleServer, T.msk),
+    check: (resource, report) => {
+        if (resource.type === T.rds && resource.props.publiclyAccessible === true) {
+            report(`${describe(resource)} is publicly accessible. Set publiclyAccessible: false; the cell reaches it from inside its VPC.`);
+        }
+        if (resource.type === T.flexibleServer && resource.props.network?.publicNetworkAccess !== "Disabled") {
+            report(`${describe(resource)} allows public network access. Use private access: network.publicNetworkAccess "Disabled" with a delegated subnet.`);
+        }
+        if (resource.type === T.msk && resource.props.brokerNodeGroupInfo?.connectivityInfo?.publicAccess?.type === "SERVICE_PROVIDED_EIPS") {
+            report(`${describe(resource)} gives its brokers public IPs. Set brokerNodeGroupInfo.connectivityInfo.publicAccess.type: "DISABLED".`);
+        }
+    },
+});
+
+/** Postgres, Kafka (plain, TLS, SASL, IAM, Event Hubs), ClickHouse (HTTP, native, TLS), Keeper/ZooKeeper. */
+export const DATA_PORTS = [5432, 9092, 9093, 9094, 9096, 9098, 8123, 8443, 9000, 9440, 2181, 9181];
+const WORLD = ["0.0.0.0/0", "::/0", "*", "Internet", "Any"];
+
+function opensDataPort(from: number | undefined, to: number | undefined, protocol?: string): boolean {
+    if (protocol === "-1" || protocol === "all") return true;
+    const low = from ?? 0;
+    const high = to ?? 65535;
+    return DATA_PORTS.some((port) => port >= low && port <= high);
+}
+
+/** `"5432"`, `"9092-9098"` or `"*"` of an NSG rule, as a range. */
+function portRange(range: string | undefined): [number, number] {
+    if (range === undefined || range === "*") return [0, 65535];
+    const [low, high] = range.split("-").map(Number);
+    return [low, high ?? low];
+}
+
+export const noOpenDataPorts = resourcePolicy({
+    name: "no-open-data-ports",
+    description: "No security group or NSG rule opens a database, Kafka or ClickHouse port to 0.0.0.0/0 or ::/0.",
+    appliesTo: ofTypes(T.securityGroup, T.securityGroupRule, T.securityGroupIngressRule, T.networkSecurityGroup, T.securityRule),
+    check: (resource, report) => {
+        const flag = (what: string) =>
+            report(`${describe(resource)} ${what} to the whole internet. Admit only the cell's own network (its VPC/VNet CIDR or security group).`);
+        const p = resource.props;
+        switch (resource.type) {
+            case T.securityGroup:
+                for (const rule of p.ingress ?? []) {
+                    const cidrs = [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])];
+                    if (cidrs.some((c) => WORLD.includes(c)) && opensDataPort(rule.fromPort, rule.toPort, rule.protocol)) flag(`opens ports ${rule.fromPort}-${rule.toPort}`);
+                }
+                break;
+            case T.securityGroupRule:
+                if (p.type === "ingress" && [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])].some((c: string) => WORLD.includes(c)) && opensDataPort(p.fromPort, p.toPort, p.protocol)) flag(`opens ports ${p.fromPort}-${p.toPort}`);
+                break;
+            case T.securityGroupIngressRule:
+                if ((WORLD.includes(p.cidrIpv4) || WORLD.includes(p.cidrIpv6)) && opensDataPort(p.fromPort, p.toPort, p.ipProtocol)) flag(`opens ports ${p.fromPort}-${p.toPort}`);
+                break;
+            default: {
+                const rules = resource.type === T.networkSecurityGroup ? p.securityRules ?? [] : [p];
+                for (const rule of rules) {
+                    if (rule.direction !== "Inbound" || rule.access !== "Allow" || !WORLD.includes(rule.sourceAddressPrefix ?? "")) continue;
+                    const [low, high] = portRange(rule.destinationPortRange);
+                    if (opensDataPort(low, high)) flag(`rule "${rule.name}" opens ${rule.destinationPortRange}`);
+                }
+            }
+        }
+    },
+});
+
+export const privateClusterEndpoints = resourcePolicy({
+    name: "private-cluster-endpoints",
+    description: "EKS and AKS API servers are private (advisory outside production).",
+    appliesTo: ofTypes(T.eks, T.aks),
+    check: (cluster, report) => {
+        if (cluster.type === T.eks && cluster.props.vpcConfig?.endpointPublicAccess !== false) {
+            report(`${describe(cluster)} has a public API endpoint. Set vpcConfig.endpointPublicAccess: false and reach it from inside the VPC.`);
+        }
+        if (cluster.type === T.aks && cluster.props.apiServerAccessProfile?.enablePrivateCluster !== true) {
+            report(`${describe(cluster)} has a public API server. Set apiServerAccessProfile.enablePrivateCluster: true.`);
+        }
+    },
+});
+
+export const EXPOSURE_POLICIES = [bucketsNotPublic, blobsNotPublic, databasesNotPublic, noOpenDataPorts, privateClusterEndpoints];

@@ -1,0 +1,91 @@
+import { describe, ofTypes, PolicySubject, resourcePolicy } from "./lib";
+import { T } from "./types";
+
+/** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
+function podSpecsOf(r: PolicySubject): any[] {
+    const spec = r.props.spec ?? {};
+    if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation) return (spec.templates?.podTemplates ?? []).map((t: any) => t.spec);
+    if (/^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(r.type)) return [spec.template?.spec ?? {}];
+    if (r.type === "kubernetes:core/v1:Pod") return [spec];
+    return [];
+}
+
+const WORKLOADS = (type: string) =>
+    [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type as any) ||
+    /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
+
+function hasRequestsAndLimits(resources: any): boolean {
+    return ["requests", "limits"].every((kind) => resources?.[kind]?.cpu && resources?.[kind]?.memory);
+}
+
+export const resourceLimits = resourcePolicy({
+    name: "kubernetes-requests-and-limits",
+    description: "Every container the cells run has CPU and memory requests and limits.",
+    appliesTo: WORKLOADS,
+    check: (r, report) => {
+        const fix = "Set resources.requests and resources.limits for cpu and memory.";
+        if (r.type === T.kafkaNodePool || r.type === T.cnpgCluster) {
+            if (!hasRequestsAndLimits(r.props.spec?.resources)) report(`${describe(r)} has no CPU and memory requests and limits. ${fix}`);
+            return;
+        }
+        for (const container of podSpecsOf(r).flatMap((spec) => [...(spec.containers ?? []), ...(spec.initContainers ?? [])])) {
+            if (!hasRequestsAndLimits(container.resources)) report(`${describe(r)}: container "${container.name}" has no CPU and memory requests and limits. ${fix}`);
+        }
+    },
+});
+
+/** Every image reference anywhere in an object (`image`, `imageName`), however deep. */
+function imagesIn(value: unknown, found: string[] = []): string[] {
+    if (Array.isArray(value)) value.forEach((v) => imagesIn(v, found));
+    else if (value && typeof value === "object") {
+        for (const [key, v] of Object.entries(value)) {
+            if ((key === "image" || key === "imageName") && typeof v === "string") found.push(v);
+            else imagesIn(v, found);
+        }
+    }
+    return found;
+}
+
+/** `repo:tag` or `repo@sha256:…`, with a tag other than latest. */
+export function isPinnedImage(image: string): boolean {
+    if (image.includes("@sha256:")) return true;
+    const tag = /:([^/:]+)$/.exec(image)?.[1];
+    return tag !== undefined && tag !== "latest";
+}
+
+export const pinnedImages = resourcePolicy({
+    name: "kubernetes-pinned-images",
+    description: "No image runs untagged or as `:latest`.",
+    appliesTo: (type) => type.startsWith("kubernetes:") && type !== T.helmRelease,
+    check: (r, report) => {
+        for (const image of imagesIn(r.props.spec).filter((i) => !isPinnedImage(i))) {
+            report(`${describe(r)} runs image "${image}" without a pinned tag. Pin a version tag or digest.`);
+        }
+    },
+});
+
+export const nonRootPods = resourcePolicy({
+    name: "kubernetes-non-root",
+    description: "Pods the cells define run as a non-root user.",
+    appliesTo: WORKLOADS,
+    check: (r, report) => {
+        for (const spec of podSpecsOf(r)) {
+            if (spec.securityContext?.runAsNonRoot !== true) {
+                report(`${describe(r)} has a pod that may run as root. Set securityContext.runAsNonRoot: true and a non-zero runAsUser.`);
+            }
+        }
+    },
+});
+
+export const pinnedCharts = resourcePolicy({
+    name: "helm-chart-pinned",
+    description: "Operators are installed from an exact chart version.",
+    appliesTo: ofTypes(T.helmRelease),
+    check: (release, report) => {
+        if (!/^\d+\.\d+\.\d+([-+][\w.]+)?$/.test(release.props.version ?? "")) {
+            report(`${describe(release)} installs chart "${release.props.chart}" at ${release.props.version ? `"${release.props.version}"` : "its newest version"}. Pin an exact version (components/kubernetes/charts.ts).`);
+        }
+    },
+});
+
+export const KUBERNETES_POLICIES = [resourceLimits, pinnedImages, nonRootPods, pinnedCharts];

@@ -1,0 +1,96 @@
+import type { PolicyProviderResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { kubernetesLabelKey } from "../components/labels";
+import { Residency, RESIDENCIES, residencyOfRegion } from "../stacks/residency";
+
+/** What a resource looks like to a policy, whether it is checked alone or as part of the stack. */
+export interface PolicySubject {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, any>;
+    provider?: PolicyProviderResource;
+    opts?: { protect?: boolean };
+}
+
+/** The Cellplane tags (AWS, Azure) or labels (Kubernetes) of a resource. */
+export function tagsOf(resource: PolicySubject): Record<string, string> {
+    if (resource.type.startsWith("kubernetes:")) return resource.props.metadata?.labels ?? {};
+    return resource.props.tags ?? {};
+}
+
+/** The residency a resource declares through its tags or labels. */
+export function residencyOf(resource: PolicySubject): Residency | undefined {
+    const tags = tagsOf(resource);
+    const value = tags["cellplane:residency"] ?? tags[kubernetesLabelKey("cellplane:residency")];
+    return RESIDENCIES.find((r) => r === value);
+}
+
+export function cellOf(resource: PolicySubject): string | undefined {
+    const tags = tagsOf(resource);
+    return tags["cellplane:cell"] ?? tags[kubernetesLabelKey("cellplane:cell")];
+}
+
+/**
+ * Where a resource lives: an AWS resource in its own `region` or else its provider's, an Azure resource at its
+ * `location`. Kubernetes objects live wherever their cluster is and have no region of their own.
+ */
+export function regionOf(resource: PolicySubject): string | undefined {
+    if (resource.type.startsWith("aws:")) return resource.props.region ?? resource.provider?.props?.region;
+    if (resource.type.startsWith("azure-native:")) return resource.props.location;
+    return undefined;
+}
+
+/** The region inside an ARN (`arn:aws:rds:eu-west-1:…`), if it names one. */
+export function regionOfArn(arn: unknown): string | undefined {
+    return typeof arn === "string" ? arn.split(":")[3] || undefined : undefined;
+}
+
+/** The Azure region pair used by geo-redundant backups, where one exists. */
+export const AZURE_PAIRED_REGIONS: Record<string, string> = {
+    westeurope: "northeurope", northeurope: "westeurope",
+    germanywestcentral: "germanynorth", francecentral: "francesouth", swedencentral: "swedensouth",
+    eastus: "westus", westus: "eastus", eastus2: "centralus", centralus: "eastus2",
+    southcentralus: "northcentralus", westus2: "westcentralus", westus3: "eastus",
+};
+
+/** Regions of a zone beyond the ones cells may use (pair targets count as inside the zone). */
+const PAIR_ZONES: Record<string, Residency> = { germanynorth: "eu", francesouth: "eu", swedensouth: "eu", northcentralus: "us", westcentralus: "us" };
+
+export function zoneOfRegion(region: string | undefined): Residency | undefined {
+    if (region === undefined) return undefined;
+    return residencyOfRegion(region) ?? PAIR_ZONES[region];
+}
+
+/** `<kind> "<name>"` for messages. */
+export function describe(resource: PolicySubject): string {
+    const kind = resource.type.split(":").pop();
+    return `${kind} "${resource.name}"`;
+}
+
+export type Check = (resource: PolicySubject, report: ReportViolation, config: Record<string, any>) => void;
+
+/** A resource policy that runs `check` on the resources `appliesTo` accepts. Mandatory unless configured otherwise. */
+export function resourcePolicy(spec: {
+    name: string;
+    description: string;
+    appliesTo: (type: string) => boolean;
+    check: Check;
+    configSchema?: ResourceValidationPolicy["configSchema"];
+}): ResourceValidationPolicy {
+    return {
+        name: spec.name,
+        description: spec.description,
+        enforcementLevel: "mandatory",
+        configSchema: spec.configSchema,
+        validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+            if (spec.appliesTo(args.type)) spec.check(args, report, args.getConfig());
+        },
+    };
+}
+
+export const ofTypes = (...types: string[]) => (type: string) => types.includes(type);
+
+/** A stack policy: sees every resource with its outputs, for rules that relate resources to each other. */
+export function stackPolicy(spec: { name: string; description: string; validateStack: StackValidationPolicy["validateStack"] }): StackValidationPolicy {
+    return { enforcementLevel: "mandatory", ...spec };
+}

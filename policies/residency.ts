@@ -1,0 +1,202 @@
+import type { PolicyResource, ReportViolation } from "@pulumi/policy";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../components/tenantDirectory";
+import { CELL_SHAPES, Size } from "../components/sizing";
+import { regionsOf } from "../stacks/residency";
+import { AZURE_PAIRED_REGIONS, cellOf, describe, PolicySubject, regionOf, regionOfArn, residencyOf, resourcePolicy, stackPolicy, zoneOfRegion } from "./lib";
+import { T } from "./types";
+
+/** The zone a resource is in: the one it declares, else the one of its region. */
+function zoneOf(resource: PolicySubject) {
+    return residencyOf(resource) ?? zoneOfRegion(regionOf(resource));
+}
+
+/** Last segment of an Azure resource id (`…/namespaces/<name>`) or an S3 ARN (`arn:aws:s3:::<name>`). */
+function nameInReference(reference: unknown): string | undefined {
+    return typeof reference === "string" ? reference.split(/[/:]/).pop() : undefined;
+}
+
+function findByName(resources: PolicyResource[], type: string, name: string | undefined, nameProp = "name") {
+    return resources.find((r) => r.type === type && r.props[nameProp] === name);
+}
+
+/** Reports a copy of `source`'s data going to `target`, unless both lie in one residency. */
+function checkCopy(source: PolicySubject, target: PolicySubject | undefined, what: string, targetRef: unknown, report: ReportViolation) {
+    const from = zoneOf(source);
+    if (!target) {
+        report(`${describe(source)} ${what} ${JSON.stringify(targetRef)}, which is not a resource of this stack, so its residency cannot be proven. Copy data only to resources of the cell's own residency (${from ?? "unknown"}).`, source.urn);
+        return;
+    }
+    const to = zoneOf(target);
+    if (from !== to) {
+        report(`${describe(source)} (residency ${from ?? "unknown"}) ${what} ${describe(target)} in residency ${to ?? "unknown"}. Data must stay in its residency: remove the copy or point it at a resource of residency ${from}.`, source.urn);
+    }
+}
+
+export const residencyRegion = resourcePolicy({
+    name: "residency-region",
+    description: "Every resource of a cell lies in a region of the residency it is tagged with.",
+    appliesTo: (type) => type.startsWith("aws:") || type.startsWith("azure-native:"),
+    check: (resource, report) => {
+        const residency = residencyOf(resource);
+        const region = regionOf(resource);
+        if (!residency || !region) return;
+        // Private DNS zones are global objects by Azure's design and hold only the VNet's private records.
+        if (region === "global" && resource.type.startsWith("azure-native:privatedns:")) return;
+        if (zoneOfRegion(region) !== residency) {
+            const allowed = resource.type.startsWith("aws:") ? regionsOf(residency, "aws") : regionsOf(residency, "azure");
+            report(`${describe(resource)} is tagged residency ${residency} but lies in ${region}. Move it to one of: ${allowed.join(", ")}.`);
+        }
+    },
+});
+
+export const residencyPerProvider = stackPolicy({
+    name: "residency-single-zone-per-provider",
+    description: "All resources created through one AWS provider belong to one residency, the one of the provider's region (this covers resources that take no tags).",
+    validateStack: ({ resources }, report) => {
+        const byProvider = new Map<string, PolicyResource[]>();
+        for (const r of resources) {
+            if (!r.type.startsWith("aws:") || !r.provider) continue;
+            byProvider.set(r.provider.urn, [...(byProvider.get(r.provider.urn) ?? []), r]);
+        }
+        for (const members of byProvider.values()) {
+            const provider = members[0].provider!;
+            const zone = zoneOfRegion(provider.props.region);
+            const strays = members.filter((r) => residencyOf(r) !== undefined && residencyOf(r) !== zone);
+            for (const stray of strays) {
+                report(`${describe(stray)} is tagged residency ${residencyOf(stray)} but its provider "${provider.name}" works in ${provider.props.region} (residency ${zone ?? "none"}). Create it through a provider of its cell's region.`, stray.urn);
+            }
+        }
+    },
+});
+
+export const noCrossResidencyBucketReplication = stackPolicy({
+    name: "no-cross-residency-bucket-replication",
+    description: "S3 buckets replicate only to buckets of the same residency in this stack.",
+    validateStack: ({ resources }, report) => {
+        for (const replication of resources.filter((r) => r.type === T.bucketReplication)) {
+            const source = findByName(resources, T.bucket, replication.props.bucket, "bucket") ?? replication;
+            for (const rule of replication.props.rules ?? []) {
+                const target = rule.destination?.bucket;
+                checkCopy(source, findByName(resources, T.bucket, nameInReference(target), "bucket"), "replicates to bucket", target, report);
+            }
+        }
+    },
+});
+
+export const noCrossResidencyDatabaseCopies = stackPolicy({
+    name: "no-cross-residency-database-copies",
+    description: "Databases have no read replica, backup copy or geo-backup in another residency.",
+    validateStack: ({ resources }, report) => {
+        for (const db of resources.filter((r) => r.type === T.rds && r.props.replicateSourceDb)) {
+            const source = resources.find((r) => r.type === T.rds && (r.props.arn === db.props.replicateSourceDb || r.props.identifier === db.props.replicateSourceDb));
+            if (source) checkCopy(source, db, "is replicated to", db.urn, report);
+            else if (zoneOfRegion(regionOfArn(db.props.replicateSourceDb)) !== zoneOf(db)) {
+                report(`${describe(db)} replicates ${db.props.replicateSourceDb}, outside its residency ${zoneOf(db)}. Replicate only databases of the same residency.`, db.urn);
+            }
+        }
+        for (const copy of resources.filter((r) => r.type === T.rdsBackupReplication)) {
+            const sourceZone = zoneOfRegion(regionOfArn(copy.props.sourceDbInstanceArn));
+            const targetZone = zoneOfRegion(regionOf(copy));
+            if (sourceZone !== targetZone) {
+                report(`${describe(copy)} copies the backups of ${copy.props.sourceDbInstanceArn} (residency ${sourceZone ?? "unknown"}) to ${regionOf(copy)} (residency ${targetZone ?? "unknown"}). Keep backup copies in the database's residency.`, copy.urn);
+            }
+        }
+        for (const server of resources.filter((r) => r.type === T.flexibleServer)) {
+            if (server.props.sourceServerResourceId) {
+                const source = findByName(resources, T.flexibleServer, nameInReference(server.props.sourceServerResourceId));
+                if (source) checkCopy(source, server, "is copied to", server.urn, report);
+                else checkCopy(server, undefined, "is a copy of", server.props.sourceServerResourceId, report);
+            }
+            if (server.props.backup?.geoRedundantBackup === "Enabled") {
+                const pair = AZURE_PAIRED_REGIONS[server.props.location];
+                if (zoneOfRegion(pair) !== zoneOf(server)) {
+                    report(`${describe(server)} has geo-redundant backups, which Azure keeps in ${pair ?? "no paired region"}, outside residency ${zoneOf(server)}. Set backup.geoRedundantBackup to "Disabled".`, server.urn);
+                }
+            }
+        }
+    },
+});
+
+export const noCrossResidencyEventHubsPairing = stackPolicy({
+    name: "no-cross-residency-event-hubs-pairing",
+    description: "Event Hubs namespaces are geo-DR paired only with namespaces of the same residency.",
+    validateStack: ({ resources }, report) => {
+        for (const pairing of resources.filter((r) => r.type === T.eventHubsDisasterRecovery)) {
+            const primary = findByName(resources, T.eventHubsNamespace, pairing.props.namespaceName) ?? pairing;
+            const partner = findByName(resources, T.eventHubsNamespace, nameInReference(pairing.props.partnerNamespace));
+            checkCopy(primary, partner, "is geo-paired with namespace", pairing.props.partnerNamespace, report);
+        }
+    },
+});
+
+export const noCrossResidencyPeering = stackPolicy({
+    name: "no-cross-residency-network-peering",
+    description: "VPCs and VNets peer only with networks of the same residency.",
+    validateStack: ({ resources }, report) => {
+        for (const peering of resources.filter((r) => r.type === T.vpcPeering)) {
+            const own = zoneOf(peering);
+            const peerZone = peering.props.peerRegion ? zoneOfRegion(peering.props.peerRegion) : own;
+            const peerVpc = resources.find((r) => r.type === T.vpc && r.props.id === peering.props.peerVpcId);
+            if (peerZone !== own || (peerVpc && zoneOf(peerVpc) !== own)) {
+                report(`${describe(peering)} peers a network of residency ${own} with ${peering.props.peerRegion ?? peering.props.peerVpcId} outside it. Remove the peering; cells of different residencies never share a network.`, peering.urn);
+            }
+        }
+        for (const peering of resources.filter((r) => r.type === T.virtualNetworkPeering)) {
+            const local = findByName(resources, T.virtualNetwork, peering.props.virtualNetworkName) ?? peering;
+            const remote = findByName(resources, T.virtualNetwork, nameInReference(peering.props.remoteVirtualNetwork?.id));
+            checkCopy(local, remote, "peers with VNet", peering.props.remoteVirtualNetwork?.id, report);
+        }
+    },
+});
+
+/** Tenant directories deployed in the stack, with the resource that holds each. */
+function tenantDirectories(resources: PolicyResource[]): { holder: PolicyResource; directory: TenantDirectory }[] {
+    return resources
+        .filter((r) => r.type === T.configMap && r.props.metadata?.name === TENANT_DIRECTORY_CONFIGMAP)
+        .map((holder) => ({ holder, directory: JSON.parse(holder.props.data[TENANT_DIRECTORY_KEY]) as TenantDirectory }));
+}
+
+export const tenantRoutingWithinResidency = stackPolicy({
+    name: "tenant-routing-within-residency",
+    description: "Every tenant in the tenant directory is routed to a cell of its own residency, and that cell's resources really are in that residency.",
+    validateStack: ({ resources }, report) => {
+        const deployedZone = (cell: string) => resources.map((r) => (cellOf(r) === cell ? residencyOf(r) : undefined)).find((z) => z !== undefined);
+        for (const { holder, directory } of tenantDirectories(resources)) {
+            for (const [tenant, route] of Object.entries(directory.tenants)) {
+                const cell = directory.cells[route.cell];
+                const actual = deployedZone(route.cell);
+                if (!cell || cell.residency !== route.residency || (actual !== undefined && actual !== route.residency)) {
+                    report(`Tenant "${tenant}" (residency ${route.residency}) is routed to cell "${route.cell}" of residency ${actual ?? cell?.residency ?? "unknown"} in ${describe(holder)}. Route it to a ${route.residency} cell (cellplane:tenants[].cell).`, holder.urn);
+                }
+            }
+        }
+    },
+});
+
+export const cellTenantCapacity = stackPolicy({
+    name: "cell-tenant-capacity",
+    description: "No cell holds more tenants than its size allows, limiting the blast radius of a cell failure.",
+    validateStack: ({ resources }, report) => {
+        for (const { holder, directory } of tenantDirectories(resources)) {
+            for (const [id, cell] of Object.entries(directory.cells)) {
+                const tenants = Object.values(directory.tenants).filter((t) => t.cell === id).length;
+                const capacity = CELL_SHAPES[cell.size as Size]?.tenantCapacity ?? 0;
+                if (tenants > capacity) {
+                    report(`Cell "${id}" (size ${cell.size}) holds ${tenants} tenants, more than its ${capacity} in ${describe(holder)}. Add a cell of residency ${cell.residency} or raise the cell's size.`, holder.urn);
+                }
+            }
+        }
+    },
+});
+
+export const RESIDENCY_POLICIES = [
+    residencyRegion,
+    residencyPerProvider,
+    noCrossResidencyBucketReplication,
+    noCrossResidencyDatabaseCopies,
+    noCrossResidencyEventHubsPairing,
+    noCrossResidencyPeering,
+    tenantRoutingWithinResidency,
+    cellTenantCapacity,
+];
+

@@ -1,0 +1,19 @@
+import { kubernetesLabelKey, TAG_KEYS, UNTAGGABLE_TYPES } from "../components/labels";
+import { describe, resourcePolicy, tagsOf } from "./lib";
+
+export const cellplaneTags = resourcePolicy({
+    name: "cellplane-tags",
+    description: `Every taggable AWS and Azure resource carries the tags ${TAG_KEYS.join(", ")}; every Kubernetes object the matching labels.`,
+    appliesTo: (type) => !UNTAGGABLE_TYPES.has(type) && (type.startsWith("aws:") || type.startsWith("azure-native:") || type.startsWith("kubernetes:")),
+    check: (resource, report) => {
+        const kubernetes = resource.type.startsWith("kubernetes:");
+        const keys = TAG_KEYS.map((key) => (kubernetes ? kubernetesLabelKey(key) : key));
+        const tags = tagsOf(resource);
+        const missing = keys.filter((key) => typeof tags[key] !== "string" || tags[key] === "");
+        if (missing.length > 0) {
+            report(`${describe(resource)} lacks the ${kubernetes ? "labels" : "tags"} ${missing.join(", ")}. Create it inside a Cell, which passes them to every resource (components/labels.ts).`);
+        }
+    },
+});
+
+export const TAGGING_POLICIES = [cellplaneTags];
