@@ -45,6 +45,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
     "azure-native:authorization:RoleAssignment",

@@ -6,6 +6,7 @@ export const T = {
     bucket: "aws:s3/bucket:Bucket",
     bucketAcl: "aws:s3/bucketAcl:BucketAcl",
     bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
     bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     bucketReplication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
     msk: "aws:msk/cluster:Cluster",
