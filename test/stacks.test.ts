@@ -102,6 +102,7 @@ describe("invalid configuration", () => {
         const cells = [{ id: "dev-eu-aws", cloud: "aws", region: "us-east-1", residency: "eu", size: "small" }];
         await expect(runStack({ ...dev, cells })).rejects.toThrow(ConfigError);
         await expect(runStack({ ...dev, cells })).rejects.toThrow(`cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`);
+        expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
     });
 
     test("an empty cell list is refused", async () => {
@@ -112,6 +113,7 @@ describe("invalid configuration", () => {
         const local = stackConfig("local");
         await expect(runStack(local)).rejects.toThrow(MissingTargetError);
         await expect(runStack(local)).rejects.toThrow(`cellplane:cells: cell "local-eu" uses cloud "local", which has no target in this build. Available: aws, azure, kubernetes`);
+        expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
     });
 });
 
