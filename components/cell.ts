@@ -39,14 +39,12 @@ export interface CellCredentials {
  * (Parquet exports) and the Flink and Spark operators. The target builds each part for its cloud.
  */
 export class Cell extends pulumi.ComponentResource {
-    readonly id: string;
     readonly endpoints: pulumi.Output<CellEndpoints>;
     /** Secret. */
     readonly credentials: pulumi.Output<CellCredentials>;
 
     constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:index:Cell", name, {}, opts);
-        this.id = args.cell.id;
 
         const platform = args.target.platform({
             cell: args.cell,

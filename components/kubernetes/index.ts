@@ -1,12 +1,12 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import type { CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import type { TenantDirectory } from "../tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { MinioObjectStore } from "./minioObjectStore";
 import { CellNamespaces } from "./namespaces";
 import { StrimziKafka } from "./strimziKafka";
 import { FlinkAndSparkOperators } from "./streamOperators";
-import type { TenantDirectory } from "../tenantDirectory";
 import { tenantDirectoryConfigMap } from "./tenantDirectory";
 
 /** The in-cluster layer every target with a Kubernetes cluster shares: ClickHouse and the stream operators. */
@@ -14,8 +14,7 @@ export class InClusterParts {
     readonly namespaces: CellNamespaces;
 
     constructor(private readonly context: CellContext, private readonly provider: KubernetesProvider) {
-        const id = context.cell.id;
-        this.namespaces = new CellNamespaces(`${id}-namespaces`, { context }, this.opts());
+        this.namespaces = new CellNamespaces(`${context.cell.id}-namespaces`, { context }, this.opts());
     }
 
     clickhouse(): ClickHouseCluster {
