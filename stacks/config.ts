@@ -65,6 +65,9 @@ const stackSchema = z
             if (!allowed.includes(cell.region)) {
                 issue(["cells", index, "region"], `"${cell.region}" is not a ${cell.cloud} region of residency ${cell.residency}. Allowed: ${allowed.join(", ")}`);
             }
+            if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {
+                issue(["cells", index, "kubeContext"], `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`);
+            }
             if (!stack.allowedSizes.includes(cell.size)) {
                 issue(["cells", index, "size"], `"${cell.size}" is not allowed in this environment. Allowed (cellplane:allowedSizes): ${stack.allowedSizes.join(", ")}`);
             }

@@ -141,6 +141,13 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("a kube context on a cell that is not a kubernetes cell", () => {
+        const cells = [{ ...base.cells[0], kubeContext: "prod" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].kubeContext: is only for kubernetes cells; cell "eu-1" is on aws, whose cluster the cell creates itself. Remove it`,
+        ]);
+    });
+
     test("a tenant pinned to a cell of another residency, or to no cell", () => {
         const tenants = [{ id: "acme", residency: "eu", cell: "us-1" }, { id: "globex", residency: "us", cell: "nowhere" }];
         expect(problemsOf({ ...base, tenants })).toEqual([
