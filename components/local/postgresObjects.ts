@@ -1,0 +1,53 @@
+import type { Client } from "pg";
+import { PostgresServerSpec, withConnection } from "./postgresServer";
+
+/** A login role and the database it owns: what a cell's apps connect as. */
+export interface DatabaseSpec {
+    database: string;
+    owner: string;
+    ownerPassword: string;
+}
+
+export interface DatabaseState {
+    databaseExists: boolean;
+    databaseOwner?: string;
+    roleExists: boolean;
+    roleCanLogin: boolean;
+}
+
+export async function readDatabase(server: PostgresServerSpec, spec: Pick<DatabaseSpec, "database" | "owner">): Promise<DatabaseState> {
+    return withConnection(server, async (c) => {
+        const role = await c.query<{ rolcanlogin: boolean }>("select rolcanlogin from pg_roles where rolname = $1", [spec.owner]);
+        const db = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [spec.database]);
+        return {
+            databaseExists: db.rowCount === 1,
+            databaseOwner: db.rows[0]?.owner,
+            roleExists: role.rowCount === 1,
+            roleCanLogin: role.rows[0]?.rolcanlogin ?? false,
+        };
+    });
+}
+
+/** Creates or repairs the role (login, password) and the database it owns. */
+export async function ensureDatabase(server: PostgresServerSpec, spec: DatabaseSpec): Promise<void> {
+    await withConnection(server, async (c) => {
+        const role = c.escapeIdentifier(spec.owner);
+        const exists = (await c.query("select 1 from pg_roles where rolname = $1", [spec.owner])).rowCount === 1;
+        await c.query(`${exists ? "alter" : "create"} role ${role} with login password ${c.escapeLiteral(spec.ownerPassword)}`);
+        await ensureOwnedDatabase(c, spec.database, spec.owner);
+    });
+}
+
+async function ensureOwnedDatabase(c: Client, database: string, owner: string): Promise<void> {
+    const found = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [database]);
+    if (found.rowCount === 0) await c.query(`create database ${c.escapeIdentifier(database)} owner ${c.escapeIdentifier(owner)}`);
+    else if (found.rows[0].owner !== owner) await c.query(`alter database ${c.escapeIdentifier(database)} owner to ${c.escapeIdentifier(owner)}`);
+}
+
+/** Drops the database (closing its connections) and then its role. */
+export async function dropDatabase(server: PostgresServerSpec, spec: Pick<DatabaseSpec, "database" | "owner">): Promise<void> {
+    await withConnection(server, async (c) => {
+        await c.query(`drop database if exists ${c.escapeIdentifier(spec.database)} with (force)`);
+        await c.query(`drop role if exists ${c.escapeIdentifier(spec.owner)}`);
+    });
+}

