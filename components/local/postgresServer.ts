@@ -98,6 +98,10 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
     return pid;
 }
 
+export async function setSuperuserPassword(spec: PostgresServerSpec, password: string): Promise<void> {
+    await withConnection(spec, (c) => c.query(`alter role ${c.escapeIdentifier(spec.superuser)} with password ${c.escapeLiteral(password)}`));
+}
+
 export interface PostgresStatus {
     running: boolean;
     pid?: number;
