@@ -2,6 +2,7 @@ import type { Policies } from "@pulumi/policy";
 import { ENCRYPTION_POLICIES } from "./encryption";
 import { EXPOSURE_POLICIES } from "./exposure";
 import { KUBERNETES_POLICIES } from "./kubernetes";
+import { LOCAL_POLICIES } from "./local";
 import { RESIDENCY_POLICIES } from "./residency";
 import { SAFEGUARD_POLICIES } from "./safeguards";
 import { TAGGING_POLICIES } from "./tagging";
@@ -16,4 +17,5 @@ export const POLICIES: Policies = [
     ...TAGGING_POLICIES,
     ...SAFEGUARD_POLICIES,
     ...KUBERNETES_POLICIES,
+    ...LOCAL_POLICIES,
 ];

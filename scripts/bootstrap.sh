@@ -2,7 +2,8 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh minio      one step
+#   scripts/bootstrap.sh minio      one step (engine, minio)
+#   scripts/bootstrap.sh --print-path   the folder to put on PATH for pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${CELLPLANE_CACHE:-$HOME/.cache/cellplane}"
@@ -13,6 +14,65 @@ log() { printf '[bootstrap %4ds] %s\n' "$((SECONDS - STARTED))" "$*"; }
 go_env() {
     export GOPATH="$CACHE/go" GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-mod=mod
     command -v go >/dev/null || { log "Go is missing: install it (apt-get install golang) and run again"; exit 1; }
+}
+
+# The Pulumi CLI, its Node.js language host and the policy-pack launcher. get.pulumi.com and GitHub are out of
+# reach here, so unless a CLI is on PATH or the installer answers, both are built from their Go modules. The Go
+# proxy serves github.com/pulumi/pulumi/pkg/v3 up to v3.259.0 (3.260+ are refused), and the Node.js language
+# host lived inside github.com/pulumi/pulumi/sdk/v3 until v3.68.0 (it moved to a module the proxy does not serve).
+ENGINE_VERSION=3.259.0
+HOST_VERSION=3.68.0
+ENGINE_BIN="$CACHE/engine/v$ENGINE_VERSION/bin"
+
+# Builds a main package of a module whose go.mod has replace directives (which `go install pkg@version` refuses)
+# through a wrapper module that requires it and repeats the replaces.
+build_go_main() {  # <wrapper dir> <output> <package> <go.mod body>
+    mkdir -p "$1" && printf '%s\n' "$4" > "$1/go.mod"
+    (cd "$1" && nice go build -o "$2" "$3")
+}
+
+step_engine() {
+    if command -v pulumi >/dev/null && pulumi version 2>/dev/null | grep -q "^v$ENGINE_VERSION$"; then
+        log "pulumi: v$ENGINE_VERSION already on PATH ($(command -v pulumi))"; return
+    fi
+    mkdir -p "$ENGINE_BIN"
+    if [ ! -x "$ENGINE_BIN/pulumi" ] && curl -fsS --max-time 5 -o /dev/null https://get.pulumi.com/install.sh 2>/dev/null; then
+        log "pulumi: installing v$ENGINE_VERSION with the official installer…"
+        curl -fsSL https://get.pulumi.com/install.sh | sh -s -- --version "$ENGINE_VERSION" --install-root "$CACHE/engine/v$ENGINE_VERSION" --no-edit-path
+    fi
+    if [ ! -x "$ENGINE_BIN/pulumi" ]; then
+        go_env
+        log "pulumi: building CLI v$ENGINE_VERSION from github.com/pulumi/pulumi/pkg/v3 (about 10 minutes cold)…"
+        build_go_main "$CACHE/engine/cli-src" "$ENGINE_BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "module cellplane.local/pulumi-cli
+
+go 1.24
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$ENGINE_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$ENGINE_VERSION
+)
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+        log "pulumi: built $ENGINE_BIN/pulumi"
+    else
+        log "pulumi: v$ENGINE_VERSION cached at $ENGINE_BIN"
+    fi
+    if [ ! -x "$ENGINE_BIN/pulumi-language-nodejs" ]; then
+        go_env
+        log "pulumi-language-nodejs: building v$HOST_VERSION from github.com/pulumi/pulumi/sdk/v3…"
+        build_go_main "$CACHE/engine/host-src" "$ENGINE_BIN/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "module cellplane.local/pulumi-language-nodejs
+
+go 1.21
+
+require github.com/pulumi/pulumi/sdk/v3 v$HOST_VERSION
+
+replace golang.org/x/text => golang.org/x/text v0.3.6"
+    fi
+    # The launchers of policy packs and dynamic providers are shell scripts of the SDK's Node.js distribution.
+    local dist="$CACHE/go/mod/github.com/pulumi/pulumi/sdk/v3@v$HOST_VERSION/nodejs/dist"
+    [ -f "$dist/pulumi-analyzer-policy" ] || { go_env; (cd "$CACHE/engine/host-src" && go mod download github.com/pulumi/pulumi/sdk/v3); }
+    install -m 755 "$dist/pulumi-analyzer-policy" "$dist/pulumi-resource-pulumi-nodejs" "$ENGINE_BIN/"
+    log "pulumi: CLI, language host and launchers ready in $ENGINE_BIN"
 }
 
 # MinIO's community edition ships as source only; build the pinned version from its Go module.
@@ -27,7 +87,8 @@ step_minio() {
     log "minio $version: built $bin ($(du -h "$bin" | cut -f1))"
 }
 
+if [ "${1:-}" = "--print-path" ]; then echo "$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(minio)
+[ ${#steps[@]} -eq 0 ] && steps=(engine minio)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

@@ -1,3 +1,4 @@
+import * as path from "path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../components/tenantDirectory";
 import { packConfigOf, runPolicies } from "../policies/check/engine";
@@ -181,6 +182,11 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         pass: [resource(T.keeperInstallation, "chk", pod({ securityContext: { runAsNonRoot: true, runAsUser: 101 }, containers: [goodContainer] }))],
         fail: [resource(T.keeperInstallation, "chk", pod({ containers: [goodContainer] }))],
         message: /ClickHouseKeeperInstallation "chk" has a pod that may run as root/,
+    },
+    "local-state-outside-repo": {
+        pass: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: "/var/lib/cellplane/local/local-eu/postgres" })],
+        fail: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: path.join(__dirname, "..", "state", "postgres") })],
+        message: /LocalPostgresServer "pg" keeps its data in .*\/state\/postgres, inside the repository/,
     },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "minio", version: "5.4.0" })],
