@@ -26,9 +26,11 @@ ENGINE_BIN="$CACHE/engine/v$ENGINE_VERSION/bin"
 
 # Builds a main package of a module whose go.mod has replace directives (which `go install pkg@version` refuses)
 # through a wrapper module that requires it and repeats the replaces.
-build_go_main() {  # <wrapper dir> <output> <package> <go.mod body>
-    mkdir -p "$1" && printf '%s\n' "$4" > "$1/go.mod"
-    (cd "$1" && nice go build -o "$2" "$3")
+build_go_main() {  # <wrapper dir> <output> <package> <go.mod body> [go build flags…]
+    local dir=$1 out=$2 package=$3 gomod=$4
+    shift 4
+    mkdir -p "$dir" && printf '%s\n' "$gomod" > "$dir/go.mod"
+    (cd "$dir" && nice go build "$@" -o "$out" "$package")
 }
 
 step_engine() {
@@ -52,25 +54,30 @@ require (
 	github.com/pulumi/pulumi/sdk/v3 v$ENGINE_VERSION
 )
 
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e" \
+            -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ENGINE_VERSION"
         log "pulumi: built $ENGINE_BIN/pulumi"
     else
         log "pulumi: v$ENGINE_VERSION cached at $ENGINE_BIN"
     fi
     if [ ! -x "$ENGINE_BIN/pulumi-language-nodejs" ]; then
         go_env
-        log "pulumi-language-nodejs: building v$HOST_VERSION from github.com/pulumi/pulumi/sdk/v3…"
-        build_go_main "$CACHE/engine/host-src" "$ENGINE_BIN/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "module cellplane.local/pulumi-language-nodejs
-
-go 1.21
-
-require github.com/pulumi/pulumi/sdk/v3 v$HOST_VERSION
-
-replace golang.org/x/text => golang.org/x/text v0.3.6"
+        log "pulumi-language-nodejs: building v$HOST_VERSION from github.com/pulumi/pulumi/sdk/v3, with RunPlugin for policy packs…"
+        local src="$CACHE/engine/host-src"
+        rm -rf "$src" && mkdir -p "$src"
+        printf '%s\n' "module cellplane.local/pulumi-language-nodejs" "" "go 1.21" "" "require github.com/pulumi/pulumi/sdk/v3 v$HOST_VERSION" "" \
+            "replace golang.org/x/text => golang.org/x/text v0.3.6" > "$src/go.mod"
+        (cd "$src" && go mod download github.com/pulumi/pulumi/sdk/v3)
+        local upstream="$CACHE/go/mod/github.com/pulumi/pulumi/sdk/v3@v$HOST_VERSION/nodejs/cmd/pulumi-language-nodejs"
+        install -m 644 "$upstream"/main.go "$upstream"/proxy*.go "$src/"
+        # Replace the host's RunPlugin stub with ours.
+        sed -i '/^func (host \*nodeLanguageHost) RunPlugin(/,/^}/d' "$src/main.go"
+        install -m 644 "$ROOT/scripts/engine/runplugin.go" "$src/"
+        (cd "$src" && nice go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$HOST_VERSION" -o "$ENGINE_BIN/pulumi-language-nodejs" .)
+        log "pulumi-language-nodejs: built $ENGINE_BIN/pulumi-language-nodejs"
     fi
     # The launchers of policy packs and dynamic providers are shell scripts of the SDK's Node.js distribution.
     local dist="$CACHE/go/mod/github.com/pulumi/pulumi/sdk/v3@v$HOST_VERSION/nodejs/dist"
-    [ -f "$dist/pulumi-analyzer-policy" ] || { go_env; (cd "$CACHE/engine/host-src" && go mod download github.com/pulumi/pulumi/sdk/v3); }
     install -m 755 "$dist/pulumi-analyzer-policy" "$dist/pulumi-resource-pulumi-nodejs" "$ENGINE_BIN/"
     log "pulumi: CLI, language host and launchers ready in $ENGINE_BIN"
 }

@@ -11,6 +11,7 @@ const databaseProvider = moduleProvider(path.join(__dirname, "providers", "postg
 
 /** A PostgreSQL server process on this machine; `running` turns false on refresh when it is gone. */
 export class LocalPostgresServer extends pulumi.dynamic.Resource {
+    declare readonly dir: pulumi.Output<string>;
     declare readonly port: pulumi.Output<number>;
     declare readonly running: pulumi.Output<boolean>;
 

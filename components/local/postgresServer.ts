@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { postgresBin } from "./tools";
-import { assertPortFree, idsOf, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
+import { assertPortFree, idsOf, isAlive, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
 
 /** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
 export const SERVICE_USER = "cellplane";
@@ -63,6 +63,7 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
     if (running) return running;
     await assertPortFree(spec.port, spec.label);
+    removeStaleLock(spec);
     const user = serviceUser();
     ownDir(spec.dir, user);
     if (!fs.existsSync(path.join(dataDir(spec), "PG_VERSION"))) {
@@ -90,6 +91,19 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
     });
     await waitUntilAcceptingQueries(spec);
     return pid;
+}
+
+/**
+ * A killed postmaster leaves its lock files (data folder and socket) behind, and until its parent reaps it the
+ * pid inside still exists as a zombie, so Postgres would refuse to start. A lock whose process is dead or a
+ * zombie is stale.
+ */
+function removeStaleLock(spec: PostgresServerSpec): void {
+    for (const lock of [path.join(dataDir(spec), "postmaster.pid"), path.join(spec.dir, `.s.PGSQL.${spec.port}.lock`)]) {
+        if (!fs.existsSync(lock)) continue;
+        const pid = Number(fs.readFileSync(lock, "utf8").split("\n")[0]);
+        if (!(pid > 0 && isAlive(pid))) fs.rmSync(lock);
+    }
 }
 
 export async function setSuperuserPassword(spec: PostgresServerSpec, password: string): Promise<void> {

@@ -32,13 +32,15 @@ export class ServiceError extends Error {
 const pidFile = (dir: string) => path.join(dir, "server.pid");
 export const logFile = (dir: string) => path.join(dir, "server.log");
 
+/** A process that exists and is not a zombie (a killed server whose parent has not reaped it yet). */
 export function isAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
-        return true;
     } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "EPERM";
+        if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
     }
+    const stat = `/proc/${pid}/stat`;
+    return !fs.existsSync(stat) || fs.readFileSync(stat, "utf8").split(") ")[1]?.[0] !== "Z";
 }
 
 /** The pid of the service in `dir`, if it is running. */

@@ -1,0 +1,114 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { portAnswers } from "../../components/local/supervisor";
+import { freePort } from "../local/freePort";
+
+const ROOT = path.join(__dirname, "..", "..");
+const ENGINE_BIN = execFileSync("bash", [path.join(ROOT, "scripts", "bootstrap.sh"), "--print-path"], { encoding: "utf8" }).trim();
+
+/**
+ * The real Pulumi engine (built by scripts/bootstrap.sh) running a program of dynamic resources, a file backend
+ * and the passphrase secrets provider, and the policy pack loaded through `--policy-pack`.
+ */
+describe("the Pulumi engine", () => {
+    let project: string;
+    let port: number;
+    let env: NodeJS.ProcessEnv;
+
+    const pulumi = (...args: string[]) => {
+        const result = spawnSync(path.join(ENGINE_BIN, "pulumi"), [...args, "--non-interactive", "--color", "never"], { cwd: project, env, encoding: "utf8", timeout: 240_000 });
+        return { code: result.status, out: `${result.stdout}\n${result.stderr}` };
+    };
+    const ok = (...args: string[]) => {
+        const result = pulumi(...args);
+        if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${result.out}`);
+        return result.out;
+    };
+
+    beforeAll(async () => {
+        if (!fs.existsSync(path.join(ENGINE_BIN, "pulumi"))) throw new Error(`no Pulumi CLI in ${ENGINE_BIN}: run npm run bootstrap`);
+        project = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-engine-"));
+        fs.chmodSync(project, 0o755);
+        port = await freePort();
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "engine-test", version: "0.0.0", main: "index.ts" }));
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: engine-test\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+        fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", moduleResolution: "node", target: "es2022", esModuleInterop: true, skipLibCheck: true } }));
+        fs.writeFileSync(path.join(project, "index.ts"), `
+import * as pulumi from "@pulumi/pulumi";
+import { LocalPostgresDatabase, LocalPostgresServer } from ${JSON.stringify(path.join(ROOT, "components", "local", "postgres"))};
+const config = new pulumi.Config();
+const superuserPassword = config.requireSecret("superuserPassword");
+const server = new LocalPostgresServer("postgres", {
+    label: "postgres of the engine test", dir: config.require("dir"), port: config.requireNumber("port"), superuser: "cellplane", superuserPassword,
+});
+new LocalPostgresDatabase("app", {
+    server: pulumi.output({ label: "postgres of the engine test", dir: server.dir, port: server.port, superuser: "cellplane", superuserPassword }),
+    database: "cellplane", owner: "cellplane_app", ownerPassword: pulumi.secret("app-password"),
+});
+export const running = server.running;
+`);
+        env = {
+            ...process.env,
+            PATH: `${ENGINE_BIN}:${process.env.PATH}`,
+            PULUMI_HOME: path.join(project, ".pulumi-home"),
+            PULUMI_BACKEND_URL: `file://${path.join(project, ".state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
+            PULUMI_SKIP_UPDATE_CHECK: "1",
+            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+        };
+        fs.mkdirSync(path.join(project, ".state"));
+        ok("stack", "init", "test");
+        ok("config", "set", "dir", path.join(project, "..", `${path.basename(project)}-data`, "postgres"));
+        ok("config", "set", "port", String(port));
+        ok("config", "set", "--secret", "superuserPassword", "engine-superuser-password");
+    });
+
+    afterAll(() => {
+        pulumi("destroy", "--yes");
+        fs.rmSync(project, { recursive: true, force: true });
+        fs.rmSync(`${project}-data`, { recursive: true, force: true });
+    });
+
+    test("pulumi up creates a real server through the dynamic provider, and keeps secrets encrypted", async () => {
+        ok("up", "--yes", "--skip-preview");
+        expect(await portAnswers(port)).toBe(true);
+        const client = new Client({ host: "127.0.0.1", port, user: "cellplane_app", password: "app-password", database: "cellplane" });
+        await client.connect();
+        await client.end();
+        const state = ok("stack", "export");
+        expect(state).not.toContain("engine-superuser-password");
+        expect(state).not.toContain("app-password");
+    });
+
+    test("a second up changes nothing; refresh reports a killed server; up repairs it", async () => {
+        expect(ok("up", "--yes", "--skip-preview")).toMatch(/2 unchanged|unchanged/);
+        const pid = Number(fs.readFileSync(path.join(`${project}-data`, "postgres", "server.pid"), "utf8"));
+        process.kill(pid, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 300));
+        const drift = ok("refresh", "--preview-only", "--diff");
+        expect(drift).toMatch(/running\s*: true => false/);
+        expect(drift).toMatch(/healthy\s*: true => false/);
+        ok("up", "--yes", "--skip-preview", "--refresh");
+        expect(await portAnswers(port)).toBe(true);
+    });
+
+    test("the policy pack runs through --policy-pack and rejects data kept inside the repository", () => {
+        ok("preview", "--policy-pack", path.join(ROOT, "policies"));
+        ok("config", "set", "dir", path.join(ROOT, "state", "postgres"));
+        const rejected = pulumi("preview", "--policy-pack", path.join(ROOT, "policies"));
+        ok("config", "set", "dir", path.join(`${project}-data`, "postgres"));
+        expect(rejected.code).not.toBe(0);
+        expect(rejected.out).toMatch(/local-state-outside-repo/);
+        expect(rejected.out).toMatch(/keeps its data in .*\/state\/postgres, inside the repository/);
+    });
+
+    test("pulumi destroy leaves no process, port or data folder", async () => {
+        ok("destroy", "--yes");
+        expect(await portAnswers(port)).toBe(false);
+        expect(fs.existsSync(path.join(`${project}-data`, "postgres"))).toBe(false);
+    });
+});
