@@ -102,7 +102,9 @@ export async function startService(spec: ServiceSpec): Promise<number> {
     fs.mkdirSync(spec.dir, { recursive: true });
     const log = fs.openSync(logFile(spec.dir), "a");
     const asUser = spec.user && process.getuid?.() === 0 ? idsOf(spec.user) : {};
-    const child = spawn(spec.command, spec.args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, ...spec.env }, ...asUser });
+    // A clean environment: the engine's (passphrase, config) is none of the server's business.
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", TZ: "UTC", ...spec.env };
+    const child = spawn(spec.command, spec.args, { detached: true, stdio: ["ignore", log, log], env, ...asUser });
     fs.closeSync(log);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     child.unref();
