@@ -116,7 +116,7 @@ step_kafka() {
   </dependencies>
 </project>
 POM
-    mvn -q -f "$home/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$home/libs"
+    mvn -B -q -f "$home/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$home/libs"
     log "kafka $version: $(ls "$home/libs" | wc -l) jars in $home/libs ($(du -sh "$home/libs" | cut -f1))"
 }
 
