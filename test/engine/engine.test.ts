@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -17,6 +18,8 @@ describe("the Pulumi engine", () => {
     let project: string;
     let port: number;
     let env: NodeJS.ProcessEnv;
+    const superuserPassword = randomBytes(12).toString("hex");
+    const appPassword = randomBytes(12).toString("hex");
 
     const pulumi = (...args: string[]) => {
         const result = spawnSync(path.join(ENGINE_BIN, "pulumi"), [...args, "--non-interactive", "--color", "never"], { cwd: project, env, encoding: "utf8", timeout: 240_000 });
@@ -47,7 +50,7 @@ const server = new LocalPostgresServer("postgres", {
 });
 new LocalPostgresDatabase("app", {
     server: pulumi.output({ label: "postgres of the engine test", dir: server.dir, port: server.port, superuser: "cellplane", superuserPassword }),
-    database: "cellplane", owner: "cellplane_app", ownerPassword: pulumi.secret("app-password"),
+    database: "cellplane", owner: "cellplane_app", ownerPassword: config.requireSecret("appPassword"),
 });
 export const running = server.running;
 `);
@@ -64,7 +67,8 @@ export const running = server.running;
         ok("stack", "init", "test");
         ok("config", "set", "dir", path.join(project, "..", `${path.basename(project)}-data`, "postgres"));
         ok("config", "set", "port", String(port));
-        ok("config", "set", "--secret", "superuserPassword", "engine-superuser-password");
+        ok("config", "set", "--secret", "superuserPassword", superuserPassword);
+        ok("config", "set", "--secret", "appPassword", appPassword);
     });
 
     afterAll(() => {
@@ -76,16 +80,18 @@ export const running = server.running;
     test("pulumi up creates a real server through the dynamic provider, and keeps secrets encrypted", async () => {
         ok("up", "--yes", "--skip-preview");
         expect(await portAnswers(port)).toBe(true);
-        const client = new Client({ host: "127.0.0.1", port, user: "cellplane_app", password: "app-password", database: "cellplane" });
+        const client = new Client({ host: "127.0.0.1", port, user: "cellplane_app", password: appPassword, database: "cellplane" });
         await client.connect();
         await client.end();
         const state = ok("stack", "export");
-        expect(state).not.toContain("engine-superuser-password");
-        expect(state).not.toContain("app-password");
+        expect(state).not.toContain(superuserPassword);
+        expect(state).not.toContain(appPassword);
     });
 
     test("a second up changes nothing; refresh reports a killed server; up repairs it", async () => {
-        expect(ok("up", "--yes", "--skip-preview")).toMatch(/2 unchanged|unchanged/);
+        const again = ok("up", "--yes", "--skip-preview");
+        expect(again).toMatch(/3 unchanged/);
+        expect(again).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
         const pid = Number(fs.readFileSync(path.join(`${project}-data`, "postgres", "server.pid"), "utf8"));
         process.kill(pid, "SIGKILL");
         await new Promise((r) => setTimeout(r, 300));
