@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh minio      one step (engine, minio, kafka)
+#   scripts/bootstrap.sh minio      one step (engine, minio, kafka, chdb)
 #   scripts/bootstrap.sh --print-path   the folder to put on PATH for pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -120,8 +120,21 @@ POM
     log "kafka $version: $(ls "$home/libs" | wc -l) jars in $home/libs ($(du -sh "$home/libs" | cut -f1))"
 }
 
+# ClickHouse: the npm package chdb embeds a current engine (the Debian server is 18.16 and rejects query
+# parameters). The registry holds its Linux x64 library only, so it lives in the cache rather than package.json.
+step_chdb() {
+    local version
+    version=$(sed -n 's/^export const CHDB_VERSION = "\(.*\)";$/\1/p' "$ROOT/components/local/tools.ts")
+    local home="$CACHE/chdb/$version"
+    if [ -f "$home/node_modules/chdb/package.json" ]; then log "chdb $version: cached at $home"; return; fi
+    log "chdb $version: installing the embedded ClickHouse engine from npm (about 540 MB)…"
+    mkdir -p "$home"
+    (cd "$home" && npm install --no-audit --no-fund --no-save --prefix "$home" "chdb@$version" >/dev/null)
+    log "chdb $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
+}
+
 if [ "${1:-}" = "--print-path" ]; then echo "$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(engine minio kafka)
+[ ${#steps[@]} -eq 0 ] && steps=(engine minio kafka chdb)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

@@ -1,0 +1,84 @@
+/**
+ * ClickHouse's HTTP interface in front of chdb, the ClickHouse engine as a library: one process per cell, one data
+ * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. Covered: `/ping`,
+ * queries in the `query` parameter or the body (an INSERT's data after its query), server-side `param_*` binding,
+ * user/password by headers, basic auth or URL, the formats the engine supports (Parquet included), and errors as
+ * ClickHouse reports them (HTTP 500, `X-ClickHouse-Exception-Code`).
+ *
+ * Run by the supervisor: `node --require tsx/cjs clickhouseFront.ts` with CLICKHOUSE_DIR, CLICKHOUSE_PORT,
+ * CLICKHOUSE_USER and CLICKHOUSE_PASSWORD in the environment.
+ */
+import { randomUUID, timingSafeEqual } from "crypto";
+import * as http from "http";
+import { chdbModule } from "./tools";
+
+interface ChdbResult {
+    bytes(): Uint8Array;
+}
+interface ChdbSession {
+    queryAsync(sql: string, opts: { format: string }): Promise<ChdbResult>;
+    queryBindAsync(sql: string, params: Record<string, string>, opts: { format: string }): Promise<ChdbResult>;
+}
+
+const AUTHENTICATION_FAILED = 516;
+
+function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
+    const basic = req.headers.authorization?.startsWith("Basic ") ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":") : undefined;
+    const user = req.headers["x-clickhouse-user"] ?? url.searchParams.get("user") ?? basic?.[0] ?? "default";
+    const password = req.headers["x-clickhouse-key"] ?? url.searchParams.get("password") ?? basic?.slice(1).join(":") ?? "";
+    return [String(user), String(password)];
+}
+
+function same(a: string, b: string): boolean {
+    return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+export function clickhouseFront(session: ChdbSession, user: string, password: string): http.Server {
+    return http.createServer(async (req, res) => {
+        const url = new URL(req.url ?? "/", "http://127.0.0.1");
+        if (url.pathname === "/ping") {
+            res.end("Ok.\n");
+            return;
+        }
+        const queryId = url.searchParams.get("query_id") ?? randomUUID();
+        const fail = (status: number, code: number, message: string) => {
+            res.writeHead(status, { "X-ClickHouse-Exception-Code": String(code), "X-ClickHouse-Query-Id": queryId, "Content-Type": "text/plain; charset=UTF-8" });
+            res.end(`Code: ${code}. DB::Exception: ${message}\n`);
+        };
+        const [givenUser, givenPassword] = credentialsOf(req, url);
+        if (givenUser !== user || !same(givenPassword, password)) {
+            fail(AUTHENTICATION_FAILED, AUTHENTICATION_FAILED, `${givenUser}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`);
+            return;
+        }
+        const body = await readBody(req);
+        const query = url.searchParams.get("query");
+        const sql = query ? (body ? `${query}\n${body}` : query) : body;
+        const params = Object.fromEntries([...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), v]));
+        try {
+            const result = Object.keys(params).length > 0
+                ? await session.queryBindAsync(sql, params, { format: "TabSeparated" })
+                : await session.queryAsync(sql, { format: "TabSeparated" });
+            const bytes = Buffer.from(result.bytes());
+            res.writeHead(200, { "X-ClickHouse-Query-Id": queryId, "Content-Length": bytes.length });
+            res.end(bytes);
+        } catch (error) {
+            const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
+            fail(500, clickhouseCode ?? 1001, message);
+        }
+    });
+}
+
+if (require.main === module) {
+    const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD } = process.env;
+    if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USER || !CLICKHOUSE_PASSWORD) throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD are required");
+    const { Session } = require(chdbModule());
+    // A server quotes 64-bit integers in JSON (clients expect strings there); the library does not by default.
+    const session = new Session(CLICKHOUSE_DIR, { connectionArgs: ["--output_format_json_quote_64bit_integers=1"] });
+    clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+}
