@@ -2,8 +2,9 @@
  * ClickHouse's HTTP interface in front of chdb, the ClickHouse engine as a library: one process per cell, one data
  * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. Covered: `/ping`,
  * queries in the `query` parameter or the body (an INSERT's data after its query), server-side `param_*` binding,
- * user/password by headers, basic auth or URL, the formats the engine supports (Parquet included), and errors as
- * ClickHouse reports them (HTTP 500, `X-ClickHouse-Exception-Code`).
+ * user/password by headers, basic auth or URL, every output format of the engine (Parquet included), and errors
+ * as ClickHouse reports them (HTTP 500, `X-ClickHouse-Exception-Code`). Not covered: binary input formats (the
+ * body is read as text), compression, sessions and progress headers.
  *
  * Run by the supervisor: `node --require tsx/cjs clickhouseFront.ts` with CLICKHOUSE_DIR, CLICKHOUSE_PORT,
  * CLICKHOUSE_USER and CLICKHOUSE_PASSWORD in the environment.
