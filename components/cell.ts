@@ -14,6 +14,8 @@ export interface CellArgs {
     owner: string;
     costCenter: string;
     retentionDays: number;
+    /** The stack's folder for the data of servers on this machine (local cells). */
+    stateDir: string;
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
 }
@@ -25,7 +27,8 @@ export interface CellEndpoints {
     clickhouseUrl: string;
     bucket: string;
     objectStoreEndpoint: string;
-    jobsNamespace: string;
+    /** Where Flink and Spark jobs go; absent on cells without Kubernetes. */
+    jobsNamespace?: string;
 }
 
 export interface CellCredentials {
@@ -52,6 +55,7 @@ export class Cell extends pulumi.ComponentResource {
             environment: args.environment,
             production: args.production,
             retentionDays: args.retentionDays,
+            stateDir: args.stateDir,
             labels: cellLabels({ cell: args.cell.id, residency: args.cell.residency, environment: args.environment, owner: args.owner, costCenter: args.costCenter }),
             parent: this,
         });
@@ -59,7 +63,7 @@ export class Cell extends pulumi.ComponentResource {
         const kafka = platform.kafka();
         const clickhouse = platform.clickhouse();
         const objectStore = platform.objectStore();
-        const streamOperators = platform.streamOperators();
+        const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
 
         this.endpoints = pulumi.output({
@@ -68,7 +72,7 @@ export class Cell extends pulumi.ComponentResource {
             clickhouseUrl: clickhouse.url,
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
-            jobsNamespace: streamOperators.jobsNamespace,
+            jobsNamespace: streamOperators?.jobsNamespace,
         });
         this.credentials = pulumi.secret({
             postgresPassword: postgres.password,

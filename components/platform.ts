@@ -18,7 +18,8 @@ export interface CellPlatform {
     kafka(): KafkaCluster;
     clickhouse(): ClickHouseCluster;
     objectStore(): ObjectStore;
-    streamOperators(): StreamOperators;
+    /** Absent on targets without Kubernetes, such as the local one. */
+    streamOperators?(): StreamOperators;
     /** Publishes the environment's tenant directory inside the cell. */
     tenantDirectory(directory: TenantDirectory): void;
 }
@@ -31,6 +32,8 @@ export interface CellContext {
     /** Production safeguards (multi-AZ, deletion protection, 30-day backups, private endpoints). */
     production: boolean;
     retentionDays: number;
+    /** The stack's folder for the data of servers on this machine (local cells). */
+    stateDir: string;
     labels: CellLabels;
     /** Parent of everything the target creates. */
     parent: pulumi.ComponentResource;

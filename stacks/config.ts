@@ -8,6 +8,9 @@ export const CONFIG_NAMESPACE = "cellplane";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
+/** A local cell's servers listen on `portBase` and the ports after it. */
+export const PORTS_PER_LOCAL_CELL = 10;
+
 const id = z
     .string()
     .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'");
@@ -25,6 +28,8 @@ const cellSchema = z.strictObject({
     size: z.enum(SIZES),
     /** Kubernetes cells only: the kubeconfig context of the cluster (default: the current context). */
     kubeContext: z.string().min(1).optional(),
+    /** Local cells only: the first of the ten ports the cell's servers listen on. */
+    portBase: z.number().int().min(1024).max(65_525).optional(),
 });
 
 const quotasSchema = z.strictObject({
@@ -48,6 +53,8 @@ const stackSchema = z
         /** Days after which exported objects expire (seed 002 §3.4.3: 2555 days, 7 years). */
         retentionDays: z.number().int().min(30).max(3650).default(2555),
         allowedSizes: z.array(z.enum(SIZES)).min(1).default([...SIZES]),
+        /** Local cells only: where their servers keep data (default: /var/lib/cellplane as root, else ~/.local/state/cellplane). */
+        stateDir: z.string().min(1).optional(),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })
@@ -67,6 +74,15 @@ const stackSchema = z
             }
             if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {
                 issue(["cells", index, "kubeContext"], `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`);
+            }
+            if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {
+                issue(["cells", index, "portBase"], cell.cloud === "local"
+                    ? `is required for local cells: the first of ${PORTS_PER_LOCAL_CELL} ports for cell "${cell.id}", e.g. 15400`
+                    : `is only for local cells; cell "${cell.id}" is on ${cell.cloud}. Remove it`);
+            }
+            const clash = stack.cells.findIndex((other, j) => j < index && other.portBase !== undefined && cell.portBase !== undefined && Math.abs(other.portBase - cell.portBase) < PORTS_PER_LOCAL_CELL);
+            if (clash >= 0) {
+                issue(["cells", index, "portBase"], `${cell.portBase} overlaps the ports of cellplane:cells[${clash}] (${stack.cells[clash].portBase}-${stack.cells[clash].portBase! + PORTS_PER_LOCAL_CELL - 1}). Keep local cells ${PORTS_PER_LOCAL_CELL} ports apart`);
             }
             if (!stack.allowedSizes.includes(cell.size)) {
                 issue(["cells", index, "size"], `"${cell.size}" is not allowed in this environment. Allowed (cellplane:allowedSizes): ${stack.allowedSizes.join(", ")}`);

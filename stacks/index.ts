@@ -1,8 +1,5 @@
 import { loadStackConfig } from "./load";
-import { cellplane, planCells } from "./program";
+import { cellplane } from "./program";
 
-// Validate and plan before the first resource exists, so a bad config creates nothing.
-const stack = loadStackConfig();
-const plan = planCells(stack);
-
-export = cellplane(stack, plan);
+// Validation comes before the first resource, so a bad config creates nothing.
+export = cellplane(loadStackConfig());

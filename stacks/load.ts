@@ -11,7 +11,7 @@ export function loadStackConfig(config = new pulumi.Config(CONFIG_NAMESPACE)): V
 }
 
 /** Keys read as written, so `costCenter: 1042` stays the text "1042". */
-const TEXT_KEYS = new Set<string>(["environment", "owner", "costCenter"]);
+const TEXT_KEYS = new Set<string>(["environment", "owner", "costCenter", "stateDir"]);
 
 /** Pulumi hands structured values over as JSON text and scalars as plain text. */
 function parseValue(text: string | undefined): unknown {

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { loadStackConfig } from "./load";
-import { cellplane, planCells } from "./program";
+import { cellplane } from "./program";
 
 /** A resource the program registered, with the inputs it gave and where it sits in the tree. */
 export interface MockedResource {
@@ -80,6 +80,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
         case "random:index/randomPassword:RandomPassword":
             return { result: `${SECRET_MARKER}${name}` };
+        case "pulumi-nodejs:dynamic/cellplane:LocalObject":
+            return inputs.kind === "secret" ? { value: `${SECRET_MARKER}${name}`, intact: true } : { intact: true };
         case "random:index/randomString:RandomString":
             return { result: "x7k2q9" };
         default:
@@ -128,9 +130,8 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         .filter(([, value]) => value !== undefined)
         .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
 
-    // As in stacks/index.ts: validation and planning come before the first resource.
+    // As in stacks/index.ts: validation comes before the first resource.
     const validated = loadStackConfig();
-    const plan = planCells(validated);
     let program: any;
     const parents = new Map<string, { type: string; name: string } | undefined>();
     const protectedResources = new Set<string>();
@@ -141,7 +142,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             if (args.opts.protect) protectedResources.add(`${args.type}::${args.name}`);
             return undefined;
         });
-        return (program = cellplane(validated, plan));
+        return (program = cellplane(validated));
     });
     // Wait until every registration, not just those the outputs depend on, has reached the mocks.
     await pulumi.runtime.disconnect();

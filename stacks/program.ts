@@ -1,47 +1,26 @@
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
-import type { CellTarget } from "../components/platform";
 import { TARGETS } from "../components/targets";
 import type { TenantDirectory } from "../components/tenantDirectory";
-import type { CellConfig, ValidStack } from "./config";
+import type { ValidStack } from "./config";
 import { routingTable } from "./routing";
 
-/** Error of a cloud the config allows but this build has no target for yet. */
-export class MissingTargetError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "MissingTargetError";
-    }
-}
-
-export interface CellPlan {
-    config: CellConfig;
-    target: CellTarget;
-}
-
-/** Picks each cell's target, failing before anything is created if one is missing. */
-export function planCells(stack: ValidStack): CellPlan[] {
-    return stack.cells.map((config) => {
-        const target = TARGETS[config.cloud];
-        if (!target) {
-            throw new MissingTargetError(`cellplane:cells: cell "${config.id}" uses cloud "${config.cloud}", which has no target in this build. Available: ${Object.keys(TARGETS).join(", ")}`);
-        }
-        return { config, target };
-    });
-}
-
 /** The whole environment: one `Cell` per configured cell and the routing table of its tenants. */
-export function cellplane(stack: ValidStack, plan: CellPlan[] = planCells(stack)) {
+export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
-    const cells = plan.map(({ config, target }) => ({
+    const cells = stack.cells.map((config) => ({
         config,
         resource: new Cell(config.id, {
             cell: config,
-            target,
+            target: TARGETS[config.cloud],
             environment: stack.environment,
             production: stack.environment === "prod",
             owner: stack.owner,
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,
+            stateDir: stateDirOf(stack),
             directory,
         }),
     }));
@@ -58,6 +37,12 @@ export function cellplane(stack: ValidStack, plan: CellPlan[] = planCells(stack)
         }])),
         routing: routingTable(stack.tenants, cells),
     };
+}
+
+/** Local cells' data: `cellplane:stateDir`, else /var/lib/cellplane as root, else ~/.local/state/cellplane; one folder per stack. */
+export function stateDirOf(stack: ValidStack): string {
+    const root = stack.stateDir ?? (process.getuid?.() === 0 ? "/var/lib/cellplane" : path.join(os.homedir(), ".local", "state", "cellplane"));
+    return path.join(root, pulumi.getStack());
 }
 
 export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {

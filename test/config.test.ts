@@ -148,6 +148,20 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("local cells need their own port range; other cells take none", () => {
+        const cells = [
+            { id: "eu-1", cloud: "local", region: "eu-local", residency: "eu", size: "small" },
+            { id: "us-1", cloud: "local", region: "us-local", residency: "us", size: "small", portBase: 15400 },
+            { id: "us-2", cloud: "local", region: "us-local", residency: "us", size: "small", portBase: 15405 },
+            { id: "eu-2", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small", portBase: 16000 },
+        ];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].portBase: is required for local cells: the first of 10 ports for cell "eu-1", e.g. 15400`,
+            `cellplane:cells[2].portBase: 15405 overlaps the ports of cellplane:cells[1] (15400-15409). Keep local cells 10 ports apart`,
+            `cellplane:cells[3].portBase: is only for local cells; cell "eu-2" is on aws. Remove it`,
+        ]);
+    });
+
     test("a tenant pinned to a cell of another residency, or to no cell", () => {
         const tenants = [{ id: "acme", residency: "eu", cell: "us-1" }, { id: "globex", residency: "us", cell: "nowhere" }];
         expect(problemsOf({ ...base, tenants })).toEqual([

@@ -2,7 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { TAG_KEYS, UNTAGGABLE_TYPES } from "../components/labels";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../components/tenantDirectory";
 import { ConfigError } from "../stacks/config";
-import { MissingTargetError } from "../stacks/program";
 import { regionsOf, residencyOfRegion } from "../stacks/residency";
 import { ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "./harness";
 import { regionOf } from "./regions";
@@ -108,12 +107,47 @@ describe("invalid configuration", () => {
     test("an empty cell list is refused", async () => {
         await expect(runStack({ ...dev, cells: [] })).rejects.toThrow("cellplane:cells: [] Too small: expected array to have >=1 items");
     });
+});
 
-    test("a cloud without a target in this build is refused before any cell is created", async () => {
-        const local = stackConfig("local");
-        await expect(runStack(local)).rejects.toThrow(MissingTargetError);
-        await expect(runStack(local)).rejects.toThrow(`cellplane:cells: cell "local-eu" uses cloud "local", which has no target in this build. Available: aws, azure, kubernetes`);
-        expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
+/** An input's value, whether Pulumi sent it as a secret or not. */
+function unwrapSecret(input: any): any {
+    return input?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig ? input.value : input;
+}
+
+describe("the local stack", () => {
+    let run: ProgramRun;
+    const stateDir = "/var/tmp/cellplane-offline-test";
+    beforeAll(async () => {
+        run = await runStack({ ...stackConfig("local"), stateDir }, "local");
+    });
+
+    test("gives every local cell its four servers on its own ports, with data under the stack's state folder", () => {
+        for (const [cell, base] of [["local-eu", 15400], ["local-us", 15420]] as const) {
+            const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
+            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual(["LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
+            const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
+            for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);
+            expect(run.outputs.cells[cell].endpoints).toMatchObject({
+                postgres: { host: "127.0.0.1", port: base },
+                kafkaBootstrap: `127.0.0.1:${base + 1}`,
+                clickhouseUrl: `http://127.0.0.1:${base + 3}`,
+                objectStoreEndpoint: `http://127.0.0.1:${base + 4}`,
+                bucket: `${cell}-exports`,
+            });
+        }
+    });
+
+    test("creates the events topic, the analytics database, the exports bucket and the tenant directory file", () => {
+        const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu").map((r) => r.inputs.kind).sort();
+        expect(objects).toEqual(["bucket", "clickhouseDatabase", "file", "secret", "secret", "secret", "secret", "secret", "topic"]);
+    });
+
+    test("routes each tenant to the local cell of its residency and keeps passwords secret", async () => {
+        expect(run.outputs.routing.acme.cell).toBe("local-eu");
+        expect(run.outputs.routing.globex.cell).toBe("local-us");
+        expect(run.outputs.cells["local-eu"].credentials.postgresPassword).toContain(SECRET_MARKER);
+        expect(JSON.stringify(run.outputs.routing)).not.toContain(SECRET_MARKER);
+        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[]) expect(await pulumi.isSecret(cell.credentials)).toBe(true);
     });
 });
 

@@ -1,0 +1,22 @@
+import { ClickHouseServerSpec, urlOf } from "./clickhouseServer";
+
+async function run(server: ClickHouseServerSpec, sql: string): Promise<string> {
+    const response = await fetch(`${urlOf(server)}/`, { method: "POST", body: sql, headers: { "X-ClickHouse-User": server.user, "X-ClickHouse-Key": server.password } });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${server.label}: ${text.trim()}`);
+    return text;
+}
+
+const quoted = (name: string) => `\`${name.replace(/`/g, "")}\``;
+
+export async function ensureClickHouseDatabase(server: ClickHouseServerSpec, database: string): Promise<void> {
+    await run(server, `CREATE DATABASE IF NOT EXISTS ${quoted(database)}`);
+}
+
+export async function clickhouseDatabaseExists(server: ClickHouseServerSpec, database: string): Promise<boolean> {
+    return (await run(server, `SELECT count() FROM system.databases WHERE name = '${database.replace(/'/g, "")}'`)).trim() === "1";
+}
+
+export async function dropClickHouseDatabase(server: ClickHouseServerSpec, database: string): Promise<void> {
+    await run(server, `DROP DATABASE IF EXISTS ${quoted(database)}`);
+}

@@ -1,0 +1,81 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
+import { LocalObject, LocalServer, localSecret } from "./resources";
+
+/** Where a local cell's part keeps its data, and the port it listens on. */
+export interface LocalPartArgs {
+    context: CellContext;
+    dir: string;
+    port: number;
+}
+
+const label = (what: string, context: CellContext) => `${what} of cell ${context.cell.id}`;
+
+export class LocalPostgres extends pulumi.ComponentResource implements PostgresDatabase {
+    readonly host = pulumi.output("127.0.0.1");
+    readonly port: pulumi.Output<number>;
+    readonly database = pulumi.output("cellplane");
+    readonly user = pulumi.output("cellplane_app");
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:Postgres", name, {}, opts);
+        const superuserPassword = localSecret(`${name}-superuser-password`, this);
+        this.password = localSecret(`${name}-app-password`, this);
+        const server = { label: label("postgres", args.context), dir: args.dir, port: args.port, superuser: "cellplane", superuserPassword };
+        const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
+        new LocalPostgresDatabase(`${name}-database`, { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password }, { parent: this, dependsOn: [process] });
+        this.port = process.port;
+        this.registerOutputs({ port: this.port });
+    }
+}
+
+export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster {
+    readonly bootstrapServers: pulumi.Output<string>;
+    readonly replicationFactor = 1;
+
+    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:Kafka", name, {}, opts);
+        const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
+        const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
+        new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: "events", partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        this.bootstrapServers = server.running.apply(() => `127.0.0.1:${args.port}`);
+        this.registerOutputs({ bootstrapServers: this.bootstrapServers });
+    }
+}
+
+export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
+    readonly url: pulumi.Output<string>;
+    readonly user = pulumi.output("cellplane");
+    readonly password: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:ClickHouse", name, {}, opts);
+        this.password = localSecret(`${name}-password`, this);
+        const spec = pulumi.output({ label: label("clickhouse", args.context), dir: args.dir, port: args.port, user: "cellplane", password: this.password });
+        const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
+        new LocalObject(`${name}-analytics`, { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } }, { parent: this, dependsOn: [server] });
+        this.url = server.running.apply(() => `http://127.0.0.1:${args.port}`);
+        this.registerOutputs({ url: this.url });
+    }
+}
+
+export class LocalObjectStore extends pulumi.ComponentResource implements ObjectStore {
+    readonly bucket: pulumi.Output<string>;
+    readonly endpoint: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:ObjectStore", name, {}, opts);
+        const { cell, retentionDays } = args.context;
+        const rootPassword = localSecret(`${name}-root-password`, this);
+        const kmsKey = localSecret(`${name}-kms-key`, this, 32).apply((hex) => Buffer.from(hex, "hex").toString("base64"));
+        const spec = pulumi.output({ label: label("minio", args.context), dir: args.dir, port: args.port, consolePort: args.port + 1, rootUser: "cellplane", rootPassword, kmsKey });
+        const server = new LocalServer(`${name}-server`, { kind: "minio", spec }, { parent: this });
+        const bucket = `${cell.id}-exports`;
+        new LocalObject(`${name}-exports`, { kind: "bucket", server: spec, spec: { bucket, retentionDays } }, { parent: this, dependsOn: [server] });
+        this.bucket = pulumi.output(bucket);
+        this.endpoint = server.running.apply(() => `http://127.0.0.1:${args.port}`);
+        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+    }
+}

@@ -1,0 +1,92 @@
+/** Dynamic provider of what lives in the local servers: topics, buckets, ClickHouse databases, files, secrets. */
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type * as pulumi from "@pulumi/pulumi";
+import { deleteBucket, ensureBucket, readBucket } from "../buckets";
+import { clickhouseDatabaseExists, dropClickHouseDatabase, ensureClickHouseDatabase } from "../clickhouseDatabases";
+import { deleteTopic, ensureTopic, readTopic } from "../topics";
+
+/** How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand. */
+const OBJECTS: Record<string, { ensure(p: any): Promise<Record<string, unknown> | void>; intact(p: any): Promise<boolean>; remove(p: any): Promise<void> }> = {
+    topic: {
+        ensure: (p) => ensureTopic(p.server, p.spec),
+        intact: async (p) => {
+            const state = await readTopic(p.server, p.spec.topic);
+            return state.exists && state.partitions! >= p.spec.partitions && state.retentionMs === p.spec.retentionDays * 86_400_000;
+        },
+        remove: (p) => deleteTopic(p.server, p.spec.topic),
+    },
+    bucket: {
+        ensure: (p) => ensureBucket(p.server, p.spec),
+        intact: async (p) => {
+            const state = await readBucket(p.server, p.spec.bucket);
+            return state.exists && state.versioned && state.encrypted && state.expirationDays === p.spec.retentionDays;
+        },
+        remove: (p) => deleteBucket(p.server, p.spec.bucket),
+    },
+    clickhouseDatabase: {
+        ensure: (p) => ensureClickHouseDatabase(p.server, p.spec.database),
+        intact: (p) => clickhouseDatabaseExists(p.server, p.spec.database),
+        remove: (p) => dropClickHouseDatabase(p.server, p.spec.database),
+    },
+    file: {
+        ensure: async (p) => {
+            fs.mkdirSync(path.dirname(p.spec.path), { recursive: true });
+            fs.writeFileSync(p.spec.path, p.spec.content);
+        },
+        intact: async (p) => fs.existsSync(p.spec.path) && fs.readFileSync(p.spec.path, "utf8") === p.spec.content,
+        remove: async (p) => fs.rmSync(p.spec.path, { force: true }),
+    },
+    /** A generated password, kept in the state (as a secret) and nowhere else. */
+    secret: {
+        ensure: async (p) => ({ value: p.value ?? randomBytes(p.spec.bytes).toString("hex") }),
+        intact: async (p) => typeof p.value === "string",
+        remove: async () => undefined,
+    },
+};
+
+export interface ObjectProps {
+    kind: string;
+    server?: unknown;
+    spec: any;
+    intact?: boolean;
+    value?: string;
+}
+
+const idOf = (p: ObjectProps) => `${p.kind}:${JSON.stringify(p.spec)}`;
+
+export async function check(_olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.CheckResult> {
+    return { inputs: news };
+}
+
+export async function create(inputs: ObjectProps): Promise<pulumi.dynamic.CreateResult> {
+    const extra = await OBJECTS[inputs.kind].ensure(inputs);
+    return { id: idOf(inputs), outs: { ...inputs, ...extra, intact: true } };
+}
+
+/** An object whose server is gone reads as damaged; `pulumi up` repairs it once the server is back. */
+export async function read(id: string, props: ObjectProps): Promise<pulumi.dynamic.ReadResult> {
+    const intact = await OBJECTS[props.kind].intact(props).catch(() => false);
+    return { id, props: { ...props, intact } };
+}
+
+export async function diff(_id: string, olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = olds.kind !== news.kind ? ["kind"] : [];
+    const changes = replaces.length > 0 || JSON.stringify(olds.spec) !== JSON.stringify(news.spec) || JSON.stringify(olds.server) !== JSON.stringify(news.server) || olds.intact === false;
+    return { changes, replaces, deleteBeforeReplace: true };
+}
+
+export async function update(_id: string, olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.UpdateResult> {
+    const extra = await OBJECTS[news.kind].ensure({ ...news, value: olds.value });
+    return { outs: { ...news, ...extra, intact: true } };
+}
+
+export async function remove(_id: string, props: ObjectProps): Promise<void> {
+    // An object whose server was destroyed first went with it.
+    await OBJECTS[props.kind].remove(props).catch((error: NodeJS.ErrnoException) => {
+        if (!/ECONNREFUSED|fetch failed|Connection error/.test(`${error.code} ${error.message}`)) throw error;
+    });
+}
+
+export { remove as delete };
