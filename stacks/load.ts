@@ -3,11 +3,12 @@ import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "./c
 
 /** Reads the `cellplane:*` keys of the running stack and validates them, once. */
 export function loadStackConfig(config = new pulumi.Config(CONFIG_NAMESPACE)): ValidStack {
-    const raw = Object.fromEntries(CONFIG_KEYS.map((key) => {
-        const text = config.get(key);
-        return [key, TEXT_KEYS.has(key) ? text : parseValue(text)];
-    }));
-    return parseStackConfig(raw);
+    return parseStackConfig(Object.fromEntries(CONFIG_KEYS.map((key) => [key, configValue(key, config.get(key))])));
+}
+
+/** A config value as the program reads it from Pulumi, which keeps every scalar as text. */
+export function configValue(key: string, text: string | undefined): unknown {
+    return TEXT_KEYS.has(key) ? text : parseValue(text);
 }
 
 /** Keys read as written, so `costCenter: 1042` stays the text "1042". */

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { loadStackConfig } from "./load";
+import { configValue, loadStackConfig } from "./load";
 import { cellplane } from "./program";
 
 /** A resource the program registered, with the inputs it gave and where it sits in the tree. */
@@ -49,7 +49,10 @@ export function stackConfig(stack: string): Record<string, unknown> {
     const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new Error(`stack "${stack}": ${file} does not exist. Stacks: ${stackNames().join(", ")}`);
     const config = parseYaml(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^cellplane:/, ""), value]));
+    return Object.fromEntries(Object.entries(config).map(([key, value]) => {
+        const name = key.replace(/^cellplane:/, "");
+        return [name, typeof value === "string" ? configValue(name, value) : value];
+    }));
 }
 
 /** Every generated password starts with this, so tests can find one wherever it leaks. */

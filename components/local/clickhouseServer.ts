@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { runningPid, startService, stopService } from "./supervisor";
+import { removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
 
 /** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouseFront.ts`), one data folder. */
 export interface ClickHouseServerSpec {
@@ -18,7 +18,8 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
     return startService({
         label: spec.label,
         command: process.execPath,
-        args: ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "clickhouseFront.ts")],
+        // Loaded through tsx itself (as in a dynamic provider), require.resolve answers with a `?namespace=` suffix.
+        args: ["--require", require.resolve("tsx/cjs").split("?")[0], path.join(__dirname, "clickhouseFront.ts")],
         dir: spec.dir,
         port: spec.port,
         env: { CLICKHOUSE_DIR: path.join(spec.dir, "data"), CLICKHOUSE_PORT: String(spec.port), CLICKHOUSE_USER: spec.user, CLICKHOUSE_PASSWORD: spec.password },
@@ -43,4 +44,5 @@ export async function stopClickHouse(spec: ClickHouseServerSpec): Promise<void> 
 export async function destroyClickHouse(spec: ClickHouseServerSpec): Promise<void> {
     await stopClickHouse(spec);
     fs.rmSync(spec.dir, { recursive: true, force: true });
+    removeEmptyParents(spec.dir);
 }

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { postgresBin } from "./tools";
-import { assertPortFree, idsOf, isAlive, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
+import { ServiceError, assertPortFree, idsOf, isAlive, ownDir, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
 
 /** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
 export const SERVICE_USER = "cellplane";
@@ -134,4 +134,5 @@ export async function stopPostgres(spec: PostgresServerSpec): Promise<void> {
 export async function destroyPostgres(spec: PostgresServerSpec): Promise<void> {
     await stopPostgres(spec);
     fs.rmSync(spec.dir, { recursive: true, force: true });
+    removeEmptyParents(spec.dir);
 }

@@ -120,6 +120,15 @@ export async function startService(spec: ServiceSpec): Promise<number> {
     return child.pid!;
 }
 
+/** Removes `dir`'s parent folders that are left empty, up to `levels` of them (a cell's and a stack's folder). */
+export function removeEmptyParents(dir: string, levels = 2): void {
+    let parent = path.dirname(dir);
+    for (let i = 0; i < levels && fs.existsSync(parent) && fs.readdirSync(parent).length === 0; i++) {
+        fs.rmdirSync(parent);
+        parent = path.dirname(parent);
+    }
+}
+
 /** Stops the service (SIGTERM, then SIGKILL after the grace period) and waits until it is gone. */
 export async function stopService(dir: string, graceMs = 10_000): Promise<void> {
     const pid = runningPid(dir);

@@ -5,6 +5,7 @@ import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { deleteBucket, ensureBucket, readBucket } from "../buckets";
 import { clickhouseDatabaseExists, dropClickHouseDatabase, ensureClickHouseDatabase } from "../clickhouseDatabases";
+import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 
 /** How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand. */
@@ -36,7 +37,10 @@ const OBJECTS: Record<string, { ensure(p: any): Promise<Record<string, unknown> 
             fs.writeFileSync(p.spec.path, p.spec.content);
         },
         intact: async (p) => fs.existsSync(p.spec.path) && fs.readFileSync(p.spec.path, "utf8") === p.spec.content,
-        remove: async (p) => fs.rmSync(p.spec.path, { force: true }),
+        remove: async (p) => {
+            fs.rmSync(p.spec.path, { force: true });
+            removeEmptyParents(p.spec.path);
+        },
     },
     /** A generated password, kept in the state (as a secret) and nowhere else. */
     secret: {
