@@ -35,6 +35,7 @@ export interface CellCredentials {
     postgresPassword: string;
     clickhouseUser: string;
     clickhousePassword: string;
+    objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
@@ -78,6 +79,7 @@ export class Cell extends pulumi.ComponentResource {
             postgresPassword: postgres.password,
             clickhouseUser: clickhouse.user,
             clickhousePassword: clickhouse.password,
+            objectStoreKeys: objectStore.accessKeys,
         });
         this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });
     }

@@ -66,6 +66,8 @@ export interface ObjectStore {
     bucket: pulumi.Output<string>;
     /** S3 API endpoint, or the Blob endpoint on Azure. */
     endpoint: pulumi.Output<string>;
+    /** Static S3 keys (a Pulumi secret) where the store has them (MinIO); cloud stores use the cell's identity. */
+    accessKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
 export interface StreamOperators {

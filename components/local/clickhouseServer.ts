@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { assertPortFree, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
 
 /** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouseFront.ts`), one data folder. */
 export interface ClickHouseServerSpec {
@@ -14,6 +14,9 @@ export interface ClickHouseServerSpec {
 export const urlOf = (spec: Pick<ClickHouseServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
 
 export async function startClickHouse(spec: ClickHouseServerSpec): Promise<number> {
+    const running = runningPid(spec.dir);
+    if (running) return running;
+    await assertPortFree(spec.port, spec.label);
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
     return startService({
         label: spec.label,

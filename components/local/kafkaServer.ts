@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Kafka, logLevel } from "kafkajs";
 import { kafkaLibs } from "./tools";
-import { portAnswers, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { assertPortFree, portAnswers, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
 
 /** A single-node Kafka in KRaft mode (combined broker and controller) holding one cell's topics. */
 export interface KafkaServerSpec {
@@ -59,6 +59,9 @@ function java(spec: KafkaServerSpec, main: string, ...args: string[]): string[] 
 export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
     if (running) return running;
+    // Refuse a taken port before writing anything, so a refused start leaves no folder behind.
+    await assertPortFree(spec.port, spec.label);
+    await assertPortFree(spec.controllerPort, `${spec.label} (controller)`);
     fs.mkdirSync(spec.dir, { recursive: true });
     const config = writeConfig(spec);
     if (!fs.existsSync(path.join(spec.dir, "data", "meta.properties"))) {

@@ -64,6 +64,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
 export class LocalObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
+    readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 
     constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ObjectStore", name, {}, opts);
@@ -76,6 +77,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         new LocalObject(`${name}-exports`, { kind: "bucket", server: spec, spec: { bucket, retentionDays } }, { parent: this, dependsOn: [server] });
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => `http://127.0.0.1:${args.port}`);
+        this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey: rootPassword }));
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -1,40 +1,22 @@
-import { execFileSync, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { portAnswers } from "../../components/local/supervisor";
 import { freePort } from "../local/freePort";
-
-const ROOT = path.join(__dirname, "..", "..");
-const ENGINE_BIN = execFileSync("bash", [path.join(ROOT, "scripts", "bootstrap.sh"), "--print-path"], { encoding: "utf8" }).trim();
+import { ROOT, scratchProject } from "./project";
 
 /**
  * The real Pulumi engine (built by scripts/bootstrap.sh) running a program of dynamic resources, a file backend
  * and the passphrase secrets provider, and the policy pack loaded through `--policy-pack`.
  */
 describe("the Pulumi engine", () => {
-    let project: string;
+    const { dir: project, pulumi, ok } = scratchProject("cellplane-engine-");
     let port: number;
-    let env: NodeJS.ProcessEnv;
     const superuserPassword = randomBytes(12).toString("hex");
     const appPassword = randomBytes(12).toString("hex");
 
-    const pulumi = (...args: string[]) => {
-        const result = spawnSync(path.join(ENGINE_BIN, "pulumi"), [...args, "--non-interactive", "--color", "never"], { cwd: project, env, encoding: "utf8", timeout: 240_000 });
-        return { code: result.status, out: `${result.stdout}\n${result.stderr}` };
-    };
-    const ok = (...args: string[]) => {
-        const result = pulumi(...args);
-        if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${result.out}`);
-        return result.out;
-    };
-
     beforeAll(async () => {
-        if (!fs.existsSync(path.join(ENGINE_BIN, "pulumi"))) throw new Error(`no Pulumi CLI in ${ENGINE_BIN}: run npm run bootstrap`);
-        project = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-engine-"));
-        fs.chmodSync(project, 0o755);
         port = await freePort();
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
         fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "engine-test", version: "0.0.0", main: "index.ts" }));
@@ -54,16 +36,6 @@ new LocalPostgresDatabase("app", {
 });
 export const running = server.running;
 `);
-        env = {
-            ...process.env,
-            PATH: `${ENGINE_BIN}:${process.env.PATH}`,
-            PULUMI_HOME: path.join(project, ".pulumi-home"),
-            PULUMI_BACKEND_URL: `file://${path.join(project, ".state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
-            PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-        };
-        fs.mkdirSync(path.join(project, ".state"));
         ok("stack", "init", "test");
         ok("config", "set", "dir", path.join(project, "..", `${path.basename(project)}-data`, "postgres"));
         ok("config", "set", "port", String(port));

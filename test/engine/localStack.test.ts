@@ -1,0 +1,121 @@
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "@clickhouse/client";
+import { Kafka, logLevel } from "kafkajs";
+import { Client } from "pg";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { portAnswers } from "../../components/local/supervisor";
+import { ROOT, scratchProject } from "./project";
+
+/**
+ * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
+ * answers a real client, refresh finds no drift, then exactly the drift made by hand, `up` repairs it, a taken
+ * port is refused by name, and `destroy` leaves nothing.
+ */
+describe("the local stack under the real engine", () => {
+    const { dir: project, pulumi, ok } = scratchProject("cellplane-local-");
+    const state = path.join(project, "cells");
+    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const ports = { eu: base, us: base + 20 };
+    let cells: Record<string, any>;
+
+    const changed = (out: string) => [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)].map((m) => m[2]).sort();
+
+    beforeAll(() => {
+        for (const entry of ["stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+            fs.symlinkSync(path.join(ROOT, entry), path.join(project, entry));
+        }
+        const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
+        local.config["cellplane:cells"][0].portBase = ports.eu;
+        local.config["cellplane:cells"][1].portBase = ports.us;
+        local.config["cellplane:stateDir"] = state;
+        delete local.encryptionsalt;
+        fs.writeFileSync(path.join(project, "Pulumi.e2e.yaml"), toYaml(local));
+        ok("stack", "init", "e2e");
+    });
+
+    afterAll(() => {
+        pulumi("destroy", "--yes", "--skip-preview");
+        fs.rmSync(project, { recursive: true, force: true });
+    });
+
+    test("pulumi up brings up both cells, and each server answers a real client", async () => {
+        ok("up", "--yes", "--skip-preview");
+        cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+        const eu = cells["local-eu"];
+        expect(eu.endpoints.postgres.port).toBe(ports.eu);
+
+        const pg = new Client({ host: "127.0.0.1", port: eu.endpoints.postgres.port, user: eu.endpoints.postgres.user, password: eu.credentials.postgresPassword, database: eu.endpoints.postgres.database });
+        await pg.connect();
+        await pg.end();
+
+        const admin = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        expect(await admin.listTopics()).toContain("events");
+        await admin.disconnect();
+
+        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
+        const databases = await (await clickhouse.query({ query: "SELECT name FROM system.databases WHERE name = 'analytics'", format: "JSONEachRow" })).json();
+        expect(databases).toEqual([{ name: "analytics" }]);
+        await clickhouse.close();
+
+        const s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: eu.credentials.objectStoreKeys });
+        const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
+        expect(bucket.$metadata.httpStatusCode).toBe(200);
+    });
+
+    test("a second up changes nothing and refresh finds no drift", () => {
+        expect(ok("up", "--yes", "--skip-preview")).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
+        expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
+    test("refresh reports exactly a killed server and a deleted topic, and up repairs them", async () => {
+        const pid = Number(fs.readFileSync(path.join(state, "e2e", "local-eu", "clickhouse", "server.pid"), "utf8"));
+        process.kill(pid, "SIGKILL");
+        const admin = new Kafka({ brokers: [cells["local-us"].endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        await admin.deleteTopics({ topics: ["events"] });
+        await admin.disconnect();
+        await new Promise((r) => setTimeout(r, 500));
+
+        const drift = ok("refresh", "--preview-only", "--diff");
+        // The analytics database cannot be read while its server is down, so it reads as damaged too.
+        expect(changed(drift)).toEqual(["local-eu-clickhouse-analytics", "local-eu-clickhouse-server", "local-us-kafka-events"]);
+        expect(drift).toMatch(/running\s*: true => false/);
+        expect(drift).toMatch(/intact\s*: true => false/);
+
+        ok("up", "--yes", "--skip-preview", "--refresh");
+        expect(await portAnswers(cells["local-eu"].endpoints.postgres.port + 3)).toBe(true);
+        expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
+    test("the policy pack passes the local stack and rejects one that keeps data inside the repository", () => {
+        ok("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        ok("config", "set", "cellplane:stateDir", path.join(ROOT, "state"));
+        const rejected = pulumi("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        ok("config", "set", "cellplane:stateDir", state);
+        expect(rejected.code).not.toBe(0);
+        expect(rejected.out).toMatch(/local-state-outside-repo/);
+        expect(rejected.out).toMatch(/keeps its data in .*\/state\/e2e\/local-eu\/postgres, inside the repository/);
+    });
+
+    test("a port already taken is refused, naming the port and the cell", async () => {
+        ok("destroy", "--yes", "--skip-preview");
+        const blocker = net.createServer().listen(ports.us + 1, "127.0.0.1");
+        await new Promise((r) => blocker.once("listening", r));
+        const refused = pulumi("up", "--yes", "--skip-preview");
+        blocker.close();
+        expect(refused.code).not.toBe(0);
+        expect(refused.out).toContain(`port ${ports.us + 1} for kafka of cell local-us is already in use by another process`);
+    });
+
+    test("pulumi destroy leaves no process, port or data folder", async () => {
+        ok("destroy", "--yes", "--skip-preview");
+        for (const port of [ports.eu, ports.eu + 1, ports.eu + 3, ports.eu + 4, ports.us, ports.us + 1, ports.us + 3, ports.us + 4]) {
+            expect(await portAnswers(port)).toBe(false);
+        }
+        expect(fs.existsSync(path.join(state, "e2e"))).toBe(false);
+    });
+});
