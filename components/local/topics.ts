@@ -25,13 +25,16 @@ async function withAdmin<T>(server: Pick<KafkaServerSpec, "port">, fn: (admin: R
 
 const retentionMs = (days: number) => String(days * 24 * 60 * 60 * 1000);
 
+async function retentionOf(admin: ReturnType<typeof kafkaAdmin>, topic: string): Promise<string | undefined> {
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }] });
+    return resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+}
+
 export function readTopic(server: Pick<KafkaServerSpec, "port">, topic: string): Promise<TopicState> {
     return withAdmin(server, async (admin) => {
         if (!(await admin.listTopics()).includes(topic)) return { exists: false };
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-        const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }] });
-        const retention = resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
-        return { exists: true, partitions: metadata.partitions.length, retentionMs: Number(retention) };
+        return { exists: true, partitions: metadata.partitions.length, retentionMs: Number(await retentionOf(admin, topic)) };
     });
 }
 
@@ -46,6 +49,10 @@ export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSp
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [spec.topic] })).topics;
         if (metadata.partitions.length < spec.partitions) await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
         await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: spec.topic, configEntries: [retention] }] });
+        // The broker applies a config change through the metadata log; return once it reads back.
+        for (let attempt = 0; attempt < 50 && (await retentionOf(admin, spec.topic)) !== retention.value; attempt++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
     });
 }
 
