@@ -137,9 +137,9 @@ describe("the local stack", () => {
         }
     });
 
-    test("creates the events topic, the analytics database, the exports bucket and the tenant directory file", () => {
+    test("creates the app's schema, the events topic, the analytics database and events table, the exports bucket and the tenant directory file", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu").map((r) => r.inputs.kind).sort();
-        expect(objects).toEqual(["bucket", "clickhouseDatabase", "file", "secret", "secret", "secret", "secret", "secret", "topic"]);
+        expect(objects).toEqual(["bucket", "clickhouseDatabase", "clickhouseTable", "file", "postgresSchema", "secret", "secret", "secret", "secret", "secret", "topic"]);
     });
 
     test("routes each tenant to the local cell of its residency and keeps passwords secret", async () => {

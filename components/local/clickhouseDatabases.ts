@@ -20,3 +20,23 @@ export async function clickhouseDatabaseExists(server: ClickHouseServerSpec, dat
 export async function dropClickHouseDatabase(server: ClickHouseServerSpec, database: string): Promise<void> {
     await run(server, `DROP DATABASE IF EXISTS ${quoted(database)}`);
 }
+
+/** A table created by its own DDL (`CREATE TABLE IF NOT EXISTS …`). */
+export interface TableSpec {
+    database: string;
+    table: string;
+    ddl: string;
+}
+
+export async function ensureClickHouseTable(server: ClickHouseServerSpec, spec: TableSpec): Promise<void> {
+    await run(server, spec.ddl);
+}
+
+export async function clickhouseTableExists(server: ClickHouseServerSpec, spec: TableSpec): Promise<boolean> {
+    const name = (s: string) => s.replace(/'/g, "");
+    return (await run(server, `SELECT count() FROM system.tables WHERE database = '${name(spec.database)}' AND name = '${name(spec.table)}'`)).trim() === "1";
+}
+
+export async function dropClickHouseTable(server: ClickHouseServerSpec, spec: TableSpec): Promise<void> {
+    await run(server, `DROP TABLE IF EXISTS ${quoted(spec.database)}.${quoted(spec.table)}`);
+}

@@ -25,7 +25,8 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
         this.password = localSecret(`${name}-app-password`, this);
         const server = { label: label("postgres", args.context), dir: args.dir, port: args.port, superuser: "cellplane", superuserPassword };
         const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
-        new LocalPostgresDatabase(`${name}-database`, { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password }, { parent: this, dependsOn: [process] });
+        const database = new LocalPostgresDatabase(`${name}-database`, { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password }, { parent: this, dependsOn: [process] });
+        new LocalObject(`${name}-schema`, { kind: "postgresSchema", server: pulumi.output(server), spec: { database: "cellplane", schema: "cellplane", owner: "cellplane_app" } }, { parent: this, dependsOn: [database] });
         this.port = process.port;
         this.registerOutputs({ port: this.port });
     }
@@ -45,6 +46,25 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     }
 }
 
+/** The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans, 36-month TTL. */
+export const EVENTS_TABLE = `CREATE TABLE IF NOT EXISTS analytics.events (
+    event_id UUID,
+    org_id String,
+    user_id String,
+    session_id String,
+    event_type LowCardinality(String),
+    event_category LowCardinality(String),
+    timestamp DateTime64(3),
+    region LowCardinality(String),
+    environment LowCardinality(String),
+    metadata String,
+    received_at DateTime64(3),
+    _partition_date Date DEFAULT toDate(timestamp)
+) ENGINE = ReplacingMergeTree
+PARTITION BY (org_id, toYYYYMM(_partition_date))
+ORDER BY (org_id, event_type, timestamp, event_id)
+TTL toDateTime(timestamp) + INTERVAL 36 MONTH DELETE`;
+
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
     readonly url: pulumi.Output<string>;
     readonly user = pulumi.output("cellplane");
@@ -55,7 +75,8 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
         this.password = localSecret(`${name}-password`, this);
         const spec = pulumi.output({ label: label("clickhouse", args.context), dir: args.dir, port: args.port, user: "cellplane", password: this.password });
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
-        new LocalObject(`${name}-analytics`, { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } }, { parent: this, dependsOn: [server] });
+        const database = new LocalObject(`${name}-analytics`, { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } }, { parent: this, dependsOn: [server] });
+        new LocalObject(`${name}-events`, { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } }, { parent: this, dependsOn: [database] });
         this.url = server.running.apply(() => `http://127.0.0.1:${args.port}`);
         this.registerOutputs({ url: this.url });
     }

@@ -51,3 +51,23 @@ export async function dropDatabase(server: PostgresServerSpec, spec: Pick<Databa
         await c.query(`drop role if exists ${c.escapeIdentifier(spec.owner)}`);
     });
 }
+
+/** A schema in the app's database, owned by its role. */
+export interface SchemaSpec {
+    database: string;
+    schema: string;
+    owner: string;
+}
+
+export async function ensureSchema(server: PostgresServerSpec, spec: SchemaSpec): Promise<void> {
+    await withConnection(server, (c) => c.query(`create schema if not exists ${c.escapeIdentifier(spec.schema)} authorization ${c.escapeIdentifier(spec.owner)}`), spec.database);
+}
+
+export async function schemaOwnedBy(server: PostgresServerSpec, spec: SchemaSpec): Promise<boolean> {
+    return withConnection(server, async (c) =>
+        (await c.query("select 1 from pg_namespace where nspname = $1 and pg_get_userbyid(nspowner) = $2", [spec.schema, spec.owner])).rowCount === 1, spec.database);
+}
+
+export async function dropSchema(server: PostgresServerSpec, spec: SchemaSpec): Promise<void> {
+    await withConnection(server, (c) => c.query(`drop schema if exists ${c.escapeIdentifier(spec.schema)} cascade`), spec.database);
+}

@@ -49,6 +49,7 @@ describe("the local stack under the real engine", () => {
 
         const pg = new Client({ host: "127.0.0.1", port: eu.endpoints.postgres.port, user: eu.endpoints.postgres.user, password: eu.credentials.postgresPassword, database: eu.endpoints.postgres.database });
         await pg.connect();
+        await pg.query("create table cellplane.probe (id int)");
         await pg.end();
 
         const admin = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
@@ -57,8 +58,8 @@ describe("the local stack under the real engine", () => {
         await admin.disconnect();
 
         const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
-        const databases = await (await clickhouse.query({ query: "SELECT name FROM system.databases WHERE name = 'analytics'", format: "JSONEachRow" })).json();
-        expect(databases).toEqual([{ name: "analytics" }]);
+        const tables = await (await clickhouse.query({ query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'", format: "JSONEachRow" })).json();
+        expect(tables).toEqual([{ database: "analytics", name: "events", engine: "ReplacingMergeTree" }]);
         await clickhouse.close();
 
         const s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: eu.credentials.objectStoreKeys });
@@ -81,8 +82,8 @@ describe("the local stack under the real engine", () => {
         await new Promise((r) => setTimeout(r, 500));
 
         const drift = ok("refresh", "--preview-only", "--diff");
-        // The analytics database cannot be read while its server is down, so it reads as damaged too.
-        expect(changed(drift)).toEqual(["local-eu-clickhouse-analytics", "local-eu-clickhouse-server", "local-us-kafka-events"]);
+        // The analytics database and its events table cannot be read while their server is down: they read as damaged too.
+        expect(changed(drift)).toEqual(["local-eu-clickhouse-analytics", "local-eu-clickhouse-events", "local-eu-clickhouse-server", "local-us-kafka-events"]);
         expect(drift).toMatch(/running\s*: true => false/);
         expect(drift).toMatch(/intact\s*: true => false/);
 

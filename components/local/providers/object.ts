@@ -4,7 +4,10 @@ import * as fs from "fs";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { deleteBucket, ensureBucket, readBucket } from "../buckets";
-import { clickhouseDatabaseExists, dropClickHouseDatabase, ensureClickHouseDatabase } from "../clickhouseDatabases";
+import {
+    clickhouseDatabaseExists, clickhouseTableExists, dropClickHouseDatabase, dropClickHouseTable, ensureClickHouseDatabase, ensureClickHouseTable,
+} from "../clickhouseDatabases";
+import { dropSchema, ensureSchema, schemaOwnedBy } from "../postgresObjects";
 import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 
@@ -25,6 +28,16 @@ const OBJECTS: Record<string, { ensure(p: any): Promise<Record<string, unknown> 
             return state.exists && state.versioned && state.encrypted && state.expirationDays === p.spec.retentionDays;
         },
         remove: (p) => deleteBucket(p.server, p.spec.bucket),
+    },
+    postgresSchema: {
+        ensure: (p) => ensureSchema(p.server, p.spec),
+        intact: (p) => schemaOwnedBy(p.server, p.spec),
+        remove: (p) => dropSchema(p.server, p.spec),
+    },
+    clickhouseTable: {
+        ensure: (p) => ensureClickHouseTable(p.server, p.spec),
+        intact: (p) => clickhouseTableExists(p.server, p.spec),
+        remove: (p) => dropClickHouseTable(p.server, p.spec),
     },
     clickhouseDatabase: {
         ensure: (p) => ensureClickHouseDatabase(p.server, p.spec.database),
