@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { assertPortFree, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { assertPortFree, destroyService, runningPid, startService, stopService } from "./supervisor";
 
 /** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouseFront.ts`), one data folder. */
 export interface ClickHouseServerSpec {
@@ -45,7 +45,5 @@ export async function stopClickHouse(spec: ClickHouseServerSpec): Promise<void> 
 }
 
 export async function destroyClickHouse(spec: ClickHouseServerSpec): Promise<void> {
-    await stopClickHouse(spec);
-    fs.rmSync(spec.dir, { recursive: true, force: true });
-    removeEmptyParents(spec.dir);
+    await destroyService(spec.dir);
 }

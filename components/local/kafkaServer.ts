@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Kafka, logLevel } from "kafkajs";
 import { kafkaLibs } from "./tools";
-import { assertPortFree, portAnswers, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { assertPortFree, destroyService, portAnswers, runningPid, startService, stopService } from "./supervisor";
 
 /** A single-node Kafka in KRaft mode (combined broker and controller) holding one cell's topics. */
 export interface KafkaServerSpec {
@@ -90,7 +90,5 @@ export async function stopKafka(spec: KafkaServerSpec): Promise<void> {
 }
 
 export async function destroyKafka(spec: KafkaServerSpec): Promise<void> {
-    await stopKafka(spec);
-    fs.rmSync(spec.dir, { recursive: true, force: true });
-    removeEmptyParents(spec.dir);
+    await destroyService(spec.dir, 30_000);
 }

@@ -1,6 +1,5 @@
-import * as fs from "fs";
 import { minioBin } from "./tools";
-import { removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { destroyService, runningPid, startService, stopService } from "./supervisor";
 
 /** An S3-compatible MinIO server holding one cell's buckets, encrypting objects at rest with a static KMS key. */
 export interface MinioServerSpec {
@@ -42,7 +41,5 @@ export async function stopMinio(spec: MinioServerSpec): Promise<void> {
 }
 
 export async function destroyMinio(spec: MinioServerSpec): Promise<void> {
-    await stopMinio(spec);
-    fs.rmSync(spec.dir, { recursive: true, force: true });
-    removeEmptyParents(spec.dir);
+    await destroyService(spec.dir);
 }

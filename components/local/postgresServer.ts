@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { postgresBin } from "./tools";
-import { ServiceError, assertPortFree, idsOf, isAlive, ownDir, removeEmptyParents, runningPid, startService, stopService } from "./supervisor";
+import { assertPortFree, destroyService, idsOf, isAlive, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
 
 /** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
 export const SERVICE_USER = "cellplane";
@@ -132,7 +132,5 @@ export async function stopPostgres(spec: PostgresServerSpec): Promise<void> {
 
 /** Stops the server and deletes its folder, data included. */
 export async function destroyPostgres(spec: PostgresServerSpec): Promise<void> {
-    await stopPostgres(spec);
-    fs.rmSync(spec.dir, { recursive: true, force: true });
-    removeEmptyParents(spec.dir);
+    await destroyService(spec.dir);
 }

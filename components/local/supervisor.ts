@@ -141,3 +141,10 @@ export async function stopService(dir: string, graceMs = 10_000): Promise<void> 
     }
     fs.rmSync(pidFile(dir), { force: true });
 }
+
+/** Stops the service and deletes its folder, data included, and the cell and stack folders it leaves empty. */
+export async function destroyService(dir: string, graceMs?: number): Promise<void> {
+    await stopService(dir, graceMs);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removeEmptyParents(dir);
+}
