@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import { urlOf } from "./clickhouseServer";
+import { bootstrapOf } from "./kafkaServer";
+import { endpointOf } from "./minioServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 
@@ -41,7 +44,7 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
         new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: "events", partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
-        this.bootstrapServers = server.running.apply(() => `127.0.0.1:${args.port}`);
+        this.bootstrapServers = server.running.apply(() => bootstrapOf(args));
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }
@@ -77,7 +80,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
         const database = new LocalObject(`${name}-analytics`, { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } }, { parent: this, dependsOn: [server] });
         new LocalObject(`${name}-events`, { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } }, { parent: this, dependsOn: [database] });
-        this.url = server.running.apply(() => `http://127.0.0.1:${args.port}`);
+        this.url = server.running.apply(() => urlOf(args));
         this.registerOutputs({ url: this.url });
     }
 }
@@ -97,7 +100,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         const bucket = `${cell.id}-exports`;
         new LocalObject(`${name}-exports`, { kind: "bucket", server: spec, spec: { bucket, retentionDays } }, { parent: this, dependsOn: [server] });
         this.bucket = pulumi.output(bucket);
-        this.endpoint = server.running.apply(() => `http://127.0.0.1:${args.port}`);
+        this.endpoint = server.running.apply(() => endpointOf(args));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey: rootPassword }));
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
