@@ -53,7 +53,7 @@ const stackSchema = z
         /** Days after which exported objects expire (seed 002 §3.4.3: 2555 days, 7 years). */
         retentionDays: z.number().int().min(30).max(3650).default(2555),
         allowedSizes: z.array(z.enum(SIZES)).min(1).default([...SIZES]),
-        /** Local cells only: where their servers keep data (default: /var/lib/cellplane as root, else ~/.local/state/cellplane). */
+        /** Local cells only: where their servers keep data (default: $CELLPLANE_STATE_HOME, else /var/lib/cellplane as root, else ~/.local/state/cellplane). */
         stateDir: z.string().min(1).optional(),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),

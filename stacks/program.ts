@@ -1,4 +1,3 @@
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
@@ -6,6 +5,7 @@ import { TARGETS } from "../components/targets";
 import type { TenantDirectory } from "../components/tenantDirectory";
 import type { ValidStack } from "./config";
 import { routingTable } from "./routing";
+import { defaultStateHome } from "./stateHome";
 
 /** The whole environment: one `Cell` per configured cell and the routing table of its tenants. */
 export function cellplane(stack: ValidStack) {
@@ -39,10 +39,9 @@ export function cellplane(stack: ValidStack) {
     };
 }
 
-/** Local cells' data: `cellplane:stateDir`, else /var/lib/cellplane as root, else ~/.local/state/cellplane; one folder per stack. */
+/** Local cells' data: `cellplane:stateDir`, else the state home; one folder per stack. */
 export function stateDirOf(stack: ValidStack): string {
-    const root = stack.stateDir ?? (process.getuid?.() === 0 ? "/var/lib/cellplane" : path.join(os.homedir(), ".local", "state", "cellplane"));
-    return path.join(root, pulumi.getStack());
+    return path.join(stack.stateDir ?? defaultStateHome(), pulumi.getStack());
 }
 
 export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {

@@ -1,0 +1,213 @@
+/**
+ * `cellplane`: the operators' command line. Cells and tenants are edited in `Pulumi.<stack>.yaml` and checked
+ * with the program's own schema; drift and reconcile drive the engine through the Automation API.
+ *   scripts/cellplane --help
+ */
+import * as path from "path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { CLOUDS, RESIDENCIES } from "../stacks/residency";
+import { SIZES } from "../components/sizing";
+import { ConfigError, ENVIRONMENTS } from "../stacks/config";
+import { addCell, cellRows, removeCell } from "./ops/cells";
+import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
+import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
+import { reconcile } from "./ops/reconcile";
+import { StackFile } from "./ops/stackFile";
+import { addTenant, moveTenant } from "./ops/tenants";
+import { openStack, Unreachable } from "./ops/workspace";
+
+const program = new Command("cellplane")
+    .description("Provision cells, place tenants and check drift of Cellplane environments")
+    .option("-C, --project <dir>", "the Pulumi project folder", path.join(__dirname, ".."))
+    .showHelpAfterError()
+    .exitOverride();
+
+const envOption = () => new Option("--env <env>", "environment").choices(ENVIRONMENTS).makeOptionMandatory();
+const stackOption = () => new Option("--stack <stack>", "the stack to edit when the environment has several");
+const project = () => path.resolve(program.opts().project as string);
+const positiveInt = (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+    return n;
+};
+
+/** Validates, prints the diff, and writes the file unless `--dry-run`; nothing is written when the edit is refused. */
+function commit(file: StackFile, dryRun: boolean): void {
+    const diff = file.diff();
+    console.log(diff || "no change");
+    if (dryRun) console.log(`dry run: ${file.file} left as it was`);
+    else if (diff) {
+        file.save();
+        console.log(`wrote ${file.file}`);
+    }
+}
+
+async function previewOf(env: string, stack: string): Promise<void> {
+    console.error(`pulumi preview of stack ${stack}…`);
+    const result = await (await openStack(project(), env, stack, { create: env === "local" })).preview({ onOutput: (out) => process.stdout.write(out) });
+    console.log(`preview of ${stack}: ${JSON.stringify(result.changeSummary)}`);
+}
+
+const cell = program.command("cell").description("add, remove or list the cells of an environment");
+
+cell.command("add")
+    .description("add a cell to the environment's stack file")
+    .addOption(envOption())
+    .addOption(stackOption())
+    .requiredOption("--id <id>", "cell id, e.g. prod-eu-aws-2")
+    .addOption(new Option("--cloud <cloud>").choices(CLOUDS).makeOptionMandatory())
+    .requiredOption("--region <region>", "a region inside the residency (eu-local/us-local for local cells)")
+    .addOption(new Option("--residency <residency>").choices(RESIDENCIES).makeOptionMandatory())
+    .addOption(new Option("--size <size>").choices(SIZES).default("small"))
+    .option("--port-base <port>", "local cells: first of their ten ports (default: after the last local cell)", positiveInt)
+    .option("--kube-context <context>", "kubernetes cells: the kubeconfig context of the cluster")
+    .option("--preview", "run pulumi preview of the stack after the change")
+    .option("--dry-run", "print the change without writing it")
+    .action(async (o) => {
+        const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
+        const { pinned } = addCell(file, { id: o.id, cloud: o.cloud, region: o.region, residency: o.residency, size: o.size, portBase: o.portBase, kubeContext: o.kubeContext });
+        if (pinned.length > 0) console.log(`pinned ${pinned.join(", ")} to their cells so the new cell does not move them`);
+        commit(file, o.dryRun);
+        if (o.preview) await previewOf(o.env, file.stack);
+    });
+
+cell.command("remove")
+    .description("remove a cell that holds no tenant")
+    .addOption(envOption())
+    .addOption(stackOption())
+    .requiredOption("--id <id>", "cell id")
+    .option("--preview", "run pulumi preview of the stack after the change")
+    .option("--dry-run", "print the change without writing it")
+    .action(async (o) => {
+        const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
+        removeCell(file, o.id);
+        commit(file, o.dryRun);
+        if (o.preview) await previewOf(o.env, file.stack);
+    });
+
+cell.command("list")
+    .description("the cells of every stack of the environment, with their tenants")
+    .addOption(envOption())
+    .option("--json", "machine-readable output")
+    .action((o) => {
+        const rows = stacksOf(project(), o.env).flatMap((stack) => cellRows(StackFile.load(project(), stack).validate()).map((row) => ({ stack, ...row })));
+        if (o.json) return console.log(JSON.stringify(rows, null, 2));
+        printTable(["stack", "cell", "cloud", "region", "residency", "size", "tenants"],
+            rows.map((r) => [r.stack, r.id, r.cloud, r.region, r.residency, r.size, `${r.tenants.length}/${r.capacity} ${r.tenants.join(" ")}`.trim()]));
+    });
+
+const tenant = program.command("tenant").description("place, move or list tenants");
+
+tenant.command("add")
+    .description("place a new tenant on the least-loaded cell of its residency that has capacity")
+    .addOption(envOption())
+    .addOption(stackOption())
+    .requiredOption("--id <id>", "tenant id (the org_id of its events)")
+    .addOption(new Option("--residency <residency>").choices(RESIDENCIES).makeOptionMandatory())
+    .option("--events-per-second <n>", "quota (default 10000)", positiveInt)
+    .option("--api-requests-per-minute <n>", "quota (default 6000)", positiveInt)
+    .option("--max-storage-gb <n>", "quota (default 500)", positiveInt)
+    .option("--dry-run", "print the change without writing it")
+    .option("--json", "print the placement as JSON")
+    .action((o) => {
+        const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
+        const quotas = Object.fromEntries(Object.entries({ eventsPerSecond: o.eventsPerSecond, apiRequestsPerMinute: o.apiRequestsPerMinute, maxStorageGb: o.maxStorageGb }).filter(([, v]) => v !== undefined));
+        const placement = addTenant(file, { id: o.id, residency: o.residency, quotas });
+        if (o.json) {
+            if (!o.dryRun) file.save();
+            return console.log(JSON.stringify(placement));
+        }
+        console.log(`tenant ${placement.tenant} (${o.residency}) goes to cell ${placement.cell}: ${placement.load}/${placement.capacity} tenants`);
+        commit(file, o.dryRun);
+    });
+
+tenant.command("move")
+    .description("move a tenant to another cell of its residency: prints the plan and pins the tenant")
+    .addOption(envOption())
+    .addOption(stackOption())
+    .requiredOption("--id <id>", "tenant id")
+    .requiredOption("--to <cell>", "the new cell, of the tenant's residency")
+    .option("--dry-run", "print the plan without writing it")
+    .option("--json", "print the plan as JSON")
+    .action((o) => {
+        const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
+        const plan = moveTenant(file, o.id, o.to);
+        if (o.json) {
+            if (!o.dryRun) file.save();
+            return console.log(JSON.stringify(plan, null, 2));
+        }
+        console.log(`move tenant ${plan.tenant} (${plan.residency}): ${plan.from} → ${plan.cell} (${plan.load}/${plan.capacity} tenants after the move)`);
+        console.log("data to copy before routing switches:");
+        for (const { store, what } of plan.data) console.log(`  ${store.padEnd(11)} ${what}`);
+        if (plan.pinned.length > 0) console.log(`pinned ${plan.pinned.join(", ")} to their cells so the move does not shift them`);
+        commit(file, o.dryRun);
+        if (!o.dryRun) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
+    });
+
+tenant.command("list")
+    .description("every tenant of the environment, with its cell")
+    .addOption(envOption())
+    .option("--json", "machine-readable output")
+    .action((o) => {
+        const rows = stacksOf(project(), o.env).flatMap((stack) => {
+            const config = StackFile.load(project(), stack).validate();
+            return config.tenants.map((t) => ({ stack, id: t.id, residency: t.residency, cell: t.cell, quotas: t.quotas }));
+        });
+        if (o.json) return console.log(JSON.stringify(rows, null, 2));
+        printTable(["stack", "tenant", "residency", "cell", "events/s", "requests/min", "storage GB"],
+            rows.map((r) => [r.stack, r.id, r.residency, r.cell, String(r.quotas.eventsPerSecond), String(r.quotas.apiRequestsPerMinute), String(r.quotas.maxStorageGb)]));
+    });
+
+program.command("drift")
+    .description(`refresh every stack of the environment in preview mode and report what changed outside Pulumi (exit ${DRIFT_EXIT.clean} clean, ${DRIFT_EXIT.drifted} drift, ${DRIFT_EXIT.error} a stack could not be checked)`)
+    .addOption(envOption())
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const started = process.hrtime.bigint();
+        const results: StackDrift[] = [];
+        for (const stack of stacksOf(project(), o.env)) {
+            console.error(`checking stack ${stack}…`);
+            results.push(await driftOf(project(), o.env, stack));
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        if (o.json) console.log(JSON.stringify({ env: o.env, seconds, stacks: results }, null, 2));
+        else printDrift(o.env, results, seconds);
+        process.exitCode = exitCodeOf(results);
+    });
+
+program.command("reconcile")
+    .description("pulumi up (with refresh) of every stack of the environment, then rewrite its routing table")
+    .addOption(envOption())
+    .action(async (o) => {
+        for (const stack of stacksOf(project(), o.env)) {
+            const result = await reconcile(project(), o.env, stack, (line) => process.stderr.write(line));
+            console.log(`stack ${stack}: ${JSON.stringify(result.changes)} in ${result.seconds.toFixed(1)} s; routing table (${result.tenants} tenants) in ${result.routingFile}`);
+        }
+    });
+
+function printDrift(env: string, results: readonly StackDrift[], seconds: number): void {
+    printTable(["stack", "status", "checked", "drifted", "seconds"], results.map((r) => [r.stack, r.status, String(r.checked), String(r.drifted.length), r.seconds.toFixed(1)]));
+    for (const r of results) {
+        if (r.message) console.log(`\n${r.stack}: ${r.status}: ${r.message}`);
+        for (const resource of r.drifted) {
+            console.log(`\n${r.stack}: ${resource.name} (${resource.type}) ${resource.op === "delete" ? "is gone" : "changed"}`);
+            for (const c of resource.changes) console.log(`    ${c.property}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
+        }
+    }
+    console.log(`\nenvironment ${env}: ${results.length} stack${results.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s`);
+}
+
+function printTable(header: string[], rows: string[][]): void {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const row of [header, ...rows]) console.log(row.map((cellText, i) => cellText.padEnd(widths[i])).join("  ").trimEnd());
+}
+
+program.parseAsync().catch((error) => {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    if (error instanceof Refusal || error instanceof ConfigError) {
+        console.error(`refused, nothing changed: ${error.message}`);
+        process.exit(1);
+    }
+    console.error(error instanceof Unreachable ? `unreachable: ${error.message}` : error);
+    process.exit(2);
+});

@@ -1,0 +1,30 @@
+import * as fs from "fs";
+import * as path from "path";
+import { defaultStateHome } from "../../stacks/stateHome";
+import { openStack } from "./workspace";
+
+/** Where the router of an environment reads its routing table, rewritten after every reconcile. */
+export function routingFileOf(env: string, stack: string): string {
+    return path.join(defaultStateHome(), "routing", env, `${stack}.json`);
+}
+
+/**
+ * `pulumi up --refresh` of one stack: what drifted is read back first, then put right. The stack's `routing`
+ * output then replaces the routing table file, through a rename so the router never reads half a file.
+ */
+export async function reconcile(projectDir: string, env: string, stackName: string, progress: (line: string) => void) {
+    const started = process.hrtime.bigint();
+    const stack = await openStack(projectDir, env, stackName, { create: true });
+    const result = await stack.up({ refresh: true, onOutput: progress });
+    const routing = result.outputs.routing?.value ?? {};
+    const routingFile = routingFileOf(env, stackName);
+    fs.mkdirSync(path.dirname(routingFile), { recursive: true });
+    fs.writeFileSync(`${routingFile}.tmp`, `${JSON.stringify(routing, null, 2)}\n`);
+    fs.renameSync(`${routingFile}.tmp`, routingFile);
+    return {
+        changes: result.summary.resourceChanges ?? {},
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        tenants: Object.keys(routing).length,
+        routingFile,
+    };
+}
