@@ -23,7 +23,11 @@ case "$command" in
         pulumi up --yes --skip-preview --non-interactive --stack "$STACK" "$@"
         echo "pulumi up took $((SECONDS - started)) s; state in $STATE"
         echo "endpoints:"; pulumi stack output cells --json --stack "$STACK" | node -e 'const c=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const [id,x] of Object.entries(c)) console.log(`  ${id} (${x.residency}): postgres ${x.endpoints.postgres.host}:${x.endpoints.postgres.port}  kafka ${x.endpoints.kafkaBootstrap}  clickhouse ${x.endpoints.clickhouseUrl}  s3 ${x.endpoints.objectStoreEndpoint}/${x.endpoints.bucket}`)'
-        echo "routing:"; pulumi stack output routing --json --stack "$STACK" | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const [t,x] of Object.entries(r)) console.log(`  ${t} -> ${x.cell} (${x.residency})`)'
+        # The router reads the routing table from here, as after `cellplane reconcile`.
+        mkdir -p "$STATE/routing/local"
+        pulumi stack output routing --json --stack "$STACK" > "$STATE/routing/local/$STACK.json.tmp"
+        mv "$STATE/routing/local/$STACK.json.tmp" "$STATE/routing/local/$STACK.json"
+        echo "routing ($STATE/routing/local/$STACK.json):"; node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const [t,x] of Object.entries(r)) console.log(`  ${t} -> ${x.cell} (${x.residency})`)' < "$STATE/routing/local/$STACK.json"
         ;;
     down)
         started=$SECONDS

@@ -39,7 +39,8 @@ export async function driftOf(projectDir: string, env: string, stackName: string
         const drifted: DriftedResource[] = [];
         const result = await stack.previewRefresh({
             onEvent: (event: EngineEvent) => {
-                const step = event.resourcePreEvent?.metadata;
+                // A refresh reports what it read in the outputs event; its pre-event says only "refresh".
+                const step = event.resOutputsEvent?.metadata;
                 if (step && isDrift(step)) drifted.push(driftedResource(step));
             },
         });
@@ -61,21 +62,23 @@ function isDrift(step: StepEventMetadata): boolean {
 }
 
 function driftedResource(step: StepEventMetadata): DriftedResource {
-    const before = step.old?.outputs ?? {};
-    const after = step.new?.outputs ?? {};
-    const properties = step.op === "delete" ? [] : Object.keys(step.detailedDiff ?? {}).length > 0 ? Object.keys(step.detailedDiff!) : step.diffs ?? [];
     return {
         name: step.urn.split("::").pop()!,
         type: step.type,
         op: step.op,
-        changes: properties.sort().map((property) => ({ property, old: valueAt(before, property), new: valueAt(after, property) })),
+        changes: step.op === "delete" ? [] : changedProperties(step.old?.outputs ?? {}, step.new?.outputs ?? {}),
     };
 }
 
-/** The value at an engine property path such as `endpoints.postgres.port` or `brokers[0]`. */
-function valueAt(object: unknown, property: string): unknown {
-    return property.split(/\.|\[(\d+)\]/).filter((part) => part !== undefined && part !== "")
-        .reduce<unknown>((value, key) => (value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined), object);
+/** Every leaf property whose value differs, as `a.b` / `list[0]` paths, in path order. */
+function changedProperties(before: unknown, after: unknown, property = ""): PropertyChange[] {
+    const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object";
+    if (isObject(before) && isObject(after)) {
+        const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+        const pathOf = (key: string) => (Array.isArray(before) ? `${property}[${key}]` : property ? `${property}.${key}` : key);
+        return keys.flatMap((key) => changedProperties(before[key], after[key], pathOf(key)));
+    }
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ property, old: before, new: after }];
 }
 
 function firstLines(error: unknown): string {

@@ -5,9 +5,8 @@ import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { portAnswers } from "../../components/local/supervisor";
-import { ROOT, scratchProject } from "./project";
+import { isolatedLocalStack, ROOT } from "./project";
 
 /**
  * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
@@ -15,26 +14,10 @@ import { ROOT, scratchProject } from "./project";
  * port is refused by name, and `destroy` leaves nothing.
  */
 describe("the local stack under the real engine", () => {
-    const { dir: project, pulumi, ok } = scratchProject("cellplane-local-");
-    const state = path.join(project, "cells");
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
-    const ports = { eu: base, us: base + 20 };
+    const { dir: project, pulumi, ok, state, ports } = isolatedLocalStack("cellplane-local-");
     let cells: Record<string, any>;
 
     const changed = (out: string) => [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)].map((m) => m[2]).sort();
-
-    beforeAll(() => {
-        for (const entry of ["stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
-            fs.symlinkSync(path.join(ROOT, entry), path.join(project, entry));
-        }
-        const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
-        local.config["cellplane:cells"][0].portBase = ports.eu;
-        local.config["cellplane:cells"][1].portBase = ports.us;
-        local.config["cellplane:stateDir"] = state;
-        delete local.encryptionsalt;
-        fs.writeFileSync(path.join(project, "Pulumi.e2e.yaml"), toYaml(local));
-        ok("stack", "init", "e2e");
-    });
 
     afterAll(() => {
         pulumi("destroy", "--yes", "--skip-preview");

@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { ENGINE_BIN } from "../../scripts/ops/workspace";
 
 export const ROOT = path.join(__dirname, "..", "..");
-export const ENGINE_BIN = execFileSync("bash", [path.join(ROOT, "scripts", "bootstrap.sh"), "--print-path"], { encoding: "utf8" }).trim();
 
 /** A throwaway Pulumi project folder with its own file backend and a passphrase for its secrets. */
 export function scratchProject(prefix: string) {
@@ -30,5 +31,28 @@ export function scratchProject(prefix: string) {
         if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${result.out}`);
         return result.out;
     };
-    return { dir, pulumi, ok };
+    return { dir, env, pulumi, ok };
+}
+
+/**
+ * A copy of the local stack as stack `e2e` of a scratch project: its own ports, state folder and backend, so it
+ * runs beside `npm run up`. `edit` may change its configuration (the `config:` map of Pulumi.local.yaml).
+ */
+export function isolatedLocalStack(prefix: string, edit: (config: Record<string, any>) => void = () => {}) {
+    const scratch = scratchProject(prefix);
+    for (const entry of ["stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+        fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
+    }
+    const state = path.join(scratch.dir, "cells");
+    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const ports = { eu: base, us: base + 20 };
+    const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
+    local.config["cellplane:cells"][0].portBase = ports.eu;
+    local.config["cellplane:cells"][1].portBase = ports.us;
+    local.config["cellplane:stateDir"] = state;
+    delete local.encryptionsalt;
+    edit(local.config);
+    fs.writeFileSync(path.join(scratch.dir, "Pulumi.e2e.yaml"), toYaml(local));
+    scratch.ok("stack", "init", "e2e");
+    return { ...scratch, state, ports };
 }
