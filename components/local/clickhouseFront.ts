@@ -60,7 +60,7 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
         const body = await readBody(req);
         const query = url.searchParams.get("query");
         const sql = query ? (body ? `${query}\n${body}` : query) : body;
-        const params = Object.fromEntries([...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), v]));
+        const params = Object.fromEntries([...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]));
         try {
             const result = Object.keys(params).length > 0
                 ? await session.queryBindAsync(sql, params, { format: "TabSeparated" })
@@ -82,4 +82,11 @@ if (require.main === module) {
     // A server quotes 64-bit integers in JSON (clients expect strings there); the library does not by default.
     const session = new Session(CLICKHOUSE_DIR, { connectionArgs: ["--output_format_json_quote_64bit_integers=1"] });
     clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+}
+
+const ESCAPES: Record<string, string> = { b: "\b", f: "\f", r: "\r", n: "\n", t: "\t", "0": "\0" };
+
+/** Clients send `param_*` values in ClickHouse's escaped text format (`\'`, `\\`, `\n`, …); chdb binds them as given. */
+export function unescapeParam(value: string): string {
+    return value.replace(/\\(.)/gs, (_, c: string) => ESCAPES[c] ?? c);
 }

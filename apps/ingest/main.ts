@@ -1,0 +1,39 @@
+/** The ingest service of one cell: HTTP → Kafka → ClickHouse. Configured by environment variables (config.ts). */
+import { createClient } from "@clickhouse/client";
+import { Kafka, logLevel } from "kafkajs";
+import { Pool } from "pg";
+import { API_KEYS_DDL, ApiKeys } from "./apiKeys";
+import { loadIngestConfig } from "./config";
+import { startConsumer } from "./consumer";
+import { ingestMetrics } from "./metrics";
+import { ensureRollups } from "./rollups";
+import { ingestServer } from "./server";
+
+async function main() {
+    const config = loadIngestConfig();
+    const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
+    await pool.query(API_KEYS_DDL);
+    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+    await ensureRollups(clickhouse);
+    const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const metrics = ingestMetrics();
+    const consumer = await startConsumer(kafka, config.KAFKA_TOPIC, clickhouse, metrics);
+    const app = ingestServer({ config, keys: new ApiKeys(pool), producer, clickhouse, metrics });
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    console.log(`ingest of cell ${config.CELL_ID} listening on ${address}`);
+
+    const stop = async () => {
+        await app.close();
+        await Promise.allSettled([consumer.disconnect(), producer.disconnect(), clickhouse.close(), pool.end()]);
+        process.exit(0);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+}
+
+main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});

@@ -1,0 +1,17 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** What `GET /metrics` exposes, in Prometheus's text format. */
+export function ingestMetrics() {
+    const registry = new Registry();
+    return {
+        registry,
+        accepted: new Counter({ name: "ingest_events_accepted_total", help: "Events acknowledged by Kafka and answered 202", registers: [registry] }),
+        rejected: new Counter({ name: "ingest_events_rejected_total", help: "Events refused, by reason", labelNames: ["reason"], registers: [registry] }),
+        stored: new Counter({ name: "ingest_events_stored_total", help: "Events inserted into ClickHouse", registers: [registry] }),
+        duplicates: new Counter({ name: "ingest_events_duplicate_total", help: "Redelivered or repeated events dropped before insert", registers: [registry] }),
+        lag: new Gauge({ name: "ingest_consumer_lag", help: "Messages behind the partition's high watermark", labelNames: ["partition"], registers: [registry] }),
+        insertSeconds: new Histogram({ name: "ingest_clickhouse_insert_seconds", help: "ClickHouse insert latency per batch", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    };
+}
+
+export type IngestMetrics = ReturnType<typeof ingestMetrics>;

@@ -1,0 +1,144 @@
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import { createClient } from "@clickhouse/client";
+import { Pool } from "pg";
+import { v7 as uuidv7 } from "uuid";
+import { createApiKey } from "../../apps/ingest/apiKeys";
+import { isolatedLocalStack, ROOT } from "../engine/project";
+import { freePort } from "../local/freePort";
+
+/** The ingest service of a real local cell (the isolated local stack), driven over HTTP. */
+describe("ingest on a local cell", () => {
+    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-ingest-");
+    let service: ChildProcess;
+    let url: string;
+    let pool: Pool;
+    let eu: any;
+    const keys: Record<string, string> = {};
+    const logs: string[] = [];
+
+    const event = (org: string, overrides: Record<string, unknown> = {}) => ({
+        event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
+        timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42 }, ...overrides,
+    });
+    const post = (key: string | undefined, body: unknown, query = "") => fetch(`${url}/v1/events${query}`, {
+        method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body),
+    });
+    const countOf = async (org: string) => {
+        const from = new Date(Date.now() - 3_600_000 * 2).toISOString();
+        const to = new Date(Date.now() + 3_600_000).toISOString();
+        const response = await fetch(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, { headers: { authorization: `Bearer ${keys[org]}` } });
+        const body: any = await response.json();
+        return body.rows.reduce((sum: number, r: any) => sum + r.events, 0);
+    };
+    const eventually = async (check: () => Promise<boolean>, ms = 20_000) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until) {
+            if (await check()) return true;
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        return false;
+    };
+
+    beforeAll(async () => {
+        ok("up", "--yes", "--skip-preview");
+        eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
+        const pg = eu.endpoints.postgres;
+        const postgresUrl = `postgres://${pg.user}:${encodeURIComponent(eu.credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`;
+        const port = await freePort();
+        url = `http://127.0.0.1:${port}`;
+        service = spawn(process.execPath, ["--require", path.join(ROOT, "node_modules/tsx/dist/cjs/index.cjs"), path.join(ROOT, "apps/ingest/main.ts")], {
+            env: {
+                ...process.env, PORT: String(port), CELL_ID: "local-eu", POSTGRES_URL: postgresUrl, KAFKA_BOOTSTRAP: eu.endpoints.kafkaBootstrap,
+                CLICKHOUSE_URL: eu.endpoints.clickhouseUrl, CLICKHOUSE_USER: eu.credentials.clickhouseUser, CLICKHOUSE_PASSWORD: eu.credentials.clickhousePassword,
+                TENANTS: JSON.stringify({ acme: { cell: "local-eu", eventsPerSecond: 100_000 }, slowco: { cell: "local-eu", eventsPerSecond: 5 }, globex: { cell: "local-us", eventsPerSecond: 100 } }),
+                CELL_URLS: JSON.stringify({ "local-us": "http://127.0.0.1:1/us-ingest" }),
+            },
+        });
+        service.stdout!.on("data", (d) => logs.push(String(d)));
+        service.stderr!.on("data", (d) => logs.push(String(d)));
+        const up = await eventually(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000);
+        if (!up) throw new Error(`ingest did not start:\n${logs.join("")}`);
+        pool = new Pool({ connectionString: postgresUrl, max: 1 });
+        for (const org of ["acme", "slowco"]) keys[org] = (await createApiKey(pool, org)).key;
+    }, 180_000);
+
+    afterAll(async () => {
+        service?.kill("SIGTERM");
+        await pool?.end();
+        pulumi("destroy", "--yes", "--skip-preview");
+        require("fs").rmSync(dir, { recursive: true, force: true });
+    }, 120_000);
+
+    test("accepted events reach ClickHouse and are counted once in the tenant's metrics", async () => {
+        const batch = Array.from({ length: 50 }, () => event("acme"));
+        const response = await post(keys.acme, batch);
+        expect(response.status).toBe(202);
+        expect(await response.json()).toEqual({ accepted: 50, rejected: [] });
+        expect(await eventually(async () => (await countOf("acme")) === 50)).toBe(true);
+
+        expect((await post(keys.acme, batch.slice(0, 10))).status).toBe(202);
+        await new Promise((r) => setTimeout(r, 2_000));
+        expect(await countOf("acme")).toBe(50);
+    });
+
+    test("a key is required, and another cell's tenant gets 421 with its cell's URL", async () => {
+        expect((await post(undefined, event("acme"))).status).toBe(401);
+        expect((await post("cp_acme_not-a-real-key", event("acme"))).status).toBe(401);
+        const misdirected = await post("cp_globex_whatever", event("globex"));
+        expect(misdirected.status).toBe(421);
+        expect(await misdirected.json()).toMatchObject({ cell: "local-us", url: "http://127.0.0.1:1/us-ingest" });
+    });
+
+    test("an event naming another org is refused with 403 and nothing is stored", async () => {
+        const before = await countOf("acme");
+        const response = await post(keys.acme, [event("acme"), event("globex")]);
+        expect(response.status).toBe(403);
+        expect((await response.json() as any).error).toContain("events 1 name another org_id");
+        await new Promise((r) => setTimeout(r, 1_500));
+        expect(await countOf("acme")).toBe(before);
+    });
+
+    test("invalid events are reported by index and field; ?partial=true stores the valid ones", async () => {
+        const batch = [event("acme"), event("acme", { event_type: "teleport" }), event("acme", { timestamp: "yesterday", event_id: "1" })];
+        const refused = await post(keys.acme, batch);
+        expect(refused.status).toBe(400);
+        expect((await refused.json() as any).problems).toEqual([
+            { index: 1, field: "event_type", reason: expect.stringContaining("must be one of session_start") },
+            { index: 2, field: "event_id", reason: "must be a UUIDv7" },
+            { index: 2, field: "timestamp", reason: expect.stringContaining("ISO 8601") },
+        ]);
+        const partial = await post(keys.acme, batch, "?partial=true");
+        expect(partial.status).toBe(202);
+        expect((await partial.json() as any).accepted).toBe(1);
+    });
+
+    test("too many events in one request get 413, a tenant over its quota 429 with Retry-After", async () => {
+        expect((await post(keys.acme, Array.from({ length: 1_001 }, () => event("acme")))).status).toBe(413);
+        const limited = await post(keys.slowco, Array.from({ length: 6 }, () => event("slowco")));
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    });
+
+    test("injection strings in every field are stored as text and harm nothing", async () => {
+        const nasty = "x'); DROP TABLE analytics.events; --";
+        const response = await post(keys.acme, event("acme", { user_id: nasty, session_id: nasty, region: nasty, environment: nasty, metadata: { [nasty]: nasty } }));
+        expect(response.status).toBe(202);
+        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
+        const found = async () => {
+            const result = await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE user_id = {u:String}", query_params: { u: nasty }, format: "JSONEachRow" });
+            return Number((await result.json<{ n: string }>())[0].n) === 1;
+        };
+        expect(await eventually(found)).toBe(true);
+        const metrics = await fetch(`${url}/v1/metrics?from=${encodeURIComponent("2020-01-01T00:00:00Z' OR 1=1 --")}&to=2030-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${keys.acme}` } });
+        expect(metrics.status).toBe(400);
+        await clickhouse.close();
+    });
+
+    test("GET /metrics exposes counters in Prometheus's text format", async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        expect(text).toMatch(/^ingest_events_accepted_total \d+/m);
+        expect(text).toMatch(/^ingest_events_rejected_total\{reason="foreign_org"\} 2/m);
+        expect(text).toMatch(/^ingest_events_duplicate_total 10/m);
+    });
+});
