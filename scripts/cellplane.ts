@@ -31,14 +31,18 @@ const positiveInt = (value: string) => {
     return n;
 };
 
-/** Validates, prints the diff, and writes the file unless `--dry-run`; nothing is written when the edit is refused. */
-function commit(file: StackFile, dryRun: boolean): void {
+/**
+ * Writes an edit the operations already validated, unless `--dry-run`; prints the diff and what it did unless
+ * the command's output is JSON.
+ */
+function commit(file: StackFile, { dryRun, json }: { dryRun?: boolean; json?: boolean }): void {
     const diff = file.diff();
-    console.log(diff || "no change");
-    if (dryRun) console.log(`dry run: ${file.file} left as it was`);
+    const say = json ? () => {} : console.log;
+    say(diff || "no change");
+    if (dryRun) say(`dry run: ${file.file} left as it was`);
     else if (diff) {
         file.save();
-        console.log(`wrote ${file.file}`);
+        say(`wrote ${file.file}`);
     }
 }
 
@@ -67,7 +71,7 @@ cell.command("add")
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
         const { pinned } = addCell(file, { id: o.id, cloud: o.cloud, region: o.region, residency: o.residency, size: o.size, portBase: o.portBase, kubeContext: o.kubeContext });
         if (pinned.length > 0) console.log(`pinned ${pinned.join(", ")} to their cells so the new cell does not move them`);
-        commit(file, o.dryRun);
+        commit(file, o);
         if (o.preview) await previewOf(o.env, file.stack);
     });
 
@@ -81,7 +85,7 @@ cell.command("remove")
     .action(async (o) => {
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
         removeCell(file, o.id);
-        commit(file, o.dryRun);
+        commit(file, o);
         if (o.preview) await previewOf(o.env, file.stack);
     });
 
@@ -113,12 +117,9 @@ tenant.command("add")
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
         const quotas = Object.fromEntries(Object.entries({ eventsPerSecond: o.eventsPerSecond, apiRequestsPerMinute: o.apiRequestsPerMinute, maxStorageGb: o.maxStorageGb }).filter(([, v]) => v !== undefined));
         const placement = addTenant(file, { id: o.id, residency: o.residency, quotas });
-        if (o.json) {
-            if (!o.dryRun) file.save();
-            return console.log(JSON.stringify(placement));
-        }
-        console.log(`tenant ${placement.tenant} (${o.residency}) goes to cell ${placement.cell}: ${placement.load}/${placement.capacity} tenants`);
-        commit(file, o.dryRun);
+        if (o.json) console.log(JSON.stringify(placement));
+        else console.log(`tenant ${placement.tenant} (${o.residency}) goes to cell ${placement.cell}: ${placement.load}/${placement.capacity} tenants`);
+        commit(file, o);
     });
 
 tenant.command("move")
@@ -132,16 +133,15 @@ tenant.command("move")
     .action((o) => {
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
         const plan = moveTenant(file, o.id, o.to);
-        if (o.json) {
-            if (!o.dryRun) file.save();
-            return console.log(JSON.stringify(plan, null, 2));
+        if (o.json) console.log(JSON.stringify(plan, null, 2));
+        else {
+            console.log(`move tenant ${plan.tenant} (${plan.residency}): ${plan.from} → ${plan.cell} (${plan.load}/${plan.capacity} tenants after the move)`);
+            console.log("data to copy before routing switches:");
+            for (const { store, what } of plan.data) console.log(`  ${store.padEnd(11)} ${what}`);
+            if (plan.pinned.length > 0) console.log(`pinned ${plan.pinned.join(", ")} to their cells so the move does not shift them`);
         }
-        console.log(`move tenant ${plan.tenant} (${plan.residency}): ${plan.from} → ${plan.cell} (${plan.load}/${plan.capacity} tenants after the move)`);
-        console.log("data to copy before routing switches:");
-        for (const { store, what } of plan.data) console.log(`  ${store.padEnd(11)} ${what}`);
-        if (plan.pinned.length > 0) console.log(`pinned ${plan.pinned.join(", ")} to their cells so the move does not shift them`);
-        commit(file, o.dryRun);
-        if (!o.dryRun) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
+        commit(file, o);
+        if (!o.dryRun && !o.json) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
     });
 
 tenant.command("list")

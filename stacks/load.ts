@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "./config";
 
@@ -22,4 +23,21 @@ function parseValue(text: string | undefined): unknown {
     } catch {
         return text;
     }
+}
+
+/** The stacks of a project folder: one per `Pulumi.<stack>.yaml`. */
+export function stackNamesIn(projectDir: string): string[] {
+    return fs.readdirSync(projectDir).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
+}
+
+/**
+ * The `cellplane:*` entries of a stack file's `config:` map, as Pulumi hands them to the program: structured
+ * values as they are, scalars as text read back by `configValue`.
+ */
+export function stackFileConfig(config: Record<string, unknown> | undefined): Record<string, unknown> {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    return Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => {
+        const name = key.slice(prefix.length);
+        return [name, value !== null && typeof value === "object" ? value : configValue(name, String(value))];
+    }));
 }

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { configValue, loadStackConfig } from "./load";
+import { loadStackConfig, stackFileConfig, stackNamesIn } from "./load";
 import { cellplane } from "./program";
 
 /** A resource the program registered, with the inputs it gave and where it sits in the tree. */
@@ -41,18 +41,14 @@ export interface ProgramRun {
 
 /** The stacks checked in as `Pulumi.<stack>.yaml`. */
 export function stackNames(): string[] {
-    return fs.readdirSync(path.join(__dirname, "..")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
+    return stackNamesIn(path.join(__dirname, ".."));
 }
 
 /** Reads `Pulumi.<stack>.yaml` as the flat `cellplane:*` config map Pulumi would hand the program. */
 export function stackConfig(stack: string): Record<string, unknown> {
     const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new Error(`stack "${stack}": ${file} does not exist. Stacks: ${stackNames().join(", ")}`);
-    const config = parseYaml(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(config).map(([key, value]) => {
-        const name = key.replace(/^cellplane:/, "");
-        return [name, typeof value === "string" ? configValue(name, value) : value];
-    }));
+    return stackFileConfig(parseYaml(fs.readFileSync(file, "utf8")).config);
 }
 
 /** Every generated password starts with this, so tests can find one wherever it leaks. */

@@ -15,8 +15,8 @@ export interface NewCell {
     kubeContext?: string;
 }
 
-/** The first port base after every local cell's ports, so a new local cell never collides with one. */
-export const FIRST_LOCAL_PORT_BASE = 15_400;
+/** The port base of the first local cell; later ones start after the last, with a cell's worth of ports spare. */
+const FIRST_LOCAL_PORT_BASE = 15_400;
 
 /**
  * Appends a cell. The program's schema refuses duplicates, regions outside the residency and sizes the

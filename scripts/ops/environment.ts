@@ -1,7 +1,5 @@
-import * as fs from "fs";
-import * as path from "path";
-import { parse } from "yaml";
-import { CONFIG_NAMESPACE } from "../../stacks/config";
+import { stackNamesIn } from "../../stacks/load";
+import { StackFile } from "./stackFile";
 
 /** A command the operator asked for that would break a rule: nothing has been changed. */
 export class Refusal extends Error {
@@ -13,11 +11,7 @@ export class Refusal extends Error {
 
 /** The stacks of an environment: every `Pulumi.<stack>.yaml` of the project whose `cellplane:environment` is `env`. */
 export function stacksOf(projectDir: string, env: string): string[] {
-    return fs.readdirSync(projectDir)
-        .map((name) => /^Pulumi\.(.+)\.yaml$/.exec(name)?.[1])
-        .filter((stack): stack is string => stack !== undefined)
-        .filter((stack) => parse(fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8"))?.config?.[`${CONFIG_NAMESPACE}:environment`] === env)
-        .sort();
+    return stackNamesIn(projectDir).filter((stack) => StackFile.load(projectDir, stack).raw().environment === env);
 }
 
 /** The one stack a config edit applies to: `--stack`, else the environment's only stack. */

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../stacks/config";
-import { configValue } from "../../stacks/load";
+import { CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../stacks/config";
+import { stackFileConfig } from "../../stacks/load";
 
 /**
  * One stack's `Pulumi.<stack>.yaml`, edited as a YAML document so comments, layout, the encryption salt and
@@ -26,11 +26,7 @@ export class StackFile {
 
     /** The `cellplane:*` keys as the program receives them from Pulumi (scalars arrive as text). */
     raw(): Record<string, unknown> {
-        const config = (this.doc.toJS()?.config ?? {}) as Record<string, unknown>;
-        return Object.fromEntries(CONFIG_KEYS.map((key) => {
-            const value = config[`${CONFIG_NAMESPACE}:${key}`];
-            return [key, value !== null && typeof value === "object" ? value : configValue(key, value === undefined ? undefined : String(value))];
-        }));
+        return stackFileConfig(this.doc.toJS()?.config);
     }
 
     /** Validates with the program's schema; throws its ConfigError, with the program's messages. */

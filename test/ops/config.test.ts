@@ -1,8 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { parseStackConfig } from "../../stacks/config";
+import { StackFile } from "../../scripts/ops/stackFile";
 import { cellplane } from "./cli";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -12,10 +11,7 @@ function project() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-ops-"));
     for (const name of fs.readdirSync(ROOT).filter((n) => /^Pulumi\..+\.yaml$/.test(n))) fs.copyFileSync(path.join(ROOT, name), path.join(dir, name));
     const read = (stack: string) => fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8");
-    const config = (stack: string) => {
-        const raw = parse(read(stack)).config;
-        return parseStackConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace("cellplane:", ""), k.endsWith("retentionDays") ? Number(v) : v])));
-    };
+    const config = (stack: string) => StackFile.load(dir, stack).validate();
     return { dir, read, config, run: (...args: string[]) => cellplane(dir, args) };
 }
 
