@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Consumer, Kafka } from "kafkajs";
 import type { StoredEvent } from "../shared/events";
 import type { IngestMetrics } from "./metrics";
-import { clickhouseTime } from "./rollups";
+import { clickhouseTime, eventRow } from "./rows";
 
 /**
  * Moves events from Kafka into ClickHouse. Offsets are committed only after the insert succeeded, so a crash
@@ -38,7 +38,7 @@ export async function insertOnce(clickhouse: ClickHouseClient, events: readonly 
     const stored = await storedIds(clickhouse, unique);
     const fresh = unique.filter((e) => !stored.has(e.event_id));
     if (fresh.length === 0) return 0;
-    await clickhouse.insert({ table: "analytics.events", values: fresh.map(toRow), format: "JSONEachRow" });
+    await clickhouse.insert({ table: "analytics.events", values: fresh.map(eventRow), format: "JSONEachRow" });
     return fresh.length;
 }
 
@@ -60,20 +60,4 @@ async function storedIds(clickhouse: ClickHouseClient, events: readonly StoredEv
     });
     const wanted = new Set(events.map((e) => e.event_id));
     return new Set((await result.json<{ id: string }>()).map((r) => r.id).filter((id) => wanted.has(id)));
-}
-
-function toRow(e: StoredEvent) {
-    return {
-        event_id: e.event_id,
-        org_id: e.org_id,
-        user_id: e.user_id,
-        session_id: e.session_id,
-        event_type: e.event_type,
-        event_category: e.event_category,
-        timestamp: clickhouseTime(e.timestamp),
-        region: e.region,
-        environment: e.environment,
-        metadata: JSON.stringify(e.metadata),
-        received_at: clickhouseTime(e.received_at),
-    };
 }

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { clickhouseTime } from "./rows";
 
 /**
  * Seed 002 §3.3: hourly and daily event counts per tenant and type, kept by materialized views as events are
@@ -40,9 +41,4 @@ export async function queryMetrics(clickhouse: ClickHouseClient, q: MetricsQuery
     });
     const rows = await result.json<{ time: string; event_type: string; count: string | number }>();
     return rows.map((r) => ({ bucket: r.time, event_type: r.event_type, events: Number(r.count) }));
-}
-
-/** ClickHouse's DateTime64(3) text in UTC, from any ISO 8601 time. */
-export function clickhouseTime(iso: string): string {
-    return new Date(iso).toISOString().replace("T", " ").replace("Z", "");
 }

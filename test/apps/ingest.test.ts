@@ -1,21 +1,19 @@
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
+import * as fs from "fs";
 import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/ingest/apiKeys";
-import { isolatedLocalStack, ROOT } from "../engine/project";
-import { freePort } from "../local/freePort";
+import { isolatedLocalStack } from "../engine/project";
+import { startIngest } from "./ingestProcess";
 
 /** The ingest service of a real local cell (the isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
     const { pulumi, ok, dir } = isolatedLocalStack("cellplane-ingest-");
-    let service: ChildProcess;
+    let stop: () => void;
     let url: string;
     let pool: Pool;
     let eu: any;
     const keys: Record<string, string> = {};
-    const logs: string[] = [];
 
     const event = (org: string, overrides: Record<string, unknown> = {}) => ({
         event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
@@ -43,31 +41,19 @@ describe("ingest on a local cell", () => {
     beforeAll(async () => {
         ok("up", "--yes", "--skip-preview");
         eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const pg = eu.endpoints.postgres;
-        const postgresUrl = `postgres://${pg.user}:${encodeURIComponent(eu.credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`;
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        service = spawn(process.execPath, ["--require", path.join(ROOT, "node_modules/tsx/dist/cjs/index.cjs"), path.join(ROOT, "apps/ingest/main.ts")], {
-            env: {
-                ...process.env, PORT: String(port), CELL_ID: "local-eu", POSTGRES_URL: postgresUrl, KAFKA_BOOTSTRAP: eu.endpoints.kafkaBootstrap,
-                CLICKHOUSE_URL: eu.endpoints.clickhouseUrl, CLICKHOUSE_USER: eu.credentials.clickhouseUser, CLICKHOUSE_PASSWORD: eu.credentials.clickhousePassword,
-                TENANTS: JSON.stringify({ acme: { cell: "local-eu", eventsPerSecond: 100_000 }, slowco: { cell: "local-eu", eventsPerSecond: 5 }, globex: { cell: "local-us", eventsPerSecond: 100 } }),
-                CELL_URLS: JSON.stringify({ "local-us": "http://127.0.0.1:1/us-ingest" }),
-            },
-        });
-        service.stdout!.on("data", (d) => logs.push(String(d)));
-        service.stderr!.on("data", (d) => logs.push(String(d)));
-        const up = await eventually(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true, 60_000);
-        if (!up) throw new Error(`ingest did not start:\n${logs.join("")}`);
-        pool = new Pool({ connectionString: postgresUrl, max: 1 });
+        const ingest = await startIngest("local-eu", eu, {
+            acme: { cell: "local-eu", eventsPerSecond: 100_000 }, slowco: { cell: "local-eu", eventsPerSecond: 5 }, globex: { cell: "local-us", eventsPerSecond: 100 },
+        }, { "local-us": "http://127.0.0.1:1/us-ingest" });
+        ({ url, stop } = ingest);
+        pool = new Pool({ connectionString: ingest.postgresUrl, max: 1 });
         for (const org of ["acme", "slowco"]) keys[org] = (await createApiKey(pool, org)).key;
     }, 180_000);
 
     afterAll(async () => {
-        service?.kill("SIGTERM");
+        stop?.();
         await pool?.end();
         pulumi("destroy", "--yes", "--skip-preview");
-        require("fs").rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
     }, 120_000);
 
     test("accepted events reach ClickHouse and are counted once in the tenant's metrics", async () => {

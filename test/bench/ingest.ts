@@ -3,21 +3,20 @@
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
  * insert rate of the same rows straight into a copy of the events table.
  */
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
 import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/ingest/apiKeys";
-import { clickhouseTime } from "../../apps/ingest/rollups";
-import { isolatedLocalStack, ROOT } from "../engine/project";
-import { freePort } from "../local/freePort";
+import { eventRow } from "../../apps/ingest/rows";
+import type { AnalyticsEvent } from "../../apps/shared/events";
+import { startIngest } from "../apps/ingestProcess";
+import { isolatedLocalStack } from "../engine/project";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SENDERS = 4;
 const BATCH = 1_000;
 
-const event = (session: string) => ({
+const event = (session: string): AnalyticsEvent => ({
     event_id: uuidv7(), org_id: "acme", user_id: `u-${Math.floor(Math.random() * 1000)}`, session_id: session, event_type: "code_generated", event_category: "usage",
     timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42, model: "m-1" },
 });
@@ -29,31 +28,21 @@ async function main() {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }];
     });
-    let service: ChildProcess | undefined;
+    let stop = () => {};
     try {
         stack.ok("up", "--yes", "--skip-preview");
         const eu = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const pg = eu.endpoints.postgres;
-        const postgresUrl = `postgres://${pg.user}:${encodeURIComponent(eu.credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`;
-        const port = await freePort();
-        const url = `http://127.0.0.1:${port}`;
-        service = spawn(process.execPath, ["--require", path.join(ROOT, "node_modules/tsx/dist/cjs/index.cjs"), path.join(ROOT, "apps/ingest/main.ts")], {
-            stdio: "inherit",
-            env: {
-                ...process.env, PORT: String(port), CELL_ID: "local-eu", POSTGRES_URL: postgresUrl, KAFKA_BOOTSTRAP: eu.endpoints.kafkaBootstrap,
-                CLICKHOUSE_URL: eu.endpoints.clickhouseUrl, CLICKHOUSE_USER: eu.credentials.clickhouseUser, CLICKHOUSE_PASSWORD: eu.credentials.clickhousePassword,
-                TENANTS: JSON.stringify({ acme: { cell: "local-eu", eventsPerSecond: 1_000_000 } }),
-            },
-        });
-        while (!(await fetch(`${url}/healthz`).catch(() => undefined))?.ok) await new Promise((r) => setTimeout(r, 200));
-        const pool = new Pool({ connectionString: postgresUrl, max: 1 });
+        const ingest = await startIngest("local-eu", eu, { acme: { cell: "local-eu", eventsPerSecond: 1_000_000 } });
+        stop = ingest.stop;
+        const { url } = ingest;
+        const pool = new Pool({ connectionString: ingest.postgresUrl, max: 1 });
         const { key } = await createApiKey(pool, "acme");
         await pool.end();
         const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
 
         console.log(`bench:ingest: ${SENDERS} senders × batches of ${BATCH} for ${SECONDS} s…`);
         const acked = new Map<string, number>();
-        const sent: ReturnType<typeof event>[][] = [];
+        const sent: AnalyticsEvent[][] = [];
         let accepted = 0;
         const until = Date.now() + SECONDS * 1000;
         await Promise.all(Array.from({ length: SENDERS }, async (_, sender) => {
@@ -80,7 +69,7 @@ async function main() {
         const stored = await (await clickhouse.query({ query: "SELECT count() AS n, uniqExact(event_id) AS u FROM analytics.events WHERE org_id = 'acme'", format: "JSONEachRow" })).json<{ n: string; u: string }>();
 
         await clickhouse.command({ query: "CREATE TABLE analytics.anchor AS analytics.events" });
-        const rows = sent.flat().map((e) => ({ ...e, timestamp: clickhouseTime(e.timestamp), received_at: clickhouseTime(e.timestamp), metadata: JSON.stringify(e.metadata) }));
+        const rows = sent.flat().map((e) => eventRow({ ...e, received_at: e.timestamp, _processing_time: e.timestamp }));
         const started = Date.now();
         for (let i = 0; i < rows.length; i += 10_000) await clickhouse.insert({ table: "analytics.anchor", values: rows.slice(i, i + 10_000), format: "JSONEachRow" });
         const anchor = rows.length / ((Date.now() - started) / 1000);
@@ -92,7 +81,7 @@ async function main() {
         console.log(`stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`);
         console.log(`anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (JSONEachRow, batches of 10,000, same rows)`);
     } finally {
-        service?.kill("SIGTERM");
+        stop();
         stack.pulumi("destroy", "--yes", "--skip-preview");
     }
 }
