@@ -1,37 +1,13 @@
 import { z } from "zod";
-
-const json = <T extends z.ZodType>(schema: T) => z.string().transform((text, ctx) => {
-    try {
-        return JSON.parse(text);
-    } catch {
-        ctx.addIssue({ code: "custom", message: "is not JSON" });
-        return z.NEVER;
-    }
-}).pipe(schema);
+import { cellEnvironment, loadConfig } from "../shared/config";
 
 /** The ingest service's configuration: environment variables, checked once at start-up. */
 const configSchema = z.object({
-    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-    /** 127.0.0.1 for a local cell; 0.0.0.0 in a pod. */
-    HOST: z.string().default("127.0.0.1"),
-    CELL_ID: z.string().min(1),
-    POSTGRES_URL: z.url(),
+    ...cellEnvironment,
     KAFKA_BOOTSTRAP: z.string().min(1),
     KAFKA_TOPIC: z.string().min(1).default("events"),
-    CLICKHOUSE_URL: z.url(),
-    CLICKHOUSE_USER: z.string().min(1),
-    CLICKHOUSE_PASSWORD: z.string().min(1),
-    /** tenant id → its cell and its quotas, from the stack's tenant directory. */
-    TENANTS: json(z.record(z.string(), z.object({ cell: z.string(), eventsPerSecond: z.number().int().positive() }))),
-    /** cell id → the public URL of its ingest service, for the 421 answer to a tenant of another cell. */
-    CELL_URLS: json(z.record(z.string(), z.url())).default({}),
 });
 
 export type IngestConfig = z.output<typeof configSchema>;
 
-export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-    const result = configSchema.safeParse(env);
-    if (result.success) return result.data;
-    const problems = result.error.issues.map((i) => `  - ${i.path.join(".")}: ${i.message}`).join("\n");
-    throw new Error(`ingest: invalid configuration (environment variables):\n${problems}`);
-}
+export const loadIngestConfig = (env: NodeJS.ProcessEnv = process.env): IngestConfig => loadConfig("ingest", configSchema, env);

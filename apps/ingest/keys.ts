@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import { Pool } from "pg";
-import { API_KEYS_DDL, createApiKey, revokeApiKey } from "./apiKeys";
+import { API_KEYS_DDL, createApiKey, revokeApiKey } from "../shared/apiKeys";
 
 const program = new Command("keys").description("create and revoke tenants' API keys of one cell ($POSTGRES_URL)");
 

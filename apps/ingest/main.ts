@@ -2,7 +2,7 @@
 import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
-import { API_KEYS_DDL, ApiKeys } from "./apiKeys";
+import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { loadIngestConfig } from "./config";
 import { startConsumer } from "./consumer";
 import { ingestMetrics } from "./metrics";

@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import Fastify, { FastifyInstance } from "fastify";
 import type { Producer } from "kafkajs";
 import { z } from "zod";
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES, StoredEvent, validateEvents } from "../shared/events";
-import { ApiKeys, claimedTenant } from "./apiKeys";
+import type { ApiKeys } from "../shared/apiKeys";
+import { tenantAuth } from "../shared/auth";
 import type { IngestConfig } from "./config";
 import type { IngestMetrics } from "./metrics";
 import { RateLimiter } from "./rateLimit";
@@ -34,25 +35,10 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
     const limiter = new RateLimiter((tenant) => config.TENANTS[tenant]?.eventsPerSecond ?? 1);
     const app = Fastify({ bodyLimit: MAX_BODY_BYTES });
 
-    /** The caller's tenant, if it may use this cell; otherwise the reply is already sent. */
-    async function tenantOf(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
-        const header = request.headers.authorization;
-        const key = header?.startsWith("Bearer ") ? header.slice(7) : "";
-        const claimed = claimedTenant(key);
-        const home = claimed === undefined ? undefined : config.TENANTS[claimed]?.cell;
-        if (claimed !== undefined && home !== undefined && home !== config.CELL_ID) {
-            // Another cell's tenant: its key lives there, so send it there before reading anything it sent.
-            metrics.rejected.inc({ reason: "misdirected" });
-            reply.code(421).send({ error: `tenant ${claimed} lives on cell ${home}, not ${config.CELL_ID}; send its requests there`, cell: home, url: config.CELL_URLS[home] });
-            return undefined;
-        }
-        const tenant = home === undefined ? undefined : await keys.tenantOf(key);
-        if (!tenant) {
-            reply.code(401).send({ error: "missing or unknown API key: send Authorization: Bearer <key>" });
-            return undefined;
-        }
-        return tenant;
-    }
+    const tenantOf = tenantAuth({
+        cellId: config.CELL_ID, keys, tenants: config.TENANTS, cellUrls: config.CELL_URLS,
+        onMisdirected: () => metrics.rejected.inc({ reason: "misdirected" }),
+    });
 
     app.post<{ Querystring: { partial?: string } }>("/v1/events", async (request, reply) => {
         const tenant = await tenantOf(request, reply);

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
-import { createApiKey } from "../../apps/ingest/apiKeys";
+import { createApiKey } from "../../apps/shared/apiKeys";
 import { isolatedLocalStack } from "../engine/project";
 import { startIngest } from "./ingestProcess";
 

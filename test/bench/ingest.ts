@@ -6,7 +6,7 @@
 import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
-import { createApiKey } from "../../apps/ingest/apiKeys";
+import { createApiKey } from "../../apps/shared/apiKeys";
 import { eventRow } from "../../apps/ingest/rows";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 import { startIngest } from "../apps/ingestProcess";

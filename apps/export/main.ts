@@ -1,0 +1,52 @@
+/** The export service of one cell: per-tenant schedules and Parquet exports to the cell's bucket (config.ts). */
+import { createClient } from "@clickhouse/client";
+import { Pool } from "pg";
+import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
+import { loadExportConfig } from "./config";
+import { ExportRunner, startScheduler } from "./runner";
+import { exportServer } from "./server";
+import { EXPORT_DDL, ExportStore } from "./store";
+
+async function main() {
+    const config = loadExportConfig();
+    const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
+    await pool.query(API_KEYS_DDL);
+    await pool.query(EXPORT_DDL);
+    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, 
+        // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
+        request_timeout: 3_600_000, clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
+    });
+    const postgresUrl = new URL(config.POSTGRES_URL);
+    const store = new ExportStore(pool);
+    const runner = new ExportRunner({
+        store, pool, clickhouse,
+        bucket: { endpoint: config.S3_ENDPOINT, bucket: config.S3_BUCKET, accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+        postgres: {
+            address: config.POSTGRES_ADDRESS_FOR_CLICKHOUSE ?? postgresUrl.host,
+            database: postgresUrl.pathname.slice(1),
+            user: decodeURIComponent(postgresUrl.username),
+            password: decodeURIComponent(postgresUrl.password),
+        },
+        log: (line) => console.log(line),
+    });
+    runner.enqueue(...(await store.unfinishedJobs()));
+    const scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) => console.error("scheduler:", error instanceof Error ? error.message : error));
+    const app = exportServer({ config, keys: new ApiKeys(pool), pool, store, runner });
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.S3_ENDPOINT}/${config.S3_BUCKET}`);
+
+    const stop = async () => {
+        scheduler.stop();
+        await app.close();
+        await runner.idle();
+        await Promise.allSettled([clickhouse.close(), pool.end()]);
+        process.exit(0);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+}
+
+main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});

@@ -1,0 +1,136 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import { v5 as uuidv5 } from "uuid";
+
+/** The cell's bucket as ClickHouse's `s3` table function reaches it. Keys are absent where the cell's identity is used. */
+export interface ExportBucket {
+    endpoint: string;
+    bucket: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+}
+
+/** Where ClickHouse's `postgresql` table function reaches the cell's Postgres. */
+export interface PostgresSource {
+    address: string;
+    database: string;
+    user: string;
+    password: string;
+}
+
+/** One object of a tenant, exported for a range of days (inclusive, `YYYY-MM-DD`). */
+export interface ObjectExport {
+    tenant: string;
+    object: string;
+    from: string;
+    to: string;
+    /** Names the files: the same key, object and day always give the same file, so a rerun replaces it. */
+    runKey: string;
+}
+
+export interface ExportResult {
+    rows: number;
+    /** Object keys in the bucket, one per day with rows. */
+    files: string[];
+}
+
+/** JSON values of one key that share a type become a typed column; mixed or nested values stay JSON text. */
+const COLUMN_TYPES: Record<string, string> = { Int64: "Nullable(Int64)", UInt64: "Nullable(Int64)", Double: "Nullable(Float64)", Bool: "Nullable(Bool)", String: "Nullable(String)" };
+const MAX_ATTRIBUTE_COLUMNS = 256;
+const FILE_NAMESPACE = "6f1d4e4a-3c58-4f3e-9a7e-2f0c1b8d5a10";
+
+/** A ClickHouse string literal. Only for values the `s3` and `postgresql` functions take as literals. */
+const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+
+export const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
+    `tenant=${e.tenant}/object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
+
+function s3Function(bucket: ExportBucket, key: string): string {
+    const url = `${bucket.endpoint.replace(/\/$/, "")}/${bucket.bucket}/${key}`;
+    const credentials = bucket.accessKeyId ? `, ${literal(bucket.accessKeyId)}, ${literal(bucket.secretAccessKey ?? "")}` : "";
+    return `s3(${literal(url)}${credentials}, 'Parquet')`;
+}
+
+/** A selectable source: the rows of one tenant's object, the JSON columns to flatten, and the day of each row. */
+interface Source {
+    from: string;
+    where: string;
+    params: Record<string, string>;
+    json: string[];
+    day: string;
+}
+
+/** `attr_*` columns for the keys found in the source's JSON columns (seed 000 §2.2). */
+async function attributeColumns(clickhouse: ClickHouseClient, source: Source): Promise<string[]> {
+    const columns: string[] = [];
+    const names = new Set<string>();
+    for (const [j, column] of source.json.entries()) {
+        const result = await clickhouse.query({
+            query: `SELECT key, groupUniqArray(JSONType(doc, key)) AS types
+                    FROM (SELECT ifNull(${column}, '{}') AS doc, arrayJoin(JSONExtractKeys(doc)) AS key FROM ${source.from} WHERE ${source.where})
+                    GROUP BY key ORDER BY key LIMIT ${MAX_ATTRIBUTE_COLUMNS}`,
+            query_params: source.params,
+            format: "JSONEachRow",
+        });
+        for (const [k, { key, types }] of (await result.json<{ key: string; types: string[] }>()).entries()) {
+            const known = types.filter((t) => t !== "Null");
+            const numeric = known.every((t) => t === "Int64" || t === "UInt64" || t === "Double");
+            const type = known.length === 1 ? COLUMN_TYPES[known[0]] : numeric && known.length > 0 ? COLUMN_TYPES.Double : undefined;
+            const param = `attr_${j}_${k}`;
+            source.params[param] = key;
+            let name = `attr_${key.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+            while (names.has(name)) name += "_";
+            names.add(name);
+            const doc = `ifNull(${column}, '{}')`;
+            columns.push(type ? `JSONExtract(${doc}, {${param}:String}, '${type}') AS ${name}` : `nullIf(JSONExtractRaw(${doc}, {${param}:String}), '') AS ${name}`);
+        }
+    }
+    return columns;
+}
+
+/** Writes the source's rows as one Parquet file per day, produced and uploaded by ClickHouse itself (streamed, multipart). */
+async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: ObjectExport, source: Source): Promise<ExportResult> {
+    const days = await clickhouse.query({
+        query: `SELECT DISTINCT toString(${source.day}) AS day FROM ${source.from} WHERE ${source.where} ORDER BY day`,
+        query_params: source.params,
+        format: "JSONEachRow",
+    });
+    const files = (await days.json<{ day: string }>()).map(({ day }) => fileKey(e, day));
+    if (files.length === 0) return { rows: 0, files };
+    const attributes = await attributeColumns(clickhouse, source);
+    await clickhouse.command({
+        query: `INSERT INTO FUNCTION ${s3Function(bucket, fileKey(e, "{_partition_id}"))} PARTITION BY ${source.day}
+                SELECT ${["*", ...attributes].join(", ")} FROM ${source.from} WHERE ${source.where}
+                SETTINGS s3_truncate_on_insert = 1`,
+        query_params: source.params,
+    });
+    const written = await clickhouse.query({ query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => literal(f).slice(1, -1)).join(",")}}`)}`, format: "JSONEachRow" });
+    return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };
+}
+
+/** The tenant's events of the range, `metadata` flattened into `attr_*` columns. */
+export function exportEvents(clickhouse: ClickHouseClient, bucket: ExportBucket, e: ObjectExport): Promise<ExportResult> {
+    return writeDays(clickhouse, bucket, e, {
+        from: "analytics.events",
+        where: "org_id = {tenant:String} AND _partition_date BETWEEN {from:Date} AND {to:Date}",
+        params: { tenant: e.tenant, from: e.from, to: e.to },
+        json: ["metadata"],
+        day: "_partition_date",
+    });
+}
+
+/**
+ * The tenant's rows of a Postgres table (`schema.table`, with a `tenant_id` column), read by ClickHouse, as a
+ * snapshot dated the range's last day. Its `json`/`jsonb` columns are flattened into `attr_*` columns.
+ */
+export function exportTable(clickhouse: ClickHouseClient, bucket: ExportBucket, postgres: PostgresSource, e: ObjectExport, jsonColumns: string[]): Promise<ExportResult> {
+    const [schema, table] = e.object.split(".");
+    const from = `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(literal).join(", ")})`;
+    return writeDays(clickhouse, bucket, e, {
+        from,
+        where: "tenant_id = {tenant:String}",
+        params: { tenant: e.tenant },
+        json: jsonColumns,
+        // A literal: ClickHouse does not bind parameters in PARTITION BY. `to` is a checked YYYY-MM-DD day.
+        day: `toDate(${literal(e.to)})`,
+    });
+}

@@ -1,0 +1,196 @@
+import type { Pool, PoolClient } from "pg";
+
+/** Seed 000 §2.3: per-tenant schedules, and one job per run, in the cell's Postgres. */
+export const EXPORT_DDL = `
+CREATE TABLE IF NOT EXISTS cellplane.export_schedules (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    tenant_id text NOT NULL,
+    name text NOT NULL,
+    job_type text NOT NULL DEFAULT 'PARQUET_EXPORT',
+    cron_expression text NOT NULL,
+    job_params jsonb NOT NULL,
+    paused boolean NOT NULL DEFAULT false,
+    next_run_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (tenant_id, name)
+);
+CREATE TABLE IF NOT EXISTS cellplane.export_jobs (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    tenant_id text NOT NULL,
+    schedule_id uuid REFERENCES cellplane.export_schedules ON DELETE SET NULL,
+    status text NOT NULL DEFAULT 'queued',
+    from_date date NOT NULL,
+    to_date date NOT NULL,
+    objects text[] NOT NULL,
+    rows bigint,
+    files jsonb,
+    duration_ms integer,
+    error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS export_jobs_tenant ON cellplane.export_jobs (tenant_id, created_at DESC);`;
+
+export interface ScheduleParams {
+    /** `events`, or Postgres tables as `schema.table`. */
+    objects: string[];
+    /** A run exports the days from `lookbackDays` before the day it fires up to that day. */
+    lookbackDays: number;
+}
+
+export interface Schedule {
+    id: string;
+    tenant: string;
+    name: string;
+    jobType: "PARQUET_EXPORT";
+    cron: string;
+    params: ScheduleParams;
+    paused: boolean;
+    nextRunAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+}
+
+export interface Job {
+    id: string;
+    tenant: string;
+    scheduleId: string | null;
+    status: "queued" | "running" | "succeeded" | "failed";
+    from: string;
+    to: string;
+    objects: string[];
+    rows: number | null;
+    files: string[] | null;
+    durationMs: number | null;
+    error: string | null;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+}
+
+const SCHEDULE_COLUMNS = `id, tenant_id AS tenant, name, job_type AS "jobType", cron_expression AS cron, job_params AS params, paused,
+    next_run_at AS "nextRunAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
+const JOB_COLUMNS = `id, tenant_id AS tenant, schedule_id AS "scheduleId", status, to_char(from_date, 'YYYY-MM-DD') AS "from",
+    to_char(to_date, 'YYYY-MM-DD') AS "to", objects, rows::float8 AS rows, files, duration_ms AS "durationMs", error,
+    created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+export interface NewSchedule {
+    name: string;
+    cron: string;
+    params: ScheduleParams;
+    paused: boolean;
+    nextRunAt: Date | null;
+}
+
+/** Schedules and jobs. Every read and write names the tenant, so one tenant never reaches another's. */
+export class ExportStore {
+    constructor(private readonly pool: Pool) {}
+
+    async createSchedule(tenant: string, s: NewSchedule): Promise<Schedule> {
+        const { rows } = await this.pool.query<Schedule>(
+            `INSERT INTO cellplane.export_schedules (tenant_id, name, cron_expression, job_params, paused, next_run_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${SCHEDULE_COLUMNS}`,
+            [tenant, s.name, s.cron, s.params, s.paused, s.nextRunAt],
+        );
+        return rows[0];
+    }
+
+    async schedules(tenant: string): Promise<Schedule[]> {
+        return (await this.pool.query<Schedule>(`SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 ORDER BY name`, [tenant])).rows;
+    }
+
+    async schedule(tenant: string, id: string): Promise<Schedule | undefined> {
+        return (await this.pool.query<Schedule>(`SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2`, [tenant, id])).rows[0];
+    }
+
+    async updateSchedule(tenant: string, id: string, s: NewSchedule): Promise<Schedule | undefined> {
+        const { rows } = await this.pool.query<Schedule>(
+            `UPDATE cellplane.export_schedules SET name = $3, cron_expression = $4, job_params = $5, paused = $6, next_run_at = $7, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2 RETURNING ${SCHEDULE_COLUMNS}`,
+            [tenant, id, s.name, s.cron, s.params, s.paused, s.nextRunAt],
+        );
+        return rows[0];
+    }
+
+    async deleteSchedule(tenant: string, id: string): Promise<boolean> {
+        return (await this.pool.query("DELETE FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2", [tenant, id])).rowCount === 1;
+    }
+
+    /**
+     * Claims the schedules due at `now`: each gets its next run time and a queued job, in one transaction that
+     * skips rows another replica holds, so a run is claimed once.
+     */
+    async claimDue(now: Date, plan: (s: Schedule) => { nextRunAt: Date | null; from: string; to: string }): Promise<Job[]> {
+        return this.transaction(async (client) => {
+            const { rows } = await client.query<Schedule>(
+                `SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE NOT paused AND next_run_at <= $1 FOR UPDATE SKIP LOCKED`,
+                [now],
+            );
+            const jobs: Job[] = [];
+            for (const schedule of rows) {
+                const { nextRunAt, from, to } = plan(schedule);
+                await client.query("UPDATE cellplane.export_schedules SET next_run_at = $2 WHERE id = $1", [schedule.id, nextRunAt]);
+                jobs.push(await this.insertJob(client, schedule.tenant, schedule.id, from, to, schedule.params.objects));
+            }
+            return jobs;
+        });
+    }
+
+    createJob(tenant: string, scheduleId: string | null, from: string, to: string, objects: string[]): Promise<Job> {
+        return this.insertJob(this.pool, tenant, scheduleId, from, to, objects);
+    }
+
+    async jobs(tenant: string, scheduleId?: string): Promise<Job[]> {
+        const { rows } = await this.pool.query<Job>(
+            `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE tenant_id = $1 AND ($2::uuid IS NULL OR schedule_id = $2) ORDER BY created_at DESC LIMIT 100`,
+            [tenant, scheduleId ?? null],
+        );
+        return rows;
+    }
+
+    async job(tenant: string, id: string): Promise<Job | undefined> {
+        return (await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE tenant_id = $1 AND id = $2`, [tenant, id])).rows[0];
+    }
+
+    /** Jobs a stopped service left queued or running; reruns are idempotent, so they are simply run again. */
+    async unfinishedJobs(): Promise<Job[]> {
+        return (await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows;
+    }
+
+    async markRunning(id: string): Promise<void> {
+        await this.pool.query("UPDATE cellplane.export_jobs SET status = 'running', started_at = now() WHERE id = $1", [id]);
+    }
+
+    async markFinished(id: string, outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number }): Promise<void> {
+        const failed = "error" in outcome;
+        await this.pool.query(
+            "UPDATE cellplane.export_jobs SET status = $2, rows = $3, files = $4, duration_ms = $5, error = $6, finished_at = now() WHERE id = $1",
+            [id, failed ? "failed" : "succeeded", failed ? null : outcome.rows, failed ? null : JSON.stringify(outcome.files), outcome.durationMs, failed ? outcome.error : null],
+        );
+    }
+
+    private async insertJob(client: Pool | PoolClient, tenant: string, scheduleId: string | null, from: string, to: string, objects: string[]): Promise<Job> {
+        const { rows } = await client.query<Job>(
+            `INSERT INTO cellplane.export_jobs (tenant_id, schedule_id, from_date, to_date, objects) VALUES ($1, $2, $3, $4, $5) RETURNING ${JOB_COLUMNS}`,
+            [tenant, scheduleId, from, to, objects],
+        );
+        return rows[0];
+    }
+
+    private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+        const client = await this.pool.connect();
+        try {
+            await client.query("BEGIN");
+            const result = await fn(client);
+            await client.query("COMMIT");
+            return result;
+        } catch (error) {
+            await client.query("ROLLBACK");
+            throw error;
+        } finally {
+            client.release();
+        }
+    }
+}
