@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../stacks/config";
 import { cellLabels } from "./labels";
-import type { CellTarget } from "./platform";
+import { cellApps } from "./apps/cellApps";
+import type { AppService, AppSpec, CellPlatform, CellTarget } from "./platform";
 import { CELL_SHAPES } from "./sizing";
 import type { TenantDirectory } from "./tenantDirectory";
 
@@ -18,6 +19,8 @@ export interface CellArgs {
     stateDir: string;
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
+    /** cell → URL of its ingest service, from each cell's target (`CellTarget.appUrl`). */
+    ingestUrls: Record<string, string>;
 }
 
 /** What the routing table and the apps need to reach a cell. Holds no secret. */
@@ -29,6 +32,8 @@ export interface CellEndpoints {
     objectStoreEndpoint: string;
     /** Where Flink and Spark jobs go; absent on cells without Kubernetes. */
     jobsNamespace?: string;
+    ingestUrl: string;
+    exportUrl: string;
 }
 
 export interface CellCredentials {
@@ -40,17 +45,19 @@ export interface CellCredentials {
 
 /**
  * One residency-pinned unit: Postgres (metadata), Kafka (events), ClickHouse (analytics), object storage
- * (Parquet exports) and the Flink and Spark operators. The target builds each part for its cloud.
+ * (Parquet exports), the Flink and Spark operators, and the ingest and export apps. The target builds each part
+ * for its cloud.
  */
 export class Cell extends pulumi.ComponentResource {
     readonly endpoints: pulumi.Output<CellEndpoints>;
     /** Secret. */
     readonly credentials: pulumi.Output<CellCredentials>;
+    private readonly platform: CellPlatform;
 
     constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:index:Cell", name, {}, opts);
 
-        const platform = args.target.platform({
+        const platform = (this.platform = args.target.platform({
             cell: args.cell,
             shape: CELL_SHAPES[args.cell.size],
             environment: args.environment,
@@ -59,13 +66,16 @@ export class Cell extends pulumi.ComponentResource {
             stateDir: args.stateDir,
             labels: cellLabels({ cell: args.cell.id, residency: args.cell.residency, environment: args.environment, owner: args.owner, costCenter: args.costCenter }),
             parent: this,
-        });
+        }));
         const postgres = platform.postgres();
         const kafka = platform.kafka();
         const clickhouse = platform.clickhouse();
         const objectStore = platform.objectStore();
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
+        const parts = [postgres, kafka, clickhouse, objectStore];
+        const [ingest, exporter] = cellApps({ cellId: args.cell.id, directory: args.directory, ingestUrls: args.ingestUrls, postgres, kafka, clickhouse, objectStore })
+            .map((app) => platform.app(app, { parent: this, dependsOn: parts }));
 
         this.endpoints = pulumi.output({
             postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },
@@ -74,6 +84,8 @@ export class Cell extends pulumi.ComponentResource {
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
             jobsNamespace: streamOperators?.jobsNamespace,
+            ingestUrl: ingest.url,
+            exportUrl: exporter.url,
         });
         this.credentials = pulumi.secret({
             postgresPassword: postgres.password,
@@ -82,5 +94,10 @@ export class Cell extends pulumi.ComponentResource {
             objectStoreKeys: objectStore.accessKeys,
         });
         this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });
+    }
+
+    /** Runs an app of the environment (the router) in this cell, next to the cell's own apps. */
+    host(app: AppSpec, parent: pulumi.Resource): AppService {
+        return this.platform.app(app, { parent, dependsOn: [] });
     }
 }

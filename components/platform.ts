@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../stacks/config";
+import type { AppBundle, AppName } from "./apps/bundle";
 import type { CellLabels } from "./labels";
 import type { CellShape } from "./sizing";
 import type { TenantDirectory } from "./tenantDirectory";
@@ -11,6 +12,8 @@ import type { TenantDirectory } from "./tenantDirectory";
 export interface CellTarget {
     /** Creates what the parts share (network, cluster, keys) and returns the factory of the parts. */
     platform(context: CellContext): CellPlatform;
+    /** Where the cell's app will answer, known before anything exists, so every cell can name every other. */
+    appUrl(cell: CellConfig, app: AppName): string;
 }
 
 export interface CellPlatform {
@@ -22,6 +25,20 @@ export interface CellPlatform {
     streamOperators?(): StreamOperators;
     /** Publishes the environment's tenant directory inside the cell. */
     tenantDirectory(directory: TenantDirectory): void;
+    /** Runs one of the cell's apps; it answers at the target's `appUrl`. */
+    app(spec: AppSpec, opts: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] }): AppService;
+}
+
+/** An app to run in a cell: its bundle and its settings (environment variables). */
+export interface AppSpec {
+    bundle: AppBundle;
+    env: Record<string, pulumi.Input<string>>;
+    /** Settings from Pulumi secrets: they reach the app without appearing in a process list, pod spec or log. */
+    secretEnv: Record<string, pulumi.Input<string>>;
+}
+
+export interface AppService {
+    url: pulumi.Output<string>;
 }
 
 /** Everything a target needs to know about the cell it builds. */
@@ -39,7 +56,7 @@ export interface CellContext {
     parent: pulumi.ComponentResource;
 }
 
-export interface PostgresDatabase {
+export interface PostgresDatabase extends pulumi.Resource {
     host: pulumi.Output<string>;
     port: pulumi.Output<number>;
     database: pulumi.Output<string>;
@@ -48,13 +65,13 @@ export interface PostgresDatabase {
     password: pulumi.Output<string>;
 }
 
-export interface KafkaCluster {
+export interface KafkaCluster extends pulumi.Resource {
     bootstrapServers: pulumi.Output<string>;
     /** Replication factor of the cell's topics. */
     replicationFactor: number;
 }
 
-export interface ClickHouseCluster {
+export interface ClickHouseCluster extends pulumi.Resource {
     /** HTTP(S) interface, as `@clickhouse/client` takes it. */
     url: pulumi.Output<string>;
     user: pulumi.Output<string>;
@@ -62,7 +79,7 @@ export interface ClickHouseCluster {
     password: pulumi.Output<string>;
 }
 
-export interface ObjectStore {
+export interface ObjectStore extends pulumi.Resource {
     bucket: pulumi.Output<string>;
     /** S3 API endpoint, or the Blob endpoint on Azure. */
     endpoint: pulumi.Output<string>;
@@ -70,7 +87,7 @@ export interface ObjectStore {
     accessKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
-export interface StreamOperators {
+export interface StreamOperators extends pulumi.Resource {
     /** Namespace where FlinkDeployment and SparkApplication resources of the cell go. */
     jobsNamespace: pulumi.Output<string>;
 }

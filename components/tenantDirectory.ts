@@ -4,7 +4,7 @@
  */
 export interface TenantDirectory {
     cells: Record<string, { cloud: string; region: string; residency: string; size: string }>;
-    tenants: Record<string, { residency: string; cell: string }>;
+    tenants: Record<string, { residency: string; cell: string; eventsPerSecond: number }>;
 }
 
 /** Name of the ConfigMap that holds the directory in a cell's data namespace, and its key. */

@@ -1,15 +1,17 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
+import { Router } from "../components/router";
 import { TARGETS } from "../components/targets";
 import type { TenantDirectory } from "../components/tenantDirectory";
 import type { ValidStack } from "./config";
 import { routingTable } from "./routing";
 import { defaultStateHome } from "./stateHome";
 
-/** The whole environment: one `Cell` per configured cell and the routing table of its tenants. */
+/** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and the router (on the first cell). */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
+    const ingestUrls = Object.fromEntries(stack.cells.map((c) => [c.id, TARGETS[c.cloud].appUrl(c, "ingest")]));
     const cells = stack.cells.map((config) => ({
         config,
         resource: new Cell(config.id, {
@@ -22,8 +24,11 @@ export function cellplane(stack: ValidStack) {
             retentionDays: stack.retentionDays,
             stateDir: stateDirOf(stack),
             directory,
+            ingestUrls,
         }),
     }));
+    const routing = routingTable(stack.tenants, cells);
+    const router = new Router("router", { host: cells[0].resource, routing }, { parent: cells[0].resource });
 
     return {
         environment: stack.environment,
@@ -35,7 +40,8 @@ export function cellplane(stack: ValidStack) {
             endpoints: resource.endpoints,
             credentials: resource.credentials,
         }])),
-        routing: routingTable(stack.tenants, cells),
+        routing,
+        router: { cell: cells[0].config.id, url: router.url },
     };
 }
 
@@ -47,6 +53,6 @@ export function stateDirOf(stack: ValidStack): string {
 export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {
     return {
         cells: Object.fromEntries(stack.cells.map((c) => [c.id, { cloud: c.cloud, region: c.region, residency: c.residency, size: c.size }])),
-        tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell }])),
+        tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell, eventsPerSecond: t.quotas.eventsPerSecond }])),
     };
 }

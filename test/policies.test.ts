@@ -26,8 +26,11 @@ function aws(type: string, name: string, props: Record<string, any>, region = "e
     const provider = awsProvider(region);
     return [provider, resource(type, name, props, { provider: `${provider.urn}::${provider.name}`, ...extra })];
 }
-const directory = (tenants: TenantDirectory["tenants"], cells: TenantDirectory["cells"]) =>
-    resource(T.configMap, "eu-1-tenant-directory", { metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() }, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants }) } });
+/** The policies read placement only; the quota is there because the directory always carries one. */
+const directory = (tenants: Record<string, { residency: string; cell: string }>, cells: TenantDirectory["cells"]) =>
+    resource(T.configMap, "eu-1-tenant-directory", { metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() }, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants: withQuotas(tenants) }) } });
+const withQuotas = (tenants: Record<string, { residency: string; cell: string }>): TenantDirectory["tenants"] =>
+    Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000 }]));
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
 const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
 const pod = (spec: Record<string, any>) => ({ spec: { templates: { podTemplates: [{ name: "p", spec }] } }, metadata: { labels: labels() } });

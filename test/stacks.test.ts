@@ -58,7 +58,7 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
             const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
             expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
             for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
-                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell });
+                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell, eventsPerSecond: expect.any(Number) });
             }
         }
     });
@@ -121,10 +121,12 @@ describe("the local stack", () => {
         run = await runStack({ ...stackConfig("local"), stateDir }, "local");
     });
 
-    test("gives every local cell its four servers on its own ports, with data under the stack's state folder", () => {
-        for (const [cell, base] of [["local-eu", 15400], ["local-us", 15420]] as const) {
+    test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
+        for (const [cell, base, apps] of [["local-eu", 15400, ["export", "ingest", "router"]], ["local-us", 15420, ["export", "ingest"]]] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
-            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual(["LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
+            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
+            const appPorts = servers.filter((s) => s.type.endsWith("LocalAppServer")).map((s) => unwrapSecret(s.inputs.spec)).map((spec) => [/\/(\w+)$/.exec(spec.dir)![1], spec.port]);
+            expect(appPorts.sort()).toEqual(apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8 }[app]]));
             const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
             for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);
             expect(run.outputs.cells[cell].endpoints).toMatchObject({
@@ -133,8 +135,11 @@ describe("the local stack", () => {
                 clickhouseUrl: `http://127.0.0.1:${base + 3}`,
                 objectStoreEndpoint: `http://127.0.0.1:${base + 4}`,
                 bucket: `${cell}-exports`,
+                ingestUrl: `http://127.0.0.1:${base + 6}`,
+                exportUrl: `http://127.0.0.1:${base + 7}`,
             });
         }
+        expect(run.outputs.router).toEqual({ cell: "local-eu", url: "http://127.0.0.1:15408" });
     });
 
     test("creates the app's schema, the events topic, the analytics database and events table, the exports bucket and the tenant directory file", () => {

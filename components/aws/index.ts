@@ -1,6 +1,6 @@
 import { Provider as AwsProvider } from "@pulumi/aws/provider";
 import * as kms from "@pulumi/aws/kms";
-import { InClusterParts } from "../kubernetes";
+import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
@@ -34,6 +34,8 @@ export const awsTarget: CellTarget = {
             objectStore: () => new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts),
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
+            app: (spec, appOpts) => inCluster.app(spec, appOpts),
         };
     },
+    appUrl: inClusterAppUrlOf,
 };

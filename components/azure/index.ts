@@ -1,5 +1,5 @@
 import * as resources from "@pulumi/azure-native/resources";
-import { InClusterParts } from "../kubernetes";
+import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { AksCluster } from "./aksCluster";
 import { BlobObjectStore } from "./blobObjectStore";
@@ -26,6 +26,8 @@ export const azureTarget: CellTarget = {
             objectStore: () => new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts),
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
+            app: (spec, appOpts) => inCluster.app(spec, appOpts),
         };
     },
+    appUrl: inClusterAppUrlOf,
 };

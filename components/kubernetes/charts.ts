@@ -17,6 +17,8 @@ export const IMAGES = {
     postgres: "ghcr.io/cloudnative-pg/postgresql:16.6",
     clickhouse: "clickhouse/clickhouse-server:24.8.14.39",
     keeper: "clickhouse/clickhouse-keeper:24.8.14.39",
+    /** The cells' apps: the official Node image of the Node version they are built and tested with. */
+    node: "node:20.20.2-bookworm-slim",
 } as const;
 
 /** Requests and limits for an operator's own pod. */

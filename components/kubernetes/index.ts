@@ -1,10 +1,14 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
-import type { CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import type * as pulumi from "@pulumi/pulumi";
+import type { CellConfig } from "../../stacks/config";
+import type { AppName } from "../apps/bundle";
+import type { AppService, AppSpec, CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { MinioObjectStore } from "./minioObjectStore";
-import { CellNamespaces } from "./namespaces";
+import { CellNamespaces, dataNamespaceOf } from "./namespaces";
 import { StrimziKafka } from "./strimziKafka";
 import { FlinkAndSparkOperators } from "./streamOperators";
 import { tenantDirectoryConfigMap } from "./tenantDirectory";
@@ -25,6 +29,10 @@ export class InClusterParts {
     streamOperators(): StreamOperators {
         const { data, operators } = this.namespaces;
         return new FlinkAndSparkOperators(`${this.context.cell.id}-stream-operators`, { context: this.context, jobsNamespace: data, operatorNamespace: operators }, this.opts());
+    }
+
+    app(spec: AppSpec, opts: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] }): AppService {
+        return new AppDeployment(`${this.context.cell.id}-${spec.bundle.app}`, { context: this.context, namespace: this.namespaces.data, spec }, { ...opts, providers: [this.provider] });
     }
 
     tenantDirectory(directory: TenantDirectory): void {
@@ -50,6 +58,13 @@ export const kubernetesTarget: CellTarget = {
             objectStore: () => new MinioObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
+            app: (spec, appOpts) => inCluster.app(spec, appOpts),
         };
     },
+    appUrl: inClusterAppUrlOf,
 };
+
+/** Apps of targets with a cluster answer at their Service in the cell's data namespace. */
+export function inClusterAppUrlOf(cell: CellConfig, app: AppName): string {
+    return inClusterAppUrl(dataNamespaceOf(cell.id), app);
+}

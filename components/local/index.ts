@@ -1,10 +1,14 @@
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellConfig } from "../../stacks/config";
+import type { AppName } from "../apps/bundle";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
+import { appUrlOf } from "./appServer";
 import { LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
-import { LocalObject } from "./resources";
+import { LocalObject, LocalServer } from "./resources";
 
-/** Offsets of a local cell's servers from its `portBase` (Kafka's controller and MinIO's console take the next port). */
-export const LOCAL_PORTS = { postgres: 0, kafka: 1, clickhouse: 3, minio: 4 } as const;
+/** Offsets of a local cell's servers and apps from its `portBase` (Kafka's controller and MinIO's console take the next port). */
+export const LOCAL_PORTS = { postgres: 0, kafka: 1, clickhouse: 3, minio: 4, ingest: 6, export: 7, router: 8 } as const;
 
 /**
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, MinIO)
@@ -14,7 +18,7 @@ export const localTarget: CellTarget = {
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
         const root = path.join(context.stateDir, cell.id);
-        const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: cell.portBase! + LOCAL_PORTS[name] });
+        const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name) });
         const opts = { parent };
         return {
             postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),
@@ -24,6 +28,16 @@ export const localTarget: CellTarget = {
             tenantDirectory: (directory) => {
                 new LocalObject(`${cell.id}-tenant-directory`, { kind: "file", spec: { path: path.join(root, "tenants.json"), content: JSON.stringify(directory, null, 2) } }, opts);
             },
+            app: ({ bundle, env, secretEnv }, appOpts) => {
+                const { dir, port } = part(bundle.app);
+                const spec = pulumi.output({ label: label(bundle.app, cell), dir, port, bundle: bundle.file, hash: bundle.hash, env: { ...env, ...secretEnv } });
+                const server = new LocalServer(`${cell.id}-${bundle.app}`, { kind: "app", spec }, appOpts);
+                return { url: server.running.apply(() => appUrlOf({ port })) };
+            },
         };
     },
+    appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app) }),
 };
+
+const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];
+const label = (what: AppName, cell: CellConfig) => `${what} of cell ${cell.id}`;

@@ -1,0 +1,48 @@
+import * as esbuild from "esbuild";
+import * as path from "path";
+import { cacheDir } from "../local/tools";
+
+export const APPS = ["ingest", "export", "router"] as const;
+export type AppName = (typeof APPS)[number];
+
+/** One app as a single JavaScript file, named by esbuild after a hash of its content. */
+export interface AppBundle {
+    app: AppName;
+    file: string;
+    hash: string;
+}
+
+const ROOT = path.join(__dirname, "..", "..");
+const built = new Map<AppName, AppBundle>();
+
+/**
+ * Bundles `apps/<app>/main.ts` and everything it imports into `<cache>/bundles/<app>-<hash>.js`. The same sources
+ * give the same file and hash, so an unchanged app leaves every deployment as it is.
+ */
+export function bundleApp(app: AppName): AppBundle {
+    const cached = built.get(app) ?? { app, ...bundleFile(path.join(ROOT, "apps", app, "main.ts"), app) };
+    built.set(app, cached);
+    return cached;
+}
+
+/** Bundles one entry point into `<cache>/bundles/<name>-<hash>.js`. */
+export function bundleFile(entry: string, name: string): { file: string; hash: string } {
+    const result = esbuild.buildSync({
+        entryPoints: [entry],
+        absWorkingDir: ROOT,
+        outdir: path.join(cacheDir(), "bundles"),
+        entryNames: `${name}-[hash]`,
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        minify: true,
+        legalComments: "none",
+        // pg loads its native binding only when asked to; the apps never ask.
+        external: ["pg-native"],
+        metafile: true,
+        logLevel: "error",
+    });
+    const file = path.resolve(ROOT, Object.keys(result.metafile.outputs)[0]);
+    return { file, hash: /-([A-Z0-9]+)\.js$/.exec(file)![1] };
+}

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { AppSpec, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import type { TenantDirectory } from "../tenantDirectory";
+import { bundleApp } from "./bundle";
+
+export interface CellAppsInput {
+    cellId: string;
+    directory: TenantDirectory;
+    /** cell → URL of its ingest service, for the 421 answer to another cell's tenant. */
+    ingestUrls: Record<string, string>;
+    postgres: PostgresDatabase;
+    kafka: KafkaCluster;
+    clickhouse: ClickHouseCluster;
+    objectStore: ObjectStore;
+}
+
+/** The ingest and export apps of one cell, configured from its parts' outputs (see each app's `config.ts`). */
+export function cellApps(input: CellAppsInput): AppSpec[] {
+    const { postgres, clickhouse, objectStore } = input;
+    const env = {
+        CELL_ID: input.cellId,
+        CLICKHOUSE_URL: clickhouse.url,
+        CLICKHOUSE_USER: clickhouse.user,
+        TENANTS: JSON.stringify(input.directory.tenants),
+        CELL_URLS: JSON.stringify(input.ingestUrls),
+    };
+    const secretEnv = {
+        POSTGRES_URL: pulumi.secret(pulumi.interpolate`postgres://${postgres.user}:${postgres.password.apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}`),
+        CLICKHOUSE_PASSWORD: clickhouse.password,
+    };
+    const keys = objectStore.accessKeys;
+    return [
+        { bundle: bundleApp("ingest"), env: { ...env, KAFKA_BOOTSTRAP: input.kafka.bootstrapServers }, secretEnv },
+        {
+            bundle: bundleApp("export"),
+            env: { ...env, S3_ENDPOINT: objectStore.endpoint, S3_BUCKET: objectStore.bucket },
+            secretEnv: keys ? { ...secretEnv, S3_ACCESS_KEY_ID: keys.accessKeyId, S3_SECRET_ACCESS_KEY: keys.secretAccessKey } : secretEnv,
+        },
+    ];
+}

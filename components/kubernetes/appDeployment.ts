@@ -1,0 +1,91 @@
+import * as apps from "@pulumi/kubernetes/apps/v1";
+import * as core from "@pulumi/kubernetes/core/v1";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as zlib from "zlib";
+import type { AppName } from "../apps/bundle";
+import type { AppService, AppSpec, CellContext } from "../platform";
+import { IMAGES } from "./charts";
+import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+
+export interface AppDeploymentArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+    spec: AppSpec;
+}
+
+export const APP_PORT = 8080;
+/** The `node` user of the official Node image. */
+const NODE_UID = 1000;
+const APP_RESOURCES = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } };
+
+/** The in-cluster URL of a cell's app: its Service in the cell's data namespace. */
+export const inClusterAppUrl = (namespace: string, app: AppName) => `http://${app}.${namespace}.svc.cluster.local:${APP_PORT}`;
+
+/**
+ * One app of the cell on Kubernetes: the official Node image runs the app's bundle, which arrives in an immutable
+ * ConfigMap named after the bundle's hash (gzipped, well under the 1 MiB limit). No image is built or pushed, and a
+ * new bundle changes the pod template, which rolls the Deployment. Secrets come from a Kubernetes Secret.
+ */
+export class AppDeployment extends pulumi.ComponentResource implements AppService {
+    readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:App", name, {}, opts);
+        const { bundle, env, secretEnv } = args.spec;
+        const { labels, production } = args.context;
+        const selector = { "app.kubernetes.io/name": bundle.app, "app.kubernetes.io/part-of": "cellplane" };
+        const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: { ...labels.kubernetes, ...selector } });
+
+        const code = new core.ConfigMap(`${name}-bundle`, {
+            metadata: metadata(`${bundle.app}-${bundle.hash.toLowerCase()}`),
+            immutable: true,
+            binaryData: { "app.js.gz": zlib.gzipSync(fs.readFileSync(bundle.file)).toString("base64") },
+        }, { parent: this });
+        const secrets = new core.Secret(`${name}-secrets`, { metadata: metadata(`${bundle.app}-secrets`), stringData: secretEnv }, { parent: this });
+
+        const probe = { httpGet: { path: "/healthz", port: APP_PORT }, periodSeconds: 10 };
+        const deployment = new apps.Deployment(`${name}-deployment`, {
+            metadata: metadata(bundle.app),
+            spec: {
+                replicas: production ? 2 : 1,
+                selector: { matchLabels: selector },
+                template: {
+                    metadata: { labels: { ...labels.kubernetes, ...selector }, annotations: { "cellplane.io/bundle-hash": bundle.hash } },
+                    spec: {
+                        securityContext: nonRootPod(NODE_UID),
+                        initContainers: [{
+                            name: "unpack",
+                            image: IMAGES.node,
+                            command: ["node", "-e", "const fs=require('fs'),zlib=require('zlib');fs.writeFileSync('/app/app.js',zlib.gunzipSync(fs.readFileSync('/bundle/app.js.gz')))"],
+                            volumeMounts: [{ name: "bundle", mountPath: "/bundle" }, { name: "app", mountPath: "/app" }],
+                            resources: APP_RESOURCES,
+                            securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
+                        }],
+                        containers: [{
+                            name: bundle.app,
+                            image: IMAGES.node,
+                            command: ["node", "/app/app.js"],
+                            ports: [{ name: "http", containerPort: APP_PORT }],
+                            env: Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(([n, value]) => ({ name: n, value })),
+                            envFrom: [{ secretRef: { name: secrets.metadata.name } }],
+                            readinessProbe: probe,
+                            livenessProbe: { ...probe, initialDelaySeconds: 10 },
+                            resources: APP_RESOURCES,
+                            securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
+                            volumeMounts: [{ name: "app", mountPath: "/app", readOnly: true }],
+                        }],
+                        volumes: [{ name: "bundle", configMap: { name: code.metadata.name } }, { name: "app", emptyDir: { sizeLimit: "64Mi" } }],
+                    },
+                },
+            },
+        }, { parent: this });
+        const service = new core.Service(`${name}-service`, {
+            metadata: metadata(bundle.app),
+            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT }] },
+        }, { parent: this, dependsOn: [deployment] });
+
+        this.url = pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([, namespace]) => inClusterAppUrl(namespace, bundle.app));
+        this.registerOutputs({ url: this.url });
+    }
+}
