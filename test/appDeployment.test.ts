@@ -13,7 +13,7 @@ const CELLS = {
     azure: { cloud: "azure", region: "westeurope", residency: "eu", size: "small" },
 };
 
-describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
+describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => {
     let run: ProgramRun;
     beforeAll(async () => {
         run = await singleCellStack(cell, "prod");

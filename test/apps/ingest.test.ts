@@ -1,27 +1,25 @@
 import * as fs from "fs";
-import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/shared/apiKeys";
 import { isolatedLocalStack } from "../engine/project";
-import { startIngest } from "./ingestProcess";
+import { CellOutput, clickhouseOf, eventOf as event, eventually, postEvents, postgresUrlOf } from "./cell";
 
-/** The ingest service of a real local cell (the isolated local stack), driven over HTTP. */
+/** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
-    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-ingest-");
-    let stop: () => void;
+    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-ingest-", (config) => {
+        config["cellplane:tenants"] = [
+            { id: "acme", residency: "eu", quotas: { eventsPerSecond: 100_000 } },
+            { id: "slowco", residency: "eu", quotas: { eventsPerSecond: 5 } },
+            { id: "globex", residency: "us" },
+        ];
+    });
     let url: string;
     let pool: Pool;
-    let eu: any;
+    let eu: CellOutput;
+    let us: CellOutput;
     const keys: Record<string, string> = {};
 
-    const event = (org: string, overrides: Record<string, unknown> = {}) => ({
-        event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
-        timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42 }, ...overrides,
-    });
-    const post = (key: string | undefined, body: unknown, query = "") => fetch(`${url}/v1/events${query}`, {
-        method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body),
-    });
+    const post = (key: string | undefined, body: unknown, query = "") => postEvents(url, key, body, query);
     const countOf = async (org: string) => {
         const from = new Date(Date.now() - 3_600_000 * 2).toISOString();
         const to = new Date(Date.now() + 3_600_000).toISOString();
@@ -29,28 +27,16 @@ describe("ingest on a local cell", () => {
         const body: any = await response.json();
         return body.rows.reduce((sum: number, r: any) => sum + r.events, 0);
     };
-    const eventually = async (check: () => Promise<boolean>, ms = 20_000) => {
-        const until = Date.now() + ms;
-        while (Date.now() < until) {
-            if (await check()) return true;
-            await new Promise((r) => setTimeout(r, 200));
-        }
-        return false;
-    };
 
     beforeAll(async () => {
         ok("up", "--yes", "--skip-preview");
-        eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const ingest = await startIngest("local-eu", eu, {
-            acme: { cell: "local-eu", eventsPerSecond: 100_000 }, slowco: { cell: "local-eu", eventsPerSecond: 5 }, globex: { cell: "local-us", eventsPerSecond: 100 },
-        }, { "local-us": "http://127.0.0.1:1/us-ingest" });
-        ({ url, stop } = ingest);
-        pool = new Pool({ connectionString: ingest.postgresUrl, max: 1 });
+        ({ "local-eu": eu, "local-us": us } = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout));
+        url = eu.endpoints.ingestUrl;
+        pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
         for (const org of ["acme", "slowco"]) keys[org] = (await createApiKey(pool, org)).key;
     }, 180_000);
 
     afterAll(async () => {
-        stop?.();
         await pool?.end();
         pulumi("destroy", "--yes", "--skip-preview");
         fs.rmSync(dir, { recursive: true, force: true });
@@ -73,7 +59,7 @@ describe("ingest on a local cell", () => {
         expect((await post("cp_acme_not-a-real-key", event("acme"))).status).toBe(401);
         const misdirected = await post("cp_globex_whatever", event("globex"));
         expect(misdirected.status).toBe(421);
-        expect(await misdirected.json()).toMatchObject({ cell: "local-us", url: "http://127.0.0.1:1/us-ingest" });
+        expect(await misdirected.json()).toMatchObject({ cell: "local-us", url: us.endpoints.ingestUrl });
     });
 
     test("an event naming another org is refused with 403 and nothing is stored", async () => {
@@ -110,7 +96,7 @@ describe("ingest on a local cell", () => {
         const nasty = "x'); DROP TABLE analytics.events; --";
         const response = await post(keys.acme, event("acme", { user_id: nasty, session_id: nasty, region: nasty, environment: nasty, metadata: { [nasty]: nasty } }));
         expect(response.status).toBe(202);
-        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
+        const clickhouse = clickhouseOf(eu);
         const found = async () => {
             const result = await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE user_id = {u:String}", query_params: { u: nasty }, format: "JSONEachRow" });
             return Number((await result.json<{ n: string }>())[0].n) === 1;

@@ -3,13 +3,12 @@
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
  * insert rate of the same rows straight into a copy of the events table.
  */
-import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/shared/apiKeys";
 import { eventRow } from "../../apps/ingest/rows";
 import type { AnalyticsEvent } from "../../apps/shared/events";
-import { startIngest } from "../apps/ingestProcess";
+import { CellOutput, clickhouseOf, postgresUrlOf } from "../apps/cell";
 import { isolatedLocalStack } from "../engine/project";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -26,19 +25,16 @@ async function main() {
     console.log("bench:ingest: bringing up an isolated local cell…");
     const stack = isolatedLocalStack("cellplane-bench-", (config) => {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
-        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }];
+        config["cellplane:tenants"] = [{ id: "acme", residency: "eu", quotas: { eventsPerSecond: 1_000_000 } }];
     });
-    let stop = () => {};
     try {
         stack.ok("up", "--yes", "--skip-preview");
-        const eu = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const ingest = await startIngest("local-eu", eu, { acme: { cell: "local-eu", eventsPerSecond: 1_000_000 } });
-        stop = ingest.stop;
-        const { url } = ingest;
-        const pool = new Pool({ connectionString: ingest.postgresUrl, max: 1 });
+        const eu: CellOutput = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
+        const url = eu.endpoints.ingestUrl;
+        const pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
         const { key } = await createApiKey(pool, "acme");
         await pool.end();
-        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
+        const clickhouse = clickhouseOf(eu);
 
         console.log(`bench:ingest: ${SENDERS} senders × batches of ${BATCH} for ${SECONDS} s…`);
         const acked = new Map<string, number>();
@@ -81,7 +77,6 @@ async function main() {
         console.log(`stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`);
         console.log(`anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (JSONEachRow, batches of 10,000, same rows)`);
     } finally {
-        stop();
         stack.pulumi("destroy", "--yes", "--skip-preview");
     }
 }

@@ -40,7 +40,7 @@ export function scratchProject(prefix: string) {
  */
 export function isolatedLocalStack(prefix: string, edit: (config: Record<string, any>) => void = () => {}) {
     const scratch = scratchProject(prefix);
-    for (const entry of ["stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+    for (const entry of ["apps", "stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
         fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
     }
     const state = path.join(scratch.dir, "cells");

@@ -1,0 +1,55 @@
+import { createClient } from "@clickhouse/client";
+import { v7 as uuidv7 } from "uuid";
+import type { AnalyticsEvent } from "../../apps/shared/events";
+
+/** A cell as `pulumi stack output cells --show-secrets` gives it. */
+export interface CellOutput {
+    residency: string;
+    endpoints: {
+        postgres: { host: string; port: number; database: string; user: string };
+        kafkaBootstrap: string;
+        clickhouseUrl: string;
+        bucket: string;
+        objectStoreEndpoint: string;
+        ingestUrl: string;
+        exportUrl: string;
+    };
+    credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys: { accessKeyId: string; secretAccessKey: string } };
+}
+
+export const postgresUrlOf = ({ endpoints: { postgres: pg }, credentials }: CellOutput) =>
+    `postgres://${pg.user}:${encodeURIComponent(credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`;
+
+export const clickhouseOf = (cell: CellOutput) =>
+    createClient({ url: cell.endpoints.clickhouseUrl, username: cell.credentials.clickhouseUser, password: cell.credentials.clickhousePassword });
+
+/** A valid event of `org`, now, with `overrides`. */
+export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEvent, unknown>> = {}): AnalyticsEvent => ({
+    event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
+    timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42 }, ...overrides,
+} as AnalyticsEvent);
+
+export const postEvents = (url: string, key: string | undefined, body: unknown, query = "") => fetch(`${url}/v1/events${query}`, {
+    method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body),
+});
+
+export async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+        if (await check()) return true;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+}
+
+/** Events of `org` stored in a cell's ClickHouse: total rows and distinct ids. */
+export async function storedEvents(cell: CellOutput, org: string): Promise<{ rows: number; ids: number }> {
+    const clickhouse = clickhouseOf(cell);
+    try {
+        const result = await clickhouse.query({ query: "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}", query_params: { org }, format: "JSONEachRow" });
+        const [row] = await result.json<{ rows: string; ids: string }>();
+        return { rows: Number(row.rows), ids: Number(row.ids) };
+    } finally {
+        await clickhouse.close();
+    }
+}

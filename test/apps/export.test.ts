@@ -1,0 +1,157 @@
+import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import * as fs from "fs";
+import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { Pool } from "pg";
+import { createApiKey } from "../../apps/shared/apiKeys";
+import { isolatedLocalStack } from "../engine/project";
+import { CellOutput, eventOf, eventually, postEvents, postgresUrlOf, storedEvents } from "./cell";
+
+/** The export service the local cell deployed: schedules, jobs and Parquet files in the cell's bucket. */
+describe("export on a local cell", () => {
+    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-export-", (config) => {
+        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "initech", residency: "eu" }, { id: "globex", residency: "us" }];
+    });
+    let eu: CellOutput;
+    let pool: Pool;
+    let s3: S3Client;
+    const keys: Record<string, string> = {};
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+
+    const api = async (tenant: string, method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${eu.endpoints.exportUrl}${path}`, {
+            method, headers: { authorization: `Bearer ${keys[tenant]}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: response.status, body: response.status === 204 ? undefined : (await response.json()) as any };
+    };
+    const finished = async (tenant: string, jobId: string) => {
+        let job: any;
+        await eventually(async () => ["succeeded", "failed"].includes((job = (await api(tenant, "GET", `/v1/jobs/${jobId}`)).body).status), 60_000);
+        return job;
+    };
+    const read = async (key: string) => {
+        const object = await s3.send(new GetObjectCommand({ Bucket: eu.endpoints.bucket, Key: key }));
+        const bytes = await object.Body!.transformToByteArray();
+        const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        return { rows: await parquetReadObjects({ file, compressors }), schema: parquetSchema(parquetMetadata(file)) };
+    };
+
+    beforeAll(async () => {
+        ok("up", "--yes", "--skip-preview");
+        eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
+        pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
+        for (const org of ["acme", "initech"]) keys[org] = (await createApiKey(pool, org)).key;
+        const { accessKeyId, secretAccessKey } = eu.credentials.objectStoreKeys;
+        s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+
+        const events = [
+            ...Array.from({ length: 30 }, (_, i) => eventOf("acme", { timestamp: `${yesterday}T10:00:${String(i).padStart(2, "0")}.000Z`, metadata: { tokens: i, model: "m-1", cached: i % 2 === 0 } })),
+            ...Array.from({ length: 20 }, () => eventOf("acme", { metadata: { tokens: 1.5, tags: ["a"] } })),
+        ];
+        expect((await postEvents(eu.endpoints.ingestUrl, keys.acme, events)).status).toBe(202);
+        expect((await postEvents(eu.endpoints.ingestUrl, keys.initech, eventOf("initech"))).status).toBe(202);
+        expect(await eventually(async () => (await storedEvents(eu, "acme")).rows === 50 && (await storedEvents(eu, "initech")).rows === 1)).toBe(true);
+
+        await pool.query("CREATE TABLE public.agreements (tenant_id text NOT NULL, id int, attributes jsonb)");
+        await pool.query(`INSERT INTO public.agreements VALUES ('acme', 1, '{"vehicle_vin": "VIN-1", "premium": 12.5}'), ('acme', 2, '{"vehicle_vin": "VIN-2"}'), ('initech', 3, '{"secret": "initech only"}')`);
+    }, 240_000);
+
+    afterAll(async () => {
+        await pool?.end();
+        pulumi("destroy", "--yes", "--skip-preview");
+        fs.rmSync(dir, { recursive: true, force: true });
+    }, 120_000);
+
+    test("an on-demand export writes one Parquet file per day, metadata flattened into typed attr_* columns", async () => {
+        const { status, body: queued } = await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] });
+        expect(status).toBe(202);
+        const job = await finished("acme", queued.id);
+        expect(job).toMatchObject({ status: "succeeded", rows: 50, error: null });
+        expect(job.files).toEqual([yesterday, today].map((day) => expect.stringMatching(new RegExp(`^tenant=acme/object=events/date=${day}/[0-9a-f-]{36}\\.parquet$`))));
+
+        const older = await read(job.files[0]);
+        expect(older.rows).toHaveLength(30);
+        const columns = Object.fromEntries(older.schema.children.map((c) => [c.element.name, c.element.type]));
+        // One schema for the whole export: tokens are whole numbers yesterday and 1.5 today, so they are DOUBLE in both files.
+        expect(columns).toMatchObject({ attr_tokens: "DOUBLE", attr_model: "BYTE_ARRAY", attr_cached: "BOOLEAN", org_id: "BYTE_ARRAY" });
+        const byTokens = [...older.rows].sort((a, b) => Number(a.attr_tokens) - Number(b.attr_tokens));
+        expect(byTokens.map((r) => Number(r.attr_tokens))).toEqual(Array.from({ length: 30 }, (_, i) => i));
+        expect(byTokens[3]).toMatchObject({ org_id: "acme", attr_model: "m-1", attr_cached: false, event_type: "code_generated" });
+        expect(JSON.parse(String(byTokens[3].metadata))).toEqual({ tokens: 3, model: "m-1", cached: false });
+
+        const newer = await read(job.files[1]);
+        expect(newer.schema.children.map((c) => [c.element.name, c.element.type])).toEqual(older.schema.children.map((c) => [c.element.name, c.element.type]));
+        expect(newer.rows).toHaveLength(20);
+        expect(newer.rows.every((r) => r.attr_tokens === 1.5 && r.attr_tags === '["a"]')).toBe(true);
+    });
+
+    test("rerunning the same days replaces the files instead of adding to them", async () => {
+        const first = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id);
+        const again = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id);
+        expect(again.files).toEqual(first.files);
+        expect(again.rows).toBe(50);
+        const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: eu.endpoints.bucket, Prefix: "tenant=acme/object=events/" }));
+        const latest = (listed.Versions ?? []).filter((v) => v.IsLatest).map((v) => v.Key);
+        expect(latest.sort()).toEqual([...first.files].sort());
+    });
+
+    test("a Postgres table is exported with the tenant's rows only, its jsonb flattened", async () => {
+        const job = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: today, to: today, objects: ["public.agreements"] })).body.id);
+        expect(job).toMatchObject({ status: "succeeded", rows: 2, files: [expect.stringMatching(new RegExp(`^tenant=acme/object=public.agreements/date=${today}/`))] });
+        const { rows } = await read(job.files[0]);
+        expect(rows.map((r) => [r.tenant_id, r.id, r.attr_vehicle_vin, r.attr_premium]).sort()).toEqual([["acme", 1, "VIN-1", 12.5], ["acme", 2, "VIN-2", null]]);
+        expect(JSON.stringify(rows)).not.toContain("initech");
+    });
+
+    test("bad schedules are refused naming the field, the value and the reason", async () => {
+        const { status, body } = await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "61 * * * *", objects: ["events", "cellplane.api_keys", "public.missing"] });
+        expect(status).toBe(400);
+        expect(body.problems).toEqual([
+            { field: "cron", value: "61 * * * *", reason: expect.stringContaining("five fields") },
+            { field: "objects.1", value: "cellplane.api_keys", reason: expect.stringContaining("never exported") },
+            { field: "objects.2", value: "public.missing", reason: 'table "public.missing" does not exist in the cell\'s Postgres' },
+        ]);
+        expect((await api("acme", "GET", "/v1/schedules")).body.schedules).toEqual([]);
+    });
+
+    test("schedules are created, listed, updated, paused, resumed and deleted, each tenant seeing only its own", async () => {
+        const created = await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "0 2 * * *" });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ tenant: "acme", name: "nightly", jobType: "PARQUET_EXPORT", params: { objects: ["events"], lookbackDays: 1 }, paused: false });
+        expect(new Date(created.body.nextRunAt).getUTCHours()).toBe(2);
+        const id = created.body.id;
+        expect((await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "0 3 * * *" })).status).toBe(409);
+
+        expect((await api("initech", "GET", `/v1/schedules/${id}`)).status).toBe(404);
+        expect((await api("initech", "DELETE", `/v1/schedules/${id}`)).status).toBe(404);
+        expect((await api("initech", "GET", "/v1/schedules")).body.schedules).toEqual([]);
+
+        const updated = await api("acme", "PUT", `/v1/schedules/${id}`, { name: "nightly", cron: "30 4 * * *", lookbackDays: 2 });
+        expect(updated.body).toMatchObject({ cron: "30 4 * * *", params: { lookbackDays: 2 } });
+        expect((await api("acme", "POST", `/v1/schedules/${id}/pause`)).body).toMatchObject({ paused: true, nextRunAt: null });
+        expect((await api("acme", "POST", `/v1/schedules/${id}/resume`)).body).toMatchObject({ paused: false, nextRunAt: expect.stringContaining("T04:30:00") });
+        expect((await api("acme", "GET", "/v1/schedules")).body.schedules.map((s: any) => s.id)).toEqual([id]);
+        expect((await api("acme", "DELETE", `/v1/schedules/${id}`)).status).toBe(204);
+        expect((await api("acme", "GET", `/v1/schedules/${id}`)).status).toBe(404);
+    });
+
+    test("a schedule fires by itself, a trigger runs it now, and a paused schedule stays quiet", async () => {
+        const { body: schedule } = await api("initech", "POST", "/v1/schedules", { name: "every-second", cron: "* * * * * *", lookbackDays: 0 });
+        const runs = async () => (await api("initech", "GET", `/v1/jobs?schedule=${schedule.id}`)).body.jobs;
+        expect(await eventually(async () => (await runs()).some((j: any) => j.status === "succeeded"), 30_000)).toBe(true);
+        const fired = (await runs()).find((j: any) => j.status === "succeeded");
+        expect(fired).toMatchObject({ tenant: "initech", rows: 1, from: today, to: today, files: [expect.stringContaining("tenant=initech/object=events/")] });
+
+        await api("initech", "POST", `/v1/schedules/${schedule.id}/pause`);
+        await new Promise((r) => setTimeout(r, 6_000));
+        const quiet = (await runs()).length;
+        await new Promise((r) => setTimeout(r, 6_000));
+        expect((await runs()).length).toBe(quiet);
+
+        const triggered = await api("initech", "POST", `/v1/schedules/${schedule.id}/trigger`);
+        expect(triggered.status).toBe(202);
+        expect(await finished("initech", triggered.body.id)).toMatchObject({ status: "succeeded", scheduleId: schedule.id, rows: 1 });
+        expect((await api("acme", "GET", `/v1/jobs/${triggered.body.id}`)).status).toBe(404);
+    }, 90_000);
+});
