@@ -2,6 +2,7 @@
 import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
+import { ensureSchema } from "../shared/schema";
 import { loadExportConfig } from "./config";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
@@ -10,8 +11,7 @@ import { EXPORT_DDL, ExportStore } from "./store";
 async function main() {
     const config = loadExportConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
-    await pool.query(API_KEYS_DDL);
-    await pool.query(EXPORT_DDL);
+    await ensureSchema(pool, API_KEYS_DDL, EXPORT_DDL);
     const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, 
         // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
         request_timeout: 3_600_000, clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },

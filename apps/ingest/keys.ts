@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { Pool } from "pg";
 import { API_KEYS_DDL, createApiKey, revokeApiKey } from "../shared/apiKeys";
+import { ensureSchema } from "../shared/schema";
 
 const program = new Command("keys").description("create and revoke tenants' API keys of one cell ($POSTGRES_URL)");
 
@@ -13,7 +14,7 @@ async function withPool<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
     if (!process.env.POSTGRES_URL) throw new Error("POSTGRES_URL is not set: the cell's Postgres, e.g. postgres://user:password@127.0.0.1:15400/cellplane");
     const pool = new Pool({ connectionString: process.env.POSTGRES_URL, max: 1 });
     try {
-        await pool.query(API_KEYS_DDL);
+        await ensureSchema(pool, API_KEYS_DDL);
         return await fn(pool);
     } finally {
         await pool.end();

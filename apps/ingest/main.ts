@@ -3,6 +3,7 @@ import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
+import { ensureSchema } from "../shared/schema";
 import { loadIngestConfig } from "./config";
 import { startConsumer } from "./consumer";
 import { ingestMetrics } from "./metrics";
@@ -12,7 +13,7 @@ import { ingestServer } from "./server";
 async function main() {
     const config = loadIngestConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
-    await pool.query(API_KEYS_DDL);
+    await ensureSchema(pool, API_KEYS_DDL);
     const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
     await ensureRollups(clickhouse);
     const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });

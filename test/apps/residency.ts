@@ -1,0 +1,85 @@
+import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { Kafka, logLevel } from "kafkajs";
+import { Client } from "pg";
+import { CellOutput, clickhouseOf, postgresUrlOf } from "./cell";
+
+/**
+ * Where a tenant's data sits in one cell, store by store: rows and Parquet files naming it, Kafka messages
+ * naming it, and Postgres rows mentioning it in any table. A tenant of another residency must get all zeros.
+ */
+export async function tenantFootprint(cell: CellOutput, tenant: string) {
+    const [clickhouse, kafka, objects, postgres] = await Promise.all([
+        clickhouseRows(cell, tenant), kafkaMessages(cell, tenant), bucketObjects(cell, tenant), postgresRows(cell, tenant),
+    ]);
+    return { clickhouse, kafka, objects, postgres };
+}
+
+async function clickhouseRows(cell: CellOutput, tenant: string): Promise<number> {
+    const clickhouse = clickhouseOf(cell);
+    try {
+        const tables = await (await clickhouse.query({ query: "SELECT name FROM system.tables WHERE database = 'analytics' AND engine NOT LIKE '%View'", format: "JSONEachRow" })).json<{ name: string }>();
+        let rows = 0;
+        for (const { name } of tables) {
+            const result = await clickhouse.query({ query: `SELECT count() AS n FROM analytics.${name} WHERE org_id = {tenant:String}`, query_params: { tenant }, format: "JSONEachRow" });
+            rows += Number((await result.json<{ n: string }>())[0].n);
+        }
+        return rows;
+    } finally {
+        await clickhouse.close();
+    }
+}
+
+/** Reads every topic of the cell up to its high watermarks. */
+async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> {
+    const kafka = new Kafka({ clientId: "residency-scan", brokers: cell.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => !t.startsWith("__"));
+    const remaining = new Map<string, bigint>();
+    for (const topic of topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
+    }
+    await admin.disconnect();
+    if (remaining.size === 0) return 0;
+    const consumer = kafka.consumer({ groupId: `residency-scan-${Date.now()}` });
+    let found = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+        consumer.run({
+            eachMessage: async ({ topic, partition, message }) => {
+                if (message.value?.toString("utf8").includes(`"${tenant}"`)) found++;
+                const key = `${topic}/${partition}`;
+                if (BigInt(message.offset) + 1n >= (remaining.get(key) ?? 0n)) remaining.delete(key);
+                if (remaining.size === 0) resolve();
+            },
+        });
+    });
+    await consumer.disconnect();
+    return found;
+}
+
+async function bucketObjects(cell: CellOutput, tenant: string): Promise<number> {
+    const { accessKeyId, secretAccessKey } = cell.credentials.objectStoreKeys;
+    const s3 = new S3Client({ endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: cell.endpoints.bucket }));
+    return (listed.Versions ?? []).filter((v) => v.Key!.includes(`tenant=${tenant}/`)).length;
+}
+
+async function postgresRows(cell: CellOutput, tenant: string): Promise<number> {
+    const client = new Client({ connectionString: postgresUrlOf(cell) });
+    await client.connect();
+    try {
+        const { rows: tables } = await client.query<{ name: string }>(
+            "SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+        );
+        let found = 0;
+        for (const { name } of tables) {
+            const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name} t WHERE t::text LIKE $1`, [`%${tenant}%`]);
+            found += Number(rows[0].n);
+        }
+        return found;
+    } finally {
+        await client.end();
+    }
+}
