@@ -50,41 +50,77 @@ function s3Function(bucket: ExportBucket, key: string): string {
     return `s3(${literal(url)}${credentials}, 'Parquet')`;
 }
 
-/** A selectable source: the rows of one tenant's object, the JSON columns to flatten, and the day of each row. */
+/** A key of a JSON column and the JSON types its values have had. */
+interface JsonKey {
+    key: string;
+    types: string[];
+}
+
+/** A selectable source: the rows of one tenant's object, its JSON columns and their keys, and the day of each row. */
 interface Source {
     from: string;
     where: string;
     params: Record<string, string>;
-    json: string[];
+    json: { column: string; keys: () => Promise<JsonKey[]> }[];
     day: string;
 }
 
-/** `attr_*` columns for the keys found in the source's JSON columns (seed 000 §2.2). */
-async function attributeColumns(clickhouse: ClickHouseClient, source: Source): Promise<string[]> {
-    const columns: string[] = [];
+/** How the `attr_*` columns are read: one tuple per JSON column (parsed once per row), then its elements. */
+interface Attributes {
+    /** Extra columns of the inner SELECT: `_attrs_<j>`, each JSON column parsed into a named tuple. */
+    tuples: string[];
+    /** The names of those tuples, left out of the files. */
+    hidden: string[];
+    /** Columns of the outer SELECT: `attr_<key>`, from the tuples, or the raw JSON of keys of mixed types. */
+    columns: string[];
+}
+
+/** Backquoted for a ClickHouse type name; the type string travels as a bound parameter. */
+const typeIdentifier = (name: string) => `\`${name.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+
+/** `attr_*` columns for the keys of the source's JSON columns (seed 000 §2.2). */
+async function attributeColumns(source: Source): Promise<Attributes> {
+    const attributes: Attributes = { tuples: [], hidden: [], columns: [] };
     const names = new Set<string>();
-    for (const [j, column] of source.json.entries()) {
-        const result = await clickhouse.query({
-            query: `SELECT key, groupUniqArray(JSONType(doc, key)) AS types
-                    FROM (SELECT ifNull(${column}, '{}') AS doc, arrayJoin(JSONExtractKeys(doc)) AS key FROM ${source.from} WHERE ${source.where})
-                    GROUP BY key ORDER BY key LIMIT ${MAX_ATTRIBUTE_COLUMNS}`,
-            query_params: source.params,
-            format: "JSONEachRow",
-        });
-        for (const [k, { key, types }] of (await result.json<{ key: string; types: string[] }>()).entries()) {
+    for (const [j, { column, keys }] of source.json.entries()) {
+        const doc = `ifNull(${column}, '{}')`;
+        const typed: string[] = [];
+        for (const [k, { key, types }] of (await keys()).slice(0, MAX_ATTRIBUTE_COLUMNS).entries()) {
             const known = types.filter((t) => t !== "Null");
             const numeric = known.every((t) => t === "Int64" || t === "UInt64" || t === "Double");
             const type = known.length === 1 ? COLUMN_TYPES[known[0]] : numeric && known.length > 0 ? COLUMN_TYPES.Double : undefined;
-            const param = `attr_${j}_${k}`;
-            source.params[param] = key;
             let name = `attr_${key.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
             while (names.has(name)) name += "_";
             names.add(name);
-            const doc = `ifNull(${column}, '{}')`;
-            columns.push(type ? `JSONExtract(${doc}, {${param}:String}, '${type}') AS ${name}` : `nullIf(JSONExtractRaw(${doc}, {${param}:String}), '') AS ${name}`);
+            if (type) {
+                typed.push(`${typeIdentifier(key)} ${type}`);
+                attributes.columns.push(`tupleElement(_attrs_${j}, ${typed.length}) AS ${name}`);
+            } else {
+                source.params[`key_${j}_${k}`] = key;
+                attributes.columns.push(`nullIf(JSONExtractRaw(${doc}, {key_${j}_${k}:String}), '') AS ${name}`);
+            }
+        }
+        if (typed.length > 0) {
+            source.params[`attrs_${j}`] = `Tuple(${typed.join(", ")})`;
+            attributes.tuples.push(`JSONExtract(${doc}, {attrs_${j}:String}) AS _attrs_${j}`);
+            attributes.hidden.push(`_attrs_${j}`);
         }
     }
-    return columns;
+    return attributes;
+}
+
+/** The keys of a JSON column among the source's rows, found by reading them all. */
+function scannedKeys(clickhouse: ClickHouseClient, source: Pick<Source, "from" | "where" | "params">, column: string) {
+    return async (): Promise<JsonKey[]> => {
+        const result = await clickhouse.query({
+            query: `SELECT key, groupUniqArray(JSONType(doc, key)) AS types
+                    FROM (SELECT ifNull(${column}, '{}') AS doc, arrayJoin(JSONExtractKeys(doc)) AS key FROM ${source.from} WHERE ${source.where})
+                    GROUP BY key ORDER BY key`,
+            query_params: source.params,
+            format: "JSONEachRow",
+        });
+        return result.json<JsonKey>();
+    };
 }
 
 /** Writes the source's rows as one Parquet file per day, produced and uploaded by ClickHouse itself (streamed, multipart). */
@@ -96,10 +132,12 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
     });
     const files = (await days.json<{ day: string }>()).map(({ day }) => fileKey(e, day));
     if (files.length === 0) return { rows: 0, files };
-    const attributes = await attributeColumns(clickhouse, source);
+    const { tuples, hidden, columns } = await attributeColumns(source);
+    const except = hidden.length > 0 ? ` EXCEPT (${hidden.join(", ")})` : "";
     await clickhouse.command({
         query: `INSERT INTO FUNCTION ${s3Function(bucket, fileKey(e, "{_partition_id}"))} PARTITION BY ${source.day}
-                SELECT ${["*", ...attributes].join(", ")} FROM ${source.from} WHERE ${source.where}
+                SELECT ${[`*${except}`, ...columns].join(", ")}
+                FROM (SELECT ${["*", ...tuples].join(", ")} FROM ${source.from} WHERE ${source.where})
                 SETTINGS s3_truncate_on_insert = 1`,
         query_params: source.params,
     });
@@ -107,13 +145,24 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
     return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };
 }
 
-/** The tenant's events of the range, `metadata` flattened into `attr_*` columns. */
+/**
+ * The tenant's events of the range, `metadata` flattened into `attr_*` columns typed from the tenant's key
+ * catalog (`analytics.metadata_keys`), so every export of the tenant has the same columns.
+ */
 export function exportEvents(clickhouse: ClickHouseClient, bucket: ExportBucket, e: ObjectExport): Promise<ExportResult> {
+    const catalog = async () => {
+        const result = await clickhouse.query({
+            query: "SELECT key, groupUniqArrayArray(types) AS types FROM analytics.metadata_keys WHERE org_id = {tenant:String} GROUP BY key ORDER BY key",
+            query_params: { tenant: e.tenant },
+            format: "JSONEachRow",
+        });
+        return result.json<JsonKey>();
+    };
     return writeDays(clickhouse, bucket, e, {
         from: "analytics.events",
         where: "org_id = {tenant:String} AND _partition_date BETWEEN {from:Date} AND {to:Date}",
         params: { tenant: e.tenant, from: e.from, to: e.to },
-        json: ["metadata"],
+        json: [{ column: "metadata", keys: catalog }],
         day: "_partition_date",
     });
 }
@@ -124,12 +173,14 @@ export function exportEvents(clickhouse: ClickHouseClient, bucket: ExportBucket,
  */
 export function exportTable(clickhouse: ClickHouseClient, bucket: ExportBucket, postgres: PostgresSource, e: ObjectExport, jsonColumns: string[]): Promise<ExportResult> {
     const [schema, table] = e.object.split(".");
-    const from = `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(literal).join(", ")})`;
-    return writeDays(clickhouse, bucket, e, {
-        from,
+    const source = {
+        from: `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(literal).join(", ")})`,
         where: "tenant_id = {tenant:String}",
         params: { tenant: e.tenant },
-        json: jsonColumns,
+    };
+    return writeDays(clickhouse, bucket, e, {
+        ...source,
+        json: jsonColumns.map((column) => ({ column, keys: scannedKeys(clickhouse, source, column) })),
         // A literal: ClickHouse does not bind parameters in PARTITION BY. `to` is a checked YYYY-MM-DD day.
         day: `toDate(${literal(e.to)})`,
     });

@@ -2,12 +2,12 @@
 import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
+import { ensureAnalyticsSchema } from "../shared/analytics";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
 import { loadIngestConfig } from "./config";
 import { startConsumer } from "./consumer";
 import { ingestMetrics } from "./metrics";
-import { ensureRollups } from "./rollups";
 import { ingestServer } from "./server";
 
 async function main() {
@@ -15,7 +15,7 @@ async function main() {
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL);
     const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-    await ensureRollups(clickhouse);
+    await ensureAnalyticsSchema(clickhouse);
     const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

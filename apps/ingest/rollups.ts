@@ -1,25 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { clickhouseTime } from "./rows";
 
-/**
- * Seed 002 §3.3: hourly and daily event counts per tenant and type, kept by materialized views as events are
- * inserted. The consumer inserts each event once, so the sums are exact.
- */
-const ROLLUPS = (["hour", "day"] as const).flatMap((grain) => {
-    const table = grain === "hour" ? "hourly_metrics" : "daily_metrics";
-    const bucket = grain === "hour" ? "toStartOfHour(timestamp)" : "toStartOfDay(timestamp)";
-    return [
-        `CREATE TABLE IF NOT EXISTS analytics.${table} (org_id String, bucket DateTime, event_type LowCardinality(String), events UInt64)
-            ENGINE = SummingMergeTree ORDER BY (org_id, bucket, event_type)`,
-        `CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.${table}_mv TO analytics.${table}
-            AS SELECT org_id, ${bucket} AS bucket, event_type, count() AS events FROM analytics.events GROUP BY org_id, bucket, event_type`,
-    ];
-});
-
-export async function ensureRollups(clickhouse: ClickHouseClient): Promise<void> {
-    for (const query of ROLLUPS) await clickhouse.command({ query });
-}
-
 export interface MetricsQuery {
     org: string;
     from: string;

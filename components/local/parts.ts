@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { EVENTS_TABLE } from "../../apps/shared/analytics";
 import type { CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
 import { urlOf } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
@@ -48,25 +49,6 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }
-
-/** The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans, 36-month TTL. */
-export const EVENTS_TABLE = `CREATE TABLE IF NOT EXISTS analytics.events (
-    event_id UUID,
-    org_id String,
-    user_id String,
-    session_id String,
-    event_type LowCardinality(String),
-    event_category LowCardinality(String),
-    timestamp DateTime64(3),
-    region LowCardinality(String),
-    environment LowCardinality(String),
-    metadata String,
-    received_at DateTime64(3),
-    _partition_date Date DEFAULT toDate(timestamp)
-) ENGINE = ReplacingMergeTree
-PARTITION BY (org_id, toYYYYMM(_partition_date))
-ORDER BY (org_id, event_type, timestamp, event_id)
-TTL toDateTime(timestamp) + INTERVAL 36 MONTH DELETE`;
 
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
     readonly url: pulumi.Output<string>;

@@ -7,6 +7,9 @@ import { createApiKey } from "../../apps/shared/apiKeys";
 import { isolatedLocalStack } from "../engine/project";
 import { CellOutput, eventOf, eventually, postEvents, postgresUrlOf, storedEvents } from "./cell";
 
+/** A metadata key that would break out of a quoted name if it were spliced into SQL. */
+const ODD_KEY = "odd`key'\\";
+
 /** The export service the local cell deployed: schedules, jobs and Parquet files in the cell's bucket. */
 describe("export on a local cell", () => {
     const { pulumi, ok, dir } = isolatedLocalStack("cellplane-export-", (config) => {
@@ -47,7 +50,7 @@ describe("export on a local cell", () => {
 
         const events = [
             ...Array.from({ length: 30 }, (_, i) => eventOf("acme", { timestamp: `${yesterday}T10:00:${String(i).padStart(2, "0")}.000Z`, metadata: { tokens: i, model: "m-1", cached: i % 2 === 0 } })),
-            ...Array.from({ length: 20 }, () => eventOf("acme", { metadata: { tokens: 1.5, tags: ["a"] } })),
+            ...Array.from({ length: 20 }, () => eventOf("acme", { metadata: { tokens: 1.5, tags: ["a"], [ODD_KEY]: 7 } })),
         ];
         expect((await postEvents(eu.endpoints.ingestUrl, keys.acme, events)).status).toBe(202);
         expect((await postEvents(eu.endpoints.ingestUrl, keys.initech, eventOf("initech"))).status).toBe(202);
@@ -83,7 +86,7 @@ describe("export on a local cell", () => {
         const newer = await read(job.files[1]);
         expect(newer.schema.children.map((c) => [c.element.name, c.element.type])).toEqual(older.schema.children.map((c) => [c.element.name, c.element.type]));
         expect(newer.rows).toHaveLength(20);
-        expect(newer.rows.every((r) => r.attr_tokens === 1.5 && r.attr_tags === '["a"]')).toBe(true);
+        expect(newer.rows.every((r) => r.attr_tokens === 1.5 && r.attr_tags === '["a"]' && r.attr_odd_key__ === 7n)).toBe(true);
     });
 
     test("rerunning the same days replaces the files instead of adding to them", async () => {
