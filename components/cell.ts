@@ -74,8 +74,11 @@ export class Cell extends pulumi.ComponentResource {
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
         const parts = [postgres, kafka, clickhouse, objectStore];
-        const [ingest, exporter] = cellApps({ cellId: args.cell.id, directory: args.directory, ingestUrls: args.ingestUrls, postgres, kafka, clickhouse, objectStore })
-            .map((app) => platform.app(app, { parent: this, dependsOn: parts }));
+        const apps = cellApps({ cellId: args.cell.id, directory: args.directory, ingestUrls: args.ingestUrls, postgres, kafka, clickhouse, objectStore });
+        // The consumer creates the analytics schema the ingest API reads its metrics from.
+        const consumer = platform.app(apps.consumer, { parent: this, dependsOn: parts });
+        const ingest = platform.app(apps.ingest, { parent: this, dependsOn: [...parts, consumer] });
+        const exporter = platform.app(apps.exporter, { parent: this, dependsOn: parts });
 
         this.endpoints = pulumi.output({
             postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },

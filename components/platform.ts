@@ -37,7 +37,7 @@ export interface AppSpec {
     secretEnv: Record<string, pulumi.Input<string>>;
 }
 
-export interface AppService {
+export interface AppService extends pulumi.Resource {
     url: pulumi.Output<string>;
 }
 

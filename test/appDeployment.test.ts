@@ -22,7 +22,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
 
     test("run as Deployments of the official Node image in the cell's data namespace, two replicas in production", () => {
         const deployments = ofType(run, DEPLOYMENT);
-        expect(deployments.map((d) => d.inputs.metadata.name).sort()).toEqual(["export", "ingest", "router"]);
+        expect(deployments.map((d) => d.inputs.metadata.name).sort()).toEqual(["export", "ingest", "ingest-consumer", "router"]);
         for (const d of deployments) {
             expect(d.inputs.metadata.namespace).toBe("cell-1-data");
             expect(d.inputs.spec.replicas).toBe(2);
@@ -44,7 +44,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
     });
 
     test("get their bundle from an immutable ConfigMap named by its hash, which the pod template names too", () => {
-        for (const app of ["ingest", "export", "router"] as const) {
+        for (const app of ["ingest", "ingest-consumer", "export", "router"] as const) {
             const bundle = bundleApp(app);
             const map = byName("kubernetes:core/v1:ConfigMap", `${app}-${bundle.hash.toLowerCase()}`);
             expect(map.inputs.immutable).toBe(true);
@@ -65,7 +65,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
     });
 
     test("are reached at their ClusterIP Services, which the routing table and the router use", () => {
-        for (const app of ["ingest", "export", "router"]) {
+        for (const app of ["ingest", "ingest-consumer", "export", "router"]) {
             expect(byName("kubernetes:core/v1:Service", app).inputs.spec).toMatchObject({ type: "ClusterIP", ports: [{ port: 8080, targetPort: 8080 }] });
         }
         expect(run.outputs.routing.acme.endpoints).toMatchObject({

@@ -122,11 +122,11 @@ describe("the local stack", () => {
     });
 
     test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
-        for (const [cell, base, apps] of [["local-eu", 15400, ["export", "ingest", "router"]], ["local-us", 15420, ["export", "ingest"]]] as const) {
+        for (const [cell, base, apps] of [["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"]], ["local-us", 15420, ["export", "ingest", "ingest-consumer"]]] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
             expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
-            const appPorts = servers.filter((s) => s.type.endsWith("LocalAppServer")).map((s) => unwrapSecret(s.inputs.spec)).map((spec) => [/\/(\w+)$/.exec(spec.dir)![1], spec.port]);
-            expect(appPorts.sort()).toEqual(apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8 }[app]]));
+            const appPorts = servers.filter((s) => s.type.endsWith("LocalAppServer")).map((s) => unwrapSecret(s.inputs.spec)).map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.port]);
+            expect(appPorts.sort()).toEqual(apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9 }[app]]));
             const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
             for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);
             expect(run.outputs.cells[cell].endpoints).toMatchObject({

@@ -1,13 +1,27 @@
 import { z } from "zod";
 import { cellEnvironment, loadConfig } from "../shared/config";
 
-/** The ingest service's configuration: environment variables, checked once at start-up. */
-const configSchema = z.object({
-    ...cellEnvironment,
+const kafka = {
     KAFKA_BOOTSTRAP: z.string().min(1),
     KAFKA_TOPIC: z.string().min(1).default("events"),
+};
+
+/** The ingest API's configuration: environment variables, checked once at start-up. */
+const configSchema = z.object({ ...cellEnvironment, ...kafka });
+
+/** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
+const consumerConfigSchema = z.object({
+    ...kafka,
+    PORT: cellEnvironment.PORT,
+    HOST: cellEnvironment.HOST,
+    CELL_ID: cellEnvironment.CELL_ID,
+    CLICKHOUSE_URL: cellEnvironment.CLICKHOUSE_URL,
+    CLICKHOUSE_USER: cellEnvironment.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: cellEnvironment.CLICKHOUSE_PASSWORD,
 });
 
 export type IngestConfig = z.output<typeof configSchema>;
+export type ConsumerConfig = z.output<typeof consumerConfigSchema>;
 
 export const loadIngestConfig = (env: NodeJS.ProcessEnv = process.env): IngestConfig => loadConfig("ingest", configSchema, env);
+export const loadConsumerConfig = (env: NodeJS.ProcessEnv = process.env): ConsumerConfig => loadConfig("ingest-consumer", consumerConfigSchema, env);

@@ -1,13 +1,12 @@
-/** The ingest service of one cell: HTTP → Kafka → ClickHouse. Configured by environment variables (config.ts). */
+/** The ingest API of one cell: HTTP → Kafka; the consumer (consumerMain.ts) takes events on to ClickHouse. Configured by environment variables (config.ts). */
 import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
-import { ensureAnalyticsSchema } from "../shared/analytics";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
 import { loadIngestConfig } from "./config";
-import { startConsumer } from "./consumer";
-import { ingestMetrics } from "./metrics";
+import { apiMetrics } from "./metrics";
+import { CoalescingProducer } from "./producer";
 import { ingestServer } from "./server";
 
 async function main() {
@@ -15,19 +14,16 @@ async function main() {
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL);
     const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-    await ensureAnalyticsSchema(clickhouse);
     const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const metrics = ingestMetrics();
-    const consumer = await startConsumer(kafka, config.KAFKA_TOPIC, clickhouse, metrics);
-    const app = ingestServer({ config, keys: new ApiKeys(pool), producer, clickhouse, metrics });
+    const app = ingestServer({ config, keys: new ApiKeys(pool), producer: new CoalescingProducer(producer, config.KAFKA_TOPIC), clickhouse, metrics: apiMetrics() });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`ingest of cell ${config.CELL_ID} listening on ${address}`);
 
     const stop = async () => {
         await app.close();
-        await Promise.allSettled([consumer.disconnect(), producer.disconnect(), clickhouse.close(), pool.end()]);
+        await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
         process.exit(0);
     };
     process.once("SIGTERM", stop);

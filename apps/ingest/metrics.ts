@@ -1,12 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** What `GET /metrics` exposes, in Prometheus's text format. */
-export function ingestMetrics() {
+/** What the ingest API's `GET /metrics` exposes, in Prometheus's text format. */
+export function apiMetrics() {
     const registry = new Registry();
     return {
         registry,
         accepted: new Counter({ name: "ingest_events_accepted_total", help: "Events acknowledged by Kafka and answered 202", registers: [registry] }),
         rejected: new Counter({ name: "ingest_events_rejected_total", help: "Events refused, by reason", labelNames: ["reason"], registers: [registry] }),
+    };
+}
+
+/** What the consumer's `GET /metrics` exposes. */
+export function consumerMetrics() {
+    const registry = new Registry();
+    return {
+        registry,
         stored: new Counter({ name: "ingest_events_stored_total", help: "Events inserted into ClickHouse", registers: [registry] }),
         duplicates: new Counter({ name: "ingest_events_duplicate_total", help: "Redelivered or repeated events dropped before insert", registers: [registry] }),
         lag: new Gauge({ name: "ingest_consumer_lag", help: "Messages behind the partition's high watermark", labelNames: ["partition"], registers: [registry] }),
@@ -14,4 +22,5 @@ export function ingestMetrics() {
     };
 }
 
-export type IngestMetrics = ReturnType<typeof ingestMetrics>;
+export type ApiMetrics = ReturnType<typeof apiMetrics>;
+export type ConsumerMetrics = ReturnType<typeof consumerMetrics>;

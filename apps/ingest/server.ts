@@ -1,21 +1,22 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import Fastify, { FastifyInstance } from "fastify";
-import type { Producer } from "kafkajs";
 import { z } from "zod";
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES, StoredEvent, validateEvents } from "../shared/events";
 import type { ApiKeys } from "../shared/apiKeys";
 import { tenantAuth } from "../shared/auth";
 import type { IngestConfig } from "./config";
-import type { IngestMetrics } from "./metrics";
+import type { ApiMetrics } from "./metrics";
 import { RateLimiter } from "./rateLimit";
+import { eventHeaders } from "./consumer";
+import type { CoalescingProducer } from "./producer";
 import { queryMetrics } from "./rollups";
 
 export interface IngestDeps {
-    config: Pick<IngestConfig, "CELL_ID" | "KAFKA_TOPIC" | "TENANTS" | "CELL_URLS">;
+    config: Pick<IngestConfig, "CELL_ID" | "TENANTS" | "CELL_URLS">;
     keys: ApiKeys;
-    producer: Producer;
+    producer: CoalescingProducer;
     clickhouse: ClickHouseClient;
-    metrics: IngestMetrics;
+    metrics: ApiMetrics;
 }
 
 const metricsQuery = z.strictObject({
@@ -67,7 +68,7 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
         const receivedAt = new Date().toISOString();
         const stored: StoredEvent[] = valid.map(({ event }) => ({ ...event, received_at: receivedAt, _processing_time: receivedAt }));
         if (stored.length > 0) {
-            await producer.send({ topic: config.KAFKA_TOPIC, acks: -1, messages: stored.map((e) => ({ key: e.session_id, value: JSON.stringify(e) })) });
+            await producer.send(stored.map((e) => ({ key: e.session_id, value: JSON.stringify(e), headers: eventHeaders(e) })));
         }
         metrics.accepted.inc(stored.length);
         return reply.code(202).send({ accepted: stored.length, rejected: problems });

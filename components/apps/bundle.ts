@@ -2,8 +2,14 @@ import * as esbuild from "esbuild";
 import * as path from "path";
 import { cacheDir } from "../local/tools";
 
-export const APPS = ["ingest", "export", "router"] as const;
-export type AppName = (typeof APPS)[number];
+/** Each app's entry point under `apps/`. */
+const ENTRIES = {
+    ingest: "ingest/main.ts",
+    "ingest-consumer": "ingest/consumerMain.ts",
+    export: "export/main.ts",
+    router: "router/main.ts",
+} as const;
+export type AppName = keyof typeof ENTRIES;
 
 /** One app as a single JavaScript file, named by esbuild after a hash of its content. */
 export interface AppBundle {
@@ -16,11 +22,11 @@ const ROOT = path.join(__dirname, "..", "..");
 const built = new Map<AppName, AppBundle>();
 
 /**
- * Bundles `apps/<app>/main.ts` and everything it imports into `<cache>/bundles/<app>-<hash>.js`. The same sources
+ * Bundles an app's entry point and everything it imports into `<cache>/bundles/<app>-<hash>.js`. The same sources
  * give the same file and hash, so an unchanged app leaves every deployment as it is.
  */
 export function bundleApp(app: AppName): AppBundle {
-    const cached = built.get(app) ?? { app, ...bundleFile(path.join(ROOT, "apps", app, "main.ts"), app) };
+    const cached = built.get(app) ?? { app, ...bundleFile(path.join(ROOT, "apps", ENTRIES[app]), app) };
     built.set(app, cached);
     return cached;
 }

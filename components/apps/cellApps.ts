@@ -14,27 +14,25 @@ export interface CellAppsInput {
     objectStore: ObjectStore;
 }
 
-/** The ingest and export apps of one cell, configured from its parts' outputs (see each app's `config.ts`). */
-export function cellApps(input: CellAppsInput): AppSpec[] {
+/** The apps of one cell, configured from its parts' outputs (see each app's `config.ts`). */
+export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: AppSpec; exporter: AppSpec } {
     const { postgres, clickhouse, objectStore } = input;
-    const env = {
-        CELL_ID: input.cellId,
-        CLICKHOUSE_URL: clickhouse.url,
-        CLICKHOUSE_USER: clickhouse.user,
-        TENANTS: JSON.stringify(input.directory.tenants),
-        CELL_URLS: JSON.stringify(input.ingestUrls),
-    };
+    const clickhouseEnv = { CELL_ID: input.cellId, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_USER: clickhouse.user };
+    const env = { ...clickhouseEnv, TENANTS: JSON.stringify(input.directory.tenants), CELL_URLS: JSON.stringify(input.ingestUrls) };
+    const kafkaEnv = { KAFKA_BOOTSTRAP: input.kafka.bootstrapServers };
+    const clickhouseSecrets = { CLICKHOUSE_PASSWORD: clickhouse.password };
     const secretEnv = {
+        ...clickhouseSecrets,
         POSTGRES_URL: pulumi.secret(pulumi.interpolate`postgres://${postgres.user}:${postgres.password.apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}`),
-        CLICKHOUSE_PASSWORD: clickhouse.password,
     };
     const keys = objectStore.accessKeys;
-    return [
-        { bundle: bundleApp("ingest"), env: { ...env, KAFKA_BOOTSTRAP: input.kafka.bootstrapServers }, secretEnv },
-        {
+    return {
+        consumer: { bundle: bundleApp("ingest-consumer"), env: { ...clickhouseEnv, ...kafkaEnv }, secretEnv: clickhouseSecrets },
+        ingest: { bundle: bundleApp("ingest"), env: { ...env, ...kafkaEnv }, secretEnv },
+        exporter: {
             bundle: bundleApp("export"),
             env: { ...env, S3_ENDPOINT: objectStore.endpoint, S3_BUCKET: objectStore.bucket },
             secretEnv: keys ? { ...secretEnv, S3_ACCESS_KEY_ID: keys.accessKeyId, S3_SECRET_ACCESS_KEY: keys.secretAccessKey } : secretEnv,
         },
-    ];
+    };
 }

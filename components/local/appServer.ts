@@ -24,7 +24,7 @@ export async function startApp(spec: AppServerSpec): Promise<number> {
     return startService({
         label: spec.label,
         command: process.execPath,
-        args: ["--enable-source-maps", script],
+        args: [script],
         dir: spec.dir,
         port: spec.port,
         env: { ...spec.env, HOST: "127.0.0.1", PORT: String(spec.port), NODE_ENV: "production" },

@@ -1,14 +1,12 @@
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../../stacks/config";
-import type { AppName } from "../apps/bundle";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
-import { LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
-import { LocalObject, LocalServer } from "./resources";
+import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
+import { LocalObject } from "./resources";
 
 /** Offsets of a local cell's servers and apps from its `portBase` (Kafka's controller and MinIO's console take the next port). */
-export const LOCAL_PORTS = { postgres: 0, kafka: 1, clickhouse: 3, minio: 4, ingest: 6, export: 7, router: 8 } as const;
+export const LOCAL_PORTS = { postgres: 0, kafka: 1, clickhouse: 3, minio: 4, ingest: 6, export: 7, router: 8, "ingest-consumer": 9 } as const;
 
 /**
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, MinIO)
@@ -28,16 +26,10 @@ export const localTarget: CellTarget = {
             tenantDirectory: (directory) => {
                 new LocalObject(`${cell.id}-tenant-directory`, { kind: "file", spec: { path: path.join(root, "tenants.json"), content: JSON.stringify(directory, null, 2) } }, opts);
             },
-            app: ({ bundle, env, secretEnv }, appOpts) => {
-                const { dir, port } = part(bundle.app);
-                const spec = pulumi.output({ label: label(bundle.app, cell), dir, port, bundle: bundle.file, hash: bundle.hash, env: { ...env, ...secretEnv } });
-                const server = new LocalServer(`${cell.id}-${bundle.app}`, { kind: "app", spec }, appOpts);
-                return { url: server.running.apply(() => appUrlOf({ port })) };
-            },
+            app: (spec, appOpts) => new LocalApp(`${cell.id}-${spec.bundle.app}`, { spec, ...part(spec.bundle.app) }, appOpts),
         };
     },
     appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app) }),
 };
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];
-const label = (what: AppName, cell: CellConfig) => `${what} of cell ${cell.id}`;

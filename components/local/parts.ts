@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EVENTS_TABLE } from "../../apps/shared/analytics";
-import type { CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import type { AppService, AppSpec, CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import { appUrlOf } from "./appServer";
 import { urlOf } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
 import { endpointOf } from "./minioServer";
@@ -85,5 +86,23 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         this.endpoint = server.running.apply(() => endpointOf(args));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey: rootPassword }));
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+    }
+}
+
+export interface LocalAppArgs extends LocalPartArgs {
+    spec: AppSpec;
+}
+
+/** One of the cell's apps as a process this machine supervises, like the servers. */
+export class LocalApp extends pulumi.ComponentResource implements AppService {
+    readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:App", name, {}, opts);
+        const { bundle, env, secretEnv } = args.spec;
+        const spec = pulumi.output({ label: label(bundle.app, args.context), dir: args.dir, port: args.port, bundle: bundle.file, hash: bundle.hash, env: { ...env, ...secretEnv } });
+        const server = new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this });
+        this.url = server.running.apply(() => appUrlOf(args));
+        this.registerOutputs({ url: this.url });
     }
 }

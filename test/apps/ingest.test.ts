@@ -1,12 +1,13 @@
 import * as fs from "fs";
 import { Pool } from "pg";
 import { createApiKey } from "../../apps/shared/apiKeys";
+import { LOCAL_PORTS } from "../../components/local";
 import { isolatedLocalStack } from "../engine/project";
 import { CellOutput, clickhouseOf, eventOf as event, eventually, postEvents, postgresUrlOf } from "./cell";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
-    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-ingest-", (config) => {
+    const { pulumi, ok, dir, ports } = isolatedLocalStack("cellplane-ingest-", (config) => {
         config["cellplane:tenants"] = [
             { id: "acme", residency: "eu", quotas: { eventsPerSecond: 100_000 } },
             { id: "slowco", residency: "eu", quotas: { eventsPerSecond: 5 } },
@@ -107,10 +108,11 @@ describe("ingest on a local cell", () => {
         await clickhouse.close();
     });
 
-    test("GET /metrics exposes counters in Prometheus's text format", async () => {
+    test("GET /metrics of the API and of the consumer expose counters in Prometheus's text format", async () => {
         const text = await (await fetch(`${url}/metrics`)).text();
         expect(text).toMatch(/^ingest_events_accepted_total \d+/m);
         expect(text).toMatch(/^ingest_events_rejected_total\{reason="foreign_org"\} 2/m);
-        expect(text).toMatch(/^ingest_events_duplicate_total 10/m);
+        const consumer = await (await fetch(`http://127.0.0.1:${ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
+        expect(consumer).toMatch(/^ingest_events_duplicate_total 10/m);
     });
 });

@@ -1,0 +1,35 @@
+/** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts). Its own process, so it has a core of its own. */
+import { createClient } from "@clickhouse/client";
+import Fastify from "fastify";
+import { Kafka, logLevel } from "kafkajs";
+import { ensureAnalyticsSchema } from "../shared/analytics";
+import { loadConsumerConfig } from "./config";
+import { startConsumer } from "./consumer";
+import { consumerMetrics } from "./metrics";
+
+async function main() {
+    const config = loadConsumerConfig();
+    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+    await ensureAnalyticsSchema(clickhouse);
+    const kafka = new Kafka({ clientId: `ingest-consumer-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
+    const metrics = consumerMetrics();
+    const consumer = await startConsumer(kafka, config.KAFKA_TOPIC, clickhouse, metrics);
+    const app = Fastify();
+    app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));
+    app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    console.log(`ingest consumer of cell ${config.CELL_ID}: ${config.KAFKA_TOPIC} → ClickHouse; health and metrics on ${address}`);
+
+    const stop = async () => {
+        await app.close();
+        await Promise.allSettled([consumer.disconnect(), clickhouse.close()]);
+        process.exit(0);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+}
+
+main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});
