@@ -42,7 +42,13 @@ describe("the local stack under the real engine", () => {
 
         const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
         const tables = await (await clickhouse.query({ query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'", format: "JSONEachRow" })).json();
-        expect(tables).toEqual([{ database: "analytics", name: "events", engine: "ReplacingMergeTree" }]);
+        // The events table is the cell's resource; the rollups and the metadata key catalog are created by its ingest consumer.
+        expect(tables).toEqual(expect.arrayContaining([
+            { database: "analytics", name: "events", engine: "ReplacingMergeTree" },
+            { database: "analytics", name: "hourly_metrics", engine: "SummingMergeTree" },
+            { database: "analytics", name: "daily_metrics", engine: "SummingMergeTree" },
+            { database: "analytics", name: "metadata_keys", engine: "AggregatingMergeTree" },
+        ]));
         await clickhouse.close();
 
         const s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: eu.credentials.objectStoreKeys });
