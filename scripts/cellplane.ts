@@ -11,6 +11,7 @@ import { ConfigError, ENVIRONMENTS } from "../stacks/config";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
+import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { reconcile } from "./ops/reconcile";
 import { StackFile } from "./ops/stackFile";
 import { addTenant, moveTenant } from "./ops/tenants";
@@ -156,6 +157,31 @@ tenant.command("list")
         if (o.json) return console.log(JSON.stringify(rows, null, 2));
         printTable(["stack", "tenant", "residency", "cell", "events/s", "requests/min", "storage GB"],
             rows.map((r) => [r.stack, r.id, r.residency, r.cell, String(r.quotas.eventsPerSecond), String(r.quotas.apiRequestsPerMinute), String(r.quotas.maxStorageGb)]));
+    });
+
+const key = program.command("key").description("create or revoke a tenant's API keys, in its own cell");
+
+key.command("create")
+    .description("create an API key for a tenant; it is printed once and only its hash is stored")
+    .addOption(envOption())
+    .requiredOption("--tenant <id>", "tenant id")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const created = await createTenantKey(project(), o.env, o.tenant);
+        if (o.json) return console.log(JSON.stringify(created));
+        console.log(`API key ${created.id} of tenant ${created.tenant}, stored hashed in cell ${created.cell} (stack ${created.stack}). It is shown only now:`);
+        console.log(`  ${created.key}`);
+        console.log(`send requests to the router: curl -H 'authorization: Bearer <key>' ${created.routerUrl}/v1/events …`);
+    });
+
+key.command("revoke")
+    .description("revoke one of a tenant's API keys")
+    .addOption(envOption())
+    .requiredOption("--tenant <id>", "tenant id")
+    .requiredOption("--id <id>", "the key's id, as create printed it")
+    .action(async (o) => {
+        const revoked = await revokeTenantKey(project(), o.env, o.tenant, o.id);
+        console.log(`revoked key ${revoked.id} of tenant ${revoked.tenant} on cell ${revoked.cell}`);
     });
 
 program.command("drift")

@@ -3,6 +3,7 @@ import * as path from "path";
 import { DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { portAnswers } from "../../components/local/supervisor";
+import { eventOf } from "../apps/cell";
 import { cellplane } from "../ops/cli";
 import { isolatedLocalStack } from "./project";
 
@@ -40,6 +41,22 @@ describe("cellplane on a local stack", () => {
         const routing = JSON.parse(fs.readFileSync(routingFile, "utf8"));
         expect(Object.fromEntries(Object.entries(routing).map(([t, r]: [string, any]) => [t, [r.cell, r.residency]]))).toEqual({ acme: ["local-eu", "eu"], globex: ["local-us", "us"] });
         cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+    });
+
+    test("key create gives a tenant a key in its own cell that the router accepts, and key revoke takes it back", async () => {
+        const created = run("key", "create", "--env", "local", "--tenant", "globex", "--json");
+        expect(created.code).toBe(0);
+        const { key, id, cell, routerUrl } = JSON.parse(created.stdout);
+        expect(cell).toBe("local-us");
+        const post = () => fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        expect((await post()).status).toBe(202);
+
+        expect(run("key", "revoke", "--env", "local", "--tenant", "globex", "--id", id).stdout).toContain(`revoked key ${id} of tenant globex on cell local-us`);
+        await new Promise((r) => setTimeout(r, 5_500));
+        expect((await post()).status).toBe(401);
+        const unknown = run("key", "create", "--env", "local", "--tenant", "nobody");
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain("--tenant nobody: no stack of environment local places it");
     });
 
     test("drift of the fresh stack is clean, exit 0", () => {
