@@ -3,12 +3,13 @@ import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
+import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
 import { EXPORT_DDL, ExportStore } from "./store";
 
-async function main() {
+runService(async () => {
     const config = loadExportConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL, EXPORT_DDL);
@@ -35,18 +36,10 @@ async function main() {
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.S3_ENDPOINT}/${config.S3_BUCKET}`);
 
-    const stop = async () => {
+    return async () => {
         scheduler.stop();
         await app.close();
         await runner.idle();
         await Promise.allSettled([clickhouse.close(), pool.end()]);
-        process.exit(0);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-}
-
-main().catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
 });

@@ -3,11 +3,12 @@ import { createClient } from "@clickhouse/client";
 import Fastify from "fastify";
 import { Kafka, logLevel } from "kafkajs";
 import { ensureAnalyticsSchema } from "../shared/analytics";
+import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
 import { startConsumer } from "./consumer";
 import { consumerMetrics } from "./metrics";
 
-async function main() {
+runService(async () => {
     const config = loadConsumerConfig();
     const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
     await ensureAnalyticsSchema(clickhouse);
@@ -20,16 +21,8 @@ async function main() {
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`ingest consumer of cell ${config.CELL_ID}: ${config.KAFKA_TOPIC} → ClickHouse; health and metrics on ${address}`);
 
-    const stop = async () => {
+    return async () => {
         await app.close();
         await Promise.allSettled([consumer.disconnect(), clickhouse.close()]);
-        process.exit(0);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-}
-
-main().catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
 });

@@ -4,12 +4,13 @@ import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
+import { runService } from "../shared/service";
 import { loadIngestConfig } from "./config";
 import { apiMetrics } from "./metrics";
 import { CoalescingProducer } from "./producer";
 import { ingestServer } from "./server";
 
-async function main() {
+runService(async () => {
     const config = loadIngestConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL);
@@ -21,16 +22,8 @@ async function main() {
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`ingest of cell ${config.CELL_ID} listening on ${address}`);
 
-    const stop = async () => {
+    return async () => {
         await app.close();
         await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
-        process.exit(0);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-}
-
-main().catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
 });
