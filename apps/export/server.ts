@@ -29,7 +29,12 @@ const uuid = z.strictObject({ id: z.uuid() });
 
 type Problem = { field: string; value?: unknown; reason: string };
 const badRequest = (reply: FastifyReply, problems: Problem[]) => reply.code(400).send({ error: "bad request", problems });
-const zodProblems = (error: z.ZodError) => error.issues.map((i) => ({ field: i.path.join("."), reason: i.message }));
+/** Each problem with the field's path, the value sent there (if any) and zod's reason. */
+const zodProblems = (error: z.ZodError, body: unknown) => error.issues.map((i) => ({
+    field: i.path.join("."),
+    value: i.path.reduce<unknown>((at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined), body),
+    reason: i.message,
+}));
 
 /**
  * The export API of one cell (seed 000 §2.3): a tenant's schedules (create, list, read, update, delete, trigger,
@@ -43,7 +48,7 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
     /** A valid schedule body as stored, or the 400 naming each bad field. */
     async function scheduleOf(body: unknown, reply: FastifyReply): Promise<NewSchedule | undefined> {
         const parsed = scheduleBody.safeParse(body);
-        if (!parsed.success) return void badRequest(reply, zodProblems(parsed.error));
+        if (!parsed.success) return void badRequest(reply, zodProblems(parsed.error, body));
         const { name, cron, objects, lookbackDays, paused } = parsed.data;
         const problems: Problem[] = [];
         let nextRunAt: Date | null = null;
@@ -134,7 +139,7 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
         const tenant = await tenantOf(request, reply);
         if (!tenant) return reply;
         const parsed = exportBody.safeParse(request.body);
-        if (!parsed.success) return badRequest(reply, zodProblems(parsed.error));
+        if (!parsed.success) return badRequest(reply, zodProblems(parsed.error, request.body));
         const problems = await objectProblems(parsed.data.objects);
         if (problems.length > 0) return badRequest(reply, problems);
         const job = await store.createJob(tenant, null, parsed.data.from, parsed.data.to, parsed.data.objects);

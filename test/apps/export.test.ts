@@ -115,6 +115,11 @@ describe("export on a local cell", () => {
             { field: "objects.1", value: "cellplane.api_keys", reason: expect.stringContaining("never exported") },
             { field: "objects.2", value: "public.missing", reason: 'table "public.missing" does not exist in the cell\'s Postgres' },
         ]);
+        const malformed = await api("acme", "POST", "/v1/schedules", { name: "Nightly Export", cron: "0 2 * * *", lookbackDays: 400 });
+        expect(malformed.body.problems).toEqual([
+            { field: "name", value: "Nightly Export", reason: "lower-case letters, digits and dashes, at most 63" },
+            { field: "lookbackDays", value: 400, reason: expect.stringContaining("366") },
+        ]);
         expect((await api("acme", "GET", "/v1/schedules")).body.schedules).toEqual([]);
     });
 

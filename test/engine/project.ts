@@ -44,7 +44,8 @@ export function isolatedLocalStack(prefix: string, edit: (config: Record<string,
         fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
     }
     const state = path.join(scratch.dir, "cells");
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    // Below the kernel's ephemeral range (32768 and up), where clients' own sockets could take a cell's port.
+    const base = 20_000 + Math.floor(Math.random() * 120) * 100;
     const ports = { eu: base, us: base + 20 };
     const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
     local.config["cellplane:cells"][0].portBase = ports.eu;
