@@ -43,6 +43,15 @@ describe("ingest on a local cell", () => {
         fs.rmSync(dir, { recursive: true, force: true });
     }, 120_000);
 
+    test("the passwords the apps are given stay Pulumi secrets: none is in the stack's state in the clear", () => {
+        const state = pulumi("stack", "export").stdout;
+        expect(state).toContain("LocalAppServer");
+        for (const secret of [eu.credentials.postgresPassword, eu.credentials.clickhousePassword, eu.credentials.objectStoreKeys.secretAccessKey]) {
+            expect(secret.length).toBeGreaterThan(16);
+            expect(state).not.toContain(secret);
+        }
+    });
+
     test("accepted events reach ClickHouse and are counted once in the tenant's metrics", async () => {
         const batch = Array.from({ length: 50 }, () => event("acme"));
         const response = await post(keys.acme, batch);
