@@ -75,10 +75,10 @@ export class Cell extends pulumi.ComponentResource {
         platform.tenantDirectory(args.directory);
         const parts = [postgres, kafka, clickhouse, objectStore];
         const apps = cellApps({ cellId: args.cell.id, directory: args.directory, ingestUrls: args.ingestUrls, postgres, kafka, clickhouse, objectStore });
-        // The consumer creates the analytics schema the ingest API reads its metrics from.
+        // The consumer creates the analytics schema: the rollups the ingest API reads and the key catalog exports read.
         const consumer = platform.app(apps.consumer, { parent: this, dependsOn: parts });
         const ingest = platform.app(apps.ingest, { parent: this, dependsOn: [...parts, consumer] });
-        const exporter = platform.app(apps.exporter, { parent: this, dependsOn: parts });
+        const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
 
         this.endpoints = pulumi.output({
             postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },

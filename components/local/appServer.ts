@@ -43,7 +43,8 @@ export async function appRunning(spec: AppServerSpec): Promise<boolean> {
 
 export async function stopApp(spec: AppServerSpec): Promise<void> {
     await stopService(spec.dir);
-    for (const old of fs.readdirSync(spec.dir).filter((f) => f.startsWith("app-"))) fs.rmSync(path.join(spec.dir, old));
+    const copies = fs.existsSync(spec.dir) ? fs.readdirSync(spec.dir).filter((f) => f.startsWith("app-")) : [];
+    for (const old of copies) fs.rmSync(path.join(spec.dir, old));
 }
 
 export async function destroyApp(spec: AppServerSpec): Promise<void> {
