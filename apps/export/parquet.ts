@@ -35,13 +35,15 @@ export interface ExportResult {
 
 /** JSON values of one key that share a type become a typed column; mixed or nested values stay JSON text. */
 const COLUMN_TYPES: Record<string, string> = { Int64: "Nullable(Int64)", UInt64: "Nullable(Int64)", Double: "Nullable(Float64)", Bool: "Nullable(Bool)", String: "Nullable(String)" };
+/** Keys beyond these stay only in the raw JSON column, so one tenant's odd documents cannot widen files without end. */
 const MAX_ATTRIBUTE_COLUMNS = 256;
+/** The UUIDv5 namespace of export file names: a name depends only on the run key and the object. */
 const FILE_NAMESPACE = "6f1d4e4a-3c58-4f3e-9a7e-2f0c1b8d5a10";
 
 /** A ClickHouse string literal. Only for values the `s3` and `postgresql` functions take as literals. */
 const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
-export const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
+const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
     `tenant=${e.tenant}/object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
 
 function s3Function(bucket: ExportBucket, key: string): string {
