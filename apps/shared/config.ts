@@ -26,6 +26,11 @@ export const cellEnvironment = {
     CELL_URLS: json(z.record(z.string(), z.url())).default({}),
 };
 
+/** A cell's Postgres as the apps take it (`POSTGRES_URL`). */
+export function postgresUrl(pg: { user: string; host: string; port: number; database: string }, password: string): string {
+    return `postgres://${pg.user}:${encodeURIComponent(password)}@${pg.host}:${pg.port}/${pg.database}`;
+}
+
 /** Parses an app's environment once, at start-up; every problem is named with its variable. */
 export function loadConfig<T extends z.ZodType>(app: string, schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
     const result = schema.safeParse(env);

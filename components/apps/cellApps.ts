@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSpec, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
 import type { TenantDirectory } from "../tenantDirectory";
+import { postgresUrl } from "../../apps/shared/config";
 import { bundleApp } from "./bundle";
 
 export interface CellAppsInput {
@@ -23,7 +24,8 @@ export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: App
     const clickhouseSecrets = { CLICKHOUSE_PASSWORD: clickhouse.password };
     const secretEnv = {
         ...clickhouseSecrets,
-        POSTGRES_URL: pulumi.secret(pulumi.interpolate`postgres://${postgres.user}:${postgres.password.apply(encodeURIComponent)}@${postgres.host}:${postgres.port}/${postgres.database}`),
+        POSTGRES_URL: pulumi.secret(pulumi.all([postgres.user, postgres.host, postgres.port, postgres.database, postgres.password])
+            .apply(([user, host, port, database, password]) => postgresUrl({ user, host, port, database }, password))),
     };
     const keys = objectStore.accessKeys;
     return {

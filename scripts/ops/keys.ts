@@ -1,5 +1,6 @@
 import { Pool } from "pg";
 import { API_KEYS_DDL, createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
+import { postgresUrl } from "../../apps/shared/config";
 import { ensureSchema } from "../../apps/shared/schema";
 import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
@@ -21,8 +22,7 @@ async function withTenantPostgres<T>(projectDir: string, env: string, tenant: st
     const route = outputs.routing?.value?.[tenant];
     if (!route) throw new Refusal(`tenant ${tenant} is in Pulumi.${stack}.yaml but not yet deployed: run cellplane reconcile --env ${env} first`);
     const cell = outputs.cells.value[route.cell];
-    const pg = cell.endpoints.postgres;
-    const pool = new Pool({ connectionString: `postgres://${pg.user}:${encodeURIComponent(cell.credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`, max: 1 });
+    const pool = new Pool({ connectionString: postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword), max: 1 });
     try {
         await ensureSchema(pool, API_KEYS_DDL);
         return await fn(pool, { stack, cell: route.cell, routerUrl: outputs.router.value.url });

@@ -1,5 +1,6 @@
 import { createClient } from "@clickhouse/client";
 import { v7 as uuidv7 } from "uuid";
+import { postgresUrl } from "../../apps/shared/config";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 
 /** A cell as `pulumi stack output cells --show-secrets` gives it. */
@@ -17,8 +18,7 @@ export interface CellOutput {
     credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys: { accessKeyId: string; secretAccessKey: string } };
 }
 
-export const postgresUrlOf = ({ endpoints: { postgres: pg }, credentials }: CellOutput) =>
-    `postgres://${pg.user}:${encodeURIComponent(credentials.postgresPassword)}@${pg.host}:${pg.port}/${pg.database}`;
+export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);
 
 export const clickhouseOf = (cell: CellOutput) =>
     createClient({ url: cell.endpoints.clickhouseUrl, username: cell.credentials.clickhouseUser, password: cell.credentials.clickhousePassword });
