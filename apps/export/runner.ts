@@ -11,18 +11,26 @@ const INTERNAL_SCHEMA = "cellplane";
 
 /** Why `object` cannot be exported, or undefined if it can: `events`, or a tenant-keyed Postgres table `schema.table`. */
 export async function objectProblem(pool: Pool, object: string): Promise<string | undefined> {
-    if (object === EVENTS_OBJECT) return undefined;
+    return object === EVENTS_OBJECT ? undefined : tableProblem(object, await columnsOf(pool, object));
+}
+
+function tableProblem(object: string, columns: readonly Column[]): string | undefined {
     if (!TABLE_NAME.test(object)) return `"${object}" is neither "events" nor a Postgres table as schema.table (lower case)`;
     if (object.startsWith(`${INTERNAL_SCHEMA}.`)) return `"${object}" is in the service's own schema "${INTERNAL_SCHEMA}", which is never exported`;
-    const columns = await columnsOf(pool, object);
     if (columns.length === 0) return `table "${object}" does not exist in the cell's Postgres`;
     if (!columns.some((c) => c.name === "tenant_id")) return `table "${object}" has no tenant_id column, so its rows cannot be scoped to one tenant`;
     return undefined;
 }
 
-async function columnsOf(pool: Pool, object: string): Promise<{ name: string; type: string }[]> {
+interface Column {
+    name: string;
+    type: string;
+}
+
+async function columnsOf(pool: Pool, object: string): Promise<Column[]> {
+    if (!TABLE_NAME.test(object)) return [];
     const [schema, table] = object.split(".");
-    const { rows } = await pool.query<{ name: string; type: string }>(
+    const { rows } = await pool.query<Column>(
         "SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
         [schema, table],
     );
@@ -94,10 +102,11 @@ export class ExportRunner {
         // The schedule's run key names the files, so a schedule's rerun of a day replaces that day's file.
         const target = { tenant: job.tenant, object, from: job.from, to: job.to, runKey: job.scheduleId ?? "on-demand" };
         if (object === EVENTS_OBJECT) return exportEvents(clickhouse, bucket, target);
-        const problem = await objectProblem(pool, object);
+        const columns = await columnsOf(pool, object);
+        const problem = tableProblem(object, columns);
         if (problem) throw new Error(problem);
         // Only plainly named JSON columns are flattened (their names go into SQL); every column is exported as it is.
-        const json = (await columnsOf(pool, object)).filter((c) => (c.type === "json" || c.type === "jsonb") && /^[a-z_][a-z0-9_]*$/.test(c.name)).map((c) => c.name);
+        const json = columns.filter((c) => (c.type === "json" || c.type === "jsonb") && /^[a-z_][a-z0-9_]*$/.test(c.name)).map((c) => c.name);
         return exportTable(clickhouse, bucket, postgres, target, json);
     }
 }
