@@ -1,6 +1,6 @@
 /** The export service of one cell: per-tenant schedules and Parquet exports to the cell's bucket (config.ts). */
-import { createClient } from "@clickhouse/client";
 import { Pool } from "pg";
+import { clickhouseOf } from "../shared/analytics";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
 import { runService } from "../shared/service";
@@ -13,9 +13,10 @@ runService(async () => {
     const config = loadExportConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL, EXPORT_DDL);
-    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, 
+    const clickhouse = clickhouseOf(config, {
         // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
-        request_timeout: 3_600_000, clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
+        request_timeout: 3_600_000,
+        clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
     });
     const postgresUrl = new URL(config.POSTGRES_URL);
     const store = new ExportStore(pool);

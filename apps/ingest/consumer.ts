@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Consumer, IHeaders, Kafka } from "kafkajs";
 import { Readable } from "stream";
+import { clickhouseTime } from "../shared/analytics";
 import type { ConsumerMetrics } from "./metrics";
-import { clickhouseTime } from "./rows";
 
 /**
  * What the consumer needs of an event without parsing it: the producer puts these in each message's headers, and

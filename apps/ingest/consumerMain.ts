@@ -1,8 +1,7 @@
 /** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts). Its own process, so it has a core of its own. */
-import { createClient } from "@clickhouse/client";
 import Fastify from "fastify";
 import { Kafka, logLevel } from "kafkajs";
-import { ensureAnalyticsSchema } from "../shared/analytics";
+import { clickhouseOf, ensureAnalyticsSchema } from "../shared/analytics";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
 import { startConsumer } from "./consumer";
@@ -10,7 +9,7 @@ import { consumerMetrics } from "./metrics";
 
 runService(async () => {
     const config = loadConsumerConfig();
-    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+    const clickhouse = clickhouseOf(config);
     await ensureAnalyticsSchema(clickhouse);
     const kafka = new Kafka({ clientId: `ingest-consumer-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
     const metrics = consumerMetrics();

@@ -1,7 +1,7 @@
 /** The ingest API of one cell: HTTP → Kafka; the consumer (consumerMain.ts) takes events on to ClickHouse. Configured by environment variables (config.ts). */
-import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Pool } from "pg";
+import { clickhouseOf } from "../shared/analytics";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { ensureSchema } from "../shared/schema";
 import { runService } from "../shared/service";
@@ -14,7 +14,7 @@ runService(async () => {
     const config = loadIngestConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL);
-    const clickhouse = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+    const clickhouse = clickhouseOf(config);
     const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { clickhouseTime } from "./rows";
+import { clickhouseTime } from "../shared/analytics";
 
 export interface MetricsQuery {
     org: string;

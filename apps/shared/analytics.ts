@@ -1,4 +1,17 @@
-import type { ClickHouseClient } from "@clickhouse/client";
+import { ClickHouseClient, ClickHouseClientConfigOptions, createClient } from "@clickhouse/client";
+
+/** The cell's ClickHouse, as every app is told of it. */
+export function clickhouseOf(
+    config: { CLICKHOUSE_URL: string; CLICKHOUSE_USER: string; CLICKHOUSE_PASSWORD: string },
+    options: ClickHouseClientConfigOptions = {},
+): ClickHouseClient {
+    return createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, ...options });
+}
+
+/** ClickHouse's DateTime64(3) text in UTC, from any ISO 8601 time. */
+export function clickhouseTime(iso: string): string {
+    return new Date(iso).toISOString().replace("T", " ").replace("Z", "");
+}
 
 /** The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans, 36-month TTL. */
 export const EVENTS_TABLE = `CREATE TABLE IF NOT EXISTS analytics.events (

@@ -7,7 +7,7 @@ import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/shared/apiKeys";
 import { insertJson } from "../../apps/ingest/consumer";
-import { clickhouseTime } from "../../apps/ingest/rows";
+import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 import { CellOutput, clickhouseOf, postgresUrlOf } from "../apps/cell";
 import { isolatedLocalStack } from "../engine/project";
