@@ -85,7 +85,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT }] },
         }, { parent: this, dependsOn: [deployment] });
 
-        this.url = pulumi.all([service.metadata.name, service.metadata.namespace]).apply(([, namespace]) => inClusterAppUrl(namespace, bundle.app));
+        this.url = service.metadata.namespace.apply((namespace) => inClusterAppUrl(namespace, bundle.app));
         this.registerOutputs({ url: this.url });
     }
 }
