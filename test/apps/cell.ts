@@ -1,7 +1,40 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "@clickhouse/client";
+import * as fs from "fs";
+import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
+import { createApiKey } from "../../apps/shared/apiKeys";
 import { postgresUrl } from "../../apps/shared/config";
 import type { AnalyticsEvent } from "../../apps/shared/events";
+import type { isolatedLocalStack } from "../engine/project";
+
+type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
+
+/** `pulumi up` of an isolated local stack, and its cells as the stack's outputs give them, secrets included. */
+export function deployCells(stack: IsolatedStack): Record<string, CellOutput> {
+    stack.ok("up", "--yes", "--skip-preview");
+    return JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+}
+
+/** `pulumi destroy` of the stack, then its scratch folder. */
+export function destroyCells(stack: IsolatedStack): void {
+    stack.pulumi("destroy", "--yes", "--skip-preview");
+    fs.rmSync(stack.dir, { recursive: true, force: true });
+}
+
+/** A new API key of `tenant`, stored in `cell`'s Postgres. */
+export async function apiKeyFor(cell: CellOutput, tenant: string): Promise<string> {
+    const pool = new Pool({ connectionString: postgresUrlOf(cell), max: 1 });
+    try {
+        return (await createApiKey(pool, tenant)).key;
+    } finally {
+        await pool.end();
+    }
+}
+
+export const s3Of = (cell: CellOutput) => new S3Client({
+    endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: cell.credentials.objectStoreKeys,
+});
 
 /** A cell as `pulumi stack output cells --show-secrets` gives it. */
 export interface CellOutput {

@@ -1,18 +1,16 @@
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import * as fs from "fs";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { Pool } from "pg";
-import { createApiKey } from "../../apps/shared/apiKeys";
 import { isolatedLocalStack } from "../engine/project";
-import { CellOutput, eventOf, eventually, postEvents, postgresUrlOf, storedEvents } from "./cell";
+import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, postgresUrlOf, s3Of, storedEvents } from "./cell";
 
 /** A metadata key that would break out of a quoted name if it were spliced into SQL. */
 const ODD_KEY = "odd`key'\\";
 
 /** The export service the local cell deployed: schedules, jobs and Parquet files in the cell's bucket. */
 describe("export on a local cell", () => {
-    const { pulumi, ok, dir } = isolatedLocalStack("cellplane-export-", (config) => {
+    const stack = isolatedLocalStack("cellplane-export-", (config) => {
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "initech", residency: "eu" }, { id: "globex", residency: "us" }];
     });
     let eu: CellOutput;
@@ -41,12 +39,10 @@ describe("export on a local cell", () => {
     };
 
     beforeAll(async () => {
-        ok("up", "--yes", "--skip-preview");
-        eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
+        eu = deployCells(stack)["local-eu"];
         pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
-        for (const org of ["acme", "initech"]) keys[org] = (await createApiKey(pool, org)).key;
-        const { accessKeyId, secretAccessKey } = eu.credentials.objectStoreKeys;
-        s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+        for (const org of ["acme", "initech"]) keys[org] = await apiKeyFor(eu, org);
+        s3 = s3Of(eu);
 
         const events = [
             ...Array.from({ length: 30 }, (_, i) => eventOf("acme", { timestamp: `${yesterday}T10:00:${String(i).padStart(2, "0")}.000Z`, metadata: { tokens: i, model: "m-1", cached: i % 2 === 0 } })),
@@ -62,8 +58,7 @@ describe("export on a local cell", () => {
 
     afterAll(async () => {
         await pool?.end();
-        pulumi("destroy", "--yes", "--skip-preview");
-        fs.rmSync(dir, { recursive: true, force: true });
+        destroyCells(stack);
     }, 120_000);
 
     test("an on-demand export writes one Parquet file per day, metadata flattened into typed attr_* columns", async () => {

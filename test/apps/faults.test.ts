@@ -1,10 +1,7 @@
-import * as fs from "fs";
 import * as path from "path";
-import { Pool } from "pg";
-import { createApiKey } from "../../apps/shared/apiKeys";
 import { runningPid, stopService } from "../../components/local/supervisor";
 import { isolatedLocalStack } from "../engine/project";
-import { CellOutput, clickhouseOf, eventOf, eventually, postgresUrlOf } from "./cell";
+import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually } from "./cell";
 
 /** Sends batches without pause from a few senders, keeping the ids of every batch answered 202. */
 function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
@@ -29,26 +26,20 @@ function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
 
 /** Stops Kafka, then ClickHouse, then kills the ingest process (and its consumer) under load; `pulumi up --refresh` brings each back. */
 describe("a local cell under load through faults", () => {
-    const { pulumi, ok, dir, state } = isolatedLocalStack("cellplane-faults-", (config) => {
+    const stack = isolatedLocalStack("cellplane-faults-", (config) => {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu", quotas: { eventsPerSecond: 1_000_000 } }];
     });
-    const serverDir = (part: string) => path.join(state, "e2e", "local-eu", part);
+    const serverDir = (part: string) => path.join(stack.state, "e2e", "local-eu", part);
     let eu: CellOutput;
     let key: string;
 
     beforeAll(async () => {
-        ok("up", "--yes", "--skip-preview");
-        eu = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
-        key = (await createApiKey(pool, "acme")).key;
-        await pool.end();
+        eu = deployCells(stack)["local-eu"];
+        key = await apiKeyFor(eu, "acme");
     }, 240_000);
 
-    afterAll(async () => {
-        pulumi("destroy", "--yes", "--skip-preview");
-        fs.rmSync(dir, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => destroyCells(stack), 120_000);
 
     test("every accepted event is in ClickHouse exactly once after Kafka, ClickHouse and the consumer each went down", async () => {
         const load = sustainedLoad(eu.endpoints.ingestUrl, key);
@@ -64,7 +55,7 @@ describe("a local cell under load through faults", () => {
             const before = acceptedSoFar();
             await fault();
             await pause(3_000);
-            ok("up", "--yes", "--skip-preview", "--refresh");
+            stack.ok("up", "--yes", "--skip-preview", "--refresh");
             // The cell takes events again before the next fault.
             expect(await eventually(async () => acceptedSoFar() > before + 1_000, 60_000)).toBe(true);
             console.log(`after ${name}: ${acceptedSoFar()} accepted; failures so far ${JSON.stringify(Object.fromEntries(load.failures))}`);

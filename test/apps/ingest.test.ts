@@ -1,13 +1,10 @@
-import * as fs from "fs";
-import { Pool } from "pg";
-import { createApiKey } from "../../apps/shared/apiKeys";
 import { LOCAL_PORTS } from "../../components/local";
 import { isolatedLocalStack } from "../engine/project";
-import { CellOutput, clickhouseOf, eventOf as event, eventually, postEvents, postgresUrlOf } from "./cell";
+import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf as event, eventually, postEvents } from "./cell";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
-    const { pulumi, ok, dir, ports } = isolatedLocalStack("cellplane-ingest-", (config) => {
+    const stack = isolatedLocalStack("cellplane-ingest-", (config) => {
         config["cellplane:tenants"] = [
             { id: "acme", residency: "eu", quotas: { eventsPerSecond: 100_000 } },
             { id: "slowco", residency: "eu", quotas: { eventsPerSecond: 5 } },
@@ -15,7 +12,6 @@ describe("ingest on a local cell", () => {
         ];
     });
     let url: string;
-    let pool: Pool;
     let eu: CellOutput;
     let us: CellOutput;
     const keys: Record<string, string> = {};
@@ -30,21 +26,15 @@ describe("ingest on a local cell", () => {
     };
 
     beforeAll(async () => {
-        ok("up", "--yes", "--skip-preview");
-        ({ "local-eu": eu, "local-us": us } = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout));
+        ({ "local-eu": eu, "local-us": us } = deployCells(stack));
         url = eu.endpoints.ingestUrl;
-        pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
-        for (const org of ["acme", "slowco"]) keys[org] = (await createApiKey(pool, org)).key;
+        for (const org of ["acme", "slowco"]) keys[org] = await apiKeyFor(eu, org);
     }, 180_000);
 
-    afterAll(async () => {
-        await pool?.end();
-        pulumi("destroy", "--yes", "--skip-preview");
-        fs.rmSync(dir, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => destroyCells(stack), 120_000);
 
     test("the passwords the apps are given stay Pulumi secrets: none is in the stack's state in the clear", () => {
-        const state = pulumi("stack", "export").stdout;
+        const state = stack.pulumi("stack", "export").stdout;
         expect(state).toContain("LocalAppServer");
         for (const secret of [eu.credentials.postgresPassword, eu.credentials.clickhousePassword, eu.credentials.objectStoreKeys.secretAccessKey]) {
             expect(secret.length).toBeGreaterThan(16);
@@ -121,7 +111,7 @@ describe("ingest on a local cell", () => {
         const text = await (await fetch(`${url}/metrics`)).text();
         expect(text).toMatch(/^ingest_events_accepted_total \d+/m);
         expect(text).toMatch(/^ingest_events_rejected_total\{reason="foreign_org"\} 2/m);
-        const consumer = await (await fetch(`http://127.0.0.1:${ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
+        const consumer = await (await fetch(`http://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
         expect(consumer).toMatch(/^ingest_events_duplicate_total 10/m);
     });
 });

@@ -1,7 +1,7 @@
-import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
-import { CellOutput, clickhouseOf, postgresUrlOf } from "./cell";
+import { CellOutput, clickhouseOf, postgresUrlOf, s3Of } from "./cell";
 
 /**
  * Where a tenant's data sits in one cell, store by store: rows and Parquet files naming it, Kafka messages
@@ -60,9 +60,7 @@ async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> 
 }
 
 async function bucketObjects(cell: CellOutput, tenant: string): Promise<number> {
-    const { accessKeyId, secretAccessKey } = cell.credentials.objectStoreKeys;
-    const s3 = new S3Client({ endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
-    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: cell.endpoints.bucket }));
+    const listed = await s3Of(cell).send(new ListObjectVersionsCommand({ Bucket: cell.endpoints.bucket }));
     return (listed.Versions ?? []).filter((v) => v.Key!.includes(`tenant=${tenant}/`)).length;
 }
 

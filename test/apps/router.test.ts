@@ -1,15 +1,12 @@
-import * as fs from "fs";
 import * as path from "path";
-import { Pool } from "pg";
-import { createApiKey } from "../../apps/shared/apiKeys";
 import { stopService } from "../../components/local/supervisor";
 import { isolatedLocalStack } from "../engine/project";
-import { CellOutput, eventOf, eventually, postEvents, postgresUrlOf, storedEvents } from "./cell";
+import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, storedEvents } from "./cell";
 import { tenantFootprint } from "./residency";
 
 /** The environment's router (hosted by the eu cell) in front of a real eu and us cell. */
 describe("the router of a local environment", () => {
-    const { pulumi, ok, dir, state } = isolatedLocalStack("cellplane-router-", (config) => {
+    const stack = isolatedLocalStack("cellplane-router-", (config) => {
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "globex", residency: "us" }];
     });
     let eu: CellOutput;
@@ -17,24 +14,14 @@ describe("the router of a local environment", () => {
     let router: string;
     const keys: Record<string, string> = {};
 
-    const keyFor = async (cell: CellOutput, tenant: string) => {
-        const pool = new Pool({ connectionString: postgresUrlOf(cell), max: 1 });
-        keys[tenant] = (await createApiKey(pool, tenant)).key;
-        await pool.end();
-    };
-
     beforeAll(async () => {
-        ok("up", "--yes", "--skip-preview");
-        ({ "local-eu": eu, "local-us": us } = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout));
-        router = JSON.parse(pulumi("stack", "output", "router", "--json").stdout).url;
-        await keyFor(eu, "acme");
-        await keyFor(us, "globex");
+        ({ "local-eu": eu, "local-us": us } = deployCells(stack));
+        router = JSON.parse(stack.pulumi("stack", "output", "router", "--json").stdout).url;
+        keys.acme = await apiKeyFor(eu, "acme");
+        keys.globex = await apiKeyFor(us, "globex");
     }, 240_000);
 
-    afterAll(async () => {
-        pulumi("destroy", "--yes", "--skip-preview");
-        fs.rmSync(dir, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => destroyCells(stack), 120_000);
 
     test("sends each tenant's events and metrics to its own cell", async () => {
         expect((await postEvents(router, keys.acme, Array.from({ length: 5 }, () => eventOf("acme")))).status).toBe(202);
@@ -72,7 +59,7 @@ describe("the router of a local environment", () => {
     }, 90_000);
 
     test("a cell that does not answer gets its tenants 503 with Retry-After, never another cell", async () => {
-        await stopService(path.join(state, "e2e", "local-us", "ingest"));
+        await stopService(path.join(stack.state, "e2e", "local-us", "ingest"));
         const refused = await postEvents(router, keys.globex, eventOf("globex"));
         expect(refused.status).toBe(503);
         expect(refused.headers.get("retry-after")).toBe("5");
@@ -80,7 +67,7 @@ describe("the router of a local environment", () => {
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         expect((await tenantFootprint(eu, "globex")).kafka).toBe(0);
 
-        ok("up", "--yes", "--skip-preview", "--refresh");
+        stack.ok("up", "--yes", "--skip-preview", "--refresh");
         expect((await postEvents(router, keys.globex, eventOf("globex"))).status).toBe(202);
     }, 120_000);
 });

@@ -3,9 +3,7 @@
  * (BENCH_ROWS events of one tenant over ten days, `metadata` flattened), and beside it ClickHouse's own
  * `FORMAT Parquet` of the same rows, read by a client and discarded.
  */
-import { Pool } from "pg";
-import { createApiKey } from "../../apps/shared/apiKeys";
-import { CellOutput, clickhouseOf, postgresUrlOf } from "../apps/cell";
+import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";
 import { isolatedLocalStack } from "../engine/project";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
@@ -18,11 +16,8 @@ async function main() {
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }];
     });
     try {
-        stack.ok("up", "--yes", "--skip-preview");
-        const eu: CellOutput = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
-        const pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
-        const { key } = await createApiKey(pool, "acme");
-        await pool.end();
+        const eu = deployCells(stack)["local-eu"];
+        const key = await apiKeyFor(eu, "acme");
         const clickhouse = clickhouseOf(eu);
 
         console.log(`bench:export: writing ${ROWS.toLocaleString("en")} events over ${DAYS} days into ClickHouse…`);
@@ -72,7 +67,7 @@ async function main() {
         console.log(`  the same with the attr_* columns: ${Math.round(ROWS / attributes.seconds).toLocaleString("en")} rows/s (${(attributes.bytes / 1e6).toFixed(1)} MB in ${attributes.seconds.toFixed(2)} s)`);
         console.log(`export / anchor: ${(exportRate / anchorRate).toFixed(2)} (target ≥ 0.5); export / anchor with attr_* columns: ${(exportRate / (ROWS / attributes.seconds)).toFixed(2)}`);
     } finally {
-        stack.pulumi("destroy", "--yes", "--skip-preview");
+        destroyCells(stack);
     }
 }
 

@@ -3,13 +3,11 @@
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
  * insert rate of the same rows straight into a copy of the events table.
  */
-import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
-import { createApiKey } from "../../apps/shared/apiKeys";
 import { insertJson } from "../../apps/ingest/consumer";
 import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
-import { CellOutput, clickhouseOf, postgresUrlOf } from "../apps/cell";
+import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";
 import { isolatedLocalStack } from "../engine/project";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -31,12 +29,9 @@ async function main() {
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu", quotas: { eventsPerSecond: 1_000_000 } }];
     });
     try {
-        stack.ok("up", "--yes", "--skip-preview");
-        const eu: CellOutput = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout)["local-eu"];
+        const eu = deployCells(stack)["local-eu"];
         const url = eu.endpoints.ingestUrl;
-        const pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
-        const { key } = await createApiKey(pool, "acme");
-        await pool.end();
+        const key = await apiKeyFor(eu, "acme");
         const clickhouse = clickhouseOf(eu);
 
         const prepared = Array.from({ length: Math.ceil((PREPARED_EVENTS_PER_SECOND * SECONDS) / BATCH) }, (_, n) => {
@@ -103,7 +98,7 @@ async function main() {
         console.log(`stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`);
         console.log(`anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (the consumer's JSONEachRow insert, batches of 10,000, same rows)`);
     } finally {
-        stack.pulumi("destroy", "--yes", "--skip-preview");
+        destroyCells(stack);
     }
 }
 
