@@ -4,7 +4,7 @@ import { bundleApp } from "./apps/bundle";
 import type { Cell } from "./cell";
 
 export interface RouterArgs {
-    /** The cell that runs the router. It keeps no event data, so any cell of the environment may host it. */
+    /** The cell that runs the router, and the router's parent. It keeps no event data, so any cell may host it. */
     host: Cell;
     routing: pulumi.Input<RoutingTable>;
 }
@@ -14,7 +14,7 @@ export class Router extends pulumi.ComponentResource {
     readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("cellplane:index:Router", name, {}, opts);
+        super("cellplane:index:Router", name, {}, { parent: args.host, ...opts });
         const routes = pulumi.output(args.routing).apply((table) => JSON.stringify(table));
         this.url = args.host.host({ bundle: bundleApp("router"), env: { ROUTES: routes }, secretEnv: {} }, this).url;
         this.registerOutputs({ url: this.url });

@@ -28,7 +28,7 @@ export function cellplane(stack: ValidStack) {
         }),
     }));
     const routing = routingTable(stack.tenants, cells);
-    const router = new Router("router", { host: cells[0].resource, routing }, { parent: cells[0].resource });
+    const router = new Router("router", { host: cells[0].resource, routing });
 
     return {
         environment: stack.environment,

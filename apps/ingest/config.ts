@@ -10,15 +10,9 @@ const kafka = {
 const configSchema = z.object({ ...cellEnvironment, ...kafka });
 
 /** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
-const consumerConfigSchema = z.object({
-    ...kafka,
-    PORT: cellEnvironment.PORT,
-    HOST: cellEnvironment.HOST,
-    CELL_ID: cellEnvironment.CELL_ID,
-    CLICKHOUSE_URL: cellEnvironment.CLICKHOUSE_URL,
-    CLICKHOUSE_USER: cellEnvironment.CLICKHOUSE_USER,
-    CLICKHOUSE_PASSWORD: cellEnvironment.CLICKHOUSE_PASSWORD,
-});
+const consumerConfigSchema = z.object(cellEnvironment)
+    .pick({ PORT: true, HOST: true, CELL_ID: true, CLICKHOUSE_URL: true, CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true })
+    .extend(kafka);
 
 export type IngestConfig = z.output<typeof configSchema>;
 export type ConsumerConfig = z.output<typeof consumerConfigSchema>;
