@@ -26,7 +26,7 @@ export interface CellPlatform {
     /** Publishes the environment's tenant directory inside the cell. */
     tenantDirectory(directory: TenantDirectory): void;
     /** Runs one of the cell's apps; it answers at the target's `appUrl`. */
-    app(spec: AppSpec, opts: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] }): AppService;
+    app(spec: AppSpec, opts: AppOptions): AppService;
 }
 
 /** An app to run in a cell: its bundle and its settings (environment variables). */
@@ -35,6 +35,12 @@ export interface AppSpec {
     env: Record<string, pulumi.Input<string>>;
     /** Settings from Pulumi secrets: they reach the app without appearing in a process list, pod spec or log. */
     secretEnv: Record<string, pulumi.Input<string>>;
+}
+
+/** Where an app sits in the resource tree, and what must exist before it starts. */
+export interface AppOptions {
+    parent: pulumi.Resource;
+    dependsOn: pulumi.Resource[];
 }
 
 export interface AppService extends pulumi.Resource {

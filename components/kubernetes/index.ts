@@ -1,8 +1,7 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
-import type * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../../stacks/config";
 import type { AppName } from "../apps/bundle";
-import type { AppService, AppSpec, CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import type { AppOptions, AppService, AppSpec, CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
 import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
@@ -31,7 +30,7 @@ export class InClusterParts {
         return new FlinkAndSparkOperators(`${this.context.cell.id}-stream-operators`, { context: this.context, jobsNamespace: data, operatorNamespace: operators }, this.opts());
     }
 
-    app(spec: AppSpec, opts: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] }): AppService {
+    app(spec: AppSpec, opts: AppOptions): AppService {
         return new AppDeployment(`${this.context.cell.id}-${spec.bundle.app}`, { context: this.context, namespace: this.namespaces.data, spec }, { ...opts, providers: [this.provider] });
     }
 
