@@ -4,7 +4,14 @@
  */
 export interface TenantDirectory {
     cells: Record<string, { cloud: string; region: string; residency: string; size: string }>;
-    tenants: Record<string, { residency: string; cell: string; eventsPerSecond: number }>;
+    tenants: Record<string, { residency: string; cell: string } & TenantQuotas>;
+}
+
+/** What a tenant may use of its cell (`cellplane:tenants[].quotas`); every app of the cell enforces them. */
+export interface TenantQuotas {
+    eventsPerSecond: number;
+    apiRequestsPerMinute: number;
+    maxStorageGb: number;
 }
 
 /** Name of the ConfigMap that holds the directory in a cell's data namespace, and its key. */

@@ -9,6 +9,7 @@ import { CLOUDS, RESIDENCIES } from "../stacks/residency";
 import { SIZES } from "../components/sizing";
 import { ConfigError, ENVIRONMENTS } from "../stacks/config";
 import { addCell, cellRows, removeCell } from "./ops/cells";
+import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
@@ -182,6 +183,30 @@ key.command("revoke")
     .action(async (o) => {
         const revoked = await revokeTenantKey(project(), o.env, o.tenant, o.id);
         console.log(`revoked key ${revoked.id} of tenant ${revoked.tenant} on cell ${revoked.cell}`);
+    });
+
+const dlq = program.command("dlq").description("events a cell could not store, set aside on its dead-letter topic (it never leaves the cell)");
+
+dlq.command("list")
+    .description("list the cell's events set aside and not replayed yet, with why")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const letters = await listDeadLetters(project(), o.env, o.cell);
+        if (o.json) return console.log(JSON.stringify(letters, null, 2));
+        printTable(["offset", "at", "tenant", "event", "reason", "origin"], letters.map((l) => [l.offset, l.at, l.tenant, l.eventId, l.reason, l.origin]));
+        for (const l of letters) console.log(`\n${l.offset}: ${l.detail}`);
+        console.log(`\n${letters.length} event${letters.length === 1 ? "" : "s"} set aside on cell ${o.cell}${letters.length ? `; after a fix: cellplane dlq replay --env ${o.env} --cell ${o.cell}` : ""}`);
+    });
+
+dlq.command("replay")
+    .description("send the cell's set-aside events back through its consumer (after a fix); each is stored once")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .action(async (o) => {
+        const { replayed } = await replayDeadLetters(project(), o.env, o.cell);
+        console.log(`replayed ${replayed} event${replayed === 1 ? "" : "s"} of cell ${o.cell} to its events topic; those that fail again are set aside again`);
     });
 
 program.command("drift")

@@ -35,7 +35,7 @@ const cellSchema = z.strictObject({
 const quotasSchema = z.strictObject({
     eventsPerSecond: z.number().int().positive().default(10_000),
     apiRequestsPerMinute: z.number().int().positive().default(6_000),
-    maxStorageGb: z.number().int().positive().default(500),
+    maxStorageGb: z.number().positive().default(500),
 });
 
 const tenantSchema = z.strictObject({

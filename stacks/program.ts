@@ -53,6 +53,6 @@ export function stateDirOf(stack: ValidStack): string {
 export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {
     return {
         cells: Object.fromEntries(stack.cells.map((c) => [c.id, { cloud: c.cloud, region: c.region, residency: c.residency, size: c.size }])),
-        tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell, eventsPerSecond: t.quotas.eventsPerSecond }])),
+        tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell, ...t.quotas }])),
     };
 }

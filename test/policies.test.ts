@@ -30,7 +30,7 @@ function aws(type: string, name: string, props: Record<string, any>, region = "e
 const directory = (tenants: Record<string, { residency: string; cell: string }>, cells: TenantDirectory["cells"]) =>
     resource(T.configMap, "eu-1-tenant-directory", { metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() }, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants: withQuotas(tenants) }) } });
 const withQuotas = (tenants: Record<string, { residency: string; cell: string }>): TenantDirectory["tenants"] =>
-    Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000 }]));
+    Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]));
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
 const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
 const pod = (spec: Record<string, any>) => ({ spec: { templates: { podTemplates: [{ name: "p", spec }] } }, metadata: { labels: labels() } });

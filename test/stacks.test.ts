@@ -58,7 +58,7 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
             const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
             expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
             for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
-                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell, eventsPerSecond: expect.any(Number) });
+                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell, eventsPerSecond: expect.any(Number), apiRequestsPerMinute: expect.any(Number), maxStorageGb: expect.any(Number) });
             }
         }
     });
@@ -142,9 +142,13 @@ describe("the local stack", () => {
         expect(run.outputs.router).toEqual({ cell: "local-eu", url: "http://127.0.0.1:15408" });
     });
 
-    test("creates the app's schema, the events topic, the analytics database and events table, the exports bucket and the tenant directory file", () => {
-        const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu").map((r) => r.inputs.kind).sort();
-        expect(objects).toEqual(["bucket", "clickhouseDatabase", "clickhouseTable", "file", "postgresSchema", "secret", "secret", "secret", "secret", "secret", "topic"]);
+    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket and the tenant directory file", () => {
+        const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
+        expect(objects.map((r) => r.inputs.kind).sort()).toEqual(["bucket", "clickhouseDatabase", "clickhouseTable", "file", "postgresSchema", "secret", "secret", "secret", "secret", "secret", "topic", "topic"]);
+        expect(objects.filter((r) => r.inputs.kind === "topic").map((r) => r.inputs.spec)).toEqual([
+            { topic: "events", partitions: 3, retentionDays: 7 },
+            { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
+        ]);
     });
 
     test("routes each tenant to the local cell of its residency and keeps passwords secret", async () => {

@@ -2,6 +2,7 @@
 import { Pool } from "pg";
 import { clickhouseOf } from "../shared/analytics";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
+import { Quotas, QUOTAS_DDL } from "../shared/quotas";
 import { ensureSchema } from "../shared/schema";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
@@ -12,7 +13,7 @@ import { EXPORT_DDL, ExportStore } from "./store";
 runService(async () => {
     const config = loadExportConfig();
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
-    await ensureSchema(pool, API_KEYS_DDL, EXPORT_DDL);
+    await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL, EXPORT_DDL);
     const clickhouse = clickhouseOf(config, {
         // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
         request_timeout: 3_600_000,
@@ -31,9 +32,8 @@ runService(async () => {
         },
         log: (line) => console.log(line),
     });
-    runner.enqueue(...(await store.unfinishedJobs()));
     const scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) => console.error("scheduler:", error instanceof Error ? error.message : error));
-    const app = exportServer({ config, keys: new ApiKeys(pool), pool, store, runner });
+    const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.S3_ENDPOINT}/${config.S3_BUCKET}`);
 

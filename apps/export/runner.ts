@@ -1,8 +1,9 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { randomUUID } from "crypto";
 import { Cron } from "croner";
 import type { Pool } from "pg";
 import { ExportBucket, exportEvents, ExportResult, exportTable, PostgresSource } from "./parquet";
-import type { ExportStore, Job, Schedule } from "./store";
+import { JOB_LEASE_MS, type ExportStore, type Job, type Schedule } from "./store";
 
 export const EVENTS_OBJECT = "events";
 const TABLE_NAME = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
@@ -56,34 +57,61 @@ export interface RunnerDeps {
     clickhouse: ClickHouseClient;
     bucket: ExportBucket;
     postgres: PostgresSource;
+    /** This replica, as its leases name it. */
+    owner?: string;
     log?: (line: string) => void;
 }
 
-/** Runs export jobs one at a time: ClickHouse does the heavy work, so running several would only compete for it. */
+/**
+ * Runs export jobs one at a time (ClickHouse does the heavy work, so running several would only compete for it),
+ * taking tenants in turn so one tenant's many jobs never hold another's back. A job runs only under a lease in
+ * Postgres, so however many replicas queued it, one runs it.
+ */
 export class ExportRunner {
-    private readonly queue: Job[] = [];
+    /** Each tenant's jobs in order; the map's order is the turn. */
+    private readonly queues = new Map<string, Job[]>();
     private draining: Promise<void> | undefined;
+    private readonly owner: string;
 
-    constructor(private readonly deps: RunnerDeps) {}
+    constructor(private readonly deps: RunnerDeps) {
+        this.owner = deps.owner ?? randomUUID();
+    }
 
     enqueue(...jobs: Job[]): void {
-        this.queue.push(...jobs);
+        for (const job of jobs) {
+            const queue = this.queues.get(job.tenant) ?? [];
+            if (!queue.some((queued) => queued.id === job.id)) queue.push(job);
+            this.queues.set(job.tenant, queue);
+        }
         this.draining ??= this.drain().finally(() => (this.draining = undefined));
     }
 
-    /** Resolves when the queue is empty. */
+    /** Resolves when every queue is empty. */
     async idle(): Promise<void> {
         while (this.draining) await this.draining;
     }
 
     private async drain(): Promise<void> {
-        for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.run(job);
+        for (let job = this.next(); job; job = this.next()) {
+            await this.run(job).catch((error: unknown) => this.deps.log?.(`job ${job!.id} of ${job!.tenant}: ${(error as Error).message}`));
+        }
+    }
+
+    /** The first job of the tenant whose turn it is; that tenant then goes to the back. */
+    private next(): Job | undefined {
+        const [tenant, queue] = this.queues.entries().next().value ?? [];
+        if (tenant === undefined || queue === undefined) return undefined;
+        this.queues.delete(tenant);
+        const job = queue.shift();
+        if (queue.length > 0) this.queues.set(tenant, queue);
+        return job;
     }
 
     private async run(job: Job): Promise<void> {
         const { store, log } = this.deps;
+        if (!(await store.claim(job.id, this.owner))) return;
         const started = Date.now();
-        await store.markRunning(job.id);
+        const renewal = setInterval(() => store.renew(job.id, this.owner).catch(() => undefined), JOB_LEASE_MS / 3);
         try {
             const results = [];
             for (const object of job.objects) results.push(await this.exportObject(job, object));
@@ -91,9 +119,12 @@ export class ExportRunner {
             await store.markFinished(job.id, outcome);
             log?.(`job ${job.id} of ${job.tenant}: ${outcome.rows} rows in ${outcome.files.length} files, ${outcome.durationMs} ms`);
         } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
+            // The tenant sees what it can act on; the store's own words, which may name internals, go to the log.
+            const message = error instanceof ExportRefusal ? error.message : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
             await store.markFinished(job.id, { error: message, durationMs: Date.now() - started });
-            log?.(`job ${job.id} of ${job.tenant} failed: ${message}`);
+            log?.(`job ${job.id} of ${job.tenant} failed: ${error instanceof Error ? error.message : String(error)}`);
+        } finally {
+            clearInterval(renewal);
         }
     }
 
@@ -104,23 +135,30 @@ export class ExportRunner {
         if (object === EVENTS_OBJECT) return exportEvents(clickhouse, bucket, target);
         const columns = await columnsOf(pool, object);
         const problem = tableProblem(object, columns);
-        if (problem) throw new Error(problem);
+        if (problem) throw new ExportRefusal(problem);
         // Only plainly named JSON columns are flattened (their names go into SQL); every column is exported as it is.
         const json = columns.filter((c) => (c.type === "json" || c.type === "jsonb") && /^[a-z_][a-z0-9_]*$/.test(c.name)).map((c) => c.name);
         return exportTable(clickhouse, bucket, postgres, target, json);
     }
 }
 
-/** Looks for due schedules every `intervalMs` and queues their jobs. */
+/** A reason a job cannot run that the tenant can fix, told to it as it is. */
+class ExportRefusal extends Error {}
+
+/**
+ * Every `intervalMs`, queues the jobs of due schedules and any job no live runner holds (queued by another
+ * replica, or left by one that stopped).
+ */
 export function startScheduler(store: ExportStore, runner: ExportRunner, intervalMs: number, onError: (error: unknown) => void) {
     const tick = async () => {
         try {
-            const jobs = await store.claimDue(new Date(), (s) => planRun(s, new Date()));
-            if (jobs.length > 0) runner.enqueue(...jobs);
+            await store.claimDue(new Date(), (s) => planRun(s, new Date()));
+            runner.enqueue(...(await store.unclaimedJobs()));
         } catch (error) {
             onError(error);
         }
     };
     const timer = setInterval(tick, intervalMs);
+    void tick();
     return { stop: () => clearInterval(timer) };
 }

@@ -31,7 +31,11 @@ CREATE TABLE IF NOT EXISTS cellplane.export_jobs (
     started_at timestamptz,
     finished_at timestamptz
 );
-CREATE INDEX IF NOT EXISTS export_jobs_tenant ON cellplane.export_jobs (tenant_id, created_at DESC);`;
+CREATE INDEX IF NOT EXISTS export_jobs_tenant ON cellplane.export_jobs (tenant_id, created_at DESC);
+ALTER TABLE cellplane.export_jobs ADD COLUMN IF NOT EXISTS lease_owner text, ADD COLUMN IF NOT EXISTS lease_until timestamptz;`;
+
+/** How long a runner's claim on a job lasts without renewal: a replica that died lets another take its jobs after it. */
+export const JOB_LEASE_MS = 60_000;
 
 export interface ScheduleParams {
     /** `events`, or Postgres tables as `schema.table`. */
@@ -154,13 +158,40 @@ export class ExportStore {
         return (await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE tenant_id = $1 AND id = $2`, [tenant, id])).rows[0];
     }
 
-    /** Jobs a stopped service left queued or running; reruns are idempotent, so they are simply run again. */
-    async unfinishedJobs(): Promise<Job[]> {
-        return (await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows;
+    /** Jobs no live runner holds: queued, or running under a lease that expired (its runner stopped). Reruns are idempotent. */
+    async unclaimedJobs(): Promise<Job[]> {
+        return (await this.pool.query<Job>(
+            `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())) ORDER BY created_at`,
+        )).rows;
     }
 
-    async markRunning(id: string): Promise<void> {
-        await this.pool.query("UPDATE cellplane.export_jobs SET status = 'running', started_at = now() WHERE id = $1", [id]);
+    /** How many of a tenant's jobs are queued or running. */
+    async unfinishedJobCount(tenant: string): Promise<number> {
+        const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')", [tenant]);
+        return rows[0].n;
+    }
+
+    async scheduleCount(tenant: string): Promise<number> {
+        const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM cellplane.export_schedules WHERE tenant_id = $1", [tenant]);
+        return rows[0].n;
+    }
+
+    /**
+     * Takes job `id` for runner `owner` for JOB_LEASE_MS, if no live runner holds it; false when another does, so
+     * a job runs once however many replicas queued it.
+     */
+    async claim(id: string, owner: string): Promise<boolean> {
+        const { rowCount } = await this.pool.query(
+            `UPDATE cellplane.export_jobs SET status = 'running', started_at = now(), lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())))`,
+            [id, owner, JOB_LEASE_MS / 1000],
+        );
+        return rowCount === 1;
+    }
+
+    /** Extends `owner`'s lease on a job it is running. */
+    async renew(id: string, owner: string): Promise<void> {
+        await this.pool.query("UPDATE cellplane.export_jobs SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 AND status = 'running'", [id, owner, JOB_LEASE_MS / 1000]);
     }
 
     async markFinished(id: string, outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number }): Promise<void> {

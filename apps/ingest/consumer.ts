@@ -1,102 +1,306 @@
-import type { ClickHouseClient } from "@clickhouse/client";
-import type { Consumer, IHeaders, Kafka } from "kafkajs";
+import { ClickHouseClient, ClickHouseError } from "@clickhouse/client";
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { Readable } from "stream";
-import { clickhouseTime } from "../shared/analytics";
+import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic } from "../shared/topics";
 import type { ConsumerMetrics } from "./metrics";
 
 /**
- * What the consumer needs of an event without parsing it: the producer puts these in each message's headers, and
- * the message's value, the stored event as JSON, goes into ClickHouse as it is.
+ * What the consumer needs of an event without parsing it: the API puts these in each message's headers, and the
+ * message's value, the stored event as JSON, goes into ClickHouse as it is.
  */
 export interface EventMessage {
     id: string;
     org: string;
     /** The event's time, epoch milliseconds. */
     at: number;
+    /** When the API accepted it, epoch milliseconds. */
+    received: number;
     value: Buffer;
+    /** The Kafka message it came from, kept whole for the dead-letter topic. */
+    source: KafkaMessage;
 }
 
-export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): IHeaders => ({
-    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)),
+/** An event the cell could not store, with why: it goes to the dead-letter topic instead of blocking its partition. */
+export interface DeadLetter {
+    source: KafkaMessage;
+    reason: DeadLetterReason;
+    detail: string;
+}
+
+/** Why an event was set aside (a metric's label, so a short fixed list; the detail says the rest). */
+export type DeadLetterReason = "not_an_event" | "refused_by_clickhouse";
+
+export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string; received_at: string }): IHeaders => ({
+    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)), received: String(Date.parse(e.received_at)),
 });
 
-const header = (headers: IHeaders | undefined, name: string) => String(headers?.[name] ?? "");
+/**
+ * Most (tenant, UTC month) groups one insert writes. ClickHouse's `max_partitions_per_insert_block` refuses more
+ * than 100 partitions, and the table's months are the server's, so a UTC month can touch two of them.
+ */
+export const PARTITIONS_PER_INSERT = 50;
+/** Most keys one duplicate check sends: its query text stays well under ClickHouse's 256 KiB `max_query_size`. */
+const KEYS_PER_CHECK = 1_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Moves events from Kafka into ClickHouse. Offsets are committed only after the insert succeeded, so a crash
- * anywhere redelivers; every batch drops events already stored (same `event_id`), so nothing counts twice.
+ * Reads an event message: from its headers, or from its value when a header is missing. Anything that is not an
+ * event of the API's making (the topic is writable inside the cell) is a dead letter, not a reason to stop.
  */
-export async function startConsumer(kafka: Kafka, topic: string, clickhouse: ClickHouseClient, metrics: ConsumerMetrics): Promise<Consumer> {
-    // Fetches wait for a few megabytes (or half a second): fewer, larger inserts cost ClickHouse far less than many small ones.
-    const consumer = kafka.consumer({ groupId: "ingest-clickhouse", minBytes: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
-            if (batch.messages.length === 0) return;
-            const events = batch.messages.map((m): EventMessage => ({ id: header(m.headers, "event_id"), org: header(m.headers, "org_id"), at: Number(header(m.headers, "at")), value: m.value! }));
-            const stop = metrics.insertSeconds.startTimer();
-            const inserted = await insertOnce(clickhouse, events);
-            stop();
-            metrics.stored.inc(inserted);
-            metrics.duplicates.inc(events.length - inserted);
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
-            resolveOffset(batch.lastOffset());
-            metrics.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
-            await heartbeat();
-        },
-    });
-    return consumer;
+export function eventMessageOf(message: KafkaMessage): EventMessage | DeadLetter {
+    const header = (name: string) => message.headers?.[name]?.toString();
+    try {
+        const value = message.value ?? Buffer.alloc(0);
+        const needsBody = ["event_id", "org_id", "at", "received"].some((name) => header(name) === undefined);
+        const body = needsBody ? JSON.parse(value.toString()) : {};
+        const event = {
+            id: header("event_id") ?? body.event_id,
+            org: header("org_id") ?? body.org_id,
+            at: Number(header("at") ?? Date.parse(body.timestamp)),
+            received: Number(header("received") ?? Date.parse(body.received_at)),
+            value,
+            source: message,
+        };
+        if (!UUID.test(String(event.id)) || typeof event.org !== "string" || !Number.isSafeInteger(event.at)) {
+            return { source: message, reason: "not_an_event", detail: "the message lacks a UUID event_id, an org_id or a timestamp" };
+        }
+        return event;
+    } catch (error) {
+        return { source: message, reason: "not_an_event", detail: `the message is not an event's JSON: ${(error as Error).message}` };
+    }
 }
 
-/** Inserts the events not yet in ClickHouse; returns how many were new. */
-export async function insertOnce(clickhouse: ClickHouseClient, events: readonly EventMessage[]): Promise<number> {
-    const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-    const stored = await storedIds(clickhouse, unique);
-    const fresh = unique.filter((e) => !stored.has(e.id));
-    if (fresh.length > 0) await insertJson(clickhouse, fresh.map((e) => e.value));
-    return fresh.length;
+export const isDeadLetter = (m: EventMessage | DeadLetter): m is DeadLetter => "reason" in m;
+
+export interface StoreOutcome {
+    stored: EventMessage[];
+    duplicates: number;
+    deadLetters: DeadLetter[];
 }
 
 /**
- * Inserts stored events as they are in Kafka: JSON documents with ISO times and a `metadata` object, which
- * ClickHouse reads into the events table's columns itself.
+ * Stores what ClickHouse does not hold yet, keyed on (tenant, event id). An insert ClickHouse refuses while it is
+ * healthy is split until the events it refuses are alone; those become dead letters and the rest is stored. An
+ * insert that fails because ClickHouse is unwell throws, so Kafka redelivers the batch later.
  */
-export async function insertJson(clickhouse: ClickHouseClient, documents: readonly Buffer[], table = "analytics.events"): Promise<void> {
-    const { stream } = await clickhouse.exec({
-        query: `INSERT INTO ${table}
-                SETTINGS date_time_input_format = 'best_effort', input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 1
-                FORMAT JSONEachRow`,
-        values: Readable.from([Buffer.concat(documents.flatMap((d) => [d, NEWLINE]))]),
-    });
-    for await (const _ of stream);
+export class EventStore {
+    constructor(private readonly clickhouse: ClickHouseClient, private readonly table = "analytics.events", private readonly idIndex = "analytics.event_ids") {}
+
+    async store(events: readonly EventMessage[], beforeInsert: () => Promise<void> = async () => undefined): Promise<StoreOutcome> {
+        const unique = [...new Map(events.map((e) => [keyOf(e), e])).values()];
+        const outcome: StoreOutcome = { stored: [], duplicates: events.length - unique.length, deadLetters: [] };
+        for (const chunk of partitionChunks(unique)) {
+            await beforeInsert();
+            await this.storeChunk(chunk, outcome);
+        }
+        return outcome;
+    }
+
+    private async storeChunk(chunk: readonly EventMessage[], outcome: StoreOutcome): Promise<void> {
+        const stored = await this.storedKeys(chunk);
+        const fresh = chunk.filter((e) => !stored.has(keyOf(e)));
+        outcome.duplicates += chunk.length - fresh.length;
+        if (fresh.length === 0) return;
+        try {
+            await this.insert(fresh.map((e) => e.value));
+            outcome.stored.push(...fresh);
+        } catch (error) {
+            if (mayPassLater(error) || !(await this.clickhouse.ping()).success) throw error;
+            if (fresh.length === 1) {
+                outcome.deadLetters.push({ source: fresh[0].source, reason: "refused_by_clickhouse", detail: (error as Error).message.slice(0, 2_000) });
+                return;
+            }
+            const half = Math.ceil(fresh.length / 2);
+            // Part of a refused insert may have landed, so each half checks for stored events again.
+            await this.storeChunk(fresh.slice(0, half), outcome);
+            await this.storeChunk(fresh.slice(half), outcome);
+        }
+    }
+
+    /** Inserts events as they are in Kafka: JSON documents with ISO times and a `metadata` object, read by ClickHouse into the table's columns. */
+    async insert(documents: readonly Buffer[]): Promise<void> {
+        const { stream } = await this.clickhouse.exec({
+            query: `INSERT INTO ${this.table}
+                    SETTINGS date_time_input_format = 'best_effort', input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 1
+                    FORMAT JSONEachRow`,
+            values: Readable.from([Buffer.concat(documents.flatMap((d) => [d, NEWLINE]))]),
+        });
+        for await (const _ of stream);
+    }
+
+    /**
+     * The (tenant, id) keys of `events` already stored, looked up in the id index (`analytics.event_ids`, ordered by
+     * tenant and id): the cost follows the number of events, never the time span they cover.
+     */
+    private async storedKeys(events: readonly EventMessage[]): Promise<Set<string>> {
+        const found = new Set<string>();
+        for (let i = 0; i < events.length; i += KEYS_PER_CHECK) {
+            const tuples = events.slice(i, i + KEYS_PER_CHECK).map((e) => `(${literal(e.org)}, toUUID('${e.id}'))`);
+            const result = await this.clickhouse.query({
+                query: `SELECT org_id, toString(event_id) AS id FROM ${this.idIndex} WHERE (org_id, event_id) IN (${tuples.join(", ")})`,
+                format: "JSONEachRow",
+            });
+            for (const row of await result.json<{ org_id: string; id: string }>()) found.add(`${row.org_id}/${row.id}`);
+        }
+        return found;
+    }
 }
 
 const NEWLINE = Buffer.from("\n");
 
 /**
- * Ids already stored in the batch's tenants and time span, read through the sort key (org, time). The ids are
- * matched here rather than sent as a parameter: thousands of UUIDs would not fit in a query URL.
+ * ClickHouse's answers that say nothing about the events: overload, timeouts, read-only replicas. The same insert
+ * may pass later, so the batch is retried whole rather than split.
  */
-async function storedIds(clickhouse: ClickHouseClient, events: readonly EventMessage[]): Promise<Set<string>> {
-    let from = Infinity;
-    let to = -Infinity;
+const TRANSIENT_CODES = new Set([
+    "159", // TIMEOUT_EXCEEDED
+    "202", // TOO_MANY_SIMULTANEOUS_QUERIES
+    "241", // MEMORY_LIMIT_EXCEEDED
+    "242", // TABLE_IS_READ_ONLY
+    "252", // TOO_MANY_PARTS: merges have not caught up
+    "319", // UNKNOWN_STATUS_OF_INSERT
+    "425", // SYSTEM_ERROR
+]);
+
+function mayPassLater(error: unknown): boolean {
+    const code = (error as { code?: unknown }).code;
+    return !(error instanceof ClickHouseError) || (typeof code === "string" && TRANSIENT_CODES.has(code));
+}
+
+const keyOf = (e: Pick<EventMessage, "org" | "id">) => `${e.org}/${e.id.toLowerCase()}`;
+
+/** A ClickHouse string literal. */
+const literal = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+
+/** The (tenant, month) partition of the events table an event lands in. */
+const partitionOf = (e: EventMessage) => `${e.org}/${new Date(e.at).toISOString().slice(0, 7)}`;
+
+/** Splits events into inserts of at most PARTITIONS_PER_INSERT partitions each, keeping each partition's events together. */
+export function partitionChunks(events: readonly EventMessage[]): EventMessage[][] {
+    const byPartition = new Map<string, EventMessage[]>();
     for (const e of events) {
-        from = Math.min(from, e.at);
-        to = Math.max(to, e.at);
+        const partition = partitionOf(e);
+        const group = byPartition.get(partition);
+        if (group) group.push(e);
+        else byPartition.set(partition, [e]);
     }
-    const result = await clickhouse.query({
-        query: `SELECT toString(event_id) AS id FROM analytics.events
-                WHERE org_id IN {orgs:Array(String)} AND timestamp BETWEEN {from:DateTime64(3)} AND {to:DateTime64(3)}`,
-        query_params: {
-            orgs: [...new Set(events.map((e) => e.org))],
-            from: clickhouseTime(new Date(from).toISOString()),
-            to: clickhouseTime(new Date(to).toISOString()),
-        },
-        format: "JSONEachRow",
+    const groups = [...byPartition.values()];
+    const chunks: EventMessage[][] = [];
+    for (let i = 0; i < groups.length; i += PARTITIONS_PER_INSERT) chunks.push(groups.slice(i, i + PARTITIONS_PER_INSERT).flat());
+    return chunks;
+}
+
+/** Puts dead letters on the cell's dead-letter topic with their reason and origin, keyed as they were. */
+export async function sendDeadLetters(producer: Producer, topic: string, partition: number, letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const at = new Date().toISOString();
+    await producer.send({
+        topic: deadLetterTopic(topic),
+        acks: -1,
+        messages: letters.map(({ source, reason, detail }) => ({
+            key: source.key,
+            value: source.value,
+            headers: { ...source.headers, dead_letter_reason: reason, dead_letter_detail: detail, dead_letter_at: at, dead_letter_origin: `${topic}/${partition}/${source.offset}` },
+        })),
     });
-    const wanted = new Set(events.map((e) => e.id));
-    return new Set((await result.json<{ id: string }>()).map((r) => r.id).filter((id) => wanted.has(id)));
+}
+
+/** Creates the dead-letter topic where the cell's resources did not (a no-op where they did). */
+async function ensureDeadLetterTopic(kafka: Kafka, topic: string): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+        await admin.createTopics({
+            waitForLeaders: true,
+            topics: [{ topic: deadLetterTopic(topic), numPartitions: 1, configEntries: [{ name: "retention.ms", value: String(DEAD_LETTER_RETENTION_DAYS * 86_400_000) }] }],
+        });
+    } finally {
+        await admin.disconnect();
+    }
+}
+
+export interface ConsumerOptions {
+    kafka: Kafka;
+    topic: string;
+    clickhouse: ClickHouseClient;
+    metrics: ConsumerMetrics;
+    groupId?: string;
+}
+
+/** The consumer group that moves a cell's events into ClickHouse. */
+export const CONSUMER_GROUP = "ingest-clickhouse";
+
+/**
+ * Moves events from Kafka into ClickHouse. Offsets are committed only after every event of a batch is stored or
+ * set aside on the dead-letter topic, so a crash anywhere redelivers and no event can hold its partition up.
+ * Between inserts the consumer heartbeats and stops if it lost the partition, so a rebalance never has two
+ * consumers inserting the same events.
+ */
+export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId = CONSUMER_GROUP }: ConsumerOptions): Promise<{ consumer: Consumer; producer: Producer }> {
+    const store = new EventStore(clickhouse);
+    await ensureDeadLetterTopic(kafka, topic);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // Fetches wait for a few megabytes (or half a second): fewer, larger inserts cost ClickHouse far less than many small ones.
+    const consumer = kafka.consumer({
+        groupId, minBytes: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 500,
+        sessionTimeout: 30_000, rebalanceTimeout: 60_000,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
+            if (batch.messages.length === 0) return;
+            const read = batch.messages.map(eventMessageOf);
+            const stop = metrics.insertSeconds.startTimer();
+            const outcome = await store.store(read.filter((m) => !isDeadLetter(m)) as EventMessage[], async () => {
+                await heartbeat();
+                if (isStale()) throw new Error(`partition ${batch.partition} was reassigned; its new owner takes the batch from the last commit`);
+            }).catch((error: unknown) => {
+                metrics.failedBatches.inc();
+                throw error;
+            });
+            stop();
+            const deadLetters = [...read.filter(isDeadLetter), ...outcome.deadLetters];
+            await sendDeadLetters(producer, topic, batch.partition, deadLetters);
+            const now = Date.now();
+            for (const e of outcome.stored) if (e.received > 0) metrics.freshnessSeconds.observe(Math.max(0, now - e.received) / 1000);
+            metrics.stored.inc(outcome.stored.length);
+            metrics.duplicates.inc(outcome.duplicates);
+            for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+            resolveOffset(batch.lastOffset());
+            await heartbeat();
+        },
+    });
+    return { consumer, producer };
+}
+
+/**
+ * Reports each partition's lag, its high watermark less the group's committed offset, every `intervalMs`, read
+ * from the brokers rather than from the consumer, so a consumer that fails or hangs still shows its lag growing.
+ */
+export function watchLag(kafka: Kafka, topic: string, metrics: ConsumerMetrics, intervalMs = 5_000, groupId = CONSUMER_GROUP): { stop: () => Promise<void> } {
+    const admin = kafka.admin();
+    const connected = admin.connect();
+    const measure = async () => {
+        await connected;
+        const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+        for (const { partition, offset, low } of high) {
+            const at = committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+            const from = Number(at) >= 0 ? Number(at) : Number(low);
+            metrics.lag.set({ partition: String(partition) }, Math.max(0, Number(offset) - from));
+        }
+    };
+    const timer = setInterval(() => measure().catch(() => metrics.lagReadFailures.inc()), intervalMs);
+    void measure().catch(() => metrics.lagReadFailures.inc());
+    return {
+        stop: async () => {
+            clearInterval(timer);
+            await admin.disconnect();
+        },
+    };
 }

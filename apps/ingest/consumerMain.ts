@@ -4,16 +4,18 @@ import { Kafka, logLevel } from "kafkajs";
 import { clickhouseOf, ensureAnalyticsSchema } from "../shared/analytics";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
-import { startConsumer } from "./consumer";
+import { startConsumer, watchLag } from "./consumer";
 import { consumerMetrics } from "./metrics";
 
 runService(async () => {
     const config = loadConsumerConfig();
-    const clickhouse = clickhouseOf(config);
+    // Under the consumer group's rebalance timeout (60 s), so an insert never outlives this consumer's hold on its partition.
+    const clickhouse = clickhouseOf(config, { request_timeout: 20_000 });
     await ensureAnalyticsSchema(clickhouse);
     const kafka = new Kafka({ clientId: `ingest-consumer-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
     const metrics = consumerMetrics();
-    const consumer = await startConsumer(kafka, config.KAFKA_TOPIC, clickhouse, metrics);
+    const { consumer, producer } = await startConsumer({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics });
+    const lag = watchLag(kafka, config.KAFKA_TOPIC, metrics);
     const app = Fastify();
     app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));
     app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -22,6 +24,6 @@ runService(async () => {
 
     return async () => {
         await app.close();
-        await Promise.allSettled([consumer.disconnect(), clickhouse.close()]);
+        await Promise.allSettled([consumer.disconnect(), producer.disconnect(), lag.stop(), clickhouse.close()]);
     };
 });

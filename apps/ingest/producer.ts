@@ -1,20 +1,47 @@
 import type { Message, Producer } from "kafkajs";
+import { Unavailable } from "../shared/http";
+
+export interface ProducerLimits {
+    /** Most bytes of events waiting for Kafka; a request that would exceed it is answered 503 at once. */
+    maxQueuedBytes: number;
+    /** Longest a request waits for its turn; when Kafka is that slow it is answered 503 and never sent. */
+    maxWaitMs: number;
+}
+
+export const DEFAULT_PRODUCER_LIMITS: ProducerLimits = { maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 5_000 };
+
+/** What a caller is told to wait when Kafka is slow or down. */
+const RETRY_AFTER_SECONDS = 2;
+
+interface Waiting {
+    messages: Message[];
+    bytes: number;
+    since: number;
+    done: (error?: unknown) => void;
+}
 
 /**
  * One Kafka produce request at a time (the idempotent producer keeps a single request in flight, so its
  * sequence numbers stay in order), carrying every request's events that arrived while the previous one was in
  * flight. Each caller is answered when the request holding its events is acknowledged by all replicas, or fails.
+ * The queue is bounded in bytes and in waiting time: when Kafka is slow, callers get 503 and Retry-After and the
+ * process's memory stays bounded.
  */
 export class CoalescingProducer {
-    private waiting: { messages: Message[]; bytes: number; done: (error?: unknown) => void }[] = [];
+    private waiting: Waiting[] = [];
+    private queuedBytes = 0;
     private sending = false;
 
-    constructor(private readonly producer: Producer, private readonly topic: string) {}
+    constructor(private readonly producer: Producer, private readonly topic: string, private readonly limits = DEFAULT_PRODUCER_LIMITS) {}
 
     send(messages: Message[]): Promise<void> {
+        const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
+        if (this.queuedBytes + bytes > this.limits.maxQueuedBytes && this.waiting.length > 0) {
+            return Promise.reject(new Unavailable(`the cell's event stream is behind (${this.queuedBytes} bytes waiting); nothing was stored`, RETRY_AFTER_SECONDS));
+        }
         return new Promise((resolve, reject) => {
-            const bytes = messages.reduce((n, m) => n + String(m.value ?? "").length + 100, 0);
-            this.waiting.push({ messages, bytes, done: (error) => (error ? reject(error) : resolve()) });
+            this.queuedBytes += bytes;
+            this.waiting.push({ messages, bytes, since: Date.now(), done: (error) => (error ? reject(error) : resolve()) });
             void this.drain();
         });
     }
@@ -22,12 +49,31 @@ export class CoalescingProducer {
     private async drain(): Promise<void> {
         if (this.sending) return;
         this.sending = true;
+        const expiry = setInterval(() => this.expire(), Math.min(1_000, this.limits.maxWaitMs));
         while (this.waiting.length > 0) {
             const batch = this.waiting.splice(0, this.fitting());
-            const error = await this.producer.send({ topic: this.topic, acks: -1, messages: batch.flatMap((b) => b.messages) }).then(() => undefined, (e: unknown) => e ?? new Error("send failed"));
-            for (const { done } of batch) done(error);
+            const error = await this.producer.send({ topic: this.topic, acks: -1, messages: batch.flatMap((b) => b.messages) }).then(
+                () => undefined,
+                (e: unknown) => new Unavailable("the cell's event stream did not acknowledge the events; send them again with the same event ids (they are stored once)", RETRY_AFTER_SECONDS, e),
+            );
+            for (const { bytes, done } of batch) {
+                this.queuedBytes -= bytes;
+                done(error);
+            }
         }
+        clearInterval(expiry);
         this.sending = false;
+    }
+
+    /** Answers 503 to requests that waited too long; they were never handed to Kafka, so nothing of theirs is stored. */
+    private expire(): void {
+        const oldest = Date.now() - this.limits.maxWaitMs;
+        const [stale, fresh] = [this.waiting.filter((w) => w.since < oldest), this.waiting.filter((w) => w.since >= oldest)];
+        this.waiting = fresh;
+        for (const { bytes, done } of stale) {
+            this.queuedBytes -= bytes;
+            done(new Unavailable(`the cell's event stream is slow: the events waited over ${this.limits.maxWaitMs} ms and were not stored`, RETRY_AFTER_SECONDS));
+        }
     }
 
     /** How many waiting requests fit in one produce request: at least one, and under the broker's message size limit together. */
@@ -36,6 +82,12 @@ export class CoalescingProducer {
         const count = this.waiting.findIndex((w) => (bytes += w.bytes) > MAX_REQUEST_BYTES);
         return count === -1 ? this.waiting.length : Math.max(count, 1);
     }
+}
+
+/** A message's size on the wire, roughly: its value and headers in bytes, plus the record's overhead. */
+function messageBytes(m: Message): number {
+    const headers = Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(String(v ?? "")), 0);
+    return Buffer.byteLength(m.value ?? "") + Buffer.byteLength(String(m.key ?? "")) + headers + 70;
 }
 
 /** Under Kafka's default `message.max.bytes` (1 MiB per partition's batch), with room for the protocol's overhead. */

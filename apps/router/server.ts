@@ -1,14 +1,26 @@
 import replyFrom from "@fastify/reply-from";
-import Fastify, { FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
+import { Transform, TransformCallback } from "stream";
 import { claimedTenant } from "../shared/apiKeys";
-import { bearerKey } from "../shared/auth";
+import { bearerKey, UNAUTHORIZED } from "../shared/auth";
+import { MAX_BODY_BYTES } from "../shared/events";
+import { serviceApp } from "../shared/http";
 import type { RouterConfig, TenantRoute } from "./config";
 
-/** Which service of a cell answers a path: ingest takes events and metrics, export the rest of the API. */
-const SERVICES: [RegExp, (route: TenantRoute) => string][] = [
-    [/^\/v1\/(events|metrics)(\/|\?|$)/, (route) => route.endpoints.ingestUrl],
-    [/^\/v1\/(schedules|exports|jobs)(\/|\?|$)/, (route) => route.endpoints.exportUrl],
+const ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/**
+ * The tenant API's paths, exactly, and the service of a cell that answers each. A path is matched as the caller
+ * sent it, so anything odd (`..`, backslashes, encoded characters, doubled slashes) matches nothing and reaches no
+ * cell; a cell's own `/metrics` and `/healthz` are not routes.
+ */
+const ROUTES: [RegExp, (route: TenantRoute) => string][] = [
+    [/^\/v1\/(events|metrics)$/, (route) => route.endpoints.ingestUrl],
+    [new RegExp(`^/v1/(exports|schedules|jobs|schedules/${ID}|schedules/${ID}/(pause|resume|trigger)|jobs/${ID})$`), (route) => route.endpoints.exportUrl],
 ];
+
+/** The largest body the router passes on: the ingest API's limit, the largest of the cells' APIs. */
+export const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
 
 /**
  * The residency front door: sends each request to the cell of the tenant its API key names, streaming bodies
@@ -16,23 +28,29 @@ const SERVICES: [RegExp, (route: TenantRoute) => string][] = [
  * when that cell does not answer, the caller gets 503 and Retry-After, never another cell.
  */
 export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS">): FastifyInstance {
-    const app = Fastify({ bodyLimit: 64 * 1024 * 1024 });
+    const app = serviceApp();
+    const routes = new Map(Object.entries(config.ROUTES));
     app.register(replyFrom, { http: { requestOptions: { timeout: config.UPSTREAM_TIMEOUT_MS } } });
-    // Bodies stay streams: the router forwards them and never parses or stores event data.
+    // Bodies stay streams: the router forwards them and never parses or stores event data, but counts their bytes.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+    app.addContentTypeParser("*", (request, payload, done) => {
+        if (Number(request.headers["content-length"] ?? 0) > ROUTER_BODY_LIMIT) return done(tooLarge(), undefined);
+        done(null, payload.pipe(new ByteLimit(ROUTER_BODY_LIMIT)));
+    });
 
-    app.get("/healthz", async () => ({ status: "ok", tenants: Object.keys(config.ROUTES).length }));
+    app.get("/healthz", async () => ({ status: "ok", tenants: routes.size }));
 
     app.all("/v1/*", async (request, reply) => {
-        const service = SERVICES.find(([path]) => path.test(request.url))?.[1];
-        if (!service) return reply.code(404).send({ error: `no API at ${request.url.split("?")[0]}` });
+        const path = request.url.split("?")[0];
+        const service = ROUTES.find(([pattern]) => pattern.test(path))?.[1];
+        if (!service) return reply.code(404).send({ error: `no API at ${JSON.stringify(path.slice(0, 200))}` });
         const tenant = claimedTenant(bearerKey(request));
-        if (!tenant) return reply.code(401).send({ error: "missing API key: send Authorization: Bearer <key>" });
-        const route = config.ROUTES[tenant];
-        if (!route) return reply.code(404).send({ error: `tenant ${tenant} is not placed on any cell of this environment` });
+        const route = tenant === undefined ? undefined : routes.get(tenant);
+        // A tenant no cell holds gets the answer of a bad key, so tenant ids cannot be probed.
+        if (!route) return reply.code(401).send(UNAUTHORIZED);
         return reply.from(`${service(route).replace(/\/$/, "")}${request.url}`, {
             onError: (failed, { error }) => {
+                if ((error as { statusCode?: number }).statusCode === 413) return failed.code(413).send({ error: tooLarge().message });
                 request.log.warn({ cell: route.cell, error: error.message }, "cell unreachable");
                 failed.code(503).header("retry-after", String(config.RETRY_AFTER_SECONDS)).send({
                     error: `cell ${route.cell} (residency ${route.residency}) of tenant ${tenant} does not answer; retry in ${config.RETRY_AFTER_SECONDS} s. Requests are never sent to another cell.`,
@@ -43,4 +61,20 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
     });
 
     return app;
+}
+
+const tooLarge = () => Object.assign(new Error(`the body is over ${ROUTER_BODY_LIMIT} bytes, the most a cell takes`), { statusCode: 413 });
+
+/** Passes a body through, failing it once it goes past `limit` bytes (a chunked body names no length up front). */
+class ByteLimit extends Transform {
+    private seen = 0;
+
+    constructor(private readonly limit: number) {
+        super();
+    }
+
+    override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+        this.seen += chunk.length;
+        callback(this.seen > this.limit ? tooLarge() : null, chunk);
+    }
 }

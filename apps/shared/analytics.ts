@@ -1,4 +1,5 @@
 import { ClickHouseClient, ClickHouseClientConfigOptions, createClient } from "@clickhouse/client";
+import { RETENTION_MONTHS } from "./events";
 
 /** The cell's ClickHouse, as every app is told of it. */
 export function clickhouseOf(
@@ -30,7 +31,7 @@ export const EVENTS_TABLE = `CREATE TABLE IF NOT EXISTS analytics.events (
 ) ENGINE = ReplacingMergeTree
 PARTITION BY (org_id, toYYYYMM(_partition_date))
 ORDER BY (org_id, event_type, timestamp, event_id)
-TTL toDateTime(timestamp) + INTERVAL 36 MONTH DELETE`;
+TTL toDateTime(timestamp) + INTERVAL ${RETENTION_MONTHS} MONTH DELETE`;
 
 /**
  * Seed 002 §3.3: hourly and daily event counts per tenant and type, kept by materialized views as events are
@@ -58,7 +59,19 @@ const METADATA_KEYS = [
         AS SELECT org_id, key, groupUniqArray(JSONType(metadata, key)) AS types FROM analytics.events ARRAY JOIN JSONExtractKeys(metadata) AS key GROUP BY org_id, key`,
 ];
 
+/**
+ * Every stored event's (tenant, id), ordered by them, so the consumer finds which events of a batch are stored by
+ * key, whatever their times and however the same id was sent again. Kept as long as the events.
+ */
+const EVENT_IDS = [
+    `CREATE TABLE IF NOT EXISTS analytics.event_ids (org_id String, event_id UUID, timestamp DateTime64(3))
+        ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (org_id, event_id)
+        TTL toDateTime(timestamp) + INTERVAL ${RETENTION_MONTHS} MONTH DELETE SETTINGS ttl_only_drop_parts = 1`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.event_ids_mv TO analytics.event_ids
+        AS SELECT org_id, event_id, timestamp FROM analytics.events`,
+];
+
 /** The cell's analytics schema, created by the ingest service where the cell's resources do not create it. */
 export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient): Promise<void> {
-    for (const query of ["CREATE DATABASE IF NOT EXISTS analytics", EVENTS_TABLE, ...ROLLUPS, ...METADATA_KEYS]) await clickhouse.command({ query });
+    for (const query of ["CREATE DATABASE IF NOT EXISTS analytics", EVENTS_TABLE, ...EVENT_IDS, ...ROLLUPS, ...METADATA_KEYS]) await clickhouse.command({ query });
 }

@@ -16,9 +16,12 @@ export const API_KEYS_DDL = `CREATE TABLE IF NOT EXISTS cellplane.api_keys (
 
 const hashOf = (key: string) => createHash("sha256").update(key).digest();
 
-/** The tenant a key claims to belong to; only `ApiKeys.tenantOf` proves it. */
+/** A key's shape: `cp_`, a tenant id, `_`, and 32 random bytes in base64url. */
+const KEY = /^cp_([a-z][a-z0-9-]{2,31})_[A-Za-z0-9_-]{43}$/;
+
+/** The tenant a well-formed key claims to belong to; only `ApiKeys.tenantOf` proves it. */
 export function claimedTenant(key: string): string | undefined {
-    return /^cp_([a-z0-9-]+)_/.exec(key)?.[1];
+    return KEY.exec(key)?.[1];
 }
 
 export async function createApiKey(pool: Pool, orgId: string): Promise<{ id: string; key: string }> {
@@ -27,24 +30,49 @@ export async function createApiKey(pool: Pool, orgId: string): Promise<{ id: str
     return { id: rows[0].id, key };
 }
 
-export async function revokeApiKey(pool: Pool, id: string): Promise<boolean> {
-    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]);
+/** Revokes key `id` of tenant `orgId`; another tenant's key is left alone, as if it did not exist. */
+export async function revokeApiKey(pool: Pool, orgId: string, id: string): Promise<boolean> {
+    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL", [id, orgId]);
     return rowCount === 1;
 }
 
-/** Resolves keys to tenants, remembering answers briefly so a revoked key stops working within `ttlMs`. */
-export class ApiKeys {
-    private readonly cache = new Map<string, { org: string | undefined; until: number }>();
+/** Revokes every key of tenant `orgId`; returns how many were live. */
+export async function revokeTenantKeys(pool: Pool, orgId: string): Promise<number> {
+    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL", [orgId]);
+    return rowCount ?? 0;
+}
 
-    constructor(private readonly pool: Pool, private readonly ttlMs = 5_000) {}
+/**
+ * Resolves keys to tenants. Answers, unknown keys included, are remembered for `ttlMs` (so a revoked key stops
+ * working within it) in a cache of at most `maxEntries`, evicting the least recently used: a flood of made-up keys
+ * costs one query each and never more memory. Concurrent lookups of one key share its query.
+ */
+export class ApiKeys {
+    private readonly cache = new Map<string, { org: Promise<string | undefined>; until: number }>();
+
+    constructor(private readonly pool: Pool, private readonly ttlMs = 5_000, readonly maxEntries = 10_000) {}
+
+    get size(): number {
+        return this.cache.size;
+    }
 
     async tenantOf(key: string | undefined): Promise<string | undefined> {
-        if (!key) return undefined;
-        const cached = this.cache.get(key);
-        if (cached && cached.until > Date.now()) return cached.org;
-        const { rows } = await this.pool.query<{ org_id: string }>("SELECT org_id FROM cellplane.api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashOf(key)]);
-        const org = rows[0]?.org_id;
-        this.cache.set(key, { org, until: Date.now() + this.ttlMs });
+        if (!key || claimedTenant(key) === undefined) return undefined;
+        const hash = hashOf(key).toString("base64");
+        const cached = this.cache.get(hash);
+        this.cache.delete(hash);
+        if (cached && cached.until > Date.now()) {
+            this.cache.set(hash, cached);
+            return cached.org;
+        }
+        const org = this.pool.query<{ org_id: string }>("SELECT org_id FROM cellplane.api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashOf(key)])
+            .then(({ rows }) => rows[0]?.org_id);
+        this.cache.set(hash, { org, until: Date.now() + this.ttlMs });
+        org.catch(() => this.cache.delete(hash));
+        for (const oldest of this.cache.keys()) {
+            if (this.cache.size <= this.maxEntries) break;
+            this.cache.delete(oldest);
+        }
         return org;
     }
 }

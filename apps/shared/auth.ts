@@ -1,14 +1,23 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiKeys, claimedTenant } from "./apiKeys";
+import { Quotas, requestsRate } from "./quotas";
 
-export interface TenantAuthOptions {
+declare module "fastify" {
+    interface FastifyRequest {
+        /** The caller's tenant, proven by its API key (set on a tenant API's routes only). */
+        tenant: string;
+    }
+}
+
+export interface TenantApiOptions {
     cellId: string;
     keys: ApiKeys;
-    /** tenant → its cell, from the tenant directory. */
-    tenants: Record<string, { cell: string }>;
+    quotas: Quotas;
+    /** tenant → its cell and quotas, from the tenant directory. */
+    tenants: Record<string, { cell: string; apiRequestsPerMinute: number }>;
     /** cell → the URL of its service, for the 421 answer. */
     cellUrls: Record<string, string>;
-    onMisdirected?: () => void;
+    onRefused?: (reason: "unauthorized" | "misdirected" | "over_request_quota") => void;
 }
 
 export const bearerKey = (request: FastifyRequest) => {
@@ -16,26 +25,45 @@ export const bearerKey = (request: FastifyRequest) => {
     return header?.startsWith("Bearer ") ? header.slice(7) : "";
 };
 
+/** The one answer to a missing key, a bad key and a tenant no cell holds, so tenants cannot be enumerated. */
+export const UNAUTHORIZED = { error: "missing or unknown API key: send Authorization: Bearer <key>" };
+
 /**
- * The caller's tenant, proven by its API key, if it may use this cell; otherwise the reply (401, or 421 naming
- * the tenant's own cell) is already sent and the answer is undefined.
+ * Makes every route of `api` a tenant's: before the body is read, the API key is checked (401, or 421 naming the
+ * tenant's own cell) and a request is taken from the tenant's `apiRequestsPerMinute` (429 with Retry-After);
+ * answers carry `X-RateLimit-Remaining`.
  */
-export function tenantAuth(options: TenantAuthOptions) {
-    return async (request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
-        const key = bearerKey(request);
-        const claimed = claimedTenant(key);
-        const home = claimed === undefined ? undefined : options.tenants[claimed]?.cell;
-        if (claimed !== undefined && home !== undefined && home !== options.cellId) {
-            // Another cell's tenant: its key lives there, so send it there before reading anything it sent.
-            options.onMisdirected?.();
-            reply.code(421).send({ error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests there`, cell: home, url: options.cellUrls[home] });
-            return undefined;
+export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void {
+    api.decorateRequest("tenant", "");
+    api.addHook("onRequest", async (request, reply) => {
+        const tenant = await authenticate(request, reply, options);
+        if (tenant === undefined) return reply;
+        const take = await options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1);
+        reply.header("x-ratelimit-remaining", String(take.remaining));
+        if (!take.ok) {
+            options.onRefused?.("over_request_quota");
+            return reply.code(429).header("retry-after", String(take.retryAfterSeconds))
+                .send({ error: `tenant ${tenant} is over its quota of ${options.tenants[tenant].apiRequestsPerMinute} API requests per minute; retry in ${take.retryAfterSeconds} s` });
         }
-        const tenant = home === undefined ? undefined : await options.keys.tenantOf(key);
-        if (!tenant) {
-            reply.code(401).send({ error: "missing or unknown API key: send Authorization: Bearer <key>" });
-            return undefined;
-        }
-        return tenant;
-    };
+        request.tenant = tenant;
+    });
+}
+
+async function authenticate(request: FastifyRequest, reply: FastifyReply, options: TenantApiOptions): Promise<string | undefined> {
+    const key = bearerKey(request);
+    const claimed = claimedTenant(key);
+    const home = claimed !== undefined && Object.hasOwn(options.tenants, claimed) ? options.tenants[claimed].cell : undefined;
+    if (claimed !== undefined && home !== undefined && home !== options.cellId) {
+        // Another cell's tenant: its key lives there, so send it there before reading anything it sent.
+        options.onRefused?.("misdirected");
+        reply.code(421).send({ error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests there`, cell: home, url: options.cellUrls[home] });
+        return undefined;
+    }
+    const tenant = home === undefined ? undefined : await options.keys.tenantOf(key);
+    if (tenant === undefined) {
+        options.onRefused?.("unauthorized");
+        reply.code(401).send(UNAUTHORIZED);
+        return undefined;
+    }
+    return tenant;
 }

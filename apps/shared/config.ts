@@ -21,7 +21,12 @@ export const cellEnvironment = {
     CLICKHOUSE_USER: z.string().min(1),
     CLICKHOUSE_PASSWORD: z.string().min(1),
     /** tenant id → its cell and its quotas, from the stack's tenant directory. */
-    TENANTS: json(z.record(z.string(), z.object({ cell: z.string(), eventsPerSecond: z.number().int().positive() }))),
+    TENANTS: json(z.record(z.string(), z.object({
+        cell: z.string(),
+        eventsPerSecond: z.number().int().positive(),
+        apiRequestsPerMinute: z.number().int().positive(),
+        maxStorageGb: z.number().positive(),
+    }))),
     /** cell id → the public URL of its ingest service, for the 421 answer to a tenant of another cell. */
     CELL_URLS: json(z.record(z.string(), z.url())).default({}),
 };

@@ -8,7 +8,47 @@ export const EVENT_CATEGORIES = ["usage", "performance", "security", "cost"] as 
 export const MAX_BATCH_EVENTS = 1_000;
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const text = (max: number) => z.string().min(1).max(max);
+/** A lone UTF-16 surrogate: JSON can carry it, but it is no Unicode text, and ClickHouse refuses it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const UNICODE_REASON = "must be Unicode text: it holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)";
+
+const text = (max: number) => z.string().min(1).max(max).refine((value) => !LONE_SURROGATE.test(value), UNICODE_REASON);
+
+/** Events are kept this long (the events table's TTL); an older event would be deleted as soon as it is stored. */
+export const RETENTION_MONTHS = 36;
+/** How far ahead of the cell's clock an event may be dated: senders' clocks drift, calendars do not. */
+const MAX_CLOCK_AHEAD_MS = 86_400_000;
+/** Deepest nesting of `metadata`: ClickHouse's JSON reader refuses documents nested deeper than it reads. */
+export const MAX_METADATA_DEPTH = 32;
+
+/** The times an event may carry at `now`: within the table's retention, and at most a day ahead. */
+export function acceptedTimeRange(now = Date.now()): { from: Date; to: Date } {
+    const from = new Date(now);
+    from.setUTCMonth(from.getUTCMonth() - RETENTION_MONTHS);
+    from.setUTCDate(from.getUTCDate() + 1);
+    return { from, to: new Date(now + MAX_CLOCK_AHEAD_MS) };
+}
+
+const timestamp = z.iso.datetime({ offset: true, abort: true, message: "must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z" }).superRefine((value, ctx) => {
+    const { from, to } = acceptedTimeRange();
+    const at = Date.parse(value);
+    if (!(at >= from.getTime() && at <= to.getTime())) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is outside the times a cell keeps: send a time from ${from.toISOString()} to ${to.toISOString()} (events are kept ${RETENTION_MONTHS} months, and may be dated at most a day ahead)` });
+    }
+});
+
+/** Whether `value` nests objects or arrays more than `levels` deep; it never descends further than that. */
+const nestedDeeperThan = (value: unknown, levels: number): boolean =>
+    value !== null && typeof value === "object" && (levels === 0 || Object.values(value).some((v) => nestedDeeperThan(v, levels - 1)));
+
+/** Whether any key or string inside `value` holds a lone surrogate. */
+const holdsLoneSurrogate = (value: unknown): boolean => typeof value === "string"
+    ? LONE_SURROGATE.test(value)
+    : value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) => LONE_SURROGATE.test(key) || holdsLoneSurrogate(inner));
+
+const metadata = z.record(z.string(), z.unknown()).default({})
+    .refine((value) => !nestedDeeperThan(value, MAX_METADATA_DEPTH), { message: `is nested more than ${MAX_METADATA_DEPTH} levels deep; flatten it`, abort: true })
+    .refine((value) => !holdsLoneSurrogate(value), UNICODE_REASON);
 
 export const eventSchema = z.strictObject({
     event_id: z.uuid({ version: "v7", message: "must be a UUIDv7" }),
@@ -17,10 +57,10 @@ export const eventSchema = z.strictObject({
     session_id: text(256),
     event_type: z.enum(EVENT_TYPES),
     event_category: z.enum(EVENT_CATEGORIES),
-    timestamp: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z" }),
+    timestamp,
     region: text(64),
     environment: text(64),
-    metadata: z.record(z.string(), z.unknown()).default({}),
+    metadata,
 });
 
 export type AnalyticsEvent = z.output<typeof eventSchema>;

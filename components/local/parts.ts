@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EVENTS_TABLE } from "../../apps/shared/analytics";
+import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { AppService, AppSpec, CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
 import { appUrlOf } from "./appServer";
 import { urlOf } from "./clickhouseServer";
@@ -45,7 +46,10 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         super("cellplane:local:Kafka", name, {}, opts);
         const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
-        new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: "events", partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        new LocalObject(`${name}-dead-letters`, {
+            kind: "topic", server: { port: args.port }, spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
+        }, { parent: this, dependsOn: [server] });
         this.bootstrapServers = server.running.apply(() => bootstrapOf(args));
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }

@@ -38,7 +38,7 @@ export function createTenantKey(projectDir: string, env: string, tenant: string)
 
 export function revokeTenantKey(projectDir: string, env: string, tenant: string, id: string) {
     return withTenantPostgres(projectDir, env, tenant, async (pool, home) => {
-        if (!(await revokeApiKey(pool, id))) throw new Refusal(`--id ${id}: no active key with that id on cell ${home.cell} of tenant ${tenant}`);
+        if (!(await revokeApiKey(pool, tenant, id))) throw new Refusal(`--id ${id}: no active key with that id on cell ${home.cell} of tenant ${tenant}`);
         return { tenant, id, cell: home.cell };
     });
 }

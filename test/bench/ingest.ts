@@ -4,7 +4,7 @@
  * insert rate of the same rows straight into a copy of the events table.
  */
 import { v7 as uuidv7 } from "uuid";
-import { insertJson } from "../../apps/ingest/consumer";
+import { EventStore } from "../../apps/ingest/consumer";
 import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";
@@ -87,8 +87,9 @@ async function main() {
 
         await clickhouse.command({ query: "CREATE TABLE analytics.anchor AS analytics.events" });
         const rows = sent.flat().map((e) => Buffer.from(JSON.stringify({ ...e, received_at: e.timestamp, _processing_time: e.timestamp })));
+        const anchorTable = new EventStore(clickhouse, "analytics.anchor");
         const started = Date.now();
-        for (let i = 0; i < rows.length; i += 10_000) await insertJson(clickhouse, rows.slice(i, i + 10_000), "analytics.anchor");
+        for (let i = 0; i < rows.length; i += 10_000) await anchorTable.insert(rows.slice(i, i + 10_000));
         const anchor = rows.length / ((Date.now() - started) / 1000);
         await clickhouse.command({ query: "DROP TABLE analytics.anchor" });
         await clickhouse.close();
