@@ -46,10 +46,11 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         super("cellplane:local:Kafka", name, {}, opts);
         const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
-        new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        const events = new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        // One topic at a time: a broker that just started can lose track of a topic created beside another.
         new LocalObject(`${name}-dead-letters`, {
             kind: "topic", server: { port: args.port }, spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
-        }, { parent: this, dependsOn: [server] });
+        }, { parent: this, dependsOn: [events] });
         this.bootstrapServers = server.running.apply(() => bootstrapOf(args));
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }

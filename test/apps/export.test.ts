@@ -3,7 +3,9 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { Pool } from "pg";
 import { isolatedLocalStack } from "../engine/project";
-import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, postgresUrlOf, s3Of, storedEvents } from "./cell";
+import { ExportRunner } from "../../apps/export/runner";
+import { ExportStore, Job } from "../../apps/export/store";
+import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents, postgresUrlOf, s3Of, storedEvents } from "./cell";
 
 /** A metadata key that would break out of a quoted name if it were spliced into SQL. */
 const ODD_KEY = "odd`key'\\";
@@ -113,7 +115,7 @@ describe("export on a local cell", () => {
         const malformed = await api("acme", "POST", "/v1/schedules", { name: "Nightly Export", cron: "0 2 * * *", lookbackDays: 400 });
         expect(malformed.body.problems).toEqual([
             { field: "name", value: "Nightly Export", reason: "lower-case letters, digits and dashes, at most 63" },
-            { field: "lookbackDays", value: 400, reason: expect.stringContaining("366") },
+            { field: "lookbackDays", value: 400, reason: expect.stringContaining("at most 30") },
         ]);
         expect((await api("acme", "GET", "/v1/schedules")).body.schedules).toEqual([]);
     });
@@ -139,17 +141,20 @@ describe("export on a local cell", () => {
         expect((await api("acme", "GET", `/v1/schedules/${id}`)).status).toBe(404);
     });
 
-    test("a schedule fires by itself, a trigger runs it now, and a paused schedule stays quiet", async () => {
-        const { body: schedule } = await api("initech", "POST", "/v1/schedules", { name: "every-second", cron: "* * * * * *", lookbackDays: 0 });
+    test("a schedule fires by itself when due, a trigger runs it now, and a paused schedule stays quiet", async () => {
+        const { body: schedule } = await api("initech", "POST", "/v1/schedules", { name: "quarter-hourly", cron: "*/15 * * * *", lookbackDays: 0 });
+        const comeDue = () => pool.query("UPDATE cellplane.export_schedules SET next_run_at = now() - interval '1 second' WHERE id = $1", [schedule.id]);
         const runs = async () => (await api("initech", "GET", `/v1/jobs?schedule=${schedule.id}`)).body.jobs;
+        await comeDue();
         expect(await eventually(async () => (await runs()).some((j: any) => j.status === "succeeded"), 30_000)).toBe(true);
         const fired = (await runs()).find((j: any) => j.status === "succeeded");
         expect(fired).toMatchObject({ tenant: "initech", rows: 1, from: today, to: today, files: [expect.stringContaining("tenant=initech/object=events/")] });
+        expect((await api("initech", "GET", `/v1/schedules/${schedule.id}`)).body.nextRunAt).toMatch(/T\d\d:(00|15|30|45):00/);
 
         await api("initech", "POST", `/v1/schedules/${schedule.id}/pause`);
-        await new Promise((r) => setTimeout(r, 6_000));
+        await comeDue();
         const quiet = (await runs()).length;
-        await new Promise((r) => setTimeout(r, 6_000));
+        await new Promise((r) => setTimeout(r, 7_000));
         expect((await runs()).length).toBe(quiet);
 
         const triggered = await api("initech", "POST", `/v1/schedules/${schedule.id}/trigger`);
@@ -157,4 +162,65 @@ describe("export on a local cell", () => {
         expect(await finished("initech", triggered.body.id)).toMatchObject({ status: "succeeded", scheduleId: schedule.id, rows: 1 });
         expect((await api("acme", "GET", `/v1/jobs/${triggered.body.id}`)).status).toBe(404);
     }, 90_000);
+
+    test("one tenant cannot flood the cell's exports: schedules, their frequency, days per run and jobs in flight are limited", async () => {
+        const everySecond = await api("acme", "POST", "/v1/schedules", { name: "flood", cron: "* * * * * *" });
+        expect(everySecond.status).toBe(400);
+        expect(everySecond.body.problems).toEqual([{ field: "cron", value: "* * * * * *", reason: expect.stringContaining("at least 15 minutes apart") }]);
+        const burst = await api("acme", "POST", "/v1/schedules", { name: "burst", cron: "0,1 * * * *" });
+        expect(burst.body.problems[0].reason).toContain("fires 60 s apart");
+        const wide = await api("acme", "POST", "/v1/exports", { from: "2026-01-01", to: "2026-03-01" });
+        expect(wide.body.problems).toEqual([{ field: "to", value: "2026-03-01", reason: expect.stringContaining("more than 31 days") }]);
+
+        for (let i = 0; i < 20; i++) expect((await api("acme", "POST", "/v1/schedules", { name: `s-${i}`, cron: "0 3 * * *", paused: true })).status).toBe(201);
+        const oneTooMany = await api("acme", "POST", "/v1/schedules", { name: "s-20", cron: "0 3 * * *" });
+        expect(oneTooMany.status).toBe(409);
+        expect(oneTooMany.body.error).toContain("20 schedules, the most it may");
+        for (const s of (await api("acme", "GET", "/v1/schedules")).body.schedules) await api("acme", "DELETE", `/v1/schedules/${s.id}`);
+
+        // Ten jobs another replica holds under live leases: this replica neither runs them nor queues an eleventh.
+        const { rows } = await pool.query<{ id: string }>(
+            `INSERT INTO cellplane.export_jobs (tenant_id, from_date, to_date, objects, status, lease_owner, lease_until)
+             SELECT 'acme', current_date, current_date, ARRAY['events'], 'running', 'another-replica', now() + interval '1 hour' FROM generate_series(1, 10) RETURNING id`,
+        );
+        const refused = await api("acme", "POST", "/v1/exports", { from: today, to: today });
+        expect(refused.status).toBe(429);
+        expect(refused.body.error).toContain("10 exports queued or running");
+        await new Promise((r) => setTimeout(r, 6_000));
+        const held = await pool.query("SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE id = ANY($1) AND status = 'running' AND lease_owner = 'another-replica'", [rows.map((r) => r.id)]);
+        expect(held.rows[0].n).toBe(10);
+        await pool.query("DELETE FROM cellplane.export_jobs WHERE id = ANY($1)", [rows.map((r) => r.id)]);
+        expect((await api("acme", "POST", "/v1/exports", { from: today, to: today })).status).toBe(202);
+    }, 60_000);
+
+    test("two replicas' runners run a job once between them, and take tenants in turn", async () => {
+        const store = new ExportStore(pool);
+        const clickhouse = clickhouseOf(eu);
+        const postgres = new URL(postgresUrlOf(eu));
+        const ran: string[] = [];
+        const runnerOf = (owner: string) => new ExportRunner({
+            store, pool, clickhouse, owner,
+            bucket: { endpoint: eu.endpoints.objectStoreEndpoint, bucket: eu.endpoints.bucket, ...eu.credentials.objectStoreKeys },
+            postgres: { address: postgres.host, database: postgres.pathname.slice(1), user: postgres.username, password: decodeURIComponent(postgres.password) },
+            log: (line) => ran.push(`${owner} ${line}`),
+        });
+        const queue = async () => {
+            const jobs: Job[] = [];
+            for (const tenant of ["acme", "acme", "acme", "initech"]) jobs.push(await store.createJob(tenant, null, today, today, ["events"]));
+            return jobs;
+        };
+        const [first, second] = [runnerOf("replica-1"), runnerOf("replica-2")];
+        const shared = await queue();
+        first.enqueue(...shared);
+        second.enqueue(...shared);
+        await Promise.all([first.idle(), second.idle()]);
+        for (const job of shared) expect(ran.filter((line) => line.includes(`job ${job.id} `))).toHaveLength(1);
+
+        ran.length = 0;
+        const own = await queue();
+        first.enqueue(...own);
+        await first.idle();
+        expect(ran.map((line) => own.find((j) => line.includes(j.id))!.tenant)).toEqual(["acme", "initech", "acme", "acme"]);
+        await clickhouse.close();
+    }, 60_000);
 });
