@@ -14,21 +14,17 @@ export const QUOTAS_DDL = [
         at timestamptz NOT NULL,
         PRIMARY KEY (org_id, quota)
     )`,
-    `CREATE OR REPLACE FUNCTION cellplane.take_tokens(org text, name text, capacity double precision, per_second double precision, cost double precision)
-        RETURNS double precision LANGUAGE plpgsql AS $$
-    DECLARE
-        available double precision;
+    `CREATE OR REPLACE FUNCTION cellplane.take_tokens(org text, bucket text, capacity double precision, per_second double precision, cost double precision,
+        OUT granted boolean, OUT tokens double precision) LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO cellplane.quota_buckets VALUES (org, name, capacity, clock_timestamp()) ON CONFLICT DO NOTHING;
-        SELECT LEAST(capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.at) * per_second) INTO available
-            FROM cellplane.quota_buckets b WHERE b.org_id = org AND b.quota = name FOR UPDATE;
-        IF available >= LEAST(cost, capacity) THEN
-            available := available - cost;
-            UPDATE cellplane.quota_buckets SET tokens = available, at = clock_timestamp() WHERE org_id = org AND quota = name;
-            RETURN available;
+        INSERT INTO cellplane.quota_buckets VALUES (org, bucket, capacity, clock_timestamp()) ON CONFLICT DO NOTHING;
+        SELECT LEAST(capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.at) * per_second) INTO tokens
+            FROM cellplane.quota_buckets b WHERE b.org_id = org AND b.quota = bucket FOR UPDATE;
+        granted := tokens >= LEAST(cost, capacity);
+        IF granted THEN
+            tokens := tokens - cost;
         END IF;
-        UPDATE cellplane.quota_buckets SET tokens = available, at = clock_timestamp() WHERE org_id = org AND quota = name;
-        RETURN available - LEAST(cost, capacity);
+        UPDATE cellplane.quota_buckets b SET tokens = take_tokens.tokens, at = clock_timestamp() WHERE b.org_id = org AND b.quota = bucket;
     END $$`,
 ];
 
@@ -45,10 +41,10 @@ export class Quotas {
 
     /** Takes `cost` tokens of tenant `org`'s quota `name`, or says how long until they would be there. */
     async take(org: string, name: string, rate: QuotaRate, cost: number): Promise<Take> {
-        const { rows } = await this.pool.query<{ left: number }>("SELECT cellplane.take_tokens($1, $2, $3, $4, $5) AS left", [org, name, rate.capacity, rate.perSecond, cost]);
-        const left = rows[0].left;
-        if (left >= 0) return { ok: true, remaining: Math.floor(left) };
-        return { ok: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil(-left / rate.perSecond)) };
+        const { rows } = await this.pool.query<{ granted: boolean; tokens: number }>("SELECT * FROM cellplane.take_tokens($1, $2, $3, $4, $5)", [org, name, rate.capacity, rate.perSecond, cost]);
+        const { granted, tokens } = rows[0];
+        if (granted) return { ok: true, remaining: Math.max(0, Math.floor(tokens)) };
+        return { ok: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, rate.capacity) - tokens) / rate.perSecond)) };
     }
 }
 
