@@ -1,6 +1,5 @@
 import replyFrom from "@fastify/reply-from";
 import type { FastifyInstance } from "fastify";
-import { Transform, TransformCallback } from "stream";
 import { claimedTenant } from "../shared/apiKeys";
 import { bearerKey, UNAUTHORIZED } from "../shared/auth";
 import { MAX_BODY_BYTES } from "../shared/events";
@@ -20,7 +19,7 @@ const ROUTES: [RegExp, (route: TenantRoute) => string][] = [
 ];
 
 /** The largest body the router passes on: the ingest API's limit, the largest of the cells' APIs. */
-export const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
+const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
 
 /**
  * The residency front door: sends each request to the cell of the tenant its API key names, streaming bodies
@@ -30,12 +29,15 @@ export const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
 export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS">): FastifyInstance {
     const app = serviceApp();
     const routes = new Map(Object.entries(config.ROUTES));
-    app.register(replyFrom, { http: { requestOptions: { timeout: config.UPSTREAM_TIMEOUT_MS } } });
-    // Bodies stay streams: the router forwards them and never parses or stores event data, but counts their bytes.
+    app.register(replyFrom, { undici: { headersTimeout: config.UPSTREAM_TIMEOUT_MS, bodyTimeout: config.UPSTREAM_TIMEOUT_MS } });
+    // Bodies stay streams: the router forwards them and never parses or stores event data. A body must declare its
+    // length, which the HTTP parser then holds it to, so the limit is checked before a byte is forwarded.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", (request, payload, done) => {
-        if (Number(request.headers["content-length"] ?? 0) > ROUTER_BODY_LIMIT) return done(tooLarge(), undefined);
-        done(null, payload.pipe(new ByteLimit(ROUTER_BODY_LIMIT)));
+        const length = request.headers["content-length"];
+        if (length === undefined) return done(httpError(411, "send the body with a Content-Length header; bodies of unknown length are not forwarded"), undefined);
+        if (Number(length) > ROUTER_BODY_LIMIT) return done(httpError(413, `the body is over ${ROUTER_BODY_LIMIT} bytes, the most a cell takes`), undefined);
+        done(null, payload);
     });
 
     app.get("/healthz", async () => ({ status: "ok", tenants: routes.size }));
@@ -50,7 +52,6 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
         if (!route) return reply.code(401).send(UNAUTHORIZED);
         return reply.from(`${service(route).replace(/\/$/, "")}${request.url}`, {
             onError: (failed, { error }) => {
-                if ((error as { statusCode?: number }).statusCode === 413) return failed.code(413).send({ error: tooLarge().message });
                 request.log.warn({ cell: route.cell, error: error.message }, "cell unreachable");
                 failed.code(503).header("retry-after", String(config.RETRY_AFTER_SECONDS)).send({
                     error: `cell ${route.cell} (residency ${route.residency}) of tenant ${tenant} does not answer; retry in ${config.RETRY_AFTER_SECONDS} s. Requests are never sent to another cell.`,
@@ -63,18 +64,4 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
     return app;
 }
 
-const tooLarge = () => Object.assign(new Error(`the body is over ${ROUTER_BODY_LIMIT} bytes, the most a cell takes`), { statusCode: 413 });
-
-/** Passes a body through, failing it once it goes past `limit` bytes (a chunked body names no length up front). */
-class ByteLimit extends Transform {
-    private seen = 0;
-
-    constructor(private readonly limit: number) {
-        super();
-    }
-
-    override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-        this.seen += chunk.length;
-        callback(this.seen > this.limit ? tooLarge() : null, chunk);
-    }
-}
+const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });

@@ -34,7 +34,8 @@ export function serviceApp(options: { bodyLimit?: number } = {}): FastifyInstanc
         requestTimeout: SERVER_TIMEOUTS.requestTimeoutMs,
         connectionTimeout: SERVER_TIMEOUTS.idleTimeoutMs,
         keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeoutMs,
-        http: { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs },
+        // Node checks the header and request timeouts on this interval (30 s by default, which would triple them).
+        http: { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
         genReqId: () => randomUUID(),
         logger: { level: "warn" },
     });
