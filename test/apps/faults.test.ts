@@ -1,7 +1,12 @@
+import { Kafka, logLevel } from "kafkajs";
 import * as path from "path";
+import { startConsumer } from "../../apps/ingest/consumer";
+import { consumerMetrics } from "../../apps/ingest/metrics";
 import { runningPid, stopService } from "../../components/local/supervisor";
 import { isolatedLocalStack } from "../engine/project";
 import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually } from "./cell";
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends batches without pause from a few senders, keeping the ids of every batch answered 202. */
 function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
@@ -24,7 +29,10 @@ function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
     return { accepted, failures, stop: async () => { running = false; await done; } };
 }
 
-/** Stops Kafka, then ClickHouse, then kills the ingest process (and its consumer) under load; `pulumi up --refresh` brings each back. */
+/**
+ * Under load: stops Kafka, then ClickHouse, kills the ingest API and then the consumer mid-batch, and runs a second
+ * consumer through two rebalances; `pulumi up --refresh` brings each back.
+ */
 describe("a local cell under load through faults", () => {
     const stack = isolatedLocalStack("cellplane-faults-", (config) => {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
@@ -41,14 +49,25 @@ describe("a local cell under load through faults", () => {
 
     afterAll(() => destroyCells(stack), 120_000);
 
-    test("every accepted event is in ClickHouse exactly once after Kafka, ClickHouse and the consumer each went down", async () => {
+    test("every accepted event is in ClickHouse exactly once, and counted once in the rollups, after Kafka, ClickHouse, the API and the consumer each went down and through rebalances", async () => {
         const load = sustainedLoad(eu.endpoints.ingestUrl, key);
-        const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
         const acceptedSoFar = () => load.accepted.size;
+        const killed = (app: string) => async () => void process.kill(runningPid(serverDir(app))!, "SIGKILL");
         const faults: [string, () => Promise<void>][] = [
             ["kafka", () => stopService(serverDir("kafka"))],
             ["clickhouse", () => stopService(serverDir("clickhouse"))],
-            ["consumer", async () => void process.kill(runningPid(serverDir("ingest"))!, "SIGKILL")],
+            ["ingest API", killed("ingest")],
+            ["consumer, mid-batch", killed("ingest-consumer")],
+            ["a second consumer joining, then leaving", async () => {
+                const metrics = consumerMetrics();
+                const clickhouse = clickhouseOf(eu);
+                const second = await startConsumer({ kafka: new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }), topic: "events", clickhouse, metrics });
+                await pause(8_000);
+                await second.consumer.disconnect();
+                await second.producer.disconnect();
+                await clickhouse.close();
+                expect(await metrics.registry.getSingleMetricAsString("ingest_events_stored_total")).toMatch(/ingest_events_stored_total [1-9]/);
+            }],
         ];
         await pause(2_000);
         for (const [name, fault] of faults) {
@@ -76,6 +95,9 @@ describe("a local cell under load through faults", () => {
         expect(await eventually(allThere, 120_000)).toBe(true);
         expect(ids.length).toBe(new Set(ids).size);
         expect(ids.length).toBeGreaterThanOrEqual(load.accepted.size);
+        // The rollups count each event once: no batch was inserted twice, whichever consumer held its partition.
+        const rolledUp = await clickhouse.query({ query: "SELECT toUInt64(sum(events)) AS n FROM analytics.hourly_metrics WHERE org_id = 'acme'", format: "JSONEachRow" });
+        expect(Number((await rolledUp.json<{ n: string }>())[0].n)).toBe(ids.length);
         await clickhouse.close();
     }, 600_000);
 });
