@@ -14,7 +14,7 @@ import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { reconcile } from "./ops/reconcile";
-import { StackFile } from "./ops/stackFile";
+import { ConcurrentEdit, StackFile } from "./ops/stackFile";
 import { addTenant, moveTenant } from "./ops/tenants";
 import { openStack, Unreachable } from "./ops/workspace";
 
@@ -255,7 +255,7 @@ function printTable(header: string[], rows: string[][]): void {
 
 program.parseAsync().catch((error) => {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-    if (error instanceof Refusal || error instanceof ConfigError) {
+    if (error instanceof Refusal || error instanceof ConfigError || error instanceof ConcurrentEdit) {
         console.error(`refused, nothing changed: ${error.message}`);
         process.exit(1);
     }

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { defaultStateHome } from "../../stacks/stateHome";
+import { writeDurably } from "./stackFile";
 import { openStack } from "./workspace";
 
 /** Where the router of an environment reads its routing table, rewritten after every reconcile. */
@@ -19,8 +20,7 @@ export async function reconcile(projectDir: string, env: string, stackName: stri
     const routing = result.outputs.routing?.value ?? {};
     const routingFile = routingFileOf(env, stackName);
     fs.mkdirSync(path.dirname(routingFile), { recursive: true });
-    fs.writeFileSync(`${routingFile}.tmp`, `${JSON.stringify(routing, null, 2)}\n`);
-    fs.renameSync(`${routingFile}.tmp`, routingFile);
+    writeDurably(routingFile, `${JSON.stringify(routing, null, 2)}\n`);
     return {
         changes: result.summary.resourceChanges ?? {},
         seconds: Number(process.hrtime.bigint() - started) / 1e9,

@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
@@ -78,11 +79,72 @@ export class StackFile {
             .split("\n").filter((line) => !line.startsWith("=====")).join("\n").trimEnd();
     }
 
-    /** Writes through a temporary file and a rename, so a crash leaves either the old file or the new one. */
+    /**
+     * Writes the edit under the file's lock, only if the file is still as this edit read it (otherwise another edit
+     * came first and this one is refused, never silently lost). The text goes through a synced temporary file
+     * with the file's mode and a rename, so a crash leaves either the old file or the new one.
+     */
     save(): void {
-        const temporary = `${this.file}.${process.pid}.tmp`;
-        fs.writeFileSync(temporary, this.text());
-        fs.renameSync(temporary, this.file);
+        withLock(`${this.file}.lock`, () => {
+            if (fs.readFileSync(this.file, "utf8") !== this.original) {
+                throw new ConcurrentEdit(`${this.file} changed since this command read it (another edit ran meanwhile); nothing was written. Run the command again`);
+            }
+            writeDurably(this.file, this.text());
+        });
+    }
+}
+
+/** An edit that lost a race with another: nothing was written. */
+export class ConcurrentEdit extends Error {}
+
+/** Replaces `file` with `text` atomically and durably: a synced temporary file with the file's mode, a rename, a synced folder. */
+export function writeDurably(file: string, text: string): void {
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    const mode = fs.existsSync(file) ? fs.statSync(file).mode & 0o777 : 0o644;
+    const fd = fs.openSync(temporary, "w", mode);
+    try {
+        fs.writeFileSync(fd, text);
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, file);
+    const folder = fs.openSync(path.dirname(file), "r");
+    try {
+        fs.fsyncSync(folder);
+    } finally {
+        fs.closeSync(folder);
+    }
+}
+
+/** Runs `fn` holding an exclusive lock file, waiting up to 10 s for another holder; a lock whose process is gone is taken over. */
+function withLock<T>(lock: string, fn: () => T): T {
+    const until = Date.now() + 10_000;
+    for (;;) {
+        try {
+            fs.writeFileSync(lock, String(process.pid), { flag: "wx" });
+            break;
+        } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+            if (!holderAlive(lock)) fs.rmSync(lock, { force: true });
+            else if (Date.now() > until) throw new ConcurrentEdit(`${lock} is held by process ${fs.readFileSync(lock, "utf8")}: another edit is running; try again when it is done`);
+            else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+    }
+    try {
+        return fn();
+    } finally {
+        fs.rmSync(lock, { force: true });
+    }
+}
+
+function holderAlive(lock: string): boolean {
+    const pid = Number(fs.readFileSync(lock, "utf8"));
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
     }
 }
 

@@ -1,8 +1,9 @@
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StackFile } from "../../scripts/ops/stackFile";
-import { cellplane } from "./cli";
+import { CELLPLANE, cellplane } from "./cli";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -139,4 +140,26 @@ describe("cellplane drift without a backend", () => {
         expect(result.code).toBe(2);
         expect(JSON.parse(result.stdout).stacks).toEqual([expect.objectContaining({ stack: "prod", status: "unreachable", message: expect.stringContaining("no backend for environment prod: set PULUMI_BACKEND_URL") })]);
     });
+});
+
+describe("stack-file edits", () => {
+    test("concurrent edits never lose one: each is written or refused, and the file keeps its mode", async () => {
+        const p = project();
+        const file = path.join(p.dir, "Pulumi.dev.yaml");
+        fs.chmodSync(file, 0o600);
+        const ids = Array.from({ length: 6 }, (_, i) => `racer-${i}`);
+        const results = await Promise.all(ids.map((id) => new Promise<{ id: string; code: number | null; out: string }>((resolve) => {
+            const child = spawn(CELLPLANE, ["-C", p.dir, "tenant", "add", "--env", "dev", "--id", id, "--residency", "eu"]);
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.stderr.on("data", (d) => (out += d));
+            child.on("close", (code) => resolve({ id, code, out }));
+        })));
+        const written = results.filter((r) => r.code === 0).map((r) => r.id);
+        for (const refused of results.filter((r) => r.code !== 0)) expect(refused.out).toContain("changed since this command read it");
+        expect(written.length).toBeGreaterThan(0);
+        expect(p.config("dev").tenants.map((t) => t.id).filter((id) => id.startsWith("racer-")).sort()).toEqual(written.sort());
+        expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+        expect(fs.readdirSync(p.dir).filter((n) => n.endsWith(".tmp") || n.endsWith(".lock"))).toEqual([]);
+    }, 120_000);
 });
