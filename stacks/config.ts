@@ -75,6 +75,9 @@ const stackSchema = z
             if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {
                 issue(["cells", index, "kubeContext"], `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`);
             }
+            if (cell.kubeContext === undefined && cell.cloud === "kubernetes") {
+                issue(["cells", index, "kubeContext"], `is required for kubernetes cells: name the kubeconfig context of a cluster in ${cell.region} for cell "${cell.id}". The current context is never used, so a cell cannot land in another residency's cluster by accident`);
+            }
             if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {
                 issue(["cells", index, "portBase"], cell.cloud === "local"
                     ? `is required for local cells: the first of ${PORTS_PER_LOCAL_CELL} ports for cell "${cell.id}", e.g. 15400`

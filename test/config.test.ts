@@ -141,6 +141,13 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("a kubernetes cell without a kube context: the current context is never a silent default", () => {
+        const cells = [{ id: "eu-k8s", cloud: "kubernetes", region: "northeurope", residency: "eu", size: "small" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].kubeContext: is required for kubernetes cells: name the kubeconfig context of a cluster in northeurope for cell "eu-k8s". The current context is never used, so a cell cannot land in another residency's cluster by accident`,
+        ]);
+    });
+
     test("a kube context on a cell that is not a kubernetes cell", () => {
         const cells = [{ ...base.cells[0], kubeContext: "prod" }, base.cells[1]];
         expect(problemsOf({ ...base, cells })).toEqual([
