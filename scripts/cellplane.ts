@@ -15,7 +15,7 @@ import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { reconcile } from "./ops/reconcile";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
-import { addTenant, moveTenant } from "./ops/tenants";
+import { addTenant, moveTenant, removeTenant } from "./ops/tenants";
 import { openStack, Unreachable } from "./ops/workspace";
 
 const program = new Command("cellplane")
@@ -144,6 +144,23 @@ tenant.command("move")
         }
         commit(file, o);
         if (!o.dryRun && !o.json) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
+    });
+
+tenant.command("remove")
+    .description("remove a tenant: revokes its keys; refuses while it has data in its cell, unless --purge, which prints the plan and deletes it")
+    .addOption(envOption())
+    .requiredOption("--id <id>", "tenant id")
+    .option("--purge", "delete the tenant's events, exports and schedules in its cell first")
+    .option("--dry-run", "print what would happen without doing it")
+    .action(async (o) => {
+        const stack = stacksOf(project(), o.env).find((s) => StackFile.load(project(), s).indexOf("tenants", o.id) >= 0);
+        if (!stack) throw new Refusal(`--id ${o.id}: no stack of environment ${o.env} has tenant "${o.id}"`);
+        const file = StackFile.load(project(), stack);
+        await removeTenant(project(), o.env, o.id, o, console.log);
+        file.remove("tenants", file.indexOf("tenants", o.id));
+        file.validate();
+        commit(file, o);
+        if (!o.dryRun) console.log(`then: cellplane reconcile --env ${o.env} takes ${o.id} out of the routing table`);
     });
 
 tenant.command("list")

@@ -1,5 +1,5 @@
 import { ClickHouseClient, ClickHouseError } from "@clickhouse/client";
-import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { Readable } from "stream";
 import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic } from "../shared/topics";
 import type { ConsumerMetrics } from "./metrics";
@@ -280,6 +280,19 @@ export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId
 }
 
 /**
+ * Each partition's lag: its high watermark less the group's committed offset (or, before the group's first commit,
+ * less the oldest offset still kept).
+ */
+export async function partitionLags(admin: Admin, topic: string, groupId = CONSUMER_GROUP): Promise<{ partition: number; lag: number; committed: string; high: string }[]> {
+    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    return ends.map(({ partition, high, low }) => {
+        const at = committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+        const from = Number(at) >= 0 ? Number(at) : Number(low);
+        return { partition, lag: Math.max(0, Number(high) - from), committed: at, high };
+    });
+}
+
+/**
  * Reports each partition's lag, its high watermark less the group's committed offset, every `intervalMs`, read
  * from the brokers rather than from the consumer, so a consumer that fails or hangs still shows its lag growing.
  */
@@ -288,12 +301,7 @@ export function watchLag(kafka: Kafka, topic: string, metrics: ConsumerMetrics, 
     const connected = admin.connect();
     const measure = async () => {
         await connected;
-        const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-        for (const { partition, offset, low } of high) {
-            const at = committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
-            const from = Number(at) >= 0 ? Number(at) : Number(low);
-            metrics.lag.set({ partition: String(partition) }, Math.max(0, Number(offset) - from));
-        }
+        for (const { partition, lag } of await partitionLags(admin, topic, groupId)) metrics.lag.set({ partition: String(partition) }, lag);
     };
     const timer = setInterval(() => measure().catch(() => metrics.lagReadFailures.inc()), intervalMs);
     void measure().catch(() => metrics.lagReadFailures.inc());

@@ -6,26 +6,46 @@ import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
 import { openStack } from "./workspace";
 
-interface TenantHome {
+/** Where a deployed tenant lives: its stack, its cell and that cell's outputs (secrets included), and its router. */
+export interface TenantHome {
     stack: string;
     cell: string;
+    outputs: CellOutputs;
     /** The environment's front door, where the tenant sends its requests. */
     routerUrl: string;
 }
 
-/** Runs `fn` against the Postgres of the tenant's cell, reached with the credentials in the stack's (secret) outputs. */
-async function withTenantPostgres<T>(projectDir: string, env: string, tenant: string, fn: (pool: Pool, home: TenantHome) => Promise<T>): Promise<T> {
+/** A cell as the stack's `cells` output holds it. */
+export interface CellOutputs {
+    endpoints: {
+        postgres: { host: string; port: number; database: string; user: string };
+        kafkaBootstrap: string;
+        clickhouseUrl: string;
+        bucket: string;
+        objectStoreEndpoint: string;
+    };
+    credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys?: { accessKeyId: string; secretAccessKey: string } };
+}
+
+/** Finds the stack of `env` that places `tenant` and reads its cell from the stack's outputs; undefined if it was never deployed. */
+export async function tenantHome(projectDir: string, env: string, tenant: string): Promise<TenantHome | undefined> {
     const stacks = stacksOf(projectDir, env);
     const stack = stacks.find((s) => StackFile.load(projectDir, s).validate().tenants.some((t) => t.id === tenant));
     if (!stack) throw new Refusal(`--tenant ${tenant}: no stack of environment ${env} places it (${stacks.join(", ") || "no stacks"}). Place it with: cellplane tenant add --env ${env} --id ${tenant} --residency <eu|us>`);
     const outputs = await (await openStack(projectDir, env, stack)).outputs();
     const route = outputs.routing?.value?.[tenant];
-    if (!route) throw new Refusal(`tenant ${tenant} is in Pulumi.${stack}.yaml but not yet deployed: run cellplane reconcile --env ${env} first`);
-    const cell = outputs.cells.value[route.cell];
-    const pool = new Pool({ connectionString: postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword), max: 1 });
+    if (!route) return undefined;
+    return { stack, cell: route.cell, outputs: outputs.cells.value[route.cell], routerUrl: outputs.router.value.url };
+}
+
+/** Runs `fn` against the Postgres of the tenant's cell, reached with the credentials in the stack's (secret) outputs. */
+export async function withTenantPostgres<T>(projectDir: string, env: string, tenant: string, fn: (pool: Pool, home: TenantHome) => Promise<T>): Promise<T> {
+    const home = await tenantHome(projectDir, env, tenant);
+    if (!home) throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
+    const pool = new Pool({ connectionString: postgresUrl(home.outputs.endpoints.postgres, home.outputs.credentials.postgresPassword), max: 1 });
     try {
         await ensureSchema(pool, API_KEYS_DDL);
-        return await fn(pool, { stack, cell: route.cell, routerUrl: outputs.router.value.url });
+        return await fn(pool, home);
     } finally {
         await pool.end();
     }
@@ -33,7 +53,7 @@ async function withTenantPostgres<T>(projectDir: string, env: string, tenant: st
 
 /** A new API key for the tenant, stored hashed in its own cell's Postgres; the key itself is only in the answer. */
 export function createTenantKey(projectDir: string, env: string, tenant: string) {
-    return withTenantPostgres(projectDir, env, tenant, async (pool, home) => ({ tenant, ...home, ...(await createApiKey(pool, tenant)) }));
+    return withTenantPostgres(projectDir, env, tenant, async (pool, { stack, cell, routerUrl }) => ({ tenant, stack, cell, routerUrl, ...(await createApiKey(pool, tenant)) }));
 }
 
 export function revokeTenantKey(projectDir: string, env: string, tenant: string, id: string) {

@@ -1,6 +1,9 @@
 import { capacityOf } from "../../stacks/placement";
 import type { Quotas, ValidStack } from "../../stacks/config";
 import { Refusal } from "./environment";
+import { revokeTenantKeys } from "../../apps/shared/apiKeys";
+import { tenantHome, withTenantPostgres } from "./keys";
+import { holdsData, purgePlan, purgeTenant, tenantDataOf } from "./tenantData";
 import { keepTenantsInPlace } from "./placements";
 import type { StackFile } from "./stackFile";
 
@@ -66,4 +69,25 @@ function dataToCopy(tenant: string, from: string, to: string): MovePlan["data"] 
         { store: "clickhouse", what: `analytics.events WHERE org_id = '${tenant}' (the rollups rebuild from it), ${from} → ${to}` },
         { store: "objectStore", what: `objects under tenant=${tenant}/ in ${from}'s bucket → ${to}'s bucket` },
     ];
+}
+
+/**
+ * Clears a tenant out of its cell before it leaves the stack file: refuses while it has data there (naming what),
+ * unless `purge`, which prints the plan and then revokes its keys and deletes its data. Without data, its keys are
+ * revoked, so a tenant id used again never inherits them.
+ */
+export async function removeTenant(projectDir: string, env: string, tenant: string, options: { purge?: boolean; dryRun?: boolean }, say: (line: string) => void): Promise<void> {
+    if (!(await tenantHome(projectDir, env, tenant))) return say(`tenant ${tenant} was never deployed, so no cell holds anything of it`);
+    await withTenantPostgres(projectDir, env, tenant, async (pool, home) => {
+        const data = await tenantDataOf(home, pool, tenant);
+        const plan = purgePlan(home, tenant, data);
+        if (holdsData(data) && !options.purge) {
+            throw new Refusal(`tenant ${tenant} still has data in cell ${home.cell}: ${data.events} events, ${data.schedules} export schedules, ${data.jobs} jobs, ${data.objects} exported objects. ` +
+                `Move it (cellplane tenant move) or delete it with --purge, which would:\n  ${plan.join("\n  ")}`);
+        }
+        if (options.purge) say(`purge of tenant ${tenant} in cell ${home.cell}:\n  ${plan.join("\n  ")}`);
+        if (options.dryRun) return say("dry run: nothing deleted or revoked");
+        if (options.purge) await purgeTenant(home, pool, tenant, say);
+        else say(`tenant ${tenant} has no data in cell ${home.cell}; revoked its ${await revokeTenantKeys(pool, tenant)} keys`);
+    });
 }

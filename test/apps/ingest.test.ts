@@ -10,7 +10,7 @@ import { apiMetrics } from "../../apps/ingest/metrics";
 import { CoalescingProducer } from "../../apps/ingest/producer";
 import { IngestDeps, ingestServer } from "../../apps/ingest/server";
 import { StorageMeter } from "../../apps/ingest/storage";
-import { ApiKeys } from "../../apps/shared/apiKeys";
+import { ApiKeys, createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
 import { Quotas } from "../../apps/shared/quotas";
 import { LOCAL_PORTS } from "../../components/local";
 import { runningPid } from "../../components/local/supervisor";
@@ -236,6 +236,14 @@ describe("ingest on a local cell", () => {
             expect(await bounded.tenantOf(`cp_acme_${"z".repeat(5_000)}`)).toBeUndefined();
             expect(queries).toBe(1_001);
             expect(await uncounted.tenantOf(keys.acme)).toBe("acme");
+        });
+
+        test("revoking a key names its tenant: another tenant's key id revokes nothing", async () => {
+            const slowcoKey = await createApiKey(pool, "slowco");
+            expect(await revokeApiKey(pool, "acme", slowcoKey.id)).toBe(false);
+            expect(await new ApiKeys(pool).tenantOf(slowcoKey.key)).toBe("slowco");
+            expect(await revokeApiKey(pool, "slowco", slowcoKey.id)).toBe(true);
+            expect(await new ApiKeys(pool).tenantOf(slowcoKey.key)).toBeUndefined();
         });
 
         test("callers never see the stores' own error text: a 500 names a request id the log has", async () => {

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "@clickhouse/client";
 import { Client } from "pg";
 import { portAnswers } from "../../components/local/supervisor";
 import { eventOf } from "../apps/cell";
@@ -86,7 +87,7 @@ describe("cellplane on a local stack", () => {
         const { code, report } = drift();
         expect(code).toBe(1);
         expect(report.stacks[0].status).toBe("drifted");
-        expect(driftedOf(report)).toEqual(["local-eu-postgres-database", "local-us-kafka-events", "local-us-kafka-server", "local-us-object-store-exports"]);
+        expect(driftedOf(report)).toEqual(["local-eu-postgres-database", "local-us-kafka-dead-letters", "local-us-kafka-events", "local-us-kafka-server", "local-us-object-store-exports"]);
         const changes = Object.fromEntries(report.stacks[0].drifted.map((r: any) => [r.name, r.changes]));
         expect(changes["local-us-kafka-server"]).toContainEqual({ property: "running", old: true, new: false });
         expect(changes["local-eu-postgres-database"]).toContainEqual({ property: "healthy", old: true, new: false });
@@ -136,4 +137,37 @@ describe("cellplane on a local stack", () => {
         expect(report.stacks.map((s: any) => [s.stack, s.status])).toEqual([["e2e", "clean"], ["ghost", "unreachable"]]);
         expect(report.stacks[1].message).toContain("stack ghost has no state in file://");
     });
+
+    test("tenant remove refuses while the tenant has data, --purge prints the plan and deletes it, and its keys stop working", async () => {
+        const file = path.join(project, "Pulumi.e2e.yaml");
+        const before = fs.readFileSync(file, "utf8");
+        const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
+        const us = cells["local-us"];
+        const clickhouse = createClient({ url: us.endpoints.clickhouseUrl, username: us.credentials.clickhouseUser, password: us.credentials.clickhousePassword });
+        const stored = async () => Number((await (await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'", format: "JSONEachRow" })).json<{ n: string }>())[0].n);
+        for (let i = 0; i < 50 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 200));
+        const events = await stored();
+        expect(events).toBeGreaterThan(0);
+
+        const refused = run("tenant", "remove", "--env", "local", "--id", "globex");
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`tenant globex still has data in cell local-us: ${events} events`);
+        expect(refused.stderr).toContain("delete it with --purge, which would:");
+        const dryRun = run("tenant", "remove", "--env", "local", "--id", "globex", "--purge", "--dry-run");
+        expect(dryRun.code).toBe(0);
+        expect(dryRun.stdout).toContain(`clickhouse  delete ${events} events`);
+        expect(fs.readFileSync(file, "utf8")).toBe(before);
+        expect(await stored()).toBe(events);
+
+        const purged = run("tenant", "remove", "--env", "local", "--id", "globex", "--purge");
+        expect(purged.code).toBe(0);
+        expect(purged.stdout).toContain("deleted the events of globex from ClickHouse");
+        expect(purged.stdout).toMatch(/revoked [1-9]\d* keys/);
+        expect(await stored()).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).not.toContain("globex");
+        await new Promise((r) => setTimeout(r, 5_500));
+        const post = await fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        expect(post.status).toBe(401);
+        await clickhouse.close();
+    }, 120_000);
 });
