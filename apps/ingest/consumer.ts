@@ -39,8 +39,8 @@ export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: s
  * than 100 partitions, and the table's months are the server's, so a UTC month can touch two of them.
  */
 export const PARTITIONS_PER_INSERT = 50;
-/** Most keys one duplicate check sends: its query text stays well under ClickHouse's 256 KiB `max_query_size`. */
-const KEYS_PER_CHECK = 1_000;
+/** Most ids one duplicate check sends: 37 bytes each, its query text stays under ClickHouse's 256 KiB `max_query_size`. */
+const IDS_PER_CHECK = 6_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -135,13 +135,23 @@ export class EventStore {
      */
     private async storedKeys(events: readonly EventMessage[]): Promise<Set<string>> {
         const found = new Set<string>();
-        for (let i = 0; i < events.length; i += KEYS_PER_CHECK) {
-            const tuples = events.slice(i, i + KEYS_PER_CHECK).map((e) => `(${literal(e.org)}, toUUID('${e.id}'))`);
-            const result = await this.clickhouse.query({
-                query: `SELECT org_id, toString(event_id) AS id FROM ${this.idIndex} WHERE (org_id, event_id) IN (${tuples.join(", ")})`,
-                format: "JSONEachRow",
-            });
-            for (const row of await result.json<{ org_id: string; id: string }>()) found.add(`${row.org_id}/${row.id}`);
+        const idsByOrg = new Map<string, string[]>();
+        for (const e of events) {
+            const ids = idsByOrg.get(e.org);
+            if (ids) ids.push(e.id);
+            else idsByOrg.set(e.org, [e.id]);
+        }
+        for (const [org, ids] of idsByOrg) {
+            for (let i = 0; i < ids.length; i += IDS_PER_CHECK) {
+                // One string literal split by ClickHouse: parsing a list of 5,000 literals costs it four times as much.
+                const result = await this.clickhouse.query({
+                    query: `SELECT toString(event_id) AS id FROM ${this.idIndex}
+                            WHERE org_id = {org:String} AND event_id IN (SELECT toUUID(arrayJoin(splitByChar(',', '${ids.slice(i, i + IDS_PER_CHECK).join(",")}'))))`,
+                    query_params: { org },
+                    format: "JSONEachRow",
+                });
+                for (const row of await result.json<{ id: string }>()) found.add(`${org}/${row.id}`);
+            }
         }
         return found;
     }
@@ -169,9 +179,6 @@ function mayPassLater(error: unknown): boolean {
 }
 
 const keyOf = (e: Pick<EventMessage, "org" | "id">) => `${e.org}/${e.id.toLowerCase()}`;
-
-/** A ClickHouse string literal. */
-const literal = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /** The (tenant, month) partition of the events table an event lands in. */
 const partitionOf = (e: EventMessage) => `${e.org}/${new Date(e.at).toISOString().slice(0, 7)}`;
