@@ -13,7 +13,7 @@ export interface EventMessage {
     org: string;
     /** The event's time, epoch milliseconds. */
     at: number;
-    /** When the API accepted it, epoch milliseconds. */
+    /** When the API handed it to Kafka (the message's create time, just before the 202), epoch milliseconds. */
     received: number;
     value: Buffer;
     /** The Kafka message it came from, kept whole for the dead-letter topic. */
@@ -30,8 +30,8 @@ export interface DeadLetter {
 /** Why an event was set aside (a metric's label, so a short fixed list; the detail says the rest). */
 export type DeadLetterReason = "not_an_event" | "refused_by_clickhouse";
 
-export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string; received_at: string }): IHeaders => ({
-    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)), received: String(Date.parse(e.received_at)),
+export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): IHeaders => ({
+    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)),
 });
 
 /**
@@ -52,13 +52,13 @@ export function eventMessageOf(message: KafkaMessage): EventMessage | DeadLetter
     const header = (name: string) => message.headers?.[name]?.toString();
     try {
         const value = message.value ?? Buffer.alloc(0);
-        const needsBody = ["event_id", "org_id", "at", "received"].some((name) => header(name) === undefined);
+        const needsBody = ["event_id", "org_id", "at"].some((name) => header(name) === undefined);
         const body = needsBody ? JSON.parse(value.toString()) : {};
         const event = {
             id: header("event_id") ?? body.event_id,
             org: header("org_id") ?? body.org_id,
             at: Number(header("at") ?? Date.parse(body.timestamp)),
-            received: Number(header("received") ?? Date.parse(body.received_at)),
+            received: Number(message.timestamp),
             value,
             source: message,
         };

@@ -84,10 +84,9 @@ export class CoalescingProducer {
     }
 }
 
-/** A message's size on the wire, roughly: its value and headers in bytes, plus the record's overhead. */
+/** A message's size on the wire, roughly: its value and key in bytes, plus room for the event's few short headers and the record's overhead. */
 function messageBytes(m: Message): number {
-    const headers = Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(String(v ?? "")), 0);
-    return Buffer.byteLength(m.value ?? "") + Buffer.byteLength(String(m.key ?? "")) + headers + 70;
+    return Buffer.byteLength(m.value ?? "") + Buffer.byteLength(String(m.key ?? "")) + 200;
 }
 
 /** Under Kafka's default `message.max.bytes` (1 MiB per partition's batch), with room for the protocol's overhead. */

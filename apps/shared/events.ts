@@ -29,8 +29,16 @@ export function acceptedTimeRange(now = Date.now()): { from: Date; to: Date } {
     return { from, to: new Date(now + MAX_CLOCK_AHEAD_MS) };
 }
 
+/** The range of this second, computed once for the thousand events a request may hold. */
+let rangeNow = { second: 0, range: acceptedTimeRange() };
+function currentTimeRange() {
+    const second = Math.floor(Date.now() / 1000);
+    if (rangeNow.second !== second) rangeNow = { second, range: acceptedTimeRange(second * 1000) };
+    return rangeNow.range;
+}
+
 const timestamp = z.iso.datetime({ offset: true, abort: true, message: "must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z" }).superRefine((value, ctx) => {
-    const { from, to } = acceptedTimeRange();
+    const { from, to } = currentTimeRange();
     const at = Date.parse(value);
     if (!(at >= from.getTime() && at <= to.getTime())) {
         ctx.addIssue({ code: "custom", message: `"${value}" is outside the times a cell keeps: send a time from ${from.toISOString()} to ${to.toISOString()} (events are kept ${RETENTION_MONTHS} months, and may be dated at most a day ahead)` });
