@@ -2,7 +2,7 @@ import { OPERATOR_CHARTS } from "../components/kubernetes/charts";
 import { CELL_SHAPES } from "../components/sizing";
 import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "./harness";
 
-const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium" };
+const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" };
 const KAFKA = "kubernetes:kafka.strimzi.io/v1beta2:Kafka";
 const NODE_POOL = "kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool";
 const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
@@ -18,7 +18,7 @@ describe.each([
 ])("a Kubernetes cell in $environment", ({ environment, production }) => {
     let run: ProgramRun;
     beforeAll(async () => {
-        run = await singleCellStack({ ...cell, kubeContext: "onprem-eu" } as typeof cell, environment);
+        run = await singleCellStack(cell, environment);
     });
 
     test("talks to the cluster of its kube context, in namespaces of its own", () => {

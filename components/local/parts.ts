@@ -48,10 +48,11 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
         const events = new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
         // One topic at a time: a broker that just started can lose track of a topic created beside another.
-        new LocalObject(`${name}-dead-letters`, {
+        const deadLetters = new LocalObject(`${name}-dead-letters`, {
             kind: "topic", server: { port: args.port }, spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
         }, { parent: this, dependsOn: [events] });
-        this.bootstrapServers = server.running.apply(() => bootstrapOf(args));
+        // The apps connect once the topics exist, so none of them races the topics' creation.
+        this.bootstrapServers = pulumi.all([server.running, events.id, deadLetters.id]).apply(() => bootstrapOf(args));
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

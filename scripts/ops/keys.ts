@@ -15,14 +15,17 @@ export interface TenantHome {
     routerUrl: string;
 }
 
-/** A cell as the stack's `cells` output holds it. */
+/** A cell as the stack's `cells` output holds it (with `--show-secrets`). */
 export interface CellOutputs {
+    residency: string;
     endpoints: {
         postgres: { host: string; port: number; database: string; user: string };
         kafkaBootstrap: string;
         clickhouseUrl: string;
         bucket: string;
         objectStoreEndpoint: string;
+        ingestUrl: string;
+        exportUrl: string;
     };
     credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys?: { accessKeyId: string; secretAccessKey: string } };
 }

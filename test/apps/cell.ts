@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../apps/shared/apiKeys";
 import { postgresUrl } from "../../apps/shared/config";
 import type { AnalyticsEvent } from "../../apps/shared/events";
+import type { CellOutputs } from "../../scripts/ops/keys";
 import type { isolatedLocalStack } from "../engine/project";
 
 type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
@@ -36,20 +37,8 @@ export const s3Of = (cell: CellOutput) => new S3Client({
     endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: cell.credentials.objectStoreKeys,
 });
 
-/** A cell as `pulumi stack output cells --show-secrets` gives it. */
-export interface CellOutput {
-    residency: string;
-    endpoints: {
-        postgres: { host: string; port: number; database: string; user: string };
-        kafkaBootstrap: string;
-        clickhouseUrl: string;
-        bucket: string;
-        objectStoreEndpoint: string;
-        ingestUrl: string;
-        exportUrl: string;
-    };
-    credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys: { accessKeyId: string; secretAccessKey: string } };
-}
+/** A local cell as `pulumi stack output cells --show-secrets` gives it: MinIO's keys included. */
+export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
 
 export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);
 

@@ -27,6 +27,10 @@ const holdsLoneSurrogate = (value: unknown): boolean => typeof value === "string
     ? /\p{Cs}/u.test(value)
     : value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) => /\p{Cs}/u.test(key) || holdsLoneSurrogate(inner));
 
+/** Whether a body holds a key Fastify refuses as prototype poisoning: `__proto__`, or `constructor` holding `prototype`. */
+const poisons = (value: unknown): boolean => value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) =>
+    key === "__proto__" || (key === "constructor" && inner !== null && typeof inner === "object" && "prototype" in inner) || poisons(inner));
+
 /** A tenant's data path on a real local cell, fed whatever its tenants send and whatever lands in its Kafka. */
 describe("a local cell's data path under any input", () => {
     const stack = isolatedLocalStack("cellplane-robust-", (config) => {
@@ -143,6 +147,11 @@ describe("a local cell's data path under any input", () => {
                 timestamp: isoAt(e.at, e.offset), user_id: e.user_id, session_id: e.session_id, region: e.region, metadata: e.metadata,
             }));
             const response = await postEvents(router, keys[tenant], events);
+            if (poisons(JSON.parse(JSON.stringify(events)))) {
+                expect(response.status).toBe(400);
+                expect(((await response.json()) as any).error).toContain("forbidden prototype property");
+                return;
+            }
             const unstorable = events.flatMap((e, index) => (holdsLoneSurrogate(e) ? [index] : []));
             if (unstorable.length > 0) {
                 expect(response.status).toBe(400);

@@ -20,7 +20,8 @@ function environmentOf(cells: number) {
         cells: Array.from({ length: cells }, (_, i) => {
             const target = TARGETS[i % TARGETS.length];
             const residency = i % 2 === 0 ? "eu" : "us";
-            return { id: `cell-${i}`, cloud: target.cloud, region: target[residency], residency, size: "medium" };
+            const kubeContext = target.cloud === "kubernetes" ? { kubeContext: `cluster-${residency}` } : {};
+            return { id: `cell-${i}`, cloud: target.cloud, region: target[residency], residency, size: "medium", ...kubeContext };
         }),
         tenants: Array.from({ length: cells * 2 }, (_, i) => ({ id: `tenant-${i}`, residency: cells === 1 || i % 2 === 0 ? "eu" : "us" })),
     };
