@@ -14,7 +14,7 @@ function realPathOf(dir: string): string {
 }
 
 /** Whether `dir` is `REPO` or inside it, compared as real paths (so `..state` or a link into the repo cannot pass for outside). */
-export function insideRepo(dir: string): boolean {
+function insideRepo(dir: string): boolean {
     const relative = path.relative(REPO, realPathOf(dir));
     return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }

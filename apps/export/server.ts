@@ -20,7 +20,7 @@ export interface ExportDeps {
 }
 
 /** What one tenant may ask of its cell's exports, so no tenant can starve the others' (the runner takes tenants in turn). */
-export const EXPORT_LIMITS = {
+const EXPORT_LIMITS = {
     schedulesPerTenant: 20,
     /** Shortest time between two runs of a schedule. */
     minCronIntervalMinutes: 15,

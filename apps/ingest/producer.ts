@@ -8,7 +8,7 @@ export interface ProducerLimits {
     maxWaitMs: number;
 }
 
-export const DEFAULT_PRODUCER_LIMITS: ProducerLimits = { maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 5_000 };
+const DEFAULT_PRODUCER_LIMITS: ProducerLimits = { maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 5_000 };
 
 /** What a caller is told to wait when Kafka is slow or down. */
 const RETRY_AFTER_SECONDS = 2;

@@ -7,7 +7,7 @@ import { MAX_BATCH_EVENTS, MAX_BODY_BYTES, StoredEvent, validateEvents } from ".
 import { serviceApp } from "../shared/http";
 import { eventsRate, Quotas } from "../shared/quotas";
 import type { IngestConfig } from "./config";
-import { eventHeaders } from "./consumer";
+import { eventHeaders } from "./eventMessages";
 import type { ApiMetrics } from "./metrics";
 import type { CoalescingProducer } from "./producer";
 import { queryMetrics } from "./rollups";

@@ -19,7 +19,7 @@ export const RETENTION_MONTHS = 36;
 /** How far ahead of the cell's clock an event may be dated: senders' clocks drift, calendars do not. */
 const MAX_CLOCK_AHEAD_MS = 86_400_000;
 /** Deepest nesting of `metadata`: ClickHouse's JSON reader refuses documents nested deeper than it reads. */
-export const MAX_METADATA_DEPTH = 32;
+const MAX_METADATA_DEPTH = 32;
 
 /** The times an event may carry at `now`: within the table's retention, and at most a day ahead. */
 export function acceptedTimeRange(now = Date.now()): { from: Date; to: Date } {

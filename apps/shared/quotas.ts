@@ -34,7 +34,7 @@ export interface QuotaRate {
     perSecond: number;
 }
 
-export type Take = { ok: true; remaining: number } | { ok: false; remaining: number; retryAfterSeconds: number };
+type Take = { ok: true; remaining: number } | { ok: false; remaining: number; retryAfterSeconds: number };
 
 export class Quotas {
     constructor(private readonly pool: Pool) {}

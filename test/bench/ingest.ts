@@ -4,7 +4,7 @@
  * insert rate of the same rows straight into a copy of the events table.
  */
 import { v7 as uuidv7 } from "uuid";
-import { EventStore } from "../../apps/ingest/consumer";
+import { EventStore } from "../../apps/ingest/eventStore";
 import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";

@@ -1,0 +1,92 @@
+import type { IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
+import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic } from "../shared/topics";
+
+/**
+ * What the consumer needs of an event without parsing it: the API puts these in each message's headers, and the
+ * message's value, the stored event as JSON, goes into ClickHouse as it is.
+ */
+export interface EventMessage {
+    id: string;
+    org: string;
+    /** The event's time, epoch milliseconds. */
+    at: number;
+    /** When the API handed it to Kafka (the message's create time, just before the 202), epoch milliseconds. */
+    received: number;
+    value: Buffer;
+    /** The Kafka message it came from, kept whole for the dead-letter topic. */
+    source: KafkaMessage;
+}
+
+/** An event the cell could not store, with why: it goes to the dead-letter topic instead of blocking its partition. */
+export interface DeadLetter {
+    source: KafkaMessage;
+    reason: DeadLetterReason;
+    detail: string;
+}
+
+/** Why an event was set aside (a metric's label, so a short fixed list; the detail says the rest). */
+export type DeadLetterReason = "not_an_event" | "refused_by_clickhouse";
+
+export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): IHeaders => ({
+    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)),
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads an event message: from its headers, or from its value when a header is missing. Anything that is not an
+ * event of the API's making (the topic is writable inside the cell) is a dead letter, not a reason to stop.
+ */
+export function eventMessageOf(message: KafkaMessage): EventMessage | DeadLetter {
+    const header = (name: string) => message.headers?.[name]?.toString();
+    try {
+        const value = message.value ?? Buffer.alloc(0);
+        const needsBody = ["event_id", "org_id", "at"].some((name) => header(name) === undefined);
+        const body = needsBody ? JSON.parse(value.toString()) : {};
+        const event = {
+            id: header("event_id") ?? body.event_id,
+            org: header("org_id") ?? body.org_id,
+            at: Number(header("at") ?? Date.parse(body.timestamp)),
+            received: Number(message.timestamp),
+            value,
+            source: message,
+        };
+        if (!UUID.test(String(event.id)) || typeof event.org !== "string" || !Number.isSafeInteger(event.at)) {
+            return { source: message, reason: "not_an_event", detail: "the message lacks a UUID event_id, an org_id or a timestamp" };
+        }
+        return event;
+    } catch (error) {
+        return { source: message, reason: "not_an_event", detail: `the message is not an event's JSON: ${(error as Error).message}` };
+    }
+}
+
+export const isDeadLetter = (m: EventMessage | DeadLetter): m is DeadLetter => "reason" in m;
+
+/** Puts dead letters on the cell's dead-letter topic with their reason and origin, keyed as they were. */
+export async function sendDeadLetters(producer: Producer, topic: string, partition: number, letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const at = new Date().toISOString();
+    await producer.send({
+        topic: deadLetterTopic(topic),
+        acks: -1,
+        messages: letters.map(({ source, reason, detail }) => ({
+            key: source.key,
+            value: source.value,
+            headers: { ...source.headers, dead_letter_reason: reason, dead_letter_detail: detail, dead_letter_at: at, dead_letter_origin: `${topic}/${partition}/${source.offset}` },
+        })),
+    });
+}
+
+/** Creates the dead-letter topic where the cell's resources did not (a no-op where they did). */
+export async function ensureDeadLetterTopic(kafka: Kafka, topic: string): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+        await admin.createTopics({
+            waitForLeaders: true,
+            topics: [{ topic: deadLetterTopic(topic), numPartitions: 1, configEntries: [{ name: "retention.ms", value: String(DEAD_LETTER_RETENTION_DAYS * 86_400_000) }] }],
+        });
+    } finally {
+        await admin.disconnect();
+    }
+}
