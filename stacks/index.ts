@@ -1,5 +1,9 @@
+import * as pulumi from "@pulumi/pulumi";
+import { verifyKubernetesCells } from "../components/kubernetes/clusterRegion";
 import { loadStackConfig } from "./load";
 import { cellplane } from "./program";
 
-// Validation comes before the first resource, so a bad config creates nothing.
-export = cellplane(loadStackConfig());
+// Validation comes before the first resource, so a bad config, or a kubernetes cell whose cluster lies in another
+// region, creates nothing.
+const stack = loadStackConfig();
+export = verifyKubernetesCells(stack.cells, (message) => pulumi.log.warn(message)).then(() => cellplane(stack));

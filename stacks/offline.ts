@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { verifyKubernetesCells } from "../components/kubernetes/clusterRegion";
 import { loadStackConfig, stackFileConfig, stackNamesIn } from "./load";
 import { cellplane } from "./program";
 
@@ -131,6 +132,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
 
     // As in stacks/index.ts: validation comes before the first resource.
     const validated = loadStackConfig();
+    await verifyKubernetesCells(validated.cells, () => undefined);
     let program: any;
     const parents = new Map<string, { type: string; name: string } | undefined>();
     const protectedResources = new Set<string>();

@@ -13,7 +13,7 @@ export function ofCell(run: ProgramRun, cellId: string): MockedResource[] {
 }
 
 /** A stack of a single cell, for the per-target tests. */
-export function singleCellStack(cell: { cloud: string; region: string; residency: string; size: string }, environment: "dev" | "prod", retentionDays = 2555) {
+export function singleCellStack(cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string }, environment: "dev" | "prod", retentionDays = 2555) {
     return runStack({
         environment,
         owner: "data-platform",

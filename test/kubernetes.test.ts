@@ -1,4 +1,11 @@
+import * as fs from "fs";
+import { createServer, Server } from "http";
+import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { stringify as toYaml } from "yaml";
 import { OPERATOR_CHARTS } from "../components/kubernetes/charts";
+import { REGION_LABEL, regionProblem } from "../components/kubernetes/clusterRegion";
 import { CELL_SHAPES } from "../components/sizing";
 import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "./harness";
 
@@ -93,4 +100,64 @@ test("a small cell in dev runs single-node Kafka with replication factor 1", asy
     const run = await singleCellStack({ ...cell, size: "small" }, "dev");
     expect(single(run, NODE_POOL).inputs.spec.replicas).toBe(1);
     expect(single(run, KAFKA).inputs.spec.kafka.config["default.replication.factor"]).toBe(1);
+});
+
+/**
+ * The cluster's own word on where it runs: a stand-in for its API server (no Kubernetes API server runs here)
+ * answers `GET /api/v1/nodes` as the real one does, behind the kubeconfig of the cell's context.
+ */
+describe("a kubernetes cell's cluster must sit in the cell's region", () => {
+    let server: Server;
+    let regions: (string | undefined)[] = [];
+    let seenAuthorization: string | undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-kubeconfig-"));
+
+    beforeAll(async () => {
+        server = createServer((request, response) => {
+            seenAuthorization = request.headers.authorization;
+            if (request.url !== "/api/v1/nodes") return void response.writeHead(404).end();
+            const items = regions.map((region, i) => ({ metadata: { name: `node-${i}`, labels: region ? { [REGION_LABEL]: region } : {} } }));
+            response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ kind: "NodeList", items }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as AddressInfo;
+        const exec = { command: process.execPath, args: ["-e", "console.log(JSON.stringify({ status: { token: 'from-exec' } }))"] };
+        fs.writeFileSync(path.join(dir, "config"), toYaml({
+            contexts: [{ name: "onprem-eu", context: { cluster: "eu", user: "ops" } }, { name: "via-exec", context: { cluster: "eu", user: "exec" } }],
+            clusters: [{ name: "eu", cluster: { server: `http://127.0.0.1:${port}` } }],
+            users: [{ name: "ops", user: { token: "static-token" } }, { name: "exec", user: { exec } }],
+        }));
+        process.env.KUBECONFIG = path.join(dir, "config");
+    });
+
+    afterAll(() => {
+        delete process.env.KUBECONFIG;
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("nodes labelled with another region fail the run before anything is created, naming the cell, the context and the regions", async () => {
+        regions = ["northeurope", "eastus"];
+        await expect(singleCellStack(cell, "dev")).rejects.toThrow(
+            'cell "cell-1" (residency eu, region northeurope) points at kube context "onprem-eu", whose nodes are labelled topology.kubernetes.io/region=eastus',
+        );
+        expect(seenAuthorization).toBe("Bearer static-token");
+    });
+
+    test("nodes of the cell's region, or without a region label, let the cell through; an exec plugin's token is used", async () => {
+        regions = ["northeurope", "northeurope"];
+        expect(single(await singleCellStack(cell, "dev"), "pulumi:providers:kubernetes").inputs.context).toBe("onprem-eu");
+        regions = [undefined];
+        await expect(singleCellStack(cell, "dev")).resolves.toBeDefined();
+        regions = ["westeurope"];
+        await expect(singleCellStack({ ...cell, kubeContext: "via-exec" }, "dev")).rejects.toThrow("labelled topology.kubernetes.io/region=westeurope");
+        expect(seenAuthorization).toBe("Bearer from-exec");
+    });
+
+    test("the check itself: only regions other than the cell's are a problem", () => {
+        const eu = { id: "c", region: "northeurope", residency: "eu" as const, kubeContext: "k" };
+        expect(regionProblem(eu, [])).toBeUndefined();
+        expect(regionProblem(eu, ["northeurope"])).toBeUndefined();
+        expect(regionProblem(eu, ["northeurope", "us-east-1"])).toContain("=us-east-1.");
+    });
 });

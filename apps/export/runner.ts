@@ -111,17 +111,22 @@ export class ExportRunner {
         const { store, log } = this.deps;
         if (!(await store.claim(job.id, this.owner))) return;
         const started = Date.now();
-        const renewal = setInterval(() => store.renew(job.id, this.owner).catch(() => undefined), JOB_LEASE_MS / 3);
+        const renewal = setInterval(() => {
+            store.renew(job.id, this.owner).then(
+                (held) => held || log?.(`job ${job.id} of ${job.tenant}: another runner took it over; this run's outcome will not be recorded`),
+                () => undefined,
+            );
+        }, JOB_LEASE_MS / 3);
         try {
             const results = [];
             for (const object of job.objects) results.push(await this.exportObject(job, object));
             const outcome = { rows: results.reduce((n, r) => n + r.rows, 0), files: results.flatMap((r) => r.files), durationMs: Date.now() - started };
-            await store.markFinished(job.id, outcome);
+            await store.markFinished(job.id, this.owner, outcome);
             log?.(`job ${job.id} of ${job.tenant}: ${outcome.rows} rows in ${outcome.files.length} files, ${outcome.durationMs} ms`);
         } catch (error) {
             // The tenant sees what it can act on; the store's own words, which may name internals, go to the log.
             const message = error instanceof ExportRefusal ? error.message : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
-            await store.markFinished(job.id, { error: message, durationMs: Date.now() - started });
+            await store.markFinished(job.id, this.owner, { error: message, durationMs: Date.now() - started });
             log?.(`job ${job.id} of ${job.tenant} failed: ${error instanceof Error ? error.message : String(error)}`);
         } finally {
             clearInterval(renewal);

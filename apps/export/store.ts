@@ -189,16 +189,21 @@ export class ExportStore {
         return rowCount === 1;
     }
 
-    /** Extends `owner`'s lease on a job it is running. */
-    async renew(id: string, owner: string): Promise<void> {
-        await this.pool.query("UPDATE cellplane.export_jobs SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 AND status = 'running'", [id, owner, JOB_LEASE_MS / 1000]);
+    /** Extends `owner`'s lease on a job it is running; false once another runner has taken the job. */
+    async renew(id: string, owner: string): Promise<boolean> {
+        const { rowCount } = await this.pool.query(
+            "UPDATE cellplane.export_jobs SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+            [id, owner, JOB_LEASE_MS / 1000],
+        );
+        return rowCount === 1;
     }
 
-    async markFinished(id: string, outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number }): Promise<void> {
+    /** Records the outcome of `owner`'s run, unless another runner has taken the job meanwhile (its outcome stands). */
+    async markFinished(id: string, owner: string, outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number }): Promise<void> {
         const failed = "error" in outcome;
         await this.pool.query(
-            "UPDATE cellplane.export_jobs SET status = $2, rows = $3, files = $4, duration_ms = $5, error = $6, finished_at = now() WHERE id = $1",
-            [id, failed ? "failed" : "succeeded", failed ? null : outcome.rows, failed ? null : JSON.stringify(outcome.files), outcome.durationMs, failed ? outcome.error : null],
+            "UPDATE cellplane.export_jobs SET status = $3, rows = $4, files = $5, duration_ms = $6, error = $7, finished_at = now() WHERE id = $1 AND lease_owner = $2",
+            [id, owner, failed ? "failed" : "succeeded", failed ? null : outcome.rows, failed ? null : JSON.stringify(outcome.files), outcome.durationMs, failed ? outcome.error : null],
         );
     }
 

@@ -43,7 +43,10 @@ export class EventStore {
             await this.insert(fresh.map((e) => e.value));
             outcome.stored.push(...fresh);
         } catch (error) {
-            if (mayPassLater(error) || !(await this.clickhouse.ping()).success) throw error;
+            if (!(await this.clickhouse.ping()).success) throw error;
+            // A healthy ClickHouse that timed out may manage a smaller insert; other passing trouble is retried whole.
+            const timedOut = !(error instanceof ClickHouseError) && /timeout/i.test((error as Error).message);
+            if (mayPassLater(error) && !(timedOut && fresh.length > 1)) throw error;
             if (fresh.length === 1) {
                 outcome.deadLetters.push({ source: fresh[0].source, reason: "refused_by_clickhouse", detail: (error as Error).message.slice(0, 2_000) });
                 return;

@@ -52,7 +52,7 @@ export class CoalescingProducer {
         const expiry = setInterval(() => this.expire(), Math.min(1_000, this.limits.maxWaitMs));
         while (this.waiting.length > 0) {
             const batch = this.waiting.splice(0, this.fitting());
-            const error = await this.producer.send({ topic: this.topic, acks: -1, messages: batch.flatMap((b) => b.messages) }).then(
+            const error = await this.sendAll(batch.flatMap((b) => b.messages)).then(
                 () => undefined,
                 (e: unknown) => new Unavailable("the cell's event stream did not acknowledge the events; send them again with the same event ids (they are stored once)", RETRY_AFTER_SECONDS, e),
             );
@@ -63,6 +63,21 @@ export class CoalescingProducer {
         }
         clearInterval(expiry);
         this.sending = false;
+    }
+
+    /** Sends in produce requests under the broker's limit: one request's events alone may exceed it. */
+    private async sendAll(messages: Message[]): Promise<void> {
+        let chunk: Message[] = [];
+        let bytes = 0;
+        for (const message of messages) {
+            if (chunk.length > 0 && bytes + messageBytes(message) > MAX_REQUEST_BYTES) {
+                await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+                [chunk, bytes] = [[], 0];
+            }
+            chunk.push(message);
+            bytes += messageBytes(message);
+        }
+        if (chunk.length > 0) await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
     }
 
     /** Answers 503 to requests that waited too long; they were never handed to Kafka, so nothing of theirs is stored. */

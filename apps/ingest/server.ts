@@ -66,12 +66,12 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
                 return reply.code(400).send({ error: "invalid events; nothing was stored (send ?partial=true to store the valid ones)", problems });
             }
             metrics.rejected.inc({ reason: "invalid" }, items.length - valid.length);
-            const used = await storage.bytesOf(tenant);
+            const used = storage.bytesOf(tenant);
             if (used > quota.maxStorageGb * GB) {
                 metrics.rejected.inc({ reason: "over_storage_quota" }, valid.length);
                 return reply.code(403).send({ error: `tenant ${tenant} stores ${(used / GB).toFixed(3)} GB, over its quota of ${quota.maxStorageGb} GB; nothing was stored. Delete data or raise cellplane:tenants[].quotas.maxStorageGb` });
             }
-            const allowed = await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
+            const allowed = valid.length === 0 ? { ok: true as const } : await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
             if (!allowed.ok) {
                 metrics.rejected.inc({ reason: "rate_limited" }, valid.length);
                 return reply.code(429).header("retry-after", String(allowed.retryAfterSeconds)).send({ error: `tenant ${tenant} is over its quota of ${quota.eventsPerSecond} events/s; nothing was stored` });

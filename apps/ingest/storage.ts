@@ -5,8 +5,10 @@ const PARTITION = /^\('([a-z0-9-]+)',/;
 
 /**
  * What each tenant's events take on disk in the cell's ClickHouse, from `system.parts` (compressed, replicas and
- * all parts counted as stored). Readings are at most `maxAgeMs` old; a stale one is refreshed in the background, so
- * a request waits for ClickHouse only the first time.
+ * all parts counted as stored). Readings are refreshed in the background when older than `maxAgeMs`, so a request
+ * never waits for ClickHouse: until the first reading, and while ClickHouse does not answer, the last known value
+ * (none: zero) counts. The quota fails open, because refusing events for a store that is down would stop ingestion
+ * the consumer can catch up on later.
  */
 export class StorageMeter {
     private bytes = new Map<string, number>();
@@ -15,11 +17,8 @@ export class StorageMeter {
 
     constructor(private readonly clickhouse: ClickHouseClient, private readonly maxAgeMs = 10_000, private readonly onError: (error: unknown) => void = () => undefined) {}
 
-    async bytesOf(tenant: string): Promise<number> {
-        if (Date.now() - this.measuredAt > this.maxAgeMs) {
-            this.measuring ??= this.measure().catch(this.onError).finally(() => (this.measuring = undefined));
-            if (this.measuredAt === 0) await this.measuring;
-        }
+    bytesOf(tenant: string): number {
+        if (Date.now() - this.measuredAt > this.maxAgeMs) this.measuring ??= this.measure().catch(this.onError).finally(() => (this.measuring = undefined));
         return this.bytes.get(tenant) ?? 0;
     }
 

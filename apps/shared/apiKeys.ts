@@ -42,6 +42,9 @@ export async function revokeTenantKeys(pool: Pool, orgId: string): Promise<numbe
     return rowCount ?? 0;
 }
 
+/** How long a replica trusts its answer for a key: a revoked key stops working within it. */
+export const KEY_CACHE_TTL_MS = 5_000;
+
 /**
  * Resolves keys to tenants. Answers, unknown keys included, are remembered for `ttlMs` (so a revoked key stops
  * working within it) in a cache of at most `maxEntries`, evicting the least recently used: a flood of made-up keys
@@ -50,7 +53,7 @@ export async function revokeTenantKeys(pool: Pool, orgId: string): Promise<numbe
 export class ApiKeys {
     private readonly cache = new Map<string, { org: Promise<string | undefined>; until: number }>();
 
-    constructor(private readonly pool: Pool, private readonly ttlMs = 5_000, readonly maxEntries = 10_000) {}
+    constructor(private readonly pool: Pool, private readonly ttlMs = KEY_CACHE_TTL_MS, readonly maxEntries = 10_000) {}
 
     get size(): number {
         return this.cache.size;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiKeys, claimedTenant } from "./apiKeys";
+import { Unavailable } from "./http";
 import { Quotas, requestsRate } from "./quotas";
 
 declare module "fastify" {
@@ -36,9 +37,9 @@ export const UNAUTHORIZED = { error: "missing or unknown API key: send Authoriza
 export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void {
     api.decorateRequest("tenant", "");
     api.addHook("onRequest", async (request, reply) => {
-        const tenant = await authenticate(request, reply, options);
+        const tenant = await metadataStore(() => authenticate(request, reply, options));
         if (tenant === undefined) return reply;
-        const take = await options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1);
+        const take = await metadataStore(() => options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1));
         reply.header("x-ratelimit-remaining", String(take.remaining));
         if (!take.ok) {
             options.onRefused?.("over_request_quota");
@@ -47,6 +48,15 @@ export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void
         }
         request.tenant = tenant;
     });
+}
+
+/** Runs a step that needs the cell's Postgres; when Postgres does not answer, the caller gets 503, not 500. */
+async function metadataStore<T>(step: () => Promise<T>): Promise<T> {
+    try {
+        return await step();
+    } catch (error) {
+        throw new Unavailable("the cell's metadata store does not answer; retry", 5, error);
+    }
 }
 
 async function authenticate(request: FastifyRequest, reply: FastifyReply, options: TenantApiOptions): Promise<string | undefined> {

@@ -68,7 +68,10 @@ async function readRange(kafka: Kafka, ranges: { partition: number; from: bigint
                         resolve();
                     }
                 },
-            }).catch(reject);
+            }).catch((error: unknown) => {
+                clearTimeout(timer);
+                reject(error);
+            });
             for (const r of wanted) consumer.seek({ topic: DEAD_LETTERS, partition: r.partition, offset: r.from.toString() });
         });
     } finally {

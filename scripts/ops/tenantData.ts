@@ -3,7 +3,8 @@ import { ClickHouseClient, createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import type { Pool } from "pg";
 import { partitionLags } from "../../apps/ingest/consumer";
-import { revokeTenantKeys } from "../../apps/shared/apiKeys";
+import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
+import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { TenantHome } from "./keys";
 
@@ -92,6 +93,11 @@ async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
 /** Revokes the tenant's keys and deletes everything it stored in its cell, following `purgePlan`. */
 export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, say: (line: string) => void): Promise<void> {
     say(`revoked ${await revokeTenantKeys(pool, tenant)} keys`);
+    // A replica may accept the tenant's events until its cached answer for the key expires, and a request it took
+    // just before may still be arriving: wait both out before waiting for the consumer.
+    const settle = KEY_CACHE_TTL_MS + SERVER_TIMEOUTS.requestTimeoutMs;
+    say(`waiting ${settle / 1000} s for requests already taken with those keys`);
+    await new Promise((r) => setTimeout(r, settle));
     await drained(home);
     const clickhouse = clickhouseOf(home);
     try {
