@@ -126,8 +126,10 @@ function withLock<T>(lock: string, fn: () => T): T {
             break;
         } catch (error) {
             if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-            if (!holderAlive(lock)) fs.rmSync(lock, { force: true });
-            else if (Date.now() > until) throw new ConcurrentEdit(`${lock} is held by process ${fs.readFileSync(lock, "utf8")}: another edit is running; try again when it is done`);
+            const holder = holderOf(lock);
+            if (holder === "gone") continue;
+            if (holder === "dead") fs.rmSync(lock, { force: true });
+            else if (Date.now() > until) throw new ConcurrentEdit(`${lock} is held by process ${holder}: another edit is running; try again when it is done`);
             else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         }
     }
@@ -138,13 +140,23 @@ function withLock<T>(lock: string, fn: () => T): T {
     }
 }
 
-function holderAlive(lock: string): boolean {
-    const pid = Number(fs.readFileSync(lock, "utf8"));
+/** Who holds the lock: its process id, "dead" if that process is gone, "gone" if the lock was just released. */
+function holderOf(lock: string): number | "dead" | "gone" {
+    let text: string;
+    try {
+        text = fs.readFileSync(lock, "utf8");
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+        throw error;
+    }
+    const pid = Number(text);
+    // An empty lock is one being written by its new holder.
+    if (text === "" || !Number.isInteger(pid) || pid <= 0) return 0;
     try {
         process.kill(pid, 0);
-        return true;
+        return pid;
     } catch {
-        return false;
+        return "dead";
     }
 }
 
