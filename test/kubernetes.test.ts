@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { createServer, Server } from "http";
 import type { AddressInfo } from "net";
@@ -111,6 +112,9 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
     let regions: (string | undefined)[] = [];
     let seenAuthorization: string | undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-kubeconfig-"));
+    // Generated for this run: the kubeconfig's own token, and the one its exec plugin prints.
+    const staticToken = randomBytes(16).toString("hex");
+    const execToken = randomBytes(16).toString("hex");
 
     beforeAll(async () => {
         server = createServer((request, response) => {
@@ -121,11 +125,11 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         const { port } = server.address() as AddressInfo;
-        const exec = { command: process.execPath, args: ["-e", "console.log(JSON.stringify({ status: { token: 'from-exec' } }))"] };
+        const exec = { command: process.execPath, args: ["-e", `console.log(JSON.stringify({ status: { token: "${execToken}" } }))`] };
         fs.writeFileSync(path.join(dir, "config"), toYaml({
             contexts: [{ name: "onprem-eu", context: { cluster: "eu", user: "ops" } }, { name: "via-exec", context: { cluster: "eu", user: "exec" } }],
             clusters: [{ name: "eu", cluster: { server: `http://127.0.0.1:${port}` } }],
-            users: [{ name: "ops", user: { token: "static-token" } }, { name: "exec", user: { exec } }],
+            users: [{ name: "ops", user: { token: staticToken } }, { name: "exec", user: { exec } }],
         }));
         process.env.KUBECONFIG = path.join(dir, "config");
     });
@@ -141,7 +145,7 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
         await expect(singleCellStack(cell, "dev")).rejects.toThrow(
             'cell "cell-1" (residency eu, region northeurope) points at kube context "onprem-eu", whose nodes are labelled topology.kubernetes.io/region=eastus',
         );
-        expect(seenAuthorization).toBe("Bearer static-token");
+        expect(seenAuthorization).toBe(`Bearer ${staticToken}`);
     });
 
     test("nodes of the cell's region, or without a region label, let the cell through; an exec plugin's token is used", async () => {
@@ -151,7 +155,7 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
         await expect(singleCellStack(cell, "dev")).resolves.toBeDefined();
         regions = ["westeurope"];
         await expect(singleCellStack({ ...cell, kubeContext: "via-exec" }, "dev")).rejects.toThrow("labelled topology.kubernetes.io/region=westeurope");
-        expect(seenAuthorization).toBe("Bearer from-exec");
+        expect(seenAuthorization).toBe(`Bearer ${execToken}`);
     });
 
     test("the check itself: only regions other than the cell's are a problem", () => {

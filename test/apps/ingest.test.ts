@@ -247,7 +247,7 @@ describe("ingest on a local cell", () => {
         });
 
         test("callers never see the stores' own error text: a 500 names a request id the log has", async () => {
-            const broken = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: "wrong-password" });
+            const broken = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: randomBytes(16).toString("hex") });
             const address = await replica({ clickhouse: broken });
             const response = await fetch(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, { headers: { authorization: `Bearer ${keys.acme}` } });
             expect(response.status).toBe(500);
