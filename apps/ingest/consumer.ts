@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { ensureDeadLetterTopic, EventMessage, eventMessageOf, isDeadLetter, sendDeadLetters } from "./eventMessages";
+import { ensureDeadLetterTopic, eventMessageOf, isDeadLetter, isEvent, sendDeadLetters } from "./eventMessages";
 import { EventStore } from "./eventStore";
 import type { ConsumerMetrics } from "./metrics";
 
@@ -40,7 +40,7 @@ export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId
             if (batch.messages.length === 0) return;
             const read = batch.messages.map(eventMessageOf);
             const stop = metrics.insertSeconds.startTimer();
-            const outcome = await store.store(read.filter((m) => !isDeadLetter(m)) as EventMessage[], async () => {
+            const outcome = await store.store(read.filter(isEvent), async () => {
                 await heartbeat();
                 if (isStale()) throw new Error(`partition ${batch.partition} was reassigned; its new owner takes the batch from the last commit`);
             }).catch((error: unknown) => {

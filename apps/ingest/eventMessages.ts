@@ -61,6 +61,7 @@ export function eventMessageOf(message: KafkaMessage): EventMessage | DeadLetter
 }
 
 export const isDeadLetter = (m: EventMessage | DeadLetter): m is DeadLetter => "reason" in m;
+export const isEvent = (m: EventMessage | DeadLetter): m is EventMessage => !isDeadLetter(m);
 
 /** Puts dead letters on the cell's dead-letter topic with their reason and origin, keyed as they were. */
 export async function sendDeadLetters(producer: Producer, topic: string, partition: number, letters: readonly DeadLetter[]): Promise<void> {

@@ -75,13 +75,8 @@ export class EventStore {
      */
     private async storedKeys(events: readonly EventMessage[]): Promise<Set<string>> {
         const found = new Set<string>();
-        const idsByOrg = new Map<string, string[]>();
-        for (const e of events) {
-            const ids = idsByOrg.get(e.org);
-            if (ids) ids.push(e.id);
-            else idsByOrg.set(e.org, [e.id]);
-        }
-        for (const [org, ids] of idsByOrg) {
+        for (const [org, ofOrg] of groupBy(events, (e) => e.org)) {
+            const ids = ofOrg.map((e) => e.id);
             for (let i = 0; i < ids.length; i += IDS_PER_CHECK) {
                 // One string literal split by ClickHouse: parsing a list of 5,000 literals costs it four times as much.
                 const result = await this.clickhouse.query({
@@ -125,15 +120,19 @@ const partitionOf = (e: EventMessage) => `${e.org}/${new Date(e.at).toISOString(
 
 /** Splits events into inserts of at most PARTITIONS_PER_INSERT partitions each, keeping each partition's events together. */
 function partitionChunks(events: readonly EventMessage[]): EventMessage[][] {
-    const byPartition = new Map<string, EventMessage[]>();
-    for (const e of events) {
-        const partition = partitionOf(e);
-        const group = byPartition.get(partition);
-        if (group) group.push(e);
-        else byPartition.set(partition, [e]);
-    }
-    const groups = [...byPartition.values()];
+    const groups = [...groupBy(events, partitionOf).values()];
     const chunks: EventMessage[][] = [];
     for (let i = 0; i < groups.length; i += PARTITIONS_PER_INSERT) chunks.push(groups.slice(i, i + PARTITIONS_PER_INSERT).flat());
     return chunks;
+}
+
+/** `items` grouped by `keyOf`, each group in the items' order. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+    const groups = new Map<string, T[]>();
+    for (const item of items) {
+        const group = groups.get(keyOf(item));
+        if (group) group.push(item);
+        else groups.set(keyOf(item), [item]);
+    }
+    return groups;
 }
