@@ -1,13 +1,23 @@
-/** @type {import('jest').Config} */
-module.exports = {
+const transform = {
+    "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
+    // hyparquet (the tests' Parquet reader) and its decompressors ship only ES modules.
+    "/node_modules/(hyparquet|hyparquet-compressors|hysnappy)/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
+};
+const shared = {
     testEnvironment: "node",
-    roots: ["<rootDir>/test"],
-    testMatch: ["**/*.test.ts"],
-    transform: {
-        "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
-        // hyparquet (the tests' Parquet reader) and its decompressors ship only ES modules.
-        "/node_modules/(hyparquet|hyparquet-compressors|hysnappy)/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
-    },
+    transform,
     transformIgnorePatterns: ["/node_modules/(?!(hyparquet|hyparquet-compressors|hysnappy)/)"],
+};
+
+/**
+ * Two layers: `unit` (Pulumi mocks, pure code and the apps through `app.inject`: seconds, no bootstrap) and `e2e`
+ * (the engine, real servers and deployed local cells: the bootstrap's tools). `npm test` runs both.
+ * @type {import('jest').Config}
+ */
+module.exports = {
     testTimeout: 60_000,
+    projects: [
+        { ...shared, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+        { ...shared, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+    ],
 };

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CellConfig } from "../stacks/config";
-import { cellLabels } from "./labels";
+import type { CellConfig } from "../model/config";
+import { cellLabels } from "../model/labels";
 import { cellApps } from "./apps/cellApps";
 import type { AppService, AppSpec, CellPlatform, CellTarget } from "./platform";
-import { CELL_SHAPES } from "./sizing";
-import type { TenantDirectory } from "./tenantDirectory";
+import { CELL_SHAPES } from "../model/sizing";
+import type { TenantDirectory } from "../model/tenantDirectory";
 
 export interface CellArgs {
     cell: CellConfig;

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CellConfig } from "../stacks/config";
+import type { CellConfig } from "../model/config";
 import type { AppBundle, AppName } from "./apps/bundle";
-import type { CellLabels } from "./labels";
-import type { CellShape } from "./sizing";
-import type { TenantDirectory } from "./tenantDirectory";
+import type { CellLabels } from "../model/labels";
+import type { CellShape } from "../model/sizing";
+import type { TenantDirectory } from "../model/tenantDirectory";
 
 /**
  * The one interface every target implements. A `Cell` asks its target's platform for each part and

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { RoutingTable } from "../stacks/routing";
+import type { RoutingTable } from "../model/routing";
 import { bundleApp } from "./apps/bundle";
 import type { Cell } from "./cell";
 

@@ -1,4 +1,4 @@
-import type { Cloud } from "../stacks/residency";
+import type { Cloud } from "../model/residency";
 import { awsTarget } from "./aws";
 import { azureTarget } from "./azure";
 import { kubernetesTarget } from "./kubernetes";

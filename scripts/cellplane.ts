@@ -5,9 +5,9 @@
  */
 import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { CLOUDS, RESIDENCIES } from "../stacks/residency";
-import { SIZES } from "../components/sizing";
-import { ConfigError, ENVIRONMENTS } from "../stacks/config";
+import { CLOUDS, RESIDENCIES } from "../model/residency";
+import { SIZES } from "../model/sizing";
+import { ConfigError, ENVIRONMENTS } from "../model/config";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";

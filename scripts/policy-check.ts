@@ -4,7 +4,7 @@
  */
 import { packConfigOf, runPolicies } from "../policies/check/engine";
 import { POLICIES } from "../policies/pack";
-import { runStackFile, stackNames } from "../stacks/offline";
+import { runStackFile, stackNames } from "../offline/runStack";
 
 function table(rows: string[][]): string {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

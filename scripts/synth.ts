@@ -3,8 +3,8 @@
  * account) and prints what each cell would create and where every tenant is routed.
  */
 import { parseArgs } from "util";
-import { ConfigError } from "../stacks/config";
-import { ProgramRun, runStackFile, stackNames } from "../stacks/offline";
+import { ConfigError } from "../model/config";
+import { ProgramRun, runStackFile, stackNames } from "../offline/runStack";
 
 function countByType(run: ProgramRun, cell: string): [string, number][] {
     const counts = new Map<string, number>();

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "./config";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../model/config";
 
 /** Reads the `cellplane:*` keys of the running stack and validates them, once. */
 export function loadStackConfig(config = new pulumi.Config(CONFIG_NAMESPACE)): ValidStack {

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
 import { Router } from "../components/router";
 import { TARGETS } from "../components/targets";
-import type { TenantDirectory } from "../components/tenantDirectory";
-import type { ValidStack } from "./config";
-import { routingTable } from "./routing";
+import type { TenantDirectory } from "../model/tenantDirectory";
+import type { ValidStack } from "../model/config";
+import { routingTable } from "../model/routing";
 import { defaultStateHome } from "./stateHome";
 
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and the router (on the first cell). */

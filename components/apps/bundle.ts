@@ -1,6 +1,6 @@
 import * as esbuild from "esbuild";
 import * as path from "path";
-import { cacheDir } from "../local/tools";
+import { cacheDir, NODE_TARGET } from "../runtime";
 
 /** Each app's entry point under `apps/`. */
 const ENTRIES = {
@@ -40,7 +40,7 @@ export function bundleFile(entry: string, name: string): { file: string; hash: s
         entryNames: `${name}-[hash]`,
         bundle: true,
         platform: "node",
-        target: "node20",
+        target: NODE_TARGET,
         format: "cjs",
         minify: true,
         legalComments: "none",

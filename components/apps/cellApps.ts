@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { postgresUrl } from "../../apps/shared/config";
 import type { AppSpec, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
-import type { TenantDirectory } from "../tenantDirectory";
+import type { TenantDirectory } from "../../model/tenantDirectory";
 import { bundleApp } from "./bundle";
 
 export interface CellAppsInput {

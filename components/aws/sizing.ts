@@ -1,4 +1,4 @@
-import type { Size } from "../sizing";
+import type { Size } from "../../model/sizing";
 
 /** AWS instance types per cell size. The policy pack checks deployed classes against this table. */
 export const AWS_INSTANCE_TYPES: Record<Size, { database: string; kafkaBroker: string; node: string }> = {

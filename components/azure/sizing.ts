@@ -1,4 +1,4 @@
-import type { Size } from "../sizing";
+import type { Size } from "../../model/sizing";
 
 /** Azure SKUs per cell size. The policy pack checks deployed SKUs against this table. */
 export const AZURE_SKUS: Record<Size, {

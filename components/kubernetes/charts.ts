@@ -1,5 +1,6 @@
 import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
+import { NODE_VERSION } from "../runtime";
 
 /** Every operator a cell installs, pinned to a chart version (the policy pack rejects unpinned charts). */
 export const OPERATOR_CHARTS = {
@@ -18,7 +19,7 @@ export const IMAGES = {
     clickhouse: "clickhouse/clickhouse-server:24.8.14.39",
     keeper: "clickhouse/clickhouse-keeper:24.8.14.39",
     /** The cells' apps: the official Node image of the Node version they are built and tested with. */
-    node: "node:20.20.2-bookworm-slim",
+    node: `node:${NODE_VERSION}-bookworm-slim`,
 } as const;
 
 /** Requests and limits for an operator's own pod. */

@@ -5,7 +5,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import type { CellConfig } from "../../stacks/config";
+import type { CellConfig } from "../../model/config";
 
 /** The well-known label cloud providers and most installers put on every node. */
 export const REGION_LABEL = "topology.kubernetes.io/region";

@@ -1,9 +1,9 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
-import type { CellConfig } from "../../stacks/config";
+import type { CellConfig } from "../../model/config";
 import type { AppName } from "../apps/bundle";
 import type { AppOptions, AppService, AppSpec, CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
 import { AppDeployment, inClusterAppUrl } from "./appDeployment";
-import type { TenantDirectory } from "../tenantDirectory";
+import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { MinioObjectStore } from "./minioObjectStore";

@@ -1,7 +1,7 @@
 import { ConfigMap } from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
-import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../tenantDirectory";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
 
 /** The tenant directory as a ConfigMap the cell's apps mount. */
 export function tenantDirectoryConfigMap(context: CellContext, namespace: pulumi.Input<string>, directory: TenantDirectory, opts: pulumi.CustomResourceOptions): ConfigMap {

@@ -1,8 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { destroyService, runningPid, startService, stopService } from "./supervisor";
+import { nodeBin } from "./tools";
 
-/** One of a cell's apps as a process on this machine: its bundle, copied into its folder, run by this Node. */
+/** One of a cell's apps as a process on this machine: its bundle, copied into its folder, run by the
+ * bootstrap's Node (the version cluster targets run). */
 export interface AppServerSpec {
     label: string;
     dir: string;
@@ -23,7 +25,7 @@ export async function startApp(spec: AppServerSpec): Promise<number> {
     }
     return startService({
         label: spec.label,
-        command: process.execPath,
+        command: nodeBin(),
         args: [script],
         dir: spec.dir,
         port: spec.port,

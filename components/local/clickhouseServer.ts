@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { assertPortFree, destroyService, runningPid, startService, stopService } from "./supervisor";
+import { nodeBin } from "./tools";
 
 /** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouseFront.ts`), one data folder. */
 export interface ClickHouseServerSpec {
@@ -20,7 +21,7 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
     return startService({
         label: spec.label,
-        command: process.execPath,
+        command: nodeBin(),
         // Loaded through tsx itself (as in a dynamic provider), require.resolve answers with a `?namespace=` suffix.
         args: ["--require", require.resolve("tsx/cjs").split("?")[0], path.join(__dirname, "clickhouseFront.ts")],
         dir: spec.dir,

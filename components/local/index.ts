@@ -1,5 +1,5 @@
 import * as path from "path";
-import type { CellConfig } from "../../stacks/config";
+import type { CellConfig } from "../../model/config";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
 import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";

@@ -1,10 +1,10 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { cacheDir, NODE_VERSION } from "../runtime";
 
-/** Where the bootstrap caches the tools it builds (never inside the repo). */
-export function cacheDir(): string {
-    return process.env.CELLPLANE_CACHE ?? path.join(os.homedir(), ".cache", "cellplane");
+/** The Node.js every local app and the ClickHouse front run on, whichever Node runs the engine. */
+export function nodeBin(): string {
+    return requireTool(path.join(cacheDir(), "node", NODE_VERSION, "bin", "node"), `Node.js ${NODE_VERSION}`);
 }
 
 /** MinIO has no binary release reachable here; the bootstrap builds this version from its Go module. */

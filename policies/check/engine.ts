@@ -1,7 +1,7 @@
 import type { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
-import type { MockedResource } from "../../stacks/offline";
+import type { MockedResource } from "../../offline/runStack";
 import { POLICIES } from "../pack";
 
 /** A `--policy-pack-config` file: a level, or a level with the policy's own settings, per policy name; `all` for every policy. */

@@ -1,6 +1,6 @@
-import { capacityOf } from "../../stacks/placement";
-import type { ValidStack } from "../../stacks/config";
-import { PORTS_PER_LOCAL_CELL } from "../../stacks/config";
+import { capacityOf } from "../../model/placement";
+import type { ValidStack } from "../../model/config";
+import { PORTS_PER_LOCAL_CELL } from "../../model/config";
 import { Refusal } from "./environment";
 import { keepTenantsInPlace } from "./placements";
 import type { StackFile } from "./stackFile";

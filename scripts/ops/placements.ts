@@ -1,5 +1,5 @@
-import { ConfigError } from "../../stacks/config";
-import type { ValidStack } from "../../stacks/config";
+import { ConfigError } from "../../model/config";
+import type { ValidStack } from "../../model/config";
 import type { StackFile } from "./stackFile";
 
 /**

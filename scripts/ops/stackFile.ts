@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
-import { CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../stacks/config";
+import { CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../model/config";
 import { stackFileConfig } from "../../stacks/load";
 
 /**

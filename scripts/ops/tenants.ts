@@ -1,5 +1,5 @@
-import { capacityOf } from "../../stacks/placement";
-import type { Quotas, ValidStack } from "../../stacks/config";
+import { capacityOf } from "../../model/placement";
+import type { Quotas, ValidStack } from "../../model/config";
 import { Refusal } from "./environment";
 import { revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { tenantHome, withTenantPostgres } from "./keys";

@@ -6,8 +6,16 @@ import { defaultStateHome } from "../../stacks/stateHome";
 
 const ROOT = path.join(__dirname, "..", "..");
 
+let bootstrapPath: string | undefined;
+
+/** The bootstrap's folders to put first on PATH: its Node 24, then the `pulumi` CLI and language host. */
+export function toolPath(): string {
+    bootstrapPath ??= execFileSync("bash", [path.join(ROOT, "scripts", "bootstrap.sh"), "--print-path"], { encoding: "utf8" }).trim();
+    return bootstrapPath;
+}
+
 /** The folder holding the `pulumi` CLI and language host the bootstrap built. */
-export const ENGINE_BIN = execFileSync("bash", [path.join(ROOT, "scripts", "bootstrap.sh"), "--print-path"], { encoding: "utf8" }).trim();
+export const engineBin = (): string => toolPath().split(":").at(-1)!;
 
 /** The passphrase of local stacks' secrets, as in scripts/local.sh: for local cells only, never for dev or prod. */
 const LOCAL_PASSPHRASE = "cellplane-local-only";
@@ -35,9 +43,9 @@ export async function openStack(projectDir: string, env: string, stackName: stri
         throw new Unreachable(`no backend for environment ${env}: set PULUMI_BACKEND_URL to where its state lives (an s3:// or azblob:// bucket, or Pulumi Cloud) along with that cloud's credentials`);
     }
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(ENGINE_BIN) });
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(engineBin()) });
     const envVars: Record<string, string> = {
-        PATH: `${ENGINE_BIN}:${process.env.PATH}`,
+        PATH: `${toolPath()}:${process.env.PATH}`,
         PULUMI_BACKEND_URL: backend,
         PULUMI_SKIP_UPDATE_CHECK: "1",
         PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",

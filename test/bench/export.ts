@@ -3,8 +3,8 @@
  * (BENCH_ROWS events of one tenant over ten days, `metadata` flattened), and beside it ClickHouse's own
  * `FORMAT Parquet` of the same rows, read by a client and discarded.
  */
-import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";
-import { isolatedLocalStack } from "../engine/project";
+import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../e2e/apps/cell";
+import { isolatedLocalStack } from "../support/project";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const DAYS = 10;

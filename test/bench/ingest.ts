@@ -7,8 +7,8 @@ import { v7 as uuidv7 } from "uuid";
 import { EventStore } from "../../apps/ingest/eventStore";
 import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
-import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../apps/cell";
-import { isolatedLocalStack } from "../engine/project";
+import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../e2e/apps/cell";
+import { isolatedLocalStack } from "../support/project";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SENDERS = 8;

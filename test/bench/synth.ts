@@ -4,7 +4,7 @@
  * seconds, resources and resources per second.
  */
 import { performance } from "perf_hooks";
-import { runStack } from "../harness";
+import { runStack } from "../support/harness";
 
 const TARGETS = [
     { cloud: "aws", eu: "eu-west-1", us: "us-east-1" },

@@ -1,0 +1,157 @@
+import { z } from "zod";
+import { SIZES } from "./sizing";
+import { placeTenants } from "./placement";
+import { CLOUDS, RESIDENCIES, regionsOf } from "./residency";
+
+/** The config namespace of every key below (`cellplane:cells`, …). */
+export const CONFIG_NAMESPACE = "cellplane";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
+
+/** A local cell's servers listen on `portBase` and the ports after it. */
+export const PORTS_PER_LOCAL_CELL = 10;
+
+const id = z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'");
+
+/** Tag and label values must also be valid Kubernetes label values. */
+const labelValue = z
+    .string()
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+
+const cellSchema = z.strictObject({
+    id,
+    cloud: z.enum(CLOUDS),
+    region: z.string(),
+    residency: z.enum(RESIDENCIES),
+    size: z.enum(SIZES),
+    /** Kubernetes cells only: the kubeconfig context of the cluster (default: the current context). */
+    kubeContext: z.string().min(1).optional(),
+    /** Local cells only: the first of the ten ports the cell's servers listen on. */
+    portBase: z.number().int().min(1024).max(65_525).optional(),
+});
+
+const quotasSchema = z.strictObject({
+    eventsPerSecond: z.number().int().positive().default(10_000),
+    apiRequestsPerMinute: z.number().int().positive().default(6_000),
+    maxStorageGb: z.number().positive().default(500),
+});
+
+const tenantSchema = z.strictObject({
+    id,
+    residency: z.enum(RESIDENCIES),
+    cell: id.optional(),
+    quotas: quotasSchema.default(quotasSchema.parse({})),
+});
+
+const stackSchema = z
+    .strictObject({
+        environment: z.enum(ENVIRONMENTS),
+        owner: labelValue,
+        costCenter: labelValue,
+        /** Days after which exported objects expire (seed 002 §3.4.3: 2555 days, 7 years). */
+        retentionDays: z.number().int().min(30).max(3650).default(2555),
+        allowedSizes: z.array(z.enum(SIZES)).min(1).default([...SIZES]),
+        /** Local cells only: where their servers keep data (default: $CELLPLANE_STATE_HOME, else /var/lib/cellplane as root, else ~/.local/state/cellplane). */
+        stateDir: z.string().min(1).optional(),
+        cells: z.array(cellSchema).min(1),
+        tenants: z.array(tenantSchema).default([]),
+    })
+    .superRefine((stack, ctx) => {
+        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+
+        firstUseOf(stack.cells.map((c) => c.id)).forEach((first, index) => {
+            if (first !== index) issue(["cells", index, "id"], `"${stack.cells[index].id}" is already the id of cellplane:cells[${first}]. Cell ids must be unique`);
+        });
+        firstUseOf(stack.tenants.map((t) => t.id)).forEach((first, index) => {
+            if (first !== index) issue(["tenants", index, "id"], `"${stack.tenants[index].id}" is already the id of cellplane:tenants[${first}]. Tenant ids must be unique`);
+        });
+        stack.cells.forEach((cell, index) => {
+            const allowed = regionsOf(cell.residency, cell.cloud);
+            if (!allowed.includes(cell.region)) {
+                issue(["cells", index, "region"], `"${cell.region}" is not a ${cell.cloud} region of residency ${cell.residency}. Allowed: ${allowed.join(", ")}`);
+            }
+            if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {
+                issue(["cells", index, "kubeContext"], `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`);
+            }
+            if (cell.kubeContext === undefined && cell.cloud === "kubernetes") {
+                issue(["cells", index, "kubeContext"], `is required for kubernetes cells: name the kubeconfig context of a cluster in ${cell.region} for cell "${cell.id}". The current context is never used, so a cell cannot land in another residency's cluster by accident`);
+            }
+            if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {
+                issue(["cells", index, "portBase"], cell.cloud === "local"
+                    ? `is required for local cells: the first of ${PORTS_PER_LOCAL_CELL} ports for cell "${cell.id}", e.g. 15400`
+                    : `is only for local cells; cell "${cell.id}" is on ${cell.cloud}. Remove it`);
+            }
+            const clash = stack.cells.findIndex((other, j) => j < index && other.portBase !== undefined && cell.portBase !== undefined && Math.abs(other.portBase - cell.portBase) < PORTS_PER_LOCAL_CELL);
+            if (clash >= 0) {
+                issue(["cells", index, "portBase"], `${cell.portBase} overlaps the ports of cellplane:cells[${clash}] (${stack.cells[clash].portBase}-${stack.cells[clash].portBase! + PORTS_PER_LOCAL_CELL - 1}). Keep local cells ${PORTS_PER_LOCAL_CELL} ports apart`);
+            }
+            if (!stack.allowedSizes.includes(cell.size)) {
+                issue(["cells", index, "size"], `"${cell.size}" is not allowed in this environment. Allowed (cellplane:allowedSizes): ${stack.allowedSizes.join(", ")}`);
+            }
+        });
+        for (const problem of placeTenants(stack.cells, stack.tenants).problems) {
+            issue(["tenants", problem.index, problem.field], problem.message);
+        }
+    });
+
+export type StackConfig = z.output<typeof stackSchema>;
+export type CellConfig = StackConfig["cells"][number];
+export type TenantConfig = StackConfig["tenants"][number];
+export type Quotas = TenantConfig["quotas"];
+
+/** A tenant with the cell it was placed on. */
+export type PlacedTenant = TenantConfig & { cell: string };
+
+export interface ValidStack extends Omit<StackConfig, "tenants"> {
+    tenants: PlacedTenant[];
+}
+
+/** Every problem of a stack's configuration, one line each: field path, bad value, what is allowed. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid Cellplane configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Validates a stack's raw configuration (the `cellplane:*` keys without their namespace) and places its
+ * tenants. Throws a ConfigError listing every problem; nothing downstream re-checks.
+ */
+export function parseStackConfig(raw: unknown): ValidStack {
+    const result = stackSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
+    const stack = result.data;
+    const { cellOf } = placeTenants(stack.cells, stack.tenants);
+    return { ...stack, tenants: stack.tenants.map((tenant) => ({ ...tenant, cell: cellOf[tenant.id] })) };
+}
+
+/** The keys `parseStackConfig` reads, for loaders of `Pulumi.<stack>.yaml` and `pulumi.Config`. */
+export const CONFIG_KEYS = Object.keys(stackSchema.shape) as (keyof StackConfig)[];
+
+function firstUseOf(values: string[]): number[] {
+    return values.map((value) => values.indexOf(value));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+    const path = `${CONFIG_NAMESPACE}:${issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")}`;
+    const where = issue.path.length === 0 ? `${CONFIG_NAMESPACE}` : path;
+    switch (issue.code) {
+        case "invalid_value":
+            return issue.input === undefined
+                ? `${where}: is required. Allowed: ${issue.values.join(", ")}`
+                : `${where}: ${JSON.stringify(issue.input)} is not allowed. Allowed: ${issue.values.join(", ")}`;
+        case "invalid_type":
+            return issue.input === undefined
+                ? `${where}: is required (expected ${issue.expected})`
+                : `${where}: ${JSON.stringify(issue.input)} is not a valid ${issue.expected}`;
+        case "unrecognized_keys":
+            return `${where}: unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}. Check the spelling against the configuration reference in README.md`;
+        case "custom":
+            return `${where}: ${issue.message}`;
+        default:
+            return `${where}: ${JSON.stringify(issue.input)} ${issue.message.replace(/^Invalid input: /, "")}`;
+    }
+}

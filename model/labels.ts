@@ -1,0 +1,59 @@
+import type { Residency } from "./residency";
+
+/** The tags every cloud resource of a cell carries, in the order the README documents them. */
+export const TAG_KEYS = ["cellplane:cell", "cellplane:residency", "environment", "owner", "cost-center", "managed-by"] as const;
+export type TagKey = (typeof TAG_KEYS)[number];
+
+export const MANAGED_BY = "cellplane";
+
+/**
+ * Kubernetes label keys cannot contain ':', so each tag becomes a `cellplane.io/` label, and
+ * `managed-by` the well-known `app.kubernetes.io/managed-by`.
+ */
+export function kubernetesLabelKey(tag: TagKey): string {
+    if (tag === "managed-by") return "app.kubernetes.io/managed-by";
+    return `cellplane.io/${tag.replace(/^cellplane:/, "")}`;
+}
+
+export interface CellLabels {
+    /** AWS and Azure tags. */
+    tags: Record<TagKey, string>;
+    /** The same values as Kubernetes labels. */
+    kubernetes: Record<string, string>;
+}
+
+export function cellLabels(args: { cell: string; residency: Residency; environment: string; owner: string; costCenter: string }): CellLabels {
+    const tags: Record<TagKey, string> = {
+        "cellplane:cell": args.cell,
+        "cellplane:residency": args.residency,
+        environment: args.environment,
+        owner: args.owner,
+        "cost-center": args.costCenter,
+        "managed-by": MANAGED_BY,
+    };
+    const kubernetes = Object.fromEntries(TAG_KEYS.map((key) => [kubernetesLabelKey(key), tags[key]]));
+    return { tags, kubernetes };
+}
+
+/** Resource types of the clouds that take no tags, so they are exempt from the tagging rule. */
+export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:kms/alias:Alias",
+    "aws:msk/configuration:Configuration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "azure-native:authorization:RoleAssignment",
+    "azure-native:dbforpostgresql:Database",
+    "azure-native:eventhub:NamespaceNetworkRuleSet",
+    "azure-native:network:Subnet",
+    "azure-native:storage:BlobContainer",
+    "azure-native:storage:ManagementPolicy",
+    // A Helm release is not a Kubernetes object; the objects its chart renders carry the chart's labels.
+    "kubernetes:helm.sh/v3:Release",
+]);

@@ -1,0 +1,190 @@
+/**
+ * Runs the stack program offline: Pulumi mocks stand in for the engine and the clouds, so the whole resource
+ * graph of any stack can be built, inspected and checked on a machine without cloud credentials. Tests, the
+ * policy harness and `npm run synth` use it.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { verifyKubernetesCells } from "../components/kubernetes/clusterRegion";
+import { loadStackConfig, stackFileConfig, stackNamesIn } from "../stacks/load";
+import { cellplane } from "../stacks/program";
+
+/** A resource the program registered, with the inputs it gave and where it sits in the tree. */
+export interface MockedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** Undefined for components, which have no id. */
+    id?: string;
+    inputs: Record<string, any>;
+    /** Outputs as the engine would report them after `up`: the inputs and what the cloud computed. */
+    state: Record<string, any>;
+    /** URN of the parent resource. */
+    parent?: string;
+    /** Created with the `protect` option. */
+    protect: boolean;
+    /** Provider reference (`urn::id`) for custom resources that name one explicitly or inherit one. */
+    provider?: string;
+    /** Types of the ancestors, outermost first (the stack excluded). */
+    ancestors: string[];
+    /** Name of the enclosing `Cell`, if any. */
+    cell?: string;
+}
+
+export interface ProgramRun {
+    resources: MockedResource[];
+    outputs: Record<string, any>;
+    /** The program's return value before Pulumi resolved it (to inspect Output secrecy). */
+    program: any;
+}
+
+/** The stacks checked in as `Pulumi.<stack>.yaml`. */
+export function stackNames(): string[] {
+    return stackNamesIn(path.join(__dirname, ".."));
+}
+
+/** Reads `Pulumi.<stack>.yaml` as the flat `cellplane:*` config map Pulumi would hand the program. */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new Error(`stack "${stack}": ${file} does not exist. Stacks: ${stackNames().join(", ")}`);
+    return stackFileConfig(parseYaml(fs.readFileSync(file, "utf8")).config);
+}
+
+/** Every generated password starts with this, so tests can find one wherever it leaks. */
+export const SECRET_MARKER = "secret-value-of-";
+
+/** Values the clouds compute on create, for the outputs the program reads back. */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+    switch (type) {
+        case "aws:rds/instance:Instance":
+            return { address: `${name}.c0ffee.${"rds.amazonaws.com"}`, port: 5432 };
+        case "aws:msk/cluster:Cluster":
+            return { bootstrapBrokersSaslIam: `b-1.${name}.kafka.amazonaws.com:9098,b-2.${name}.kafka.amazonaws.com:9098` };
+        case "aws:msk/configuration:Configuration":
+            return { latestRevision: 1 };
+        case "aws:eks/cluster:Cluster":
+            return { name, endpoint: `https://${name}.eks.amazonaws.com`, certificateAuthority: { data: "Y2VydA==" } };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: name };
+        case "aws:kms/key:Key":
+            return { keyId: `${name}-key-id` };
+        case "azure-native:dbforpostgresql:Server":
+            return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com` };
+        case "azure-native:keyvault:Key":
+            return { keyUriWithVersion: `https://${inputs.vaultName}.vault.azure.net/keys/${inputs.keyName}/0123456789abcdef` };
+        case "azure-native:managedidentity:UserAssignedIdentity":
+            return { principalId: `${name}-principal` };
+        case "azure-native:storage:StorageAccount":
+            return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
+        case "random:index/randomPassword:RandomPassword":
+            return { result: `${SECRET_MARKER}${name}` };
+        case "pulumi-nodejs:dynamic/cellplane:LocalObject":
+            return inputs.kind === "secret" ? { value: `${SECRET_MARKER}${name}`, intact: true } : { intact: true };
+        case "random:index/randomString:RandomString":
+            return { result: "x7k2q9" };
+        default:
+            return {};
+    }
+}
+
+/** The `name` every Azure resource reports, from its `xxxName` input as the real provider does. */
+function azureName(type: string, name: string, inputs: Record<string, any>): string {
+    const resource = type.split(":")[2] ?? "";
+    const key = `${resource[0].toLowerCase()}${resource.slice(1)}Name`;
+    return inputs[key] ?? name;
+}
+
+/**
+ * Runs a Cellplane stack program under Pulumi mocks with the given `cellplane:*` config (keys without
+ * namespace) and returns every registered resource with its inputs, ancestry and provider.
+ */
+export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
+    const registrations = new Map<string, { id: string; inputs: Record<string, any>; state: Record<string, any>; provider?: string }>();
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const state = {
+                ...args.inputs,
+                name: args.type.startsWith("azure-native:") ? azureName(args.type, args.name, args.inputs) : args.inputs.name ?? args.name,
+                arn: `arn:aws:mock:::${args.name}`,
+                ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
+                ...computed(args.type, args.name, args.inputs),
+            };
+            // Providers get their own name as id so references read `urn::<name>`; an S3 bucket's id is its name.
+            const id = args.type.startsWith("pulumi:providers:") ? args.name : args.type === "aws:s3/bucket:Bucket" ? state.bucket : `${args.name}-id`;
+            registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
+            return { id, state };
+        },
+        call(args) {
+            if (args.token === "azure-native:authorization:getClientConfig") {
+                return { tenantId: "00000000-0000-0000-0000-00000000cafe", subscriptionId: "00000000-0000-0000-0000-0000000000ab", clientId: "offline", objectId: "offline" };
+            }
+            if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials") {
+                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }] };
+            }
+            throw new Error(`unexpected invoke ${args.token}`);
+        },
+    }, "cellplane", stack, false);
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
+
+    // As in stacks/index.ts: validation comes before the first resource.
+    const validated = loadStackConfig();
+    await verifyKubernetesCells(validated.cells, () => undefined);
+    let program: any;
+    const parents = new Map<string, { type: string; name: string } | undefined>();
+    const protectedResources = new Set<string>();
+    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            const parent = args.opts.parent as any;
+            parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
+            if (args.opts.protect) protectedResources.add(`${args.type}::${args.name}`);
+            return undefined;
+        });
+        return (program = cellplane(validated));
+    });
+    // Wait until every registration, not just those the outputs depend on, has reached the mocks.
+    await pulumi.runtime.disconnect();
+    const cellOf = (type: string, name: string): string | undefined => {
+        if (type === "cellplane:index:Cell") return name;
+        const parent = parents.get(`${type}::${name}`);
+        return parent ? cellOf(parent.type, parent.name) : undefined;
+    };
+
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const urns = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()];
+    const urnOf = new Map(urns.map((urn) => {
+        const [, , qualifiedType, name] = urn.split("::");
+        return [`${qualifiedType.split("$").pop()}::${name}`, urn];
+    }));
+    const resources = urns
+        .map((urn): MockedResource => {
+            const [, , qualifiedType, name] = urn.split("::");
+            const chain = qualifiedType.split("$");
+            const type = chain[chain.length - 1];
+            const key = `${type}::${name}`;
+            const parent = parents.get(key);
+            return {
+                urn,
+                type,
+                name,
+                id: registrations.get(key)?.id,
+                inputs: registrations.get(key)?.inputs ?? {},
+                state: registrations.get(key)?.state ?? {},
+                provider: registrations.get(key)?.provider,
+                parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
+                protect: protectedResources.has(key),
+                ancestors: chain.slice(1, -1),
+                cell: cellOf(type, name),
+            };
+        });
+    return { resources, outputs: outputs as Record<string, any>, program };
+}
+
+/** A stack run with the config of one checked-in stack file. */
+export function runStackFile(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+    return runStack({ ...stackConfig(stack), ...overrides }, stack);
+}
+

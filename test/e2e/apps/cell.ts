@@ -1,0 +1,77 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "@clickhouse/client";
+import * as fs from "fs";
+import { Pool } from "pg";
+import { v7 as uuidv7 } from "uuid";
+import { createApiKey } from "../../../apps/shared/apiKeys";
+import { postgresUrl } from "../../../apps/shared/config";
+import type { AnalyticsEvent } from "../../../apps/shared/events";
+import type { CellOutputs } from "../../../scripts/ops/keys";
+import type { isolatedLocalStack } from "../../support/project";
+
+type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
+
+/** `pulumi up` of an isolated local stack, and its cells as the stack's outputs give them, secrets included. */
+export function deployCells(stack: IsolatedStack): Record<string, CellOutput> {
+    stack.ok("up", "--yes", "--skip-preview");
+    return JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+}
+
+/** `pulumi destroy` of the stack, then its scratch folder. */
+export function destroyCells(stack: IsolatedStack): void {
+    stack.pulumi("destroy", "--yes", "--skip-preview");
+    fs.rmSync(stack.dir, { recursive: true, force: true });
+}
+
+/** A new API key of `tenant`, stored in `cell`'s Postgres. */
+export async function apiKeyFor(cell: CellOutput, tenant: string): Promise<string> {
+    const pool = new Pool({ connectionString: postgresUrlOf(cell), max: 1 });
+    try {
+        return (await createApiKey(pool, tenant)).key;
+    } finally {
+        await pool.end();
+    }
+}
+
+export const s3Of = (cell: CellOutput) => new S3Client({
+    endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: cell.credentials.objectStoreKeys,
+});
+
+/** A local cell as `pulumi stack output cells --show-secrets` gives it: MinIO's keys included. */
+export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
+
+export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);
+
+export const clickhouseOf = (cell: CellOutput) =>
+    createClient({ url: cell.endpoints.clickhouseUrl, username: cell.credentials.clickhouseUser, password: cell.credentials.clickhousePassword });
+
+/** A valid event of `org`, now, with `overrides`. */
+export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEvent, unknown>> = {}): AnalyticsEvent => ({
+    event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
+    timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42 }, ...overrides,
+} as AnalyticsEvent);
+
+export const postEvents = (url: string, key: string | undefined, body: unknown, query = "") => fetch(`${url}/v1/events${query}`, {
+    method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body),
+});
+
+export async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+        if (await check()) return true;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+}
+
+/** Events of `org` stored in a cell's ClickHouse: total rows and distinct ids. */
+export async function storedEvents(cell: CellOutput, org: string): Promise<{ rows: number; ids: number }> {
+    const clickhouse = clickhouseOf(cell);
+    try {
+        const result = await clickhouse.query({ query: "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}", query_params: { org }, format: "JSONEachRow" });
+        const [row] = await result.json<{ rows: string; ids: string }>();
+        return { rows: Number(row.rows), ids: Number(row.ids) };
+    } finally {
+        await clickhouse.close();
+    }
+}

@@ -1,0 +1,142 @@
+import * as path from "path";
+import { SERVER_TIMEOUTS } from "../../../apps/shared/http";
+import { stopService } from "../../../components/local/supervisor";
+import { isolatedLocalStack } from "../../support/project";
+import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, storedEvents } from "./cell";
+import { tenantFootprint } from "./residency";
+
+/** The environment's router (hosted by the eu cell) in front of a real eu and us cell. */
+describe("the router of a local environment", () => {
+    const stack = isolatedLocalStack("cellplane-router-", (config) => {
+        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "globex", residency: "us" }];
+    });
+    let eu: CellOutput;
+    let us: CellOutput;
+    let router: string;
+    const keys: Record<string, string> = {};
+
+    beforeAll(async () => {
+        ({ "local-eu": eu, "local-us": us } = deployCells(stack));
+        router = JSON.parse(stack.pulumi("stack", "output", "router", "--json").stdout).url;
+        keys.acme = await apiKeyFor(eu, "acme");
+        keys.globex = await apiKeyFor(us, "globex");
+    }, 240_000);
+
+    afterAll(() => destroyCells(stack), 120_000);
+
+    test("sends each tenant's events and metrics to its own cell", async () => {
+        expect((await postEvents(router, keys.acme, Array.from({ length: 5 }, () => eventOf("acme")))).status).toBe(202);
+        expect((await postEvents(router, keys.globex, Array.from({ length: 3 }, () => eventOf("globex", { region: "us-local" })))).status).toBe(202);
+        expect(await eventually(async () => (await storedEvents(eu, "acme")).rows === 5 && (await storedEvents(us, "globex")).rows === 3)).toBe(true);
+        const from = new Date(Date.now() - 7_200_000).toISOString();
+        const metrics = await fetch(`${router}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, { headers: { authorization: `Bearer ${keys.globex}` } });
+        expect(((await metrics.json()) as any).rows.reduce((n: number, r: any) => n + r.events, 0)).toBe(3);
+    });
+
+    test("a missing key, a bad key and a tenant no cell holds get the same 401, so tenants cannot be enumerated", async () => {
+        const answers = [];
+        for (const key of [undefined, "cp_acme_abc", `cp_nobody_${"a".repeat(43)}`, `cp_acme_${"a".repeat(43)}`]) {
+            const response = await postEvents(router, key, eventOf("acme"));
+            answers.push({ status: response.status, body: await response.json() });
+        }
+        expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+        expect(answers[0]).toEqual({ status: 401, body: { error: "missing or unknown API key: send Authorization: Bearer <key>" } });
+    });
+
+    test("any key prefix, prototype names included, gets 401, never 500", async () => {
+        for (const tenant of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "prototype"]) {
+            const response = await postEvents(router, `cp_${tenant}_${"a".repeat(43)}`, eventOf("acme"));
+            expect([tenant, response.status]).toEqual([tenant, 401]);
+        }
+    });
+
+    test("only the tenant API's own paths reach a cell: odd paths and a cell's /metrics and /healthz are 404 at the router", async () => {
+        const { request } = await import("http");
+        const raw = (target: string) => new Promise<number>((resolve, reject) => {
+            const req = request(`${router}/`, { method: "GET", path: target, headers: { authorization: `Bearer ${keys.acme}` } }, (res) => {
+                res.resume();
+                resolve(res.statusCode!);
+            });
+            req.on("error", reject);
+            req.end();
+        });
+        for (const target of [
+            "/v1/events/x\\..\\..\\..\\metrics", "/v1/events/../../metrics", "/v1/events/%2e%2e/%2e%2e/metrics", "/v1/events%2f..%2f..%2fmetrics",
+            "/v1/events%5c..%5cmetrics", "/v1//events", "/v1/events/", "/v1/metrics/../../healthz", "/v1/jobs/not-a-uuid", "/v1/schedules/x/trigger", "/v1/../healthz", "/v1/events;x",
+        ]) {
+            expect([target, await raw(target)]).toEqual([target, 404]);
+        }
+        expect(await raw("/v1/jobs")).toBe(200);
+        expect(await raw(`/v1/metrics?from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date().toISOString()}`)).toBe(200);
+    });
+
+    test("a client that trickles its headers or its body is cut off: no socket is held open for ever", async () => {
+        const { connect } = await import("net");
+        const { port } = new URL(router);
+        const heldFor = (send: (socket: import("net").Socket) => void) => new Promise<{ seconds: number; answer: string }>((resolve) => {
+            const started = Date.now();
+            let answer = "";
+            const socket = connect(Number(port), "127.0.0.1", () => send(socket));
+            socket.on("data", (chunk) => (answer += chunk));
+            socket.on("close", () => resolve({ seconds: (Date.now() - started) / 1000, answer }));
+            socket.on("error", () => undefined);
+        });
+        const headers = await heldFor((s) => s.write("POST /v1/events HTTP/1.1\r\nHost: router\r\n"));
+        expect(headers.seconds).toBeGreaterThanOrEqual(SERVER_TIMEOUTS.headersTimeoutMs / 1000 - 1);
+        expect(headers.seconds).toBeLessThan(SERVER_TIMEOUTS.headersTimeoutMs / 1000 + 5);
+        expect(headers.answer).toMatch(/^HTTP\/1.1 408/);
+        const body = await heldFor((s) => s.write(`POST /v1/events HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer ${keys.acme}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`));
+        expect(body.seconds).toBeLessThan(SERVER_TIMEOUTS.requestTimeoutMs / 1000 + 5);
+    }, 90_000);
+
+    test("bodies over the cells' limit, or of unknown length, are refused at the router before any cell sees them", async () => {
+        const big = "x".repeat(2 * 1024 * 1024);
+        const declared = await fetch(`${router}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, body: big });
+        expect(declared.status).toBe(413);
+        // The router answers before reading a body of unknown length and closes the connection, so a client still
+        // sending sees either the 411 or the closed connection.
+        const chunked = await fetch(`${router}/v1/events`, {
+            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, duplex: "half",
+            body: new ReadableStream({ start(controller) { for (let i = 0; i < 32; i++) controller.enqueue(new TextEncoder().encode(big.slice(0, 65_536))); controller.close(); } }),
+        } as RequestInit).then((r) => String(r.status), (e: Error) => (e.cause as { code?: string })?.code);
+        expect(["411", "EPIPE", "ECONNRESET"]).toContain(chunked);
+        const small = await fetch(`${router}/v1/events`, {
+            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, duplex: "half",
+            body: new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode(JSON.stringify(eventOf("acme")))); controller.close(); } }),
+        } as RequestInit);
+        expect(small.status).toBe(411);
+        expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
+    });
+
+    test("an eu tenant's events, sent to the us cell or the router, end up only in the eu cell", async () => {
+        const misdirected = await postEvents(us.endpoints.ingestUrl, keys.acme, eventOf("acme"));
+        expect(misdirected.status).toBe(421);
+        expect(((await misdirected.json()) as any).url).toBe(eu.endpoints.ingestUrl);
+        expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
+        const exported = await fetch(`${router}/v1/exports`, {
+            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
+            body: JSON.stringify({ from: new Date().toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) }),
+        });
+        expect(exported.status).toBe(202);
+        const job = `${router}/v1/jobs/${((await exported.json()) as any).id}`;
+        const status = async () => ((await (await fetch(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as any).status;
+        expect(await eventually(async () => (await status()) === "succeeded")).toBe(true);
+        const home = await tenantFootprint(eu, "acme");
+        for (const store of ["clickhouse", "kafka", "objects", "postgres"] as const) expect(home[store]).toBeGreaterThan(0);
+        expect(await tenantFootprint(us, "acme")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
+        expect(await tenantFootprint(eu, "globex")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
+    }, 90_000);
+
+    test("a cell that does not answer gets its tenants 503 with Retry-After, never another cell", async () => {
+        await stopService(path.join(stack.state, "e2e", "local-us", "ingest"));
+        const refused = await postEvents(router, keys.globex, eventOf("globex"));
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get("retry-after")).toBe("5");
+        expect(((await refused.json()) as any).cell).toBe("local-us");
+        expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
+        expect((await tenantFootprint(eu, "globex")).kafka).toBe(0);
+
+        stack.ok("up", "--yes", "--skip-preview", "--refresh");
+        expect((await postEvents(router, keys.globex, eventOf("globex"))).status).toBe(202);
+    }, 120_000);
+});

@@ -1,0 +1,111 @@
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "@clickhouse/client";
+import { Kafka, logLevel } from "kafkajs";
+import { Client } from "pg";
+import { portAnswers } from "../../../components/local/supervisor";
+import { isolatedLocalStack, ROOT } from "../../support/project";
+
+/**
+ * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
+ * answers a real client, refresh finds no drift, then exactly the drift made by hand, `up` repairs it, a taken
+ * port is refused by name, and `destroy` leaves nothing.
+ */
+describe("the local stack under the real engine", () => {
+    const { dir: project, pulumi, ok, state, ports } = isolatedLocalStack("cellplane-local-");
+    let cells: Record<string, any>;
+
+    const changed = (out: string) => [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)].map((m) => m[2]).sort();
+
+    afterAll(() => {
+        pulumi("destroy", "--yes", "--skip-preview");
+        fs.rmSync(project, { recursive: true, force: true });
+    });
+
+    test("pulumi up brings up both cells, and each server answers a real client", async () => {
+        ok("up", "--yes", "--skip-preview");
+        cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+        const eu = cells["local-eu"];
+        expect(eu.endpoints.postgres.port).toBe(ports.eu);
+
+        const pg = new Client({ host: "127.0.0.1", port: eu.endpoints.postgres.port, user: eu.endpoints.postgres.user, password: eu.credentials.postgresPassword, database: eu.endpoints.postgres.database });
+        await pg.connect();
+        await pg.query("create table cellplane.probe (id int)");
+        await pg.end();
+
+        const admin = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        expect(await admin.listTopics()).toContain("events");
+        await admin.disconnect();
+
+        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
+        const tables = await (await clickhouse.query({ query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'", format: "JSONEachRow" })).json();
+        // The events table is the cell's resource; the rollups and the metadata key catalog are created by its ingest consumer.
+        expect(tables).toEqual(expect.arrayContaining([
+            { database: "analytics", name: "events", engine: "ReplacingMergeTree" },
+            { database: "analytics", name: "hourly_metrics", engine: "SummingMergeTree" },
+            { database: "analytics", name: "daily_metrics", engine: "SummingMergeTree" },
+            { database: "analytics", name: "metadata_keys", engine: "AggregatingMergeTree" },
+        ]));
+        await clickhouse.close();
+
+        const s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: eu.credentials.objectStoreKeys });
+        const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
+        expect(bucket.$metadata.httpStatusCode).toBe(200);
+    });
+
+    test("a second up changes nothing and refresh finds no drift", () => {
+        expect(ok("up", "--yes", "--skip-preview")).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
+        expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
+    test("refresh reports exactly a killed server and a deleted topic, and up repairs them", async () => {
+        const pid = Number(fs.readFileSync(path.join(state, "e2e", "local-eu", "clickhouse", "server.pid"), "utf8"));
+        process.kill(pid, "SIGKILL");
+        const admin = new Kafka({ brokers: [cells["local-us"].endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        await admin.deleteTopics({ topics: ["events"] });
+        await admin.disconnect();
+        await new Promise((r) => setTimeout(r, 500));
+
+        const drift = ok("refresh", "--preview-only", "--diff");
+        // The analytics database and its events table cannot be read while their server is down: they read as damaged too.
+        expect(changed(drift)).toEqual(["local-eu-clickhouse-analytics", "local-eu-clickhouse-events", "local-eu-clickhouse-server", "local-us-kafka-events"]);
+        expect(drift).toMatch(/running\s*: true => false/);
+        expect(drift).toMatch(/intact\s*: true => false/);
+
+        ok("up", "--yes", "--skip-preview", "--refresh");
+        expect(await portAnswers(cells["local-eu"].endpoints.postgres.port + 3)).toBe(true);
+        expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
+    test("the policy pack passes the local stack and rejects one that keeps data inside the repository", () => {
+        ok("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        ok("config", "set", "cellplane:stateDir", path.join(ROOT, "state"));
+        const rejected = pulumi("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        ok("config", "set", "cellplane:stateDir", state);
+        expect(rejected.code).not.toBe(0);
+        expect(rejected.out).toMatch(/local-state-outside-repo/);
+        expect(rejected.out).toMatch(/keeps its data in .*\/state\/e2e\/local-eu\/postgres, inside the repository/);
+    });
+
+    test("a port already taken is refused, naming the port and the cell", async () => {
+        ok("destroy", "--yes", "--skip-preview");
+        const blocker = net.createServer().listen(ports.us + 1, "127.0.0.1");
+        await new Promise((r) => blocker.once("listening", r));
+        const refused = pulumi("up", "--yes", "--skip-preview");
+        blocker.close();
+        expect(refused.code).not.toBe(0);
+        expect(refused.out).toContain(`port ${ports.us + 1} for kafka of cell local-us is already in use by another process`);
+    });
+
+    test("pulumi destroy leaves no process, port or data folder", async () => {
+        ok("destroy", "--yes", "--skip-preview");
+        for (const port of [ports.eu, ports.eu + 1, ports.eu + 3, ports.eu + 4, ports.us, ports.us + 1, ports.us + 3, ports.us + 4]) {
+            expect(await portAnswers(port)).toBe(false);
+        }
+        expect(fs.existsSync(path.join(state, "e2e"))).toBe(false);
+    });
+});

@@ -1,0 +1,173 @@
+import * as fs from "fs";
+import * as path from "path";
+import { DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "@clickhouse/client";
+import { Client } from "pg";
+import { portAnswers } from "../../../components/local/supervisor";
+import { eventOf } from "../apps/cell";
+import { cellplane } from "../../support/cli";
+import { isolatedLocalStack } from "../../support/project";
+
+/**
+ * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
+ * reconcile, break things by hand, drift finds exactly those, reconcile repairs, drift is clean again.
+ */
+describe("cellplane on a local stack", () => {
+    const { dir: project, env, pulumi, state, ports } = isolatedLocalStack("cellplane-ops-", (config) => {
+        config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
+        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }];
+    });
+    const run = (...args: string[]) => cellplane(project, args, { ...env, CELLPLANE_STATE_HOME: project });
+    const drift = () => {
+        const result = run("drift", "--env", "local", "--json");
+        return { code: result.code, report: JSON.parse(result.stdout), stderr: result.stderr };
+    };
+    const driftedOf = (report: any) => report.stacks[0].drifted.map((r: any) => r.name).sort();
+    let cells: Record<string, any>;
+
+    afterAll(() => {
+        pulumi("destroy", "--yes", "--skip-preview");
+        fs.rmSync(project, { recursive: true, force: true });
+    });
+
+    test("cell add and tenant add edit the stack, reconcile deploys it and writes the routing table", () => {
+        expect(run("cell", "add", "--env", "local", "--id", "local-us", "--cloud", "local", "--region", "us-local", "--residency", "us", "--port-base", String(ports.us)).code).toBe(0);
+        const placed = run("tenant", "add", "--env", "local", "--id", "globex", "--residency", "us", "--json");
+        expect(JSON.parse(placed.stdout)).toMatchObject({ tenant: "globex", cell: "local-us" });
+
+        const reconciled = run("reconcile", "--env", "local");
+        expect(reconciled.code).toBe(0);
+        const routingFile = path.join(project, "routing", "local", "e2e.json");
+        expect(reconciled.stdout).toContain(`routing table (2 tenants) in ${routingFile}`);
+        const routing = JSON.parse(fs.readFileSync(routingFile, "utf8"));
+        expect(Object.fromEntries(Object.entries(routing).map(([t, r]: [string, any]) => [t, [r.cell, r.residency]]))).toEqual({ acme: ["local-eu", "eu"], globex: ["local-us", "us"] });
+        cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+    });
+
+    test("key create gives a tenant a key in its own cell that the router accepts, and key revoke takes it back", async () => {
+        const created = run("key", "create", "--env", "local", "--tenant", "globex", "--json");
+        expect(created.code).toBe(0);
+        const { key, id, cell, routerUrl } = JSON.parse(created.stdout);
+        expect(cell).toBe("local-us");
+        const post = () => fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        expect((await post()).status).toBe(202);
+
+        expect(run("key", "revoke", "--env", "local", "--tenant", "globex", "--id", id).stdout).toContain(`revoked key ${id} of tenant globex on cell local-us`);
+        await new Promise((r) => setTimeout(r, 5_500));
+        expect((await post()).status).toBe(401);
+        const unknown = run("key", "create", "--env", "local", "--tenant", "nobody");
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain("--tenant nobody: no stack of environment local places it");
+    });
+
+    test("drift of the fresh stack is clean, exit 0", () => {
+        const { code, report } = drift();
+        expect(code).toBe(0);
+        expect(report.stacks[0]).toMatchObject({ stack: "e2e", status: "clean", drifted: [] });
+        expect(report.stacks[0].checked).toBeGreaterThan(40);
+    });
+
+    test("drift finds exactly a stopped server, a deleted bucket and a changed Postgres role, exit 1", async () => {
+        const pid = Number(fs.readFileSync(path.join(state, "e2e", "local-us", "kafka", "server.pid"), "utf8"));
+        process.kill(pid, "SIGKILL");
+
+        const us = cells["local-us"];
+        const s3 = new S3Client({ endpoint: us.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: us.credentials.objectStoreKeys });
+        await s3.send(new DeleteBucketCommand({ Bucket: us.endpoints.bucket }));
+
+        const server = JSON.parse(pulumi("stack", "export", "--show-secrets").stdout).deployment.resources
+            .find((r: any) => r.type.endsWith(":LocalPostgresServer") && r.urn.endsWith("local-eu-postgres-server")).outputs;
+        // `stack export --show-secrets` keeps a secret as its plaintext JSON inside a marker object.
+        const superuserPassword = JSON.parse(server.superuserPassword.plaintext);
+        const pg = new Client({ host: "127.0.0.1", port: ports.eu, user: server.superuser, password: superuserPassword, database: "postgres" });
+        await pg.connect();
+        await pg.query(`alter role ${pg.escapeIdentifier(cells["local-eu"].endpoints.postgres.user)} nologin`);
+        await pg.end();
+
+        const { code, report } = drift();
+        expect(code).toBe(1);
+        expect(report.stacks[0].status).toBe("drifted");
+        expect(driftedOf(report)).toEqual(["local-eu-postgres-database", "local-us-kafka-dead-letters", "local-us-kafka-events", "local-us-kafka-server", "local-us-object-store-exports"]);
+        const changes = Object.fromEntries(report.stacks[0].drifted.map((r: any) => [r.name, r.changes]));
+        expect(changes["local-us-kafka-server"]).toContainEqual({ property: "running", old: true, new: false });
+        expect(changes["local-eu-postgres-database"]).toContainEqual({ property: "healthy", old: true, new: false });
+        expect(JSON.stringify(report)).not.toContain(superuserPassword);
+    });
+
+    test("reconcile repairs what drifted and drift is clean again", async () => {
+        expect(run("reconcile", "--env", "local").code).toBe(0);
+        expect(await portAnswers(ports.us + 1)).toBe(true);
+        const { code, report } = drift();
+        expect(code).toBe(0);
+        expect(report.stacks[0].status).toBe("clean");
+    });
+
+    test("the human report is a table with the time per stack and for the environment", () => {
+        const result = run("drift", "--env", "local");
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/^stack\s+status\s+checked\s+drifted\s+seconds\ne2e\s+clean\s+\d+\s+0\s+\d+\.\d/m);
+        expect(result.stdout).toMatch(/environment local: 1 stack in \d+\.\d s/);
+    });
+
+    test("removing a cell that still has tenants is refused and changes nothing", () => {
+        const file = path.join(project, "Pulumi.e2e.yaml");
+        const before = fs.readFileSync(file, "utf8");
+        const refused = run("cell", "remove", "--env", "local", "--id", "local-us");
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain("cell local-us still holds tenant globex");
+        expect(fs.readFileSync(file, "utf8")).toBe(before);
+    });
+
+    test("cell add --preview previews the new cell's resources, and cell remove takes it out again", () => {
+        const added = run("cell", "add", "--env", "local", "--id", "local-eu-2", "--cloud", "local", "--region", "eu-local", "--residency", "eu", "--port-base", String(ports.us + 20), "--preview");
+        expect(added.code).toBe(0);
+        const summary = (out: string) => JSON.parse(/preview of e2e: (\{.*\})/.exec(out)![1]);
+        expect(summary(added.stdout).create).toBeGreaterThan(15);
+        expect(added.stdout).toContain("local-eu-2-postgres-server");
+        const removed = run("cell", "remove", "--env", "local", "--id", "local-eu-2", "--preview");
+        expect(removed.code).toBe(0);
+        expect(summary(removed.stdout).create).toBeUndefined();
+    });
+
+    test("a stack of the environment with no state is reported unreachable, and the others are still checked", () => {
+        fs.copyFileSync(path.join(project, "Pulumi.e2e.yaml"), path.join(project, "Pulumi.ghost.yaml"));
+        const { code, report } = drift();
+        fs.rmSync(path.join(project, "Pulumi.ghost.yaml"));
+        expect(code).toBe(2);
+        expect(report.stacks.map((s: any) => [s.stack, s.status])).toEqual([["e2e", "clean"], ["ghost", "unreachable"]]);
+        expect(report.stacks[1].message).toContain("stack ghost has no state in file://");
+    });
+
+    test("tenant remove refuses while the tenant has data, --purge prints the plan and deletes it, and its keys stop working", async () => {
+        const file = path.join(project, "Pulumi.e2e.yaml");
+        const before = fs.readFileSync(file, "utf8");
+        const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
+        const us = cells["local-us"];
+        const clickhouse = createClient({ url: us.endpoints.clickhouseUrl, username: us.credentials.clickhouseUser, password: us.credentials.clickhousePassword });
+        const stored = async () => Number((await (await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'", format: "JSONEachRow" })).json<{ n: string }>())[0].n);
+        for (let i = 0; i < 50 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 200));
+        const events = await stored();
+        expect(events).toBeGreaterThan(0);
+
+        const refused = run("tenant", "remove", "--env", "local", "--id", "globex");
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`tenant globex still has data in cell local-us: ${events} events`);
+        expect(refused.stderr).toContain("delete it with --purge, which would:");
+        const dryRun = run("tenant", "remove", "--env", "local", "--id", "globex", "--purge", "--dry-run");
+        expect(dryRun.code).toBe(0);
+        expect(dryRun.stdout).toContain(`clickhouse  delete ${events} events`);
+        expect(fs.readFileSync(file, "utf8")).toBe(before);
+        expect(await stored()).toBe(events);
+
+        const purged = run("tenant", "remove", "--env", "local", "--id", "globex", "--purge");
+        expect(purged.code).toBe(0);
+        expect(purged.stdout).toContain("deleted the events of globex from ClickHouse");
+        expect(purged.stdout).toMatch(/revoked [1-9]\d* keys/);
+        expect(await stored()).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).not.toContain("globex");
+        await new Promise((r) => setTimeout(r, 5_500));
+        const post = await fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        expect(post.status).toBe(401);
+        await clickhouse.close();
+    }, 120_000);
+});

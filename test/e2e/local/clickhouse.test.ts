@@ -1,0 +1,92 @@
+import { randomBytes, randomUUID } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ClickHouseClient, createClient } from "@clickhouse/client";
+import { ClickHouseServerSpec, clickhouseRunning, destroyClickHouse, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
+import { portAnswers, runningPid } from "../../../components/local/supervisor";
+import { freePort } from "../../support/freePort";
+
+/** A real ClickHouse engine (chdb) behind ClickHouse's HTTP interface, driven by the official client. */
+describe("a local ClickHouse", () => {
+    let spec: ClickHouseServerSpec;
+    let client: ClickHouseClient;
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+        event_id: randomUUID(), org_id: i % 4 === 0 ? "acme" : "globex", event_type: i % 2 ? "click" : "view", timestamp: Date.now() - i * 1000, metadata: "{}",
+    }));
+
+    beforeAll(async () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-ch-"));
+        spec = { label: "clickhouse of cell test-eu", dir: path.join(root, "clickhouse"), port: await freePort(), user: "cellplane", password: randomBytes(12).toString("hex") };
+        await startClickHouse(spec);
+        client = createClient({ url: urlOf(spec), username: spec.user, password: spec.password });
+    }, 60_000);
+    afterAll(async () => {
+        await client.close();
+        await destroyClickHouse(spec);
+        fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
+    });
+
+    test("answers ping and refuses a wrong password", async () => {
+        expect(await clickhouseRunning(spec)).toBe(true);
+        expect((await client.ping()).success).toBe(true);
+        const intruder = createClient({ url: urlOf(spec), username: spec.user, password: "wrong" });
+        await expect(intruder.query({ query: "SELECT 1" })).rejects.toThrow(/Authentication failed/);
+        await intruder.close();
+    });
+
+    test("creates a partitioned MergeTree with a TTL, inserts rows and answers bound parameters", async () => {
+        await client.command({ query: "CREATE DATABASE IF NOT EXISTS analytics" });
+        await client.command({
+            query: `CREATE TABLE analytics.events (event_id UUID, org_id String, event_type LowCardinality(String), timestamp DateTime64(3), metadata String)
+                    ENGINE = MergeTree PARTITION BY (org_id, toYYYYMM(timestamp)) ORDER BY (org_id, event_type, timestamp)
+                    TTL toDateTime(timestamp) + INTERVAL 36 MONTH DELETE`,
+        });
+        await client.insert({ table: "analytics.events", values: rows, format: "JSONEachRow" });
+        const result = await client.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}", query_params: { org: "acme" }, format: "JSONEachRow" });
+        expect(await result.json()).toEqual([{ n: "2500" }]);
+    });
+
+    test("maintains an hourly rollup through a materialized view", async () => {
+        await client.command({
+            query: `CREATE MATERIALIZED VIEW analytics.hourly ENGINE = SummingMergeTree ORDER BY (org_id, hour) POPULATE AS
+                    SELECT org_id, toStartOfHour(timestamp) AS hour, count() AS events FROM analytics.events GROUP BY org_id, hour`,
+        });
+        await client.insert({ table: "analytics.events", values: [{ ...rows[0], event_id: randomUUID(), org_id: "initech" }], format: "JSONEachRow" });
+        const result = await client.query({ query: "SELECT sum(events) AS n FROM analytics.hourly WHERE org_id = {org:String}", query_params: { org: "initech" }, format: "JSONEachRow" });
+        expect(await result.json()).toEqual([{ n: "1" }]);
+    });
+
+    test("keeps a bound value out of the SQL: an injection string is only a value", async () => {
+        const result = await client.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}", query_params: { org: "acme' OR 1=1 --" }, format: "JSONEachRow" });
+        expect(await result.json()).toEqual([{ n: "0" }]);
+    });
+
+    test("writes Parquet natively", async () => {
+        const result = await client.exec({ query: "SELECT * FROM analytics.events WHERE org_id = 'acme' LIMIT 100 FORMAT Parquet" });
+        const chunks: Buffer[] = [];
+        for await (const chunk of result.stream) chunks.push(chunk as Buffer);
+        const parquet = Buffer.concat(chunks);
+        expect(parquet.subarray(0, 4).toString()).toBe("PAR1");
+        expect(parquet.subarray(-4).toString()).toBe("PAR1");
+    });
+
+    test("reports a bad query as ClickHouse does", async () => {
+        await expect(client.query({ query: "SELECT nope FROM analytics.events" })).rejects.toThrow(/nope/);
+    });
+
+    test("a killed server reads as stopped and restarts with its data", async () => {
+        process.kill(runningPid(spec.dir)!, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await clickhouseRunning(spec)).toBe(false);
+        await startClickHouse(spec);
+        const result = await client.query({ query: "SELECT count() AS n FROM analytics.events", format: "JSONEachRow" });
+        expect(await result.json()).toEqual([{ n: String(rows.length + 1) }]);
+    }, 60_000);
+
+    test("destroy leaves no process, port or folder", async () => {
+        await destroyClickHouse(spec);
+        expect(await portAnswers(spec.port)).toBe(false);
+        expect(fs.existsSync(spec.dir)).toBe(false);
+    });
+});

@@ -1,0 +1,95 @@
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { dropDatabase, ensureDatabase, readDatabase } from "../../../components/local/postgresObjects";
+import { destroyPostgres, PostgresServerSpec, postgresStatus, startPostgres } from "../../../components/local/postgresServer";
+import { isAlive, portAnswers } from "../../../components/local/supervisor";
+import { freePort } from "../../support/freePort";
+
+/** A real PostgreSQL 16 server in a folder of its own, on a free port. */
+describe("a local Postgres server", () => {
+    let spec: PostgresServerSpec;
+    const app = { database: "cellplane", owner: "cellplane_app", ownerPassword: "app-password-1" };
+    const connectAsApp = async (password = app.ownerPassword) => {
+        const client = new Client({ host: "127.0.0.1", port: spec.port, user: app.owner, password, database: app.database });
+        await client.connect();
+        return client;
+    };
+
+    beforeAll(async () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-pg-"));
+        fs.chmodSync(root, 0o755);
+        spec = { label: "postgres of cell test-eu", dir: path.join(root, "postgres"), port: await freePort(), superuser: "cellplane", superuserPassword: "superuser-password-1" };
+    });
+    afterAll(async () => {
+        await destroyPostgres(spec);
+        fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
+    });
+
+    test("starts, answers a real client, and a second start is a no-op", async () => {
+        const pid = await startPostgres(spec);
+        expect(isAlive(pid)).toBe(true);
+        expect(await postgresStatus(spec)).toEqual({ running: true, pid });
+        expect(await startPostgres(spec)).toBe(pid);
+        const version = await new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database: "postgres" });
+        await version.connect();
+        expect((await version.query("show server_version")).rows[0].server_version).toMatch(/^16\./);
+        await version.end();
+    });
+
+    test("creates the app's role and database, and the role can log in", async () => {
+        expect(await readDatabase(spec, app)).toEqual({ databaseExists: false, databaseOwner: undefined, roleExists: false, roleCanLogin: false });
+        await ensureDatabase(spec, app);
+        expect(await readDatabase(spec, app)).toEqual({ databaseExists: true, databaseOwner: app.owner, roleExists: true, roleCanLogin: true });
+        const client = await connectAsApp();
+        await client.query("create table t (id int)");
+        await client.end();
+    });
+
+    test("refuses a wrong password", async () => {
+        await expect(connectAsApp("wrong")).rejects.toThrow(/password authentication failed/);
+    });
+
+    test("repairs a role changed by hand", async () => {
+        const admin = new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database: "postgres" });
+        await admin.connect();
+        await admin.query(`alter role ${app.owner} nologin`);
+        await admin.end();
+        expect((await readDatabase(spec, app)).roleCanLogin).toBe(false);
+        await ensureDatabase(spec, app);
+        expect((await readDatabase(spec, app)).roleCanLogin).toBe(true);
+    });
+
+    test("a killed server reads as stopped, and restarts with its data", async () => {
+        const { pid } = await postgresStatus(spec);
+        process.kill(pid!, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await postgresStatus(spec)).toEqual({ running: false });
+        await startPostgres(spec);
+        const client = await connectAsApp();
+        expect((await client.query("select count(*)::int as n from t")).rows[0].n).toBe(0);
+        await client.end();
+    });
+
+    test("refuses a port that another process holds, naming the port and the server", async () => {
+        const blocker = net.createServer().listen(0, "127.0.0.1");
+        await new Promise((r) => blocker.once("listening", r));
+        const port = (blocker.address() as net.AddressInfo).port;
+        const other = { ...spec, label: "postgres of cell test-us", dir: path.join(path.dirname(spec.dir), "other"), port };
+        await expect(startPostgres(other)).rejects.toThrow(`port ${port} for postgres of cell test-us is already in use by another process`);
+        blocker.close();
+        fs.rmSync(other.dir, { recursive: true, force: true });
+    });
+
+    test("dropping the database removes it and its role; destroying the server leaves no process, port or folder", async () => {
+        await dropDatabase(spec, app);
+        expect(await readDatabase(spec, app)).toMatchObject({ databaseExists: false, roleExists: false });
+        const { pid } = await postgresStatus(spec);
+        await destroyPostgres(spec);
+        expect(isAlive(pid!)).toBe(false);
+        expect(await portAnswers(spec.port)).toBe(false);
+        expect(fs.existsSync(spec.dir)).toBe(false);
+    });
+});

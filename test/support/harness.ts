@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MockedResource, ProgramRun, runStack } from "../../offline/runStack";
+
+export * from "../../offline/runStack";
+
+export function ofType(run: ProgramRun, type: string): MockedResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+/** Resources of one cell: those under its `Cell` component. */
+export function ofCell(run: ProgramRun, cellId: string): MockedResource[] {
+    return run.resources.filter((r) => r.cell === cellId);
+}
+
+/** A stack of a single cell, for the per-target tests. */
+export function singleCellStack(cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string }, environment: "dev" | "prod", retentionDays = 2555) {
+    return runStack({
+        environment,
+        owner: "data-platform",
+        costCenter: "cc-1",
+        retentionDays,
+        cells: [{ id: "cell-1", ...cell }],
+        tenants: [{ id: "acme", residency: cell.residency }],
+    }, environment);
+}
+
+/** The only resource of a type; fails if there are none or several. */
+export function single(run: ProgramRun, type: string): MockedResource {
+    const found = ofType(run, type);
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return found[0];
+}
+
+/** The plain value of an input Pulumi sent as a secret; fails if it was sent in the clear. */
+export function secretValue(input: unknown): unknown {
+    const envelope = input as Record<string, unknown> | undefined;
+    if (envelope?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) throw new Error(`not a secret: ${JSON.stringify(input)}`);
+    return envelope.value;
+}
+
+export const CLICKHOUSE_INSTALLATION = "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation";
+export const KEEPER_INSTALLATION = "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation";

@@ -1,0 +1,114 @@
+import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
+import { CELL_SHAPES } from "../../model/sizing";
+import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+
+const cell = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
+
+describe.each([
+    { environment: "dev" as const, zones: 2, natGateways: 1, backupDays: 7, production: false },
+    { environment: "prod" as const, zones: 3, natGateways: 3, backupDays: 30, production: true },
+])("an AWS cell in $environment", ({ environment, zones, natGateways, backupDays, production }) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await singleCellStack(cell, environment);
+    });
+    const key = () => `arn:aws:mock:::cell-1-key`;
+
+    test("uses a provider pinned to the cell's region", () => {
+        expect(single(run, "pulumi:providers:aws").inputs.region).toBe("eu-central-1");
+    });
+
+    test(`spreads private subnets over ${zones} AZs, with ${natGateways} NAT gateway(s) and no public IPs`, () => {
+        const privateSubnets = ofType(run, "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-"));
+        expect(privateSubnets.map((s) => s.inputs.availabilityZone)).toEqual(["eu-central-1a", "eu-central-1b", "eu-central-1c"].slice(0, zones));
+        expect(ofType(run, "aws:ec2/subnet:Subnet").every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
+        expect(ofType(run, "aws:ec2/natGateway:NatGateway")).toHaveLength(natGateways);
+    });
+
+    test("admits only the cell's own traffic to databases and brokers", () => {
+        const group = single(run, "aws:ec2/securityGroup:SecurityGroup");
+        const vpcCidr = single(run, "aws:ec2/vpc:Vpc").inputs.cidrBlock;
+        for (const rule of [...group.inputs.ingress, ...group.inputs.egress]) expect(rule.cidrBlocks).toEqual([vpcCidr]);
+        expect(group.inputs.ingress.map((r: any) => [r.fromPort, r.toPort])).toEqual([[5432, 5432], [9094, 9098]]);
+    });
+
+    test("runs RDS PostgreSQL 16, encrypted with the cell's key, private, with a generated secret password", () => {
+        const db = single(run, "aws:rds/instance:Instance").inputs;
+        expect(db).toMatchObject({
+            engine: "postgres",
+            engineVersion: "16",
+            instanceClass: AWS_INSTANCE_TYPES.medium.database,
+            allocatedStorage: CELL_SHAPES.medium.postgresStorageGb,
+            storageEncrypted: true,
+            kmsKeyId: key(),
+            publiclyAccessible: false,
+            backupRetentionPeriod: backupDays,
+            multiAz: production,
+            deletionProtection: production,
+            skipFinalSnapshot: !production,
+        });
+        expect(secretValue(db.password)).toBe(`${SECRET_MARKER}cell-1-postgres-password`);
+        expect(single(run, "aws:rds/subnetGroup:SubnetGroup").inputs.subnetIds).toHaveLength(zones);
+    });
+
+    test("runs MSK encrypted at rest and in transit, brokers spread evenly over the AZs", () => {
+        const msk = single(run, "aws:msk/cluster:Cluster").inputs;
+        expect(msk.encryptionInfo).toEqual({ encryptionAtRestKmsKeyArn: key(), encryptionInTransit: { clientBroker: "TLS", inCluster: true } });
+        expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(zones);
+        expect(msk.numberOfBrokerNodes % zones).toBe(0);
+        expect(msk.numberOfBrokerNodes).toBeGreaterThanOrEqual(CELL_SHAPES.medium.kafkaBrokers);
+        expect(msk.brokerNodeGroupInfo.instanceType).toBe(AWS_INSTANCE_TYPES.medium.kafkaBroker);
+        expect(msk.brokerNodeGroupInfo.connectivityInfo.publicAccess.type).toBe("DISABLED");
+        expect(single(run, "aws:msk/configuration:Configuration").inputs.serverProperties).toContain("default.replication.factor=3");
+    });
+
+    test("keeps exports in an S3 bucket with SSE-KMS, no public access, versioning and the retention lifecycle", () => {
+        expect(single(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([
+            { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key() }, bucketKeyEnabled: true },
+        ]);
+        expect(single(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+            blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+        });
+        expect(single(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+        const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }, { days: 365, storageClass: "GLACIER" }]);
+        expect(exports.expiration).toEqual({ days: 2555 });
+        const policy = JSON.parse(single(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    });
+
+    test("runs EKS with secrets encrypted by the cell's key and a node group sized by the cell", () => {
+        const eks = single(run, "aws:eks/cluster:Cluster").inputs;
+        expect(eks.encryptionConfig).toEqual({ provider: { keyArn: key() }, resources: ["secrets"] });
+        expect(eks.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: !production });
+        const nodes = single(run, "aws:eks/nodeGroup:NodeGroup").inputs;
+        expect(nodes.instanceTypes).toEqual([AWS_INSTANCE_TYPES.medium.node]);
+        expect(nodes.scalingConfig).toEqual({ minSize: 3, desiredSize: 4, maxSize: 8 });
+        expect(single(run, "aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+    });
+
+    test("runs ClickHouse and the stream operators on EKS, not the managed services", () => {
+        expect(ofType(run, CLICKHOUSE_INSTALLATION)).toHaveLength(1);
+        expect(ofType(run, KEEPER_INSTALLATION)).toHaveLength(1);
+        expect(run.resources.filter((r) => /postgresql\.cnpg\.io|kafka\.strimzi\.io/.test(r.type))).toEqual([]);
+        const charts = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.chart).sort();
+        expect(charts).toEqual(["altinity-clickhouse-operator", "flink-kubernetes-operator", "spark-operator"]);
+        expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
+    });
+});
+
+test.each(["small", "medium", "large"] as const)("a %s AWS cell takes the instance types and node counts of its size", async (size) => {
+    const run = await singleCellStack({ ...cell, size }, "dev");
+    expect(single(run, "aws:rds/instance:Instance").inputs.instanceClass).toBe(AWS_INSTANCE_TYPES[size].database);
+    const nodes = CELL_SHAPES[size].nodes;
+    expect(single(run, "aws:eks/nodeGroup:NodeGroup").inputs.scalingConfig).toEqual({ minSize: nodes.min, desiredSize: nodes.desired, maxSize: nodes.max });
+    const installation = single(run, CLICKHOUSE_INSTALLATION);
+    expect(installation.inputs.spec.configuration.clusters[0].layout).toEqual({ shardsCount: CELL_SHAPES[size].clickhouseShards, replicasCount: CELL_SHAPES[size].clickhouseReplicas });
+});
+
+test("a retention shorter than a year drops the tiers that would start after expiry", async () => {
+    const run = await singleCellStack(cell, "dev", 180);
+    const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+    expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }]);
+    expect(exports.expiration).toEqual({ days: 180 });
+});

@@ -1,0 +1,105 @@
+import { AZURE_SKUS } from "../../components/azure/sizing";
+import { CELL_SHAPES } from "../../model/sizing";
+import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+
+const cell = { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" };
+
+describe.each([
+    { environment: "dev" as const, production: false, backupDays: 7 },
+    { environment: "prod" as const, production: true, backupDays: 30 },
+])("an Azure cell in $environment", ({ environment, production, backupDays }) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await singleCellStack(cell, environment);
+    });
+
+    test("has a resource group of its own, and every located resource is in the cell's region", () => {
+        expect(single(run, "azure-native:resources:ResourceGroup").inputs.location).toBe("westeurope");
+        const located = run.resources.filter((r) => r.type.startsWith("azure-native:") && r.inputs.location !== undefined);
+        const regions = new Set(located.filter((r) => !r.type.startsWith("azure-native:privatedns:")).map((r) => r.inputs.location));
+        expect([...regions]).toEqual(["westeurope"]);
+    });
+
+    test("runs PostgreSQL 16 Flexible Server with private access only", () => {
+        const server = single(run, "azure-native:dbforpostgresql:Server").inputs;
+        expect(server).toMatchObject({
+            version: "16",
+            sku: AZURE_SKUS.medium.postgres,
+            storage: { storageSizeGB: CELL_SHAPES.medium.postgresStorageGb },
+            network: { publicNetworkAccess: "Disabled" },
+            backup: { backupRetentionDays: backupDays, geoRedundantBackup: "Disabled" },
+            highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
+        });
+        expect(server.network.delegatedSubnetResourceId).toEqual(expect.any(String));
+        expect(server.network.privateDnsZoneArmResourceId).toEqual(expect.any(String));
+        expect(secretValue(server.administratorLoginPassword)).toBe(`${SECRET_MARKER}cell-1-postgres-password`);
+        const subnet = ofType(run, "azure-native:network:Subnet").find((s) => s.inputs.delegations)!;
+        expect(subnet.inputs.delegations).toEqual([{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }]);
+    });
+
+    test("opens the Postgres subnet to the VNet only", () => {
+        const rules = single(run, "azure-native:network:NetworkSecurityGroup").inputs.securityRules;
+        const allows = rules.filter((r: any) => r.access === "Allow");
+        expect(allows).toEqual([expect.objectContaining({ sourceAddressPrefix: "10.1.0.0/16", destinationPortRange: "5432" })]);
+        expect(rules.at(-1)).toMatchObject({ access: "Deny", sourceAddressPrefix: "*", destinationPortRange: "*" });
+    });
+
+    test("speaks Kafka through an Event Hubs namespace with TLS 1.2, closed to everything but the cell", () => {
+        const namespace = single(run, "azure-native:eventhub:Namespace").inputs;
+        expect(namespace).toMatchObject({ minimumTlsVersion: "1.2", zoneRedundant: production, sku: { name: "Standard", capacity: 8 } });
+        const rules = single(run, "azure-native:eventhub:NamespaceNetworkRuleSet").inputs;
+        expect(rules.defaultAction).toBe("Deny");
+        expect(rules.virtualNetworkRules).toHaveLength(1);
+        expect(run.outputs.cells["cell-1"].endpoints.kafkaBootstrap).toBe("cell-1-kafka-ns.servicebus.windows.net:9093");
+    });
+
+    test("keeps exports in a StorageV2 account: HTTPS only, TLS 1.2, infrastructure encryption, no public blobs", () => {
+        const account = single(run, "azure-native:storage:StorageAccount").inputs;
+        expect(account).toMatchObject({
+            kind: "StorageV2",
+            sku: { name: production ? "Standard_ZRS" : "Standard_LRS" },
+            enableHttpsTrafficOnly: true,
+            minimumTlsVersion: "TLS1_2",
+            allowBlobPublicAccess: false,
+            encryption: { requireInfrastructureEncryption: true },
+            networkRuleSet: { defaultAction: "Deny" },
+        });
+        expect(account.accountName).toMatch(/^[a-z0-9]{3,24}$/);
+        expect(single(run, "azure-native:storage:BlobContainer").inputs.publicAccess).toBe("None");
+    });
+
+    test("tiers exports to cool after 90 days, archive after 365 and deletes them at the retention", () => {
+        const [rule] = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
+        expect(rule.definition.actions.baseBlob).toEqual({
+            tierToCool: { daysAfterModificationGreaterThan: 90 },
+            tierToArchive: { daysAfterModificationGreaterThan: 365 },
+            delete: { daysAfterModificationGreaterThan: 2555 },
+        });
+    });
+
+    test("encrypts Kubernetes secrets with a Key Vault key the cluster identity may use", () => {
+        const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
+        const key = single(run, "azure-native:keyvault:Key").inputs;
+        expect(aks.securityProfile.azureKeyVaultKms).toMatchObject({ enabled: true, keyId: `https://${key.vaultName}.vault.azure.net/keys/kubernetes-secrets/0123456789abcdef` });
+        expect(aks.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: ["cell-1-cluster-key-identity-id"] });
+        expect(single(run, "azure-native:keyvault:Vault").inputs.properties).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, tenantId: "00000000-0000-0000-0000-00000000cafe" });
+        expect(single(run, "azure-native:authorization:RoleAssignment").inputs).toMatchObject({ principalId: "cell-1-cluster-key-identity-principal", scope: "cell-1-cluster-key-vault-id" });
+    });
+
+    test("runs AKS in the VNet with a private API server in production and nodes over zones", () => {
+        const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
+        expect(aks.apiServerAccessProfile).toEqual({ enablePrivateCluster: production });
+        const [pool] = aks.agentPoolProfiles;
+        expect(pool).toMatchObject({ vmSize: AZURE_SKUS.medium.node, minCount: 3, count: 4, maxCount: 8, enableEncryptionAtHost: true });
+        expect(pool.availabilityZones).toEqual(production ? ["1", "2", "3"] : undefined);
+        expect(ofType(run, CLICKHOUSE_INSTALLATION)).toHaveLength(1);
+        expect(ofType(run, CLICKHOUSE_INSTALLATION)[0].provider).toContain("cell-1-cluster-k8s");
+    });
+});
+
+test.each(["small", "medium", "large"] as const)("a %s Azure cell takes the SKUs of its size", async (size) => {
+    const run = await singleCellStack({ ...cell, size }, "dev");
+    expect(single(run, "azure-native:dbforpostgresql:Server").inputs.sku).toEqual(AZURE_SKUS[size].postgres);
+    expect(single(run, "azure-native:eventhub:Namespace").inputs.sku).toMatchObject({ name: AZURE_SKUS[size].eventHubs.name, capacity: AZURE_SKUS[size].eventHubs.capacity });
+    expect(single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles[0].vmSize).toBe(AZURE_SKUS[size].node);
+});

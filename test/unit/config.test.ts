@@ -1,0 +1,219 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parseStackConfig } from "../../model/config";
+import { loadStackConfig } from "../../stacks/load";
+import { stackConfig } from "../support/harness";
+
+const base = {
+    environment: "dev",
+    owner: "data-platform",
+    costCenter: "cc-1",
+    cells: [
+        { id: "eu-1", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" },
+        { id: "us-1", cloud: "azure", region: "eastus", residency: "us", size: "small" },
+    ],
+    tenants: [{ id: "acme", residency: "eu" }],
+};
+
+/** The problems a config is rejected with (fails the test if it is accepted). */
+function problemsOf(raw: unknown): string[] {
+    try {
+        parseStackConfig(raw);
+    } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+    }
+    throw new Error("configuration was accepted");
+}
+
+describe("checked-in stacks", () => {
+    test.each(["dev", "prod", "local"])("Pulumi.%s.yaml is valid and places every tenant in its residency", (stack) => {
+        const config = parseStackConfig(stackConfig(stack));
+        for (const tenant of config.tenants) {
+            const cell = config.cells.find((c) => c.id === tenant.cell);
+            expect(cell?.residency).toBe(tenant.residency);
+        }
+    });
+
+    test("prod has at least four cells over both clouds and residencies, and a kubernetes cell", () => {
+        const { cells } = parseStackConfig(stackConfig("prod"));
+        expect(cells.length).toBeGreaterThanOrEqual(4);
+        expect(new Set(cells.map((c) => c.cloud))).toEqual(new Set(["aws", "azure", "kubernetes"]));
+        expect(new Set(cells.map((c) => c.residency))).toEqual(new Set(["eu", "us"]));
+    });
+});
+
+describe("defaults", () => {
+    test("retention, allowed sizes and quotas default as documented", () => {
+        const config = parseStackConfig(base);
+        expect(config.retentionDays).toBe(2555);
+        expect(config.allowedSizes).toEqual(["small", "medium", "large"]);
+        expect(config.tenants[0].quotas).toEqual({ eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 });
+    });
+});
+
+describe("placement", () => {
+    const cells = [
+        { id: "eu-1", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" },
+        { id: "eu-2", cloud: "azure", region: "westeurope", residency: "eu", size: "small" },
+        { id: "us-1", cloud: "aws", region: "us-east-1", residency: "us", size: "small" },
+    ];
+
+    test("unpinned tenants go to the least-loaded cell of their residency, pinned ones stay", () => {
+        const tenants = [
+            { id: "t-a", residency: "eu", cell: "eu-1" },
+            { id: "t-b", residency: "eu" },
+            { id: "t-c", residency: "eu" },
+            { id: "t-d", residency: "us" },
+        ];
+        const placed = parseStackConfig({ ...base, cells, tenants }).tenants.map((t) => [t.id, t.cell]);
+        expect(placed).toEqual([["t-a", "eu-1"], ["t-b", "eu-2"], ["t-c", "eu-1"], ["t-d", "us-1"]]);
+    });
+
+    test("appending a tenant never moves the tenants already placed", () => {
+        const tenants = ["t-a", "t-b", "t-c"].map((id) => ({ id, residency: "eu" }));
+        const before = parseStackConfig({ ...base, cells, tenants }).tenants;
+        const after = parseStackConfig({ ...base, cells, tenants: [...tenants, { id: "t-d", residency: "eu" }] }).tenants;
+        expect(after.slice(0, 3)).toEqual(before);
+    });
+
+    test("a residency whose cells are full is refused, naming the usage", () => {
+        const tenants = Array.from({ length: 11 }, (_, i) => ({ id: `t-${i}`, residency: "us" }));
+        expect(problemsOf({ ...base, cells, tenants })).toEqual([
+            `cellplane:tenants[10].residency: "us" has no cell with capacity left (us-1 10/10). Add a us cell or raise a cell's size`,
+        ]);
+    });
+
+    test("a tenant pinned to a full cell is refused", () => {
+        const tenants = Array.from({ length: 11 }, (_, i) => ({ id: `t-${i}`, residency: "us", cell: "us-1" }));
+        expect(problemsOf({ ...base, cells, tenants })).toEqual([
+            `cellplane:tenants[10].cell: "us-1" is full (10 tenants for size small). Pin the tenant to another us cell, remove "cell" to place it automatically, or raise the cell's size`,
+        ]);
+    });
+});
+
+describe("invalid configuration names the field, the value and what is allowed", () => {
+    test("a cell whose region is outside its residency", () => {
+        const cells = [{ ...base.cells[0], region: "us-east-1" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu. Allowed: eu-west-1, eu-west-3, eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2`,
+        ]);
+    });
+
+    test("an Azure region given to an AWS cell", () => {
+        const cells = [{ ...base.cells[0], region: "westeurope" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })[0]).toMatch(/^cellplane:cells\[0\]\.region: "westeurope" is not a aws region of residency eu\./);
+    });
+
+    test("a tenant whose residency has no cell", () => {
+        const cells = [base.cells[0]];
+        expect(problemsOf({ ...base, cells, tenants: [{ id: "acme", residency: "us" }] })).toEqual([
+            `cellplane:tenants[0].residency: "us" has no cell in this stack. Add a us cell to cellplane:cells or change the tenant's residency`,
+        ]);
+    });
+
+    test("duplicate cell and tenant ids", () => {
+        const cells = [base.cells[0], { ...base.cells[1], id: "eu-1" }];
+        const tenants = [{ id: "acme", residency: "eu" }, { id: "acme", residency: "eu" }];
+        expect(problemsOf({ ...base, cells, tenants })).toEqual([
+            `cellplane:cells[1].id: "eu-1" is already the id of cellplane:cells[0]. Cell ids must be unique`,
+            `cellplane:tenants[1].id: "acme" is already the id of cellplane:tenants[0]. Tenant ids must be unique`,
+        ]);
+    });
+
+    test("an unknown size", () => {
+        const cells = [{ ...base.cells[0], size: "huge" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([`cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`]);
+    });
+
+    test("a size the environment does not allow", () => {
+        const cells = [{ ...base.cells[0], size: "large" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells, allowedSizes: ["small", "medium"] })).toEqual([
+            `cellplane:cells[0].size: "large" is not allowed in this environment. Allowed (cellplane:allowedSizes): small, medium`,
+        ]);
+    });
+
+    test("an unknown cloud, a misspelt field and a missing one", () => {
+        const cells = [{ ...base.cells[0], cloud: "gcp" }, { id: "us-1", cloud: "azure", region: "eastus", residency: "us", sise: "small" }];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].cloud: "gcp" is not allowed. Allowed: aws, azure, kubernetes, local`,
+            `cellplane:cells[1].size: is required. Allowed: small, medium, large`,
+            `cellplane:cells[1]: unknown field "sise". Check the spelling against the configuration reference in README.md`,
+        ]);
+    });
+
+    test("a kubernetes cell without a kube context: the current context is never a silent default", () => {
+        const cells = [{ id: "eu-k8s", cloud: "kubernetes", region: "northeurope", residency: "eu", size: "small" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].kubeContext: is required for kubernetes cells: name the kubeconfig context of a cluster in northeurope for cell "eu-k8s". The current context is never used, so a cell cannot land in another residency's cluster by accident`,
+        ]);
+    });
+
+    test("a kube context on a cell that is not a kubernetes cell", () => {
+        const cells = [{ ...base.cells[0], kubeContext: "prod" }, base.cells[1]];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].kubeContext: is only for kubernetes cells; cell "eu-1" is on aws, whose cluster the cell creates itself. Remove it`,
+        ]);
+    });
+
+    test("local cells need their own port range; other cells take none", () => {
+        const cells = [
+            { id: "eu-1", cloud: "local", region: "eu-local", residency: "eu", size: "small" },
+            { id: "us-1", cloud: "local", region: "us-local", residency: "us", size: "small", portBase: 15400 },
+            { id: "us-2", cloud: "local", region: "us-local", residency: "us", size: "small", portBase: 15405 },
+            { id: "eu-2", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small", portBase: 16000 },
+        ];
+        expect(problemsOf({ ...base, cells })).toEqual([
+            `cellplane:cells[0].portBase: is required for local cells: the first of 10 ports for cell "eu-1", e.g. 15400`,
+            `cellplane:cells[2].portBase: 15405 overlaps the ports of cellplane:cells[1] (15400-15409). Keep local cells 10 ports apart`,
+            `cellplane:cells[3].portBase: is only for local cells; cell "eu-2" is on aws. Remove it`,
+        ]);
+    });
+
+    test("a tenant pinned to a cell of another residency, or to no cell", () => {
+        const tenants = [{ id: "acme", residency: "eu", cell: "us-1" }, { id: "globex", residency: "us", cell: "nowhere" }];
+        expect(problemsOf({ ...base, tenants })).toEqual([
+            `cellplane:tenants[0].cell: "us-1" is in residency us but the tenant is pinned to eu. Cells of residency eu: eu-1`,
+            `cellplane:tenants[1].cell: "nowhere" is not a cell of this stack. Cells of residency us: us-1`,
+        ]);
+    });
+
+    test("ids, owners and numbers out of range", () => {
+        expect(problemsOf({ ...base, owner: "data platform", retentionDays: 7, cells: [{ ...base.cells[0], id: "EU_1" }, base.cells[1]] })).toEqual([
+            `cellplane:owner: "data platform" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+            `cellplane:retentionDays: 7 Too small: expected number to be >=30`,
+            `cellplane:cells[0].id: "EU_1" must be 3-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'`,
+        ]);
+    });
+
+    test("every problem is reported at once, in one error", () => {
+        const error = (() => {
+            try {
+                parseStackConfig({ ...base, environment: "qa", cells: [{ ...base.cells[0], size: "huge" }] });
+            } catch (e) {
+                return e as Error;
+            }
+        })();
+        expect(error?.message).toBe([
+            "Invalid Cellplane configuration:",
+            `  - cellplane:environment: "qa" is not allowed. Allowed: dev, staging, prod, local`,
+            `  - cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`,
+        ].join("\n"));
+    });
+});
+
+describe("loading from the Pulumi config", () => {
+    test("structured keys are parsed, text keys stay text", () => {
+        pulumi.runtime.setAllConfig({
+            "cellplane:environment": "dev",
+            "cellplane:owner": "data-platform",
+            "cellplane:costCenter": "1042",
+            "cellplane:retentionDays": "400",
+            "cellplane:cells": JSON.stringify(base.cells),
+            "cellplane:tenants": JSON.stringify(base.tenants),
+        });
+        const config = loadStackConfig();
+        expect(config.costCenter).toBe("1042");
+        expect(config.retentionDays).toBe(400);
+        expect(config.tenants).toEqual([{ id: "acme", residency: "eu", cell: "eu-1", quotas: { eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 } }]);
+    });
+});

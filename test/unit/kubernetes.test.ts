@@ -1,0 +1,167 @@
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import { createServer, Server } from "http";
+import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { stringify as toYaml } from "yaml";
+import { OPERATOR_CHARTS } from "../../components/kubernetes/charts";
+import { REGION_LABEL, regionProblem } from "../../components/kubernetes/clusterRegion";
+import { CELL_SHAPES } from "../../model/sizing";
+import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+
+const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" };
+const KAFKA = "kubernetes:kafka.strimzi.io/v1beta2:Kafka";
+const NODE_POOL = "kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool";
+const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+
+/** Every container of a custom resource's pod templates. */
+function containersOf(resource: { inputs: any }): any[] {
+    return resource.inputs.spec.templates.podTemplates.flatMap((t: any) => t.spec.containers);
+}
+
+describe.each([
+    { environment: "dev" as const, production: false },
+    { environment: "prod" as const, production: true },
+])("a Kubernetes cell in $environment", ({ environment, production }) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await singleCellStack(cell, environment);
+    });
+
+    test("talks to the cluster of its kube context, in namespaces of its own", () => {
+        expect(single(run, "pulumi:providers:kubernetes").inputs.context).toBe("onprem-eu");
+        expect(ofType(run, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort()).toEqual(["cell-1-data", "cell-1-operators"]);
+    });
+
+    test("installs every operator from a pinned chart version", () => {
+        const releases = ofType(run, "kubernetes:helm.sh/v3:Release");
+        expect(releases.map((r) => r.inputs.chart).sort()).toEqual(Object.values(OPERATOR_CHARTS).map((c) => c.chart).sort());
+        for (const release of releases) {
+            const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
+            expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
+        }
+    });
+
+    test("runs Kafka in KRaft mode through Strimzi node pools, replicated three times", () => {
+        const kafka = single(run, KAFKA).inputs;
+        expect(kafka.metadata.annotations).toEqual({ "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" });
+        expect(kafka.spec.kafka.config["default.replication.factor"]).toBe(3);
+        expect(kafka.spec.kafka.config["min.insync.replicas"]).toBe(2);
+        expect(kafka.spec.kafka.listeners).toEqual([{ name: "tls", port: 9093, type: "internal", tls: true }]);
+        const pool = single(run, NODE_POOL).inputs;
+        expect(pool.spec).toMatchObject({ replicas: CELL_SHAPES.medium.kafkaBrokers, roles: ["controller", "broker"] });
+        expect(pool.metadata.labels["strimzi.io/cluster"]).toBe(kafka.metadata.name);
+    });
+
+    test("runs PostgreSQL 16 through CloudNativePG with a secret app password", () => {
+        const postgres = single(run, POSTGRES).inputs;
+        expect(postgres.spec.imageName).toMatch(/postgresql:16\./);
+        expect(postgres.spec.instances).toBe(production ? 3 : CELL_SHAPES.medium.postgresInstances);
+        expect(postgres.spec.enableSuperuserAccess).toBe(false);
+        const secret = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/basic-auth")!;
+        expect(secretValue(secret.inputs.stringData)).toEqual({ username: "cellplane", password: `${SECRET_MARKER}cell-1-postgres-password` });
+    });
+
+    test("runs ClickHouse with shards and replicas from the cell size, coordinated by Keeper", () => {
+        const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
+        expect(installation.spec.configuration.clusters).toEqual([{ name: "cell", layout: { shardsCount: 2, replicasCount: 2 } }]);
+        expect(installation.spec.configuration.zookeeper.nodes[0]).toEqual({ host: "keeper-keeper.cell-1-data.svc.cluster.local", port: 2181 });
+        expect(single(run, KEEPER_INSTALLATION).inputs.spec.configuration.clusters[0].layout).toEqual({ replicasCount: CELL_SHAPES.medium.keeperReplicas });
+    });
+
+    test("pins every image, sets requests and limits, and runs pods as non-root", () => {
+        for (const resource of [single(run, CLICKHOUSE_INSTALLATION), single(run, KEEPER_INSTALLATION)]) {
+            for (const container of containersOf(resource)) {
+                expect(container.image).toMatch(/:\d+(\.\d+)+$/);
+                expect(container.resources.requests).toEqual(container.resources.limits);
+                expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+            }
+            for (const template of resource.inputs.spec.templates.podTemplates) expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101 });
+        }
+        for (const release of ofType(run, "kubernetes:helm.sh/v3:Release")) {
+            expect(JSON.stringify(release.inputs.values)).toMatch(/"limits":\{"cpu":"[^"]+","memory":"[^"]+"\}/);
+        }
+    });
+
+    test("serves objects from MinIO with the cell's versioned bucket", () => {
+        const minio = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "minio")!;
+        expect(minio.inputs.values).toMatchObject({ mode: production ? "distributed" : "standalone", buckets: [{ name: "cell-1-exports", policy: "none", versioning: true }] });
+        expect(run.outputs.cells["cell-1"].endpoints).toMatchObject({
+            bucket: "cell-1-exports",
+            objectStoreEndpoint: "http://minio.cell-1-data.svc.cluster.local:9000",
+            kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc.cluster.local:9093",
+            postgres: { host: "postgres-rw.cell-1-data.svc.cluster.local", port: 5432 },
+            clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",
+        });
+    });
+});
+
+test("a small cell in dev runs single-node Kafka with replication factor 1", async () => {
+    const run = await singleCellStack({ ...cell, size: "small" }, "dev");
+    expect(single(run, NODE_POOL).inputs.spec.replicas).toBe(1);
+    expect(single(run, KAFKA).inputs.spec.kafka.config["default.replication.factor"]).toBe(1);
+});
+
+/**
+ * The cluster's own word on where it runs: a stand-in for its API server (no Kubernetes API server runs here)
+ * answers `GET /api/v1/nodes` as the real one does, behind the kubeconfig of the cell's context.
+ */
+describe("a kubernetes cell's cluster must sit in the cell's region", () => {
+    let server: Server;
+    let regions: (string | undefined)[] = [];
+    let seenAuthorization: string | undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-kubeconfig-"));
+    // Generated for this run: the kubeconfig's own token, and the one its exec plugin prints.
+    const staticToken = randomBytes(16).toString("hex");
+    const execToken = randomBytes(16).toString("hex");
+
+    beforeAll(async () => {
+        server = createServer((request, response) => {
+            seenAuthorization = request.headers.authorization;
+            if (request.url !== "/api/v1/nodes") return void response.writeHead(404).end();
+            const items = regions.map((region, i) => ({ metadata: { name: `node-${i}`, labels: region ? { [REGION_LABEL]: region } : {} } }));
+            response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ kind: "NodeList", items }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as AddressInfo;
+        const exec = { command: process.execPath, args: ["-e", `console.log(JSON.stringify({ status: { token: "${execToken}" } }))`] };
+        fs.writeFileSync(path.join(dir, "config"), toYaml({
+            contexts: [{ name: "onprem-eu", context: { cluster: "eu", user: "ops" } }, { name: "via-exec", context: { cluster: "eu", user: "exec" } }],
+            clusters: [{ name: "eu", cluster: { server: `http://127.0.0.1:${port}` } }],
+            users: [{ name: "ops", user: { token: staticToken } }, { name: "exec", user: { exec } }],
+        }));
+        process.env.KUBECONFIG = path.join(dir, "config");
+    });
+
+    afterAll(() => {
+        delete process.env.KUBECONFIG;
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("nodes labelled with another region fail the run before anything is created, naming the cell, the context and the regions", async () => {
+        regions = ["northeurope", "eastus"];
+        await expect(singleCellStack(cell, "dev")).rejects.toThrow(
+            'cell "cell-1" (residency eu, region northeurope) points at kube context "onprem-eu", whose nodes are labelled topology.kubernetes.io/region=eastus',
+        );
+        expect(seenAuthorization).toBe(`Bearer ${staticToken}`);
+    });
+
+    test("nodes of the cell's region, or without a region label, let the cell through; an exec plugin's token is used", async () => {
+        regions = ["northeurope", "northeurope"];
+        expect(single(await singleCellStack(cell, "dev"), "pulumi:providers:kubernetes").inputs.context).toBe("onprem-eu");
+        regions = [undefined];
+        await expect(singleCellStack(cell, "dev")).resolves.toBeDefined();
+        regions = ["westeurope"];
+        await expect(singleCellStack({ ...cell, kubeContext: "via-exec" }, "dev")).rejects.toThrow("labelled topology.kubernetes.io/region=westeurope");
+        expect(seenAuthorization).toBe(`Bearer ${execToken}`);
+    });
+
+    test("the check itself: only regions other than the cell's are a problem", () => {
+        const eu = { id: "c", region: "northeurope", residency: "eu" as const, kubeContext: "k" };
+        expect(regionProblem(eu, [])).toBeUndefined();
+        expect(regionProblem(eu, ["northeurope"])).toBeUndefined();
+        expect(regionProblem(eu, ["northeurope", "us-east-1"])).toContain("=us-east-1.");
+    });
+});

@@ -1,0 +1,319 @@
+import * as path from "path";
+import { ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
+import { packConfigOf, runPolicies } from "../../policies/check/engine";
+import { POLICIES } from "../../policies/pack";
+import { T } from "../../policies/types";
+import { MockedResource, ProgramRun, runStackFile, stackConfig, stackNames } from "../support/harness";
+
+type Policy = ResourceValidationPolicy | StackValidationPolicy;
+
+/** A resource as the offline run records it, with the same props as inputs and outputs. */
+function resource(type: string, name: string, props: Record<string, any>, extra: Partial<MockedResource> = {}): MockedResource {
+    return { urn: `urn:pulumi:test::cellplane::${type}::${name}`, type, name, inputs: props, state: props, ancestors: [], protect: false, ...extra };
+}
+
+const tags = (residency = "eu", cell = "eu-1") => ({
+    "cellplane:cell": cell, "cellplane:residency": residency, environment: "prod", owner: "o", "cost-center": "c", "managed-by": "cellplane",
+});
+const labels = (residency = "eu", cell = "eu-1") => ({
+    "cellplane.io/cell": cell, "cellplane.io/residency": residency, "cellplane.io/environment": "prod",
+    "cellplane.io/owner": "o", "cellplane.io/cost-center": "c", "app.kubernetes.io/managed-by": "cellplane",
+});
+const awsProvider = (region: string) => resource(T.awsProvider, `p-${region}`, { region });
+/** An AWS resource created through the provider of `region`. */
+function aws(type: string, name: string, props: Record<string, any>, region = "eu-west-1", extra: Partial<MockedResource> = {}): MockedResource[] {
+    const provider = awsProvider(region);
+    return [provider, resource(type, name, props, { provider: `${provider.urn}::${provider.name}`, ...extra })];
+}
+/** The policies read placement only; the quota is there because the directory always carries one. */
+const directory = (tenants: Record<string, { residency: string; cell: string }>, cells: TenantDirectory["cells"]) =>
+    resource(T.configMap, "eu-1-tenant-directory", { metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() }, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants: withQuotas(tenants) }) } });
+const withQuotas = (tenants: Record<string, { residency: string; cell: string }>): TenantDirectory["tenants"] =>
+    Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]));
+const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
+const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
+const pod = (spec: Record<string, any>) => ({ spec: { templates: { podTemplates: [{ name: "p", spec }] } }, metadata: { labels: labels() } });
+const goodContainer = { name: "c", image: "clickhouse/clickhouse-server:24.8.14.39", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } };
+const bucketWith = (kind: string, props: Record<string, any>) => [resource(T.bucket, "b", { bucket: "b", tags: tags() }), resource(kind, "b-x", { bucket: "b", ...props })];
+const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
+
+/** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
+const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: Record<string, unknown> }> = {
+    "residency-region": {
+        pass: aws(T.rds, "db", { tags: tags("eu") }, "eu-west-1"),
+        fail: aws(T.rds, "db", { tags: tags("eu") }, "us-east-1"),
+        message: /Instance "db" is tagged residency eu but lies in us-east-1\. Move it to one of: eu-west-1/,
+    },
+    "residency-single-zone-per-provider": {
+        pass: aws(T.vpc, "vpc", { tags: tags("us") }, "us-east-1"),
+        fail: aws(T.vpc, "vpc", { tags: tags("us") }, "eu-west-1"),
+        message: /Vpc "vpc" is tagged residency us but its provider "p-eu-west-1" works in eu-west-1 \(residency eu\)/,
+    },
+    "no-cross-residency-bucket-replication": {
+        pass: [...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }), ...aws(T.bucket, "eu-b", { bucket: "eu-b", tags: tags("eu") }), resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::eu-b" } }] })],
+        fail: [...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }), ...aws(T.bucket, "us-b", { bucket: "us-b", tags: tags("us", "us-1") }, "us-east-1"), resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::us-b" } }] })],
+        message: /Bucket "eu-a" \(residency eu\) replicates to bucket Bucket "us-b" in residency us/,
+    },
+    "no-cross-residency-database-copies": {
+        pass: aws(T.rdsBackupReplication, "copy", { sourceDbInstanceArn: "arn:aws:rds:eu-central-1:1:db:x" }, "eu-west-1"),
+        fail: aws(T.rdsBackupReplication, "copy", { sourceDbInstanceArn: "arn:aws:rds:eu-central-1:1:db:x" }, "us-east-1"),
+        message: /copies the backups of arn:aws:rds:eu-central-1:1:db:x \(residency eu\) to us-east-1 \(residency us\)/,
+    },
+    "no-cross-residency-event-hubs-pairing": {
+        pass: [resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }), resource(T.eventHubsNamespace, "b", { name: "b", location: "northeurope", tags: tags() }), resource(T.eventHubsDisasterRecovery, "dr", { namespaceName: "a", partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b" })],
+        fail: [resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }), resource(T.eventHubsNamespace, "b", { name: "b", location: "eastus", tags: tags("us") }), resource(T.eventHubsDisasterRecovery, "dr", { namespaceName: "a", partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b" })],
+        message: /Namespace "a" \(residency eu\) is geo-paired with namespace Namespace "b" in residency us/,
+    },
+    "no-cross-residency-network-peering": {
+        pass: aws(T.vpcPeering, "peer", { peerRegion: "eu-central-1", tags: tags() }),
+        fail: aws(T.vpcPeering, "peer", { peerRegion: "us-west-2", tags: tags() }),
+        message: /VpcPeeringConnection "peer" peers a network of residency eu with us-west-2 outside it/,
+    },
+    "tenant-routing-within-residency": {
+        pass: [directory({ acme: { residency: "eu", cell: "eu-1" } }, { "eu-1": euCell, "us-1": usCell })],
+        fail: [directory({ acme: { residency: "eu", cell: "us-1" } }, { "eu-1": euCell, "us-1": usCell })],
+        message: /Tenant "acme" \(residency eu\) is routed to cell "us-1" of residency us/,
+    },
+    "cell-tenant-capacity": {
+        pass: [directory(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), { "eu-1": euCell })],
+        fail: [directory(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), { "eu-1": euCell })],
+        message: /Cell "eu-1" \(size small\) holds 11 tenants, more than its 10/,
+    },
+    "postgres-storage-encrypted": {
+        pass: [resource(T.rds, "db", { storageEncrypted: true, kmsKeyId: "arn:key" })],
+        fail: [resource(T.rds, "db", { storageEncrypted: false })],
+        message: /Instance "db" stores data unencrypted/,
+    },
+    "bucket-sse-kms": {
+        pass: bucketWith(T.bucketEncryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
+        fail: bucketWith(T.bucketEncryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }),
+        message: /Bucket "b" has no SSE-KMS default encryption/,
+    },
+    "storage-account-infrastructure-encryption": {
+        pass: [resource(T.storageAccount, "sa", { encryption: { requireInfrastructureEncryption: true } })],
+        fail: [resource(T.storageAccount, "sa", { encryption: {} })],
+        message: /StorageAccount "sa" does not require infrastructure encryption/,
+    },
+    "storage-account-https-tls12": {
+        pass: [resource(T.storageAccount, "sa", { enableHttpsTrafficOnly: true, minimumTlsVersion: "TLS1_2" })],
+        fail: [resource(T.storageAccount, "sa", { enableHttpsTrafficOnly: true, minimumTlsVersion: "TLS1_0" })],
+        message: /StorageAccount "sa" accepts plain HTTP or TLS older than 1\.2/,
+    },
+    "msk-encryption-at-rest": {
+        pass: [resource(T.msk, "k", { encryptionInfo: { encryptionAtRestKmsKeyArn: "arn:key" } })],
+        fail: [resource(T.msk, "k", { encryptionInfo: {} })],
+        message: /Cluster "k" encrypts at rest with the AWS-owned key/,
+    },
+    "kafka-tls-in-transit": {
+        pass: [resource(T.msk, "k", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS", inCluster: true } } }), resource(T.eventHubsNamespace, "ns", { minimumTlsVersion: "1.2" })],
+        fail: [resource(T.msk, "k", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS_PLAINTEXT", inCluster: true } } })],
+        message: /Cluster "k" allows plaintext traffic/,
+    },
+    "kubernetes-secrets-encrypted": {
+        pass: [resource(T.eks, "eks", { encryptionConfig: { resources: ["secrets"], provider: { keyArn: "k" } } }), resource(T.aks, "aks", { securityProfile: { azureKeyVaultKms: { enabled: true } } })],
+        fail: [resource(T.aks, "aks", { securityProfile: {} })],
+        message: /ManagedCluster "aks" does not encrypt secrets with a Key Vault key/,
+    },
+    "no-public-buckets": {
+        pass: bucketWith(T.bucketPublicAccessBlock, fullBlock),
+        fail: bucketWith(T.bucketPublicAccessBlock, { ...fullBlock, restrictPublicBuckets: false }),
+        message: /Bucket "b" does not block public access/,
+    },
+    "no-public-blobs": {
+        pass: [resource(T.storageAccount, "sa", { allowBlobPublicAccess: false }), resource(T.blobContainer, "c", { publicAccess: "None" })],
+        fail: [resource(T.blobContainer, "c", { publicAccess: "Blob" })],
+        message: /BlobContainer "c" is public \(Blob\)/,
+    },
+    "no-public-databases": {
+        pass: [resource(T.rds, "db", { publiclyAccessible: false }), resource(T.flexibleServer, "pg", { network: { publicNetworkAccess: "Disabled" } })],
+        fail: [resource(T.rds, "db", { publiclyAccessible: true })],
+        message: /Instance "db" is publicly accessible/,
+    },
+    "no-open-data-ports": {
+        pass: [resource(T.securityGroup, "sg", { ingress: [{ fromPort: 5432, toPort: 5432, protocol: "tcp", cidrBlocks: ["10.0.0.0/16"] }, { fromPort: 443, toPort: 443, protocol: "tcp", cidrBlocks: ["0.0.0.0/0"] }] })],
+        fail: [resource(T.networkSecurityGroup, "nsg", { securityRules: [{ name: "ch", direction: "Inbound", access: "Allow", sourceAddressPrefix: "Internet", destinationPortRange: "8000-8200" }] })],
+        message: /NetworkSecurityGroup "nsg" rule "ch" opens 8000-8200 to the whole internet/,
+    },
+    "private-cluster-endpoints": {
+        pass: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: false } }), resource(T.aks, "aks", { apiServerAccessProfile: { enablePrivateCluster: true } })],
+        fail: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: true } })],
+        message: /Cluster "eks" has a public API endpoint/,
+    },
+    "cellplane-tags": {
+        pass: [resource(T.vpc, "vpc", { tags: tags() }), resource(T.configMap, "cm", { metadata: { labels: labels() } }), resource(T.bucketPolicy, "untaggable", {})],
+        fail: [resource(T.vpc, "vpc", { tags: { ...tags(), owner: "" } })],
+        message: /Vpc "vpc" lacks the tags owner/,
+    },
+    "cellplane-tags (residency)": {
+        pass: [resource(T.vpc, "vpc", { tags: tags("us") })],
+        fail: [resource(T.vpc, "vpc", { tags: tags("EU") })],
+        message: /Vpc "vpc" has cellplane:residency "EU", which is no residency, so the residency policies cannot check it\. Use one of eu, us exactly/,
+    },
+    "cellplane-tags (residency label)": {
+        pass: [resource(T.configMap, "cm", { metadata: { labels: labels("eu") } })],
+        fail: [resource(T.configMap, "cm", { metadata: { labels: labels("eu ") } })],
+        message: /ConfigMap "cm" has cellplane\.io\/residency "eu ", which is no residency/,
+    },
+    "deletion-protection": {
+        pass: [resource(T.rds, "db", { deletionProtection: true }, { protect: true }), resource(T.storageAccount, "sa", {}, { protect: true })],
+        fail: [resource(T.storageAccount, "sa", {})],
+        message: /StorageAccount "sa" is not protected against `pulumi destroy`/,
+    },
+    "backup-retention-30-days": {
+        pass: [resource(T.rds, "db", { backupRetentionPeriod: 30 }), resource(T.flexibleServer, "pg", { backup: { backupRetentionDays: 35 } })],
+        fail: [resource(T.flexibleServer, "pg", { backup: { backupRetentionDays: 7 } })],
+        message: /Server "pg" keeps backups for 7 days/,
+    },
+    "multi-az": {
+        pass: [resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b", "c"] } }), resource(T.storageAccount, "sa", { sku: { name: "Standard_ZRS" } })],
+        fail: [resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b"] } })],
+        message: /Cluster "k" lives in a single availability zone\. Spread brokers over three AZs/,
+    },
+    "allowed-instance-types": {
+        config: { "allowed-instance-types": { allowedSizes: ["medium", "large"] } },
+        pass: [resource(T.rds, "db", { instanceClass: "db.r6g.xlarge" }), resource(T.aks, "aks", { agentPoolProfiles: [{ vmSize: "Standard_D8s_v5" }] })],
+        fail: [resource(T.rds, "db", { instanceClass: "db.t4g.medium" })],
+        message: /Instance "db" uses db\.t4g\.medium, which no allowed cell size \(medium, large\) uses\. Use one of: db\.r6g\.xlarge, db\.r6g\.4xlarge/,
+    },
+    "kafka-replication-factor": {
+        pass: [resource(T.mskConfiguration, "cfg", { serverProperties: "default.replication.factor=3\nmin.insync.replicas=2" })],
+        fail: [resource(T.strimziKafka, "kafka", { spec: { kafka: { config: { "default.replication.factor": 1, "min.insync.replicas": 1 } } } })],
+        message: /Kafka "kafka" replicates topics 1 time\(s\) with min\.insync\.replicas 1/,
+    },
+    "kubernetes-requests-and-limits": {
+        pass: [resource(T.clickhouseInstallation, "chi", pod({ containers: [goodContainer] }))],
+        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [{ ...goodContainer, resources: { requests: { cpu: "1", memory: "1Gi" } } }] }))],
+        message: /ClickHouseInstallation "chi": container "c" has no CPU and memory requests and limits/,
+    },
+    "kubernetes-pinned-images": {
+        pass: [resource(T.cnpgCluster, "pg", { spec: { imageName: "ghcr.io/cloudnative-pg/postgresql:16.6" } })],
+        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [{ ...goodContainer, image: "clickhouse/clickhouse-server:latest" }] }))],
+        message: /ClickHouseInstallation "chi" runs image "clickhouse\/clickhouse-server:latest" without a pinned tag/,
+    },
+    "kubernetes-non-root": {
+        pass: [resource(T.keeperInstallation, "chk", pod({ securityContext: { runAsNonRoot: true, runAsUser: 101 }, containers: [goodContainer] }))],
+        fail: [resource(T.keeperInstallation, "chk", pod({ containers: [goodContainer] }))],
+        message: /ClickHouseKeeperInstallation "chk" has a pod that may run as root/,
+    },
+    "local-state-outside-repo": {
+        pass: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: "/var/lib/cellplane/local/local-eu/postgres" })],
+        fail: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: path.join(__dirname, "..", "..", "state", "postgres") })],
+        message: /LocalPostgresServer "pg" keeps its data in .*\/state\/postgres, inside the repository/,
+    },
+    "local-state-outside-repo (a name starting with ..)": {
+        pass: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: path.join(__dirname, "..", "..", "..", "cellplane-state") })],
+        fail: [resource("pulumi-nodejs:dynamic/cellplane:LocalKafkaServer", "kafka", { dir: path.join(__dirname, "..", "..", "..state", "kafka") })],
+        message: /LocalKafkaServer "kafka" keeps its data in .*\.\.state\/kafka, inside the repository/,
+    },
+    "helm-chart-pinned": {
+        pass: [resource(T.helmRelease, "r", { chart: "minio", version: "5.4.0" })],
+        fail: [resource(T.helmRelease, "r", { chart: "minio", version: "^5" })],
+        message: /Release "r" installs chart "minio" at "\^5"\. Pin an exact version/,
+    },
+};
+
+const byName = new Map(POLICIES.map((p) => [p.name, p as Policy]));
+
+test("the pack has at least 20 policies, each with a name, a description and a level", () => {
+    expect(POLICIES.length).toBeGreaterThanOrEqual(20);
+    for (const policy of POLICIES) {
+        expect(policy.name).toMatch(/^[a-z0-9-]+$/);
+        expect(policy.description.length).toBeGreaterThan(20);
+        expect(policy.enforcementLevel).toBe("mandatory");
+    }
+    expect(new Set(POLICIES.map((p) => p.name)).size).toBe(POLICIES.length);
+});
+
+/** A case's policy: its name, less what the case is about in parentheses. */
+const policyOfCase = (name: string) => name.replace(/ \(.*\)$/, "");
+
+test("a policy that cannot decide at preview says so: an unknown bucket name stops it instead of passing the bucket", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // @pulumi/policy's marker of an unknown string, as the engine hands it at preview
+    for (const name of ["no-public-buckets", "bucket-sse-kms"]) {
+        const policy = byName.get(name) as StackValidationPolicy;
+        const resources = [resource(T.bucket, "b", { bucket: unknown, tags: tags() }), resource(T.bucketPublicAccessBlock, "b-x", { bucket: unknown, ...fullBlock })]
+            .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unknownCheckingProxy(r.state), opts: {} }));
+        const reported: string[] = [];
+        // The engine turns this error into "can't run policy … during preview", an advisory of its own.
+        await expect(async () => policy.validateStack({ resources } as any, (message) => void reported.push(message))).rejects.toBeInstanceOf(UnknownValueError);
+        expect(reported).toEqual([]);
+    }
+});
+
+test("every policy has a passing and a failing case", () => {
+    expect([...new Set(Object.keys(CASES).map(policyOfCase))].sort()).toEqual(POLICIES.map((p) => p.name).sort());
+});
+
+describe.each(Object.entries(CASES))("%s", (name, { pass, fail, message, config = {} }) => {
+    const policy = () => byName.get(policyOfCase(name))!;
+
+    test("accepts compliant resources", async () => {
+        expect(await runPolicies(pass, config as any, [policy()])).toEqual([]);
+    });
+
+    test("rejects the violation, naming the resource and the fix", async () => {
+        const violations = await runPolicies(fail, config as any, [policy()]);
+        expect(violations).toHaveLength(1);
+        expect(violations[0]).toMatchObject({ policy: policyOfCase(name), level: "mandatory" });
+        expect(violations[0].message).toMatch(message);
+    });
+});
+
+describe("enforcement levels come from the stack's policy config", () => {
+    const lonely = [resource(T.rds, "db", { backupRetentionPeriod: 7 })];
+
+    test.each([["dev", "advisory"], ["prod", "mandatory"], ["local", undefined]])("%s: backup retention is %s", async (stack, level) => {
+        const violations = await runPolicies(lonely, packConfigOf(stack), [byName.get("backup-retention-30-days")!]);
+        expect(violations.map((v) => v.level)).toEqual(level ? [level] : []);
+    });
+
+    test.each(stackNames())("%s: the allowed sizes match Pulumi.%s.yaml and every configured policy exists", (stack) => {
+        const config = packConfigOf(stack);
+        expect((config["allowed-instance-types"] as any).allowedSizes).toEqual(stackConfig(stack).allowedSizes);
+        for (const key of Object.keys(config).filter((k) => k !== "all")) expect(byName.has(key)).toBe(true);
+    });
+});
+
+describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runStackFile(stack);
+    });
+
+    test("passes every mandatory policy", async () => {
+        const violations = await runPolicies(run.resources, packConfigOf(stack));
+        expect(violations.filter((v) => v.level === "mandatory")).toEqual([]);
+    });
+
+    test("rejects a public database", async () => {
+        const resources = run.resources.map((r) => (r.type === T.rds ? { ...r, inputs: { ...r.inputs, publiclyAccessible: true } } : r));
+        const violations = await runPolicies(resources, packConfigOf(stack));
+        expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual(resources.filter((r) => r.type === T.rds).map(() => "no-public-databases"));
+    });
+
+    test("rejects an eu bucket replicating to a us-east-1 bucket", async () => {
+        const euBucket = run.resources.find((r) => r.type === T.bucket && r.state.tags["cellplane:residency"] === "eu")!;
+        const extra = [...aws(T.bucket, "us-copy", { bucket: "us-copy", tags: tags("us", "us-1") }, "us-east-1"), resource(T.bucketReplication, "to-us", { bucket: euBucket.state.bucket, rules: [{ destination: { bucket: "arn:aws:s3:::us-copy" } }] })];
+        const violations = await runPolicies([...run.resources, ...extra], packConfigOf(stack));
+        expect(violations.filter((v) => v.policy.startsWith("no-cross-residency"))).toEqual([expect.objectContaining({
+            level: "mandatory",
+            policy: "no-cross-residency-bucket-replication",
+            resource: euBucket.name,
+            message: expect.stringContaining(`Bucket "${euBucket.name}" (residency eu) replicates to bucket Bucket "us-copy" in residency us`),
+        })]);
+    });
+
+    test("rejects a tenant routed across residencies, in every cell's directory", async () => {
+        const usCellId = Object.keys(run.outputs.cells).find((id) => run.outputs.cells[id].residency === "us")!;
+        const resources = run.resources.map((r) => {
+            if (r.type !== T.configMap || r.state.metadata?.name !== TENANT_DIRECTORY_CONFIGMAP) return r;
+            const directory = JSON.parse(r.state.data[TENANT_DIRECTORY_KEY]);
+            directory.tenants.acme.cell = usCellId;
+            return { ...r, state: { ...r.state, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(directory) } } };
+        });
+        const violations = (await runPolicies(resources, packConfigOf(stack))).filter((v) => v.level === "mandatory");
+        expect(violations.map((v) => v.policy)).toEqual(Object.keys(run.outputs.cells).map(() => "tenant-routing-within-residency"));
+        expect(violations[0].message).toContain(`Tenant "acme" (residency eu) is routed to cell "${usCellId}" of residency us`);
+    });
+});

@@ -1,0 +1,166 @@
+import * as pulumi from "@pulumi/pulumi";
+import { TAG_KEYS, UNTAGGABLE_TYPES } from "../../model/labels";
+import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
+import { ConfigError } from "../../model/config";
+import { regionsOf, residencyOfRegion } from "../../model/residency";
+import { ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "../support/harness";
+import { regionOf } from "../support/regions";
+
+describe.each(["dev", "prod"])("the %s stack", (stack) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runStackFile(stack);
+    });
+
+    test("creates one Cell per configured cell, with its endpoints exported", () => {
+        const configured = (stackConfig(stack).cells as { id: string }[]).map((c) => c.id);
+        expect(run.resources.filter((r) => r.type === "cellplane:index:Cell").map((r) => r.name).sort()).toEqual([...configured].sort());
+        for (const id of configured) {
+            const endpoints = run.outputs.cells[id].endpoints;
+            expect(endpoints.postgres.host).toEqual(expect.any(String));
+            expect(endpoints.kafkaBootstrap).toMatch(/:\d+/);
+            expect(endpoints.clickhouseUrl).toMatch(/^https?:\/\//);
+            expect(endpoints.bucket).toEqual(expect.any(String));
+        }
+    });
+
+    test("routes every tenant to a cell of its own residency, with that cell's endpoints", () => {
+        const tenants = stackConfig(stack).tenants as { id: string; residency: string }[];
+        expect(Object.keys(run.outputs.routing).sort()).toEqual(tenants.map((t) => t.id).sort());
+        for (const tenant of tenants) {
+            const route = run.outputs.routing[tenant.id];
+            expect(route.residency).toBe(tenant.residency);
+            expect(run.outputs.cells[route.cell].residency).toBe(tenant.residency);
+            expect(residencyOfRegion(route.region)).toBe(tenant.residency);
+            expect(route.endpoints).toEqual(run.outputs.cells[route.cell].endpoints);
+        }
+    });
+
+    test("places every regional resource of a cell in a region of the cell's residency", () => {
+        const located = run.resources.filter((r) => r.cell && regionOf(run, r) !== undefined);
+        expect(located.length).toBeGreaterThan(20);
+        for (const resource of located) {
+            const residency = run.outputs.cells[resource.cell!].residency;
+            const region = regionOf(run, resource)!;
+            // Private DNS zones are global objects in Azure and hold only private records of the VNet.
+            if (region === "global") {
+                expect(resource.type).toMatch(/^azure-native:privatedns:/);
+                continue;
+            }
+            expect({ resource: resource.name, residency: residencyOfRegion(region) }).toEqual({ resource: resource.name, residency });
+        }
+    });
+
+    test("publishes the whole tenant directory inside every cell", () => {
+        const maps = run.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === TENANT_DIRECTORY_CONFIGMAP);
+        expect(maps.map((m) => m.cell).sort()).toEqual(Object.keys(run.outputs.cells).sort());
+        for (const map of maps) {
+            const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
+            expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
+            for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
+                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell, eventsPerSecond: expect.any(Number), apiRequestsPerMinute: expect.any(Number), maxStorageGb: expect.any(Number) });
+            }
+        }
+    });
+
+    test("parents every resource to its cell", () => {
+        const orphans = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.cell === undefined);
+        expect(orphans.map((r) => r.urn)).toEqual([]);
+    });
+
+    test("tags every taggable cloud resource and labels every Kubernetes object", () => {
+        const untagged = run.resources.filter((r) => {
+            if (UNTAGGABLE_TYPES.has(r.type)) return false;
+            if (r.type.startsWith("aws:") || r.type.startsWith("azure-native:")) {
+                return !TAG_KEYS.every((key) => typeof r.inputs.tags?.[key] === "string") || r.inputs.tags["cellplane:cell"] !== r.cell;
+            }
+            if (r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers")) {
+                return r.inputs.metadata?.labels?.["cellplane.io/cell"] !== r.cell || !r.inputs.metadata.labels["app.kubernetes.io/managed-by"];
+            }
+            return false;
+        });
+        expect(untagged.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    });
+
+    test("keeps credentials secret and out of the routing table", async () => {
+        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[]) {
+            expect(await pulumi.isSecret(cell.credentials)).toBe(true);
+        }
+        expect(JSON.stringify(run.outputs.routing)).not.toContain(SECRET_MARKER);
+        for (const cell of Object.values(run.outputs.cells) as { endpoints: unknown; credentials: { postgresPassword: string } }[]) {
+            expect(JSON.stringify(cell.endpoints)).not.toContain(SECRET_MARKER);
+            expect(cell.credentials.postgresPassword).toContain(SECRET_MARKER);
+        }
+    });
+});
+
+describe("invalid configuration", () => {
+    const dev = stackConfig("dev");
+
+    test("fails before any resource is registered", async () => {
+        const cells = [{ id: "dev-eu-aws", cloud: "aws", region: "us-east-1", residency: "eu", size: "small" }];
+        await expect(runStack({ ...dev, cells })).rejects.toThrow(ConfigError);
+        await expect(runStack({ ...dev, cells })).rejects.toThrow(`cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`);
+        expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
+    });
+
+    test("an empty cell list is refused", async () => {
+        await expect(runStack({ ...dev, cells: [] })).rejects.toThrow("cellplane:cells: [] Too small: expected array to have >=1 items");
+    });
+});
+
+/** An input's value, whether Pulumi sent it as a secret or not. */
+function unwrapSecret(input: any): any {
+    return input?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig ? input.value : input;
+}
+
+describe("the local stack", () => {
+    let run: ProgramRun;
+    const stateDir = "/var/tmp/cellplane-offline-test";
+    beforeAll(async () => {
+        run = await runStack({ ...stackConfig("local"), stateDir }, "local");
+    });
+
+    test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
+        for (const [cell, base, apps] of [["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"]], ["local-us", 15420, ["export", "ingest", "ingest-consumer"]]] as const) {
+            const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
+            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
+            const appPorts = servers.filter((s) => s.type.endsWith("LocalAppServer")).map((s) => unwrapSecret(s.inputs.spec)).map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.port]);
+            expect(appPorts.sort()).toEqual(apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9 }[app]]));
+            const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
+            for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);
+            expect(run.outputs.cells[cell].endpoints).toMatchObject({
+                postgres: { host: "127.0.0.1", port: base },
+                kafkaBootstrap: `127.0.0.1:${base + 1}`,
+                clickhouseUrl: `http://127.0.0.1:${base + 3}`,
+                objectStoreEndpoint: `http://127.0.0.1:${base + 4}`,
+                bucket: `${cell}-exports`,
+                ingestUrl: `http://127.0.0.1:${base + 6}`,
+                exportUrl: `http://127.0.0.1:${base + 7}`,
+            });
+        }
+        expect(run.outputs.router).toEqual({ cell: "local-eu", url: "http://127.0.0.1:15408" });
+    });
+
+    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket and the tenant directory file", () => {
+        const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
+        expect(objects.map((r) => r.inputs.kind).sort()).toEqual(["bucket", "clickhouseDatabase", "clickhouseTable", "file", "postgresSchema", "secret", "secret", "secret", "secret", "secret", "topic", "topic"]);
+        expect(objects.filter((r) => r.inputs.kind === "topic").map((r) => r.inputs.spec)).toEqual([
+            { topic: "events", partitions: 3, retentionDays: 7 },
+            { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
+        ]);
+    });
+
+    test("routes each tenant to the local cell of its residency and keeps passwords secret", async () => {
+        expect(run.outputs.routing.acme.cell).toBe("local-eu");
+        expect(run.outputs.routing.globex.cell).toBe("local-us");
+        expect(run.outputs.cells["local-eu"].credentials.postgresPassword).toContain(SECRET_MARKER);
+        expect(JSON.stringify(run.outputs.routing)).not.toContain(SECRET_MARKER);
+        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[]) expect(await pulumi.isSecret(cell.credentials)).toBe(true);
+    });
+});
+
+test("regions of each residency never overlap", () => {
+    const eu = new Set([...regionsOf("eu", "aws"), ...regionsOf("eu", "azure")]);
+    expect([...regionsOf("us", "aws"), ...regionsOf("us", "azure")].filter((r) => eu.has(r))).toEqual([]);
+});
