@@ -1,7 +1,10 @@
 const transform = {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
     // hyparquet (the tests' Parquet reader) and its decompressors ship only ES modules.
-    "/node_modules/(hyparquet|hyparquet-compressors|hysnappy)/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
+    "/node_modules/(hyparquet|hyparquet-compressors|hysnappy)/.+\\.js$": [
+        "@swc/jest",
+        { jsc: { target: "es2022" }, module: { type: "commonjs" } },
+    ],
 };
 const shared = {
     testEnvironment: "node",

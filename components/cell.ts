@@ -64,7 +64,13 @@ export class Cell extends pulumi.ComponentResource {
             production: args.production,
             retentionDays: args.retentionDays,
             stateDir: args.stateDir,
-            labels: cellLabels({ cell: args.cell.id, residency: args.cell.residency, environment: args.environment, owner: args.owner, costCenter: args.costCenter }),
+            labels: cellLabels({
+                cell: args.cell.id,
+                residency: args.cell.residency,
+                environment: args.environment,
+                owner: args.owner,
+                costCenter: args.costCenter,
+            }),
             parent: this,
         }));
         const postgres = platform.postgres();
@@ -74,7 +80,15 @@ export class Cell extends pulumi.ComponentResource {
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
         const parts = [postgres, kafka, clickhouse, objectStore];
-        const apps = cellApps({ cellId: args.cell.id, directory: args.directory, ingestUrls: args.ingestUrls, postgres, kafka, clickhouse, objectStore });
+        const apps = cellApps({
+            cellId: args.cell.id,
+            directory: args.directory,
+            ingestUrls: args.ingestUrls,
+            postgres,
+            kafka,
+            clickhouse,
+            objectStore,
+        });
         // The consumer creates the analytics schema: the rollups the ingest API reads and the key catalog exports read.
         const consumer = platform.app(apps.consumer, { parent: this, dependsOn: parts });
         const ingest = platform.app(apps.ingest, { parent: this, dependsOn: [...parts, consumer] });

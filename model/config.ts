@@ -18,7 +18,10 @@ const id = z
 /** Tag and label values must also be valid Kubernetes label values. */
 const labelValue = z
     .string()
-    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+    .regex(
+        /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+        "must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    );
 
 const cellSchema = z.strictObject({
     id,
@@ -52,7 +55,10 @@ const stackSchema = z
         costCenter: labelValue,
         /** Days after which exported objects expire (seed 002 §3.4.3: 2555 days, 7 years). */
         retentionDays: z.number().int().min(30).max(3650).default(2555),
-        allowedSizes: z.array(z.enum(SIZES)).min(1).default([...SIZES]),
+        allowedSizes: z
+            .array(z.enum(SIZES))
+            .min(1)
+            .default([...SIZES]),
         /** Local cells only: where their servers keep data (default: $CELLPLANE_STATE_HOME, else /var/lib/cellplane as root, else ~/.local/state/cellplane). */
         stateDir: z.string().min(1).optional(),
         cells: z.array(cellSchema).min(1),
@@ -62,33 +68,65 @@ const stackSchema = z
         const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
 
         firstUseOf(stack.cells.map((c) => c.id)).forEach((first, index) => {
-            if (first !== index) issue(["cells", index, "id"], `"${stack.cells[index].id}" is already the id of cellplane:cells[${first}]. Cell ids must be unique`);
+            if (first !== index)
+                issue(
+                    ["cells", index, "id"],
+                    `"${stack.cells[index].id}" is already the id of cellplane:cells[${first}]. Cell ids must be unique`,
+                );
         });
         firstUseOf(stack.tenants.map((t) => t.id)).forEach((first, index) => {
-            if (first !== index) issue(["tenants", index, "id"], `"${stack.tenants[index].id}" is already the id of cellplane:tenants[${first}]. Tenant ids must be unique`);
+            if (first !== index)
+                issue(
+                    ["tenants", index, "id"],
+                    `"${stack.tenants[index].id}" is already the id of cellplane:tenants[${first}]. Tenant ids must be unique`,
+                );
         });
         stack.cells.forEach((cell, index) => {
             const allowed = regionsOf(cell.residency, cell.cloud);
             if (!allowed.includes(cell.region)) {
-                issue(["cells", index, "region"], `"${cell.region}" is not a ${cell.cloud} region of residency ${cell.residency}. Allowed: ${allowed.join(", ")}`);
+                issue(
+                    ["cells", index, "region"],
+                    `"${cell.region}" is not a ${cell.cloud} region of residency ${cell.residency}. Allowed: ${allowed.join(", ")}`,
+                );
             }
             if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {
-                issue(["cells", index, "kubeContext"], `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`);
+                issue(
+                    ["cells", index, "kubeContext"],
+                    `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`,
+                );
             }
             if (cell.kubeContext === undefined && cell.cloud === "kubernetes") {
-                issue(["cells", index, "kubeContext"], `is required for kubernetes cells: name the kubeconfig context of a cluster in ${cell.region} for cell "${cell.id}". The current context is never used, so a cell cannot land in another residency's cluster by accident`);
+                issue(
+                    ["cells", index, "kubeContext"],
+                    `is required for kubernetes cells: name the kubeconfig context of a cluster in ${cell.region} for cell "${cell.id}". The current context is never used, so a cell cannot land in another residency's cluster by accident`,
+                );
             }
             if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {
-                issue(["cells", index, "portBase"], cell.cloud === "local"
-                    ? `is required for local cells: the first of ${PORTS_PER_LOCAL_CELL} ports for cell "${cell.id}", e.g. 15400`
-                    : `is only for local cells; cell "${cell.id}" is on ${cell.cloud}. Remove it`);
+                issue(
+                    ["cells", index, "portBase"],
+                    cell.cloud === "local"
+                        ? `is required for local cells: the first of ${PORTS_PER_LOCAL_CELL} ports for cell "${cell.id}", e.g. 15400`
+                        : `is only for local cells; cell "${cell.id}" is on ${cell.cloud}. Remove it`,
+                );
             }
-            const clash = stack.cells.findIndex((other, j) => j < index && other.portBase !== undefined && cell.portBase !== undefined && Math.abs(other.portBase - cell.portBase) < PORTS_PER_LOCAL_CELL);
+            const clash = stack.cells.findIndex(
+                (other, j) =>
+                    j < index &&
+                    other.portBase !== undefined &&
+                    cell.portBase !== undefined &&
+                    Math.abs(other.portBase - cell.portBase) < PORTS_PER_LOCAL_CELL,
+            );
             if (clash >= 0) {
-                issue(["cells", index, "portBase"], `${cell.portBase} overlaps the ports of cellplane:cells[${clash}] (${stack.cells[clash].portBase}-${stack.cells[clash].portBase! + PORTS_PER_LOCAL_CELL - 1}). Keep local cells ${PORTS_PER_LOCAL_CELL} ports apart`);
+                issue(
+                    ["cells", index, "portBase"],
+                    `${cell.portBase} overlaps the ports of cellplane:cells[${clash}] (${stack.cells[clash].portBase}-${stack.cells[clash].portBase! + PORTS_PER_LOCAL_CELL - 1}). Keep local cells ${PORTS_PER_LOCAL_CELL} ports apart`,
+                );
             }
             if (!stack.allowedSizes.includes(cell.size)) {
-                issue(["cells", index, "size"], `"${cell.size}" is not allowed in this environment. Allowed (cellplane:allowedSizes): ${stack.allowedSizes.join(", ")}`);
+                issue(
+                    ["cells", index, "size"],
+                    `"${cell.size}" is not allowed in this environment. Allowed (cellplane:allowedSizes): ${stack.allowedSizes.join(", ")}`,
+                );
             }
         });
         for (const problem of placeTenants(stack.cells, stack.tenants).problems) {

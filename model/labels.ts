@@ -22,7 +22,13 @@ export interface CellLabels {
     kubernetes: Record<string, string>;
 }
 
-export function cellLabels(args: { cell: string; residency: Residency; environment: string; owner: string; costCenter: string }): CellLabels {
+export function cellLabels(args: {
+    cell: string;
+    residency: Residency;
+    environment: string;
+    owner: string;
+    costCenter: string;
+}): CellLabels {
     const tags: Record<TagKey, string> = {
         "cellplane:cell": args.cell,
         "cellplane:residency": args.residency,

@@ -49,11 +49,23 @@ export function placeTenants(cells: readonly PlaceableCell[], tenants: readonly 
         const cell = cells.find((c) => c.id === tenant.cell);
         const sameZone = cells.filter((c) => c.residency === tenant.residency).map((c) => c.id);
         if (!cell) {
-            problems.push({ index, field: "cell", message: `"${tenant.cell}" is not a cell of this stack. Cells of residency ${tenant.residency}: ${sameZone.join(", ") || "none"}` });
+            problems.push({
+                index,
+                field: "cell",
+                message: `"${tenant.cell}" is not a cell of this stack. Cells of residency ${tenant.residency}: ${sameZone.join(", ") || "none"}`,
+            });
         } else if (cell.residency !== tenant.residency) {
-            problems.push({ index, field: "cell", message: `"${cell.id}" is in residency ${cell.residency} but the tenant is pinned to ${tenant.residency}. Cells of residency ${tenant.residency}: ${sameZone.join(", ") || "none"}` });
+            problems.push({
+                index,
+                field: "cell",
+                message: `"${cell.id}" is in residency ${cell.residency} but the tenant is pinned to ${tenant.residency}. Cells of residency ${tenant.residency}: ${sameZone.join(", ") || "none"}`,
+            });
         } else if (load.get(cell.id)! >= capacityOf(cell)) {
-            problems.push({ index, field: "cell", message: `"${cell.id}" is full (${capacityOf(cell)} tenants for size ${cell.size}). Pin the tenant to another ${tenant.residency} cell, remove "cell" to place it automatically, or raise the cell's size` });
+            problems.push({
+                index,
+                field: "cell",
+                message: `"${cell.id}" is full (${capacityOf(cell)} tenants for size ${cell.size}). Pin the tenant to another ${tenant.residency} cell, remove "cell" to place it automatically, or raise the cell's size`,
+            });
         } else {
             place(tenant, cell);
         }
@@ -65,9 +77,10 @@ export function placeTenants(cells: readonly PlaceableCell[], tenants: readonly 
         const open = zone.filter((c) => load.get(c.id)! < capacityOf(c));
         if (open.length === 0) {
             const usage = zone.map((c) => `${c.id} ${load.get(c.id)}/${capacityOf(c)}`).join(", ");
-            const message = zone.length === 0
-                ? `"${tenant.residency}" has no cell in this stack. Add a ${tenant.residency} cell to cellplane:cells or change the tenant's residency`
-                : `"${tenant.residency}" has no cell with capacity left (${usage}). Add a ${tenant.residency} cell or raise a cell's size`;
+            const message =
+                zone.length === 0
+                    ? `"${tenant.residency}" has no cell in this stack. Add a ${tenant.residency} cell to cellplane:cells or change the tenant's residency`
+                    : `"${tenant.residency}" has no cell with capacity left (${usage}). Add a ${tenant.residency} cell or raise a cell's size`;
             problems.push({ index, field: "residency", message });
             return;
         }

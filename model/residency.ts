@@ -14,7 +14,16 @@ const AWS_REGIONS: Record<Residency, readonly string[]> = {
 };
 
 const AZURE_REGIONS: Record<Residency, readonly string[]> = {
-    eu: ["westeurope", "northeurope", "germanywestcentral", "francecentral", "swedencentral", "italynorth", "polandcentral", "spaincentral"],
+    eu: [
+        "westeurope",
+        "northeurope",
+        "germanywestcentral",
+        "francecentral",
+        "swedencentral",
+        "italynorth",
+        "polandcentral",
+        "spaincentral",
+    ],
     us: ["eastus", "eastus2", "centralus", "southcentralus", "westus", "westus2", "westus3"],
 };
 

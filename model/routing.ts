@@ -15,7 +15,10 @@ export interface Route {
 export type RoutingTable = Record<string, Route>;
 
 /** tenant → cell → residency → endpoints, from the cells' outputs. */
-export function routingTable(tenants: readonly PlacedTenant[], cells: readonly { config: CellConfig; resource: Cell }[]): pulumi.Output<RoutingTable> {
+export function routingTable(
+    tenants: readonly PlacedTenant[],
+    cells: readonly { config: CellConfig; resource: Cell }[],
+): pulumi.Output<RoutingTable> {
     const byId = new Map(cells.map((cell) => [cell.config.id, cell]));
     const routes = tenants.map((tenant) => {
         const { config, resource } = byId.get(tenant.cell)!;

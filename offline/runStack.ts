@@ -102,33 +102,55 @@ function azureName(type: string, name: string, inputs: Record<string, any>): str
  */
 export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
     const registrations = new Map<string, { id: string; inputs: Record<string, any>; state: Record<string, any>; provider?: string }>();
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const state = {
-                ...args.inputs,
-                name: args.type.startsWith("azure-native:") ? azureName(args.type, args.name, args.inputs) : args.inputs.name ?? args.name,
-                arn: `arn:aws:mock:::${args.name}`,
-                ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
-                ...computed(args.type, args.name, args.inputs),
-            };
-            // Providers get their own name as id so references read `urn::<name>`; an S3 bucket's id is its name.
-            const id = args.type.startsWith("pulumi:providers:") ? args.name : args.type === "aws:s3/bucket:Bucket" ? state.bucket : `${args.name}-id`;
-            registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
-            return { id, state };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const state = {
+                    ...args.inputs,
+                    name: args.type.startsWith("azure-native:")
+                        ? azureName(args.type, args.name, args.inputs)
+                        : (args.inputs.name ?? args.name),
+                    arn: `arn:aws:mock:::${args.name}`,
+                    ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
+                    ...computed(args.type, args.name, args.inputs),
+                };
+                // Providers get their own name as id so references read `urn::<name>`; an S3 bucket's id is its name.
+                const id = args.type.startsWith("pulumi:providers:")
+                    ? args.name
+                    : args.type === "aws:s3/bucket:Bucket"
+                      ? state.bucket
+                      : `${args.name}-id`;
+                registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
+                return { id, state };
+            },
+            call(args) {
+                if (args.token === "azure-native:authorization:getClientConfig") {
+                    return {
+                        tenantId: "00000000-0000-0000-0000-00000000cafe",
+                        subscriptionId: "00000000-0000-0000-0000-0000000000ab",
+                        clientId: "offline",
+                        objectId: "offline",
+                    };
+                }
+                if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials") {
+                    return {
+                        kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }],
+                    };
+                }
+                throw new Error(`unexpected invoke ${args.token}`);
+            },
         },
-        call(args) {
-            if (args.token === "azure-native:authorization:getClientConfig") {
-                return { tenantId: "00000000-0000-0000-0000-00000000cafe", subscriptionId: "00000000-0000-0000-0000-0000000000ab", clientId: "offline", objectId: "offline" };
-            }
-            if (args.token === "azure-native:containerservice:listManagedClusterUserCredentials") {
-                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }] };
-            }
-            throw new Error(`unexpected invoke ${args.token}`);
-        },
-    }, "cellplane", stack, false);
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)])));
+        "cellplane",
+        stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(
+            Object.entries(config)
+                .filter(([, value]) => value !== undefined)
+                .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+        ),
+    );
 
     // As in stacks/index.ts: validation comes before the first resource.
     const validated = loadStackConfig();
@@ -155,31 +177,32 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
 
     const monitor = pulumi.runtime.getMonitor() as any;
     const urns = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()];
-    const urnOf = new Map(urns.map((urn) => {
-        const [, , qualifiedType, name] = urn.split("::");
-        return [`${qualifiedType.split("$").pop()}::${name}`, urn];
-    }));
-    const resources = urns
-        .map((urn): MockedResource => {
+    const urnOf = new Map(
+        urns.map((urn) => {
             const [, , qualifiedType, name] = urn.split("::");
-            const chain = qualifiedType.split("$");
-            const type = chain[chain.length - 1];
-            const key = `${type}::${name}`;
-            const parent = parents.get(key);
-            return {
-                urn,
-                type,
-                name,
-                id: registrations.get(key)?.id,
-                inputs: registrations.get(key)?.inputs ?? {},
-                state: registrations.get(key)?.state ?? {},
-                provider: registrations.get(key)?.provider,
-                parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
-                protect: protectedResources.has(key),
-                ancestors: chain.slice(1, -1),
-                cell: cellOf(type, name),
-            };
-        });
+            return [`${qualifiedType.split("$").pop()}::${name}`, urn];
+        }),
+    );
+    const resources = urns.map((urn): MockedResource => {
+        const [, , qualifiedType, name] = urn.split("::");
+        const chain = qualifiedType.split("$");
+        const type = chain[chain.length - 1];
+        const key = `${type}::${name}`;
+        const parent = parents.get(key);
+        return {
+            urn,
+            type,
+            name,
+            id: registrations.get(key)?.id,
+            inputs: registrations.get(key)?.inputs ?? {},
+            state: registrations.get(key)?.state ?? {},
+            provider: registrations.get(key)?.provider,
+            parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
+            protect: protectedResources.has(key),
+            ancestors: chain.slice(1, -1),
+            cell: cellOf(type, name),
+        };
+    });
     return { resources, outputs: outputs as Record<string, any>, program };
 }
 
@@ -187,4 +210,3 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
 export function runStackFile(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
     return runStack({ ...stackConfig(stack), ...overrides }, stack);
 }
-

@@ -7,7 +7,9 @@ export const postgresStorageEncrypted = resourcePolicy({
     appliesTo: ofTypes(T.rds),
     check: (db, report) => {
         if (db.props.storageEncrypted !== true || !db.props.kmsKeyId) {
-            report(`${describe(db)} stores data unencrypted or without the cell's KMS key. Set storageEncrypted: true and kmsKeyId to the cell key.`);
+            report(
+                `${describe(db)} stores data unencrypted or without the cell's KMS key. Set storageEncrypted: true and kmsKeyId to the cell key.`,
+            );
         }
     },
 });
@@ -16,11 +18,24 @@ export const bucketEncryptedWithKms = stackPolicy({
     name: "bucket-sse-kms",
     description: "Every S3 bucket encrypts objects with SSE-KMS by default.",
     validateStack: ({ resources }, report) => {
-        const encrypted = new Set(resources
-            .filter((r) => r.type === T.bucketEncryption && (r.props.rules ?? []).some((rule: any) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === "aws:kms" && rule.applyServerSideEncryptionByDefault?.kmsMasterKeyId))
-            .map((r) => r.props.bucket));
+        const encrypted = new Set(
+            resources
+                .filter(
+                    (r) =>
+                        r.type === T.bucketEncryption &&
+                        (r.props.rules ?? []).some(
+                            (rule: any) =>
+                                rule.applyServerSideEncryptionByDefault?.sseAlgorithm === "aws:kms" &&
+                                rule.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
+                        ),
+                )
+                .map((r) => r.props.bucket),
+        );
         for (const bucket of resources.filter((r) => r.type === T.bucket && !encrypted.has(r.props.bucket))) {
-            report(`${describe(bucket)} has no SSE-KMS default encryption. Add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the cell key.`, bucket.urn);
+            report(
+                `${describe(bucket)} has no SSE-KMS default encryption. Add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the cell key.`,
+                bucket.urn,
+            );
         }
     },
 });
@@ -31,7 +46,9 @@ export const storageAccountEncryption = resourcePolicy({
     appliesTo: ofTypes(T.storageAccount),
     check: (account, report) => {
         if (account.props.encryption?.requireInfrastructureEncryption !== true) {
-            report(`${describe(account)} does not require infrastructure encryption. Set encryption.requireInfrastructureEncryption: true (it can only be set when the account is created).`);
+            report(
+                `${describe(account)} does not require infrastructure encryption. Set encryption.requireInfrastructureEncryption: true (it can only be set when the account is created).`,
+            );
         }
     },
 });
@@ -42,7 +59,9 @@ export const storageAccountTransport = resourcePolicy({
     appliesTo: ofTypes(T.storageAccount),
     check: (account, report) => {
         if (account.props.enableHttpsTrafficOnly !== true || !["TLS1_2", "TLS1_3"].includes(account.props.minimumTlsVersion)) {
-            report(`${describe(account)} accepts plain HTTP or TLS older than 1.2. Set enableHttpsTrafficOnly: true and minimumTlsVersion: "TLS1_2".`);
+            report(
+                `${describe(account)} accepts plain HTTP or TLS older than 1.2. Set enableHttpsTrafficOnly: true and minimumTlsVersion: "TLS1_2".`,
+            );
         }
     },
 });
@@ -53,7 +72,9 @@ export const kafkaEncryptedAtRest = resourcePolicy({
     appliesTo: ofTypes(T.msk),
     check: (cluster, report) => {
         if (!cluster.props.encryptionInfo?.encryptionAtRestKmsKeyArn) {
-            report(`${describe(cluster)} encrypts at rest with the AWS-owned key, not the cell's. Set encryptionInfo.encryptionAtRestKmsKeyArn to the cell key.`);
+            report(
+                `${describe(cluster)} encrypts at rest with the AWS-owned key, not the cell's. Set encryptionInfo.encryptionAtRestKmsKeyArn to the cell key.`,
+            );
         }
     },
 });
@@ -66,7 +87,9 @@ export const kafkaTlsInTransit = resourcePolicy({
         if (resource.type === T.msk) {
             const transit = resource.props.encryptionInfo?.encryptionInTransit;
             if ((transit?.clientBroker ?? "TLS") !== "TLS" || transit?.inCluster === false) {
-                report(`${describe(resource)} allows plaintext traffic. Set encryptionInfo.encryptionInTransit to { clientBroker: "TLS", inCluster: true }.`);
+                report(
+                    `${describe(resource)} allows plaintext traffic. Set encryptionInfo.encryptionInTransit to { clientBroker: "TLS", inCluster: true }.`,
+                );
             }
         } else if (!["1.2", "1.3"].includes(resource.props.minimumTlsVersion)) {
             report(`${describe(resource)} accepts TLS older than 1.2. Set minimumTlsVersion: "1.2".`);
@@ -79,13 +102,17 @@ export const kubernetesSecretsEncrypted = resourcePolicy({
     description: "EKS and AKS encrypt Kubernetes secrets with the cell's key (KMS envelope encryption).",
     appliesTo: ofTypes(T.eks, T.aks),
     check: (cluster, report) => {
-        const encrypted = cluster.type === T.eks
-            ? (cluster.props.encryptionConfig?.resources ?? []).includes("secrets") && !!cluster.props.encryptionConfig?.provider?.keyArn
-            : cluster.props.securityProfile?.azureKeyVaultKms?.enabled === true;
+        const encrypted =
+            cluster.type === T.eks
+                ? (cluster.props.encryptionConfig?.resources ?? []).includes("secrets") &&
+                  !!cluster.props.encryptionConfig?.provider?.keyArn
+                : cluster.props.securityProfile?.azureKeyVaultKms?.enabled === true;
         if (!encrypted) {
-            report(cluster.type === T.eks
-                ? `${describe(cluster)} does not envelope-encrypt secrets. Set encryptionConfig: { resources: ["secrets"], provider: { keyArn: <cell key> } }.`
-                : `${describe(cluster)} does not encrypt secrets with a Key Vault key. Enable securityProfile.azureKeyVaultKms with the cell's key.`);
+            report(
+                cluster.type === T.eks
+                    ? `${describe(cluster)} does not envelope-encrypt secrets. Set encryptionConfig: { resources: ["secrets"], provider: { keyArn: <cell key> } }.`
+                    : `${describe(cluster)} does not encrypt secrets with a Key Vault key. Enable securityProfile.azureKeyVaultKms with the cell's key.`,
+            );
         }
     },
 });

@@ -5,14 +5,28 @@ export const bucketsNotPublic = stackPolicy({
     name: "no-public-buckets",
     description: "Every S3 bucket blocks all public access and grants no public ACL.",
     validateStack: ({ resources }, report) => {
-        const blocked = new Set(resources
-            .filter((r) => r.type === T.bucketPublicAccessBlock && ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((k) => r.props[k] === true))
-            .map((r) => r.props.bucket));
+        const blocked = new Set(
+            resources
+                .filter(
+                    (r) =>
+                        r.type === T.bucketPublicAccessBlock &&
+                        ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every(
+                            (k) => r.props[k] === true,
+                        ),
+                )
+                .map((r) => r.props.bucket),
+        );
         for (const bucket of resources.filter((r) => r.type === T.bucket && !blocked.has(r.props.bucket))) {
-            report(`${describe(bucket)} does not block public access. Add a BucketPublicAccessBlock with all four settings true.`, bucket.urn);
+            report(
+                `${describe(bucket)} does not block public access. Add a BucketPublicAccessBlock with all four settings true.`,
+                bucket.urn,
+            );
         }
         for (const acl of resources.filter((r) => r.type === T.bucketAcl && /^public-/.test(r.props.acl ?? ""))) {
-            report(`${describe(acl)} grants the "${acl.props.acl}" ACL. Remove it; exports are read through the cell's own services only.`, acl.urn);
+            report(
+                `${describe(acl)} grants the "${acl.props.acl}" ACL. Remove it; exports are read through the cell's own services only.`,
+                acl.urn,
+            );
         }
     },
 });
@@ -40,10 +54,17 @@ export const databasesNotPublic = resourcePolicy({
             report(`${describe(resource)} is publicly accessible. Set publiclyAccessible: false; the cell reaches it from inside its VPC.`);
         }
         if (resource.type === T.flexibleServer && resource.props.network?.publicNetworkAccess !== "Disabled") {
-            report(`${describe(resource)} allows public network access. Use private access: network.publicNetworkAccess "Disabled" with a delegated subnet.`);
+            report(
+                `${describe(resource)} allows public network access. Use private access: network.publicNetworkAccess "Disabled" with a delegated subnet.`,
+            );
         }
-        if (resource.type === T.msk && resource.props.brokerNodeGroupInfo?.connectivityInfo?.publicAccess?.type === "SERVICE_PROVIDED_EIPS") {
-            report(`${describe(resource)} gives its brokers public IPs. Set brokerNodeGroupInfo.connectivityInfo.publicAccess.type: "DISABLED".`);
+        if (
+            resource.type === T.msk &&
+            resource.props.brokerNodeGroupInfo?.connectivityInfo?.publicAccess?.type === "SERVICE_PROVIDED_EIPS"
+        ) {
+            report(
+                `${describe(resource)} gives its brokers public IPs. Set brokerNodeGroupInfo.connectivityInfo.publicAccess.type: "DISABLED".`,
+            );
         }
     },
 });
@@ -72,25 +93,35 @@ export const noOpenDataPorts = resourcePolicy({
     appliesTo: ofTypes(T.securityGroup, T.securityGroupRule, T.securityGroupIngressRule, T.networkSecurityGroup, T.securityRule),
     check: (resource, report) => {
         const flag = (what: string) =>
-            report(`${describe(resource)} ${what} to the whole internet. Admit only the cell's own network (its VPC/VNet CIDR or security group).`);
+            report(
+                `${describe(resource)} ${what} to the whole internet. Admit only the cell's own network (its VPC/VNet CIDR or security group).`,
+            );
         const p = resource.props;
         switch (resource.type) {
             case T.securityGroup:
                 for (const rule of p.ingress ?? []) {
                     const cidrs = [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])];
-                    if (cidrs.some((c) => WORLD.includes(c)) && opensDataPort(rule.fromPort, rule.toPort, rule.protocol)) flag(`opens ports ${rule.fromPort}-${rule.toPort}`);
+                    if (cidrs.some((c) => WORLD.includes(c)) && opensDataPort(rule.fromPort, rule.toPort, rule.protocol))
+                        flag(`opens ports ${rule.fromPort}-${rule.toPort}`);
                 }
                 break;
             case T.securityGroupRule:
-                if (p.type === "ingress" && [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])].some((c: string) => WORLD.includes(c)) && opensDataPort(p.fromPort, p.toPort, p.protocol)) flag(`opens ports ${p.fromPort}-${p.toPort}`);
+                if (
+                    p.type === "ingress" &&
+                    [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])].some((c: string) => WORLD.includes(c)) &&
+                    opensDataPort(p.fromPort, p.toPort, p.protocol)
+                )
+                    flag(`opens ports ${p.fromPort}-${p.toPort}`);
                 break;
             case T.securityGroupIngressRule:
-                if ((WORLD.includes(p.cidrIpv4) || WORLD.includes(p.cidrIpv6)) && opensDataPort(p.fromPort, p.toPort, p.ipProtocol)) flag(`opens ports ${p.fromPort}-${p.toPort}`);
+                if ((WORLD.includes(p.cidrIpv4) || WORLD.includes(p.cidrIpv6)) && opensDataPort(p.fromPort, p.toPort, p.ipProtocol))
+                    flag(`opens ports ${p.fromPort}-${p.toPort}`);
                 break;
             default: {
-                const rules = resource.type === T.networkSecurityGroup ? p.securityRules ?? [] : [p];
+                const rules = resource.type === T.networkSecurityGroup ? (p.securityRules ?? []) : [p];
                 for (const rule of rules) {
-                    if (rule.direction !== "Inbound" || rule.access !== "Allow" || !WORLD.includes(rule.sourceAddressPrefix ?? "")) continue;
+                    if (rule.direction !== "Inbound" || rule.access !== "Allow" || !WORLD.includes(rule.sourceAddressPrefix ?? ""))
+                        continue;
                     const [low, high] = portRange(rule.destinationPortRange);
                     if (opensDataPort(low, high)) flag(`rule "${rule.name}" opens ${rule.destinationPortRange}`);
                 }
@@ -105,7 +136,9 @@ export const privateClusterEndpoints = resourcePolicy({
     appliesTo: ofTypes(T.eks, T.aks),
     check: (cluster, report) => {
         if (cluster.type === T.eks && cluster.props.vpcConfig?.endpointPublicAccess !== false) {
-            report(`${describe(cluster)} has a public API endpoint. Set vpcConfig.endpointPublicAccess: false and reach it from inside the VPC.`);
+            report(
+                `${describe(cluster)} has a public API endpoint. Set vpcConfig.endpointPublicAccess: false and reach it from inside the VPC.`,
+            );
         }
         if (cluster.type === T.aks && cluster.props.apiServerAccessProfile?.enablePrivateCluster !== true) {
             report(`${describe(cluster)} has a public API server. Set apiServerAccessProfile.enablePrivateCluster: true.`);

@@ -4,7 +4,8 @@ import { T } from "./types";
 /** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
 function podSpecsOf(r: PolicySubject): any[] {
     const spec = r.props.spec ?? {};
-    if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation) return (spec.templates?.podTemplates ?? []).map((t: any) => t.spec);
+    if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation)
+        return (spec.templates?.podTemplates ?? []).map((t: any) => t.spec);
     if (/^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(r.type)) return [spec.template?.spec ?? {}];
     if (r.type === "kubernetes:core/v1:Pod") return [spec];
     return [];
@@ -29,7 +30,8 @@ export const resourceLimits = resourcePolicy({
             return;
         }
         for (const container of podSpecsOf(r).flatMap((spec) => [...(spec.containers ?? []), ...(spec.initContainers ?? [])])) {
-            if (!hasRequestsAndLimits(container.resources)) report(`${describe(r)}: container "${container.name}" has no CPU and memory requests and limits. ${fix}`);
+            if (!hasRequestsAndLimits(container.resources))
+                report(`${describe(r)}: container "${container.name}" has no CPU and memory requests and limits. ${fix}`);
         }
     },
 });
@@ -83,7 +85,9 @@ export const pinnedCharts = resourcePolicy({
     appliesTo: ofTypes(T.helmRelease),
     check: (release, report) => {
         if (!/^\d+\.\d+\.\d+([-+][\w.]+)?$/.test(release.props.version ?? "")) {
-            report(`${describe(release)} installs chart "${release.props.chart}" at ${release.props.version ? `"${release.props.version}"` : "its newest version"}. Pin an exact version (components/kubernetes/charts.ts).`);
+            report(
+                `${describe(release)} installs chart "${release.props.chart}" at ${release.props.version ? `"${release.props.version}"` : "its newest version"}. Pin an exact version (components/kubernetes/charts.ts).`,
+            );
         }
     },
 });

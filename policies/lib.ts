@@ -1,4 +1,10 @@
-import type { PolicyProviderResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyProviderResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { kubernetesLabelKey } from "../model/labels";
 import { Residency, RESIDENCIES, residencyOfRegion } from "../model/residency";
 
@@ -47,14 +53,28 @@ export function regionOfArn(arn: unknown): string | undefined {
 
 /** The Azure region pair used by geo-redundant backups, where one exists. */
 export const AZURE_PAIRED_REGIONS: Record<string, string> = {
-    westeurope: "northeurope", northeurope: "westeurope",
-    germanywestcentral: "germanynorth", francecentral: "francesouth", swedencentral: "swedensouth",
-    eastus: "westus", westus: "eastus", eastus2: "centralus", centralus: "eastus2",
-    southcentralus: "northcentralus", westus2: "westcentralus", westus3: "eastus",
+    westeurope: "northeurope",
+    northeurope: "westeurope",
+    germanywestcentral: "germanynorth",
+    francecentral: "francesouth",
+    swedencentral: "swedensouth",
+    eastus: "westus",
+    westus: "eastus",
+    eastus2: "centralus",
+    centralus: "eastus2",
+    southcentralus: "northcentralus",
+    westus2: "westcentralus",
+    westus3: "eastus",
 };
 
 /** Regions of a zone beyond the ones cells may use (pair targets count as inside the zone). */
-const PAIR_ZONES: Record<string, Residency> = { germanynorth: "eu", francesouth: "eu", swedensouth: "eu", northcentralus: "us", westcentralus: "us" };
+const PAIR_ZONES: Record<string, Residency> = {
+    germanynorth: "eu",
+    francesouth: "eu",
+    swedensouth: "eu",
+    northcentralus: "us",
+    westcentralus: "us",
+};
 
 export function zoneOfRegion(region: string | undefined): Residency | undefined {
     if (region === undefined) return undefined;
@@ -88,9 +108,16 @@ export function resourcePolicy(spec: {
     };
 }
 
-export const ofTypes = (...types: string[]) => (type: string) => types.includes(type);
+export const ofTypes =
+    (...types: string[]) =>
+    (type: string) =>
+        types.includes(type);
 
 /** A stack policy: sees every resource with its outputs, for rules that relate resources to each other. */
-export function stackPolicy(spec: { name: string; description: string; validateStack: StackValidationPolicy["validateStack"] }): StackValidationPolicy {
+export function stackPolicy(spec: {
+    name: string;
+    description: string;
+    validateStack: StackValidationPolicy["validateStack"];
+}): StackValidationPolicy {
     return { enforcementLevel: "mandatory", ...spec };
 }

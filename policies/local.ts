@@ -26,7 +26,9 @@ export const localStateOutsideRepo = resourcePolicy({
     check: (resource, report) => {
         const dir = resource.props.dir ?? resource.props.spec?.dir ?? resource.props.spec?.path;
         if (typeof dir === "string" && insideRepo(dir)) {
-            report(`${describe(resource)} keeps its data in ${dir}, inside the repository ${REPO}. Keep local state outside the repository.`);
+            report(
+                `${describe(resource)} keeps its data in ${dir}, inside the repository ${REPO}. Keep local state outside the repository.`,
+            );
         }
     },
 });

@@ -2,7 +2,18 @@ import type { PolicyResource, ReportViolation } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../model/tenantDirectory";
 import { CELL_SHAPES, Size } from "../model/sizing";
 import { regionsOf } from "../model/residency";
-import { AZURE_PAIRED_REGIONS, cellOf, describe, PolicySubject, regionOf, regionOfArn, residencyOf, resourcePolicy, stackPolicy, zoneOfRegion } from "./lib";
+import {
+    AZURE_PAIRED_REGIONS,
+    cellOf,
+    describe,
+    PolicySubject,
+    regionOf,
+    regionOfArn,
+    residencyOf,
+    resourcePolicy,
+    stackPolicy,
+    zoneOfRegion,
+} from "./lib";
 import { T } from "./types";
 
 /** The zone a resource is in: the one it declares, else the one of its region. */
@@ -23,12 +34,18 @@ function findByName(resources: PolicyResource[], type: string, name: string | un
 function checkCopy(source: PolicySubject, target: PolicySubject | undefined, what: string, targetRef: unknown, report: ReportViolation) {
     const from = zoneOf(source);
     if (!target) {
-        report(`${describe(source)} ${what} ${JSON.stringify(targetRef)}, which is not a resource of this stack, so its residency cannot be proven. Copy data only to resources of the cell's own residency (${from ?? "unknown"}).`, source.urn);
+        report(
+            `${describe(source)} ${what} ${JSON.stringify(targetRef)}, which is not a resource of this stack, so its residency cannot be proven. Copy data only to resources of the cell's own residency (${from ?? "unknown"}).`,
+            source.urn,
+        );
         return;
     }
     const to = zoneOf(target);
     if (from !== to) {
-        report(`${describe(source)} (residency ${from ?? "unknown"}) ${what} ${describe(target)} in residency ${to ?? "unknown"}. Data must stay in its residency: remove the copy or point it at a resource of residency ${from}.`, source.urn);
+        report(
+            `${describe(source)} (residency ${from ?? "unknown"}) ${what} ${describe(target)} in residency ${to ?? "unknown"}. Data must stay in its residency: remove the copy or point it at a resource of residency ${from}.`,
+            source.urn,
+        );
     }
 }
 
@@ -44,14 +61,17 @@ export const residencyRegion = resourcePolicy({
         if (region === "global" && resource.type.startsWith("azure-native:privatedns:")) return;
         if (zoneOfRegion(region) !== residency) {
             const allowed = resource.type.startsWith("aws:") ? regionsOf(residency, "aws") : regionsOf(residency, "azure");
-            report(`${describe(resource)} is tagged residency ${residency} but lies in ${region}. Move it to one of: ${allowed.join(", ")}.`);
+            report(
+                `${describe(resource)} is tagged residency ${residency} but lies in ${region}. Move it to one of: ${allowed.join(", ")}.`,
+            );
         }
     },
 });
 
 export const residencyPerProvider = stackPolicy({
     name: "residency-single-zone-per-provider",
-    description: "All resources created through one AWS provider belong to one residency, the one of the provider's region (this covers resources that take no tags).",
+    description:
+        "All resources created through one AWS provider belong to one residency, the one of the provider's region (this covers resources that take no tags).",
     validateStack: ({ resources }, report) => {
         const byProvider = new Map<string, PolicyResource[]>();
         for (const r of resources) {
@@ -63,7 +83,10 @@ export const residencyPerProvider = stackPolicy({
             const zone = zoneOfRegion(provider.props.region);
             const strays = members.filter((r) => residencyOf(r) !== undefined && residencyOf(r) !== zone);
             for (const stray of strays) {
-                report(`${describe(stray)} is tagged residency ${residencyOf(stray)} but its provider "${provider.name}" works in ${provider.props.region} (residency ${zone ?? "none"}). Create it through a provider of its cell's region.`, stray.urn);
+                report(
+                    `${describe(stray)} is tagged residency ${residencyOf(stray)} but its provider "${provider.name}" works in ${provider.props.region} (residency ${zone ?? "none"}). Create it through a provider of its cell's region.`,
+                    stray.urn,
+                );
             }
         }
     },
@@ -77,7 +100,13 @@ export const noCrossResidencyBucketReplication = stackPolicy({
             const source = findByName(resources, T.bucket, replication.props.bucket, "bucket") ?? replication;
             for (const rule of replication.props.rules ?? []) {
                 const target = rule.destination?.bucket;
-                checkCopy(source, findByName(resources, T.bucket, nameInReference(target), "bucket"), "replicates to bucket", target, report);
+                checkCopy(
+                    source,
+                    findByName(resources, T.bucket, nameInReference(target), "bucket"),
+                    "replicates to bucket",
+                    target,
+                    report,
+                );
             }
         }
     },
@@ -88,17 +117,26 @@ export const noCrossResidencyDatabaseCopies = stackPolicy({
     description: "Databases have no read replica, backup copy or geo-backup in another residency.",
     validateStack: ({ resources }, report) => {
         for (const db of resources.filter((r) => r.type === T.rds && r.props.replicateSourceDb)) {
-            const source = resources.find((r) => r.type === T.rds && (r.props.arn === db.props.replicateSourceDb || r.props.identifier === db.props.replicateSourceDb));
+            const source = resources.find(
+                (r) =>
+                    r.type === T.rds && (r.props.arn === db.props.replicateSourceDb || r.props.identifier === db.props.replicateSourceDb),
+            );
             if (source) checkCopy(source, db, "is replicated to", db.urn, report);
             else if (zoneOfRegion(regionOfArn(db.props.replicateSourceDb)) !== zoneOf(db)) {
-                report(`${describe(db)} replicates ${db.props.replicateSourceDb}, outside its residency ${zoneOf(db)}. Replicate only databases of the same residency.`, db.urn);
+                report(
+                    `${describe(db)} replicates ${db.props.replicateSourceDb}, outside its residency ${zoneOf(db)}. Replicate only databases of the same residency.`,
+                    db.urn,
+                );
             }
         }
         for (const copy of resources.filter((r) => r.type === T.rdsBackupReplication)) {
             const sourceZone = zoneOfRegion(regionOfArn(copy.props.sourceDbInstanceArn));
             const targetZone = zoneOfRegion(regionOf(copy));
             if (sourceZone !== targetZone) {
-                report(`${describe(copy)} copies the backups of ${copy.props.sourceDbInstanceArn} (residency ${sourceZone ?? "unknown"}) to ${regionOf(copy)} (residency ${targetZone ?? "unknown"}). Keep backup copies in the database's residency.`, copy.urn);
+                report(
+                    `${describe(copy)} copies the backups of ${copy.props.sourceDbInstanceArn} (residency ${sourceZone ?? "unknown"}) to ${regionOf(copy)} (residency ${targetZone ?? "unknown"}). Keep backup copies in the database's residency.`,
+                    copy.urn,
+                );
             }
         }
         for (const server of resources.filter((r) => r.type === T.flexibleServer)) {
@@ -110,7 +148,10 @@ export const noCrossResidencyDatabaseCopies = stackPolicy({
             if (server.props.backup?.geoRedundantBackup === "Enabled") {
                 const pair = AZURE_PAIRED_REGIONS[server.props.location];
                 if (zoneOfRegion(pair) !== zoneOf(server)) {
-                    report(`${describe(server)} has geo-redundant backups, which Azure keeps in ${pair ?? "no paired region"}, outside residency ${zoneOf(server)}. Set backup.geoRedundantBackup to "Disabled".`, server.urn);
+                    report(
+                        `${describe(server)} has geo-redundant backups, which Azure keeps in ${pair ?? "no paired region"}, outside residency ${zoneOf(server)}. Set backup.geoRedundantBackup to "Disabled".`,
+                        server.urn,
+                    );
                 }
             }
         }
@@ -138,7 +179,10 @@ export const noCrossResidencyPeering = stackPolicy({
             const peerZone = peering.props.peerRegion ? zoneOfRegion(peering.props.peerRegion) : own;
             const peerVpc = resources.find((r) => r.type === T.vpc && r.props.id === peering.props.peerVpcId);
             if (peerZone !== own || (peerVpc && zoneOf(peerVpc) !== own)) {
-                report(`${describe(peering)} peers a network of residency ${own} with ${peering.props.peerRegion ?? peering.props.peerVpcId} outside it. Remove the peering; cells of different residencies never share a network.`, peering.urn);
+                report(
+                    `${describe(peering)} peers a network of residency ${own} with ${peering.props.peerRegion ?? peering.props.peerVpcId} outside it. Remove the peering; cells of different residencies never share a network.`,
+                    peering.urn,
+                );
             }
         }
         for (const peering of resources.filter((r) => r.type === T.virtualNetworkPeering)) {
@@ -158,15 +202,20 @@ function tenantDirectories(resources: PolicyResource[]): { holder: PolicyResourc
 
 export const tenantRoutingWithinResidency = stackPolicy({
     name: "tenant-routing-within-residency",
-    description: "Every tenant in the tenant directory is routed to a cell of its own residency, and that cell's resources really are in that residency.",
+    description:
+        "Every tenant in the tenant directory is routed to a cell of its own residency, and that cell's resources really are in that residency.",
     validateStack: ({ resources }, report) => {
-        const deployedZone = (cell: string) => resources.map((r) => (cellOf(r) === cell ? residencyOf(r) : undefined)).find((z) => z !== undefined);
+        const deployedZone = (cell: string) =>
+            resources.map((r) => (cellOf(r) === cell ? residencyOf(r) : undefined)).find((z) => z !== undefined);
         for (const { holder, directory } of tenantDirectories(resources)) {
             for (const [tenant, route] of Object.entries(directory.tenants)) {
                 const cell = directory.cells[route.cell];
                 const actual = deployedZone(route.cell);
                 if (!cell || cell.residency !== route.residency || (actual !== undefined && actual !== route.residency)) {
-                    report(`Tenant "${tenant}" (residency ${route.residency}) is routed to cell "${route.cell}" of residency ${actual ?? cell?.residency ?? "unknown"} in ${describe(holder)}. Route it to a ${route.residency} cell (cellplane:tenants[].cell).`, holder.urn);
+                    report(
+                        `Tenant "${tenant}" (residency ${route.residency}) is routed to cell "${route.cell}" of residency ${actual ?? cell?.residency ?? "unknown"} in ${describe(holder)}. Route it to a ${route.residency} cell (cellplane:tenants[].cell).`,
+                        holder.urn,
+                    );
                 }
             }
         }
@@ -182,7 +231,10 @@ export const cellTenantCapacity = stackPolicy({
                 const tenants = Object.values(directory.tenants).filter((t) => t.cell === id).length;
                 const capacity = CELL_SHAPES[cell.size as Size]?.tenantCapacity ?? 0;
                 if (tenants > capacity) {
-                    report(`Cell "${id}" (size ${cell.size}) holds ${tenants} tenants, more than its ${capacity} in ${describe(holder)}. Add a cell of residency ${cell.residency} or raise the cell's size.`, holder.urn);
+                    report(
+                        `Cell "${id}" (size ${cell.size}) holds ${tenants} tenants, more than its ${capacity} in ${describe(holder)}. Add a cell of residency ${cell.residency} or raise the cell's size.`,
+                        holder.urn,
+                    );
                 }
             }
         }
@@ -199,4 +251,3 @@ export const RESIDENCY_POLICIES = [
     tenantRoutingWithinResidency,
     cellTenantCapacity,
 ];
-

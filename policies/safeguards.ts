@@ -6,14 +6,17 @@ import { T } from "./types";
 
 export const deletionProtection = resourcePolicy({
     name: "deletion-protection",
-    description: "Stateful resources cannot be deleted by accident: RDS deletion protection, and Pulumi `protect` on databases, buckets and storage accounts.",
+    description:
+        "Stateful resources cannot be deleted by accident: RDS deletion protection, and Pulumi `protect` on databases, buckets and storage accounts.",
     appliesTo: ofTypes(T.rds, T.flexibleServer, T.bucket, T.storageAccount),
     check: (resource, report) => {
         if (resource.type === T.rds && resource.props.deletionProtection !== true) {
             report(`${describe(resource)} has no deletion protection. Set deletionProtection: true.`);
         }
         if (resource.opts?.protect !== true) {
-            report(`${describe(resource)} is not protected against \`pulumi destroy\`. Create it with the \`protect: true\` resource option.`);
+            report(
+                `${describe(resource)} is not protected against \`pulumi destroy\`. Create it with the \`protect: true\` resource option.`,
+            );
         }
     },
 });
@@ -39,9 +42,15 @@ export const multiZone = resourcePolicy({
             [T.flexibleServer]: [p.highAvailability?.mode === "ZoneRedundant", `Set highAvailability.mode: "ZoneRedundant".`],
             [T.msk]: [(p.brokerNodeGroupInfo?.clientSubnets ?? []).length >= 3, "Spread brokers over three AZs (three client subnets)."],
             [T.eks]: [(p.vpcConfig?.subnetIds ?? []).length >= 3, "Give the cluster subnets in three AZs."],
-            [T.aks]: [(p.agentPoolProfiles ?? []).every((pool: any) => (pool.availabilityZones ?? []).length >= 3), `Set availabilityZones: ["1", "2", "3"] on every node pool.`],
+            [T.aks]: [
+                (p.agentPoolProfiles ?? []).every((pool: any) => (pool.availabilityZones ?? []).length >= 3),
+                `Set availabilityZones: ["1", "2", "3"] on every node pool.`,
+            ],
             [T.eventHubsNamespace]: [p.zoneRedundant === true, "Set zoneRedundant: true."],
-            [T.storageAccount]: [/ZRS$/.test(p.sku?.name ?? ""), `Use a zone-redundant SKU ("Standard_ZRS" or "Standard_GZRS" with a paired region of the same residency).`],
+            [T.storageAccount]: [
+                /ZRS$/.test(p.sku?.name ?? ""),
+                `Use a zone-redundant SKU ("Standard_ZRS" or "Standard_GZRS" with a paired region of the same residency).`,
+            ],
         };
         const [ok, fix] = problems[r.type];
         if (!ok) report(`${describe(r)} lives in a single availability zone. ${fix}`);
@@ -61,11 +70,16 @@ function allowedTypes(sizes: Size[]) {
 
 function instanceTypesOf(r: { type: string; props: Record<string, any> }): string[] {
     switch (r.type) {
-        case T.rds: return [r.props.instanceClass];
-        case T.msk: return [r.props.brokerNodeGroupInfo?.instanceType];
-        case T.eksNodeGroup: return r.props.instanceTypes ?? [];
-        case T.flexibleServer: return [r.props.sku?.name];
-        default: return (r.props.agentPoolProfiles ?? []).map((pool: any) => pool.vmSize);
+        case T.rds:
+            return [r.props.instanceClass];
+        case T.msk:
+            return [r.props.brokerNodeGroupInfo?.instanceType];
+        case T.eksNodeGroup:
+            return r.props.instanceTypes ?? [];
+        case T.flexibleServer:
+            return [r.props.sku?.name];
+        default:
+            return (r.props.agentPoolProfiles ?? []).map((pool: any) => pool.vmSize);
     }
 }
 
@@ -79,14 +93,21 @@ export const allowedInstanceTypes = resourcePolicy({
     check: (r, report, config) => {
         const allowed = allowedTypes(config.allowedSizes)[r.type];
         for (const type of instanceTypesOf(r).filter((t) => !allowed.includes(t))) {
-            report(`${describe(r)} uses ${type}, which no allowed cell size (${config.allowedSizes.join(", ")}) uses. Use one of: ${allowed.join(", ")}.`);
+            report(
+                `${describe(r)} uses ${type}, which no allowed cell size (${config.allowedSizes.join(", ")}) uses. Use one of: ${allowed.join(", ")}.`,
+            );
         }
     },
 });
 
 /** `key=value` lines of a Kafka server.properties. */
 function properties(text: string | undefined): Record<string, string> {
-    return Object.fromEntries((text ?? "").split("\n").map((line) => line.split("=").map((s) => s.trim())).filter(([k, v]) => k && v !== undefined));
+    return Object.fromEntries(
+        (text ?? "")
+            .split("\n")
+            .map((line) => line.split("=").map((s) => s.trim()))
+            .filter(([k, v]) => k && v !== undefined),
+    );
 }
 
 export const kafkaReplication = resourcePolicy({
@@ -94,11 +115,13 @@ export const kafkaReplication = resourcePolicy({
     description: "Kafka topics are replicated three times and writes need two in-sync replicas.",
     appliesTo: ofTypes(T.mskConfiguration, T.strimziKafka),
     check: (r, report) => {
-        const config = r.type === T.mskConfiguration ? properties(r.props.serverProperties) : r.props.spec?.kafka?.config ?? {};
+        const config = r.type === T.mskConfiguration ? properties(r.props.serverProperties) : (r.props.spec?.kafka?.config ?? {});
         const factor = Number(config["default.replication.factor"] ?? 1);
         const inSync = Number(config["min.insync.replicas"] ?? 1);
         if (factor < 3 || inSync < 2) {
-            report(`${describe(r)} replicates topics ${factor} time(s) with min.insync.replicas ${inSync}. Set default.replication.factor=3 and min.insync.replicas=2 (a medium or large cell has the brokers for it).`);
+            report(
+                `${describe(r)} replicates topics ${factor} time(s) with min.insync.replicas ${inSync}. Set default.replication.factor=3 and min.insync.replicas=2 (a medium or large cell has the brokers for it).`,
+            );
         }
     },
 });

@@ -50,7 +50,9 @@ function commit(file: StackFile, { dryRun, json }: { dryRun?: boolean; json?: bo
 
 async function previewOf(env: string, stack: string): Promise<void> {
     console.error(`pulumi preview of stack ${stack}…`);
-    const result = await (await openStack(project(), env, stack, { create: env === "local" })).preview({ onOutput: (out) => process.stdout.write(out) });
+    const result = await (
+        await openStack(project(), env, stack, { create: env === "local" })
+    ).preview({ onOutput: (out) => process.stdout.write(out) });
     console.log(`preview of ${stack}: ${JSON.stringify(result.changeSummary)}`);
 }
 
@@ -71,7 +73,15 @@ cell.command("add")
     .option("--dry-run", "print the change without writing it")
     .action(async (o) => {
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
-        const { pinned } = addCell(file, { id: o.id, cloud: o.cloud, region: o.region, residency: o.residency, size: o.size, portBase: o.portBase, kubeContext: o.kubeContext });
+        const { pinned } = addCell(file, {
+            id: o.id,
+            cloud: o.cloud,
+            region: o.region,
+            residency: o.residency,
+            size: o.size,
+            portBase: o.portBase,
+            kubeContext: o.kubeContext,
+        });
         if (pinned.length > 0) console.log(`pinned ${pinned.join(", ")} to their cells so the new cell does not move them`);
         commit(file, o);
         if (o.preview) await previewOf(o.env, file.stack);
@@ -96,15 +106,28 @@ cell.command("list")
     .addOption(envOption())
     .option("--json", "machine-readable output")
     .action((o) => {
-        const rows = stacksOf(project(), o.env).flatMap((stack) => cellRows(StackFile.load(project(), stack).validate()).map((row) => ({ stack, ...row })));
+        const rows = stacksOf(project(), o.env).flatMap((stack) =>
+            cellRows(StackFile.load(project(), stack).validate()).map((row) => ({ stack, ...row })),
+        );
         if (o.json) return console.log(JSON.stringify(rows, null, 2));
-        printTable(["stack", "cell", "cloud", "region", "residency", "size", "tenants"],
-            rows.map((r) => [r.stack, r.id, r.cloud, r.region, r.residency, r.size, `${r.tenants.length}/${r.capacity} ${r.tenants.join(" ")}`.trim()]));
+        printTable(
+            ["stack", "cell", "cloud", "region", "residency", "size", "tenants"],
+            rows.map((r) => [
+                r.stack,
+                r.id,
+                r.cloud,
+                r.region,
+                r.residency,
+                r.size,
+                `${r.tenants.length}/${r.capacity} ${r.tenants.join(" ")}`.trim(),
+            ]),
+        );
     });
 
 const tenant = program.command("tenant").description("place, move or list tenants");
 
-tenant.command("add")
+tenant
+    .command("add")
     .description("place a new tenant on the least-loaded cell of its residency that has capacity")
     .addOption(envOption())
     .addOption(stackOption())
@@ -117,14 +140,24 @@ tenant.command("add")
     .option("--json", "print the placement as JSON")
     .action((o) => {
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
-        const quotas = Object.fromEntries(Object.entries({ eventsPerSecond: o.eventsPerSecond, apiRequestsPerMinute: o.apiRequestsPerMinute, maxStorageGb: o.maxStorageGb }).filter(([, v]) => v !== undefined));
+        const quotas = Object.fromEntries(
+            Object.entries({
+                eventsPerSecond: o.eventsPerSecond,
+                apiRequestsPerMinute: o.apiRequestsPerMinute,
+                maxStorageGb: o.maxStorageGb,
+            }).filter(([, v]) => v !== undefined),
+        );
         const placement = addTenant(file, { id: o.id, residency: o.residency, quotas });
         if (o.json) console.log(JSON.stringify(placement));
-        else console.log(`tenant ${placement.tenant} (${o.residency}) goes to cell ${placement.cell}: ${placement.load}/${placement.capacity} tenants`);
+        else
+            console.log(
+                `tenant ${placement.tenant} (${o.residency}) goes to cell ${placement.cell}: ${placement.load}/${placement.capacity} tenants`,
+            );
         commit(file, o);
     });
 
-tenant.command("move")
+tenant
+    .command("move")
     .description("move a tenant to another cell of its residency: prints the plan and pins the tenant")
     .addOption(envOption())
     .addOption(stackOption())
@@ -137,7 +170,9 @@ tenant.command("move")
         const plan = moveTenant(file, o.id, o.to);
         if (o.json) console.log(JSON.stringify(plan, null, 2));
         else {
-            console.log(`move tenant ${plan.tenant} (${plan.residency}): ${plan.from} → ${plan.cell} (${plan.load}/${plan.capacity} tenants after the move)`);
+            console.log(
+                `move tenant ${plan.tenant} (${plan.residency}): ${plan.from} → ${plan.cell} (${plan.load}/${plan.capacity} tenants after the move)`,
+            );
             console.log("data to copy before routing switches:");
             for (const { store, what } of plan.data) console.log(`  ${store.padEnd(11)} ${what}`);
             if (plan.pinned.length > 0) console.log(`pinned ${plan.pinned.join(", ")} to their cells so the move does not shift them`);
@@ -146,8 +181,11 @@ tenant.command("move")
         if (!o.dryRun && !o.json) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
     });
 
-tenant.command("remove")
-    .description("remove a tenant: revokes its keys; refuses while it has data in its cell, unless --purge, which prints the plan and deletes it")
+tenant
+    .command("remove")
+    .description(
+        "remove a tenant: revokes its keys; refuses while it has data in its cell, unless --purge, which prints the plan and deletes it",
+    )
     .addOption(envOption())
     .requiredOption("--id <id>", "tenant id")
     .option("--purge", "delete the tenant's events, exports and schedules in its cell first")
@@ -163,7 +201,8 @@ tenant.command("remove")
         if (!o.dryRun) console.log(`then: cellplane reconcile --env ${o.env} takes ${o.id} out of the routing table`);
     });
 
-tenant.command("list")
+tenant
+    .command("list")
     .description("every tenant of the environment, with its cell")
     .addOption(envOption())
     .option("--json", "machine-readable output")
@@ -173,8 +212,18 @@ tenant.command("list")
             return config.tenants.map((t) => ({ stack, id: t.id, residency: t.residency, cell: t.cell, quotas: t.quotas }));
         });
         if (o.json) return console.log(JSON.stringify(rows, null, 2));
-        printTable(["stack", "tenant", "residency", "cell", "events/s", "requests/min", "storage GB"],
-            rows.map((r) => [r.stack, r.id, r.residency, r.cell, String(r.quotas.eventsPerSecond), String(r.quotas.apiRequestsPerMinute), String(r.quotas.maxStorageGb)]));
+        printTable(
+            ["stack", "tenant", "residency", "cell", "events/s", "requests/min", "storage GB"],
+            rows.map((r) => [
+                r.stack,
+                r.id,
+                r.residency,
+                r.cell,
+                String(r.quotas.eventsPerSecond),
+                String(r.quotas.apiRequestsPerMinute),
+                String(r.quotas.maxStorageGb),
+            ]),
+        );
     });
 
 const key = program.command("key").description("create or revoke a tenant's API keys, in its own cell");
@@ -187,7 +236,9 @@ key.command("create")
     .action(async (o) => {
         const created = await createTenantKey(project(), o.env, o.tenant);
         if (o.json) return console.log(JSON.stringify(created));
-        console.log(`API key ${created.id} of tenant ${created.tenant}, stored hashed in cell ${created.cell} (stack ${created.stack}). It is shown only now:`);
+        console.log(
+            `API key ${created.id} of tenant ${created.tenant}, stored hashed in cell ${created.cell} (stack ${created.stack}). It is shown only now:`,
+        );
         console.log(`  ${created.key}`);
         console.log(`send requests to the router: curl -H 'authorization: Bearer <key>' ${created.routerUrl}/v1/events …`);
     });
@@ -202,7 +253,9 @@ key.command("revoke")
         console.log(`revoked key ${revoked.id} of tenant ${revoked.tenant} on cell ${revoked.cell}`);
     });
 
-const dlq = program.command("dlq").description("events a cell could not store, set aside on its dead-letter topic (it never leaves the cell)");
+const dlq = program
+    .command("dlq")
+    .description("events a cell could not store, set aside on its dead-letter topic (it never leaves the cell)");
 
 dlq.command("list")
     .description("list the cell's events set aside and not replayed yet, with why")
@@ -212,9 +265,14 @@ dlq.command("list")
     .action(async (o) => {
         const letters = await listDeadLetters(project(), o.env, o.cell);
         if (o.json) return console.log(JSON.stringify(letters, null, 2));
-        printTable(["offset", "at", "tenant", "event", "reason", "origin"], letters.map((l) => [l.offset, l.at, l.tenant, l.eventId, l.reason, l.origin]));
+        printTable(
+            ["offset", "at", "tenant", "event", "reason", "origin"],
+            letters.map((l) => [l.offset, l.at, l.tenant, l.eventId, l.reason, l.origin]),
+        );
         for (const l of letters) console.log(`\n${l.offset}: ${l.detail}`);
-        console.log(`\n${letters.length} event${letters.length === 1 ? "" : "s"} set aside on cell ${o.cell}${letters.length ? `; after a fix: cellplane dlq replay --env ${o.env} --cell ${o.cell}` : ""}`);
+        console.log(
+            `\n${letters.length} event${letters.length === 1 ? "" : "s"} set aside on cell ${o.cell}${letters.length ? `; after a fix: cellplane dlq replay --env ${o.env} --cell ${o.cell}` : ""}`,
+        );
     });
 
 dlq.command("replay")
@@ -223,11 +281,16 @@ dlq.command("replay")
     .requiredOption("--cell <id>", "cell id")
     .action(async (o) => {
         const { replayed } = await replayDeadLetters(project(), o.env, o.cell);
-        console.log(`replayed ${replayed} event${replayed === 1 ? "" : "s"} of cell ${o.cell} to its events topic; those that fail again are set aside again`);
+        console.log(
+            `replayed ${replayed} event${replayed === 1 ? "" : "s"} of cell ${o.cell} to its events topic; those that fail again are set aside again`,
+        );
     });
 
-program.command("drift")
-    .description(`refresh every stack of the environment in preview mode and report what changed outside Pulumi (exit ${DRIFT_EXIT.clean} clean, ${DRIFT_EXIT.drifted} drift, ${DRIFT_EXIT.error} a stack could not be checked)`)
+program
+    .command("drift")
+    .description(
+        `refresh every stack of the environment in preview mode and report what changed outside Pulumi (exit ${DRIFT_EXIT.clean} clean, ${DRIFT_EXIT.drifted} drift, ${DRIFT_EXIT.error} a stack could not be checked)`,
+    )
     .addOption(envOption())
     .option("--json", "machine-readable output")
     .action(async (o) => {
@@ -243,18 +306,24 @@ program.command("drift")
         process.exitCode = exitCodeOf(results);
     });
 
-program.command("reconcile")
+program
+    .command("reconcile")
     .description("pulumi up (with refresh) of every stack of the environment, then rewrite its routing table")
     .addOption(envOption())
     .action(async (o) => {
         for (const stack of stacksOf(project(), o.env)) {
             const result = await reconcile(project(), o.env, stack, (line) => process.stderr.write(line));
-            console.log(`stack ${stack}: ${JSON.stringify(result.changes)} in ${result.seconds.toFixed(1)} s; routing table (${result.tenants} tenants) in ${result.routingFile}`);
+            console.log(
+                `stack ${stack}: ${JSON.stringify(result.changes)} in ${result.seconds.toFixed(1)} s; routing table (${result.tenants} tenants) in ${result.routingFile}`,
+            );
         }
     });
 
 function printDrift(env: string, results: readonly StackDrift[], seconds: number): void {
-    printTable(["stack", "status", "checked", "drifted", "seconds"], results.map((r) => [r.stack, r.status, String(r.checked), String(r.drifted.length), r.seconds.toFixed(1)]));
+    printTable(
+        ["stack", "status", "checked", "drifted", "seconds"],
+        results.map((r) => [r.stack, r.status, String(r.checked), String(r.drifted.length), r.seconds.toFixed(1)]),
+    );
     for (const r of results) {
         if (r.message) console.log(`\n${r.stack}: ${r.status}: ${r.message}`);
         for (const resource of r.drifted) {
@@ -267,7 +336,13 @@ function printDrift(env: string, results: readonly StackDrift[], seconds: number
 
 function printTable(header: string[], rows: string[][]): void {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    for (const row of [header, ...rows]) console.log(row.map((cellText, i) => cellText.padEnd(widths[i])).join("  ").trimEnd());
+    for (const row of [header, ...rows])
+        console.log(
+            row
+                .map((cellText, i) => cellText.padEnd(widths[i]))
+                .join("  ")
+                .trimEnd(),
+        );
 }
 
 program.parseAsync().catch((error) => {

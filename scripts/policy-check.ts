@@ -19,7 +19,9 @@ async function main() {
         const started = Date.now();
         const run = await runStackFile(stack);
         const violations = await runPolicies(run.resources, packConfigOf(stack));
-        console.log(`${stack}: ${POLICIES.length} policies over ${run.resources.length} resources in ${((Date.now() - started) / 1000).toFixed(1)} s: ${violations.length} violation(s)`);
+        console.log(
+            `${stack}: ${POLICIES.length} policies over ${run.resources.length} resources in ${((Date.now() - started) / 1000).toFixed(1)} s: ${violations.length} violation(s)`,
+        );
         mandatory += violations.filter((v) => v.level === "mandatory").length;
         rows.push(...violations.map((v) => [stack, v.policy, v.resource, v.level, v.message]));
     }

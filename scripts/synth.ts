@@ -8,23 +8,30 @@ import { ProgramRun, runStackFile, stackNames } from "../offline/runStack";
 
 function countByType(run: ProgramRun, cell: string): [string, number][] {
     const counts = new Map<string, number>();
-    for (const r of run.resources) if (r.cell === cell && !r.type.startsWith("cellplane:")) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    for (const r of run.resources)
+        if (r.cell === cell && !r.type.startsWith("cellplane:")) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
     return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }
 
 function print(stack: string, run: ProgramRun) {
     const { cells, routing } = run.outputs;
     const ids = Object.keys(cells);
-    console.log(`stack ${stack}: ${ids.length} cells, ${Object.keys(routing).length} tenants, ${run.resources.length} resources (offline: Pulumi mocks, nothing created)\n`);
+    console.log(
+        `stack ${stack}: ${ids.length} cells, ${Object.keys(routing).length} tenants, ${run.resources.length} resources (offline: Pulumi mocks, nothing created)\n`,
+    );
     for (const id of ids) {
         const cell = cells[id];
         const types = countByType(run, id);
-        console.log(`cell ${id}: ${cell.cloud} ${cell.region} · residency ${cell.residency} · size ${cell.size} · ${types.reduce((n, [, c]) => n + c, 0)} resources`);
+        console.log(
+            `cell ${id}: ${cell.cloud} ${cell.region} · residency ${cell.residency} · size ${cell.size} · ${types.reduce((n, [, c]) => n + c, 0)} resources`,
+        );
         for (const [type, count] of types) console.log(`    ${String(count).padStart(3)} × ${type}`);
     }
     console.log("\nrouting (tenant → cell → residency):");
     for (const [tenant, route] of Object.entries(routing) as [string, any][]) {
-        console.log(`    ${tenant.padEnd(16)} → ${route.cell.padEnd(18)} ${route.residency}  ${route.cloud} ${route.region}  kafka ${route.endpoints.kafkaBootstrap.split(",")[0]}`);
+        console.log(
+            `    ${tenant.padEnd(16)} → ${route.cell.padEnd(18)} ${route.residency}  ${route.cloud} ${route.region}  kafka ${route.endpoints.kafkaBootstrap.split(",")[0]}`,
+        );
     }
 }
 
@@ -36,7 +43,14 @@ async function main() {
         process.exit(2);
     }
     const run = await runStackFile(stack);
-    if (values.json) console.log(JSON.stringify({ stack, outputs: run.outputs, resources: run.resources.map(({ urn, type, name, cell }) => ({ urn, type, name, cell })) }, null, 2));
+    if (values.json)
+        console.log(
+            JSON.stringify(
+                { stack, outputs: run.outputs, resources: run.resources.map(({ urn, type, name, cell }) => ({ urn, type, name, cell })) },
+                null,
+                2,
+            ),
+        );
     else print(stack, run);
 }
 

@@ -27,7 +27,11 @@ function parseValue(text: string | undefined): unknown {
 
 /** The stacks of a project folder: one per `Pulumi.<stack>.yaml`. */
 export function stackNamesIn(projectDir: string): string[] {
-    return fs.readdirSync(projectDir).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).sort();
+    return fs
+        .readdirSync(projectDir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
 }
 
 /**
@@ -36,8 +40,12 @@ export function stackNamesIn(projectDir: string): string[] {
  */
 export function stackFileConfig(config: Record<string, unknown> | undefined): Record<string, unknown> {
     const prefix = `${CONFIG_NAMESPACE}:`;
-    return Object.fromEntries(Object.entries(config ?? {}).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => {
-        const name = key.slice(prefix.length);
-        return [name, value !== null && typeof value === "object" ? value : configValue(name, String(value))];
-    }));
+    return Object.fromEntries(
+        Object.entries(config ?? {})
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => {
+                const name = key.slice(prefix.length);
+                return [name, value !== null && typeof value === "object" ? value : configValue(name, String(value))];
+            }),
+    );
 }

@@ -32,14 +32,19 @@ export function cellplane(stack: ValidStack) {
 
     return {
         environment: stack.environment,
-        cells: Object.fromEntries(cells.map(({ config, resource }) => [config.id, {
-            cloud: config.cloud,
-            region: config.region,
-            residency: config.residency,
-            size: config.size,
-            endpoints: resource.endpoints,
-            credentials: resource.credentials,
-        }])),
+        cells: Object.fromEntries(
+            cells.map(({ config, resource }) => [
+                config.id,
+                {
+                    cloud: config.cloud,
+                    region: config.region,
+                    residency: config.residency,
+                    size: config.size,
+                    endpoints: resource.endpoints,
+                    credentials: resource.credentials,
+                },
+            ]),
+        ),
         routing,
         router: { cell: cells[0].config.id, url: router.url },
     };
@@ -52,7 +57,9 @@ export function stateDirOf(stack: ValidStack): string {
 
 export function tenantDirectoryOf(stack: ValidStack): TenantDirectory {
     return {
-        cells: Object.fromEntries(stack.cells.map((c) => [c.id, { cloud: c.cloud, region: c.region, residency: c.residency, size: c.size }])),
+        cells: Object.fromEntries(
+            stack.cells.map((c) => [c.id, { cloud: c.cloud, region: c.region, residency: c.residency, size: c.size }]),
+        ),
         tenants: Object.fromEntries(stack.tenants.map((t) => [t.id, { residency: t.residency, cell: t.cell, ...t.quotas }])),
     };
 }

@@ -22,8 +22,15 @@ runService(async () => {
     const postgresUrl = new URL(config.POSTGRES_URL);
     const store = new ExportStore(pool);
     const runner = new ExportRunner({
-        store, pool, clickhouse,
-        bucket: { endpoint: config.S3_ENDPOINT, bucket: config.S3_BUCKET, accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+        store,
+        pool,
+        clickhouse,
+        bucket: {
+            endpoint: config.S3_ENDPOINT,
+            bucket: config.S3_BUCKET,
+            accessKeyId: config.S3_ACCESS_KEY_ID,
+            secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+        },
         postgres: {
             address: config.POSTGRES_ADDRESS_FOR_CLICKHOUSE ?? postgresUrl.host,
             database: postgresUrl.pathname.slice(1),
@@ -32,7 +39,9 @@ runService(async () => {
         },
         log: (line) => console.log(line),
     });
-    const scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) => console.error("scheduler:", error instanceof Error ? error.message : error));
+    const scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
+        console.error("scheduler:", error instanceof Error ? error.message : error),
+    );
     const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.S3_ENDPOINT}/${config.S3_BUCKET}`);

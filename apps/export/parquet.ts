@@ -34,7 +34,13 @@ export interface ExportResult {
 }
 
 /** JSON values of one key that share a type become a typed column; mixed or nested values stay JSON text. */
-const COLUMN_TYPES: Record<string, string> = { Int64: "Nullable(Int64)", UInt64: "Nullable(Int64)", Double: "Nullable(Float64)", Bool: "Nullable(Bool)", String: "Nullable(String)" };
+const COLUMN_TYPES: Record<string, string> = {
+    Int64: "Nullable(Int64)",
+    UInt64: "Nullable(Int64)",
+    Double: "Nullable(Float64)",
+    Bool: "Nullable(Bool)",
+    String: "Nullable(String)",
+};
 /** Keys beyond these stay only in the raw JSON column, so one tenant's odd documents cannot widen files without end. */
 const MAX_ATTRIBUTE_COLUMNS = 256;
 /** The UUIDv5 namespace of export file names: a name depends only on the run key and the object. */
@@ -143,7 +149,10 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
                 SETTINGS s3_truncate_on_insert = 1`,
         query_params: source.params,
     });
-    const written = await clickhouse.query({ query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => literal(f).slice(1, -1)).join(",")}}`)}`, format: "JSONEachRow" });
+    const written = await clickhouse.query({
+        query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => literal(f).slice(1, -1)).join(",")}}`)}`,
+        format: "JSONEachRow",
+    });
     return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };
 }
 
@@ -173,7 +182,13 @@ export function exportEvents(clickhouse: ClickHouseClient, bucket: ExportBucket,
  * The tenant's rows of a Postgres table (`schema.table`, with a `tenant_id` column), read by ClickHouse, as a
  * snapshot dated the range's last day. Its `json`/`jsonb` columns are flattened into `attr_*` columns.
  */
-export function exportTable(clickhouse: ClickHouseClient, bucket: ExportBucket, postgres: PostgresSource, e: ObjectExport, jsonColumns: string[]): Promise<ExportResult> {
+export function exportTable(
+    clickhouse: ClickHouseClient,
+    bucket: ExportBucket,
+    postgres: PostgresSource,
+    e: ObjectExport,
+    jsonColumns: string[],
+): Promise<ExportResult> {
     const [schema, table] = e.object.split(".");
     const source = {
         from: `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(literal).join(", ")})`,

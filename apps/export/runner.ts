@@ -17,9 +17,11 @@ export async function objectProblem(pool: Pool, object: string): Promise<string 
 
 function tableProblem(object: string, columns: readonly Column[]): string | undefined {
     if (!TABLE_NAME.test(object)) return `"${object}" is neither "events" nor a Postgres table as schema.table (lower case)`;
-    if (object.startsWith(`${INTERNAL_SCHEMA}.`)) return `"${object}" is in the service's own schema "${INTERNAL_SCHEMA}", which is never exported`;
+    if (object.startsWith(`${INTERNAL_SCHEMA}.`))
+        return `"${object}" is in the service's own schema "${INTERNAL_SCHEMA}", which is never exported`;
     if (columns.length === 0) return `table "${object}" does not exist in the cell's Postgres`;
-    if (!columns.some((c) => c.name === "tenant_id")) return `table "${object}" has no tenant_id column, so its rows cannot be scoped to one tenant`;
+    if (!columns.some((c) => c.name === "tenant_id"))
+        return `table "${object}" has no tenant_id column, so its rows cannot be scoped to one tenant`;
     return undefined;
 }
 
@@ -113,19 +115,27 @@ export class ExportRunner {
         const started = Date.now();
         const renewal = setInterval(() => {
             store.renew(job.id, this.owner).then(
-                (held) => held || log?.(`job ${job.id} of ${job.tenant}: another runner took it over; this run's outcome will not be recorded`),
+                (held) =>
+                    held || log?.(`job ${job.id} of ${job.tenant}: another runner took it over; this run's outcome will not be recorded`),
                 () => undefined,
             );
         }, JOB_LEASE_MS / 3);
         try {
             const results = [];
             for (const object of job.objects) results.push(await this.exportObject(job, object));
-            const outcome = { rows: results.reduce((n, r) => n + r.rows, 0), files: results.flatMap((r) => r.files), durationMs: Date.now() - started };
+            const outcome = {
+                rows: results.reduce((n, r) => n + r.rows, 0),
+                files: results.flatMap((r) => r.files),
+                durationMs: Date.now() - started,
+            };
             await store.markFinished(job.id, this.owner, outcome);
             log?.(`job ${job.id} of ${job.tenant}: ${outcome.rows} rows in ${outcome.files.length} files, ${outcome.durationMs} ms`);
         } catch (error) {
             // The tenant sees what it can act on; the store's own words, which may name internals, go to the log.
-            const message = error instanceof ExportRefusal ? error.message : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
+            const message =
+                error instanceof ExportRefusal
+                    ? error.message
+                    : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
             await store.markFinished(job.id, this.owner, { error: message, durationMs: Date.now() - started });
             log?.(`job ${job.id} of ${job.tenant} failed: ${error instanceof Error ? error.message : String(error)}`);
         } finally {
@@ -142,7 +152,9 @@ export class ExportRunner {
         const problem = tableProblem(object, columns);
         if (problem) throw new ExportRefusal(problem);
         // Only plainly named JSON columns are flattened (their names go into SQL); every column is exported as it is.
-        const json = columns.filter((c) => (c.type === "json" || c.type === "jsonb") && /^[a-z_][a-z0-9_]*$/.test(c.name)).map((c) => c.name);
+        const json = columns
+            .filter((c) => (c.type === "json" || c.type === "jsonb") && /^[a-z_][a-z0-9_]*$/.test(c.name))
+            .map((c) => c.name);
         return exportTable(clickhouse, bucket, postgres, target, json);
     }
 }

@@ -36,24 +36,37 @@ const scheduleBody = z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes, at most 63"),
     cron: z.string().min(1).max(200),
     objects,
-    lookbackDays: z.number().int().min(0).max(EXPORT_LIMITS.maxDays - 1, `at most ${EXPORT_LIMITS.maxDays - 1}: a run exports at most ${EXPORT_LIMITS.maxDays} days`).default(1),
+    lookbackDays: z
+        .number()
+        .int()
+        .min(0)
+        .max(EXPORT_LIMITS.maxDays - 1, `at most ${EXPORT_LIMITS.maxDays - 1}: a run exports at most ${EXPORT_LIMITS.maxDays} days`)
+        .default(1),
     paused: z.boolean().default(false),
 });
 const DAY_MS = 86_400_000;
-const exportBody = z.strictObject({ from: isoDay, to: isoDay, objects })
+const exportBody = z
+    .strictObject({ from: isoDay, to: isoDay, objects })
     .refine((b) => b.from <= b.to, { message: "from is after to", path: ["from"] })
-    .refine((b) => Date.parse(b.to) - Date.parse(b.from) < EXPORT_LIMITS.maxDays * DAY_MS, { message: `spans more than ${EXPORT_LIMITS.maxDays} days; split it into several exports`, path: ["to"] })
+    .refine((b) => Date.parse(b.to) - Date.parse(b.from) < EXPORT_LIMITS.maxDays * DAY_MS, {
+        message: `spans more than ${EXPORT_LIMITS.maxDays} days; split it into several exports`,
+        path: ["to"],
+    })
     .refine((b) => Date.parse(b.to) <= Date.now() + DAY_MS, { message: "is in the future", path: ["to"] });
 const uuid = z.strictObject({ id: z.uuid() });
 
 type Problem = { field: string; value?: unknown; reason: string };
 const badRequest = (reply: FastifyReply, problems: Problem[]) => reply.code(400).send({ error: "bad request", problems });
 /** Each problem with the field's path, the value sent there (if any) and zod's reason. */
-const zodProblems = (error: z.ZodError, body: unknown) => error.issues.map((i) => ({
-    field: i.path.join("."),
-    value: i.path.reduce<unknown>((at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined), body),
-    reason: i.message,
-}));
+const zodProblems = (error: z.ZodError, body: unknown) =>
+    error.issues.map((i) => ({
+        field: i.path.join("."),
+        value: i.path.reduce<unknown>(
+            (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
+            body,
+        ),
+        reason: i.message,
+    }));
 
 /** Why a cron expression may not drive a schedule, or undefined: croner must read it, and runs must be far enough apart. */
 function cronProblem(cron: string): string | undefined {
@@ -85,7 +98,10 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
         if (!parsed.success) return void badRequest(reply, zodProblems(parsed.error, body));
         const { name, cron, objects, lookbackDays, paused } = parsed.data;
         const cronReason = cronProblem(cron);
-        const problems: Problem[] = [...(cronReason ? [{ field: "cron", value: cron, reason: cronReason }] : []), ...await objectProblems(objects)];
+        const problems: Problem[] = [
+            ...(cronReason ? [{ field: "cron", value: cron, reason: cronReason }] : []),
+            ...(await objectProblems(objects)),
+        ];
         if (problems.length > 0) return void badRequest(reply, problems);
         return { name, cron, params: { objects, lookbackDays }, paused, nextRunAt: nextRunOf(cron, new Date()) };
     }
@@ -106,10 +122,20 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
     }
 
     /** Queues a job unless the tenant already has its fill of unfinished ones (429). */
-    async function queueJob(reply: FastifyReply, tenant: string, scheduleId: string | null, from: string, to: string, objectList: string[]) {
+    async function queueJob(
+        reply: FastifyReply,
+        tenant: string,
+        scheduleId: string | null,
+        from: string,
+        to: string,
+        objectList: string[],
+    ) {
         const unfinished = await store.unfinishedJobCount(tenant);
         if (unfinished >= EXPORT_LIMITS.unfinishedJobsPerTenant) {
-            return reply.code(429).header("retry-after", "60").send({ error: `tenant ${tenant} has ${unfinished} exports queued or running, the most it may; wait for them to finish` });
+            return reply
+                .code(429)
+                .header("retry-after", "60")
+                .send({ error: `tenant ${tenant} has ${unfinished} exports queued or running, the most it may; wait for them to finish` });
         }
         const job = await store.createJob(tenant, scheduleId, from, to, objectList);
         runner.enqueue(job);
@@ -123,12 +149,17 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
             const schedule = await scheduleOf(request.body, reply);
             if (!schedule) return reply;
             if ((await store.scheduleCount(request.tenant)) >= EXPORT_LIMITS.schedulesPerTenant) {
-                return reply.code(409).send({ error: `tenant ${request.tenant} has ${EXPORT_LIMITS.schedulesPerTenant} schedules, the most it may; delete one first` });
+                return reply.code(409).send({
+                    error: `tenant ${request.tenant} has ${EXPORT_LIMITS.schedulesPerTenant} schedules, the most it may; delete one first`,
+                });
             }
             try {
                 return reply.code(201).send(await store.createSchedule(request.tenant, schedule));
             } catch (error) {
-                if (isUniqueViolation(error)) return reply.code(409).send({ error: `schedule "${schedule.name}" already exists; update it with PUT /v1/schedules/<id>` });
+                if (isUniqueViolation(error))
+                    return reply
+                        .code(409)
+                        .send({ error: `schedule "${schedule.name}" already exists; update it with PUT /v1/schedules/<id>` });
                 throw error;
             }
         });
@@ -148,7 +179,8 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
             try {
                 return (await store.updateSchedule(request.tenant, id, schedule)) ?? notFound(reply, "schedule", id);
             } catch (error) {
-                if (isUniqueViolation(error)) return reply.code(409).send({ error: `another schedule is named "${schedule.name}"; choose another name` });
+                if (isUniqueViolation(error))
+                    return reply.code(409).send({ error: `another schedule is named "${schedule.name}"; choose another name` });
                 throw error;
             }
         });
@@ -172,7 +204,13 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
                 }
                 const { name, cron, params } = schedule;
                 const paused = action === "pause";
-                return store.updateSchedule(request.tenant, schedule.id, { name, cron, params, paused, nextRunAt: paused ? null : nextRunOf(cron, new Date()) });
+                return store.updateSchedule(request.tenant, schedule.id, {
+                    name,
+                    cron,
+                    params,
+                    paused,
+                    nextRunAt: paused ? null : nextRunOf(cron, new Date()),
+                });
             });
         }
 
@@ -186,7 +224,8 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
 
         api.get<{ Querystring: { schedule?: string } }>("/v1/jobs", async (request, reply) => {
             const schedule = request.query.schedule;
-            if (schedule !== undefined && !z.uuid().safeParse(schedule).success) return badRequest(reply, [{ field: "schedule", value: schedule, reason: "is not a schedule id (UUID)" }]);
+            if (schedule !== undefined && !z.uuid().safeParse(schedule).success)
+                return badRequest(reply, [{ field: "schedule", value: schedule, reason: "is not a schedule id (UUID)" }]);
             return { jobs: await store.jobs(request.tenant, schedule) };
         });
 

@@ -102,11 +102,21 @@ export class ExportStore {
     }
 
     async schedules(tenant: string): Promise<Schedule[]> {
-        return (await this.pool.query<Schedule>(`SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 ORDER BY name`, [tenant])).rows;
+        return (
+            await this.pool.query<Schedule>(
+                `SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 ORDER BY name`,
+                [tenant],
+            )
+        ).rows;
     }
 
     async schedule(tenant: string, id: string): Promise<Schedule | undefined> {
-        return (await this.pool.query<Schedule>(`SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2`, [tenant, id])).rows[0];
+        return (
+            await this.pool.query<Schedule>(`SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2`, [
+                tenant,
+                id,
+            ])
+        ).rows[0];
     }
 
     async updateSchedule(tenant: string, id: string, s: NewSchedule): Promise<Schedule | undefined> {
@@ -119,7 +129,9 @@ export class ExportStore {
     }
 
     async deleteSchedule(tenant: string, id: string): Promise<boolean> {
-        return (await this.pool.query("DELETE FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2", [tenant, id])).rowCount === 1;
+        return (
+            (await this.pool.query("DELETE FROM cellplane.export_schedules WHERE tenant_id = $1 AND id = $2", [tenant, id])).rowCount === 1
+        );
     }
 
     /**
@@ -155,24 +167,34 @@ export class ExportStore {
     }
 
     async job(tenant: string, id: string): Promise<Job | undefined> {
-        return (await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE tenant_id = $1 AND id = $2`, [tenant, id])).rows[0];
+        return (
+            await this.pool.query<Job>(`SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE tenant_id = $1 AND id = $2`, [tenant, id])
+        ).rows[0];
     }
 
     /** Jobs no live runner holds: queued, or running under a lease that expired (its runner stopped). Reruns are idempotent. */
     async unclaimedJobs(): Promise<Job[]> {
-        return (await this.pool.query<Job>(
-            `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())) ORDER BY created_at`,
-        )).rows;
+        return (
+            await this.pool.query<Job>(
+                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())) ORDER BY created_at`,
+            )
+        ).rows;
     }
 
     /** How many of a tenant's jobs are queued or running. */
     async unfinishedJobCount(tenant: string): Promise<number> {
-        const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')", [tenant]);
+        const { rows } = await this.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')",
+            [tenant],
+        );
         return rows[0].n;
     }
 
     async scheduleCount(tenant: string): Promise<number> {
-        const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM cellplane.export_schedules WHERE tenant_id = $1", [tenant]);
+        const { rows } = await this.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM cellplane.export_schedules WHERE tenant_id = $1",
+            [tenant],
+        );
         return rows[0].n;
     }
 
@@ -199,15 +221,34 @@ export class ExportStore {
     }
 
     /** Records the outcome of `owner`'s run, unless another runner has taken the job meanwhile (its outcome stands). */
-    async markFinished(id: string, owner: string, outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number }): Promise<void> {
+    async markFinished(
+        id: string,
+        owner: string,
+        outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number },
+    ): Promise<void> {
         const failed = "error" in outcome;
         await this.pool.query(
             "UPDATE cellplane.export_jobs SET status = $3, rows = $4, files = $5, duration_ms = $6, error = $7, finished_at = now() WHERE id = $1 AND lease_owner = $2",
-            [id, owner, failed ? "failed" : "succeeded", failed ? null : outcome.rows, failed ? null : JSON.stringify(outcome.files), outcome.durationMs, failed ? outcome.error : null],
+            [
+                id,
+                owner,
+                failed ? "failed" : "succeeded",
+                failed ? null : outcome.rows,
+                failed ? null : JSON.stringify(outcome.files),
+                outcome.durationMs,
+                failed ? outcome.error : null,
+            ],
         );
     }
 
-    private async insertJob(client: Pool | PoolClient, tenant: string, scheduleId: string | null, from: string, to: string, objects: string[]): Promise<Job> {
+    private async insertJob(
+        client: Pool | PoolClient,
+        tenant: string,
+        scheduleId: string | null,
+        from: string,
+        to: string,
+        objects: string[],
+    ): Promise<Job> {
         const { rows } = await client.query<Job>(
             `INSERT INTO cellplane.export_jobs (tenant_id, schedule_id, from_date, to_date, objects) VALUES ($1, $2, $3, $4, $5) RETURNING ${JOB_COLUMNS}`,
             [tenant, scheduleId, from, to, objects],

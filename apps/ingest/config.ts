@@ -10,7 +10,8 @@ const kafka = {
 const configSchema = z.object({ ...cellEnvironment, ...kafka });
 
 /** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
-const consumerConfigSchema = z.object(cellEnvironment)
+const consumerConfigSchema = z
+    .object(cellEnvironment)
     .pick({ PORT: true, HOST: true, CELL_ID: true, CLICKHOUSE_URL: true, CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true })
     .extend(kafka);
 
@@ -18,4 +19,5 @@ export type IngestConfig = z.output<typeof configSchema>;
 export type ConsumerConfig = z.output<typeof consumerConfigSchema>;
 
 export const loadIngestConfig = (env: NodeJS.ProcessEnv = process.env): IngestConfig => loadConfig("ingest", configSchema, env);
-export const loadConsumerConfig = (env: NodeJS.ProcessEnv = process.env): ConsumerConfig => loadConfig("ingest-consumer", consumerConfigSchema, env);
+export const loadConsumerConfig = (env: NodeJS.ProcessEnv = process.env): ConsumerConfig =>
+    loadConfig("ingest-consumer", consumerConfigSchema, env);

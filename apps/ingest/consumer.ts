@@ -21,15 +21,26 @@ export const CONSUMER_GROUP = "ingest-clickhouse";
  * Between inserts the consumer heartbeats and stops if it lost the partition, so a rebalance never has two
  * consumers inserting the same events.
  */
-export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId = CONSUMER_GROUP }: ConsumerOptions): Promise<{ consumer: Consumer; producer: Producer }> {
+export async function startConsumer({
+    kafka,
+    topic,
+    clickhouse,
+    metrics,
+    groupId = CONSUMER_GROUP,
+}: ConsumerOptions): Promise<{ consumer: Consumer; producer: Producer }> {
     const store = new EventStore(clickhouse);
     await ensureDeadLetterTopic(kafka, topic);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     // Fetches wait for a few megabytes (or half a second): fewer, larger inserts cost ClickHouse far less than many small ones.
     const consumer = kafka.consumer({
-        groupId, minBytes: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 500,
-        sessionTimeout: 30_000, rebalanceTimeout: 60_000,
+        groupId,
+        minBytes: 4 * 1024 * 1024,
+        maxBytes: 64 * 1024 * 1024,
+        maxBytesPerPartition: 16 * 1024 * 1024,
+        maxWaitTimeInMs: 500,
+        sessionTimeout: 30_000,
+        rebalanceTimeout: 60_000,
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -40,13 +51,16 @@ export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId
             if (batch.messages.length === 0) return;
             const read = batch.messages.map(eventMessageOf);
             const stop = metrics.insertSeconds.startTimer();
-            const outcome = await store.store(read.filter(isEvent), async () => {
-                await heartbeat();
-                if (isStale()) throw new Error(`partition ${batch.partition} was reassigned; its new owner takes the batch from the last commit`);
-            }).catch((error: unknown) => {
-                metrics.failedBatches.inc();
-                throw error;
-            });
+            const outcome = await store
+                .store(read.filter(isEvent), async () => {
+                    await heartbeat();
+                    if (isStale())
+                        throw new Error(`partition ${batch.partition} was reassigned; its new owner takes the batch from the last commit`);
+                })
+                .catch((error: unknown) => {
+                    metrics.failedBatches.inc();
+                    throw error;
+                });
             stop();
             const deadLetters = [...read.filter(isDeadLetter), ...outcome.deadLetters];
             await sendDeadLetters(producer, topic, batch.partition, deadLetters);
@@ -55,7 +69,9 @@ export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId
             metrics.stored.inc(outcome.stored.length);
             metrics.duplicates.inc(outcome.duplicates);
             for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+            await consumer.commitOffsets([
+                { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+            ]);
             resolveOffset(batch.lastOffset());
             await heartbeat();
         },
@@ -67,7 +83,11 @@ export async function startConsumer({ kafka, topic, clickhouse, metrics, groupId
  * Each partition's lag: its high watermark less the group's committed offset (or, before the group's first commit,
  * less the oldest offset still kept).
  */
-export async function partitionLags(admin: Admin, topic: string, groupId = CONSUMER_GROUP): Promise<{ partition: number; lag: number; committed: string; high: string }[]> {
+export async function partitionLags(
+    admin: Admin,
+    topic: string,
+    groupId = CONSUMER_GROUP,
+): Promise<{ partition: number; lag: number; committed: string; high: string }[]> {
     const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
     return ends.map(({ partition, high, low }) => {
         const at = committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
@@ -80,7 +100,13 @@ export async function partitionLags(admin: Admin, topic: string, groupId = CONSU
  * Reports each partition's lag, its high watermark less the group's committed offset, every `intervalMs`, read
  * from the brokers rather than from the consumer, so a consumer that fails or hangs still shows its lag growing.
  */
-export function watchLag(kafka: Kafka, topic: string, metrics: ConsumerMetrics, intervalMs = 5_000, groupId = CONSUMER_GROUP): { stop: () => Promise<void> } {
+export function watchLag(
+    kafka: Kafka,
+    topic: string,
+    metrics: ConsumerMetrics,
+    intervalMs = 5_000,
+    groupId = CONSUMER_GROUP,
+): { stop: () => Promise<void> } {
     const admin = kafka.admin();
     const connected = admin.connect();
     const measure = async () => {

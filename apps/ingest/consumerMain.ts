@@ -12,7 +12,12 @@ runService(async () => {
     // Under the consumer group's rebalance timeout (60 s), so an insert never outlives this consumer's hold on its partition.
     const clickhouse = clickhouseOf(config, { request_timeout: 20_000 });
     await ensureAnalyticsSchema(clickhouse);
-    const kafka = new Kafka({ clientId: `ingest-consumer-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
+    const kafka = new Kafka({
+        clientId: `ingest-consumer-${config.CELL_ID}`,
+        brokers: config.KAFKA_BOOTSTRAP.split(","),
+        logLevel: logLevel.WARN,
+        retry: { retries: 10 },
+    });
     const metrics = consumerMetrics();
     const { consumer, producer } = await startConsumer({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics });
     const lag = watchLag(kafka, config.KAFKA_TOPIC, metrics);

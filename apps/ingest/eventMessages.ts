@@ -28,7 +28,9 @@ export interface DeadLetter {
 export type DeadLetterReason = "not_an_event" | "refused_by_clickhouse";
 
 export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): IHeaders => ({
-    event_id: e.event_id, org_id: e.org_id, at: String(Date.parse(e.timestamp)),
+    event_id: e.event_id,
+    org_id: e.org_id,
+    at: String(Date.parse(e.timestamp)),
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -73,7 +75,13 @@ export async function sendDeadLetters(producer: Producer, topic: string, partiti
         messages: letters.map(({ source, reason, detail }) => ({
             key: source.key,
             value: source.value,
-            headers: { ...source.headers, dead_letter_reason: reason, dead_letter_detail: detail, dead_letter_at: at, dead_letter_origin: `${topic}/${partition}/${source.offset}` },
+            headers: {
+                ...source.headers,
+                dead_letter_reason: reason,
+                dead_letter_detail: detail,
+                dead_letter_at: at,
+                dead_letter_origin: `${topic}/${partition}/${source.offset}`,
+            },
         })),
     });
 }
@@ -85,7 +93,13 @@ export async function ensureDeadLetterTopic(kafka: Kafka, topic: string): Promis
     try {
         await admin.createTopics({
             waitForLeaders: true,
-            topics: [{ topic: deadLetterTopic(topic), numPartitions: 1, configEntries: [{ name: "retention.ms", value: String(DEAD_LETTER_RETENTION_DAYS * 86_400_000) }] }],
+            topics: [
+                {
+                    topic: deadLetterTopic(topic),
+                    numPartitions: 1,
+                    configEntries: [{ name: "retention.ms", value: String(DEAD_LETTER_RETENTION_DAYS * 86_400_000) }],
+                },
+            ],
         });
     } finally {
         await admin.disconnect();

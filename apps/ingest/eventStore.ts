@@ -22,7 +22,11 @@ interface StoreOutcome {
  * insert that fails because ClickHouse is unwell throws, so Kafka redelivers the batch later.
  */
 export class EventStore {
-    constructor(private readonly clickhouse: ClickHouseClient, private readonly table = "analytics.events", private readonly idIndex = "analytics.event_ids") {}
+    constructor(
+        private readonly clickhouse: ClickHouseClient,
+        private readonly table = "analytics.events",
+        private readonly idIndex = "analytics.event_ids",
+    ) {}
 
     async store(events: readonly EventMessage[], beforeInsert: () => Promise<void> = async () => undefined): Promise<StoreOutcome> {
         const unique = [...new Map(events.map((e) => [keyOf(e), e])).values()];
@@ -48,7 +52,11 @@ export class EventStore {
             const timedOut = !(error instanceof ClickHouseError) && /timeout/i.test((error as Error).message);
             if (mayPassLater(error) && !(timedOut && fresh.length > 1)) throw error;
             if (fresh.length === 1) {
-                outcome.deadLetters.push({ source: fresh[0].source, reason: "refused_by_clickhouse", detail: (error as Error).message.slice(0, 2_000) });
+                outcome.deadLetters.push({
+                    source: fresh[0].source,
+                    reason: "refused_by_clickhouse",
+                    detail: (error as Error).message.slice(0, 2_000),
+                });
                 return;
             }
             const half = Math.ceil(fresh.length / 2);

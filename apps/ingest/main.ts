@@ -17,12 +17,23 @@ runService(async () => {
     const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
     await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL);
     const clickhouse = clickhouseOf(config);
-    const kafka = new Kafka({ clientId: `ingest-${config.CELL_ID}`, brokers: config.KAFKA_BOOTSTRAP.split(","), logLevel: logLevel.WARN, retry: { retries: 10 } });
+    const kafka = new Kafka({
+        clientId: `ingest-${config.CELL_ID}`,
+        brokers: config.KAFKA_BOOTSTRAP.split(","),
+        logLevel: logLevel.WARN,
+        retry: { retries: 10 },
+    });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const storage = new StorageMeter(clickhouse, 10_000, (error) => console.error("storage meter:", (error as Error).message));
     const app = ingestServer({
-        config, keys: new ApiKeys(pool), quotas: new Quotas(pool), storage, producer: new CoalescingProducer(producer, config.KAFKA_TOPIC), clickhouse, metrics: apiMetrics(),
+        config,
+        keys: new ApiKeys(pool),
+        quotas: new Quotas(pool),
+        storage,
+        producer: new CoalescingProducer(producer, config.KAFKA_TOPIC),
+        clickhouse,
+        metrics: apiMetrics(),
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(`ingest of cell ${config.CELL_ID} listening on ${address}`);

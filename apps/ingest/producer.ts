@@ -32,12 +32,21 @@ export class CoalescingProducer {
     private queuedBytes = 0;
     private sending = false;
 
-    constructor(private readonly producer: Producer, private readonly topic: string, private readonly limits = DEFAULT_PRODUCER_LIMITS) {}
+    constructor(
+        private readonly producer: Producer,
+        private readonly topic: string,
+        private readonly limits = DEFAULT_PRODUCER_LIMITS,
+    ) {}
 
     send(messages: Message[]): Promise<void> {
         const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
         if (this.queuedBytes + bytes > this.limits.maxQueuedBytes && this.waiting.length > 0) {
-            return Promise.reject(new Unavailable(`the cell's event stream is behind (${this.queuedBytes} bytes waiting); nothing was stored`, RETRY_AFTER_SECONDS));
+            return Promise.reject(
+                new Unavailable(
+                    `the cell's event stream is behind (${this.queuedBytes} bytes waiting); nothing was stored`,
+                    RETRY_AFTER_SECONDS,
+                ),
+            );
         }
         return new Promise((resolve, reject) => {
             this.queuedBytes += bytes;
@@ -54,7 +63,12 @@ export class CoalescingProducer {
             const batch = this.waiting.splice(0, this.fitting());
             const error = await this.sendAll(batch.flatMap((b) => b.messages)).then(
                 () => undefined,
-                (e: unknown) => new Unavailable("the cell's event stream did not acknowledge the events; send them again with the same event ids (they are stored once)", RETRY_AFTER_SECONDS, e),
+                (e: unknown) =>
+                    new Unavailable(
+                        "the cell's event stream did not acknowledge the events; send them again with the same event ids (they are stored once)",
+                        RETRY_AFTER_SECONDS,
+                        e,
+                    ),
             );
             for (const { bytes, done } of batch) {
                 this.queuedBytes -= bytes;
@@ -87,7 +101,12 @@ export class CoalescingProducer {
         this.waiting = fresh;
         for (const { bytes, done } of stale) {
             this.queuedBytes -= bytes;
-            done(new Unavailable(`the cell's event stream is slow: the events waited over ${this.limits.maxWaitMs} ms and were not stored`, RETRY_AFTER_SECONDS));
+            done(
+                new Unavailable(
+                    `the cell's event stream is slow: the events waited over ${this.limits.maxWaitMs} ms and were not stored`,
+                    RETRY_AFTER_SECONDS,
+                ),
+            );
         }
     }
 

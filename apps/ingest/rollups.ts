@@ -10,7 +10,10 @@ export interface MetricsQuery {
 }
 
 /** Event counts of one tenant per bucket and type, in [from, to). Values are bound parameters, never spliced in. */
-export async function queryMetrics(clickhouse: ClickHouseClient, q: MetricsQuery): Promise<{ bucket: string; event_type: string; events: number }[]> {
+export async function queryMetrics(
+    clickhouse: ClickHouseClient,
+    q: MetricsQuery,
+): Promise<{ bucket: string; event_type: string; events: number }[]> {
     const table = q.granularity === "hour" ? "hourly_metrics" : "daily_metrics";
     const result = await clickhouse.query({
         query: `SELECT toString(bucket) AS time, event_type, toUInt64(sum(events)) AS count FROM analytics.${table}

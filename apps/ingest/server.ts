@@ -43,7 +43,11 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
 
     app.register(async (api) => {
         tenantApi(api, {
-            cellId: config.CELL_ID, keys, quotas, tenants: config.TENANTS, cellUrls: config.CELL_URLS,
+            cellId: config.CELL_ID,
+            keys,
+            quotas,
+            tenants: config.TENANTS,
+            cellUrls: config.CELL_URLS,
             onRefused: (reason) => metrics.refusedRequests.inc({ reason }),
         });
 
@@ -58,23 +62,35 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
             const foreign = items.flatMap((item, index) => (isObject(item) && "org_id" in item && item.org_id !== tenant ? [index] : []));
             if (foreign.length > 0) {
                 metrics.rejected.inc({ reason: "foreign_org" }, items.length);
-                return reply.code(403).send({ error: `events ${foreign.join(", ")} name another org_id than the API key's tenant ${tenant}; nothing was stored` });
+                return reply.code(403).send({
+                    error: `events ${foreign.join(", ")} name another org_id than the API key's tenant ${tenant}; nothing was stored`,
+                });
             }
             const { valid, problems } = validateEvents(items);
             if (problems.length > 0 && request.query.partial !== "true") {
                 metrics.rejected.inc({ reason: "invalid" }, items.length);
-                return reply.code(400).send({ error: "invalid events; nothing was stored (send ?partial=true to store the valid ones)", problems });
+                return reply
+                    .code(400)
+                    .send({ error: "invalid events; nothing was stored (send ?partial=true to store the valid ones)", problems });
             }
             metrics.rejected.inc({ reason: "invalid" }, items.length - valid.length);
             const used = storage.bytesOf(tenant);
             if (used > quota.maxStorageGb * GB) {
                 metrics.rejected.inc({ reason: "over_storage_quota" }, valid.length);
-                return reply.code(403).send({ error: `tenant ${tenant} stores ${(used / GB).toFixed(3)} GB, over its quota of ${quota.maxStorageGb} GB; nothing was stored. Delete data or raise cellplane:tenants[].quotas.maxStorageGb` });
+                return reply.code(403).send({
+                    error: `tenant ${tenant} stores ${(used / GB).toFixed(3)} GB, over its quota of ${quota.maxStorageGb} GB; nothing was stored. Delete data or raise cellplane:tenants[].quotas.maxStorageGb`,
+                });
             }
-            const allowed = valid.length === 0 ? { ok: true as const } : await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
+            const allowed =
+                valid.length === 0
+                    ? { ok: true as const }
+                    : await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
             if (!allowed.ok) {
                 metrics.rejected.inc({ reason: "rate_limited" }, valid.length);
-                return reply.code(429).header("retry-after", String(allowed.retryAfterSeconds)).send({ error: `tenant ${tenant} is over its quota of ${quota.eventsPerSecond} events/s; nothing was stored` });
+                return reply
+                    .code(429)
+                    .header("retry-after", String(allowed.retryAfterSeconds))
+                    .send({ error: `tenant ${tenant} is over its quota of ${quota.eventsPerSecond} events/s; nothing was stored` });
             }
             const receivedAt = new Date().toISOString();
             const stored: StoredEvent[] = valid.map(({ event }) => ({ ...event, received_at: receivedAt, _processing_time: receivedAt }));
@@ -87,9 +103,17 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
 
         api.get("/v1/metrics", async (request, reply) => {
             const query = metricsQuery.safeParse(request.query);
-            if (!query.success) return reply.code(400).send({ error: "bad query", problems: query.error.issues.map((i) => ({ field: i.path.join("."), reason: i.message })) });
+            if (!query.success)
+                return reply.code(400).send({
+                    error: "bad query",
+                    problems: query.error.issues.map((i) => ({ field: i.path.join("."), reason: i.message })),
+                });
             const { from, to, granularity, event_type: eventType } = query.data;
-            return { tenant: request.tenant, granularity, rows: await queryMetrics(clickhouse, { org: request.tenant, from, to, granularity, eventType }) };
+            return {
+                tenant: request.tenant,
+                granularity,
+                rows: await queryMetrics(clickhouse, { org: request.tenant, from, to, granularity, eventType }),
+            };
         });
     });
 

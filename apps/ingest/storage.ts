@@ -15,10 +15,17 @@ export class StorageMeter {
     private measuredAt = 0;
     private measuring: Promise<void> | undefined;
 
-    constructor(private readonly clickhouse: ClickHouseClient, private readonly maxAgeMs = 10_000, private readonly onError: (error: unknown) => void = () => undefined) {}
+    constructor(
+        private readonly clickhouse: ClickHouseClient,
+        private readonly maxAgeMs = 10_000,
+        private readonly onError: (error: unknown) => void = () => undefined,
+    ) {}
 
     bytesOf(tenant: string): number {
-        if (Date.now() - this.measuredAt > this.maxAgeMs) this.measuring ??= this.measure().catch(this.onError).finally(() => (this.measuring = undefined));
+        if (Date.now() - this.measuredAt > this.maxAgeMs)
+            this.measuring ??= this.measure()
+                .catch(this.onError)
+                .finally(() => (this.measuring = undefined));
         return this.bytes.get(tenant) ?? 0;
     }
 

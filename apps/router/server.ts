@@ -15,7 +15,10 @@ const ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
  */
 const ROUTES: [RegExp, (route: TenantRoute) => string][] = [
     [/^\/v1\/(events|metrics)$/, (route) => route.endpoints.ingestUrl],
-    [new RegExp(`^/v1/(exports|schedules|jobs|schedules/${ID}|schedules/${ID}/(pause|resume|trigger)|jobs/${ID})$`), (route) => route.endpoints.exportUrl],
+    [
+        new RegExp(`^/v1/(exports|schedules|jobs|schedules/${ID}|schedules/${ID}/(pause|resume|trigger)|jobs/${ID})$`),
+        (route) => route.endpoints.exportUrl,
+    ],
 ];
 
 /** The largest body the router passes on: the ingest API's limit, the largest of the cells' APIs. */
@@ -35,8 +38,13 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", (request, payload, done) => {
         const length = request.headers["content-length"];
-        if (length === undefined) return done(httpError(411, "send the body with a Content-Length header; bodies of unknown length are not forwarded"), undefined);
-        if (Number(length) > ROUTER_BODY_LIMIT) return done(httpError(413, `the body is over ${ROUTER_BODY_LIMIT} bytes, the most a cell takes`), undefined);
+        if (length === undefined)
+            return done(
+                httpError(411, "send the body with a Content-Length header; bodies of unknown length are not forwarded"),
+                undefined,
+            );
+        if (Number(length) > ROUTER_BODY_LIMIT)
+            return done(httpError(413, `the body is over ${ROUTER_BODY_LIMIT} bytes, the most a cell takes`), undefined);
         done(null, payload);
     });
 
@@ -53,10 +61,13 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
         return reply.from(`${service(route).replace(/\/$/, "")}${request.url}`, {
             onError: (failed, { error }) => {
                 request.log.warn({ cell: route.cell, error: error.message }, "cell unreachable");
-                failed.code(503).header("retry-after", String(config.RETRY_AFTER_SECONDS)).send({
-                    error: `cell ${route.cell} (residency ${route.residency}) of tenant ${tenant} does not answer; retry in ${config.RETRY_AFTER_SECONDS} s. Requests are never sent to another cell.`,
-                    cell: route.cell,
-                });
+                failed
+                    .code(503)
+                    .header("retry-after", String(config.RETRY_AFTER_SECONDS))
+                    .send({
+                        error: `cell ${route.cell} (residency ${route.residency}) of tenant ${tenant} does not answer; retry in ${config.RETRY_AFTER_SECONDS} s. Requests are never sent to another cell.`,
+                        cell: route.cell,
+                    });
             },
         });
     });

@@ -74,8 +74,11 @@ const EVENT_IDS = [
 /** The cell's analytics schema, created by the ingest service where the cell's resources do not create it. */
 export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient): Promise<void> {
     for (const query of ["CREATE DATABASE IF NOT EXISTS analytics", EVENTS_TABLE]) await clickhouse.command({ query });
-    const indexed = await (await clickhouse.query({ query: "EXISTS TABLE analytics.event_ids", format: "JSONEachRow" })).json<{ result: number }>();
+    const indexed = await (
+        await clickhouse.query({ query: "EXISTS TABLE analytics.event_ids", format: "JSONEachRow" })
+    ).json<{ result: number }>();
     for (const query of [...EVENT_IDS, ...ROLLUPS, ...METADATA_KEYS]) await clickhouse.command({ query });
     // A cell upgraded from before the id index: the events already stored are indexed too, or a redelivery would count them twice.
-    if (Number(indexed[0].result) === 0) await clickhouse.command({ query: "INSERT INTO analytics.event_ids SELECT org_id, event_id, timestamp FROM analytics.events" });
+    if (Number(indexed[0].result) === 0)
+        await clickhouse.command({ query: "INSERT INTO analytics.event_ids SELECT org_id, event_id, timestamp FROM analytics.events" });
 }

@@ -26,19 +26,27 @@ export function claimedTenant(key: string): string | undefined {
 
 export async function createApiKey(pool: Pool, orgId: string): Promise<{ id: string; key: string }> {
     const key = `cp_${orgId}_${randomBytes(32).toString("base64url")}`;
-    const { rows } = await pool.query<{ id: string }>("INSERT INTO cellplane.api_keys (org_id, key_hash) VALUES ($1, $2) RETURNING id", [orgId, hashOf(key)]);
+    const { rows } = await pool.query<{ id: string }>("INSERT INTO cellplane.api_keys (org_id, key_hash) VALUES ($1, $2) RETURNING id", [
+        orgId,
+        hashOf(key),
+    ]);
     return { id: rows[0].id, key };
 }
 
 /** Revokes key `id` of tenant `orgId`; another tenant's key is left alone, as if it did not exist. */
 export async function revokeApiKey(pool: Pool, orgId: string, id: string): Promise<boolean> {
-    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL", [id, orgId]);
+    const { rowCount } = await pool.query(
+        "UPDATE cellplane.api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
+        [id, orgId],
+    );
     return rowCount === 1;
 }
 
 /** Revokes every key of tenant `orgId`; returns how many were live. */
 export async function revokeTenantKeys(pool: Pool, orgId: string): Promise<number> {
-    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL", [orgId]);
+    const { rowCount } = await pool.query("UPDATE cellplane.api_keys SET revoked_at = now() WHERE org_id = $1 AND revoked_at IS NULL", [
+        orgId,
+    ]);
     return rowCount ?? 0;
 }
 
@@ -53,7 +61,11 @@ export const KEY_CACHE_TTL_MS = 5_000;
 export class ApiKeys {
     private readonly cache = new Map<string, { org: Promise<string | undefined>; until: number }>();
 
-    constructor(private readonly pool: Pool, private readonly ttlMs = KEY_CACHE_TTL_MS, readonly maxEntries = 10_000) {}
+    constructor(
+        private readonly pool: Pool,
+        private readonly ttlMs = KEY_CACHE_TTL_MS,
+        readonly maxEntries = 10_000,
+    ) {}
 
     get size(): number {
         return this.cache.size;
@@ -68,7 +80,8 @@ export class ApiKeys {
             this.cache.set(hash, cached);
             return cached.org;
         }
-        const org = this.pool.query<{ org_id: string }>("SELECT org_id FROM cellplane.api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashOf(key)])
+        const org = this.pool
+            .query<{ org_id: string }>("SELECT org_id FROM cellplane.api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashOf(key)])
             .then(({ rows }) => rows[0]?.org_id);
         this.cache.set(hash, { org, until: Date.now() + this.ttlMs });
         org.catch(() => this.cache.delete(hash));

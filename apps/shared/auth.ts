@@ -39,12 +39,18 @@ export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void
     api.addHook("onRequest", async (request, reply) => {
         const tenant = await metadataStore(() => authenticate(request, reply, options));
         if (tenant === undefined) return reply;
-        const take = await metadataStore(() => options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1));
+        const take = await metadataStore(() =>
+            options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1),
+        );
         reply.header("x-ratelimit-remaining", String(take.remaining));
         if (!take.ok) {
             options.onRefused?.("over_request_quota");
-            return reply.code(429).header("retry-after", String(take.retryAfterSeconds))
-                .send({ error: `tenant ${tenant} is over its quota of ${options.tenants[tenant].apiRequestsPerMinute} API requests per minute; retry in ${take.retryAfterSeconds} s` });
+            return reply
+                .code(429)
+                .header("retry-after", String(take.retryAfterSeconds))
+                .send({
+                    error: `tenant ${tenant} is over its quota of ${options.tenants[tenant].apiRequestsPerMinute} API requests per minute; retry in ${take.retryAfterSeconds} s`,
+                });
         }
         request.tenant = tenant;
     });
@@ -66,7 +72,11 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
     if (claimed !== undefined && home !== undefined && home !== options.cellId) {
         // Another cell's tenant: its key lives there, so send it there before reading anything it sent.
         options.onRefused?.("misdirected");
-        reply.code(421).send({ error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests there`, cell: home, url: options.cellUrls[home] });
+        reply.code(421).send({
+            error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests there`,
+            cell: home,
+            url: options.cellUrls[home],
+        });
         return undefined;
     }
     const tenant = home === undefined ? undefined : await options.keys.tenantOf(key);

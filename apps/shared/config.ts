@@ -1,14 +1,18 @@
 import { z } from "zod";
 
 /** An environment variable holding JSON, parsed and then checked with `schema`. */
-export const json = <T extends z.ZodType>(schema: T) => z.string().transform((text, ctx) => {
-    try {
-        return JSON.parse(text);
-    } catch {
-        ctx.addIssue({ code: "custom", message: "is not JSON" });
-        return z.NEVER;
-    }
-}).pipe(schema);
+export const json = <T extends z.ZodType>(schema: T) =>
+    z
+        .string()
+        .transform((text, ctx) => {
+            try {
+                return JSON.parse(text);
+            } catch {
+                ctx.addIssue({ code: "custom", message: "is not JSON" });
+                return z.NEVER;
+            }
+        })
+        .pipe(schema);
 
 /** What every app of a cell is told about the cell: who it is, its stores, and where its tenants live. */
 export const cellEnvironment = {
@@ -21,12 +25,17 @@ export const cellEnvironment = {
     CLICKHOUSE_USER: z.string().min(1),
     CLICKHOUSE_PASSWORD: z.string().min(1),
     /** tenant id → its cell and its quotas, from the stack's tenant directory. */
-    TENANTS: json(z.record(z.string(), z.object({
-        cell: z.string(),
-        eventsPerSecond: z.number().int().positive(),
-        apiRequestsPerMinute: z.number().int().positive(),
-        maxStorageGb: z.number().positive(),
-    }))),
+    TENANTS: json(
+        z.record(
+            z.string(),
+            z.object({
+                cell: z.string(),
+                eventsPerSecond: z.number().int().positive(),
+                apiRequestsPerMinute: z.number().int().positive(),
+                maxStorageGb: z.number().positive(),
+            }),
+        ),
+    ),
     /** cell id → the public URL of its ingest service, for the 421 answer to a tenant of another cell. */
     CELL_URLS: json(z.record(z.string(), z.url())).default({}),
 };

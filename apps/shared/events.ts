@@ -1,7 +1,15 @@
 import { z } from "zod";
 
 /** Seed 002 §3.1: the event types and categories every cell accepts. */
-export const EVENT_TYPES = ["session_start", "session_end", "code_generated", "pr_created", "error", "security_alert", "cost_incurred"] as const;
+export const EVENT_TYPES = [
+    "session_start",
+    "session_end",
+    "code_generated",
+    "pr_created",
+    "error",
+    "security_alert",
+    "cost_incurred",
+] as const;
 export const EVENT_CATEGORIES = ["usage", "performance", "security", "cost"] as const;
 
 /** Most events in one request, and most bytes in its body; beyond either the answer is 413. */
@@ -12,7 +20,12 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const LONE_SURROGATE = /\p{Cs}/u;
 const UNICODE_REASON = "must be Unicode text: it holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)";
 
-const text = (max: number) => z.string().min(1).max(max).refine((value) => !LONE_SURROGATE.test(value), UNICODE_REASON);
+const text = (max: number) =>
+    z
+        .string()
+        .min(1)
+        .max(max)
+        .refine((value) => !LONE_SURROGATE.test(value), UNICODE_REASON);
 
 /** Events are kept this long (the events table's TTL); an older event would be deleted as soon as it is stored. */
 export const RETENTION_MONTHS = 36;
@@ -37,25 +50,38 @@ function currentTimeRange() {
     return rangeNow.range;
 }
 
-const timestamp = z.iso.datetime({ offset: true, abort: true, message: "must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z" }).superRefine((value, ctx) => {
-    const { from, to } = currentTimeRange();
-    const at = Date.parse(value);
-    if (!(at >= from.getTime() && at <= to.getTime())) {
-        ctx.addIssue({ code: "custom", message: `"${value}" is outside the times a cell keeps: send a time from ${from.toISOString()} to ${to.toISOString()} (events are kept ${RETENTION_MONTHS} months, and may be dated at most a day ahead)` });
-    }
-});
+const timestamp = z.iso
+    .datetime({ offset: true, abort: true, message: "must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z" })
+    .superRefine((value, ctx) => {
+        const { from, to } = currentTimeRange();
+        const at = Date.parse(value);
+        if (!(at >= from.getTime() && at <= to.getTime())) {
+            ctx.addIssue({
+                code: "custom",
+                message: `"${value}" is outside the times a cell keeps: send a time from ${from.toISOString()} to ${to.toISOString()} (events are kept ${RETENTION_MONTHS} months, and may be dated at most a day ahead)`,
+            });
+        }
+    });
 
 /** Whether `value` nests objects or arrays more than `levels` deep; it never descends further than that. */
 const nestedDeeperThan = (value: unknown, levels: number): boolean =>
     value !== null && typeof value === "object" && (levels === 0 || Object.values(value).some((v) => nestedDeeperThan(v, levels - 1)));
 
 /** Whether any key or string inside `value` holds a lone surrogate. */
-const holdsLoneSurrogate = (value: unknown): boolean => typeof value === "string"
-    ? LONE_SURROGATE.test(value)
-    : value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) => LONE_SURROGATE.test(key) || holdsLoneSurrogate(inner));
+const holdsLoneSurrogate = (value: unknown): boolean =>
+    typeof value === "string"
+        ? LONE_SURROGATE.test(value)
+        : value !== null &&
+          typeof value === "object" &&
+          Object.entries(value).some(([key, inner]) => LONE_SURROGATE.test(key) || holdsLoneSurrogate(inner));
 
-const metadata = z.record(z.string(), z.unknown()).default({})
-    .refine((value) => !nestedDeeperThan(value, MAX_METADATA_DEPTH), { message: `is nested more than ${MAX_METADATA_DEPTH} levels deep; flatten it`, abort: true })
+const metadata = z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((value) => !nestedDeeperThan(value, MAX_METADATA_DEPTH), {
+        message: `is nested more than ${MAX_METADATA_DEPTH} levels deep; flatten it`,
+        abort: true,
+    })
     .refine((value) => !holdsLoneSurrogate(value), UNICODE_REASON);
 
 export const eventSchema = z.strictObject({

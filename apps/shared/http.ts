@@ -18,7 +18,11 @@ export const SERVER_TIMEOUTS = {
 
 /** An answer that is the cell's own fault or state, not the caller's: 503 with Retry-After. */
 export class Unavailable extends Error {
-    constructor(message: string, readonly retryAfterSeconds: number, cause?: unknown) {
+    constructor(
+        message: string,
+        readonly retryAfterSeconds: number,
+        cause?: unknown,
+    ) {
         super(message, { cause });
     }
 }
@@ -43,12 +47,17 @@ export function serviceApp(options: { bodyLimit?: number } = {}): FastifyInstanc
     app.setErrorHandler((error: FastifyError, request, reply) => {
         if (error instanceof Unavailable) {
             request.log.warn({ reason: error.message, cause: String(error.cause ?? "") }, "unavailable");
-            return reply.code(503).header("retry-after", String(error.retryAfterSeconds)).send({ error: error.message, requestId: request.id });
+            return reply
+                .code(503)
+                .header("retry-after", String(error.retryAfterSeconds))
+                .send({ error: error.message, requestId: request.id });
         }
         const status = error.statusCode ?? 500;
         if (status < 500) return reply.code(status).send({ error: error.message, requestId: request.id });
         request.log.error({ err: error }, "request failed");
-        return reply.code(500).send({ error: `internal error; quote request id ${request.id} to the cell's operators`, requestId: request.id });
+        return reply
+            .code(500)
+            .send({ error: `internal error; quote request id ${request.id} to the cell's operators`, requestId: request.id });
     });
     return app;
 }

@@ -41,10 +41,17 @@ export class Quotas {
 
     /** Takes `cost` tokens of tenant `org`'s quota `name`, or says how long until they would be there. */
     async take(org: string, name: string, rate: QuotaRate, cost: number): Promise<Take> {
-        const { rows } = await this.pool.query<{ granted: boolean; tokens: number }>("SELECT * FROM cellplane.take_tokens($1, $2, $3, $4, $5)", [org, name, rate.capacity, rate.perSecond, cost]);
+        const { rows } = await this.pool.query<{ granted: boolean; tokens: number }>(
+            "SELECT * FROM cellplane.take_tokens($1, $2, $3, $4, $5)",
+            [org, name, rate.capacity, rate.perSecond, cost],
+        );
         const { granted, tokens } = rows[0];
         if (granted) return { ok: true, remaining: Math.max(0, Math.floor(tokens)) };
-        return { ok: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, rate.capacity) - tokens) / rate.perSecond)) };
+        return {
+            ok: false,
+            remaining: 0,
+            retryAfterSeconds: Math.max(1, Math.ceil((Math.min(cost, rate.capacity) - tokens) / rate.perSecond)),
+        };
     }
 }
 

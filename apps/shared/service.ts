@@ -3,15 +3,18 @@
  * exits. A start-up that fails prints why (a bad setting names itself) and exits 1.
  */
 export function runService(start: () => Promise<() => Promise<unknown>>): void {
-    start().then((stop) => {
-        const exit = async () => {
-            await stop();
-            process.exit(0);
-        };
-        process.once("SIGTERM", exit);
-        process.once("SIGINT", exit);
-    }, (error: unknown) => {
-        console.error(error instanceof Error ? error.message : error);
-        process.exit(1);
-    });
+    start().then(
+        (stop) => {
+            const exit = async () => {
+                await stop();
+                process.exit(0);
+            };
+            process.once("SIGTERM", exit);
+            process.once("SIGINT", exit);
+        },
+        (error: unknown) => {
+            console.error(error instanceof Error ? error.message : error);
+            process.exit(1);
+        },
+    );
 }

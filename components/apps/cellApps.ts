@@ -24,8 +24,11 @@ export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: App
     const clickhouseSecrets = { CLICKHOUSE_PASSWORD: clickhouse.password };
     const secretEnv = {
         ...clickhouseSecrets,
-        POSTGRES_URL: pulumi.secret(pulumi.all([postgres.user, postgres.host, postgres.port, postgres.database, postgres.password])
-            .apply(([user, host, port, database, password]) => postgresUrl({ user, host, port, database }, password))),
+        POSTGRES_URL: pulumi.secret(
+            pulumi
+                .all([postgres.user, postgres.host, postgres.port, postgres.database, postgres.password])
+                .apply(([user, host, port, database, password]) => postgresUrl({ user, host, port, database }, password)),
+        ),
     };
     const keys = objectStore.accessKeys;
     return {

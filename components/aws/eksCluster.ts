@@ -31,50 +31,73 @@ export class EksCluster extends pulumi.ComponentResource {
         const clusterRole = this.role(`${name}-cluster`, "eks.amazonaws.com", CLUSTER_POLICIES, tags);
         const nodeRole = this.role(`${name}-nodes`, "ec2.amazonaws.com", NODE_POLICIES, tags);
 
-        this.cluster = new eks.Cluster(`${name}-eks`, {
-            version: EKS_VERSION,
-            roleArn: clusterRole.role.arn,
-            vpcConfig: {
-                subnetIds: args.network.privateSubnetIds,
-                endpointPrivateAccess: true,
-                endpointPublicAccess: !production,
+        this.cluster = new eks.Cluster(
+            `${name}-eks`,
+            {
+                version: EKS_VERSION,
+                roleArn: clusterRole.role.arn,
+                vpcConfig: {
+                    subnetIds: args.network.privateSubnetIds,
+                    endpointPrivateAccess: true,
+                    endpointPublicAccess: !production,
+                },
+                encryptionConfig: { provider: { keyArn: args.key.arn }, resources: ["secrets"] },
+                accessConfig: { authenticationMode: "API" },
+                enabledClusterLogTypes: ["api", "audit", "authenticator"],
+                tags,
             },
-            encryptionConfig: { provider: { keyArn: args.key.arn }, resources: ["secrets"] },
-            accessConfig: { authenticationMode: "API" },
-            enabledClusterLogTypes: ["api", "audit", "authenticator"],
-            tags,
-        }, { parent: this, dependsOn: clusterRole.attachments });
+            { parent: this, dependsOn: clusterRole.attachments },
+        );
 
-        const nodes = new eks.NodeGroup(`${name}-nodes`, {
-            clusterName: this.cluster.name,
-            nodeRoleArn: nodeRole.role.arn,
-            subnetIds: args.network.privateSubnetIds,
-            instanceTypes: [AWS_INSTANCE_TYPES[cell.size].node],
-            scalingConfig: { minSize: shape.nodes.min, desiredSize: shape.nodes.desired, maxSize: shape.nodes.max },
-            updateConfig: { maxUnavailable: 1 },
-            labels: labels.kubernetes,
-            tags,
-        }, { parent: this, dependsOn: nodeRole.attachments });
+        const nodes = new eks.NodeGroup(
+            `${name}-nodes`,
+            {
+                clusterName: this.cluster.name,
+                nodeRoleArn: nodeRole.role.arn,
+                subnetIds: args.network.privateSubnetIds,
+                instanceTypes: [AWS_INSTANCE_TYPES[cell.size].node],
+                scalingConfig: { minSize: shape.nodes.min, desiredSize: shape.nodes.desired, maxSize: shape.nodes.max },
+                updateConfig: { maxUnavailable: 1 },
+                labels: labels.kubernetes,
+                tags,
+            },
+            { parent: this, dependsOn: nodeRole.attachments },
+        );
 
-        this.provider = new KubernetesProvider(`${name}-k8s`, {
-            kubeconfig: pulumi.all([this.cluster.name, this.cluster.endpoint, this.cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
-                kubeconfig(clusterName, endpoint, ca.data ?? "", cell.region)),
-            enableServerSideApply: true,
-        }, { parent: this, dependsOn: [nodes] });
+        this.provider = new KubernetesProvider(
+            `${name}-k8s`,
+            {
+                kubeconfig: pulumi
+                    .all([this.cluster.name, this.cluster.endpoint, this.cluster.certificateAuthority])
+                    .apply(([clusterName, endpoint, ca]) => kubeconfig(clusterName, endpoint, ca.data ?? "", cell.region)),
+                enableServerSideApply: true,
+            },
+            { parent: this, dependsOn: [nodes] },
+        );
 
         this.registerOutputs({ clusterName: this.cluster.name, endpoint: this.cluster.endpoint });
     }
 
     private role(name: string, service: string, policies: string[], tags: Record<string, string>) {
-        const role = new iam.Role(name, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-            }),
-            tags,
-        }, { parent: this });
-        const attachments = policies.map((policy) =>
-            new iam.RolePolicyAttachment(`${name}-${policy}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, { parent: this }));
+        const role = new iam.Role(
+            name,
+            {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        const attachments = policies.map(
+            (policy) =>
+                new iam.RolePolicyAttachment(
+                    `${name}-${policy}`,
+                    { role: role.name, policyArn: `arn:aws:iam::aws:policy/${policy}` },
+                    { parent: this },
+                ),
+        );
         return { role, attachments };
     }
 }
@@ -87,9 +110,17 @@ function kubeconfig(clusterName: string, endpoint: string, certificateAuthority:
         clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": certificateAuthority } }],
         contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
         "current-context": clusterName,
-        users: [{
-            name: clusterName,
-            user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region] } },
-        }],
+        users: [
+            {
+                name: clusterName,
+                user: {
+                    exec: {
+                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                        command: "aws",
+                        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region],
+                    },
+                },
+            },
+        ],
     });
 }

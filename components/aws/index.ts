@@ -15,12 +15,16 @@ export const awsTarget: CellTarget = {
         const provider = new AwsProvider(`${cell.id}-aws`, { region: cell.region }, { parent });
         const opts = { parent, providers: [provider] };
 
-        const key = new kms.Key(`${cell.id}-key`, {
-            description: `Cellplane ${cell.id}: encryption of Postgres, Kafka, exports and Kubernetes secrets`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            tags: labels.tags,
-        }, { parent, provider });
+        const key = new kms.Key(
+            `${cell.id}-key`,
+            {
+                description: `Cellplane ${cell.id}: encryption of Postgres, Kafka, exports and Kubernetes secrets`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags: labels.tags,
+            },
+            { parent, provider },
+        );
         new kms.Alias(`${cell.id}-key`, { name: `alias/cellplane-${cell.id}`, targetKeyId: key.keyId }, { parent, provider });
 
         const network = new AwsNetwork(`${cell.id}-network`, { context }, opts);

@@ -27,34 +27,42 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         const brokers = Math.ceil(shape.kafkaBrokers / zones) * zones;
         this.replicationFactor = Math.min(3, brokers);
 
-        const configuration = new msk.Configuration(`${name}-config`, {
-            kafkaVersions: [KAFKA_VERSION],
-            serverProperties: [
-                `default.replication.factor=${this.replicationFactor}`,
-                `min.insync.replicas=${Math.max(1, this.replicationFactor - 1)}`,
-                "auto.create.topics.enable=false",
-                "unclean.leader.election.enable=false",
-            ].join("\n"),
-        }, { parent: this });
+        const configuration = new msk.Configuration(
+            `${name}-config`,
+            {
+                kafkaVersions: [KAFKA_VERSION],
+                serverProperties: [
+                    `default.replication.factor=${this.replicationFactor}`,
+                    `min.insync.replicas=${Math.max(1, this.replicationFactor - 1)}`,
+                    "auto.create.topics.enable=false",
+                    "unclean.leader.election.enable=false",
+                ].join("\n"),
+            },
+            { parent: this },
+        );
 
-        this.cluster = new msk.Cluster(`${name}-cluster`, {
-            kafkaVersion: KAFKA_VERSION,
-            numberOfBrokerNodes: brokers,
-            brokerNodeGroupInfo: {
-                instanceType: AWS_INSTANCE_TYPES[cell.size].kafkaBroker,
-                clientSubnets: args.network.privateSubnetIds,
-                securityGroups: [args.network.dataSecurityGroup.id],
-                storageInfo: { ebsStorageInfo: { volumeSize: shape.kafkaStorageGb } },
-                connectivityInfo: { publicAccess: { type: "DISABLED" } },
+        this.cluster = new msk.Cluster(
+            `${name}-cluster`,
+            {
+                kafkaVersion: KAFKA_VERSION,
+                numberOfBrokerNodes: brokers,
+                brokerNodeGroupInfo: {
+                    instanceType: AWS_INSTANCE_TYPES[cell.size].kafkaBroker,
+                    clientSubnets: args.network.privateSubnetIds,
+                    securityGroups: [args.network.dataSecurityGroup.id],
+                    storageInfo: { ebsStorageInfo: { volumeSize: shape.kafkaStorageGb } },
+                    connectivityInfo: { publicAccess: { type: "DISABLED" } },
+                },
+                encryptionInfo: {
+                    encryptionAtRestKmsKeyArn: args.key.arn,
+                    encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+                },
+                clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+                configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
+                tags: labels.tags,
             },
-            encryptionInfo: {
-                encryptionAtRestKmsKeyArn: args.key.arn,
-                encryptionInTransit: { clientBroker: "TLS", inCluster: true },
-            },
-            clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
-            configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
-            tags: labels.tags,
-        }, { parent: this });
+            { parent: this },
+        );
 
         this.bootstrapServers = this.cluster.bootstrapBrokersSaslIam;
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });

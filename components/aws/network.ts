@@ -28,41 +28,65 @@ export class AwsNetwork extends pulumi.ComponentResource {
 
         this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
         const gateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
-        const publicRoutes = new ec2.RouteTable(`${name}-public`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags }, parent);
+        const publicRoutes = new ec2.RouteTable(
+            `${name}-public`,
+            { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }], tags },
+            parent,
+        );
 
         // One NAT gateway per AZ in production so losing an AZ does not cut the others off.
         const natZones = production ? this.availabilityZones : this.availabilityZones.slice(0, 1);
         const natGateways = natZones.map((zone, i) => {
-            const subnet = new ec2.Subnet(`${name}-public-${zone}`, { vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: `10.0.${192 + i * 16}.0/20`, mapPublicIpOnLaunch: false, tags }, parent);
+            const subnet = new ec2.Subnet(
+                `${name}-public-${zone}`,
+                { vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: `10.0.${192 + i * 16}.0/20`, mapPublicIpOnLaunch: false, tags },
+                parent,
+            );
             new ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
             const ip = new ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags }, parent);
-            return new ec2.NatGateway(`${name}-nat-${zone}`, { subnetId: subnet.id, allocationId: ip.id, tags }, { parent: this, dependsOn: [gateway] });
+            return new ec2.NatGateway(
+                `${name}-nat-${zone}`,
+                { subnetId: subnet.id, allocationId: ip.id, tags },
+                { parent: this, dependsOn: [gateway] },
+            );
         });
 
         this.privateSubnetIds = this.availabilityZones.map((zone, i) => {
-            const subnet = new ec2.Subnet(`${name}-private-${zone}`, {
-                vpcId: this.vpc.id,
-                availabilityZone: zone,
-                cidrBlock: `10.0.${i * 64}.0/18`,
-                mapPublicIpOnLaunch: false,
-                tags: { ...tags, "kubernetes.io/role/internal-elb": "1" },
-            }, parent);
+            const subnet = new ec2.Subnet(
+                `${name}-private-${zone}`,
+                {
+                    vpcId: this.vpc.id,
+                    availabilityZone: zone,
+                    cidrBlock: `10.0.${i * 64}.0/18`,
+                    mapPublicIpOnLaunch: false,
+                    tags: { ...tags, "kubernetes.io/role/internal-elb": "1" },
+                },
+                parent,
+            );
             const nat = natGateways[Math.min(i, natGateways.length - 1)];
-            const routes = new ec2.RouteTable(`${name}-private-${zone}`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, parent);
+            const routes = new ec2.RouteTable(
+                `${name}-private-${zone}`,
+                { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags },
+                parent,
+            );
             new ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
             return subnet.id;
         });
 
-        this.dataSecurityGroup = new ec2.SecurityGroup(`${name}-data`, {
-            vpcId: this.vpc.id,
-            description: `Cellplane ${cell.id}: Postgres and Kafka, reachable from inside the cell only`,
-            ingress: [
-                { description: "Postgres", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [VPC_CIDR] },
-                { description: "Kafka (TLS, IAM)", protocol: "tcp", fromPort: 9094, toPort: 9098, cidrBlocks: [VPC_CIDR] },
-            ],
-            egress: [{ description: "Within the cell", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [VPC_CIDR] }],
-            tags,
-        }, parent);
+        this.dataSecurityGroup = new ec2.SecurityGroup(
+            `${name}-data`,
+            {
+                vpcId: this.vpc.id,
+                description: `Cellplane ${cell.id}: Postgres and Kafka, reachable from inside the cell only`,
+                ingress: [
+                    { description: "Postgres", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [VPC_CIDR] },
+                    { description: "Kafka (TLS, IAM)", protocol: "tcp", fromPort: 9094, toPort: 9098, cidrBlocks: [VPC_CIDR] },
+                ],
+                egress: [{ description: "Within the cell", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [VPC_CIDR] }],
+                tags,
+            },
+            parent,
+        );
 
         this.registerOutputs({ vpcId: this.vpc.id, privateSubnetIds: this.privateSubnetIds });
     }

@@ -33,31 +33,35 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         const password = generatedPassword(`${name}-password`, this);
         const subnets = new rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
 
-        this.instance = new rds.Instance(`${name}-db`, {
-            engine: "postgres",
-            engineVersion: POSTGRES_ENGINE_VERSION,
-            instanceClass: AWS_INSTANCE_TYPES[cell.size].database,
-            allocatedStorage: shape.postgresStorageGb,
-            storageType: "gp3",
-            storageEncrypted: true,
-            kmsKeyId: args.key.arn,
-            dbName: DATABASE_NAME,
-            username: DATABASE_USER,
-            password: password,
-            dbSubnetGroupName: subnets.name,
-            vpcSecurityGroupIds: [args.network.dataSecurityGroup.id],
-            publiclyAccessible: false,
-            multiAz: production,
-            backupRetentionPeriod: production ? 30 : 7,
-            deletionProtection: production,
-            skipFinalSnapshot: !production,
-            finalSnapshotIdentifier: production ? `${cell.id}-postgres-final` : undefined,
-            copyTagsToSnapshot: true,
-            autoMinorVersionUpgrade: true,
-            performanceInsightsEnabled: production,
-            performanceInsightsKmsKeyId: production ? args.key.arn : undefined,
-            tags,
-        }, { parent: this, protect: production });
+        this.instance = new rds.Instance(
+            `${name}-db`,
+            {
+                engine: "postgres",
+                engineVersion: POSTGRES_ENGINE_VERSION,
+                instanceClass: AWS_INSTANCE_TYPES[cell.size].database,
+                allocatedStorage: shape.postgresStorageGb,
+                storageType: "gp3",
+                storageEncrypted: true,
+                kmsKeyId: args.key.arn,
+                dbName: DATABASE_NAME,
+                username: DATABASE_USER,
+                password: password,
+                dbSubnetGroupName: subnets.name,
+                vpcSecurityGroupIds: [args.network.dataSecurityGroup.id],
+                publiclyAccessible: false,
+                multiAz: production,
+                backupRetentionPeriod: production ? 30 : 7,
+                deletionProtection: production,
+                skipFinalSnapshot: !production,
+                finalSnapshotIdentifier: production ? `${cell.id}-postgres-final` : undefined,
+                copyTagsToSnapshot: true,
+                autoMinorVersionUpgrade: true,
+                performanceInsightsEnabled: production,
+                performanceInsightsKmsKeyId: production ? args.key.arn : undefined,
+                tags,
+            },
+            { parent: this, protect: production },
+        );
 
         this.host = this.instance.address;
         this.port = this.instance.port;

@@ -20,52 +20,88 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
         const { cell, production, retentionDays, labels } = args.context;
         const parent = { parent: this };
 
-        const bucket = new s3.Bucket(`${name}-exports`, { forceDestroy: !production, tags: labels.tags }, { parent: this, protect: production });
+        const bucket = new s3.Bucket(
+            `${name}-exports`,
+            { forceDestroy: !production, tags: labels.tags },
+            { parent: this, protect: production },
+        );
         this.bucketResource = bucket;
-        new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-        new s3.BucketPublicAccessBlock(`${name}-no-public`, {
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, parent);
-        new s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
-            bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.key.arn }, bucketKeyEnabled: true }],
-        }, parent);
+        new s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            parent,
+        );
+        new s3.BucketPublicAccessBlock(
+            `${name}-no-public`,
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            parent,
+        );
+        new s3.BucketServerSideEncryptionConfiguration(
+            `${name}-sse`,
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.key.arn },
+                        bucketKeyEnabled: true,
+                    },
+                ],
+            },
+            parent,
+        );
         new s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
 
         const tiers = lifecycleTiers(retentionDays);
-        new s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-            bucket: bucket.id,
-            rules: [
-                {
-                    id: "tier-and-expire-exports",
-                    status: "Enabled",
-                    filter: {},
-                    transitions: tiers.transitions.map((t) => ({ days: t.afterDays, storageClass: t.tier === "infrequent" ? "STANDARD_IA" : "GLACIER" })),
-                    expiration: { days: tiers.expireAfterDays },
-                    noncurrentVersionExpiration: { noncurrentDays: 30 },
-                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                },
-                { id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
-            ],
-        }, parent);
-        new s3.BucketPolicy(`${name}-tls-only`, {
-            bucket: bucket.id,
-            policy: bucket.arn.apply((arn) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "DenyInsecureTransport",
-                    Effect: "Deny",
-                    Principal: "*",
-                    Action: "s3:*",
-                    Resource: [arn, `${arn}/*`],
-                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                }],
-            })),
-        }, parent);
+        new s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        id: "tier-and-expire-exports",
+                        status: "Enabled",
+                        filter: {},
+                        transitions: tiers.transitions.map((t) => ({
+                            days: t.afterDays,
+                            storageClass: t.tier === "infrequent" ? "STANDARD_IA" : "GLACIER",
+                        })),
+                        expiration: { days: tiers.expireAfterDays },
+                        noncurrentVersionExpiration: { noncurrentDays: 30 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                    { id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
+                ],
+            },
+            parent,
+        );
+        new s3.BucketPolicy(
+            `${name}-tls-only`,
+            {
+                bucket: bucket.id,
+                policy: bucket.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "DenyInsecureTransport",
+                                Effect: "Deny",
+                                Principal: "*",
+                                Action: "s3:*",
+                                Resource: [arn, `${arn}/*`],
+                                Condition: { Bool: { "aws:SecureTransport": "false" } },
+                            },
+                        ],
+                    }),
+                ),
+            },
+            parent,
+        );
 
         this.bucket = bucket.bucket;
         this.endpoint = pulumi.output(`https://s3.${cell.region}.amazonaws.com`);

@@ -27,42 +27,63 @@ export class AksCluster extends pulumi.ComponentResource {
         const { cell, shape, production, labels } = args.context;
 
         const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
-        this.cluster = new containerservice.ManagedCluster(`${name}-aks`, {
-            resourceGroupName: args.resourceGroupName,
-            location: cell.region,
-            dnsPrefix: cell.id,
-            kubernetesVersion: AKS_VERSION,
-            identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
-            securityProfile: {
-                azureKeyVaultKms: { enabled: true, keyId: key.key.keyUriWithVersion, keyVaultNetworkAccess: "Public", keyVaultResourceId: key.vault.id },
-            },
-            enableRBAC: true,
-            agentPoolProfiles: [{
-                name: "system",
-                mode: "System",
-                osType: "Linux",
-                type: "VirtualMachineScaleSets",
-                vmSize: AZURE_SKUS[cell.size].node,
-                enableAutoScaling: true,
-                count: shape.nodes.desired,
-                minCount: shape.nodes.min,
-                maxCount: shape.nodes.max,
-                vnetSubnetID: args.network.clusterSubnetId,
-                availabilityZones: production ? ["1", "2", "3"] : undefined,
-                enableEncryptionAtHost: true,
-                nodeLabels: labels.kubernetes,
+        this.cluster = new containerservice.ManagedCluster(
+            `${name}-aks`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                location: cell.region,
+                dnsPrefix: cell.id,
+                kubernetesVersion: AKS_VERSION,
+                identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
+                securityProfile: {
+                    azureKeyVaultKms: {
+                        enabled: true,
+                        keyId: key.key.keyUriWithVersion,
+                        keyVaultNetworkAccess: "Public",
+                        keyVaultResourceId: key.vault.id,
+                    },
+                },
+                enableRBAC: true,
+                agentPoolProfiles: [
+                    {
+                        name: "system",
+                        mode: "System",
+                        osType: "Linux",
+                        type: "VirtualMachineScaleSets",
+                        vmSize: AZURE_SKUS[cell.size].node,
+                        enableAutoScaling: true,
+                        count: shape.nodes.desired,
+                        minCount: shape.nodes.min,
+                        maxCount: shape.nodes.max,
+                        vnetSubnetID: args.network.clusterSubnetId,
+                        availabilityZones: production ? ["1", "2", "3"] : undefined,
+                        enableEncryptionAtHost: true,
+                        nodeLabels: labels.kubernetes,
+                        tags: labels.tags,
+                    },
+                ],
+                apiServerAccessProfile: { enablePrivateCluster: production },
+                networkProfile: {
+                    networkPlugin: "azure",
+                    networkPolicy: "azure",
+                    serviceCidr: "172.16.0.0/16",
+                    dnsServiceIP: "172.16.0.10",
+                },
                 tags: labels.tags,
-            }],
-            apiServerAccessProfile: { enablePrivateCluster: production },
-            networkProfile: { networkPlugin: "azure", networkPolicy: "azure", serviceCidr: "172.16.0.0/16", dnsServiceIP: "172.16.0.10" },
-            tags: labels.tags,
-        }, { parent: this, dependsOn: [key] });
+            },
+            { parent: this, dependsOn: [key] },
+        );
 
-        const credentials = containerservice.listManagedClusterUserCredentialsOutput({
-            resourceGroupName: args.resourceGroupName,
-            resourceName: this.cluster.name,
-        }, { parent: this });
-        const kubeconfig = pulumi.secret(credentials.kubeconfigs.apply((configs) => Buffer.from(configs[0].value, "base64").toString("utf8")));
+        const credentials = containerservice.listManagedClusterUserCredentialsOutput(
+            {
+                resourceGroupName: args.resourceGroupName,
+                resourceName: this.cluster.name,
+            },
+            { parent: this },
+        );
+        const kubeconfig = pulumi.secret(
+            credentials.kubeconfigs.apply((configs) => Buffer.from(configs[0].value, "base64").toString("utf8")),
+        );
         this.provider = new KubernetesProvider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this });
         this.registerOutputs({ clusterName: this.cluster.name });
     }

@@ -27,64 +27,79 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
         // Account names are global, 3-24 lowercase letters and digits.
         const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });
-        const account = new storage.StorageAccount(`${name}-account`, {
-            resourceGroupName: args.resourceGroupName,
-            location: cell.region,
-            accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
-            kind: "StorageV2",
-            sku: { name: production ? "Standard_ZRS" : "Standard_LRS" },
-            accessTier: "Hot",
-            enableHttpsTrafficOnly: true,
-            minimumTlsVersion: "TLS1_2",
-            allowBlobPublicAccess: false,
-            allowSharedKeyAccess: false,
-            allowCrossTenantReplication: false,
-            encryption: {
-                keySource: "Microsoft.Storage",
-                requireInfrastructureEncryption: true,
-                services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
+        const account = new storage.StorageAccount(
+            `${name}-account`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                location: cell.region,
+                accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
+                kind: "StorageV2",
+                sku: { name: production ? "Standard_ZRS" : "Standard_LRS" },
+                accessTier: "Hot",
+                enableHttpsTrafficOnly: true,
+                minimumTlsVersion: "TLS1_2",
+                allowBlobPublicAccess: false,
+                allowSharedKeyAccess: false,
+                allowCrossTenantReplication: false,
+                encryption: {
+                    keySource: "Microsoft.Storage",
+                    requireInfrastructureEncryption: true,
+                    services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
+                },
+                networkRuleSet: {
+                    defaultAction: "Deny",
+                    bypass: "None",
+                    virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }],
+                },
+                tags: labels.tags,
             },
-            networkRuleSet: {
-                defaultAction: "Deny",
-                bypass: "None",
-                virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }],
-            },
-            tags: labels.tags,
-        }, { parent: this, protect: production });
+            { parent: this, protect: production },
+        );
 
-        const container = new storage.BlobContainer(`${name}-exports`, {
-            resourceGroupName: args.resourceGroupName,
-            accountName: account.name,
-            containerName: EXPORTS_CONTAINER,
-            publicAccess: "None",
-        }, { parent: this });
+        const container = new storage.BlobContainer(
+            `${name}-exports`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                accountName: account.name,
+                containerName: EXPORTS_CONTAINER,
+                publicAccess: "None",
+            },
+            { parent: this },
+        );
 
         const tiers = lifecycleTiers(retentionDays);
         const after = (tier: "infrequent" | "archive") => tiers.transitions.find((t) => t.tier === tier)?.afterDays;
         const coolAfter = after("infrequent");
         const archiveAfter = after("archive");
-        new storage.ManagementPolicy(`${name}-lifecycle`, {
-            resourceGroupName: args.resourceGroupName,
-            accountName: account.name,
-            managementPolicyName: "default",
-            policy: {
-                rules: [{
-                    name: "tier-and-expire-exports",
-                    enabled: true,
-                    type: "Lifecycle",
-                    definition: {
-                        filters: { blobTypes: ["blockBlob"], prefixMatch: [`${EXPORTS_CONTAINER}/`] },
-                        actions: {
-                            baseBlob: {
-                                tierToCool: coolAfter === undefined ? undefined : { daysAfterModificationGreaterThan: coolAfter },
-                                tierToArchive: archiveAfter === undefined ? undefined : { daysAfterModificationGreaterThan: archiveAfter },
-                                delete: { daysAfterModificationGreaterThan: tiers.expireAfterDays },
+        new storage.ManagementPolicy(
+            `${name}-lifecycle`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                accountName: account.name,
+                managementPolicyName: "default",
+                policy: {
+                    rules: [
+                        {
+                            name: "tier-and-expire-exports",
+                            enabled: true,
+                            type: "Lifecycle",
+                            definition: {
+                                filters: { blobTypes: ["blockBlob"], prefixMatch: [`${EXPORTS_CONTAINER}/`] },
+                                actions: {
+                                    baseBlob: {
+                                        tierToCool: coolAfter === undefined ? undefined : { daysAfterModificationGreaterThan: coolAfter },
+                                        tierToArchive:
+                                            archiveAfter === undefined ? undefined : { daysAfterModificationGreaterThan: archiveAfter },
+                                        delete: { daysAfterModificationGreaterThan: tiers.expireAfterDays },
+                                    },
+                                },
                             },
                         },
-                    },
-                }],
+                    ],
+                },
             },
-        }, { parent: this });
+            { parent: this },
+        );
 
         this.bucket = container.name;
         this.endpoint = account.primaryEndpoints.apply((endpoints) => endpoints.blob);

@@ -30,33 +30,49 @@ export class ClusterKey extends pulumi.ComponentResource {
 
         // Vault names are global, 3-24 letters, digits and dashes.
         const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });
-        this.vault = new keyvault.Vault(`${name}-vault`, {
-            ...common,
-            location: cell.region,
-            vaultName: pulumi.interpolate`cp-${cell.id.slice(0, 14).replace(/-+$/, "")}-${suffix.result}`,
-            properties: {
-                tenantId: client.tenantId,
-                sku: { family: "A", name: "standard" },
-                enableRbacAuthorization: true,
-                enableSoftDelete: true,
-                softDeleteRetentionInDays: 90,
-                enablePurgeProtection: true,
+        this.vault = new keyvault.Vault(
+            `${name}-vault`,
+            {
+                ...common,
+                location: cell.region,
+                vaultName: pulumi.interpolate`cp-${cell.id.slice(0, 14).replace(/-+$/, "")}-${suffix.result}`,
+                properties: {
+                    tenantId: client.tenantId,
+                    sku: { family: "A", name: "standard" },
+                    enableRbacAuthorization: true,
+                    enableSoftDelete: true,
+                    softDeleteRetentionInDays: 90,
+                    enablePurgeProtection: true,
+                },
             },
-        }, { parent: this });
-        this.key = new keyvault.Key(`${name}-key`, {
-            ...common,
-            vaultName: this.vault.name,
-            keyName: "kubernetes-secrets",
-            properties: { kty: "RSA", keySize: 2048, keyOps: ["wrapKey", "unwrapKey", "encrypt", "decrypt"] },
-        }, { parent: this });
+            { parent: this },
+        );
+        this.key = new keyvault.Key(
+            `${name}-key`,
+            {
+                ...common,
+                vaultName: this.vault.name,
+                keyName: "kubernetes-secrets",
+                properties: { kty: "RSA", keySize: 2048, keyOps: ["wrapKey", "unwrapKey", "encrypt", "decrypt"] },
+            },
+            { parent: this },
+        );
 
-        this.identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, { ...common, location: cell.region }, { parent: this });
-        new authorization.RoleAssignment(`${name}-crypto-user`, {
-            scope: this.vault.id,
-            roleDefinitionId: KEY_VAULT_CRYPTO_USER,
-            principalId: this.identity.principalId,
-            principalType: "ServicePrincipal",
-        }, { parent: this });
+        this.identity = new managedidentity.UserAssignedIdentity(
+            `${name}-identity`,
+            { ...common, location: cell.region },
+            { parent: this },
+        );
+        new authorization.RoleAssignment(
+            `${name}-crypto-user`,
+            {
+                scope: this.vault.id,
+                roleDefinitionId: KEY_VAULT_CRYPTO_USER,
+                principalId: this.identity.principalId,
+                principalType: "ServicePrincipal",
+            },
+            { parent: this },
+        );
 
         this.registerOutputs({ keyId: this.key.keyUriWithVersion });
     }

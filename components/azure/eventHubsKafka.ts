@@ -21,24 +21,32 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
         const { cell, production, labels } = args.context;
         const sku = AZURE_SKUS[cell.size].eventHubs;
 
-        const namespace = new eventhub.Namespace(`${name}-ns`, {
-            resourceGroupName: args.resourceGroupName,
-            location: cell.region,
-            sku: { name: sku.name, tier: sku.name, capacity: sku.capacity },
-            minimumTlsVersion: "1.2",
-            zoneRedundant: production,
-            isAutoInflateEnabled: sku.name === "Standard",
-            maximumThroughputUnits: sku.name === "Standard" ? sku.capacity * 2 : undefined,
-            tags: labels.tags,
-        }, { parent: this });
-        new eventhub.NamespaceNetworkRuleSet(`${name}-network`, {
-            resourceGroupName: args.resourceGroupName,
-            namespaceName: namespace.name,
-            defaultAction: "Deny",
-            publicNetworkAccess: "Enabled",
-            trustedServiceAccessEnabled: false,
-            virtualNetworkRules: [{ subnet: { id: args.network.clusterSubnetId }, ignoreMissingVnetServiceEndpoint: false }],
-        }, { parent: this });
+        const namespace = new eventhub.Namespace(
+            `${name}-ns`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                location: cell.region,
+                sku: { name: sku.name, tier: sku.name, capacity: sku.capacity },
+                minimumTlsVersion: "1.2",
+                zoneRedundant: production,
+                isAutoInflateEnabled: sku.name === "Standard",
+                maximumThroughputUnits: sku.name === "Standard" ? sku.capacity * 2 : undefined,
+                tags: labels.tags,
+            },
+            { parent: this },
+        );
+        new eventhub.NamespaceNetworkRuleSet(
+            `${name}-network`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                namespaceName: namespace.name,
+                defaultAction: "Deny",
+                publicNetworkAccess: "Enabled",
+                trustedServiceAccessEnabled: false,
+                virtualNetworkRules: [{ subnet: { id: args.network.clusterSubnetId }, ignoreMissingVnetServiceEndpoint: false }],
+            },
+            { parent: this },
+        );
 
         this.bootstrapServers = pulumi.interpolate`${namespace.name}.servicebus.windows.net:9093`;
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });

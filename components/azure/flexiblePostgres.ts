@@ -27,30 +27,38 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
         const { cell, shape, production, labels } = args.context;
 
         const password = generatedPassword(`${name}-password`, this);
-        const server = new dbforpostgresql.Server(`${name}-server`, {
-            resourceGroupName: args.resourceGroupName,
-            location: cell.region,
-            version: "16",
-            sku: AZURE_SKUS[cell.size].postgres,
-            storage: { storageSizeGB: shape.postgresStorageGb, autoGrow: "Enabled" },
-            administratorLogin: ADMIN,
-            administratorLoginPassword: password,
-            network: {
-                delegatedSubnetResourceId: args.network.postgresSubnetId,
-                privateDnsZoneArmResourceId: args.network.postgresDnsZoneId,
-                publicNetworkAccess: "Disabled",
+        const server = new dbforpostgresql.Server(
+            `${name}-server`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                location: cell.region,
+                version: "16",
+                sku: AZURE_SKUS[cell.size].postgres,
+                storage: { storageSizeGB: shape.postgresStorageGb, autoGrow: "Enabled" },
+                administratorLogin: ADMIN,
+                administratorLoginPassword: password,
+                network: {
+                    delegatedSubnetResourceId: args.network.postgresSubnetId,
+                    privateDnsZoneArmResourceId: args.network.postgresDnsZoneId,
+                    publicNetworkAccess: "Disabled",
+                },
+                backup: { backupRetentionDays: production ? 30 : 7, geoRedundantBackup: "Disabled" },
+                highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
+                tags: labels.tags,
             },
-            backup: { backupRetentionDays: production ? 30 : 7, geoRedundantBackup: "Disabled" },
-            highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
-            tags: labels.tags,
-        }, { parent: this, protect: production });
-        new dbforpostgresql.Database(`${name}-database`, {
-            resourceGroupName: args.resourceGroupName,
-            serverName: server.name,
-            databaseName: DATABASE,
-            charset: "UTF8",
-            collation: "en_US.utf8",
-        }, { parent: this });
+            { parent: this, protect: production },
+        );
+        new dbforpostgresql.Database(
+            `${name}-database`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                serverName: server.name,
+                databaseName: DATABASE,
+                charset: "UTF8",
+                collation: "en_US.utf8",
+            },
+            { parent: this },
+        );
 
         this.host = server.fullyQualifiedDomainName.apply((fqdn) => fqdn ?? "");
         this.port = pulumi.output(5432);

@@ -25,39 +25,83 @@ export class AzureNetwork extends pulumi.ComponentResource {
         const common = { resourceGroupName: args.resourceGroupName, tags: labels.tags };
         const parent = { parent: this };
 
-        const vnet = new network.VirtualNetwork(`${name}-vnet`, { ...common, location: cell.region, addressSpace: { addressPrefixes: [VNET_CIDR] } }, parent);
-        const postgresRules = new network.NetworkSecurityGroup(`${name}-postgres`, {
-            ...common,
-            location: cell.region,
-            securityRules: [
-                { name: "postgres-from-cell", priority: 100, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: VNET_CIDR, sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: "5432" },
-                { name: "deny-everything-else", priority: 4096, direction: "Inbound", access: "Deny", protocol: "*", sourceAddressPrefix: "*", sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: "*" },
-            ],
-        }, parent);
+        const vnet = new network.VirtualNetwork(
+            `${name}-vnet`,
+            { ...common, location: cell.region, addressSpace: { addressPrefixes: [VNET_CIDR] } },
+            parent,
+        );
+        const postgresRules = new network.NetworkSecurityGroup(
+            `${name}-postgres`,
+            {
+                ...common,
+                location: cell.region,
+                securityRules: [
+                    {
+                        name: "postgres-from-cell",
+                        priority: 100,
+                        direction: "Inbound",
+                        access: "Allow",
+                        protocol: "Tcp",
+                        sourceAddressPrefix: VNET_CIDR,
+                        sourcePortRange: "*",
+                        destinationAddressPrefix: "*",
+                        destinationPortRange: "5432",
+                    },
+                    {
+                        name: "deny-everything-else",
+                        priority: 4096,
+                        direction: "Inbound",
+                        access: "Deny",
+                        protocol: "*",
+                        sourceAddressPrefix: "*",
+                        sourcePortRange: "*",
+                        destinationAddressPrefix: "*",
+                        destinationPortRange: "*",
+                    },
+                ],
+            },
+            parent,
+        );
 
-        const clusterSubnet = new network.Subnet(`${name}-aks`, {
-            resourceGroupName: args.resourceGroupName,
-            virtualNetworkName: vnet.name,
-            addressPrefix: "10.1.0.0/18",
-            serviceEndpoints: [{ service: "Microsoft.Storage" }, { service: "Microsoft.EventHub" }],
-        }, parent);
-        const postgresSubnet = new network.Subnet(`${name}-postgres`, {
-            resourceGroupName: args.resourceGroupName,
-            virtualNetworkName: vnet.name,
-            addressPrefix: "10.1.64.0/24",
-            networkSecurityGroup: { id: postgresRules.id },
-            delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }],
-        }, { parent: this, dependsOn: [clusterSubnet] });
+        const clusterSubnet = new network.Subnet(
+            `${name}-aks`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                virtualNetworkName: vnet.name,
+                addressPrefix: "10.1.0.0/18",
+                serviceEndpoints: [{ service: "Microsoft.Storage" }, { service: "Microsoft.EventHub" }],
+            },
+            parent,
+        );
+        const postgresSubnet = new network.Subnet(
+            `${name}-postgres`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                virtualNetworkName: vnet.name,
+                addressPrefix: "10.1.64.0/24",
+                networkSecurityGroup: { id: postgresRules.id },
+                delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }],
+            },
+            { parent: this, dependsOn: [clusterSubnet] },
+        );
 
         // Private DNS zones are global by Azure's design; they hold only this VNet's private records.
-        const zone = new privatedns.PrivateZone(`${name}-postgres-dns`, { ...common, location: "global", privateZoneName: `${cell.id}.private.postgres.database.azure.com` }, parent);
-        new privatedns.VirtualNetworkLink(`${name}-postgres-dns`, {
-            ...common,
-            location: "global",
-            privateZoneName: zone.name,
-            virtualNetwork: { id: vnet.id },
-            registrationEnabled: false,
-        }, parent);
+        const zone = new privatedns.PrivateZone(
+            `${name}-postgres-dns`,
+            { ...common, location: "global", privateZoneName: `${cell.id}.private.postgres.database.azure.com` },
+            parent,
+        );
+        new privatedns.VirtualNetworkLink(
+            `${name}-postgres-dns`,
+            {
+                ...common,
+                location: "global",
+                privateZoneName: zone.name,
+                virtualNetwork: { id: vnet.id },
+                registrationEnabled: false,
+            },
+            parent,
+        );
 
         this.clusterSubnetId = clusterSubnet.id;
         this.postgresSubnetId = postgresSubnet.id;

@@ -1,12 +1,27 @@
 import type { Size } from "../../model/sizing";
 
 /** Azure SKUs per cell size. The policy pack checks deployed SKUs against this table. */
-export const AZURE_SKUS: Record<Size, {
-    postgres: { name: string; tier: "Burstable" | "GeneralPurpose" | "MemoryOptimized" };
-    eventHubs: { name: "Standard" | "Premium"; capacity: number };
-    node: string;
-}> = {
-    small: { postgres: { name: "Standard_B2ms", tier: "Burstable" }, eventHubs: { name: "Standard", capacity: 2 }, node: "Standard_D4s_v5" },
-    medium: { postgres: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" }, eventHubs: { name: "Standard", capacity: 8 }, node: "Standard_D8s_v5" },
-    large: { postgres: { name: "Standard_E8ds_v5", tier: "MemoryOptimized" }, eventHubs: { name: "Premium", capacity: 4 }, node: "Standard_E16s_v5" },
+export const AZURE_SKUS: Record<
+    Size,
+    {
+        postgres: { name: string; tier: "Burstable" | "GeneralPurpose" | "MemoryOptimized" };
+        eventHubs: { name: "Standard" | "Premium"; capacity: number };
+        node: string;
+    }
+> = {
+    small: {
+        postgres: { name: "Standard_B2ms", tier: "Burstable" },
+        eventHubs: { name: "Standard", capacity: 2 },
+        node: "Standard_D4s_v5",
+    },
+    medium: {
+        postgres: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" },
+        eventHubs: { name: "Standard", capacity: 8 },
+        node: "Standard_D8s_v5",
+    },
+    large: {
+        postgres: { name: "Standard_E8ds_v5", tier: "MemoryOptimized" },
+        eventHubs: { name: "Premium", capacity: 4 },
+        node: "Standard_E16s_v5",
+    },
 };

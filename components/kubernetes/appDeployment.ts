@@ -35,55 +35,94 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
         const { bundle, env, secretEnv } = args.spec;
         const { labels, production } = args.context;
         const selector = { "app.kubernetes.io/name": bundle.app, "app.kubernetes.io/part-of": "cellplane" };
-        const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: { ...labels.kubernetes, ...selector } });
+        const metadata = (resourceName: string) => ({
+            name: resourceName,
+            namespace: args.namespace,
+            labels: { ...labels.kubernetes, ...selector },
+        });
 
-        const code = new core.ConfigMap(`${name}-bundle`, {
-            metadata: metadata(`${bundle.app}-${bundle.hash.toLowerCase()}`),
-            immutable: true,
-            binaryData: { "app.js.gz": zlib.gzipSync(fs.readFileSync(bundle.file)).toString("base64") },
-        }, { parent: this });
-        const secrets = new core.Secret(`${name}-secrets`, { metadata: metadata(`${bundle.app}-secrets`), stringData: secretEnv }, { parent: this });
+        const code = new core.ConfigMap(
+            `${name}-bundle`,
+            {
+                metadata: metadata(`${bundle.app}-${bundle.hash.toLowerCase()}`),
+                immutable: true,
+                binaryData: { "app.js.gz": zlib.gzipSync(fs.readFileSync(bundle.file)).toString("base64") },
+            },
+            { parent: this },
+        );
+        const secrets = new core.Secret(
+            `${name}-secrets`,
+            { metadata: metadata(`${bundle.app}-secrets`), stringData: secretEnv },
+            { parent: this },
+        );
 
         const probe = { httpGet: { path: "/healthz", port: APP_PORT }, periodSeconds: 10 };
-        const deployment = new apps.Deployment(`${name}-deployment`, {
-            metadata: metadata(bundle.app),
-            spec: {
-                replicas: production ? 2 : 1,
-                selector: { matchLabels: selector },
-                template: {
-                    metadata: { labels: { ...labels.kubernetes, ...selector }, annotations: { "cellplane.io/bundle-hash": bundle.hash } },
-                    spec: {
-                        securityContext: nonRootPod(NODE_UID),
-                        initContainers: [{
-                            name: "unpack",
-                            image: IMAGES.node,
-                            command: ["node", "-e", "const fs=require('fs'),zlib=require('zlib');fs.writeFileSync('/app/app.js',zlib.gunzipSync(fs.readFileSync('/bundle/app.js.gz')))"],
-                            volumeMounts: [{ name: "bundle", mountPath: "/bundle" }, { name: "app", mountPath: "/app" }],
-                            resources: APP_RESOURCES,
-                            securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
-                        }],
-                        containers: [{
-                            name: bundle.app,
-                            image: IMAGES.node,
-                            command: ["node", "/app/app.js"],
-                            ports: [{ name: "http", containerPort: APP_PORT }],
-                            env: Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(([n, value]) => ({ name: n, value })),
-                            envFrom: [{ secretRef: { name: secrets.metadata.name } }],
-                            readinessProbe: probe,
-                            livenessProbe: { ...probe, initialDelaySeconds: 10 },
-                            resources: APP_RESOURCES,
-                            securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
-                            volumeMounts: [{ name: "app", mountPath: "/app", readOnly: true }],
-                        }],
-                        volumes: [{ name: "bundle", configMap: { name: code.metadata.name } }, { name: "app", emptyDir: { sizeLimit: "64Mi" } }],
+        const deployment = new apps.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: metadata(bundle.app),
+                spec: {
+                    replicas: production ? 2 : 1,
+                    selector: { matchLabels: selector },
+                    template: {
+                        metadata: {
+                            labels: { ...labels.kubernetes, ...selector },
+                            annotations: { "cellplane.io/bundle-hash": bundle.hash },
+                        },
+                        spec: {
+                            securityContext: nonRootPod(NODE_UID),
+                            initContainers: [
+                                {
+                                    name: "unpack",
+                                    image: IMAGES.node,
+                                    command: [
+                                        "node",
+                                        "-e",
+                                        "const fs=require('fs'),zlib=require('zlib');fs.writeFileSync('/app/app.js',zlib.gunzipSync(fs.readFileSync('/bundle/app.js.gz')))",
+                                    ],
+                                    volumeMounts: [
+                                        { name: "bundle", mountPath: "/bundle" },
+                                        { name: "app", mountPath: "/app" },
+                                    ],
+                                    resources: APP_RESOURCES,
+                                    securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
+                                },
+                            ],
+                            containers: [
+                                {
+                                    name: bundle.app,
+                                    image: IMAGES.node,
+                                    command: ["node", "/app/app.js"],
+                                    ports: [{ name: "http", containerPort: APP_PORT }],
+                                    env: Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(
+                                        ([n, value]) => ({ name: n, value }),
+                                    ),
+                                    envFrom: [{ secretRef: { name: secrets.metadata.name } }],
+                                    readinessProbe: probe,
+                                    livenessProbe: { ...probe, initialDelaySeconds: 10 },
+                                    resources: APP_RESOURCES,
+                                    securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
+                                    volumeMounts: [{ name: "app", mountPath: "/app", readOnly: true }],
+                                },
+                            ],
+                            volumes: [
+                                { name: "bundle", configMap: { name: code.metadata.name } },
+                                { name: "app", emptyDir: { sizeLimit: "64Mi" } },
+                            ],
+                        },
                     },
                 },
             },
-        }, { parent: this });
-        const service = new core.Service(`${name}-service`, {
-            metadata: metadata(bundle.app),
-            spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT }] },
-        }, { parent: this, dependsOn: [deployment] });
+            { parent: this },
+        );
+        const service = new core.Service(
+            `${name}-service`,
+            {
+                metadata: metadata(bundle.app),
+                spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT }] },
+            },
+            { parent: this, dependsOn: [deployment] },
+        );
 
         this.url = service.metadata.namespace.apply((namespace) => inClusterAppUrl(namespace, bundle.app));
         this.registerOutputs({ url: this.url });

@@ -7,7 +7,11 @@ export const OPERATOR_CHARTS = {
     strimzi: { chart: "strimzi-kafka-operator", version: "0.45.0", repo: "https://strimzi.io/charts/" },
     cloudnativePg: { chart: "cloudnative-pg", version: "0.23.0", repo: "https://cloudnative-pg.github.io/charts" },
     clickhouse: { chart: "altinity-clickhouse-operator", version: "0.24.2", repo: "https://docs.altinity.com/clickhouse-operator/" },
-    flink: { chart: "flink-kubernetes-operator", version: "1.10.0", repo: "https://downloads.apache.org/flink/flink-kubernetes-operator-1.10.0/" },
+    flink: {
+        chart: "flink-kubernetes-operator",
+        version: "1.10.0",
+        repo: "https://downloads.apache.org/flink/flink-kubernetes-operator-1.10.0/",
+    },
     spark: { chart: "spark-operator", version: "2.1.0", repo: "https://kubeflow.github.io/spark-operator" },
     minio: { chart: "minio", version: "5.4.0", repo: "https://charts.min.io/" },
 } as const;
@@ -41,14 +45,18 @@ export interface ReleaseArgs {
 
 export function helmRelease(name: string, args: ReleaseArgs, opts: pulumi.CustomResourceOptions): helm.Release {
     const chart = OPERATOR_CHARTS[args.chart];
-    return new helm.Release(name, {
-        name: args.chart === "minio" ? "minio" : chart.chart,
-        chart: chart.chart,
-        version: chart.version,
-        repositoryOpts: { repo: chart.repo },
-        namespace: args.namespace,
-        values: args.values,
-        atomic: true,
-        cleanupOnFail: true,
-    }, opts);
+    return new helm.Release(
+        name,
+        {
+            name: args.chart === "minio" ? "minio" : chart.chart,
+            chart: chart.chart,
+            version: chart.version,
+            repositoryOpts: { repo: chart.repo },
+            namespace: args.namespace,
+            values: args.values,
+            atomic: true,
+            cleanupOnFail: true,
+        },
+        opts,
+    );
 }

@@ -31,59 +31,84 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         const { shape, labels } = args.context;
         const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: labels.kubernetes });
 
-        const operator = helmRelease(`${name}-operator`, {
-            chart: "clickhouse",
-            namespace: args.operatorNamespace,
-            values: { operator: { resources: OPERATOR_RESOURCES }, metrics: { resources: OPERATOR_RESOURCES } },
-        }, { parent: this });
+        const operator = helmRelease(
+            `${name}-operator`,
+            {
+                chart: "clickhouse",
+                namespace: args.operatorNamespace,
+                values: { operator: { resources: OPERATOR_RESOURCES }, metrics: { resources: OPERATOR_RESOURCES } },
+            },
+            { parent: this },
+        );
 
         const password = generatedPassword(`${name}-password`, this);
-        const credentials = new core.Secret(`${name}-credentials`, {
-            metadata: metadata("clickhouse-credentials"),
-            stringData: { user: CLICKHOUSE_USER, password: password },
-        }, { parent: this });
+        const credentials = new core.Secret(
+            `${name}-credentials`,
+            {
+                metadata: metadata("clickhouse-credentials"),
+                stringData: { user: CLICKHOUSE_USER, password: password },
+            },
+            { parent: this },
+        );
 
         const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }) => ({
             securityContext: nonRootPod(CLICKHOUSE_UID),
             containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],
         });
-        const dataVolume = (size: number) => ({ name: "data", spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${size}Gi` } } } });
+        const dataVolume = (size: number) => ({
+            name: "data",
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${size}Gi` } } },
+        });
 
-        const keeper = new CustomResource(`${name}-keeper`, {
-            apiVersion: "clickhouse-keeper.altinity.com/v1",
-            kind: "ClickHouseKeeperInstallation",
-            metadata: metadata(KEEPER),
-            spec: {
-                configuration: { clusters: [{ name: KEEPER, layout: { replicasCount: shape.keeperReplicas } }] },
-                defaults: { templates: { podTemplate: "keeper", dataVolumeClaimTemplate: "data" } },
-                templates: {
-                    podTemplates: [{ name: "keeper", spec: podSpec("clickhouse-keeper", IMAGES.keeper, { cpu: "500m", memory: "1Gi" }) }],
-                    volumeClaimTemplates: [dataVolume(10)],
-                },
-            },
-        }, { parent: this, dependsOn: [operator] });
-
-        new CustomResource(`${name}-installation`, {
-            apiVersion: "clickhouse.altinity.com/v1",
-            kind: "ClickHouseInstallation",
-            metadata: metadata(INSTALLATION),
-            spec: {
-                configuration: {
-                    zookeeper: { nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }] },
-                    users: {
-                        [`${CLICKHOUSE_USER}/k8s_secret_password`]: pulumi.interpolate`${args.namespace}/clickhouse-credentials/password`,
-                        [`${CLICKHOUSE_USER}/networks/ip`]: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-                        [`${CLICKHOUSE_USER}/profile`]: "default",
+        const keeper = new CustomResource(
+            `${name}-keeper`,
+            {
+                apiVersion: "clickhouse-keeper.altinity.com/v1",
+                kind: "ClickHouseKeeperInstallation",
+                metadata: metadata(KEEPER),
+                spec: {
+                    configuration: { clusters: [{ name: KEEPER, layout: { replicasCount: shape.keeperReplicas } }] },
+                    defaults: { templates: { podTemplate: "keeper", dataVolumeClaimTemplate: "data" } },
+                    templates: {
+                        podTemplates: [
+                            { name: "keeper", spec: podSpec("clickhouse-keeper", IMAGES.keeper, { cpu: "500m", memory: "1Gi" }) },
+                        ],
+                        volumeClaimTemplates: [dataVolume(10)],
                     },
-                    clusters: [{ name: "cell", layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } }],
-                },
-                defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
-                templates: {
-                    podTemplates: [{ name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod) }],
-                    volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],
                 },
             },
-        }, { parent: this, dependsOn: [operator, keeper, credentials] });
+            { parent: this, dependsOn: [operator] },
+        );
+
+        new CustomResource(
+            `${name}-installation`,
+            {
+                apiVersion: "clickhouse.altinity.com/v1",
+                kind: "ClickHouseInstallation",
+                metadata: metadata(INSTALLATION),
+                spec: {
+                    configuration: {
+                        zookeeper: {
+                            nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }],
+                        },
+                        users: {
+                            [`${CLICKHOUSE_USER}/k8s_secret_password`]: pulumi.interpolate`${args.namespace}/clickhouse-credentials/password`,
+                            [`${CLICKHOUSE_USER}/networks/ip`]: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+                            [`${CLICKHOUSE_USER}/profile`]: "default",
+                        },
+                        clusters: [
+                            { name: "cell", layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
+                        ],
+                    },
+                    defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
+                    templates: {
+                        podTemplates: [{ name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod) }],
+                        volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],
+                    },
+                },
+            },
+            { parent: this, dependsOn: [operator, keeper, credentials] },
+        );
 
         this.url = pulumi.interpolate`http://clickhouse-${INSTALLATION}.${args.namespace}.svc.cluster.local:8123`;
         this.user = pulumi.output(CLICKHOUSE_USER);

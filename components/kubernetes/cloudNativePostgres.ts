@@ -27,32 +27,44 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
         super("cellplane:kubernetes:CloudNativePostgres", name, {}, opts);
         const { shape, production, labels } = args.context;
 
-        const operator = helmRelease(`${name}-operator`, {
-            chart: "cloudnativePg",
-            namespace: args.operatorNamespace,
-            values: { resources: OPERATOR_RESOURCES },
-        }, { parent: this });
+        const operator = helmRelease(
+            `${name}-operator`,
+            {
+                chart: "cloudnativePg",
+                namespace: args.operatorNamespace,
+                values: { resources: OPERATOR_RESOURCES },
+            },
+            { parent: this },
+        );
 
         const password = generatedPassword(`${name}-password`, this);
-        const appSecret = new core.Secret(`${name}-app`, {
-            metadata: { name: `${CLUSTER}-app-credentials`, namespace: args.namespace, labels: labels.kubernetes },
-            type: "kubernetes.io/basic-auth",
-            stringData: { username: OWNER, password: password },
-        }, { parent: this });
-
-        new CustomResource(`${name}-cluster`, {
-            apiVersion: "postgresql.cnpg.io/v1",
-            kind: "Cluster",
-            metadata: { name: CLUSTER, namespace: args.namespace, labels: labels.kubernetes },
-            spec: {
-                instances: production ? Math.max(3, shape.postgresInstances) : shape.postgresInstances,
-                imageName: IMAGES.postgres,
-                storage: { size: `${shape.postgresStorageGb}Gi` },
-                resources: guaranteed(shape.pod),
-                bootstrap: { initdb: { database: DATABASE, owner: OWNER, secret: { name: appSecret.metadata.name } } },
-                enableSuperuserAccess: false,
+        const appSecret = new core.Secret(
+            `${name}-app`,
+            {
+                metadata: { name: `${CLUSTER}-app-credentials`, namespace: args.namespace, labels: labels.kubernetes },
+                type: "kubernetes.io/basic-auth",
+                stringData: { username: OWNER, password: password },
             },
-        }, { parent: this, dependsOn: [operator] });
+            { parent: this },
+        );
+
+        new CustomResource(
+            `${name}-cluster`,
+            {
+                apiVersion: "postgresql.cnpg.io/v1",
+                kind: "Cluster",
+                metadata: { name: CLUSTER, namespace: args.namespace, labels: labels.kubernetes },
+                spec: {
+                    instances: production ? Math.max(3, shape.postgresInstances) : shape.postgresInstances,
+                    imageName: IMAGES.postgres,
+                    storage: { size: `${shape.postgresStorageGb}Gi` },
+                    resources: guaranteed(shape.pod),
+                    bootstrap: { initdb: { database: DATABASE, owner: OWNER, secret: { name: appSecret.metadata.name } } },
+                    enableSuperuserAccess: false,
+                },
+            },
+            { parent: this, dependsOn: [operator] },
+        );
 
         this.host = pulumi.interpolate`${CLUSTER}-rw.${args.namespace}.svc.cluster.local`;
         this.port = pulumi.output(5432);

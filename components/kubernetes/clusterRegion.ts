@@ -53,8 +53,13 @@ function credentialsOf(user: UserSpec | undefined): { token?: string; cert?: Buf
     if (!user) return {};
     if (user.exec) {
         const env = { ...process.env, ...Object.fromEntries((user.exec.env ?? []).map((e) => [e.name, e.value])) };
-        const status = JSON.parse(execFileSync(user.exec.command, user.exec.args ?? [], { env, encoding: "utf8", timeout: 30_000 })).status ?? {};
-        return { token: status.token, cert: status.clientCertificateData && Buffer.from(status.clientCertificateData), key: status.clientKeyData && Buffer.from(status.clientKeyData) };
+        const status =
+            JSON.parse(execFileSync(user.exec.command, user.exec.args ?? [], { env, encoding: "utf8", timeout: 30_000 })).status ?? {};
+        return {
+            token: status.token,
+            cert: status.clientCertificateData && Buffer.from(status.clientCertificateData),
+            key: status.clientKeyData && Buffer.from(status.clientKeyData),
+        };
     }
     const decoded = (data?: string) => (data ? Buffer.from(data, "base64") : undefined);
     return { token: user.token, cert: decoded(user["client-certificate-data"]), key: decoded(user["client-key-data"]) };
@@ -70,18 +75,32 @@ export async function nodeRegionsOf(name: string): Promise<string[] | undefined>
     const cluster = context && lookup(configs, "clusters", context.cluster)?.cluster;
     if (!context || !cluster) return undefined;
     const { token, cert, key } = credentialsOf(lookup(configs, "users", context.user)?.user);
-    const ca = cluster["certificate-authority-data"] ? Buffer.from(cluster["certificate-authority-data"], "base64")
-        : cluster["certificate-authority"] ? fs.readFileSync(cluster["certificate-authority"]) : undefined;
+    const ca = cluster["certificate-authority-data"]
+        ? Buffer.from(cluster["certificate-authority-data"], "base64")
+        : cluster["certificate-authority"]
+          ? fs.readFileSync(cluster["certificate-authority"])
+          : undefined;
     const url = new URL("/api/v1/nodes", cluster.server);
     const body = await new Promise<string>((resolve, reject) => {
         const client = url.protocol === "https:" ? https : http;
-        const request = client.get(url, {
-            headers: token ? { authorization: `Bearer ${token}` } : {}, ca, cert, key, rejectUnauthorized: cluster["insecure-skip-tls-verify"] !== true, timeout: 10_000,
-        }, (response) => {
-            let text = "";
-            response.on("data", (chunk) => (text += chunk));
-            response.on("end", () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`${url} answered ${response.statusCode}`))));
-        });
+        const request = client.get(
+            url,
+            {
+                headers: token ? { authorization: `Bearer ${token}` } : {},
+                ca,
+                cert,
+                key,
+                rejectUnauthorized: cluster["insecure-skip-tls-verify"] !== true,
+                timeout: 10_000,
+            },
+            (response) => {
+                let text = "";
+                response.on("data", (chunk) => (text += chunk));
+                response.on("end", () =>
+                    response.statusCode === 200 ? resolve(text) : reject(new Error(`${url} answered ${response.statusCode}`)),
+                );
+            },
+        );
         request.on("timeout", () => request.destroy(new Error(`${url} did not answer in 10 s`)));
         request.on("error", reject);
     });
@@ -90,11 +109,16 @@ export async function nodeRegionsOf(name: string): Promise<string[] | undefined>
 }
 
 /** Why the cluster's node regions rule the cell out, or undefined when they match (or declare none). */
-export function regionProblem(cell: Pick<CellConfig, "id" | "region" | "residency" | "kubeContext">, regions: readonly string[]): string | undefined {
+export function regionProblem(
+    cell: Pick<CellConfig, "id" | "region" | "residency" | "kubeContext">,
+    regions: readonly string[],
+): string | undefined {
     const foreign = regions.filter((r) => r !== cell.region);
     if (foreign.length === 0) return undefined;
-    return `cell "${cell.id}" (residency ${cell.residency}, region ${cell.region}) points at kube context "${cell.kubeContext}", whose nodes are labelled ${REGION_LABEL}=${foreign.join(", ")}. ` +
-        "Point cellplane:cells[].kubeContext at a cluster in the cell's region, or correct the cell's region";
+    return (
+        `cell "${cell.id}" (residency ${cell.residency}, region ${cell.region}) points at kube context "${cell.kubeContext}", whose nodes are labelled ${REGION_LABEL}=${foreign.join(", ")}. ` +
+        "Point cellplane:cells[].kubeContext at a cluster in the cell's region, or correct the cell's region"
+    );
 }
 
 /**
@@ -107,10 +131,15 @@ async function verifyClusterRegion(cell: CellConfig, warn: (message: string) => 
     try {
         regions = await nodeRegionsOf(cell.kubeContext!);
     } catch (error) {
-        return warn(`cell ${cell.id}: could not read the nodes of kube context "${cell.kubeContext}" to check their region (${(error as Error).message})`);
+        return warn(
+            `cell ${cell.id}: could not read the nodes of kube context "${cell.kubeContext}" to check their region (${(error as Error).message})`,
+        );
     }
     if (regions === undefined) return;
-    if (regions.length === 0) return warn(`cell ${cell.id}: the nodes of kube context "${cell.kubeContext}" carry no ${REGION_LABEL} label, so their region cannot be checked`);
+    if (regions.length === 0)
+        return warn(
+            `cell ${cell.id}: the nodes of kube context "${cell.kubeContext}" carry no ${REGION_LABEL} label, so their region cannot be checked`,
+        );
     const problem = regionProblem(cell, regions);
     if (problem) throw new Error(problem);
 }

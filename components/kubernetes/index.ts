@@ -1,7 +1,16 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import type { CellConfig } from "../../model/config";
 import type { AppName } from "../apps/bundle";
-import type { AppOptions, AppService, AppSpec, CellContext, CellPlatform, CellTarget, ClickHouseCluster, StreamOperators } from "../platform";
+import type {
+    AppOptions,
+    AppService,
+    AppSpec,
+    CellContext,
+    CellPlatform,
+    CellTarget,
+    ClickHouseCluster,
+    StreamOperators,
+} from "../platform";
 import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
@@ -16,22 +25,37 @@ import { tenantDirectoryConfigMap } from "./tenantDirectory";
 export class InClusterParts {
     readonly namespaces: CellNamespaces;
 
-    constructor(private readonly context: CellContext, private readonly provider: KubernetesProvider) {
+    constructor(
+        private readonly context: CellContext,
+        private readonly provider: KubernetesProvider,
+    ) {
         this.namespaces = new CellNamespaces(`${context.cell.id}-namespaces`, { context }, this.opts());
     }
 
     clickhouse(): ClickHouseCluster {
         const { data, operators } = this.namespaces;
-        return new ClickHouseOnKubernetes(`${this.context.cell.id}-clickhouse`, { context: this.context, namespace: data, operatorNamespace: operators }, this.opts());
+        return new ClickHouseOnKubernetes(
+            `${this.context.cell.id}-clickhouse`,
+            { context: this.context, namespace: data, operatorNamespace: operators },
+            this.opts(),
+        );
     }
 
     streamOperators(): StreamOperators {
         const { data, operators } = this.namespaces;
-        return new FlinkAndSparkOperators(`${this.context.cell.id}-stream-operators`, { context: this.context, jobsNamespace: data, operatorNamespace: operators }, this.opts());
+        return new FlinkAndSparkOperators(
+            `${this.context.cell.id}-stream-operators`,
+            { context: this.context, jobsNamespace: data, operatorNamespace: operators },
+            this.opts(),
+        );
     }
 
     app(spec: AppSpec, opts: AppOptions): AppService {
-        return new AppDeployment(`${this.context.cell.id}-${spec.bundle.app}`, { context: this.context, namespace: this.namespaces.data, spec }, { ...opts, providers: [this.provider] });
+        return new AppDeployment(
+            `${this.context.cell.id}-${spec.bundle.app}`,
+            { context: this.context, namespace: this.namespaces.data, spec },
+            { ...opts, providers: [this.provider] },
+        );
     }
 
     tenantDirectory(directory: TenantDirectory): void {
@@ -51,7 +75,12 @@ export const kubernetesTarget: CellTarget = {
         const inCluster = new InClusterParts(context, provider);
         const { data, operators } = inCluster.namespaces;
         return {
-            postgres: () => new CloudNativePostgres(`${cell.id}-postgres`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
+            postgres: () =>
+                new CloudNativePostgres(
+                    `${cell.id}-postgres`,
+                    { context, namespace: data, operatorNamespace: operators },
+                    inCluster.opts(),
+                ),
             kafka: () => new StrimziKafka(`${cell.id}-kafka`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
             clickhouse: () => inCluster.clickhouse(),
             objectStore: () => new MinioObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),

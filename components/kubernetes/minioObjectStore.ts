@@ -20,25 +20,33 @@ export class MinioObjectStore extends pulumi.ComponentResource implements Object
         const bucket = `${cell.id}-exports`;
 
         const rootPassword = generatedPassword(`${name}-root`, this, 40);
-        const root = new core.Secret(`${name}-root`, {
-            metadata: { name: "minio-root", namespace: args.namespace, labels: labels.kubernetes },
-            stringData: { rootUser: "cellplane", rootPassword: rootPassword },
-        }, { parent: this });
-
-        helmRelease(`${name}-minio`, {
-            chart: "minio",
-            namespace: args.namespace,
-            values: {
-                mode: production ? "distributed" : "standalone",
-                replicas: production ? 4 : 1,
-                existingSecret: root.metadata.name,
-                persistence: { size: `${shape.clickhouseStorageGb}Gi` },
-                resources: guaranteed({ cpu: "1", memory: "2Gi" }),
-                securityContext: { enabled: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
-                buckets: [{ name: bucket, policy: "none", versioning: true, purge: false }],
-                podLabels: labels.kubernetes,
+        const root = new core.Secret(
+            `${name}-root`,
+            {
+                metadata: { name: "minio-root", namespace: args.namespace, labels: labels.kubernetes },
+                stringData: { rootUser: "cellplane", rootPassword: rootPassword },
             },
-        }, { parent: this });
+            { parent: this },
+        );
+
+        helmRelease(
+            `${name}-minio`,
+            {
+                chart: "minio",
+                namespace: args.namespace,
+                values: {
+                    mode: production ? "distributed" : "standalone",
+                    replicas: production ? 4 : 1,
+                    existingSecret: root.metadata.name,
+                    persistence: { size: `${shape.clickhouseStorageGb}Gi` },
+                    resources: guaranteed({ cpu: "1", memory: "2Gi" }),
+                    securityContext: { enabled: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
+                    buckets: [{ name: bucket, policy: "none", versioning: true, purge: false }],
+                    podLabels: labels.kubernetes,
+                },
+            },
+            { parent: this },
+        );
 
         this.bucket = pulumi.output(bucket);
         this.endpoint = pulumi.interpolate`http://minio.${args.namespace}.svc.cluster.local:9000`;

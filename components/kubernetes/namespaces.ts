@@ -18,9 +18,20 @@ export class CellNamespaces extends pulumi.ComponentResource {
         super("cellplane:kubernetes:CellNamespaces", name, {}, opts);
         const { cell, labels } = args.context;
         const namespace = (suffix: string) =>
-            new core.Namespace(`${name}-${suffix}`, {
-                metadata: { name: suffix === "data" ? dataNamespaceOf(cell.id) : `${cell.id}-${suffix}`, labels: { ...labels.kubernetes, "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" } },
-            }, { parent: this }).metadata.name;
+            new core.Namespace(
+                `${name}-${suffix}`,
+                {
+                    metadata: {
+                        name: suffix === "data" ? dataNamespaceOf(cell.id) : `${cell.id}-${suffix}`,
+                        labels: {
+                            ...labels.kubernetes,
+                            "pod-security.kubernetes.io/enforce": "baseline",
+                            "pod-security.kubernetes.io/warn": "restricted",
+                        },
+                    },
+                },
+                { parent: this },
+            ).metadata.name;
         this.data = namespace("data");
         this.operators = namespace("operators");
         this.registerOutputs({ data: this.data, operators: this.operators });

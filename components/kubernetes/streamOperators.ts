@@ -14,25 +14,33 @@ export class FlinkAndSparkOperators extends pulumi.ComponentResource implements 
 
     constructor(name: string, args: FlinkAndSparkOperatorsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:StreamOperators", name, {}, opts);
-        helmRelease(`${name}-flink`, {
-            chart: "flink",
-            namespace: args.operatorNamespace,
-            values: {
-                watchNamespaces: [args.jobsNamespace],
-                operatorPod: { resources: OPERATOR_RESOURCES },
-                // The admission webhook needs cert-manager; the operator validates resources without it.
-                webhook: { create: false },
+        helmRelease(
+            `${name}-flink`,
+            {
+                chart: "flink",
+                namespace: args.operatorNamespace,
+                values: {
+                    watchNamespaces: [args.jobsNamespace],
+                    operatorPod: { resources: OPERATOR_RESOURCES },
+                    // The admission webhook needs cert-manager; the operator validates resources without it.
+                    webhook: { create: false },
+                },
             },
-        }, { parent: this });
-        helmRelease(`${name}-spark`, {
-            chart: "spark",
-            namespace: args.operatorNamespace,
-            values: {
-                spark: { jobNamespaces: [args.jobsNamespace] },
-                controller: { resources: OPERATOR_RESOURCES },
-                webhook: { resources: OPERATOR_RESOURCES },
+            { parent: this },
+        );
+        helmRelease(
+            `${name}-spark`,
+            {
+                chart: "spark",
+                namespace: args.operatorNamespace,
+                values: {
+                    spark: { jobNamespaces: [args.jobsNamespace] },
+                    controller: { resources: OPERATOR_RESOURCES },
+                    webhook: { resources: OPERATOR_RESOURCES },
+                },
             },
-        }, { parent: this });
+            { parent: this },
+        );
         this.jobsNamespace = pulumi.output(args.jobsNamespace);
         this.registerOutputs({ jobsNamespace: this.jobsNamespace });
     }

@@ -24,49 +24,72 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         this.replicationFactor = Math.min(3, nodes);
         const minInSync = Math.max(1, this.replicationFactor - 1);
 
-        const operator = helmRelease(`${name}-operator`, {
-            chart: "strimzi",
-            namespace: args.operatorNamespace,
-            values: { watchNamespaces: [args.namespace], resources: OPERATOR_RESOURCES },
-        }, { parent: this });
-
-        const pool = new CustomResource(`${name}-pool`, {
-            apiVersion: "kafka.strimzi.io/v1beta2",
-            kind: "KafkaNodePool",
-            metadata: { name: "nodes", namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
-            spec: {
-                replicas: nodes,
-                roles: ["controller", "broker"],
-                storage: { type: "jbod", volumes: [{ id: 0, type: "persistent-claim", size: `${shape.kafkaStorageGb}Gi`, deleteClaim: false, kraftMetadata: "shared" }] },
-                resources: guaranteed(shape.pod),
+        const operator = helmRelease(
+            `${name}-operator`,
+            {
+                chart: "strimzi",
+                namespace: args.operatorNamespace,
+                values: { watchNamespaces: [args.namespace], resources: OPERATOR_RESOURCES },
             },
-        }, { parent: this, dependsOn: [operator] });
+            { parent: this },
+        );
 
-        new CustomResource(`${name}-cluster`, {
-            apiVersion: "kafka.strimzi.io/v1beta2",
-            kind: "Kafka",
-            metadata: {
-                name: CLUSTER,
-                namespace: args.namespace,
-                labels: labels.kubernetes,
-                annotations: { "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" },
-            },
-            spec: {
-                kafka: {
-                    version: STRIMZI_KAFKA_VERSION,
-                    listeners: [{ name: "tls", port: 9093, type: "internal", tls: true }],
-                    config: {
-                        "default.replication.factor": this.replicationFactor,
-                        "min.insync.replicas": minInSync,
-                        "offsets.topic.replication.factor": this.replicationFactor,
-                        "transaction.state.log.replication.factor": this.replicationFactor,
-                        "transaction.state.log.min.isr": minInSync,
-                        "auto.create.topics.enable": false,
+        const pool = new CustomResource(
+            `${name}-pool`,
+            {
+                apiVersion: "kafka.strimzi.io/v1beta2",
+                kind: "KafkaNodePool",
+                metadata: { name: "nodes", namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
+                spec: {
+                    replicas: nodes,
+                    roles: ["controller", "broker"],
+                    storage: {
+                        type: "jbod",
+                        volumes: [
+                            {
+                                id: 0,
+                                type: "persistent-claim",
+                                size: `${shape.kafkaStorageGb}Gi`,
+                                deleteClaim: false,
+                                kraftMetadata: "shared",
+                            },
+                        ],
                     },
+                    resources: guaranteed(shape.pod),
                 },
-                entityOperator: { topicOperator: {}, userOperator: {} },
             },
-        }, { parent: this, dependsOn: [operator, pool] });
+            { parent: this, dependsOn: [operator] },
+        );
+
+        new CustomResource(
+            `${name}-cluster`,
+            {
+                apiVersion: "kafka.strimzi.io/v1beta2",
+                kind: "Kafka",
+                metadata: {
+                    name: CLUSTER,
+                    namespace: args.namespace,
+                    labels: labels.kubernetes,
+                    annotations: { "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" },
+                },
+                spec: {
+                    kafka: {
+                        version: STRIMZI_KAFKA_VERSION,
+                        listeners: [{ name: "tls", port: 9093, type: "internal", tls: true }],
+                        config: {
+                            "default.replication.factor": this.replicationFactor,
+                            "min.insync.replicas": minInSync,
+                            "offsets.topic.replication.factor": this.replicationFactor,
+                            "transaction.state.log.replication.factor": this.replicationFactor,
+                            "transaction.state.log.min.isr": minInSync,
+                            "auto.create.topics.enable": false,
+                        },
+                    },
+                    entityOperator: { topicOperator: {}, userOperator: {} },
+                },
+            },
+            { parent: this, dependsOn: [operator, pool] },
+        );
 
         this.bootstrapServers = pulumi.interpolate`${CLUSTER}-kafka-bootstrap.${args.namespace}.svc.cluster.local:9093`;
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });

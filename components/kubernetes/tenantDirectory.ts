@@ -4,9 +4,18 @@ import type { CellContext } from "../platform";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
 
 /** The tenant directory as a ConfigMap the cell's apps mount. */
-export function tenantDirectoryConfigMap(context: CellContext, namespace: pulumi.Input<string>, directory: TenantDirectory, opts: pulumi.CustomResourceOptions): ConfigMap {
-    return new ConfigMap(`${context.cell.id}-tenant-directory`, {
-        metadata: { name: TENANT_DIRECTORY_CONFIGMAP, namespace, labels: context.labels.kubernetes },
-        data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(directory, null, 2) },
-    }, opts);
+export function tenantDirectoryConfigMap(
+    context: CellContext,
+    namespace: pulumi.Input<string>,
+    directory: TenantDirectory,
+    opts: pulumi.CustomResourceOptions,
+): ConfigMap {
+    return new ConfigMap(
+        `${context.cell.id}-tenant-directory`,
+        {
+            metadata: { name: TENANT_DIRECTORY_CONFIGMAP, namespace, labels: context.labels.kubernetes },
+            data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(directory, null, 2) },
+        },
+        opts,
+    );
 }

@@ -1,7 +1,16 @@
 import {
-    CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand,
-    GetBucketVersioningCommand, HeadBucketCommand, ListObjectVersionsCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
-    PutBucketVersioningCommand, S3Client,
+    CreateBucketCommand,
+    DeleteBucketCommand,
+    DeleteObjectsCommand,
+    GetBucketEncryptionCommand,
+    GetBucketLifecycleConfigurationCommand,
+    GetBucketVersioningCommand,
+    HeadBucketCommand,
+    ListObjectVersionsCommand,
+    PutBucketEncryptionCommand,
+    PutBucketLifecycleConfigurationCommand,
+    PutBucketVersioningCommand,
+    S3Client,
 } from "@aws-sdk/client-s3";
 import { endpointOf, MinioServerSpec } from "./minioServer";
 
@@ -41,19 +50,29 @@ export async function ensureBucket(server: MinioServerSpec, spec: BucketSpec): P
     const s3 = s3Client(server);
     if (!(await exists(s3, spec.bucket))) await s3.send(new CreateBucketCommand({ Bucket: spec.bucket }));
     await s3.send(new PutBucketVersioningCommand({ Bucket: spec.bucket, VersioningConfiguration: { Status: "Enabled" } }));
-    await s3.send(new PutBucketEncryptionCommand({
-        Bucket: spec.bucket,
-        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
-    }));
-    await s3.send(new PutBucketLifecycleConfigurationCommand({
-        Bucket: spec.bucket,
-        LifecycleConfiguration: {
-            Rules: [
-                { ID: "expire-exports", Status: "Enabled", Filter: { Prefix: "" }, Expiration: { Days: spec.retentionDays }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } },
-                { ID: "delete-temp-files", Status: "Enabled", Filter: { Prefix: "temp/" }, Expiration: { Days: 7 } },
-            ],
-        },
-    }));
+    await s3.send(
+        new PutBucketEncryptionCommand({
+            Bucket: spec.bucket,
+            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+        }),
+    );
+    await s3.send(
+        new PutBucketLifecycleConfigurationCommand({
+            Bucket: spec.bucket,
+            LifecycleConfiguration: {
+                Rules: [
+                    {
+                        ID: "expire-exports",
+                        Status: "Enabled",
+                        Filter: { Prefix: "" },
+                        Expiration: { Days: spec.retentionDays },
+                        NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+                    },
+                    { ID: "delete-temp-files", Status: "Enabled", Filter: { Prefix: "temp/" }, Expiration: { Days: 7 } },
+                ],
+            },
+        }),
+    );
 }
 
 export async function readBucket(server: MinioServerSpec, bucket: string): Promise<BucketState> {

@@ -1,7 +1,11 @@
 import { ClickHouseServerSpec, urlOf } from "./clickhouseServer";
 
 async function run(server: ClickHouseServerSpec, sql: string): Promise<string> {
-    const response = await fetch(`${urlOf(server)}/`, { method: "POST", body: sql, headers: { "X-ClickHouse-User": server.user, "X-ClickHouse-Key": server.password } });
+    const response = await fetch(`${urlOf(server)}/`, {
+        method: "POST",
+        body: sql,
+        headers: { "X-ClickHouse-User": server.user, "X-ClickHouse-Key": server.password },
+    });
     const text = await response.text();
     if (!response.ok) throw new Error(`${server.label}: ${text.trim()}`);
     return text;
@@ -34,7 +38,14 @@ export async function ensureClickHouseTable(server: ClickHouseServerSpec, spec: 
 
 export async function clickhouseTableExists(server: ClickHouseServerSpec, spec: TableSpec): Promise<boolean> {
     const name = (s: string) => s.replace(/'/g, "");
-    return (await run(server, `SELECT count() FROM system.tables WHERE database = '${name(spec.database)}' AND name = '${name(spec.table)}'`)).trim() === "1";
+    return (
+        (
+            await run(
+                server,
+                `SELECT count() FROM system.tables WHERE database = '${name(spec.database)}' AND name = '${name(spec.table)}'`,
+            )
+        ).trim() === "1"
+    );
 }
 
 export async function dropClickHouseTable(server: ClickHouseServerSpec, spec: TableSpec): Promise<void> {

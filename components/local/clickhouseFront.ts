@@ -24,7 +24,9 @@ interface ChdbSession {
 const AUTHENTICATION_FAILED = 516;
 
 function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
-    const basic = req.headers.authorization?.startsWith("Basic ") ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":") : undefined;
+    const basic = req.headers.authorization?.startsWith("Basic ")
+        ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":")
+        : undefined;
     const user = req.headers["x-clickhouse-user"] ?? url.searchParams.get("user") ?? basic?.[0] ?? "default";
     const password = req.headers["x-clickhouse-key"] ?? url.searchParams.get("password") ?? basic?.slice(1).join(":") ?? "";
     return [String(user), String(password)];
@@ -49,22 +51,33 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
         }
         const queryId = url.searchParams.get("query_id") ?? randomUUID();
         const fail = (status: number, code: number, message: string) => {
-            res.writeHead(status, { "X-ClickHouse-Exception-Code": String(code), "X-ClickHouse-Query-Id": queryId, "Content-Type": "text/plain; charset=UTF-8" });
+            res.writeHead(status, {
+                "X-ClickHouse-Exception-Code": String(code),
+                "X-ClickHouse-Query-Id": queryId,
+                "Content-Type": "text/plain; charset=UTF-8",
+            });
             res.end(`Code: ${code}. DB::Exception: ${message}\n`);
         };
         const [givenUser, givenPassword] = credentialsOf(req, url);
         if (givenUser !== user || !same(givenPassword, password)) {
-            fail(AUTHENTICATION_FAILED, AUTHENTICATION_FAILED, `${givenUser}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`);
+            fail(
+                AUTHENTICATION_FAILED,
+                AUTHENTICATION_FAILED,
+                `${givenUser}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`,
+            );
             return;
         }
         const body = await readBody(req);
         const query = url.searchParams.get("query");
         const sql = query ? (body ? `${query}\n${body}` : query) : body;
-        const params = Object.fromEntries([...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]));
+        const params = Object.fromEntries(
+            [...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]),
+        );
         try {
-            const result = Object.keys(params).length > 0
-                ? await session.queryBindAsync(sql, params, { format: "TabSeparated" })
-                : await session.queryAsync(sql, { format: "TabSeparated" });
+            const result =
+                Object.keys(params).length > 0
+                    ? await session.queryBindAsync(sql, params, { format: "TabSeparated" })
+                    : await session.queryAsync(sql, { format: "TabSeparated" });
             const bytes = Buffer.from(result.bytes());
             res.writeHead(200, { "X-ClickHouse-Query-Id": queryId, "Content-Length": bytes.length });
             res.end(bytes);
@@ -77,7 +90,8 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
 
 if (require.main === module) {
     const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD } = process.env;
-    if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USER || !CLICKHOUSE_PASSWORD) throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD are required");
+    if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USER || !CLICKHOUSE_PASSWORD)
+        throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD are required");
     const { Session } = require(chdbModule());
     // A server quotes 64-bit integers in JSON (clients expect strings there); the library does not by default.
     const session = new Session(CLICKHOUSE_DIR, { connectionArgs: ["--output_format_json_quote_64bit_integers=1"] });

@@ -26,7 +26,12 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
         args: ["--require", require.resolve("tsx/cjs").split("?")[0], path.join(__dirname, "clickhouseFront.ts")],
         dir: spec.dir,
         port: spec.port,
-        env: { CLICKHOUSE_DIR: path.join(spec.dir, "data"), CLICKHOUSE_PORT: String(spec.port), CLICKHOUSE_USER: spec.user, CLICKHOUSE_PASSWORD: spec.password },
+        env: {
+            CLICKHOUSE_DIR: path.join(spec.dir, "data"),
+            CLICKHOUSE_PORT: String(spec.port),
+            CLICKHOUSE_USER: spec.user,
+            CLICKHOUSE_PASSWORD: spec.password,
+        },
     });
 }
 
@@ -34,7 +39,10 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
 export async function clickhouseRunning(spec: ClickHouseServerSpec): Promise<boolean> {
     if (!runningPid(spec.dir)) return false;
     try {
-        const response = await fetch(`${urlOf(spec)}/?query=SELECT%201`, { headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password }, signal: AbortSignal.timeout(5_000) });
+        const response = await fetch(`${urlOf(spec)}/?query=SELECT%201`, {
+            headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
+            signal: AbortSignal.timeout(5_000),
+        });
         return response.ok;
     } catch {
         return false;

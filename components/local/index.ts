@@ -6,7 +6,16 @@ import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres 
 import { LocalObject } from "./resources";
 
 /** Offsets of a local cell's servers and apps from its `portBase` (Kafka's controller and MinIO's console take the next port). */
-export const LOCAL_PORTS = { postgres: 0, kafka: 1, clickhouse: 3, minio: 4, ingest: 6, export: 7, router: 8, "ingest-consumer": 9 } as const;
+export const LOCAL_PORTS = {
+    postgres: 0,
+    kafka: 1,
+    clickhouse: 3,
+    minio: 4,
+    ingest: 6,
+    export: 7,
+    router: 8,
+    "ingest-consumer": 9,
+} as const;
 
 /**
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, MinIO)
@@ -24,7 +33,11 @@ export const localTarget: CellTarget = {
             clickhouse: () => new LocalClickHouse(`${cell.id}-clickhouse`, part("clickhouse"), opts),
             objectStore: () => new LocalObjectStore(`${cell.id}-object-store`, part("minio"), opts),
             tenantDirectory: (directory) => {
-                new LocalObject(`${cell.id}-tenant-directory`, { kind: "file", spec: { path: path.join(root, "tenants.json"), content: JSON.stringify(directory, null, 2) } }, opts);
+                new LocalObject(
+                    `${cell.id}-tenant-directory`,
+                    { kind: "file", spec: { path: path.join(root, "tenants.json"), content: JSON.stringify(directory, null, 2) } },
+                    opts,
+                );
             },
             app: (spec, appOpts) => new LocalApp(`${cell.id}-${spec.bundle.app}`, { spec, ...part(spec.bundle.app) }, appOpts),
         };

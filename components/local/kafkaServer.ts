@@ -24,35 +24,48 @@ export function kafkaAdmin(spec: Pick<KafkaServerSpec, "port">) {
 
 function writeConfig(spec: KafkaServerSpec): string {
     const config = path.join(spec.dir, "server.properties");
-    fs.writeFileSync(config, [
-        "process.roles=broker,controller",
-        "node.id=1",
-        `controller.quorum.voters=1@127.0.0.1:${spec.controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}`,
-        "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        `log.dirs=${path.join(spec.dir, "data")}`,
-        // One node: every internal topic has one replica.
-        "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "auto.create.topics.enable=false",
-        "",
-    ].join("\n"));
-    fs.writeFileSync(path.join(spec.dir, "log4j.properties"), [
-        "log4j.rootLogger=WARN, stdout",
-        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
-        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
-        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
-        "log4j.logger.kafka.server.KafkaRaftServer=INFO",
-        "",
-    ].join("\n"));
+    fs.writeFileSync(
+        config,
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            `controller.quorum.voters=1@127.0.0.1:${spec.controllerPort}`,
+            `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
+            `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}`,
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            `log.dirs=${path.join(spec.dir, "data")}`,
+            // One node: every internal topic has one replica.
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "auto.create.topics.enable=false",
+            "",
+        ].join("\n"),
+    );
+    fs.writeFileSync(
+        path.join(spec.dir, "log4j.properties"),
+        [
+            "log4j.rootLogger=WARN, stdout",
+            "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
+            "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
+            "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
+            "log4j.logger.kafka.server.KafkaRaftServer=INFO",
+            "",
+        ].join("\n"),
+    );
     return config;
 }
 
 function java(spec: KafkaServerSpec, main: string, ...args: string[]): string[] {
-    return [...JAVA_OPTS, "-cp", `${kafkaLibs()}/*`, `-Dlog4j.configuration=file:${path.join(spec.dir, "log4j.properties")}`, main, ...args];
+    return [
+        ...JAVA_OPTS,
+        "-cp",
+        `${kafkaLibs()}/*`,
+        `-Dlog4j.configuration=file:${path.join(spec.dir, "log4j.properties")}`,
+        main,
+        ...args,
+    ];
 }
 
 /** Formats the storage on first use, then starts the broker (a running broker is left alone). */
@@ -65,9 +78,18 @@ export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     fs.mkdirSync(spec.dir, { recursive: true });
     const config = writeConfig(spec);
     if (!fs.existsSync(path.join(spec.dir, "data", "meta.properties"))) {
-        execFileSync("java", java(spec, "kafka.tools.StorageTool", "format", "-t", randomUUID(), "-c", config, "--ignore-formatted"), { stdio: "pipe" });
+        execFileSync("java", java(spec, "kafka.tools.StorageTool", "format", "-t", randomUUID(), "-c", config, "--ignore-formatted"), {
+            stdio: "pipe",
+        });
     }
-    return startService({ label: spec.label, command: "java", args: java(spec, "kafka.Kafka", config), dir: spec.dir, port: spec.port, readyTimeoutMs: 60_000 });
+    return startService({
+        label: spec.label,
+        command: "java",
+        args: java(spec, "kafka.Kafka", config),
+        dir: spec.dir,
+        port: spec.port,
+        readyTimeoutMs: 60_000,
+    });
 }
 
 /** Running means the process lives and the broker answers a metadata request. */

@@ -19,10 +19,23 @@ export async function startMinio(spec: MinioServerSpec): Promise<number> {
     return startService({
         label: spec.label,
         command: minioBin(),
-        args: ["server", `${spec.dir}/data`, "--address", `127.0.0.1:${spec.port}`, "--console-address", `127.0.0.1:${spec.consolePort}`, "--quiet"],
+        args: [
+            "server",
+            `${spec.dir}/data`,
+            "--address",
+            `127.0.0.1:${spec.port}`,
+            "--console-address",
+            `127.0.0.1:${spec.consolePort}`,
+            "--quiet",
+        ],
         dir: spec.dir,
         port: spec.port,
-        env: { MINIO_ROOT_USER: spec.rootUser, MINIO_ROOT_PASSWORD: spec.rootPassword, MINIO_KMS_SECRET_KEY: `cellplane:${spec.kmsKey}`, MINIO_BROWSER: "off" },
+        env: {
+            MINIO_ROOT_USER: spec.rootUser,
+            MINIO_ROOT_PASSWORD: spec.rootPassword,
+            MINIO_KMS_SECRET_KEY: `cellplane:${spec.kmsKey}`,
+            MINIO_BROWSER: "off",
+        },
     });
 }
 

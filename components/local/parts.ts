@@ -29,10 +29,28 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
         super("cellplane:local:Postgres", name, {}, opts);
         const superuserPassword = localSecret(`${name}-superuser-password`, this);
         this.password = localSecret(`${name}-app-password`, this);
-        const server = { label: label("postgres", args.context), dir: args.dir, port: args.port, superuser: "cellplane", superuserPassword };
+        const server = {
+            label: label("postgres", args.context),
+            dir: args.dir,
+            port: args.port,
+            superuser: "cellplane",
+            superuserPassword,
+        };
         const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
-        const database = new LocalPostgresDatabase(`${name}-database`, { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password }, { parent: this, dependsOn: [process] });
-        new LocalObject(`${name}-schema`, { kind: "postgresSchema", server: pulumi.output(server), spec: { database: "cellplane", schema: "cellplane", owner: "cellplane_app" } }, { parent: this, dependsOn: [database] });
+        const database = new LocalPostgresDatabase(
+            `${name}-database`,
+            { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password },
+            { parent: this, dependsOn: [process] },
+        );
+        new LocalObject(
+            `${name}-schema`,
+            {
+                kind: "postgresSchema",
+                server: pulumi.output(server),
+                spec: { database: "cellplane", schema: "cellplane", owner: "cellplane_app" },
+            },
+            { parent: this, dependsOn: [database] },
+        );
         this.port = process.port;
         this.registerOutputs({ port: this.port });
     }
@@ -46,11 +64,21 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         super("cellplane:local:Kafka", name, {}, opts);
         const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
-        const events = new LocalObject(`${name}-events`, { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } }, { parent: this, dependsOn: [server] });
+        const events = new LocalObject(
+            `${name}-events`,
+            { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } },
+            { parent: this, dependsOn: [server] },
+        );
         // One topic at a time: a broker that just started can lose track of a topic created beside another.
-        const deadLetters = new LocalObject(`${name}-dead-letters`, {
-            kind: "topic", server: { port: args.port }, spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
-        }, { parent: this, dependsOn: [events] });
+        const deadLetters = new LocalObject(
+            `${name}-dead-letters`,
+            {
+                kind: "topic",
+                server: { port: args.port },
+                spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
+            },
+            { parent: this, dependsOn: [events] },
+        );
         // The apps connect once the topics exist, so none of them races the topics' creation.
         this.bootstrapServers = pulumi.all([server.running, events.id, deadLetters.id]).apply(() => bootstrapOf(args));
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
@@ -65,10 +93,24 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
     constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ClickHouse", name, {}, opts);
         this.password = localSecret(`${name}-password`, this);
-        const spec = pulumi.output({ label: label("clickhouse", args.context), dir: args.dir, port: args.port, user: "cellplane", password: this.password });
+        const spec = pulumi.output({
+            label: label("clickhouse", args.context),
+            dir: args.dir,
+            port: args.port,
+            user: "cellplane",
+            password: this.password,
+        });
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
-        const database = new LocalObject(`${name}-analytics`, { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } }, { parent: this, dependsOn: [server] });
-        new LocalObject(`${name}-events`, { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } }, { parent: this, dependsOn: [database] });
+        const database = new LocalObject(
+            `${name}-analytics`,
+            { kind: "clickhouseDatabase", server: spec, spec: { database: "analytics" } },
+            { parent: this, dependsOn: [server] },
+        );
+        new LocalObject(
+            `${name}-events`,
+            { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } },
+            { parent: this, dependsOn: [database] },
+        );
         this.url = server.running.apply(() => urlOf(args));
         this.registerOutputs({ url: this.url });
     }
@@ -84,10 +126,22 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         const { cell, retentionDays } = args.context;
         const rootPassword = localSecret(`${name}-root-password`, this);
         const kmsKey = localSecret(`${name}-kms-key`, this, 32).apply((hex) => Buffer.from(hex, "hex").toString("base64"));
-        const spec = pulumi.output({ label: label("minio", args.context), dir: args.dir, port: args.port, consolePort: args.port + 1, rootUser: "cellplane", rootPassword, kmsKey });
+        const spec = pulumi.output({
+            label: label("minio", args.context),
+            dir: args.dir,
+            port: args.port,
+            consolePort: args.port + 1,
+            rootUser: "cellplane",
+            rootPassword,
+            kmsKey,
+        });
         const server = new LocalServer(`${name}-server`, { kind: "minio", spec }, { parent: this });
         const bucket = `${cell.id}-exports`;
-        new LocalObject(`${name}-exports`, { kind: "bucket", server: spec, spec: { bucket, retentionDays } }, { parent: this, dependsOn: [server] });
+        new LocalObject(
+            `${name}-exports`,
+            { kind: "bucket", server: spec, spec: { bucket, retentionDays } },
+            { parent: this, dependsOn: [server] },
+        );
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => endpointOf(args));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey: rootPassword }));
@@ -106,7 +160,14 @@ export class LocalApp extends pulumi.ComponentResource implements AppService {
     constructor(name: string, args: LocalAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:App", name, {}, opts);
         const { bundle, env, secretEnv } = args.spec;
-        const spec = pulumi.output({ label: label(bundle.app, args.context), dir: args.dir, port: args.port, bundle: bundle.file, hash: bundle.hash, env: { ...env, ...secretEnv } });
+        const spec = pulumi.output({
+            label: label(bundle.app, args.context),
+            dir: args.dir,
+            port: args.port,
+            bundle: bundle.file,
+            hash: bundle.hash,
+            env: { ...env, ...secretEnv },
+        });
         const server = new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this });
         this.url = server.running.apply(() => appUrlOf(args));
         this.registerOutputs({ url: this.url });

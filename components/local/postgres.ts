@@ -16,7 +16,14 @@ export class LocalPostgresServer extends pulumi.dynamic.Resource {
     declare readonly running: pulumi.Output<boolean>;
 
     constructor(name: string, args: Inputs<Omit<PostgresServerProps, "running">>, opts?: pulumi.CustomResourceOptions) {
-        super(serverProvider, name, { ...args, running: undefined }, { ...opts, additionalSecretOutputs: ["superuserPassword"] }, "cellplane", "LocalPostgresServer");
+        super(
+            serverProvider,
+            name,
+            { ...args, running: undefined },
+            { ...opts, additionalSecretOutputs: ["superuserPassword"] },
+            "cellplane",
+            "LocalPostgresServer",
+        );
     }
 }
 
@@ -25,6 +32,13 @@ export class LocalPostgresDatabase extends pulumi.dynamic.Resource {
     declare readonly healthy: pulumi.Output<boolean>;
 
     constructor(name: string, args: Inputs<Omit<PostgresDatabaseProps, "healthy">>, opts?: pulumi.CustomResourceOptions) {
-        super(databaseProvider, name, { ...args, healthy: undefined }, { ...opts, additionalSecretOutputs: ["ownerPassword", "server"] }, "cellplane", "LocalPostgresDatabase");
+        super(
+            databaseProvider,
+            name,
+            { ...args, healthy: undefined },
+            { ...opts, additionalSecretOutputs: ["ownerPassword", "server"] },
+            "cellplane",
+            "LocalPostgresDatabase",
+        );
     }
 }

@@ -18,7 +18,9 @@ export interface DatabaseState {
 export async function readDatabase(server: PostgresServerSpec, spec: Pick<DatabaseSpec, "database" | "owner">): Promise<DatabaseState> {
     return withConnection(server, async (c) => {
         const role = await c.query<{ rolcanlogin: boolean }>("select rolcanlogin from pg_roles where rolname = $1", [spec.owner]);
-        const db = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [spec.database]);
+        const db = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [
+            spec.database,
+        ]);
         return {
             databaseExists: db.rowCount === 1,
             databaseOwner: db.rows[0]?.owner,
@@ -39,9 +41,12 @@ export async function ensureDatabase(server: PostgresServerSpec, spec: DatabaseS
 }
 
 async function ensureOwnedDatabase(c: Client, database: string, owner: string): Promise<void> {
-    const found = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [database]);
+    const found = await c.query<{ owner: string }>("select pg_get_userbyid(datdba) as owner from pg_database where datname = $1", [
+        database,
+    ]);
     if (found.rowCount === 0) await c.query(`create database ${c.escapeIdentifier(database)} owner ${c.escapeIdentifier(owner)}`);
-    else if (found.rows[0].owner !== owner) await c.query(`alter database ${c.escapeIdentifier(database)} owner to ${c.escapeIdentifier(owner)}`);
+    else if (found.rows[0].owner !== owner)
+        await c.query(`alter database ${c.escapeIdentifier(database)} owner to ${c.escapeIdentifier(owner)}`);
 }
 
 /** Drops the database (closing its connections) and then its role. */
@@ -60,12 +65,21 @@ export interface SchemaSpec {
 }
 
 export async function ensureSchema(server: PostgresServerSpec, spec: SchemaSpec): Promise<void> {
-    await withConnection(server, (c) => c.query(`create schema if not exists ${c.escapeIdentifier(spec.schema)} authorization ${c.escapeIdentifier(spec.owner)}`), spec.database);
+    await withConnection(
+        server,
+        (c) => c.query(`create schema if not exists ${c.escapeIdentifier(spec.schema)} authorization ${c.escapeIdentifier(spec.owner)}`),
+        spec.database,
+    );
 }
 
 export async function schemaOwnedBy(server: PostgresServerSpec, spec: SchemaSpec): Promise<boolean> {
-    return withConnection(server, async (c) =>
-        (await c.query("select 1 from pg_namespace where nspname = $1 and pg_get_userbyid(nspowner) = $2", [spec.schema, spec.owner])).rowCount === 1, spec.database);
+    return withConnection(
+        server,
+        async (c) =>
+            (await c.query("select 1 from pg_namespace where nspname = $1 and pg_get_userbyid(nspowner) = $2", [spec.schema, spec.owner]))
+                .rowCount === 1,
+        spec.database,
+    );
 }
 
 export async function dropSchema(server: PostgresServerSpec, spec: SchemaSpec): Promise<void> {

@@ -52,7 +52,8 @@ async function waitUntilAcceptingQueries(spec: PostgresServerSpec, timeoutMs = 3
             await withConnection(spec, (c) => c.query("select 1"));
             return;
         } catch (error) {
-            if (Date.now() > deadline) throw new ServiceError(`${spec.label} accepts no queries on port ${spec.port}: ${(error as Error).message}`);
+            if (Date.now() > deadline)
+                throw new ServiceError(`${spec.label} accepts no queries on port ${spec.port}: ${(error as Error).message}`);
             await new Promise((r) => setTimeout(r, 200));
         }
     }
@@ -71,10 +72,14 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
         fs.writeFileSync(pwfile, spec.superuserPassword, { mode: 0o600 });
         ownDir(spec.dir, user);
         try {
-            execFileSync(postgresBin("initdb"), ["-D", dataDir(spec), "-U", spec.superuser, "--pwfile", pwfile, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"], {
-                stdio: "pipe",
-                ...(user ? idsOf(user) : {}),
-            });
+            execFileSync(
+                postgresBin("initdb"),
+                ["-D", dataDir(spec), "-U", spec.superuser, "--pwfile", pwfile, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"],
+                {
+                    stdio: "pipe",
+                    ...(user ? idsOf(user) : {}),
+                },
+            );
         } catch (error) {
             throw new ServiceError(`initdb for ${spec.label} failed: ${(error as { stderr?: Buffer }).stderr?.toString() ?? error}`);
         } finally {
@@ -84,7 +89,16 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
     const pid = await startService({
         label: spec.label,
         command: postgresBin("postgres"),
-        args: ["-D", dataDir(spec), "-p", String(spec.port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${spec.dir}`],
+        args: [
+            "-D",
+            dataDir(spec),
+            "-p",
+            String(spec.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            `unix_socket_directories=${spec.dir}`,
+        ],
         dir: spec.dir,
         port: spec.port,
         user,
@@ -107,7 +121,9 @@ function removeStaleLock(spec: PostgresServerSpec): void {
 }
 
 export async function setSuperuserPassword(spec: PostgresServerSpec, password: string): Promise<void> {
-    await withConnection(spec, (c) => c.query(`alter role ${c.escapeIdentifier(spec.superuser)} with password ${c.escapeLiteral(password)}`));
+    await withConnection(spec, (c) =>
+        c.query(`alter role ${c.escapeIdentifier(spec.superuser)} with password ${c.escapeLiteral(password)}`),
+    );
 }
 
 export interface PostgresStatus {

@@ -11,8 +11,19 @@ const objectProvider = moduleProvider(path.join(__dirname, "providers", "object.
 export class LocalServer extends pulumi.dynamic.Resource {
     declare readonly running: pulumi.Output<boolean>;
 
-    constructor(name: string, args: { kind: ServerKind; spec: pulumi.Input<Record<string, unknown>> }, opts?: pulumi.CustomResourceOptions) {
-        super(serverProvider, name, { ...args, running: undefined }, { ...opts, additionalSecretOutputs: ["spec"] }, "cellplane", `Local${args.kind[0].toUpperCase()}${args.kind.slice(1)}Server`);
+    constructor(
+        name: string,
+        args: { kind: ServerKind; spec: pulumi.Input<Record<string, unknown>> },
+        opts?: pulumi.CustomResourceOptions,
+    ) {
+        super(
+            serverProvider,
+            name,
+            { ...args, running: undefined },
+            { ...opts, additionalSecretOutputs: ["spec"] },
+            "cellplane",
+            `Local${args.kind[0].toUpperCase()}${args.kind.slice(1)}Server`,
+        );
     }
 }
 
@@ -21,8 +32,19 @@ export class LocalObject extends pulumi.dynamic.Resource {
     declare readonly intact: pulumi.Output<boolean>;
     declare readonly value: pulumi.Output<string>;
 
-    constructor(name: string, args: { kind: ObjectProps["kind"]; spec: pulumi.Input<Record<string, unknown>>; server?: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
-        super(objectProvider, name, { ...args, intact: undefined, value: undefined }, { ...opts, additionalSecretOutputs: ["server", "value"] }, "cellplane", "LocalObject");
+    constructor(
+        name: string,
+        args: { kind: ObjectProps["kind"]; spec: pulumi.Input<Record<string, unknown>>; server?: pulumi.Input<unknown> },
+        opts?: pulumi.CustomResourceOptions,
+    ) {
+        super(
+            objectProvider,
+            name,
+            { ...args, intact: undefined, value: undefined },
+            { ...opts, additionalSecretOutputs: ["server", "value"] },
+            "cellplane",
+            "LocalObject",
+        );
     }
 }
 

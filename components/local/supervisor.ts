@@ -66,7 +66,9 @@ export function portAnswers(port: number, host = "127.0.0.1", timeoutMs = 500): 
 /** Fails, naming the port and who wanted it, if something already listens there. */
 export async function assertPortFree(port: number, label: string): Promise<void> {
     if (await portAnswers(port)) {
-        throw new ServiceError(`port ${port} for ${label} is already in use by another process. Stop that process or give the cell other ports (cellplane:cells[].portBase).`);
+        throw new ServiceError(
+            `port ${port} for ${label} is already in use by another process. Stop that process or give the cell other ports (cellplane:cells[].portBase).`,
+        );
     }
 }
 
@@ -115,7 +117,9 @@ export async function startService(spec: ServiceSpec): Promise<number> {
         const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 100))]);
         if (isAlive(child.pid!)) process.kill(child.pid!, "SIGKILL");
         fs.rmSync(pidFile(spec.dir), { force: true });
-        throw new ServiceError(`${spec.label} did not come up on port ${spec.port} (exit: ${code}). Last lines of ${logFile(spec.dir)}:\n${tail(logFile(spec.dir))}`);
+        throw new ServiceError(
+            `${spec.label} did not come up on port ${spec.port} (exit: ${code}). Last lines of ${logFile(spec.dir)}:\n${tail(logFile(spec.dir))}`,
+        );
     }
     return child.pid!;
 }

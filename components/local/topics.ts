@@ -26,7 +26,10 @@ async function withAdmin<T>(server: Pick<KafkaServerSpec, "port">, fn: (admin: R
 const retentionMs = (days: number) => String(days * 24 * 60 * 60 * 1000);
 
 async function retentionOf(admin: ReturnType<typeof kafkaAdmin>, topic: string): Promise<string | undefined> {
-    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }] });
+    const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }],
+    });
     return resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
 }
 
@@ -43,11 +46,15 @@ export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSp
     return withAdmin(server, async (admin) => {
         const retention = { name: "retention.ms", value: retentionMs(spec.retentionDays) };
         if (!(await admin.listTopics()).includes(spec.topic)) {
-            await admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1, configEntries: [retention] }] });
+            await admin.createTopics({
+                waitForLeaders: true,
+                topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1, configEntries: [retention] }],
+            });
             return;
         }
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [spec.topic] })).topics;
-        if (metadata.partitions.length < spec.partitions) await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
+        if (metadata.partitions.length < spec.partitions)
+            await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
         await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: spec.topic, configEntries: [retention] }] });
         // The broker applies a config change through the metadata log; return once it reads back.
         for (let attempt = 0; attempt < 50 && (await retentionOf(admin, spec.topic)) !== retention.value; attempt++) {

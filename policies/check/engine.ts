@@ -1,4 +1,11 @@
-import type { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
 import type { MockedResource } from "../../offline/runStack";
@@ -31,7 +38,9 @@ export function levelOf(policy: Policy, config: PackConfig): EnforcementLevel {
 
 /** The policy's settings: its config entry over the defaults of its config schema. */
 function settingsOf(policy: Policy, config: PackConfig): Record<string, unknown> {
-    const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).map(([key, schema]) => [key, (schema as { default?: unknown }).default]));
+    const defaults = Object.fromEntries(
+        Object.entries(policy.configSchema?.properties ?? {}).map(([key, schema]) => [key, (schema as { default?: unknown }).default]),
+    );
     const entry = config[policy.name];
     const { enforcementLevel: _level, ...settings } = typeof entry === "object" ? entry : {};
     return { ...defaults, ...settings };
@@ -53,7 +62,14 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
         const provider = r.provider ? byUrn.get(r.provider.split("::").slice(0, -1).join("::")) : undefined;
         return provider && { type: provider.type, urn: provider.urn, name: provider.name, props: provider.inputs };
     };
-    const optsOf = (r: MockedResource) => ({ protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], parent: r.parent });
+    const optsOf = (r: MockedResource) => ({
+        protect: r.protect,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+        parent: r.parent,
+    });
     const violations: Violation[] = [];
 
     for (const policy of policies) {
@@ -67,21 +83,40 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
 
         if ("validateStack" in policy) {
             const stackResources: PolicyResource[] = resources.map((r) => ({
-                type: r.type, name: r.name, urn: r.urn, props: r.state, opts: optsOf(r), provider: providerOf(r),
-                dependencies: [], propertyDependencies: {},
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: r.state,
+                opts: optsOf(r),
+                provider: providerOf(r),
+                dependencies: [],
+                propertyDependencies: {},
                 ...typeChecks(r.type, r.state),
             }));
             const policyResources = new Map(stackResources.map((r) => [r.urn, r]));
             stackResources.forEach((r, i) => (r.parent = resources[i].parent ? policyResources.get(resources[i].parent!) : undefined));
-            const args: StackValidationArgs = { resources: stackResources, stackTags: new Map(), getConfig: <T>() => settings as T, notApplicable };
+            const args: StackValidationArgs = {
+                resources: stackResources,
+                stackTags: new Map(),
+                getConfig: <T>() => settings as T,
+                notApplicable,
+            };
             await ignoreNotApplicable(() => policy.validateStack(args, report(undefined)));
             continue;
         }
         const validations = [policy.validateResource ?? []].flat();
         for (const r of resources) {
             const args: ResourceValidationArgs = {
-                type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: optsOf(r), provider: providerOf(r), stackTags: new Map(),
-                ...typeChecks(r.type, r.inputs), getConfig: <T>() => settings as T, notApplicable,
+                type: r.type,
+                name: r.name,
+                urn: r.urn,
+                props: r.inputs,
+                opts: optsOf(r),
+                provider: providerOf(r),
+                stackTags: new Map(),
+                ...typeChecks(r.type, r.inputs),
+                getConfig: <T>() => settings as T,
+                notApplicable,
             };
             for (const validate of validations) await ignoreNotApplicable(() => validate(args, report(r)));
         }

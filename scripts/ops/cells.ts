@@ -38,7 +38,9 @@ export function removeCell(file: StackFile, id: string): void {
     if (index < 0) throw new Refusal(`--id ${id}: no cell "${id}" in ${file.file}. Cells: ${before.cells.map((c) => c.id).join(", ")}`);
     const tenants = before.tenants.filter((t) => t.cell === id).map((t) => t.id);
     if (tenants.length > 0) {
-        throw new Refusal(`cell ${id} still holds tenant${tenants.length > 1 ? "s" : ""} ${tenants.join(", ")}. Move ${tenants.length > 1 ? "them" : "it"} first: cellplane tenant move --env ${before.environment} --id <tenant> --to <cell>`);
+        throw new Refusal(
+            `cell ${id} still holds tenant${tenants.length > 1 ? "s" : ""} ${tenants.join(", ")}. Move ${tenants.length > 1 ? "them" : "it"} first: cellplane tenant move --env ${before.environment} --id <tenant> --to <cell>`,
+        );
     }
     file.remove("cells", index);
     file.validate();

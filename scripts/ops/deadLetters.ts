@@ -24,9 +24,12 @@ async function cellKafka(projectDir: string, env: string, cell: string): Promise
     for (const stack of stacksOf(projectDir, env)) {
         const outputs = await (await openStack(projectDir, env, stack)).outputs();
         const found = outputs.cells?.value?.[cell];
-        if (found) return new Kafka({ clientId: "cellplane-dlq", brokers: found.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.ERROR });
+        if (found)
+            return new Kafka({ clientId: "cellplane-dlq", brokers: found.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.ERROR });
     }
-    throw new Refusal(`--cell ${cell}: no deployed stack of environment ${env} has that cell (stacks: ${stacksOf(projectDir, env).join(", ") || "none"})`);
+    throw new Refusal(
+        `--cell ${cell}: no deployed stack of environment ${env} has that cell (stacks: ${stacksOf(projectDir, env).join(", ") || "none"})`,
+    );
 }
 
 /** The offsets from which the dead letters are not replayed yet, and the end of each partition. */
@@ -34,7 +37,10 @@ async function pendingRange(kafka: Kafka): Promise<{ partition: number; from: bi
     const admin = kafka.admin();
     await admin.connect();
     try {
-        const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(DEAD_LETTERS), admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [DEAD_LETTERS] })]);
+        const [ends, [committed]] = await Promise.all([
+            admin.fetchTopicOffsets(DEAD_LETTERS),
+            admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [DEAD_LETTERS] }),
+        ]);
         return ends.map(({ partition, low, high }) => {
             const done = BigInt(committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1");
             return { partition, from: done >= BigInt(low) ? done : BigInt(low), to: BigInt(high) };
@@ -45,7 +51,10 @@ async function pendingRange(kafka: Kafka): Promise<{ partition: number; from: bi
 }
 
 /** Reads the messages of each partition from `from` up to `to`, without joining the replay group or committing anything. */
-async function readRange(kafka: Kafka, ranges: { partition: number; from: bigint; to: bigint }[]): Promise<{ partition: number; message: KafkaMessage }[]> {
+async function readRange(
+    kafka: Kafka,
+    ranges: { partition: number; from: bigint; to: bigint }[],
+): Promise<{ partition: number; message: KafkaMessage }[]> {
     const wanted = ranges.filter((r) => r.from < r.to);
     if (wanted.length === 0) return [];
     const consumer = kafka.consumer({ groupId: `cellplane-dlq-reader-${randomUUID()}` });
@@ -56,22 +65,24 @@ async function readRange(kafka: Kafka, ranges: { partition: number; from: bigint
     try {
         await new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error(`reading ${DEAD_LETTERS} took over 60 s`)), 60_000);
-            consumer.run({
-                autoCommit: false,
-                eachMessage: async ({ partition, message }) => {
-                    const range = wanted.find((r) => r.partition === partition);
-                    if (!range || BigInt(message.offset) < range.from || BigInt(message.offset) >= range.to) return;
-                    read.push({ partition, message });
-                    if (BigInt(message.offset) === range.to - 1n) remaining.delete(partition);
-                    if (remaining.size === 0) {
-                        clearTimeout(timer);
-                        resolve();
-                    }
-                },
-            }).catch((error: unknown) => {
-                clearTimeout(timer);
-                reject(error);
-            });
+            consumer
+                .run({
+                    autoCommit: false,
+                    eachMessage: async ({ partition, message }) => {
+                        const range = wanted.find((r) => r.partition === partition);
+                        if (!range || BigInt(message.offset) < range.from || BigInt(message.offset) >= range.to) return;
+                        read.push({ partition, message });
+                        if (BigInt(message.offset) === range.to - 1n) remaining.delete(partition);
+                        if (remaining.size === 0) {
+                            clearTimeout(timer);
+                            resolve();
+                        }
+                    },
+                })
+                .catch((error: unknown) => {
+                    clearTimeout(timer);
+                    reject(error);
+                });
             for (const r of wanted) consumer.seek({ topic: DEAD_LETTERS, partition: r.partition, offset: r.from.toString() });
         });
     } finally {
@@ -125,7 +136,11 @@ export async function replayDeadLetters(projectDir: string, env: string, cell: s
     const admin = kafka.admin();
     await admin.connect();
     try {
-        await admin.setOffsets({ groupId: REPLAY_GROUP, topic: DEAD_LETTERS, partitions: ranges.map((r) => ({ partition: r.partition, offset: r.to.toString() })) });
+        await admin.setOffsets({
+            groupId: REPLAY_GROUP,
+            topic: DEAD_LETTERS,
+            partitions: ranges.map((r) => ({ partition: r.partition, offset: r.to.toString() })),
+        });
     } finally {
         await admin.disconnect();
     }

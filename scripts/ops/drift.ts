@@ -48,7 +48,14 @@ export async function driftOf(projectDir: string, env: string, stackName: string
         return { stack: stackName, status: drifted.length > 0 ? "drifted" : "clean", checked, drifted, seconds: seconds() };
     } catch (error) {
         const unreachable = error instanceof Unreachable;
-        return { stack: stackName, status: unreachable ? "unreachable" : "error", checked: 0, drifted: [], seconds: seconds(), message: firstLines(error) };
+        return {
+            stack: stackName,
+            status: unreachable ? "unreachable" : "error",
+            checked: 0,
+            drifted: [],
+            seconds: seconds(),
+            message: firstLines(error),
+        };
     }
 }
 
@@ -58,7 +65,9 @@ export function exitCodeOf(results: readonly StackDrift[]): number {
 }
 
 function isDrift(step: StepEventMetadata): boolean {
-    return step.type !== "pulumi:pulumi:Stack" && !step.type.startsWith("pulumi:providers:") && (step.op === "update" || step.op === "delete");
+    return (
+        step.type !== "pulumi:pulumi:Stack" && !step.type.startsWith("pulumi:providers:") && (step.op === "update" || step.op === "delete")
+    );
 }
 
 function driftedResource(step: StepEventMetadata): DriftedResource {
@@ -83,7 +92,10 @@ function changedProperties(before: unknown, after: unknown, property = ""): Prop
 
 function firstLines(error: unknown): string {
     const text = error instanceof Error ? error.message : String(error);
-    const lines = text.split("\n").map((line) => line.trim()).filter(Boolean);
+    const lines = text
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
     const meaningful = lines.filter((line) => /error|unreachable|no state|credentials|failed/i.test(line));
     return (meaningful.length > 0 ? meaningful : lines).slice(0, 3).join(" | ");
 }

@@ -18,7 +18,10 @@ export function stacksOf(projectDir: string, env: string): string[] {
 export function stackToEdit(projectDir: string, env: string, stack?: string): string {
     const stacks = stacksOf(projectDir, env);
     if (stack !== undefined) {
-        if (!stacks.includes(stack)) throw new Refusal(`--stack ${stack}: not a stack of environment ${env} in ${projectDir}. Stacks of ${env}: ${stacks.join(", ") || "none"}`);
+        if (!stacks.includes(stack))
+            throw new Refusal(
+                `--stack ${stack}: not a stack of environment ${env} in ${projectDir}. Stacks of ${env}: ${stacks.join(", ") || "none"}`,
+            );
         return stack;
     }
     if (stacks.length === 0) throw new Refusal(`--env ${env}: no Pulumi.<stack>.yaml in ${projectDir} has cellplane:environment ${env}`);

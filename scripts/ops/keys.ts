@@ -27,14 +27,26 @@ export interface CellOutputs {
         ingestUrl: string;
         exportUrl: string;
     };
-    credentials: { postgresPassword: string; clickhouseUser: string; clickhousePassword: string; objectStoreKeys?: { accessKeyId: string; secretAccessKey: string } };
+    credentials: {
+        postgresPassword: string;
+        clickhouseUser: string;
+        clickhousePassword: string;
+        objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
+    };
 }
 
 /** Finds the stack of `env` that places `tenant` and reads its cell from the stack's outputs; undefined if it was never deployed. */
 export async function tenantHome(projectDir: string, env: string, tenant: string): Promise<TenantHome | undefined> {
     const stacks = stacksOf(projectDir, env);
-    const stack = stacks.find((s) => StackFile.load(projectDir, s).validate().tenants.some((t) => t.id === tenant));
-    if (!stack) throw new Refusal(`--tenant ${tenant}: no stack of environment ${env} places it (${stacks.join(", ") || "no stacks"}). Place it with: cellplane tenant add --env ${env} --id ${tenant} --residency <eu|us>`);
+    const stack = stacks.find((s) =>
+        StackFile.load(projectDir, s)
+            .validate()
+            .tenants.some((t) => t.id === tenant),
+    );
+    if (!stack)
+        throw new Refusal(
+            `--tenant ${tenant}: no stack of environment ${env} places it (${stacks.join(", ") || "no stacks"}). Place it with: cellplane tenant add --env ${env} --id ${tenant} --residency <eu|us>`,
+        );
     const outputs = await (await openStack(projectDir, env, stack)).outputs();
     const route = outputs.routing?.value?.[tenant];
     if (!route) return undefined;
@@ -42,10 +54,19 @@ export async function tenantHome(projectDir: string, env: string, tenant: string
 }
 
 /** Runs `fn` against the Postgres of the tenant's cell, reached with the credentials in the stack's (secret) outputs. */
-export async function withTenantPostgres<T>(projectDir: string, env: string, tenant: string, fn: (pool: Pool, home: TenantHome) => Promise<T>): Promise<T> {
+export async function withTenantPostgres<T>(
+    projectDir: string,
+    env: string,
+    tenant: string,
+    fn: (pool: Pool, home: TenantHome) => Promise<T>,
+): Promise<T> {
     const home = await tenantHome(projectDir, env, tenant);
-    if (!home) throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
-    const pool = new Pool({ connectionString: postgresUrl(home.outputs.endpoints.postgres, home.outputs.credentials.postgresPassword), max: 1 });
+    if (!home)
+        throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
+    const pool = new Pool({
+        connectionString: postgresUrl(home.outputs.endpoints.postgres, home.outputs.credentials.postgresPassword),
+        max: 1,
+    });
     try {
         await ensureSchema(pool, API_KEYS_DDL);
         return await fn(pool, home);
@@ -56,12 +77,19 @@ export async function withTenantPostgres<T>(projectDir: string, env: string, ten
 
 /** A new API key for the tenant, stored hashed in its own cell's Postgres; the key itself is only in the answer. */
 export function createTenantKey(projectDir: string, env: string, tenant: string) {
-    return withTenantPostgres(projectDir, env, tenant, async (pool, { stack, cell, routerUrl }) => ({ tenant, stack, cell, routerUrl, ...(await createApiKey(pool, tenant)) }));
+    return withTenantPostgres(projectDir, env, tenant, async (pool, { stack, cell, routerUrl }) => ({
+        tenant,
+        stack,
+        cell,
+        routerUrl,
+        ...(await createApiKey(pool, tenant)),
+    }));
 }
 
 export function revokeTenantKey(projectDir: string, env: string, tenant: string, id: string) {
     return withTenantPostgres(projectDir, env, tenant, async (pool, home) => {
-        if (!(await revokeApiKey(pool, tenant, id))) throw new Refusal(`--id ${id}: no active key with that id on cell ${home.cell} of tenant ${tenant}`);
+        if (!(await revokeApiKey(pool, tenant, id)))
+            throw new Refusal(`--id ${id}: no active key with that id on cell ${home.cell} of tenant ${tenant}`);
         return { tenant, id, cell: home.cell };
     });
 }

@@ -14,7 +14,10 @@ export class StackFile {
     private readonly doc: Document;
     private readonly original: string;
 
-    private constructor(readonly stack: string, readonly file: string) {
+    private constructor(
+        readonly stack: string,
+        readonly file: string,
+    ) {
         this.original = fs.readFileSync(file, "utf8");
         this.doc = parseDocument(this.original);
     }
@@ -76,7 +79,10 @@ export class StackFile {
         if (next === this.original) return "";
         const name = path.basename(this.file);
         return createTwoFilesPatch(`a/${name}`, `b/${name}`, this.original, next, undefined, undefined, { context: 1 })
-            .split("\n").filter((line) => !line.startsWith("=====")).join("\n").trimEnd();
+            .split("\n")
+            .filter((line) => !line.startsWith("====="))
+            .join("\n")
+            .trimEnd();
     }
 
     /**
@@ -87,7 +93,9 @@ export class StackFile {
     save(): void {
         withLock(`${this.file}.lock`, () => {
             if (fs.readFileSync(this.file, "utf8") !== this.original) {
-                throw new ConcurrentEdit(`${this.file} changed since this command read it (another edit ran meanwhile); nothing was written. Run the command again`);
+                throw new ConcurrentEdit(
+                    `${this.file} changed since this command read it (another edit ran meanwhile); nothing was written. Run the command again`,
+                );
             }
             writeDurably(this.file, this.text());
         });
@@ -129,7 +137,8 @@ function withLock<T>(lock: string, fn: () => T): T {
             const holder = holderOf(lock);
             if (holder === "gone") continue;
             if (holder === "dead") fs.rmSync(lock, { force: true });
-            else if (Date.now() > until) throw new ConcurrentEdit(`${lock} is held by process ${holder}: another edit is running; try again when it is done`);
+            else if (Date.now() > until)
+                throw new ConcurrentEdit(`${lock} is held by process ${holder}: another edit is running; try again when it is done`);
             else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         }
     }

@@ -21,18 +21,33 @@ export const holdsData = (data: TenantData) => Object.values(data).some((n) => n
 /** The tables of a cell's analytics database that hold rows of a tenant (`org_id`). */
 const ANALYTICS_TABLES = ["events", "event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"];
 /** The tenant's rows in the cell's Postgres (besides its API keys, which are revoked and kept as a record). */
-const POSTGRES_ROWS = [["export_jobs", "tenant_id"], ["export_schedules", "tenant_id"], ["quota_buckets", "org_id"]] as const;
+const POSTGRES_ROWS = [
+    ["export_jobs", "tenant_id"],
+    ["export_schedules", "tenant_id"],
+    ["quota_buckets", "org_id"],
+] as const;
 
-const clickhouseOf = (home: TenantHome) => createClient({
-    url: home.outputs.endpoints.clickhouseUrl, username: home.outputs.credentials.clickhouseUser, password: home.outputs.credentials.clickhousePassword,
-});
-const s3Of = (home: TenantHome) => new S3Client({
-    endpoint: home.outputs.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: home.outputs.credentials.objectStoreKeys,
-});
+const clickhouseOf = (home: TenantHome) =>
+    createClient({
+        url: home.outputs.endpoints.clickhouseUrl,
+        username: home.outputs.credentials.clickhouseUser,
+        password: home.outputs.credentials.clickhousePassword,
+    });
+const s3Of = (home: TenantHome) =>
+    new S3Client({
+        endpoint: home.outputs.endpoints.objectStoreEndpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: home.outputs.credentials.objectStoreKeys,
+    });
 const prefixOf = (tenant: string) => `tenant=${tenant}/`;
 
 async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promise<number> {
-    const result = await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}", query_params: { org: tenant }, format: "JSONEachRow" });
+    const result = await clickhouse.query({
+        query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}",
+        query_params: { org: tenant },
+        format: "JSONEachRow",
+    });
     return Number((await result.json<{ n: string }>())[0].n);
 }
 
@@ -42,7 +57,14 @@ async function objectVersions(s3: S3Client, bucket: string, tenant: string): Pro
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     do {
-        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefixOf(tenant), KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+        const page = await s3.send(
+            new ListObjectVersionsCommand({
+                Bucket: bucket,
+                Prefix: prefixOf(tenant),
+                KeyMarker: keyMarker,
+                VersionIdMarker: versionMarker,
+            }),
+        );
         for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) found.push({ Key: v.Key!, VersionId: v.VersionId });
         [keyMarker, versionMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [undefined, undefined];
     } while (keyMarker !== undefined);
@@ -53,9 +75,13 @@ async function objectVersions(s3: S3Client, bucket: string, tenant: string): Pro
 export async function tenantDataOf(home: TenantHome, pool: Pool, tenant: string): Promise<TenantData> {
     const clickhouse = clickhouseOf(home);
     try {
-        const count = async (table: string) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE tenant_id = $1`, [tenant])).rows[0].n;
+        const count = async (table: string) =>
+            (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE tenant_id = $1`, [tenant])).rows[0].n;
         const [events, schedules, jobs, objects] = await Promise.all([
-            countEvents(clickhouse, tenant), count("export_schedules"), count("export_jobs"), objectVersions(s3Of(home), home.outputs.endpoints.bucket, tenant).then((o) => o.length),
+            countEvents(clickhouse, tenant),
+            count("export_schedules"),
+            count("export_jobs"),
+            objectVersions(s3Of(home), home.outputs.endpoints.bucket, tenant).then((o) => o.length),
         ]);
         return { events, schedules, jobs, objects };
     } finally {
@@ -76,13 +102,22 @@ export function purgePlan(home: TenantHome, tenant: string, data: TenantData): s
 
 /** Waits until the cell's consumer group has committed everything in the events topic, so nothing of the tenant lands after the purge. */
 async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
-    const admin = new Kafka({ clientId: "cellplane-purge", brokers: home.outputs.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.ERROR }).admin();
+    const admin = new Kafka({
+        clientId: "cellplane-purge",
+        brokers: home.outputs.endpoints.kafkaBootstrap.split(","),
+        logLevel: logLevel.ERROR,
+    }).admin();
     await admin.connect();
     try {
         for (const until = Date.now() + timeoutMs; ;) {
-            const behind = (await partitionLags(admin, EVENTS_TOPIC)).filter((p) => p.lag > 0).map((p) => `partition ${p.partition} at ${p.committed} of ${p.high}`);
+            const behind = (await partitionLags(admin, EVENTS_TOPIC))
+                .filter((p) => p.lag > 0)
+                .map((p) => `partition ${p.partition} at ${p.committed} of ${p.high}`);
             if (behind.length === 0) return;
-            if (Date.now() > until) throw new Error(`the consumer of cell ${home.cell} did not catch up with its events topic in ${timeoutMs / 1000} s (${behind.join(", ")}); is it running? Nothing was deleted`);
+            if (Date.now() > until)
+                throw new Error(
+                    `the consumer of cell ${home.cell} did not catch up with its events topic in ${timeoutMs / 1000} s (${behind.join(", ")}); is it running? Nothing was deleted`,
+                );
             await new Promise((r) => setTimeout(r, 500));
         }
     } finally {
@@ -102,7 +137,10 @@ export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, 
     const clickhouse = clickhouseOf(home);
     try {
         for (const table of ANALYTICS_TABLES) {
-            await clickhouse.command({ query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = {org:String} SETTINGS mutations_sync = 1`, query_params: { org: tenant } });
+            await clickhouse.command({
+                query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = {org:String} SETTINGS mutations_sync = 1`,
+                query_params: { org: tenant },
+            });
         }
         say(`deleted the events of ${tenant} from ClickHouse (${ANALYTICS_TABLES.length} tables)`);
     } finally {
@@ -113,7 +151,12 @@ export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, 
     const s3 = s3Of(home);
     const versions = await objectVersions(s3, home.outputs.endpoints.bucket, tenant);
     for (let i = 0; i < versions.length; i += 1_000) {
-        await s3.send(new DeleteObjectsCommand({ Bucket: home.outputs.endpoints.bucket, Delete: { Objects: versions.slice(i, i + 1_000), Quiet: true } }));
+        await s3.send(
+            new DeleteObjectsCommand({
+                Bucket: home.outputs.endpoints.bucket,
+                Delete: { Objects: versions.slice(i, i + 1_000), Quiet: true },
+            }),
+        );
     }
     say(`deleted ${versions.length} object versions under ${prefixOf(tenant)}`);
 }

@@ -27,7 +27,10 @@ export interface Placement {
  */
 export function addTenant(file: StackFile, tenant: NewTenant): Placement {
     file.validate();
-    file.append("tenants", tenant.quotas && Object.keys(tenant.quotas).length > 0 ? { ...tenant } : { id: tenant.id, residency: tenant.residency });
+    file.append(
+        "tenants",
+        tenant.quotas && Object.keys(tenant.quotas).length > 0 ? { ...tenant } : { id: tenant.id, residency: tenant.residency },
+    );
     return placementOf(file.validate(), tenant.id);
 }
 
@@ -43,23 +46,42 @@ export interface MovePlan extends Placement {
 export function moveTenant(file: StackFile, id: string, to: string): MovePlan {
     const before = file.validate();
     const tenant = before.tenants.find((t) => t.id === id);
-    if (!tenant) throw new Refusal(`--id ${id}: no tenant "${id}" in ${file.file}. Tenants: ${before.tenants.map((t) => t.id).join(", ") || "none"}`);
+    if (!tenant)
+        throw new Refusal(
+            `--id ${id}: no tenant "${id}" in ${file.file}. Tenants: ${before.tenants.map((t) => t.id).join(", ") || "none"}`,
+        );
     const target = before.cells.find((c) => c.id === to);
     const sameResidency = before.cells.filter((c) => c.residency === tenant.residency && c.id !== tenant.cell).map((c) => c.id);
-    if (!target) throw new Refusal(`--to ${to}: no cell "${to}" in ${file.file}. Other cells of residency ${tenant.residency}: ${sameResidency.join(", ") || "none"}`);
+    if (!target)
+        throw new Refusal(
+            `--to ${to}: no cell "${to}" in ${file.file}. Other cells of residency ${tenant.residency}: ${sameResidency.join(", ") || "none"}`,
+        );
     if (target.residency !== tenant.residency) {
-        throw new Refusal(`--to ${to}: tenant ${id} is pinned to residency ${tenant.residency} and cell ${to} is in ${target.residency}; a tenant's data never leaves its residency. Other cells of residency ${tenant.residency}: ${sameResidency.join(", ") || "none"}`);
+        throw new Refusal(
+            `--to ${to}: tenant ${id} is pinned to residency ${tenant.residency} and cell ${to} is in ${target.residency}; a tenant's data never leaves its residency. Other cells of residency ${tenant.residency}: ${sameResidency.join(", ") || "none"}`,
+        );
     }
     if (tenant.cell === to) throw new Refusal(`--to ${to}: tenant ${id} is already on cell ${to}`);
 
     file.set("tenants", file.indexOf("tenants", id), "cell", to);
     const pinned = keepTenantsInPlace(file, before, id);
-    return { ...placementOf(file.validate(), id), from: tenant.cell, residency: tenant.residency, data: dataToCopy(id, tenant.cell, to), pinned };
+    return {
+        ...placementOf(file.validate(), id),
+        from: tenant.cell,
+        residency: tenant.residency,
+        data: dataToCopy(id, tenant.cell, to),
+        pinned,
+    };
 }
 
 export function placementOf(stack: ValidStack, tenant: string): Placement {
     const cell = stack.tenants.find((t) => t.id === tenant)!.cell;
-    return { tenant, cell, load: stack.tenants.filter((t) => t.cell === cell).length, capacity: capacityOf(stack.cells.find((c) => c.id === cell)!) };
+    return {
+        tenant,
+        cell,
+        load: stack.tenants.filter((t) => t.cell === cell).length,
+        capacity: capacityOf(stack.cells.find((c) => c.id === cell)!),
+    };
 }
 
 function dataToCopy(tenant: string, from: string, to: string): MovePlan["data"] {
@@ -76,14 +98,22 @@ function dataToCopy(tenant: string, from: string, to: string): MovePlan["data"] 
  * unless `purge`, which prints the plan and then revokes its keys and deletes its data. Without data, its keys are
  * revoked, so a tenant id used again never inherits them.
  */
-export async function removeTenant(projectDir: string, env: string, tenant: string, options: { purge?: boolean; dryRun?: boolean }, say: (line: string) => void): Promise<void> {
+export async function removeTenant(
+    projectDir: string,
+    env: string,
+    tenant: string,
+    options: { purge?: boolean; dryRun?: boolean },
+    say: (line: string) => void,
+): Promise<void> {
     if (!(await tenantHome(projectDir, env, tenant))) return say(`tenant ${tenant} was never deployed, so no cell holds anything of it`);
     await withTenantPostgres(projectDir, env, tenant, async (pool, home) => {
         const data = await tenantDataOf(home, pool, tenant);
         const plan = purgePlan(home, tenant, data);
         if (holdsData(data) && !options.purge) {
-            throw new Refusal(`tenant ${tenant} still has data in cell ${home.cell}: ${data.events} events, ${data.schedules} export schedules, ${data.jobs} jobs, ${data.objects} exported objects. ` +
-                `Move it (cellplane tenant move) or delete it with --purge, which would:\n  ${plan.join("\n  ")}`);
+            throw new Refusal(
+                `tenant ${tenant} still has data in cell ${home.cell}: ${data.events} events, ${data.schedules} export schedules, ${data.jobs} jobs, ${data.objects} exported objects. ` +
+                    `Move it (cellplane tenant move) or delete it with --purge, which would:\n  ${plan.join("\n  ")}`,
+            );
         }
         if (options.purge) say(`purge of tenant ${tenant} in cell ${home.cell}:\n  ${plan.join("\n  ")}`);
         if (options.dryRun) return say("dry run: nothing deleted or revoked");

@@ -40,7 +40,9 @@ export function backendOf(env: string): string | undefined {
 export async function openStack(projectDir: string, env: string, stackName: string, { create = false } = {}): Promise<Stack> {
     const backend = backendOf(env);
     if (backend === undefined) {
-        throw new Unreachable(`no backend for environment ${env}: set PULUMI_BACKEND_URL to where its state lives (an s3:// or azblob:// bucket, or Pulumi Cloud) along with that cloud's credentials`);
+        throw new Unreachable(
+            `no backend for environment ${env}: set PULUMI_BACKEND_URL to where its state lives (an s3:// or azblob:// bucket, or Pulumi Cloud) along with that cloud's credentials`,
+        );
     }
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(engineBin()) });
@@ -55,7 +57,9 @@ export async function openStack(projectDir: string, env: string, stackName: stri
     const workspace = await LocalWorkspace.create({ workDir: projectDir, pulumiCommand, envVars });
     const exists = (await workspace.listStacks()).some((s) => s.name === stackName);
     if (!exists && !create) {
-        throw new Unreachable(`stack ${stackName} has no state in ${backend}: it was never deployed there (cellplane reconcile --env ${env} deploys it), or its state lives in another backend (set PULUMI_BACKEND_URL)`);
+        throw new Unreachable(
+            `stack ${stackName} has no state in ${backend}: it was never deployed there (cellplane reconcile --env ${env} deploys it), or its state lives in another backend (set PULUMI_BACKEND_URL)`,
+        );
     }
     return exists ? Stack.select(stackName, workspace) : Stack.create(stackName, workspace);
 }

@@ -37,14 +37,17 @@ async function main() {
 
         const started = Date.now();
         const request = await fetch(`${eu.endpoints.exportUrl}/v1/exports`, {
-            method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
             body: JSON.stringify({ from: first.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10) }),
         });
         const { id } = (await request.json()) as { id: string };
         let job: { status: string; rows: number; files: string[]; durationMs: number; error: string | null };
         do {
             await new Promise((r) => setTimeout(r, 100));
-            job = (await (await fetch(`${eu.endpoints.exportUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as typeof job;
+            job = (await (
+                await fetch(`${eu.endpoints.exportUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
+            ).json()) as typeof job;
         } while (job.status === "queued" || job.status === "running");
         const wall = (Date.now() - started) / 1000;
         if (job.status !== "succeeded") throw new Error(`export failed: ${job.error}`);
@@ -57,15 +60,25 @@ async function main() {
             return { bytes, seconds: (Date.now() - anchorStarted) / 1000 };
         };
         const plain = await parquetOf("*");
-        const attributes = await parquetOf("*, JSONExtract(metadata, 'cached', 'Nullable(Bool)') AS attr_cached, JSONExtract(metadata, 'model', 'Nullable(String)') AS attr_model, JSONExtract(metadata, 'tokens', 'Nullable(Int64)') AS attr_tokens");
+        const attributes = await parquetOf(
+            "*, JSONExtract(metadata, 'cached', 'Nullable(Bool)') AS attr_cached, JSONExtract(metadata, 'model', 'Nullable(String)') AS attr_model, JSONExtract(metadata, 'tokens', 'Nullable(Int64)') AS attr_tokens",
+        );
         await clickhouse.close();
 
         const exportRate = job.rows / wall;
         const anchorRate = ROWS / plain.seconds;
-        console.log(`\nexport to Parquet in the bucket: ${Math.round(exportRate).toLocaleString("en")} rows/s (${job.rows.toLocaleString("en")} rows, ${job.files.length} files, ${wall.toFixed(2)} s from request to finished job; the job itself ${(job.durationMs / 1000).toFixed(2)} s)`);
-        console.log(`anchor, ClickHouse FORMAT Parquet: ${Math.round(anchorRate).toLocaleString("en")} rows/s (${(plain.bytes / 1e6).toFixed(1)} MB in ${plain.seconds.toFixed(2)} s, same rows, read by the client)`);
-        console.log(`  the same with the attr_* columns: ${Math.round(ROWS / attributes.seconds).toLocaleString("en")} rows/s (${(attributes.bytes / 1e6).toFixed(1)} MB in ${attributes.seconds.toFixed(2)} s)`);
-        console.log(`export / anchor: ${(exportRate / anchorRate).toFixed(2)} (target ≥ 0.5); export / anchor with attr_* columns: ${(exportRate / (ROWS / attributes.seconds)).toFixed(2)}`);
+        console.log(
+            `\nexport to Parquet in the bucket: ${Math.round(exportRate).toLocaleString("en")} rows/s (${job.rows.toLocaleString("en")} rows, ${job.files.length} files, ${wall.toFixed(2)} s from request to finished job; the job itself ${(job.durationMs / 1000).toFixed(2)} s)`,
+        );
+        console.log(
+            `anchor, ClickHouse FORMAT Parquet: ${Math.round(anchorRate).toLocaleString("en")} rows/s (${(plain.bytes / 1e6).toFixed(1)} MB in ${plain.seconds.toFixed(2)} s, same rows, read by the client)`,
+        );
+        console.log(
+            `  the same with the attr_* columns: ${Math.round(ROWS / attributes.seconds).toLocaleString("en")} rows/s (${(attributes.bytes / 1e6).toFixed(1)} MB in ${attributes.seconds.toFixed(2)} s)`,
+        );
+        console.log(
+            `export / anchor: ${(exportRate / anchorRate).toFixed(2)} (target ≥ 0.5); export / anchor with attr_* columns: ${(exportRate / (ROWS / attributes.seconds)).toFixed(2)}`,
+        );
     } finally {
         destroyCells(stack);
     }

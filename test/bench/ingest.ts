@@ -17,10 +17,19 @@ const BATCH = 1_000;
 const PREPARED_EVENTS_PER_SECOND = 60_000;
 
 const event = (session: string): AnalyticsEvent => ({
-    event_id: uuidv7(), org_id: "acme", user_id: `u-${Math.floor(Math.random() * 1000)}`, session_id: session, event_type: "code_generated", event_category: "usage",
-    timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42, model: "m-1" },
+    event_id: uuidv7(),
+    org_id: "acme",
+    user_id: `u-${Math.floor(Math.random() * 1000)}`,
+    session_id: session,
+    event_type: "code_generated",
+    event_category: "usage",
+    timestamp: new Date().toISOString(),
+    region: "eu-local",
+    environment: "production",
+    metadata: { tokens: 42, model: "m-1" },
 });
-const percentile = (values: number[], p: number) => values.length === 0 ? NaN : values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+const percentile = (values: number[], p: number) =>
+    values.length === 0 ? NaN : values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 async function main() {
     console.log("bench:ingest: bringing up an isolated local cell…");
@@ -47,19 +56,27 @@ async function main() {
         const until = Date.now() + SECONDS * 1000;
         let sending = true;
         let failed = false;
-        const senders = Promise.all(Array.from({ length: SENDERS }, async () => {
-            for (let next = prepared.shift(); next && Date.now() < until; next = prepared.shift()) {
-                const { session, batch, body } = next;
-                const response = await fetch(`${url}/v1/events`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body });
-                if (response.status !== 202) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
-                accepted += BATCH;
-                acked.set(session, Date.now());
-                sent.push(batch);
-            }
-        })).catch((error) => {
-            failed = true;
-            throw error;
-        }).finally(() => (sending = false));
+        const senders = Promise.all(
+            Array.from({ length: SENDERS }, async () => {
+                for (let next = prepared.shift(); next && Date.now() < until; next = prepared.shift()) {
+                    const { session, batch, body } = next;
+                    const response = await fetch(`${url}/v1/events`, {
+                        method: "POST",
+                        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+                        body,
+                    });
+                    if (response.status !== 202) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+                    accepted += BATCH;
+                    acked.set(session, Date.now());
+                    sent.push(batch);
+                }
+            }),
+        )
+            .catch((error) => {
+                failed = true;
+                throw error;
+            })
+            .finally(() => (sending = false));
         // Watches, while the load runs, for each acknowledged batch (one session each) to become visible in ClickHouse.
         const watcher = (async () => {
             const deadline = until + 120_000;
@@ -68,7 +85,10 @@ async function main() {
                 if (pending.length > 0) {
                     const result = await clickhouse.query({
                         query: "SELECT DISTINCT session_id FROM analytics.events WHERE org_id = 'acme' AND event_type = 'code_generated' AND timestamp >= {since:DateTime64(3)} AND session_id IN {pending:Array(String)}",
-                        query_params: { since: clickhouseTime(new Date(Math.min(...pending.map((s) => since.get(s)!)) - 1_000).toISOString()), pending },
+                        query_params: {
+                            since: clickhouseTime(new Date(Math.min(...pending.map((s) => since.get(s)!)) - 1_000).toISOString()),
+                            pending,
+                        },
                         format: "JSONEachRow",
                     });
                     const now = Date.now();
@@ -81,9 +101,15 @@ async function main() {
         await senders;
         await watcher;
         const rate = accepted / SECONDS;
-        if (prepared.length === 0) console.log("bench:ingest: the prepared batches ran out before the time did; raise PREPARED_EVENTS_PER_SECOND");
+        if (prepared.length === 0)
+            console.log("bench:ingest: the prepared batches ran out before the time did; raise PREPARED_EVENTS_PER_SECOND");
         const freshness = [...acked].filter(([s]) => seen.has(s)).map(([s, at]) => (seen.get(s)! - at) / 1000);
-        const stored = await (await clickhouse.query({ query: "SELECT count() AS n, uniqExact(event_id) AS u FROM analytics.events WHERE org_id = 'acme'", format: "JSONEachRow" })).json<{ n: string; u: string }>();
+        const stored = await (
+            await clickhouse.query({
+                query: "SELECT count() AS n, uniqExact(event_id) AS u FROM analytics.events WHERE org_id = 'acme'",
+                format: "JSONEachRow",
+            })
+        ).json<{ n: string; u: string }>();
 
         await clickhouse.command({ query: "CREATE TABLE analytics.anchor AS analytics.events" });
         const rows = sent.flat().map((e) => Buffer.from(JSON.stringify({ ...e, received_at: e.timestamp, _processing_time: e.timestamp })));
@@ -94,10 +120,18 @@ async function main() {
         await clickhouse.command({ query: "DROP TABLE analytics.anchor" });
         await clickhouse.close();
 
-        console.log(`\ningest, sustained:      ${Math.round(rate).toLocaleString("en")} events/s (${accepted.toLocaleString("en")} accepted in ${SECONDS} s)`);
-        console.log(`freshness 202 → stored: p50 ${percentile(freshness, 50).toFixed(2)} s, p99 ${percentile(freshness, 99).toFixed(2)} s (${freshness.length} of ${acked.size} batches seen)`);
-        console.log(`stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`);
-        console.log(`anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (the consumer's JSONEachRow insert, batches of 10,000, same rows)`);
+        console.log(
+            `\ningest, sustained:      ${Math.round(rate).toLocaleString("en")} events/s (${accepted.toLocaleString("en")} accepted in ${SECONDS} s)`,
+        );
+        console.log(
+            `freshness 202 → stored: p50 ${percentile(freshness, 50).toFixed(2)} s, p99 ${percentile(freshness, 99).toFixed(2)} s (${freshness.length} of ${acked.size} batches seen)`,
+        );
+        console.log(
+            `stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`,
+        );
+        console.log(
+            `anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (the consumer's JSONEachRow insert, batches of 10,000, same rows)`,
+        );
     } finally {
         destroyCells(stack);
     }

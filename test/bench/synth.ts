@@ -31,7 +31,10 @@ async function main() {
     // Pulumi captures a stack trace per resource; with source maps on (tsx's default) formatting them costs
     // about a third of the run, which `pulumi up` does not pay per resource in the same way.
     process.setSourceMapsEnabled(false);
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const sizes = process.argv
+        .slice(2)
+        .map(Number)
+        .filter((n) => n > 0);
     console.log(`start-up (node, TypeScript and provider SDK load): ${(performance.now() / 1000).toFixed(2)} s`);
     const started = performance.now();
     await runStack(environmentOf(1));
@@ -42,7 +45,9 @@ async function main() {
         const run = await runStack(environmentOf(cells));
         const seconds = (performance.now() - start) / 1000;
         const resources = run.resources.length;
-        console.log(`${String(cells).padStart(5)}  ${String(resources).padStart(9)}  ${seconds.toFixed(2).padStart(7)}  ${(resources / seconds).toFixed(0).padStart(11)}  ${((seconds * 1000) / cells).toFixed(0).padStart(7)}`);
+        console.log(
+            `${String(cells).padStart(5)}  ${String(resources).padStart(9)}  ${seconds.toFixed(2).padStart(7)}  ${(resources / seconds).toFixed(0).padStart(11)}  ${((seconds * 1000) / cells).toFixed(0).padStart(7)}`,
+        );
     }
 }
 

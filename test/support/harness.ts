@@ -13,15 +13,22 @@ export function ofCell(run: ProgramRun, cellId: string): MockedResource[] {
 }
 
 /** A stack of a single cell, for the per-target tests. */
-export function singleCellStack(cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string }, environment: "dev" | "prod", retentionDays = 2555) {
-    return runStack({
+export function singleCellStack(
+    cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string },
+    environment: "dev" | "prod",
+    retentionDays = 2555,
+) {
+    return runStack(
+        {
+            environment,
+            owner: "data-platform",
+            costCenter: "cc-1",
+            retentionDays,
+            cells: [{ id: "cell-1", ...cell }],
+            tenants: [{ id: "acme", residency: cell.residency }],
+        },
         environment,
-        owner: "data-platform",
-        costCenter: "cc-1",
-        retentionDays,
-        cells: [{ id: "cell-1", ...cell }],
-        tenants: [{ id: "acme", residency: cell.residency }],
-    }, environment);
+    );
 }
 
 /** The only resource of a type; fails if there are none or several. */
@@ -34,7 +41,8 @@ export function single(run: ProgramRun, type: string): MockedResource {
 /** The plain value of an input Pulumi sent as a secret; fails if it was sent in the clear. */
 export function secretValue(input: unknown): unknown {
     const envelope = input as Record<string, unknown> | undefined;
-    if (envelope?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) throw new Error(`not a secret: ${JSON.stringify(input)}`);
+    if (envelope?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig)
+        throw new Error(`not a secret: ${JSON.stringify(input)}`);
     return envelope.value;
 }
 

@@ -24,7 +24,12 @@ export function scratchProject(prefix: string) {
         PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     };
     const pulumi = (...args: string[]) => {
-        const result = spawnSync(pulumiBin, [...args, "--non-interactive", "--color", "never"], { cwd: dir, env, encoding: "utf8", timeout: 300_000 });
+        const result = spawnSync(pulumiBin, [...args, "--non-interactive", "--color", "never"], {
+            cwd: dir,
+            env,
+            encoding: "utf8",
+            timeout: 300_000,
+        });
         return { code: result.status, stdout: result.stdout, out: `${result.stdout}\n${result.stderr}` };
     };
     const ok = (...args: string[]) => {
@@ -41,7 +46,17 @@ export function scratchProject(prefix: string) {
  */
 export function isolatedLocalStack(prefix: string, edit: (config: Record<string, any>) => void = () => {}) {
     const scratch = scratchProject(prefix);
-    for (const entry of ["apps", "model", "stacks", "components", "policies", "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+    for (const entry of [
+        "apps",
+        "model",
+        "stacks",
+        "components",
+        "policies",
+        "node_modules",
+        "package.json",
+        "tsconfig.json",
+        "Pulumi.yaml",
+    ]) {
         fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
     }
     const state = path.join(scratch.dir, "cells");

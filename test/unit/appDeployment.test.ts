@@ -48,7 +48,9 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             const bundle = bundleApp(app);
             const map = byName("kubernetes:core/v1:ConfigMap", `${app}-${bundle.hash.toLowerCase()}`);
             expect(map.inputs.immutable).toBe(true);
-            expect(zlib.gunzipSync(Buffer.from(map.inputs.binaryData["app.js.gz"], "base64")).equals(fs.readFileSync(bundle.file))).toBe(true);
+            expect(zlib.gunzipSync(Buffer.from(map.inputs.binaryData["app.js.gz"], "base64")).equals(fs.readFileSync(bundle.file))).toBe(
+                true,
+            );
             const template = byName(DEPLOYMENT, app).inputs.spec.template;
             expect(template.metadata.annotations["cellplane.io/bundle-hash"]).toBe(bundle.hash);
             expect(template.spec.volumes).toContainEqual({ name: "bundle", configMap: { name: map.inputs.metadata.name } });
@@ -61,12 +63,19 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
         const ingest = byName(DEPLOYMENT, "ingest").inputs.spec.template.spec.containers[0];
         expect(ingest.envFrom).toEqual([{ secretRef: { name: "ingest-secrets" } }]);
         expect(JSON.stringify(ingest.env)).not.toContain(SECRET_MARKER);
-        expect(Object.fromEntries(ingest.env.map((e: any) => [e.name, e.value]))).toMatchObject({ CELL_ID: "cell-1", HOST: "0.0.0.0", PORT: "8080" });
+        expect(Object.fromEntries(ingest.env.map((e: any) => [e.name, e.value]))).toMatchObject({
+            CELL_ID: "cell-1",
+            HOST: "0.0.0.0",
+            PORT: "8080",
+        });
     });
 
     test("are reached at their ClusterIP Services, which the routing table and the router use", () => {
         for (const app of ["ingest", "ingest-consumer", "export", "router"]) {
-            expect(byName("kubernetes:core/v1:Service", app).inputs.spec).toMatchObject({ type: "ClusterIP", ports: [{ port: 8080, targetPort: 8080 }] });
+            expect(byName("kubernetes:core/v1:Service", app).inputs.spec).toMatchObject({
+                type: "ClusterIP",
+                ports: [{ port: 8080, targetPort: 8080 }],
+            });
         }
         expect(run.outputs.routing.acme.endpoints).toMatchObject({
             ingestUrl: "http://ingest.cell-1-data.svc.cluster.local:8080",

@@ -1,6 +1,15 @@
 import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
-import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+import {
+    CLICKHOUSE_INSTALLATION,
+    KEEPER_INSTALLATION,
+    ofType,
+    ProgramRun,
+    SECRET_MARKER,
+    secretValue,
+    single,
+    singleCellStack,
+} from "../support/harness";
 
 const cell = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
 
@@ -20,7 +29,9 @@ describe.each([
 
     test(`spreads private subnets over ${zones} AZs, with ${natGateways} NAT gateway(s) and no public IPs`, () => {
         const privateSubnets = ofType(run, "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-"));
-        expect(privateSubnets.map((s) => s.inputs.availabilityZone)).toEqual(["eu-central-1a", "eu-central-1b", "eu-central-1c"].slice(0, zones));
+        expect(privateSubnets.map((s) => s.inputs.availabilityZone)).toEqual(
+            ["eu-central-1a", "eu-central-1b", "eu-central-1c"].slice(0, zones),
+        );
         expect(ofType(run, "aws:ec2/subnet:Subnet").every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
         expect(ofType(run, "aws:ec2/natGateway:NatGateway")).toHaveLength(natGateways);
     });
@@ -29,7 +40,10 @@ describe.each([
         const group = single(run, "aws:ec2/securityGroup:SecurityGroup");
         const vpcCidr = single(run, "aws:ec2/vpc:Vpc").inputs.cidrBlock;
         for (const rule of [...group.inputs.ingress, ...group.inputs.egress]) expect(rule.cidrBlocks).toEqual([vpcCidr]);
-        expect(group.inputs.ingress.map((r: any) => [r.fromPort, r.toPort])).toEqual([[5432, 5432], [9094, 9098]]);
+        expect(group.inputs.ingress.map((r: any) => [r.fromPort, r.toPort])).toEqual([
+            [5432, 5432],
+            [9094, 9098],
+        ]);
     });
 
     test("runs RDS PostgreSQL 16, encrypted with the cell's key, private, with a generated secret password", () => {
@@ -53,7 +67,10 @@ describe.each([
 
     test("runs MSK encrypted at rest and in transit, brokers spread evenly over the AZs", () => {
         const msk = single(run, "aws:msk/cluster:Cluster").inputs;
-        expect(msk.encryptionInfo).toEqual({ encryptionAtRestKmsKeyArn: key(), encryptionInTransit: { clientBroker: "TLS", inCluster: true } });
+        expect(msk.encryptionInfo).toEqual({
+            encryptionAtRestKmsKeyArn: key(),
+            encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+        });
         expect(msk.brokerNodeGroupInfo.clientSubnets).toHaveLength(zones);
         expect(msk.numberOfBrokerNodes % zones).toBe(0);
         expect(msk.numberOfBrokerNodes).toBeGreaterThanOrEqual(CELL_SHAPES.medium.kafkaBrokers);
@@ -67,11 +84,17 @@ describe.each([
             { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key() }, bucketKeyEnabled: true },
         ]);
         expect(single(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
-            blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
         });
         expect(single(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
         const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
-        expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }, { days: 365, storageClass: "GLACIER" }]);
+        expect(exports.transitions).toEqual([
+            { days: 90, storageClass: "STANDARD_IA" },
+            { days: 365, storageClass: "GLACIER" },
+        ]);
         expect(exports.expiration).toEqual({ days: 2555 });
         const policy = JSON.parse(single(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
         expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
@@ -91,7 +114,9 @@ describe.each([
         expect(ofType(run, CLICKHOUSE_INSTALLATION)).toHaveLength(1);
         expect(ofType(run, KEEPER_INSTALLATION)).toHaveLength(1);
         expect(run.resources.filter((r) => /postgresql\.cnpg\.io|kafka\.strimzi\.io/.test(r.type))).toEqual([]);
-        const charts = ofType(run, "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.chart).sort();
+        const charts = ofType(run, "kubernetes:helm.sh/v3:Release")
+            .map((r) => r.inputs.chart)
+            .sort();
         expect(charts).toEqual(["altinity-clickhouse-operator", "flink-kubernetes-operator", "spark-operator"]);
         expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
     });
@@ -101,9 +126,16 @@ test.each(["small", "medium", "large"] as const)("a %s AWS cell takes the instan
     const run = await singleCellStack({ ...cell, size }, "dev");
     expect(single(run, "aws:rds/instance:Instance").inputs.instanceClass).toBe(AWS_INSTANCE_TYPES[size].database);
     const nodes = CELL_SHAPES[size].nodes;
-    expect(single(run, "aws:eks/nodeGroup:NodeGroup").inputs.scalingConfig).toEqual({ minSize: nodes.min, desiredSize: nodes.desired, maxSize: nodes.max });
+    expect(single(run, "aws:eks/nodeGroup:NodeGroup").inputs.scalingConfig).toEqual({
+        minSize: nodes.min,
+        desiredSize: nodes.desired,
+        maxSize: nodes.max,
+    });
     const installation = single(run, CLICKHOUSE_INSTALLATION);
-    expect(installation.inputs.spec.configuration.clusters[0].layout).toEqual({ shardsCount: CELL_SHAPES[size].clickhouseShards, replicasCount: CELL_SHAPES[size].clickhouseReplicas });
+    expect(installation.inputs.spec.configuration.clusters[0].layout).toEqual({
+        shardsCount: CELL_SHAPES[size].clickhouseShards,
+        replicasCount: CELL_SHAPES[size].clickhouseReplicas,
+    });
 });
 
 test("a retention shorter than a year drops the tiers that would start after expiry", async () => {

@@ -80,10 +80,20 @@ describe.each([
     test("encrypts Kubernetes secrets with a Key Vault key the cluster identity may use", () => {
         const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
         const key = single(run, "azure-native:keyvault:Key").inputs;
-        expect(aks.securityProfile.azureKeyVaultKms).toMatchObject({ enabled: true, keyId: `https://${key.vaultName}.vault.azure.net/keys/kubernetes-secrets/0123456789abcdef` });
+        expect(aks.securityProfile.azureKeyVaultKms).toMatchObject({
+            enabled: true,
+            keyId: `https://${key.vaultName}.vault.azure.net/keys/kubernetes-secrets/0123456789abcdef`,
+        });
         expect(aks.identity).toEqual({ type: "UserAssigned", userAssignedIdentities: ["cell-1-cluster-key-identity-id"] });
-        expect(single(run, "azure-native:keyvault:Vault").inputs.properties).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, tenantId: "00000000-0000-0000-0000-00000000cafe" });
-        expect(single(run, "azure-native:authorization:RoleAssignment").inputs).toMatchObject({ principalId: "cell-1-cluster-key-identity-principal", scope: "cell-1-cluster-key-vault-id" });
+        expect(single(run, "azure-native:keyvault:Vault").inputs.properties).toMatchObject({
+            enableRbacAuthorization: true,
+            enablePurgeProtection: true,
+            tenantId: "00000000-0000-0000-0000-00000000cafe",
+        });
+        expect(single(run, "azure-native:authorization:RoleAssignment").inputs).toMatchObject({
+            principalId: "cell-1-cluster-key-identity-principal",
+            scope: "cell-1-cluster-key-vault-id",
+        });
     });
 
     test("runs AKS in the VNet with a private API server in production and nodes over zones", () => {
@@ -100,6 +110,9 @@ describe.each([
 test.each(["small", "medium", "large"] as const)("a %s Azure cell takes the SKUs of its size", async (size) => {
     const run = await singleCellStack({ ...cell, size }, "dev");
     expect(single(run, "azure-native:dbforpostgresql:Server").inputs.sku).toEqual(AZURE_SKUS[size].postgres);
-    expect(single(run, "azure-native:eventhub:Namespace").inputs.sku).toMatchObject({ name: AZURE_SKUS[size].eventHubs.name, capacity: AZURE_SKUS[size].eventHubs.capacity });
+    expect(single(run, "azure-native:eventhub:Namespace").inputs.sku).toMatchObject({
+        name: AZURE_SKUS[size].eventHubs.name,
+        capacity: AZURE_SKUS[size].eventHubs.capacity,
+    });
     expect(single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles[0].vmSize).toBe(AZURE_SKUS[size].node);
 });

@@ -66,7 +66,12 @@ describe("placement", () => {
             { id: "t-d", residency: "us" },
         ];
         const placed = parseStackConfig({ ...base, cells, tenants }).tenants.map((t) => [t.id, t.cell]);
-        expect(placed).toEqual([["t-a", "eu-1"], ["t-b", "eu-2"], ["t-c", "eu-1"], ["t-d", "us-1"]]);
+        expect(placed).toEqual([
+            ["t-a", "eu-1"],
+            ["t-b", "eu-2"],
+            ["t-c", "eu-1"],
+            ["t-d", "us-1"],
+        ]);
     });
 
     test("appending a tenant never moves the tenants already placed", () => {
@@ -101,7 +106,9 @@ describe("invalid configuration names the field, the value and what is allowed",
 
     test("an Azure region given to an AWS cell", () => {
         const cells = [{ ...base.cells[0], region: "westeurope" }, base.cells[1]];
-        expect(problemsOf({ ...base, cells })[0]).toMatch(/^cellplane:cells\[0\]\.region: "westeurope" is not a aws region of residency eu\./);
+        expect(problemsOf({ ...base, cells })[0]).toMatch(
+            /^cellplane:cells\[0\]\.region: "westeurope" is not a aws region of residency eu\./,
+        );
     });
 
     test("a tenant whose residency has no cell", () => {
@@ -113,7 +120,10 @@ describe("invalid configuration names the field, the value and what is allowed",
 
     test("duplicate cell and tenant ids", () => {
         const cells = [base.cells[0], { ...base.cells[1], id: "eu-1" }];
-        const tenants = [{ id: "acme", residency: "eu" }, { id: "acme", residency: "eu" }];
+        const tenants = [
+            { id: "acme", residency: "eu" },
+            { id: "acme", residency: "eu" },
+        ];
         expect(problemsOf({ ...base, cells, tenants })).toEqual([
             `cellplane:cells[1].id: "eu-1" is already the id of cellplane:cells[0]. Cell ids must be unique`,
             `cellplane:tenants[1].id: "acme" is already the id of cellplane:tenants[0]. Tenant ids must be unique`,
@@ -133,7 +143,10 @@ describe("invalid configuration names the field, the value and what is allowed",
     });
 
     test("an unknown cloud, a misspelt field and a missing one", () => {
-        const cells = [{ ...base.cells[0], cloud: "gcp" }, { id: "us-1", cloud: "azure", region: "eastus", residency: "us", sise: "small" }];
+        const cells = [
+            { ...base.cells[0], cloud: "gcp" },
+            { id: "us-1", cloud: "azure", region: "eastus", residency: "us", sise: "small" },
+        ];
         expect(problemsOf({ ...base, cells })).toEqual([
             `cellplane:cells[0].cloud: "gcp" is not allowed. Allowed: aws, azure, kubernetes, local`,
             `cellplane:cells[1].size: is required. Allowed: small, medium, large`,
@@ -170,7 +183,10 @@ describe("invalid configuration names the field, the value and what is allowed",
     });
 
     test("a tenant pinned to a cell of another residency, or to no cell", () => {
-        const tenants = [{ id: "acme", residency: "eu", cell: "us-1" }, { id: "globex", residency: "us", cell: "nowhere" }];
+        const tenants = [
+            { id: "acme", residency: "eu", cell: "us-1" },
+            { id: "globex", residency: "us", cell: "nowhere" },
+        ];
         expect(problemsOf({ ...base, tenants })).toEqual([
             `cellplane:tenants[0].cell: "us-1" is in residency us but the tenant is pinned to eu. Cells of residency eu: eu-1`,
             `cellplane:tenants[1].cell: "nowhere" is not a cell of this stack. Cells of residency us: us-1`,
@@ -178,7 +194,9 @@ describe("invalid configuration names the field, the value and what is allowed",
     });
 
     test("ids, owners and numbers out of range", () => {
-        expect(problemsOf({ ...base, owner: "data platform", retentionDays: 7, cells: [{ ...base.cells[0], id: "EU_1" }, base.cells[1]] })).toEqual([
+        expect(
+            problemsOf({ ...base, owner: "data platform", retentionDays: 7, cells: [{ ...base.cells[0], id: "EU_1" }, base.cells[1]] }),
+        ).toEqual([
             `cellplane:owner: "data platform" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
             `cellplane:retentionDays: 7 Too small: expected number to be >=30`,
             `cellplane:cells[0].id: "EU_1" must be 3-32 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'`,
@@ -193,11 +211,13 @@ describe("invalid configuration names the field, the value and what is allowed",
                 return e as Error;
             }
         })();
-        expect(error?.message).toBe([
-            "Invalid Cellplane configuration:",
-            `  - cellplane:environment: "qa" is not allowed. Allowed: dev, staging, prod, local`,
-            `  - cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`,
-        ].join("\n"));
+        expect(error?.message).toBe(
+            [
+                "Invalid Cellplane configuration:",
+                `  - cellplane:environment: "qa" is not allowed. Allowed: dev, staging, prod, local`,
+                `  - cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`,
+            ].join("\n"),
+        );
     });
 });
 
@@ -214,6 +234,13 @@ describe("loading from the Pulumi config", () => {
         const config = loadStackConfig();
         expect(config.costCenter).toBe("1042");
         expect(config.retentionDays).toBe(400);
-        expect(config.tenants).toEqual([{ id: "acme", residency: "eu", cell: "eu-1", quotas: { eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 } }]);
+        expect(config.tenants).toEqual([
+            {
+                id: "acme",
+                residency: "eu",
+                cell: "eu-1",
+                quotas: { eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 },
+            },
+        ]);
     });
 });

@@ -8,7 +8,16 @@ import { stringify as toYaml } from "yaml";
 import { OPERATOR_CHARTS } from "../../components/kubernetes/charts";
 import { REGION_LABEL, regionProblem } from "../../components/kubernetes/clusterRegion";
 import { CELL_SHAPES } from "../../model/sizing";
-import { CLICKHOUSE_INSTALLATION, KEEPER_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+import {
+    CLICKHOUSE_INSTALLATION,
+    KEEPER_INSTALLATION,
+    ofType,
+    ProgramRun,
+    SECRET_MARKER,
+    secretValue,
+    single,
+    singleCellStack,
+} from "../support/harness";
 
 const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" };
 const KAFKA = "kubernetes:kafka.strimzi.io/v1beta2:Kafka";
@@ -31,12 +40,20 @@ describe.each([
 
     test("talks to the cluster of its kube context, in namespaces of its own", () => {
         expect(single(run, "pulumi:providers:kubernetes").inputs.context).toBe("onprem-eu");
-        expect(ofType(run, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort()).toEqual(["cell-1-data", "cell-1-operators"]);
+        expect(
+            ofType(run, "kubernetes:core/v1:Namespace")
+                .map((n) => n.inputs.metadata.name)
+                .sort(),
+        ).toEqual(["cell-1-data", "cell-1-operators"]);
     });
 
     test("installs every operator from a pinned chart version", () => {
         const releases = ofType(run, "kubernetes:helm.sh/v3:Release");
-        expect(releases.map((r) => r.inputs.chart).sort()).toEqual(Object.values(OPERATOR_CHARTS).map((c) => c.chart).sort());
+        expect(releases.map((r) => r.inputs.chart).sort()).toEqual(
+            Object.values(OPERATOR_CHARTS)
+                .map((c) => c.chart)
+                .sort(),
+        );
         for (const release of releases) {
             const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
             expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
@@ -60,14 +77,22 @@ describe.each([
         expect(postgres.spec.instances).toBe(production ? 3 : CELL_SHAPES.medium.postgresInstances);
         expect(postgres.spec.enableSuperuserAccess).toBe(false);
         const secret = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/basic-auth")!;
-        expect(secretValue(secret.inputs.stringData)).toEqual({ username: "cellplane", password: `${SECRET_MARKER}cell-1-postgres-password` });
+        expect(secretValue(secret.inputs.stringData)).toEqual({
+            username: "cellplane",
+            password: `${SECRET_MARKER}cell-1-postgres-password`,
+        });
     });
 
     test("runs ClickHouse with shards and replicas from the cell size, coordinated by Keeper", () => {
         const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
         expect(installation.spec.configuration.clusters).toEqual([{ name: "cell", layout: { shardsCount: 2, replicasCount: 2 } }]);
-        expect(installation.spec.configuration.zookeeper.nodes[0]).toEqual({ host: "keeper-keeper.cell-1-data.svc.cluster.local", port: 2181 });
-        expect(single(run, KEEPER_INSTALLATION).inputs.spec.configuration.clusters[0].layout).toEqual({ replicasCount: CELL_SHAPES.medium.keeperReplicas });
+        expect(installation.spec.configuration.zookeeper.nodes[0]).toEqual({
+            host: "keeper-keeper.cell-1-data.svc.cluster.local",
+            port: 2181,
+        });
+        expect(single(run, KEEPER_INSTALLATION).inputs.spec.configuration.clusters[0].layout).toEqual({
+            replicasCount: CELL_SHAPES.medium.keeperReplicas,
+        });
     });
 
     test("pins every image, sets requests and limits, and runs pods as non-root", () => {
@@ -77,7 +102,8 @@ describe.each([
                 expect(container.resources.requests).toEqual(container.resources.limits);
                 expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
             }
-            for (const template of resource.inputs.spec.templates.podTemplates) expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101 });
+            for (const template of resource.inputs.spec.templates.podTemplates)
+                expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101 });
         }
         for (const release of ofType(run, "kubernetes:helm.sh/v3:Release")) {
             expect(JSON.stringify(release.inputs.values)).toMatch(/"limits":\{"cpu":"[^"]+","memory":"[^"]+"\}/);
@@ -86,7 +112,10 @@ describe.each([
 
     test("serves objects from MinIO with the cell's versioned bucket", () => {
         const minio = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "minio")!;
-        expect(minio.inputs.values).toMatchObject({ mode: production ? "distributed" : "standalone", buckets: [{ name: "cell-1-exports", policy: "none", versioning: true }] });
+        expect(minio.inputs.values).toMatchObject({
+            mode: production ? "distributed" : "standalone",
+            buckets: [{ name: "cell-1-exports", policy: "none", versioning: true }],
+        });
         expect(run.outputs.cells["cell-1"].endpoints).toMatchObject({
             bucket: "cell-1-exports",
             objectStoreEndpoint: "http://minio.cell-1-data.svc.cluster.local:9000",
@@ -120,17 +149,28 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
         server = createServer((request, response) => {
             seenAuthorization = request.headers.authorization;
             if (request.url !== "/api/v1/nodes") return void response.writeHead(404).end();
-            const items = regions.map((region, i) => ({ metadata: { name: `node-${i}`, labels: region ? { [REGION_LABEL]: region } : {} } }));
+            const items = regions.map((region, i) => ({
+                metadata: { name: `node-${i}`, labels: region ? { [REGION_LABEL]: region } : {} },
+            }));
             response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ kind: "NodeList", items }));
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         const { port } = server.address() as AddressInfo;
         const exec = { command: process.execPath, args: ["-e", `console.log(JSON.stringify({ status: { token: "${execToken}" } }))`] };
-        fs.writeFileSync(path.join(dir, "config"), toYaml({
-            contexts: [{ name: "onprem-eu", context: { cluster: "eu", user: "ops" } }, { name: "via-exec", context: { cluster: "eu", user: "exec" } }],
-            clusters: [{ name: "eu", cluster: { server: `http://127.0.0.1:${port}` } }],
-            users: [{ name: "ops", user: { token: staticToken } }, { name: "exec", user: { exec } }],
-        }));
+        fs.writeFileSync(
+            path.join(dir, "config"),
+            toYaml({
+                contexts: [
+                    { name: "onprem-eu", context: { cluster: "eu", user: "ops" } },
+                    { name: "via-exec", context: { cluster: "eu", user: "exec" } },
+                ],
+                clusters: [{ name: "eu", cluster: { server: `http://127.0.0.1:${port}` } }],
+                users: [
+                    { name: "ops", user: { token: staticToken } },
+                    { name: "exec", user: { exec } },
+                ],
+            }),
+        );
         process.env.KUBECONFIG = path.join(dir, "config");
     });
 
@@ -154,7 +194,9 @@ describe("a kubernetes cell's cluster must sit in the cell's region", () => {
         regions = [undefined];
         await expect(singleCellStack(cell, "dev")).resolves.toBeDefined();
         regions = ["westeurope"];
-        await expect(singleCellStack({ ...cell, kubeContext: "via-exec" }, "dev")).rejects.toThrow("labelled topology.kubernetes.io/region=westeurope");
+        await expect(singleCellStack({ ...cell, kubeContext: "via-exec" }, "dev")).rejects.toThrow(
+            "labelled topology.kubernetes.io/region=westeurope",
+        );
         expect(seenAuthorization).toBe(`Bearer ${execToken}`);
     });
 

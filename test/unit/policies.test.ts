@@ -10,32 +10,71 @@ type Policy = ResourceValidationPolicy | StackValidationPolicy;
 
 /** A resource as the offline run records it, with the same props as inputs and outputs. */
 function resource(type: string, name: string, props: Record<string, any>, extra: Partial<MockedResource> = {}): MockedResource {
-    return { urn: `urn:pulumi:test::cellplane::${type}::${name}`, type, name, inputs: props, state: props, ancestors: [], protect: false, ...extra };
+    return {
+        urn: `urn:pulumi:test::cellplane::${type}::${name}`,
+        type,
+        name,
+        inputs: props,
+        state: props,
+        ancestors: [],
+        protect: false,
+        ...extra,
+    };
 }
 
 const tags = (residency = "eu", cell = "eu-1") => ({
-    "cellplane:cell": cell, "cellplane:residency": residency, environment: "prod", owner: "o", "cost-center": "c", "managed-by": "cellplane",
+    "cellplane:cell": cell,
+    "cellplane:residency": residency,
+    environment: "prod",
+    owner: "o",
+    "cost-center": "c",
+    "managed-by": "cellplane",
 });
 const labels = (residency = "eu", cell = "eu-1") => ({
-    "cellplane.io/cell": cell, "cellplane.io/residency": residency, "cellplane.io/environment": "prod",
-    "cellplane.io/owner": "o", "cellplane.io/cost-center": "c", "app.kubernetes.io/managed-by": "cellplane",
+    "cellplane.io/cell": cell,
+    "cellplane.io/residency": residency,
+    "cellplane.io/environment": "prod",
+    "cellplane.io/owner": "o",
+    "cellplane.io/cost-center": "c",
+    "app.kubernetes.io/managed-by": "cellplane",
 });
 const awsProvider = (region: string) => resource(T.awsProvider, `p-${region}`, { region });
 /** An AWS resource created through the provider of `region`. */
-function aws(type: string, name: string, props: Record<string, any>, region = "eu-west-1", extra: Partial<MockedResource> = {}): MockedResource[] {
+function aws(
+    type: string,
+    name: string,
+    props: Record<string, any>,
+    region = "eu-west-1",
+    extra: Partial<MockedResource> = {},
+): MockedResource[] {
     const provider = awsProvider(region);
     return [provider, resource(type, name, props, { provider: `${provider.urn}::${provider.name}`, ...extra })];
 }
 /** The policies read placement only; the quota is there because the directory always carries one. */
 const directory = (tenants: Record<string, { residency: string; cell: string }>, cells: TenantDirectory["cells"]) =>
-    resource(T.configMap, "eu-1-tenant-directory", { metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() }, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants: withQuotas(tenants) }) } });
+    resource(T.configMap, "eu-1-tenant-directory", {
+        metadata: { name: TENANT_DIRECTORY_CONFIGMAP, labels: labels() },
+        data: { [TENANT_DIRECTORY_KEY]: JSON.stringify({ cells, tenants: withQuotas(tenants) }) },
+    });
 const withQuotas = (tenants: Record<string, { residency: string; cell: string }>): TenantDirectory["tenants"] =>
-    Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]));
+    Object.fromEntries(
+        Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]),
+    );
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
 const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
-const pod = (spec: Record<string, any>) => ({ spec: { templates: { podTemplates: [{ name: "p", spec }] } }, metadata: { labels: labels() } });
-const goodContainer = { name: "c", image: "clickhouse/clickhouse-server:24.8.14.39", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } };
-const bucketWith = (kind: string, props: Record<string, any>) => [resource(T.bucket, "b", { bucket: "b", tags: tags() }), resource(kind, "b-x", { bucket: "b", ...props })];
+const pod = (spec: Record<string, any>) => ({
+    spec: { templates: { podTemplates: [{ name: "p", spec }] } },
+    metadata: { labels: labels() },
+});
+const goodContainer = {
+    name: "c",
+    image: "clickhouse/clickhouse-server:24.8.14.39",
+    resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
+};
+const bucketWith = (kind: string, props: Record<string, any>) => [
+    resource(T.bucket, "b", { bucket: "b", tags: tags() }),
+    resource(kind, "b-x", { bucket: "b", ...props }),
+];
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
 /** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
@@ -51,8 +90,16 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Vpc "vpc" is tagged residency us but its provider "p-eu-west-1" works in eu-west-1 \(residency eu\)/,
     },
     "no-cross-residency-bucket-replication": {
-        pass: [...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }), ...aws(T.bucket, "eu-b", { bucket: "eu-b", tags: tags("eu") }), resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::eu-b" } }] })],
-        fail: [...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }), ...aws(T.bucket, "us-b", { bucket: "us-b", tags: tags("us", "us-1") }, "us-east-1"), resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::us-b" } }] })],
+        pass: [
+            ...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }),
+            ...aws(T.bucket, "eu-b", { bucket: "eu-b", tags: tags("eu") }),
+            resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::eu-b" } }] }),
+        ],
+        fail: [
+            ...aws(T.bucket, "eu-a", { bucket: "eu-a", tags: tags("eu") }),
+            ...aws(T.bucket, "us-b", { bucket: "us-b", tags: tags("us", "us-1") }, "us-east-1"),
+            resource(T.bucketReplication, "r", { bucket: "eu-a", rules: [{ destination: { bucket: "arn:aws:s3:::us-b" } }] }),
+        ],
         message: /Bucket "eu-a" \(residency eu\) replicates to bucket Bucket "us-b" in residency us/,
     },
     "no-cross-residency-database-copies": {
@@ -61,8 +108,22 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /copies the backups of arn:aws:rds:eu-central-1:1:db:x \(residency eu\) to us-east-1 \(residency us\)/,
     },
     "no-cross-residency-event-hubs-pairing": {
-        pass: [resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }), resource(T.eventHubsNamespace, "b", { name: "b", location: "northeurope", tags: tags() }), resource(T.eventHubsDisasterRecovery, "dr", { namespaceName: "a", partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b" })],
-        fail: [resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }), resource(T.eventHubsNamespace, "b", { name: "b", location: "eastus", tags: tags("us") }), resource(T.eventHubsDisasterRecovery, "dr", { namespaceName: "a", partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b" })],
+        pass: [
+            resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }),
+            resource(T.eventHubsNamespace, "b", { name: "b", location: "northeurope", tags: tags() }),
+            resource(T.eventHubsDisasterRecovery, "dr", {
+                namespaceName: "a",
+                partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b",
+            }),
+        ],
+        fail: [
+            resource(T.eventHubsNamespace, "a", { name: "a", location: "westeurope", tags: tags() }),
+            resource(T.eventHubsNamespace, "b", { name: "b", location: "eastus", tags: tags("us") }),
+            resource(T.eventHubsDisasterRecovery, "dr", {
+                namespaceName: "a",
+                partnerNamespace: "/subscriptions/s/resourceGroups/g/providers/Microsoft.EventHub/namespaces/b",
+            }),
+        ],
         message: /Namespace "a" \(residency eu\) is geo-paired with namespace Namespace "b" in residency us/,
     },
     "no-cross-residency-network-peering": {
@@ -76,8 +137,16 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Tenant "acme" \(residency eu\) is routed to cell "us-1" of residency us/,
     },
     "cell-tenant-capacity": {
-        pass: [directory(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), { "eu-1": euCell })],
-        fail: [directory(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), { "eu-1": euCell })],
+        pass: [
+            directory(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), {
+                "eu-1": euCell,
+            }),
+        ],
+        fail: [
+            directory(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, { residency: "eu", cell: "eu-1" }])), {
+                "eu-1": euCell,
+            }),
+        ],
         message: /Cell "eu-1" \(size small\) holds 11 tenants, more than its 10/,
     },
     "postgres-storage-encrypted": {
@@ -86,7 +155,9 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Instance "db" stores data unencrypted/,
     },
     "bucket-sse-kms": {
-        pass: bucketWith(T.bucketEncryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] }),
+        pass: bucketWith(T.bucketEncryption, {
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }],
+        }),
         fail: bucketWith(T.bucketEncryption, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }),
         message: /Bucket "b" has no SSE-KMS default encryption/,
     },
@@ -106,12 +177,18 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Cluster "k" encrypts at rest with the AWS-owned key/,
     },
     "kafka-tls-in-transit": {
-        pass: [resource(T.msk, "k", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS", inCluster: true } } }), resource(T.eventHubsNamespace, "ns", { minimumTlsVersion: "1.2" })],
+        pass: [
+            resource(T.msk, "k", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS", inCluster: true } } }),
+            resource(T.eventHubsNamespace, "ns", { minimumTlsVersion: "1.2" }),
+        ],
         fail: [resource(T.msk, "k", { encryptionInfo: { encryptionInTransit: { clientBroker: "TLS_PLAINTEXT", inCluster: true } } })],
         message: /Cluster "k" allows plaintext traffic/,
     },
     "kubernetes-secrets-encrypted": {
-        pass: [resource(T.eks, "eks", { encryptionConfig: { resources: ["secrets"], provider: { keyArn: "k" } } }), resource(T.aks, "aks", { securityProfile: { azureKeyVaultKms: { enabled: true } } })],
+        pass: [
+            resource(T.eks, "eks", { encryptionConfig: { resources: ["secrets"], provider: { keyArn: "k" } } }),
+            resource(T.aks, "aks", { securityProfile: { azureKeyVaultKms: { enabled: true } } }),
+        ],
         fail: [resource(T.aks, "aks", { securityProfile: {} })],
         message: /ManagedCluster "aks" does not encrypt secrets with a Key Vault key/,
     },
@@ -121,34 +198,67 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Bucket "b" does not block public access/,
     },
     "no-public-blobs": {
-        pass: [resource(T.storageAccount, "sa", { allowBlobPublicAccess: false }), resource(T.blobContainer, "c", { publicAccess: "None" })],
+        pass: [
+            resource(T.storageAccount, "sa", { allowBlobPublicAccess: false }),
+            resource(T.blobContainer, "c", { publicAccess: "None" }),
+        ],
         fail: [resource(T.blobContainer, "c", { publicAccess: "Blob" })],
         message: /BlobContainer "c" is public \(Blob\)/,
     },
     "no-public-databases": {
-        pass: [resource(T.rds, "db", { publiclyAccessible: false }), resource(T.flexibleServer, "pg", { network: { publicNetworkAccess: "Disabled" } })],
+        pass: [
+            resource(T.rds, "db", { publiclyAccessible: false }),
+            resource(T.flexibleServer, "pg", { network: { publicNetworkAccess: "Disabled" } }),
+        ],
         fail: [resource(T.rds, "db", { publiclyAccessible: true })],
         message: /Instance "db" is publicly accessible/,
     },
     "no-open-data-ports": {
-        pass: [resource(T.securityGroup, "sg", { ingress: [{ fromPort: 5432, toPort: 5432, protocol: "tcp", cidrBlocks: ["10.0.0.0/16"] }, { fromPort: 443, toPort: 443, protocol: "tcp", cidrBlocks: ["0.0.0.0/0"] }] })],
-        fail: [resource(T.networkSecurityGroup, "nsg", { securityRules: [{ name: "ch", direction: "Inbound", access: "Allow", sourceAddressPrefix: "Internet", destinationPortRange: "8000-8200" }] })],
+        pass: [
+            resource(T.securityGroup, "sg", {
+                ingress: [
+                    { fromPort: 5432, toPort: 5432, protocol: "tcp", cidrBlocks: ["10.0.0.0/16"] },
+                    { fromPort: 443, toPort: 443, protocol: "tcp", cidrBlocks: ["0.0.0.0/0"] },
+                ],
+            }),
+        ],
+        fail: [
+            resource(T.networkSecurityGroup, "nsg", {
+                securityRules: [
+                    {
+                        name: "ch",
+                        direction: "Inbound",
+                        access: "Allow",
+                        sourceAddressPrefix: "Internet",
+                        destinationPortRange: "8000-8200",
+                    },
+                ],
+            }),
+        ],
         message: /NetworkSecurityGroup "nsg" rule "ch" opens 8000-8200 to the whole internet/,
     },
     "private-cluster-endpoints": {
-        pass: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: false } }), resource(T.aks, "aks", { apiServerAccessProfile: { enablePrivateCluster: true } })],
+        pass: [
+            resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: false } }),
+            resource(T.aks, "aks", { apiServerAccessProfile: { enablePrivateCluster: true } }),
+        ],
         fail: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: true } })],
         message: /Cluster "eks" has a public API endpoint/,
     },
     "cellplane-tags": {
-        pass: [resource(T.vpc, "vpc", { tags: tags() }), resource(T.configMap, "cm", { metadata: { labels: labels() } }), resource(T.bucketPolicy, "untaggable", {})],
+        pass: [
+            resource(T.vpc, "vpc", { tags: tags() }),
+            resource(T.configMap, "cm", { metadata: { labels: labels() } }),
+            resource(T.bucketPolicy, "untaggable", {}),
+        ],
         fail: [resource(T.vpc, "vpc", { tags: { ...tags(), owner: "" } })],
         message: /Vpc "vpc" lacks the tags owner/,
     },
     "cellplane-tags (residency)": {
         pass: [resource(T.vpc, "vpc", { tags: tags("us") })],
         fail: [resource(T.vpc, "vpc", { tags: tags("EU") })],
-        message: /Vpc "vpc" has cellplane:residency "EU", which is no residency, so the residency policies cannot check it\. Use one of eu, us exactly/,
+        message:
+            /Vpc "vpc" has cellplane:residency "EU", which is no residency, so the residency policies cannot check it\. Use one of eu, us exactly/,
     },
     "cellplane-tags (residency label)": {
         pass: [resource(T.configMap, "cm", { metadata: { labels: labels("eu") } })],
@@ -156,54 +266,103 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /ConfigMap "cm" has cellplane\.io\/residency "eu ", which is no residency/,
     },
     "deletion-protection": {
-        pass: [resource(T.rds, "db", { deletionProtection: true }, { protect: true }), resource(T.storageAccount, "sa", {}, { protect: true })],
+        pass: [
+            resource(T.rds, "db", { deletionProtection: true }, { protect: true }),
+            resource(T.storageAccount, "sa", {}, { protect: true }),
+        ],
         fail: [resource(T.storageAccount, "sa", {})],
         message: /StorageAccount "sa" is not protected against `pulumi destroy`/,
     },
     "backup-retention-30-days": {
-        pass: [resource(T.rds, "db", { backupRetentionPeriod: 30 }), resource(T.flexibleServer, "pg", { backup: { backupRetentionDays: 35 } })],
+        pass: [
+            resource(T.rds, "db", { backupRetentionPeriod: 30 }),
+            resource(T.flexibleServer, "pg", { backup: { backupRetentionDays: 35 } }),
+        ],
         fail: [resource(T.flexibleServer, "pg", { backup: { backupRetentionDays: 7 } })],
         message: /Server "pg" keeps backups for 7 days/,
     },
     "multi-az": {
-        pass: [resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b", "c"] } }), resource(T.storageAccount, "sa", { sku: { name: "Standard_ZRS" } })],
+        pass: [
+            resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b", "c"] } }),
+            resource(T.storageAccount, "sa", { sku: { name: "Standard_ZRS" } }),
+        ],
         fail: [resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b"] } })],
         message: /Cluster "k" lives in a single availability zone\. Spread brokers over three AZs/,
     },
     "allowed-instance-types": {
         config: { "allowed-instance-types": { allowedSizes: ["medium", "large"] } },
-        pass: [resource(T.rds, "db", { instanceClass: "db.r6g.xlarge" }), resource(T.aks, "aks", { agentPoolProfiles: [{ vmSize: "Standard_D8s_v5" }] })],
+        pass: [
+            resource(T.rds, "db", { instanceClass: "db.r6g.xlarge" }),
+            resource(T.aks, "aks", { agentPoolProfiles: [{ vmSize: "Standard_D8s_v5" }] }),
+        ],
         fail: [resource(T.rds, "db", { instanceClass: "db.t4g.medium" })],
-        message: /Instance "db" uses db\.t4g\.medium, which no allowed cell size \(medium, large\) uses\. Use one of: db\.r6g\.xlarge, db\.r6g\.4xlarge/,
+        message:
+            /Instance "db" uses db\.t4g\.medium, which no allowed cell size \(medium, large\) uses\. Use one of: db\.r6g\.xlarge, db\.r6g\.4xlarge/,
     },
     "kafka-replication-factor": {
         pass: [resource(T.mskConfiguration, "cfg", { serverProperties: "default.replication.factor=3\nmin.insync.replicas=2" })],
-        fail: [resource(T.strimziKafka, "kafka", { spec: { kafka: { config: { "default.replication.factor": 1, "min.insync.replicas": 1 } } } })],
+        fail: [
+            resource(T.strimziKafka, "kafka", {
+                spec: { kafka: { config: { "default.replication.factor": 1, "min.insync.replicas": 1 } } },
+            }),
+        ],
         message: /Kafka "kafka" replicates topics 1 time\(s\) with min\.insync\.replicas 1/,
     },
     "kubernetes-requests-and-limits": {
         pass: [resource(T.clickhouseInstallation, "chi", pod({ containers: [goodContainer] }))],
-        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [{ ...goodContainer, resources: { requests: { cpu: "1", memory: "1Gi" } } }] }))],
+        fail: [
+            resource(
+                T.clickhouseInstallation,
+                "chi",
+                pod({ containers: [{ ...goodContainer, resources: { requests: { cpu: "1", memory: "1Gi" } } }] }),
+            ),
+        ],
         message: /ClickHouseInstallation "chi": container "c" has no CPU and memory requests and limits/,
     },
     "kubernetes-pinned-images": {
         pass: [resource(T.cnpgCluster, "pg", { spec: { imageName: "ghcr.io/cloudnative-pg/postgresql:16.6" } })],
-        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [{ ...goodContainer, image: "clickhouse/clickhouse-server:latest" }] }))],
+        fail: [
+            resource(
+                T.clickhouseInstallation,
+                "chi",
+                pod({ containers: [{ ...goodContainer, image: "clickhouse/clickhouse-server:latest" }] }),
+            ),
+        ],
         message: /ClickHouseInstallation "chi" runs image "clickhouse\/clickhouse-server:latest" without a pinned tag/,
     },
     "kubernetes-non-root": {
-        pass: [resource(T.keeperInstallation, "chk", pod({ securityContext: { runAsNonRoot: true, runAsUser: 101 }, containers: [goodContainer] }))],
+        pass: [
+            resource(
+                T.keeperInstallation,
+                "chk",
+                pod({ securityContext: { runAsNonRoot: true, runAsUser: 101 }, containers: [goodContainer] }),
+            ),
+        ],
         fail: [resource(T.keeperInstallation, "chk", pod({ containers: [goodContainer] }))],
         message: /ClickHouseKeeperInstallation "chk" has a pod that may run as root/,
     },
     "local-state-outside-repo": {
-        pass: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: "/var/lib/cellplane/local/local-eu/postgres" })],
-        fail: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: path.join(__dirname, "..", "..", "state", "postgres") })],
+        pass: [
+            resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: "/var/lib/cellplane/local/local-eu/postgres" }),
+        ],
+        fail: [
+            resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", {
+                dir: path.join(__dirname, "..", "..", "state", "postgres"),
+            }),
+        ],
         message: /LocalPostgresServer "pg" keeps its data in .*\/state\/postgres, inside the repository/,
     },
     "local-state-outside-repo (a name starting with ..)": {
-        pass: [resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", { dir: path.join(__dirname, "..", "..", "..", "cellplane-state") })],
-        fail: [resource("pulumi-nodejs:dynamic/cellplane:LocalKafkaServer", "kafka", { dir: path.join(__dirname, "..", "..", "..state", "kafka") })],
+        pass: [
+            resource("pulumi-nodejs:dynamic/cellplane:LocalPostgresServer", "pg", {
+                dir: path.join(__dirname, "..", "..", "..", "cellplane-state"),
+            }),
+        ],
+        fail: [
+            resource("pulumi-nodejs:dynamic/cellplane:LocalKafkaServer", "kafka", {
+                dir: path.join(__dirname, "..", "..", "..state", "kafka"),
+            }),
+        ],
         message: /LocalKafkaServer "kafka" keeps its data in .*\.\.state\/kafka, inside the repository/,
     },
     "helm-chart-pinned": {
@@ -232,11 +391,15 @@ test("a policy that cannot decide at preview says so: an unknown bucket name sto
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // @pulumi/policy's marker of an unknown string, as the engine hands it at preview
     for (const name of ["no-public-buckets", "bucket-sse-kms"]) {
         const policy = byName.get(name) as StackValidationPolicy;
-        const resources = [resource(T.bucket, "b", { bucket: unknown, tags: tags() }), resource(T.bucketPublicAccessBlock, "b-x", { bucket: unknown, ...fullBlock })]
-            .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unknownCheckingProxy(r.state), opts: {} }));
+        const resources = [
+            resource(T.bucket, "b", { bucket: unknown, tags: tags() }),
+            resource(T.bucketPublicAccessBlock, "b-x", { bucket: unknown, ...fullBlock }),
+        ].map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unknownCheckingProxy(r.state), opts: {} }));
         const reported: string[] = [];
         // The engine turns this error into "can't run policy … during preview", an advisory of its own.
-        await expect(async () => policy.validateStack({ resources } as any, (message) => void reported.push(message))).rejects.toBeInstanceOf(UnknownValueError);
+        await expect(async () =>
+            policy.validateStack({ resources } as any, (message) => void reported.push(message)),
+        ).rejects.toBeInstanceOf(UnknownValueError);
         expect(reported).toEqual([]);
     }
 });
@@ -263,7 +426,11 @@ describe.each(Object.entries(CASES))("%s", (name, { pass, fail, message, config 
 describe("enforcement levels come from the stack's policy config", () => {
     const lonely = [resource(T.rds, "db", { backupRetentionPeriod: 7 })];
 
-    test.each([["dev", "advisory"], ["prod", "mandatory"], ["local", undefined]])("%s: backup retention is %s", async (stack, level) => {
+    test.each([
+        ["dev", "advisory"],
+        ["prod", "mandatory"],
+        ["local", undefined],
+    ])("%s: backup retention is %s", async (stack, level) => {
         const violations = await runPolicies(lonely, packConfigOf(stack), [byName.get("backup-retention-30-days")!]);
         expect(violations.map((v) => v.level)).toEqual(level ? [level] : []);
     });
@@ -289,19 +456,31 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
     test("rejects a public database", async () => {
         const resources = run.resources.map((r) => (r.type === T.rds ? { ...r, inputs: { ...r.inputs, publiclyAccessible: true } } : r));
         const violations = await runPolicies(resources, packConfigOf(stack));
-        expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual(resources.filter((r) => r.type === T.rds).map(() => "no-public-databases"));
+        expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual(
+            resources.filter((r) => r.type === T.rds).map(() => "no-public-databases"),
+        );
     });
 
     test("rejects an eu bucket replicating to a us-east-1 bucket", async () => {
         const euBucket = run.resources.find((r) => r.type === T.bucket && r.state.tags["cellplane:residency"] === "eu")!;
-        const extra = [...aws(T.bucket, "us-copy", { bucket: "us-copy", tags: tags("us", "us-1") }, "us-east-1"), resource(T.bucketReplication, "to-us", { bucket: euBucket.state.bucket, rules: [{ destination: { bucket: "arn:aws:s3:::us-copy" } }] })];
+        const extra = [
+            ...aws(T.bucket, "us-copy", { bucket: "us-copy", tags: tags("us", "us-1") }, "us-east-1"),
+            resource(T.bucketReplication, "to-us", {
+                bucket: euBucket.state.bucket,
+                rules: [{ destination: { bucket: "arn:aws:s3:::us-copy" } }],
+            }),
+        ];
         const violations = await runPolicies([...run.resources, ...extra], packConfigOf(stack));
-        expect(violations.filter((v) => v.policy.startsWith("no-cross-residency"))).toEqual([expect.objectContaining({
-            level: "mandatory",
-            policy: "no-cross-residency-bucket-replication",
-            resource: euBucket.name,
-            message: expect.stringContaining(`Bucket "${euBucket.name}" (residency eu) replicates to bucket Bucket "us-copy" in residency us`),
-        })]);
+        expect(violations.filter((v) => v.policy.startsWith("no-cross-residency"))).toEqual([
+            expect.objectContaining({
+                level: "mandatory",
+                policy: "no-cross-residency-bucket-replication",
+                resource: euBucket.name,
+                message: expect.stringContaining(
+                    `Bucket "${euBucket.name}" (residency eu) replicates to bucket Bucket "us-copy" in residency us`,
+                ),
+            }),
+        ]);
     });
 
     test("rejects a tenant routed across residencies, in every cell's directory", async () => {

@@ -14,7 +14,12 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
 
     test("creates one Cell per configured cell, with its endpoints exported", () => {
         const configured = (stackConfig(stack).cells as { id: string }[]).map((c) => c.id);
-        expect(run.resources.filter((r) => r.type === "cellplane:index:Cell").map((r) => r.name).sort()).toEqual([...configured].sort());
+        expect(
+            run.resources
+                .filter((r) => r.type === "cellplane:index:Cell")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual([...configured].sort());
         for (const id of configured) {
             const endpoints = run.outputs.cells[id].endpoints;
             expect(endpoints.postgres.host).toEqual(expect.any(String));
@@ -52,13 +57,21 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
     });
 
     test("publishes the whole tenant directory inside every cell", () => {
-        const maps = run.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === TENANT_DIRECTORY_CONFIGMAP);
+        const maps = run.resources.filter(
+            (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === TENANT_DIRECTORY_CONFIGMAP,
+        );
         expect(maps.map((m) => m.cell).sort()).toEqual(Object.keys(run.outputs.cells).sort());
         for (const map of maps) {
             const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
             expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
             for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
-                expect(directory.tenants[tenant]).toEqual({ residency: route.residency, cell: route.cell, eventsPerSecond: expect.any(Number), apiRequestsPerMinute: expect.any(Number), maxStorageGb: expect.any(Number) });
+                expect(directory.tenants[tenant]).toEqual({
+                    residency: route.residency,
+                    cell: route.cell,
+                    eventsPerSecond: expect.any(Number),
+                    apiRequestsPerMinute: expect.any(Number),
+                    maxStorageGb: expect.any(Number),
+                });
             }
         }
     });
@@ -75,7 +88,9 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
                 return !TAG_KEYS.every((key) => typeof r.inputs.tags?.[key] === "string") || r.inputs.tags["cellplane:cell"] !== r.cell;
             }
             if (r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers")) {
-                return r.inputs.metadata?.labels?.["cellplane.io/cell"] !== r.cell || !r.inputs.metadata.labels["app.kubernetes.io/managed-by"];
+                return (
+                    r.inputs.metadata?.labels?.["cellplane.io/cell"] !== r.cell || !r.inputs.metadata.labels["app.kubernetes.io/managed-by"]
+                );
             }
             return false;
         });
@@ -100,7 +115,9 @@ describe("invalid configuration", () => {
     test("fails before any resource is registered", async () => {
         const cells = [{ id: "dev-eu-aws", cloud: "aws", region: "us-east-1", residency: "eu", size: "small" }];
         await expect(runStack({ ...dev, cells })).rejects.toThrow(ConfigError);
-        await expect(runStack({ ...dev, cells })).rejects.toThrow(`cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`);
+        await expect(runStack({ ...dev, cells })).rejects.toThrow(
+            `cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`,
+        );
         expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
     });
 
@@ -122,11 +139,25 @@ describe("the local stack", () => {
     });
 
     test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
-        for (const [cell, base, apps] of [["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"]], ["local-us", 15420, ["export", "ingest", "ingest-consumer"]]] as const) {
+        for (const [cell, base, apps] of [
+            ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"]],
+            ["local-us", 15420, ["export", "ingest", "ingest-consumer"]],
+        ] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
-            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalMinioServer", "LocalPostgresServer"]);
-            const appPorts = servers.filter((s) => s.type.endsWith("LocalAppServer")).map((s) => unwrapSecret(s.inputs.spec)).map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.port]);
-            expect(appPorts.sort()).toEqual(apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9 }[app]]));
+            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([
+                ...apps.map(() => "LocalAppServer"),
+                "LocalClickhouseServer",
+                "LocalKafkaServer",
+                "LocalMinioServer",
+                "LocalPostgresServer",
+            ]);
+            const appPorts = servers
+                .filter((s) => s.type.endsWith("LocalAppServer"))
+                .map((s) => unwrapSecret(s.inputs.spec))
+                .map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.port]);
+            expect(appPorts.sort()).toEqual(
+                apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9 }[app]]),
+            );
             const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
             for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);
             expect(run.outputs.cells[cell].endpoints).toMatchObject({
@@ -144,7 +175,20 @@ describe("the local stack", () => {
 
     test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket and the tenant directory file", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
-        expect(objects.map((r) => r.inputs.kind).sort()).toEqual(["bucket", "clickhouseDatabase", "clickhouseTable", "file", "postgresSchema", "secret", "secret", "secret", "secret", "secret", "topic", "topic"]);
+        expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
+            "bucket",
+            "clickhouseDatabase",
+            "clickhouseTable",
+            "file",
+            "postgresSchema",
+            "secret",
+            "secret",
+            "secret",
+            "secret",
+            "secret",
+            "topic",
+            "topic",
+        ]);
         expect(objects.filter((r) => r.inputs.kind === "topic").map((r) => r.inputs.spec)).toEqual([
             { topic: "events", partitions: 3, retentionDays: 7 },
             { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
@@ -156,7 +200,8 @@ describe("the local stack", () => {
         expect(run.outputs.routing.globex.cell).toBe("local-us");
         expect(run.outputs.cells["local-eu"].credentials.postgresPassword).toContain(SECRET_MARKER);
         expect(JSON.stringify(run.outputs.routing)).not.toContain(SECRET_MARKER);
-        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[]) expect(await pulumi.isSecret(cell.credentials)).toBe(true);
+        for (const cell of Object.values(run.program.cells) as { credentials: pulumi.Output<unknown> }[])
+            expect(await pulumi.isSecret(cell.credentials)).toBe(true);
     });
 });
 

@@ -5,14 +5,22 @@ import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { deleteBucket, ensureBucket, readBucket } from "../buckets";
 import {
-    clickhouseDatabaseExists, clickhouseTableExists, dropClickHouseDatabase, dropClickHouseTable, ensureClickHouseDatabase, ensureClickHouseTable,
+    clickhouseDatabaseExists,
+    clickhouseTableExists,
+    dropClickHouseDatabase,
+    dropClickHouseTable,
+    ensureClickHouseDatabase,
+    ensureClickHouseTable,
 } from "../clickhouseDatabases";
 import { dropSchema, ensureSchema, schemaOwnedBy } from "../postgresObjects";
 import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 
 /** How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand. */
-const OBJECTS: Record<string, { ensure(p: any): Promise<Record<string, unknown> | void>; intact(p: any): Promise<boolean>; remove(p: any): Promise<void> }> = {
+const OBJECTS: Record<
+    string,
+    { ensure(p: any): Promise<Record<string, unknown> | void>; intact(p: any): Promise<boolean>; remove(p: any): Promise<void> }
+> = {
     topic: {
         ensure: (p) => ensureTopic(p.server, p.spec),
         intact: async (p) => {
@@ -90,7 +98,11 @@ export async function read(id: string, props: ObjectProps): Promise<pulumi.dynam
 
 export async function diff(_id: string, olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.DiffResult> {
     const replaces = olds.kind !== news.kind ? ["kind"] : [];
-    const changes = replaces.length > 0 || JSON.stringify(olds.spec) !== JSON.stringify(news.spec) || JSON.stringify(olds.server) !== JSON.stringify(news.server) || olds.intact === false;
+    const changes =
+        replaces.length > 0 ||
+        JSON.stringify(olds.spec) !== JSON.stringify(news.spec) ||
+        JSON.stringify(olds.server) !== JSON.stringify(news.server) ||
+        olds.intact === false;
     return { changes, replaces, deleteBeforeReplace: true };
 }
 

@@ -24,8 +24,13 @@ export async function read(id: string, props: PostgresDatabaseProps): Promise<pu
 }
 
 export async function diff(_id: string, olds: PostgresDatabaseProps, news: PostgresDatabaseProps): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = olds.database !== news.database || olds.owner !== news.owner || olds.server.port !== news.server.port ? ["database"] : [];
-    return { changes: replaces.length > 0 || olds.ownerPassword !== news.ownerPassword || olds.healthy === false, replaces, deleteBeforeReplace: true };
+    const replaces =
+        olds.database !== news.database || olds.owner !== news.owner || olds.server.port !== news.server.port ? ["database"] : [];
+    return {
+        changes: replaces.length > 0 || olds.ownerPassword !== news.ownerPassword || olds.healthy === false,
+        replaces,
+        deleteBeforeReplace: true,
+    };
 }
 
 export async function update(_id: string, _olds: PostgresDatabaseProps, news: PostgresDatabaseProps): Promise<pulumi.dynamic.UpdateResult> {

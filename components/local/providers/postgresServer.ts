@@ -4,7 +4,13 @@ import { destroyPostgres, PostgresServerSpec, postgresStatus, setSuperuserPasswo
 
 export type PostgresServerProps = PostgresServerSpec & { running?: boolean };
 
-const spec = ({ label, dir, port, superuser, superuserPassword }: PostgresServerProps): PostgresServerSpec => ({ label, dir, port, superuser, superuserPassword });
+const spec = ({ label, dir, port, superuser, superuserPassword }: PostgresServerProps): PostgresServerSpec => ({
+    label,
+    dir,
+    port,
+    superuser,
+    superuserPassword,
+});
 
 export async function check(_olds: PostgresServerProps, news: PostgresServerProps): Promise<pulumi.dynamic.CheckResult> {
     return { inputs: news };
@@ -23,7 +29,8 @@ export async function read(id: string, props: PostgresServerProps): Promise<pulu
 
 export async function diff(_id: string, olds: PostgresServerProps, news: PostgresServerProps): Promise<pulumi.dynamic.DiffResult> {
     const replaces = (["dir", "superuser"] as const).filter((key) => olds[key] !== news[key]);
-    const changes = replaces.length > 0 || olds.port !== news.port || olds.superuserPassword !== news.superuserPassword || olds.running === false;
+    const changes =
+        replaces.length > 0 || olds.port !== news.port || olds.superuserPassword !== news.superuserPassword || olds.running === false;
     return { changes, replaces, deleteBeforeReplace: true };
 }
 

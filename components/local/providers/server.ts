@@ -19,7 +19,13 @@ export interface ServerProps {
     running?: boolean;
 }
 
-const server = (p: ServerProps) => SERVERS[p.kind] as { start(s: unknown): Promise<number>; running(s: unknown): Promise<boolean>; stop(s: unknown): Promise<void>; destroy(s: unknown): Promise<void> };
+const server = (p: ServerProps) =>
+    SERVERS[p.kind] as {
+        start(s: unknown): Promise<number>;
+        running(s: unknown): Promise<boolean>;
+        stop(s: unknown): Promise<void>;
+        destroy(s: unknown): Promise<void>;
+    };
 
 export async function check(_olds: ServerProps, news: ServerProps): Promise<pulumi.dynamic.CheckResult> {
     return { inputs: news };

@@ -33,9 +33,13 @@ export async function apiKeyFor(cell: CellOutput, tenant: string): Promise<strin
     }
 }
 
-export const s3Of = (cell: CellOutput) => new S3Client({
-    endpoint: cell.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: cell.credentials.objectStoreKeys,
-});
+export const s3Of = (cell: CellOutput) =>
+    new S3Client({
+        endpoint: cell.endpoints.objectStoreEndpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: cell.credentials.objectStoreKeys,
+    });
 
 /** A local cell as `pulumi stack output cells --show-secrets` gives it: MinIO's keys included. */
 export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
@@ -43,17 +47,34 @@ export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["cred
 export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);
 
 export const clickhouseOf = (cell: CellOutput) =>
-    createClient({ url: cell.endpoints.clickhouseUrl, username: cell.credentials.clickhouseUser, password: cell.credentials.clickhousePassword });
+    createClient({
+        url: cell.endpoints.clickhouseUrl,
+        username: cell.credentials.clickhouseUser,
+        password: cell.credentials.clickhousePassword,
+    });
 
 /** A valid event of `org`, now, with `overrides`. */
-export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEvent, unknown>> = {}): AnalyticsEvent => ({
-    event_id: uuidv7(), org_id: org, user_id: "u-1", session_id: `s-${Math.floor(Math.random() * 100)}`, event_type: "code_generated", event_category: "usage",
-    timestamp: new Date().toISOString(), region: "eu-local", environment: "production", metadata: { tokens: 42 }, ...overrides,
-} as AnalyticsEvent);
+export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEvent, unknown>> = {}): AnalyticsEvent =>
+    ({
+        event_id: uuidv7(),
+        org_id: org,
+        user_id: "u-1",
+        session_id: `s-${Math.floor(Math.random() * 100)}`,
+        event_type: "code_generated",
+        event_category: "usage",
+        timestamp: new Date().toISOString(),
+        region: "eu-local",
+        environment: "production",
+        metadata: { tokens: 42 },
+        ...overrides,
+    }) as AnalyticsEvent;
 
-export const postEvents = (url: string, key: string | undefined, body: unknown, query = "") => fetch(`${url}/v1/events${query}`, {
-    method: "POST", headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body),
-});
+export const postEvents = (url: string, key: string | undefined, body: unknown, query = "") =>
+    fetch(`${url}/v1/events${query}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify(body),
+    });
 
 export async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
     const until = Date.now() + ms;
@@ -68,7 +89,11 @@ export async function eventually(check: () => Promise<boolean>, ms = 20_000): Pr
 export async function storedEvents(cell: CellOutput, org: string): Promise<{ rows: number; ids: number }> {
     const clickhouse = clickhouseOf(cell);
     try {
-        const result = await clickhouse.query({ query: "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}", query_params: { org }, format: "JSONEachRow" });
+        const result = await clickhouse.query({
+            query: "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}",
+            query_params: { org },
+            format: "JSONEachRow",
+        });
         const [row] = await result.json<{ rows: string; ids: string }>();
         return { rows: Number(row.rows), ids: Number(row.ids) };
     } finally {

@@ -5,7 +5,19 @@ import { Pool } from "pg";
 import { isolatedLocalStack } from "../../support/project";
 import { ExportRunner } from "../../../apps/export/runner";
 import { ExportStore, Job } from "../../../apps/export/store";
-import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents, postgresUrlOf, s3Of, storedEvents } from "./cell";
+import {
+    apiKeyFor,
+    CellOutput,
+    clickhouseOf,
+    deployCells,
+    destroyCells,
+    eventOf,
+    eventually,
+    postEvents,
+    postgresUrlOf,
+    s3Of,
+    storedEvents,
+} from "./cell";
 
 /** A metadata key that would break out of a quoted name if it were spliced into SQL. */
 const ODD_KEY = "odd`key'\\";
@@ -13,7 +25,11 @@ const ODD_KEY = "odd`key'\\";
 /** The export service the local cell deployed: schedules, jobs and Parquet files in the cell's bucket. */
 describe("export on a local cell", () => {
     const stack = isolatedLocalStack("cellplane-export-", (config) => {
-        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "initech", residency: "eu" }, { id: "globex", residency: "us" }];
+        config["cellplane:tenants"] = [
+            { id: "acme", residency: "eu" },
+            { id: "initech", residency: "eu" },
+            { id: "globex", residency: "us" },
+        ];
     });
     let eu: CellOutput;
     let pool: Pool;
@@ -24,13 +40,18 @@ describe("export on a local cell", () => {
 
     const api = async (tenant: string, method: string, path: string, body?: unknown) => {
         const response = await fetch(`${eu.endpoints.exportUrl}${path}`, {
-            method, headers: { authorization: `Bearer ${keys[tenant]}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
+            method,
+            headers: { authorization: `Bearer ${keys[tenant]}`, ...(body ? { "content-type": "application/json" } : {}) },
+            body: body === undefined ? undefined : JSON.stringify(body),
         });
-        return { status: response.status, body: response.status === 204 ? undefined : (await response.json()) as any };
+        return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as any) };
     };
     const finished = async (tenant: string, jobId: string) => {
         let job: any;
-        await eventually(async () => ["succeeded", "failed"].includes((job = (await api(tenant, "GET", `/v1/jobs/${jobId}`)).body).status), 60_000);
+        await eventually(
+            async () => ["succeeded", "failed"].includes((job = (await api(tenant, "GET", `/v1/jobs/${jobId}`)).body).status),
+            60_000,
+        );
         return job;
     };
     const read = async (key: string) => {
@@ -47,15 +68,24 @@ describe("export on a local cell", () => {
         s3 = s3Of(eu);
 
         const events = [
-            ...Array.from({ length: 30 }, (_, i) => eventOf("acme", { timestamp: `${yesterday}T10:00:${String(i).padStart(2, "0")}.000Z`, metadata: { tokens: i, model: "m-1", cached: i % 2 === 0 } })),
+            ...Array.from({ length: 30 }, (_, i) =>
+                eventOf("acme", {
+                    timestamp: `${yesterday}T10:00:${String(i).padStart(2, "0")}.000Z`,
+                    metadata: { tokens: i, model: "m-1", cached: i % 2 === 0 },
+                }),
+            ),
             ...Array.from({ length: 20 }, () => eventOf("acme", { metadata: { tokens: 1.5, tags: ["a"], [ODD_KEY]: 7 } })),
         ];
         expect((await postEvents(eu.endpoints.ingestUrl, keys.acme, events)).status).toBe(202);
         expect((await postEvents(eu.endpoints.ingestUrl, keys.initech, eventOf("initech"))).status).toBe(202);
-        expect(await eventually(async () => (await storedEvents(eu, "acme")).rows === 50 && (await storedEvents(eu, "initech")).rows === 1)).toBe(true);
+        expect(
+            await eventually(async () => (await storedEvents(eu, "acme")).rows === 50 && (await storedEvents(eu, "initech")).rows === 1),
+        ).toBe(true);
 
         await pool.query("CREATE TABLE public.agreements (tenant_id text NOT NULL, id int, attributes jsonb)");
-        await pool.query(`INSERT INTO public.agreements VALUES ('acme', 1, '{"vehicle_vin": "VIN-1", "premium": 12.5}'), ('acme', 2, '{"vehicle_vin": "VIN-2"}'), ('initech', 3, '{"secret": "initech only"}')`);
+        await pool.query(
+            `INSERT INTO public.agreements VALUES ('acme', 1, '{"vehicle_vin": "VIN-1", "premium": 12.5}'), ('acme', 2, '{"vehicle_vin": "VIN-2"}'), ('initech', 3, '{"secret": "initech only"}')`,
+        );
     }, 240_000);
 
     afterAll(async () => {
@@ -68,7 +98,11 @@ describe("export on a local cell", () => {
         expect(status).toBe(202);
         const job = await finished("acme", queued.id);
         expect(job).toMatchObject({ status: "succeeded", rows: 50, error: null });
-        expect(job.files).toEqual([yesterday, today].map((day) => expect.stringMatching(new RegExp(`^tenant=acme/object=events/date=${day}/[0-9a-f-]{36}\\.parquet$`))));
+        expect(job.files).toEqual(
+            [yesterday, today].map((day) =>
+                expect.stringMatching(new RegExp(`^tenant=acme/object=events/date=${day}/[0-9a-f-]{36}\\.parquet$`)),
+            ),
+        );
 
         const older = await read(job.files[0]);
         expect(older.rows).toHaveLength(30);
@@ -81,14 +115,22 @@ describe("export on a local cell", () => {
         expect(JSON.parse(String(byTokens[3].metadata))).toEqual({ tokens: 3, model: "m-1", cached: false });
 
         const newer = await read(job.files[1]);
-        expect(newer.schema.children.map((c) => [c.element.name, c.element.type])).toEqual(older.schema.children.map((c) => [c.element.name, c.element.type]));
+        expect(newer.schema.children.map((c) => [c.element.name, c.element.type])).toEqual(
+            older.schema.children.map((c) => [c.element.name, c.element.type]),
+        );
         expect(newer.rows).toHaveLength(20);
         expect(newer.rows.every((r) => r.attr_tokens === 1.5 && r.attr_tags === '["a"]' && r.attr_odd_key__ === 7n)).toBe(true);
     });
 
     test("rerunning the same days replaces the files instead of adding to them", async () => {
-        const first = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id);
-        const again = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id);
+        const first = await finished(
+            "acme",
+            (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id,
+        );
+        const again = await finished(
+            "acme",
+            (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id,
+        );
         expect(again.files).toEqual(first.files);
         expect(again.rows).toBe(50);
         const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: eu.endpoints.bucket, Prefix: "tenant=acme/object=events/" }));
@@ -97,15 +139,29 @@ describe("export on a local cell", () => {
     });
 
     test("a Postgres table is exported with the tenant's rows only, its jsonb flattened", async () => {
-        const job = await finished("acme", (await api("acme", "POST", "/v1/exports", { from: today, to: today, objects: ["public.agreements"] })).body.id);
-        expect(job).toMatchObject({ status: "succeeded", rows: 2, files: [expect.stringMatching(new RegExp(`^tenant=acme/object=public.agreements/date=${today}/`))] });
+        const job = await finished(
+            "acme",
+            (await api("acme", "POST", "/v1/exports", { from: today, to: today, objects: ["public.agreements"] })).body.id,
+        );
+        expect(job).toMatchObject({
+            status: "succeeded",
+            rows: 2,
+            files: [expect.stringMatching(new RegExp(`^tenant=acme/object=public.agreements/date=${today}/`))],
+        });
         const { rows } = await read(job.files[0]);
-        expect(rows.map((r) => [r.tenant_id, r.id, r.attr_vehicle_vin, r.attr_premium]).sort()).toEqual([["acme", 1, "VIN-1", 12.5], ["acme", 2, "VIN-2", null]]);
+        expect(rows.map((r) => [r.tenant_id, r.id, r.attr_vehicle_vin, r.attr_premium]).sort()).toEqual([
+            ["acme", 1, "VIN-1", 12.5],
+            ["acme", 2, "VIN-2", null],
+        ]);
         expect(JSON.stringify(rows)).not.toContain("initech");
     });
 
     test("bad schedules are refused naming the field, the value and the reason", async () => {
-        const { status, body } = await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "61 * * * *", objects: ["events", "cellplane.api_keys", "public.missing"] });
+        const { status, body } = await api("acme", "POST", "/v1/schedules", {
+            name: "nightly",
+            cron: "61 * * * *",
+            objects: ["events", "cellplane.api_keys", "public.missing"],
+        });
         expect(status).toBe(400);
         expect(body.problems).toEqual([
             { field: "cron", value: "61 * * * *", reason: expect.stringContaining("five fields") },
@@ -123,7 +179,13 @@ describe("export on a local cell", () => {
     test("schedules are created, listed, updated, paused, resumed and deleted, each tenant seeing only its own", async () => {
         const created = await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "0 2 * * *" });
         expect(created.status).toBe(201);
-        expect(created.body).toMatchObject({ tenant: "acme", name: "nightly", jobType: "PARQUET_EXPORT", params: { objects: ["events"], lookbackDays: 1 }, paused: false });
+        expect(created.body).toMatchObject({
+            tenant: "acme",
+            name: "nightly",
+            jobType: "PARQUET_EXPORT",
+            params: { objects: ["events"], lookbackDays: 1 },
+            paused: false,
+        });
         expect(new Date(created.body.nextRunAt).getUTCHours()).toBe(2);
         const id = created.body.id;
         expect((await api("acme", "POST", "/v1/schedules", { name: "nightly", cron: "0 3 * * *" })).status).toBe(409);
@@ -135,20 +197,34 @@ describe("export on a local cell", () => {
         const updated = await api("acme", "PUT", `/v1/schedules/${id}`, { name: "nightly", cron: "30 4 * * *", lookbackDays: 2 });
         expect(updated.body).toMatchObject({ cron: "30 4 * * *", params: { lookbackDays: 2 } });
         expect((await api("acme", "POST", `/v1/schedules/${id}/pause`)).body).toMatchObject({ paused: true, nextRunAt: null });
-        expect((await api("acme", "POST", `/v1/schedules/${id}/resume`)).body).toMatchObject({ paused: false, nextRunAt: expect.stringContaining("T04:30:00") });
+        expect((await api("acme", "POST", `/v1/schedules/${id}/resume`)).body).toMatchObject({
+            paused: false,
+            nextRunAt: expect.stringContaining("T04:30:00"),
+        });
         expect((await api("acme", "GET", "/v1/schedules")).body.schedules.map((s: any) => s.id)).toEqual([id]);
         expect((await api("acme", "DELETE", `/v1/schedules/${id}`)).status).toBe(204);
         expect((await api("acme", "GET", `/v1/schedules/${id}`)).status).toBe(404);
     });
 
     test("a schedule fires by itself when due, a trigger runs it now, and a paused schedule stays quiet", async () => {
-        const { body: schedule } = await api("initech", "POST", "/v1/schedules", { name: "quarter-hourly", cron: "*/15 * * * *", lookbackDays: 0 });
-        const comeDue = () => pool.query("UPDATE cellplane.export_schedules SET next_run_at = now() - interval '1 second' WHERE id = $1", [schedule.id]);
+        const { body: schedule } = await api("initech", "POST", "/v1/schedules", {
+            name: "quarter-hourly",
+            cron: "*/15 * * * *",
+            lookbackDays: 0,
+        });
+        const comeDue = () =>
+            pool.query("UPDATE cellplane.export_schedules SET next_run_at = now() - interval '1 second' WHERE id = $1", [schedule.id]);
         const runs = async () => (await api("initech", "GET", `/v1/jobs?schedule=${schedule.id}`)).body.jobs;
         await comeDue();
         expect(await eventually(async () => (await runs()).some((j: any) => j.status === "succeeded"), 30_000)).toBe(true);
         const fired = (await runs()).find((j: any) => j.status === "succeeded");
-        expect(fired).toMatchObject({ tenant: "initech", rows: 1, from: today, to: today, files: [expect.stringContaining("tenant=initech/object=events/")] });
+        expect(fired).toMatchObject({
+            tenant: "initech",
+            rows: 1,
+            from: today,
+            to: today,
+            files: [expect.stringContaining("tenant=initech/object=events/")],
+        });
         expect((await api("initech", "GET", `/v1/schedules/${schedule.id}`)).body.nextRunAt).toMatch(/T\d\d:(00|15|30|45):00/);
 
         await api("initech", "POST", `/v1/schedules/${schedule.id}/pause`);
@@ -166,13 +242,16 @@ describe("export on a local cell", () => {
     test("one tenant cannot flood the cell's exports: schedules, their frequency, days per run and jobs in flight are limited", async () => {
         const everySecond = await api("acme", "POST", "/v1/schedules", { name: "flood", cron: "* * * * * *" });
         expect(everySecond.status).toBe(400);
-        expect(everySecond.body.problems).toEqual([{ field: "cron", value: "* * * * * *", reason: expect.stringContaining("at least 15 minutes apart") }]);
+        expect(everySecond.body.problems).toEqual([
+            { field: "cron", value: "* * * * * *", reason: expect.stringContaining("at least 15 minutes apart") },
+        ]);
         const burst = await api("acme", "POST", "/v1/schedules", { name: "burst", cron: "0,1 * * * *" });
         expect(burst.body.problems[0].reason).toContain("fires 60 s apart");
         const wide = await api("acme", "POST", "/v1/exports", { from: "2026-01-01", to: "2026-03-01" });
         expect(wide.body.problems).toEqual([{ field: "to", value: "2026-03-01", reason: expect.stringContaining("more than 31 days") }]);
 
-        for (let i = 0; i < 20; i++) expect((await api("acme", "POST", "/v1/schedules", { name: `s-${i}`, cron: "0 3 * * *", paused: true })).status).toBe(201);
+        for (let i = 0; i < 20; i++)
+            expect((await api("acme", "POST", "/v1/schedules", { name: `s-${i}`, cron: "0 3 * * *", paused: true })).status).toBe(201);
         const oneTooMany = await api("acme", "POST", "/v1/schedules", { name: "s-20", cron: "0 3 * * *" });
         expect(oneTooMany.status).toBe(409);
         expect(oneTooMany.body.error).toContain("20 schedules, the most it may");
@@ -187,7 +266,10 @@ describe("export on a local cell", () => {
         expect(refused.status).toBe(429);
         expect(refused.body.error).toContain("10 exports queued or running");
         await new Promise((r) => setTimeout(r, 6_000));
-        const held = await pool.query("SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE id = ANY($1) AND status = 'running' AND lease_owner = 'another-replica'", [rows.map((r) => r.id)]);
+        const held = await pool.query(
+            "SELECT count(*)::int AS n FROM cellplane.export_jobs WHERE id = ANY($1) AND status = 'running' AND lease_owner = 'another-replica'",
+            [rows.map((r) => r.id)],
+        );
         expect(held.rows[0].n).toBe(10);
         await pool.query("DELETE FROM cellplane.export_jobs WHERE id = ANY($1)", [rows.map((r) => r.id)]);
         expect((await api("acme", "POST", "/v1/exports", { from: today, to: today })).status).toBe(202);
@@ -198,15 +280,25 @@ describe("export on a local cell", () => {
         const clickhouse = clickhouseOf(eu);
         const postgres = new URL(postgresUrlOf(eu));
         const ran: string[] = [];
-        const runnerOf = (owner: string) => new ExportRunner({
-            store, pool, clickhouse, owner,
-            bucket: { endpoint: eu.endpoints.objectStoreEndpoint, bucket: eu.endpoints.bucket, ...eu.credentials.objectStoreKeys },
-            postgres: { address: postgres.host, database: postgres.pathname.slice(1), user: postgres.username, password: decodeURIComponent(postgres.password) },
-            log: (line) => ran.push(`${owner} ${line}`),
-        });
+        const runnerOf = (owner: string) =>
+            new ExportRunner({
+                store,
+                pool,
+                clickhouse,
+                owner,
+                bucket: { endpoint: eu.endpoints.objectStoreEndpoint, bucket: eu.endpoints.bucket, ...eu.credentials.objectStoreKeys },
+                postgres: {
+                    address: postgres.host,
+                    database: postgres.pathname.slice(1),
+                    user: postgres.username,
+                    password: decodeURIComponent(postgres.password),
+                },
+                log: (line) => ran.push(`${owner} ${line}`),
+            });
         const queue = async () => {
             const jobs: Job[] = [];
-            for (const tenant of ["acme", "acme", "acme", "initech"]) jobs.push(await store.createJob(tenant, null, today, today, ["events"]));
+            for (const tenant of ["acme", "acme", "acme", "initech"])
+                jobs.push(await store.createJob(tenant, null, today, today, ["events"]));
             return jobs;
         };
         const [first, second] = [runnerOf("replica-1"), runnerOf("replica-2")];

@@ -13,20 +13,35 @@ function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
     const accepted = new Set<string>();
     const failures = new Map<string, number>();
     let running = true;
-    const done = Promise.all(Array.from({ length: senders }, async () => {
-        while (running) {
-            const events = Array.from({ length: batch }, () => eventOf("acme"));
-            const outcome = await fetch(`${url}/v1/events`, {
-                method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(events), signal: AbortSignal.timeout(10_000),
-            }).then((r) => String(r.status), (e: Error) => e.name);
-            if (outcome === "202") events.forEach((e) => accepted.add(e.event_id));
-            else {
-                failures.set(outcome, (failures.get(outcome) ?? 0) + 1);
-                await new Promise((r) => setTimeout(r, 200));
+    const done = Promise.all(
+        Array.from({ length: senders }, async () => {
+            while (running) {
+                const events = Array.from({ length: batch }, () => eventOf("acme"));
+                const outcome = await fetch(`${url}/v1/events`, {
+                    method: "POST",
+                    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+                    body: JSON.stringify(events),
+                    signal: AbortSignal.timeout(10_000),
+                }).then(
+                    (r) => String(r.status),
+                    (e: Error) => e.name,
+                );
+                if (outcome === "202") events.forEach((e) => accepted.add(e.event_id));
+                else {
+                    failures.set(outcome, (failures.get(outcome) ?? 0) + 1);
+                    await new Promise((r) => setTimeout(r, 200));
+                }
             }
-        }
-    }));
-    return { accepted, failures, stop: async () => { running = false; await done; } };
+        }),
+    );
+    return {
+        accepted,
+        failures,
+        stop: async () => {
+            running = false;
+            await done;
+        },
+    };
 }
 
 /**
@@ -58,16 +73,26 @@ describe("a local cell under load through faults", () => {
             ["clickhouse", () => stopService(serverDir("clickhouse"))],
             ["ingest API", killed("ingest")],
             ["consumer, mid-batch", killed("ingest-consumer")],
-            ["a second consumer joining, then leaving", async () => {
-                const metrics = consumerMetrics();
-                const clickhouse = clickhouseOf(eu);
-                const second = await startConsumer({ kafka: new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }), topic: "events", clickhouse, metrics });
-                await pause(8_000);
-                await second.consumer.disconnect();
-                await second.producer.disconnect();
-                await clickhouse.close();
-                expect(await metrics.registry.getSingleMetricAsString("ingest_events_stored_total")).toMatch(/ingest_events_stored_total [1-9]/);
-            }],
+            [
+                "a second consumer joining, then leaving",
+                async () => {
+                    const metrics = consumerMetrics();
+                    const clickhouse = clickhouseOf(eu);
+                    const second = await startConsumer({
+                        kafka: new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }),
+                        topic: "events",
+                        clickhouse,
+                        metrics,
+                    });
+                    await pause(8_000);
+                    await second.consumer.disconnect();
+                    await second.producer.disconnect();
+                    await clickhouse.close();
+                    expect(await metrics.registry.getSingleMetricAsString("ingest_events_stored_total")).toMatch(
+                        /ingest_events_stored_total [1-9]/,
+                    );
+                },
+            ],
         ];
         await pause(2_000);
         for (const [name, fault] of faults) {
@@ -84,7 +109,10 @@ describe("a local cell under load through faults", () => {
 
         const clickhouse = clickhouseOf(eu);
         const stored = async () => {
-            const result = await clickhouse.query({ query: "SELECT toString(event_id) AS id FROM analytics.events WHERE org_id = 'acme'", format: "JSONEachRow" });
+            const result = await clickhouse.query({
+                query: "SELECT toString(event_id) AS id FROM analytics.events WHERE org_id = 'acme'",
+                format: "JSONEachRow",
+            });
             return (await result.json<{ id: string }>()).map((r) => r.id);
         };
         let ids: string[] = [];
@@ -96,7 +124,10 @@ describe("a local cell under load through faults", () => {
         expect(ids.length).toBe(new Set(ids).size);
         expect(ids.length).toBeGreaterThanOrEqual(load.accepted.size);
         // The rollups count each event once: no batch was inserted twice, whichever consumer held its partition.
-        const rolledUp = await clickhouse.query({ query: "SELECT toUInt64(sum(events)) AS n FROM analytics.hourly_metrics WHERE org_id = 'acme'", format: "JSONEachRow" });
+        const rolledUp = await clickhouse.query({
+            query: "SELECT toUInt64(sum(events)) AS n FROM analytics.hourly_metrics WHERE org_id = 'acme'",
+            format: "JSONEachRow",
+        });
         expect(Number((await rolledUp.json<{ n: string }>())[0].n)).toBe(ids.length);
         await clickhouse.close();
     }, 600_000);

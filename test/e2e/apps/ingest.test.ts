@@ -15,7 +15,17 @@ import { Quotas } from "../../../apps/shared/quotas";
 import { LOCAL_PORTS } from "../../../components/local";
 import { runningPid } from "../../../components/local/supervisor";
 import { isolatedLocalStack } from "../../support/project";
-import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf as event, eventually, postEvents, postgresUrlOf } from "./cell";
+import {
+    apiKeyFor,
+    CellOutput,
+    clickhouseOf,
+    deployCells,
+    destroyCells,
+    eventOf as event,
+    eventually,
+    postEvents,
+    postgresUrlOf,
+} from "./cell";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
@@ -37,7 +47,9 @@ describe("ingest on a local cell", () => {
     const countOf = async (org: string) => {
         const from = new Date(Date.now() - 3_600_000 * 2).toISOString();
         const to = new Date(Date.now() + 3_600_000).toISOString();
-        const response = await fetch(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, { headers: { authorization: `Bearer ${keys[org]}` } });
+        const response = await fetch(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, {
+            headers: { authorization: `Bearer ${keys[org]}` },
+        });
         const body: any = await response.json();
         return body.rows.reduce((sum: number, r: any) => sum + r.events, 0);
     };
@@ -53,7 +65,11 @@ describe("ingest on a local cell", () => {
     test("the passwords the apps are given stay Pulumi secrets: none is in the stack's state in the clear", () => {
         const state = stack.pulumi("stack", "export").stdout;
         expect(state).toContain("LocalAppServer");
-        for (const secret of [eu.credentials.postgresPassword, eu.credentials.clickhousePassword, eu.credentials.objectStoreKeys.secretAccessKey]) {
+        for (const secret of [
+            eu.credentials.postgresPassword,
+            eu.credentials.clickhousePassword,
+            eu.credentials.objectStoreKeys.secretAccessKey,
+        ]) {
             expect(secret.length).toBeGreaterThan(16);
             expect(state).not.toContain(secret);
         }
@@ -83,7 +99,7 @@ describe("ingest on a local cell", () => {
         const before = await countOf("acme");
         const response = await post(keys.acme, [event("acme"), event("globex")]);
         expect(response.status).toBe(403);
-        expect((await response.json() as any).error).toContain("events 1 name another org_id");
+        expect(((await response.json()) as any).error).toContain("events 1 name another org_id");
         await new Promise((r) => setTimeout(r, 1_500));
         expect(await countOf("acme")).toBe(before);
     });
@@ -92,35 +108,62 @@ describe("ingest on a local cell", () => {
         const batch = [event("acme"), event("acme", { event_type: "teleport" }), event("acme", { timestamp: "yesterday", event_id: "1" })];
         const refused = await post(keys.acme, batch);
         expect(refused.status).toBe(400);
-        expect((await refused.json() as any).problems).toEqual([
+        expect(((await refused.json()) as any).problems).toEqual([
             { index: 1, field: "event_type", reason: expect.stringContaining("must be one of session_start") },
             { index: 2, field: "event_id", reason: "must be a UUIDv7" },
             { index: 2, field: "timestamp", reason: expect.stringContaining("ISO 8601") },
         ]);
         const partial = await post(keys.acme, batch, "?partial=true");
         expect(partial.status).toBe(202);
-        expect((await partial.json() as any).accepted).toBe(1);
+        expect(((await partial.json()) as any).accepted).toBe(1);
     });
 
     test("too many events in one request get 413, a tenant over its quota 429 with Retry-After", async () => {
-        expect((await post(keys.acme, Array.from({ length: 1_001 }, () => event("acme")))).status).toBe(413);
-        expect((await post(keys.slowco, Array.from({ length: 4 }, () => event("slowco")))).status).toBe(202);
-        const limited = await post(keys.slowco, Array.from({ length: 4 }, () => event("slowco")));
+        expect(
+            (
+                await post(
+                    keys.acme,
+                    Array.from({ length: 1_001 }, () => event("acme")),
+                )
+            ).status,
+        ).toBe(413);
+        expect(
+            (
+                await post(
+                    keys.slowco,
+                    Array.from({ length: 4 }, () => event("slowco")),
+                )
+            ).status,
+        ).toBe(202);
+        const limited = await post(
+            keys.slowco,
+            Array.from({ length: 4 }, () => event("slowco")),
+        );
         expect(limited.status).toBe(429);
         expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     });
 
     test("injection strings in every field are stored as text and harm nothing", async () => {
         const nasty = "x'); DROP TABLE analytics.events; --";
-        const response = await post(keys.acme, event("acme", { user_id: nasty, session_id: nasty, region: nasty, environment: nasty, metadata: { [nasty]: nasty } }));
+        const response = await post(
+            keys.acme,
+            event("acme", { user_id: nasty, session_id: nasty, region: nasty, environment: nasty, metadata: { [nasty]: nasty } }),
+        );
         expect(response.status).toBe(202);
         const clickhouse = clickhouseOf(eu);
         const found = async () => {
-            const result = await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE user_id = {u:String}", query_params: { u: nasty }, format: "JSONEachRow" });
+            const result = await clickhouse.query({
+                query: "SELECT count() AS n FROM analytics.events WHERE user_id = {u:String}",
+                query_params: { u: nasty },
+                format: "JSONEachRow",
+            });
             return Number((await result.json<{ n: string }>())[0].n) === 1;
         };
         expect(await eventually(found)).toBe(true);
-        const metrics = await fetch(`${url}/v1/metrics?from=${encodeURIComponent("2020-01-01T00:00:00Z' OR 1=1 --")}&to=2030-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${keys.acme}` } });
+        const metrics = await fetch(
+            `${url}/v1/metrics?from=${encodeURIComponent("2020-01-01T00:00:00Z' OR 1=1 --")}&to=2030-01-01T00:00:00Z`,
+            { headers: { authorization: `Bearer ${keys.acme}` } },
+        );
         expect(metrics.status).toBe(400);
         await clickhouse.close();
     });
@@ -135,20 +178,29 @@ describe("ingest on a local cell", () => {
 
     test("the key is checked before the body is read, and every answer carries a request id", async () => {
         const huge = JSON.stringify([event("acme", { metadata: { blob: "x".repeat(3 * 1024 * 1024) } })]);
-        const send = (key: string) => fetch(`${url}/v1/events`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: huge });
+        const send = (key: string) =>
+            fetch(`${url}/v1/events`, {
+                method: "POST",
+                headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+                body: huge,
+            });
         const unknown = await send(`cp_acme_${"y".repeat(43)}`);
         expect(unknown.status).toBe(401);
         expect(await unknown.json()).toEqual({ error: "missing or unknown API key: send Authorization: Bearer <key>" });
         expect((await send(`cp_globex_${"y".repeat(43)}`)).status).toBe(421);
         const tooLarge = await send(keys.acme);
         expect(tooLarge.status).toBe(413);
-        for (const response of [unknown, tooLarge, await post(keys.acme, event("acme"))]) expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+        for (const response of [unknown, tooLarge, await post(keys.acme, event("acme"))])
+            expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     });
 
     test("apiRequestsPerMinute holds on every API, counted down in X-RateLimit-Remaining", async () => {
         const remaining: number[] = [];
         for (let i = 0; i < 20; i++) {
-            const response = await fetch(`${i % 2 ? url : eu.endpoints.exportUrl}/v1/${i % 2 ? "metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" : "jobs"}`, { headers: { authorization: `Bearer ${keys.chatty}` } });
+            const response = await fetch(
+                `${i % 2 ? url : eu.endpoints.exportUrl}/v1/${i % 2 ? "metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" : "jobs"}`,
+                { headers: { authorization: `Bearer ${keys.chatty}` } },
+            );
             expect(response.status).toBe(200);
             remaining.push(Number(response.headers.get("x-ratelimit-remaining")));
         }
@@ -160,7 +212,14 @@ describe("ingest on a local cell", () => {
     });
 
     test("maxStorageGb is enforced from what the tenant's events take in ClickHouse", async () => {
-        expect((await post(keys.hoarder, Array.from({ length: 50 }, () => event("hoarder")))).status).toBe(202);
+        expect(
+            (
+                await post(
+                    keys.hoarder,
+                    Array.from({ length: 50 }, () => event("hoarder")),
+                )
+            ).status,
+        ).toBe(202);
         const refused = async () => (await post(keys.hoarder, event("hoarder"))).status === 403;
         expect(await eventually(refused, 30_000)).toBe(true);
         const response = await post(keys.hoarder, event("hoarder"));
@@ -176,19 +235,33 @@ describe("ingest on a local cell", () => {
             const clickhouse = clickhouseOf(eu);
             const app = ingestServer({
                 config: { CELL_ID: "local-eu", TENANTS: loadIngestConfig(deployedEnv()).TENANTS, CELL_URLS: {} },
-                keys: new ApiKeys(pool), quotas: new Quotas(pool), storage: new StorageMeter(clickhouse), clickhouse, metrics: apiMetrics(),
-                producer: new CoalescingProducer(kafkaProducer, "events"), ...overrides,
+                keys: new ApiKeys(pool),
+                quotas: new Quotas(pool),
+                storage: new StorageMeter(clickhouse),
+                clickhouse,
+                metrics: apiMetrics(),
+                producer: new CoalescingProducer(kafkaProducer, "events"),
+                ...overrides,
             });
             replicas.push(app);
             return app.listen({ port: 0, host: "127.0.0.1" });
         };
         /** The ingest app's environment as the cell deployed it. */
-        const deployedEnv = () => Object.fromEntries(fs.readFileSync(`/proc/${runningPid(path.join(stack.state, "e2e", "local-eu", "ingest"))}/environ`, "utf8")
-            .split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+        const deployedEnv = () =>
+            Object.fromEntries(
+                fs
+                    .readFileSync(`/proc/${runningPid(path.join(stack.state, "e2e", "local-eu", "ingest"))}/environ`, "utf8")
+                    .split("\0")
+                    .filter(Boolean)
+                    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+            );
 
         beforeAll(async () => {
             pool = new Pool({ connectionString: postgresUrlOf(eu), max: 4 });
-            kafkaProducer = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+            kafkaProducer = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).producer({
+                idempotent: true,
+                maxInFlightRequests: 1,
+            });
             await kafkaProducer.connect();
         });
 
@@ -214,7 +287,15 @@ describe("ingest on a local cell", () => {
         test("a batch larger than a second's quota is slowed, never refused forever", async () => {
             const [one] = [await replica()];
             await new Promise((r) => setTimeout(r, 1_500));
-            expect((await postEvents(one, keys.slowco, Array.from({ length: 8 }, () => event("slowco")))).status).toBe(202);
+            expect(
+                (
+                    await postEvents(
+                        one,
+                        keys.slowco,
+                        Array.from({ length: 8 }, () => event("slowco")),
+                    )
+                ).status,
+            ).toBe(202);
             const next = await postEvents(one, keys.slowco, event("slowco"));
             expect(next.status).toBe(429);
             expect(Number(next.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -223,9 +304,12 @@ describe("ingest on a local cell", () => {
         test("a flood of made-up keys costs one query each and a bounded cache; a repeated one costs nothing", async () => {
             const uncounted = new ApiKeys(pool, 60_000, 100);
             let queries = 0;
-            const counting = { query: (...args: Parameters<Pool["query"]>) => (queries++, (pool.query as any)(...args)) } as unknown as Pool;
+            const counting = {
+                query: (...args: Parameters<Pool["query"]>) => (queries++, (pool.query as any)(...args)),
+            } as unknown as Pool;
             const bounded = new ApiKeys(counting, 60_000, 100);
-            for (let i = 0; i < 1_000; i++) expect(await bounded.tenantOf(`cp_acme_${randomBytes(32).toString("base64url")}`)).toBeUndefined();
+            for (let i = 0; i < 1_000; i++)
+                expect(await bounded.tenantOf(`cp_acme_${randomBytes(32).toString("base64url")}`)).toBeUndefined();
             expect(queries).toBe(1_000);
             expect(bounded.size).toBe(100);
             const repeated = `cp_acme_${randomBytes(32).toString("base64url")}`;
@@ -247,18 +331,29 @@ describe("ingest on a local cell", () => {
         });
 
         test("callers never see the stores' own error text: a 500 names a request id the log has", async () => {
-            const broken = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: randomBytes(16).toString("hex") });
+            const broken = createClient({
+                url: eu.endpoints.clickhouseUrl,
+                username: eu.credentials.clickhouseUser,
+                password: randomBytes(16).toString("hex"),
+            });
             const address = await replica({ clickhouse: broken });
-            const response = await fetch(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, { headers: { authorization: `Bearer ${keys.acme}` } });
+            const response = await fetch(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, {
+                headers: { authorization: `Bearer ${keys.acme}` },
+            });
             expect(response.status).toBe(500);
             const body: any = await response.json();
-            expect(body).toEqual({ error: `internal error; quote request id ${body.requestId} to the cell's operators`, requestId: response.headers.get("x-request-id") });
+            expect(body).toEqual({
+                error: `internal error; quote request id ${body.requestId} to the cell's operators`,
+                requestId: response.headers.get("x-request-id"),
+            });
             await broken.close();
         });
 
         test("when Kafka is slow the API answers 503 with Retry-After, and its queue stays bounded", async () => {
             const kafkaPid = runningPid(path.join(stack.state, "e2e", "local-eu", "kafka"))!;
-            const address = await replica({ producer: new CoalescingProducer(kafkaProducer, "events", { maxQueuedBytes: 256 * 1024, maxWaitMs: 1_000 }) });
+            const address = await replica({
+                producer: new CoalescingProducer(kafkaProducer, "events", { maxQueuedBytes: 256 * 1024, maxWaitMs: 1_000 }),
+            });
             process.kill(kafkaPid, "SIGSTOP");
             try {
                 const stuck = postEvents(address, keys.acme, event("acme")).then((r) => r.status);

@@ -9,7 +9,10 @@ import { CellOutput, clickhouseOf, postgresUrlOf, s3Of } from "./cell";
  */
 export async function tenantFootprint(cell: CellOutput, tenant: string) {
     const [clickhouse, kafka, objects, postgres] = await Promise.all([
-        clickhouseRows(cell, tenant), kafkaMessages(cell, tenant), bucketObjects(cell, tenant), postgresRows(cell, tenant),
+        clickhouseRows(cell, tenant),
+        kafkaMessages(cell, tenant),
+        bucketObjects(cell, tenant),
+        postgresRows(cell, tenant),
     ]);
     return { clickhouse, kafka, objects, postgres };
 }
@@ -17,10 +20,19 @@ export async function tenantFootprint(cell: CellOutput, tenant: string) {
 async function clickhouseRows(cell: CellOutput, tenant: string): Promise<number> {
     const clickhouse = clickhouseOf(cell);
     try {
-        const tables = await (await clickhouse.query({ query: "SELECT name FROM system.tables WHERE database = 'analytics' AND engine NOT LIKE '%View'", format: "JSONEachRow" })).json<{ name: string }>();
+        const tables = await (
+            await clickhouse.query({
+                query: "SELECT name FROM system.tables WHERE database = 'analytics' AND engine NOT LIKE '%View'",
+                format: "JSONEachRow",
+            })
+        ).json<{ name: string }>();
         let rows = 0;
         for (const { name } of tables) {
-            const result = await clickhouse.query({ query: `SELECT count() AS n FROM analytics.${name} WHERE org_id = {tenant:String}`, query_params: { tenant }, format: "JSONEachRow" });
+            const result = await clickhouse.query({
+                query: `SELECT count() AS n FROM analytics.${name} WHERE org_id = {tenant:String}`,
+                query_params: { tenant },
+                format: "JSONEachRow",
+            });
             rows += Number((await result.json<{ n: string }>())[0].n);
         }
         return rows;
@@ -37,7 +49,8 @@ async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> 
     const topics = (await admin.listTopics()).filter((t) => !t.startsWith("__"));
     const remaining = new Map<string, bigint>();
     for (const topic of topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
+        for (const p of await admin.fetchTopicOffsets(topic))
+            if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
     }
     await admin.disconnect();
     if (remaining.size === 0) return 0;
@@ -73,7 +86,9 @@ async function postgresRows(cell: CellOutput, tenant: string): Promise<number> {
         );
         let found = 0;
         for (const { name } of tables) {
-            const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name} t WHERE t::text LIKE $1`, [`%${tenant}%`]);
+            const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name} t WHERE t::text LIKE $1`, [
+                `%${tenant}%`,
+            ]);
             found += Number(rows[0].n);
         }
         return found;

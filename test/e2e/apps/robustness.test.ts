@@ -23,19 +23,33 @@ function isoAt(ms: number, offsetMinutes: number): string {
 const anyText = (maxLength: number) => fc.string({ unit: "grapheme", minLength: 1, maxLength }).filter((s) => s.length <= maxLength);
 
 /** Whether a string, or any key or string inside an object, holds a lone surrogate (no Unicode text, so refused at the edge). */
-const holdsLoneSurrogate = (value: unknown): boolean => typeof value === "string"
-    ? /\p{Cs}/u.test(value)
-    : value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) => /\p{Cs}/u.test(key) || holdsLoneSurrogate(inner));
+const holdsLoneSurrogate = (value: unknown): boolean =>
+    typeof value === "string"
+        ? /\p{Cs}/u.test(value)
+        : value !== null &&
+          typeof value === "object" &&
+          Object.entries(value).some(([key, inner]) => /\p{Cs}/u.test(key) || holdsLoneSurrogate(inner));
 
 /** Whether a body holds a key Fastify refuses as prototype poisoning: `__proto__`, or `constructor` holding `prototype`. */
-const poisons = (value: unknown): boolean => value !== null && typeof value === "object" && Object.entries(value).some(([key, inner]) =>
-    key === "__proto__" || (key === "constructor" && inner !== null && typeof inner === "object" && "prototype" in inner) || poisons(inner));
+const poisons = (value: unknown): boolean =>
+    value !== null &&
+    typeof value === "object" &&
+    Object.entries(value).some(
+        ([key, inner]) =>
+            key === "__proto__" ||
+            (key === "constructor" && inner !== null && typeof inner === "object" && "prototype" in inner) ||
+            poisons(inner),
+    );
 
 /** A tenant's data path on a real local cell, fed whatever its tenants send and whatever lands in its Kafka. */
 describe("a local cell's data path under any input", () => {
     const stack = isolatedLocalStack("cellplane-robust-", (config) => {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
-        config["cellplane:tenants"] = TENANTS.map((id) => ({ id, residency: "eu", quotas: { eventsPerSecond: 1_000_000, apiRequestsPerMinute: 100_000 } }));
+        config["cellplane:tenants"] = TENANTS.map((id) => ({
+            id,
+            residency: "eu",
+            quotas: { eventsPerSecond: 1_000_000, apiRequestsPerMinute: 100_000 },
+        }));
     });
     let eu: CellOutput;
     let router: string;
@@ -51,8 +65,13 @@ describe("a local cell's data path under any input", () => {
     const storedCounts = async () => {
         const clickhouse = clickhouseOf(eu);
         try {
-            const result = await clickhouse.query({ query: "SELECT org_id, toString(event_id) AS id, count() AS n FROM analytics.events GROUP BY org_id, id", format: "JSONEachRow" });
-            return new Map((await result.json<{ org_id: string; id: string; n: string }>()).map((r) => [`${r.org_id}/${r.id}`, Number(r.n)]));
+            const result = await clickhouse.query({
+                query: "SELECT org_id, toString(event_id) AS id, count() AS n FROM analytics.events GROUP BY org_id, id",
+                format: "JSONEachRow",
+            });
+            return new Map(
+                (await result.json<{ org_id: string; id: string; n: string }>()).map((r) => [`${r.org_id}/${r.id}`, Number(r.n)]),
+            );
         } finally {
             await clickhouse.close();
         }
@@ -76,7 +95,12 @@ describe("a local cell's data path under any input", () => {
     afterAll(() => destroyCells(stack), 120_000);
 
     test("the edge refuses times the table cannot keep, naming the field, the value and the range", async () => {
-        for (const timestamp of ["0000-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "1971-01-01T00:00:00Z", isoAt(Date.now() + 3 * 86_400_000, 0)]) {
+        for (const timestamp of [
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:00:00-05:00",
+            "1971-01-01T00:00:00Z",
+            isoAt(Date.now() + 3 * 86_400_000, 0),
+        ]) {
             const response = await postEvents(router, keys.acme, [eventOf("acme"), eventOf("acme", { timestamp })]);
             expect(response.status).toBe(400);
             const [problem] = ((await response.json()) as any).problems;
@@ -84,16 +108,23 @@ describe("a local cell's data path under any input", () => {
             expect(problem.reason).toContain(JSON.stringify(timestamp));
             expect(problem.reason).toMatch(/send a time from \d{4}-.* to \d{4}-/);
         }
-        const deep = eventOf("acme", { metadata: JSON.parse(`${"{\"a\":".repeat(40)}1${"}".repeat(40)}`) });
+        const deep = eventOf("acme", { metadata: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) });
         const refused = await postEvents(router, keys.acme, deep);
         expect(refused.status).toBe(400);
-        expect(((await refused.json()) as any).problems[0]).toMatchObject({ field: "metadata", reason: expect.stringContaining("nested more than 32") });
+        expect(((await refused.json()) as any).problems[0]).toMatchObject({
+            field: "metadata",
+            reason: expect.stringContaining("nested more than 32"),
+        });
     });
 
     test("a batch over every month a cell keeps, from several tenants at once, is stored whole and nothing stalls", async () => {
         const { from, to } = acceptedTimeRange();
         const months = Math.floor((to.getTime() - from.getTime()) / (30 * 86_400_000));
-        const batches = TENANTS.slice(0, 3).map((tenant) => Array.from({ length: months }, (_, m) => eventOf(tenant, { timestamp: new Date(from.getTime() + 3_600_000 + m * 30 * 86_400_000).toISOString() })));
+        const batches = TENANTS.slice(0, 3).map((tenant) =>
+            Array.from({ length: months }, (_, m) =>
+                eventOf(tenant, { timestamp: new Date(from.getTime() + 3_600_000 + m * 30 * 86_400_000).toISOString() }),
+            ),
+        );
         const responses = await Promise.all(batches.map((batch, i) => postEvents(router, keys[TENANTS[i]], batch)));
         expect(responses.map((r) => r.status)).toEqual([202, 202, 202]);
         expect(months * 3).toBeGreaterThan(100);
@@ -135,40 +166,53 @@ describe("a local cell's data path under any input", () => {
             { weight: 4, arbitrary: fc.constant(null) },
             { weight: 1, arbitrary: fc.record({ at: fc.nat(), field: fc.constantFrom("user_id", "session_id", "region", "metadata") }) },
         );
-        const batch = fc.tuple(fc.constantFrom(...TENANTS.slice(0, 3)), fc.array(event, { minLength: 1, maxLength: 120, size: "medium" }), loneSurrogate);
+        const batch = fc.tuple(
+            fc.constantFrom(...TENANTS.slice(0, 3)),
+            fc.array(event, { minLength: 1, maxLength: 120, size: "medium" }),
+            loneSurrogate,
+        );
 
-        await fc.assert(fc.asyncProperty(batch, async ([tenant, drawn, lone]) => {
-            if (lone) {
-                const e = drawn[lone.at % drawn.length];
-                if (lone.field === "metadata") e.metadata = { ...e.metadata, ["k\udc00"]: 1 };
-                else e[lone.field as "user_id"] = `${e[lone.field as "user_id"].slice(0, 30)}\ud800`;
-            }
-            const events = drawn.map((e) => eventOf(tenant, {
-                // Reused ids may be another tenant's: keyed on (tenant, id), they must never drop that tenant's event.
-                event_id: e.reuse ? usedIds[e.at % usedIds.length] : uuidv7(),
-                timestamp: isoAt(e.at, e.offset), user_id: e.user_id, session_id: e.session_id, region: e.region, metadata: e.metadata,
-            }));
-            const response = await postEvents(router, keys[tenant], events);
-            if (poisons(JSON.parse(JSON.stringify(events)))) {
-                // Fastify's JSON parser refuses the body whole, before any handler runs.
-                expect(response.status).toBe(400);
-                return;
-            }
-            const unstorable = events.flatMap((e, index) => (holdsLoneSurrogate(e) ? [index] : []));
-            if (unstorable.length > 0) {
-                expect(response.status).toBe(400);
-                const problems: { index: number; field: string; reason: string }[] = ((await response.json()) as any).problems;
-                expect([...new Set(problems.map((p) => p.index))]).toEqual(unstorable);
-                for (const p of problems) expect(p.reason).toContain("lone UTF-16 surrogate");
-                for (const e of events) if (!usedIds.includes(e.event_id)) refused.add(`${tenant}/${e.event_id}`);
-                return;
-            }
-            if (response.status !== 202) throw new Error(`answered ${response.status}: ${await response.text()}`);
-            for (const e of events) {
-                accepted.add(`${tenant}/${e.event_id}`);
-                usedIds.push(e.event_id);
-            }
-        }), { numRuns: 40, seed: Number(process.env.FC_SEED ?? Date.now() % 100_000), verbose: true });
+        await fc.assert(
+            fc.asyncProperty(batch, async ([tenant, drawn, lone]) => {
+                if (lone) {
+                    const e = drawn[lone.at % drawn.length];
+                    if (lone.field === "metadata") e.metadata = { ...e.metadata, ["k\udc00"]: 1 };
+                    else e[lone.field as "user_id"] = `${e[lone.field as "user_id"].slice(0, 30)}\ud800`;
+                }
+                const events = drawn.map((e) =>
+                    eventOf(tenant, {
+                        // Reused ids may be another tenant's: keyed on (tenant, id), they must never drop that tenant's event.
+                        event_id: e.reuse ? usedIds[e.at % usedIds.length] : uuidv7(),
+                        timestamp: isoAt(e.at, e.offset),
+                        user_id: e.user_id,
+                        session_id: e.session_id,
+                        region: e.region,
+                        metadata: e.metadata,
+                    }),
+                );
+                const response = await postEvents(router, keys[tenant], events);
+                if (poisons(JSON.parse(JSON.stringify(events)))) {
+                    // Fastify's JSON parser refuses the body whole, before any handler runs.
+                    expect(response.status).toBe(400);
+                    return;
+                }
+                const unstorable = events.flatMap((e, index) => (holdsLoneSurrogate(e) ? [index] : []));
+                if (unstorable.length > 0) {
+                    expect(response.status).toBe(400);
+                    const problems: { index: number; field: string; reason: string }[] = ((await response.json()) as any).problems;
+                    expect([...new Set(problems.map((p) => p.index))]).toEqual(unstorable);
+                    for (const p of problems) expect(p.reason).toContain("lone UTF-16 surrogate");
+                    for (const e of events) if (!usedIds.includes(e.event_id)) refused.add(`${tenant}/${e.event_id}`);
+                    return;
+                }
+                if (response.status !== 202) throw new Error(`answered ${response.status}: ${await response.text()}`);
+                for (const e of events) {
+                    accepted.add(`${tenant}/${e.event_id}`);
+                    usedIds.push(e.event_id);
+                }
+            }),
+            { numRuns: 40, seed: Number(process.env.FC_SEED ?? Date.now() % 100_000), verbose: true },
+        );
 
         let stored = new Map<string, number>();
         let setAside = new Set<string>();
@@ -181,7 +225,8 @@ describe("a local cell's data path under any input", () => {
         const missing = [...accepted].filter((key) => stored.get(key) !== 1 && !setAside.has(key));
         expect(missing).toEqual([]);
         expect([...refused].filter((key) => stored.has(key) || setAside.has(key))).toEqual([]);
-        for (const letter of deadLetters()) expect(letter).toMatchObject({ reason: expect.stringMatching(/./), detail: expect.stringMatching(/./) });
+        for (const letter of deadLetters())
+            expect(letter).toMatchObject({ reason: expect.stringMatching(/./), detail: expect.stringMatching(/./) });
         console.log(`property: ${accepted.size} events accepted, ${setAside.size} set aside`, deadLetters().slice(0, 3));
         expect(await othersStillFlow()).toBe(true);
     }, 300_000);
@@ -198,7 +243,11 @@ describe("a local cell's data path under any input", () => {
             topic: "events",
             messages: [
                 { key: "k", value: "not an event" },
-                { key: "k", value: JSON.stringify({ ...liar, timestamp: "not a time" }), headers: { event_id: liar.event_id, org_id: "acme", at: String(Date.now()) } },
+                {
+                    key: "k",
+                    value: JSON.stringify({ ...liar, timestamp: "not a time" }),
+                    headers: { event_id: liar.event_id, org_id: "acme", at: String(Date.now()) },
+                },
             ],
         });
         await producer.disconnect();
@@ -229,17 +278,31 @@ describe("a local cell's data path under any input", () => {
         };
         expect(await eventually(initechStored, 30_000)).toBe(true);
         // The two that were never events are set aside again, as new dead letters; nothing else is pending.
-        const pending = () => deadLetters().filter((l) => l.tenant === "initech" || l.reason === "not_an_event" || l.eventId === liar.event_id);
+        const pending = () =>
+            deadLetters().filter((l) => l.tenant === "initech" || l.reason === "not_an_event" || l.eventId === liar.event_id);
         expect(await eventually(async () => pending().length === 2, 30_000)).toBe(true);
-        expect(pending().map((l) => l.eventId).sort()).toEqual(["", liar.event_id]);
+        expect(
+            pending()
+                .map((l) => l.eventId)
+                .sort(),
+        ).toEqual(["", liar.event_id]);
         await clickhouse.close();
     }, 120_000);
 
     test("lag is read from the brokers, so it grows while ClickHouse is down and failed batches are counted", async () => {
-        const lagOf = (metrics: string) => [...metrics.matchAll(/^ingest_consumer_lag\{partition="\d+"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+        const lagOf = (metrics: string) =>
+            [...metrics.matchAll(/^ingest_consumer_lag\{partition="\d+"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
         expect(await eventually(async () => lagOf(await consumerMetrics()) === 0, 20_000)).toBe(true);
         await stopService(path.join(stack.state, "e2e", "local-eu", "clickhouse"));
-        expect((await postEvents(router, keys.acme, Array.from({ length: 30 }, (_, i) => eventOf("acme", { session_id: `lag-${i}` })))).status).toBe(202);
+        expect(
+            (
+                await postEvents(
+                    router,
+                    keys.acme,
+                    Array.from({ length: 30 }, (_, i) => eventOf("acme", { session_id: `lag-${i}` })),
+                )
+            ).status,
+        ).toBe(202);
         expect(await eventually(async () => lagOf(await consumerMetrics()) >= 30, 30_000)).toBe(true);
         expect(await eventually(async () => /^ingest_batches_failed_total [1-9]/m.test(await consumerMetrics()), 60_000)).toBe(true);
         stack.ok("up", "--yes", "--skip-preview", "--refresh");

@@ -8,7 +8,10 @@ import { tenantFootprint } from "./residency";
 /** The environment's router (hosted by the eu cell) in front of a real eu and us cell. */
 describe("the router of a local environment", () => {
     const stack = isolatedLocalStack("cellplane-router-", (config) => {
-        config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }, { id: "globex", residency: "us" }];
+        config["cellplane:tenants"] = [
+            { id: "acme", residency: "eu" },
+            { id: "globex", residency: "us" },
+        ];
     });
     let eu: CellOutput;
     let us: CellOutput;
@@ -25,11 +28,31 @@ describe("the router of a local environment", () => {
     afterAll(() => destroyCells(stack), 120_000);
 
     test("sends each tenant's events and metrics to its own cell", async () => {
-        expect((await postEvents(router, keys.acme, Array.from({ length: 5 }, () => eventOf("acme")))).status).toBe(202);
-        expect((await postEvents(router, keys.globex, Array.from({ length: 3 }, () => eventOf("globex", { region: "us-local" })))).status).toBe(202);
-        expect(await eventually(async () => (await storedEvents(eu, "acme")).rows === 5 && (await storedEvents(us, "globex")).rows === 3)).toBe(true);
+        expect(
+            (
+                await postEvents(
+                    router,
+                    keys.acme,
+                    Array.from({ length: 5 }, () => eventOf("acme")),
+                )
+            ).status,
+        ).toBe(202);
+        expect(
+            (
+                await postEvents(
+                    router,
+                    keys.globex,
+                    Array.from({ length: 3 }, () => eventOf("globex", { region: "us-local" })),
+                )
+            ).status,
+        ).toBe(202);
+        expect(
+            await eventually(async () => (await storedEvents(eu, "acme")).rows === 5 && (await storedEvents(us, "globex")).rows === 3),
+        ).toBe(true);
         const from = new Date(Date.now() - 7_200_000).toISOString();
-        const metrics = await fetch(`${router}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, { headers: { authorization: `Bearer ${keys.globex}` } });
+        const metrics = await fetch(`${router}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
+            headers: { authorization: `Bearer ${keys.globex}` },
+        });
         expect(((await metrics.json()) as any).rows.reduce((n: number, r: any) => n + r.events, 0)).toBe(3);
     });
 
@@ -52,17 +75,32 @@ describe("the router of a local environment", () => {
 
     test("only the tenant API's own paths reach a cell: odd paths and a cell's /metrics and /healthz are 404 at the router", async () => {
         const { request } = await import("http");
-        const raw = (target: string) => new Promise<number>((resolve, reject) => {
-            const req = request(`${router}/`, { method: "GET", path: target, headers: { authorization: `Bearer ${keys.acme}` } }, (res) => {
-                res.resume();
-                resolve(res.statusCode!);
+        const raw = (target: string) =>
+            new Promise<number>((resolve, reject) => {
+                const req = request(
+                    `${router}/`,
+                    { method: "GET", path: target, headers: { authorization: `Bearer ${keys.acme}` } },
+                    (res) => {
+                        res.resume();
+                        resolve(res.statusCode!);
+                    },
+                );
+                req.on("error", reject);
+                req.end();
             });
-            req.on("error", reject);
-            req.end();
-        });
         for (const target of [
-            "/v1/events/x\\..\\..\\..\\metrics", "/v1/events/../../metrics", "/v1/events/%2e%2e/%2e%2e/metrics", "/v1/events%2f..%2f..%2fmetrics",
-            "/v1/events%5c..%5cmetrics", "/v1//events", "/v1/events/", "/v1/metrics/../../healthz", "/v1/jobs/not-a-uuid", "/v1/schedules/x/trigger", "/v1/../healthz", "/v1/events;x",
+            "/v1/events/x\\..\\..\\..\\metrics",
+            "/v1/events/../../metrics",
+            "/v1/events/%2e%2e/%2e%2e/metrics",
+            "/v1/events%2f..%2f..%2fmetrics",
+            "/v1/events%5c..%5cmetrics",
+            "/v1//events",
+            "/v1/events/",
+            "/v1/metrics/../../healthz",
+            "/v1/jobs/not-a-uuid",
+            "/v1/schedules/x/trigger",
+            "/v1/../healthz",
+            "/v1/events;x",
         ]) {
             expect([target, await raw(target)]).toEqual([target, 404]);
         }
@@ -73,36 +111,62 @@ describe("the router of a local environment", () => {
     test("a client that trickles its headers or its body is cut off: no socket is held open for ever", async () => {
         const { connect } = await import("net");
         const { port } = new URL(router);
-        const heldFor = (send: (socket: import("net").Socket) => void) => new Promise<{ seconds: number; answer: string }>((resolve) => {
-            const started = Date.now();
-            let answer = "";
-            const socket = connect(Number(port), "127.0.0.1", () => send(socket));
-            socket.on("data", (chunk) => (answer += chunk));
-            socket.on("close", () => resolve({ seconds: (Date.now() - started) / 1000, answer }));
-            socket.on("error", () => undefined);
-        });
+        const heldFor = (send: (socket: import("net").Socket) => void) =>
+            new Promise<{ seconds: number; answer: string }>((resolve) => {
+                const started = Date.now();
+                let answer = "";
+                const socket = connect(Number(port), "127.0.0.1", () => send(socket));
+                socket.on("data", (chunk) => (answer += chunk));
+                socket.on("close", () => resolve({ seconds: (Date.now() - started) / 1000, answer }));
+                socket.on("error", () => undefined);
+            });
         const headers = await heldFor((s) => s.write("POST /v1/events HTTP/1.1\r\nHost: router\r\n"));
         expect(headers.seconds).toBeGreaterThanOrEqual(SERVER_TIMEOUTS.headersTimeoutMs / 1000 - 1);
         expect(headers.seconds).toBeLessThan(SERVER_TIMEOUTS.headersTimeoutMs / 1000 + 5);
         expect(headers.answer).toMatch(/^HTTP\/1.1 408/);
-        const body = await heldFor((s) => s.write(`POST /v1/events HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer ${keys.acme}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`));
+        const body = await heldFor((s) =>
+            s.write(
+                `POST /v1/events HTTP/1.1\r\nHost: router\r\nAuthorization: Bearer ${keys.acme}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`,
+            ),
+        );
         expect(body.seconds).toBeLessThan(SERVER_TIMEOUTS.requestTimeoutMs / 1000 + 5);
     }, 90_000);
 
     test("bodies over the cells' limit, or of unknown length, are refused at the router before any cell sees them", async () => {
         const big = "x".repeat(2 * 1024 * 1024);
-        const declared = await fetch(`${router}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, body: big });
+        const declared = await fetch(`${router}/v1/events`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
+            body: big,
+        });
         expect(declared.status).toBe(413);
         // The router answers before reading a body of unknown length and closes the connection, so a client still
         // sending sees either the 411 or the closed connection.
         const chunked = await fetch(`${router}/v1/events`, {
-            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, duplex: "half",
-            body: new ReadableStream({ start(controller) { for (let i = 0; i < 32; i++) controller.enqueue(new TextEncoder().encode(big.slice(0, 65_536))); controller.close(); } }),
-        } as RequestInit).then((r) => String(r.status), (e: Error) => (e.cause as { code?: string })?.code);
+            method: "POST",
+            headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
+            duplex: "half",
+            body: new ReadableStream({
+                start(controller) {
+                    for (let i = 0; i < 32; i++) controller.enqueue(new TextEncoder().encode(big.slice(0, 65_536)));
+                    controller.close();
+                },
+            }),
+        } as RequestInit).then(
+            (r) => String(r.status),
+            (e: Error) => (e.cause as { code?: string })?.code,
+        );
         expect(["411", "EPIPE", "ECONNRESET"]).toContain(chunked);
         const small = await fetch(`${router}/v1/events`, {
-            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" }, duplex: "half",
-            body: new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode(JSON.stringify(eventOf("acme")))); controller.close(); } }),
+            method: "POST",
+            headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
+            duplex: "half",
+            body: new ReadableStream({
+                start(controller) {
+                    controller.enqueue(new TextEncoder().encode(JSON.stringify(eventOf("acme"))));
+                    controller.close();
+                },
+            }),
         } as RequestInit);
         expect(small.status).toBe(411);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
@@ -114,7 +178,8 @@ describe("the router of a local environment", () => {
         expect(((await misdirected.json()) as any).url).toBe(eu.endpoints.ingestUrl);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         const exported = await fetch(`${router}/v1/exports`, {
-            method: "POST", headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
+            method: "POST",
+            headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
             body: JSON.stringify({ from: new Date().toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) }),
         });
         expect(exported.status).toBe(202);

@@ -20,9 +20,26 @@ describe("the Pulumi engine", () => {
         port = await freePort();
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
         fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "engine-test", version: "0.0.0", main: "index.ts" }));
-        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: engine-test\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
-        fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", moduleResolution: "node", target: "es2022", esModuleInterop: true, skipLibCheck: true } }));
-        fs.writeFileSync(path.join(project, "index.ts"), `
+        fs.writeFileSync(
+            path.join(project, "Pulumi.yaml"),
+            "name: engine-test\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+        );
+        fs.writeFileSync(
+            path.join(project, "tsconfig.json"),
+            JSON.stringify({
+                compilerOptions: {
+                    strict: true,
+                    module: "commonjs",
+                    moduleResolution: "node",
+                    target: "es2022",
+                    esModuleInterop: true,
+                    skipLibCheck: true,
+                },
+            }),
+        );
+        fs.writeFileSync(
+            path.join(project, "index.ts"),
+            `
 import * as pulumi from "@pulumi/pulumi";
 import { LocalPostgresDatabase, LocalPostgresServer } from ${JSON.stringify(path.join(ROOT, "components", "local", "postgres"))};
 const config = new pulumi.Config();
@@ -35,7 +52,8 @@ new LocalPostgresDatabase("app", {
     database: "cellplane", owner: "cellplane_app", ownerPassword: config.requireSecret("appPassword"),
 });
 export const running = server.running;
-`);
+`,
+        );
         ok("stack", "init", "test");
         ok("config", "set", "dir", path.join(project, "..", `${path.basename(project)}-data`, "postgres"));
         ok("config", "set", "port", String(port));

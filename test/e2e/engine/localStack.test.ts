@@ -17,7 +17,10 @@ describe("the local stack under the real engine", () => {
     const { dir: project, pulumi, ok, state, ports } = isolatedLocalStack("cellplane-local-");
     let cells: Record<string, any>;
 
-    const changed = (out: string) => [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)].map((m) => m[2]).sort();
+    const changed = (out: string) =>
+        [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)]
+            .map((m) => m[2])
+            .sort();
 
     afterAll(() => {
         pulumi("destroy", "--yes", "--skip-preview");
@@ -30,7 +33,13 @@ describe("the local stack under the real engine", () => {
         const eu = cells["local-eu"];
         expect(eu.endpoints.postgres.port).toBe(ports.eu);
 
-        const pg = new Client({ host: "127.0.0.1", port: eu.endpoints.postgres.port, user: eu.endpoints.postgres.user, password: eu.credentials.postgresPassword, database: eu.endpoints.postgres.database });
+        const pg = new Client({
+            host: "127.0.0.1",
+            port: eu.endpoints.postgres.port,
+            user: eu.endpoints.postgres.user,
+            password: eu.credentials.postgresPassword,
+            database: eu.endpoints.postgres.database,
+        });
         await pg.connect();
         await pg.query("create table cellplane.probe (id int)");
         await pg.end();
@@ -40,18 +49,34 @@ describe("the local stack under the real engine", () => {
         expect(await admin.listTopics()).toContain("events");
         await admin.disconnect();
 
-        const clickhouse = createClient({ url: eu.endpoints.clickhouseUrl, username: eu.credentials.clickhouseUser, password: eu.credentials.clickhousePassword });
-        const tables = await (await clickhouse.query({ query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'", format: "JSONEachRow" })).json();
+        const clickhouse = createClient({
+            url: eu.endpoints.clickhouseUrl,
+            username: eu.credentials.clickhouseUser,
+            password: eu.credentials.clickhousePassword,
+        });
+        const tables = await (
+            await clickhouse.query({
+                query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'",
+                format: "JSONEachRow",
+            })
+        ).json();
         // The events table is the cell's resource; the rollups and the metadata key catalog are created by its ingest consumer.
-        expect(tables).toEqual(expect.arrayContaining([
-            { database: "analytics", name: "events", engine: "ReplacingMergeTree" },
-            { database: "analytics", name: "hourly_metrics", engine: "SummingMergeTree" },
-            { database: "analytics", name: "daily_metrics", engine: "SummingMergeTree" },
-            { database: "analytics", name: "metadata_keys", engine: "AggregatingMergeTree" },
-        ]));
+        expect(tables).toEqual(
+            expect.arrayContaining([
+                { database: "analytics", name: "events", engine: "ReplacingMergeTree" },
+                { database: "analytics", name: "hourly_metrics", engine: "SummingMergeTree" },
+                { database: "analytics", name: "daily_metrics", engine: "SummingMergeTree" },
+                { database: "analytics", name: "metadata_keys", engine: "AggregatingMergeTree" },
+            ]),
+        );
         await clickhouse.close();
 
-        const s3 = new S3Client({ endpoint: eu.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: eu.credentials.objectStoreKeys });
+        const s3 = new S3Client({
+            endpoint: eu.endpoints.objectStoreEndpoint,
+            region: "us-east-1",
+            forcePathStyle: true,
+            credentials: eu.credentials.objectStoreKeys,
+        });
         const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
         expect(bucket.$metadata.httpStatusCode).toBe(200);
     });
@@ -72,7 +97,12 @@ describe("the local stack under the real engine", () => {
 
         const drift = ok("refresh", "--preview-only", "--diff");
         // The analytics database and its events table cannot be read while their server is down: they read as damaged too.
-        expect(changed(drift)).toEqual(["local-eu-clickhouse-analytics", "local-eu-clickhouse-events", "local-eu-clickhouse-server", "local-us-kafka-events"]);
+        expect(changed(drift)).toEqual([
+            "local-eu-clickhouse-analytics",
+            "local-eu-clickhouse-events",
+            "local-eu-clickhouse-server",
+            "local-us-kafka-events",
+        ]);
         expect(drift).toMatch(/running\s*: true => false/);
         expect(drift).toMatch(/intact\s*: true => false/);
 
@@ -82,9 +112,21 @@ describe("the local stack under the real engine", () => {
     });
 
     test("the policy pack passes the local stack and rejects one that keeps data inside the repository", () => {
-        ok("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        ok(
+            "preview",
+            "--policy-pack",
+            path.join(ROOT, "policies"),
+            "--policy-pack-config",
+            path.join(ROOT, "policies", "config", "local.json"),
+        );
         ok("config", "set", "cellplane:stateDir", path.join(ROOT, "state"));
-        const rejected = pulumi("preview", "--policy-pack", path.join(ROOT, "policies"), "--policy-pack-config", path.join(ROOT, "policies", "config", "local.json"));
+        const rejected = pulumi(
+            "preview",
+            "--policy-pack",
+            path.join(ROOT, "policies"),
+            "--policy-pack-config",
+            path.join(ROOT, "policies", "config", "local.json"),
+        );
         ok("config", "set", "cellplane:stateDir", state);
         expect(rejected.code).not.toBe(0);
         expect(rejected.out).toMatch(/local-state-outside-repo/);

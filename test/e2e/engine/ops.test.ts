@@ -13,7 +13,13 @@ import { isolatedLocalStack } from "../../support/project";
  * reconcile, break things by hand, drift finds exactly those, reconcile repairs, drift is clean again.
  */
 describe("cellplane on a local stack", () => {
-    const { dir: project, env, pulumi, state, ports } = isolatedLocalStack("cellplane-ops-", (config) => {
+    const {
+        dir: project,
+        env,
+        pulumi,
+        state,
+        ports,
+    } = isolatedLocalStack("cellplane-ops-", (config) => {
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu" }];
     });
@@ -31,7 +37,24 @@ describe("cellplane on a local stack", () => {
     });
 
     test("cell add and tenant add edit the stack, reconcile deploys it and writes the routing table", () => {
-        expect(run("cell", "add", "--env", "local", "--id", "local-us", "--cloud", "local", "--region", "us-local", "--residency", "us", "--port-base", String(ports.us)).code).toBe(0);
+        expect(
+            run(
+                "cell",
+                "add",
+                "--env",
+                "local",
+                "--id",
+                "local-us",
+                "--cloud",
+                "local",
+                "--region",
+                "us-local",
+                "--residency",
+                "us",
+                "--port-base",
+                String(ports.us),
+            ).code,
+        ).toBe(0);
         const placed = run("tenant", "add", "--env", "local", "--id", "globex", "--residency", "us", "--json");
         expect(JSON.parse(placed.stdout)).toMatchObject({ tenant: "globex", cell: "local-us" });
 
@@ -40,7 +63,10 @@ describe("cellplane on a local stack", () => {
         const routingFile = path.join(project, "routing", "local", "e2e.json");
         expect(reconciled.stdout).toContain(`routing table (2 tenants) in ${routingFile}`);
         const routing = JSON.parse(fs.readFileSync(routingFile, "utf8"));
-        expect(Object.fromEntries(Object.entries(routing).map(([t, r]: [string, any]) => [t, [r.cell, r.residency]]))).toEqual({ acme: ["local-eu", "eu"], globex: ["local-us", "us"] });
+        expect(Object.fromEntries(Object.entries(routing).map(([t, r]: [string, any]) => [t, [r.cell, r.residency]]))).toEqual({
+            acme: ["local-eu", "eu"],
+            globex: ["local-us", "us"],
+        });
         cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
     });
 
@@ -49,10 +75,17 @@ describe("cellplane on a local stack", () => {
         expect(created.code).toBe(0);
         const { key, id, cell, routerUrl } = JSON.parse(created.stdout);
         expect(cell).toBe("local-us");
-        const post = () => fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        const post = () =>
+            fetch(`${routerUrl}/v1/events`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                body: JSON.stringify(eventOf("globex")),
+            });
         expect((await post()).status).toBe(202);
 
-        expect(run("key", "revoke", "--env", "local", "--tenant", "globex", "--id", id).stdout).toContain(`revoked key ${id} of tenant globex on cell local-us`);
+        expect(run("key", "revoke", "--env", "local", "--tenant", "globex", "--id", id).stdout).toContain(
+            `revoked key ${id} of tenant globex on cell local-us`,
+        );
         await new Promise((r) => setTimeout(r, 5_500));
         expect((await post()).status).toBe(401);
         const unknown = run("key", "create", "--env", "local", "--tenant", "nobody");
@@ -72,14 +105,26 @@ describe("cellplane on a local stack", () => {
         process.kill(pid, "SIGKILL");
 
         const us = cells["local-us"];
-        const s3 = new S3Client({ endpoint: us.endpoints.objectStoreEndpoint, region: "us-east-1", forcePathStyle: true, credentials: us.credentials.objectStoreKeys });
+        const s3 = new S3Client({
+            endpoint: us.endpoints.objectStoreEndpoint,
+            region: "us-east-1",
+            forcePathStyle: true,
+            credentials: us.credentials.objectStoreKeys,
+        });
         await s3.send(new DeleteBucketCommand({ Bucket: us.endpoints.bucket }));
 
-        const server = JSON.parse(pulumi("stack", "export", "--show-secrets").stdout).deployment.resources
-            .find((r: any) => r.type.endsWith(":LocalPostgresServer") && r.urn.endsWith("local-eu-postgres-server")).outputs;
+        const server = JSON.parse(pulumi("stack", "export", "--show-secrets").stdout).deployment.resources.find(
+            (r: any) => r.type.endsWith(":LocalPostgresServer") && r.urn.endsWith("local-eu-postgres-server"),
+        ).outputs;
         // `stack export --show-secrets` keeps a secret as its plaintext JSON inside a marker object.
         const superuserPassword = JSON.parse(server.superuserPassword.plaintext);
-        const pg = new Client({ host: "127.0.0.1", port: ports.eu, user: server.superuser, password: superuserPassword, database: "postgres" });
+        const pg = new Client({
+            host: "127.0.0.1",
+            port: ports.eu,
+            user: server.superuser,
+            password: superuserPassword,
+            database: "postgres",
+        });
         await pg.connect();
         await pg.query(`alter role ${pg.escapeIdentifier(cells["local-eu"].endpoints.postgres.user)} nologin`);
         await pg.end();
@@ -87,7 +132,13 @@ describe("cellplane on a local stack", () => {
         const { code, report } = drift();
         expect(code).toBe(1);
         expect(report.stacks[0].status).toBe("drifted");
-        expect(driftedOf(report)).toEqual(["local-eu-postgres-database", "local-us-kafka-dead-letters", "local-us-kafka-events", "local-us-kafka-server", "local-us-object-store-exports"]);
+        expect(driftedOf(report)).toEqual([
+            "local-eu-postgres-database",
+            "local-us-kafka-dead-letters",
+            "local-us-kafka-events",
+            "local-us-kafka-server",
+            "local-us-object-store-exports",
+        ]);
         const changes = Object.fromEntries(report.stacks[0].drifted.map((r: any) => [r.name, r.changes]));
         expect(changes["local-us-kafka-server"]).toContainEqual({ property: "running", old: true, new: false });
         expect(changes["local-eu-postgres-database"]).toContainEqual({ property: "healthy", old: true, new: false });
@@ -119,7 +170,23 @@ describe("cellplane on a local stack", () => {
     });
 
     test("cell add --preview previews the new cell's resources, and cell remove takes it out again", () => {
-        const added = run("cell", "add", "--env", "local", "--id", "local-eu-2", "--cloud", "local", "--region", "eu-local", "--residency", "eu", "--port-base", String(ports.us + 20), "--preview");
+        const added = run(
+            "cell",
+            "add",
+            "--env",
+            "local",
+            "--id",
+            "local-eu-2",
+            "--cloud",
+            "local",
+            "--region",
+            "eu-local",
+            "--residency",
+            "eu",
+            "--port-base",
+            String(ports.us + 20),
+            "--preview",
+        );
         expect(added.code).toBe(0);
         const summary = (out: string) => JSON.parse(/preview of e2e: (\{.*\})/.exec(out)![1]);
         expect(summary(added.stdout).create).toBeGreaterThan(15);
@@ -134,7 +201,10 @@ describe("cellplane on a local stack", () => {
         const { code, report } = drift();
         fs.rmSync(path.join(project, "Pulumi.ghost.yaml"));
         expect(code).toBe(2);
-        expect(report.stacks.map((s: any) => [s.stack, s.status])).toEqual([["e2e", "clean"], ["ghost", "unreachable"]]);
+        expect(report.stacks.map((s: any) => [s.stack, s.status])).toEqual([
+            ["e2e", "clean"],
+            ["ghost", "unreachable"],
+        ]);
         expect(report.stacks[1].message).toContain("stack ghost has no state in file://");
     });
 
@@ -143,8 +213,22 @@ describe("cellplane on a local stack", () => {
         const before = fs.readFileSync(file, "utf8");
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const us = cells["local-us"];
-        const clickhouse = createClient({ url: us.endpoints.clickhouseUrl, username: us.credentials.clickhouseUser, password: us.credentials.clickhousePassword });
-        const stored = async () => Number((await (await clickhouse.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'", format: "JSONEachRow" })).json<{ n: string }>())[0].n);
+        const clickhouse = createClient({
+            url: us.endpoints.clickhouseUrl,
+            username: us.credentials.clickhouseUser,
+            password: us.credentials.clickhousePassword,
+        });
+        const stored = async () =>
+            Number(
+                (
+                    await (
+                        await clickhouse.query({
+                            query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'",
+                            format: "JSONEachRow",
+                        })
+                    ).json<{ n: string }>()
+                )[0].n,
+            );
         for (let i = 0; i < 50 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 200));
         const events = await stored();
         expect(events).toBeGreaterThan(0);
@@ -166,7 +250,11 @@ describe("cellplane on a local stack", () => {
         expect(await stored()).toBe(0);
         expect(fs.readFileSync(file, "utf8")).not.toContain("globex");
         await new Promise((r) => setTimeout(r, 5_500));
-        const post = await fetch(`${routerUrl}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(eventOf("globex")) });
+        const post = await fetch(`${routerUrl}/v1/events`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: JSON.stringify(eventOf("globex")),
+        });
         expect(post.status).toBe(401);
         await clickhouse.close();
     }, 120_000);

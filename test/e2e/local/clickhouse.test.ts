@@ -3,7 +3,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
-import { ClickHouseServerSpec, clickhouseRunning, destroyClickHouse, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
+import {
+    ClickHouseServerSpec,
+    clickhouseRunning,
+    destroyClickHouse,
+    startClickHouse,
+    urlOf,
+} from "../../../components/local/clickhouseServer";
 import { portAnswers, runningPid } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
 
@@ -12,12 +18,22 @@ describe("a local ClickHouse", () => {
     let spec: ClickHouseServerSpec;
     let client: ClickHouseClient;
     const rows = Array.from({ length: 10_000 }, (_, i) => ({
-        event_id: randomUUID(), org_id: i % 4 === 0 ? "acme" : "globex", event_type: i % 2 ? "click" : "view", timestamp: Date.now() - i * 1000, metadata: "{}",
+        event_id: randomUUID(),
+        org_id: i % 4 === 0 ? "acme" : "globex",
+        event_type: i % 2 ? "click" : "view",
+        timestamp: Date.now() - i * 1000,
+        metadata: "{}",
     }));
 
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-ch-"));
-        spec = { label: "clickhouse of cell test-eu", dir: path.join(root, "clickhouse"), port: await freePort(), user: "cellplane", password: randomBytes(12).toString("hex") };
+        spec = {
+            label: "clickhouse of cell test-eu",
+            dir: path.join(root, "clickhouse"),
+            port: await freePort(),
+            user: "cellplane",
+            password: randomBytes(12).toString("hex"),
+        };
         await startClickHouse(spec);
         client = createClient({ url: urlOf(spec), username: spec.user, password: spec.password });
     }, 60_000);
@@ -43,7 +59,11 @@ describe("a local ClickHouse", () => {
                     TTL toDateTime(timestamp) + INTERVAL 36 MONTH DELETE`,
         });
         await client.insert({ table: "analytics.events", values: rows, format: "JSONEachRow" });
-        const result = await client.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}", query_params: { org: "acme" }, format: "JSONEachRow" });
+        const result = await client.query({
+            query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}",
+            query_params: { org: "acme" },
+            format: "JSONEachRow",
+        });
         expect(await result.json()).toEqual([{ n: "2500" }]);
     });
 
@@ -52,13 +72,25 @@ describe("a local ClickHouse", () => {
             query: `CREATE MATERIALIZED VIEW analytics.hourly ENGINE = SummingMergeTree ORDER BY (org_id, hour) POPULATE AS
                     SELECT org_id, toStartOfHour(timestamp) AS hour, count() AS events FROM analytics.events GROUP BY org_id, hour`,
         });
-        await client.insert({ table: "analytics.events", values: [{ ...rows[0], event_id: randomUUID(), org_id: "initech" }], format: "JSONEachRow" });
-        const result = await client.query({ query: "SELECT sum(events) AS n FROM analytics.hourly WHERE org_id = {org:String}", query_params: { org: "initech" }, format: "JSONEachRow" });
+        await client.insert({
+            table: "analytics.events",
+            values: [{ ...rows[0], event_id: randomUUID(), org_id: "initech" }],
+            format: "JSONEachRow",
+        });
+        const result = await client.query({
+            query: "SELECT sum(events) AS n FROM analytics.hourly WHERE org_id = {org:String}",
+            query_params: { org: "initech" },
+            format: "JSONEachRow",
+        });
         expect(await result.json()).toEqual([{ n: "1" }]);
     });
 
     test("keeps a bound value out of the SQL: an injection string is only a value", async () => {
-        const result = await client.query({ query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}", query_params: { org: "acme' OR 1=1 --" }, format: "JSONEachRow" });
+        const result = await client.query({
+            query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}",
+            query_params: { org: "acme' OR 1=1 --" },
+            format: "JSONEachRow",
+        });
         expect(await result.json()).toEqual([{ n: "0" }]);
     });
 

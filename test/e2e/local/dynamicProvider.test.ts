@@ -20,7 +20,11 @@ async function callSerialized(provider: pulumi.dynamic.ResourceProvider, method:
         provider[process.argv[1]](...JSON.parse(process.argv[2])).then(
             (result) => process.stdout.write(JSON.stringify(result ?? null)),
             (error) => { process.stderr.write(String(error.stack)); process.exit(1); });`;
-    const out = execFileSync("node", ["-e", script, method, JSON.stringify(args)], { cwd: ROOT, env: { ...process.env, PROVIDER: text }, encoding: "utf8" });
+    const out = execFileSync("node", ["-e", script, method, JSON.stringify(args)], {
+        cwd: ROOT,
+        env: { ...process.env, PROVIDER: text },
+        encoding: "utf8",
+    });
     return JSON.parse(out);
 }
 
@@ -32,7 +36,13 @@ describe("a dynamic provider serialized into the state", () => {
     beforeAll(async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-dyn-"));
         fs.chmodSync(dir, 0o755);
-        props = { label: "postgres of cell dyn-eu", dir: path.join(dir, "postgres"), port: await freePort(), superuser: "cellplane", superuserPassword: "first-password" };
+        props = {
+            label: "postgres of cell dyn-eu",
+            dir: path.join(dir, "postgres"),
+            port: await freePort(),
+            superuser: "cellplane",
+            superuserPassword: "first-password",
+        };
     });
     afterAll(() => fs.rmSync(path.dirname(props.dir), { recursive: true, force: true }));
 

@@ -15,7 +15,15 @@ describe("a local MinIO server", () => {
 
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-minio-"));
-        spec = { label: "minio of cell test-eu", dir: path.join(root, "minio"), port: await freePort(), consolePort: await freePort(), rootUser: "cellplane", rootPassword: "minio-password-1", kmsKey: randomBytes(32).toString("base64") };
+        spec = {
+            label: "minio of cell test-eu",
+            dir: path.join(root, "minio"),
+            port: await freePort(),
+            consolePort: await freePort(),
+            rootUser: "cellplane",
+            rootPassword: "minio-password-1",
+            kmsKey: randomBytes(32).toString("base64"),
+        };
         await startMinio(spec);
     });
     afterAll(async () => {
@@ -27,13 +35,30 @@ describe("a local MinIO server", () => {
         expect(await minioRunning(spec)).toBe(true);
         expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: false, versioned: false, encrypted: false });
         await ensureBucket(spec, exportsBucket);
-        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: true, versioned: true, encrypted: true, expirationDays: 400 });
+        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({
+            exists: true,
+            versioned: true,
+            encrypted: true,
+            expirationDays: 400,
+        });
 
         const s3 = s3Client(spec);
-        await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/object=events/date=2026-11-24/a.parquet", Body: "PAR1" }));
-        const head = await s3.send(new HeadObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/object=events/date=2026-11-24/a.parquet" }));
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: exportsBucket.bucket,
+                Key: "tenant=acme/object=events/date=2026-11-24/a.parquet",
+                Body: "PAR1",
+            }),
+        );
+        const head = await s3.send(
+            new HeadObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/object=events/date=2026-11-24/a.parquet" }),
+        );
         expect(head.ServerSideEncryption).toBe("AES256");
-        const body = await (await s3.send(new GetObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/object=events/date=2026-11-24/a.parquet" }))).Body!.transformToString();
+        const body = await (
+            await s3.send(
+                new GetObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/object=events/date=2026-11-24/a.parquet" }),
+            )
+        ).Body!.transformToString();
         expect(body).toBe("PAR1");
     });
 

@@ -21,7 +21,13 @@ describe("a local Postgres server", () => {
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-pg-"));
         fs.chmodSync(root, 0o755);
-        spec = { label: "postgres of cell test-eu", dir: path.join(root, "postgres"), port: await freePort(), superuser: "cellplane", superuserPassword: "superuser-password-1" };
+        spec = {
+            label: "postgres of cell test-eu",
+            dir: path.join(root, "postgres"),
+            port: await freePort(),
+            superuser: "cellplane",
+            superuserPassword: "superuser-password-1",
+        };
     });
     afterAll(async () => {
         await destroyPostgres(spec);
@@ -33,16 +39,32 @@ describe("a local Postgres server", () => {
         expect(isAlive(pid)).toBe(true);
         expect(await postgresStatus(spec)).toEqual({ running: true, pid });
         expect(await startPostgres(spec)).toBe(pid);
-        const version = await new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database: "postgres" });
+        const version = await new Client({
+            host: "127.0.0.1",
+            port: spec.port,
+            user: spec.superuser,
+            password: spec.superuserPassword,
+            database: "postgres",
+        });
         await version.connect();
         expect((await version.query("show server_version")).rows[0].server_version).toMatch(/^16\./);
         await version.end();
     });
 
     test("creates the app's role and database, and the role can log in", async () => {
-        expect(await readDatabase(spec, app)).toEqual({ databaseExists: false, databaseOwner: undefined, roleExists: false, roleCanLogin: false });
+        expect(await readDatabase(spec, app)).toEqual({
+            databaseExists: false,
+            databaseOwner: undefined,
+            roleExists: false,
+            roleCanLogin: false,
+        });
         await ensureDatabase(spec, app);
-        expect(await readDatabase(spec, app)).toEqual({ databaseExists: true, databaseOwner: app.owner, roleExists: true, roleCanLogin: true });
+        expect(await readDatabase(spec, app)).toEqual({
+            databaseExists: true,
+            databaseOwner: app.owner,
+            roleExists: true,
+            roleCanLogin: true,
+        });
         const client = await connectAsApp();
         await client.query("create table t (id int)");
         await client.end();
@@ -53,7 +75,13 @@ describe("a local Postgres server", () => {
     });
 
     test("repairs a role changed by hand", async () => {
-        const admin = new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database: "postgres" });
+        const admin = new Client({
+            host: "127.0.0.1",
+            port: spec.port,
+            user: spec.superuser,
+            password: spec.superuserPassword,
+            database: "postgres",
+        });
         await admin.connect();
         await admin.query(`alter role ${app.owner} nologin`);
         await admin.end();
@@ -78,7 +106,9 @@ describe("a local Postgres server", () => {
         await new Promise((r) => blocker.once("listening", r));
         const port = (blocker.address() as net.AddressInfo).port;
         const other = { ...spec, label: "postgres of cell test-us", dir: path.join(path.dirname(spec.dir), "other"), port };
-        await expect(startPostgres(other)).rejects.toThrow(`port ${port} for postgres of cell test-us is already in use by another process`);
+        await expect(startPostgres(other)).rejects.toThrow(
+            `port ${port} for postgres of cell test-us is already in use by another process`,
+        );
         blocker.close();
         fs.rmSync(other.dir, { recursive: true, force: true });
     });

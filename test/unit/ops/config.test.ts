@@ -10,7 +10,8 @@ const ROOT = path.join(__dirname, "..", "..", "..");
 /** Each test edits its own copy of the shipped stack files through the real command line. */
 function project() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-ops-"));
-    for (const name of fs.readdirSync(ROOT).filter((n) => /^Pulumi\..+\.yaml$/.test(n))) fs.copyFileSync(path.join(ROOT, name), path.join(dir, name));
+    for (const name of fs.readdirSync(ROOT).filter((n) => /^Pulumi\..+\.yaml$/.test(n)))
+        fs.copyFileSync(path.join(ROOT, name), path.join(dir, name));
     const read = (stack: string) => fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8");
     const config = (stack: string) => StackFile.load(dir, stack).validate();
     return { dir, read, config, run: (...args: string[]) => cellplane(dir, args) };
@@ -19,9 +20,24 @@ function project() {
 describe("cellplane cell", () => {
     test("add appends the cell, prints the diff, keeps comments and the encryption salt", () => {
         const p = project();
-        const result = p.run("cell", "add", "--env", "local", "--id", "local-eu-2", "--cloud", "local", "--region", "eu-local", "--residency", "eu");
+        const result = p.run(
+            "cell",
+            "add",
+            "--env",
+            "local",
+            "--id",
+            "local-eu-2",
+            "--cloud",
+            "local",
+            "--region",
+            "eu-local",
+            "--residency",
+            "eu",
+        );
         expect(result.code).toBe(0);
-        expect(result.stdout).toContain("+    - {id: local-eu-2, cloud: local, region: eu-local, residency: eu, size: small, portBase: 15440}");
+        expect(result.stdout).toContain(
+            "+    - {id: local-eu-2, cloud: local, region: eu-local, residency: eu, size: small, portBase: 15440}",
+        );
         expect(p.read("local")).toMatch(/^# The embedded default/);
         expect(p.read("local")).toMatch(/encryptionsalt: v1:/);
         expect(p.config("local").cells.map((c) => c.id)).toEqual(["local-eu", "local-us", "local-eu-2"]);
@@ -30,16 +46,41 @@ describe("cellplane cell", () => {
     test("a new cell never pulls a tenant away from its cell: the tenants it would move are pinned", () => {
         const p = project();
         const before = p.config("dev").tenants.map((t) => [t.id, t.cell]);
-        const result = p.run("cell", "add", "--env", "dev", "--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-central-1", "--residency", "eu");
+        const result = p.run(
+            "cell",
+            "add",
+            "--env",
+            "dev",
+            "--id",
+            "dev-eu-2",
+            "--cloud",
+            "aws",
+            "--region",
+            "eu-central-1",
+            "--residency",
+            "eu",
+        );
         expect(result.code).toBe(0);
         expect(result.stdout).toContain("pinned initech, acme to their cells");
         expect(p.config("dev").tenants.map((t) => [t.id, t.cell])).toEqual(before);
     });
 
     test.each([
-        ["a duplicate id", ["--id", "dev-eu-aws", "--cloud", "aws", "--region", "eu-west-1", "--residency", "eu"], `cellplane:cells[2].id: "dev-eu-aws" is already the id of cellplane:cells[0]. Cell ids must be unique`],
-        ["an eu cell in a us region", ["--id", "dev-eu-2", "--cloud", "aws", "--region", "us-east-1", "--residency", "eu"], `cellplane:cells[2].region: "us-east-1" is not a aws region of residency eu. Allowed: eu-west-1`],
-        ["a size the environment does not allow", ["--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-west-1", "--residency", "eu", "--size", "large"], `cellplane:cells[2].size: "large" is not allowed in this environment. Allowed (cellplane:allowedSizes): small, medium`],
+        [
+            "a duplicate id",
+            ["--id", "dev-eu-aws", "--cloud", "aws", "--region", "eu-west-1", "--residency", "eu"],
+            `cellplane:cells[2].id: "dev-eu-aws" is already the id of cellplane:cells[0]. Cell ids must be unique`,
+        ],
+        [
+            "an eu cell in a us region",
+            ["--id", "dev-eu-2", "--cloud", "aws", "--region", "us-east-1", "--residency", "eu"],
+            `cellplane:cells[2].region: "us-east-1" is not a aws region of residency eu. Allowed: eu-west-1`,
+        ],
+        [
+            "a size the environment does not allow",
+            ["--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-west-1", "--residency", "eu", "--size", "large"],
+            `cellplane:cells[2].size: "large" is not allowed in this environment. Allowed (cellplane:allowedSizes): small, medium`,
+        ],
     ])("add refuses %s with the program's message and changes nothing", (_, args, message) => {
         const p = project();
         const before = p.read("dev");
@@ -58,7 +99,10 @@ describe("cellplane cell", () => {
         expect(refused.stderr).toContain("cell dev-eu-aws still holds tenants acme, initech");
         expect(p.read("dev")).toBe(before);
 
-        expect(p.run("cell", "add", "--env", "dev", "--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-central-1", "--residency", "eu").code).toBe(0);
+        expect(
+            p.run("cell", "add", "--env", "dev", "--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-central-1", "--residency", "eu")
+                .code,
+        ).toBe(0);
         const removed = p.run("cell", "remove", "--env", "dev", "--id", "dev-eu-2");
         expect(removed.code).toBe(0);
         expect(removed.stdout).toContain("-    - { id: dev-eu-2");
@@ -68,7 +112,21 @@ describe("cellplane cell", () => {
     test("--dry-run prints the change and writes nothing", () => {
         const p = project();
         const before = p.read("local");
-        const result = p.run("cell", "add", "--env", "local", "--id", "local-us-2", "--cloud", "local", "--region", "us-local", "--residency", "us", "--dry-run");
+        const result = p.run(
+            "cell",
+            "add",
+            "--env",
+            "local",
+            "--id",
+            "local-us-2",
+            "--cloud",
+            "local",
+            "--region",
+            "us-local",
+            "--residency",
+            "us",
+            "--dry-run",
+        );
         expect(result.code).toBe(0);
         expect(result.stdout).toContain("+    - {id: local-us-2");
         expect(p.read("local")).toBe(before);
@@ -76,9 +134,14 @@ describe("cellplane cell", () => {
 
     test("list shows every cell with its tenants and capacity, as a table and as JSON", () => {
         const p = project();
-        expect(p.run("cell", "list", "--env", "prod").stdout).toMatch(/prod\s+prod-us-aws-1\s+aws\s+us-east-1\s+us\s+large\s+2\/100 umbrella hooli/);
+        expect(p.run("cell", "list", "--env", "prod").stdout).toMatch(
+            /prod\s+prod-us-aws-1\s+aws\s+us-east-1\s+us\s+large\s+2\/100 umbrella hooli/,
+        );
         const rows = JSON.parse(p.run("cell", "list", "--env", "dev", "--json").stdout);
-        expect(rows.map((r: any) => [r.id, r.tenants])).toEqual([["dev-eu-aws", ["acme", "initech"]], ["dev-us-azure", ["globex"]]]);
+        expect(rows.map((r: any) => [r.id, r.tenants])).toEqual([
+            ["dev-eu-aws", ["acme", "initech"]],
+            ["dev-us-azure", ["globex"]],
+        ]);
     });
 
     test("usage errors exit 2 and name the option", () => {
@@ -92,16 +155,49 @@ describe("cellplane cell", () => {
 describe("cellplane tenant", () => {
     test("add places the tenant on the least-loaded cell of its residency", () => {
         const p = project();
-        p.run("cell", "add", "--env", "prod", "--id", "prod-eu-aws-2", "--cloud", "aws", "--region", "eu-west-1", "--residency", "eu", "--size", "medium");
-        const result = p.run("tenant", "add", "--env", "prod", "--id", "tyrell", "--residency", "eu", "--events-per-second", "500", "--json");
+        p.run(
+            "cell",
+            "add",
+            "--env",
+            "prod",
+            "--id",
+            "prod-eu-aws-2",
+            "--cloud",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--residency",
+            "eu",
+            "--size",
+            "medium",
+        );
+        const result = p.run(
+            "tenant",
+            "add",
+            "--env",
+            "prod",
+            "--id",
+            "tyrell",
+            "--residency",
+            "eu",
+            "--events-per-second",
+            "500",
+            "--json",
+        );
         expect(result.code).toBe(0);
         expect(JSON.parse(result.stdout)).toEqual({ tenant: "tyrell", cell: "prod-eu-aws-2", load: 1, capacity: 40 });
-        expect(p.config("prod").tenants.find((t) => t.id === "tyrell")).toEqual({ id: "tyrell", residency: "eu", cell: "prod-eu-aws-2", quotas: { eventsPerSecond: 500, apiRequestsPerMinute: 6000, maxStorageGb: 500 } });
+        expect(p.config("prod").tenants.find((t) => t.id === "tyrell")).toEqual({
+            id: "tyrell",
+            residency: "eu",
+            cell: "prod-eu-aws-2",
+            quotas: { eventsPerSecond: 500, apiRequestsPerMinute: 6000, maxStorageGb: 500 },
+        });
     });
 
     test("add refuses a tenant when every cell of its residency is full (the blast-radius limit)", () => {
         const p = project();
-        for (let i = 0; i < 9; i++) expect(p.run("tenant", "add", "--env", "local", "--id", `eu-tenant-${i}`, "--residency", "eu").code).toBe(0);
+        for (let i = 0; i < 9; i++)
+            expect(p.run("tenant", "add", "--env", "local", "--id", `eu-tenant-${i}`, "--residency", "eu").code).toBe(0);
         const before = p.read("local");
         const refused = p.run("tenant", "add", "--env", "local", "--id", "one-too-many", "--residency", "eu");
         expect(refused.code).toBe(1);
@@ -114,7 +210,9 @@ describe("cellplane tenant", () => {
         const before = p.read("prod");
         const refused = p.run("tenant", "move", "--env", "prod", "--id", "acme", "--to", "prod-us-aws-1");
         expect(refused.code).toBe(1);
-        expect(refused.stderr).toContain("tenant acme is pinned to residency eu and cell prod-us-aws-1 is in us; a tenant's data never leaves its residency");
+        expect(refused.stderr).toContain(
+            "tenant acme is pinned to residency eu and cell prod-us-aws-1 is in us; a tenant's data never leaves its residency",
+        );
         expect(p.read("prod")).toBe(before);
 
         const moved = p.run("tenant", "move", "--env", "prod", "--id", "acme", "--to", "prod-eu-azure-1");
@@ -127,7 +225,13 @@ describe("cellplane tenant", () => {
 
     test("list shows each tenant's cell and quotas", () => {
         const rows = JSON.parse(project().run("tenant", "list", "--env", "prod", "--json").stdout);
-        expect(rows.find((r: any) => r.id === "hooli")).toEqual({ stack: "prod", id: "hooli", residency: "us", cell: "prod-us-aws-1", quotas: { eventsPerSecond: 20000, apiRequestsPerMinute: 20000, maxStorageGb: 500 } });
+        expect(rows.find((r: any) => r.id === "hooli")).toEqual({
+            stack: "prod",
+            id: "hooli",
+            residency: "us",
+            cell: "prod-us-aws-1",
+            quotas: { eventsPerSecond: 20000, apiRequestsPerMinute: 20000, maxStorageGb: 500 },
+        });
     });
 });
 
@@ -138,7 +242,13 @@ describe("cellplane drift without a backend", () => {
         const p = project();
         const result = cellplane(p.dir, ["drift", "--env", "prod", "--json"], env);
         expect(result.code).toBe(2);
-        expect(JSON.parse(result.stdout).stacks).toEqual([expect.objectContaining({ stack: "prod", status: "unreachable", message: expect.stringContaining("no backend for environment prod: set PULUMI_BACKEND_URL") })]);
+        expect(JSON.parse(result.stdout).stacks).toEqual([
+            expect.objectContaining({
+                stack: "prod",
+                status: "unreachable",
+                message: expect.stringContaining("no backend for environment prod: set PULUMI_BACKEND_URL"),
+            }),
+        ]);
     });
 });
 
@@ -148,17 +258,28 @@ describe("stack-file edits", () => {
         const file = path.join(p.dir, "Pulumi.dev.yaml");
         fs.chmodSync(file, 0o600);
         const ids = Array.from({ length: 6 }, (_, i) => `racer-${i}`);
-        const results = await Promise.all(ids.map((id) => new Promise<{ id: string; code: number | null; out: string }>((resolve) => {
-            const child = spawn(CELLPLANE, ["-C", p.dir, "tenant", "add", "--env", "dev", "--id", id, "--residency", "eu"]);
-            let out = "";
-            child.stdout.on("data", (d) => (out += d));
-            child.stderr.on("data", (d) => (out += d));
-            child.on("close", (code) => resolve({ id, code, out }));
-        })));
+        const results = await Promise.all(
+            ids.map(
+                (id) =>
+                    new Promise<{ id: string; code: number | null; out: string }>((resolve) => {
+                        const child = spawn(CELLPLANE, ["-C", p.dir, "tenant", "add", "--env", "dev", "--id", id, "--residency", "eu"]);
+                        let out = "";
+                        child.stdout.on("data", (d) => (out += d));
+                        child.stderr.on("data", (d) => (out += d));
+                        child.on("close", (code) => resolve({ id, code, out }));
+                    }),
+            ),
+        );
         const written = results.filter((r) => r.code === 0).map((r) => r.id);
         for (const refused of results.filter((r) => r.code !== 0)) expect(refused.out).toContain("changed since this command read it");
         expect(written.length).toBeGreaterThan(0);
-        expect(p.config("dev").tenants.map((t) => t.id).filter((id) => id.startsWith("racer-")).sort()).toEqual(written.sort());
+        expect(
+            p
+                .config("dev")
+                .tenants.map((t) => t.id)
+                .filter((id) => id.startsWith("racer-"))
+                .sort(),
+        ).toEqual(written.sort());
         expect(fs.statSync(file).mode & 0o777).toBe(0o600);
         expect(fs.readdirSync(p.dir).filter((n) => n.endsWith(".tmp") || n.endsWith(".lock"))).toEqual([]);
     }, 120_000);
