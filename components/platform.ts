@@ -89,7 +89,7 @@ export interface ObjectStore extends pulumi.Resource {
     bucket: pulumi.Output<string>;
     /** S3 API endpoint, or the Blob endpoint on Azure. */
     endpoint: pulumi.Output<string>;
-    /** Static S3 keys (a Pulumi secret) where the store has them (MinIO); cloud stores use the cell's identity. */
+    /** Static S3 keys (a Pulumi secret) where the store has them (SeaweedFS); cloud stores use the cell's identity. */
     accessKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 }
 

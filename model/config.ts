@@ -9,7 +9,7 @@ export const CONFIG_NAMESPACE = "cellplane";
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
 /** A local cell's servers listen on `portBase` and the ports after it. */
-export const PORTS_PER_LOCAL_CELL = 10;
+export const PORTS_PER_LOCAL_CELL = 20;
 
 const id = z
     .string()

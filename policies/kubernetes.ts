@@ -12,7 +12,7 @@ function podSpecsOf(r: PolicySubject): any[] {
 }
 
 const WORKLOADS = (type: string) =>
-    [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type as any) ||
+    [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type) ||
     /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
 
 function hasRequestsAndLimits(resources: any): boolean {

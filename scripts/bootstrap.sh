@@ -103,16 +103,23 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
     log "pulumi: CLI, language host and launchers ready in $ENGINE_BIN"
 }
 
-# MinIO's community edition ships as source only; build the pinned version from its Go module.
-step_minio() {
+# SeaweedFS ships no binary reachable here; build `weed` from its Go module, through a wrapper module for the
+# replace directive its go.mod carries.
+step_seaweedfs() {
     local version
-    version=$(sed -n 's/^export const MINIO_VERSION = "\(.*\)";$/\1/p' "$ROOT/components/local/tools.ts")
-    local bin="$CACHE/minio/$version/minio"
-    if [ -x "$bin" ]; then log "minio $version: cached at $bin"; return; fi
+    version=$(version_in components/local/tools.ts SEAWEEDFS_VERSION)
+    local bin="$CACHE/seaweedfs/$version/weed"
+    if [ -x "$bin" ]; then log "seaweedfs $version: cached at $bin"; return; fi
     go_env
-    log "minio $version: building from github.com/minio/minio through the Go module proxy (about 5 minutes cold)…"
-    GOBIN="$CACHE/minio/$version" nice go install "github.com/minio/minio@$version"
-    log "minio $version: built $bin ($(du -h "$bin" | cut -f1))"
+    log "seaweedfs $version: building weed from github.com/seaweedfs/seaweedfs through the Go module proxy (about 6 minutes cold)…"
+    build_go_main "$CACHE/seaweedfs/src" "$bin" github.com/seaweedfs/seaweedfs/weed "module cellplane.local/seaweedfs
+
+go 1.26.6
+
+require github.com/seaweedfs/seaweedfs $version
+
+replace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0"
+    log "seaweedfs $version: built $bin ($(du -h "$bin" | cut -f1))"
 }
 
 # Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.

@@ -6,4 +6,4 @@ import { cellplane } from "./program";
 // Validation comes before the first resource, so a bad config, or a kubernetes cell whose cluster lies in another
 // region, creates nothing.
 const stack = loadStackConfig();
-export = verifyKubernetesCells(stack.cells, (message) => pulumi.log.warn(message)).then(() => cellplane(stack));
+export = verifyKubernetesCells(stack.cells, (message) => void pulumi.log.warn(message)).then(() => cellplane(stack));

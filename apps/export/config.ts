@@ -7,7 +7,7 @@ const configSchema = z.object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
     S3_ENDPOINT: z.url(),
     S3_BUCKET: z.string().min(1),
-    /** Static keys where the store has them (MinIO); cloud stores are reached with the cell's identity. */
+    /** Static keys where the store has them (SeaweedFS); cloud stores are reached with the cell's identity. */
     S3_ACCESS_KEY_ID: z.string().min(1).optional(),
     S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     /** Postgres as ClickHouse reaches it (`host:port`), when that differs from POSTGRES_URL's host. */

@@ -95,7 +95,7 @@ export class ExportRunner {
 
     private async drain(): Promise<void> {
         for (let job = this.next(); job; job = this.next()) {
-            await this.run(job).catch((error: unknown) => this.deps.log?.(`job ${job!.id} of ${job!.tenant}: ${(error as Error).message}`));
+            await this.run(job).catch((error: unknown) => this.deps.log?.(`job ${job.id} of ${job.tenant}: ${(error as Error).message}`));
         }
     }
 
@@ -175,7 +175,7 @@ export function startScheduler(store: ExportStore, runner: ExportRunner, interva
             onError(error);
         }
     };
-    const timer = setInterval(tick, intervalMs);
+    const timer = setInterval(() => void tick(), intervalMs);
     void tick();
     return { stop: () => clearInterval(timer) };
 }

@@ -113,7 +113,7 @@ export function watchLag(
         await connected;
         for (const { partition, lag } of await partitionLags(admin, topic, groupId)) metrics.lag.set({ partition: String(partition) }, lag);
     };
-    const timer = setInterval(() => measure().catch(() => metrics.lagReadFailures.inc()), intervalMs);
+    const timer = setInterval(() => void measure().catch(() => metrics.lagReadFailures.inc()), intervalMs);
     void measure().catch(() => metrics.lagReadFailures.inc());
     return {
         stop: async () => {

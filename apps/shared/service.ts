@@ -9,8 +9,8 @@ export function runService(start: () => Promise<() => Promise<unknown>>): void {
                 await stop();
                 process.exit(0);
             };
-            process.once("SIGTERM", exit);
-            process.once("SIGINT", exit);
+            process.once("SIGTERM", () => void exit());
+            process.once("SIGINT", () => void exit());
         },
         (error: unknown) => {
             console.error(error instanceof Error ? error.message : error);

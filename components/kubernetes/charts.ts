@@ -13,7 +13,7 @@ export const OPERATOR_CHARTS = {
         repo: "https://downloads.apache.org/flink/flink-kubernetes-operator-1.10.0/",
     },
     spark: { chart: "spark-operator", version: "2.1.0", repo: "https://kubeflow.github.io/spark-operator" },
-    minio: { chart: "minio", version: "5.4.0", repo: "https://charts.min.io/" },
+    seaweedfs: { chart: "seaweedfs", version: "4.44.0", repo: "https://seaweedfs.github.io/seaweedfs/helm" },
 } as const;
 export type OperatorChart = keyof typeof OPERATOR_CHARTS;
 
@@ -48,7 +48,7 @@ export function helmRelease(name: string, args: ReleaseArgs, opts: pulumi.Custom
     return new helm.Release(
         name,
         {
-            name: args.chart === "minio" ? "minio" : chart.chart,
+            name: chart.chart,
             chart: chart.chart,
             version: chart.version,
             repositoryOpts: { repo: chart.repo },

@@ -15,7 +15,7 @@ import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
-import { MinioObjectStore } from "./minioObjectStore";
+import { SeaweedfsObjectStore } from "./seaweedfsObjectStore";
 import { CellNamespaces, dataNamespaceOf } from "./namespaces";
 import { StrimziKafka } from "./strimziKafka";
 import { FlinkAndSparkOperators } from "./streamOperators";
@@ -83,7 +83,7 @@ export const kubernetesTarget: CellTarget = {
                 ),
             kafka: () => new StrimziKafka(`${cell.id}-kafka`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
             clickhouse: () => inCluster.clickhouse(),
-            objectStore: () => new MinioObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
+            objectStore: () => new SeaweedfsObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => inCluster.app(spec, appOpts),

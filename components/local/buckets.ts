@@ -12,7 +12,7 @@ import {
     PutBucketVersioningCommand,
     S3Client,
 } from "@aws-sdk/client-s3";
-import { endpointOf, MinioServerSpec } from "./minioServer";
+import { endpointOf, SeaweedfsServerSpec } from "./seaweedfsServer";
 
 /** The cell's exports bucket, as the S3 target keeps it: versioned, encrypted at rest, expiring at the retention. */
 export interface BucketSpec {
@@ -27,12 +27,15 @@ export interface BucketState {
     expirationDays?: number;
 }
 
-export function s3Client(server: Pick<MinioServerSpec, "port" | "rootUser" | "rootPassword">): S3Client {
+/** What a client needs of the cell's S3 server. */
+export type S3Server = Pick<SeaweedfsServerSpec, "port" | "accessKeyId" | "secretAccessKey">;
+
+export function s3Client(server: S3Server): S3Client {
     return new S3Client({
         endpoint: endpointOf(server),
         region: "us-east-1",
         forcePathStyle: true,
-        credentials: { accessKeyId: server.rootUser, secretAccessKey: server.rootPassword },
+        credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     });
 }
 
@@ -46,7 +49,7 @@ async function exists(s3: S3Client, bucket: string): Promise<boolean> {
     }
 }
 
-export async function ensureBucket(server: MinioServerSpec, spec: BucketSpec): Promise<void> {
+export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<void> {
     const s3 = s3Client(server);
     if (!(await exists(s3, spec.bucket))) await s3.send(new CreateBucketCommand({ Bucket: spec.bucket }));
     await s3.send(new PutBucketVersioningCommand({ Bucket: spec.bucket, VersioningConfiguration: { Status: "Enabled" } }));
@@ -75,7 +78,7 @@ export async function ensureBucket(server: MinioServerSpec, spec: BucketSpec): P
     );
 }
 
-export async function readBucket(server: MinioServerSpec, bucket: string): Promise<BucketState> {
+export async function readBucket(server: S3Server, bucket: string): Promise<BucketState> {
     const s3 = s3Client(server);
     if (!(await exists(s3, bucket))) return { exists: false, versioned: false, encrypted: false };
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
@@ -90,7 +93,7 @@ export async function readBucket(server: MinioServerSpec, bucket: string): Promi
 }
 
 /** Deletes every object version and the bucket. */
-export async function deleteBucket(server: MinioServerSpec, bucket: string): Promise<void> {
+export async function deleteBucket(server: S3Server, bucket: string): Promise<void> {
     const s3 = s3Client(server);
     if (!(await exists(s3, bucket))) return;
     for (;;) {

@@ -43,7 +43,7 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 export function clickhouseFront(session: ChdbSession, user: string, password: string): http.Server {
-    return http.createServer(async (req, res) => {
+    const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const url = new URL(req.url ?? "/", "http://127.0.0.1");
         if (url.pathname === "/ping") {
             res.end("Ok.\n");
@@ -85,13 +85,17 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
             const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
             fail(500, clickhouseCode ?? 1001, message);
         }
-    });
+    };
+    // A client that goes away mid-request rejects the body's read: that ends its response, never the process.
+    return http.createServer((req, res) => void answer(req, res).catch(() => res.destroy()));
 }
 
 if (require.main === module) {
     const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD } = process.env;
     if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USER || !CLICKHOUSE_PASSWORD)
         throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD are required");
+    // The engine lives in the bootstrap's cache, outside node_modules, so its path is only known at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Session } = require(chdbModule());
     // A server quotes 64-bit integers in JSON (clients expect strings there); the library does not by default.
     const session = new Session(CLICKHOUSE_DIR, { connectionArgs: ["--output_format_json_quote_64bit_integers=1"] });

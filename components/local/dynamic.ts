@@ -7,6 +7,8 @@ import type * as pulumi from "@pulumi/pulumi";
  * with tsx when the engine calls it.
  */
 export function moduleProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
+    // A plain require inside the serialized closure: Pulumi's serializer cannot capture an import binding.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = (): Required<pulumi.dynamic.ResourceProvider> => require("tsx/cjs/api").require(modulePath, modulePath);
     return {
         check: (olds, news) => load().check(olds, news),

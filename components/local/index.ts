@@ -5,20 +5,24 @@ import { appUrlOf } from "./appServer";
 import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
 import { LocalObject } from "./resources";
 
-/** Offsets of a local cell's servers and apps from its `portBase` (Kafka's controller and MinIO's console take the next port). */
+/**
+ * Offsets of a local cell's servers and apps from its `portBase`, all within its PORTS_PER_LOCAL_CELL: Kafka's
+ * controller takes the port after Kafka's, and SeaweedFS's own servers the INTERNAL_PORTS from `objectStoreInternal`.
+ */
 export const LOCAL_PORTS = {
     postgres: 0,
     kafka: 1,
     clickhouse: 3,
-    minio: 4,
+    objectStore: 4,
     ingest: 6,
     export: 7,
     router: 8,
     "ingest-consumer": 9,
+    objectStoreInternal: 10,
 } as const;
 
 /**
- * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, MinIO)
+ * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, SeaweedFS)
  * listening on loopback, with its data under the stack's state folder. No Kubernetes, so no stream operators.
  */
 export const localTarget: CellTarget = {
@@ -31,7 +35,12 @@ export const localTarget: CellTarget = {
             postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),
             kafka: () => new LocalKafka(`${cell.id}-kafka`, part("kafka"), opts),
             clickhouse: () => new LocalClickHouse(`${cell.id}-clickhouse`, part("clickhouse"), opts),
-            objectStore: () => new LocalObjectStore(`${cell.id}-object-store`, part("minio"), opts),
+            objectStore: () =>
+                new LocalObjectStore(
+                    `${cell.id}-object-store`,
+                    { ...part("objectStore"), internalPortBase: portOf(cell, "objectStoreInternal") },
+                    opts,
+                ),
             tenantDirectory: (directory) => {
                 new LocalObject(
                     `${cell.id}-tenant-directory`,

@@ -5,7 +5,7 @@ import type { AppService, AppSpec, CellContext, ClickHouseCluster, KafkaCluster,
 import { appUrlOf } from "./appServer";
 import { urlOf } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
-import { endpointOf } from "./minioServer";
+import { endpointOf } from "./seaweedfsServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 
@@ -116,26 +116,31 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
     }
 }
 
+export interface LocalObjectStoreArgs extends LocalPartArgs {
+    /** The first of the ports SeaweedFS's own servers take (`INTERNAL_PORTS` of `seaweedfsServer.ts`). */
+    internalPortBase: number;
+}
+
 export class LocalObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
 
-    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: LocalObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ObjectStore", name, {}, opts);
         const { cell, retentionDays } = args.context;
-        const rootPassword = localSecret(`${name}-root-password`, this);
-        const kmsKey = localSecret(`${name}-kms-key`, this, 32).apply((hex) => Buffer.from(hex, "hex").toString("base64"));
+        const secretAccessKey = localSecret(`${name}-secret-access-key`, this, 20);
         const spec = pulumi.output({
-            label: label("minio", args.context),
+            label: label("seaweedfs", args.context),
             dir: args.dir,
             port: args.port,
-            consolePort: args.port + 1,
-            rootUser: "cellplane",
-            rootPassword,
-            kmsKey,
+            internalPortBase: args.internalPortBase,
+            accessKeyId: "cellplane",
+            secretAccessKey,
+            sseKey: localSecret(`${name}-sse-key`, this, 32),
+            adminPassword: localSecret(`${name}-admin-password`, this),
         });
-        const server = new LocalServer(`${name}-server`, { kind: "minio", spec }, { parent: this });
+        const server = new LocalServer(`${name}-server`, { kind: "seaweedfs", spec }, { parent: this });
         const bucket = `${cell.id}-exports`;
         new LocalObject(
             `${name}-exports`,
@@ -144,7 +149,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         );
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => endpointOf(args));
-        this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey: rootPassword }));
+        this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -7,7 +7,7 @@ import type { ServerKind } from "./providers/server";
 const serverProvider = moduleProvider(path.join(__dirname, "providers", "server.ts"));
 const objectProvider = moduleProvider(path.join(__dirname, "providers", "object.ts"));
 
-/** A Kafka, ClickHouse or MinIO server process of a local cell; `running` turns false on refresh when it is gone. */
+/** A Kafka, ClickHouse or SeaweedFS server process of a local cell; `running` turns false on refresh when it is gone. */
 export class LocalServer extends pulumi.dynamic.Resource {
     declare readonly running: pulumi.Output<boolean>;
 

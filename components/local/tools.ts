@@ -7,11 +7,14 @@ export function nodeBin(): string {
     return requireTool(path.join(cacheDir(), "node", NODE_VERSION, "bin", "node"), `Node.js ${NODE_VERSION}`);
 }
 
-/** MinIO has no binary release reachable here; the bootstrap builds this version from its Go module. */
-export const MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c";
+/**
+ * SeaweedFS, the local object store (Apache-2.0; MinIO's repository was archived in 2026). The Go module proxy serves
+ * it by commit; this one is release 4.53 (2026-11-09). The bootstrap builds `weed` from it.
+ */
+export const SEAWEEDFS_VERSION = "v0.0.0-20261109003541-7506e5f91cd6";
 
-export function minioBin(): string {
-    return requireTool(path.join(cacheDir(), "minio", MINIO_VERSION, "minio"), "MinIO");
+export function seaweedfsBin(): string {
+    return requireTool(path.join(cacheDir(), "seaweedfs", SEAWEEDFS_VERSION, "weed"), "SeaweedFS");
 }
 
 /** Kafka comes from Maven Central as jars; the bootstrap resolves this version into `kafka/<version>/libs`. */

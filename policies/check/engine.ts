@@ -94,7 +94,7 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
                 ...typeChecks(r.type, r.state),
             }));
             const policyResources = new Map(stackResources.map((r) => [r.urn, r]));
-            stackResources.forEach((r, i) => (r.parent = resources[i].parent ? policyResources.get(resources[i].parent!) : undefined));
+            stackResources.forEach((r, i) => (r.parent = resources[i].parent ? policyResources.get(resources[i].parent) : undefined));
             const args: StackValidationArgs = {
                 resources: stackResources,
                 stackTags: new Map(),

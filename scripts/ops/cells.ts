@@ -70,7 +70,7 @@ export function cellRows(stack: ValidStack): CellRow[] {
 
 function nextPortBase(stack: ValidStack): number {
     const bases = stack.cells.map((c) => c.portBase).filter((p): p is number => p !== undefined);
-    return bases.length === 0 ? FIRST_LOCAL_PORT_BASE : Math.max(...bases) + 2 * PORTS_PER_LOCAL_CELL;
+    return bases.length === 0 ? FIRST_LOCAL_PORT_BASE : Math.max(...bases) + PORTS_PER_LOCAL_CELL;
 }
 
 function dropUndefined(item: object): Record<string, unknown> {

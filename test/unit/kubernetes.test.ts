@@ -110,15 +110,35 @@ describe.each([
         }
     });
 
-    test("serves objects from MinIO with the cell's versioned bucket", () => {
-        const minio = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "minio")!;
-        expect(minio.inputs.values).toMatchObject({
-            mode: production ? "distributed" : "standalone",
-            buckets: [{ name: "cell-1-exports", policy: "none", versioning: true }],
+    test("serves objects from SeaweedFS with the cell's versioned bucket, keys and SSE key from the cell's Secret", () => {
+        const release = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "seaweedfs")!;
+        const { values } = release.inputs;
+        // The S3 Service is "<release>-s3", and the endpoint below must name it.
+        expect(release.inputs.name).toBe("seaweedfs");
+        expect(values.s3).toMatchObject({
+            enabled: true,
+            port: 8333,
+            enableAuth: true,
+            createBuckets: [{ name: "cell-1-exports", versioning: "Enabled" }],
         });
+        const keys = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "seaweedfs-keys")!;
+        const { admin } = values.s3.credentials;
+        expect(admin.existingSecret).toBe("seaweedfs-keys");
+        expect(Object.keys(secretValue(keys.inputs.stringData) as object)).toEqual(
+            expect.arrayContaining([admin.accessKeyKey, admin.secretKeyKey, "sseKey"]),
+        );
+        expect(values.s3.extraEnvironmentVars.WEED_S3_SSE_KEY).toEqual({ secretKeyRef: { name: "seaweedfs-keys", key: "sseKey" } });
+        // The chart applies a security context only when it says `enabled: true`, and otherwise runs as root.
+        for (const component of ["master", "volume", "filer", "s3", "admin", "worker"]) {
+            expect(values[component].podSecurityContext).toMatchObject({ enabled: true, runAsNonRoot: true, runAsUser: 1000 });
+            expect(values[component].containerSecurityContext).toMatchObject({ enabled: true, allowPrivilegeEscalation: false });
+        }
+        expect(values.volume.dataDirs).toEqual([expect.objectContaining({ type: "persistentVolumeClaim" })]);
+        expect(values.volume.replicas).toBe(production ? 3 : 1);
+        expect(values.master.defaultReplication).toBe(production ? "001" : "000");
         expect(run.outputs.cells["cell-1"].endpoints).toMatchObject({
             bucket: "cell-1-exports",
-            objectStoreEndpoint: "http://minio.cell-1-data.svc.cluster.local:9000",
+            objectStoreEndpoint: "http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333",
             kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc.cluster.local:9093",
             postgres: { host: "postgres-rw.cell-1-data.svc.cluster.local", port: 5432 },
             clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",

@@ -148,8 +148,8 @@ describe("the local stack", () => {
                 ...apps.map(() => "LocalAppServer"),
                 "LocalClickhouseServer",
                 "LocalKafkaServer",
-                "LocalMinioServer",
                 "LocalPostgresServer",
+                "LocalSeaweedfsServer",
             ]);
             const appPorts = servers
                 .filter((s) => s.type.endsWith("LocalAppServer"))
@@ -181,6 +181,7 @@ describe("the local stack", () => {
             "clickhouseTable",
             "file",
             "postgresSchema",
+            "secret",
             "secret",
             "secret",
             "secret",

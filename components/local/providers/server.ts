@@ -1,14 +1,14 @@
-/** Dynamic provider of the local Kafka, ClickHouse and MinIO servers and the cell's apps: see `../resources.ts` for the resources. */
+/** Dynamic provider of the local Kafka, ClickHouse and SeaweedFS servers and the cell's apps: see `../resources.ts` for the resources. */
 import type * as pulumi from "@pulumi/pulumi";
 import { appRunning, destroyApp, startApp, stopApp } from "../appServer";
 import { clickhouseRunning, destroyClickHouse, startClickHouse, stopClickHouse } from "../clickhouseServer";
 import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServer";
-import { destroyMinio, minioRunning, startMinio, stopMinio } from "../minioServer";
+import { destroySeaweedfs, seaweedfsRunning, startSeaweedfs, stopSeaweedfs } from "../seaweedfsServer";
 
 const SERVERS = {
     kafka: { start: startKafka, running: kafkaRunning, stop: stopKafka, destroy: destroyKafka },
     clickhouse: { start: startClickHouse, running: clickhouseRunning, stop: stopClickHouse, destroy: destroyClickHouse },
-    minio: { start: startMinio, running: minioRunning, stop: stopMinio, destroy: destroyMinio },
+    seaweedfs: { start: startSeaweedfs, running: seaweedfsRunning, stop: stopSeaweedfs, destroy: destroySeaweedfs },
     app: { start: startApp, running: appRunning, stop: stopApp, destroy: destroyApp },
 } as const;
 export type ServerKind = keyof typeof SERVERS;

@@ -41,7 +41,7 @@ export const s3Of = (cell: CellOutput) =>
         credentials: cell.credentials.objectStoreKeys,
     });
 
-/** A local cell as `pulumi stack output cells --show-secrets` gives it: MinIO's keys included. */
+/** A local cell as `pulumi stack output cells --show-secrets` gives it: the object store's keys included. */
 export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
 
 export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);

@@ -58,15 +58,17 @@ async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> 
     let found = 0;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-        consumer.run({
-            eachMessage: async ({ topic, partition, message }) => {
-                if (message.value?.toString("utf8").includes(`"${tenant}"`)) found++;
-                const key = `${topic}/${partition}`;
-                if (BigInt(message.offset) + 1n >= (remaining.get(key) ?? 0n)) remaining.delete(key);
-                if (remaining.size === 0) resolve();
-            },
-        });
+    await new Promise<void>((resolve, reject) => {
+        consumer
+            .run({
+                eachMessage: async ({ topic, partition, message }) => {
+                    if (message.value?.toString("utf8").includes(`"${tenant}"`)) found++;
+                    const key = `${topic}/${partition}`;
+                    if (BigInt(message.offset) + 1n >= (remaining.get(key) ?? 0n)) remaining.delete(key);
+                    if (remaining.size === 0) resolve();
+                },
+            })
+            .catch(reject);
     });
     await consumer.disconnect();
     return found;

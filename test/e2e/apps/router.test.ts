@@ -152,7 +152,7 @@ describe("the router of a local environment", () => {
                     controller.close();
                 },
             }),
-        } as RequestInit).then(
+        }).then(
             (r) => String(r.status),
             (e: Error) => (e.cause as { code?: string })?.code,
         );
@@ -167,7 +167,7 @@ describe("the router of a local environment", () => {
                     controller.close();
                 },
             }),
-        } as RequestInit);
+        });
         expect(small.status).toBe(411);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
     });

@@ -41,9 +41,9 @@ describe("a local Kafka broker", () => {
         const consumer = kafka.consumer({ groupId: "test" });
         await consumer.connect();
         await consumer.subscribe({ topic: "events", fromBeginning: true });
-        const received = await new Promise<string>((resolve) =>
-            consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) }),
-        );
+        const received = await new Promise<string>((resolve, reject) => {
+            consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) }).catch(reject);
+        });
         await consumer.disconnect();
         expect(JSON.parse(received)).toEqual({ event_id: "e1" });
     }, 60_000);

@@ -39,7 +39,7 @@ describe("a local Postgres server", () => {
         expect(isAlive(pid)).toBe(true);
         expect(await postgresStatus(spec)).toEqual({ running: true, pid });
         expect(await startPostgres(spec)).toBe(pid);
-        const version = await new Client({
+        const version = new Client({
             host: "127.0.0.1",
             port: spec.port,
             user: spec.superuser,

@@ -196,8 +196,14 @@ describe("cellplane tenant", () => {
 
     test("add refuses a tenant when every cell of its residency is full (the blast-radius limit)", () => {
         const p = project();
-        for (let i = 0; i < 9; i++)
-            expect(p.run("tenant", "add", "--env", "local", "--id", `eu-tenant-${i}`, "--residency", "eu").code).toBe(0);
+        // Nine more eu tenants fill local-eu (10 tenants); the command's own placement is tested above.
+        const file = path.join(p.dir, "Pulumi.local.yaml");
+        const filler = Array.from({ length: 9 }, (_, i) => `    - {id: eu-tenant-${i}, residency: eu}\n`).join("");
+        fs.writeFileSync(
+            file,
+            p.read("local").replace("    - {id: globex, residency: us}\n", (globex) => globex + filler),
+        );
+        expect(p.config("local").tenants.filter((t) => t.cell === "local-eu")).toHaveLength(10);
         const before = p.read("local");
         const refused = p.run("tenant", "add", "--env", "local", "--id", "one-too-many", "--residency", "eu");
         expect(refused.code).toBe(1);

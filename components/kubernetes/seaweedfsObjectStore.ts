@@ -1,0 +1,98 @@
+import * as core from "@pulumi/kubernetes/core/v1";
+import * as pulumi from "@pulumi/pulumi";
+import { generatedPassword } from "../secrets";
+import type { CellContext, ObjectStore } from "../platform";
+import { guaranteed, helmRelease } from "./charts";
+import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+
+export interface SeaweedfsObjectStoreArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+}
+
+/** The uid of the `seaweed` user of SeaweedFS's image; the chart would otherwise run every pod as root. */
+const SEAWEED_UID = 1000;
+const RELEASE = "seaweedfs";
+const S3_PORT = 8333;
+
+/**
+ * An S3-compatible store for clusters without a cloud one: SeaweedFS (master, volume and filer servers and the S3
+ * gateway) with the cell's exports bucket, versioned. S3 keys and the SSE-S3 key come from the cell's Secret.
+ */
+export class SeaweedfsObjectStore extends pulumi.ComponentResource implements ObjectStore {
+    readonly bucket: pulumi.Output<string>;
+    readonly endpoint: pulumi.Output<string>;
+    readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+
+    constructor(name: string, args: SeaweedfsObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:SeaweedfsObjectStore", name, {}, opts);
+        const { cell, shape, production, labels } = args.context;
+        const bucket = `${cell.id}-exports`;
+        const secretAccessKey = generatedPassword(`${name}-secret-access-key`, this, 40);
+        const keys = new core.Secret(
+            `${name}-keys`,
+            {
+                metadata: { name: "seaweedfs-keys", namespace: args.namespace, labels: labels.kubernetes },
+                // SeaweedFS derives each object's SSE-S3 key from `sseKey` (WEED_S3_SSE_KEY, through HKDF).
+                stringData: { accessKeyId: "cellplane", secretAccessKey, sseKey: generatedPassword(`${name}-sse-key`, this, 64) },
+            },
+            { parent: this },
+        );
+        const secretName = keys.metadata.name;
+        const pods = {
+            podSecurityContext: { enabled: true, ...nonRootPod(SEAWEED_UID) },
+            containerSecurityContext: { enabled: true, ...RESTRICTED_CONTAINER },
+        };
+        // Production keeps each volume on two of its three servers (placement 001: one more copy, another server).
+        const servers = production ? 3 : 1;
+        const component = (cpu: string, memory: string, data?: string) => ({
+            ...pods,
+            resources: guaranteed({ cpu, memory }),
+            podLabels: labels.kubernetes,
+            logs: { type: "emptyDir" },
+            ...(data ? { data: { type: "persistentVolumeClaim", size: data } } : {}),
+        });
+
+        helmRelease(
+            `${name}-seaweedfs`,
+            {
+                chart: "seaweedfs",
+                namespace: args.namespace,
+                values: {
+                    master: {
+                        ...component("500m", "512Mi", "1Gi"),
+                        replicas: production ? 3 : 1,
+                        defaultReplication: production ? "001" : "000",
+                    },
+                    volume: {
+                        ...component("1", "2Gi"),
+                        replicas: servers,
+                        dataDirs: [{ name: "data", type: "persistentVolumeClaim", size: `${shape.clickhouseStorageGb}Gi`, maxVolumes: 0 }],
+                    },
+                    filer: { ...component("500m", "1Gi", "10Gi"), replicas: production ? 2 : 1 },
+                    s3: {
+                        ...component("500m", "1Gi"),
+                        enabled: true,
+                        replicas: production ? 2 : 1,
+                        port: S3_PORT,
+                        enableAuth: true,
+                        credentials: {
+                            admin: { existingSecret: secretName, accessKeyKey: "accessKeyId", secretKeyKey: "secretAccessKey" },
+                        },
+                        extraEnvironmentVars: { WEED_S3_SSE_KEY: { secretKeyRef: { name: secretName, key: "sseKey" } } },
+                        createBuckets: [{ name: bucket, versioning: "Enabled" }],
+                    },
+                    // The admin and its worker carry out lifecycle rules and vacuum deleted data.
+                    admin: { ...component("250m", "512Mi"), enabled: true },
+                    worker: { ...component("500m", "512Mi"), enabled: true },
+                },
+            },
+            { parent: this },
+        );
+
+        this.bucket = pulumi.output(bucket);
+        this.endpoint = pulumi.interpolate`http://${RELEASE}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
+        this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
+        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+    }
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    CompleteMultipartUploadCommand,
+    CreateMultipartUploadCommand,
+    GetObjectCommand,
+    HeadObjectCommand,
+    ListObjectVersionsCommand,
+    PutObjectCommand,
+    UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { deleteBucket, ensureBucket, readBucket, s3Client } from "../../../components/local/buckets";
+import {
+    destroySeaweedfs,
+    INTERNAL_PORTS,
+    SeaweedfsServerSpec,
+    seaweedfsRunning,
+    startSeaweedfs,
+} from "../../../components/local/seaweedfsServer";
+import { portAnswers } from "../../../components/local/supervisor";
+import { freePort } from "../../support/freePort";
+
+/** Every file under `dir` that contains `needle`. */
+function filesContaining(dir: string, needle: Buffer): string[] {
+    return fs
+        .readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.join(entry.parentPath, entry.name))
+        .filter((file) => fs.readFileSync(file).includes(needle));
+}
+
+/** A real SeaweedFS server built from its Go module, on free ports below the ephemeral range. */
+describe("a local SeaweedFS server", () => {
+    let spec: SeaweedfsServerSpec;
+    const exportsBucket = { bucket: "test-eu-exports", retentionDays: 400 };
+    const key = "tenant=acme/object=events/date=2026-11-24/a.parquet";
+
+    beforeAll(async () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-seaweedfs-"));
+        const internalPortBase = await freePort();
+        spec = {
+            label: "seaweedfs of cell test-eu",
+            dir: path.join(root, "seaweedfs"),
+            port: await freePort(),
+            internalPortBase,
+            accessKeyId: "cellplane",
+            secretAccessKey: randomBytes(20).toString("hex"),
+            sseKey: randomBytes(32).toString("hex"),
+            adminPassword: randomBytes(16).toString("hex"),
+        };
+        await startSeaweedfs(spec);
+    }, 90_000);
+    afterAll(async () => {
+        await destroySeaweedfs(spec);
+        fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
+    });
+
+    test("serves S3 with a versioned, encrypted bucket that expires at the retention", async () => {
+        expect(await seaweedfsRunning(spec)).toBe(true);
+        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: false, versioned: false, encrypted: false });
+        await ensureBucket(spec, exportsBucket);
+        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: true, versioned: true, encrypted: true, expirationDays: 400 });
+
+        const s3 = s3Client(spec);
+        await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: key, Body: "PAR1" }));
+        await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: key, Body: "PAR2" }));
+        expect((await s3.send(new HeadObjectCommand({ Bucket: exportsBucket.bucket, Key: key }))).ServerSideEncryption).toBe("AES256");
+        const body = await (await s3.send(new GetObjectCommand({ Bucket: exportsBucket.bucket, Key: key }))).Body!.transformToString();
+        expect(body).toBe("PAR2");
+        const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: exportsBucket.bucket, Prefix: key }));
+        expect(versions.Versions).toHaveLength(2);
+    });
+
+    test("keeps no object's bytes in plaintext on disk", async () => {
+        const secret = randomBytes(64 * 1024);
+        await s3Client(spec).send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: "secret.bin", Body: secret }));
+        expect(filesContaining(spec.dir, secret.subarray(1000, 1064))).toEqual([]);
+    });
+
+    test("assembles multipart uploads, as ClickHouse writes large Parquet files", async () => {
+        const s3 = s3Client(spec);
+        const target = { Bucket: exportsBucket.bucket, Key: "exports/large.parquet" };
+        const { UploadId } = await s3.send(new CreateMultipartUploadCommand(target));
+        const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1024)];
+        const etags = [];
+        for (const [i, part] of parts.entries()) {
+            etags.push((await s3.send(new UploadPartCommand({ ...target, UploadId, PartNumber: i + 1, Body: part }))).ETag);
+        }
+        await s3.send(
+            new CompleteMultipartUploadCommand({
+                ...target,
+                UploadId,
+                MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+            }),
+        );
+        const stored = await (await s3.send(new GetObjectCommand(target))).Body!.transformToByteArray();
+        expect(Buffer.compare(Buffer.from(stored), Buffer.concat(parts))).toBe(0);
+    });
+
+    test("refuses a write to a bucket nobody created", async () => {
+        await expect(s3Client(spec).send(new PutObjectCommand({ Bucket: "nobody-made-this", Key: "k", Body: "x" }))).rejects.toThrow(
+            /bucket does not exist/i,
+        );
+    });
+
+    test("a second ensure is a no-op and a new retention is applied", async () => {
+        await ensureBucket(spec, { ...exportsBucket, retentionDays: 90 });
+        expect((await readBucket(spec, exportsBucket.bucket)).expirationDays).toBe(90);
+    });
+
+    test("deleting the bucket removes every object version", async () => {
+        await deleteBucket(spec, exportsBucket.bucket);
+        expect((await readBucket(spec, exportsBucket.bucket)).exists).toBe(false);
+    });
+
+    test("destroy leaves no process, port or folder", async () => {
+        await destroySeaweedfs(spec);
+        expect(await seaweedfsRunning(spec)).toBe(false);
+        for (const port of [spec.port, ...Array.from({ length: INTERNAL_PORTS }, (_, i) => spec.internalPortBase + i)]) {
+            expect(await portAnswers(port)).toBe(false);
+        }
+        expect(fs.existsSync(spec.dir)).toBe(false);
+    });
+});
