@@ -1,7 +1,9 @@
+const ESM_ONLY = "(hyparquet|hyparquet-compressors|hysnappy|cookie)";
 const transform = {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
-    // hyparquet (the tests' Parquet reader) and its decompressors ship only ES modules.
-    "/node_modules/(hyparquet|hyparquet-compressors|hysnappy)/.+\\.js$": [
+    // ES-module-only packages: hyparquet (the tests' Parquet reader) with its decompressors, and cookie (of app.inject),
+    // which Node 20's require cannot load.
+    [`/node_modules/${ESM_ONLY}/.+\\.js$`]: [
         "@swc/jest",
         { jsc: { target: "es2022" }, module: { type: "commonjs" } },
     ],
@@ -9,7 +11,7 @@ const transform = {
 const shared = {
     testEnvironment: "node",
     transform,
-    transformIgnorePatterns: ["/node_modules/(?!(hyparquet|hyparquet-compressors|hysnappy)/)"],
+    transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY}/)`],
 };
 
 /**

@@ -1,7 +1,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { defaultStateHome } from "../../stacks/stateHome";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -45,8 +45,6 @@ export async function openStack(projectDir: string, env: string, stackName: stri
         );
     }
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
-    // Loaded here, not at the top: the Automation API takes most of the CLI's start-up, and file edits never need it.
-    const { LocalWorkspace, PulumiCommand, Stack } = await import("@pulumi/pulumi/automation");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(engineBin()) });
     const envVars: Record<string, string> = {
         PATH: `${toolPath()}:${process.env.PATH}`,

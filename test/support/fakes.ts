@@ -1,0 +1,75 @@
+import { createHash, randomUUID } from "crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Message, Producer } from "kafkajs";
+import type { Pool } from "pg";
+
+/**
+ * The cell's Postgres as the apps' metadata queries use it (API keys and quota buckets), in memory, for `app.inject`
+ * tests that run without the bootstrap. The real queries run against Postgres in test/e2e.
+ */
+export class FakeMetadataStore {
+    private readonly keys = new Map<string, { id: string; org: string; revoked: boolean }>();
+    private readonly buckets = new Map<string, { tokens: number; at: number }>();
+    /** When set, every query fails as a Postgres that does not answer. */
+    down = false;
+    queries = 0;
+
+    readonly pool = { query: (sql: string, params: unknown[] = []) => this.query(sql, params) } as unknown as Pool;
+
+    private async query(sql: string, params: unknown[]) {
+        this.queries++;
+        if (this.down) throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+        const hashHex = (value: unknown) => (value as Buffer).toString("hex");
+        if (sql.startsWith("INSERT INTO cellplane.api_keys")) {
+            const id = randomUUID();
+            this.keys.set(hashHex(params[1]), { id, org: params[0] as string, revoked: false });
+            return { rows: [{ id }], rowCount: 1 };
+        }
+        if (sql.startsWith("SELECT org_id FROM cellplane.api_keys")) {
+            const key = this.keys.get(hashHex(params[0]));
+            return { rows: key && !key.revoked ? [{ org_id: key.org }] : [], rowCount: key ? 1 : 0 };
+        }
+        if (sql.startsWith("SELECT * FROM cellplane.take_tokens")) {
+            const [org, name, capacity, perSecond, cost] = params as [string, string, number, number, number];
+            return { rows: [this.take(`${org}/${name}`, capacity, perSecond, cost)], rowCount: 1 };
+        }
+        throw new Error(`the fake metadata store has no answer to: ${sql}`);
+    }
+
+    /** The token bucket of `cellplane.take_tokens`. */
+    private take(bucket: string, capacity: number, perSecond: number, cost: number) {
+        const now = Date.now();
+        const held = this.buckets.get(bucket) ?? { tokens: capacity, at: now };
+        let tokens = Math.min(capacity, held.tokens + ((now - held.at) / 1000) * perSecond);
+        const granted = tokens >= Math.min(cost, capacity);
+        if (granted) tokens -= cost;
+        this.buckets.set(bucket, { tokens, at: now });
+        return { granted, tokens };
+    }
+
+    /** Whether a key with this SHA-256 is stored. */
+    holds(key: string): boolean {
+        return this.keys.has(createHash("sha256").update(key).digest("hex"));
+    }
+}
+
+/** A Kafka producer that keeps what it is sent, or fails as a cluster that does not answer. */
+export class FakeProducer {
+    readonly sent: Message[] = [];
+    failing = false;
+
+    readonly producer = {
+        send: async ({ messages }: { topic: string; messages: Message[] }) => {
+            if (this.failing) throw new Error("KafkaJSConnectionError: Connection timeout");
+            this.sent.push(...messages);
+            return [];
+        },
+    } as unknown as Producer;
+}
+
+/** A ClickHouse client whose queries answer `rows`, or fail as a server that does not answer. */
+export function fakeClickHouse(rows: () => unknown[] = () => []): ClickHouseClient {
+    return {
+        query: async () => ({ json: async () => rows() }),
+    } as unknown as ClickHouseClient;
+}

@@ -1,0 +1,181 @@
+import fc from "fast-check";
+import type { FastifyInstance } from "fastify";
+import { createApiKey, ApiKeys } from "../../../apps/shared/apiKeys";
+import { Quotas } from "../../../apps/shared/quotas";
+import { MAX_BATCH_EVENTS } from "../../../apps/shared/events";
+import { sampleEvents } from "../../../apps/shared/sampleEvents";
+import { apiMetrics } from "../../../apps/ingest/metrics";
+import { CoalescingProducer } from "../../../apps/ingest/producer";
+import { ingestServer } from "../../../apps/ingest/server";
+import { StorageMeter } from "../../../apps/ingest/storage";
+import { fakeClickHouse, FakeMetadataStore, FakeProducer } from "../../support/fakes";
+
+const quotas = { eventsPerSecond: 1_000, apiRequestsPerMinute: 600, maxStorageGb: 10 };
+const TENANTS = {
+    acme: { cell: "eu-1", ...quotas },
+    slowco: { cell: "eu-1", ...quotas, apiRequestsPerMinute: 2 },
+    globex: { cell: "us-1", ...quotas },
+};
+
+/** The ingest API of cell eu-1 with its real auth, quotas, validation and producer, over in-memory stores. */
+async function ingest() {
+    const metadata = new FakeMetadataStore();
+    const kafka = new FakeProducer();
+    const app = ingestServer({
+        config: { CELL_ID: "eu-1", TENANTS, CELL_URLS: { "us-1": "https://us-1.example.test" } },
+        keys: new ApiKeys(metadata.pool),
+        quotas: new Quotas(metadata.pool),
+        storage: new StorageMeter(fakeClickHouse()),
+        producer: new CoalescingProducer(kafka.producer, "events"),
+        clickhouse: fakeClickHouse(() => [{ time: "2026-11-26 10:00:00.000", event_type: "error", count: "3" }]),
+        metrics: apiMetrics(),
+    });
+    const keys = {
+        acme: (await createApiKey(metadata.pool, "acme")).key,
+        slowco: (await createApiKey(metadata.pool, "slowco")).key,
+        globex: (await createApiKey(metadata.pool, "globex")).key,
+    };
+    return { app, metadata, kafka, keys };
+}
+
+const post = (app: FastifyInstance, key: string | undefined, payload: unknown, query = "") =>
+    app.inject({
+        method: "POST",
+        url: `/v1/events${query}`,
+        headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+        payload: payload as object,
+    });
+
+describe("the ingest API (app.inject)", () => {
+    test("202 means the events are in Kafka, keyed by session, with the event's headers", async () => {
+        const { app, kafka, keys } = await ingest();
+        const events = sampleEvents("acme", "eu-west-1", 20);
+        const response = await post(app, keys.acme, events);
+        expect(response.statusCode).toBe(202);
+        expect(response.json()).toEqual({ accepted: 20, rejected: [] });
+        expect(kafka.sent.map((m) => JSON.parse(String(m.value)).event_id)).toEqual(events.map((e) => e.event_id));
+        expect(kafka.sent[0].key).toBe(events[0].session_id);
+        expect(kafka.sent[0].headers).toMatchObject({ org_id: "acme", event_id: events[0].event_id });
+        expect(response.headers["x-ratelimit-remaining"]).toBe("599");
+    });
+
+    test("no key, a made-up key and a revoked tenant's key get the same 401, and nothing is read or stored", async () => {
+        const { app, kafka } = await ingest();
+        const answers = await Promise.all(
+            [undefined, "not-a-key", `cp_acme_${"A".repeat(43)}`, `cp_nobody_${"A".repeat(43)}`].map((key) => post(app, key, [])),
+        );
+        expect(answers.map((a) => a.statusCode)).toEqual([401, 401, 401, 401]);
+        expect(new Set(answers.map((a) => a.json().error)).size).toBe(1);
+        expect(kafka.sent).toEqual([]);
+    });
+
+    test("a tenant of another cell gets 421 naming its cell's URL, before its body is read", async () => {
+        const { app, keys, kafka } = await ingest();
+        const response = await post(app, keys.globex, sampleEvents("globex", "us-east-1", 1));
+        expect(response.statusCode).toBe(421);
+        expect(response.json()).toMatchObject({ cell: "us-1", url: "https://us-1.example.test" });
+        expect(kafka.sent).toEqual([]);
+    });
+
+    test("an invalid event refuses the batch with a 400 naming the index, the field and why; ?partial=true keeps the rest", async () => {
+        const { app, keys, kafka } = await ingest();
+        const [good, bad] = sampleEvents("acme", "eu-west-1", 2);
+        const refused = await post(app, keys.acme, [good, { ...bad, event_id: "42" }]);
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().problems).toEqual([expect.objectContaining({ index: 1, field: "event_id", reason: "must be a UUIDv7" })]);
+        expect(kafka.sent).toEqual([]);
+
+        const partial = await post(app, keys.acme, [good, { ...bad, event_id: "42" }], "?partial=true");
+        expect(partial.statusCode).toBe(202);
+        expect(partial.json()).toMatchObject({ accepted: 1, rejected: [expect.objectContaining({ index: 1 })] });
+        expect(kafka.sent).toHaveLength(1);
+    });
+
+    test("events naming another org_id are refused whole with 403", async () => {
+        const { app, keys, kafka } = await ingest();
+        const response = await post(app, keys.acme, [...sampleEvents("acme", "eu-west-1", 1), ...sampleEvents("globex", "eu-west-1", 1)]);
+        expect(response.statusCode).toBe(403);
+        expect(response.json().error).toContain("events 1 name another org_id");
+        expect(kafka.sent).toEqual([]);
+    });
+
+    test(`more than ${MAX_BATCH_EVENTS} events in one request is 413`, async () => {
+        const { app, keys } = await ingest();
+        const response = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", MAX_BATCH_EVENTS + 1));
+        expect(response.statusCode).toBe(413);
+    });
+
+    test("a tenant over its requests per minute gets 429 with Retry-After, and its events are not stored", async () => {
+        const { app, keys, kafka } = await ingest();
+        expect((await post(app, keys.slowco, sampleEvents("slowco", "eu-west-1", 1))).statusCode).toBe(202);
+        expect((await post(app, keys.slowco, sampleEvents("slowco", "eu-west-1", 1))).statusCode).toBe(202);
+        const limited = await post(app, keys.slowco, sampleEvents("slowco", "eu-west-1", 1));
+        expect(limited.statusCode).toBe(429);
+        expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+        expect(kafka.sent).toHaveLength(2);
+    });
+
+    test("Kafka or Postgres down is 503 with Retry-After, never a 202", async () => {
+        const { app, keys, kafka, metadata } = await ingest();
+        kafka.failing = true;
+        const kafkaDown = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 3));
+        expect(kafkaDown.statusCode).toBe(503);
+        expect(kafkaDown.headers["retry-after"]).toBeDefined();
+        expect(JSON.stringify(kafkaDown.json())).not.toContain("KafkaJS");
+
+        kafka.failing = false;
+        metadata.down = true;
+        const postgresDown = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 3));
+        expect(postgresDown.statusCode).toBe(503);
+        expect(JSON.stringify(postgresDown.json())).not.toContain("ECONNREFUSED");
+        expect(kafka.sent).toEqual([]);
+    });
+
+    test("/v1/metrics answers the tenant's rows and names a bad query field", async () => {
+        const { app, keys } = await ingest();
+        const auth = { authorization: `Bearer ${keys.acme}` };
+        const rows = await app.inject({ url: "/v1/metrics?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z", headers: auth });
+        expect(rows.json()).toEqual({
+            tenant: "acme",
+            granularity: "hour",
+            rows: [{ bucket: "2026-11-26 10:00:00.000", event_type: "error", events: 3 }],
+        });
+        const bad = await app.inject({ url: "/v1/metrics?from=yesterday&to=2026-11-27T00:00:00Z", headers: auth });
+        expect(bad.statusCode).toBe(400);
+        expect(bad.json().problems[0].field).toBe("from");
+    });
+
+    test("any body at all: never a 5xx, and a 202 exactly when every event it counts reached Kafka", async () => {
+        const { app, keys, kafka } = await ingest();
+        const event = fc.record(
+            {
+                event_id: fc.oneof(fc.uuid({ version: 7 }), fc.string()),
+                org_id: fc.constantFrom("acme", "globex", ""),
+                user_id: fc.string({ maxLength: 300 }),
+                session_id: fc.string({ minLength: 1, maxLength: 20 }),
+                event_type: fc.oneof(fc.constantFrom("error", "session_start"), fc.string()),
+                event_category: fc.constantFrom("usage", "cost", "nope"),
+                timestamp: fc.oneof(
+                    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+                    fc.string(),
+                ),
+                region: fc.string({ maxLength: 70 }),
+                environment: fc.constant("production"),
+                metadata: fc.jsonValue({ maxDepth: 4 }),
+            },
+            { requiredKeys: ["event_id", "org_id"] },
+        );
+        const body = fc.oneof(fc.array(event, { maxLength: 5 }), event, fc.jsonValue({ maxDepth: 3 }));
+        await fc.assert(
+            fc.asyncProperty(body, fc.boolean(), async (payload, partial) => {
+                const before = kafka.sent.length;
+                const response = await post(app, keys.acme, payload, partial ? "?partial=true" : "");
+                expect(response.statusCode).toBeLessThan(500);
+                const added = kafka.sent.length - before;
+                if (response.statusCode === 202) expect(added).toBe(response.json().accepted);
+                else expect(added).toBe(0);
+            }),
+            { numRuns: 300 },
+        );
+    });
+});
