@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Message, Producer } from "kafkajs";
 import type { Pool } from "pg";
+import type { ExportStore, Job, NewSchedule, Schedule } from "../../apps/export/store";
 
 /**
  * The cell's Postgres as the apps' metadata queries use it (API keys and quota buckets), in memory, for `app.inject`
@@ -10,6 +11,8 @@ import type { Pool } from "pg";
 export class FakeMetadataStore {
     private readonly keys = new Map<string, { id: string; org: string; revoked: boolean }>();
     private readonly buckets = new Map<string, { tokens: number; at: number }>();
+    /** Tables of the cell's Postgres (schema.table → column names), as `information_schema` lists them. */
+    readonly tables: Record<string, string[]> = { "cellplane.api_keys": ["id", "org_id", "key_hash"], "public.invoices": ["id", "amount"] };
     /** When set, every query fails as a Postgres that does not answer. */
     down = false;
     queries = 0;
@@ -32,6 +35,10 @@ export class FakeMetadataStore {
         if (sql.startsWith("SELECT * FROM cellplane.take_tokens")) {
             const [org, name, capacity, perSecond, cost] = params as [string, string, number, number, number];
             return { rows: [this.take(`${org}/${name}`, capacity, perSecond, cost)], rowCount: 1 };
+        }
+        if (sql.includes("FROM information_schema.columns")) {
+            const table = this.tables[`${String(params[0])}.${String(params[1])}`] ?? [];
+            return { rows: table.map((name) => ({ name, type: "text" })), rowCount: table.length };
         }
         throw new Error(`the fake metadata store has no answer to: ${sql}`);
     }
@@ -72,4 +79,41 @@ export function fakeClickHouse(rows: () => unknown[] = () => []): ClickHouseClie
     return {
         query: async () => ({ json: async () => rows() }),
     } as unknown as ClickHouseClient;
+}
+
+/** A tenant's export schedules and jobs as `ExportStore` keeps them, in memory (the SQL runs in test/e2e). */
+export class FakeExportStore {
+    readonly schedules = new Map<string, Schedule>();
+    readonly jobs: Job[] = [];
+
+    readonly store = {
+        scheduleCount: async (tenant: string) => [...this.schedules.values()].filter((s) => s.tenant === tenant).length,
+        createSchedule: async (tenant: string, s: NewSchedule): Promise<Schedule> => {
+            const now = new Date().toISOString();
+            const schedule: Schedule = {
+                id: randomUUID(),
+                tenant,
+                name: s.name,
+                jobType: "PARQUET_EXPORT",
+                cron: s.cron,
+                params: s.params,
+                paused: s.paused,
+                nextRunAt: s.nextRunAt?.toISOString() ?? null,
+                createdAt: now,
+                updatedAt: now,
+            };
+            this.schedules.set(schedule.id, schedule);
+            return schedule;
+        },
+        schedule: async (tenant: string, id: string) => {
+            const schedule = this.schedules.get(id);
+            return schedule?.tenant === tenant ? schedule : undefined;
+        },
+        unfinishedJobCount: async (tenant: string) => this.jobs.filter((j) => j.tenant === tenant && j.status === "queued").length,
+        createJob: async (tenant: string, scheduleId: string | null, from: string, to: string, objects: string[]): Promise<Job> => {
+            const job = { id: randomUUID(), tenant, scheduleId, status: "queued", from, to, objects } as Job;
+            this.jobs.push(job);
+            return job;
+        },
+    } as unknown as ExportStore;
 }

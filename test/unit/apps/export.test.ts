@@ -1,0 +1,133 @@
+import fc from "fast-check";
+import type { ExportRunner } from "../../../apps/export/runner";
+import { nextRunOf, planRun } from "../../../apps/export/runner";
+import { exportServer } from "../../../apps/export/server";
+import { ApiKeys, createApiKey } from "../../../apps/shared/apiKeys";
+import { Quotas } from "../../../apps/shared/quotas";
+import { FakeExportStore, FakeMetadataStore } from "../../support/fakes";
+
+const TENANTS = { acme: { cell: "eu-1", eventsPerSecond: 100, apiRequestsPerMinute: 10_000, maxStorageGb: 1 } };
+
+/** The export API of cell eu-1 with its real auth and validation, over in-memory stores. */
+async function exportApi() {
+    const metadata = new FakeMetadataStore();
+    const exports = new FakeExportStore();
+    const queued: unknown[] = [];
+    const app = exportServer({
+        config: { CELL_ID: "eu-1", TENANTS, CELL_URLS: {} },
+        keys: new ApiKeys(metadata.pool),
+        quotas: new Quotas(metadata.pool),
+        pool: metadata.pool,
+        store: exports.store,
+        runner: { enqueue: (...jobs: unknown[]) => queued.push(...jobs) } as unknown as ExportRunner,
+    });
+    const key = (await createApiKey(metadata.pool, "acme")).key;
+    const send = (method: "POST" | "GET", url: string, payload?: object) =>
+        app.inject({ method, url, payload, headers: { authorization: `Bearer ${key}` } });
+    return { app, exports, queued, send };
+}
+
+const schedule = (overrides: object = {}) => ({ name: "nightly", cron: "0 2 * * *", ...overrides });
+
+describe("the export API (app.inject)", () => {
+    test("a schedule is created with its next run, in UTC", async () => {
+        const { send, exports } = await exportApi();
+        const created = await send("POST", "/v1/schedules", schedule());
+        expect(created.statusCode).toBe(201);
+        expect(created.json()).toMatchObject({ name: "nightly", params: { objects: ["events"], lookbackDays: 1 }, paused: false });
+        expect(new Date(created.json().nextRunAt).getUTCHours()).toBe(2);
+        expect(exports.schedules.size).toBe(1);
+    });
+
+    test.each([
+        [{ cron: "* * * * *" }, "cron", /runs must be at least 15 minutes apart/],
+        [{ cron: "every day" }, "cron", /use five fields/],
+        [{ name: "Nightly Export" }, "name", /lower-case letters, digits and dashes/],
+        [{ lookbackDays: 45 }, "lookbackDays", /at most 30: a run exports at most 31 days/],
+        [{ objects: ["cellplane.api_keys"] }, "objects.0", /service's own schema "cellplane", which is never exported/],
+        [{ objects: ["public.invoices"] }, "objects.0", /has no tenant_id column/],
+        [{ objects: ["public.nothing"] }, "objects.0", /does not exist in the cell's Postgres/],
+        [{ surprise: true }, "", /unrecognized key/i],
+    ])("%j is refused with a 400 naming %s, and nothing is stored", async (change, field, reason) => {
+        const { send, exports } = await exportApi();
+        const refused = await send("POST", "/v1/schedules", schedule(change));
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().problems).toEqual([expect.objectContaining({ field, reason: expect.stringMatching(reason) })]);
+        expect(exports.schedules.size).toBe(0);
+    });
+
+    test("a tenant's 21st schedule is refused with 409", async () => {
+        const { send } = await exportApi();
+        for (let i = 0; i < 20; i++) expect((await send("POST", "/v1/schedules", schedule({ name: `s-${i}` }))).statusCode).toBe(201);
+        const refused = await send("POST", "/v1/schedules", schedule({ name: "one-more" }));
+        expect(refused.statusCode).toBe(409);
+        expect(refused.json().error).toContain("has 20 schedules, the most it may");
+    });
+
+    test("an on-demand export is queued; over 31 days, reversed or in the future it is a 400", async () => {
+        const { send, queued } = await exportApi();
+        const ok = await send("POST", "/v1/exports", { from: "2026-11-01", to: "2026-11-20" });
+        expect(ok.statusCode).toBe(202);
+        expect(queued).toEqual([expect.objectContaining({ from: "2026-11-01", to: "2026-11-20", objects: ["events"] })]);
+        const tomorrowPlusOne = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+        for (const [body, field] of [
+            [{ from: "2026-01-01", to: "2026-03-01" }, "to"],
+            [{ from: "2026-11-20", to: "2026-11-01" }, "from"],
+            [{ from: "2026-11-20", to: tomorrowPlusOne }, "to"],
+        ] as const) {
+            const refused = await send("POST", "/v1/exports", body);
+            expect(refused.statusCode).toBe(400);
+            expect(refused.json().problems[0].field).toBe(field);
+        }
+        expect(queued).toHaveLength(1);
+    });
+
+    test("a tenant with 10 unfinished exports gets 429 for the next", async () => {
+        const { send } = await exportApi();
+        for (let i = 0; i < 10; i++)
+            expect((await send("POST", "/v1/exports", { from: "2026-11-01", to: "2026-11-02" })).statusCode).toBe(202);
+        const refused = await send("POST", "/v1/exports", { from: "2026-11-01", to: "2026-11-02" });
+        expect(refused.statusCode).toBe(429);
+        expect(refused.headers["retry-after"]).toBe("60");
+    });
+
+    test("a malformed or unknown schedule id is the same 404", async () => {
+        const { send } = await exportApi();
+        const answers = await Promise.all(["nope", "0193a6f0-0000-7000-8000-000000000000"].map((id) => send("GET", `/v1/schedules/${id}`)));
+        expect(answers.map((a) => a.statusCode)).toEqual([404, 404]);
+    });
+
+    test("any cron expression: never a 5xx, and a schedule is stored only when its runs are 15 minutes apart or more", async () => {
+        const { app, send } = await exportApi();
+        const field = fc.oneof(fc.constantFrom("*", "*/5", "*/15", "0", "30", "1-5", "*/20"), fc.integer({ min: 0, max: 70 }).map(String));
+        const cron = fc.oneof(
+            fc.array(field, { minLength: 5, maxLength: 6 }).map((f) => f.join(" ")),
+            fc.string({ maxLength: 30 }),
+        );
+        let n = 0;
+        await fc.assert(
+            fc.asyncProperty(cron, async (expression) => {
+                const answer = await send("POST", "/v1/schedules", schedule({ name: `p-${n++}`, cron: expression }));
+                expect(answer.statusCode).toBeLessThan(500);
+                if (answer.statusCode !== 201) return;
+                const runs: Date[] = [];
+                for (let at = new Date(); runs.length < 20;) runs.push((at = nextRunOf(expression, at)!));
+                const gaps = runs.slice(1).map((run, i) => run.getTime() - runs[i].getTime());
+                expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15 * 60_000);
+                await app.inject({ method: "DELETE", url: `/v1/schedules/${answer.json().id}` });
+            }),
+            { numRuns: 200 },
+        );
+    });
+});
+
+describe("planning a run", () => {
+    test("a run exports the look-back days up to the day it fires, and knows the next", () => {
+        const now = new Date("2026-11-26T02:00:00Z");
+        expect(planRun({ cron: "0 2 * * *", params: { objects: ["events"], lookbackDays: 3 } }, now)).toEqual({
+            from: "2026-11-23",
+            to: "2026-11-26",
+            nextRunAt: new Date("2026-11-27T02:00:00Z"),
+        });
+    });
+});
