@@ -3,10 +3,7 @@ const transform = {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
     // ES-module-only packages: hyparquet (the tests' Parquet reader) with its decompressors, and cookie (of app.inject),
     // which Node 20's require cannot load.
-    [`/node_modules/${ESM_ONLY}/.+\\.js$`]: [
-        "@swc/jest",
-        { jsc: { target: "es2022" }, module: { type: "commonjs" } },
-    ],
+    [`/node_modules/${ESM_ONLY}/.+\\.js$`]: ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
 };
 const shared = {
     testEnvironment: "node",

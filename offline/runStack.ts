@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { verifyKubernetesCells } from "../components/kubernetes/clusterRegion";
 import { loadStackConfig, stackFileConfig, stackNamesIn } from "../stacks/load";
 import { cellplane } from "../stacks/program";
+import type { ResourceProps } from "../model/resourceProps";
 
 /** A resource the program registered, with the inputs it gave and where it sits in the tree. */
 export interface MockedResource {
@@ -18,9 +19,9 @@ export interface MockedResource {
     name: string;
     /** Undefined for components, which have no id. */
     id?: string;
-    inputs: Record<string, any>;
+    inputs: ResourceProps;
     /** Outputs as the engine would report them after `up`: the inputs and what the cloud computed. */
-    state: Record<string, any>;
+    state: ResourceProps;
     /** URN of the parent resource. */
     parent?: string;
     /** Created with the `protect` option. */
@@ -33,11 +34,14 @@ export interface MockedResource {
     cell?: string;
 }
 
+/** The stack's outputs as `pulumi stack output` shows them. */
+export type StackOutputs = pulumi.Unwrap<ReturnType<typeof cellplane>>;
+
 export interface ProgramRun {
     resources: MockedResource[];
-    outputs: Record<string, any>;
+    outputs: StackOutputs;
     /** The program's return value before Pulumi resolved it (to inspect Output secrecy). */
-    program: any;
+    program: ReturnType<typeof cellplane>;
 }
 
 /** The stacks checked in as `Pulumi.<stack>.yaml`. */
@@ -56,7 +60,7 @@ export function stackConfig(stack: string): Record<string, unknown> {
 export const SECRET_MARKER = "secret-value-of-";
 
 /** Values the clouds compute on create, for the outputs the program reads back. */
-function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+function computed(type: string, name: string, inputs: ResourceProps): Record<string, unknown> {
     switch (type) {
         case "aws:rds/instance:Instance":
             return { address: `${name}.c0ffee.${"rds.amazonaws.com"}`, port: 5432 };
@@ -90,7 +94,7 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
 }
 
 /** The `name` every Azure resource reports, from its `xxxName` input as the real provider does. */
-function azureName(type: string, name: string, inputs: Record<string, any>): string {
+function azureName(type: string, name: string, inputs: ResourceProps): string {
     const resource = type.split(":")[2] ?? "";
     const key = `${resource[0].toLowerCase()}${resource.slice(1)}Name`;
     return inputs[key] ?? name;
@@ -101,7 +105,7 @@ function azureName(type: string, name: string, inputs: Record<string, any>): str
  * namespace) and returns every registered resource with its inputs, ancestry and provider.
  */
 export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
-    const registrations = new Map<string, { id: string; inputs: Record<string, any>; state: Record<string, any>; provider?: string }>();
+    const registrations = new Map<string, { id: string; inputs: ResourceProps; state: ResourceProps; provider?: string }>();
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -155,12 +159,12 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
     // As in stacks/index.ts: validation comes before the first resource.
     const validated = loadStackConfig();
     await verifyKubernetesCells(validated.cells, () => undefined);
-    let program: any;
+    let program: ReturnType<typeof cellplane> | undefined;
     const parents = new Map<string, { type: string; name: string } | undefined>();
     const protectedResources = new Set<string>();
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
-            const parent = args.opts.parent as any;
+            const parent = args.opts.parent as (pulumi.Resource & { __pulumiType: string; __name: string }) | undefined;
             parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
             if (args.opts.protect) protectedResources.add(`${args.type}::${args.name}`);
             return undefined;
@@ -175,8 +179,9 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         return parent ? cellOf(parent.type, parent.name) : undefined;
     };
 
-    const monitor = pulumi.runtime.getMonitor() as any;
-    const urns = [...(monitor.getRegisteredResources() as Map<string, unknown>).keys()];
+    // The mock monitor keeps every registration; the engine's own monitor has no such list.
+    const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
+    const urns = [...monitor.getRegisteredResources().keys()];
     const urnOf = new Map(
         urns.map((urn) => {
             const [, , qualifiedType, name] = urn.split("::");
@@ -203,7 +208,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             cell: cellOf(type, name),
         };
     });
-    return { resources, outputs: outputs as Record<string, any>, program };
+    return { resources, outputs: outputs as StackOutputs, program: program! };
 }
 
 /** A stack run with the config of one checked-in stack file. */

@@ -1,5 +1,6 @@
 import { describe, ofTypes, resourcePolicy, stackPolicy } from "./lib";
 import { T } from "./types";
+import type { ResourceProps } from "../model/resourceProps";
 
 export const postgresStorageEncrypted = resourcePolicy({
     name: "postgres-storage-encrypted",
@@ -24,7 +25,7 @@ export const bucketEncryptedWithKms = stackPolicy({
                     (r) =>
                         r.type === T.bucketEncryption &&
                         (r.props.rules ?? []).some(
-                            (rule: any) =>
+                            (rule: ResourceProps) =>
                                 rule.applyServerSideEncryptionByDefault?.sseAlgorithm === "aws:kms" &&
                                 rule.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
                         ),

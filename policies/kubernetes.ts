@@ -1,11 +1,12 @@
 import { describe, ofTypes, PolicySubject, resourcePolicy } from "./lib";
 import { T } from "./types";
+import type { ResourceProps } from "../model/resourceProps";
 
 /** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
-function podSpecsOf(r: PolicySubject): any[] {
+function podSpecsOf(r: PolicySubject): ResourceProps[] {
     const spec = r.props.spec ?? {};
     if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation)
-        return (spec.templates?.podTemplates ?? []).map((t: any) => t.spec);
+        return (spec.templates?.podTemplates ?? []).map((t: ResourceProps) => t.spec);
     if (/^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(r.type)) return [spec.template?.spec ?? {}];
     if (r.type === "kubernetes:core/v1:Pod") return [spec];
     return [];
@@ -15,7 +16,7 @@ const WORKLOADS = (type: string) =>
     [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type) ||
     /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
 
-function hasRequestsAndLimits(resources: any): boolean {
+function hasRequestsAndLimits(resources: ResourceProps): boolean {
     return ["requests", "limits"].every((kind) => resources?.[kind]?.cpu && resources?.[kind]?.memory);
 }
 

@@ -7,13 +7,14 @@ import type {
 } from "@pulumi/policy";
 import { kubernetesLabelKey } from "../model/labels";
 import { Residency, RESIDENCIES, residencyOfRegion } from "../model/residency";
+import type { ResourceProps } from "../model/resourceProps";
 
 /** What a resource looks like to a policy, whether it is checked alone or as part of the stack. */
 export interface PolicySubject {
     type: string;
     name: string;
     urn: string;
-    props: Record<string, any>;
+    props: ResourceProps;
     provider?: PolicyProviderResource;
     opts?: { protect?: boolean };
 }
@@ -87,7 +88,7 @@ export function describe(resource: PolicySubject): string {
     return `${kind} "${resource.name}"`;
 }
 
-export type Check = (resource: PolicySubject, report: ReportViolation, config: Record<string, any>) => void;
+export type Check = (resource: PolicySubject, report: ReportViolation, config: ResourceProps) => void;
 
 /** A resource policy that runs `check` on the resources `appliesTo` accepts. Mandatory unless configured otherwise. */
 export function resourcePolicy(spec: {

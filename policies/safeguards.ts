@@ -3,6 +3,7 @@ import { AZURE_SKUS } from "../components/azure/sizing";
 import { SIZES, Size } from "../model/sizing";
 import { describe, ofTypes, resourcePolicy } from "./lib";
 import { T } from "./types";
+import type { ResourceProps } from "../model/resourceProps";
 
 export const deletionProtection = resourcePolicy({
     name: "deletion-protection",
@@ -43,7 +44,7 @@ export const multiZone = resourcePolicy({
             [T.msk]: [(p.brokerNodeGroupInfo?.clientSubnets ?? []).length >= 3, "Spread brokers over three AZs (three client subnets)."],
             [T.eks]: [(p.vpcConfig?.subnetIds ?? []).length >= 3, "Give the cluster subnets in three AZs."],
             [T.aks]: [
-                (p.agentPoolProfiles ?? []).every((pool: any) => (pool.availabilityZones ?? []).length >= 3),
+                (p.agentPoolProfiles ?? []).every((pool: ResourceProps) => (pool.availabilityZones ?? []).length >= 3),
                 `Set availabilityZones: ["1", "2", "3"] on every node pool.`,
             ],
             [T.eventHubsNamespace]: [p.zoneRedundant === true, "Set zoneRedundant: true."],
@@ -68,7 +69,7 @@ function allowedTypes(sizes: Size[]) {
     } as Record<string, string[]>;
 }
 
-function instanceTypesOf(r: { type: string; props: Record<string, any> }): string[] {
+function instanceTypesOf(r: { type: string; props: ResourceProps }): string[] {
     switch (r.type) {
         case T.rds:
             return [r.props.instanceClass];
@@ -79,7 +80,7 @@ function instanceTypesOf(r: { type: string; props: Record<string, any> }): strin
         case T.flexibleServer:
             return [r.props.sku?.name];
         default:
-            return (r.props.agentPoolProfiles ?? []).map((pool: any) => pool.vmSize);
+            return (r.props.agentPoolProfiles ?? []).map((pool: ResourceProps) => pool.vmSize);
     }
 }
 

@@ -28,7 +28,7 @@ function print(stack: string, run: ProgramRun) {
         for (const [type, count] of types) console.log(`    ${String(count).padStart(3)} × ${type}`);
     }
     console.log("\nrouting (tenant → cell → residency):");
-    for (const [tenant, route] of Object.entries(routing) as [string, any][]) {
+    for (const [tenant, route] of Object.entries(routing)) {
         console.log(
             `    ${tenant.padEnd(16)} → ${route.cell.padEnd(18)} ${route.residency}  ${route.cloud} ${route.region}  kafka ${route.endpoints.kafkaBootstrap.split(",")[0]}`,
         );

@@ -31,11 +31,11 @@ const EXPORT_LIMITS = {
 };
 
 const isoDay = z.iso.date();
-const objects = z.array(z.string()).min(1).max(20).default([EVENTS_OBJECT]);
+const objectsField = z.array(z.string()).min(1).max(20).default([EVENTS_OBJECT]);
 const scheduleBody = z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes, at most 63"),
     cron: z.string().min(1).max(200),
-    objects,
+    objects: objectsField,
     lookbackDays: z
         .number()
         .int()
@@ -46,7 +46,7 @@ const scheduleBody = z.strictObject({
 });
 const DAY_MS = 86_400_000;
 const exportBody = z
-    .strictObject({ from: isoDay, to: isoDay, objects })
+    .strictObject({ from: isoDay, to: isoDay, objects: objectsField })
     .refine((b) => b.from <= b.to, { message: "from is after to", path: ["from"] })
     .refine((b) => Date.parse(b.to) - Date.parse(b.from) < EXPORT_LIMITS.maxDays * DAY_MS, {
         message: `spans more than ${EXPORT_LIMITS.maxDays} days; split it into several exports`,

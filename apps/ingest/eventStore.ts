@@ -134,13 +134,13 @@ function partitionChunks(events: readonly EventMessage[]): EventMessage[][] {
     return chunks;
 }
 
-/** `items` grouped by `keyOf`, each group in the items' order. */
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+/** `items` grouped by `groupOf`, each group in the items' order. */
+function groupBy<T>(items: readonly T[], groupOf: (item: T) => string): Map<string, T[]> {
     const groups = new Map<string, T[]>();
     for (const item of items) {
-        const group = groups.get(keyOf(item));
+        const group = groups.get(groupOf(item));
         if (group) group.push(item);
-        else groups.set(keyOf(item), [item]);
+        else groups.set(groupOf(item), [item]);
     }
     return groups;
 }

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { MockedResource } from "../../offline/runStack";
 import { POLICIES } from "../pack";
+import type { ResourceProps } from "../../model/resourceProps";
 
 /** A `--policy-pack-config` file: a level, or a level with the policy's own settings, per policy name; `all` for every policy. */
 export type PackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
@@ -125,9 +126,10 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
 }
 
 /** `isType`/`asType` as the analyzer defines them: by the resource class's Pulumi type token. */
-function typeChecks(type: string, props: Record<string, any>) {
+function typeChecks(type: string, props: ResourceProps) {
     const isType = (resourceClass: unknown) => (resourceClass as { __pulumiType?: string }).__pulumiType === type;
-    return { isType, asType: (resourceClass: unknown) => (isType(resourceClass) ? props : undefined) as any };
+    const asType = <T>(resourceClass: unknown): T | undefined => (isType(resourceClass) ? (props as T) : undefined);
+    return { isType, asType };
 }
 
 async function ignoreNotApplicable(run: () => void | Promise<void>) {

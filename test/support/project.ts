@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { engineBin, toolPath } from "../../scripts/ops/workspace";
+import type { ResourceProps } from "../../model/resourceProps";
 
 export const ROOT = path.join(__dirname, "..", "..");
 
@@ -44,7 +45,7 @@ export function scratchProject(prefix: string) {
  * A copy of the local stack as stack `e2e` of a scratch project: its own ports, state folder and backend, so it
  * runs beside `npm run up`. `edit` may change its configuration (the `config:` map of Pulumi.local.yaml).
  */
-export function isolatedLocalStack(prefix: string, edit: (config: Record<string, any>) => void = () => {}) {
+export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps) => void = () => {}) {
     const scratch = scratchProject(prefix);
     for (const entry of [
         "apps",

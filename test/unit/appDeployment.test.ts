@@ -5,6 +5,7 @@ import * as zlib from "zlib";
 import { bundleApp, bundleFile } from "../../components/apps/bundle";
 import { IMAGES } from "../../components/kubernetes/charts";
 import { ofType, ProgramRun, SECRET_MARKER, secretValue, singleCellStack } from "../support/harness";
+import type { ResourceProps } from "../../model/resourceProps";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const CELLS = {
@@ -27,7 +28,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             expect(d.inputs.metadata.namespace).toBe("cell-1-data");
             expect(d.inputs.spec.replicas).toBe(2);
             const pod = d.inputs.spec.template.spec;
-            expect([...pod.initContainers, ...pod.containers].map((c: any) => c.image)).toEqual([IMAGES.node, IMAGES.node]);
+            expect([...pod.initContainers, ...pod.containers].map((c: ResourceProps) => c.image)).toEqual([IMAGES.node, IMAGES.node]);
             expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
             const [container] = pod.containers;
             expect(container.readinessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });
@@ -63,7 +64,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
         const ingest = byName(DEPLOYMENT, "ingest").inputs.spec.template.spec.containers[0];
         expect(ingest.envFrom).toEqual([{ secretRef: { name: "ingest-secrets" } }]);
         expect(JSON.stringify(ingest.env)).not.toContain(SECRET_MARKER);
-        expect(Object.fromEntries(ingest.env.map((e: any) => [e.name, e.value]))).toMatchObject({
+        expect(Object.fromEntries(ingest.env.map((e: ResourceProps) => [e.name, e.value]))).toMatchObject({
             CELL_ID: "cell-1",
             HOST: "0.0.0.0",
             PORT: "8080",
@@ -81,7 +82,9 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             ingestUrl: "http://ingest.cell-1-data.svc.cluster.local:8080",
             exportUrl: "http://export.cell-1-data.svc.cluster.local:8080",
         });
-        const routes = byName(DEPLOYMENT, "router").inputs.spec.template.spec.containers[0].env.find((e: any) => e.name === "ROUTES").value;
+        const routes = byName(DEPLOYMENT, "router").inputs.spec.template.spec.containers[0].env.find(
+            (e: ResourceProps) => e.name === "ROUTES",
+        ).value;
         expect(JSON.parse(routes)).toEqual(run.outputs.routing);
     });
 });

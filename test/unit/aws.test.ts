@@ -10,6 +10,7 @@ import {
     single,
     singleCellStack,
 } from "../support/harness";
+import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
 
@@ -40,7 +41,7 @@ describe.each([
         const group = single(run, "aws:ec2/securityGroup:SecurityGroup");
         const vpcCidr = single(run, "aws:ec2/vpc:Vpc").inputs.cidrBlock;
         for (const rule of [...group.inputs.ingress, ...group.inputs.egress]) expect(rule.cidrBlocks).toEqual([vpcCidr]);
-        expect(group.inputs.ingress.map((r: any) => [r.fromPort, r.toPort])).toEqual([
+        expect(group.inputs.ingress.map((r: ResourceProps) => [r.fromPort, r.toPort])).toEqual([
             [5432, 5432],
             [9094, 9098],
         ]);

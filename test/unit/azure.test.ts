@@ -1,6 +1,7 @@
 import { AZURE_SKUS } from "../../components/azure/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
 import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" };
 
@@ -39,7 +40,7 @@ describe.each([
 
     test("opens the Postgres subnet to the VNet only", () => {
         const rules = single(run, "azure-native:network:NetworkSecurityGroup").inputs.securityRules;
-        const allows = rules.filter((r: any) => r.access === "Allow");
+        const allows = rules.filter((r: ResourceProps) => r.access === "Allow");
         expect(allows).toEqual([expect.objectContaining({ sourceAddressPrefix: "10.1.0.0/16", destinationPortRange: "5432" })]);
         expect(rules.at(-1)).toMatchObject({ access: "Deny", sourceAddressPrefix: "*", destinationPortRange: "*" });
     });

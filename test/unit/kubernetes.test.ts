@@ -18,6 +18,7 @@ import {
     single,
     singleCellStack,
 } from "../support/harness";
+import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" };
 const KAFKA = "kubernetes:kafka.strimzi.io/v1beta2:Kafka";
@@ -25,8 +26,8 @@ const NODE_POOL = "kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool";
 const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
 
 /** Every container of a custom resource's pod templates. */
-function containersOf(resource: { inputs: any }): any[] {
-    return resource.inputs.spec.templates.podTemplates.flatMap((t: any) => t.spec.containers);
+function containersOf(resource: { inputs: ResourceProps }): ResourceProps[] {
+    return resource.inputs.spec.templates.podTemplates.flatMap((t: ResourceProps) => t.spec.containers);
 }
 
 describe.each([

@@ -1,14 +1,14 @@
 import * as path from "path";
-import { StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import { StackValidationArgs, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
-import { packConfigOf, runPolicies } from "../../policies/check/engine";
+import { PackConfig, packConfigOf, runPolicies } from "../../policies/check/engine";
 import { POLICIES } from "../../policies/pack";
 import { T } from "../../policies/types";
 import { MockedResource, ProgramRun, runStackFile, stackConfig, stackNames } from "../support/harness";
-
+import type { ResourceProps } from "../../model/resourceProps";
 
 /** A resource as the offline run records it, with the same props as inputs and outputs. */
-function resource(type: string, name: string, props: Record<string, any>, extra: Partial<MockedResource> = {}): MockedResource {
+function resource(type: string, name: string, props: ResourceProps, extra: Partial<MockedResource> = {}): MockedResource {
     return {
         urn: `urn:pulumi:test::cellplane::${type}::${name}`,
         type,
@@ -42,7 +42,7 @@ const awsProvider = (region: string) => resource(T.awsProvider, `p-${region}`, {
 function aws(
     type: string,
     name: string,
-    props: Record<string, any>,
+    props: ResourceProps,
     region = "eu-west-1",
     extra: Partial<MockedResource> = {},
 ): MockedResource[] {
@@ -61,7 +61,7 @@ const withQuotas = (tenants: Record<string, { residency: string; cell: string }>
     );
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
 const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
-const pod = (spec: Record<string, any>) => ({
+const pod = (spec: ResourceProps) => ({
     spec: { templates: { podTemplates: [{ name: "p", spec }] } },
     metadata: { labels: labels() },
 });
@@ -70,14 +70,14 @@ const goodContainer = {
     image: "clickhouse/clickhouse-server:24.8.14.39",
     resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
 };
-const bucketWith = (kind: string, props: Record<string, any>) => [
+const bucketWith = (kind: string, props: ResourceProps) => [
     resource(T.bucket, "b", { bucket: "b", tags: tags() }),
     resource(kind, "b-x", { bucket: "b", ...props }),
 ];
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
 /** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
-const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: Record<string, unknown> }> = {
+const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: PackConfig }> = {
     "residency-region": {
         pass: aws(T.rds, "db", { tags: tags("eu") }, "eu-west-1"),
         fail: aws(T.rds, "db", { tags: tags("eu") }, "us-east-1"),
@@ -397,7 +397,7 @@ test("a policy that cannot decide at preview says so: an unknown bucket name sto
         const reported: string[] = [];
         // The engine turns this error into "can't run policy … during preview", an advisory of its own.
         await expect(async () =>
-            policy.validateStack({ resources } as any, (message) => void reported.push(message)),
+            policy.validateStack({ resources } as unknown as StackValidationArgs, (message) => void reported.push(message)),
         ).rejects.toBeInstanceOf(UnknownValueError);
         expect(reported).toEqual([]);
     }
@@ -411,11 +411,11 @@ describe.each(Object.entries(CASES))("%s", (name, { pass, fail, message, config 
     const policy = () => byName.get(policyOfCase(name))!;
 
     test("accepts compliant resources", async () => {
-        expect(await runPolicies(pass, config as any, [policy()])).toEqual([]);
+        expect(await runPolicies(pass, config, [policy()])).toEqual([]);
     });
 
     test("rejects the violation, naming the resource and the fix", async () => {
-        const violations = await runPolicies(fail, config as any, [policy()]);
+        const violations = await runPolicies(fail, config, [policy()]);
         expect(violations).toHaveLength(1);
         expect(violations[0]).toMatchObject({ policy: policyOfCase(name), level: "mandatory" });
         expect(violations[0].message).toMatch(message);
@@ -436,7 +436,7 @@ describe("enforcement levels come from the stack's policy config", () => {
 
     test.each(stackNames())("%s: the allowed sizes match Pulumi.%s.yaml and every configured policy exists", (stack) => {
         const config = packConfigOf(stack);
-        expect((config["allowed-instance-types"] as any).allowedSizes).toEqual(stackConfig(stack).allowedSizes);
+        expect((config["allowed-instance-types"] as ResourceProps).allowedSizes).toEqual(stackConfig(stack).allowedSizes);
         for (const key of Object.keys(config).filter((k) => k !== "all")) expect(byName.has(key)).toBe(true);
     });
 });
@@ -486,9 +486,9 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         const usCellId = Object.keys(run.outputs.cells).find((id) => run.outputs.cells[id].residency === "us")!;
         const resources = run.resources.map((r) => {
             if (r.type !== T.configMap || r.state.metadata?.name !== TENANT_DIRECTORY_CONFIGMAP) return r;
-            const directory = JSON.parse(r.state.data[TENANT_DIRECTORY_KEY]);
-            directory.tenants.acme.cell = usCellId;
-            return { ...r, state: { ...r.state, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(directory) } } };
+            const moved = JSON.parse(r.state.data[TENANT_DIRECTORY_KEY]);
+            moved.tenants.acme.cell = usCellId;
+            return { ...r, state: { ...r.state, data: { [TENANT_DIRECTORY_KEY]: JSON.stringify(moved) } } };
         });
         const violations = (await runPolicies(resources, packConfigOf(stack))).filter((v) => v.level === "mandatory");
         expect(violations.map((v) => v.policy)).toEqual(Object.keys(run.outputs.cells).map(() => "tenant-routing-within-residency"));

@@ -5,6 +5,7 @@ import { ConfigError } from "../../model/config";
 import { regionsOf, residencyOfRegion } from "../../model/residency";
 import { ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "../support/harness";
 import { regionOf } from "../support/regions";
+import type { ResourceProps } from "../../model/resourceProps";
 
 describe.each(["dev", "prod"])("the %s stack", (stack) => {
     let run: ProgramRun;
@@ -64,7 +65,7 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
         for (const map of maps) {
             const directory = JSON.parse(map.inputs.data[TENANT_DIRECTORY_KEY]);
             expect(Object.keys(directory.cells).sort()).toEqual(Object.keys(run.outputs.cells).sort());
-            for (const [tenant, route] of Object.entries(run.outputs.routing) as [string, any][]) {
+            for (const [tenant, route] of Object.entries(run.outputs.routing)) {
                 expect(directory.tenants[tenant]).toEqual({
                     residency: route.residency,
                     cell: route.cell,
@@ -118,7 +119,9 @@ describe("invalid configuration", () => {
         await expect(runStack({ ...dev, cells })).rejects.toThrow(
             `cellplane:cells[0].region: "us-east-1" is not a aws region of residency eu.`,
         );
-        expect((pulumi.runtime.getMonitor() as any).getRegisteredResources().size).toBe(0);
+        expect(
+            (pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> }).getRegisteredResources().size,
+        ).toBe(0);
     });
 
     test("an empty cell list is refused", async () => {
@@ -127,7 +130,7 @@ describe("invalid configuration", () => {
 });
 
 /** An input's value, whether Pulumi sent it as a secret or not. */
-function unwrapSecret(input: any): any {
+function unwrapSecret(input: ResourceProps): ResourceProps {
     return input?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig ? input.value : input;
 }
 

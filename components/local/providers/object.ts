@@ -15,11 +15,16 @@ import {
 import { dropSchema, ensureSchema, schemaOwnedBy } from "../postgresObjects";
 import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 /** How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand. */
 const OBJECTS: Record<
     string,
-    { ensure(p: any): Promise<Record<string, unknown> | void>; intact(p: any): Promise<boolean>; remove(p: any): Promise<void> }
+    {
+        ensure(p: ResourceProps): Promise<Record<string, unknown> | void>;
+        intact(p: ResourceProps): Promise<boolean>;
+        remove(p: ResourceProps): Promise<void>;
+    }
 > = {
     topic: {
         ensure: (p) => ensureTopic(p.server, p.spec),
@@ -74,7 +79,7 @@ const OBJECTS: Record<
 export interface ObjectProps {
     kind: string;
     server?: unknown;
-    spec: any;
+    spec: ResourceProps;
     intact?: boolean;
     value?: string;
 }

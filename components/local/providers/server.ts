@@ -4,6 +4,7 @@ import { appRunning, destroyApp, startApp, stopApp } from "../appServer";
 import { clickhouseRunning, destroyClickHouse, startClickHouse, stopClickHouse } from "../clickhouseServer";
 import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServer";
 import { destroySeaweedfs, seaweedfsRunning, startSeaweedfs, stopSeaweedfs } from "../seaweedfsServer";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 const SERVERS = {
     kafka: { start: startKafka, running: kafkaRunning, stop: stopKafka, destroy: destroyKafka },
@@ -15,7 +16,7 @@ export type ServerKind = keyof typeof SERVERS;
 
 export interface ServerProps {
     kind: ServerKind;
-    spec: any;
+    spec: ResourceProps;
     running?: boolean;
 }
 

@@ -18,6 +18,8 @@ import {
     s3Of,
     storedEvents,
 } from "./cell";
+import type { JsonBody } from "../../support/json";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 /** A metadata key that would break out of a quoted name if it were spliced into SQL. */
 const ODD_KEY = "odd`key'\\";
@@ -44,10 +46,11 @@ describe("export on a local cell", () => {
             headers: { authorization: `Bearer ${keys[tenant]}`, ...(body ? { "content-type": "application/json" } : {}) },
             body: body === undefined ? undefined : JSON.stringify(body),
         });
-        return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as any) };
+        const answer: JsonBody = response.status === 204 ? {} : ((await response.json()) as JsonBody);
+        return { status: response.status, body: answer };
     };
     const finished = async (tenant: string, jobId: string) => {
-        let job: any;
+        let job: JsonBody = {};
         await eventually(
             async () => ["succeeded", "failed"].includes((job = (await api(tenant, "GET", `/v1/jobs/${jobId}`)).body).status),
             60_000,
@@ -201,7 +204,7 @@ describe("export on a local cell", () => {
             paused: false,
             nextRunAt: expect.stringContaining("T04:30:00"),
         });
-        expect((await api("acme", "GET", "/v1/schedules")).body.schedules.map((s: any) => s.id)).toEqual([id]);
+        expect((await api("acme", "GET", "/v1/schedules")).body.schedules.map((s: ResourceProps) => s.id)).toEqual([id]);
         expect((await api("acme", "DELETE", `/v1/schedules/${id}`)).status).toBe(204);
         expect((await api("acme", "GET", `/v1/schedules/${id}`)).status).toBe(404);
     });
@@ -216,8 +219,8 @@ describe("export on a local cell", () => {
             pool.query("UPDATE cellplane.export_schedules SET next_run_at = now() - interval '1 second' WHERE id = $1", [schedule.id]);
         const runs = async () => (await api("initech", "GET", `/v1/jobs?schedule=${schedule.id}`)).body.jobs;
         await comeDue();
-        expect(await eventually(async () => (await runs()).some((j: any) => j.status === "succeeded"), 30_000)).toBe(true);
-        const fired = (await runs()).find((j: any) => j.status === "succeeded");
+        expect(await eventually(async () => (await runs()).some((j: ResourceProps) => j.status === "succeeded"), 30_000)).toBe(true);
+        const fired = (await runs()).find((j: ResourceProps) => j.status === "succeeded");
         expect(fired).toMatchObject({
             tenant: "initech",
             rows: 1,

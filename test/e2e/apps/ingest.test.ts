@@ -26,6 +26,7 @@ import {
     postEvents,
     postgresUrlOf,
 } from "./cell";
+import type { JsonBody } from "../../support/json";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
@@ -50,8 +51,8 @@ describe("ingest on a local cell", () => {
         const response = await fetch(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, {
             headers: { authorization: `Bearer ${keys[org]}` },
         });
-        const body: any = await response.json();
-        return body.rows.reduce((sum: number, r: any) => sum + r.events, 0);
+        const body = (await response.json()) as JsonBody;
+        return (body.rows as { events: number }[]).reduce((sum, r) => sum + r.events, 0);
     };
 
     beforeAll(async () => {
@@ -99,7 +100,7 @@ describe("ingest on a local cell", () => {
         const before = await countOf("acme");
         const response = await post(keys.acme, [event("acme"), event("globex")]);
         expect(response.status).toBe(403);
-        expect(((await response.json()) as any).error).toContain("events 1 name another org_id");
+        expect(((await response.json()) as JsonBody).error).toContain("events 1 name another org_id");
         await new Promise((r) => setTimeout(r, 1_500));
         expect(await countOf("acme")).toBe(before);
     });
@@ -108,14 +109,14 @@ describe("ingest on a local cell", () => {
         const batch = [event("acme"), event("acme", { event_type: "teleport" }), event("acme", { timestamp: "yesterday", event_id: "1" })];
         const refused = await post(keys.acme, batch);
         expect(refused.status).toBe(400);
-        expect(((await refused.json()) as any).problems).toEqual([
+        expect(((await refused.json()) as JsonBody).problems).toEqual([
             { index: 1, field: "event_type", reason: expect.stringContaining("must be one of session_start") },
             { index: 2, field: "event_id", reason: "must be a UUIDv7" },
             { index: 2, field: "timestamp", reason: expect.stringContaining("ISO 8601") },
         ]);
         const partial = await post(keys.acme, batch, "?partial=true");
         expect(partial.status).toBe(202);
-        expect(((await partial.json()) as any).accepted).toBe(1);
+        expect(((await partial.json()) as JsonBody).accepted).toBe(1);
     });
 
     test("too many events in one request get 413, a tenant over its quota 429 with Retry-After", async () => {
@@ -208,7 +209,7 @@ describe("ingest on a local cell", () => {
         const over = await post(keys.chatty, event("chatty"));
         expect(over.status).toBe(429);
         expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-        expect(((await over.json()) as any).error).toContain("20 API requests per minute");
+        expect(((await over.json()) as JsonBody).error).toContain("20 API requests per minute");
     });
 
     test("maxStorageGb is enforced from what the tenant's events take in ClickHouse", async () => {
@@ -223,7 +224,7 @@ describe("ingest on a local cell", () => {
         const refused = async () => (await post(keys.hoarder, event("hoarder"))).status === 403;
         expect(await eventually(refused, 30_000)).toBe(true);
         const response = await post(keys.hoarder, event("hoarder"));
-        expect(((await response.json()) as any).error).toMatch(/over its quota of 0.000001 GB; nothing was stored/);
+        expect(((await response.json()) as JsonBody).error).toMatch(/over its quota of 0.000001 GB; nothing was stored/);
         expect((await post(keys.acme, event("acme"))).status).toBe(202);
     }, 60_000);
 
@@ -305,7 +306,7 @@ describe("ingest on a local cell", () => {
             const uncounted = new ApiKeys(pool, 60_000, 100);
             let queries = 0;
             const counting = {
-                query: (...args: Parameters<Pool["query"]>) => (queries++, (pool.query as any)(...args)),
+                query: (sql: string, params: unknown[]) => (queries++, pool.query(sql, params)),
             } as unknown as Pool;
             const bounded = new ApiKeys(counting, 60_000, 100);
             for (let i = 0; i < 1_000; i++)
@@ -341,7 +342,7 @@ describe("ingest on a local cell", () => {
                 headers: { authorization: `Bearer ${keys.acme}` },
             });
             expect(response.status).toBe(500);
-            const body: any = await response.json();
+            const body = (await response.json()) as JsonBody;
             expect(body).toEqual({
                 error: `internal error; quote request id ${body.requestId} to the cell's operators`,
                 requestId: response.headers.get("x-request-id"),

@@ -8,6 +8,7 @@ import { acceptedTimeRange } from "../../../apps/shared/events";
 import { isolatedLocalStack } from "../../support/project";
 import { cellplane } from "../../support/cli";
 import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents } from "./cell";
+import type { JsonBody } from "../../support/json";
 
 const TENANTS = ["acme", "globex", "initech", "umbrella"];
 
@@ -103,7 +104,7 @@ describe("a local cell's data path under any input", () => {
         ]) {
             const response = await postEvents(router, keys.acme, [eventOf("acme"), eventOf("acme", { timestamp })]);
             expect(response.status).toBe(400);
-            const [problem] = ((await response.json()) as any).problems;
+            const [problem] = ((await response.json()) as JsonBody).problems;
             expect(problem).toMatchObject({ index: 1, field: "timestamp" });
             expect(problem.reason).toContain(JSON.stringify(timestamp));
             expect(problem.reason).toMatch(/send a time from \d{4}-.* to \d{4}-/);
@@ -111,7 +112,7 @@ describe("a local cell's data path under any input", () => {
         const deep = eventOf("acme", { metadata: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) });
         const refused = await postEvents(router, keys.acme, deep);
         expect(refused.status).toBe(400);
-        expect(((await refused.json()) as any).problems[0]).toMatchObject({
+        expect(((await refused.json()) as JsonBody).problems[0]).toMatchObject({
             field: "metadata",
             reason: expect.stringContaining("nested more than 32"),
         });
@@ -199,7 +200,7 @@ describe("a local cell's data path under any input", () => {
                 const unstorable = events.flatMap((e, index) => (holdsLoneSurrogate(e) ? [index] : []));
                 if (unstorable.length > 0) {
                     expect(response.status).toBe(400);
-                    const problems: { index: number; field: string; reason: string }[] = ((await response.json()) as any).problems;
+                    const problems: { index: number; field: string; reason: string }[] = ((await response.json()) as JsonBody).problems;
                     expect([...new Set(problems.map((p) => p.index))]).toEqual(unstorable);
                     for (const p of problems) expect(p.reason).toContain("lone UTF-16 surrogate");
                     for (const e of events) if (!usedIds.includes(e.event_id)) refused.add(`${tenant}/${e.event_id}`);

@@ -4,6 +4,7 @@ import { stopService } from "../../../components/local/supervisor";
 import { isolatedLocalStack } from "../../support/project";
 import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, storedEvents } from "./cell";
 import { tenantFootprint } from "./residency";
+import type { JsonBody } from "../../support/json";
 
 /** The environment's router (hosted by the eu cell) in front of a real eu and us cell. */
 describe("the router of a local environment", () => {
@@ -53,7 +54,7 @@ describe("the router of a local environment", () => {
         const metrics = await fetch(`${router}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
             headers: { authorization: `Bearer ${keys.globex}` },
         });
-        expect(((await metrics.json()) as any).rows.reduce((n: number, r: any) => n + r.events, 0)).toBe(3);
+        expect(((await metrics.json()) as JsonBody).rows.reduce((n: number, r: JsonBody) => n + r.events, 0)).toBe(3);
     });
 
     test("a missing key, a bad key and a tenant no cell holds get the same 401, so tenants cannot be enumerated", async () => {
@@ -175,7 +176,7 @@ describe("the router of a local environment", () => {
     test("an eu tenant's events, sent to the us cell or the router, end up only in the eu cell", async () => {
         const misdirected = await postEvents(us.endpoints.ingestUrl, keys.acme, eventOf("acme"));
         expect(misdirected.status).toBe(421);
-        expect(((await misdirected.json()) as any).url).toBe(eu.endpoints.ingestUrl);
+        expect(((await misdirected.json()) as JsonBody).url).toBe(eu.endpoints.ingestUrl);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         const exported = await fetch(`${router}/v1/exports`, {
             method: "POST",
@@ -183,8 +184,9 @@ describe("the router of a local environment", () => {
             body: JSON.stringify({ from: new Date().toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) }),
         });
         expect(exported.status).toBe(202);
-        const job = `${router}/v1/jobs/${((await exported.json()) as any).id}`;
-        const status = async () => ((await (await fetch(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as any).status;
+        const job = `${router}/v1/jobs/${((await exported.json()) as JsonBody).id}`;
+        const status = async () =>
+            ((await (await fetch(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as JsonBody).status;
         expect(await eventually(async () => (await status()) === "succeeded")).toBe(true);
         const home = await tenantFootprint(eu, "acme");
         for (const store of ["clickhouse", "kafka", "objects", "postgres"] as const) expect(home[store]).toBeGreaterThan(0);
@@ -197,7 +199,7 @@ describe("the router of a local environment", () => {
         const refused = await postEvents(router, keys.globex, eventOf("globex"));
         expect(refused.status).toBe(503);
         expect(refused.headers.get("retry-after")).toBe("5");
-        expect(((await refused.json()) as any).cell).toBe("local-us");
+        expect(((await refused.json()) as JsonBody).cell).toBe("local-us");
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         expect((await tenantFootprint(eu, "globex")).kafka).toBe(0);
 

@@ -7,6 +7,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
 import { portAnswers } from "../../../components/local/supervisor";
 import { isolatedLocalStack, ROOT } from "../../support/project";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 /**
  * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
@@ -15,7 +16,7 @@ import { isolatedLocalStack, ROOT } from "../../support/project";
  */
 describe("the local stack under the real engine", () => {
     const { dir: project, pulumi, ok, state, ports } = isolatedLocalStack("cellplane-local-");
-    let cells: Record<string, any>;
+    let cells: ResourceProps;
 
     const changed = (out: string) =>
         [...out.matchAll(/~ (pulumi-nodejs:dynamic\/cellplane:\w+): \(update\)\n\s+\[id=[^\]]*\]\n\s+\[urn=[^\]]*::([^\]]+)\]/g)]

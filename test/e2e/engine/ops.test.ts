@@ -7,6 +7,8 @@ import { portAnswers } from "../../../components/local/supervisor";
 import { eventOf } from "../apps/cell";
 import { cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
+import type { JsonBody } from "../../support/json";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 /**
  * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
@@ -28,8 +30,8 @@ describe("cellplane on a local stack", () => {
         const result = run("drift", "--env", "local", "--json");
         return { code: result.code, report: JSON.parse(result.stdout), stderr: result.stderr };
     };
-    const driftedOf = (report: any) => report.stacks[0].drifted.map((r: any) => r.name).sort();
-    let cells: Record<string, any>;
+    const driftedOf = (report: JsonBody) => report.stacks[0].drifted.map((r: ResourceProps) => r.name).sort();
+    let cells: ResourceProps;
 
     afterAll(() => {
         pulumi("destroy", "--yes", "--skip-preview");
@@ -62,8 +64,8 @@ describe("cellplane on a local stack", () => {
         expect(reconciled.code).toBe(0);
         const routingFile = path.join(project, "routing", "local", "e2e.json");
         expect(reconciled.stdout).toContain(`routing table (2 tenants) in ${routingFile}`);
-        const routing = JSON.parse(fs.readFileSync(routingFile, "utf8"));
-        expect(Object.fromEntries(Object.entries(routing).map(([t, r]: [string, any]) => [t, [r.cell, r.residency]]))).toEqual({
+        const routing = JSON.parse(fs.readFileSync(routingFile, "utf8")) as Record<string, ResourceProps>;
+        expect(Object.fromEntries(Object.entries(routing).map(([t, r]) => [t, [r.cell, r.residency]]))).toEqual({
             acme: ["local-eu", "eu"],
             globex: ["local-us", "us"],
         });
@@ -114,7 +116,7 @@ describe("cellplane on a local stack", () => {
         await s3.send(new DeleteBucketCommand({ Bucket: us.endpoints.bucket }));
 
         const server = JSON.parse(pulumi("stack", "export", "--show-secrets").stdout).deployment.resources.find(
-            (r: any) => r.type.endsWith(":LocalPostgresServer") && r.urn.endsWith("local-eu-postgres-server"),
+            (r: ResourceProps) => r.type.endsWith(":LocalPostgresServer") && r.urn.endsWith("local-eu-postgres-server"),
         ).outputs;
         // `stack export --show-secrets` keeps a secret as its plaintext JSON inside a marker object.
         const superuserPassword = JSON.parse(server.superuserPassword.plaintext);
@@ -139,7 +141,7 @@ describe("cellplane on a local stack", () => {
             "local-us-kafka-server",
             "local-us-object-store-exports",
         ]);
-        const changes = Object.fromEntries(report.stacks[0].drifted.map((r: any) => [r.name, r.changes]));
+        const changes = Object.fromEntries(report.stacks[0].drifted.map((r: ResourceProps) => [r.name, r.changes]));
         expect(changes["local-us-kafka-server"]).toContainEqual({ property: "running", old: true, new: false });
         expect(changes["local-eu-postgres-database"]).toContainEqual({ property: "healthy", old: true, new: false });
         expect(JSON.stringify(report)).not.toContain(superuserPassword);
@@ -201,7 +203,7 @@ describe("cellplane on a local stack", () => {
         const { code, report } = drift();
         fs.rmSync(path.join(project, "Pulumi.ghost.yaml"));
         expect(code).toBe(2);
-        expect(report.stacks.map((s: any) => [s.stack, s.status])).toEqual([
+        expect(report.stacks.map((s: ResourceProps) => [s.stack, s.status])).toEqual([
             ["e2e", "clean"],
             ["ghost", "unreachable"],
         ]);

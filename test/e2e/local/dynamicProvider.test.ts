@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { moduleProvider } from "../../../components/local/dynamic";
 import { portAnswers } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 
@@ -13,7 +14,7 @@ const ROOT = path.join(__dirname, "..", "..", "..");
  * Calls a provider method the way Pulumi's dynamic-provider host does: in a separate Node process started in the
  * project folder, from the provider's serialized text loaded with require-from-string.
  */
-async function callSerialized(provider: pulumi.dynamic.ResourceProvider, method: string, ...args: unknown[]): Promise<any> {
+async function callSerialized(provider: pulumi.dynamic.ResourceProvider, method: string, ...args: unknown[]): Promise<ResourceProps> {
     const { text } = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
     const script = `
         const provider = require("require-from-string")(process.env.PROVIDER).handler();
@@ -31,7 +32,7 @@ async function callSerialized(provider: pulumi.dynamic.ResourceProvider, method:
 describe("a dynamic provider serialized into the state", () => {
     const server = moduleProvider(path.join(ROOT, "components", "local", "providers", "postgresServer.ts"));
     const database = moduleProvider(path.join(ROOT, "components", "local", "providers", "postgresDatabase.ts"));
-    let props: Record<string, any>;
+    let props: ResourceProps;
 
     beforeAll(async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-dyn-"));

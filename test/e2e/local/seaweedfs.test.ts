@@ -61,7 +61,12 @@ describe("a local SeaweedFS server", () => {
         expect(await seaweedfsRunning(spec)).toBe(true);
         expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: false, versioned: false, encrypted: false });
         await ensureBucket(spec, exportsBucket);
-        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({ exists: true, versioned: true, encrypted: true, expirationDays: 400 });
+        expect(await readBucket(spec, exportsBucket.bucket)).toEqual({
+            exists: true,
+            versioned: true,
+            encrypted: true,
+            expirationDays: 400,
+        });
 
         const s3 = s3Client(spec);
         await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: key, Body: "PAR1" }));

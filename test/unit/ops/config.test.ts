@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { StackFile } from "../../../scripts/ops/stackFile";
 import { CELLPLANE, cellplane } from "../../support/cli";
+import type { ResourceProps } from "../../../model/resourceProps";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 
@@ -138,7 +139,7 @@ describe("cellplane cell", () => {
             /prod\s+prod-us-aws-1\s+aws\s+us-east-1\s+us\s+large\s+2\/100 umbrella hooli/,
         );
         const rows = JSON.parse(p.run("cell", "list", "--env", "dev", "--json").stdout);
-        expect(rows.map((r: any) => [r.id, r.tenants])).toEqual([
+        expect(rows.map((r: ResourceProps) => [r.id, r.tenants])).toEqual([
             ["dev-eu-aws", ["acme", "initech"]],
             ["dev-us-azure", ["globex"]],
         ]);
@@ -231,7 +232,7 @@ describe("cellplane tenant", () => {
 
     test("list shows each tenant's cell and quotas", () => {
         const rows = JSON.parse(project().run("tenant", "list", "--env", "prod", "--json").stdout);
-        expect(rows.find((r: any) => r.id === "hooli")).toEqual({
+        expect(rows.find((r: ResourceProps) => r.id === "hooli")).toEqual({
             stack: "prod",
             id: "hooli",
             residency: "us",
