@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { CLOUDS, RESIDENCIES } from "../model/residency";
 import { SIZES } from "../model/sizing";
 import { ConfigError, ENVIRONMENTS } from "../model/config";
+import { MAX_BATCH_EVENTS } from "../apps/shared/events";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
@@ -15,6 +16,7 @@ import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { reconcile } from "./ops/reconcile";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
+import { sendSample } from "./ops/sample";
 import { addTenant, moveTenant, removeTenant } from "./ops/tenants";
 import { openStack, Unreachable } from "./ops/workspace";
 
@@ -251,6 +253,27 @@ key.command("revoke")
     .action(async (o) => {
         const revoked = await revokeTenantKey(project(), o.env, o.tenant, o.id);
         console.log(`revoked key ${revoked.id} of tenant ${revoked.tenant} on cell ${revoked.cell}`);
+    });
+
+program
+    .command("send-sample")
+    .description("send sample events of a tenant through the router with a new API key of the tenant, and wait until /v1/metrics counts them")
+    .addOption(envOption())
+    .requiredOption("--tenant <id>", "tenant id")
+    .option("--count <n>", "how many events (at most 1000)", positiveInt, 100)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        if (o.count > MAX_BATCH_EVENTS) throw new InvalidArgumentError(`--count ${o.count}: at most ${MAX_BATCH_EVENTS}`);
+        const sent = await sendSample(project(), o.env, o.tenant, o.count, (line) => console.error(line));
+        if (o.json) return console.log(JSON.stringify(sent));
+        console.log(
+            `${sent.counted} of ${sent.sent} events of ${sent.tenant} counted by /v1/metrics on cell ${sent.cell} in ${sent.seconds.toFixed(1)} s`,
+        );
+        console.log(`see them: curl -H 'authorization: Bearer <key>' '${sent.routerUrl}/v1/metrics?from=<ISO time>&to=<ISO time>'`);
+        console.log(
+            `(the key ${sent.keyId} was made for this run: cellplane key revoke --env ${o.env} --tenant ${sent.tenant} --id ${sent.keyId})`,
+        );
+        if (sent.counted < sent.sent) process.exitCode = 1;
     });
 
 const dlq = program

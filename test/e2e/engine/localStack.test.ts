@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -6,6 +7,7 @@ import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
 import { portAnswers } from "../../../components/local/supervisor";
+import { NODE_VERSION } from "../../../components/runtime";
 import { isolatedLocalStack, ROOT } from "../../support/project";
 import type { ResourceProps } from "../../../model/resourceProps";
 
@@ -80,6 +82,18 @@ describe("the local stack under the real engine", () => {
         });
         const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
         expect(bucket.$metadata.httpStatusCode).toBe(200);
+    });
+
+    test("every app and the ClickHouse front run on the bootstrap's Node 24, whatever Node runs the engine", () => {
+        for (const service of ["ingest", "ingest-consumer", "export", "router", "clickhouse"]) {
+            const pid = fs.readFileSync(path.join(state, "e2e", "local-eu", service, "server.pid"), "utf8").trim();
+            const runtime = fs.readlinkSync(`/proc/${pid}/exe`);
+            expect({ service, version: execFileSync(runtime, ["--version"], { encoding: "utf8" }).trim() }).toEqual({
+                service,
+                version: `v${NODE_VERSION}`,
+            });
+        }
+        expect(NODE_VERSION).toMatch(/^24\./);
     });
 
     test("a second up changes nothing and refresh finds no drift", () => {

@@ -95,6 +95,14 @@ describe("cellplane on a local stack", () => {
         expect(unknown.stderr).toContain("--tenant nobody: no stack of environment local places it");
     });
 
+    test("send-sample sends a tenant's first events through the router and waits until /v1/metrics counts them", () => {
+        const sent = run("send-sample", "--env", "local", "--tenant", "globex", "--count", "70", "--json");
+        expect(sent.code).toBe(0);
+        expect(JSON.parse(sent.stdout)).toMatchObject({ tenant: "globex", cell: "local-us", sent: 70, counted: 70 });
+        expect(sent.stderr).toContain("accepted; waiting for the cell to store them");
+        expect(run("send-sample", "--env", "local", "--tenant", "globex", "--count", "1001").code).toBe(2);
+    });
+
     test("drift of the fresh stack is clean, exit 0", () => {
         const { code, report } = drift();
         expect(code).toBe(0);
