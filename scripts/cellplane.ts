@@ -34,6 +34,11 @@ const positiveInt = (value: string) => {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
     return n;
 };
+const batchSize = (value: string) => {
+    const n = positiveInt(value);
+    if (n > MAX_BATCH_EVENTS) throw new InvalidArgumentError(`${n} is over ${MAX_BATCH_EVENTS}, the most events one request may carry.`);
+    return n;
+};
 
 /**
  * Writes an edit the operations already validated, unless `--dry-run`; prints the diff and what it did unless
@@ -257,13 +262,14 @@ key.command("revoke")
 
 program
     .command("send-sample")
-    .description("send sample events of a tenant through the router with a new API key of the tenant, and wait until /v1/metrics counts them")
+    .description(
+        "send sample events of a tenant through the router with a new API key of the tenant, and wait until /v1/metrics counts them",
+    )
     .addOption(envOption())
     .requiredOption("--tenant <id>", "tenant id")
-    .option("--count <n>", "how many events (at most 1000)", positiveInt, 100)
+    .option("--count <n>", `how many events (at most ${MAX_BATCH_EVENTS})`, batchSize, 100)
     .option("--json", "machine-readable output")
     .action(async (o) => {
-        if (o.count > MAX_BATCH_EVENTS) throw new InvalidArgumentError(`--count ${o.count}: at most ${MAX_BATCH_EVENTS}`);
         const sent = await sendSample(project(), o.env, o.tenant, o.count, (line) => console.error(line));
         if (o.json) return console.log(JSON.stringify(sent));
         console.log(

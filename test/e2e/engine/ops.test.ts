@@ -100,7 +100,9 @@ describe("cellplane on a local stack", () => {
         expect(sent.code).toBe(0);
         expect(JSON.parse(sent.stdout)).toMatchObject({ tenant: "globex", cell: "local-us", sent: 70, counted: 70 });
         expect(sent.stderr).toContain("accepted; waiting for the cell to store them");
-        expect(run("send-sample", "--env", "local", "--tenant", "globex", "--count", "1001").code).toBe(2);
+        const tooMany = run("send-sample", "--env", "local", "--tenant", "globex", "--count", "1001");
+        expect(tooMany.code).toBe(2);
+        expect(tooMany.stderr).toContain("1001 is over 1000, the most events one request may carry");
     });
 
     test("drift of the fresh stack is clean, exit 0", () => {
