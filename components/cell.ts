@@ -15,8 +15,6 @@ export interface CellArgs {
     owner: string;
     costCenter: string;
     retentionDays: number;
-    /** The stack's folder for the data of servers on this machine (local cells). */
-    stateDir: string;
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
     /** cell → URL of its ingest service, from each cell's target (`CellTarget.appUrl`). */
@@ -63,7 +61,6 @@ export class Cell extends pulumi.ComponentResource {
             environment: args.environment,
             production: args.production,
             retentionDays: args.retentionDays,
-            stateDir: args.stateDir,
             labels: cellLabels({
                 cell: args.cell.id,
                 residency: args.cell.residency,

@@ -55,8 +55,6 @@ export interface CellContext {
     /** Production safeguards (multi-AZ, deletion protection, 30-day backups, private endpoints). */
     production: boolean;
     retentionDays: number;
-    /** The stack's folder for the data of servers on this machine (local cells). */
-    stateDir: string;
     labels: CellLabels;
     /** Parent of everything the target creates. */
     parent: pulumi.ComponentResource;

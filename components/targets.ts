@@ -5,10 +5,13 @@ import { kubernetesTarget } from "./kubernetes";
 import { localTarget } from "./local";
 import type { CellTarget } from "./platform";
 
+/** What a stack tells its targets beyond each cell's own config. */
+export interface TargetSettings {
+    /** The stack's folder for the data of servers on this machine (local cells only). */
+    stateDir: string;
+}
+
 /** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
-export const TARGETS: Record<Cloud, CellTarget> = {
-    aws: awsTarget,
-    azure: azureTarget,
-    kubernetes: kubernetesTarget,
-    local: localTarget,
-};
+export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget> {
+    return { aws: awsTarget, azure: azureTarget, kubernetes: kubernetesTarget, local: localTarget(settings.stateDir) };
+}

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
 import { Router } from "../components/router";
-import { TARGETS } from "../components/targets";
+import { cellTargets } from "../components/targets";
 import type { TenantDirectory } from "../model/tenantDirectory";
 import type { ValidStack } from "../model/config";
 import { routingTable } from "../model/routing";
@@ -11,18 +11,18 @@ import { defaultStateHome } from "./stateHome";
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and the router (on the first cell). */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
-    const ingestUrls = Object.fromEntries(stack.cells.map((c) => [c.id, TARGETS[c.cloud].appUrl(c, "ingest")]));
+    const targets = cellTargets({ stateDir: stateDirOf(stack) });
+    const ingestUrls = Object.fromEntries(stack.cells.map((c) => [c.id, targets[c.cloud].appUrl(c, "ingest")]));
     const cells = stack.cells.map((config) => ({
         config,
         resource: new Cell(config.id, {
             cell: config,
-            target: TARGETS[config.cloud],
+            target: targets[config.cloud],
             environment: stack.environment,
             production: stack.environment === "prod",
             owner: stack.owner,
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,
-            stateDir: stateDirOf(stack),
             directory,
             ingestUrls,
         }),

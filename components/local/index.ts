@@ -23,12 +23,12 @@ export const LOCAL_PORTS = {
 
 /**
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, SeaweedFS)
- * listening on loopback, with its data under the stack's state folder. No Kubernetes, so no stream operators.
+ * listening on loopback, with its data under `stateDir`, the stack's folder. No Kubernetes, so no stream operators.
  */
-export const localTarget: CellTarget = {
+export const localTarget = (stateDir: string): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
-        const root = path.join(context.stateDir, cell.id);
+        const root = path.join(stateDir, cell.id);
         const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name) });
         const opts = { parent };
         return {
@@ -52,6 +52,6 @@ export const localTarget: CellTarget = {
         };
     },
     appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app) }),
-};
+});
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];
