@@ -1,3 +1,4 @@
+import * as path from "path";
 import type { PolicyResource, ReportViolation } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../model/tenantDirectory";
 import { CELL_SHAPES, Size } from "../model/sizing";
@@ -193,11 +194,20 @@ export const noCrossResidencyPeering = stackPolicy({
     },
 });
 
+/** The directory's text in a cell: a ConfigMap on cluster targets, a file in the cell's folder on local cells. */
+function directoryText(r: PolicyResource): string | undefined {
+    if (r.type === T.configMap && r.props.metadata?.name === TENANT_DIRECTORY_CONFIGMAP) return r.props.data?.[TENANT_DIRECTORY_KEY];
+    if (r.type === T.localObject && r.props.kind === "file" && path.basename(r.props.spec?.path ?? "") === TENANT_DIRECTORY_KEY)
+        return r.props.spec.content;
+    return undefined;
+}
+
 /** Tenant directories deployed in the stack, with the resource that holds each. */
 function tenantDirectories(resources: PolicyResource[]): { holder: PolicyResource; directory: TenantDirectory }[] {
-    return resources
-        .filter((r) => r.type === T.configMap && r.props.metadata?.name === TENANT_DIRECTORY_CONFIGMAP)
-        .map((holder) => ({ holder, directory: JSON.parse(holder.props.data[TENANT_DIRECTORY_KEY]) as TenantDirectory }));
+    return resources.flatMap((holder) => {
+        const text = directoryText(holder);
+        return text === undefined ? [] : [{ holder, directory: JSON.parse(text) as TenantDirectory }];
+    });
 }
 
 export const tenantRoutingWithinResidency = stackPolicy({

@@ -29,6 +29,7 @@ export const T = {
     securityRule: "azure-native:network:SecurityRule",
     aks: "azure-native:containerservice:ManagedCluster",
     configMap: "kubernetes:core/v1:ConfigMap",
+    localObject: "pulumi-nodejs:dynamic/cellplane:LocalObject",
     helmRelease: "kubernetes:helm.sh/v3:Release",
     strimziKafka: "kubernetes:kafka.strimzi.io/v1beta2:Kafka",
     kafkaNodePool: "kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool",

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
 
-/** The tenant directory as a ConfigMap the cell's apps mount. */
+/** The tenant directory as a ConfigMap in the cell, where the policy pack checks every tenant's route and each cell's load. */
 export function tenantDirectoryConfigMap(
     context: CellContext,
     namespace: pulumi.Input<string>,

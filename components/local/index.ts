@@ -1,5 +1,6 @@
 import * as path from "path";
 import type { CellConfig } from "../../model/config";
+import { TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
 import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
@@ -44,7 +45,7 @@ export const localTarget = (stateDir: string): CellTarget => ({
             tenantDirectory: (directory) => {
                 new LocalObject(
                     `${cell.id}-tenant-directory`,
-                    { kind: "file", spec: { path: path.join(root, "tenants.json"), content: JSON.stringify(directory, null, 2) } },
+                    { kind: "file", spec: { path: path.join(root, TENANT_DIRECTORY_KEY), content: JSON.stringify(directory, null, 2) } },
                     opts,
                 );
             },

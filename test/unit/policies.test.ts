@@ -495,3 +495,22 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         expect(violations[0].message).toContain(`Tenant "acme" (residency eu) is routed to cell "${usCellId}" of residency us`);
     });
 });
+
+test("a local cell's tenant directory file is checked like a cluster's ConfigMap", async () => {
+    const run = await runStackFile("local");
+    const files = run.resources.filter((r) => r.type === T.localObject && r.inputs.kind === "file");
+    expect(files.map((f) => path.basename(f.inputs.spec.path))).toEqual(["directory.json", "directory.json"]);
+    const rerouted = run.resources.map((r) => {
+        if (!files.includes(r)) return r;
+        const moved = JSON.parse(r.inputs.spec.content);
+        moved.tenants.acme.cell = "local-us";
+        const spec = { ...r.inputs.spec, content: JSON.stringify(moved) };
+        return { ...r, inputs: { ...r.inputs, spec }, state: { ...r.state, spec } };
+    });
+    expect(await runPolicies(run.resources, packConfigOf("local"))).toEqual([]);
+    const violations = await runPolicies(rerouted, packConfigOf("local"));
+    expect(violations.map((v) => [v.policy, v.resource])).toEqual([
+        ["tenant-routing-within-residency", "local-eu-tenant-directory"],
+        ["tenant-routing-within-residency", "local-us-tenant-directory"],
+    ]);
+});
