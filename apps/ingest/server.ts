@@ -30,6 +30,13 @@ const metricsQuery = z.strictObject({
     event_type: z.string().max(64).optional(),
 });
 
+/** `?partial=true` stores the valid events of a batch; any other setting is refused, not read as false. */
+const EVENTS_QUERY = {
+    type: "object",
+    properties: { partial: { type: "string", enum: ["true", "false"] } },
+    additionalProperties: false,
+} as const;
+
 const GB = 1024 ** 3;
 
 /**
@@ -51,55 +58,65 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
             onRefused: (reason) => metrics.refusedRequests.inc({ reason }),
         });
 
-        api.post<{ Querystring: { partial?: string } }>("/v1/events", async (request, reply) => {
-            const tenant = request.tenant;
-            const quota = config.TENANTS[tenant];
-            const items = Array.isArray(request.body) ? request.body : [request.body];
-            if (items.length > MAX_BATCH_EVENTS) {
-                metrics.rejected.inc({ reason: "too_large" }, items.length);
-                return reply.code(413).send({ error: `${items.length} events in one request; send at most ${MAX_BATCH_EVENTS}` });
-            }
-            const foreign = items.flatMap((item, index) => (isObject(item) && "org_id" in item && item.org_id !== tenant ? [index] : []));
-            if (foreign.length > 0) {
-                metrics.rejected.inc({ reason: "foreign_org" }, items.length);
-                return reply.code(403).send({
-                    error: `events ${foreign.join(", ")} name another org_id than the API key's tenant ${tenant}; nothing was stored`,
-                });
-            }
-            const { valid, problems } = validateEvents(items);
-            if (problems.length > 0 && request.query.partial !== "true") {
-                metrics.rejected.inc({ reason: "invalid" }, items.length);
-                return reply
-                    .code(400)
-                    .send({ error: "invalid events; nothing was stored (send ?partial=true to store the valid ones)", problems });
-            }
-            metrics.rejected.inc({ reason: "invalid" }, items.length - valid.length);
-            const used = storage.bytesOf(tenant);
-            if (used > quota.maxStorageGb * GB) {
-                metrics.rejected.inc({ reason: "over_storage_quota" }, valid.length);
-                return reply.code(403).send({
-                    error: `tenant ${tenant} stores ${(used / GB).toFixed(3)} GB, over its quota of ${quota.maxStorageGb} GB; nothing was stored. Delete data or raise cellplane:tenants[].quotas.maxStorageGb`,
-                });
-            }
-            const allowed =
-                valid.length === 0
-                    ? { ok: true as const }
-                    : await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
-            if (!allowed.ok) {
-                metrics.rejected.inc({ reason: "rate_limited" }, valid.length);
-                return reply
-                    .code(429)
-                    .header("retry-after", String(allowed.retryAfterSeconds))
-                    .send({ error: `tenant ${tenant} is over its quota of ${quota.eventsPerSecond} events/s; nothing was stored` });
-            }
-            const receivedAt = new Date().toISOString();
-            const stored: StoredEvent[] = valid.map(({ event }) => ({ ...event, received_at: receivedAt, _processing_time: receivedAt }));
-            if (stored.length > 0) {
-                await producer.send(stored.map((e) => ({ key: e.session_id, value: JSON.stringify(e), headers: eventHeaders(e) })));
-            }
-            metrics.accepted.inc(stored.length);
-            return reply.code(202).send({ accepted: stored.length, rejected: problems });
-        });
+        api.post<{ Querystring: { partial?: "true" | "false" } }>(
+            "/v1/events",
+            { schema: { querystring: EVENTS_QUERY } },
+            async (request, reply) => {
+                const tenant = request.tenant;
+                const quota = config.TENANTS[tenant];
+                const items = Array.isArray(request.body) ? request.body : [request.body];
+                if (items.length > MAX_BATCH_EVENTS) {
+                    metrics.rejected.inc({ reason: "too_large" }, items.length);
+                    return reply.code(413).send({ error: `${items.length} events in one request; send at most ${MAX_BATCH_EVENTS}` });
+                }
+                const foreign = items.flatMap((item, index) =>
+                    isObject(item) && "org_id" in item && item.org_id !== tenant ? [index] : [],
+                );
+                if (foreign.length > 0) {
+                    metrics.rejected.inc({ reason: "foreign_org" }, items.length);
+                    return reply.code(403).send({
+                        error: `events ${foreign.join(", ")} name another org_id than the API key's tenant ${tenant}; nothing was stored`,
+                    });
+                }
+                const { valid, problems } = validateEvents(items);
+                if (problems.length > 0 && request.query.partial !== "true") {
+                    metrics.rejected.inc({ reason: "invalid" }, items.length);
+                    return reply
+                        .code(400)
+                        .send({ error: "invalid events; nothing was stored (send ?partial=true to store the valid ones)", problems });
+                }
+                metrics.rejected.inc({ reason: "invalid" }, items.length - valid.length);
+                const used = storage.bytesOf(tenant);
+                if (used > quota.maxStorageGb * GB) {
+                    metrics.rejected.inc({ reason: "over_storage_quota" }, valid.length);
+                    return reply.code(403).send({
+                        error: `tenant ${tenant} stores ${(used / GB).toFixed(3)} GB, over its quota of ${quota.maxStorageGb} GB; nothing was stored. Delete data or raise cellplane:tenants[].quotas.maxStorageGb`,
+                    });
+                }
+                const allowed =
+                    valid.length === 0
+                        ? { ok: true as const }
+                        : await quotas.take(tenant, "events", eventsRate(quota.eventsPerSecond), valid.length);
+                if (!allowed.ok) {
+                    metrics.rejected.inc({ reason: "rate_limited" }, valid.length);
+                    return reply
+                        .code(429)
+                        .header("retry-after", String(allowed.retryAfterSeconds))
+                        .send({ error: `tenant ${tenant} is over its quota of ${quota.eventsPerSecond} events/s; nothing was stored` });
+                }
+                const receivedAt = new Date().toISOString();
+                const stored: StoredEvent[] = valid.map(({ event }) => ({
+                    ...event,
+                    received_at: receivedAt,
+                    _processing_time: receivedAt,
+                }));
+                if (stored.length > 0) {
+                    await producer.send(stored.map((e) => ({ key: e.session_id, value: JSON.stringify(e), headers: eventHeaders(e) })));
+                }
+                metrics.accepted.inc(stored.length);
+                return reply.code(202).send({ accepted: stored.length, rejected: problems });
+            },
+        );
 
         api.get("/v1/metrics", async (request, reply) => {
             const query = metricsQuery.safeParse(request.query);

@@ -41,6 +41,8 @@ export function serviceApp(options: { bodyLimit?: number } = {}): FastifyInstanc
         // Node checks the header and request timeouts on this interval (30 s by default, which would triple them).
         http: { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
         genReqId: () => randomUUID(),
+        // A field a route's schema does not know is refused with its name, never dropped in silence.
+        ajv: { customOptions: { removeAdditional: false } },
         logger: { level: "warn" },
     });
     app.addHook("onRequest", async (request, reply) => void reply.header("x-request-id", request.id));

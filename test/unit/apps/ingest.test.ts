@@ -91,6 +91,16 @@ describe("the ingest API (app.inject)", () => {
         expect(kafka.sent).toHaveLength(1);
     });
 
+    test("a query setting other than partial=true|false is a 400 that names it, and nothing is stored", async () => {
+        const { app, keys, kafka } = await ingest();
+        for (const query of ["?partial=yes", "?partal=true"]) {
+            const refused = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 1), query);
+            expect(refused.statusCode).toBe(400);
+            expect(refused.json().error).toMatch(/querystring/);
+        }
+        expect(kafka.sent).toEqual([]);
+    });
+
     test("events naming another org_id are refused whole with 403", async () => {
         const { app, keys, kafka } = await ingest();
         const response = await post(app, keys.acme, [...sampleEvents("acme", "eu-west-1", 1), ...sampleEvents("globex", "eu-west-1", 1)]);
