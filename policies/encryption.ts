@@ -1,11 +1,11 @@
-import { describe, ofTypes, resourcePolicy, stackPolicy } from "./lib";
+import { describe, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 
-export const postgresStorageEncrypted = resourcePolicy({
+export const postgresStorageEncrypted = typedPolicy({
     name: "postgres-storage-encrypted",
     description: "RDS PostgreSQL storage is encrypted with a customer KMS key. (Flexible Server storage is always encrypted by Azure.)",
-    appliesTo: ofTypes(T.rds),
+    types: [T.rds],
     check: (db, report) => {
         if (db.props.storageEncrypted !== true || !db.props.kmsKeyId) {
             report(
@@ -41,10 +41,10 @@ export const bucketEncryptedWithKms = stackPolicy({
     },
 });
 
-export const storageAccountEncryption = resourcePolicy({
+export const storageAccountEncryption = typedPolicy({
     name: "storage-account-infrastructure-encryption",
     description: "Azure Storage accounts use infrastructure (double) encryption.",
-    appliesTo: ofTypes(T.storageAccount),
+    types: [T.storageAccount],
     check: (account, report) => {
         if (account.props.encryption?.requireInfrastructureEncryption !== true) {
             report(
@@ -54,12 +54,12 @@ export const storageAccountEncryption = resourcePolicy({
     },
 });
 
-export const storageAccountTransport = resourcePolicy({
+export const storageAccountTransport = typedPolicy({
     name: "storage-account-https-tls12",
     description: "Azure Storage accounts accept HTTPS only, with TLS 1.2 or later.",
-    appliesTo: ofTypes(T.storageAccount),
+    types: [T.storageAccount],
     check: (account, report) => {
-        if (account.props.enableHttpsTrafficOnly !== true || !["TLS1_2", "TLS1_3"].includes(account.props.minimumTlsVersion)) {
+        if (account.props.enableHttpsTrafficOnly !== true || !["TLS1_2", "TLS1_3"].includes(account.props.minimumTlsVersion ?? "")) {
             report(
                 `${describe(account)} accepts plain HTTP or TLS older than 1.2. Set enableHttpsTrafficOnly: true and minimumTlsVersion: "TLS1_2".`,
             );
@@ -67,10 +67,10 @@ export const storageAccountTransport = resourcePolicy({
     },
 });
 
-export const kafkaEncryptedAtRest = resourcePolicy({
+export const kafkaEncryptedAtRest = typedPolicy({
     name: "msk-encryption-at-rest",
     description: "MSK clusters encrypt data at rest with the cell's KMS key.",
-    appliesTo: ofTypes(T.msk),
+    types: [T.msk],
     check: (cluster, report) => {
         if (!cluster.props.encryptionInfo?.encryptionAtRestKmsKeyArn) {
             report(
@@ -80,10 +80,10 @@ export const kafkaEncryptedAtRest = resourcePolicy({
     },
 });
 
-export const kafkaTlsInTransit = resourcePolicy({
+export const kafkaTlsInTransit = typedPolicy({
     name: "kafka-tls-in-transit",
     description: "Kafka traffic is TLS only: MSK between clients and brokers and inside the cluster, Event Hubs with TLS 1.2 or later.",
-    appliesTo: ofTypes(T.msk, T.eventHubsNamespace),
+    types: [T.msk, T.eventHubsNamespace],
     check: (resource, report) => {
         if (resource.type === T.msk) {
             const transit = resource.props.encryptionInfo?.encryptionInTransit;
@@ -92,16 +92,16 @@ export const kafkaTlsInTransit = resourcePolicy({
                     `${describe(resource)} allows plaintext traffic. Set encryptionInfo.encryptionInTransit to { clientBroker: "TLS", inCluster: true }.`,
                 );
             }
-        } else if (!["1.2", "1.3"].includes(resource.props.minimumTlsVersion)) {
+        } else if (!["1.2", "1.3"].includes(resource.props.minimumTlsVersion ?? "")) {
             report(`${describe(resource)} accepts TLS older than 1.2. Set minimumTlsVersion: "1.2".`);
         }
     },
 });
 
-export const kubernetesSecretsEncrypted = resourcePolicy({
+export const kubernetesSecretsEncrypted = typedPolicy({
     name: "kubernetes-secrets-encrypted",
     description: "EKS and AKS encrypt Kubernetes secrets with the cell's key (KMS envelope encryption).",
-    appliesTo: ofTypes(T.eks, T.aks),
+    types: [T.eks, T.aks],
     check: (cluster, report) => {
         const encrypted =
             cluster.type === T.eks

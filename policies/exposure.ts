@@ -1,4 +1,4 @@
-import { describe, ofTypes, resourcePolicy, stackPolicy } from "./lib";
+import { describe, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 
 export const bucketsNotPublic = stackPolicy({
@@ -31,10 +31,10 @@ export const bucketsNotPublic = stackPolicy({
     },
 });
 
-export const blobsNotPublic = resourcePolicy({
+export const blobsNotPublic = typedPolicy({
     name: "no-public-blobs",
     description: "Azure Storage accounts forbid public blob access and containers are private.",
-    appliesTo: ofTypes(T.storageAccount, T.blobContainer),
+    types: [T.storageAccount, T.blobContainer],
     check: (resource, report) => {
         if (resource.type === T.storageAccount && resource.props.allowBlobPublicAccess !== false) {
             report(`${describe(resource)} allows public blob access. Set allowBlobPublicAccess: false.`);
@@ -45,10 +45,10 @@ export const blobsNotPublic = resourcePolicy({
     },
 });
 
-export const databasesNotPublic = resourcePolicy({
+export const databasesNotPublic = typedPolicy({
     name: "no-public-databases",
     description: "Postgres and Kafka are not reachable from the internet.",
-    appliesTo: ofTypes(T.rds, T.flexibleServer, T.msk),
+    types: [T.rds, T.flexibleServer, T.msk],
     check: (resource, report) => {
         if (resource.type === T.rds && resource.props.publiclyAccessible === true) {
             report(`${describe(resource)} is publicly accessible. Set publiclyAccessible: false; the cell reaches it from inside its VPC.`);
@@ -87,38 +87,44 @@ function portRange(range: string | undefined): [number, number] {
     return [low, high ?? low];
 }
 
-export const noOpenDataPorts = resourcePolicy({
+export const noOpenDataPorts = typedPolicy({
     name: "no-open-data-ports",
     description: "No security group or NSG rule opens a database, Kafka or ClickHouse port to 0.0.0.0/0 or ::/0.",
-    appliesTo: ofTypes(T.securityGroup, T.securityGroupRule, T.securityGroupIngressRule, T.networkSecurityGroup, T.securityRule),
+    types: [T.securityGroup, T.securityGroupRule, T.securityGroupIngressRule, T.networkSecurityGroup, T.securityRule],
     check: (resource, report) => {
         const flag = (what: string) =>
             report(
                 `${describe(resource)} ${what} to the whole internet. Admit only the cell's own network (its VPC/VNet CIDR or security group).`,
             );
-        const p = resource.props;
         switch (resource.type) {
             case T.securityGroup:
-                for (const rule of p.ingress ?? []) {
+                for (const rule of resource.props.ingress ?? []) {
                     const cidrs = [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])];
                     if (cidrs.some((c) => WORLD.includes(c)) && opensDataPort(rule.fromPort, rule.toPort, rule.protocol))
                         flag(`opens ports ${rule.fromPort}-${rule.toPort}`);
                 }
                 break;
-            case T.securityGroupRule:
+            case T.securityGroupRule: {
+                const p = resource.props;
                 if (
                     p.type === "ingress" &&
-                    [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])].some((c: string) => WORLD.includes(c)) &&
+                    [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])].some((c) => WORLD.includes(c)) &&
                     opensDataPort(p.fromPort, p.toPort, p.protocol)
                 )
                     flag(`opens ports ${p.fromPort}-${p.toPort}`);
                 break;
-            case T.securityGroupIngressRule:
-                if ((WORLD.includes(p.cidrIpv4) || WORLD.includes(p.cidrIpv6)) && opensDataPort(p.fromPort, p.toPort, p.ipProtocol))
+            }
+            case T.securityGroupIngressRule: {
+                const p = resource.props;
+                if (
+                    (WORLD.includes(p.cidrIpv4 ?? "") || WORLD.includes(p.cidrIpv6 ?? "")) &&
+                    opensDataPort(p.fromPort, p.toPort, p.ipProtocol)
+                )
                     flag(`opens ports ${p.fromPort}-${p.toPort}`);
                 break;
+            }
             default: {
-                const rules = resource.type === T.networkSecurityGroup ? (p.securityRules ?? []) : [p];
+                const rules = resource.type === T.networkSecurityGroup ? (resource.props.securityRules ?? []) : [resource.props];
                 for (const rule of rules) {
                     if (rule.direction !== "Inbound" || rule.access !== "Allow" || !WORLD.includes(rule.sourceAddressPrefix ?? ""))
                         continue;
@@ -130,10 +136,10 @@ export const noOpenDataPorts = resourcePolicy({
     },
 });
 
-export const privateClusterEndpoints = resourcePolicy({
+export const privateClusterEndpoints = typedPolicy({
     name: "private-cluster-endpoints",
     description: "EKS and AKS API servers are private (advisory outside production).",
-    appliesTo: ofTypes(T.eks, T.aks),
+    types: [T.eks, T.aks],
     check: (cluster, report) => {
         if (cluster.type === T.eks && cluster.props.vpcConfig?.endpointPublicAccess !== false) {
             report(

@@ -1,4 +1,4 @@
-import { describe, ofTypes, PolicySubject, resourcePolicy } from "./lib";
+import { describe, PolicySubject, resourcePolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 
@@ -80,10 +80,10 @@ export const nonRootPods = resourcePolicy({
     },
 });
 
-export const pinnedCharts = resourcePolicy({
+export const pinnedCharts = typedPolicy({
     name: "helm-chart-pinned",
     description: "Operators are installed from an exact chart version.",
-    appliesTo: ofTypes(T.helmRelease),
+    types: [T.helmRelease],
     check: (release, report) => {
         if (!/^\d+\.\d+\.\d+([-+][\w.]+)?$/.test(release.props.version ?? "")) {
             report(

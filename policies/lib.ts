@@ -5,8 +5,22 @@ import type {
     ResourceValidationPolicy,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import type { Unwrap } from "@pulumi/pulumi";
+import type * as ec2 from "@pulumi/aws/ec2";
+import type * as eks from "@pulumi/aws/eks";
+import type * as msk from "@pulumi/aws/msk";
+import type * as rds from "@pulumi/aws/rds";
+import type * as s3 from "@pulumi/aws/s3";
+import type * as vpc from "@pulumi/aws/vpc";
+import type * as containerservice from "@pulumi/azure-native/containerservice";
+import type * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import type * as eventhub from "@pulumi/azure-native/eventhub";
+import type * as network from "@pulumi/azure-native/network";
+import type * as storage from "@pulumi/azure-native/storage";
+import type * as helm from "@pulumi/kubernetes/helm/v3";
 import { kubernetesLabelKey } from "../model/labels";
 import { Residency, RESIDENCIES, residencyOfRegion } from "../model/residency";
+import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 
 /** What a resource looks like to a policy, whether it is checked alone or as part of the stack. */
@@ -109,10 +123,53 @@ export function resourcePolicy(spec: {
     };
 }
 
-export const ofTypes =
-    (...types: string[]) =>
-    (type: string) =>
-        types.includes(type);
+/**
+ * The SDK's input type of each resource type the typed policies read, as AwsGuard types its policies by resource
+ * class. Type-only imports: no provider SDK is loaded when the pack runs.
+ */
+export interface PropsByType {
+    [T.rds]: Unwrap<rds.InstanceArgs>;
+    [T.msk]: Unwrap<msk.ClusterArgs>;
+    [T.mskConfiguration]: Unwrap<msk.ConfigurationArgs>;
+    [T.eks]: Unwrap<eks.ClusterArgs>;
+    [T.eksNodeGroup]: Unwrap<eks.NodeGroupArgs>;
+    [T.bucket]: Unwrap<s3.BucketArgs>;
+    [T.securityGroup]: Unwrap<ec2.SecurityGroupArgs>;
+    [T.securityGroupRule]: Unwrap<ec2.SecurityGroupRuleArgs>;
+    [T.securityGroupIngressRule]: Unwrap<vpc.SecurityGroupIngressRuleArgs>;
+    [T.flexibleServer]: Unwrap<dbforpostgresql.ServerArgs>;
+    [T.storageAccount]: Unwrap<storage.StorageAccountArgs>;
+    [T.blobContainer]: Unwrap<storage.BlobContainerArgs>;
+    [T.eventHubsNamespace]: Unwrap<eventhub.NamespaceArgs>;
+    [T.networkSecurityGroup]: Unwrap<network.NetworkSecurityGroupArgs>;
+    [T.securityRule]: Unwrap<network.SecurityRuleArgs>;
+    [T.aks]: Unwrap<containerservice.ManagedClusterArgs>;
+    [T.helmRelease]: Unwrap<helm.ReleaseArgs>;
+    /** A custom resource: its CRD, not an SDK, says its shape. */
+    [T.strimziKafka]: ResourceProps;
+}
+export type TypedResourceType = keyof PropsByType;
+
+/** A resource of one of the types `K`: checking `type` narrows `props` to that type's SDK inputs. */
+export type TypedSubject<K extends TypedResourceType> = {
+    [P in K]: Omit<PolicySubject, "type" | "props"> & { type: P; props: PropsByType[P] };
+}[K];
+
+/** A resource policy over the resources of `types`, whose check reads their properties as the SDK types them. */
+export function typedPolicy<K extends TypedResourceType>(spec: {
+    name: string;
+    description: string;
+    types: readonly K[];
+    check: (resource: TypedSubject<K>, report: ReportViolation, config: ResourceProps) => void;
+    configSchema?: ResourceValidationPolicy["configSchema"];
+}): ResourceValidationPolicy {
+    const types: readonly string[] = spec.types;
+    return resourcePolicy({
+        ...spec,
+        appliesTo: (type) => types.includes(type),
+        check: (resource, report, config) => spec.check(resource as TypedSubject<K>, report, config),
+    });
+}
 
 /** A stack policy: sees every resource with its outputs, for rules that relate resources to each other. */
 export function stackPolicy(spec: {

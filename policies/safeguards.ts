@@ -1,15 +1,15 @@
 import { AWS_INSTANCE_TYPES } from "../components/aws/sizing";
 import { AZURE_SKUS } from "../components/azure/sizing";
 import { SIZES, Size } from "../model/sizing";
-import { describe, ofTypes, resourcePolicy } from "./lib";
+import { describe, TypedSubject, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 
-export const deletionProtection = resourcePolicy({
+export const deletionProtection = typedPolicy({
     name: "deletion-protection",
     description:
         "Stateful resources cannot be deleted by accident: RDS deletion protection, and Pulumi `protect` on databases, buckets and storage accounts.",
-    appliesTo: ofTypes(T.rds, T.flexibleServer, T.bucket, T.storageAccount),
+    types: [T.rds, T.flexibleServer, T.bucket, T.storageAccount],
     check: (resource, report) => {
         if (resource.type === T.rds && resource.props.deletionProtection !== true) {
             report(`${describe(resource)} has no deletion protection. Set deletionProtection: true.`);
@@ -22,41 +22,62 @@ export const deletionProtection = resourcePolicy({
     },
 });
 
-export const backupRetention = resourcePolicy({
+export const backupRetention = typedPolicy({
     name: "backup-retention-30-days",
     description: "Databases keep backups for at least 30 days.",
-    appliesTo: ofTypes(T.rds, T.flexibleServer),
+    types: [T.rds, T.flexibleServer],
     check: (db, report) => {
         const days = db.type === T.rds ? db.props.backupRetentionPeriod : db.props.backup?.backupRetentionDays;
-        if (!(days >= 30)) report(`${describe(db)} keeps backups for ${days ?? "the default number of"} days. Keep them 30 days or more.`);
+        if (days === undefined || days < 30)
+            report(`${describe(db)} keeps backups for ${days ?? "the default number of"} days. Keep them 30 days or more.`);
     },
 });
 
-export const multiZone = resourcePolicy({
+export const multiZone = typedPolicy({
     name: "multi-az",
     description: "Databases, brokers, clusters and storage survive the loss of an availability zone.",
-    appliesTo: ofTypes(T.rds, T.flexibleServer, T.msk, T.eks, T.aks, T.eventHubsNamespace, T.storageAccount),
+    types: [T.rds, T.flexibleServer, T.msk, T.eks, T.aks, T.eventHubsNamespace, T.storageAccount],
     check: (r, report) => {
-        const p = r.props;
-        const problems: Record<string, [boolean, string]> = {
-            [T.rds]: [p.multiAz === true, "Set multiAz: true."],
-            [T.flexibleServer]: [p.highAvailability?.mode === "ZoneRedundant", `Set highAvailability.mode: "ZoneRedundant".`],
-            [T.msk]: [(p.brokerNodeGroupInfo?.clientSubnets ?? []).length >= 3, "Spread brokers over three AZs (three client subnets)."],
-            [T.eks]: [(p.vpcConfig?.subnetIds ?? []).length >= 3, "Give the cluster subnets in three AZs."],
-            [T.aks]: [
-                (p.agentPoolProfiles ?? []).every((pool: ResourceProps) => (pool.availabilityZones ?? []).length >= 3),
-                `Set availabilityZones: ["1", "2", "3"] on every node pool.`,
-            ],
-            [T.eventHubsNamespace]: [p.zoneRedundant === true, "Set zoneRedundant: true."],
-            [T.storageAccount]: [
-                /ZRS$/.test(p.sku?.name ?? ""),
-                `Use a zone-redundant SKU ("Standard_ZRS" or "Standard_GZRS" with a paired region of the same residency).`,
-            ],
-        };
-        const [ok, fix] = problems[r.type];
-        if (!ok) report(`${describe(r)} lives in a single availability zone. ${fix}`);
+        const fix = singleZoneFix(r);
+        if (fix) report(`${describe(r)} lives in a single availability zone. ${fix}`);
     },
 });
+
+/** How to spread a resource over zones, or undefined when it already is. */
+function singleZoneFix(
+    r: TypedSubject<
+        | typeof T.rds
+        | typeof T.flexibleServer
+        | typeof T.msk
+        | typeof T.eks
+        | typeof T.aks
+        | typeof T.eventHubsNamespace
+        | typeof T.storageAccount
+    >,
+): string | undefined {
+    switch (r.type) {
+        case T.rds:
+            return r.props.multiAz === true ? undefined : "Set multiAz: true.";
+        case T.flexibleServer:
+            return r.props.highAvailability?.mode === "ZoneRedundant" ? undefined : `Set highAvailability.mode: "ZoneRedundant".`;
+        case T.msk:
+            return (r.props.brokerNodeGroupInfo?.clientSubnets ?? []).length >= 3
+                ? undefined
+                : "Spread brokers over three AZs (three client subnets).";
+        case T.eks:
+            return (r.props.vpcConfig?.subnetIds ?? []).length >= 3 ? undefined : "Give the cluster subnets in three AZs.";
+        case T.aks:
+            return (r.props.agentPoolProfiles ?? []).every((pool) => (pool.availabilityZones ?? []).length >= 3)
+                ? undefined
+                : `Set availabilityZones: ["1", "2", "3"] on every node pool.`;
+        case T.eventHubsNamespace:
+            return r.props.zoneRedundant === true ? undefined : "Set zoneRedundant: true.";
+        case T.storageAccount:
+            return /ZRS$/.test(r.props.sku?.name ?? "")
+                ? undefined
+                : `Use a zone-redundant SKU ("Standard_ZRS" or "Standard_GZRS" with a paired region of the same residency).`;
+    }
+}
 
 /** Instance types and SKUs a cell of each allowed size may use, per cloud. */
 function allowedTypes(sizes: Size[]) {
@@ -84,10 +105,10 @@ function instanceTypesOf(r: { type: string; props: ResourceProps }): string[] {
     }
 }
 
-export const allowedInstanceTypes = resourcePolicy({
+export const allowedInstanceTypes = typedPolicy({
     name: "allowed-instance-types",
     description: "Databases, brokers and nodes use the instance types of the environment's allowed cell sizes.",
-    appliesTo: ofTypes(T.rds, T.msk, T.eksNodeGroup, T.flexibleServer, T.aks),
+    types: [T.rds, T.msk, T.eksNodeGroup, T.flexibleServer, T.aks],
     configSchema: {
         properties: { allowedSizes: { type: "array", items: { type: "string", enum: [...SIZES] }, default: [...SIZES] } },
     },
@@ -111,10 +132,10 @@ function properties(text: string | undefined): Record<string, string> {
     );
 }
 
-export const kafkaReplication = resourcePolicy({
+export const kafkaReplication = typedPolicy({
     name: "kafka-replication-factor",
     description: "Kafka topics are replicated three times and writes need two in-sync replicas.",
-    appliesTo: ofTypes(T.mskConfiguration, T.strimziKafka),
+    types: [T.mskConfiguration, T.strimziKafka],
     check: (r, report) => {
         const config = r.type === T.mskConfiguration ? properties(r.props.serverProperties) : (r.props.spec?.kafka?.config ?? {});
         const factor = Number(config["default.replication.factor"] ?? 1);
