@@ -6,6 +6,7 @@ import { bundleApp, bundleFile } from "../../components/apps/bundle";
 import { IMAGES } from "../../components/kubernetes/charts";
 import { ofType, ProgramRun, SECRET_MARKER, secretValue, singleCellStack } from "../support/harness";
 import type { ResourceProps } from "../../model/resourceProps";
+import { NODE_VERSION } from "../../components/runtime";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const CELLS = {
@@ -29,6 +30,8 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             expect(d.inputs.spec.replicas).toBe(2);
             const pod = d.inputs.spec.template.spec;
             expect([...pod.initContainers, ...pod.containers].map((c: ResourceProps) => c.image)).toEqual([IMAGES.node, IMAGES.node]);
+            expect(IMAGES.node).toBe(`node:${NODE_VERSION}-bookworm-slim`);
+            expect(NODE_VERSION).toMatch(/^24\./);
             expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
             const [container] = pod.containers;
             expect(container.readinessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });

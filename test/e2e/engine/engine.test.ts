@@ -67,6 +67,17 @@ export const running = server.running;
         fs.rmSync(`${project}-data`, { recursive: true, force: true });
     });
 
+    test("the CLI is 3.274.1 or later and not older than the @pulumi/pulumi SDK the program runs", () => {
+        const version = (text: string) => text.trim().replace(/^v/, "").split(".").map(Number);
+        const newer = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+        const cli = version(ok("version"));
+        const sdk = version(
+            JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version,
+        );
+        expect(newer(cli, [3, 274, 1])).toBeGreaterThanOrEqual(0);
+        expect(newer(cli, sdk)).toBeGreaterThanOrEqual(0);
+    });
+
     test("pulumi up creates a real server through the dynamic provider, and keeps secrets encrypted", async () => {
         ok("up", "--yes", "--skip-preview");
         expect(await portAnswers(port)).toBe(true);
