@@ -8,7 +8,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { verifyKubernetesCells } from "../components/kubernetes/clusterRegion";
-import { loadStackConfig, stackFileConfig, stackNamesIn } from "../stacks/load";
+import { stackFileConfig, stackNamesIn } from "../model/stackFiles";
+import { loadStackConfig } from "../stacks/load";
 import { cellplane } from "../stacks/program";
 import type { ResourceProps } from "../model/resourceProps";
 

@@ -1,4 +1,4 @@
-import { stackNamesIn } from "../../stacks/load";
+import { stackNamesIn } from "../../model/stackFiles";
 import { StackFile } from "./stackFile";
 
 /** A command the operator asked for that would break a rule: nothing has been changed. */

@@ -4,7 +4,7 @@ import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
 import { CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../model/config";
-import { stackFileConfig } from "../../stacks/load";
+import { stackFileConfig } from "../../model/stackFiles";
 
 /**
  * One stack's `Pulumi.<stack>.yaml`, edited as a YAML document so comments, layout, the encryption salt and

@@ -1,7 +1,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { defaultStateHome } from "../../stacks/stateHome";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -45,6 +45,9 @@ export async function openStack(projectDir: string, env: string, stackName: stri
         );
     }
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
+    // Loaded here: the Automation API is most of the CLI's start-up, and edits of stack files never need it. The
+    // file is named because this import runs as an ES module import, which does not resolve folders.
+    const { LocalWorkspace, PulumiCommand, Stack } = await import("@pulumi/pulumi/automation/index.js");
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(engineBin()) });
     const envVars: Record<string, string> = {
         PATH: `${toolPath()}:${process.env.PATH}`,
