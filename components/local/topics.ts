@@ -41,15 +41,33 @@ export function readTopic(server: Pick<KafkaServerSpec, "port">, topic: string):
     });
 }
 
+/**
+ * Waits until every partition of a new topic has a leader. A broker that just started can answer "This server does
+ * not host this topic-partition" for a moment after it created the topic, which kafkajs's own wait gives up on.
+ */
+async function untilLed(admin: ReturnType<typeof kafkaAdmin>, topic: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+        const led = await admin
+            .fetchTopicMetadata({ topics: [topic] })
+            .then(({ topics }) => topics[0].partitions.every((p) => p.leader >= 0))
+            .catch((error: unknown) => (Date.now() < deadline ? false : Promise.reject(error)));
+        if (led) return;
+        if (Date.now() >= deadline) throw new Error(`topic ${topic} has no leader 15 s after it was created`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
 /** Creates the topic, or raises its partitions and sets its retention (partitions never shrink). */
 export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSpec): Promise<void> {
     return withAdmin(server, async (admin) => {
         const retention = { name: "retention.ms", value: retentionMs(spec.retentionDays) };
         if (!(await admin.listTopics()).includes(spec.topic)) {
             await admin.createTopics({
-                waitForLeaders: true,
+                waitForLeaders: false,
                 topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1, configEntries: [retention] }],
             });
+            await untilLed(admin, spec.topic);
             return;
         }
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [spec.topic] })).topics;

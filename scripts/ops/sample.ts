@@ -8,7 +8,7 @@ export interface SampleSent {
     routerUrl: string;
     keyId: string;
     sent: number;
-    /** Events `/v1/metrics` counts for the last hour once the cell stored them; fewer if it had not within the wait. */
+    /** How many more events `/v1/metrics` counts than before the send; fewer than `sent` if the wait ran out. */
     counted: number;
     seconds: number;
 }
@@ -30,32 +30,30 @@ export async function sendSample(
     const started = Date.now();
     const key = await createTenantKey(projectDir, env, tenant);
     const auth = { authorization: `Bearer ${key.key}` };
-    const events = sampleEvents(tenant, `${env}-sample`, count);
+    const from = new Date(started - 2 * HOUR_MS).toISOString();
+    const to = new Date(started + HOUR_MS).toISOString();
+    const counted = async (): Promise<number | undefined> => {
+        const metrics = await fetch(`${key.routerUrl}/v1/metrics?from=${from}&to=${to}`, { headers: auth });
+        if (!metrics.ok) return undefined;
+        return ((await metrics.json()) as { rows: { events: number }[] }).rows.reduce((n, r) => n + r.events, 0);
+    };
+    // The tenant may have events in the window already: what counts is how many more there are.
+    const before = (await counted()) ?? 0;
+
     progress(`sending ${count} events of ${tenant} to ${key.routerUrl}/v1/events (cell ${key.cell}, new key ${key.id})…`);
     const response = await fetch(`${key.routerUrl}/v1/events`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify(events),
+        body: JSON.stringify(sampleEvents(tenant, `${env}-sample`, count)),
     });
     if (response.status !== 202) throw new Refusal(`the router answered ${response.status}: ${await response.text()}`);
 
-    const from = new Date(started - 2 * HOUR_MS).toISOString();
-    const to = new Date(Date.now() + HOUR_MS).toISOString();
-    const metricsUrl = `${key.routerUrl}/v1/metrics?from=${from}&to=${to}`;
     progress(`accepted; waiting for the cell to store them (GET ${key.routerUrl}/v1/metrics)…`);
-    let counted = 0;
-    while (counted < count && Date.now() - started < waitMs) {
+    let stored = 0;
+    while (stored < count && Date.now() - started < waitMs) {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const metrics = await fetch(metricsUrl, { headers: auth });
-        if (metrics.ok) counted = ((await metrics.json()) as { rows: { events: number }[] }).rows.reduce((n, r) => n + r.events, 0);
+        stored = ((await counted()) ?? before) - before;
     }
-    return {
-        tenant,
-        cell: key.cell,
-        routerUrl: key.routerUrl,
-        keyId: key.id,
-        sent: count,
-        counted,
-        seconds: (Date.now() - started) / 1000,
-    };
+    const seconds = (Date.now() - started) / 1000;
+    return { tenant, cell: key.cell, routerUrl: key.routerUrl, keyId: key.id, sent: count, counted: stored, seconds };
 }
