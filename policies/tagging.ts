@@ -14,7 +14,7 @@ export const cellplaneTags = resourcePolicy({
         const missing = keys.filter((key) => typeof tags[key] !== "string" || tags[key] === "");
         if (missing.length > 0) {
             report(
-                `${describe(resource)} lacks the ${kubernetes ? "labels" : "tags"} ${missing.join(", ")}. Create it inside a Cell, which passes them to every resource (components/labels.ts).`,
+                `${describe(resource)} lacks the ${kubernetes ? "labels" : "tags"} ${missing.join(", ")}. Create it inside a Cell, which passes them to every resource (model/labels.ts).`,
             );
         }
         const residencyKey = kubernetes ? kubernetesLabelKey("cellplane:residency") : "cellplane:residency";
