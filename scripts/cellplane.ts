@@ -275,10 +275,9 @@ program
         console.log(
             `${sent.counted} of ${sent.sent} events of ${sent.tenant} counted by /v1/metrics on cell ${sent.cell} in ${sent.seconds.toFixed(1)} s`,
         );
-        console.log(`see them: curl -H 'authorization: Bearer <key>' '${sent.routerUrl}/v1/metrics?from=<ISO time>&to=<ISO time>'`);
-        console.log(
-            `(the key ${sent.keyId} was made for this run: cellplane key revoke --env ${o.env} --tenant ${sent.tenant} --id ${sent.keyId})`,
-        );
+        console.log(`API key ${sent.keyId} of ${sent.tenant}, made for this run and shown only now:\n  ${sent.key}`);
+        console.log(`see them: curl -H 'authorization: Bearer ${sent.key}' '${sent.metricsUrl}'`);
+        console.log(`revoke the key: cellplane key revoke --env ${o.env} --tenant ${sent.tenant} --id ${sent.keyId}`);
         if (sent.counted < sent.sent) process.exitCode = 1;
     });
 

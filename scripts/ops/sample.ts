@@ -7,6 +7,10 @@ export interface SampleSent {
     cell: string;
     routerUrl: string;
     keyId: string;
+    /** The new API key itself (only its hash is stored). */
+    key: string;
+    /** The tenant's metrics around the events, through the router. */
+    metricsUrl: string;
     sent: number;
     /** How many more events `/v1/metrics` counts than before the send; fewer than `sent` if the wait ran out. */
     counted: number;
@@ -32,8 +36,9 @@ export async function sendSample(
     const auth = { authorization: `Bearer ${key.key}` };
     const from = new Date(started - 2 * HOUR_MS).toISOString();
     const to = new Date(started + HOUR_MS).toISOString();
+    const metricsUrl = `${key.routerUrl}/v1/metrics?from=${from}&to=${to}`;
     const counted = async (): Promise<number | undefined> => {
-        const metrics = await fetch(`${key.routerUrl}/v1/metrics?from=${from}&to=${to}`, { headers: auth });
+        const metrics = await fetch(metricsUrl, { headers: auth });
         if (!metrics.ok) return undefined;
         return ((await metrics.json()) as { rows: { events: number }[] }).rows.reduce((n, r) => n + r.events, 0);
     };
@@ -55,5 +60,15 @@ export async function sendSample(
         stored = ((await counted()) ?? before) - before;
     }
     const seconds = (Date.now() - started) / 1000;
-    return { tenant, cell: key.cell, routerUrl: key.routerUrl, keyId: key.id, sent: count, counted: stored, seconds };
+    return {
+        tenant,
+        cell: key.cell,
+        routerUrl: key.routerUrl,
+        keyId: key.id,
+        key: key.key,
+        metricsUrl,
+        sent: count,
+        counted: stored,
+        seconds,
+    };
 }
