@@ -3,14 +3,18 @@
  * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. Covered: `/ping`,
  * queries in the `query` parameter or the body (an INSERT's data after its query), server-side `param_*` binding,
  * user/password by headers, basic auth or URL, every output format of the engine (Parquet included), and errors
- * as ClickHouse reports them (HTTP 500, `X-ClickHouse-Exception-Code`). Not covered: binary input formats (the
- * body is read as text), compression, sessions and progress headers.
+ * as ClickHouse reports them (HTTP 500, `X-ClickHouse-Exception-Code`), request bodies compressed with gzip,
+ * deflate, brotli or zstd, and an insert's data as bytes in any input format. Not covered: sessions, URL settings
+ * and progress headers.
  *
  * Run by the supervisor: `node --require tsx/cjs clickhouseFront.ts` with CLICKHOUSE_DIR, CLICKHOUSE_PORT,
  * CLICKHOUSE_USER and CLICKHOUSE_PASSWORD in the environment.
  */
 import { randomUUID, timingSafeEqual } from "crypto";
+import * as fs from "fs";
 import * as http from "http";
+import * as path from "path";
+import { bodyOf, insertFromFile, saveBody, textOf, UnsupportedEncoding, uploadFile } from "./clickhouseBody";
 import { chdbModule } from "./tools";
 
 interface ChdbResult {
@@ -22,6 +26,7 @@ interface ChdbSession {
 }
 
 const AUTHENTICATION_FAILED = 516;
+const UNKNOWN_COMPRESSION_METHOD = 89;
 
 function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
     const basic = req.headers.authorization?.startsWith("Basic ")
@@ -36,13 +41,12 @@ function same(a: string, b: string): boolean {
     return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-async function readBody(req: http.IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+/** Where the front keeps a request's body while the engine reads it. */
+export interface FrontOptions {
+    uploadDir: string;
 }
 
-export function clickhouseFront(session: ChdbSession, user: string, password: string): http.Server {
+export function clickhouseFront(session: ChdbSession, user: string, password: string, options: FrontOptions): http.Server {
     const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
         const url = new URL(req.url ?? "/", "http://127.0.0.1");
         if (url.pathname === "/ping") {
@@ -67,9 +71,32 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
             );
             return;
         }
-        const body = await readBody(req);
+        let body;
+        try {
+            body = bodyOf(req);
+        } catch (error) {
+            if (!(error instanceof UnsupportedEncoding)) throw error;
+            req.resume();
+            fail(400, UNKNOWN_COMPRESSION_METHOD, error.message);
+            return;
+        }
         const query = url.searchParams.get("query");
-        const sql = query ? (body ? `${query}\n${body}` : query) : body;
+        const upload = uploadFile(options.uploadDir, queryId);
+        const insert = query === null ? undefined : insertFromFile(query, upload);
+        let sql: string;
+        if (insert !== undefined) {
+            // An insert's data stays bytes (RowBinary, Native, Parquet…): the engine reads it from a file.
+            if ((await saveBody(body, upload)) === 0) {
+                fs.rmSync(upload, { force: true });
+                res.writeHead(200, { "X-ClickHouse-Query-Id": queryId, "Content-Length": 0 });
+                res.end();
+                return;
+            }
+            sql = insert;
+        } else {
+            const text = await textOf(body);
+            sql = query ? (text ? `${query}\n${text}` : query) : text;
+        }
         const params = Object.fromEntries(
             [...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]),
         );
@@ -84,6 +111,8 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
         } catch (error) {
             const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
             fail(500, clickhouseCode ?? 1001, message);
+        } finally {
+            if (insert !== undefined) fs.rmSync(upload, { force: true });
         }
     };
     // A client that goes away mid-request rejects the body's read: that ends its response, never the process.
@@ -99,7 +128,10 @@ if (require.main === module) {
     const { Session } = require(chdbModule());
     // A server quotes 64-bit integers in JSON (clients expect strings there); the library does not by default.
     const session = new Session(CLICKHOUSE_DIR, { connectionArgs: ["--output_format_json_quote_64bit_integers=1"] });
-    clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+    // Beside the data folder, so the server's folder holds everything it writes and destroy removes it.
+    const uploadDir = path.join(path.dirname(CLICKHOUSE_DIR), "uploads");
+    fs.mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
+    clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, { uploadDir }).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
 }
 
 const ESCAPES: Record<string, string> = { b: "\b", f: "\f", r: "\r", n: "\n", t: "\t", "0": "\0" };

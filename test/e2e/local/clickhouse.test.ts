@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { gzipSync } from "zlib";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
 import {
     ClickHouseServerSpec,
@@ -105,6 +106,81 @@ describe("a local ClickHouse", () => {
 
     test("reports a bad query as ClickHouse does", async () => {
         await expect(client.query({ query: "SELECT nope FROM analytics.events" })).rejects.toThrow(/nope/);
+    });
+
+    /** A raw request to the front, as a client other than the official one sends it. */
+    const post = (query: string | undefined, body: Buffer | string, headers: Record<string, string> = {}) =>
+        fetch(`${urlOf(spec)}/${query === undefined ? "" : `?query=${encodeURIComponent(query)}`}`, {
+            method: "POST",
+            body,
+            headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password, ...headers },
+        });
+
+    test("an insert's body is bytes: RowBinary with bytes over 0x7F and Parquet are stored exactly", async () => {
+        await client.command({ query: "CREATE TABLE bytes_in (x UInt8) ENGINE = MergeTree ORDER BY tuple()" });
+        expect((await post("INSERT INTO bytes_in FORMAT RowBinary", Buffer.from([0x07, 0xc8, 0xff]))).status).toBe(200);
+        const stored = await (await client.query({ query: "SELECT groupArray(x) AS xs FROM bytes_in", format: "JSONEachRow" })).json();
+        expect(stored).toEqual([{ xs: [7, 200, 255] }]);
+
+        const parquet = Buffer.from(await (await post(undefined, "SELECT number AS x FROM numbers(256) FORMAT Parquet")).arrayBuffer());
+        expect(parquet.subarray(0, 4).toString()).toBe("PAR1");
+        await client.command({ query: "TRUNCATE TABLE bytes_in" });
+        expect((await post("INSERT INTO bytes_in FORMAT Parquet", parquet)).status).toBe(200);
+        const summed = await (
+            await client.query({ query: "SELECT count() AS n, sum(x) AS s FROM bytes_in", format: "JSONEachRow" })
+        ).json();
+        expect(summed).toEqual([{ n: "256", s: String((255 * 256) / 2) }]);
+    });
+
+    test("compressed bodies are decoded; an encoding the front cannot read is a 400 naming it, and nothing runs", async () => {
+        const gzipped = await post(undefined, gzipSync("SELECT 40 + 2"), { "Content-Encoding": "gzip" });
+        expect(await gzipped.text()).toBe("42\n");
+        const compressing = createClient({
+            url: urlOf(spec),
+            username: spec.user,
+            password: spec.password,
+            compression: { request: true },
+        });
+        await compressing.command({ query: "CREATE TABLE gzipped_in (s String) ENGINE = MergeTree ORDER BY s" });
+        await compressing.insert({ table: "gzipped_in", values: [{ s: "é€😀" }, { s: "plain" }], format: "JSONEachRow" });
+        await compressing.close();
+        expect(await (await client.query({ query: "SELECT s FROM gzipped_in ORDER BY s", format: "JSONEachRow" })).json()).toEqual([
+            { s: "plain" },
+            { s: "é€😀" },
+        ]);
+
+        const refused = await post("INSERT INTO gzipped_in FORMAT JSONEachRow", '{"s":"never"}', { "Content-Encoding": "lz4" });
+        expect(refused.status).toBe(400);
+        expect(await refused.text()).toMatch(/Unknown Content-Encoding "lz4"/);
+        expect(await (await client.query({ query: "SELECT count() AS n FROM gzipped_in", format: "JSONEachRow" })).json()).toEqual([
+            { n: "2" },
+        ]);
+    });
+
+    test("an insert with an empty body is a 200 that stores nothing", async () => {
+        const empty = await post("INSERT INTO bytes_in FORMAT JSONEachRow", "");
+        expect(empty.status).toBe(200);
+    });
+
+    test("a client that aborts mid-upload leaves the front serving", async () => {
+        const upload = new AbortController();
+        const slow = new ReadableStream({
+            start(controller) {
+                controller.enqueue(new TextEncoder().encode('{"x":1}\n'));
+                setTimeout(() => upload.abort(), 100);
+            },
+        });
+        await expect(
+            fetch(`${urlOf(spec)}/?query=${encodeURIComponent("INSERT INTO bytes_in FORMAT JSONEachRow")}`, {
+                method: "POST",
+                body: slow,
+                duplex: "half",
+                signal: upload.signal,
+                headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
+            }),
+        ).rejects.toThrow();
+        expect((await client.ping()).success).toBe(true);
+        expect(await (await post(undefined, "SELECT 1")).text()).toBe("1\n");
     });
 
     test("a killed server reads as stopped and restarts with its data", async () => {

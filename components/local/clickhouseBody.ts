@@ -1,0 +1,62 @@
+import * as fs from "fs";
+import type * as http from "http";
+import * as path from "path";
+import type { Readable, Transform } from "stream";
+import { pipeline } from "stream/promises";
+import * as zlib from "zlib";
+
+/** The request encodings ClickHouse's HTTP interface takes and Node decodes; lz4 has no maintained decoder here. */
+const DECODERS: Record<string, () => Transform> = {
+    gzip: () => zlib.createGunzip(),
+    "x-gzip": () => zlib.createGunzip(),
+    deflate: () => zlib.createInflate(),
+    br: () => zlib.createBrotliDecompress(),
+    zstd: () => zlib.createZstdDecompress(),
+};
+
+/** A body in an encoding the front cannot read: refused with the encoding's name, never run as garbage. */
+export class UnsupportedEncoding extends Error {
+    constructor(readonly encoding: string) {
+        super(`Unknown Content-Encoding "${encoding}": send the body plain or as ${Object.keys(DECODERS).join(", ")}`);
+    }
+}
+
+/** The request's body as bytes, decoded from its `Content-Encoding`. */
+export function bodyOf(req: http.IncomingMessage): Readable {
+    const encoding = String(req.headers["content-encoding"] ?? "identity")
+        .trim()
+        .toLowerCase();
+    if (encoding === "identity" || encoding === "") return req;
+    const decoder = DECODERS[encoding];
+    if (!decoder) throw new UnsupportedEncoding(encoding);
+    return req.pipe(decoder());
+}
+
+export async function textOf(body: Readable): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Writes the body to `file` byte for byte; returns how many bytes it held. */
+export async function saveBody(body: Readable, file: string): Promise<number> {
+    await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+    return fs.statSync(file).size;
+}
+
+/** `INSERT INTO … [SETTINGS …] FORMAT <name>`, whose data is the request's body. */
+const INSERT_WITH_FORMAT = /^(\s*INSERT\s+INTO\s[\s\S]*?)(\s+SETTINGS\s[\s\S]*?)?\s+FORMAT\s+(\w+)\s*;?\s*$/i;
+
+/**
+ * The insert reading its data from `file` (`FROM INFILE`, which the engine reads as bytes in any input format), or
+ * undefined when `query` is no insert that takes a body.
+ */
+export function insertFromFile(query: string, file: string): string | undefined {
+    const insert = INSERT_WITH_FORMAT.exec(query);
+    if (!insert) return undefined;
+    const [, target, settings = "", format] = insert;
+    return `${target} FROM INFILE '${file.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'${settings} FORMAT ${format}`;
+}
+
+/** A fresh file for one request's body, in the front's own upload folder. */
+export const uploadFile = (dir: string, queryId: string) => path.join(dir, `${queryId.replace(/[^\w-]/g, "_")}.body`);
