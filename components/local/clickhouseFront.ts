@@ -19,6 +19,10 @@ import { chdbModule } from "./tools";
 
 interface ChdbResult {
     bytes(): Uint8Array;
+    readonly rowsRead: number;
+    readonly bytesRead: number;
+    /** Seconds. */
+    readonly elapsed: number;
 }
 interface ChdbSession {
     queryAsync(sql: string, opts: { format: string }): Promise<ChdbResult>;
@@ -41,9 +45,36 @@ function same(a: string, b: string): boolean {
     return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** Where the front keeps a request's body while the engine reads it. */
 export interface FrontOptions {
+    /** Where the front keeps a request's body while the engine reads it. */
     uploadDir: string;
+    /** The engine's time zone, which every answer names. */
+    timezone: string;
+}
+
+/** The output format a query names in its last `FORMAT` clause. */
+const formatOf = (sql: string) => /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1];
+
+/** The `Content-Type` ClickHouse answers a format with. */
+function contentTypeOf(format: string): string {
+    if (/^JSON/i.test(format)) return "application/json; charset=UTF-8";
+    if (/^(TabSeparated|TSV)/i.test(format)) return "text/tab-separated-values; charset=UTF-8";
+    if (/^CSV/i.test(format)) return "text/csv; charset=UTF-8; header=absent";
+    return "application/octet-stream";
+}
+
+/** `X-ClickHouse-Summary` as a server sends it: counters as strings, from what the engine reports. */
+function summaryOf(result: ChdbResult, resultBytes: number): string {
+    return JSON.stringify({
+        read_rows: String(result.rowsRead),
+        read_bytes: String(result.bytesRead),
+        written_rows: "0",
+        written_bytes: "0",
+        total_rows_to_read: String(result.rowsRead),
+        result_rows: "0",
+        result_bytes: String(resultBytes),
+        elapsed_ns: String(Math.round(result.elapsed * 1e9)),
+    });
 }
 
 export function clickhouseFront(session: ChdbSession, user: string, password: string, options: FrontOptions): http.Server {
@@ -101,12 +132,20 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
             [...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]),
         );
         try {
+            const format = formatOf(sql) ?? url.searchParams.get("default_format") ?? "TabSeparated";
             const result =
                 Object.keys(params).length > 0
-                    ? await session.queryBindAsync(sql, params, { format: "TabSeparated" })
-                    : await session.queryAsync(sql, { format: "TabSeparated" });
+                    ? await session.queryBindAsync(sql, params, { format })
+                    : await session.queryAsync(sql, { format });
             const bytes = Buffer.from(result.bytes());
-            res.writeHead(200, { "X-ClickHouse-Query-Id": queryId, "Content-Length": bytes.length });
+            res.writeHead(200, {
+                "Content-Type": contentTypeOf(format),
+                "Content-Length": bytes.length,
+                "X-ClickHouse-Query-Id": queryId,
+                "X-ClickHouse-Format": format,
+                "X-ClickHouse-Timezone": options.timezone,
+                "X-ClickHouse-Summary": summaryOf(result, bytes.length),
+            });
             res.end(bytes);
         } catch (error) {
             const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
@@ -131,7 +170,8 @@ if (require.main === module) {
     // Beside the data folder, so the server's folder holds everything it writes and destroy removes it.
     const uploadDir = path.join(path.dirname(CLICKHOUSE_DIR), "uploads");
     fs.mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
-    clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, { uploadDir }).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+    const timezone = String(session.query("SELECT timezone()", "TabSeparated")).trim();
+    clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, { uploadDir, timezone }).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
 }
 
 const ESCAPES: Record<string, string> = { b: "\b", f: "\f", r: "\r", n: "\n", t: "\t", "0": "\0" };

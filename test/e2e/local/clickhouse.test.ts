@@ -157,6 +157,22 @@ describe("a local ClickHouse", () => {
         ]);
     });
 
+    test("answers carry the headers a server sends, and default_format applies to a query that names none", async () => {
+        const json = await post(undefined, "SELECT number FROM numbers(3) FORMAT JSONEachRow");
+        expect(json.headers.get("content-type")).toBe("application/json; charset=UTF-8");
+        expect(json.headers.get("x-clickhouse-format")).toBe("JSONEachRow");
+        expect(json.headers.get("x-clickhouse-timezone")).toMatch(/\w/);
+        expect(JSON.parse(json.headers.get("x-clickhouse-summary")!)).toMatchObject({ read_rows: "3" });
+
+        const csv = await fetch(`${urlOf(spec)}/?default_format=CSV`, {
+            method: "POST",
+            body: "SELECT 'a' AS s, 1 AS n",
+            headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
+        });
+        expect(csv.headers.get("x-clickhouse-format")).toBe("CSV");
+        expect(await csv.text()).toBe('"a",1\n');
+    });
+
     test("an insert with an empty body is a 200 that stores nothing", async () => {
         const empty = await post("INSERT INTO bytes_in FORMAT JSONEachRow", "");
         expect(empty.status).toBe(200);
