@@ -14,6 +14,7 @@ import { randomUUID, timingSafeEqual } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { paramValue, placeholderTypes } from "./clickhouseParams";
 import { bodyOf, insertFromFile, saveBody, textOf, UnsupportedEncoding, uploadFile } from "./clickhouseBody";
 import { chdbModule } from "./tools";
 
@@ -26,7 +27,7 @@ interface ChdbResult {
 }
 interface ChdbSession {
     queryAsync(sql: string, opts: { format: string }): Promise<ChdbResult>;
-    queryBindAsync(sql: string, params: Record<string, string>, opts: { format: string }): Promise<ChdbResult>;
+    queryBindAsync(sql: string, params: Record<string, unknown>, opts: { format: string }): Promise<ChdbResult>;
 }
 
 const AUTHENTICATION_FAILED = 516;
@@ -128,10 +129,13 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
             const text = await textOf(body);
             sql = query ? (text ? `${query}\n${text}` : query) : text;
         }
-        const params = Object.fromEntries(
-            [...url.searchParams].filter(([k]) => k.startsWith("param_")).map(([k, v]) => [k.slice("param_".length), unescapeParam(v)]),
-        );
         try {
+            const types = placeholderTypes(sql);
+            const params = Object.fromEntries(
+                [...url.searchParams]
+                    .filter(([k]) => k.startsWith("param_"))
+                    .map(([k, v]) => [k.slice("param_".length), paramValue(v, types.get(k.slice("param_".length)))]),
+            );
             const format = formatOf(sql) ?? url.searchParams.get("default_format") ?? "TabSeparated";
             const result =
                 Object.keys(params).length > 0
@@ -172,11 +176,4 @@ if (require.main === module) {
     fs.mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
     const timezone = String(session.query("SELECT timezone()", "TabSeparated")).trim();
     clickhouseFront(session, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, { uploadDir, timezone }).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
-}
-
-const ESCAPES: Record<string, string> = { b: "\b", f: "\f", r: "\r", n: "\n", t: "\t", "0": "\0" };
-
-/** Clients send `param_*` values in ClickHouse's escaped text format (`\'`, `\\`, `\n`, …); chdb binds them as given. */
-export function unescapeParam(value: string): string {
-    return value.replace(/\\(.)/gs, (_, c: string) => ESCAPES[c] ?? c);
 }

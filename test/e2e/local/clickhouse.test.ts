@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { gzipSync } from "zlib";
-import { ClickHouseClient, createClient } from "@clickhouse/client";
+import { ClickHouseClient, createClient, TupleParam } from "@clickhouse/client";
 import {
     ClickHouseServerSpec,
     clickhouseRunning,
@@ -171,6 +171,23 @@ describe("a local ClickHouse", () => {
         });
         expect(csv.headers.get("x-clickhouse-format")).toBe("CSV");
         expect(await csv.text()).toBe('"a",1\n');
+    });
+
+    test("bound parameters of every shape: NULL, arrays, tuples and maps with quotes and backslashes inside", async () => {
+        const cases: [string, unknown, unknown][] = [
+            ["{x:Nullable(String)} IS NULL", null, 1],
+            ["{x:String}", "it's \\ a\ttab", "it's \\ a\ttab"],
+            ["{x:Array(String)}", ["it's", "b\\c"], ["it's", "b\\c"]],
+            ["{x:Tuple(String, UInt8)}", new TupleParam(["a'b", 1]), ["a'b", 1]],
+            ["{x:Map(String, UInt8)}", new Map([["k'", 1]]), { "k'": 1 }],
+            ["{x:Array(Nullable(UInt8))}", [1, null], [1, null]],
+        ];
+        for (const [expression, value, expected] of cases) {
+            const answer = await (
+                await client.query({ query: `SELECT ${expression} AS v`, query_params: { x: value }, format: "JSONEachRow" })
+            ).json();
+            expect({ expression, answer }).toEqual({ expression, answer: [{ v: expected }] });
+        }
     });
 
     test("an insert with an empty body is a 200 that stores nothing", async () => {
