@@ -1,3 +1,4 @@
+import { randomUUID } from "crypto";
 import * as fs from "fs";
 import type * as http from "http";
 import * as path from "path";
@@ -38,9 +39,14 @@ export async function textOf(body: Readable): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Writes the body to `file` byte for byte; returns how many bytes it held. */
+/** Writes the body to `file` byte for byte; returns how many bytes it held. A body cut short leaves no file. */
 export async function saveBody(body: Readable, file: string): Promise<number> {
-    await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+    try {
+        await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+    } catch (error) {
+        fs.rmSync(file, { force: true });
+        throw error;
+    }
     return fs.statSync(file).size;
 }
 
@@ -58,5 +64,5 @@ export function insertFromFile(query: string, file: string): string | undefined 
     return `${target} FROM INFILE '${file.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'${settings} FORMAT ${format}`;
 }
 
-/** A fresh file for one request's body, in the front's own upload folder. */
-export const uploadFile = (dir: string, queryId: string) => path.join(dir, `${queryId.replace(/[^\w-]/g, "_")}.body`);
+/** A fresh file for one request's body, in the front's own upload folder (never named by the client). */
+export const uploadFile = (dir: string) => path.join(dir, `${randomUUID()}.body`);

@@ -113,7 +113,7 @@ export function clickhouseFront(session: ChdbSession, user: string, password: st
             return;
         }
         const query = url.searchParams.get("query");
-        const upload = uploadFile(options.uploadDir, queryId);
+        const upload = uploadFile(options.uploadDir);
         const insert = query === null ? undefined : insertFromFile(query, upload);
         let sql: string;
         if (insert !== undefined) {

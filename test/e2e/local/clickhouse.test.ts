@@ -214,6 +214,8 @@ describe("a local ClickHouse", () => {
         ).rejects.toThrow();
         expect((await client.ping()).success).toBe(true);
         expect(await (await post(undefined, "SELECT 1")).text()).toBe("1\n");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(fs.readdirSync(path.join(spec.dir, "uploads"))).toEqual([]);
     });
 
     test("a killed server reads as stopped and restarts with its data", async () => {
