@@ -2,7 +2,7 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { CellContext, ObjectStore } from "../platform";
-import { guaranteed, helmRelease } from "./charts";
+import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
 export interface SeaweedfsObjectStoreArgs {
@@ -12,7 +12,6 @@ export interface SeaweedfsObjectStoreArgs {
 
 /** The uid of the `seaweed` user of SeaweedFS's image; the chart would otherwise run every pod as root. */
 const SEAWEED_UID = 1000;
-const RELEASE = "seaweedfs";
 const S3_PORT = 8333;
 
 /**
@@ -91,7 +90,8 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         );
 
         this.bucket = pulumi.output(bucket);
-        this.endpoint = pulumi.interpolate`http://${RELEASE}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
+        // The chart names its S3 Service after the release, which helmRelease names after the chart.
+        this.endpoint = pulumi.interpolate`http://${OPERATOR_CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }

@@ -8,3 +8,22 @@ export function cellplane(project: string, args: string[], env: NodeJS.ProcessEn
     const result = spawnSync(CELLPLANE, ["-C", project, ...args], { encoding: "utf8", env, timeout: 600_000 });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr, out: `${result.stdout}\n${result.stderr}` };
 }
+
+/** `cell add` of one cell, as an operator types it; further options (`--port-base`, `--dry-run`, …) follow. */
+export function cellAdd(cell: { env: string; id: string; cloud: string; region: string; residency: string }, ...options: string[]) {
+    return [
+        "cell",
+        "add",
+        "--env",
+        cell.env,
+        "--id",
+        cell.id,
+        "--cloud",
+        cell.cloud,
+        "--region",
+        cell.region,
+        "--residency",
+        cell.residency,
+        ...options,
+    ];
+}

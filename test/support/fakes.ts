@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "crypto";
+import { randomUUID } from "crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Message, Producer } from "kafkajs";
 import type { Pool } from "pg";
@@ -15,12 +15,10 @@ export class FakeMetadataStore {
     readonly tables: Record<string, string[]> = { "cellplane.api_keys": ["id", "org_id", "key_hash"], "public.invoices": ["id", "amount"] };
     /** When set, every query fails as a Postgres that does not answer. */
     down = false;
-    queries = 0;
 
     readonly pool = { query: (sql: string, params: unknown[] = []) => this.query(sql, params) } as unknown as Pool;
 
     private async query(sql: string, params: unknown[]) {
-        this.queries++;
         if (this.down) throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
         const hashHex = (value: unknown) => (value as Buffer).toString("hex");
         if (sql.startsWith("INSERT INTO cellplane.api_keys")) {
@@ -53,11 +51,6 @@ export class FakeMetadataStore {
         this.buckets.set(bucket, { tokens, at: now });
         return { granted, tokens };
     }
-
-    /** Whether a key with this SHA-256 is stored. */
-    holds(key: string): boolean {
-        return this.keys.has(createHash("sha256").update(key).digest("hex"));
-    }
 }
 
 /** A Kafka producer that keeps what it is sent, or fails as a cluster that does not answer. */
@@ -74,7 +67,7 @@ export class FakeProducer {
     } as unknown as Producer;
 }
 
-/** A ClickHouse client whose queries answer `rows`, or fail as a server that does not answer. */
+/** A ClickHouse client whose queries answer `rows`. */
 export function fakeClickHouse(rows: () => unknown[] = () => []): ClickHouseClient {
     return {
         query: async () => ({ json: async () => rows() }),

@@ -5,7 +5,7 @@ import { createClient } from "@clickhouse/client";
 import { Client } from "pg";
 import { portAnswers } from "../../../components/local/supervisor";
 import { eventOf } from "../apps/cell";
-import { cellplane } from "../../support/cli";
+import { cellAdd, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
@@ -41,20 +41,11 @@ describe("cellplane on a local stack", () => {
     test("cell add and tenant add edit the stack, reconcile deploys it and writes the routing table", () => {
         expect(
             run(
-                "cell",
-                "add",
-                "--env",
-                "local",
-                "--id",
-                "local-us",
-                "--cloud",
-                "local",
-                "--region",
-                "us-local",
-                "--residency",
-                "us",
-                "--port-base",
-                String(ports.us),
+                ...cellAdd(
+                    { env: "local", id: "local-us", cloud: "local", region: "us-local", residency: "us" },
+                    "--port-base",
+                    String(ports.us),
+                ),
             ).code,
         ).toBe(0);
         const placed = run("tenant", "add", "--env", "local", "--id", "globex", "--residency", "us", "--json");
@@ -183,21 +174,12 @@ describe("cellplane on a local stack", () => {
 
     test("cell add --preview previews the new cell's resources, and cell remove takes it out again", () => {
         const added = run(
-            "cell",
-            "add",
-            "--env",
-            "local",
-            "--id",
-            "local-eu-2",
-            "--cloud",
-            "local",
-            "--region",
-            "eu-local",
-            "--residency",
-            "eu",
-            "--port-base",
-            String(ports.us + 20),
-            "--preview",
+            ...cellAdd(
+                { env: "local", id: "local-eu-2", cloud: "local", region: "eu-local", residency: "eu" },
+                "--port-base",
+                String(ports.us + 20),
+                "--preview",
+            ),
         );
         expect(added.code).toBe(0);
         const summary = (out: string) => JSON.parse(/preview of e2e: (\{.*\})/.exec(out)![1]);

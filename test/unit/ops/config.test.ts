@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StackFile } from "../../../scripts/ops/stackFile";
-import { CELLPLANE, cellplane } from "../../support/cli";
+import { CELLPLANE, cellAdd, cellplane } from "../../support/cli";
 import type { ResourceProps } from "../../../model/resourceProps";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
@@ -21,20 +21,7 @@ function project() {
 describe("cellplane cell", () => {
     test("add appends the cell, prints the diff, keeps comments and the encryption salt", () => {
         const p = project();
-        const result = p.run(
-            "cell",
-            "add",
-            "--env",
-            "local",
-            "--id",
-            "local-eu-2",
-            "--cloud",
-            "local",
-            "--region",
-            "eu-local",
-            "--residency",
-            "eu",
-        );
+        const result = p.run(...cellAdd({ env: "local", id: "local-eu-2", cloud: "local", region: "eu-local", residency: "eu" }));
         expect(result.code).toBe(0);
         expect(result.stdout).toContain(
             "+    - {id: local-eu-2, cloud: local, region: eu-local, residency: eu, size: small, portBase: 15440}",
@@ -47,20 +34,7 @@ describe("cellplane cell", () => {
     test("a new cell never pulls a tenant away from its cell: the tenants it would move are pinned", () => {
         const p = project();
         const before = p.config("dev").tenants.map((t) => [t.id, t.cell]);
-        const result = p.run(
-            "cell",
-            "add",
-            "--env",
-            "dev",
-            "--id",
-            "dev-eu-2",
-            "--cloud",
-            "aws",
-            "--region",
-            "eu-central-1",
-            "--residency",
-            "eu",
-        );
+        const result = p.run(...cellAdd({ env: "dev", id: "dev-eu-2", cloud: "aws", region: "eu-central-1", residency: "eu" }));
         expect(result.code).toBe(0);
         expect(result.stdout).toContain("pinned initech, acme to their cells");
         expect(p.config("dev").tenants.map((t) => [t.id, t.cell])).toEqual(before);
@@ -100,10 +74,7 @@ describe("cellplane cell", () => {
         expect(refused.stderr).toContain("cell dev-eu-aws still holds tenants acme, initech");
         expect(p.read("dev")).toBe(before);
 
-        expect(
-            p.run("cell", "add", "--env", "dev", "--id", "dev-eu-2", "--cloud", "aws", "--region", "eu-central-1", "--residency", "eu")
-                .code,
-        ).toBe(0);
+        expect(p.run(...cellAdd({ env: "dev", id: "dev-eu-2", cloud: "aws", region: "eu-central-1", residency: "eu" })).code).toBe(0);
         const removed = p.run("cell", "remove", "--env", "dev", "--id", "dev-eu-2");
         expect(removed.code).toBe(0);
         expect(removed.stdout).toContain("-    - { id: dev-eu-2");
@@ -114,19 +85,7 @@ describe("cellplane cell", () => {
         const p = project();
         const before = p.read("local");
         const result = p.run(
-            "cell",
-            "add",
-            "--env",
-            "local",
-            "--id",
-            "local-us-2",
-            "--cloud",
-            "local",
-            "--region",
-            "us-local",
-            "--residency",
-            "us",
-            "--dry-run",
+            ...cellAdd({ env: "local", id: "local-us-2", cloud: "local", region: "us-local", residency: "us" }, "--dry-run"),
         );
         expect(result.code).toBe(0);
         expect(result.stdout).toContain("+    - {id: local-us-2");
@@ -156,22 +115,7 @@ describe("cellplane cell", () => {
 describe("cellplane tenant", () => {
     test("add places the tenant on the least-loaded cell of its residency", () => {
         const p = project();
-        p.run(
-            "cell",
-            "add",
-            "--env",
-            "prod",
-            "--id",
-            "prod-eu-aws-2",
-            "--cloud",
-            "aws",
-            "--region",
-            "eu-west-1",
-            "--residency",
-            "eu",
-            "--size",
-            "medium",
-        );
+        p.run(...cellAdd({ env: "prod", id: "prod-eu-aws-2", cloud: "aws", region: "eu-west-1", residency: "eu" }, "--size", "medium"));
         const result = p.run(
             "tenant",
             "add",
