@@ -1,15 +1,44 @@
 import * as fs from "fs";
 import * as path from "path";
-import { assertPortFree, destroyService, runningPid, startService, stopService } from "./supervisor";
+import { type FrontUser, sha256 } from "./clickhouse/access";
+import { assertPortFree, destroyService, ownDir, runningPid, serviceUser, startService, stopService } from "./supervisor";
 import { nodeBin } from "./tools";
 
-/** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouseFront.ts`), one data folder. */
+/** An app's own user: what it may reach beyond its queries, inserts and schema (see `clickhouse/access.ts`). */
+export interface ClickHouseAppUser {
+    name: string;
+    password: string;
+    readonly?: boolean;
+    /** URL prefixes its `s3()` may write and read: the cell's bucket, for the exporter. */
+    reach?: string[];
+}
+
+/** A cell's ClickHouse: chdb behind ClickHouse's HTTP interface (`clickhouse/front.ts`), one data folder. */
 export interface ClickHouseServerSpec {
     label: string;
     dir: string;
     port: number;
+    /** The cell's admin, who provisions the schema. */
     user: string;
     password: string;
+    apps?: ClickHouseAppUser[];
+}
+
+/** The front's users file: passwords as hashes, in the server's folder, readable by the server alone. */
+function writeUsers(spec: ClickHouseServerSpec): string {
+    const users: FrontUser[] = [
+        { name: spec.user, passwordSha256: sha256(spec.password), admin: true },
+        ...(spec.apps ?? []).map((app) => ({
+            name: app.name,
+            passwordSha256: sha256(app.password),
+            admin: false,
+            readonly: app.readonly,
+            reach: app.reach,
+        })),
+    ];
+    const file = path.join(spec.dir, "users.json");
+    fs.writeFileSync(file, JSON.stringify({ users }, null, 2), { mode: 0o600 });
+    return file;
 }
 
 export const urlOf = (spec: Pick<ClickHouseServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
@@ -19,18 +48,21 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
     if (running) return running;
     await assertPortFree(spec.port, spec.label);
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
+    const usersFile = writeUsers(spec);
+    const runAs = serviceUser();
+    ownDir(spec.dir, runAs);
     return startService({
         label: spec.label,
         command: nodeBin(),
         // Loaded through tsx itself (as in a dynamic provider), require.resolve answers with a `?namespace=` suffix.
-        args: ["--require", require.resolve("tsx/cjs").split("?")[0], path.join(__dirname, "clickhouseFront.ts")],
+        args: ["--require", require.resolve("tsx/cjs").split("?")[0], path.join(__dirname, "clickhouse", "front.ts")],
         dir: spec.dir,
         port: spec.port,
         env: {
             CLICKHOUSE_DIR: path.join(spec.dir, "data"),
             CLICKHOUSE_PORT: String(spec.port),
-            CLICKHOUSE_USER: spec.user,
-            CLICKHOUSE_PASSWORD: spec.password,
+            CLICKHOUSE_USERS_FILE: usersFile,
+            ...(runAs ? { CLICKHOUSE_RUN_AS: runAs } : {}),
         },
     });
 }

@@ -3,10 +3,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { postgresBin } from "./tools";
-import { assertPortFree, destroyService, idsOf, isAlive, ownDir, runningPid, ServiceError, startService, stopService } from "./supervisor";
-
-/** Postgres refuses to run as root; when the stack runs as root, the server runs as this system user. */
-export const SERVICE_USER = "cellplane";
+import {
+    assertPortFree,
+    destroyService,
+    idsOf,
+    isAlive,
+    ownDir,
+    runningPid,
+    ServiceError,
+    serviceUser,
+    startService,
+    stopService,
+} from "./supervisor";
 
 export interface PostgresServerSpec {
     /** Who it is, for messages: `postgres of cell local-eu`. */
@@ -16,16 +24,6 @@ export interface PostgresServerSpec {
     port: number;
     superuser: string;
     superuserPassword: string;
-}
-
-function serviceUser(): string | undefined {
-    if (process.getuid?.() !== 0) return undefined;
-    try {
-        execFileSync("id", ["-u", SERVICE_USER], { stdio: "ignore" });
-    } catch {
-        execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]);
-    }
-    return SERVICE_USER;
 }
 
 const dataDir = (spec: PostgresServerSpec) => path.join(spec.dir, "data");

@@ -85,6 +85,20 @@ function tail(file: string, lines = 20): string {
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "(no log)";
 }
 
+/** Servers do not run as root: when the stack runs as root, they run as this system user. */
+export const SERVICE_USER = "cellplane";
+
+/** The system user servers run as, created on first use; undefined when the stack itself is not root. */
+export function serviceUser(): string | undefined {
+    if (process.getuid?.() !== 0) return undefined;
+    try {
+        execFileSync("id", ["-u", SERVICE_USER], { stdio: "ignore" });
+    } catch {
+        execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]);
+    }
+    return SERVICE_USER;
+}
+
 export function idsOf(user: string): { uid: number; gid: number } {
     const id = (flag: string) => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
     return { uid: id("-u"), gid: id("-g") };

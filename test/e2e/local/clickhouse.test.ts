@@ -28,6 +28,7 @@ describe("a local ClickHouse", () => {
 
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-ch-"));
+        fs.chmodSync(root, 0o755);
         spec = {
             label: "clickhouse of cell test-eu",
             dir: path.join(root, "clickhouse"),
@@ -162,7 +163,7 @@ describe("a local ClickHouse", () => {
         expect(json.headers.get("content-type")).toBe("application/json; charset=UTF-8");
         expect(json.headers.get("x-clickhouse-format")).toBe("JSONEachRow");
         expect(json.headers.get("x-clickhouse-timezone")).toMatch(/\w/);
-        expect(JSON.parse(json.headers.get("x-clickhouse-summary")!)).toMatchObject({ read_rows: "3" });
+        expect(JSON.parse(json.headers.get("x-clickhouse-summary")!)).toMatchObject({ result_rows: "3" });
 
         const csv = await fetch(`${urlOf(spec)}/?default_format=CSV`, {
             method: "POST",

@@ -1,4 +1,4 @@
-import { insertFromFile } from "../../components/local/clickhouseBody";
+import { insertFromFile } from "../../components/local/clickhouse/body";
 
 describe("an insert whose data is the request's body, read from a file", () => {
     test.each([

@@ -1,4 +1,4 @@
-import { paramValue, placeholderTypes } from "../../components/local/clickhouseParams";
+import { paramValue, placeholderTypes } from "../../components/local/clickhouse/params";
 
 describe("param_* values, as ClickHouse's HTTP interface reads them", () => {
     test("placeholders give each parameter its type", () => {

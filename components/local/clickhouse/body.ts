@@ -40,9 +40,10 @@ export async function textOf(body: Readable): Promise<string> {
 }
 
 /** Writes the body to `file` byte for byte; returns how many bytes it held. A body cut short leaves no file. */
-export async function saveBody(body: Readable, file: string): Promise<number> {
+export async function saveBody(body: Readable | string, file: string): Promise<number> {
     try {
-        await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+        if (typeof body === "string") fs.writeFileSync(file, body, { mode: 0o600 });
+        else await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
     } catch (error) {
         fs.rmSync(file, { force: true });
         throw error;
@@ -62,6 +63,17 @@ export function insertFromFile(query: string, file: string): string | undefined 
     if (!insert) return undefined;
     const [, target, settings = "", format] = insert;
     return `${target} FROM INFILE '${file.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'${settings} FORMAT ${format}`;
+}
+
+/** `INSERT INTO … VALUES (…)` or `INSERT INTO … FORMAT <name>` followed by its data, in one text. */
+const INSERT_WITH_INLINE_DATA = /^(\s*INSERT\s+INTO\s[\s\S]*?)\s+(?:VALUES\b|FORMAT\s+(\w+)[ \t]*\r?\n?)([\s\S]*)$/i;
+
+/** An insert whose data follows it in the query's text, split into the insert (`… FORMAT <name>`) and the data. */
+export function splitInlineData(sql: string): { sql: string; data: string } | undefined {
+    const insert = INSERT_WITH_INLINE_DATA.exec(sql);
+    if (!insert) return undefined;
+    const [, target, format = "Values", data] = insert;
+    return { sql: `${target} FORMAT ${format}`, data };
 }
 
 /** A fresh file for one request's body, in the front's own upload folder (never named by the client). */

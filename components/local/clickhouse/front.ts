@@ -1,0 +1,354 @@
+/**
+ * ClickHouse's HTTP interface in front of chdb, the ClickHouse engine as a library: one process per cell, one data
+ * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. The README's "Local
+ * ClickHouse" section lists what it covers and what it refuses.
+ *
+ * Run by the supervisor: `node --require tsx/cjs front.ts` with CLICKHOUSE_DIR, CLICKHOUSE_PORT and
+ * CLICKHOUSE_USERS_FILE in the environment, and CLICKHOUSE_RUN_AS naming the system user to drop to when root.
+ */
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import type { Readable } from "stream";
+import { authenticate, type FrontUser, Vetting } from "./access";
+import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedEncoding, uploadFile } from "./body";
+import { type ChdbModule, Engine, type Output, type Settings } from "./engine";
+import { ClickHouseError, CODES } from "./errors";
+import { paramValue, placeholderTypes } from "./params";
+import { Reply, responseEncoding } from "./reply";
+import { type FrontRequest, requestOf } from "./request";
+import { chdbModule } from "../tools";
+import { type Lease, Sessions } from "./sessions";
+
+export interface FrontOptions {
+    users: FrontUser[];
+    /** Where the front keeps a request's body while the engine reads it. */
+    uploadDir: string;
+    /** The engine's time zone, which every answer names. */
+    timezone: string;
+}
+
+/** Limits every query starts with, as a server's default profile would set them; URL settings change them per query. */
+export const QUERY_LIMITS: Settings = {
+    max_execution_time: 3600,
+    max_memory_usage: 4 * 1024 ** 3,
+    max_result_rows: 1_000_000_000,
+};
+
+/** How a server answers: 64-bit integers quoted in JSON, and no bare expressions as queries. */
+export const SERVER_DEFAULTS: Settings = { output_format_json_quote_64bit_integers: 1, implicit_select: 0 };
+
+/** A `wait_end_of_query` answer is held in memory up to this size, then streamed (as a server spills to disk). */
+const WAIT_BUFFER_BYTES = 64 * 1024 ** 2;
+
+function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
+    const basic = req.headers.authorization?.startsWith("Basic ")
+        ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":")
+        : undefined;
+    const user = req.headers["x-clickhouse-user"] ?? url.searchParams.get("user") ?? basic?.[0] ?? "default";
+    const password = req.headers["x-clickhouse-key"] ?? url.searchParams.get("password") ?? basic?.slice(1).join(":") ?? "";
+    return [String(user), String(password)];
+}
+
+/** The output format a query names in its last `FORMAT` clause. */
+const formatOf = (sql: string) => /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1];
+
+/** The `Content-Type` ClickHouse answers a format with. */
+function contentTypeOf(format: string): string {
+    if (/^JSON/i.test(format)) return "application/json; charset=UTF-8";
+    if (/^(TabSeparated|TSV)/i.test(format)) return "text/tab-separated-values; charset=UTF-8";
+    if (/^CSV/i.test(format)) return "text/csv; charset=UTF-8; header=absent";
+    return "application/octet-stream";
+}
+
+/** `X-ClickHouse-Summary` as a server sends it: counters as strings. */
+function summaryOf(counts: { readRows?: number; readBytes?: number; resultRows: number; resultBytes: number; elapsed?: number }): string {
+    return JSON.stringify({
+        read_rows: String(counts.readRows ?? 0),
+        read_bytes: String(counts.readBytes ?? 0),
+        written_rows: "0",
+        written_bytes: "0",
+        total_rows_to_read: String(counts.readRows ?? 0),
+        result_rows: String(counts.resultRows),
+        result_bytes: String(counts.resultBytes),
+        elapsed_ns: String(Math.round((counts.elapsed ?? 0) * 1e9)),
+    });
+}
+
+/** The `param_*` fields of a multipart body; a file in it would be an external table, which the front has not. */
+async function formParams(req: http.IncomingMessage, body: Readable): Promise<Record<string, string>> {
+    const request = new Request("http://front/", {
+        method: "POST",
+        headers: { "content-type": String(req.headers["content-type"]) },
+        body: body as unknown as ReadableStream,
+        duplex: "half",
+    } as RequestInit);
+    const params: Record<string, string> = {};
+    for (const [name, value] of await request.formData()) {
+        if (typeof value !== "string" || !name.startsWith("param_")) {
+            throw new ClickHouseError(
+                CODES.NOT_IMPLEMENTED,
+                `multipart field "${name}": external tables are not supported by the local ClickHouse`,
+            );
+        }
+        params[name.slice("param_".length)] = value;
+    }
+    return params;
+}
+
+/** How the engine prints an insert that carries its data in the query text. */
+const INLINE_INSERT = /^INSERT INTO\b.*\bFORMAT \w+$/;
+
+/** The statement to run, and the insert's data when it comes with one (the body, or the rest of the query). */
+interface Statement {
+    sql: string;
+    data?: Readable | string;
+}
+
+export class Front {
+    private readonly sessions: Sessions;
+    private readonly running = new Set<string>();
+
+    constructor(
+        private readonly engine: Engine,
+        private readonly vetting: Vetting,
+        private readonly options: FrontOptions,
+    ) {
+        this.sessions = new Sessions(engine);
+    }
+
+    server(): http.Server {
+        // No client action ends the process: whatever a request does wrong ends that request.
+        return http.createServer((req, res) => void this.answer(req, res).catch(() => res.destroy()));
+    }
+
+    private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const url = new URL(req.url ?? "/", "http://127.0.0.1");
+        if (url.pathname === "/ping" || (req.method === "GET" && url.pathname === "/" && url.search === "")) {
+            res.end("Ok.\n");
+            return;
+        }
+        let request: FrontRequest | undefined;
+        const reply = () =>
+            new Reply(
+                res,
+                request?.queryId ?? url.searchParams.get("query_id") ?? "",
+                request?.settings.enable_http_compression === "1" ? responseEncoding(req.headers["accept-encoding"]) : undefined,
+            );
+        let answered: Reply | undefined;
+        try {
+            const [name, password] = credentialsOf(req, url);
+            const user = authenticate(this.options.users, name, password);
+            request = requestOf(url);
+            answered = reply();
+            await this.run(user, request, req, res, answered);
+        } catch (error) {
+            req.resume();
+            (answered ?? reply()).fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
+        }
+    }
+
+    private async run(user: FrontUser, request: FrontRequest, req: http.IncomingMessage, res: http.ServerResponse, reply: Reply) {
+        if (this.running.has(request.queryId)) {
+            throw new ClickHouseError(CODES.QUERY_WITH_SAME_ID_IS_RUNNING, `Query with id = ${request.queryId} is already running.`);
+        }
+        this.running.add(request.queryId);
+        let lease: Lease | undefined;
+        let upload: string | undefined;
+        try {
+            const statement = await this.statementOf(request, req);
+            upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
+            const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
+            this.assertSingle(sql, upload);
+            const params = this.paramsOf(sql, request.params);
+            if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
+            lease = this.sessions.lease(user.name, request.session);
+            const restore = this.configure(lease, user, request);
+            try {
+                if (upload && (await saveBody(statement.data!, upload)) === 0) {
+                    reply.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
+                    reply.end();
+                    return;
+                }
+                const format = formatOf(statement.sql) ?? request.defaultFormat ?? "TabSeparated";
+                const query = this.engine.start(lease.connection, sql, params, format);
+                const kill = () => {
+                    if (!res.writableFinished) query.kill();
+                };
+                res.once("close", kill);
+                try {
+                    await this.send(await query.output, format, request, reply);
+                } finally {
+                    res.off("close", kill);
+                }
+            } finally {
+                restore();
+            }
+        } finally {
+            lease?.release();
+            if (upload) fs.rmSync(upload, { force: true });
+            this.running.delete(request.queryId);
+        }
+    }
+
+    private async statementOf(request: FrontRequest, req: http.IncomingMessage): Promise<Statement> {
+        let body: Readable;
+        try {
+            body = bodyOf(req);
+        } catch (error) {
+            if (error instanceof UnsupportedEncoding) throw new ClickHouseError(CODES.UNKNOWN_COMPRESSION_METHOD, error.message);
+            throw error;
+        }
+        if (/^multipart\/form-data/i.test(String(req.headers["content-type"]))) {
+            Object.assign(request.params, await formParams(req, body));
+            return this.fromText(request.query ?? "");
+        }
+        // An insert's data stays bytes (RowBinary, Native, Parquet…): the engine reads it from a file.
+        if (request.query !== undefined && insertFromFile(request.query, "") !== undefined) return { sql: request.query, data: body };
+        const text = await textOf(body);
+        return this.fromText(request.query ? (text ? `${request.query}\n${text}` : request.query) : text);
+    }
+
+    /** A statement from text; an insert's data in it goes to a file like a body's, never through the engine's parser. */
+    private fromText(sql: string): Statement {
+        if (!INLINE_INSERT.test(this.formatted(sql))) return { sql };
+        const inline = splitInlineData(sql);
+        if (!inline)
+            throw new ClickHouseError(
+                CODES.BAD_ARGUMENTS,
+                "cannot tell where the insert's data starts: put it after VALUES or FORMAT <name>, or in the body",
+            );
+        return inline;
+    }
+
+    private formatted(sql: string): string {
+        return this.engine.ask("SELECT formatQuerySingleLine({statement:String})", { statement: sql }).trim();
+    }
+
+    /**
+     * One statement, as a server takes over HTTP (the engine would run several). An insert of inline data hides what
+     * follows it, so an insert from a file must read exactly as one, with the front's file.
+     */
+    private assertSingle(sql: string, upload: string | undefined): void {
+        const formatted = this.formatted(sql);
+        const single = upload ? formatted.includes(`FROM INFILE \\'${upload}\\'`) : !INLINE_INSERT.test(formatted);
+        if (!single) throw new ClickHouseError(62, "Syntax error (Multi-statements are not allowed)");
+    }
+
+    private paramsOf(sql: string, texts: Record<string, string>): Record<string, unknown> {
+        const types = placeholderTypes(sql);
+        return Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, paramValue(text, types.get(name))]));
+    }
+
+    /**
+     * Applies the request's database and URL settings (and a read-only user's `readonly`) to its connection. On a
+     * session's connection they hold for this query only: the returned function puts the session's own back.
+     */
+    private configure(lease: Lease, user: FrontUser, request: FrontRequest): () => void {
+        const { connection } = lease;
+        const changes = Object.entries(request.settings);
+        const run = (sql: string) => {
+            try {
+                connection.query(sql, "TabSeparated");
+            } catch (error) {
+                const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
+                throw new ClickHouseError(clickhouseCode ?? 1001, message.replace(/^(Query failed: )?Code: \d+\. DB::Exception: /, ""));
+            }
+        };
+        const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+        const saved =
+            lease.shared && changes.length > 0
+                ? connection.query(
+                      `SELECT name, value FROM system.settings WHERE name IN (${changes.map(([n]) => literal(n)).join(", ")})`,
+                      "TabSeparated",
+                  )
+                : "";
+        const database = lease.shared && request.database ? connection.query("SELECT currentDatabase()", "TabSeparated").trim() : undefined;
+        if (changes.length > 0) run(`SET ${changes.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
+        if (request.database) run(`USE \`${request.database.replace(/`/g, "``")}\``);
+        if (user.readonly) run("SET readonly = 2");
+        return () => {
+            if (!lease.shared) return;
+            const previous = saved
+                .trim()
+                .split("\n")
+                .filter(Boolean)
+                .map((line) => line.split("\t"));
+            if (previous.length > 0) run(`SET ${previous.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
+            if (database) run(`USE \`${database.replace(/`/g, "``")}\``);
+        };
+    }
+
+    private async send(output: Output, format: string, request: FrontRequest, reply: Reply): Promise<void> {
+        const headers = (summary: string) => ({
+            "Content-Type": contentTypeOf(format),
+            "X-ClickHouse-Format": format,
+            "X-ClickHouse-Timezone": this.options.timezone,
+            "X-ClickHouse-Summary": summary,
+        });
+        if (output.kind === "whole") {
+            const { bytes, result } = output;
+            const counts = {
+                readRows: result.rowsRead,
+                readBytes: result.bytesRead,
+                elapsed: result.elapsed,
+                resultRows: 0,
+                resultBytes: bytes.length,
+            };
+            reply.begin(headers(summaryOf(counts)), bytes.length);
+            await reply.write(bytes);
+            reply.end();
+            return;
+        }
+        const held: Uint8Array[] = [];
+        let heldBytes = 0;
+        let resultBytes = 0;
+        try {
+            for await (const chunk of output.chunks) {
+                resultBytes += chunk.length;
+                if (!reply.started && (request.waitEndOfQuery || held.length === 0) && heldBytes + chunk.length <= WAIT_BUFFER_BYTES) {
+                    // The first chunk is held until the next one comes, so an error the engine finds early is still a 500.
+                    held.push(chunk);
+                    heldBytes += chunk.length;
+                    continue;
+                }
+                if (!reply.started) {
+                    reply.begin(headers(summaryOf({ resultRows: 0, resultBytes: 0 })));
+                    for (const part of held.splice(0)) await reply.write(part);
+                }
+                await reply.write(chunk);
+            }
+        } catch (error) {
+            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
+            return;
+        }
+        if (!reply.started) reply.begin(headers(summaryOf({ resultRows: output.rows(), resultBytes })), heldBytes);
+        for (const part of held) await reply.write(part);
+        reply.end();
+    }
+}
+
+if (require.main === module) {
+    const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USERS_FILE, CLICKHOUSE_RUN_AS } = process.env;
+    if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USERS_FILE)
+        throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT and CLICKHOUSE_USERS_FILE are required");
+    const users = (JSON.parse(fs.readFileSync(CLICKHOUSE_USERS_FILE, "utf8")) as { users: FrontUser[] }).users;
+    // The engine lives in the bootstrap's cache, outside node_modules, so its path is only known at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const chdb = require(chdbModule()) as ChdbModule;
+    // Loaded (the engine's library mapped) as whoever started us; from here on the front is the service user.
+    if (CLICKHOUSE_RUN_AS && process.getuid?.() === 0) {
+        process.setgroups!([]);
+        process.setgid!(CLICKHOUSE_RUN_AS);
+        process.setuid!(CLICKHOUSE_RUN_AS);
+    }
+    const engine = new Engine(chdb, CLICKHOUSE_DIR, { ...SERVER_DEFAULTS, ...QUERY_LIMITS });
+    // Beside the data folder, so the server's folder holds everything it writes and destroy removes it.
+    const uploadDir = path.join(path.dirname(CLICKHOUSE_DIR), "uploads");
+    fs.mkdirSync(uploadDir, { recursive: true, mode: 0o700 });
+    const timezone = engine.ask("SELECT timezone()").trim();
+    const vetting = new Vetting(
+        engine.ask("SELECT name FROM system.table_functions UNION ALL SELECT name FROM system.table_engines").trim().split("\n"),
+    );
+    new Front(engine, vetting, { users, uploadDir, timezone }).server().listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+}

@@ -1,0 +1,82 @@
+/**
+ * One HTTP answer as ClickHouse's HTTP interface writes it: headers first, the result compressed when the client
+ * asked (`enable_http_compression=1` and `Accept-Encoding`), and an error after the first bytes written the way a
+ * server writes it into the stream (an exception block framed by the tag of `X-ClickHouse-Exception-Tag`).
+ */
+import { randomBytes } from "crypto";
+import type * as http from "http";
+import { once } from "events";
+import type { Writable } from "stream";
+import * as zlib from "zlib";
+import { ClickHouseError, httpStatusOf } from "./errors";
+
+const ENCODERS: Record<string, () => zlib.Gzip | zlib.Deflate | zlib.BrotliCompress | zlib.ZstdCompress> = {
+    gzip: () => zlib.createGzip(),
+    deflate: () => zlib.createDeflate(),
+    br: () => zlib.createBrotliCompress(),
+    zstd: () => zlib.createZstdCompress(),
+};
+
+/** The first encoding of `Accept-Encoding` the front can write. */
+export function responseEncoding(accept: string | undefined): string | undefined {
+    return (accept ?? "")
+        .split(",")
+        .map((part) => part.split(";")[0].trim().toLowerCase())
+        .find((encoding) => encoding in ENCODERS);
+}
+
+export class Reply {
+    private sink: Writable | undefined;
+    private readonly exceptionTag = randomBytes(8).toString("hex");
+
+    constructor(
+        private readonly res: http.ServerResponse,
+        private readonly queryId: string,
+        private readonly encoding: string | undefined,
+    ) {}
+
+    get started(): boolean {
+        return this.sink !== undefined || this.res.headersSent;
+    }
+
+    /** Sends the headers; `length` is known when the whole result is at hand. */
+    begin(headers: Record<string, string | number>, length?: number): void {
+        this.res.statusCode = 200;
+        this.res.setHeader("X-ClickHouse-Query-Id", this.queryId);
+        this.res.setHeader("X-ClickHouse-Exception-Tag", this.exceptionTag);
+        for (const [name, value] of Object.entries(headers)) this.res.setHeader(name, value);
+        if (this.encoding) {
+            this.res.setHeader("Content-Encoding", this.encoding);
+            const encoder = ENCODERS[this.encoding]();
+            encoder.pipe(this.res);
+            this.sink = encoder;
+        } else {
+            if (length !== undefined) this.res.setHeader("Content-Length", length);
+            this.sink = this.res;
+        }
+    }
+
+    /** Writes a chunk, waiting while the client is behind. */
+    async write(chunk: Uint8Array): Promise<void> {
+        if (!this.sink!.write(chunk)) await once(this.sink!, "drain");
+    }
+
+    end(): void {
+        this.sink!.end();
+    }
+
+    fail(error: ClickHouseError): void {
+        const message = `${error.text}\n`;
+        if (!this.started) {
+            this.res.writeHead(httpStatusOf(error.code), {
+                "X-ClickHouse-Exception-Code": String(error.code),
+                "X-ClickHouse-Query-Id": this.queryId,
+                "Content-Type": "text/plain; charset=UTF-8",
+            });
+            this.res.end(message);
+            return;
+        }
+        const tag = this.exceptionTag;
+        this.sink!.end(`\r\n__exception__\r\n${tag}\r\n${message}${Buffer.byteLength(message)} ${tag}\r\n__exception__\r\n`);
+    }
+}

@@ -1,0 +1,101 @@
+/** What one HTTP request asks the front for, read from its URL (and its form, when the body is multipart). */
+import { randomUUID } from "crypto";
+import { ClickHouseError, CODES } from "./errors";
+
+export interface SessionRequest {
+    id: string;
+    /** Seconds the session lives after its last request. */
+    timeoutSeconds: number;
+    /** `session_check=1`: the session must exist already. */
+    check: boolean;
+}
+
+export interface FrontRequest {
+    /** The `query` parameter; the body holds the query (or an insert's data) too. */
+    query: string | undefined;
+    /** URL settings, which apply to this request's query only. */
+    settings: Record<string, string>;
+    /** `param_*` values, still in ClickHouse's escaped text. */
+    params: Record<string, string>;
+    database: string | undefined;
+    defaultFormat: string | undefined;
+    queryId: string;
+    session: SessionRequest | undefined;
+    /** `wait_end_of_query=1`: answer once the query is done, with its whole summary. */
+    waitEndOfQuery: boolean;
+}
+
+/** Parameters of ClickHouse's HTTP interface that are not settings (`HTTPHandler`'s reserved names). */
+const RESERVED = new Set([
+    "query",
+    "database",
+    "default_format",
+    "user",
+    "password",
+    "quota_key",
+    "stacktrace",
+    "role",
+    "query_id",
+    "session_id",
+    "session_timeout",
+    "session_check",
+    "close_session",
+    "compress",
+    "decompress",
+    "buffer_size",
+    "wait_end_of_query",
+    "client_protocol_version",
+]);
+
+/** ClickHouse's `max_session_timeout` default. */
+const MAX_SESSION_TIMEOUT_SECONDS = 3600;
+const DEFAULT_SESSION_TIMEOUT_SECONDS = 60;
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function sessionOf(url: URL): SessionRequest | undefined {
+    const id = url.searchParams.get("session_id");
+    if (!id) return undefined;
+    const timeout = Number(url.searchParams.get("session_timeout") ?? DEFAULT_SESSION_TIMEOUT_SECONDS);
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_SESSION_TIMEOUT_SECONDS) {
+        throw new ClickHouseError(
+            CODES.BAD_ARGUMENTS,
+            `session_timeout ${url.searchParams.get("session_timeout")} is invalid: give whole seconds from 0 to ${MAX_SESSION_TIMEOUT_SECONDS}`,
+        );
+    }
+    return { id, timeoutSeconds: timeout, check: url.searchParams.get("session_check") === "1" };
+}
+
+function refuseUnsupported(url: URL): void {
+    for (const name of ["compress", "decompress"]) {
+        if (url.searchParams.get(name) === "1") {
+            throw new ClickHouseError(
+                CODES.NOT_IMPLEMENTED,
+                `${name}=1 (ClickHouse's native block compression) is not supported by the local ClickHouse: compress with Content-Encoding / Accept-Encoding (gzip, deflate, br, zstd) instead`,
+            );
+        }
+    }
+}
+
+export function requestOf(url: URL): FrontRequest {
+    refuseUnsupported(url);
+    const settings: Record<string, string> = {};
+    const params: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) {
+        if (name.startsWith("param_")) params[name.slice("param_".length)] = value;
+        else if (!RESERVED.has(name)) {
+            if (!SETTING_NAME.test(name)) throw new ClickHouseError(CODES.UNKNOWN_SETTING, `Unknown setting '${name}'`);
+            settings[name] = value;
+        }
+    }
+    return {
+        query: url.searchParams.get("query") ?? undefined,
+        settings,
+        params,
+        database: url.searchParams.get("database") || undefined,
+        defaultFormat: url.searchParams.get("default_format") || undefined,
+        queryId: url.searchParams.get("query_id") || randomUUID(),
+        session: sessionOf(url),
+        waitEndOfQuery: url.searchParams.get("wait_end_of_query") === "1",
+    };
+}
