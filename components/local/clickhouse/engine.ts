@@ -49,10 +49,13 @@ export interface Running {
     kill(): void;
 }
 
-const asError = (error: unknown) => {
+/** The engine's error as ClickHouse reports it: code and message. */
+export const asError = (error: unknown) => {
     const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
     const text = message.replace(/^Query failed: /, "").replace(/^Code: \d+\. DB::Exception: /, "");
-    return new ClickHouseError(clickhouseCode ?? 1001, text.replace(/ \(version [^)]*\)\.?$/, ""));
+    // A stream's error keeps the engine's code in its message only.
+    const code = clickhouseCode ?? Number(/Code: (\d+)\./.exec(message)?.[1] ?? 1001);
+    return new ClickHouseError(code, text.replace(/ \(version [^)]*\)\.?$/, ""));
 };
 
 export class Engine {

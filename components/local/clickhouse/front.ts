@@ -12,7 +12,7 @@ import * as path from "path";
 import type { Readable } from "stream";
 import { authenticate, type FrontUser, Vetting } from "./access";
 import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedEncoding, uploadFile } from "./body";
-import { type ChdbModule, Engine, type Output, type Settings } from "./engine";
+import { asError, type ChdbModule, Engine, type Output, type Settings } from "./engine";
 import { ClickHouseError, CODES } from "./errors";
 import { paramValue, placeholderTypes } from "./params";
 import { Reply, responseEncoding } from "./reply";
@@ -80,9 +80,9 @@ async function formParams(req: http.IncomingMessage, body: Readable): Promise<Re
     const request = new Request("http://front/", {
         method: "POST",
         headers: { "content-type": String(req.headers["content-type"]) },
-        body: body as unknown as ReadableStream,
+        body: body,
         duplex: "half",
-    } as RequestInit);
+    });
     const params: Record<string, string> = {};
     for (const [name, value] of await request.formData()) {
         if (typeof value !== "string" || !name.startsWith("param_")) {
@@ -251,8 +251,7 @@ export class Front {
             try {
                 connection.query(sql, "TabSeparated");
             } catch (error) {
-                const { clickhouseCode, message } = error as { clickhouseCode?: number; message: string };
-                throw new ClickHouseError(clickhouseCode ?? 1001, message.replace(/^(Query failed: )?Code: \d+\. DB::Exception: /, ""));
+                throw asError(error);
             }
         };
         const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;

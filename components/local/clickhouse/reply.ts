@@ -56,9 +56,15 @@ export class Reply {
         }
     }
 
-    /** Writes a chunk, waiting while the client is behind. */
+    /** Writes a chunk, waiting while the client is behind; fails once the client has gone. */
     async write(chunk: Uint8Array): Promise<void> {
-        if (!this.sink!.write(chunk)) await once(this.sink!, "drain");
+        if (this.res.destroyed) throw new Error("the client has gone");
+        if (this.sink!.write(chunk)) return;
+        const gone = new AbortController();
+        await Promise.race([once(this.sink!, "drain", { signal: gone.signal }), once(this.res, "close", { signal: gone.signal })]).finally(
+            () => gone.abort(),
+        );
+        if (this.res.destroyed) throw new Error("the client has gone");
     }
 
     end(): void {
