@@ -75,12 +75,20 @@ export interface KafkaCluster extends pulumi.Resource {
     replicationFactor: number;
 }
 
-export interface ClickHouseCluster extends pulumi.Resource {
-    /** HTTP(S) interface, as `@clickhouse/client` takes it. */
-    url: pulumi.Output<string>;
+/** The cell's apps that talk to ClickHouse. */
+export type ClickHouseApp = "ingest" | "consumer" | "exporter";
+
+export interface ClickHouseCredentials {
     user: pulumi.Output<string>;
     /** A Pulumi secret. */
     password: pulumi.Output<string>;
+}
+
+export interface ClickHouseCluster extends pulumi.Resource, ClickHouseCredentials {
+    /** HTTP(S) interface, as `@clickhouse/client` takes it. */
+    url: pulumi.Output<string>;
+    /** Each app's own least-privilege user, where the target has them; otherwise the apps share `user`. */
+    appUsers?: Record<ClickHouseApp, ClickHouseCredentials>;
 }
 
 export interface ObjectStore extends pulumi.Resource {

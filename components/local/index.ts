@@ -3,7 +3,8 @@ import type { CellConfig } from "../../model/config";
 import { TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
-import { LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
+import { exportsBucketOf, LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
+import { endpointOf } from "./seaweedfsServer";
 import { LocalObject } from "./resources";
 
 /**
@@ -35,7 +36,15 @@ export const localTarget = (stateDir: string): CellTarget => ({
         return {
             postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),
             kafka: () => new LocalKafka(`${cell.id}-kafka`, part("kafka"), opts),
-            clickhouse: () => new LocalClickHouse(`${cell.id}-clickhouse`, part("clickhouse"), opts),
+            clickhouse: () =>
+                new LocalClickHouse(
+                    `${cell.id}-clickhouse`,
+                    {
+                        ...part("clickhouse"),
+                        exportsUrl: `${endpointOf({ port: portOf(cell, "objectStore") })}/${exportsBucketOf(cell.id)}/`,
+                    },
+                    opts,
+                ),
             objectStore: () =>
                 new LocalObjectStore(
                     `${cell.id}-object-store`,

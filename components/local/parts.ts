@@ -1,7 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EVENTS_TABLE } from "../../apps/shared/analytics";
 import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
-import type { AppService, AppSpec, CellContext, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import type {
+    AppService,
+    AppSpec,
+    CellContext,
+    ClickHouseApp,
+    ClickHouseCluster,
+    ClickHouseCredentials,
+    KafkaCluster,
+    ObjectStore,
+    PostgresDatabase,
+} from "../platform";
 import { appUrlOf } from "./appServer";
 import { urlOf } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
@@ -85,20 +95,41 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     }
 }
 
+/** The bucket of a local cell's exports. */
+export const exportsBucketOf = (cellId: string) => `${cellId}-exports`;
+
+export interface LocalClickHouseArgs extends LocalPartArgs {
+    /** URL prefix of the cell's exports bucket: the one place the exporter's user may write (`s3()`). */
+    exportsUrl: string;
+}
+
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
     readonly url: pulumi.Output<string>;
     readonly user = pulumi.output("cellplane");
     readonly password: pulumi.Output<string>;
+    readonly appUsers: Record<ClickHouseApp, ClickHouseCredentials>;
 
-    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: LocalClickHouseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ClickHouse", name, {}, opts);
         this.password = localSecret(`${name}-password`, this);
+        const appUser = (app: ClickHouseApp) => ({
+            user: pulumi.output(`cellplane_${app}`),
+            password: localSecret(`${name}-${app}-password`, this),
+        });
+        this.appUsers = { ingest: appUser("ingest"), consumer: appUser("consumer"), exporter: appUser("exporter") };
+        const { ingest, consumer, exporter } = this.appUsers;
         const spec = pulumi.output({
             label: label("clickhouse", args.context),
             dir: args.dir,
             port: args.port,
             user: "cellplane",
             password: this.password,
+            // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads and writes its bucket.
+            apps: [
+                { name: "cellplane_ingest", password: ingest.password, readonly: true },
+                { name: "cellplane_consumer", password: consumer.password },
+                { name: "cellplane_exporter", password: exporter.password, reach: [args.exportsUrl] },
+            ],
         });
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
         const database = new LocalObject(
@@ -141,7 +172,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             adminPassword: localSecret(`${name}-admin-password`, this),
         });
         const server = new LocalServer(`${name}-server`, { kind: "seaweedfs", spec }, { parent: this });
-        const bucket = `${cell.id}-exports`;
+        const bucket = exportsBucketOf(cell.id);
         new LocalObject(
             `${name}-exports`,
             { kind: "bucket", server: spec, spec: { bucket, retentionDays } },

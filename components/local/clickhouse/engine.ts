@@ -43,6 +43,35 @@ export type Output =
 
 const STREAM_UNSUPPORTED = /Streaming query is not supported/;
 
+/**
+ * Output formats whose chunks, formatted one by one, are the whole answer's bytes (row formats without a header or
+ * a footer). The engine formats each streamed chunk on its own, so any other format (JSON, Parquet, `…WithNames`) is
+ * built whole.
+ */
+const STREAMABLE = new Set(
+    [
+        "TabSeparated",
+        "TSV",
+        "TabSeparatedRaw",
+        "TSVRaw",
+        "CSV",
+        "JSONEachRow",
+        "JSONStringsEachRow",
+        "JSONCompactEachRow",
+        "JSONCompactStringsEachRow",
+        "JSONLines",
+        "NDJSON",
+        "RowBinary",
+        "TSKV",
+        "CustomSeparated",
+        "LineAsString",
+        "Raw",
+        "Native",
+    ].map((format) => format.toLowerCase()),
+);
+
+export const streamable = (format: string) => STREAMABLE.has(format.toLowerCase());
+
 /** A running query, which `kill` stops wherever it is (fetching a chunk or running in one piece). */
 export interface Running {
     output: Promise<Output>;

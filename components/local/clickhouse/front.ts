@@ -12,7 +12,7 @@ import * as path from "path";
 import type { Readable } from "stream";
 import { authenticate, type FrontUser, Vetting } from "./access";
 import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedEncoding, uploadFile } from "./body";
-import { asError, type ChdbModule, Engine, type Output, type Settings } from "./engine";
+import { asError, type ChdbModule, Engine, type Output, type Settings, streamable } from "./engine";
 import { ClickHouseError, CODES } from "./errors";
 import { paramValue, placeholderTypes } from "./params";
 import { Reply, responseEncoding } from "./reply";
@@ -38,6 +38,15 @@ export const QUERY_LIMITS: Settings = {
 /** How a server answers: 64-bit integers quoted in JSON, and no bare expressions as queries. */
 export const SERVER_DEFAULTS: Settings = { output_format_json_quote_64bit_integers: 1, implicit_select: 0 };
 
+/**
+ * A result the engine builds whole (JSON, Parquet…) is held in memory: it ends at this many bytes unless the request
+ * sets `max_result_bytes` itself. Row formats (JSONEachRow, TSV…) stream and have no such cap.
+ */
+const WHOLE_RESULT_BYTES = 512 * 1024 ** 2;
+
+/** Errors after which the engine's connection may answer the next query with the rest of this one's result. */
+const CONNECTION_SPOILING = new Set([241, 396]);
+
 /** A `wait_end_of_query` answer is held in memory up to this size, then streamed (as a server spills to disk). */
 const WAIT_BUFFER_BYTES = 64 * 1024 ** 2;
 
@@ -53,8 +62,13 @@ function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
 /** The output format a query names in its last `FORMAT` clause. */
 const formatOf = (sql: string) => /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1];
 
+/** The format of the answer: an insert's `FORMAT` names its input. */
+const outputFormatOf = (sql: string, request: FrontRequest) =>
+    (/^\s*INSERT\b/i.test(sql) ? undefined : formatOf(sql)) ?? request.defaultFormat ?? "TabSeparated";
+
 /** The `Content-Type` ClickHouse answers a format with. */
 function contentTypeOf(format: string): string {
+    if (/^(JSON\w*EachRow|JSONLines|NDJSON)$/i.test(format)) return "application/x-ndjson; charset=UTF-8";
     if (/^JSON/i.test(format)) return "application/json; charset=UTF-8";
     if (/^(TabSeparated|TSV)/i.test(format)) return "text/tab-separated-values; charset=UTF-8";
     if (/^CSV/i.test(format)) return "text/csv; charset=UTF-8; header=absent";
@@ -75,25 +89,26 @@ function summaryOf(counts: { readRows?: number; readBytes?: number; resultRows: 
     });
 }
 
-/** The `param_*` fields of a multipart body; a file in it would be an external table, which the front has not. */
-async function formParams(req: http.IncomingMessage, body: Readable): Promise<Record<string, string>> {
+/** The `query` and `param_*` fields of a multipart body; a file in it would be an external table, which the front has not. */
+async function formFields(req: http.IncomingMessage, body: Readable): Promise<{ query?: string; params: Record<string, string> }> {
     const request = new Request("http://front/", {
         method: "POST",
         headers: { "content-type": String(req.headers["content-type"]) },
-        body: body,
+        body: body as unknown as ReadableStream,
         duplex: "half",
-    });
-    const params: Record<string, string> = {};
+    } as RequestInit);
+    const fields: { query?: string; params: Record<string, string> } = { params: {} };
     for (const [name, value] of await request.formData()) {
-        if (typeof value !== "string" || !name.startsWith("param_")) {
+        if (typeof value !== "string" || !(name === "query" || name.startsWith("param_"))) {
             throw new ClickHouseError(
                 CODES.NOT_IMPLEMENTED,
                 `multipart field "${name}": external tables are not supported by the local ClickHouse`,
             );
         }
-        params[name.slice("param_".length)] = value;
+        if (name === "query") fields.query = value;
+        else fields.params[name.slice("param_".length)] = value;
     }
-    return params;
+    return fields;
 }
 
 /** How the engine prints an insert that carries its data in the query text. */
@@ -155,6 +170,7 @@ export class Front {
         this.running.add(request.queryId);
         let lease: Lease | undefined;
         let upload: string | undefined;
+        let spoiled = false;
         try {
             const statement = await this.statementOf(request, req);
             upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
@@ -162,15 +178,16 @@ export class Front {
             this.assertSingle(sql, upload);
             const params = this.paramsOf(sql, request.params);
             if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
+            const format = outputFormatOf(statement.sql, request);
+            const settings = streamable(format) ? request.settings : { max_result_bytes: String(WHOLE_RESULT_BYTES), ...request.settings };
             lease = this.sessions.lease(user.name, request.session);
-            const restore = this.configure(lease, user, request);
+            const restore = this.configure(lease, user, { ...request, settings });
             try {
                 if (upload && (await saveBody(statement.data!, upload)) === 0) {
                     reply.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
                     reply.end();
                     return;
                 }
-                const format = formatOf(statement.sql) ?? request.defaultFormat ?? "TabSeparated";
                 const query = this.engine.start(lease.connection, sql, params, format);
                 const kill = () => {
                     if (!res.writableFinished) query.kill();
@@ -181,11 +198,14 @@ export class Front {
                 } finally {
                     res.off("close", kill);
                 }
+            } catch (error) {
+                spoiled = error instanceof ClickHouseError && CONNECTION_SPOILING.has(error.code);
+                throw error;
             } finally {
-                restore();
+                if (!spoiled) restore();
             }
         } finally {
-            lease?.release();
+            lease?.release(spoiled);
             if (upload) fs.rmSync(upload, { force: true });
             this.running.delete(request.queryId);
         }
@@ -200,8 +220,9 @@ export class Front {
             throw error;
         }
         if (/^multipart\/form-data/i.test(String(req.headers["content-type"]))) {
-            Object.assign(request.params, await formParams(req, body));
-            return this.fromText(request.query ?? "");
+            const form = await formFields(req, body);
+            Object.assign(request.params, form.params);
+            return this.fromText(form.query ?? request.query ?? "");
         }
         // An insert's data stays bytes (RowBinary, Native, Parquet…): the engine reads it from a file.
         if (request.query !== undefined && insertFromFile(request.query, "") !== undefined) return { sql: request.query, data: body };

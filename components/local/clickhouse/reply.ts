@@ -17,6 +17,13 @@ const ENCODERS: Record<string, () => zlib.Gzip | zlib.Deflate | zlib.BrotliCompr
     zstd: () => zlib.createZstdCompress(),
 };
 
+const ENCODE_WHOLE: Record<string, (text: string) => Buffer> = {
+    gzip: (text) => zlib.gzipSync(text),
+    deflate: (text) => zlib.deflateSync(text),
+    br: (text) => zlib.brotliCompressSync(text),
+    zstd: (text) => zlib.zstdCompressSync(text),
+};
+
 /** The first encoding of `Accept-Encoding` the front can write. */
 export function responseEncoding(accept: string | undefined): string | undefined {
     return (accept ?? "")
@@ -78,8 +85,9 @@ export class Reply {
                 "X-ClickHouse-Exception-Code": String(error.code),
                 "X-ClickHouse-Query-Id": this.queryId,
                 "Content-Type": "text/plain; charset=UTF-8",
+                ...(this.encoding ? { "Content-Encoding": this.encoding } : {}),
             });
-            this.res.end(message);
+            this.res.end(this.encoding ? ENCODE_WHOLE[this.encoding](message) : message);
             return;
         }
         const tag = this.exceptionTag;

@@ -18,7 +18,8 @@ export interface Lease {
     connection: ChdbConnection;
     /** Whether the connection outlives this request. */
     shared: boolean;
-    release(): void;
+    /** `spoiled`: the engine may still hold part of a failed answer, so the session ends with this request. */
+    release(spoiled?: boolean): void;
 }
 
 export class Sessions {
@@ -46,8 +47,12 @@ export class Sessions {
         return {
             connection: leased.connection,
             shared: true,
-            release: () => {
+            release: (spoiled) => {
                 leased.busy = false;
+                if (spoiled) {
+                    this.close(key);
+                    return;
+                }
                 leased.expiry = setTimeout(() => this.close(key), request.timeoutSeconds * 1000);
                 leased.expiry.unref();
             },

@@ -160,7 +160,7 @@ describe("a local ClickHouse", () => {
 
     test("answers carry the headers a server sends, and default_format applies to a query that names none", async () => {
         const json = await post(undefined, "SELECT number FROM numbers(3) FORMAT JSONEachRow");
-        expect(json.headers.get("content-type")).toBe("application/json; charset=UTF-8");
+        expect(json.headers.get("content-type")).toBe("application/x-ndjson; charset=UTF-8");
         expect(json.headers.get("x-clickhouse-format")).toBe("JSONEachRow");
         expect(json.headers.get("x-clickhouse-timezone")).toMatch(/\w/);
         expect(JSON.parse(json.headers.get("x-clickhouse-summary")!)).toMatchObject({ result_rows: "3" });
