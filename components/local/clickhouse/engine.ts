@@ -125,7 +125,8 @@ export class Engine {
         const bound = Object.keys(params).length > 0;
         let stream: ChdbStream | undefined;
         try {
-            stream = bound ? connection.queryStreamBind(marked, params, { format }) : connection.queryStream(marked, { format });
+            if (streamable(format))
+                stream = bound ? connection.queryStreamBind(marked, params, { format }) : connection.queryStream(marked, { format });
         } catch (error) {
             if (!STREAM_UNSUPPORTED.test((error as Error).message))
                 return { output: Promise.reject(asError(error)), kill: () => undefined };
