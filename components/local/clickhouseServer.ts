@@ -9,7 +9,7 @@ export interface ClickHouseAppUser {
     name: string;
     password: string;
     readonly?: boolean;
-    /** URL prefixes its `s3()` may write and read: the cell's bucket, for the exporter. */
+    /** Where its `s3()` and `postgresql()` may reach: the cell's bucket and Postgres, for the exporter. */
     reach?: string[];
 }
 

@@ -41,7 +41,10 @@ export const localTarget = (stateDir: string): CellTarget => ({
                     `${cell.id}-clickhouse`,
                     {
                         ...part("clickhouse"),
-                        exportsUrl: `${endpointOf({ port: portOf(cell, "objectStore") })}/${exportsBucketOf(cell.id)}/`,
+                        exporterReach: [
+                            `${endpointOf({ port: portOf(cell, "objectStore") })}/${exportsBucketOf(cell.id)}/`,
+                            `127.0.0.1:${portOf(cell, "postgres")}`,
+                        ],
                     },
                     opts,
                 ),

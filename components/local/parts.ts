@@ -99,8 +99,8 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
 export const exportsBucketOf = (cellId: string) => `${cellId}-exports`;
 
 export interface LocalClickHouseArgs extends LocalPartArgs {
-    /** URL prefix of the cell's exports bucket: the one place the exporter's user may write (`s3()`). */
-    exportsUrl: string;
+    /** What the exporter's user may reach: the URL prefix of the cell's exports bucket and the cell's Postgres (`host:port`). */
+    exporterReach: string[];
 }
 
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
@@ -124,11 +124,12 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             port: args.port,
             user: "cellplane",
             password: this.password,
-            // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads and writes its bucket.
+            // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads the
+            // cell's Postgres and writes its bucket.
             apps: [
                 { name: "cellplane_ingest", password: ingest.password, readonly: true },
                 { name: "cellplane_consumer", password: consumer.password },
-                { name: "cellplane_exporter", password: exporter.password, reach: [args.exportsUrl] },
+                { name: "cellplane_exporter", password: exporter.password, reach: args.exporterReach },
             ],
         });
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });

@@ -1,8 +1,8 @@
 /**
  * Who may connect to a local ClickHouse and what each may run. The engine has one user of its own, so the front
  * decides, from the engine's own parse of each statement (`EXPLAIN AST`): the admin runs anything; an app runs
- * queries, inserts and its schema's DDL, and reaches no file, URL or other host, except object-store prefixes its
- * grant names (the exporter's bucket).
+ * queries, inserts and its schema's DDL, and reaches no file, URL or other host, except what its grant names (the
+ * exporter's bucket and the cell's Postgres).
  */
 import { createHash, timingSafeEqual } from "crypto";
 import { ClickHouseError, CODES } from "./errors";
@@ -66,8 +66,8 @@ const LOCAL_SOURCES = new Set(
         "GenerateRandom",
     ].map((name) => name.toLowerCase()),
 );
-/** Functions that reach outside but may, for a user whose grant names the URL's prefix. */
-const REACHABLE_BY_GRANT = new Set(["s3", "url"]);
+/** Functions that reach outside but may, for a user whose grant names the start of their first argument (URL or host:port). */
+const REACHABLE_BY_GRANT = new Set(["s3", "url", "postgresql"]);
 /** Statements no app runs: access control, the server's own machinery, and files of the server. */
 const ADMIN_STATEMENTS =
     /^(SYSTEM|KillQuery|Backup|Restore|Grant|Revoke|Attach|Detach|Undrop|Move|Show(Access|Grants|Privileges)|(Create|Alter|Drop)(User|Role|Quota|RowPolicy|SettingsProfile|NamedCollection))/i;
@@ -86,7 +86,7 @@ const parse = (ast: string): AstNode[] =>
 /** The source a `Function x` or `FunctionWithKeyValueArguments x` node names, lower-cased. */
 const functionName = (node: AstNode) => /^Function(?:WithKeyValueArguments)?\s+(\w+)/.exec(node.line)?.[1]?.toLowerCase();
 
-/** The first string literal below node `at`: the URL of `s3(...)` and `url(...)`. */
+/** The first string literal below node `at`: the URL of `s3(...)` and `url(...)`, the host of `postgresql(...)`. */
 function firstLiteral(nodes: AstNode[], at: number): string | undefined {
     for (let i = at + 1; i < nodes.length && nodes[i].depth > nodes[at].depth; i++) {
         const literal = /^Literal \\'(.*)\\'$/.exec(nodes[i].line);

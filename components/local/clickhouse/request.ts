@@ -56,11 +56,12 @@ const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function sessionOf(url: URL): SessionRequest | undefined {
     const id = url.searchParams.get("session_id");
     if (!id) return undefined;
-    const timeout = Number(url.searchParams.get("session_timeout") ?? DEFAULT_SESSION_TIMEOUT_SECONDS);
-    if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_SESSION_TIMEOUT_SECONDS) {
+    const given = url.searchParams.get("session_timeout") ?? String(DEFAULT_SESSION_TIMEOUT_SECONDS);
+    const timeout = Number(given);
+    if (!/^\d+$/.test(given) || timeout > MAX_SESSION_TIMEOUT_SECONDS) {
         throw new ClickHouseError(
             CODES.BAD_ARGUMENTS,
-            `session_timeout ${url.searchParams.get("session_timeout")} is invalid: give whole seconds from 0 to ${MAX_SESSION_TIMEOUT_SECONDS}`,
+            `session_timeout ${given} is invalid: give whole seconds from 0 to ${MAX_SESSION_TIMEOUT_SECONDS}`,
         );
     }
     return { id, timeoutSeconds: timeout, check: url.searchParams.get("session_check") === "1" };

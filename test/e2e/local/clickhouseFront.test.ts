@@ -110,7 +110,7 @@ describe("the local ClickHouse front", () => {
 
     test("an error after the first rows arrives as a server writes it into the stream", async () => {
         const result = await admin.query({
-            query: "SELECT number, throwIf(number = 300000, 'boom in the stream') FROM numbers(1000000)",
+            query: "SELECT number, throwIf(number = 100000, 'boom in the stream') FROM numbers(1000000) SETTINGS max_block_size = 10000",
             format: "JSONEachRow",
         });
         await expect(result.json()).rejects.toThrow(/boom in the stream/);
