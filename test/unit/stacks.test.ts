@@ -176,6 +176,27 @@ describe("the local stack", () => {
         expect(run.outputs.router).toEqual({ cell: "local-eu", url: "http://127.0.0.1:15408" });
     });
 
+    test("each app connects to ClickHouse as its own user, and only the exporter reaches the cell's bucket and Postgres", () => {
+        const ofCell = (type: string) =>
+            run.resources.filter((r) => r.cell === "local-eu" && r.type.endsWith(type)).map((r) => unwrapSecret(r.inputs.spec));
+        const [clickhouse] = ofCell("LocalClickhouseServer");
+        const users = Object.fromEntries(
+            ofCell("LocalAppServer").map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.env?.CLICKHOUSE_USER]),
+        );
+        expect(users).toMatchObject({ ingest: "cellplane_ingest", "ingest-consumer": "cellplane_consumer", export: "cellplane_exporter" });
+        expect(
+            clickhouse.apps.map((app: { name: string; readonly?: boolean; reach?: string[] }) => [
+                app.name,
+                app.readonly ?? false,
+                app.reach ?? [],
+            ]),
+        ).toEqual([
+            ["cellplane_ingest", true, []],
+            ["cellplane_consumer", false, []],
+            ["cellplane_exporter", false, ["http://127.0.0.1:15404/local-eu-exports/", "127.0.0.1:15400"]],
+        ]);
+    });
+
     test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket and the tenant directory file", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
         expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
@@ -184,12 +205,7 @@ describe("the local stack", () => {
             "clickhouseTable",
             "file",
             "postgresSchema",
-            "secret",
-            "secret",
-            "secret",
-            "secret",
-            "secret",
-            "secret",
+            ...Array(9).fill("secret"),
             "topic",
             "topic",
         ]);

@@ -94,9 +94,9 @@ async function formFields(req: http.IncomingMessage, body: Readable): Promise<{ 
     const request = new Request("http://front/", {
         method: "POST",
         headers: { "content-type": String(req.headers["content-type"]) },
-        body: body as unknown as ReadableStream,
+        body,
         duplex: "half",
-    } as RequestInit);
+    });
     const fields: { query?: string; params: Record<string, string> } = { params: {} };
     for (const [name, value] of await request.formData()) {
         if (typeof value !== "string" || !(name === "query" || name.startsWith("param_"))) {
