@@ -15,8 +15,8 @@ import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedE
 import { asError, type ChdbModule, Engine, type Output, type Settings, streamable } from "./engine";
 import { ClickHouseError, CODES } from "./errors";
 import { paramValue, placeholderTypes } from "./params";
-import { Reply, responseEncoding } from "./reply";
-import { type FrontRequest, requestOf } from "./request";
+import { contentTypeOf, Reply, responseEncoding, summaryOf } from "./reply";
+import { credentialsOf, formFields, type FrontRequest, requestOf } from "./request";
 import { chdbModule } from "../tools";
 import { type Lease, Sessions } from "./sessions";
 
@@ -29,14 +29,14 @@ export interface FrontOptions {
 }
 
 /** Limits every query starts with, as a server's default profile would set them; URL settings change them per query. */
-export const QUERY_LIMITS: Settings = {
+const QUERY_LIMITS: Settings = {
     max_execution_time: 3600,
     max_memory_usage: 4 * 1024 ** 3,
     max_result_rows: 1_000_000_000,
 };
 
 /** How a server answers: 64-bit integers quoted in JSON, and no bare expressions as queries. */
-export const SERVER_DEFAULTS: Settings = { output_format_json_quote_64bit_integers: 1, implicit_select: 0 };
+const SERVER_DEFAULTS: Settings = { output_format_json_quote_64bit_integers: 1, implicit_select: 0 };
 
 /**
  * A result the engine builds whole (JSON, Parquet…) is held in memory: it ends at this many bytes unless the request
@@ -50,66 +50,12 @@ const CONNECTION_SPOILING = new Set([241, 396]);
 /** A `wait_end_of_query` answer is held in memory up to this size, then streamed (as a server spills to disk). */
 const WAIT_BUFFER_BYTES = 64 * 1024 ** 2;
 
-function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
-    const basic = req.headers.authorization?.startsWith("Basic ")
-        ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":")
-        : undefined;
-    const user = req.headers["x-clickhouse-user"] ?? url.searchParams.get("user") ?? basic?.[0] ?? "default";
-    const password = req.headers["x-clickhouse-key"] ?? url.searchParams.get("password") ?? basic?.slice(1).join(":") ?? "";
-    return [String(user), String(password)];
-}
-
 /** The output format a query names in its last `FORMAT` clause. */
 const formatOf = (sql: string) => /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1];
 
 /** The format of the answer: an insert's `FORMAT` names its input. */
 const outputFormatOf = (sql: string, request: FrontRequest) =>
     (/^\s*INSERT\b/i.test(sql) ? undefined : formatOf(sql)) ?? request.defaultFormat ?? "TabSeparated";
-
-/** The `Content-Type` ClickHouse answers a format with. */
-function contentTypeOf(format: string): string {
-    if (/^(JSON\w*EachRow|JSONLines|NDJSON)$/i.test(format)) return "application/x-ndjson; charset=UTF-8";
-    if (/^JSON/i.test(format)) return "application/json; charset=UTF-8";
-    if (/^(TabSeparated|TSV)/i.test(format)) return "text/tab-separated-values; charset=UTF-8";
-    if (/^CSV/i.test(format)) return "text/csv; charset=UTF-8; header=absent";
-    return "application/octet-stream";
-}
-
-/** `X-ClickHouse-Summary` as a server sends it: counters as strings. */
-function summaryOf(counts: { readRows?: number; readBytes?: number; resultRows: number; resultBytes: number; elapsed?: number }): string {
-    return JSON.stringify({
-        read_rows: String(counts.readRows ?? 0),
-        read_bytes: String(counts.readBytes ?? 0),
-        written_rows: "0",
-        written_bytes: "0",
-        total_rows_to_read: String(counts.readRows ?? 0),
-        result_rows: String(counts.resultRows),
-        result_bytes: String(counts.resultBytes),
-        elapsed_ns: String(Math.round((counts.elapsed ?? 0) * 1e9)),
-    });
-}
-
-/** The `query` and `param_*` fields of a multipart body; a file in it would be an external table, which the front has not. */
-async function formFields(req: http.IncomingMessage, body: Readable): Promise<{ query?: string; params: Record<string, string> }> {
-    const request = new Request("http://front/", {
-        method: "POST",
-        headers: { "content-type": String(req.headers["content-type"]) },
-        body,
-        duplex: "half",
-    });
-    const fields: { query?: string; params: Record<string, string> } = { params: {} };
-    for (const [name, value] of await request.formData()) {
-        if (typeof value !== "string" || !(name === "query" || name.startsWith("param_"))) {
-            throw new ClickHouseError(
-                CODES.NOT_IMPLEMENTED,
-                `multipart field "${name}": external tables are not supported by the local ClickHouse`,
-            );
-        }
-        if (name === "query") fields.query = value;
-        else fields.params[name.slice("param_".length)] = value;
-    }
-    return fields;
-}
 
 /** How the engine prints an insert that carries its data in the query text. */
 const INLINE_INSERT = /^INSERT INTO\b.*\bFORMAT \w+$/;
@@ -143,23 +89,17 @@ export class Front {
             res.end("Ok.\n");
             return;
         }
-        let request: FrontRequest | undefined;
-        const reply = () =>
-            new Reply(
-                res,
-                request?.queryId ?? url.searchParams.get("query_id") ?? "",
-                request?.settings.enable_http_compression === "1" ? responseEncoding(req.headers["accept-encoding"]) : undefined,
-            );
-        let answered: Reply | undefined;
+        let reply = new Reply(res, url.searchParams.get("query_id") ?? "", undefined);
         try {
             const [name, password] = credentialsOf(req, url);
             const user = authenticate(this.options.users, name, password);
-            request = requestOf(url);
-            answered = reply();
-            await this.run(user, request, req, res, answered);
+            const request = requestOf(url);
+            const compress = request.settings.enable_http_compression === "1";
+            reply = new Reply(res, request.queryId, compress ? responseEncoding(req.headers["accept-encoding"]) : undefined);
+            await this.run(user, request, req, res, reply);
         } catch (error) {
             req.resume();
-            (answered ?? reply()).fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
+            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
         }
     }
 
@@ -175,9 +115,7 @@ export class Front {
             const statement = await this.statementOf(request, req);
             upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
             const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
-            this.assertSingle(sql, upload);
-            const params = this.paramsOf(sql, request.params);
-            if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
+            const params = this.vetted(user, sql, request.params, upload);
             const format = outputFormatOf(statement.sql, request);
             const settings = streamable(format) ? request.settings : { max_result_bytes: String(WHOLE_RESULT_BYTES), ...request.settings };
             lease = this.sessions.lease(user.name, request.session);
@@ -188,16 +126,7 @@ export class Front {
                     reply.end();
                     return;
                 }
-                const query = this.engine.start(lease.connection, sql, params, format);
-                const kill = () => {
-                    if (!res.writableFinished) query.kill();
-                };
-                res.once("close", kill);
-                try {
-                    await this.send(await query.output, format, request, reply);
-                } finally {
-                    res.off("close", kill);
-                }
+                await this.execute(lease, sql, params, format, request, res, reply);
             } catch (error) {
                 spoiled = error instanceof ClickHouseError && CONNECTION_SPOILING.has(error.code);
                 throw error;
@@ -209,6 +138,37 @@ export class Front {
             if (upload) fs.rmSync(upload, { force: true });
             this.running.delete(request.queryId);
         }
+    }
+
+    /** Runs the query and answers with its result; a client that goes away kills it. */
+    private async execute(
+        lease: Lease,
+        sql: string,
+        params: Record<string, unknown>,
+        format: string,
+        request: FrontRequest,
+        res: http.ServerResponse,
+        reply: Reply,
+    ) {
+        const query = this.engine.start(lease.connection, sql, params, format);
+        const kill = () => {
+            if (!res.writableFinished) query.kill();
+        };
+        res.once("close", kill);
+        try {
+            await this.send(await query.output, format, request, reply);
+        } finally {
+            res.off("close", kill);
+        }
+    }
+
+    /** The statement's parameters, once it reads as one statement the user may run. */
+    private vetted(user: FrontUser, sql: string, texts: Record<string, string>, upload: string | undefined): Record<string, unknown> {
+        this.assertSingle(sql, upload);
+        const types = placeholderTypes(sql);
+        const params = Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, paramValue(text, types.get(name))]));
+        if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
+        return params;
     }
 
     private async statementOf(request: FrontRequest, req: http.IncomingMessage): Promise<Statement> {
@@ -254,11 +214,6 @@ export class Front {
         const formatted = this.formatted(sql);
         const single = upload ? formatted.includes(`FROM INFILE \\'${upload}\\'`) : !INLINE_INSERT.test(formatted);
         if (!single) throw new ClickHouseError(62, "Syntax error (Multi-statements are not allowed)");
-    }
-
-    private paramsOf(sql: string, texts: Record<string, string>): Record<string, unknown> {
-        const types = placeholderTypes(sql);
-        return Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, paramValue(text, types.get(name))]));
     }
 
     /**

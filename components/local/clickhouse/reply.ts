@@ -32,6 +32,35 @@ export function responseEncoding(accept: string | undefined): string | undefined
         .find((encoding) => encoding in ENCODERS);
 }
 
+/** The `Content-Type` ClickHouse answers a format with. */
+export function contentTypeOf(format: string): string {
+    if (/^(JSON\w*EachRow|JSONLines|NDJSON)$/i.test(format)) return "application/x-ndjson; charset=UTF-8";
+    if (/^JSON/i.test(format)) return "application/json; charset=UTF-8";
+    if (/^(TabSeparated|TSV)/i.test(format)) return "text/tab-separated-values; charset=UTF-8";
+    if (/^CSV/i.test(format)) return "text/csv; charset=UTF-8; header=absent";
+    return "application/octet-stream";
+}
+
+/** `X-ClickHouse-Summary` as a server sends it: counters as strings. */
+export function summaryOf(counts: {
+    readRows?: number;
+    readBytes?: number;
+    resultRows: number;
+    resultBytes: number;
+    elapsed?: number;
+}): string {
+    return JSON.stringify({
+        read_rows: String(counts.readRows ?? 0),
+        read_bytes: String(counts.readBytes ?? 0),
+        written_rows: "0",
+        written_bytes: "0",
+        total_rows_to_read: String(counts.readRows ?? 0),
+        result_rows: String(counts.resultRows),
+        result_bytes: String(counts.resultBytes),
+        elapsed_ns: String(Math.round((counts.elapsed ?? 0) * 1e9)),
+    });
+}
+
 export class Reply {
     private sink: Writable | undefined;
     private readonly exceptionTag = randomBytes(8).toString("hex");

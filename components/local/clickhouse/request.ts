@@ -1,5 +1,7 @@
 /** What one HTTP request asks the front for, read from its URL (and its form, when the body is multipart). */
 import { randomUUID } from "crypto";
+import type * as http from "http";
+import type { Readable } from "stream";
 import { ClickHouseError, CODES } from "./errors";
 
 export interface SessionRequest {
@@ -99,4 +101,36 @@ export function requestOf(url: URL): FrontRequest {
         session: sessionOf(url),
         waitEndOfQuery: url.searchParams.get("wait_end_of_query") === "1",
     };
+}
+
+/** The user and password, from the headers, the URL or basic auth, as a server reads them. */
+export function credentialsOf(req: http.IncomingMessage, url: URL): [string, string] {
+    const basic = req.headers.authorization?.startsWith("Basic ")
+        ? Buffer.from(req.headers.authorization.slice(6), "base64").toString().split(":")
+        : undefined;
+    const user = req.headers["x-clickhouse-user"] ?? url.searchParams.get("user") ?? basic?.[0] ?? "default";
+    const password = req.headers["x-clickhouse-key"] ?? url.searchParams.get("password") ?? basic?.slice(1).join(":") ?? "";
+    return [String(user), String(password)];
+}
+
+/** The `query` and `param_*` fields of a multipart body; a file in it would be an external table, which the front has not. */
+export async function formFields(req: http.IncomingMessage, body: Readable): Promise<{ query?: string; params: Record<string, string> }> {
+    const request = new Request("http://front/", {
+        method: "POST",
+        headers: { "content-type": String(req.headers["content-type"]) },
+        body,
+        duplex: "half",
+    });
+    const fields: { query?: string; params: Record<string, string> } = { params: {} };
+    for (const [name, value] of await request.formData()) {
+        if (typeof value !== "string" || !(name === "query" || name.startsWith("param_"))) {
+            throw new ClickHouseError(
+                CODES.NOT_IMPLEMENTED,
+                `multipart field "${name}": external tables are not supported by the local ClickHouse`,
+            );
+        }
+        if (name === "query") fields.query = value;
+        else fields.params[name.slice("param_".length)] = value;
+    }
+    return fields;
 }
