@@ -146,10 +146,6 @@ export class Engine {
             kill,
         };
     }
-
-    close(): void {
-        this.control.close();
-    }
 }
 
 function streamed(stream: ChdbStream): Output {

@@ -57,8 +57,23 @@ const formatOf = (sql: string) => /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql)?.[1];
 const outputFormatOf = (sql: string, request: FrontRequest) =>
     (/^\s*INSERT\b/i.test(sql) ? undefined : formatOf(sql)) ?? request.defaultFormat ?? "TabSeparated";
 
+/**
+ * Queries that only read, which a client that goes away kills. A write runs to its end, as on a server
+ * (`cancel_http_readonly_queries_on_client_close`): an insert cut between its table and its materialized views
+ * would leave the views short of rows the table holds.
+ */
+const READ_ONLY = /^\(*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXISTS|EXPLAIN)\b/;
+
 /** How the engine prints an insert that carries its data in the query text. */
 const INLINE_INSERT = /^INSERT INTO\b.*\bFORMAT \w+$/;
+
+/** A statement ready for the engine: its parameters bound to values, its answer's format. */
+interface Prepared {
+    sql: string;
+    params: Record<string, unknown>;
+    format: string;
+    readOnly: boolean;
+}
 
 /** The statement to run, and the insert's data when it comes with one (the body, or the rest of the query). */
 interface Statement {
@@ -114,10 +129,10 @@ export class Front {
         try {
             const statement = await this.statementOf(request, req);
             upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
-            const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
-            const params = this.vetted(user, sql, request.params, upload);
-            const format = outputFormatOf(statement.sql, request);
-            const settings = streamable(format) ? request.settings : { max_result_bytes: String(WHOLE_RESULT_BYTES), ...request.settings };
+            const query = this.prepare(user, statement, request, upload);
+            const settings = streamable(query.format)
+                ? request.settings
+                : { max_result_bytes: String(WHOLE_RESULT_BYTES), ...request.settings };
             lease = this.sessions.lease(user.name, request.session);
             const restore = this.configure(lease, user, { ...request, settings });
             try {
@@ -126,7 +141,7 @@ export class Front {
                     reply.end();
                     return;
                 }
-                await this.execute(lease, sql, params, format, request, res, reply);
+                await this.execute(lease, query, request, res, reply);
             } catch (error) {
                 spoiled = error instanceof ClickHouseError && CONNECTION_SPOILING.has(error.code);
                 throw error;
@@ -140,35 +155,28 @@ export class Front {
         }
     }
 
-    /** Runs the query and answers with its result; a client that goes away kills it. */
-    private async execute(
-        lease: Lease,
-        sql: string,
-        params: Record<string, unknown>,
-        format: string,
-        request: FrontRequest,
-        res: http.ServerResponse,
-        reply: Reply,
-    ) {
-        const query = this.engine.start(lease.connection, sql, params, format);
+    /** Runs the query and answers with its result; a client that goes away kills it if it only reads. */
+    private async execute(lease: Lease, query: Prepared, request: FrontRequest, res: http.ServerResponse, reply: Reply) {
+        const running = this.engine.start(lease.connection, query.sql, query.params, query.format);
         const kill = () => {
-            if (!res.writableFinished) query.kill();
+            if (!res.writableFinished && query.readOnly) running.kill();
         };
         res.once("close", kill);
         try {
-            await this.send(await query.output, format, request, reply);
+            await this.send(await running.output, query.format, request, reply);
         } finally {
             res.off("close", kill);
         }
     }
 
-    /** The statement's parameters, once it reads as one statement the user may run. */
-    private vetted(user: FrontUser, sql: string, texts: Record<string, string>, upload: string | undefined): Record<string, unknown> {
-        this.assertSingle(sql, upload);
+    /** The query to run, once it reads as one statement the user may run. */
+    private prepare(user: FrontUser, statement: Statement, request: FrontRequest, upload: string | undefined): Prepared {
+        const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
+        const formatted = this.assertSingle(sql, upload);
         const types = placeholderTypes(sql);
-        const params = Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, paramValue(text, types.get(name))]));
+        const params = Object.fromEntries(Object.entries(request.params).map(([name, text]) => [name, paramValue(text, types.get(name))]));
         if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
-        return params;
+        return { sql, params, format: outputFormatOf(statement.sql, request), readOnly: READ_ONLY.test(formatted) };
     }
 
     private async statementOf(request: FrontRequest, req: http.IncomingMessage): Promise<Statement> {
@@ -210,10 +218,11 @@ export class Front {
      * One statement, as a server takes over HTTP (the engine would run several). An insert of inline data hides what
      * follows it, so an insert from a file must read exactly as one, with the front's file.
      */
-    private assertSingle(sql: string, upload: string | undefined): void {
+    private assertSingle(sql: string, upload: string | undefined): string {
         const formatted = this.formatted(sql);
         const single = upload ? formatted.includes(`FROM INFILE \\'${upload}\\'`) : !INLINE_INSERT.test(formatted);
         if (!single) throw new ClickHouseError(62, "Syntax error (Multi-statements are not allowed)");
+        return formatted;
     }
 
     /**

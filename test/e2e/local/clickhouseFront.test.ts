@@ -108,6 +108,23 @@ describe("the local ClickHouse front", () => {
         expect(await eventually(async () => (await running("SELECT count() FROM system.numbers")) === 0)).toBe(true);
     });
 
+    test("a write whose client goes away runs to its end, as on a server: its table and views stay in step", async () => {
+        await admin.command({ query: "CREATE TABLE written (x UInt64) ENGINE = MergeTree ORDER BY x" });
+        const leaving = new AbortController();
+        const insert = fetch(
+            `${urlOf(spec)}/?${new URLSearchParams({ query: "INSERT INTO written SELECT number FROM numbers(5) WHERE sleepEachRow(0.2) = 0" })}`,
+            {
+                method: "POST",
+                headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
+                signal: leaving.signal,
+            },
+        ).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        leaving.abort();
+        await insert;
+        expect(await eventually(async () => (await (await get("SELECT count() FROM written")).text()) === "5\n")).toBe(true);
+    });
+
     test("an error after the first rows arrives as a server writes it into the stream", async () => {
         const result = await admin.query({
             query: "SELECT number, throwIf(number = 100000, 'boom in the stream') FROM numbers(1000000) SETTINGS max_block_size = 10000",
@@ -227,22 +244,28 @@ describe("the local ClickHouse front", () => {
         await Promise.all([reader.close(), exporter.close()]);
     });
 
-    test("property: any string, array and map parameter binds to exactly itself, concurrently", async () => {
+    test("property: any string, array and map parameter binds to exactly itself, concurrently, streamed or whole", async () => {
         await fc.assert(
             fc.asyncProperty(
-                fc.array(fc.tuple(fc.string(), fc.array(fc.string()), fc.dictionary(fc.string({ minLength: 1 }), fc.nat())), {
-                    minLength: 1,
-                    maxLength: 6,
-                }),
+                fc.array(
+                    fc.tuple(
+                        fc.string(),
+                        fc.array(fc.string()),
+                        fc.dictionary(fc.string({ minLength: 1 }), fc.nat()),
+                        fc.constantFrom("JSONEachRow" as const, "JSON" as const),
+                    ),
+                    { minLength: 1, maxLength: 6 },
+                ),
                 async (cases) => {
                     const answers = await Promise.all(
-                        cases.map(async ([s, a, m]) => {
+                        cases.map(async ([s, a, m, format]) => {
                             const result = await admin.query({
                                 query: "SELECT {s:String} AS s, {a:Array(String)} AS a, {m:Map(String, UInt32)} AS m",
                                 query_params: { s, a, m: new Map(Object.entries(m)) },
-                                format: "JSONEachRow",
+                                format,
                             });
-                            return (await result.json())[0];
+                            const rows = await result.json<{ s: string }>();
+                            return Array.isArray(rows) ? rows[0] : rows.data[0];
                         }),
                     );
                     expect(answers).toEqual(cases.map(([s, a, m]) => ({ s, a, m })));
@@ -250,5 +273,34 @@ describe("the local ClickHouse front", () => {
             ),
             { numRuns: 40 },
         );
+    }, 60_000);
+
+    test("property: no request, however malformed, ends the process; each gets an answer", async () => {
+        const pid = runningPid(spec.dir);
+        await fc.assert(
+            fc.asyncProperty(
+                fc.record({
+                    params: fc.dictionary(
+                        fc.oneof(fc.string(), fc.constantFrom("query", "param_x", "session_id", "max_threads", "database")),
+                        fc.string(),
+                    ),
+                    body: fc.uint8Array({ maxLength: 512 }),
+                    encoding: fc.constantFrom(undefined, "gzip", "zstd", "br", "x-unknown"),
+                    contentType: fc.constantFrom(undefined, "multipart/form-data; boundary=x", "text/plain"),
+                }),
+                async ({ params, body, encoding, contentType }) => {
+                    const headers: Record<string, string> = { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password };
+                    if (encoding) headers["Content-Encoding"] = encoding;
+                    if (contentType) headers["Content-Type"] = contentType;
+                    const answer = await fetch(`${urlOf(spec)}/?${new URLSearchParams(params)}`, { method: "POST", body, headers });
+                    await answer.arrayBuffer().catch(() => undefined);
+                    expect(answer.status).toBeGreaterThanOrEqual(200);
+                    expect(answer.status).toBeLessThan(600);
+                },
+            ),
+            { numRuns: 150 },
+        );
+        expect(runningPid(spec.dir)).toBe(pid);
+        expect(await (await get("SELECT 1")).text()).toBe("1\n");
     }, 60_000);
 });
