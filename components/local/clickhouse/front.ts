@@ -1,7 +1,7 @@
 /**
  * ClickHouse's HTTP interface in front of chdb, the ClickHouse engine as a library: one process per cell, one data
- * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. The README's "Local
- * ClickHouse" section lists what it covers and what it refuses.
+ * folder, so `@clickhouse/client` talks to a local cell exactly as to a ClickHouse server. The README's "The local
+ * ClickHouse" lists what it covers and what it refuses.
  *
  * Run by the supervisor: `node --require tsx/cjs front.ts` with CLICKHOUSE_DIR, CLICKHOUSE_PORT and
  * CLICKHOUSE_USERS_FILE in the environment, and CLICKHOUSE_RUN_AS naming the system user to drop to when root.
