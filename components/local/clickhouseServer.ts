@@ -28,11 +28,12 @@ export interface ClickHouseServerSpec {
 function writeUsers(spec: ClickHouseServerSpec): string {
     const users: FrontUser[] = [
         { name: spec.user, passwordSha256: sha256(spec.password), admin: true },
-        ...(spec.apps ?? []).map((app) => ({
+        ...(spec.apps ?? []).map((app): FrontUser => ({
             name: app.name,
             passwordSha256: sha256(app.password),
             admin: false,
-            readonly: app.readonly,
+            // readonly=2: reads, and settings of its own.
+            settings: app.readonly ? { readonly: "2" } : undefined,
             reach: app.reach,
         })),
     ];

@@ -1,5 +1,9 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import fc from "fast-check";
 import { Vetting, type FrontUser } from "../../components/local/clickhouse/access";
+import { Accounts } from "../../components/local/clickhouse/accounts";
 import { splitInlineData } from "../../components/local/clickhouse/body";
 import { httpStatusOf } from "../../components/local/clickhouse/errors";
 import { requestOf } from "../../components/local/clickhouse/request";
@@ -111,5 +115,39 @@ describe("what an app user may run, from the engine's parse", () => {
         const insert = (file: string) => ast("InsertQuery   (children 3)", ` Literal \\'${file}\\'`, " Identifier t");
         expect(() => vetting.vet(app, insert("/uploads/a.body"), "/uploads/a.body")).not.toThrow();
         expect(() => vetting.vet(app, insert("/etc/passwd"), "/uploads/a.body")).toThrow("FROM INFILE");
+    });
+});
+
+describe("users and roles managed through SQL", () => {
+    const fresh = () =>
+        new Accounts(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-accounts-")), "accounts.json"), new Set(["cellplane"]));
+
+    test("a user from a multi-line CREATE USER, its roles and their grants; REVOKE takes them back", () => {
+        const accounts = fresh();
+        accounts.manage(
+            "CREATE USER reporter\n  IDENTIFIED WITH sha256_password BY 'it''s;secret'\n  DEFAULT DATABASE sales\n  SETTINGS readonly = 1;",
+        );
+        accounts.manage("CREATE ROLE IF NOT EXISTS `sales-read`, writer");
+        accounts.manage("GRANT `sales-read` TO reporter");
+        accounts.manage("GRANT SHOW TABLES, SELECT ON sales.* TO `sales-read`");
+        const reporter = accounts.user("reporter")!;
+        expect(reporter).toMatchObject({ defaultDatabase: "sales", settings: { readonly: "1" }, roles: ["sales-read"] });
+        expect(accounts.grantsOf(reporter, reporter.roles!)).toEqual([
+            { privilege: "SHOW TABLES", database: "sales" },
+            { privilege: "SELECT", database: "sales" },
+        ]);
+        accounts.manage("REVOKE SELECT ON sales.* FROM `sales-read`");
+        expect(accounts.grantsOf(reporter, ["sales-read"])).toEqual([{ privilege: "SHOW TABLES", database: "sales" }]);
+    });
+
+    test("what the front cannot hold is refused by name, never widened or half applied", () => {
+        const accounts = fresh();
+        accounts.manage("CREATE USER u IDENTIFIED BY 'p'");
+        expect(() => accounts.manage("GRANT SELECT ON sales.orders TO u")).toThrow(
+            /ON db\.\* or \*; not: GRANT SELECT ON sales\.orders TO u/,
+        );
+        expect(() => accounts.manage("GRANT missing TO u")).toThrow("There is no role `missing`");
+        expect(() => accounts.manage("CREATE USER cellplane")).toThrow("User `cellplane` already exists");
+        expect(accounts.user("u")!.roles).toEqual([]);
     });
 });

@@ -2,7 +2,8 @@
  * Who may connect to a local ClickHouse and what each may run. The engine has one user of its own, so the front
  * decides, from the engine's own parse of each statement (`EXPLAIN AST`): the admin runs anything; an app runs
  * queries, inserts and its schema's DDL, and reaches no file, URL or other host, except what its grant names (the
- * exporter's bucket and the cell's Postgres).
+ * exporter's bucket and the cell's Postgres); a user created through SQL (`accounts.ts`) runs what its grants and
+ * its active roles' grants allow.
  */
 import { createHash, timingSafeEqual } from "crypto";
 import { ClickHouseError, CODES } from "./errors";
@@ -13,16 +14,26 @@ export interface FrontUser {
     passwordSha256: string;
     /** The admin (the cell's provisioning) runs anything; apps are vetted. */
     admin: boolean;
-    /** `readonly=2` in the engine: reads and settings only. */
-    readonly?: boolean;
+    /** Settings every query of the user runs with, after the request's own (`readonly`). */
+    settings?: Record<string, string>;
+    /** The database of unqualified names when the request names none. */
+    defaultDatabase?: string;
+    /** Privileges, for a user created through SQL: only what these and its roles' grants allow. */
+    grants?: Grant[];
+    roles?: string[];
     /** URL prefixes the user's `s3()`/`url()` may reach (the cell's own bucket). */
     reach?: string[];
 }
 
+/** A privilege on a database (`*`: every database), as `GRANT … ON db.*` gives it. */
+export interface Grant {
+    privilege: string;
+    database: string;
+}
+
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-export function authenticate(users: FrontUser[], name: string, password: string): FrontUser {
-    const user = users.find((u) => u.name === name);
+export function authenticate(user: FrontUser | undefined, name: string, password: string): FrontUser {
     const given = Buffer.from(sha256(password), "hex");
     if (!user || !timingSafeEqual(given, Buffer.from(user.passwordSha256, "hex"))) {
         throw new ClickHouseError(
@@ -131,4 +142,69 @@ export class Vetting {
             deny(url === undefined ? `${name}()` : `${name}('${url}')`);
         });
     }
+}
+
+/** The privilege each statement needs, on which database: the tables it reads, writes or creates. */
+function needs(nodes: AstNode[], database: string): Grant[] {
+    const root = nodes[0];
+    const kind = root.line.split(" ")[0];
+    const inDatabase = (name: string) => (name.includes(".") ? name.split(".")[0] : database);
+    const reads = nodes
+        .map((node) => /^TableIdentifier (\S+)/.exec(node.line)?.[1])
+        .filter((name): name is string => name !== undefined)
+        .map((name) => ({ privilege: "SELECT", database: inDatabase(name) }));
+    if (kind === "InsertQuery") {
+        const names = nodes
+            .filter((n) => n.depth === root.depth + 1 && n.line.startsWith("Identifier "))
+            .map((n) => n.line.slice("Identifier ".length));
+        return [{ privilege: "INSERT", database: names.length > 1 ? names[0] : database }, ...reads];
+    }
+    if (kind === "CreateQuery") return [{ privilege: "CREATE TABLE", database: inDatabase(root.line.split(" ")[1] ?? "") }];
+    if (kind === "ShowTables") return [{ privilege: "SHOW TABLES", database }];
+    if (/^(SelectWithUnionQuery|SelectIntersectExceptQuery|Explain|DescribeQuery|Exists\w*|Set|UseQuery)$/.test(kind)) return reads;
+    return [{ privilege: kind, database }];
+}
+
+/** Refuses, as a server does, a statement the user's grants (its own and its active roles') do not allow. */
+export function authorize(user: FrontUser, grants: Grant[], ast: string, database: string): void {
+    const nodes = parse(ast);
+    if (nodes.length === 0) return;
+    const allowed = (need: Grant) =>
+        grants.some(
+            (g) => (g.privilege === need.privilege || g.privilege === "ALL") && (g.database === "*" || g.database === need.database),
+        );
+    const missing = needs(nodes, database).find((need) => !allowed(need));
+    if (missing) {
+        throw new ClickHouseError(
+            CODES.ACCESS_DENIED,
+            `${user.name}: Not enough privileges. To execute this query, it's necessary to have the grant ${missing.privilege} ON ${missing.database}.*`,
+        );
+    }
+}
+
+/**
+ * `currentUser()` and `currentRoles()` answer the front's user and active roles, which the engine does not know: the
+ * front binds them as parameters of its own.
+ */
+const SESSION_FUNCTIONS = [
+    { call: /\bcurrentUser\s*\(\s*\)/gi, param: "cellplane_current_user", type: "String" },
+    { call: /\bcurrentRoles\s*\(\s*\)/gi, param: "cellplane_current_roles", type: "Array(String)" },
+] as const;
+
+export function withSessionFunctions(sql: string): string {
+    return SESSION_FUNCTIONS.reduce((text, f) => text.replace(f.call, `{${f.param}:${f.type}}`), sql);
+}
+
+/** The values of the session functions `sql` uses. */
+export function sessionValues(sql: string, user: FrontUser, roles: string[]): Record<string, unknown> {
+    const values = { cellplane_current_user: user.name, cellplane_current_roles: roles };
+    return Object.fromEntries(Object.entries(values).filter(([param]) => sql.includes(`{${param}:`)));
+}
+
+/** The roles a query runs with: those the request names, each granted to the user, or else all of the user's. */
+export function activeRoles(user: FrontUser, requested: string[]): string[] {
+    const granted = user.roles ?? [];
+    const missing = requested.find((role) => !granted.includes(role));
+    if (missing) throw new ClickHouseError(512, `${user.name}: Role ${missing} is not granted to the user`);
+    return requested.length > 0 ? requested : granted;
 }

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import type { Readable } from "stream";
-import { authenticate, type FrontUser, Vetting } from "./access";
+import { activeRoles, authenticate, authorize, type FrontUser, sessionValues, Vetting, withSessionFunctions } from "./access";
+import { ACCESS_STATEMENT, Accounts } from "./accounts";
 import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedEncoding, uploadFile } from "./body";
 import { asError, type ChdbModule, Engine, type Output, type Settings, streamable } from "./engine";
 import { ClickHouseError, CODES } from "./errors";
@@ -21,7 +22,10 @@ import { chdbModule } from "../tools";
 import { type Lease, Sessions } from "./sessions";
 
 export interface FrontOptions {
+    /** The cell's own users: its admin and its apps. */
     users: FrontUser[];
+    /** Users and roles created through SQL. */
+    accounts: Accounts;
     /** Where the front keeps a request's body while the engine reads it. */
     uploadDir: string;
     /** The engine's time zone, which every answer names. */
@@ -107,7 +111,7 @@ export class Front {
         let reply = new Reply(res, url.searchParams.get("query_id") ?? "", undefined);
         try {
             const [name, password] = credentialsOf(req, url);
-            const user = authenticate(this.options.users, name, password);
+            const user = authenticate(this.options.users.find((u) => u.name === name) ?? this.options.accounts.user(name), name, password);
             const request = requestOf(url);
             const compress = request.settings.enable_http_compression === "1";
             reply = new Reply(res, request.queryId, compress ? responseEncoding(req.headers["accept-encoding"]) : undefined);
@@ -128,6 +132,12 @@ export class Front {
         let spoiled = false;
         try {
             const statement = await this.statementOf(request, req);
+            if (user.admin && ACCESS_STATEMENT.test(statement.sql)) {
+                this.options.accounts.manage(statement.sql);
+                reply.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
+                reply.end();
+                return;
+            }
             upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
             const query = this.prepare(user, statement, request, upload);
             const settings = streamable(query.format)
@@ -171,11 +181,20 @@ export class Front {
 
     /** The query to run, once it reads as one statement the user may run. */
     private prepare(user: FrontUser, statement: Statement, request: FrontRequest, upload: string | undefined): Prepared {
-        const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
+        const roles = activeRoles(user, request.roles);
+        const sql = withSessionFunctions(upload ? insertFromFile(statement.sql, upload)! : statement.sql);
         const formatted = this.assertSingle(sql, upload);
         const types = placeholderTypes(sql);
-        const params = Object.fromEntries(Object.entries(request.params).map(([name, text]) => [name, paramValue(text, types.get(name))]));
-        if (!user.admin) this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload);
+        const params = {
+            ...Object.fromEntries(Object.entries(request.params).map(([name, text]) => [name, paramValue(text, types.get(name))])),
+            ...sessionValues(sql, user, roles),
+        };
+        if (!user.admin) {
+            const ast = this.engine.ask(`EXPLAIN AST ${sql}`, params);
+            this.vetting.vet(user, ast, upload);
+            if (user.grants)
+                authorize(user, this.options.accounts.grantsOf(user, roles), ast, request.database ?? user.defaultDatabase ?? "default");
+        }
         return { sql, params, format: outputFormatOf(statement.sql, request), readOnly: READ_ONLY.test(formatted) };
     }
 
@@ -247,10 +266,15 @@ export class Front {
                       "TabSeparated",
                   )
                 : "";
-        const database = lease.shared && request.database ? connection.query("SELECT currentDatabase()", "TabSeparated").trim() : undefined;
+        const database =
+            lease.shared && (request.database ?? user.defaultDatabase)
+                ? connection.query("SELECT currentDatabase()", "TabSeparated").trim()
+                : undefined;
         if (changes.length > 0) run(`SET ${changes.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
-        if (request.database) run(`USE \`${request.database.replace(/`/g, "``")}\``);
-        if (user.readonly) run("SET readonly = 2");
+        const use = request.database ?? user.defaultDatabase;
+        if (use) run(`USE \`${use.replace(/`/g, "``")}\``);
+        const own = Object.entries(user.settings ?? {});
+        if (own.length > 0) run(`SET ${own.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
         return () => {
             if (!lease.shared) return;
             const previous = saved
@@ -334,5 +358,6 @@ if (require.main === module) {
     const vetting = new Vetting(
         engine.ask("SELECT name FROM system.table_functions UNION ALL SELECT name FROM system.table_engines").trim().split("\n"),
     );
-    new Front(engine, vetting, { users, uploadDir, timezone }).server().listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+    const accounts = new Accounts(path.join(path.dirname(CLICKHOUSE_DIR), "accounts.json"), new Set(users.map((user) => user.name)));
+    new Front(engine, vetting, { users, accounts, uploadDir, timezone }).server().listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
 }

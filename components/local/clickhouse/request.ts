@@ -25,6 +25,8 @@ export interface FrontRequest {
     session: SessionRequest | undefined;
     /** `wait_end_of_query=1`: answer once the query is done, with its whole summary. */
     waitEndOfQuery: boolean;
+    /** `role=…` (repeatable): the roles the query runs with, instead of all the user's. */
+    roles: string[];
 }
 
 /** Parameters of ClickHouse's HTTP interface that are not settings (`HTTPHandler`'s reserved names). */
@@ -100,6 +102,7 @@ export function requestOf(url: URL): FrontRequest {
         queryId: url.searchParams.get("query_id") || randomUUID(),
         session: sessionOf(url),
         waitEndOfQuery: url.searchParams.get("wait_end_of_query") === "1",
+        roles: url.searchParams.getAll("role"),
     };
 }
 

@@ -244,6 +244,46 @@ describe("the local ClickHouse front", () => {
         await Promise.all([reader.close(), exporter.close()]);
     });
 
+    test("users and roles made through SQL: the active roles' grants decide, and currentRoles() names them", async () => {
+        const password = secret();
+        for (const query of [
+            `CREATE USER analyst IDENTIFIED WITH sha256_password BY '${password}' DEFAULT DATABASE default`,
+            "CREATE ROLE IF NOT EXISTS writer, reader",
+            "GRANT writer, reader TO analyst",
+            "GRANT INSERT ON default.* TO writer",
+            "GRANT SELECT, SHOW TABLES ON default.* TO reader",
+        ]) {
+            await admin.command({ query });
+        }
+        await admin.insert({ table: "kv", values: [{ k: "for-analyst", v: 1 }], format: "JSONEachRow" });
+        const as = (role?: string | string[]) => clientOf("analyst", password, { role });
+        const reader = as("reader");
+        expect(
+            await (await reader.query({ query: "SELECT currentRoles() AS roles, currentUser() AS user", format: "JSONEachRow" })).json(),
+        ).toEqual([{ roles: ["reader"], user: "analyst" }]);
+        expect(
+            await (await reader.query({ query: "SELECT count() AS n FROM kv WHERE k = 'for-analyst'", format: "JSONEachRow" })).json(),
+        ).toEqual([{ n: "1" }]);
+        await expect(reader.insert({ table: "kv", values: [{ k: "analyst", v: 1 }], format: "JSONEachRow" })).rejects.toThrow(
+            "Not enough privileges. To execute this query, it's necessary to have the grant INSERT ON default.*",
+        );
+        await expect(reader.query({ query: "SELECT * FROM system.one" })).rejects.toThrow("grant SELECT ON system.*");
+        await expect(reader.command({ query: "CREATE TABLE made_by_analyst (x UInt8) ENGINE = Memory" })).rejects.toThrow(
+            "grant CREATE TABLE",
+        );
+        await expect(as("admin-role").query({ query: "SELECT 1" })).rejects.toThrow("Role admin-role is not granted");
+        await as(["writer"]).insert({ table: "kv", values: [{ k: "analyst", v: 1 }], format: "JSONEachRow" });
+        await expect(clientOf("exporter", app("exporter").password).command({ query: "CREATE USER sneaky" })).rejects.toThrow(
+            /Not enough privileges/,
+        );
+        const stored = path.join(path.dirname(spec.dir), "clickhouse", "accounts.json");
+        expect(fs.statSync(stored).mode & 0o777).toBe(0o600);
+        expect(fs.readFileSync(stored, "utf8")).not.toContain(password);
+        await admin.command({ query: "DROP USER analyst" });
+        await expect(reader.query({ query: "SELECT 1" })).rejects.toThrow(/Authentication failed/);
+        await reader.close();
+    });
+
     test("property: any string, array and map parameter binds to exactly itself, concurrently, streamed or whole", async () => {
         await fc.assert(
             fc.asyncProperty(
