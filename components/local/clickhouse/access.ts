@@ -38,7 +38,7 @@ export function authenticate(user: FrontUser | undefined, name: string, password
     if (!user || !timingSafeEqual(given, Buffer.from(user.passwordSha256, "hex"))) {
         throw new ClickHouseError(
             CODES.AUTHENTICATION_FAILED,
-            `${name}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)`,
+            `${name}: Authentication failed: password is incorrect, or there is no user with such name`,
         );
     }
     return user;
@@ -205,6 +205,6 @@ export function sessionValues(sql: string, user: FrontUser, roles: string[]): Re
 export function activeRoles(user: FrontUser, requested: string[]): string[] {
     const granted = user.roles ?? [];
     const missing = requested.find((role) => !granted.includes(role));
-    if (missing) throw new ClickHouseError(512, `${user.name}: Role ${missing} is not granted to the user`);
+    if (missing) throw new ClickHouseError(CODES.SET_NON_GRANTED_ROLE, `${user.name}: Role ${missing} is not granted to the user`);
     return requested.length > 0 ? requested : granted;
 }

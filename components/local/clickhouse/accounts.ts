@@ -132,13 +132,16 @@ export class Accounts {
     drop(kind: "USER" | "ROLE", name: string, ifExists: boolean): void {
         const store = kind === "USER" ? this.users : this.roles;
         if (!store.delete(name) && !ifExists)
-            throw new ClickHouseError(kind === "USER" ? 192 : 511, `There is no ${kind.toLowerCase()} \`${name}\``);
+            throw new ClickHouseError(
+                kind === "USER" ? CODES.UNKNOWN_USER : CODES.UNKNOWN_ROLE,
+                `There is no ${kind.toLowerCase()} \`${name}\``,
+            );
         if (kind === "ROLE") this.users.forEach((user) => (user.roles = user.roles?.filter((role) => role !== name)));
     }
 
     changeGrants(grantee: string, grants: Grant[], grant: boolean): void {
         const holder = this.users.get(grantee) ?? this.roles.get(grantee);
-        if (!holder) throw new ClickHouseError(511, `There is no user or role \`${grantee}\``);
+        if (!holder) throw new ClickHouseError(CODES.UNKNOWN_ROLE, `There is no user or role \`${grantee}\``);
         const same = (a: Grant, b: Grant) => a.privilege === b.privilege && a.database === b.database;
         const kept = (holder.grants ?? []).filter((held) => !grants.some((g) => same(g, held)));
         holder.grants = grant ? [...kept, ...grants] : kept;
@@ -146,8 +149,8 @@ export class Accounts {
 
     changeRoles(userName: string, roles: string[], grant: boolean): void {
         const user = this.users.get(userName);
-        if (!user) throw new ClickHouseError(192, `There is no user \`${userName}\``);
-        for (const role of roles) if (!this.roles.has(role)) throw new ClickHouseError(511, `There is no role \`${role}\``);
+        if (!user) throw new ClickHouseError(CODES.UNKNOWN_USER, `There is no user \`${userName}\``);
+        for (const role of roles) if (!this.roles.has(role)) throw new ClickHouseError(CODES.UNKNOWN_ROLE, `There is no role \`${role}\``);
         const kept = (user.roles ?? []).filter((role) => !roles.includes(role));
         user.roles = grant ? [...kept, ...roles] : kept;
     }
@@ -155,7 +158,10 @@ export class Accounts {
     private exists(kind: "USER" | "ROLE", name: string, ifNotExists: boolean): boolean {
         const taken = kind === "USER" ? this.users.has(name) || this.reserved.has(name) : this.roles.has(name);
         if (taken && !ifNotExists)
-            throw new ClickHouseError(kind === "USER" ? 493 : 511, `${kind === "USER" ? "User" : "Role"} \`${name}\` already exists`);
+            throw new ClickHouseError(
+                CODES.ACCESS_ENTITY_ALREADY_EXISTS,
+                `${kind === "USER" ? "User" : "Role"} \`${name}\` already exists`,
+            );
         return taken;
     }
 

@@ -1,15 +1,23 @@
 /** ClickHouse's error codes the front raises itself, and the HTTP status its HTTP interface gives each code. */
 export const CODES = {
+    BAD_ARGUMENTS: 36,
     NOT_IMPLEMENTED: 48,
+    SYNTAX_ERROR: 62,
     UNKNOWN_COMPRESSION_METHOD: 89,
     UNKNOWN_SETTING: 115,
     QUERY_WITH_SAME_ID_IS_RUNNING: 216,
     SESSION_NOT_FOUND: 372,
     SESSION_IS_LOCKED: 373,
+    UNKNOWN_USER: 192,
+    ACCESS_ENTITY_ALREADY_EXISTS: 493,
     ACCESS_DENIED: 497,
+    UNKNOWN_ROLE: 511,
+    SET_NON_GRANTED_ROLE: 512,
     AUTHENTICATION_FAILED: 516,
-    BAD_ARGUMENTS: 36,
+    STD_EXCEPTION: 1001,
 } as const;
+
+const NAME_OF_CODE = new Map<number, string>(Object.entries(CODES).map(([name, code]) => [code, name]));
 
 export class ClickHouseError extends Error {
     constructor(
@@ -19,9 +27,12 @@ export class ClickHouseError extends Error {
         super(message);
     }
 
-    /** The body ClickHouse answers an error with. */
+    /** The body ClickHouse answers an error with, ending with the code's name as clients parse it. */
     get text(): string {
-        return `Code: ${this.code}. DB::Exception: ${this.message}`;
+        const name = NAME_OF_CODE.get(this.code);
+        const named =
+            name === undefined || this.message.endsWith(`(${name})`) ? this.message : `${this.message.replace(/\.$/, "")}. (${name})`;
+        return `Code: ${this.code}. DB::Exception: ${named}`;
     }
 }
 

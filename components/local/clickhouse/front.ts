@@ -118,7 +118,7 @@ export class Front {
             await this.run(user, request, req, res, reply);
         } catch (error) {
             req.resume();
-            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
+            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(CODES.STD_EXCEPTION, (error as Error).message));
         }
     }
 
@@ -240,7 +240,7 @@ export class Front {
     private assertSingle(sql: string, upload: string | undefined): string {
         const formatted = this.formatted(sql);
         const single = upload ? formatted.includes(`FROM INFILE \\'${upload}\\'`) : !INLINE_INSERT.test(formatted);
-        if (!single) throw new ClickHouseError(62, "Syntax error (Multi-statements are not allowed)");
+        if (!single) throw new ClickHouseError(CODES.SYNTAX_ERROR, "Syntax error (Multi-statements are not allowed)");
         return formatted;
     }
 
@@ -327,7 +327,7 @@ export class Front {
                 await reply.write(chunk);
             }
         } catch (error) {
-            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(1001, (error as Error).message));
+            reply.fail(error instanceof ClickHouseError ? error : new ClickHouseError(CODES.STD_EXCEPTION, (error as Error).message));
             return;
         }
         if (!reply.started) reply.begin(headers(summaryOf({ resultRows: output.rows(), resultBytes })), heldBytes);
