@@ -3,8 +3,13 @@ import * as net from "net";
 /**
  * Below the kernel's ephemeral range (32768 and up), where a client socket can take the very port a server was
  * about to use, and apart from the ports of `npm run up` (15400 and up) and of the isolated stacks (20000–31999).
+ * Each jest worker draws from its own quarter, so test files running side by side never share a port.
  */
 const RANGE = { from: 10_000, to: 15_000 };
+const SLICES = 4;
+const slice = (Number(process.env.JEST_WORKER_ID ?? 1) - 1) % SLICES;
+const SIZE = (RANGE.to - RANGE.from) / SLICES;
+const OWN = { from: RANGE.from + slice * SIZE, to: RANGE.from + (slice + 1) * SIZE };
 const handedOut = new Set<number>();
 
 function listens(port: number): Promise<boolean> {
@@ -15,13 +20,18 @@ function listens(port: number): Promise<boolean> {
     });
 }
 
-/** A TCP port nothing listens on right now, never the same twice in one test process. */
-export async function freePort(): Promise<number> {
+/** `count` consecutive TCP ports nothing listens on right now, never handed out twice in one test process. */
+export async function freePorts(count: number): Promise<number> {
     for (let attempt = 0; attempt < 200; attempt++) {
-        const port = RANGE.from + Math.floor(Math.random() * (RANGE.to - RANGE.from));
-        if (handedOut.has(port) || !(await listens(port))) continue;
-        handedOut.add(port);
-        return port;
+        const base = OWN.from + Math.floor(Math.random() * (OWN.to - OWN.from - count));
+        const block = Array.from({ length: count }, (_, i) => base + i);
+        if (block.some((port) => handedOut.has(port))) continue;
+        if (!(await Promise.all(block.map(listens))).every(Boolean)) continue;
+        block.forEach((port) => handedOut.add(port));
+        return base;
     }
-    throw new Error(`no free port between ${RANGE.from} and ${RANGE.to}`);
+    throw new Error(`no ${count} free ports between ${OWN.from} and ${OWN.to}`);
 }
+
+/** A TCP port nothing listens on right now, never the same twice in one test process. */
+export const freePort = () => freePorts(1);

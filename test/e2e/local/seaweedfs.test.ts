@@ -20,7 +20,7 @@ import {
     startSeaweedfs,
 } from "../../../components/local/seaweedfsServer";
 import { portAnswers } from "../../../components/local/supervisor";
-import { freePort } from "../../support/freePort";
+import { freePort, freePorts } from "../../support/freePort";
 
 /** Every file under `dir` that contains `needle`. */
 function filesContaining(dir: string, needle: Buffer): string[] {
@@ -39,7 +39,7 @@ describe("a local SeaweedFS server", () => {
 
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-seaweedfs-"));
-        const internalPortBase = await freePort();
+        const internalPortBase = await freePorts(INTERNAL_PORTS);
         spec = {
             label: "seaweedfs of cell test-eu",
             dir: path.join(root, "seaweedfs"),
