@@ -49,7 +49,7 @@ const SERVER_DEFAULTS: Settings = { output_format_json_quote_64bit_integers: 1, 
 const WHOLE_RESULT_BYTES = 512 * 1024 ** 2;
 
 /** Errors after which the engine's connection may answer the next query with the rest of this one's result. */
-const CONNECTION_SPOILING = new Set([241, 396]);
+const CONNECTION_SPOILING = new Set<number>([CODES.MEMORY_LIMIT_EXCEEDED, CODES.TOO_MANY_ROWS_OR_BYTES]);
 
 /** A `wait_end_of_query` answer is held in memory up to this size, then streamed (as a server spills to disk). */
 const WAIT_BUFFER_BYTES = 64 * 1024 ** 2;
@@ -134,8 +134,7 @@ export class Front {
             const statement = await this.statementOf(request, req);
             if (user.admin && ACCESS_STATEMENT.test(statement.sql)) {
                 this.options.accounts.manage(statement.sql);
-                reply.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
-                reply.end();
+                reply.empty();
                 return;
             }
             upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
@@ -147,8 +146,7 @@ export class Front {
             const restore = this.configure(lease, user, { ...request, settings });
             try {
                 if (upload && (await saveBody(statement.data!, upload)) === 0) {
-                    reply.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
-                    reply.end();
+                    reply.empty();
                     return;
                 }
                 await this.execute(lease, query, request, res, reply);
@@ -245,8 +243,8 @@ export class Front {
     }
 
     /**
-     * Applies the request's database and URL settings (and a read-only user's `readonly`) to its connection. On a
-     * session's connection they hold for this query only: the returned function puts the session's own back.
+     * Applies the request's database and URL settings, then the user's own settings (`readonly`), to its connection.
+     * On a session's connection the request's hold for this query only: the returned function puts the session's back.
      */
     private configure(lease: Lease, user: FrontUser, request: FrontRequest): () => void {
         const { connection } = lease;

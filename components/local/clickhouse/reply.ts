@@ -92,6 +92,12 @@ export class Reply {
         }
     }
 
+    /** An answer with no rows: a statement or an insert with nothing to insert. */
+    empty(): void {
+        this.begin({ "X-ClickHouse-Summary": summaryOf({ resultRows: 0, resultBytes: 0 }) }, 0);
+        this.end();
+    }
+
     /** Writes a chunk, waiting while the client is behind; fails once the client has gone. */
     async write(chunk: Uint8Array): Promise<void> {
         if (this.res.destroyed) throw new Error("the client has gone");
