@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { sqlString } from "../shared/clickhouseSql";
 import { v5 as uuidv5 } from "uuid";
 
 /** The cell's bucket as ClickHouse's `s3` table function reaches it. Keys are absent where the cell's identity is used. */
@@ -46,16 +47,13 @@ const MAX_ATTRIBUTE_COLUMNS = 256;
 /** The UUIDv5 namespace of export file names: a name depends only on the run key and the object. */
 const FILE_NAMESPACE = "6f1d4e4a-3c58-4f3e-9a7e-2f0c1b8d5a10";
 
-/** A ClickHouse string literal. Only for values the `s3` and `postgresql` functions take as literals. */
-const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
-
 const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
     `tenant=${e.tenant}/object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
 
 function s3Function(bucket: ExportBucket, key: string): string {
     const url = `${bucket.endpoint.replace(/\/$/, "")}/${bucket.bucket}/${key}`;
-    const credentials = bucket.accessKeyId ? `, ${literal(bucket.accessKeyId)}, ${literal(bucket.secretAccessKey ?? "")}` : "";
-    return `s3(${literal(url)}${credentials}, 'Parquet')`;
+    const credentials = bucket.accessKeyId ? `, ${sqlString(bucket.accessKeyId)}, ${sqlString(bucket.secretAccessKey ?? "")}` : "";
+    return `s3(${sqlString(url)}${credentials}, 'Parquet')`;
 }
 
 /** A key of a JSON column and the JSON types its values have had. */
@@ -150,7 +148,7 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
         query_params: source.params,
     });
     const written = await clickhouse.query({
-        query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => literal(f).slice(1, -1)).join(",")}}`)}`,
+        query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => sqlString(f).slice(1, -1)).join(",")}}`)}`,
         format: "JSONEachRow",
     });
     return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };
@@ -191,7 +189,7 @@ export function exportTable(
 ): Promise<ExportResult> {
     const [schema, table] = e.object.split(".");
     const source = {
-        from: `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(literal).join(", ")})`,
+        from: `postgresql(${[postgres.address, postgres.database, table, postgres.user, postgres.password, schema].map(sqlString).join(", ")})`,
         where: "tenant_id = {tenant:String}",
         params: { tenant: e.tenant },
     };
@@ -199,6 +197,6 @@ export function exportTable(
         ...source,
         json: jsonColumns.map((column) => ({ column, keys: scannedKeys(clickhouse, source, column) })),
         // A literal: ClickHouse does not bind parameters in PARTITION BY. `to` is a checked YYYY-MM-DD day.
-        day: `toDate(${literal(e.to)})`,
+        day: `toDate(${sqlString(e.to)})`,
     });
 }

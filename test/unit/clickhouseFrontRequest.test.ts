@@ -148,6 +148,8 @@ describe("users and roles managed through SQL", () => {
         );
         expect(() => accounts.manage("GRANT missing TO u")).toThrow("There is no role `missing`");
         expect(() => accounts.manage("CREATE USER cellplane")).toThrow("User `cellplane` already exists");
+        accounts.manage("CREATE ROLE r");
+        expect(() => accounts.manage("GRANT r TO u, nobody")).toThrow("There is no user `nobody`");
         expect(accounts.user("u")!.roles).toEqual([]);
     });
 });

@@ -21,7 +21,7 @@ export interface FrontUser {
     /** Privileges, for a user created through SQL: only what these and its roles' grants allow. */
     grants?: Grant[];
     roles?: string[];
-    /** URL prefixes the user's `s3()`/`url()` may reach (the cell's own bucket). */
+    /** Where the user's `s3()`, `url()` and `postgresql()` may reach: URL prefixes (a bucket) or `host:port`. */
     reach?: string[];
 }
 
@@ -117,9 +117,10 @@ export class Vetting {
 
     /**
      * Refuses, naming the reason, a statement `user` may not run; `ast` is the engine's `EXPLAIN AST` of it, `upload`
-     * the front's own file of the request's data, which the statement reads.
+     * the front's own file of the request's data, which the statement reads. A user created through SQL is held to
+     * `granted` too: its grants and those of its active roles, with the database of unqualified names.
      */
-    vet(user: FrontUser, ast: string, upload?: string): void {
+    vet(user: FrontUser, ast: string, upload?: string, granted?: { grants: Grant[]; database: string }): void {
         const nodes = parse(ast);
         const deny = (what: string) => {
             throw new ClickHouseError(
@@ -141,6 +142,7 @@ export class Vetting {
             if (url !== undefined && (user.reach ?? []).some((prefix) => url.startsWith(prefix))) return;
             deny(url === undefined ? `${name}()` : `${name}('${url}')`);
         });
+        if (granted) authorize(user, granted.grants, nodes, granted.database);
     }
 }
 
@@ -166,9 +168,7 @@ function needs(nodes: AstNode[], database: string): Grant[] {
 }
 
 /** Refuses, as a server does, a statement the user's grants (its own and its active roles') do not allow. */
-export function authorize(user: FrontUser, grants: Grant[], ast: string, database: string): void {
-    const nodes = parse(ast);
-    if (nodes.length === 0) return;
+function authorize(user: FrontUser, grants: Grant[], nodes: AstNode[], database: string): void {
     const allowed = (need: Grant) =>
         grants.some(
             (g) => (g.privilege === need.privilege || g.privilege === "ALL") && (g.database === "*" || g.database === need.database),

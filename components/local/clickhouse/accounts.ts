@@ -82,10 +82,7 @@ export class Accounts {
         private readonly file: string,
         private readonly reserved: Set<string>,
     ) {
-        if (!fs.existsSync(file)) return;
-        const stored = JSON.parse(fs.readFileSync(file, "utf8")) as Stored;
-        stored.users.forEach((user) => this.users.set(user.name, user));
-        stored.roles.forEach((role) => this.roles.set(role.name, role));
+        if (fs.existsSync(file)) this.load(fs.readFileSync(file, "utf8"));
     }
 
     user(name: string): FrontUser | undefined {
@@ -97,8 +94,15 @@ export class Accounts {
         const statement = sql.trim().replace(/;\s*$/, "");
         const handled = STATEMENTS.find(([pattern]) => pattern.test(statement));
         if (!handled) throw unsupported(statement);
-        handled[1](this, handled[0].exec(statement)!);
-        this.save();
+        // All or nothing: `GRANT r TO a, missing` must not leave `a` changed.
+        const before = this.stored();
+        try {
+            handled[1](this, handled[0].exec(statement)!);
+        } catch (error) {
+            this.load(before);
+            throw error;
+        }
+        fs.writeFileSync(this.file, this.stored(), { mode: 0o600 });
     }
 
     /** What the user may do with `active` roles on: its own grants and those of its roles. */
@@ -165,8 +169,16 @@ export class Accounts {
         return taken;
     }
 
-    private save(): void {
+    private stored(): string {
         const stored: Stored = { users: [...this.users.values()], roles: [...this.roles.values()] };
-        fs.writeFileSync(this.file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+        return JSON.stringify(stored, null, 2);
+    }
+
+    private load(text: string): void {
+        const stored = JSON.parse(text) as Stored;
+        this.users.clear();
+        this.roles.clear();
+        stored.users.forEach((user) => this.users.set(user.name, user));
+        stored.roles.forEach((role) => this.roles.set(role.name, role));
     }
 }

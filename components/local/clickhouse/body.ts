@@ -5,6 +5,7 @@ import * as path from "path";
 import type { Readable, Transform } from "stream";
 import { pipeline } from "stream/promises";
 import * as zlib from "zlib";
+import { sqlString } from "../../../apps/shared/clickhouseSql";
 
 /** The request encodings ClickHouse's HTTP interface takes and Node decodes; lz4 has no maintained decoder here. */
 const DECODERS: Record<string, () => Transform> = {
@@ -62,7 +63,7 @@ export function insertFromFile(query: string, file: string): string | undefined 
     const insert = INSERT_WITH_FORMAT.exec(query);
     if (!insert) return undefined;
     const [, target, settings = "", format] = insert;
-    return `${target} FROM INFILE '${file.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'${settings} FORMAT ${format}`;
+    return `${target} FROM INFILE ${sqlString(file)}${settings} FORMAT ${format}`;
 }
 
 /** `INSERT INTO … VALUES (…)` or `INSERT INTO … FORMAT <name>` followed by its data, in one text. */

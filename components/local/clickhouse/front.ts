@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import type { Readable } from "stream";
-import { activeRoles, authenticate, authorize, type FrontUser, sessionValues, Vetting, withSessionFunctions } from "./access";
+import { activeRoles, authenticate, type FrontUser, sessionValues, Vetting, withSessionFunctions } from "./access";
 import { ACCESS_STATEMENT, Accounts } from "./accounts";
 import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedEncoding, uploadFile } from "./body";
 import { asError, type ChdbModule, Engine, type Output, type Settings, streamable } from "./engine";
@@ -18,6 +18,7 @@ import { ClickHouseError, CODES } from "./errors";
 import { paramValue, placeholderTypes } from "./params";
 import { contentTypeOf, Reply, responseEncoding, summaryOf } from "./reply";
 import { credentialsOf, formFields, type FrontRequest, requestOf } from "./request";
+import { sqlIdentifier, sqlString } from "../../../apps/shared/clickhouseSql";
 import { chdbModule } from "../tools";
 import { type Lease, Sessions } from "./sessions";
 
@@ -79,11 +80,11 @@ interface Prepared {
     readOnly: boolean;
 }
 
-/** The statement to run, and the insert's data when it comes with one (the body, or the rest of the query). */
-interface Statement {
-    sql: string;
-    data?: Readable | string;
-}
+/**
+ * The statement to run: read by the engine's parser as one statement (`formatted`), or an insert and its data (the
+ * body, or the rest of the query), which is read again once it names the file holding its data.
+ */
+type Statement = { sql: string; formatted: string } | { sql: string; data: Readable | string };
 
 export class Front {
     private readonly sessions: Sessions;
@@ -137,7 +138,7 @@ export class Front {
                 reply.empty();
                 return;
             }
-            upload = statement.data !== undefined ? uploadFile(this.options.uploadDir) : undefined;
+            upload = "data" in statement ? uploadFile(this.options.uploadDir) : undefined;
             const query = this.prepare(user, statement, request, upload);
             const settings = streamable(query.format)
                 ? request.settings
@@ -145,7 +146,7 @@ export class Front {
             lease = this.sessions.lease(user.name, request.session);
             const restore = this.configure(lease, user, { ...request, settings });
             try {
-                if (upload && (await saveBody(statement.data!, upload)) === 0) {
+                if ("data" in statement && (await saveBody(statement.data, upload!)) === 0) {
                     reply.empty();
                     return;
                 }
@@ -180,18 +181,19 @@ export class Front {
     /** The query to run, once it reads as one statement the user may run. */
     private prepare(user: FrontUser, statement: Statement, request: FrontRequest, upload: string | undefined): Prepared {
         const roles = activeRoles(user, request.roles);
-        const sql = withSessionFunctions(upload ? insertFromFile(statement.sql, upload)! : statement.sql);
-        const formatted = this.assertSingle(sql, upload);
+        const sql = upload ? insertFromFile(statement.sql, upload)! : statement.sql;
+        const formatted = "formatted" in statement ? statement.formatted : this.assertInsertFrom(sql, upload!);
         const types = placeholderTypes(sql);
         const params = {
             ...Object.fromEntries(Object.entries(request.params).map(([name, text]) => [name, paramValue(text, types.get(name))])),
             ...sessionValues(sql, user, roles),
         };
         if (!user.admin) {
-            const ast = this.engine.ask(`EXPLAIN AST ${sql}`, params);
-            this.vetting.vet(user, ast, upload);
-            if (user.grants)
-                authorize(user, this.options.accounts.grantsOf(user, roles), ast, request.database ?? user.defaultDatabase ?? "default");
+            const granted = user.grants && {
+                grants: this.options.accounts.grantsOf(user, roles),
+                database: request.database ?? user.defaultDatabase ?? "default",
+            };
+            this.vetting.vet(user, this.engine.ask(`EXPLAIN AST ${sql}`, params), upload, granted);
         }
         return { sql, params, format: outputFormatOf(statement.sql, request), readOnly: READ_ONLY.test(formatted) };
     }
@@ -210,14 +212,22 @@ export class Front {
             return this.fromText(form.query ?? request.query ?? "");
         }
         // An insert's data stays bytes (RowBinary, Native, Parquet…): the engine reads it from a file.
-        if (request.query !== undefined && insertFromFile(request.query, "") !== undefined) return { sql: request.query, data: body };
+        if (request.query !== undefined && insertFromFile(request.query, "") !== undefined) {
+            return { sql: withSessionFunctions(request.query), data: body };
+        }
         const text = await textOf(body);
         return this.fromText(request.query ? (text ? `${request.query}\n${text}` : request.query) : text);
     }
 
-    /** A statement from text; an insert's data in it goes to a file like a body's, never through the engine's parser. */
-    private fromText(sql: string): Statement {
-        if (!INLINE_INSERT.test(this.formatted(sql))) return { sql };
+    /**
+     * A statement from text, which the engine's parser must read as one (as a server takes over HTTP; the engine would
+     * run several). An insert's data in it goes to a file like a body's, never through the parser: inline data hides
+     * whatever follows it.
+     */
+    private fromText(text: string): Statement {
+        const sql = withSessionFunctions(text);
+        const formatted = this.formatted(sql);
+        if (!INLINE_INSERT.test(formatted)) return { sql, formatted };
         const inline = splitInlineData(sql);
         if (!inline)
             throw new ClickHouseError(
@@ -231,14 +241,12 @@ export class Front {
         return this.engine.ask("SELECT formatQuerySingleLine({statement:String})", { statement: sql }).trim();
     }
 
-    /**
-     * One statement, as a server takes over HTTP (the engine would run several). An insert of inline data hides what
-     * follows it, so an insert from a file must read exactly as one, with the front's file.
-     */
-    private assertSingle(sql: string, upload: string | undefined): string {
+    /** An insert from the front's file must read as exactly that: anything else would run beside it. */
+    private assertInsertFrom(sql: string, upload: string): string {
         const formatted = this.formatted(sql);
-        const single = upload ? formatted.includes(`FROM INFILE \\'${upload}\\'`) : !INLINE_INSERT.test(formatted);
-        if (!single) throw new ClickHouseError(CODES.SYNTAX_ERROR, "Syntax error (Multi-statements are not allowed)");
+        if (!formatted.includes(`FROM INFILE \\'${upload}\\'`)) {
+            throw new ClickHouseError(CODES.SYNTAX_ERROR, "Syntax error (Multi-statements are not allowed)");
+        }
         return formatted;
     }
 
@@ -256,11 +264,10 @@ export class Front {
                 throw asError(error);
             }
         };
-        const literal = (value: string) => `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
         const saved =
             lease.shared && changes.length > 0
                 ? connection.query(
-                      `SELECT name, value FROM system.settings WHERE name IN (${changes.map(([n]) => literal(n)).join(", ")})`,
+                      `SELECT name, value FROM system.settings WHERE name IN (${changes.map(([n]) => sqlString(n)).join(", ")})`,
                       "TabSeparated",
                   )
                 : "";
@@ -268,11 +275,11 @@ export class Front {
             lease.shared && (request.database ?? user.defaultDatabase)
                 ? connection.query("SELECT currentDatabase()", "TabSeparated").trim()
                 : undefined;
-        if (changes.length > 0) run(`SET ${changes.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
+        if (changes.length > 0) run(`SET ${changes.map(([name, value]) => `${name} = ${sqlString(value)}`).join(", ")}`);
         const use = request.database ?? user.defaultDatabase;
-        if (use) run(`USE \`${use.replace(/`/g, "``")}\``);
+        if (use) run(`USE ${sqlIdentifier(use)}`);
         const own = Object.entries(user.settings ?? {});
-        if (own.length > 0) run(`SET ${own.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
+        if (own.length > 0) run(`SET ${own.map(([name, value]) => `${name} = ${sqlString(value)}`).join(", ")}`);
         return () => {
             if (!lease.shared) return;
             const previous = saved
@@ -280,8 +287,8 @@ export class Front {
                 .split("\n")
                 .filter(Boolean)
                 .map((line) => line.split("\t"));
-            if (previous.length > 0) run(`SET ${previous.map(([name, value]) => `${name} = ${literal(value)}`).join(", ")}`);
-            if (database) run(`USE \`${database.replace(/`/g, "``")}\``);
+            if (previous.length > 0) run(`SET ${previous.map(([name, value]) => `${name} = ${sqlString(value)}`).join(", ")}`);
+            if (database) run(`USE ${sqlIdentifier(database)}`);
         };
     }
 

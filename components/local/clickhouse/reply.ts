@@ -17,13 +17,6 @@ const ENCODERS: Record<string, () => zlib.Gzip | zlib.Deflate | zlib.BrotliCompr
     zstd: () => zlib.createZstdCompress(),
 };
 
-const ENCODE_WHOLE: Record<string, (text: string) => Buffer> = {
-    gzip: (text) => zlib.gzipSync(text),
-    deflate: (text) => zlib.deflateSync(text),
-    br: (text) => zlib.brotliCompressSync(text),
-    zstd: (text) => zlib.zstdCompressSync(text),
-};
-
 /** The first encoding of `Accept-Encoding` the front can write. */
 export function responseEncoding(accept: string | undefined): string | undefined {
     return (accept ?? "")
@@ -77,9 +70,13 @@ export class Reply {
 
     /** Sends the headers; `length` is known when the whole result is at hand. */
     begin(headers: Record<string, string | number>, length?: number): void {
-        this.res.statusCode = 200;
+        this.open(200, { "X-ClickHouse-Exception-Tag": this.exceptionTag, ...headers }, length);
+    }
+
+    /** Status and headers, and the sink the body goes through: an encoder when the client asked for one. */
+    private open(status: number, headers: Record<string, string | number>, length?: number): void {
+        this.res.statusCode = status;
         this.res.setHeader("X-ClickHouse-Query-Id", this.queryId);
-        this.res.setHeader("X-ClickHouse-Exception-Tag", this.exceptionTag);
         for (const [name, value] of Object.entries(headers)) this.res.setHeader(name, value);
         if (this.encoding) {
             this.res.setHeader("Content-Encoding", this.encoding);
@@ -116,13 +113,9 @@ export class Reply {
     fail(error: ClickHouseError): void {
         const message = `${error.text}\n`;
         if (!this.started) {
-            this.res.writeHead(httpStatusOf(error.code), {
-                "X-ClickHouse-Exception-Code": String(error.code),
-                "X-ClickHouse-Query-Id": this.queryId,
-                "Content-Type": "text/plain; charset=UTF-8",
-                ...(this.encoding ? { "Content-Encoding": this.encoding } : {}),
-            });
-            this.res.end(this.encoding ? ENCODE_WHOLE[this.encoding](message) : message);
+            const headers = { "X-ClickHouse-Exception-Code": String(error.code), "Content-Type": "text/plain; charset=UTF-8" };
+            this.open(httpStatusOf(error.code), headers, Buffer.byteLength(message));
+            this.sink!.end(message);
             return;
         }
         const tag = this.exceptionTag;
