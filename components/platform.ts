@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
+import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../model/connections";
 import type { AppBundle, AppName } from "./apps/bundle";
 import type { CellLabels } from "../model/labels";
 import type { CellShape } from "../model/sizing";
@@ -35,6 +36,8 @@ export interface AppSpec {
     env: Record<string, pulumi.Input<string>>;
     /** Settings from Pulumi secrets: they reach the app without appearing in a process list, pod spec or log. */
     secretEnv: Record<string, pulumi.Input<string>>;
+    /** Settings from keys of Kubernetes Secrets that operators write (Strimzi's users and CA); cluster targets only. */
+    secretRefs: Record<string, { name: pulumi.Input<string>; key: string }>;
 }
 
 /** Where an app sits in the resource tree, and what must exist before it starts. */
@@ -60,6 +63,20 @@ export interface CellContext {
     parent: pulumi.ComponentResource;
 }
 
+/** A secret an app is given: a value Pulumi holds, or a key of a Kubernetes Secret that an operator writes. */
+export type SecretSource = { value: pulumi.Input<string> } | { secretKeyRef: { name: pulumi.Input<string>; key: string } };
+
+/**
+ * How one app reaches one store (`model/connections.ts`): the connection, the CA bundle when its `tls` is `ca`, and
+ * its secret where it has one (a password, a connection string, an account key). Turned into the app's environment
+ * in one place, `components/apps/connectionEnv.ts`.
+ */
+export interface StoreAccess<C> {
+    connection: pulumi.Input<C>;
+    ca?: SecretSource;
+    password?: SecretSource;
+}
+
 export interface PostgresDatabase extends pulumi.Resource {
     host: pulumi.Output<string>;
     port: pulumi.Output<number>;
@@ -67,12 +84,18 @@ export interface PostgresDatabase extends pulumi.Resource {
     user: pulumi.Output<string>;
     /** A Pulumi secret. */
     password: pulumi.Output<string>;
+    access: StoreAccess<PostgresConnection>;
 }
+
+/** The cell's apps that talk to Kafka: ingest produces events; the consumer reads them and sets bad ones aside. */
+export type KafkaApp = "ingest" | "consumer";
 
 export interface KafkaCluster extends pulumi.Resource {
     bootstrapServers: pulumi.Output<string>;
     /** Replication factor of the cell's topics. */
     replicationFactor: number;
+    /** Each app's own principal, allowed what its app does and nothing more. */
+    access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 }
 
 /** The cell's apps that talk to ClickHouse. */
@@ -87,8 +110,8 @@ export interface ClickHouseCredentials {
 export interface ClickHouseCluster extends pulumi.Resource, ClickHouseCredentials {
     /** HTTP(S) interface, as `@clickhouse/client` takes it. */
     url: pulumi.Output<string>;
-    /** Each app's own least-privilege user, where the target has them; otherwise the apps share `user`. */
-    appUsers?: Record<ClickHouseApp, ClickHouseCredentials>;
+    /** Each app's own user where the target has one; otherwise the apps share the admin's. */
+    access: Record<ClickHouseApp, StoreAccess<ClickHouseConnection>>;
 }
 
 export interface ObjectStore extends pulumi.Resource {
@@ -97,6 +120,8 @@ export interface ObjectStore extends pulumi.Resource {
     endpoint: pulumi.Output<string>;
     /** Static S3 keys (a Pulumi secret) where the store has them (SeaweedFS); cloud stores use the cell's identity. */
     accessKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+    /** As the writer of exports (ClickHouse, on behalf of the export app) reaches the store. */
+    access: StoreAccess<ObjectStoreConnection>;
 }
 
 export interface StreamOperators extends pulumi.Resource {

@@ -16,7 +16,7 @@ export class Router extends pulumi.ComponentResource {
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:index:Router", name, {}, { parent: args.host, ...opts });
         const routes = pulumi.output(args.routing).apply((table) => JSON.stringify(table));
-        this.url = args.host.host({ bundle: bundleApp("router"), env: { ROUTES: routes }, secretEnv: {} }, this).url;
+        this.url = args.host.host({ bundle: bundleApp("router"), env: { ROUTES: routes }, secretEnv: {}, secretRefs: {} }, this).url;
         this.registerOutputs({ url: this.url });
     }
 }

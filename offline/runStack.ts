@@ -142,6 +142,12 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                         kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }],
                     };
                 }
+                if (args.token === "azure-native:eventhub:listNamespaceKeys") {
+                    const { namespaceName, authorizationRuleName } = args.inputs;
+                    return {
+                        primaryConnectionString: `Endpoint=sb://${namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${authorizationRuleName};SharedAccessKey=offline`,
+                    };
+                }
                 throw new Error(`unexpected invoke ${args.token}`);
             },
         },

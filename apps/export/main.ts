@@ -1,6 +1,5 @@
 /** The export service of one cell: per-tenant schedules and Parquet exports to the cell's bucket (config.ts). */
-import { Pool } from "pg";
-import { clickhouseOf } from "../shared/analytics";
+import { clickhouseOf, postgresPoolOf } from "../shared/connections";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { Quotas, QUOTAS_DDL } from "../shared/quotas";
 import { ensureSchema } from "../shared/schema";
@@ -12,30 +11,25 @@ import { EXPORT_DDL, ExportStore } from "./store";
 
 runService(async () => {
     const config = loadExportConfig();
-    const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
+    const pool = postgresPoolOf(config);
     await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL, EXPORT_DDL);
     const clickhouse = clickhouseOf(config, {
         // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
         request_timeout: 3_600_000,
         clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
     });
-    const postgresUrl = new URL(config.POSTGRES_URL);
     const store = new ExportStore(pool);
     const runner = new ExportRunner({
         store,
         pool,
         clickhouse,
-        bucket: {
-            endpoint: config.S3_ENDPOINT,
-            bucket: config.S3_BUCKET,
-            accessKeyId: config.S3_ACCESS_KEY_ID,
-            secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-        },
+        bucket: { store: config.OBJECT_STORE, secret: config.OBJECT_STORE_PASSWORD },
+        // ClickHouse reads the cell's Postgres itself (its `postgresql` table function) as the export app's user.
         postgres: {
-            address: config.POSTGRES_ADDRESS_FOR_CLICKHOUSE ?? postgresUrl.host,
-            database: postgresUrl.pathname.slice(1),
-            user: decodeURIComponent(postgresUrl.username),
-            password: decodeURIComponent(postgresUrl.password),
+            address: `${config.POSTGRES.host}:${config.POSTGRES.port}`,
+            database: config.POSTGRES.database,
+            user: config.POSTGRES.user,
+            password: config.POSTGRES_PASSWORD ?? "",
         },
         log: (line) => console.log(line),
     });
@@ -44,7 +38,7 @@ runService(async () => {
     );
     const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
-    console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.S3_ENDPOINT}/${config.S3_BUCKET}`);
+    console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.OBJECT_STORE.endpoint}`);
 
     return async () => {
         scheduler.stop();

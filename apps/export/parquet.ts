@@ -1,13 +1,12 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { sqlString } from "../shared/clickhouseSql";
 import { v5 as uuidv5 } from "uuid";
+import type { ObjectStoreConnection } from "../../model/connections";
 
-/** The cell's bucket as ClickHouse's `s3` table function reaches it. Keys are absent where the cell's identity is used. */
+/** The cell's object store as ClickHouse reaches it, with its secret (the S3 secret key or the account key) where it has one. */
 export interface ExportBucket {
-    endpoint: string;
-    bucket: string;
-    accessKeyId?: string;
-    secretAccessKey?: string;
+    store: ObjectStoreConnection;
+    secret?: string;
 }
 
 /** Where ClickHouse's `postgresql` table function reaches the cell's Postgres. */
@@ -50,10 +49,17 @@ const FILE_NAMESPACE = "6f1d4e4a-3c58-4f3e-9a7e-2f0c1b8d5a10";
 const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
     `tenant=${e.tenant}/object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
 
-function s3Function(bucket: ExportBucket, key: string): string {
-    const url = `${bucket.endpoint.replace(/\/$/, "")}/${bucket.bucket}/${key}`;
-    const credentials = bucket.accessKeyId ? `, ${sqlString(bucket.accessKeyId)}, ${sqlString(bucket.secretAccessKey ?? "")}` : "";
-    return `s3(${sqlString(url)}${credentials}, 'Parquet')`;
+/** The table function of a file in the store; without keys, ClickHouse signs with the identity of its pod. */
+function storeFunction({ store, secret = "" }: ExportBucket, key: string): string {
+    const args =
+        store.protocol === "s3"
+            ? [
+                  `${store.endpoint.replace(/\/$/, "")}/${store.bucket}/${key}`,
+                  ...(store.credentials.from === "keys" ? [store.credentials.accessKeyId, secret] : []),
+              ]
+            : [store.endpoint, store.container, key, ...(store.credentials.from === "key" ? [store.account, secret] : [])];
+    const name = store.protocol === "s3" ? "s3" : "azureBlobStorage";
+    return `${name}(${[...args, "Parquet"].map(sqlString).join(", ")})`;
 }
 
 /** A key of a JSON column and the JSON types its values have had. */
@@ -141,14 +147,14 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
     const { tuples, hidden, columns } = await attributeColumns(source);
     const except = hidden.length > 0 ? ` EXCEPT (${hidden.join(", ")})` : "";
     await clickhouse.command({
-        query: `INSERT INTO FUNCTION ${s3Function(bucket, fileKey(e, "{_partition_id}"))} PARTITION BY ${source.day}
+        query: `INSERT INTO FUNCTION ${storeFunction(bucket, fileKey(e, "{_partition_id}"))} PARTITION BY ${source.day}
                 SELECT ${[`*${except}`, ...columns].join(", ")}
                 FROM (SELECT ${["*", ...tuples].join(", ")} FROM ${source.from} WHERE ${source.where})
                 SETTINGS s3_truncate_on_insert = 1`,
         query_params: source.params,
     });
     const written = await clickhouse.query({
-        query: `SELECT count() AS rows FROM ${s3Function(bucket, `{${files.map((f) => sqlString(f).slice(1, -1)).join(",")}}`)}`,
+        query: `SELECT count() AS rows FROM ${storeFunction(bucket, `{${files.map((f) => sqlString(f).slice(1, -1)).join(",")}}`)}`,
         format: "JSONEachRow",
     });
     return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };

@@ -1,19 +1,18 @@
 import { z } from "zod";
 import { cellEnvironment, loadConfig } from "../shared/config";
+import { clickhouseEnvironment, kafkaEnvironment, postgresEnvironment, requireConnectionSecrets } from "../shared/connections";
 
-const kafka = {
-    KAFKA_BOOTSTRAP: z.string().min(1),
-    KAFKA_TOPIC: z.string().min(1).default("events"),
-};
+const kafka = { ...kafkaEnvironment, KAFKA_TOPIC: z.string().min(1).default("events") };
 
 /** The ingest API's configuration: environment variables, checked once at start-up. */
-const configSchema = z.object({ ...cellEnvironment, ...kafka });
+const configSchema = z
+    .object({ ...cellEnvironment, ...postgresEnvironment, ...clickhouseEnvironment, ...kafka })
+    .superRefine(requireConnectionSecrets);
 
 /** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
 const consumerConfigSchema = z
-    .object(cellEnvironment)
-    .pick({ PORT: true, HOST: true, CELL_ID: true, CLICKHOUSE_URL: true, CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true })
-    .extend(kafka);
+    .object({ ...z.object(cellEnvironment).pick({ PORT: true, HOST: true, CELL_ID: true }).shape, ...clickhouseEnvironment, ...kafka })
+    .superRefine(requireConnectionSecrets);
 
 export type IngestConfig = z.output<typeof configSchema>;
 export type ConsumerConfig = z.output<typeof consumerConfigSchema>;

@@ -1,8 +1,9 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { ensureDeadLetterTopic, eventMessageOf, isDeadLetter, isEvent, sendDeadLetters } from "./eventMessages";
+import { ensureTopics, eventMessageOf, isDeadLetter, isEvent, sendDeadLetters } from "./eventMessages";
 import { EventStore } from "./eventStore";
 import type { ConsumerMetrics } from "./metrics";
+import { CONSUMER_GROUP } from "../shared/topics";
 
 export interface ConsumerOptions {
     kafka: Kafka;
@@ -11,9 +12,6 @@ export interface ConsumerOptions {
     metrics: ConsumerMetrics;
     groupId?: string;
 }
-
-/** The consumer group that moves a cell's events into ClickHouse. */
-export const CONSUMER_GROUP = "ingest-clickhouse";
 
 /**
  * Moves events from Kafka into ClickHouse. Offsets are committed only after every event of a batch is stored or
@@ -29,7 +27,7 @@ export async function startConsumer({
     groupId = CONSUMER_GROUP,
 }: ConsumerOptions): Promise<{ consumer: Consumer; producer: Producer }> {
     const store = new EventStore(clickhouse);
-    await ensureDeadLetterTopic(kafka, topic);
+    await ensureTopics(kafka, topic);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     // Fetches wait for a few megabytes (or half a second): fewer, larger inserts cost ClickHouse far less than many small ones.

@@ -1,7 +1,7 @@
 /** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts). Its own process, so it has a core of its own. */
 import Fastify from "fastify";
-import { Kafka, logLevel } from "kafkajs";
-import { clickhouseOf, ensureAnalyticsSchema } from "../shared/analytics";
+import { ensureAnalyticsSchema } from "../shared/analytics";
+import { clickhouseOf, kafkaOf } from "../shared/connections";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
 import { startConsumer, watchLag } from "./consumer";
@@ -12,12 +12,7 @@ runService(async () => {
     // Under the consumer group's rebalance timeout (60 s), so an insert never outlives this consumer's hold on its partition.
     const clickhouse = clickhouseOf(config, { request_timeout: 20_000 });
     await ensureAnalyticsSchema(clickhouse);
-    const kafka = new Kafka({
-        clientId: `ingest-consumer-${config.CELL_ID}`,
-        brokers: config.KAFKA_BOOTSTRAP.split(","),
-        logLevel: logLevel.WARN,
-        retry: { retries: 10 },
-    });
+    const kafka = kafkaOf(config, `ingest-consumer-${config.CELL_ID}`);
     const metrics = consumerMetrics();
     const { consumer, producer } = await startConsumer({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics });
     const lag = watchLag(kafka, config.KAFKA_TOPIC, metrics);

@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
-import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic } from "../shared/topics";
+import { cellTopics, deadLetterTopic } from "../shared/topics";
 
 /**
  * What the consumer needs of an event without parsing it: the API puts these in each message's headers, and the
@@ -86,20 +86,24 @@ export async function sendDeadLetters(producer: Producer, topic: string, partiti
     });
 }
 
-/** Creates the dead-letter topic where the cell's resources did not (a no-op where they did). */
-export async function ensureDeadLetterTopic(kafka: Kafka, topic: string): Promise<void> {
+/**
+ * Creates the cell's topics that do not exist yet, where the target leaves that to the consumer (MSK, whose topics
+ * only an IAM principal can create); elsewhere the cell made them and this only looks.
+ */
+export async function ensureTopics(kafka: Kafka, topic: string): Promise<void> {
     const admin = kafka.admin();
     await admin.connect();
     try {
+        const existing = new Set(await admin.listTopics());
+        const missing = cellTopics(topic).filter((t) => !existing.has(t.topic));
+        if (missing.length === 0) return;
         await admin.createTopics({
             waitForLeaders: true,
-            topics: [
-                {
-                    topic: deadLetterTopic(topic),
-                    numPartitions: 1,
-                    configEntries: [{ name: "retention.ms", value: String(DEAD_LETTER_RETENTION_DAYS * 86_400_000) }],
-                },
-            ],
+            topics: missing.map((t) => ({
+                topic: t.topic,
+                numPartitions: t.partitions,
+                configEntries: [{ name: "retention.ms", value: String(t.retentionDays * 86_400_000) }],
+            })),
         });
     } finally {
         await admin.disconnect();

@@ -1,7 +1,5 @@
 /** The ingest API of one cell: HTTP → Kafka; the consumer (consumerMain.ts) takes events on to ClickHouse. Configured by environment variables (config.ts). */
-import { Kafka, logLevel } from "kafkajs";
-import { Pool } from "pg";
-import { clickhouseOf } from "../shared/analytics";
+import { clickhouseOf, kafkaOf, postgresPoolOf } from "../shared/connections";
 import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
 import { Quotas, QUOTAS_DDL } from "../shared/quotas";
 import { ensureSchema } from "../shared/schema";
@@ -14,16 +12,10 @@ import { StorageMeter } from "./storage";
 
 runService(async () => {
     const config = loadIngestConfig();
-    const pool = new Pool({ connectionString: config.POSTGRES_URL, max: 4 });
+    const pool = postgresPoolOf(config);
     await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL);
     const clickhouse = clickhouseOf(config);
-    const kafka = new Kafka({
-        clientId: `ingest-${config.CELL_ID}`,
-        brokers: config.KAFKA_BOOTSTRAP.split(","),
-        logLevel: logLevel.WARN,
-        retry: { retries: 10 },
-    });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaOf(config, `ingest-${config.CELL_ID}`).producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const storage = new StorageMeter(clickhouse, 10_000, (error) => console.error("storage meter:", (error as Error).message));
     const app = ingestServer({

@@ -1,13 +1,5 @@
-import { ClickHouseClient, ClickHouseClientConfigOptions, createClient } from "@clickhouse/client";
+import type { ClickHouseClient } from "@clickhouse/client";
 import { RETENTION_MONTHS } from "./events";
-
-/** The cell's ClickHouse, as every app is told of it. */
-export function clickhouseOf(
-    config: { CLICKHOUSE_URL: string; CLICKHOUSE_USER: string; CLICKHOUSE_PASSWORD: string },
-    options: ClickHouseClientConfigOptions = {},
-): ClickHouseClient {
-    return createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, ...options });
-}
 
 /** ClickHouse's DateTime64(3) text in UTC, from any ISO 8601 time. */
 export function clickhouseTime(iso: string): string {

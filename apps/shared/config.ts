@@ -14,16 +14,12 @@ export const json = <T extends z.ZodType>(schema: T) =>
         })
         .pipe(schema);
 
-/** What every app of a cell is told about the cell: who it is, its stores, and where its tenants live. */
+/** What every app of a cell is told about the cell: who it is and where its tenants live (its stores: `connections.ts`). */
 export const cellEnvironment = {
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
     /** 127.0.0.1 for a local cell; 0.0.0.0 in a pod. */
     HOST: z.string().default("127.0.0.1"),
     CELL_ID: z.string().min(1),
-    POSTGRES_URL: z.url(),
-    CLICKHOUSE_URL: z.url(),
-    CLICKHOUSE_USER: z.string().min(1),
-    CLICKHOUSE_PASSWORD: z.string().min(1),
     /** tenant id → its cell and its quotas, from the stack's tenant directory. */
     TENANTS: json(
         z.record(
@@ -39,11 +35,6 @@ export const cellEnvironment = {
     /** cell id → the public URL of its ingest service, for the 421 answer to a tenant of another cell. */
     CELL_URLS: json(z.record(z.string(), z.url())).default({}),
 };
-
-/** A cell's Postgres as the apps take it (`POSTGRES_URL`). */
-export function postgresUrl(pg: { user: string; host: string; port: number; database: string }, password: string): string {
-    return `postgres://${pg.user}:${encodeURIComponent(password)}@${pg.host}:${pg.port}/${pg.database}`;
-}
 
 /** Parses an app's environment once, at start-up; every problem is named with its variable. */
 export function loadConfig<T extends z.ZodType>(app: string, schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {

@@ -6,3 +6,18 @@ export const deadLetterTopic = (topic: string) => `${topic}-dead-letter`;
 
 /** How long set-aside events wait for an operator's fix and replay. */
 export const DEAD_LETTER_RETENTION_DAYS = 30;
+
+/** How long accepted events stay in Kafka for the consumer: a week of outage before anything is lost. */
+export const EVENTS_RETENTION_DAYS = 7;
+
+/** Partitions of the events topic: the most consumers of a cell that share the work. */
+export const EVENTS_PARTITIONS = 3;
+
+/** The consumer group that moves a cell's events into ClickHouse. */
+export const CONSUMER_GROUP = "ingest-clickhouse";
+
+/** The topics of a cell's events, as every target creates them. */
+export const cellTopics = (topic = EVENTS_TOPIC) => [
+    { topic, partitions: EVENTS_PARTITIONS, retentionDays: EVENTS_RETENTION_DAYS },
+    { topic: deadLetterTopic(topic), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
+];

@@ -1,8 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
-import { postgresUrl } from "../../apps/shared/config";
-import type { AppSpec, ClickHouseApp, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
+import type { AppSpec, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { bundleApp } from "./bundle";
+import { connectionEnv, mergeEnvironments, plainEnv } from "./connectionEnv";
 
 export interface CellAppsInput {
     cellId: string;
@@ -15,43 +14,44 @@ export interface CellAppsInput {
     objectStore: ObjectStore;
 }
 
-/** The apps of one cell, configured from its parts' outputs (see each app's `config.ts`). */
+/**
+ * The apps of one cell, each given its own access to the stores it uses and nothing else (see each app's
+ * `config.ts`): the consumer reads Kafka and writes ClickHouse; ingest writes Kafka and reads Postgres and
+ * ClickHouse; export reads Postgres and ClickHouse, whose export writes the bucket.
+ */
 export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: AppSpec; exporter: AppSpec } {
-    const { postgres, clickhouse, objectStore } = input;
-    /** Each app connects as its own ClickHouse user where the target has one. */
-    const clickhouseOf = (app: ClickHouseApp) => {
-        const { user, password } = clickhouse.appUsers?.[app] ?? clickhouse;
-        return {
-            env: { CELL_ID: input.cellId, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_USER: user },
-            secretEnv: { CLICKHOUSE_PASSWORD: password },
-        };
-    };
-    const tenantsEnv = { TENANTS: JSON.stringify(input.directory.tenants), CELL_URLS: JSON.stringify(input.ingestUrls) };
-    const kafkaEnv = { KAFKA_BOOTSTRAP: input.kafka.bootstrapServers };
-    const postgresEnv = {
-        POSTGRES_URL: pulumi.secret(
-            pulumi
-                .all([postgres.user, postgres.host, postgres.port, postgres.database, postgres.password])
-                .apply(([user, host, port, database, password]) => postgresUrl({ user, host, port, database }, password)),
-        ),
-    };
-    const keys = objectStore.accessKeys;
-    const [consumer, ingest, exporter] = (["consumer", "ingest", "exporter"] as const).map(clickhouseOf);
+    const { postgres, kafka, clickhouse, objectStore } = input;
+    const cell = plainEnv({ CELL_ID: input.cellId });
+    const tenants = plainEnv({ TENANTS: JSON.stringify(input.directory.tenants), CELL_URLS: JSON.stringify(input.ingestUrls) });
+    const metadata = connectionEnv("postgres", postgres.access);
     return {
-        consumer: { bundle: bundleApp("ingest-consumer"), env: { ...consumer.env, ...kafkaEnv }, secretEnv: consumer.secretEnv },
+        consumer: {
+            bundle: bundleApp("ingest-consumer"),
+            ...mergeEnvironments(
+                cell,
+                connectionEnv("kafka", kafka.access.consumer),
+                connectionEnv("clickhouse", clickhouse.access.consumer),
+            ),
+        },
         ingest: {
             bundle: bundleApp("ingest"),
-            env: { ...ingest.env, ...tenantsEnv, ...kafkaEnv },
-            secretEnv: { ...ingest.secretEnv, ...postgresEnv },
+            ...mergeEnvironments(
+                cell,
+                tenants,
+                metadata,
+                connectionEnv("kafka", kafka.access.ingest),
+                connectionEnv("clickhouse", clickhouse.access.ingest),
+            ),
         },
         exporter: {
             bundle: bundleApp("export"),
-            env: { ...exporter.env, ...tenantsEnv, S3_ENDPOINT: objectStore.endpoint, S3_BUCKET: objectStore.bucket },
-            secretEnv: {
-                ...exporter.secretEnv,
-                ...postgresEnv,
-                ...(keys ? { S3_ACCESS_KEY_ID: keys.accessKeyId, S3_SECRET_ACCESS_KEY: keys.secretAccessKey } : {}),
-            },
+            ...mergeEnvironments(
+                cell,
+                tenants,
+                metadata,
+                connectionEnv("clickhouse", clickhouse.access.exporter),
+                connectionEnv("objectStore", objectStore.access),
+            ),
         },
     };
 }

@@ -1,7 +1,8 @@
 import * as kms from "@pulumi/aws/kms";
 import * as msk from "@pulumi/aws/msk";
 import * as pulumi from "@pulumi/pulumi";
-import type { CellContext, KafkaCluster } from "../platform";
+import type { KafkaConnection } from "../../model/connections";
+import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
 
@@ -18,6 +19,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly cluster: msk.Cluster;
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor: number;
+    readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
     constructor(name: string, args: MskKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:MskKafka", name, {}, opts);
@@ -65,6 +67,13 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         );
 
         this.bootstrapServers = this.cluster.bootstrapBrokersSaslIam;
+        // IAM over TLS: each app signs with its pod's identity, whose role allows what that app does.
+        const connection = this.bootstrapServers.apply((bootstrap) => ({
+            brokers: bootstrap.split(","),
+            tls: "system" as const,
+            sasl: { mechanism: "oauthbearer" as const, tokens: { from: "aws-msk-iam" as const, region: cell.region } },
+        }));
+        this.access = { ingest: { connection }, consumer: { connection } };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

@@ -2,7 +2,9 @@ import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { CellContext, PostgresDatabase } from "../platform";
+import type { PostgresConnection } from "../../model/connections";
+import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
+import { rdsCaBundle } from "./rdsCa";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
 
@@ -24,6 +26,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
     readonly database: pulumi.Output<string>;
     readonly user: pulumi.Output<string>;
     readonly password: pulumi.Output<string>;
+    readonly access: StoreAccess<PostgresConnection>;
 
     constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:RdsPostgres", name, {}, opts);
@@ -68,6 +71,18 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         this.database = pulumi.output(DATABASE_NAME);
         this.user = pulumi.output(DATABASE_USER);
         this.password = password;
+        // RDS PostgreSQL 15+ has rds.force_ssl on: plain text is refused.
+        this.access = {
+            connection: pulumi.output({
+                host: this.host,
+                port: this.port,
+                database: DATABASE_NAME,
+                user: DATABASE_USER,
+                tls: "ca" as const,
+            }),
+            ca: { value: rdsCaBundle(cell.region) },
+            password: { value: password },
+        };
         this.registerOutputs({ host: this.host, port: this.port });
     }
 }

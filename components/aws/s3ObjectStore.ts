@@ -1,7 +1,8 @@
 import * as kms from "@pulumi/aws/kms";
 import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
-import type { CellContext, ObjectStore } from "../platform";
+import type { ObjectStoreConnection } from "../../model/connections";
+import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
 
 export interface S3ObjectStoreArgs {
@@ -14,6 +15,7 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
     readonly bucketResource: s3.Bucket;
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
+    readonly access: StoreAccess<ObjectStoreConnection>;
 
     constructor(name: string, args: S3ObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:S3ObjectStore", name, {}, opts);
@@ -105,6 +107,16 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
 
         this.bucket = bucket.bucket;
         this.endpoint = pulumi.output(`https://s3.${cell.region}.amazonaws.com`);
+        // No keys: ClickHouse writes with its pod's role (SSE-KMS needs kms:GenerateDataKey on the cell's key too).
+        this.access = {
+            connection: pulumi.output({
+                protocol: "s3" as const,
+                endpoint: this.endpoint,
+                bucket: this.bucket,
+                region: cell.region,
+                credentials: { from: "identity" as const },
+            }),
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -1,7 +1,8 @@
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { CellContext, ObjectStore } from "../platform";
+import type { ObjectStoreConnection } from "../../model/connections";
+import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
 import type { AzureNetwork } from "./network";
 
@@ -20,6 +21,7 @@ export const EXPORTS_CONTAINER = "exports";
 export class BlobObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
+    readonly access: StoreAccess<ObjectStoreConnection>;
 
     constructor(name: string, args: BlobObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
@@ -103,6 +105,16 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
         this.bucket = container.name;
         this.endpoint = account.primaryEndpoints.apply((endpoints) => endpoints.blob);
+        // Shared keys are off on the account: ClickHouse writes with its pod's workload identity.
+        this.access = {
+            connection: pulumi.output({
+                protocol: "azblob" as const,
+                endpoint: this.endpoint,
+                account: account.name,
+                container: this.bucket,
+                credentials: { from: "identity" as const },
+            }),
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

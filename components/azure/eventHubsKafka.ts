@@ -1,6 +1,8 @@
 import * as eventhub from "@pulumi/azure-native/eventhub";
 import * as pulumi from "@pulumi/pulumi";
-import type { CellContext, KafkaCluster } from "../platform";
+import { cellTopics, CONSUMER_GROUP } from "../../apps/shared/topics";
+import type { KafkaConnection } from "../../model/connections";
+import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
 
@@ -10,11 +12,15 @@ export interface EventHubsKafkaArgs {
     network: AzureNetwork;
 }
 
+/** The longest an Event Hub keeps events, per tier (Event Hubs quotas: Standard 7 days, Premium 90). */
+export const EVENT_HUBS_MAX_RETENTION_DAYS = { Standard: 7, Premium: 90 } as const;
+
 /** An Event Hubs namespace speaking the Kafka protocol on 9093, TLS 1.2+, reachable from the cell's AKS subnet only. */
 export class EventHubsKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly bootstrapServers: pulumi.Output<string>;
     /** Event Hubs replicates every partition three times inside the region. */
     readonly replicationFactor = 3;
+    readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
     constructor(name: string, args: EventHubsKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:EventHubsKafka", name, {}, opts);
@@ -48,7 +54,63 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
             { parent: this },
         );
 
+        // Event Hubs' Kafka endpoint never creates a hub: each topic is an Event Hub made here, sized and kept as seeded.
+        const [events, deadLetters] = cellTopics().map(
+            ({ topic, partitions, retentionDays }) =>
+                new eventhub.EventHub(
+                    `${name}-${topic}`,
+                    {
+                        resourceGroupName: args.resourceGroupName,
+                        namespaceName: namespace.name,
+                        eventHubName: topic,
+                        partitionCount: partitions,
+                        retentionDescription: {
+                            cleanupPolicy: "Delete",
+                            retentionTimeInHours: 24 * Math.min(retentionDays, EVENT_HUBS_MAX_RETENTION_DAYS[sku.name]),
+                        },
+                    },
+                    { parent: this },
+                ),
+        );
+        new eventhub.ConsumerGroup(
+            `${name}-consumer-group`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                namespaceName: namespace.name,
+                eventHubName: events.name,
+                consumerGroupName: CONSUMER_GROUP,
+            },
+            { parent: this },
+        );
+
         this.bootstrapServers = pulumi.interpolate`${namespace.name}.servicebus.windows.net:9093`;
+        // A shared access policy per app, with the rights its app uses: ingest sends; the consumer listens, and sends
+        // what it sets aside. Kafka clients present its connection string as SASL PLAIN's password.
+        const accessFor = (app: KafkaApp, rights: string[]): StoreAccess<KafkaConnection> => {
+            const rule = new eventhub.NamespaceAuthorizationRule(
+                `${name}-${app}`,
+                {
+                    resourceGroupName: args.resourceGroupName,
+                    namespaceName: namespace.name,
+                    authorizationRuleName: `cellplane-${app}`,
+                    rights,
+                },
+                { parent: this, dependsOn: [events, deadLetters] },
+            );
+            const keys = eventhub.listNamespaceKeysOutput(
+                { resourceGroupName: args.resourceGroupName, namespaceName: namespace.name, authorizationRuleName: rule.name },
+                { parent: this },
+            );
+            return {
+                connection: this.bootstrapServers.apply((brokers) => ({
+                    brokers: [brokers],
+                    tls: "system" as const,
+                    sasl: { mechanism: "plain" as const, username: "$ConnectionString" },
+                })),
+                password: { value: pulumi.secret(keys.primaryConnectionString) },
+            };
+        };
+        this.access = { ingest: accessFor("ingest", ["Send"]), consumer: accessFor("consumer", ["Listen", "Send"]) };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

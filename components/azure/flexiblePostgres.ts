@@ -1,7 +1,8 @@
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { CellContext, PostgresDatabase } from "../platform";
+import type { PostgresConnection } from "../../model/connections";
+import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
 
@@ -21,6 +22,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
     readonly database: pulumi.Output<string>;
     readonly user: pulumi.Output<string>;
     readonly password: pulumi.Output<string>;
+    readonly access: StoreAccess<PostgresConnection>;
 
     constructor(name: string, args: FlexiblePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:FlexiblePostgres", name, {}, opts);
@@ -65,6 +67,11 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
         this.database = pulumi.output(DATABASE);
         this.user = pulumi.output(ADMIN);
         this.password = password;
+        // Flexible Server enforces TLS (require_secure_transport); its certificates chain to public roots (DigiCert).
+        this.access = {
+            connection: pulumi.output({ host: this.host, port: 5432, database: DATABASE, user: ADMIN, tls: "system" as const }),
+            password: { value: password },
+        };
         this.registerOutputs({ host: this.host });
     }
 }

@@ -32,7 +32,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
 
     constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:App", name, {}, opts);
-        const { bundle, env, secretEnv } = args.spec;
+        const { bundle, env, secretEnv, secretRefs } = args.spec;
         const { labels, production } = args.context;
         const selector = { "app.kubernetes.io/name": bundle.app, "app.kubernetes.io/part-of": "cellplane" };
         const metadata = (resourceName: string) => ({
@@ -94,9 +94,15 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                                     image: IMAGES.node,
                                     command: ["node", "/app/app.js"],
                                     ports: [{ name: "http", containerPort: APP_PORT }],
-                                    env: Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(
-                                        ([n, value]) => ({ name: n, value }),
-                                    ),
+                                    env: [
+                                        ...Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(
+                                            ([n, value]) => ({ name: n, value }),
+                                        ),
+                                        ...Object.entries(secretRefs).map(([n, secretKeyRef]) => ({
+                                            name: n,
+                                            valueFrom: { secretKeyRef },
+                                        })),
+                                    ],
                                     envFrom: [{ secretRef: { name: secrets.metadata.name } }],
                                     readinessProbe: probe,
                                     livenessProbe: { ...probe, initialDelaySeconds: 10 },

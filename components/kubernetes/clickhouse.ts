@@ -2,7 +2,8 @@ import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { CellContext, ClickHouseCluster } from "../platform";
+import type { ClickHouseConnection } from "../../model/connections";
+import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
@@ -14,6 +15,8 @@ export interface ClickHouseOnKubernetesArgs {
 
 export const CLICKHOUSE_USER = "cellplane";
 const INSTALLATION = "analytics";
+/** The installation's cluster, which a replicated schema is created `ON CLUSTER`. */
+const CLUSTER = "cell";
 const KEEPER = "keeper";
 const CLICKHOUSE_UID = 101;
 
@@ -25,6 +28,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
     readonly url: pulumi.Output<string>;
     readonly user: pulumi.Output<string>;
     readonly password: pulumi.Output<string>;
+    readonly access: Record<ClickHouseApp, StoreAccess<ClickHouseConnection>>;
 
     constructor(name: string, args: ClickHouseOnKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:ClickHouse", name, {}, opts);
@@ -97,7 +101,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             [`${CLICKHOUSE_USER}/profile`]: "default",
                         },
                         clusters: [
-                            { name: "cell", layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
+                            { name: CLUSTER, layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
                         ],
                     },
                     defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
@@ -113,6 +117,17 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         this.url = pulumi.interpolate`http://clickhouse-${INSTALLATION}.${args.namespace}.svc.cluster.local:8123`;
         this.user = pulumi.output(CLICKHOUSE_USER);
         this.password = password;
+        const replicated = shape.clickhouseShards * shape.clickhouseReplicas > 1;
+        const shared: StoreAccess<ClickHouseConnection> = {
+            connection: pulumi.output({
+                url: this.url,
+                user: CLICKHOUSE_USER,
+                tls: "off" as const,
+                ...(replicated ? { cluster: CLUSTER } : {}),
+            }),
+            password: { value: password },
+        };
+        this.access = { ingest: shared, consumer: shared, exporter: shared };
         this.registerOutputs({ url: this.url });
     }
 }

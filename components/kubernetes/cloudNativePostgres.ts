@@ -2,7 +2,8 @@ import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { CellContext, PostgresDatabase } from "../platform";
+import type { PostgresConnection } from "../../model/connections";
+import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
 
 export interface CloudNativePostgresArgs {
@@ -22,6 +23,7 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
     readonly database: pulumi.Output<string>;
     readonly user: pulumi.Output<string>;
     readonly password: pulumi.Output<string>;
+    readonly access: StoreAccess<PostgresConnection>;
 
     constructor(name: string, args: CloudNativePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:CloudNativePostgres", name, {}, opts);
@@ -66,11 +68,18 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
             { parent: this, dependsOn: [operator] },
         );
 
-        this.host = pulumi.interpolate`${CLUSTER}-rw.${args.namespace}.svc.cluster.local`;
+        // `<cluster>-rw.<namespace>.svc` is among the server certificate's names, which CloudNativePG signs with the
+        // CA it keeps in the `<cluster>-ca` Secret.
+        this.host = pulumi.interpolate`${CLUSTER}-rw.${args.namespace}.svc`;
         this.port = pulumi.output(5432);
         this.database = pulumi.output(DATABASE);
         this.user = pulumi.output(OWNER);
         this.password = password;
+        this.access = {
+            connection: pulumi.output({ host: this.host, port: 5432, database: DATABASE, user: OWNER, tls: "ca" as const }),
+            ca: { secretKeyRef: { name: `${CLUSTER}-ca`, key: "ca.crt" } },
+            password: { value: password },
+        };
         this.registerOutputs({ host: this.host });
     }
 }

@@ -1,7 +1,8 @@
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { CellContext, ObjectStore } from "../platform";
+import type { ObjectStoreConnection } from "../../model/connections";
+import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
@@ -22,6 +23,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+    readonly access: StoreAccess<ObjectStoreConnection>;
 
     constructor(name: string, args: SeaweedfsObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:SeaweedfsObjectStore", name, {}, opts);
@@ -93,6 +95,16 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         // The chart names its S3 Service after the release, which helmRelease names after the chart.
         this.endpoint = pulumi.interpolate`http://${OPERATOR_CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
+        this.access = {
+            connection: pulumi.output({
+                protocol: "s3" as const,
+                endpoint: this.endpoint,
+                bucket,
+                region: "us-east-1",
+                credentials: { from: "keys" as const, accessKeyId: "cellplane" },
+            }),
+            password: { value: secretAccessKey },
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

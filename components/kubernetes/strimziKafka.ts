@@ -1,6 +1,8 @@
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
-import type { CellContext, KafkaCluster } from "../platform";
+import { cellTopics, CONSUMER_GROUP, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
+import type { KafkaConnection } from "../../model/connections";
+import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_RESOURCES } from "./charts";
 
 export interface StrimziKafkaArgs {
@@ -10,12 +12,29 @@ export interface StrimziKafkaArgs {
 }
 
 const CLUSTER = "kafka";
+const kafkaUserOf = (app: KafkaApp) => `cellplane-${app}`;
+
+const acl = (type: "topic" | "group", resourceName: string, operations: string[]) => ({
+    resource: { type, name: resourceName, patternType: "literal" },
+    operations,
+    host: "*",
+});
+/** What each app may do: ingest writes events; the consumer reads them in its group and writes what it sets aside. */
+export const KAFKA_ACLS: Record<KafkaApp, ReturnType<typeof acl>[]> = {
+    ingest: [acl("topic", EVENTS_TOPIC, ["Write", "Describe"])],
+    consumer: [
+        acl("topic", EVENTS_TOPIC, ["Read", "Describe"]),
+        acl("group", CONSUMER_GROUP, ["Read", "Describe"]),
+        acl("topic", deadLetterTopic(EVENTS_TOPIC), ["Write", "Describe"]),
+    ],
+};
 export const STRIMZI_KAFKA_VERSION = "3.9.0";
 
 /** Kafka in KRaft mode by Strimzi: one `KafkaNodePool` of combined controller/broker nodes. */
 export class StrimziKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor: number;
+    readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
     constructor(name: string, args: StrimziKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:StrimziKafka", name, {}, opts);
@@ -61,7 +80,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             { parent: this, dependsOn: [operator] },
         );
 
-        new CustomResource(
+        const cluster = new CustomResource(
             `${name}-cluster`,
             {
                 apiVersion: "kafka.strimzi.io/v1beta2",
@@ -75,7 +94,8 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                 spec: {
                     kafka: {
                         version: STRIMZI_KAFKA_VERSION,
-                        listeners: [{ name: "tls", port: 9093, type: "internal", tls: true }],
+                        listeners: [{ name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "scram-sha-512" } }],
+                        authorization: { type: "simple" },
                         config: {
                             "default.replication.factor": this.replicationFactor,
                             "min.insync.replicas": minInSync,
@@ -92,6 +112,48 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         );
 
         this.bootstrapServers = pulumi.interpolate`${CLUSTER}-kafka-bootstrap.${args.namespace}.svc.cluster.local:9093`;
+        const member = (resourceName: string) => ({
+            name: resourceName,
+            namespace: args.namespace,
+            labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER },
+        });
+        // The Topic Operator makes the topics: auto-creation is off.
+        const topics = cellTopics().map(
+            ({ topic, partitions, retentionDays }) =>
+                new CustomResource(
+                    `${name}-topic-${topic}`,
+                    {
+                        apiVersion: "kafka.strimzi.io/v1beta2",
+                        kind: "KafkaTopic",
+                        metadata: member(topic),
+                        spec: { partitions, replicas: this.replicationFactor, config: { "retention.ms": retentionDays * 86_400_000 } },
+                    },
+                    { parent: this, dependsOn: [cluster] },
+                ),
+        );
+        // A SCRAM user per app, whose password the User Operator keeps in a Secret of the user's name.
+        const accessFor = (app: KafkaApp): StoreAccess<KafkaConnection> => {
+            new CustomResource(
+                `${name}-user-${app}`,
+                {
+                    apiVersion: "kafka.strimzi.io/v1beta2",
+                    kind: "KafkaUser",
+                    metadata: member(kafkaUserOf(app)),
+                    spec: { authentication: { type: "scram-sha-512" }, authorization: { type: "simple", acls: KAFKA_ACLS[app] } },
+                },
+                { parent: this, dependsOn: topics },
+            );
+            return {
+                connection: this.bootstrapServers.apply((brokers) => ({
+                    brokers: [brokers],
+                    tls: "ca" as const,
+                    sasl: { mechanism: "scram-sha-512" as const, username: kafkaUserOf(app) },
+                })),
+                ca: { secretKeyRef: { name: `${CLUSTER}-cluster-ca-cert`, key: "ca.crt" } },
+                password: { secretKeyRef: { name: kafkaUserOf(app), key: "password" } },
+            };
+        };
+        this.access = { ingest: accessFor("ingest"), consumer: accessFor("consumer") };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EVENTS_TABLE } from "../../apps/shared/analytics";
-import { DEAD_LETTER_RETENTION_DAYS, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
+import { cellTopics, EVENTS_TOPIC } from "../../apps/shared/topics";
 import type {
     AppService,
     AppSpec,
@@ -8,10 +8,13 @@ import type {
     ClickHouseApp,
     ClickHouseCluster,
     ClickHouseCredentials,
+    KafkaApp,
     KafkaCluster,
     ObjectStore,
     PostgresDatabase,
+    StoreAccess,
 } from "../platform";
+import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../../model/connections";
 import { appUrlOf } from "./appServer";
 import { urlOf } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
@@ -34,6 +37,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
     readonly database = pulumi.output("cellplane");
     readonly user = pulumi.output("cellplane_app");
     readonly password: pulumi.Output<string>;
+    readonly access: StoreAccess<PostgresConnection>;
 
     constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Postgres", name, {}, opts);
@@ -62,6 +66,10 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             { parent: this, dependsOn: [database] },
         );
         this.port = process.port;
+        this.access = {
+            connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: "off" as const }),
+            password: { value: this.password },
+        };
         this.registerOutputs({ port: this.port });
     }
 }
@@ -69,28 +77,32 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
 export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor = 1;
+    readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
     constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Kafka", name, {}, opts);
         const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
-        const events = new LocalObject(
-            `${name}-events`,
-            { kind: "topic", server: { port: args.port }, spec: { topic: EVENTS_TOPIC, partitions: 3, retentionDays: 7 } },
-            { parent: this, dependsOn: [server] },
-        );
         // One topic at a time: a broker that just started can lose track of a topic created beside another.
-        const deadLetters = new LocalObject(
-            `${name}-dead-letters`,
-            {
-                kind: "topic",
-                server: { port: args.port },
-                spec: { topic: deadLetterTopic(EVENTS_TOPIC), partitions: 1, retentionDays: DEAD_LETTER_RETENTION_DAYS },
-            },
-            { parent: this, dependsOn: [events] },
+        const [events, deadLetters] = cellTopics().reduce<LocalObject[]>(
+            (made, topic) => [
+                ...made,
+                new LocalObject(
+                    `${name}-${topic.topic === EVENTS_TOPIC ? "events" : "dead-letters"}`,
+                    { kind: "topic", server: { port: args.port }, spec: topic },
+                    { parent: this, dependsOn: made.length > 0 ? made : [server] },
+                ),
+            ],
+            [],
         );
         // The apps connect once the topics exist, so none of them races the topics' creation.
         this.bootstrapServers = pulumi.all([server.running, events.id, deadLetters.id]).apply(() => bootstrapOf(args));
+        const connection = this.bootstrapServers.apply((brokers) => ({
+            brokers: [brokers],
+            tls: "off" as const,
+            sasl: { mechanism: "none" as const },
+        }));
+        this.access = { ingest: { connection }, consumer: { connection } };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }
@@ -107,7 +119,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
     readonly url: pulumi.Output<string>;
     readonly user = pulumi.output("cellplane");
     readonly password: pulumi.Output<string>;
-    readonly appUsers: Record<ClickHouseApp, ClickHouseCredentials>;
+    readonly access: Record<ClickHouseApp, StoreAccess<ClickHouseConnection>>;
 
     constructor(name: string, args: LocalClickHouseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ClickHouse", name, {}, opts);
@@ -116,8 +128,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             user: pulumi.output(`cellplane_${app}`),
             password: localSecret(`${name}-${app}-password`, this),
         });
-        this.appUsers = { ingest: appUser("ingest"), consumer: appUser("consumer"), exporter: appUser("exporter") };
-        const { ingest, consumer, exporter } = this.appUsers;
+        const [ingest, consumer, exporter] = (["ingest", "consumer", "exporter"] as const).map(appUser);
         const spec = pulumi.output({
             label: label("clickhouse", args.context),
             dir: args.dir,
@@ -144,6 +155,11 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             { parent: this, dependsOn: [database] },
         );
         this.url = server.running.apply(() => urlOf(args));
+        const accessOf = ({ user, password }: ClickHouseCredentials) => ({
+            connection: pulumi.output({ url: this.url, user, tls: "off" as const }),
+            password: { value: password },
+        });
+        this.access = { ingest: accessOf(ingest), consumer: accessOf(consumer), exporter: accessOf(exporter) };
         this.registerOutputs({ url: this.url });
     }
 }
@@ -157,6 +173,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+    readonly access: StoreAccess<ObjectStoreConnection>;
 
     constructor(name: string, args: LocalObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ObjectStore", name, {}, opts);
@@ -182,6 +199,16 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => endpointOf(args));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
+        this.access = {
+            connection: pulumi.output({
+                protocol: "s3" as const,
+                endpoint: this.endpoint,
+                bucket,
+                region: "us-east-1",
+                credentials: { from: "keys" as const, accessKeyId: "cellplane" },
+            }),
+            password: { value: secretAccessKey },
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }
@@ -196,7 +223,10 @@ export class LocalApp extends pulumi.ComponentResource implements AppService {
 
     constructor(name: string, args: LocalAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:App", name, {}, opts);
-        const { bundle, env, secretEnv } = args.spec;
+        const { bundle, env, secretEnv, secretRefs } = args.spec;
+        const unsupported = Object.keys(secretRefs);
+        if (unsupported.length > 0)
+            throw new Error(`${name}: ${unsupported.join(", ")} come from Kubernetes Secrets, which a local cell does not have`);
         const spec = pulumi.output({
             label: label(bundle.app, args.context),
             dir: args.dir,

@@ -1,6 +1,5 @@
 import { Pool } from "pg";
 import { API_KEYS_DDL, createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
-import { postgresUrl } from "../../apps/shared/config";
 import { ensureSchema } from "../../apps/shared/schema";
 import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
@@ -64,7 +63,8 @@ export async function withTenantPostgres<T>(
     if (!home)
         throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
     const pool = new Pool({
-        connectionString: postgresUrl(home.outputs.endpoints.postgres, home.outputs.credentials.postgresPassword),
+        ...home.outputs.endpoints.postgres,
+        password: home.outputs.credentials.postgresPassword,
         max: 1,
     });
     try {

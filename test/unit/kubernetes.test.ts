@@ -66,7 +66,11 @@ describe.each([
         expect(kafka.metadata.annotations).toEqual({ "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" });
         expect(kafka.spec.kafka.config["default.replication.factor"]).toBe(3);
         expect(kafka.spec.kafka.config["min.insync.replicas"]).toBe(2);
-        expect(kafka.spec.kafka.listeners).toEqual([{ name: "tls", port: 9093, type: "internal", tls: true }]);
+        // Strimzi's listener is TLS only; SCRAM and ACLs make each app a principal of its own.
+        expect(kafka.spec.kafka.listeners).toEqual([
+            { name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "scram-sha-512" } },
+        ]);
+        expect(kafka.spec.kafka.authorization).toEqual({ type: "simple" });
         const pool = single(run, NODE_POOL).inputs;
         expect(pool.spec).toMatchObject({ replicas: CELL_SHAPES.medium.kafkaBrokers, roles: ["controller", "broker"] });
         expect(pool.metadata.labels["strimzi.io/cluster"]).toBe(kafka.metadata.name);
@@ -141,7 +145,7 @@ describe.each([
             bucket: "cell-1-exports",
             objectStoreEndpoint: "http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333",
             kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc.cluster.local:9093",
-            postgres: { host: "postgres-rw.cell-1-data.svc.cluster.local", port: 5432 },
+            postgres: { host: "postgres-rw.cell-1-data.svc", port: 5432 },
             clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",
         });
     });

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createApiKey } from "../../../apps/shared/apiKeys";
-import { postgresUrl } from "../../../apps/shared/config";
+import type { ExportBucket } from "../../../apps/export/parquet";
 import type { AnalyticsEvent } from "../../../apps/shared/events";
 import type { CellOutputs } from "../../../scripts/ops/keys";
 import type { isolatedLocalStack } from "../../support/project";
@@ -25,7 +25,7 @@ export function destroyCells(stack: IsolatedStack): void {
 
 /** A new API key of `tenant`, stored in `cell`'s Postgres. */
 export async function apiKeyFor(cell: CellOutput, tenant: string): Promise<string> {
-    const pool = new Pool({ connectionString: postgresUrlOf(cell), max: 1 });
+    const pool = new Pool({ ...postgresOf(cell), max: 1 });
     try {
         return (await createApiKey(pool, tenant)).key;
     } finally {
@@ -41,10 +41,23 @@ export const s3Of = (cell: CellOutput) =>
         credentials: cell.credentials.objectStoreKeys,
     });
 
+/** The cell's exports bucket as the export app reaches it. */
+export const exportBucketOf = (cell: CellOutput): ExportBucket => ({
+    store: {
+        protocol: "s3",
+        endpoint: cell.endpoints.objectStoreEndpoint,
+        bucket: cell.endpoints.bucket,
+        region: "us-east-1",
+        credentials: { from: "keys", accessKeyId: cell.credentials.objectStoreKeys.accessKeyId },
+    },
+    secret: cell.credentials.objectStoreKeys.secretAccessKey,
+});
+
 /** A local cell as `pulumi stack output cells --show-secrets` gives it: the object store's keys included. */
 export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
 
-export const postgresUrlOf = (cell: CellOutput) => postgresUrl(cell.endpoints.postgres, cell.credentials.postgresPassword);
+/** The cell's Postgres as `pg` takes it, as the stack's owner. */
+export const postgresOf = (cell: CellOutput) => ({ ...cell.endpoints.postgres, password: cell.credentials.postgresPassword });
 
 export const clickhouseOf = (cell: CellOutput) =>
     createClient({

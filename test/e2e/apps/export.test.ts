@@ -13,8 +13,9 @@ import {
     destroyCells,
     eventOf,
     eventually,
+    exportBucketOf,
     postEvents,
-    postgresUrlOf,
+    postgresOf,
     s3Of,
     storedEvents,
 } from "./cell";
@@ -66,7 +67,7 @@ describe("export on a local cell", () => {
 
     beforeAll(async () => {
         eu = deployCells(stack)["local-eu"];
-        pool = new Pool({ connectionString: postgresUrlOf(eu), max: 1 });
+        pool = new Pool({ ...postgresOf(eu), max: 1 });
         for (const org of ["acme", "initech"]) keys[org] = await apiKeyFor(eu, org);
         s3 = s3Of(eu);
 
@@ -281,7 +282,6 @@ describe("export on a local cell", () => {
     test("two replicas' runners run a job once between them, and take tenants in turn", async () => {
         const store = new ExportStore(pool);
         const clickhouse = clickhouseOf(eu);
-        const postgres = new URL(postgresUrlOf(eu));
         const ran: string[] = [];
         const runnerOf = (owner: string) =>
             new ExportRunner({
@@ -289,12 +289,12 @@ describe("export on a local cell", () => {
                 pool,
                 clickhouse,
                 owner,
-                bucket: { endpoint: eu.endpoints.objectStoreEndpoint, bucket: eu.endpoints.bucket, ...eu.credentials.objectStoreKeys },
+                bucket: exportBucketOf(eu),
                 postgres: {
-                    address: postgres.host,
-                    database: postgres.pathname.slice(1),
-                    user: postgres.username,
-                    password: decodeURIComponent(postgres.password),
+                    address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
+                    database: eu.endpoints.postgres.database,
+                    user: eu.endpoints.postgres.user,
+                    password: eu.credentials.postgresPassword,
                 },
                 log: (line) => ran.push(`${owner} ${line}`),
             });

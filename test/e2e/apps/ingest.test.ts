@@ -24,7 +24,7 @@ import {
     eventOf as event,
     eventually,
     postEvents,
-    postgresUrlOf,
+    postgresOf,
 } from "./cell";
 import type { JsonBody } from "../../support/json";
 
@@ -258,7 +258,7 @@ describe("ingest on a local cell", () => {
             );
 
         beforeAll(async () => {
-            pool = new Pool({ connectionString: postgresUrlOf(eu), max: 4 });
+            pool = new Pool({ ...postgresOf(eu), max: 4 });
             kafkaProducer = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).producer({
                 idempotent: true,
                 maxInFlightRequests: 1,

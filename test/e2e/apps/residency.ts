@@ -1,7 +1,7 @@
 import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
-import { CellOutput, clickhouseOf, postgresUrlOf, s3Of } from "./cell";
+import { CellOutput, clickhouseOf, postgresOf, s3Of } from "./cell";
 
 /**
  * Where a tenant's data sits in one cell, store by store: rows and Parquet files naming it, Kafka messages
@@ -80,7 +80,7 @@ async function bucketObjects(cell: CellOutput, tenant: string): Promise<number> 
 }
 
 async function postgresRows(cell: CellOutput, tenant: string): Promise<number> {
-    const client = new Client({ connectionString: postgresUrlOf(cell) });
+    const client = new Client(postgresOf(cell));
     await client.connect();
     try {
         const { rows: tables } = await client.query<{ name: string }>(
