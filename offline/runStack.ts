@@ -94,11 +94,14 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
     }
 }
 
+/** Resources whose name input is not called after their type. */
+const AZURE_NAME_INPUTS: Record<string, string> = { NamespaceAuthorizationRule: "authorizationRuleName" };
+
 /** The `name` every Azure resource reports, from its `xxxName` input as the real provider does. */
 function azureName(type: string, name: string, inputs: ResourceProps): string {
     const resource = type.split(":")[2] ?? "";
     const key = `${resource[0].toLowerCase()}${resource.slice(1)}Name`;
-    return inputs[key] ?? name;
+    return inputs[key] ?? inputs[AZURE_NAME_INPUTS[resource]] ?? name;
 }
 
 /**

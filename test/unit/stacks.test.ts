@@ -181,7 +181,9 @@ describe("the local stack", () => {
             run.resources.filter((r) => r.cell === "local-eu" && r.type.endsWith(type)).map((r) => unwrapSecret(r.inputs.spec));
         const [clickhouse] = ofCell("LocalClickhouseServer");
         const users = Object.fromEntries(
-            ofCell("LocalAppServer").map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], JSON.parse(spec.env.CLICKHOUSE).user]),
+            ofCell("LocalAppServer")
+                .filter((spec) => spec.env.CLICKHOUSE)
+                .map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], JSON.parse(spec.env.CLICKHOUSE).user]),
         );
         expect(users).toMatchObject({ ingest: "cellplane_ingest", "ingest-consumer": "cellplane_consumer", export: "cellplane_exporter" });
         expect(

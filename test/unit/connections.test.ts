@@ -1,0 +1,141 @@
+import { X509Certificate } from "crypto";
+import { loadExportConfig } from "../../apps/export/config";
+import { loadConsumerConfig, loadIngestConfig } from "../../apps/ingest/config";
+import { KAFKA_ACLS } from "../../components/kubernetes/strimziKafka";
+import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
+import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
+import type { ResourceProps } from "../../model/resourceProps";
+import { ofType, ProgramRun, secretValue, singleCellStack } from "../support/harness";
+
+/**
+ * The contract of every cloud target: each app's environment, as the pod would see it, passes the app's own
+ * configuration check (a complete connection to each store it uses, TLS and SASL included), and says where each
+ * credential comes from. Keys of Secrets that operators write (Strimzi's users and CA, CloudNativePG's CA) stand in
+ * as placeholders of the right shape.
+ */
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const CELLS = {
+    aws: { cloud: "aws", region: "eu-west-1", residency: "eu", size: "medium" },
+    azure: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" },
+    kubernetes: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
+};
+const LOADERS = { ingest: loadIngestConfig, "ingest-consumer": loadConsumerConfig, export: loadExportConfig } as const;
+type App = keyof typeof LOADERS;
+
+const OPERATOR_PEM = "-----BEGIN CERTIFICATE-----\noperator's CA\n-----END CERTIFICATE-----";
+
+/** An app's environment as its pod gets it: plain values, its Secret's values, and operators' Secrets by reference. */
+function podEnvironment(run: ProgramRun, app: App): { env: Record<string, string>; refs: Record<string, { name: string; key: string }> } {
+    const container = ofType(run, DEPLOYMENT).find((d) => d.inputs.metadata.name === app)!.inputs.spec.template.spec.containers[0];
+    const secret = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === `${app}-secrets`)!;
+    const env: Record<string, string> = { ...(secretValue(secret.inputs.stringData) as Record<string, string>) };
+    const refs: Record<string, { name: string; key: string }> = {};
+    for (const variable of container.env as ResourceProps[]) {
+        if (variable.value !== undefined) env[variable.name] = variable.value;
+        else {
+            refs[variable.name] = variable.valueFrom.secretKeyRef;
+            env[variable.name] = variable.valueFrom.secretKeyRef.key === "ca.crt" ? OPERATOR_PEM : "operator's secret";
+        }
+    }
+    return { env, refs };
+}
+
+describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
+    describe.each(["dev", "prod"] as const)("in %s", (environment) => {
+        let run: ProgramRun;
+        const config = (app: App) =>
+            LOADERS[app](podEnvironment(run, app).env) as ReturnType<typeof loadExportConfig> & ReturnType<typeof loadIngestConfig>;
+        beforeAll(async () => {
+            run = await singleCellStack(cell, environment);
+        });
+
+        test("each get a complete connection to every store they use, which their own configuration check accepts", () => {
+            for (const app of Object.keys(LOADERS) as App[]) expect(() => config(app)).not.toThrow();
+            expect(Object.keys(podEnvironment(run, "ingest-consumer").env)).not.toContain("POSTGRES");
+            expect(Object.keys(podEnvironment(run, "export").env)).not.toContain("KAFKA");
+        });
+
+        test("reach Kafka over TLS, each app as its own principal", () => {
+            const ingest = config("ingest");
+            expect(ingest.KAFKA.tls).not.toBe("off");
+            if (cloud === "aws") {
+                expect(ingest.KAFKA.sasl).toEqual({ mechanism: "oauthbearer", tokens: { from: "aws-msk-iam", region: cell.region } });
+            }
+            if (cloud === "azure") {
+                expect(ingest.KAFKA.sasl).toEqual({ mechanism: "plain", username: "$ConnectionString" });
+                const rights = Object.fromEntries(
+                    ofType(run, "azure-native:eventhub:NamespaceAuthorizationRule").map((r) => [
+                        r.inputs.authorizationRuleName,
+                        r.inputs.rights,
+                    ]),
+                );
+                expect(rights).toEqual({ "cellplane-ingest": ["Send"], "cellplane-consumer": ["Listen", "Send"] });
+                expect(ingest.KAFKA_PASSWORD).toContain("SharedAccessKeyName=cellplane-ingest");
+                expect(config("ingest-consumer").KAFKA_PASSWORD).toContain("SharedAccessKeyName=cellplane-consumer");
+            }
+            if (cloud === "kubernetes") {
+                expect(ingest.KAFKA.sasl).toEqual({ mechanism: "scram-sha-512", username: "cellplane-ingest" });
+                for (const app of ["ingest", "ingest-consumer"] as const) {
+                    const { refs } = podEnvironment(run, app);
+                    expect(refs.KAFKA_CA).toEqual({ name: "kafka-cluster-ca-cert", key: "ca.crt" });
+                    expect(refs.KAFKA_PASSWORD).toEqual({
+                        name: app === "ingest" ? "cellplane-ingest" : "cellplane-consumer",
+                        key: "password",
+                    });
+                }
+                const users = ofType(run, "kubernetes:kafka.strimzi.io/v1beta2:KafkaUser");
+                expect(users.map((u) => [u.inputs.metadata.name, u.inputs.spec.authorization.acls])).toEqual([
+                    ["cellplane-ingest", KAFKA_ACLS.ingest],
+                    ["cellplane-consumer", KAFKA_ACLS.consumer],
+                ]);
+                const readable = (acls: ResourceProps[]) => acls.filter((a) => a.operations.includes("Read")).map((a) => a.resource.name);
+                expect(readable(KAFKA_ACLS.ingest)).toEqual([]);
+                expect(readable(KAFKA_ACLS.consumer)).toEqual(["events", CONSUMER_GROUP]);
+            }
+        });
+
+        test("find the events and dead-letter topics made by the cell, or make them themselves on MSK", () => {
+            const topics = cellTopics();
+            if (cloud === "azure") {
+                const hubs = ofType(run, "azure-native:eventhub:EventHub").map((h) => h.inputs);
+                expect(hubs.map((h) => [h.eventHubName, h.partitionCount])).toEqual(topics.map((t) => [t.topic, t.partitions]));
+                // Standard namespaces keep events 7 days at most; Azure refuses a longer retention.
+                expect(hubs.map((h) => h.retentionDescription.retentionTimeInHours)).toEqual([
+                    24 * EVENTS_RETENTION_DAYS,
+                    24 * Math.min(DEAD_LETTER_RETENTION_DAYS, EVENT_HUBS_MAX_RETENTION_DAYS.Standard),
+                ]);
+                const [group] = ofType(run, "azure-native:eventhub:ConsumerGroup");
+                expect(group.inputs.consumerGroupName).toBe(CONSUMER_GROUP);
+            }
+            if (cloud === "kubernetes") {
+                const made = ofType(run, "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic").map((t) => t.inputs);
+                expect(made.map((t) => [t.metadata.name, t.spec.partitions, t.metadata.labels["strimzi.io/cluster"]])).toEqual(
+                    topics.map((t) => [t.topic, t.partitions, "kafka"]),
+                );
+            }
+        });
+
+        test("reach Postgres over TLS verified against the right CA", () => {
+            const ingest = config("ingest");
+            const expected = { aws: "ca", azure: "system", kubernetes: "ca" }[cloud];
+            expect(ingest.POSTGRES.tls).toBe(expected);
+            if (cloud === "aws") {
+                const pems = ingest.POSTGRES_CA!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!;
+                expect(pems.length).toBeGreaterThan(0);
+                for (const pem of pems) expect(new X509Certificate(pem).subject).toContain(`Amazon RDS ${cell.region} `);
+            }
+            if (cloud === "kubernetes")
+                expect(podEnvironment(run, "ingest").refs.POSTGRES_CA).toEqual({ name: "postgres-ca", key: "ca.crt" });
+        });
+
+        test("write exports with the cell's identity on cloud stores, and with keys where the store has them", () => {
+            const store = config("export").OBJECT_STORE;
+            expect(store.protocol).toBe(cloud === "azure" ? "azblob" : "s3");
+            expect(store.credentials.from).toBe(cloud === "kubernetes" ? "keys" : "identity");
+        });
+
+        test("name the ClickHouse cluster their schema is created on when the cell has several replicas", () => {
+            expect(config("ingest-consumer").CLICKHOUSE.cluster).toBe("cell");
+        });
+    });
+});
