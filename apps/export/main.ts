@@ -1,18 +1,18 @@
 /** The export service of one cell: per-tenant schedules and Parquet exports to the cell's bucket (config.ts). */
 import { clickhouseOf, postgresPoolOf } from "../shared/connections";
-import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
-import { Quotas, QUOTAS_DDL } from "../shared/quotas";
-import { ensureSchema } from "../shared/schema";
+import { ApiKeys } from "../shared/apiKeys";
+import { Quotas } from "../shared/quotas";
+import { migrate } from "../shared/migrations";
+import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
-import { EXPORT_DDL, ExportStore } from "./store";
+import { ExportStore } from "./store";
 
 runService(async () => {
     const config = loadExportConfig();
     const pool = postgresPoolOf(config);
-    await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL, EXPORT_DDL);
     const clickhouse = clickhouseOf(config, {
         // One export is one long INSERT; progress headers keep proxies from closing the idle connection.
         request_timeout: 3_600_000,
@@ -33,15 +33,22 @@ runService(async () => {
         },
         log: (line) => console.log(line),
     });
-    const scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
-        console.error("scheduler:", error instanceof Error ? error.message : error),
-    );
     const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner });
+    const readiness = new Readiness();
+    readiness.guard(app);
     const address = await app.listen({ port: config.PORT, host: config.HOST });
-    console.log(`export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.OBJECT_STORE.endpoint}`);
+    console.log(
+        `export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.OBJECT_STORE.endpoint}; ready once Postgres answers (${address}/readyz)`,
+    );
+    let scheduler: { stop(): void } | undefined;
+    void readiness.bringUp([["postgres", () => migrate(pool)]]).then(() => {
+        scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
+            console.error("scheduler:", error instanceof Error ? error.message : error),
+        );
+    });
 
     return async () => {
-        scheduler.stop();
+        scheduler?.stop();
         await app.close();
         await runner.idle();
         await Promise.allSettled([clickhouse.close(), pool.end()]);

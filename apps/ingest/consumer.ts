@@ -40,8 +40,14 @@ export async function startConsumer({
         sessionTimeout: 30_000,
         rebalanceTimeout: 60_000,
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+    } catch (error) {
+        // The caller tries again from the start; nothing of this attempt stays connected.
+        await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+        throw error;
+    }
     await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,

@@ -1,8 +1,9 @@
 /** The ingest API of one cell: HTTP → Kafka; the consumer (consumerMain.ts) takes events on to ClickHouse. Configured by environment variables (config.ts). */
 import { clickhouseOf, kafkaOf, postgresPoolOf } from "../shared/connections";
-import { API_KEYS_DDL, ApiKeys } from "../shared/apiKeys";
-import { Quotas, QUOTAS_DDL } from "../shared/quotas";
-import { ensureSchema } from "../shared/schema";
+import { ApiKeys } from "../shared/apiKeys";
+import { Quotas } from "../shared/quotas";
+import { migrate } from "../shared/migrations";
+import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadIngestConfig } from "./config";
 import { apiMetrics } from "./metrics";
@@ -13,10 +14,8 @@ import { StorageMeter } from "./storage";
 runService(async () => {
     const config = loadIngestConfig();
     const pool = postgresPoolOf(config);
-    await ensureSchema(pool, API_KEYS_DDL, ...QUOTAS_DDL);
     const clickhouse = clickhouseOf(config);
     const producer = kafkaOf(config, `ingest-${config.CELL_ID}`).producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     const storage = new StorageMeter(clickhouse, 10_000, (error) => console.error("storage meter:", (error as Error).message));
     const app = ingestServer({
         config,
@@ -27,8 +26,14 @@ runService(async () => {
         clickhouse,
         metrics: apiMetrics(),
     });
+    const readiness = new Readiness();
+    readiness.guard(app);
     const address = await app.listen({ port: config.PORT, host: config.HOST });
-    console.log(`ingest of cell ${config.CELL_ID} listening on ${address}`);
+    console.log(`ingest of cell ${config.CELL_ID} listening on ${address}; ready once Postgres and Kafka answer (${address}/readyz)`);
+    void readiness.bringUp([
+        ["postgres", () => migrate(pool)],
+        ["kafka", () => producer.connect()],
+    ]);
 
     return async () => {
         await app.close();

@@ -56,7 +56,8 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             { parent: this },
         );
 
-        const probe = { httpGet: { path: "/healthz", port: APP_PORT }, periodSeconds: 10 };
+        // Ready once its stores answer (the rollout waits for that); alive while it retries them.
+        const probe = (path: string) => ({ httpGet: { path, port: APP_PORT }, periodSeconds: 10 });
         const deployment = new apps.Deployment(
             `${name}-deployment`,
             {
@@ -104,8 +105,8 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                                         })),
                                     ],
                                     envFrom: [{ secretRef: { name: secrets.metadata.name } }],
-                                    readinessProbe: probe,
-                                    livenessProbe: { ...probe, initialDelaySeconds: 10 },
+                                    readinessProbe: probe("/readyz"),
+                                    livenessProbe: { ...probe("/healthz"), initialDelaySeconds: 10 },
                                     resources: APP_RESOURCES,
                                     securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
                                     volumeMounts: [{ name: "app", mountPath: "/app", readOnly: true }],

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { destroyService, runningPid, startService, stopService } from "./supervisor";
+import { destroyService, runningPid, ServiceError, startService, stopService } from "./supervisor";
 import { nodeBin } from "./tools";
 
 /** One of a cell's apps as a process on this machine: its bundle, copied into its folder, run by the
@@ -16,6 +16,7 @@ export interface AppServerSpec {
 
 export const appUrlOf = (spec: Pick<AppServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
 
+/** Starts the app and waits until it is ready, as a rollout waits for a pod's readiness. */
 export async function startApp(spec: AppServerSpec): Promise<number> {
     // The cell keeps its own copy, so it restarts after the build cache is cleared.
     const script = path.join(spec.dir, `app-${spec.hash}.js`);
@@ -23,7 +24,7 @@ export async function startApp(spec: AppServerSpec): Promise<number> {
         fs.mkdirSync(spec.dir, { recursive: true });
         fs.copyFileSync(spec.bundle, script);
     }
-    return startService({
+    const pid = await startService({
         label: spec.label,
         command: nodeBin(),
         args: [script],
@@ -31,6 +32,20 @@ export async function startApp(spec: AppServerSpec): Promise<number> {
         port: spec.port,
         env: { ...spec.env, HOST: "127.0.0.1", PORT: String(spec.port), NODE_ENV: "production" },
     });
+    await untilReady(spec);
+    return pid;
+}
+
+async function untilReady(spec: AppServerSpec, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "no answer";
+    while (Date.now() < deadline) {
+        const answer = await fetch(`${appUrlOf(spec)}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch((error: Error) => error);
+        if (answer instanceof Response && answer.ok) return;
+        last = answer instanceof Response ? await answer.text() : answer.message;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new ServiceError(`${spec.label} did not become ready in ${timeoutMs / 1000} s; it waits for: ${last}`);
 }
 
 /** Running means the process lives and its health check answers. */

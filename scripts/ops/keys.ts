@@ -1,6 +1,6 @@
 import { Pool } from "pg";
-import { API_KEYS_DDL, createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
-import { ensureSchema } from "../../apps/shared/schema";
+import { createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
+import { migrate } from "../../apps/shared/migrations";
 import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
 import { openStack } from "./workspace";
@@ -68,7 +68,7 @@ export async function withTenantPostgres<T>(
         max: 1,
     });
     try {
-        await ensureSchema(pool, API_KEYS_DDL);
+        await migrate(pool);
         return await fn(pool, home);
     } finally {
         await pool.end();

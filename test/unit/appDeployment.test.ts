@@ -34,7 +34,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             expect(NODE_VERSION).toMatch(/^24\./);
             expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
             const [container] = pod.containers;
-            expect(container.readinessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });
+            expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: 8080 });
             expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });
             expect(container.resources.limits).toEqual({ cpu: "1", memory: "512Mi" });
             expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });

@@ -1,0 +1,48 @@
+import type { Pool } from "pg";
+import { EXPORT_DDL } from "../export/store";
+import { API_KEYS_DDL } from "./apiKeys";
+import { QUOTAS_DDL } from "./quotas";
+
+/** One step of the cell's Postgres schema; applied once, in order, and never edited once released. */
+export interface Migration {
+    id: string;
+    statements: string[];
+}
+
+/** The `cellplane` schema of a cell's Postgres, in the order it grew. Append; never rewrite. */
+export const MIGRATIONS: Migration[] = [
+    { id: "0001_api_keys", statements: [API_KEYS_DDL] },
+    { id: "0002_quotas", statements: QUOTAS_DDL },
+    { id: "0003_exports", statements: [EXPORT_DDL] },
+];
+
+const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (
+    id text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/**
+ * Brings the cell's schema up to date: the migrations not applied yet, in one transaction, under an advisory lock,
+ * so replicas of every app can start together and each step runs once. Returns the ids it applied.
+ */
+export async function migrate(pool: Pool, migrations: Migration[] = MIGRATIONS): Promise<string[]> {
+    const client = await pool.connect();
+    try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('cellplane schema'))");
+        await client.query(HISTORY);
+        const done = new Set((await client.query<{ id: string }>("SELECT id FROM cellplane.schema_migrations")).rows.map((r) => r.id));
+        const pending = migrations.filter((m) => !done.has(m.id));
+        for (const migration of pending) {
+            for (const statement of migration.statements) await client.query(statement);
+            await client.query("INSERT INTO cellplane.schema_migrations (id) VALUES ($1)", [migration.id]);
+        }
+        await client.query("COMMIT");
+        return pending.map((m) => m.id);
+    } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+    } finally {
+        client.release();
+    }
+}
