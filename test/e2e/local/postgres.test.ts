@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
+import { Client, Pool } from "pg";
+import { migrate, MIGRATIONS } from "../../../apps/shared/migrations";
 import { dropDatabase, ensureDatabase, readDatabase } from "../../../components/local/postgresObjects";
 import { destroyPostgres, PostgresServerSpec, postgresStatus, startPostgres } from "../../../components/local/postgresServer";
 import { isAlive, portAnswers } from "../../../components/local/supervisor";
@@ -68,6 +69,25 @@ describe("a local Postgres server", () => {
         const client = await connectAsApp();
         await client.query("create table t (id int)");
         await client.end();
+    });
+
+    test("migrates the cell's schema once, however many app replicas start together", async () => {
+        const setup = await connectAsApp();
+        await setup.query("CREATE SCHEMA IF NOT EXISTS cellplane");
+        await setup.end();
+        const pools = Array.from(
+            { length: 4 },
+            () => new Pool({ host: "127.0.0.1", port: spec.port, user: app.owner, password: app.ownerPassword, database: app.database }),
+        );
+        const applied = await Promise.all(pools.map((pool) => migrate(pool)));
+        expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.id));
+        expect(await migrate(pools[0])).toEqual([]);
+        const history = await pools[0].query("SELECT id FROM cellplane.schema_migrations ORDER BY id");
+        expect(history.rows.map((r) => r.id)).toEqual(MIGRATIONS.map((m) => m.id));
+        // A later step is applied alone, after the ones already there.
+        const next = { id: "9999_probe", statements: ["CREATE TABLE cellplane.probe (id int)"] };
+        expect(await migrate(pools[1], [...MIGRATIONS, next])).toEqual([next.id]);
+        await Promise.all(pools.map((pool) => pool.end()));
     });
 
     test("refuses a wrong password", async () => {
