@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
 import { cellLabels } from "../model/labels";
 import { cellApps } from "./apps/cellApps";
-import type { AppService, AppSpec, CellPlatform, CellTarget } from "./platform";
+import type { AppService, AppSpec, CellPlatform, CellTarget, StoreAccess } from "./platform";
 import { CELL_SHAPES } from "../model/sizing";
 import type { TenantDirectory } from "../model/tenantDirectory";
 
@@ -23,9 +23,11 @@ export interface CellArgs {
 
 /** What the routing table and the apps need to reach a cell. Holds no secret. */
 export interface CellEndpoints {
-    postgres: { host: string; port: number; database: string; user: string };
+    /** `ca`: the CA bundle (PEM) to verify the server with, where it is not the system's roots or an operator's Secret. */
+    postgres: { host: string; port: number; database: string; user: string; ca?: string };
     kafkaBootstrap: string;
     clickhouseUrl: string;
+    clickhouseCa?: string;
     bucket: string;
     objectStoreEndpoint: string;
     /** Where Flink and Spark jobs go; absent on cells without Kubernetes. */
@@ -40,6 +42,9 @@ export interface CellCredentials {
     clickhousePassword: string;
     objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
 }
+
+/** A store's CA bundle, when the program holds it. */
+const caValue = (access: StoreAccess<unknown>) => (access.ca && "value" in access.ca ? access.ca.value : undefined);
 
 /**
  * One residency-pinned unit: Postgres (metadata), Kafka (events), ClickHouse (analytics), object storage
@@ -92,9 +97,16 @@ export class Cell extends pulumi.ComponentResource {
         const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
 
         this.endpoints = pulumi.output({
-            postgres: { host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user },
+            postgres: {
+                host: postgres.host,
+                port: postgres.port,
+                database: postgres.database,
+                user: postgres.user,
+                ca: caValue(postgres.access),
+            },
             kafkaBootstrap: kafka.bootstrapServers,
             clickhouseUrl: clickhouse.url,
+            clickhouseCa: caValue(clickhouse.access.consumer),
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
             jobsNamespace: streamOperators?.jobsNamespace,

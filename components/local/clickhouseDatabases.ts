@@ -1,14 +1,15 @@
 import { ClickHouseServerSpec, urlOf } from "./clickhouseServer";
+import { loopbackRequest } from "./loopbackHttp";
 
 async function run(server: ClickHouseServerSpec, sql: string): Promise<string> {
-    const response = await fetch(`${urlOf(server)}/`, {
+    const answer = await loopbackRequest(`${urlOf(server)}/`, {
         method: "POST",
         body: sql,
         headers: { "X-ClickHouse-User": server.user, "X-ClickHouse-Key": server.password },
+        ca: server.tls?.ca,
     });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${server.label}: ${text.trim()}`);
-    return text;
+    if (answer.status !== 200) throw new Error(`${server.label}: ${answer.text.trim()}`);
+    return answer.text;
 }
 
 const quoted = (name: string) => `\`${name.replace(/`/g, "")}\``;

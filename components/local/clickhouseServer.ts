@@ -3,6 +3,8 @@ import * as path from "path";
 import { type FrontUser, sha256 } from "./clickhouse/access";
 import { assertPortFree, destroyService, ownDir, runningPid, serviceUser, startService, stopService } from "./supervisor";
 import { nodeBin } from "./tools";
+import type { ServerTls } from "./certificates";
+import { loopbackRequest } from "./loopbackHttp";
 
 /** An app's own user: what it may reach beyond its queries, inserts and schema (see `clickhouse/access.ts`). */
 export interface ClickHouseAppUser {
@@ -22,6 +24,8 @@ export interface ClickHouseServerSpec {
     user: string;
     password: string;
     apps?: ClickHouseAppUser[];
+    /** When given, the front serves HTTPS only, with this certificate. */
+    tls?: ServerTls;
 }
 
 /** The front's users file: passwords as hashes, in the server's folder, readable by the server alone. */
@@ -42,7 +46,21 @@ function writeUsers(spec: ClickHouseServerSpec): string {
     return file;
 }
 
-export const urlOf = (spec: Pick<ClickHouseServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
+export const frontUrl = (port: number, secure: boolean) => `${secure ? "https" : "http"}://127.0.0.1:${port}`;
+export const urlOf = (spec: Pick<ClickHouseServerSpec, "port" | "tls">) => frontUrl(spec.port, Boolean(spec.tls));
+
+/** The front's certificate and key, in its folder, readable by the front alone. */
+function writeTls(spec: ClickHouseServerSpec, runAs: string | undefined): Record<string, string> {
+    if (!spec.tls) return {};
+    const file = (name: string, content: string) => {
+        const at = path.join(spec.dir, name);
+        fs.writeFileSync(at, content, { mode: 0o600 });
+        return at;
+    };
+    const files = { CLICKHOUSE_TLS_CERT: file("server.crt", spec.tls.cert), CLICKHOUSE_TLS_KEY: file("server.key", spec.tls.key) };
+    ownDir(spec.dir, runAs);
+    return files;
+}
 
 export async function startClickHouse(spec: ClickHouseServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
@@ -51,6 +69,7 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
     const usersFile = writeUsers(spec);
     const runAs = serviceUser();
+    const tls = writeTls(spec, runAs);
     ownDir(spec.dir, runAs);
     return startService({
         label: spec.label,
@@ -63,6 +82,7 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
             CLICKHOUSE_DIR: path.join(spec.dir, "data"),
             CLICKHOUSE_PORT: String(spec.port),
             CLICKHOUSE_USERS_FILE: usersFile,
+            ...tls,
             ...(runAs ? { CLICKHOUSE_RUN_AS: runAs } : {}),
         },
     });
@@ -72,11 +92,12 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
 export async function clickhouseRunning(spec: ClickHouseServerSpec): Promise<boolean> {
     if (!runningPid(spec.dir)) return false;
     try {
-        const response = await fetch(`${urlOf(spec)}/?query=SELECT%201`, {
+        const answer = await loopbackRequest(`${urlOf(spec)}/?query=SELECT%201`, {
             headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
-            signal: AbortSignal.timeout(5_000),
+            ca: spec.tls?.ca,
+            timeoutMs: 5_000,
         });
-        return response.ok;
+        return answer.status === 200;
     } catch {
         return false;
     }

@@ -6,6 +6,7 @@ import { appUrlOf } from "./appServer";
 import { exportsBucketOf, LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
 import { endpointOf } from "./seaweedfsServer";
 import { LocalObject } from "./resources";
+import { LocalCertificates } from "./tls";
 
 /**
  * Offsets of a local cell's servers and apps from its `portBase`, all within its PORTS_PER_LOCAL_CELL: Kafka's
@@ -27,11 +28,11 @@ export const LOCAL_PORTS = {
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, SeaweedFS)
  * listening on loopback, with its data under `stateDir`, the stack's folder. No Kubernetes, so no stream operators.
  */
-export const localTarget = (stateDir: string): CellTarget => ({
+export const localTarget = (stateDir: string, certificates = new LocalCertificates()): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
         const root = path.join(stateDir, cell.id);
-        const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name) });
+        const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name), certificates });
         const opts = { parent };
         return {
             postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),

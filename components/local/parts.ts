@@ -16,17 +16,20 @@ import type {
 } from "../platform";
 import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../../model/connections";
 import { appUrlOf } from "./appServer";
-import { urlOf } from "./clickhouseServer";
+import { frontUrl } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
 import { endpointOf } from "./seaweedfsServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
+import type { LocalCertificates } from "./tls";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
     context: CellContext;
     dir: string;
     port: number;
+    /** The stack's CA, which issues the part's certificate. */
+    certificates: LocalCertificates;
 }
 
 const label = (what: string, context: CellContext) => `${what} of cell ${context.cell.id}`;
@@ -49,6 +52,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             port: args.port,
             superuser: "cellplane",
             superuserPassword,
+            tls: args.certificates.serverTls(name, this),
         };
         const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
         const database = new LocalPostgresDatabase(
@@ -67,7 +71,8 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
         );
         this.port = process.port;
         this.access = {
-            connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: "off" as const }),
+            connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: "ca" as const }),
+            ca: { value: args.certificates.caCertificate() },
             password: { value: this.password },
         };
         this.registerOutputs({ port: this.port });
@@ -135,6 +140,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             port: args.port,
             user: "cellplane",
             password: this.password,
+            tls: args.certificates.serverTls(name, this),
             // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads the
             // cell's Postgres and writes its bucket.
             apps: [
@@ -154,9 +160,10 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } },
             { parent: this, dependsOn: [database] },
         );
-        this.url = server.running.apply(() => urlOf(args));
+        this.url = server.running.apply(() => frontUrl(args.port, true));
         const accessOf = ({ user, password }: ClickHouseCredentials) => ({
-            connection: pulumi.output({ url: this.url, user, tls: "off" as const }),
+            connection: pulumi.output({ url: this.url, user, tls: "ca" as const }),
+            ca: { value: args.certificates.caCertificate() },
             password: { value: password },
         });
         this.access = { ingest: accessOf(ingest), consumer: accessOf(consumer), exporter: accessOf(exporter) };

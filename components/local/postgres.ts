@@ -20,7 +20,7 @@ export class LocalPostgresServer extends pulumi.dynamic.Resource {
             serverProvider,
             name,
             { ...args, running: undefined },
-            { ...opts, additionalSecretOutputs: ["superuserPassword"] },
+            { ...opts, additionalSecretOutputs: ["superuserPassword", "tls"] },
             "cellplane",
             "LocalPostgresServer",
         );

@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
+import type { ServerTls } from "./certificates";
 import { postgresBin } from "./tools";
 import {
     assertPortFree,
@@ -24,12 +25,44 @@ export interface PostgresServerSpec {
     port: number;
     superuser: string;
     superuserPassword: string;
+    /** When given, the server speaks TLS only, with this certificate, and refuses plain-text clients. */
+    tls?: ServerTls;
 }
 
 const dataDir = (spec: PostgresServerSpec) => path.join(spec.dir, "data");
 
 export function connect(spec: PostgresServerSpec, database = "postgres"): Client {
-    return new Client({ host: "127.0.0.1", port: spec.port, user: spec.superuser, password: spec.superuserPassword, database });
+    return new Client({
+        host: "127.0.0.1",
+        port: spec.port,
+        user: spec.superuser,
+        password: spec.superuserPassword,
+        database,
+        ssl: spec.tls ? { ca: spec.tls.ca } : false,
+    });
+}
+
+/** TLS from every client, verified by them against the stack's CA; a plain-text connection is refused outright. */
+function tlsSettings(spec: PostgresServerSpec, user: string | undefined): string[] {
+    if (!spec.tls) return [];
+    const file = (name: string, content: string) => {
+        const at = path.join(spec.dir, name);
+        fs.writeFileSync(at, content, { mode: 0o600 });
+        if (user && process.getuid?.() === 0) fs.chownSync(at, idsOf(user).uid, idsOf(user).gid);
+        return at;
+    };
+    const hba = file("pg_hba.conf", "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all all reject\n");
+    return [
+        ...[
+            "-c",
+            "ssl=on",
+            "-c",
+            `ssl_cert_file=${file("server.crt", spec.tls.cert)}`,
+            "-c",
+            `ssl_key_file=${file("server.key", spec.tls.key)}`,
+        ],
+        ...["-c", "ssl_min_protocol_version=TLSv1.2", "-c", `hba_file=${hba}`],
+    ];
 }
 
 /** Runs `fn` with a connection as the superuser. */
@@ -96,6 +129,7 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
             "listen_addresses=127.0.0.1",
             "-c",
             `unix_socket_directories=${spec.dir}`,
+            ...tlsSettings(spec, user),
         ],
         dir: spec.dir,
         port: spec.port,

@@ -1,9 +1,11 @@
 import { Pool } from "pg";
+import type { CellCredentials, CellEndpoints } from "../../components/cell";
 import { createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
 import { migrate } from "../../apps/shared/migrations";
 import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
 import { openStack } from "./workspace";
+import { postgresConfigOf } from "./cellClients";
 
 /** Where a deployed tenant lives: its stack, its cell and that cell's outputs (secrets included), and its router. */
 export interface TenantHome {
@@ -15,23 +17,11 @@ export interface TenantHome {
 }
 
 /** A cell as the stack's `cells` output holds it (with `--show-secrets`). */
+/** A cell as its stack outputs it (`stacks/program.ts`), secrets included. */
 export interface CellOutputs {
     residency: string;
-    endpoints: {
-        postgres: { host: string; port: number; database: string; user: string };
-        kafkaBootstrap: string;
-        clickhouseUrl: string;
-        bucket: string;
-        objectStoreEndpoint: string;
-        ingestUrl: string;
-        exportUrl: string;
-    };
-    credentials: {
-        postgresPassword: string;
-        clickhouseUser: string;
-        clickhousePassword: string;
-        objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
-    };
+    endpoints: CellEndpoints;
+    credentials: CellCredentials;
 }
 
 /** Finds the stack of `env` that places `tenant` and reads its cell from the stack's outputs; undefined if it was never deployed. */
@@ -62,11 +52,7 @@ export async function withTenantPostgres<T>(
     const home = await tenantHome(projectDir, env, tenant);
     if (!home)
         throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
-    const pool = new Pool({
-        ...home.outputs.endpoints.postgres,
-        password: home.outputs.credentials.postgresPassword,
-        max: 1,
-    });
+    const pool = new Pool({ ...postgresConfigOf(home.outputs), max: 1 });
     try {
         await migrate(pool);
         return await fn(pool, home);

@@ -1,5 +1,5 @@
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import { ClickHouseClient, createClient } from "@clickhouse/client";
+import { ClickHouseClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import type { Pool } from "pg";
 import { partitionLags } from "../../apps/ingest/consumer";
@@ -7,6 +7,7 @@ import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { TenantHome } from "./keys";
+import { clickhouseOfCell } from "./cellClients";
 
 /** What a tenant has stored in its cell. */
 export interface TenantData {
@@ -27,12 +28,7 @@ const POSTGRES_ROWS = [
     ["quota_buckets", "org_id"],
 ] as const;
 
-const clickhouseOf = (home: TenantHome) =>
-    createClient({
-        url: home.outputs.endpoints.clickhouseUrl,
-        username: home.outputs.credentials.clickhouseUser,
-        password: home.outputs.credentials.clickhousePassword,
-    });
+const clickhouseOf = (home: TenantHome) => clickhouseOfCell(home.outputs);
 const s3Of = (home: TenantHome) =>
     new S3Client({
         endpoint: home.outputs.endpoints.objectStoreEndpoint,

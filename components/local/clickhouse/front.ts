@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import type { Readable } from "stream";
 import { activeRoles, authenticate, type FrontUser, sessionValues, Vetting, withSessionFunctions } from "./access";
@@ -98,9 +99,11 @@ export class Front {
         this.sessions = new Sessions(engine);
     }
 
-    server(): http.Server {
+    /** Over HTTPS when given a certificate (as ClickHouse Cloud and the cells' clients expect), else plain HTTP. */
+    server(tls?: { cert: string; key: string }): http.Server | https.Server {
         // No client action ends the process: whatever a request does wrong ends that request.
-        return http.createServer((req, res) => void this.answer(req, res).catch(() => res.destroy()));
+        const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.answer(req, res).catch(() => res.destroy());
+        return tls ? https.createServer({ ...tls, minVersion: "TLSv1.2" }, handler) : http.createServer(handler);
     }
 
     private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -342,10 +345,16 @@ export class Front {
 }
 
 if (require.main === module) {
-    const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USERS_FILE, CLICKHOUSE_RUN_AS } = process.env;
+    const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USERS_FILE, CLICKHOUSE_RUN_AS, CLICKHOUSE_TLS_CERT, CLICKHOUSE_TLS_KEY } =
+        process.env;
     if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USERS_FILE)
         throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT and CLICKHOUSE_USERS_FILE are required");
     const users = (JSON.parse(fs.readFileSync(CLICKHOUSE_USERS_FILE, "utf8")) as { users: FrontUser[] }).users;
+    // Read before the front drops to the service user, like the users file.
+    const tls =
+        CLICKHOUSE_TLS_CERT && CLICKHOUSE_TLS_KEY
+            ? { cert: fs.readFileSync(CLICKHOUSE_TLS_CERT, "utf8"), key: fs.readFileSync(CLICKHOUSE_TLS_KEY, "utf8") }
+            : undefined;
     // The engine lives in the bootstrap's cache, outside node_modules, so its path is only known at run time.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const chdb = require(chdbModule()) as ChdbModule;
@@ -364,5 +373,5 @@ if (require.main === module) {
         engine.ask("SELECT name FROM system.table_functions UNION ALL SELECT name FROM system.table_engines").trim().split("\n"),
     );
     const accounts = new Accounts(path.join(path.dirname(CLICKHOUSE_DIR), "accounts.json"), new Set(users.map((user) => user.name)));
-    new Front(engine, vetting, { users, accounts, uploadDir, timezone }).server().listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
+    new Front(engine, vetting, { users, accounts, uploadDir, timezone }).server(tls).listen(Number(CLICKHOUSE_PORT), "127.0.0.1");
 }

@@ -1,6 +1,7 @@
 /** Dynamic provider of what lives in the local servers: topics, buckets, ClickHouse databases, files, secrets. */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import { issueServerCertificate, newCertificateAuthority, stillValid } from "../certificates";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { deleteBucket, ensureBucket, readBucket } from "../buckets";
@@ -67,6 +68,24 @@ const OBJECTS: Record<
             fs.rmSync(p.spec.path, { force: true });
             removeEmptyParents(p.spec.path);
         },
+    },
+    /** The stack's CA (`{ cert, key }` as JSON), kept in the state as a secret; a new one once it nears expiry. */
+    certificateAuthority: {
+        ensure: async (p) => ({
+            value: p.value && stillValid(JSON.parse(p.value)) ? p.value : JSON.stringify(newCertificateAuthority(p.spec.name)),
+        }),
+        intact: async (p) => typeof p.value === "string" && stillValid(JSON.parse(p.value)),
+        remove: async () => undefined,
+    },
+    /** A server's certificate signed by the CA in `server`: issued again when the CA changes or it nears expiry. */
+    serverCertificate: {
+        ensure: async (p) => {
+            const ca = JSON.parse(p.server as string);
+            const current = p.value && stillValid(JSON.parse(p.value), ca);
+            return { value: current ? p.value : JSON.stringify(issueServerCertificate(ca, p.spec.name)) };
+        },
+        intact: async (p) => typeof p.value === "string" && stillValid(JSON.parse(p.value), JSON.parse(p.server as string)),
+        remove: async () => undefined,
     },
     /** A generated password, kept in the state (as a secret) and nowhere else. */
     secret: {

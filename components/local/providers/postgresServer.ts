@@ -4,12 +4,13 @@ import { destroyPostgres, PostgresServerSpec, postgresStatus, setSuperuserPasswo
 
 export type PostgresServerProps = PostgresServerSpec & { running?: boolean };
 
-const spec = ({ label, dir, port, superuser, superuserPassword }: PostgresServerProps): PostgresServerSpec => ({
+const spec = ({ label, dir, port, superuser, superuserPassword, tls }: PostgresServerProps): PostgresServerSpec => ({
     label,
     dir,
     port,
     superuser,
     superuserPassword,
+    ...(tls ? { tls } : {}),
 });
 
 export async function check(_olds: PostgresServerProps, news: PostgresServerProps): Promise<pulumi.dynamic.CheckResult> {
@@ -30,13 +31,18 @@ export async function read(id: string, props: PostgresServerProps): Promise<pulu
 export async function diff(_id: string, olds: PostgresServerProps, news: PostgresServerProps): Promise<pulumi.dynamic.DiffResult> {
     const replaces = (["dir", "superuser"] as const).filter((key) => olds[key] !== news[key]);
     const changes =
-        replaces.length > 0 || olds.port !== news.port || olds.superuserPassword !== news.superuserPassword || olds.running === false;
+        replaces.length > 0 ||
+        olds.port !== news.port ||
+        olds.superuserPassword !== news.superuserPassword ||
+        JSON.stringify(olds.tls) !== JSON.stringify(news.tls) ||
+        olds.running === false;
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
-/** Restarts a stopped server, moves it to a new port, and rotates the superuser password. */
+/** Restarts a stopped server, moves it to a new port or certificate, and rotates the superuser password. */
 export async function update(_id: string, olds: PostgresServerProps, news: PostgresServerProps): Promise<pulumi.dynamic.UpdateResult> {
-    if (olds.port !== news.port) await stopPostgres(spec(olds));
+    // A new port or certificate takes a restart.
+    if (olds.port !== news.port || JSON.stringify(olds.tls) !== JSON.stringify(news.tls)) await stopPostgres(spec(olds));
     const current = { ...spec(news), superuserPassword: olds.superuserPassword };
     await startPostgres(current);
     if (olds.superuserPassword !== news.superuserPassword) await setSuperuserPassword(current, news.superuserPassword);

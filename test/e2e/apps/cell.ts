@@ -1,5 +1,4 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { createClient } from "@clickhouse/client";
 import * as fs from "fs";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
@@ -7,6 +6,7 @@ import { createApiKey } from "../../../apps/shared/apiKeys";
 import type { ExportBucket } from "../../../apps/export/parquet";
 import type { AnalyticsEvent } from "../../../apps/shared/events";
 import type { CellOutputs } from "../../../scripts/ops/keys";
+import { clickhouseOfCell, postgresConfigOf } from "../../../scripts/ops/cellClients";
 import type { isolatedLocalStack } from "../../support/project";
 
 type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
@@ -57,14 +57,9 @@ export const exportBucketOf = (cell: CellOutput): ExportBucket => ({
 export type CellOutput = CellOutputs & { credentials: Required<CellOutputs["credentials"]> };
 
 /** The cell's Postgres as `pg` takes it, as the stack's owner. */
-export const postgresOf = (cell: CellOutput) => ({ ...cell.endpoints.postgres, password: cell.credentials.postgresPassword });
+export const postgresOf = postgresConfigOf;
 
-export const clickhouseOf = (cell: CellOutput) =>
-    createClient({
-        url: cell.endpoints.clickhouseUrl,
-        username: cell.credentials.clickhouseUser,
-        password: cell.credentials.clickhousePassword,
-    });
+export const clickhouseOf = (cell: CellOutput) => clickhouseOfCell(cell);
 
 /** A valid event of `org`, now, with `overrides`. */
 export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEvent, unknown>> = {}): AnalyticsEvent =>

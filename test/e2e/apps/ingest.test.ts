@@ -1,4 +1,3 @@
-import { createClient } from "@clickhouse/client";
 import { randomBytes } from "crypto";
 import type { FastifyInstance } from "fastify";
 import * as fs from "fs";
@@ -27,6 +26,7 @@ import {
     postgresOf,
 } from "./cell";
 import type { JsonBody } from "../../support/json";
+import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
@@ -332,11 +332,7 @@ describe("ingest on a local cell", () => {
         });
 
         test("callers never see the stores' own error text: a 500 names a request id the log has", async () => {
-            const broken = createClient({
-                url: eu.endpoints.clickhouseUrl,
-                username: eu.credentials.clickhouseUser,
-                password: randomBytes(16).toString("hex"),
-            });
+            const broken = clickhouseOfCell(eu, randomBytes(16).toString("hex"));
             const address = await replica({ clickhouse: broken });
             const response = await fetch(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, {
                 headers: { authorization: `Bearer ${keys.acme}` },

@@ -3,14 +3,15 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
 import { LOCAL_PORTS } from "../../../components/local";
+import { loopbackRequest } from "../../../components/local/loopbackHttp";
 import { portAnswers } from "../../../components/local/supervisor";
 import { NODE_VERSION } from "../../../components/runtime";
 import { isolatedLocalStack, ROOT } from "../../support/project";
 import type { ResourceProps } from "../../../model/resourceProps";
+import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
@@ -43,6 +44,7 @@ describe("the local stack under the real engine", () => {
             user: eu.endpoints.postgres.user,
             password: eu.credentials.postgresPassword,
             database: eu.endpoints.postgres.database,
+            ssl: { ca: eu.endpoints.postgres.ca },
         });
         await pg.connect();
         await pg.query("create table cellplane.probe (id int)");
@@ -53,11 +55,7 @@ describe("the local stack under the real engine", () => {
         expect(await admin.listTopics()).toContain("events");
         await admin.disconnect();
 
-        const clickhouse = createClient({
-            url: eu.endpoints.clickhouseUrl,
-            username: eu.credentials.clickhouseUser,
-            password: eu.credentials.clickhousePassword,
-        });
+        const clickhouse = clickhouseOfCell(eu);
         const tables = await (
             await clickhouse.query({
                 query: "SELECT database, name, engine FROM system.tables WHERE database = 'analytics'",
@@ -83,6 +81,28 @@ describe("the local stack under the real engine", () => {
         });
         const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
         expect(bucket.$metadata.httpStatusCode).toBe(200);
+    });
+
+    test("Postgres and ClickHouse speak TLS only: a plain-text client is refused, and so is one that does not trust the stack's CA", async () => {
+        const { postgres } = cells["local-eu"].endpoints;
+        const as = (ssl: object | false) =>
+            new Client({ ...postgres, password: cells["local-eu"].credentials.postgresPassword, ssl }).connect();
+        await expect(as(false)).rejects.toThrow(/no encryption/);
+        await expect(as({})).rejects.toThrow(/unable to verify the first certificate/);
+        const verified = new Client({ ...postgres, password: cells["local-eu"].credentials.postgresPassword, ssl: { ca: postgres.ca } });
+        await verified.connect();
+        expect((await verified.query("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()")).rows[0]).toEqual({
+            ssl: true,
+            version: expect.stringMatching(/^TLSv1\.[23]$/),
+        });
+        await verified.end();
+
+        const { clickhouseUrl, clickhouseCa } = cells["local-eu"].endpoints;
+        expect(clickhouseUrl).toMatch(/^https:/);
+        await expect(fetch(`${clickhouseUrl.replace("https:", "http:")}/ping`)).rejects.toThrow();
+        await expect(fetch(`${clickhouseUrl}/ping`)).rejects.toThrow();
+        const ping = await loopbackRequest(`${clickhouseUrl}/ping`, { ca: clickhouseCa });
+        expect(ping).toEqual({ status: 200, text: "Ok.\n" });
     });
 
     test("every app and the ClickHouse front run on the bootstrap's Node 24, whatever Node runs the engine", () => {

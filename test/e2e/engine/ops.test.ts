@@ -1,7 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createClient } from "@clickhouse/client";
 import { Client } from "pg";
 import { portAnswers } from "../../../components/local/supervisor";
 import { eventOf } from "../apps/cell";
@@ -9,6 +8,7 @@ import { cellAdd, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
+import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
@@ -127,6 +127,7 @@ describe("cellplane on a local stack", () => {
             user: server.superuser,
             password: superuserPassword,
             database: "postgres",
+            ssl: { ca: cells["local-eu"].endpoints.postgres.ca },
         });
         await pg.connect();
         await pg.query(`alter role ${pg.escapeIdentifier(cells["local-eu"].endpoints.postgres.user)} nologin`);
@@ -207,11 +208,7 @@ describe("cellplane on a local stack", () => {
         const before = fs.readFileSync(file, "utf8");
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const us = cells["local-us"];
-        const clickhouse = createClient({
-            url: us.endpoints.clickhouseUrl,
-            username: us.credentials.clickhouseUser,
-            password: us.credentials.clickhousePassword,
-        });
+        const clickhouse = clickhouseOfCell(us);
         const stored = async () =>
             Number(
                 (
