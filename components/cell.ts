@@ -26,6 +26,7 @@ export interface CellEndpoints {
     /** `ca`: the CA bundle (PEM) to verify the server with, where it is not the system's roots or an operator's Secret. */
     postgres: { host: string; port: number; database: string; user: string; ca?: string };
     kafkaBootstrap: string;
+    kafkaCa?: string;
     clickhouseUrl: string;
     clickhouseCa?: string;
     bucket: string;
@@ -41,6 +42,8 @@ export interface CellCredentials {
     clickhouseUser: string;
     clickhousePassword: string;
     objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
+    /** SCRAM-SHA-512 over TLS, where the cell has an admin user. */
+    kafkaAdmin?: { username: string; password: string };
 }
 
 /** A store's CA bundle, when the program holds it. */
@@ -105,6 +108,7 @@ export class Cell extends pulumi.ComponentResource {
                 ca: caValue(postgres.access),
             },
             kafkaBootstrap: kafka.bootstrapServers,
+            kafkaCa: caValue(kafka.access.consumer),
             clickhouseUrl: clickhouse.url,
             clickhouseCa: caValue(clickhouse.access.consumer),
             bucket: objectStore.bucket,
@@ -118,6 +122,7 @@ export class Cell extends pulumi.ComponentResource {
             clickhouseUser: clickhouse.user,
             clickhousePassword: clickhouse.password,
             objectStoreKeys: objectStore.accessKeys,
+            kafkaAdmin: kafka.admin,
         });
         this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });
     }

@@ -96,6 +96,8 @@ export interface KafkaCluster extends pulumi.Resource {
     replicationFactor: number;
     /** Each app's own principal, allowed what its app does and nothing more. */
     access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    /** A SASL user allowed everything, where the program holds one (local cells), for operators' tools. A Pulumi secret. */
+    admin?: pulumi.Output<{ username: string; password: string }>;
 }
 
 /** The cell's apps that talk to ClickHouse. */

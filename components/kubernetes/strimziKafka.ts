@@ -1,6 +1,7 @@
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
-import { cellTopics, CONSUMER_GROUP, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
+import { cellTopics } from "../../apps/shared/topics";
+import { KAFKA_GRANTS, type KafkaGrant, kafkaUserOf } from "../kafkaGrants";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_RESOURCES } from "./charts";
@@ -12,22 +13,12 @@ export interface StrimziKafkaArgs {
 }
 
 const CLUSTER = "kafka";
-const kafkaUserOf = (app: KafkaApp) => `cellplane-${app}`;
-
-const acl = (type: "topic" | "group", resourceName: string, operations: string[]) => ({
-    resource: { type, name: resourceName, patternType: "literal" },
+/** A grant as a Strimzi `KafkaUser` ACL. */
+export const strimziAcl = ({ resourceType, resourceName, operations }: KafkaGrant) => ({
+    resource: { type: resourceType, name: resourceName, patternType: "literal" },
     operations,
     host: "*",
 });
-/** What each app may do: ingest writes events; the consumer reads them in its group and writes what it sets aside. */
-export const KAFKA_ACLS: Record<KafkaApp, ReturnType<typeof acl>[]> = {
-    ingest: [acl("topic", EVENTS_TOPIC, ["Write", "Describe"])],
-    consumer: [
-        acl("topic", EVENTS_TOPIC, ["Read", "Describe"]),
-        acl("group", CONSUMER_GROUP, ["Read", "Describe"]),
-        acl("topic", deadLetterTopic(EVENTS_TOPIC), ["Write", "Describe"]),
-    ],
-};
 export const STRIMZI_KAFKA_VERSION = "3.9.0";
 
 /** Kafka in KRaft mode by Strimzi: one `KafkaNodePool` of combined controller/broker nodes. */
@@ -139,7 +130,10 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                     apiVersion: "kafka.strimzi.io/v1beta2",
                     kind: "KafkaUser",
                     metadata: member(kafkaUserOf(app)),
-                    spec: { authentication: { type: "scram-sha-512" }, authorization: { type: "simple", acls: KAFKA_ACLS[app] } },
+                    spec: {
+                        authentication: { type: "scram-sha-512" },
+                        authorization: { type: "simple", acls: KAFKA_GRANTS[app].map(strimziAcl) },
+                    },
                 },
                 { parent: this, dependsOn: topics },
             );

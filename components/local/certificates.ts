@@ -69,7 +69,7 @@ export function issueServerCertificate(ca: KeyPair, commonName: string): KeyPair
         fs.writeFileSync(path.join(dir, "ca.key"), ca.key, { mode: 0o600 });
         fs.writeFileSync(
             path.join(dir, "server.ext"),
-            `subjectAltName=${LOOPBACK_NAMES}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`,
+            `subjectAltName=${LOOPBACK_NAMES}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n`,
         );
         openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "server.key"], dir);
         openssl(["req", "-new", "-key", "server.key", "-subj", subject(commonName), "-out", "server.csr"], dir);

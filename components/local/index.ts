@@ -17,6 +17,7 @@ export const LOCAL_PORTS = {
     kafka: 1,
     clickhouse: 3,
     objectStore: 4,
+    kafkaPlain: 5,
     ingest: 6,
     export: 7,
     router: 8,
@@ -36,7 +37,7 @@ export const localTarget = (stateDir: string, certificates = new LocalCertificat
         const opts = { parent };
         return {
             postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),
-            kafka: () => new LocalKafka(`${cell.id}-kafka`, part("kafka"), opts),
+            kafka: () => new LocalKafka(`${cell.id}-kafka`, { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain") }, opts),
             clickhouse: () =>
                 new LocalClickHouse(
                     `${cell.id}-clickhouse`,

@@ -2,9 +2,32 @@ import { execFileSync } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Kafka, logLevel } from "kafkajs";
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
+import { X509Certificate } from "crypto";
+import type { ServerTls } from "./certificates";
+import type { KafkaGrant } from "../kafkaGrants";
 import { kafkaLibs } from "./tools";
 import { assertPortFree, destroyService, portAnswers, runningPid, startService, stopService } from "./supervisor";
+
+/** A SASL user of the cell's Kafka and what it may do. */
+export interface KafkaUser {
+    username: string;
+    password: string;
+    grants: KafkaGrant[];
+}
+
+/**
+ * How the broker is reached, as MSK and Strimzi are: SASL_SSL only, SCRAM-SHA-512 on the main port and SASL PLAIN
+ * (Event Hubs' mechanism) on `plainPort`, every user held to its ACLs. The controller listener takes only
+ * clients with a certificate of the stack's CA: the broker itself.
+ */
+export interface KafkaSecurity {
+    tls: ServerTls;
+    /** The broker's own user, a super user: its traffic to itself, and the cell's provisioning. */
+    admin: { username: string; password: string };
+    users: KafkaUser[];
+    plainPort: number;
+}
 
 /** A single-node Kafka in KRaft mode (combined broker and controller) holding one cell's topics. */
 export interface KafkaServerSpec {
@@ -12,14 +35,67 @@ export interface KafkaServerSpec {
     dir: string;
     port: number;
     controllerPort: number;
+    /** Absent: plain text and no authentication, for tests of the server alone. */
+    security?: KafkaSecurity;
 }
 
 const JAVA_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true"];
 
 export const bootstrapOf = (spec: Pick<KafkaServerSpec, "port">) => `127.0.0.1:${spec.port}`;
 
-export function kafkaAdmin(spec: Pick<KafkaServerSpec, "port">) {
-    return new Kafka({ clientId: "cellplane", brokers: [bootstrapOf(spec)], logLevel: logLevel.NOTHING, retry: { retries: 3 } }).admin();
+/** A client of the broker as its admin. */
+export function kafkaOfServer(spec: Pick<KafkaServerSpec, "port" | "security">): Kafka {
+    const { security } = spec;
+    return new Kafka({
+        clientId: "cellplane",
+        brokers: [bootstrapOf(spec)],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 3 },
+        ...(security ? { ssl: { ca: [security.tls.ca] }, sasl: { mechanism: "scram-sha-512" as const, ...security.admin } } : {}),
+    });
+}
+
+export const kafkaAdmin = (spec: Pick<KafkaServerSpec, "port" | "security">) => kafkaOfServer(spec).admin();
+
+/** A PEM as one line of a properties file, where `\n` stands for the line breaks. */
+const pemValue = (pem: string) => pem.trim().replace(/\n/g, "\\n");
+
+const jaas = (module: string, options: Record<string, string>) =>
+    `org.apache.kafka.common.security.${module} required ${Object.entries(options)
+        .map(([key, value]) => `${key}="${value}"`)
+        .join(" ")};`;
+
+function listenerSettings(spec: KafkaServerSpec): string[] {
+    const { security } = spec;
+    if (!security)
+        return [
+            `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
+            `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}`,
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        ];
+    const { admin, users, tls } = security;
+    const plainUsers = Object.fromEntries([admin, ...users].map((u) => [`user_${u.username}`, u.password]));
+    return [
+        `listeners=SCRAM://127.0.0.1:${spec.port},PLAIN://127.0.0.1:${security.plainPort},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
+        `advertised.listeners=SCRAM://127.0.0.1:${spec.port},PLAIN://127.0.0.1:${security.plainPort}`,
+        "listener.security.protocol.map=SCRAM:SASL_SSL,PLAIN:SASL_SSL,CONTROLLER:SSL",
+        "inter.broker.listener.name=SCRAM",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+        "listener.name.scram.sasl.enabled.mechanisms=SCRAM-SHA-512",
+        `listener.name.scram.scram-sha-512.sasl.jaas.config=${jaas("scram.ScramLoginModule", admin)}`,
+        "listener.name.plain.sasl.enabled.mechanisms=PLAIN",
+        `listener.name.plain.plain.sasl.jaas.config=${jaas("plain.PlainLoginModule", { ...admin, ...plainUsers })}`,
+        "listener.name.controller.ssl.client.auth=required",
+        "ssl.keystore.type=PEM",
+        `ssl.keystore.certificate.chain=${pemValue(tls.cert)}`,
+        `ssl.keystore.key=${pemValue(tls.key)}`,
+        "ssl.truststore.type=PEM",
+        `ssl.truststore.certificates=${pemValue(tls.ca)}`,
+        "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        `super.users=User:${admin.username};User:${new X509Certificate(tls.cert).subject.replace(/\n/g, ",")}`,
+        "allow.everyone.if.no.acl.found=false",
+    ];
 }
 
 function writeConfig(spec: KafkaServerSpec): string {
@@ -30,10 +106,8 @@ function writeConfig(spec: KafkaServerSpec): string {
             "process.roles=broker,controller",
             "node.id=1",
             `controller.quorum.voters=1@127.0.0.1:${spec.controllerPort}`,
-            `listeners=PLAINTEXT://127.0.0.1:${spec.port},CONTROLLER://127.0.0.1:${spec.controllerPort}`,
-            `advertised.listeners=PLAINTEXT://127.0.0.1:${spec.port}`,
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            ...listenerSettings(spec),
             `log.dirs=${path.join(spec.dir, "data")}`,
             // One node: every internal topic has one replica.
             "offsets.topic.replication.factor=1",
@@ -42,6 +116,7 @@ function writeConfig(spec: KafkaServerSpec): string {
             "auto.create.topics.enable=false",
             "",
         ].join("\n"),
+        { mode: 0o600 },
     );
     fs.writeFileSync(
         path.join(spec.dir, "log4j.properties"),
@@ -78,11 +153,18 @@ export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     fs.mkdirSync(spec.dir, { recursive: true });
     const config = writeConfig(spec);
     if (!fs.existsSync(path.join(spec.dir, "data", "meta.properties"))) {
-        execFileSync("java", java(spec, "kafka.tools.StorageTool", "format", "-t", randomUUID(), "-c", config, "--ignore-formatted"), {
-            stdio: "pipe",
-        });
+        // The admin's SCRAM credential goes in with the storage: the broker needs it to reach itself.
+        const admin = spec.security?.admin;
+        const scram = admin ? ["--add-scram", `SCRAM-SHA-512=[name=${admin.username},password=${admin.password}]`] : [];
+        execFileSync(
+            "java",
+            java(spec, "kafka.tools.StorageTool", "format", "-t", randomUUID(), "-c", config, "--ignore-formatted", ...scram),
+            {
+                stdio: "pipe",
+            },
+        );
     }
-    return startService({
+    const pid = await startService({
         label: spec.label,
         command: "java",
         args: java(spec, "kafka.Kafka", config),
@@ -90,7 +172,62 @@ export async function startKafka(spec: KafkaServerSpec): Promise<number> {
         port: spec.port,
         readyTimeoutMs: 60_000,
     });
+    if (spec.security) await ensureUsers(spec, spec.security);
+    return pid;
 }
+
+/** Each app's SCRAM credential (set again on every start, so a new password takes) and its ACLs. */
+async function ensureUsers(spec: KafkaServerSpec, security: KafkaSecurity): Promise<void> {
+    const clientConfig = path.join(spec.dir, "admin.properties");
+    fs.writeFileSync(
+        clientConfig,
+        [
+            "security.protocol=SASL_SSL",
+            "sasl.mechanism=SCRAM-SHA-512",
+            `sasl.jaas.config=${jaas("scram.ScramLoginModule", security.admin)}`,
+            "ssl.truststore.type=PEM",
+            `ssl.truststore.certificates=${pemValue(security.tls.ca)}`,
+            "",
+        ].join("\n"),
+        { mode: 0o600 },
+    );
+    for (const user of security.users) {
+        execFileSync(
+            "java",
+            java(
+                spec,
+                "kafka.admin.ConfigCommand",
+                ...["--bootstrap-server", bootstrapOf(spec), "--command-config", clientConfig, "--alter"],
+                ...["--add-config", `SCRAM-SHA-512=[password=${user.password}]`, "--entity-type", "users", "--entity-name", user.username],
+            ),
+            { stdio: "pipe" },
+        );
+    }
+    fs.rmSync(clientConfig);
+    const admin = kafkaAdmin(spec);
+    await admin.connect();
+    try {
+        await admin.createAcls({
+            acl: security.users.flatMap(({ username, grants }) =>
+                grants.flatMap(({ resourceType, resourceName, operations }) =>
+                    operations.map((operation) => ({
+                        resourceType: RESOURCE_TYPES[resourceType],
+                        resourceName,
+                        resourcePatternType: ResourcePatternTypes.LITERAL,
+                        principal: `User:${username}`,
+                        host: "*",
+                        operation: AclOperationTypes[operation.toUpperCase() as "READ" | "WRITE" | "DESCRIBE"],
+                        permissionType: AclPermissionTypes.ALLOW,
+                    })),
+                ),
+            ),
+        });
+    } finally {
+        await admin.disconnect();
+    }
+}
+
+const RESOURCE_TYPES = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP };
 
 /** Running means the process lives and the broker answers a metadata request. */
 export async function kafkaRunning(spec: KafkaServerSpec): Promise<boolean> {

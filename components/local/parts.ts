@@ -22,6 +22,7 @@ import { endpointOf } from "./seaweedfsServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
+import { KAFKA_GRANTS, kafkaUserOf } from "../kafkaGrants";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
@@ -84,17 +85,38 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     readonly replicationFactor = 1;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
-    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+    /** The broker's own user, for provisioning and operators (a Pulumi secret). */
+    readonly admin: pulumi.Output<{ username: string; password: string }>;
+
+    constructor(name: string, args: LocalKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Kafka", name, {}, opts);
-        const spec = { label: label("kafka", args.context), dir: args.dir, port: args.port, controllerPort: args.port + 1 };
+        this.admin = pulumi.secret(pulumi.output({ username: "cellplane-admin", password: localSecret(`${name}-admin-password`, this) }));
+        const apps = (["ingest", "consumer"] as const).map((app) => ({
+            app,
+            username: kafkaUserOf(app),
+            password: localSecret(`${name}-${app}-password`, this),
+        }));
+        const spec = pulumi.output({
+            label: label("kafka", args.context),
+            dir: args.dir,
+            port: args.port,
+            controllerPort: args.port + 1,
+            security: {
+                tls: args.certificates.serverTls(name, this),
+                admin: this.admin,
+                users: apps.map(({ app, username, password }) => ({ username, password, grants: KAFKA_GRANTS[app] })),
+                plainPort: args.plainPort,
+            },
+        });
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
+        const topicServer = spec.apply(({ port, security }) => ({ port, security }));
         // One topic at a time: a broker that just started can lose track of a topic created beside another.
         const [events, deadLetters] = cellTopics().reduce<LocalObject[]>(
             (made, topic) => [
                 ...made,
                 new LocalObject(
                     `${name}-${topic.topic === EVENTS_TOPIC ? "events" : "dead-letters"}`,
-                    { kind: "topic", server: { port: args.port }, spec: topic },
+                    { kind: "topic", server: topicServer, spec: topic },
                     { parent: this, dependsOn: made.length > 0 ? made : [server] },
                 ),
             ],
@@ -102,14 +124,24 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         );
         // The apps connect once the topics exist, so none of them races the topics' creation.
         this.bootstrapServers = pulumi.all([server.running, events.id, deadLetters.id]).apply(() => bootstrapOf(args));
-        const connection = this.bootstrapServers.apply((brokers) => ({
-            brokers: [brokers],
-            tls: "off" as const,
-            sasl: { mechanism: "none" as const },
+        // SASL_SSL with SCRAM-SHA-512, as on MSK and Strimzi, each app as its own user.
+        const [ingest, consumer] = apps.map(({ username, password }) => ({
+            connection: this.bootstrapServers.apply((brokers) => ({
+                brokers: [brokers],
+                tls: "ca" as const,
+                sasl: { mechanism: "scram-sha-512" as const, username },
+            })),
+            ca: { value: args.certificates.caCertificate() },
+            password: { value: password },
         }));
-        this.access = { ingest: { connection }, consumer: { connection } };
+        this.access = { ingest, consumer };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
+}
+
+export interface LocalKafkaArgs extends LocalPartArgs {
+    /** Where the broker takes SASL PLAIN (Event Hubs' mechanism) over TLS. */
+    plainPort: number;
 }
 
 /** The bucket of a local cell's exports. */

@@ -13,7 +13,10 @@ export interface TopicState {
     retentionMs?: number;
 }
 
-async function withAdmin<T>(server: Pick<KafkaServerSpec, "port">, fn: (admin: ReturnType<typeof kafkaAdmin>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+    server: Pick<KafkaServerSpec, "port" | "security">,
+    fn: (admin: ReturnType<typeof kafkaAdmin>) => Promise<T>,
+): Promise<T> {
     const admin = kafkaAdmin(server);
     await admin.connect();
     try {
@@ -33,7 +36,7 @@ async function retentionOf(admin: ReturnType<typeof kafkaAdmin>, topic: string):
     return resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
 }
 
-export function readTopic(server: Pick<KafkaServerSpec, "port">, topic: string): Promise<TopicState> {
+export function readTopic(server: Pick<KafkaServerSpec, "port" | "security">, topic: string): Promise<TopicState> {
     return withAdmin(server, async (admin) => {
         if (!(await admin.listTopics()).includes(topic)) return { exists: false };
         const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
@@ -59,7 +62,7 @@ async function untilLed(admin: ReturnType<typeof kafkaAdmin>, topic: string): Pr
 }
 
 /** Creates the topic, or raises its partitions and sets its retention (partitions never shrink). */
-export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSpec): Promise<void> {
+export function ensureTopic(server: Pick<KafkaServerSpec, "port" | "security">, spec: TopicSpec): Promise<void> {
     return withAdmin(server, async (admin) => {
         const retention = { name: "retention.ms", value: retentionMs(spec.retentionDays) };
         if (!(await admin.listTopics()).includes(spec.topic)) {
@@ -81,7 +84,7 @@ export function ensureTopic(server: Pick<KafkaServerSpec, "port">, spec: TopicSp
     });
 }
 
-export function deleteTopic(server: Pick<KafkaServerSpec, "port">, topic: string): Promise<void> {
+export function deleteTopic(server: Pick<KafkaServerSpec, "port" | "security">, topic: string): Promise<void> {
     return withAdmin(server, async (admin) => {
         if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
     });

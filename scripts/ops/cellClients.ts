@@ -1,4 +1,5 @@
 import { ClickHouseClient, createClient } from "@clickhouse/client";
+import { Kafka, logLevel } from "kafkajs";
 import type { PoolConfig } from "pg";
 import type { CellOutputs } from "./keys";
 
@@ -15,5 +16,17 @@ export function clickhouseOfCell({ endpoints, credentials }: CellOutputs, passwo
         username: credentials.clickhouseUser,
         password,
         ...(endpoints.clickhouseCa ? { tls: { ca_cert: Buffer.from(endpoints.clickhouseCa) } } : {}),
+    });
+}
+
+/** The cell's Kafka as its admin, over TLS and SCRAM where the cell has them. */
+export function kafkaOfCell({ endpoints, credentials }: CellOutputs, clientId = "cellplane-ops"): Kafka {
+    const admin = credentials.kafkaAdmin;
+    return new Kafka({
+        clientId,
+        brokers: endpoints.kafkaBootstrap.split(","),
+        logLevel: logLevel.NOTHING,
+        ...(endpoints.kafkaCa ? { ssl: { ca: [endpoints.kafkaCa] } } : {}),
+        ...(admin ? { sasl: { mechanism: "scram-sha-512" as const, ...admin } } : {}),
     });
 }

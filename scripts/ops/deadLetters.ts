@@ -1,8 +1,9 @@
 import { randomUUID } from "crypto";
-import { IHeaders, Kafka, KafkaMessage, logLevel } from "kafkajs";
+import { IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
 import { Refusal, stacksOf } from "./environment";
 import { openStack } from "./workspace";
+import { kafkaOfCell } from "./cellClients";
 
 /** The consumer group whose committed offsets mark how far the dead letters were replayed. */
 const REPLAY_GROUP = "cellplane-dead-letter-replay";
@@ -24,8 +25,7 @@ async function cellKafka(projectDir: string, env: string, cell: string): Promise
     for (const stack of stacksOf(projectDir, env)) {
         const outputs = await (await openStack(projectDir, env, stack)).outputs();
         const found = outputs.cells?.value?.[cell];
-        if (found)
-            return new Kafka({ clientId: "cellplane-dlq", brokers: found.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.ERROR });
+        if (found) return kafkaOfCell(found, "cellplane-dlq");
     }
     throw new Refusal(
         `--cell ${cell}: no deployed stack of environment ${env} has that cell (stacks: ${stacksOf(projectDir, env).join(", ") || "none"})`,

@@ -1,13 +1,12 @@
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ClickHouseClient } from "@clickhouse/client";
-import { Kafka, logLevel } from "kafkajs";
 import type { Pool } from "pg";
 import { partitionLags } from "../../apps/ingest/consumer";
 import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { TenantHome } from "./keys";
-import { clickhouseOfCell } from "./cellClients";
+import { clickhouseOfCell, kafkaOfCell } from "./cellClients";
 
 /** What a tenant has stored in its cell. */
 export interface TenantData {
@@ -98,11 +97,7 @@ export function purgePlan(home: TenantHome, tenant: string, data: TenantData): s
 
 /** Waits until the cell's consumer group has committed everything in the events topic, so nothing of the tenant lands after the purge. */
 async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
-    const admin = new Kafka({
-        clientId: "cellplane-purge",
-        brokers: home.outputs.endpoints.kafkaBootstrap.split(","),
-        logLevel: logLevel.ERROR,
-    }).admin();
+    const admin = kafkaOfCell(home.outputs, "cellplane-purge").admin();
     await admin.connect();
     try {
         for (const until = Date.now() + timeoutMs; ;) {

@@ -1,7 +1,8 @@
 import { X509Certificate } from "crypto";
 import { loadExportConfig } from "../../apps/export/config";
 import { loadConsumerConfig, loadIngestConfig } from "../../apps/ingest/config";
-import { KAFKA_ACLS } from "../../components/kubernetes/strimziKafka";
+import { KAFKA_GRANTS } from "../../components/kafkaGrants";
+import { strimziAcl } from "../../components/kubernetes/strimziKafka";
 import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
 import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
 import type { ResourceProps } from "../../model/resourceProps";
@@ -85,12 +86,13 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                 }
                 const users = ofType(run, "kubernetes:kafka.strimzi.io/v1beta2:KafkaUser");
                 expect(users.map((u) => [u.inputs.metadata.name, u.inputs.spec.authorization.acls])).toEqual([
-                    ["cellplane-ingest", KAFKA_ACLS.ingest],
-                    ["cellplane-consumer", KAFKA_ACLS.consumer],
+                    ["cellplane-ingest", KAFKA_GRANTS.ingest.map(strimziAcl)],
+                    ["cellplane-consumer", KAFKA_GRANTS.consumer.map(strimziAcl)],
                 ]);
-                const readable = (acls: ResourceProps[]) => acls.filter((a) => a.operations.includes("Read")).map((a) => a.resource.name);
-                expect(readable(KAFKA_ACLS.ingest)).toEqual([]);
-                expect(readable(KAFKA_ACLS.consumer)).toEqual(["events", CONSUMER_GROUP]);
+                const readable = (app: "ingest" | "consumer") =>
+                    KAFKA_GRANTS[app].filter((g) => g.operations.includes("Read")).map((g) => g.resourceName);
+                expect(readable("ingest")).toEqual([]);
+                expect(readable("consumer")).toEqual(["events", CONSUMER_GROUP]);
             }
         });
 

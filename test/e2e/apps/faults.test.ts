@@ -1,10 +1,10 @@
-import { Kafka, logLevel } from "kafkajs";
 import * as path from "path";
 import { startConsumer } from "../../../apps/ingest/consumer";
 import { consumerMetrics } from "../../../apps/ingest/metrics";
 import { runningPid, stopService } from "../../../components/local/supervisor";
 import { isolatedLocalStack } from "../../support/project";
 import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually } from "./cell";
+import { kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,7 +79,7 @@ describe("a local cell under load through faults", () => {
                     const metrics = consumerMetrics();
                     const clickhouse = clickhouseOf(eu);
                     const second = await startConsumer({
-                        kafka: new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }),
+                        kafka: kafkaOfCell(eu),
                         topic: "events",
                         clickhouse,
                         metrics,

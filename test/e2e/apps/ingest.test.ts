@@ -1,7 +1,7 @@
 import { randomBytes } from "crypto";
 import type { FastifyInstance } from "fastify";
 import * as fs from "fs";
-import { Kafka, logLevel, Producer } from "kafkajs";
+import type { Producer } from "kafkajs";
 import * as path from "path";
 import { Pool } from "pg";
 import { loadIngestConfig } from "../../../apps/ingest/config";
@@ -26,7 +26,7 @@ import {
     postgresOf,
 } from "./cell";
 import type { JsonBody } from "../../support/json";
-import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
@@ -259,7 +259,7 @@ describe("ingest on a local cell", () => {
 
         beforeAll(async () => {
             pool = new Pool({ ...postgresOf(eu), max: 4 });
-            kafkaProducer = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).producer({
+            kafkaProducer = kafkaOfCell(eu).producer({
                 idempotent: true,
                 maxInFlightRequests: 1,
             });

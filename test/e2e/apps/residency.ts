@@ -1,7 +1,7 @@
 import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
-import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
 import { CellOutput, clickhouseOf, postgresOf, s3Of } from "./cell";
+import { kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * Where a tenant's data sits in one cell, store by store: rows and Parquet files naming it, Kafka messages
@@ -43,7 +43,7 @@ async function clickhouseRows(cell: CellOutput, tenant: string): Promise<number>
 
 /** Reads every topic of the cell up to its high watermarks. */
 async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> {
-    const kafka = new Kafka({ clientId: "residency-scan", brokers: cell.endpoints.kafkaBootstrap.split(","), logLevel: logLevel.NOTHING });
+    const kafka = kafkaOfCell(cell, "residency-scan");
     const admin = kafka.admin();
     await admin.connect();
     const topics = (await admin.listTopics()).filter((t) => !t.startsWith("__"));

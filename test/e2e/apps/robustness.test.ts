@@ -1,5 +1,4 @@
 import * as fc from "fast-check";
-import { Kafka, logLevel } from "kafkajs";
 import * as path from "path";
 import { v7 as uuidv7 } from "uuid";
 import { LOCAL_PORTS } from "../../../components/local";
@@ -9,6 +8,7 @@ import { isolatedLocalStack } from "../../support/project";
 import { cellplane } from "../../support/cli";
 import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents } from "./cell";
 import type { JsonBody } from "../../support/json";
+import { kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 const TENANTS = ["acme", "globex", "initech", "umbrella"];
 
@@ -234,7 +234,7 @@ describe("a local cell's data path under any input", () => {
 
     test("what cannot be stored goes to the cell's dead-letter topic with its reason; after a fix, dlq replay stores it once", async () => {
         const clickhouse = clickhouseOf(eu);
-        const kafka = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING });
+        const kafka = kafkaOfCell(eu);
         const producer = kafka.producer();
         await producer.connect();
         const before = deadLetters().length;

@@ -3,21 +3,31 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { Kafka, logLevel } from "kafkajs";
 import { Client } from "pg";
 import { LOCAL_PORTS } from "../../../components/local";
 import { loopbackRequest } from "../../../components/local/loopbackHttp";
-import { portAnswers } from "../../../components/local/supervisor";
+import { portAnswers, runningPid } from "../../../components/local/supervisor";
+import { Kafka, KafkaConfig, logLevel } from "kafkajs";
 import { NODE_VERSION } from "../../../components/runtime";
 import { isolatedLocalStack, ROOT } from "../../support/project";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
  * answers a real client, refresh finds no drift, then exactly the drift made by hand, `up` repairs it, a taken
  * port is refused by name, and `destroy` leaves nothing.
  */
+/** A process's environment, as the kernel holds it. */
+const processEnvironment = (pid: number): Record<string, string> =>
+    Object.fromEntries(
+        fs
+            .readFileSync(`/proc/${pid}/environ`, "utf8")
+            .split("\0")
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+
 describe("the local stack under the real engine", () => {
     const { dir: project, pulumi, ok, state, ports } = isolatedLocalStack("cellplane-local-");
     let cells: ResourceProps;
@@ -50,7 +60,7 @@ describe("the local stack under the real engine", () => {
         await pg.query("create table cellplane.probe (id int)");
         await pg.end();
 
-        const admin = new Kafka({ brokers: [eu.endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        const admin = kafkaOfCell(eu).admin();
         await admin.connect();
         expect(await admin.listTopics()).toContain("events");
         await admin.disconnect();
@@ -105,6 +115,54 @@ describe("the local stack under the real engine", () => {
         expect(ping).toEqual({ status: 200, text: "Ok.\n" });
     });
 
+    test("Kafka takes SASL over TLS only: plain text and a wrong password are refused, and ingest may produce but not read", async () => {
+        const eu = cells["local-eu"];
+        const ingestEnv = processEnvironment(runningPid(path.join(state, "e2e", "local-eu", "ingest"))!);
+        const { username } = JSON.parse(ingestEnv.KAFKA).sasl;
+        const client = (options: Partial<KafkaConfig>, brokers = [eu.endpoints.kafkaBootstrap]) =>
+            new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 3_000, ...options });
+        const ssl = { ca: [eu.endpoints.kafkaCa!] };
+        const connects = (kafka: Kafka) => {
+            const admin = kafka.admin();
+            return admin.connect().then(() => admin.listTopics().finally(() => admin.disconnect()));
+        };
+        await expect(connects(client({}))).rejects.toThrow();
+        await expect(connects(client({ ssl }))).rejects.toThrow();
+        await expect(
+            connects(client({ ssl, sasl: { mechanism: "scram-sha-512", username, password: "not-the-password" } })),
+        ).rejects.toThrow(/SASL SCRAM SHA512 authentication failed/);
+
+        const asIngest = client({ ssl, sasl: { mechanism: "scram-sha-512", username, password: ingestEnv.KAFKA_PASSWORD } });
+        const producer = asIngest.producer();
+        await producer.connect();
+        await producer.send({ topic: "events", messages: [{ value: "{}" }] });
+        await producer.disconnect();
+        const consumer = asIngest.consumer({ groupId: "ingest-clickhouse", retry: { retries: 0 } });
+        const crashed = new Promise<string>((resolve) => consumer.on(consumer.events.CRASH, (e) => resolve(String(e.payload.error))));
+        await consumer.connect();
+        await consumer.subscribe({ topic: "events", fromBeginning: true });
+        await consumer.run({ eachMessage: async () => undefined });
+        // Its group is out of reach, so no consumer of ingest's ever reads.
+        expect(await crashed).toMatch(/GroupCoordinatorNotFound/);
+        await consumer.disconnect();
+        const admin = asIngest.admin();
+        await admin.connect();
+        await expect(admin.fetchOffsets({ groupId: "ingest-clickhouse", topics: ["events"] })).rejects.toThrow(
+            /Not authorized to access group/,
+        );
+        await admin.disconnect();
+
+        // Event Hubs' mechanism, SASL PLAIN over TLS, on its own port.
+        const plainPort = ports.eu + LOCAL_PORTS.kafkaPlain;
+        const overPlain = client({ ssl, sasl: { mechanism: "plain", username, password: ingestEnv.KAFKA_PASSWORD } }, [
+            `127.0.0.1:${plainPort}`,
+        ]);
+        const plainProducer = overPlain.producer();
+        await plainProducer.connect();
+        await plainProducer.send({ topic: "events", messages: [{ value: "{}" }] });
+        await plainProducer.disconnect();
+    });
+
     test("every app and the ClickHouse front run on the bootstrap's Node 24, whatever Node runs the engine", () => {
         for (const service of ["ingest", "ingest-consumer", "export", "router", "clickhouse"]) {
             const pid = fs.readFileSync(path.join(state, "e2e", "local-eu", service, "server.pid"), "utf8").trim();
@@ -125,7 +183,7 @@ describe("the local stack under the real engine", () => {
     test("refresh reports exactly a killed server and a deleted topic, and up repairs them", async () => {
         const pid = Number(fs.readFileSync(path.join(state, "e2e", "local-eu", "clickhouse", "server.pid"), "utf8"));
         process.kill(pid, "SIGKILL");
-        const admin = new Kafka({ brokers: [cells["local-us"].endpoints.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
+        const admin = kafkaOfCell(cells["local-us"]).admin();
         await admin.connect();
         await admin.deleteTopics({ topics: ["events"] });
         await admin.disconnect();
