@@ -31,6 +31,7 @@ export interface CellEndpoints {
     clickhouseCa?: string;
     bucket: string;
     objectStoreEndpoint: string;
+    objectStoreCa?: string;
     /** Where Flink and Spark jobs go; absent on cells without Kubernetes. */
     jobsNamespace?: string;
     ingestUrl: string;
@@ -113,6 +114,7 @@ export class Cell extends pulumi.ComponentResource {
             clickhouseCa: caValue(clickhouse.access.consumer),
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
+            objectStoreCa: objectStore.ca,
             jobsNamespace: streamOperators?.jobsNamespace,
             ingestUrl: ingest.url,
             exportUrl: exporter.url,

@@ -124,6 +124,8 @@ export interface ObjectStore extends pulumi.Resource {
     accessKeys?: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     /** As the writer of exports (ClickHouse, on behalf of the export app) reaches the store. */
     access: StoreAccess<ObjectStoreConnection>;
+    /** The CA of `endpoint`, where no public root signs it (local cells). */
+    ca?: pulumi.Output<string>;
 }
 
 export interface StreamOperators extends pulumi.Resource {

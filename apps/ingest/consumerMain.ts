@@ -28,7 +28,7 @@ runService(async () => {
     let lag: { stop(): Promise<void> } | undefined;
     void readiness
         .bringUp([
-            ["clickhouse", () => ensureAnalyticsSchema(clickhouse)],
+            ["clickhouse", () => ensureAnalyticsSchema(clickhouse, config.CLICKHOUSE.cluster)],
             ["kafka", async () => void (running = await startConsumer({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics }))],
         ])
         .then(() => {

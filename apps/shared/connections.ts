@@ -141,5 +141,7 @@ export function clickhouseOf(config: ClickHouseConfig, options: ClickHouseClient
         password: config.CLICKHOUSE_PASSWORD,
         ...(ch.tls === "ca" && CLICKHOUSE_CA ? { tls: { ca_cert: Buffer.from(CLICKHOUSE_CA) } } : {}),
         ...options,
+        // On a cluster an insert returns once its shards hold the rows, not once they are queued for them.
+        clickhouse_settings: { ...(ch.cluster ? { distributed_foreground_insert: 1 } : {}), ...options.clickhouse_settings },
     });
 }

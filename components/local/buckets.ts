@@ -12,6 +12,8 @@ import {
     PutBucketVersioningCommand,
     S3Client,
 } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import * as https from "https";
 import { endpointOf, SeaweedfsServerSpec } from "./seaweedfsServer";
 
 /** The cell's exports bucket, as the S3 target keeps it: versioned, encrypted at rest, expiring at the retention. */
@@ -28,7 +30,7 @@ export interface BucketState {
 }
 
 /** What a client needs of the cell's S3 server. */
-export type S3Server = Pick<SeaweedfsServerSpec, "port" | "accessKeyId" | "secretAccessKey">;
+export type S3Server = Pick<SeaweedfsServerSpec, "port" | "accessKeyId" | "secretAccessKey" | "tls">;
 
 export function s3Client(server: S3Server): S3Client {
     return new S3Client({
@@ -36,6 +38,7 @@ export function s3Client(server: S3Server): S3Client {
         region: "us-east-1",
         forcePathStyle: true,
         credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+        ...(server.tls ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: server.tls.ca }) }) } : {}),
     });
 }
 

@@ -49,6 +49,8 @@ function writeUsers(spec: ClickHouseServerSpec): string {
 export const frontUrl = (port: number, secure: boolean) => `${secure ? "https" : "http"}://127.0.0.1:${port}`;
 export const urlOf = (spec: Pick<ClickHouseServerSpec, "port" | "tls">) => frontUrl(spec.port, Boolean(spec.tls));
 
+const SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt";
+
 /** The front's certificate and key, in its folder, readable by the front alone. */
 function writeTls(spec: ClickHouseServerSpec, runAs: string | undefined): Record<string, string> {
     if (!spec.tls) return {};
@@ -57,7 +59,14 @@ function writeTls(spec: ClickHouseServerSpec, runAs: string | undefined): Record
         fs.writeFileSync(at, content, { mode: 0o600 });
         return at;
     };
-    const files = { CLICKHOUSE_TLS_CERT: file("server.crt", spec.tls.cert), CLICKHOUSE_TLS_KEY: file("server.key", spec.tls.key) };
+    // The engine's own clients (s3(), azureBlobStorage()) reach the cell's stores over TLS too: they trust the
+    // system's roots and the stack's CA.
+    const systemRoots = fs.existsSync(SYSTEM_ROOTS) ? fs.readFileSync(SYSTEM_ROOTS, "utf8") : "";
+    const files = {
+        CLICKHOUSE_TLS_CERT: file("server.crt", spec.tls.cert),
+        CLICKHOUSE_TLS_KEY: file("server.key", spec.tls.key),
+        SSL_CERT_FILE: file("trusted.pem", `${systemRoots}\n${spec.tls.ca}`),
+    };
     ownDir(spec.dir, runAs);
     return files;
 }

@@ -4,7 +4,7 @@ import { TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
 import { exportsBucketOf, LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
-import { endpointOf } from "./seaweedfsServer";
+import { s3Url } from "./seaweedfsServer";
 import { LocalObject } from "./resources";
 import { LocalCertificates } from "./tls";
 
@@ -44,7 +44,7 @@ export const localTarget = (stateDir: string, certificates = new LocalCertificat
                     {
                         ...part("clickhouse"),
                         exporterReach: [
-                            `${endpointOf({ port: portOf(cell, "objectStore") })}/${exportsBucketOf(cell.id)}/`,
+                            `${s3Url(portOf(cell, "objectStore"), true)}/${exportsBucketOf(cell.id)}/`,
                             `127.0.0.1:${portOf(cell, "postgres")}`,
                         ],
                     },

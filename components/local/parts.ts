@@ -18,7 +18,7 @@ import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, Post
 import { appUrlOf } from "./appServer";
 import { frontUrl } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
-import { endpointOf } from "./seaweedfsServer";
+import { s3Url } from "./seaweedfsServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
@@ -213,6 +213,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly access: StoreAccess<ObjectStoreConnection>;
+    readonly ca: pulumi.Output<string>;
 
     constructor(name: string, args: LocalObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ObjectStore", name, {}, opts);
@@ -227,6 +228,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             secretAccessKey,
             sseKey: localSecret(`${name}-sse-key`, this, 32),
             adminPassword: localSecret(`${name}-admin-password`, this),
+            tls: args.certificates.serverTls(name, this),
         });
         const server = new LocalServer(`${name}-server`, { kind: "seaweedfs", spec }, { parent: this });
         const bucket = exportsBucketOf(cell.id);
@@ -236,7 +238,8 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             { parent: this, dependsOn: [server] },
         );
         this.bucket = pulumi.output(bucket);
-        this.endpoint = server.running.apply(() => endpointOf(args));
+        this.endpoint = server.running.apply(() => s3Url(args.port, true));
+        this.ca = args.certificates.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = {
             connection: pulumi.output({

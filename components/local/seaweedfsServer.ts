@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { destroyService, runningPid, startService, stopService } from "./supervisor";
 import { seaweedfsBin } from "./tools";
+import type { ServerTls } from "./certificates";
+import { loopbackRequest } from "./loopbackHttp";
 
 /**
  * A cell's object store: SeaweedFS in one process (`weed mini`: master, volume, filer, S3 gateway, and the admin with
@@ -20,12 +22,15 @@ export interface SeaweedfsServerSpec {
     sseKey: string;
     /** The admin console's password; the console listens on loopback only. */
     adminPassword: string;
+    /** When given, the S3 API speaks HTTPS only, with this certificate. */
+    tls?: ServerTls;
 }
 
 /** How many ports after `internalPortBase` the server takes. */
 export const INTERNAL_PORTS = 9;
 
-export const endpointOf = (spec: Pick<SeaweedfsServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
+export const s3Url = (port: number, secure: boolean) => `${secure ? "https" : "http"}://127.0.0.1:${port}`;
+export const endpointOf = (spec: Pick<SeaweedfsServerSpec, "port" | "tls">) => s3Url(spec.port, Boolean(spec.tls));
 
 /** Every flag in a file of the server's own folder (mode 600), so no credential shows in the process list. */
 function optionsOf(spec: SeaweedfsServerSpec): string[] {
@@ -52,6 +57,7 @@ function optionsOf(spec: SeaweedfsServerSpec): string[] {
         "s3.port.iceberg": "0",
         "s3.port.lance": "0",
         webdav: "false",
+        ...(spec.tls ? { "s3.cert.file": path.join(spec.dir, "server.crt"), "s3.key.file": path.join(spec.dir, "server.key") } : {}),
     }).map(([name, value]) => `${name}=${value}`);
 }
 
@@ -68,6 +74,10 @@ export async function startSeaweedfs(spec: SeaweedfsServerSpec): Promise<number>
         actions: ["Admin", "Read", "Write", "List", "Tagging"],
     };
     writePrivate(path.join(spec.dir, "s3.json"), JSON.stringify({ identities: [identity] }));
+    if (spec.tls) {
+        writePrivate(path.join(spec.dir, "server.crt"), spec.tls.cert);
+        writePrivate(path.join(spec.dir, "server.key"), spec.tls.key);
+    }
     writePrivate(path.join(spec.dir, "options"), optionsOf(spec).join("\n") + "\n");
     return startService({
         label: spec.label,
@@ -83,7 +93,7 @@ export async function startSeaweedfs(spec: SeaweedfsServerSpec): Promise<number>
 export async function seaweedfsRunning(spec: SeaweedfsServerSpec): Promise<boolean> {
     if (!runningPid(spec.dir)) return false;
     try {
-        return (await fetch(`${endpointOf(spec)}/healthz`, { signal: AbortSignal.timeout(2_000) })).ok;
+        return (await loopbackRequest(`${endpointOf(spec)}/healthz`, { ca: spec.tls?.ca, timeoutMs: 2_000 })).status === 200;
     } catch {
         return false;
     }

@@ -1,4 +1,7 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import * as https from "https";
 import { Kafka, logLevel } from "kafkajs";
 import type { PoolConfig } from "pg";
 import type { CellOutputs } from "./keys";
@@ -28,5 +31,18 @@ export function kafkaOfCell({ endpoints, credentials }: CellOutputs, clientId = 
         logLevel: logLevel.NOTHING,
         ...(endpoints.kafkaCa ? { ssl: { ca: [endpoints.kafkaCa] } } : {}),
         ...(admin ? { sasl: { mechanism: "scram-sha-512" as const, ...admin } } : {}),
+    });
+}
+
+/** The cell's object store with its static keys, verified against the cell's CA where it has one. */
+export function s3OfCell({ endpoints, credentials }: CellOutputs): S3Client {
+    return new S3Client({
+        endpoint: endpoints.objectStoreEndpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: credentials.objectStoreKeys,
+        ...(endpoints.objectStoreCa
+            ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: endpoints.objectStoreCa }) }) }
+            : {}),
     });
 }

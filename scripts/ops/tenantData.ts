@@ -6,7 +6,7 @@ import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { TenantHome } from "./keys";
-import { clickhouseOfCell, kafkaOfCell } from "./cellClients";
+import { clickhouseOfCell, kafkaOfCell, s3OfCell } from "./cellClients";
 
 /** What a tenant has stored in its cell. */
 export interface TenantData {
@@ -28,13 +28,7 @@ const POSTGRES_ROWS = [
 ] as const;
 
 const clickhouseOf = (home: TenantHome) => clickhouseOfCell(home.outputs);
-const s3Of = (home: TenantHome) =>
-    new S3Client({
-        endpoint: home.outputs.endpoints.objectStoreEndpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: home.outputs.credentials.objectStoreKeys,
-    });
+const s3Of = (home: TenantHome) => s3OfCell(home.outputs);
 const prefixOf = (tenant: string) => `tenant=${tenant}/`;
 
 async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promise<number> {

@@ -1,4 +1,3 @@
-import { S3Client } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
@@ -6,7 +5,7 @@ import { createApiKey } from "../../../apps/shared/apiKeys";
 import type { ExportBucket } from "../../../apps/export/parquet";
 import type { AnalyticsEvent } from "../../../apps/shared/events";
 import type { CellOutputs } from "../../../scripts/ops/keys";
-import { clickhouseOfCell, postgresConfigOf } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, postgresConfigOf, s3OfCell } from "../../../scripts/ops/cellClients";
 import type { isolatedLocalStack } from "../../support/project";
 
 type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
@@ -33,13 +32,7 @@ export async function apiKeyFor(cell: CellOutput, tenant: string): Promise<strin
     }
 }
 
-export const s3Of = (cell: CellOutput) =>
-    new S3Client({
-        endpoint: cell.endpoints.objectStoreEndpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: cell.credentials.objectStoreKeys,
-    });
+export const s3Of = (cell: CellOutput) => s3OfCell(cell);
 
 /** The cell's exports bucket as the export app reaches it. */
 export const exportBucketOf = (cell: CellOutput): ExportBucket => ({

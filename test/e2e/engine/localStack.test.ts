@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { LOCAL_PORTS } from "../../../components/local";
 import { loopbackRequest } from "../../../components/local/loopbackHttp";
@@ -11,7 +11,7 @@ import { Kafka, KafkaConfig, logLevel } from "kafkajs";
 import { NODE_VERSION } from "../../../components/runtime";
 import { isolatedLocalStack, ROOT } from "../../support/project";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell, kafkaOfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * An isolated copy of the local stack (own ports, state folder and backend) under the real engine: every server
@@ -83,17 +83,12 @@ describe("the local stack under the real engine", () => {
         );
         await clickhouse.close();
 
-        const s3 = new S3Client({
-            endpoint: eu.endpoints.objectStoreEndpoint,
-            region: "us-east-1",
-            forcePathStyle: true,
-            credentials: eu.credentials.objectStoreKeys,
-        });
+        const s3 = s3OfCell(eu);
         const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
         expect(bucket.$metadata.httpStatusCode).toBe(200);
     });
 
-    test("Postgres and ClickHouse speak TLS only: a plain-text client is refused, and so is one that does not trust the stack's CA", async () => {
+    test("Postgres, ClickHouse and the object store speak TLS only: a plain-text client is refused, and so is one that does not trust the stack's CA", async () => {
         const { postgres } = cells["local-eu"].endpoints;
         const as = (ssl: object | false) =>
             new Client({ ...postgres, password: cells["local-eu"].credentials.postgresPassword, ssl }).connect();
@@ -113,6 +108,12 @@ describe("the local stack under the real engine", () => {
         await expect(fetch(`${clickhouseUrl}/ping`)).rejects.toThrow();
         const ping = await loopbackRequest(`${clickhouseUrl}/ping`, { ca: clickhouseCa });
         expect(ping).toEqual({ status: 200, text: "Ok.\n" });
+
+        const { objectStoreEndpoint, objectStoreCa } = cells["local-eu"].endpoints;
+        expect(objectStoreEndpoint).toMatch(/^https:/);
+        const plainText = await fetch(`${objectStoreEndpoint.replace("https:", "http:")}/healthz`);
+        expect([plainText.status, await plainText.text()]).toEqual([400, "Client sent an HTTP request to an HTTPS server.\n"]);
+        expect((await loopbackRequest(`${objectStoreEndpoint}/healthz`, { ca: objectStoreCa })).status).toBe(200);
     });
 
     test("Kafka takes SASL over TLS only: plain text and a wrong password are refused, and ingest may produce but not read", async () => {
@@ -142,15 +143,9 @@ describe("the local stack under the real engine", () => {
         await consumer.connect();
         await consumer.subscribe({ topic: "events", fromBeginning: true });
         await consumer.run({ eachMessage: async () => undefined });
-        // Its group is out of reach, so no consumer of ingest's ever reads.
+        // Its group is out of reach (FindCoordinator is refused), so no consumer of ingest's ever reads.
         expect(await crashed).toMatch(/GroupCoordinatorNotFound/);
         await consumer.disconnect();
-        const admin = asIngest.admin();
-        await admin.connect();
-        await expect(admin.fetchOffsets({ groupId: "ingest-clickhouse", topics: ["events"] })).rejects.toThrow(
-            /Not authorized to access group/,
-        );
-        await admin.disconnect();
 
         // Event Hubs' mechanism, SASL PLAIN over TLS, on its own port.
         const plainPort = ports.eu + LOCAL_PORTS.kafkaPlain;

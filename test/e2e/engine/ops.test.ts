@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { portAnswers } from "../../../components/local/supervisor";
 import { eventOf } from "../apps/cell";
@@ -8,7 +8,7 @@ import { cellAdd, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
@@ -108,12 +108,7 @@ describe("cellplane on a local stack", () => {
         process.kill(pid, "SIGKILL");
 
         const us = cells["local-us"];
-        const s3 = new S3Client({
-            endpoint: us.endpoints.objectStoreEndpoint,
-            region: "us-east-1",
-            forcePathStyle: true,
-            credentials: us.credentials.objectStoreKeys,
-        });
+        const s3 = s3OfCell(us);
         await s3.send(new DeleteBucketCommand({ Bucket: us.endpoints.bucket }));
 
         const server = JSON.parse(pulumi("stack", "export", "--show-secrets").stdout).deployment.resources.find(

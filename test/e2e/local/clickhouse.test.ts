@@ -13,6 +13,7 @@ import {
 } from "../../../components/local/clickhouseServer";
 import { portAnswers, runningPid } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
+import { analyticsDdl } from "../../../apps/shared/analytics";
 
 /** A real ClickHouse engine (chdb) behind ClickHouse's HTTP interface, driven by the official client. */
 describe("a local ClickHouse", () => {
@@ -51,6 +52,23 @@ describe("a local ClickHouse", () => {
         const intruder = createClient({ url: urlOf(spec), username: spec.user, password: "wrong" });
         await expect(intruder.query({ query: "SELECT 1" })).rejects.toThrow(/Authentication failed/);
         await intruder.close();
+    });
+
+    test("parses the replicated, sharded analytics schema of a cluster cell, which names the cluster on every statement", async () => {
+        const statements = analyticsDdl("cell");
+        for (const statement of statements) {
+            expect(statement).toContain("ON CLUSTER `cell`");
+            // The engine's own parser: what a server of the cluster would take.
+            await client.query({ query: `EXPLAIN AST ${statement}`, format: "TabSeparated" }).then((r) => r.text());
+        }
+        const tables = statements.filter((q) => q.startsWith("CREATE TABLE"));
+        expect(tables.filter((q) => /ENGINE = Replicated\w+MergeTree\('\/clickhouse\/tables\/\{shard\}\//.test(q))).toHaveLength(
+            tables.length / 2,
+        );
+        expect(tables.filter((q) => q.includes("ENGINE = Distributed('cell', analytics,"))).toHaveLength(tables.length / 2);
+        expect(
+            statements.filter((q) => q.startsWith("CREATE MATERIALIZED VIEW")).every((q) => q.includes("FROM analytics.events_local")),
+        ).toBe(true);
     });
 
     test("creates a partitioned MergeTree with a TTL, inserts rows and answers bound parameters", async () => {
