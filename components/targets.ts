@@ -3,15 +3,18 @@ import { awsTarget } from "./aws";
 import { azureTarget } from "./azure";
 import { kubernetesTarget } from "./kubernetes";
 import { localTarget } from "./local";
+import { LocalCertificates } from "./local/tls";
 import type { CellTarget } from "./platform";
 
 /** What a stack tells its targets beyond each cell's own config. */
 export interface TargetSettings {
     /** The stack's folder for the data of servers on this machine (local cells only). */
     stateDir: string;
+    /** Whether local cells speak TLS and SASL. */
+    localTls: boolean;
 }
 
 /** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
 export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget> {
-    return { aws: awsTarget, azure: azureTarget, kubernetes: kubernetesTarget, local: localTarget(settings.stateDir) };
+    return { aws: awsTarget, azure: azureTarget, kubernetes: kubernetesTarget, local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined) };
 }

@@ -61,6 +61,11 @@ const stackSchema = z
             .default([...SIZES]),
         /** Local cells only: where their servers keep data (default: $CELLPLANE_STATE_HOME, else /var/lib/cellplane as root, else ~/.local/state/cellplane). */
         stateDir: z.string().min(1).optional(),
+        /**
+         * Local cells only: TLS on every server and SASL on Kafka, as the clouds' services demand (default). `false`
+         * runs them in plain text without Kafka users, to measure what TLS costs (`npm run bench:ingest`).
+         */
+        localTls: z.boolean().default(true),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })

@@ -86,7 +86,16 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
         case "random:index/randomPassword:RandomPassword":
             return { result: `${SECRET_MARKER}${name}` };
         case "pulumi-nodejs:dynamic/cellplane:LocalObject":
-            return inputs.kind === "secret" ? { value: `${SECRET_MARKER}${name}`, intact: true } : { intact: true };
+            if (inputs.kind === "secret") return { value: `${SECRET_MARKER}${name}`, intact: true };
+            if (inputs.kind === "certificateAuthority" || inputs.kind === "serverCertificate")
+                return {
+                    value: JSON.stringify({
+                        cert: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`,
+                        key: `${SECRET_MARKER}${name}`,
+                    }),
+                    intact: true,
+                };
+            return { intact: true };
         case "random:index/randomString:RandomString":
             return { result: "x7k2q9" };
         default:

@@ -6,7 +6,7 @@ import { appUrlOf } from "./appServer";
 import { exportsBucketOf, LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
 import { s3Url } from "./seaweedfsServer";
 import { LocalObject } from "./resources";
-import { LocalCertificates } from "./tls";
+import type { LocalCertificates } from "./tls";
 
 /**
  * Offsets of a local cell's servers and apps from its `portBase`, all within its PORTS_PER_LOCAL_CELL: Kafka's
@@ -29,7 +29,7 @@ export const LOCAL_PORTS = {
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, SeaweedFS)
  * listening on loopback, with its data under `stateDir`, the stack's folder. No Kubernetes, so no stream operators.
  */
-export const localTarget = (stateDir: string, certificates = new LocalCertificates()): CellTarget => ({
+export const localTarget = (stateDir: string, certificates?: LocalCertificates): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
         const root = path.join(stateDir, cell.id);
@@ -44,7 +44,7 @@ export const localTarget = (stateDir: string, certificates = new LocalCertificat
                     {
                         ...part("clickhouse"),
                         exporterReach: [
-                            `${s3Url(portOf(cell, "objectStore"), true)}/${exportsBucketOf(cell.id)}/`,
+                            `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${exportsBucketOf(cell.id)}/`,
                             `127.0.0.1:${portOf(cell, "postgres")}`,
                         ],
                     },

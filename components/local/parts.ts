@@ -29,11 +29,15 @@ export interface LocalPartArgs {
     context: CellContext;
     dir: string;
     port: number;
-    /** The stack's CA, which issues the part's certificate. */
-    certificates: LocalCertificates;
+    /** The stack's CA, which issues the part's certificate; absent, the part speaks plain text. */
+    certificates?: LocalCertificates;
 }
 
 const label = (what: string, context: CellContext) => `${what} of cell ${context.cell.id}`;
+
+/** How a part's clients verify it: against the stack's CA, or not at all where the stack runs in plain text. */
+const tlsMode = (args: LocalPartArgs) => (args.certificates ? ("ca" as const) : ("off" as const));
+const caOf = (args: LocalPartArgs) => args.certificates && { value: args.certificates.caCertificate() };
 
 export class LocalPostgres extends pulumi.ComponentResource implements PostgresDatabase {
     readonly host = pulumi.output("127.0.0.1");
@@ -53,7 +57,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             port: args.port,
             superuser: "cellplane",
             superuserPassword,
-            tls: args.certificates.serverTls(name, this),
+            tls: args.certificates?.serverTls(name, this),
         };
         const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
         const database = new LocalPostgresDatabase(
@@ -72,8 +76,8 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
         );
         this.port = process.port;
         this.access = {
-            connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: "ca" as const }),
-            ca: { value: args.certificates.caCertificate() },
+            connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: tlsMode(args) }),
+            ca: caOf(args),
             password: { value: this.password },
         };
         this.registerOutputs({ port: this.port });
@@ -85,12 +89,13 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     readonly replicationFactor = 1;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
 
-    /** The broker's own user, for provisioning and operators (a Pulumi secret). */
-    readonly admin: pulumi.Output<{ username: string; password: string }>;
+    /** The broker's own user, for provisioning and operators (a Pulumi secret); none in plain text. */
+    readonly admin?: pulumi.Output<{ username: string; password: string }>;
 
     constructor(name: string, args: LocalKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Kafka", name, {}, opts);
-        this.admin = pulumi.secret(pulumi.output({ username: "cellplane-admin", password: localSecret(`${name}-admin-password`, this) }));
+        const admin = pulumi.secret(pulumi.output({ username: "cellplane-admin", password: localSecret(`${name}-admin-password`, this) }));
+        this.admin = args.certificates && admin;
         const apps = (["ingest", "consumer"] as const).map((app) => ({
             app,
             username: kafkaUserOf(app),
@@ -101,9 +106,9 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
             dir: args.dir,
             port: args.port,
             controllerPort: args.port + 1,
-            security: {
+            security: args.certificates && {
                 tls: args.certificates.serverTls(name, this),
-                admin: this.admin,
+                admin,
                 users: apps.map(({ app, username, password }) => ({ username, password, grants: KAFKA_GRANTS[app] })),
                 plainPort: args.plainPort,
             },
@@ -128,11 +133,11 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         const [ingest, consumer] = apps.map(({ username, password }) => ({
             connection: this.bootstrapServers.apply((brokers) => ({
                 brokers: [brokers],
-                tls: "ca" as const,
-                sasl: { mechanism: "scram-sha-512" as const, username },
+                tls: tlsMode(args),
+                sasl: args.certificates ? { mechanism: "scram-sha-512" as const, username } : { mechanism: "none" as const },
             })),
-            ca: { value: args.certificates.caCertificate() },
-            password: { value: password },
+            ca: caOf(args),
+            password: args.certificates && { value: password },
         }));
         this.access = { ingest, consumer };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
@@ -172,7 +177,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             port: args.port,
             user: "cellplane",
             password: this.password,
-            tls: args.certificates.serverTls(name, this),
+            tls: args.certificates?.serverTls(name, this),
             // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads the
             // cell's Postgres and writes its bucket.
             apps: [
@@ -192,10 +197,10 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } },
             { parent: this, dependsOn: [database] },
         );
-        this.url = server.running.apply(() => frontUrl(args.port, true));
+        this.url = server.running.apply(() => frontUrl(args.port, Boolean(args.certificates)));
         const accessOf = ({ user, password }: ClickHouseCredentials) => ({
-            connection: pulumi.output({ url: this.url, user, tls: "ca" as const }),
-            ca: { value: args.certificates.caCertificate() },
+            connection: pulumi.output({ url: this.url, user, tls: tlsMode(args) }),
+            ca: caOf(args),
             password: { value: password },
         });
         this.access = { ingest: accessOf(ingest), consumer: accessOf(consumer), exporter: accessOf(exporter) };
@@ -213,7 +218,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly access: StoreAccess<ObjectStoreConnection>;
-    readonly ca: pulumi.Output<string>;
+    readonly ca?: pulumi.Output<string>;
 
     constructor(name: string, args: LocalObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:ObjectStore", name, {}, opts);
@@ -228,7 +233,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             secretAccessKey,
             sseKey: localSecret(`${name}-sse-key`, this, 32),
             adminPassword: localSecret(`${name}-admin-password`, this),
-            tls: args.certificates.serverTls(name, this),
+            tls: args.certificates?.serverTls(name, this),
         });
         const server = new LocalServer(`${name}-server`, { kind: "seaweedfs", spec }, { parent: this });
         const bucket = exportsBucketOf(cell.id);
@@ -238,8 +243,8 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             { parent: this, dependsOn: [server] },
         );
         this.bucket = pulumi.output(bucket);
-        this.endpoint = server.running.apply(() => s3Url(args.port, true));
-        this.ca = args.certificates.caCertificate();
+        this.endpoint = server.running.apply(() => s3Url(args.port, Boolean(args.certificates)));
+        this.ca = args.certificates?.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = {
             connection: pulumi.output({

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:ingest`: sustained events/s through the ingest service of one real local cell (an isolated local
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
- * insert rate of the same rows straight into a copy of the events table.
+ * insert rate of the same rows straight into a copy of the events table; first on a cell in plain text, then on
+ * one with TLS and SASL on every server, and what the second costs.
  */
 import { v7 as uuidv7 } from "uuid";
 import { EventStore } from "../../apps/ingest/eventStore";
@@ -31,9 +32,12 @@ const event = (session: string): AnalyticsEvent => ({
 const percentile = (values: number[], p: number) =>
     values.length === 0 ? NaN : values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
-async function main() {
-    console.log("bench:ingest: bringing up an isolated local cell…");
+/** One run against a fresh cell: `tls` says whether its servers speak TLS and SASL (the default) or plain text. */
+async function measure(tls: boolean): Promise<number> {
+    const transport = tls ? "TLS and SASL" : "plain text";
+    console.log(`bench:ingest: bringing up an isolated local cell speaking ${transport}…`);
     const stack = isolatedLocalStack("cellplane-bench-", (config) => {
+        config["cellplane:localTls"] = tls;
         config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
         config["cellplane:tenants"] = [{ id: "acme", residency: "eu", quotas: { eventsPerSecond: 1_000_000 } }];
     });
@@ -120,8 +124,9 @@ async function main() {
         await clickhouse.command({ query: "DROP TABLE analytics.anchor" });
         await clickhouse.close();
 
+        console.log(`\n${transport}:`);
         console.log(
-            `\ningest, sustained:      ${Math.round(rate).toLocaleString("en")} events/s (${accepted.toLocaleString("en")} accepted in ${SECONDS} s)`,
+            `ingest, sustained:      ${Math.round(rate).toLocaleString("en")} events/s (${accepted.toLocaleString("en")} accepted in ${SECONDS} s)`,
         );
         console.log(
             `freshness 202 → stored: p50 ${percentile(freshness, 50).toFixed(2)} s, p99 ${percentile(freshness, 99).toFixed(2)} s (${freshness.length} of ${acked.size} batches seen)`,
@@ -130,11 +135,22 @@ async function main() {
             `stored:                 ${Number(stored[0].n).toLocaleString("en")} rows, ${Number(stored[0].u).toLocaleString("en")} distinct; lost ${accepted - Number(stored[0].u)}, duplicated ${Number(stored[0].n) - Number(stored[0].u)}`,
         );
         console.log(
-            `anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (the consumer's JSONEachRow insert, batches of 10,000, same rows)`,
+            `anchor, ClickHouse raw: ${Math.round(anchor).toLocaleString("en")} rows/s (the consumer's JSONEachRow insert, batches of 10,000, same rows)\n`,
         );
+        return rate;
     } finally {
         destroyCells(stack);
     }
+}
+
+/** The same load on a plain-text cell, then on one with TLS and SASL everywhere: what the clouds' protocols cost. */
+async function main() {
+    const plain = await measure(false);
+    const secured = await measure(true);
+    const cost = 1 - secured / plain;
+    console.log(
+        `TLS and SASL cost ${(cost * 100).toFixed(1)}% of plain text's events/s (${Math.round(secured).toLocaleString("en")} against ${Math.round(plain).toLocaleString("en")}; the limit is 20%)`,
+    );
 }
 
 main().catch((error) => {

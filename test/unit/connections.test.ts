@@ -6,7 +6,7 @@ import { strimziAcl } from "../../components/kubernetes/strimziKafka";
 import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
 import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
 import type { ResourceProps } from "../../model/resourceProps";
-import { ofType, ProgramRun, secretValue, singleCellStack } from "../support/harness";
+import { ofType, ProgramRun, runStack, secretValue, singleCellStack, stackConfig } from "../support/harness";
 
 /**
  * The contract of every cloud target: each app's environment, as the pod would see it, passes the app's own
@@ -139,5 +139,40 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
         test("name the ClickHouse cluster their schema is created on when the cell has several replicas", () => {
             expect(config("ingest-consumer").CLICKHOUSE.cluster).toBe("cell");
         });
+    });
+});
+
+describe.each([
+    ["with TLS and SASL (the default)", {}, { kafka: "scram-sha-512", tls: "ca" }],
+    ["in plain text (`cellplane:localTls: false`)", { localTls: false }, { kafka: "none", tls: "off" }],
+] as const)("the apps of a local cell %s", (_title, settings, expected) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runStack({ ...stackConfig("local"), stateDir: "/var/tmp/cellplane-offline-test", ...settings }, "local");
+    });
+    /** An app's environment as its process gets it: its plain and secret settings together. */
+    const environmentOf = (app: App): Record<string, string> => {
+        const server = run.resources.find(
+            (r) =>
+                r.cell === "local-eu" && r.type.endsWith("LocalAppServer") && JSON.stringify(r.inputs.spec).includes(`/local-eu/${app}"`),
+        )!;
+        const spec = server.inputs.spec as ResourceProps;
+        return (spec.value ?? spec).env;
+    };
+
+    test("each get a complete connection, verified against the stack's CA unless the stack runs in plain text", () => {
+        for (const app of Object.keys(LOADERS) as App[]) {
+            const config = LOADERS[app](environmentOf(app)) as ResourceProps;
+            for (const store of ["POSTGRES", "CLICKHOUSE", "KAFKA"].filter((s) => config[s])) expect(config[store].tls).toBe(expected.tls);
+        }
+        const ingest = loadIngestConfig(environmentOf("ingest"));
+        expect(ingest.KAFKA.sasl.mechanism).toBe(expected.kafka);
+        if (expected.kafka === "scram-sha-512") {
+            expect(ingest.KAFKA.sasl).toEqual({ mechanism: "scram-sha-512", username: "cellplane-ingest" });
+            expect(loadConsumerConfig(environmentOf("ingest-consumer")).KAFKA.sasl).toEqual({
+                mechanism: "scram-sha-512",
+                username: "cellplane-consumer",
+            });
+        }
     });
 });

@@ -166,8 +166,8 @@ describe("the local stack", () => {
             expect(run.outputs.cells[cell].endpoints).toMatchObject({
                 postgres: { host: "127.0.0.1", port: base },
                 kafkaBootstrap: `127.0.0.1:${base + 1}`,
-                clickhouseUrl: `http://127.0.0.1:${base + 3}`,
-                objectStoreEndpoint: `http://127.0.0.1:${base + 4}`,
+                clickhouseUrl: `https://127.0.0.1:${base + 3}`,
+                objectStoreEndpoint: `https://127.0.0.1:${base + 4}`,
                 bucket: `${cell}-exports`,
                 ingestUrl: `http://127.0.0.1:${base + 6}`,
                 exportUrl: `http://127.0.0.1:${base + 7}`,
@@ -195,7 +195,7 @@ describe("the local stack", () => {
         ).toEqual([
             ["cellplane_ingest", true, []],
             ["cellplane_consumer", false, []],
-            ["cellplane_exporter", false, ["http://127.0.0.1:15404/local-eu-exports/", "127.0.0.1:15400"]],
+            ["cellplane_exporter", false, ["https://127.0.0.1:15404/local-eu-exports/", "127.0.0.1:15400"]],
         ]);
     });
 
@@ -207,7 +207,9 @@ describe("the local stack", () => {
             "clickhouseTable",
             "file",
             "postgresSchema",
-            ...Array(9).fill("secret"),
+            // Kafka's admin and a user per app are three secrets more; each server has a certificate of the stack's CA.
+            ...Array(12).fill("secret"),
+            ...Array(4).fill("serverCertificate"),
             "topic",
             "topic",
         ]);
