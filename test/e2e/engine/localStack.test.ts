@@ -158,6 +158,27 @@ describe("the local stack under the real engine", () => {
         await plainProducer.disconnect();
     });
 
+    test("rotating the stack's CA gives every server a new certificate: the old CA is refused, and the apps come back ready", async () => {
+        const before = cells["local-eu"].endpoints.postgres.ca!;
+        ok(
+            "up",
+            "--yes",
+            "--skip-preview",
+            "--replace",
+            "urn:pulumi:e2e::cellplane::pulumi-nodejs:dynamic/cellplane:LocalObject::local-ca",
+        );
+        cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+        const { postgres, ingestUrl } = cells["local-eu"].endpoints;
+        expect(postgres.ca).not.toEqual(before);
+        const password = cells["local-eu"].credentials.postgresPassword;
+        await expect(new Client({ ...postgres, password, ssl: { ca: before } }).connect()).rejects.toThrow(/unable to verify/);
+        const current = new Client({ ...postgres, password, ssl: { ca: postgres.ca } });
+        await current.connect();
+        await current.end();
+        expect((await fetch(`${ingestUrl}/readyz`)).status).toBe(200);
+        expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
     test("every app and the ClickHouse front run on the bootstrap's Node 24, whatever Node runs the engine", () => {
         for (const service of ["ingest", "ingest-consumer", "export", "router", "clickhouse"]) {
             const pid = fs.readFileSync(path.join(state, "e2e", "local-eu", service, "server.pid"), "utf8").trim();
