@@ -5,6 +5,7 @@ import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+import { s3KeysAccess } from "../s3KeysAccess";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
@@ -95,16 +96,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         // The chart names its S3 Service after the release, which helmRelease names after the chart.
         this.endpoint = pulumi.interpolate`http://${OPERATOR_CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
-        this.access = {
-            connection: pulumi.output({
-                protocol: "s3" as const,
-                endpoint: this.endpoint,
-                bucket,
-                region: "us-east-1",
-                credentials: { from: "keys" as const, accessKeyId: "cellplane" },
-            }),
-            password: { value: secretAccessKey },
-        };
+        this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -102,7 +102,8 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             { parent: this, dependsOn: [operator, pool] },
         );
 
-        this.bootstrapServers = pulumi.interpolate`${CLUSTER}-kafka-bootstrap.${args.namespace}.svc.cluster.local:9093`;
+        // `<cluster>-kafka-bootstrap.<namespace>.svc` is among the names of the certificate the cluster CA gives the brokers.
+        this.bootstrapServers = pulumi.interpolate`${CLUSTER}-kafka-bootstrap.${args.namespace}.svc:9093`;
         const member = (resourceName: string) => ({
             name: resourceName,
             namespace: args.namespace,

@@ -23,6 +23,7 @@ import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
 import { KAFKA_GRANTS, kafkaUserOf } from "../kafkaGrants";
+import { s3KeysAccess } from "../s3KeysAccess";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
@@ -246,16 +247,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         this.endpoint = server.running.apply(() => s3Url(args.port, Boolean(args.certificates)));
         this.ca = args.certificates?.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
-        this.access = {
-            connection: pulumi.output({
-                protocol: "s3" as const,
-                endpoint: this.endpoint,
-                bucket,
-                region: "us-east-1",
-                credentials: { from: "keys" as const, accessKeyId: "cellplane" },
-            }),
-            password: { value: secretAccessKey },
-        };
+        this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -144,7 +144,7 @@ describe.each([
         expect(run.outputs.cells["cell-1"].endpoints).toMatchObject({
             bucket: "cell-1-exports",
             objectStoreEndpoint: "http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333",
-            kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc.cluster.local:9093",
+            kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc:9093",
             postgres: { host: "postgres-rw.cell-1-data.svc", port: 5432 },
             clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",
         });

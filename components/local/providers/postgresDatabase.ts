@@ -27,7 +27,12 @@ export async function diff(_id: string, olds: PostgresDatabaseProps, news: Postg
     const replaces =
         olds.database !== news.database || olds.owner !== news.owner || olds.server.port !== news.server.port ? ["database"] : [];
     return {
-        changes: replaces.length > 0 || olds.ownerPassword !== news.ownerPassword || olds.healthy === false,
+        // A new superuser password or certificate changes how the database is reached: the state keeps the current one.
+        changes:
+            replaces.length > 0 ||
+            olds.ownerPassword !== news.ownerPassword ||
+            JSON.stringify(olds.server) !== JSON.stringify(news.server) ||
+            olds.healthy === false,
         replaces,
         deleteBeforeReplace: true,
     };
