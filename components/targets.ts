@@ -16,5 +16,10 @@ export interface TargetSettings {
 
 /** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
 export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget> {
-    return { aws: awsTarget, azure: azureTarget, kubernetes: kubernetesTarget, local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined) };
+    return {
+        aws: awsTarget,
+        azure: azureTarget,
+        kubernetes: kubernetesTarget,
+        local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
+    };
 }
