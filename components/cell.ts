@@ -32,6 +32,7 @@ export interface CellEndpoints {
     bucket: string;
     objectStoreEndpoint: string;
     objectStoreCa?: string;
+    objectStoreProtocol: "s3" | "azblob";
     /** Where Flink and Spark jobs go; absent on cells without Kubernetes. */
     jobsNamespace?: string;
     ingestUrl: string;
@@ -43,6 +44,8 @@ export interface CellCredentials {
     clickhouseUser: string;
     clickhousePassword: string;
     objectStoreKeys?: { accessKeyId: string; secretAccessKey: string };
+    /** The Blob account's shared key, where the store has one the program holds (Azurite). */
+    objectStoreAccountKey?: string;
     /** SCRAM-SHA-512 over TLS, where the cell has an admin user. */
     kafkaAdmin?: { username: string; password: string };
 }
@@ -115,6 +118,7 @@ export class Cell extends pulumi.ComponentResource {
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
             objectStoreCa: objectStore.ca,
+            objectStoreProtocol: pulumi.output(objectStore.access.connection).apply((c) => c.protocol),
             jobsNamespace: streamOperators?.jobsNamespace,
             ingestUrl: ingest.url,
             exportUrl: exporter.url,
@@ -124,6 +128,7 @@ export class Cell extends pulumi.ComponentResource {
             clickhouseUser: clickhouse.user,
             clickhousePassword: clickhouse.password,
             objectStoreKeys: objectStore.accessKeys,
+            objectStoreAccountKey: objectStore.accountKey,
             kafkaAdmin: kafka.admin,
         });
         this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });

@@ -126,6 +126,8 @@ export interface ObjectStore extends pulumi.Resource {
     access: StoreAccess<ObjectStoreConnection>;
     /** The CA of `endpoint`, where no public root signs it (local cells). */
     ca?: pulumi.Output<string>;
+    /** A Blob account's shared key (a Pulumi secret), where the program holds one (Azurite). */
+    accountKey?: pulumi.Output<string>;
 }
 
 export interface StreamOperators extends pulumi.Resource {

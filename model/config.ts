@@ -33,6 +33,8 @@ const cellSchema = z.strictObject({
     kubeContext: z.string().min(1).optional(),
     /** Local cells only: the first of the ten ports the cell's servers listen on. */
     portBase: z.number().int().min(1024).max(65_525).optional(),
+    /** Local cells only: where exports go, S3 (SeaweedFS, as AWS and Kubernetes cells) or Azure Blob (Azurite, as Azure cells). */
+    objectStore: z.enum(["s3", "azblob"]).optional(),
 });
 
 const quotasSchema = z.strictObject({
@@ -104,6 +106,18 @@ const stackSchema = z
                 issue(
                     ["cells", index, "kubeContext"],
                     `is required for kubernetes cells: name the kubeconfig context of a cluster in ${cell.region} for cell "${cell.id}". The current context is never used, so a cell cannot land in another residency's cluster by accident`,
+                );
+            }
+            if (cell.objectStore === "azblob" && !stack.localTls) {
+                issue(
+                    ["cells", index, "objectStore"],
+                    `"azblob" needs cellplane:localTls: Azure Blob is served over HTTPS only. Remove localTls: false or use "s3" for cell "${cell.id}"`,
+                );
+            }
+            if (cell.objectStore !== undefined && cell.cloud !== "local") {
+                issue(
+                    ["cells", index, "objectStore"],
+                    `is only for local cells; cell "${cell.id}" on ${cell.cloud} keeps its exports in its cloud's own store. Remove it`,
                 );
             }
             if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {

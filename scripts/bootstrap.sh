@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, kafka, chdb)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, kafka, chdb, azurite)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -161,8 +161,21 @@ step_chdb() {
     log "chdb $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
 }
 
+# Azure Blob for local cells in Azure's flavour: Azurite, Microsoft's emulator, run by the bootstrap's Node (it
+# needs Node 22 or later), so it lives in the cache like chdb.
+step_azurite() {
+    local version
+    version=$(version_in components/local/tools.ts AZURITE_VERSION)
+    local home="$CACHE/azurite/$version"
+    if [ -f "$home/node_modules/azurite/package.json" ]; then log "azurite $version: cached at $home"; return; fi
+    log "azurite $version: installing Microsoft's Azure Storage emulator from npm…"
+    mkdir -p "$home"
+    (cd "$home" && npm install --no-audit --no-fund --no-save --prefix "$home" "azurite@$version" >/dev/null)
+    log "azurite $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
+}
+
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs kafka chdb)
+[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs kafka chdb azurite)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

@@ -150,7 +150,7 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
         query: `INSERT INTO FUNCTION ${storeFunction(bucket, fileKey(e, "{_partition_id}"))} PARTITION BY ${source.day}
                 SELECT ${[`*${except}`, ...columns].join(", ")}
                 FROM (SELECT ${["*", ...tuples].join(", ")} FROM ${source.from} WHERE ${source.where})
-                SETTINGS s3_truncate_on_insert = 1`,
+                SETTINGS ${bucket.store.protocol === "s3" ? "s3" : "azure"}_truncate_on_insert = 1`,
         query_params: source.params,
     });
     const written = await clickhouse.query({

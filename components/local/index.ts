@@ -3,7 +3,17 @@ import type { CellConfig } from "../../model/config";
 import { TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
-import { exportsBucketOf, LocalApp, LocalClickHouse, LocalKafka, LocalObjectStore, LocalPostgres } from "./parts";
+import {
+    blobAccountOf,
+    exportsBucketOf,
+    LocalApp,
+    LocalBlobStore,
+    LocalClickHouse,
+    LocalKafka,
+    LocalObjectStore,
+    LocalPostgres,
+} from "./parts";
+import { blobEndpointOf } from "./azuriteServer";
 import { s3Url } from "./seaweedfsServer";
 import { LocalObject } from "./resources";
 import type { LocalCertificates } from "./tls";
@@ -44,18 +54,22 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
                     {
                         ...part("clickhouse"),
                         exporterReach: [
-                            `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${exportsBucketOf(cell.id)}/`,
+                            cell.objectStore === "azblob"
+                                ? blobEndpointOf({ port: portOf(cell, "objectStore"), account: blobAccountOf(cell.id) })
+                                : `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${exportsBucketOf(cell.id)}/`,
                             `127.0.0.1:${portOf(cell, "postgres")}`,
                         ],
                     },
                     opts,
                 ),
             objectStore: () =>
-                new LocalObjectStore(
-                    `${cell.id}-object-store`,
-                    { ...part("objectStore"), internalPortBase: portOf(cell, "objectStoreInternal") },
-                    opts,
-                ),
+                cell.objectStore === "azblob" && certificates
+                    ? new LocalBlobStore(`${cell.id}-blob-store`, { ...part("objectStore"), certificates }, opts)
+                    : new LocalObjectStore(
+                          `${cell.id}-object-store`,
+                          { ...part("objectStore"), internalPortBase: portOf(cell, "objectStoreInternal") },
+                          opts,
+                      ),
             tenantDirectory: (directory) => {
                 new LocalObject(
                     `${cell.id}-tenant-directory`,

@@ -19,6 +19,7 @@ import { appUrlOf } from "./appServer";
 import { frontUrl } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
 import { s3Url } from "./seaweedfsServer";
+import { blobEndpointOf } from "./azuriteServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
@@ -248,6 +249,55 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         this.ca = args.certificates?.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
+        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+    }
+}
+
+/** The account of a local cell's Blob store: 3-24 lowercase letters and digits, as Azure's. */
+export const blobAccountOf = (cellId: string) => cellId.replace(/[^a-z0-9]/g, "").slice(0, 24);
+
+/** A local cell's exports in Azure Blob (Azurite), written by ClickHouse's `azureBlobStorage()` as on Azure cells. */
+export class LocalBlobStore extends pulumi.ComponentResource implements ObjectStore {
+    readonly bucket: pulumi.Output<string>;
+    readonly endpoint: pulumi.Output<string>;
+    readonly access: StoreAccess<ObjectStoreConnection>;
+    readonly ca: pulumi.Output<string>;
+    readonly accountKey: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalPartArgs & { certificates: LocalCertificates }, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:BlobStore", name, {}, opts);
+        const account = blobAccountOf(args.context.cell.id);
+        // Azure account keys are base64; 64 hex digits are base64 too (48 bytes).
+        const accountKey = localSecret(`${name}-account-key`, this, 32);
+        this.accountKey = accountKey;
+        const spec = pulumi.output({
+            label: label("azurite", args.context),
+            dir: args.dir,
+            port: args.port,
+            account,
+            accountKey,
+            tls: args.certificates.serverTls(name, this),
+        });
+        const server = new LocalServer(`${name}-server`, { kind: "azurite", spec }, { parent: this });
+        const container = exportsBucketOf(args.context.cell.id);
+        const made = new LocalObject(
+            `${name}-exports`,
+            { kind: "container", server: spec, spec: { container } },
+            { parent: this, dependsOn: [server] },
+        );
+        this.bucket = made.id.apply(() => container);
+        this.endpoint = server.running.apply(() => blobEndpointOf({ port: args.port, account }));
+        this.ca = args.certificates.caCertificate();
+        this.access = {
+            connection: pulumi.output({
+                protocol: "azblob" as const,
+                endpoint: this.endpoint,
+                account,
+                container,
+                credentials: { from: "key" as const },
+            }),
+            password: { value: accountKey },
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -29,6 +29,16 @@ export function kafkaLibs(): string {
 /** ClickHouse's engine as a library (npm `chdb`), installed by the bootstrap into the cache. */
 export const CHDB_VERSION = "3.4.0";
 
+/** Azurite, Microsoft's Azure Storage emulator (npm `azurite`): the Blob store of a local cell in Azure's flavour. */
+export const AZURITE_VERSION = "3.37.0";
+
+export function azuriteBlobMain(): string {
+    return requireTool(
+        path.join(cacheDir(), "azurite", AZURITE_VERSION, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
+        "Azurite (Azure Blob)",
+    );
+}
+
 export function chdbModule(): string {
     return path.dirname(
         requireTool(path.join(cacheDir(), "chdb", CHDB_VERSION, "node_modules", "chdb", "package.json"), "chdb (ClickHouse)"),

@@ -1,6 +1,8 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
+import type { BlobServiceClient } from "@azure/storage-blob";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { blobService } from "../../components/local/blobContainers";
 import * as https from "https";
 import { Kafka, logLevel } from "kafkajs";
 import type { PoolConfig } from "pg";
@@ -45,4 +47,66 @@ export function s3OfCell({ endpoints, credentials }: CellOutputs): S3Client {
             ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: endpoints.objectStoreCa }) }) }
             : {}),
     });
+}
+
+/** The cell's Blob account with its key, where the cell keeps its exports in Azure Blob (Azurite on a local cell). */
+export function blobOfCell({ endpoints, credentials }: CellOutputs): BlobServiceClient {
+    const key = credentials.objectStoreAccountKey;
+    if (!key) throw new Error(`${endpoints.objectStoreEndpoint}: the stack holds no account key for this store`);
+    const account = new URL(endpoints.objectStoreEndpoint).pathname.split("/")[1];
+    return blobService(endpoints.objectStoreEndpoint, account, key, endpoints.objectStoreCa);
+}
+
+/** The export files of a cell's store under a prefix, whichever protocol the store speaks. */
+export interface ExportFiles {
+    /** Every version of every file under `prefix` (a Blob store keeps one version). */
+    count(prefix: string): Promise<number>;
+    /** Deletes them all; answers how many went. */
+    deleteAll(prefix: string): Promise<number>;
+}
+
+export function exportFilesOf(cell: CellOutputs): ExportFiles {
+    return cell.endpoints.objectStoreProtocol === "azblob" ? blobFiles(cell) : s3Files(cell);
+}
+
+function blobFiles(cell: CellOutputs): ExportFiles {
+    const container = blobOfCell(cell).getContainerClient(cell.endpoints.bucket);
+    const names = async (prefix: string) => {
+        const found: string[] = [];
+        for await (const blob of container.listBlobsFlat({ prefix })) found.push(blob.name);
+        return found;
+    };
+    return {
+        count: async (prefix) => (await names(prefix)).length,
+        deleteAll: async (prefix) => {
+            const found = await names(prefix);
+            for (const name of found) await container.deleteBlob(name);
+            return found.length;
+        },
+    };
+}
+
+function s3Files(cell: CellOutputs): ExportFiles {
+    const s3 = s3OfCell(cell);
+    const Bucket = cell.endpoints.bucket;
+    const versions = async (Prefix: string) => {
+        const found: { Key: string; VersionId?: string }[] = [];
+        let KeyMarker: string | undefined;
+        let VersionIdMarker: string | undefined;
+        do {
+            const page = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix, KeyMarker, VersionIdMarker }));
+            for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) found.push({ Key: v.Key!, VersionId: v.VersionId });
+            [KeyMarker, VersionIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [undefined, undefined];
+        } while (KeyMarker !== undefined);
+        return found;
+    };
+    return {
+        count: async (prefix) => (await versions(prefix)).length,
+        deleteAll: async (prefix) => {
+            const found = await versions(prefix);
+            for (let i = 0; i < found.length; i += 1_000)
+                await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: found.slice(i, i + 1_000), Quiet: true } }));
+            return found.length;
+        },
+    };
 }

@@ -1,4 +1,3 @@
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { ClickHouseClient } from "@clickhouse/client";
 import type { Pool } from "pg";
 import { partitionLags } from "../../apps/ingest/consumer";
@@ -6,7 +5,7 @@ import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import type { TenantHome } from "./keys";
-import { clickhouseOfCell, kafkaOfCell, s3OfCell } from "./cellClients";
+import { clickhouseOfCell, exportFilesOf, kafkaOfCell } from "./cellClients";
 
 /** What a tenant has stored in its cell. */
 export interface TenantData {
@@ -28,7 +27,6 @@ const POSTGRES_ROWS = [
 ] as const;
 
 const clickhouseOf = (home: TenantHome) => clickhouseOfCell(home.outputs);
-const s3Of = (home: TenantHome) => s3OfCell(home.outputs);
 const prefixOf = (tenant: string) => `tenant=${tenant}/`;
 
 async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promise<number> {
@@ -38,26 +36,6 @@ async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promis
         format: "JSONEachRow",
     });
     return Number((await result.json<{ n: string }>())[0].n);
-}
-
-/** Every version of every object under the tenant's prefix of the cell's bucket. */
-async function objectVersions(s3: S3Client, bucket: string, tenant: string): Promise<{ Key: string; VersionId?: string }[]> {
-    const found: { Key: string; VersionId?: string }[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-        const page = await s3.send(
-            new ListObjectVersionsCommand({
-                Bucket: bucket,
-                Prefix: prefixOf(tenant),
-                KeyMarker: keyMarker,
-                VersionIdMarker: versionMarker,
-            }),
-        );
-        for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) found.push({ Key: v.Key!, VersionId: v.VersionId });
-        [keyMarker, versionMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [undefined, undefined];
-    } while (keyMarker !== undefined);
-    return found;
 }
 
 /** Counts what the tenant has in each store of its cell. */
@@ -70,7 +48,7 @@ export async function tenantDataOf(home: TenantHome, pool: Pool, tenant: string)
             countEvents(clickhouse, tenant),
             count("export_schedules"),
             count("export_jobs"),
-            objectVersions(s3Of(home), home.outputs.endpoints.bucket, tenant).then((o) => o.length),
+            exportFilesOf(home.outputs).count(prefixOf(tenant)),
         ]);
         return { events, schedules, jobs, objects };
     } finally {
@@ -133,15 +111,6 @@ export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, 
     }
     for (const [table, column] of POSTGRES_ROWS) await pool.query(`DELETE FROM cellplane.${table} WHERE ${column} = $1`, [tenant]);
     say(`deleted the export schedules, jobs and quota buckets of ${tenant} from Postgres`);
-    const s3 = s3Of(home);
-    const versions = await objectVersions(s3, home.outputs.endpoints.bucket, tenant);
-    for (let i = 0; i < versions.length; i += 1_000) {
-        await s3.send(
-            new DeleteObjectsCommand({
-                Bucket: home.outputs.endpoints.bucket,
-                Delete: { Objects: versions.slice(i, i + 1_000), Quiet: true },
-            }),
-        );
-    }
-    say(`deleted ${versions.length} object versions under ${prefixOf(tenant)}`);
+    const deleted = await exportFilesOf(home.outputs).deleteAll(prefixOf(tenant));
+    say(`deleted ${deleted} object versions under ${prefixOf(tenant)}`);
 }

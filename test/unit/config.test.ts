@@ -168,6 +168,25 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("a Blob store for exports is a local cell's choice, and needs TLS", () => {
+        const local = {
+            id: "eu-1",
+            cloud: "local",
+            region: "eu-local",
+            residency: "eu",
+            size: "small",
+            portBase: 15400,
+            objectStore: "azblob",
+        };
+        expect(parseStackConfig({ ...base, cells: [local, base.cells[1]] }).cells[0].objectStore).toBe("azblob");
+        expect(problemsOf({ ...base, localTls: false, cells: [local, base.cells[1]] })).toEqual([
+            `cellplane:cells[0].objectStore: "azblob" needs cellplane:localTls: Azure Blob is served over HTTPS only. Remove localTls: false or use "s3" for cell "eu-1"`,
+        ]);
+        expect(problemsOf({ ...base, cells: [{ ...base.cells[0], objectStore: "s3" }, base.cells[1]] })).toEqual([
+            `cellplane:cells[0].objectStore: is only for local cells; cell "eu-1" on aws keeps its exports in its cloud's own store. Remove it`,
+        ]);
+    });
+
     test("local cells need their own port range; other cells take none", () => {
         const cells = [
             { id: "eu-1", cloud: "local", region: "eu-local", residency: "eu", size: "small" },

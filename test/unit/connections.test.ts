@@ -176,3 +176,36 @@ describe.each([
         }
     });
 });
+
+describe("a local cell in Azure's flavour (`objectStore: azblob`)", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        const config = stackConfig("local") as { cells: Record<string, unknown>[] };
+        const cells = config.cells.map((cell, i) => (i === 0 ? { ...cell, objectStore: "azblob" } : cell));
+        run = await runStack({ ...config, cells, stateDir: "/var/tmp/cellplane-offline-test" }, "local");
+    });
+
+    test("keeps its exports in its own Blob account, which only the exporter reaches, with the account's key", () => {
+        const ofEu = (type: string) => run.resources.filter((r) => r.cell === "local-eu" && r.type.endsWith(type));
+        expect(ofEu("LocalSeaweedfsServer")).toHaveLength(0);
+        const [azurite] = ofEu("LocalAzuriteServer");
+        const spec = (azurite.inputs.spec as ResourceProps).value ?? azurite.inputs.spec;
+        expect(spec).toMatchObject({ account: "localeu", port: 15404 });
+        expect(ofEu("LocalObject").some((o) => o.inputs.kind === "container" && o.inputs.spec.container === "local-eu-exports")).toBe(true);
+        const exporter = run.resources.find(
+            (r) =>
+                r.cell === "local-eu" && r.type.endsWith("LocalAppServer") && JSON.stringify(r.inputs.spec).includes('/local-eu/export"'),
+        )!;
+        const env = ((exporter.inputs.spec as ResourceProps).value ?? exporter.inputs.spec).env;
+        expect(loadExportConfig(env).OBJECT_STORE).toEqual({
+            protocol: "azblob",
+            endpoint: "https://127.0.0.1:15404/localeu",
+            account: "localeu",
+            container: "local-eu-exports",
+            credentials: { from: "key" },
+        });
+        const [clickhouse] = ofEu("LocalClickhouseServer");
+        const apps = ((clickhouse.inputs.spec as ResourceProps).value ?? clickhouse.inputs.spec).apps as ResourceProps[];
+        expect(apps.find((a) => a.name === "cellplane_exporter")!.reach).toEqual(["https://127.0.0.1:15404/localeu", "127.0.0.1:15400"]);
+    });
+});

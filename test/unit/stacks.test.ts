@@ -142,18 +142,15 @@ describe("the local stack", () => {
     });
 
     test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
-        for (const [cell, base, apps] of [
-            ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"]],
-            ["local-us", 15420, ["export", "ingest", "ingest-consumer"]],
+        // local-us keeps its exports in Azure Blob (Azurite), local-eu in S3 (SeaweedFS).
+        for (const [cell, base, apps, store] of [
+            ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"], "LocalSeaweedfsServer"],
+            ["local-us", 15420, ["export", "ingest", "ingest-consumer"], "LocalAzuriteServer"],
         ] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
-            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual([
-                ...apps.map(() => "LocalAppServer"),
-                "LocalClickhouseServer",
-                "LocalKafkaServer",
-                "LocalPostgresServer",
-                "LocalSeaweedfsServer",
-            ]);
+            expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual(
+                [...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalPostgresServer", store].sort(),
+            );
             const appPorts = servers
                 .filter((s) => s.type.endsWith("LocalAppServer"))
                 .map((s) => unwrapSecret(s.inputs.spec))
@@ -167,7 +164,7 @@ describe("the local stack", () => {
                 postgres: { host: "127.0.0.1", port: base },
                 kafkaBootstrap: `127.0.0.1:${base + 1}`,
                 clickhouseUrl: `https://127.0.0.1:${base + 3}`,
-                objectStoreEndpoint: `https://127.0.0.1:${base + 4}`,
+                objectStoreEndpoint: `https://127.0.0.1:${base + 4}${cell === "local-us" ? "/localus" : ""}`,
                 bucket: `${cell}-exports`,
                 ingestUrl: `http://127.0.0.1:${base + 6}`,
                 exportUrl: `http://127.0.0.1:${base + 7}`,

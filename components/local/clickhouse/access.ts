@@ -77,8 +77,11 @@ const LOCAL_SOURCES = new Set(
         "GenerateRandom",
     ].map((name) => name.toLowerCase()),
 );
-/** Functions that reach outside but may, for a user whose grant names the start of their first argument (URL or host:port). */
-const REACHABLE_BY_GRANT = new Set(["s3", "url", "postgresql"]);
+/**
+ * Functions that reach outside but may, for a user whose grant names the start of their first argument (URL or
+ * host:port; for `azureBlobStorage`, the account's endpoint).
+ */
+const REACHABLE_BY_GRANT = new Set(["s3", "url", "postgresql", "azureblobstorage"]);
 /** Statements no app runs: access control, the server's own machinery, and files of the server. */
 const ADMIN_STATEMENTS =
     /^(SYSTEM|KillQuery|Backup|Restore|Grant|Revoke|Attach|Detach|Undrop|Move|Show(Access|Grants|Privileges)|(Create|Alter|Drop)(User|Role|Quota|RowPolicy|SettingsProfile|NamedCollection))/i;

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import { issueServerCertificate, newCertificateAuthority, stillValid } from "../certificates";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
+import { containerExists, deleteContainer, ensureContainer } from "../blobContainers";
 import { deleteBucket, ensureBucket, readBucket } from "../buckets";
 import {
     clickhouseDatabaseExists,
@@ -42,6 +43,11 @@ const OBJECTS: Record<
             return state.exists && state.versioned && state.encrypted && state.expirationDays === p.spec.retentionDays;
         },
         remove: (p) => deleteBucket(p.server, p.spec.bucket),
+    },
+    container: {
+        ensure: (p) => ensureContainer(p.server, p.spec.container),
+        intact: (p) => containerExists(p.server, p.spec.container),
+        remove: (p) => deleteContainer(p.server, p.spec.container),
     },
     postgresSchema: {
         ensure: (p) => ensureSchema(p.server, p.spec),

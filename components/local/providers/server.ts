@@ -1,6 +1,7 @@
 /** Dynamic provider of the local Kafka, ClickHouse and SeaweedFS servers and the cell's apps: see `../resources.ts` for the resources. */
 import type * as pulumi from "@pulumi/pulumi";
 import { appRunning, destroyApp, startApp, stopApp } from "../appServer";
+import { azuriteRunning, destroyAzurite, startAzurite, stopAzurite } from "../azuriteServer";
 import { clickhouseRunning, destroyClickHouse, startClickHouse, stopClickHouse } from "../clickhouseServer";
 import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServer";
 import { destroySeaweedfs, seaweedfsRunning, startSeaweedfs, stopSeaweedfs } from "../seaweedfsServer";
@@ -10,6 +11,7 @@ const SERVERS = {
     kafka: { start: startKafka, running: kafkaRunning, stop: stopKafka, destroy: destroyKafka },
     clickhouse: { start: startClickHouse, running: clickhouseRunning, stop: stopClickHouse, destroy: destroyClickHouse },
     seaweedfs: { start: startSeaweedfs, running: seaweedfsRunning, stop: stopSeaweedfs, destroy: destroySeaweedfs },
+    azurite: { start: startAzurite, running: azuriteRunning, stop: stopAzurite, destroy: destroyAzurite },
     app: { start: startApp, running: appRunning, stop: stopApp, destroy: destroyApp },
 } as const;
 export type ServerKind = keyof typeof SERVERS;

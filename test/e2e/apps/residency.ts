@@ -1,7 +1,6 @@
-import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
-import { CellOutput, clickhouseOf, postgresOf, s3Of } from "./cell";
-import { kafkaOfCell } from "../../../scripts/ops/cellClients";
+import { CellOutput, clickhouseOf, postgresOf } from "./cell";
+import { exportFilesOf, kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * Where a tenant's data sits in one cell, store by store: rows and Parquet files naming it, Kafka messages
@@ -75,8 +74,7 @@ async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> 
 }
 
 async function bucketObjects(cell: CellOutput, tenant: string): Promise<number> {
-    const listed = await s3Of(cell).send(new ListObjectVersionsCommand({ Bucket: cell.endpoints.bucket }));
-    return (listed.Versions ?? []).filter((v) => v.Key!.includes(`tenant=${tenant}/`)).length;
+    return exportFilesOf(cell).count(`tenant=${tenant}/`);
 }
 
 async function postgresRows(cell: CellOutput, tenant: string): Promise<number> {
