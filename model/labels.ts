@@ -44,6 +44,7 @@ export function cellLabels(args: {
 /** Resource types of the clouds that take no tags, so they are exempt from the tagging rule. */
 export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/alias:Alias",
     "aws:msk/configuration:Configuration",

@@ -66,7 +66,11 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
         case "aws:rds/instance:Instance":
             return { address: `${name}.c0ffee.${"rds.amazonaws.com"}`, port: 5432 };
         case "aws:msk/cluster:Cluster":
-            return { bootstrapBrokersSaslIam: `b-1.${name}.kafka.amazonaws.com:9098,b-2.${name}.kafka.amazonaws.com:9098` };
+            return {
+                bootstrapBrokersSaslIam: `b-1.${name}.kafka.amazonaws.com:9098,b-2.${name}.kafka.amazonaws.com:9098`,
+                // As MSK names its clusters, so the ARNs of their topics and groups derive from it.
+                arn: `arn:aws:kafka:eu-central-1:000000000000:cluster/${name}/00000000-0000-0000-0000-000000000000-1`,
+            };
         case "aws:msk/configuration:Configuration":
             return { latestRevision: 1 };
         case "aws:eks/cluster:Cluster":

@@ -63,6 +63,12 @@ export class EksCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: nodeRole.attachments },
         );
+        // Lets pods assume the IAM roles bound to their ServiceAccounts (EKS Pod Identity): the apps' MSK access.
+        new eks.Addon(
+            `${name}-pod-identity-agent`,
+            { clusterName: this.cluster.name, addonName: "eks-pod-identity-agent", tags },
+            { parent: this, dependsOn: [nodes] },
+        );
 
         this.provider = new KubernetesProvider(
             `${name}-k8s`,

@@ -1,12 +1,18 @@
 import { Provider as AwsProvider } from "@pulumi/aws/provider";
 import * as kms from "@pulumi/aws/kms";
 import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
-import type { CellContext, CellPlatform, CellTarget } from "../platform";
+import type { AppName } from "../apps/bundle";
+import { serviceAccountOf } from "../kubernetes/appDeployment";
+import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
+import { AppPodIdentity, mskPolicy } from "./podIdentity";
 import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
 import { AwsNetwork } from "./network";
 import { RdsPostgres } from "./rdsPostgres";
 import { S3ObjectStore } from "./s3ObjectStore";
+
+/** The apps that reach Kafka, as the cell's Kafka grants name them. */
+const KAFKA_APPS: Partial<Record<AppName, KafkaApp>> = { ingest: "ingest", "ingest-consumer": "consumer" };
 
 /** AWS: managed Postgres (RDS), Kafka (MSK) and storage (S3); ClickHouse and the operators on EKS. */
 export const awsTarget: CellTarget = {
@@ -31,14 +37,34 @@ export const awsTarget: CellTarget = {
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
         const inCluster = new InClusterParts(context, cluster.provider);
 
+        let kafka: MskKafka | undefined;
+        /** The IAM role an app's pods take through EKS Pod Identity: MSK IAM for the apps that use Kafka. */
+        const identityOf = (app: AppName) => {
+            const kafkaApp = KAFKA_APPS[app];
+            if (!kafka || !kafkaApp) return;
+            new AppPodIdentity(
+                `${cell.id}-${app}-identity`,
+                {
+                    context,
+                    clusterName: cluster.cluster.name,
+                    namespace: inCluster.namespaces.data,
+                    serviceAccount: serviceAccountOf(app),
+                    policy: kafka.cluster.arn.apply((arn) => mskPolicy(arn, kafkaApp)),
+                },
+                opts,
+            );
+        };
         return {
             postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key }, opts),
-            kafka: () => new MskKafka(`${cell.id}-kafka`, { context, network, key }, opts),
+            kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key }, opts)),
             clickhouse: () => inCluster.clickhouse(),
             objectStore: () => new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts),
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
-            app: (spec, appOpts) => inCluster.app(spec, appOpts),
+            app: (spec, appOpts) => {
+                identityOf(spec.bundle.app);
+                return inCluster.app(spec, appOpts);
+            },
         };
     },
     appUrl: inClusterAppUrlOf,

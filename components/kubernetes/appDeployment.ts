@@ -19,6 +19,9 @@ export const APP_PORT = 8080;
 const NODE_UID = 1000;
 const APP_RESOURCES = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } };
 
+/** The ServiceAccount each app's pods run as, in the cell's data namespace. */
+export const serviceAccountOf = (app: AppName) => `cellplane-${app}`;
+
 /** The in-cluster URL of a cell's app: its Service in the cell's data namespace. */
 export const inClusterAppUrl = (namespace: string, app: AppName) => `http://${app}.${namespace}.svc.cluster.local:${APP_PORT}`;
 
@@ -50,6 +53,12 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             },
             { parent: this },
         );
+        // Its own identity in the cluster, which a cloud can bind a role to (EKS Pod Identity, AKS workload identity).
+        const serviceAccount = new core.ServiceAccount(
+            `${name}-service-account`,
+            { metadata: metadata(serviceAccountOf(bundle.app)), automountServiceAccountToken: false },
+            { parent: this },
+        );
         const secrets = new core.Secret(
             `${name}-secrets`,
             { metadata: metadata(`${bundle.app}-secrets`), stringData: secretEnv },
@@ -71,6 +80,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                             annotations: { "cellplane.io/bundle-hash": bundle.hash },
                         },
                         spec: {
+                            serviceAccountName: serviceAccount.metadata.name,
                             securityContext: nonRootPod(NODE_UID),
                             initContainers: [
                                 {

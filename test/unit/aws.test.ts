@@ -121,6 +121,54 @@ describe.each([
         expect(charts).toEqual(["altinity-clickhouse-operator", "flink-kubernetes-operator", "spark-operator"]);
         expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
     });
+
+    test("gives the Kafka apps an IAM role each through EKS Pod Identity, allowed what their grants allow on MSK and nothing more", () => {
+        expect(single(run, "aws:eks/addon:Addon").inputs.addonName).toBe("eks-pod-identity-agent");
+        const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => a.inputs);
+        expect(associations.map((a) => [a.serviceAccount, a.namespace]).sort()).toEqual([
+            ["cellplane-ingest", "cell-1-data"],
+            ["cellplane-ingest-consumer", "cell-1-data"],
+        ]);
+        const deployments = ofType(run, "kubernetes:apps/v1:Deployment");
+        for (const { serviceAccount } of associations) {
+            const app = serviceAccount.replace("cellplane-", "");
+            const deployment = deployments.find((d) => d.inputs.metadata.name === app)!;
+            expect(deployment.inputs.spec.template.spec.serviceAccountName).toBe(serviceAccount);
+        }
+        const roles = ofType(run, "aws:iam/role:Role").filter((r) => r.name.endsWith("-identity-role"));
+        for (const role of roles) {
+            expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
+                { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+            ]);
+        }
+        const policyOf = (app: string) =>
+            JSON.parse(ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === `cell-1-${app}-identity-policy`)!.inputs.policy);
+        const allowed = (app: string) =>
+            policyOf(app).Statement.flatMap((s: { Action: string[]; Resource: string }) =>
+                s.Action.map((a) => `${a} ${s.Resource.split(":").pop()}`),
+            );
+        const cluster = "cluster/cell-1-kafka-cluster/00000000-0000-0000-0000-000000000000-1";
+        const topic = (name: string) => `topic/cell-1-kafka-cluster/00000000-0000-0000-0000-000000000000-1/${name}`;
+        expect(allowed("ingest").sort()).toEqual(
+            [
+                `kafka-cluster:Connect ${cluster}`,
+                `kafka-cluster:DescribeCluster ${cluster}`,
+                `kafka-cluster:WriteDataIdempotently ${cluster}`,
+                `kafka-cluster:WriteData ${topic("events")}`,
+                `kafka-cluster:DescribeTopic ${topic("events")}`,
+            ].sort(),
+        );
+        expect(allowed("ingest").some((a: string) => a.includes("ReadData"))).toBe(false);
+        expect(allowed("ingest-consumer")).toEqual(
+            expect.arrayContaining([
+                `kafka-cluster:ReadData ${topic("events")}`,
+                `kafka-cluster:AlterGroup group/cell-1-kafka-cluster/00000000-0000-0000-0000-000000000000-1/ingest-clickhouse`,
+                `kafka-cluster:WriteData ${topic("events-dead-letter")}`,
+                `kafka-cluster:CreateTopic ${topic("*")}`,
+            ]),
+        );
+        expect(associations).not.toContainEqual(expect.objectContaining({ serviceAccount: "cellplane-export" }));
+    });
 });
 
 test.each(["small", "medium", "large"] as const)("a %s AWS cell takes the instance types and node counts of its size", async (size) => {
