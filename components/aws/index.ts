@@ -4,7 +4,9 @@ import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
-import { AppPodIdentity, mskPolicy } from "./podIdentity";
+import { AppPodIdentity, exportsPolicy, mskPolicy } from "./podIdentity";
+import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
+import * as pulumi from "@pulumi/pulumi";
 import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
 import { AwsNetwork } from "./network";
@@ -38,27 +40,38 @@ export const awsTarget: CellTarget = {
         const inCluster = new InClusterParts(context, cluster.provider);
 
         let kafka: MskKafka | undefined;
-        /** The IAM role an app's pods take through EKS Pod Identity: MSK IAM for the apps that use Kafka. */
-        const identityOf = (app: AppName) => {
-            const kafkaApp = KAFKA_APPS[app];
-            if (!kafka || !kafkaApp) return;
+        /** An IAM role the pods of `serviceAccount` take through EKS Pod Identity. */
+        const podIdentity = (name: string, serviceAccount: string, policy: pulumi.Input<object>) =>
             new AppPodIdentity(
-                `${cell.id}-${app}-identity`,
-                {
-                    context,
-                    clusterName: cluster.cluster.name,
-                    namespace: inCluster.namespaces.data,
-                    serviceAccount: serviceAccountOf(app),
-                    policy: kafka.cluster.arn.apply((arn) => mskPolicy(arn, kafkaApp)),
-                },
+                `${cell.id}-${name}-identity`,
+                { context, clusterName: cluster.cluster.name, namespace: inCluster.namespaces.data, serviceAccount, policy },
                 opts,
             );
+        /** MSK IAM for the apps that use Kafka. */
+        const identityOf = (app: AppName) => {
+            const kafkaApp = KAFKA_APPS[app];
+            if (kafka && kafkaApp)
+                podIdentity(
+                    app,
+                    serviceAccountOf(app),
+                    kafka.cluster.arn.apply((arn) => mskPolicy(arn, kafkaApp)),
+                );
+        };
+        /** ClickHouse writes the exports: the bucket and its key, through the servers' own role. */
+        const exportsStore = () => {
+            const store = new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts);
+            podIdentity(
+                "clickhouse",
+                CLICKHOUSE_SERVICE_ACCOUNT,
+                pulumi.all([store.bucketResource.arn, key.arn]).apply(([bucket, keyArn]) => exportsPolicy(bucket, keyArn)),
+            );
+            return store;
         };
         return {
             postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key }, opts),
             kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key }, opts)),
             clickhouse: () => inCluster.clickhouse(),
-            objectStore: () => new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts),
+            objectStore: exportsStore,
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => {

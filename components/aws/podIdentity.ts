@@ -54,6 +54,18 @@ export function mskPolicy(clusterArn: string, app: KafkaApp): object {
     };
 }
 
+/** What ClickHouse needs to write a cell's exports: the bucket's objects, and its key for SSE-KMS. */
+export function exportsPolicy(bucketArn: string, keyArn: string): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${bucketArn}/*` },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn },
+            { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
+        ],
+    };
+}
+
 export interface AppPodIdentityArgs {
     context: CellContext;
     clusterName: pulumi.Input<string>;

@@ -14,6 +14,8 @@ export interface ClickHouseOnKubernetesArgs {
 }
 
 export const CLICKHOUSE_USER = "cellplane";
+/** The ServiceAccount of the ClickHouse servers, which write the exports. */
+export const CLICKHOUSE_SERVICE_ACCOUNT = "cellplane-clickhouse";
 const INSTALLATION = "analytics";
 /** The installation's cluster, which a replicated schema is created `ON CLUSTER`. */
 const CLUSTER = "cell";
@@ -55,7 +57,14 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             { parent: this },
         );
 
-        const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }) => ({
+        // The servers' own identity, which a cloud binds the exports' writes to (the export runs inside ClickHouse).
+        new core.ServiceAccount(
+            `${name}-service-account`,
+            { metadata: metadata(CLICKHOUSE_SERVICE_ACCOUNT), automountServiceAccountToken: false },
+            { parent: this },
+        );
+        const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }, serviceAccountName?: string) => ({
+            serviceAccountName,
             securityContext: nonRootPod(CLICKHOUSE_UID),
             containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],
         });
@@ -106,7 +115,9 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                     },
                     defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
                     templates: {
-                        podTemplates: [{ name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod) }],
+                        podTemplates: [
+                            { name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod, CLICKHOUSE_SERVICE_ACCOUNT) },
+                        ],
                         volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],
                     },
                 },

@@ -126,11 +126,12 @@ describe.each([
         expect(single(run, "aws:eks/addon:Addon").inputs.addonName).toBe("eks-pod-identity-agent");
         const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => a.inputs);
         expect(associations.map((a) => [a.serviceAccount, a.namespace]).sort()).toEqual([
+            ["cellplane-clickhouse", "cell-1-data"],
             ["cellplane-ingest", "cell-1-data"],
             ["cellplane-ingest-consumer", "cell-1-data"],
         ]);
         const deployments = ofType(run, "kubernetes:apps/v1:Deployment");
-        for (const { serviceAccount } of associations) {
+        for (const { serviceAccount } of associations.filter((a) => a.serviceAccount !== "cellplane-clickhouse")) {
             const app = serviceAccount.replace("cellplane-", "");
             const deployment = deployments.find((d) => d.inputs.metadata.name === app)!;
             expect(deployment.inputs.spec.template.spec.serviceAccountName).toBe(serviceAccount);
@@ -168,6 +169,26 @@ describe.each([
             ]),
         );
         expect(associations).not.toContainEqual(expect.objectContaining({ serviceAccount: "cellplane-export" }));
+    });
+
+    test("lets the ClickHouse servers, which write the exports, put objects in the cell's bucket with its key, and nothing else", () => {
+        const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
+        const [template] = installation.spec.templates.podTemplates;
+        expect(template.spec.serviceAccountName).toBe("cellplane-clickhouse");
+        const policy = JSON.parse(
+            ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-clickhouse-identity-policy")!.inputs.policy,
+        );
+        const bucket = single(run, "aws:s3/bucket:Bucket");
+        expect(policy.Statement).toEqual([
+            {
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                Resource: expect.stringMatching(/\/\*$/),
+            },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: expect.any(String) },
+            { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: key() },
+        ]);
+        expect(policy.Statement[1].Resource).toBe(`arn:aws:mock:::${bucket.name}`);
     });
 });
 
