@@ -83,8 +83,10 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
             return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com` };
         case "azure-native:keyvault:Key":
             return { keyUriWithVersion: `https://${inputs.vaultName}.vault.azure.net/keys/${inputs.keyName}/0123456789abcdef` };
+        case "azure-native:containerservice:ManagedCluster":
+            return { oidcIssuerProfile: { enabled: true, issuerURL: `https://${inputs.location}.oic.prod-aks.azure.com/${name}/` } };
         case "azure-native:managedidentity:UserAssignedIdentity":
-            return { principalId: `${name}-principal` };
+            return { principalId: `${name}-principal`, clientId: `${name}-client` };
         case "azure-native:storage:StorageAccount":
             return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
         case "random:index/randomPassword:RandomPassword":

@@ -21,6 +21,8 @@ export const AKS_VERSION = "1.31";
 export class AksCluster extends pulumi.ComponentResource {
     readonly cluster: containerservice.ManagedCluster;
     readonly provider: KubernetesProvider;
+    /** The issuer of its ServiceAccounts' tokens, which workload identities trust. */
+    readonly oidcIssuer: pulumi.Output<string>;
 
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:AksCluster", name, {}, opts);
@@ -35,7 +37,10 @@ export class AksCluster extends pulumi.ComponentResource {
                 dnsPrefix: cell.id,
                 kubernetesVersion: AKS_VERSION,
                 identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
+                // Pods take Entra ID identities of their own through their ServiceAccounts (ClickHouse writes Blob).
+                oidcIssuerProfile: { enabled: true },
                 securityProfile: {
+                    workloadIdentity: { enabled: true },
                     azureKeyVaultKms: {
                         enabled: true,
                         keyId: key.key.keyUriWithVersion,
@@ -73,6 +78,7 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [key] },
         );
+        this.oidcIssuer = this.cluster.oidcIssuerProfile.apply((profile) => profile?.issuerURL ?? "");
 
         const credentials = containerservice.listManagedClusterUserCredentialsOutput(
             {

@@ -22,6 +22,8 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly access: StoreAccess<ObjectStoreConnection>;
+    /** The storage account, the scope of the roles that reach it. */
+    readonly accountId: pulumi.Output<string>;
 
     constructor(name: string, args: BlobObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
@@ -105,6 +107,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
         this.bucket = container.name;
         this.endpoint = account.primaryEndpoints.apply((endpoints) => endpoints.blob);
+        this.accountId = account.id;
         // Shared keys are off on the account: ClickHouse writes with its pod's workload identity.
         this.access = {
             connection: pulumi.output({

@@ -6,6 +6,8 @@ import { BlobObjectStore } from "./blobObjectStore";
 import { EventHubsKafka } from "./eventHubsKafka";
 import { FlexiblePostgres } from "./flexiblePostgres";
 import { AzureNetwork } from "./network";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR, WorkloadIdentity } from "./workloadIdentity";
+import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 
 /** Azure: a resource group per cell; managed Postgres (Flexible Server), Kafka (Event Hubs) and Blob storage; ClickHouse and the operators on AKS. */
 export const azureTarget: CellTarget = {
@@ -19,11 +21,31 @@ export const azureTarget: CellTarget = {
         const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network }, opts);
         const inCluster = new InClusterParts(context, cluster.provider);
 
+        // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its own.
+        const clickhouseIdentity = new WorkloadIdentity(
+            `${cell.id}-clickhouse-workload`,
+            {
+                context,
+                resourceGroupName,
+                issuer: cluster.oidcIssuer,
+                namespace: inCluster.namespaces.data,
+                serviceAccount: CLICKHOUSE_SERVICE_ACCOUNT,
+            },
+            opts,
+        );
         return {
             postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network }, opts),
             kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network }, opts),
-            clickhouse: () => inCluster.clickhouse(),
-            objectStore: () => new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts),
+            clickhouse: () =>
+                inCluster.clickhouse({
+                    annotations: { "azure.workload.identity/client-id": clickhouseIdentity.clientId },
+                    podLabels: { "azure.workload.identity/use": "true" },
+                }),
+            objectStore: () => {
+                const store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts);
+                clickhouseIdentity.grant(`${cell.id}-clickhouse-writes-exports`, store.accountId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+                return store;
+            },
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => inCluster.app(spec, appOpts),

@@ -11,6 +11,13 @@ export interface ClickHouseOnKubernetesArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
     operatorNamespace: pulumi.Input<string>;
+    /** How the cloud binds an identity to the servers: their ServiceAccount's annotations and their pods' labels. */
+    identity?: PodIdentityBinding;
+}
+
+export interface PodIdentityBinding {
+    annotations: Record<string, pulumi.Input<string>>;
+    podLabels: Record<string, string>;
 }
 
 export const CLICKHOUSE_USER = "cellplane";
@@ -60,7 +67,10 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         // The servers' own identity, which a cloud binds the exports' writes to (the export runs inside ClickHouse).
         new core.ServiceAccount(
             `${name}-service-account`,
-            { metadata: metadata(CLICKHOUSE_SERVICE_ACCOUNT), automountServiceAccountToken: false },
+            {
+                metadata: { ...metadata(CLICKHOUSE_SERVICE_ACCOUNT), annotations: args.identity?.annotations },
+                automountServiceAccountToken: false,
+            },
             { parent: this },
         );
         const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }, serviceAccountName?: string) => ({
@@ -116,7 +126,11 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                     defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
                     templates: {
                         podTemplates: [
-                            { name: "clickhouse", spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod, CLICKHOUSE_SERVICE_ACCOUNT) },
+                            {
+                                name: "clickhouse",
+                                metadata: { labels: args.identity?.podLabels },
+                                spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod, CLICKHOUSE_SERVICE_ACCOUNT),
+                            },
                         ],
                         volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],
                     },

@@ -13,7 +13,7 @@ import type {
 } from "../platform";
 import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../../model/tenantDirectory";
-import { ClickHouseOnKubernetes } from "./clickhouse";
+import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { SeaweedfsObjectStore } from "./seaweedfsObjectStore";
 import { CellNamespaces, dataNamespaceOf } from "./namespaces";
@@ -32,11 +32,11 @@ export class InClusterParts {
         this.namespaces = new CellNamespaces(`${context.cell.id}-namespaces`, { context }, this.opts());
     }
 
-    clickhouse(): ClickHouseCluster {
+    clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
         const { data, operators } = this.namespaces;
         return new ClickHouseOnKubernetes(
             `${this.context.cell.id}-clickhouse`,
-            { context: this.context, namespace: data, operatorNamespace: operators },
+            { context: this.context, namespace: data, operatorNamespace: operators, identity },
             this.opts(),
         );
     }

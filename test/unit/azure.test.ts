@@ -91,7 +91,9 @@ describe.each([
             enablePurgeProtection: true,
             tenantId: "00000000-0000-0000-0000-00000000cafe",
         });
-        expect(single(run, "azure-native:authorization:RoleAssignment").inputs).toMatchObject({
+        expect(
+            ofType(run, "azure-native:authorization:RoleAssignment").find((r) => r.name === "cell-1-cluster-key-crypto-user")!.inputs,
+        ).toMatchObject({
             principalId: "cell-1-cluster-key-identity-principal",
             scope: "cell-1-cluster-key-vault-id",
         });
@@ -105,6 +107,38 @@ describe.each([
         expect(pool.availabilityZones).toEqual(production ? ["1", "2", "3"] : undefined);
         expect(ofType(run, CLICKHOUSE_INSTALLATION)).toHaveLength(1);
         expect(ofType(run, CLICKHOUSE_INSTALLATION)[0].provider).toContain("cell-1-cluster-k8s");
+    });
+
+    test("lets the ClickHouse servers write the exports as an Entra ID identity of their own, the account taking no shared key", () => {
+        expect(single(run, "azure-native:containerservice:ManagedCluster").inputs).toMatchObject({
+            oidcIssuerProfile: { enabled: true },
+            securityProfile: { workloadIdentity: { enabled: true } },
+        });
+        const [federation] = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential").map((f) => f.inputs);
+        expect(federation).toMatchObject({
+            issuer: "https://westeurope.oic.prod-aks.azure.com/cell-1-cluster-aks/",
+            subject: "system:serviceaccount:cell-1-data:cellplane-clickhouse",
+            audiences: ["api://AzureADTokenExchange"],
+        });
+        const account = ofType(run, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === "cellplane-clickhouse")!;
+        const identity = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+            (i) => i.name === "cell-1-clickhouse-workload-identity",
+        )!;
+        expect(account.inputs.metadata.annotations).toEqual({ "azure.workload.identity/client-id": `${identity.name}-client` });
+        expect(federation.resourceName).toBe(identity.name);
+        const [template] = single(run, CLICKHOUSE_INSTALLATION).inputs.spec.templates.podTemplates;
+        expect(template.metadata.labels).toEqual({ "azure.workload.identity/use": "true" });
+        expect(template.spec.serviceAccountName).toBe("cellplane-clickhouse");
+        const grant = ofType(run, "azure-native:authorization:RoleAssignment").find(
+            (r) => r.name === "cell-1-clickhouse-writes-exports",
+        )!.inputs;
+        expect(grant).toMatchObject({
+            roleDefinitionId: "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            principalId: `${identity.name}-principal`,
+            principalType: "ServicePrincipal",
+        });
+        expect(grant.scope).toBe(`${single(run, "azure-native:storage:StorageAccount").name}-id`);
+        expect(single(run, "azure-native:storage:StorageAccount").inputs.allowSharedKeyAccess).toBe(false);
     });
 });
 

@@ -1,0 +1,59 @@
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext } from "../platform";
+
+export interface WorkloadIdentityArgs {
+    context: CellContext;
+    resourceGroupName: pulumi.Input<string>;
+    /** The AKS cluster's OIDC issuer, which signs its ServiceAccounts' tokens. */
+    issuer: pulumi.Input<string>;
+    namespace: pulumi.Input<string>;
+    serviceAccount: string;
+}
+
+/**
+ * An Entra ID identity that one ServiceAccount's pods take through AKS workload identity: a user-assigned identity
+ * that trusts the cluster's tokens for that ServiceAccount, and nothing else until a role is granted to it.
+ */
+export class WorkloadIdentity extends pulumi.ComponentResource {
+    readonly identity: managedidentity.UserAssignedIdentity;
+    /** For the ServiceAccount's `azure.workload.identity/client-id` annotation. */
+    readonly clientId: pulumi.Output<string>;
+
+    constructor(name: string, args: WorkloadIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:azure:WorkloadIdentity", name, {}, opts);
+        const { cell, labels } = args.context;
+        this.identity = new managedidentity.UserAssignedIdentity(
+            `${name}-identity`,
+            { resourceGroupName: args.resourceGroupName, location: cell.region, tags: labels.tags },
+            { parent: this },
+        );
+        new managedidentity.FederatedIdentityCredential(
+            `${name}-federation`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                resourceName: this.identity.name,
+                federatedIdentityCredentialResourceName: args.serviceAccount,
+                issuer: args.issuer,
+                subject: pulumi.interpolate`system:serviceaccount:${args.namespace}:${args.serviceAccount}`,
+                audiences: ["api://AzureADTokenExchange"],
+            },
+            { parent: this },
+        );
+        this.clientId = this.identity.clientId;
+        this.registerOutputs({ clientId: this.clientId });
+    }
+
+    /** Grants the identity a built-in role on `scope`. */
+    grant(name: string, scope: pulumi.Input<string>, roleDefinitionId: string): void {
+        new authorization.RoleAssignment(
+            name,
+            { scope, roleDefinitionId, principalId: this.identity.principalId, principalType: "ServicePrincipal" },
+            { parent: this },
+        );
+    }
+}
+
+/** Azure's built-in "Storage Blob Data Contributor": read, write and delete blobs and containers. */
+export const STORAGE_BLOB_DATA_CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe";
