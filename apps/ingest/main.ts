@@ -16,7 +16,12 @@ runService(async () => {
     const pool = postgresPoolOf(config);
     const clickhouse = clickhouseOf(config);
     const producer = kafkaOf(config, `ingest-${config.CELL_ID}`).producer({ idempotent: true, maxInFlightRequests: 1 });
-    const storage = new StorageMeter(clickhouse, 10_000, (error) => console.error("storage meter:", (error as Error).message));
+    const storage = new StorageMeter(
+        clickhouse,
+        10_000,
+        (error) => console.error("storage meter:", (error as Error).message),
+        config.CLICKHOUSE.cluster,
+    );
     const app = ingestServer({
         config,
         keys: new ApiKeys(pool),

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { sqlString } from "../shared/clickhouseSql";
 
 /** A partition of the events table as `system.parts` names it: `('<tenant>',<month>)`. */
 const PARTITION = /^\('([a-z0-9-]+)',/;
@@ -19,6 +20,8 @@ export class StorageMeter {
         private readonly clickhouse: ClickHouseClient,
         private readonly maxAgeMs = 10_000,
         private readonly onError: (error: unknown) => void = () => undefined,
+        /** On a cluster the events are in `events_local` of each shard: one replica of each is read. */
+        private readonly cluster?: string,
     ) {}
 
     bytesOf(tenant: string): number {
@@ -31,7 +34,9 @@ export class StorageMeter {
 
     private async measure(): Promise<void> {
         const result = await this.clickhouse.query({
-            query: "SELECT partition, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active GROUP BY partition",
+            query: this.cluster
+                ? `SELECT partition, sum(bytes_on_disk) AS bytes FROM cluster(${sqlString(this.cluster)}, system.parts) WHERE database = 'analytics' AND table = 'events_local' AND active GROUP BY partition`
+                : "SELECT partition, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active GROUP BY partition",
             format: "JSONEachRow",
         });
         const bytes = new Map<string, number>();

@@ -21,6 +21,21 @@ export interface PodIdentityBinding {
 }
 
 export const CLICKHOUSE_USER = "cellplane";
+const CLICKHOUSE_APPS = ["ingest", "consumer", "exporter"] as const;
+const clickhouseUserOf = (app: ClickHouseApp) => `cellplane_${app}`;
+
+/**
+ * What each app's ClickHouse user may do, as `GRANT` statements of its users.xml entry: ingest reads the analytics;
+ * the consumer creates the schema (on the cluster) and inserts the events; the exporter reads the analytics and
+ * writes the exports through `s3()` or `azureBlobStorage()`, reading the cell's Postgres through `postgresql()`.
+ */
+export const CLICKHOUSE_GRANTS: Record<ClickHouseApp, string[]> = {
+    // The storage meter reads each shard's parts through `cluster()`.
+    ingest: ["GRANT SELECT ON analytics.*", "GRANT SELECT ON system.parts", "GRANT REMOTE ON *.*"],
+    consumer: ["GRANT SELECT, INSERT, CREATE DATABASE, CREATE TABLE, CREATE VIEW ON analytics.*", "GRANT CLUSTER ON *.*"],
+    exporter: ["GRANT SELECT ON analytics.*", "GRANT S3, AZURE, POSTGRES ON *.*"],
+};
+
 /** The ServiceAccount of the ClickHouse servers, which write the exports. */
 export const CLICKHOUSE_SERVICE_ACCOUNT = "cellplane-clickhouse";
 const INSTALLATION = "analytics";
@@ -55,14 +70,24 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         );
 
         const password = generatedPassword(`${name}-password`, this);
+        const appPasswords = Object.fromEntries(
+            CLICKHOUSE_APPS.map((app) => [app, generatedPassword(`${name}-${app}-password`, this)]),
+        ) as Record<ClickHouseApp, pulumi.Output<string>>;
         const credentials = new core.Secret(
             `${name}-credentials`,
             {
                 metadata: metadata("clickhouse-credentials"),
-                stringData: { user: CLICKHOUSE_USER, password: password },
+                stringData: { user: CLICKHOUSE_USER, password: password, ...appPasswords },
             },
             { parent: this },
         );
+        const networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+        const user = (userName: string, secretKey: string, settings: Record<string, unknown>) =>
+            Object.fromEntries([
+                [`${userName}/k8s_secret_password`, pulumi.interpolate`${args.namespace}/clickhouse-credentials/${secretKey}`],
+                [`${userName}/networks/ip`, networks],
+                ...Object.entries(settings).map(([key, value]) => [`${userName}/${key}`, value]),
+            ]);
 
         // The servers' own identity, which a cloud binds the exports' writes to (the export runs inside ClickHouse).
         new core.ServiceAccount(
@@ -115,9 +140,13 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }],
                         },
                         users: {
-                            [`${CLICKHOUSE_USER}/k8s_secret_password`]: pulumi.interpolate`${args.namespace}/clickhouse-credentials/password`,
-                            [`${CLICKHOUSE_USER}/networks/ip`]: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
-                            [`${CLICKHOUSE_USER}/profile`]: "default",
+                            ...user(CLICKHOUSE_USER, "password", { profile: "default" }),
+                            ...Object.assign(
+                                {},
+                                ...CLICKHOUSE_APPS.map((app) =>
+                                    user(clickhouseUserOf(app), app, { profile: "default", "grants/query": CLICKHOUSE_GRANTS[app] }),
+                                ),
+                            ),
                         },
                         clusters: [
                             { name: CLUSTER, layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
@@ -143,16 +172,16 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         this.user = pulumi.output(CLICKHOUSE_USER);
         this.password = password;
         const replicated = shape.clickhouseShards * shape.clickhouseReplicas > 1;
-        const shared: StoreAccess<ClickHouseConnection> = {
+        const accessOf = (app: ClickHouseApp): StoreAccess<ClickHouseConnection> => ({
             connection: pulumi.output({
                 url: this.url,
-                user: CLICKHOUSE_USER,
+                user: clickhouseUserOf(app),
                 tls: "off" as const,
                 ...(replicated ? { cluster: CLUSTER } : {}),
             }),
-            password: { value: password },
-        };
-        this.access = { ingest: shared, consumer: shared, exporter: shared };
+            password: { value: appPasswords[app] },
+        });
+        this.access = { ingest: accessOf("ingest"), consumer: accessOf("consumer"), exporter: accessOf("exporter") };
         this.registerOutputs({ url: this.url });
     }
 }

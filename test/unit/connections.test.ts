@@ -3,10 +3,11 @@ import { loadExportConfig } from "../../apps/export/config";
 import { loadConsumerConfig, loadIngestConfig } from "../../apps/ingest/config";
 import { KAFKA_GRANTS } from "../../components/kafkaGrants";
 import { strimziAcl } from "../../components/kubernetes/strimziKafka";
+import { CLICKHOUSE_GRANTS } from "../../components/kubernetes/clickhouse";
 import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
 import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
 import type { ResourceProps } from "../../model/resourceProps";
-import { ofType, ProgramRun, runStack, secretValue, singleCellStack, stackConfig } from "../support/harness";
+import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, runStack, secretValue, singleCellStack, stackConfig } from "../support/harness";
 
 /**
  * The contract of every cloud target: each app's environment, as the pod would see it, passes the app's own
@@ -138,6 +139,20 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
 
         test("name the ClickHouse cluster their schema is created on when the cell has several replicas", () => {
             expect(config("ingest-consumer").CLICKHOUSE.cluster).toBe("cell");
+        });
+
+        test("reach ClickHouse each as its own user, granted what its app does", () => {
+            const users = ofType(run, CLICKHOUSE_INSTALLATION)[0].inputs.spec.configuration.users;
+            for (const [app, user] of [
+                ["ingest", "cellplane_ingest"],
+                ["ingest-consumer", "cellplane_consumer"],
+                ["export", "cellplane_exporter"],
+            ] as const) {
+                expect(config(app).CLICKHOUSE.user).toBe(user);
+                expect(users[`${user}/grants/query`]).toEqual(CLICKHOUSE_GRANTS[user.replace("cellplane_", "") as "ingest"]);
+                expect(users[`${user}/k8s_secret_password`]).toBe(`cell-1-data/clickhouse-credentials/${user.replace("cellplane_", "")}`);
+            }
+            expect(users["cellplane_ingest/grants/query"].join(" ")).not.toMatch(/INSERT|CREATE/);
         });
     });
 });

@@ -14,6 +14,7 @@ import {
 import { portAnswers, runningPid } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
 import { analyticsDdl } from "../../../apps/shared/analytics";
+import { CLICKHOUSE_GRANTS } from "../../../components/kubernetes/clickhouse";
 
 /** A real ClickHouse engine (chdb) behind ClickHouse's HTTP interface, driven by the official client. */
 describe("a local ClickHouse", () => {
@@ -69,6 +70,14 @@ describe("a local ClickHouse", () => {
         expect(
             statements.filter((q) => q.startsWith("CREATE MATERIALIZED VIEW")).every((q) => q.includes("FROM analytics.events_local")),
         ).toBe(true);
+    });
+
+    test("knows every privilege the cluster cells grant their apps' users", async () => {
+        for (const grant of Object.values(CLICKHOUSE_GRANTS).flat()) {
+            // The engine's parser refuses an unknown privilege or a wrong target.
+            await client.query({ query: `EXPLAIN AST ${grant} TO cellplane_probe`, format: "TabSeparated" }).then((r) => r.text());
+        }
+        await expect(client.query({ query: "EXPLAIN AST GRANT NO_SUCH_PRIVILEGE ON *.* TO cellplane_probe" })).rejects.toThrow();
     });
 
     test("creates a partitioned MergeTree with a TTL, inserts rows and answers bound parameters", async () => {
