@@ -148,31 +148,25 @@ POM
     log "kafka $version: $(ls "$home/libs" | wc -l) jars in $home/libs ($(du -sh "$home/libs" | cut -f1))"
 }
 
-# ClickHouse: the npm package chdb embeds a current engine (the Debian server is 18.16 and rejects query
-# parameters). The registry holds its Linux x64 library only, so it lives in the cache rather than package.json.
-step_chdb() {
-    local version
-    version=$(version_in components/local/tools.ts CHDB_VERSION)
-    local home="$CACHE/chdb/$version"
-    if [ -f "$home/node_modules/chdb/package.json" ]; then log "chdb $version: cached at $home"; return; fi
-    log "chdb $version: installing the embedded ClickHouse engine from npm (about 540 MB)…"
+# An npm package the bootstrap's Node runs, installed into the cache at the version pinned in tools.ts.
+npm_tool() {
+    local package=$1 constant=$2 what=$3 version
+    version=$(version_in components/local/tools.ts "$constant")
+    local home="$CACHE/$package/$version"
+    if [ -f "$home/node_modules/$package/package.json" ]; then log "$package $version: cached at $home"; return; fi
+    log "$package $version: installing $what from npm…"
     mkdir -p "$home"
-    (cd "$home" && npm install --no-audit --no-fund --no-save --prefix "$home" "chdb@$version" >/dev/null)
-    log "chdb $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
+    (cd "$home" && npm install --no-audit --no-fund --no-save --prefix "$home" "$package@$version" >/dev/null)
+    log "$package $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
 }
 
-# Azure Blob for local cells in Azure's flavour: Azurite, Microsoft's emulator, run by the bootstrap's Node (it
-# needs Node 22 or later), so it lives in the cache like chdb.
-step_azurite() {
-    local version
-    version=$(version_in components/local/tools.ts AZURITE_VERSION)
-    local home="$CACHE/azurite/$version"
-    if [ -f "$home/node_modules/azurite/package.json" ]; then log "azurite $version: cached at $home"; return; fi
-    log "azurite $version: installing Microsoft's Azure Storage emulator from npm…"
-    mkdir -p "$home"
-    (cd "$home" && npm install --no-audit --no-fund --no-save --prefix "$home" "azurite@$version" >/dev/null)
-    log "azurite $version: $(du -sh "$home/node_modules" | cut -f1) in $home"
-}
+# ClickHouse: the npm package chdb embeds a current engine (the Debian server is 18.16 and rejects query
+# parameters). The registry holds its Linux x64 library only, so it lives in the cache rather than package.json.
+step_chdb() { npm_tool chdb CHDB_VERSION "the embedded ClickHouse engine (about 540 MB)"; }
+
+# Azure Blob for local cells in Azure's flavour: Azurite, Microsoft's emulator; it needs Node 22 or later, so the
+# bootstrap's Node runs it from the cache like chdb.
+step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emulator"; }
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
