@@ -78,7 +78,8 @@ async function entraToken(scope: string) {
     return { value: token.token };
 }
 
-function saslOf({ KAFKA: { sasl }, KAFKA_PASSWORD: password = "" }: KafkaConfig): SASLOptions | undefined {
+/** The SASL settings of a Kafka connection, as kafkajs takes them. */
+export function kafkaSaslOf({ KAFKA: { sasl }, KAFKA_PASSWORD: password = "" }: KafkaConfig): SASLOptions | undefined {
     switch (sasl.mechanism) {
         case "none":
             return undefined;
@@ -101,7 +102,7 @@ export function kafkaOf(config: KafkaConfig, clientId: string): Kafka {
         clientId,
         brokers: config.KAFKA.brokers,
         ssl: tls ? { ...tls, ca: tls.ca ? [tls.ca] : undefined } : false,
-        sasl: saslOf(config),
+        sasl: kafkaSaslOf(config),
         logLevel: logLevel.WARN,
         retry: { retries: 10 },
     });

@@ -1,5 +1,7 @@
+import { randomBytes } from "crypto";
 import fc from "fast-check";
 import { loadConsumerConfig } from "../../../apps/ingest/config";
+import { kafkaSaslOf } from "../../../apps/shared/connections";
 import type { KafkaConnection } from "../../../model/connections";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -77,5 +79,39 @@ describe("an app's connection settings", () => {
                 expect(() => loadConsumerConfig(env)).toThrow(field);
             }),
         );
+    });
+});
+
+describe("MSK IAM over OAUTHBEARER", () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+        process.env = { ...saved };
+    });
+
+    test("presents a token signed for MSK in the cell's region with the pod's AWS credentials, never the secret itself", async () => {
+        // Credentials as the pod's identity would give them; made up here, so the signing is all that is tested.
+        const accessKeyId = `AKIA${randomBytes(8).toString("hex").toUpperCase()}`;
+        const secretAccessKey = randomBytes(20).toString("base64");
+        Object.assign(process.env, { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey });
+        delete process.env.AWS_SESSION_TOKEN;
+        delete process.env.AWS_PROFILE;
+        const sasl = kafkaSaslOf({
+            KAFKA: {
+                brokers: ["b-1.cell.kafka.eu-west-1.amazonaws.com:9098"],
+                tls: "system",
+                sasl: { mechanism: "oauthbearer", tokens: { from: "aws-msk-iam", region: "eu-west-1" } },
+            },
+        }) as { mechanism: string; oauthBearerProvider: () => Promise<{ value: string }> };
+        expect(sasl.mechanism).toBe("oauthbearer");
+        const { value } = await sasl.oauthBearerProvider();
+        const signed = new URL(Buffer.from(value, "base64url").toString("utf8"));
+        expect(signed.host).toBe("kafka.eu-west-1.amazonaws.com");
+        expect(signed.searchParams.get("Action")).toBe("kafka-cluster:Connect");
+        expect(signed.searchParams.get("X-Amz-Credential")).toMatch(
+            new RegExp(`^${accessKeyId}/\\d{8}/eu-west-1/kafka-cluster/aws4_request$`),
+        );
+        expect(signed.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
+        expect(value).not.toContain(secretAccessKey);
+        expect(Buffer.from(value, "base64url").toString("utf8")).not.toContain(secretAccessKey);
     });
 });
