@@ -95,15 +95,15 @@ describe("MSK IAM over OAUTHBEARER", () => {
         Object.assign(process.env, { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey });
         delete process.env.AWS_SESSION_TOKEN;
         delete process.env.AWS_PROFILE;
-        const sasl = kafkaSaslOf({
+        const msk = kafkaSaslOf({
             KAFKA: {
                 brokers: ["b-1.cell.kafka.eu-west-1.amazonaws.com:9098"],
                 tls: "system",
                 sasl: { mechanism: "oauthbearer", tokens: { from: "aws-msk-iam", region: "eu-west-1" } },
             },
         }) as { mechanism: string; oauthBearerProvider: () => Promise<{ value: string }> };
-        expect(sasl.mechanism).toBe("oauthbearer");
-        const { value } = await sasl.oauthBearerProvider();
+        expect(msk.mechanism).toBe("oauthbearer");
+        const { value } = await msk.oauthBearerProvider();
         const signed = new URL(Buffer.from(value, "base64url").toString("utf8"));
         expect(signed.host).toBe("kafka.eu-west-1.amazonaws.com");
         expect(signed.searchParams.get("Action")).toBe("kafka-cluster:Connect");
