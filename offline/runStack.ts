@@ -163,7 +163,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                 if (args.token === "azure-native:eventhub:listNamespaceKeys") {
                     const { namespaceName, authorizationRuleName } = args.inputs;
                     return {
-                        primaryConnectionString: `Endpoint=sb://${namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${authorizationRuleName};SharedAccessKey=offline`,
+                        primaryConnectionString: `Endpoint=sb://${namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${authorizationRuleName};SharedAccessKey=${SECRET_MARKER}${authorizationRuleName}`,
                     };
                 }
                 throw new Error(`unexpected invoke ${args.token}`);

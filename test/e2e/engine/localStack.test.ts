@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -130,7 +131,7 @@ describe("the local stack under the real engine", () => {
         await expect(connects(client({}))).rejects.toThrow();
         await expect(connects(client({ ssl }))).rejects.toThrow();
         await expect(
-            connects(client({ ssl, sasl: { mechanism: "scram-sha-512", username, password: "not-the-password" } })),
+            connects(client({ ssl, sasl: { mechanism: "scram-sha-512", username, password: randomBytes(16).toString("hex") } })),
         ).rejects.toThrow(/SASL SCRAM SHA512 authentication failed/);
 
         const asIngest = client({ ssl, sasl: { mechanism: "scram-sha-512", username, password: ingestEnv.KAFKA_PASSWORD } });

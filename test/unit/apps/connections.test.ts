@@ -90,7 +90,7 @@ describe("MSK IAM over OAUTHBEARER", () => {
 
     test("presents a token signed for MSK in the cell's region with the pod's AWS credentials, never the secret itself", async () => {
         // Credentials as the pod's identity would give them; made up here, so the signing is all that is tested.
-        const accessKeyId = `AKIA${randomBytes(8).toString("hex").toUpperCase()}`;
+        const accessKeyId = randomBytes(10).toString("hex").toUpperCase();
         const secretAccessKey = randomBytes(20).toString("base64");
         Object.assign(process.env, { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey });
         delete process.env.AWS_SESSION_TOKEN;
