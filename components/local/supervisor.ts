@@ -32,15 +32,40 @@ export class ServiceError extends Error {
 const pidFile = (dir: string) => path.join(dir, "server.pid");
 export const logFile = (dir: string) => path.join(dir, "server.log");
 
-/** A process that exists and is not a zombie (a killed server whose parent has not reaped it yet). */
+const EXITED_STATES = new Set(["Z", "X"]);
+
+/** A thread's state letter from /proc; undefined once the thread is gone. */
+function threadState(statFile: string): string | undefined {
+    try {
+        return fs.readFileSync(statFile, "utf8").split(") ")[1]?.[0];
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * A process that exists and has a thread that has not exited. A killed server whose parent has not reaped it yet is a
+ * zombie; a multi-threaded one (the ClickHouse engine) shows its main thread as a zombie while the others still hold
+ * its sockets, so every thread counts.
+ */
 export function isAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
     }
-    const stat = `/proc/${pid}/stat`;
-    return !fs.existsSync(stat) || fs.readFileSync(stat, "utf8").split(") ")[1]?.[0] !== "Z";
+    const tasks = `/proc/${pid}/task`;
+    if (!fs.existsSync(tasks)) return true;
+    let threads: string[];
+    try {
+        threads = fs.readdirSync(tasks);
+    } catch {
+        return false;
+    }
+    return threads.some((thread) => {
+        const state = threadState(path.join(tasks, thread, "stat"));
+        return state !== undefined && !EXITED_STATES.has(state);
+    });
 }
 
 /** The pid of the service in `dir`, if it is running. */
