@@ -1,8 +1,8 @@
-const ESM_ONLY = "(hyparquet|hyparquet-compressors|hysnappy|cookie)";
+const ESM_ONLY = "(hyparquet|hyparquet-compressors|hysnappy|cookie|@platformatic/(kafka|dynamic-buffer|wasm-utils))";
 const transform = {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
-    // ES-module-only packages: hyparquet (the tests' Parquet reader) with its decompressors, and cookie (of app.inject),
-    // which Node 20's require cannot load.
+    // ES-module-only packages, which jest's module system cannot require: hyparquet (the tests' Parquet reader) with its
+    // decompressors, cookie (of app.inject) and the Kafka client with its own helpers.
     [`/node_modules/${ESM_ONLY}/.+\\.js$`]: ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
 };
 const shared = {

@@ -5,7 +5,7 @@ import { clickhouseOf, kafkaOf } from "../shared/connections";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
-import { startConsumer, watchLag } from "./consumer";
+import { EventConsumer, watchLag } from "./consumer";
 import { consumerMetrics } from "./metrics";
 
 runService(async () => {
@@ -24,12 +24,12 @@ runService(async () => {
         `ingest consumer of cell ${config.CELL_ID}: ${config.KAFKA_TOPIC} → ClickHouse; health, readiness and metrics on ${address}`,
     );
 
-    let running: Awaited<ReturnType<typeof startConsumer>> | undefined;
+    let running: EventConsumer | undefined;
     let lag: { stop(): Promise<void> } | undefined;
     void readiness
         .bringUp([
             ["clickhouse", () => ensureAnalyticsSchema(clickhouse, config.CLICKHOUSE.cluster)],
-            ["kafka", async () => void (running = await startConsumer({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics }))],
+            ["kafka", async () => void (running = await EventConsumer.start({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics }))],
         ])
         .then(() => {
             lag = watchLag(kafka, config.KAFKA_TOPIC, metrics);
@@ -37,6 +37,6 @@ runService(async () => {
 
     return async () => {
         await app.close();
-        await Promise.allSettled([running?.consumer.disconnect(), running?.producer.disconnect(), lag?.stop(), clickhouse.close()]);
+        await Promise.allSettled([running?.close(), lag?.stop(), clickhouse.close()]);
     };
 });

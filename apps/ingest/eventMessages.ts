@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
+import { type KafkaAdmin, type KafkaMessage, type KafkaProducer, headerText } from "../shared/kafka";
 import { cellTopics, deadLetterTopic } from "../shared/topics";
 
 /**
@@ -27,10 +27,10 @@ export interface DeadLetter {
 /** Why an event was set aside (a metric's label, so a short fixed list; the detail says the rest). */
 export type DeadLetterReason = "not_an_event" | "refused_by_clickhouse";
 
-export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): IHeaders => ({
-    event_id: e.event_id,
-    org_id: e.org_id,
-    at: String(Date.parse(e.timestamp)),
+export const eventHeaders = (e: { event_id: string; org_id: string; timestamp: string }): Record<string, Buffer> => ({
+    event_id: Buffer.from(e.event_id),
+    org_id: Buffer.from(e.org_id),
+    at: Buffer.from(String(Date.parse(e.timestamp))),
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,7 +40,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * event of the API's making (the topic is writable inside the cell) is a dead letter, not a reason to stop.
  */
 export function eventMessageOf(message: KafkaMessage): EventMessage | DeadLetter {
-    const header = (name: string) => message.headers?.[name]?.toString();
+    const header = (name: string) => headerText(message, name);
     try {
         const value = message.value ?? Buffer.alloc(0);
         const needsBody = ["event_id", "org_id", "at"].some((name) => header(name) === undefined);
@@ -66,22 +66,28 @@ export const isDeadLetter = (m: EventMessage | DeadLetter): m is DeadLetter => "
 export const isEvent = (m: EventMessage | DeadLetter): m is EventMessage => !isDeadLetter(m);
 
 /** Puts dead letters on the cell's dead-letter topic with their reason and origin, keyed as they were. */
-export async function sendDeadLetters(producer: Producer, topic: string, partition: number, letters: readonly DeadLetter[]): Promise<void> {
+export async function sendDeadLetters(
+    producer: KafkaProducer,
+    topic: string,
+    partition: number,
+    letters: readonly DeadLetter[],
+): Promise<void> {
     if (letters.length === 0) return;
     const at = new Date().toISOString();
     await producer.send({
-        topic: deadLetterTopic(topic),
-        acks: -1,
         messages: letters.map(({ source, reason, detail }) => ({
-            key: source.key,
-            value: source.value,
-            headers: {
+            topic: deadLetterTopic(topic),
+            key: source.key ?? undefined,
+            value: source.value ?? Buffer.alloc(0),
+            headers: new Map([
                 ...source.headers,
-                dead_letter_reason: reason,
-                dead_letter_detail: detail,
-                dead_letter_at: at,
-                dead_letter_origin: `${topic}/${partition}/${source.offset}`,
-            },
+                ...Object.entries({
+                    dead_letter_reason: reason,
+                    dead_letter_detail: detail,
+                    dead_letter_at: at,
+                    dead_letter_origin: `${topic}/${partition}/${source.offset}`,
+                }).map(([name, value]) => [name, Buffer.from(value)] as const),
+            ]),
         })),
     });
 }
@@ -90,22 +96,14 @@ export async function sendDeadLetters(producer: Producer, topic: string, partiti
  * Creates the cell's topics that do not exist yet, where the target leaves that to the consumer (MSK, whose topics
  * only an IAM principal can create); elsewhere the cell made them and this only looks.
  */
-export async function ensureTopics(kafka: Kafka, topic: string): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-        const existing = new Set(await admin.listTopics());
-        const missing = cellTopics(topic).filter((t) => !existing.has(t.topic));
-        if (missing.length === 0) return;
+export async function ensureTopics(admin: KafkaAdmin, topic: string): Promise<void> {
+    const existing = new Set(await admin.listTopics());
+    for (const missing of cellTopics(topic).filter((t) => !existing.has(t.topic))) {
+        // One request per topic: a request's configs apply to every topic in it, and retention differs.
         await admin.createTopics({
-            waitForLeaders: true,
-            topics: missing.map((t) => ({
-                topic: t.topic,
-                numPartitions: t.partitions,
-                configEntries: [{ name: "retention.ms", value: String(t.retentionDays * 86_400_000) }],
-            })),
+            topics: [missing.topic],
+            partitions: missing.partitions,
+            configs: [{ name: "retention.ms", value: String(missing.retentionDays * 86_400_000) }],
         });
-    } finally {
-        await admin.disconnect();
     }
 }

@@ -15,7 +15,7 @@ runService(async () => {
     const config = loadIngestConfig();
     const pool = postgresPoolOf(config);
     const clickhouse = clickhouseOf(config);
-    const producer = kafkaOf(config, `ingest-${config.CELL_ID}`).producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaOf(config, `ingest-${config.CELL_ID}`).producer();
     const storage = new StorageMeter(
         clickhouse,
         10_000,
@@ -37,11 +37,12 @@ runService(async () => {
     console.log(`ingest of cell ${config.CELL_ID} listening on ${address}; ready once Postgres and Kafka answer (${address}/readyz)`);
     void readiness.bringUp([
         ["postgres", () => migrate(pool)],
-        ["kafka", () => producer.connect()],
+        // Reached, authenticated and allowed to see the topic.
+        ["kafka", () => producer.metadata({ topics: [config.KAFKA_TOPIC] }).then(() => undefined)],
     ]);
 
     return async () => {
         await app.close();
-        await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
+        await Promise.allSettled([producer.close(), clickhouse.close(), pool.end()]);
     };
 });

@@ -1,4 +1,4 @@
-import type { Message, Producer } from "kafkajs";
+import type { KafkaProducer, KafkaRecord } from "../shared/kafka";
 import { Unavailable } from "../shared/http";
 
 export interface ProducerLimits {
@@ -13,8 +13,11 @@ const DEFAULT_PRODUCER_LIMITS: ProducerLimits = { maxQueuedBytes: 32 * 1024 * 10
 /** What a caller is told to wait when Kafka is slow or down. */
 const RETRY_AFTER_SECONDS = 2;
 
+/** An event's message; the producer knows its topic. */
+export type EventRecord = Omit<KafkaRecord, "topic">;
+
 interface Waiting {
-    messages: Message[];
+    messages: EventRecord[];
     bytes: number;
     since: number;
     done: (error?: unknown) => void;
@@ -33,12 +36,12 @@ export class CoalescingProducer {
     private sending = false;
 
     constructor(
-        private readonly producer: Producer,
+        private readonly producer: KafkaProducer,
         private readonly topic: string,
         private readonly limits = DEFAULT_PRODUCER_LIMITS,
     ) {}
 
-    send(messages: Message[]): Promise<void> {
+    send(messages: EventRecord[]): Promise<void> {
         const bytes = messages.reduce((n, m) => n + messageBytes(m), 0);
         if (this.queuedBytes + bytes > this.limits.maxQueuedBytes && this.waiting.length > 0) {
             return Promise.reject(
@@ -80,18 +83,18 @@ export class CoalescingProducer {
     }
 
     /** Sends in produce requests under the broker's limit: one request's events alone may exceed it. */
-    private async sendAll(messages: Message[]): Promise<void> {
-        let chunk: Message[] = [];
+    private async sendAll(messages: EventRecord[]): Promise<void> {
+        let chunk: KafkaRecord[] = [];
         let bytes = 0;
         for (const message of messages) {
             if (chunk.length > 0 && bytes + messageBytes(message) > MAX_REQUEST_BYTES) {
-                await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+                await this.producer.send({ messages: chunk });
                 [chunk, bytes] = [[], 0];
             }
-            chunk.push(message);
+            chunk.push({ ...message, topic: this.topic });
             bytes += messageBytes(message);
         }
-        if (chunk.length > 0) await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+        if (chunk.length > 0) await this.producer.send({ messages: chunk });
     }
 
     /** Answers 503 to requests that waited too long; they were never handed to Kafka, so nothing of theirs is stored. */
@@ -119,8 +122,8 @@ export class CoalescingProducer {
 }
 
 /** A message's size on the wire, roughly: its value and key in bytes, plus room for the event's few short headers and the record's overhead. */
-function messageBytes(m: Message): number {
-    return Buffer.byteLength(m.value ?? "") + Buffer.byteLength(String(m.key ?? "")) + 200;
+function messageBytes(m: EventRecord): number {
+    return (m.value?.length ?? 0) + (m.key?.length ?? 0) + 200;
 }
 
 /** Under Kafka's default `message.max.bytes` (1 MiB per partition's batch), with room for the protocol's overhead. */

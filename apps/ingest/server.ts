@@ -111,7 +111,13 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
                     _processing_time: receivedAt,
                 }));
                 if (stored.length > 0) {
-                    await producer.send(stored.map((e) => ({ key: e.session_id, value: JSON.stringify(e), headers: eventHeaders(e) })));
+                    await producer.send(
+                        stored.map((e) => ({
+                            key: Buffer.from(e.session_id),
+                            value: Buffer.from(JSON.stringify(e)),
+                            headers: eventHeaders(e),
+                        })),
+                    );
                 }
                 metrics.accepted.inc(stored.length);
                 return reply.code(202).send({ accepted: stored.length, rejected: problems });

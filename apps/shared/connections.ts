@@ -1,5 +1,4 @@
 import { ClickHouseClient, ClickHouseClientConfigOptions, createClient } from "@clickhouse/client";
-import { Kafka, logLevel, SASLOptions } from "kafkajs";
 import { Pool } from "pg";
 import { z } from "zod";
 import {
@@ -12,6 +11,7 @@ import {
     type TlsMode,
 } from "../../model/connections";
 import { json } from "./config";
+import { type KafkaAccess, KafkaClients } from "./kafka";
 
 const pem = z.string().includes("-----BEGIN CERTIFICATE-----", { message: "is not a PEM certificate bundle" }).optional();
 const secret = z.string().min(1).optional();
@@ -64,48 +64,42 @@ export interface KafkaConfig {
     KAFKA_PASSWORD?: string;
 }
 
-/** A token for MSK's IAM authentication, signed with the pod's AWS identity; Kafka asks again before it expires. */
-async function mskIamToken(region: string) {
+/** A token for MSK's IAM authentication, signed with the pod's AWS identity; asked for again at each (re)authentication. */
+async function mskIamToken(region: string): Promise<string> {
     const { generateAuthToken } = await import("aws-msk-iam-sasl-signer-js");
-    const { token } = await generateAuthToken({ region });
-    return { value: token };
+    return (await generateAuthToken({ region })).token;
 }
 
 /** An Entra ID token of the pod's workload identity, for Event Hubs' Kafka endpoint. */
-async function entraToken(scope: string) {
+async function entraToken(scope: string): Promise<string> {
     const { DefaultAzureCredential } = await import("@azure/identity");
-    const token = await new DefaultAzureCredential().getToken(scope);
-    return { value: token.token };
+    return (await new DefaultAzureCredential().getToken(scope)).token;
 }
 
-/** The SASL settings of a Kafka connection, as kafkajs takes them. */
-export function kafkaSaslOf({ KAFKA: { sasl }, KAFKA_PASSWORD: password = "" }: KafkaConfig): SASLOptions | undefined {
+/** The SASL settings of a Kafka connection, as the Kafka client takes them. */
+export function kafkaSaslOf({ KAFKA: { sasl }, KAFKA_PASSWORD: password = "" }: KafkaConfig): KafkaAccess["sasl"] {
     switch (sasl.mechanism) {
         case "none":
             return undefined;
         case "scram-sha-512":
+            return { mechanism: "SCRAM-SHA-512", username: sasl.username, password };
         case "plain":
-            return { mechanism: sasl.mechanism, username: sasl.username, password };
+            return { mechanism: "PLAIN", username: sasl.username, password };
         case "oauthbearer": {
             const { tokens } = sasl;
             return {
-                mechanism: "oauthbearer",
-                oauthBearerProvider: () => (tokens.from === "aws-msk-iam" ? mskIamToken(tokens.region) : entraToken(tokens.scope)),
+                mechanism: "OAUTHBEARER",
+                token: () => (tokens.from === "aws-msk-iam" ? mskIamToken(tokens.region) : entraToken(tokens.scope)),
             };
         }
     }
 }
 
-export function kafkaOf(config: KafkaConfig, clientId: string): Kafka {
-    const tls = tlsOf(config.KAFKA.tls, config.KAFKA_CA);
-    return new Kafka({
+export function kafkaOf(config: KafkaConfig, clientId: string): KafkaClients {
+    return new KafkaClients(
+        { brokers: config.KAFKA.brokers, tls: tlsOf(config.KAFKA.tls, config.KAFKA_CA), sasl: kafkaSaslOf(config) },
         clientId,
-        brokers: config.KAFKA.brokers,
-        ssl: tls ? { ...tls, ca: tls.ca ? [tls.ca] : undefined } : false,
-        sasl: kafkaSaslOf(config),
-        logLevel: logLevel.WARN,
-        retry: { retries: 10 },
-    });
+    );
 }
 
 export interface PostgresConfig {

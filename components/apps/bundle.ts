@@ -46,6 +46,12 @@ export function bundleFile(entry: string, name: string): { file: string; hash: s
         legalComments: "none",
         // pg loads its native binding only when asked to; the apps never ask.
         external: ["pg-native"],
+        // The Kafka client's checksums and codecs are WebAssembly read from a file beside its module; a bundle has no
+        // such file, so it takes the build that carries the module inline.
+        alias: { "@platformatic/wasm-utils": "@platformatic/wasm-utils/bundled" },
+        // ES modules bundled into CommonJS still ask for their own URL (the Kafka client's createRequire): the bundle's.
+        banner: { js: 'const import_meta_url = require("url").pathToFileURL(__filename).href;' },
+        define: { "import.meta.url": "import_meta_url" },
         metafile: true,
         logLevel: "error",
     });

@@ -2,11 +2,12 @@ import { execFileSync } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
+import { AclOperations, AclPermissionTypes, ResourcePatternTypes, ResourceTypes } from "@platformatic/kafka";
 import { X509Certificate } from "crypto";
 import type { ServerTls } from "./certificates";
 import type { KafkaGrant } from "../kafkaGrants";
 import { kafkaLibs } from "./tools";
+import { KafkaClients } from "../../apps/shared/kafka";
 import { assertPortFree, destroyService, portAnswers, runningPid, startService, stopService } from "./supervisor";
 
 /** A SASL user of the cell's Kafka and what it may do. */
@@ -43,16 +44,21 @@ const JAVA_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=
 
 export const bootstrapOf = (spec: Pick<KafkaServerSpec, "port">) => `127.0.0.1:${spec.port}`;
 
-/** A client of the broker as its admin. */
-export function kafkaOfServer(spec: Pick<KafkaServerSpec, "port" | "security">): Kafka {
+/** Clients of the broker as its admin. */
+export function kafkaOfServer(spec: Pick<KafkaServerSpec, "port" | "security">): KafkaClients {
     const { security } = spec;
-    return new Kafka({
-        clientId: "cellplane",
-        brokers: [bootstrapOf(spec)],
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 3 },
-        ...(security ? { ssl: { ca: [security.tls.ca] }, sasl: { mechanism: "scram-sha-512" as const, ...security.admin } } : {}),
-    });
+    return new KafkaClients(
+        {
+            brokers: [bootstrapOf(spec)],
+            ...(security
+                ? {
+                      tls: { ca: security.tls.ca, rejectUnauthorized: true },
+                      sasl: { mechanism: "SCRAM-SHA-512", username: security.admin.username, password: security.admin.password },
+                  }
+                : {}),
+        },
+        "cellplane",
+    );
 }
 
 export const kafkaAdmin = (spec: Pick<KafkaServerSpec, "port" | "security">) => kafkaOfServer(spec).admin();
@@ -205,10 +211,9 @@ async function ensureUsers(spec: KafkaServerSpec, security: KafkaSecurity): Prom
     }
     fs.rmSync(clientConfig);
     const admin = kafkaAdmin(spec);
-    await admin.connect();
     try {
         await admin.createAcls({
-            acl: security.users.flatMap(({ username, grants }) =>
+            creations: security.users.flatMap(({ username, grants }) =>
                 grants.flatMap(({ resourceType, resourceName, operations }) =>
                     operations.map((operation) => ({
                         resourceType: RESOURCE_TYPES[resourceType],
@@ -216,31 +221,30 @@ async function ensureUsers(spec: KafkaServerSpec, security: KafkaSecurity): Prom
                         resourcePatternType: ResourcePatternTypes.LITERAL,
                         principal: `User:${username}`,
                         host: "*",
-                        operation: AclOperationTypes[operation.toUpperCase() as "READ" | "WRITE" | "DESCRIBE"],
+                        operation: AclOperations[operation.toUpperCase() as "READ" | "WRITE" | "DESCRIBE"],
                         permissionType: AclPermissionTypes.ALLOW,
                     })),
                 ),
             ),
         });
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
 }
 
-const RESOURCE_TYPES = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP };
+const RESOURCE_TYPES = { topic: ResourceTypes.TOPIC, group: ResourceTypes.GROUP };
 
 /** Running means the process lives and the broker answers a metadata request. */
 export async function kafkaRunning(spec: KafkaServerSpec): Promise<boolean> {
     if (!runningPid(spec.dir) || !(await portAnswers(spec.port))) return false;
     const admin = kafkaAdmin(spec);
     try {
-        await admin.connect();
-        await admin.describeCluster();
+        await admin.metadata({ topics: [] });
         return true;
     } catch {
         return false;
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
 }
 

@@ -1,3 +1,5 @@
+import { ConfigResourceTypes } from "@platformatic/kafka";
+import type { KafkaAdmin } from "../../apps/shared/kafka";
 import { kafkaAdmin, KafkaServerSpec } from "./kafkaServer";
 
 /** A topic of the cell's events, as the apps expect it. */
@@ -13,47 +15,50 @@ export interface TopicState {
     retentionMs?: number;
 }
 
-async function withAdmin<T>(
-    server: Pick<KafkaServerSpec, "port" | "security">,
-    fn: (admin: ReturnType<typeof kafkaAdmin>) => Promise<T>,
-): Promise<T> {
+async function withAdmin<T>(server: Pick<KafkaServerSpec, "port" | "security">, fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
     const admin = kafkaAdmin(server);
-    await admin.connect();
     try {
         return await fn(admin);
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
 }
 
 const retentionMs = (days: number) => String(days * 24 * 60 * 60 * 1000);
 
-async function retentionOf(admin: ReturnType<typeof kafkaAdmin>, topic: string): Promise<string | undefined> {
-    const { resources } = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: 2, name: topic, configNames: ["retention.ms"] }],
+async function retentionOf(admin: KafkaAdmin, topic: string): Promise<string | undefined> {
+    const [described] = await admin.describeConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ["retention.ms"] }],
     });
-    return resources[0].configEntries.find((e) => e.configName === "retention.ms")?.configValue;
+    return described.configs.find((c) => c.name === "retention.ms")?.value ?? undefined;
+}
+
+/** The topic's partitions as the brokers know them now; none when it has no metadata yet. */
+async function partitionsOf(admin: KafkaAdmin, topic: string): Promise<{ leader: number }[]> {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+    return metadata.topics.get(topic)?.partitions ?? [];
 }
 
 export function readTopic(server: Pick<KafkaServerSpec, "port" | "security">, topic: string): Promise<TopicState> {
     return withAdmin(server, async (admin) => {
         if (!(await admin.listTopics()).includes(topic)) return { exists: false };
-        const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-        return { exists: true, partitions: metadata.partitions.length, retentionMs: Number(await retentionOf(admin, topic)) };
+        return {
+            exists: true,
+            partitions: (await partitionsOf(admin, topic)).length,
+            retentionMs: Number(await retentionOf(admin, topic)),
+        };
     });
 }
 
 /**
  * Waits until every partition of a new topic has a leader. A broker that just started can answer "This server does
- * not host this topic-partition" for a moment after it created the topic, which kafkajs's own wait gives up on.
+ * not host this topic-partition" for a moment after it created the topic.
  */
-async function untilLed(admin: ReturnType<typeof kafkaAdmin>, topic: string): Promise<void> {
+async function untilLed(admin: KafkaAdmin, topic: string): Promise<void> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-        const led = await admin
-            .fetchTopicMetadata({ topics: [topic] })
-            .then(({ topics }) => topics[0].partitions.every((p) => p.leader >= 0))
+        const led = await partitionsOf(admin, topic)
+            .then((partitions) => partitions.length > 0 && partitions.every((p) => p.leader >= 0))
             .catch((error: unknown) => (Date.now() < deadline ? false : Promise.reject(error)));
         if (led) return;
         if (Date.now() >= deadline) throw new Error(`topic ${topic} has no leader 15 s after it was created`);
@@ -66,17 +71,15 @@ export function ensureTopic(server: Pick<KafkaServerSpec, "port" | "security">, 
     return withAdmin(server, async (admin) => {
         const retention = { name: "retention.ms", value: retentionMs(spec.retentionDays) };
         if (!(await admin.listTopics()).includes(spec.topic)) {
-            await admin.createTopics({
-                waitForLeaders: false,
-                topics: [{ topic: spec.topic, numPartitions: spec.partitions, replicationFactor: 1, configEntries: [retention] }],
-            });
+            await admin.createTopics({ topics: [spec.topic], partitions: spec.partitions, replicas: 1, configs: [retention] });
             await untilLed(admin, spec.topic);
             return;
         }
-        const [metadata] = (await admin.fetchTopicMetadata({ topics: [spec.topic] })).topics;
-        if (metadata.partitions.length < spec.partitions)
-            await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.partitions }] });
-        await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: spec.topic, configEntries: [retention] }] });
+        if ((await partitionsOf(admin, spec.topic)).length < spec.partitions)
+            await admin.createPartitions({ topics: [{ name: spec.topic, count: spec.partitions }] });
+        await admin.alterConfigs({
+            resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: spec.topic, configs: [retention] }],
+        });
         // The broker applies a config change through the metadata log; return once it reads back.
         for (let attempt = 0; attempt < 50 && (await retentionOf(admin, spec.topic)) !== retention.value; attempt++) {
             await new Promise((r) => setTimeout(r, 100));

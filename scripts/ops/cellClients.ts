@@ -2,9 +2,9 @@ import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-
 import { ClickHouseClient, createClient } from "@clickhouse/client";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { KafkaClients } from "../../apps/shared/kafka";
 import { blobService } from "../../components/local/blobContainers";
 import * as https from "https";
-import { Kafka, logLevel } from "kafkajs";
 import type { PoolConfig } from "pg";
 import type { CellOutputs } from "./keys";
 
@@ -25,15 +25,16 @@ export function clickhouseOfCell({ endpoints, credentials }: CellOutputs, passwo
 }
 
 /** The cell's Kafka as its admin, over TLS and SCRAM where the cell has them. */
-export function kafkaOfCell({ endpoints, credentials }: CellOutputs, clientId = "cellplane-ops"): Kafka {
+export function kafkaOfCell({ endpoints, credentials }: CellOutputs, clientId = "cellplane-ops"): KafkaClients {
     const admin = credentials.kafkaAdmin;
-    return new Kafka({
+    return new KafkaClients(
+        {
+            brokers: endpoints.kafkaBootstrap.split(","),
+            ...(endpoints.kafkaCa ? { tls: { ca: endpoints.kafkaCa, rejectUnauthorized: true } } : {}),
+            ...(admin ? { sasl: { mechanism: "SCRAM-SHA-512", ...admin } } : {}),
+        },
         clientId,
-        brokers: endpoints.kafkaBootstrap.split(","),
-        logLevel: logLevel.NOTHING,
-        ...(endpoints.kafkaCa ? { ssl: { ca: [endpoints.kafkaCa] } } : {}),
-        ...(admin ? { sasl: { mechanism: "scram-sha-512" as const, ...admin } } : {}),
-    });
+    );
 }
 
 /** The cell's object store with its static keys, verified against the cell's CA where it has one. */

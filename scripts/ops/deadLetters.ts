@@ -1,5 +1,12 @@
-import { randomUUID } from "crypto";
-import { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import {
+    committedOffsets,
+    headerText,
+    type KafkaClients,
+    type KafkaMessage,
+    type PartitionRange,
+    readRanges,
+    topicOffsets,
+} from "../../apps/shared/kafka";
 import { deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
 import { Refusal, stacksOf } from "./environment";
 import { openStack } from "./workspace";
@@ -21,7 +28,7 @@ export interface DeadLetterView {
 }
 
 /** The Kafka of a cell, from the outputs of the environment's stack that holds it. */
-async function cellKafka(projectDir: string, env: string, cell: string): Promise<Kafka> {
+async function cellKafka(projectDir: string, env: string, cell: string): Promise<KafkaClients> {
     for (const stack of stacksOf(projectDir, env)) {
         const outputs = await (await openStack(projectDir, env, stack)).outputs();
         const found = outputs.cells?.value?.[cell];
@@ -33,77 +40,35 @@ async function cellKafka(projectDir: string, env: string, cell: string): Promise
 }
 
 /** The offsets from which the dead letters are not replayed yet, and the end of each partition. */
-async function pendingRange(kafka: Kafka): Promise<{ partition: number; from: bigint; to: bigint }[]> {
+async function pendingRange(kafka: KafkaClients): Promise<PartitionRange[]> {
     const admin = kafka.admin();
-    await admin.connect();
     try {
-        const [ends, [committed]] = await Promise.all([
-            admin.fetchTopicOffsets(DEAD_LETTERS),
-            admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [DEAD_LETTERS] }),
+        const [ends, committed] = await Promise.all([
+            topicOffsets(admin, DEAD_LETTERS),
+            committedOffsets(admin, REPLAY_GROUP, DEAD_LETTERS),
         ]);
         return ends.map(({ partition, low, high }) => {
-            const done = BigInt(committed.partitions.find((p) => p.partition === partition)?.offset ?? "-1");
-            return { partition, from: done >= BigInt(low) ? done : BigInt(low), to: BigInt(high) };
+            const done = committed.get(partition) ?? -1n;
+            return { topic: DEAD_LETTERS, partition, from: done >= low ? done : low, to: high };
         });
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
 }
 
-/** Reads the messages of each partition from `from` up to `to`, without joining the replay group or committing anything. */
-async function readRange(
-    kafka: Kafka,
-    ranges: { partition: number; from: bigint; to: bigint }[],
-): Promise<{ partition: number; message: KafkaMessage }[]> {
-    const wanted = ranges.filter((r) => r.from < r.to);
-    if (wanted.length === 0) return [];
-    const consumer = kafka.consumer({ groupId: `cellplane-dlq-reader-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: DEAD_LETTERS, fromBeginning: true });
-    const read: { partition: number; message: KafkaMessage }[] = [];
-    const remaining = new Set(wanted.map((r) => r.partition));
-    try {
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`reading ${DEAD_LETTERS} took over 60 s`)), 60_000);
-            consumer
-                .run({
-                    autoCommit: false,
-                    eachMessage: async ({ partition, message }) => {
-                        const range = wanted.find((r) => r.partition === partition);
-                        if (!range || BigInt(message.offset) < range.from || BigInt(message.offset) >= range.to) return;
-                        read.push({ partition, message });
-                        if (BigInt(message.offset) === range.to - 1n) remaining.delete(partition);
-                        if (remaining.size === 0) {
-                            clearTimeout(timer);
-                            resolve();
-                        }
-                    },
-                })
-                .catch((error: unknown) => {
-                    clearTimeout(timer);
-                    reject(error);
-                });
-            for (const r of wanted) consumer.seek({ topic: DEAD_LETTERS, partition: r.partition, offset: r.from.toString() });
-        });
-    } finally {
-        await consumer.disconnect();
-    }
-    return read;
-}
-
-const text = (headers: IHeaders | undefined, name: string) => headers?.[name]?.toString() ?? "";
+const text = (message: KafkaMessage, name: string) => headerText(message, name) ?? "";
 
 /** The events of a cell set aside and not replayed yet, oldest first. */
 export async function listDeadLetters(projectDir: string, env: string, cell: string): Promise<DeadLetterView[]> {
     const kafka = await cellKafka(projectDir, env, cell);
-    return (await readRange(kafka, await pendingRange(kafka))).map(({ message }) => ({
-        offset: message.offset,
-        reason: text(message.headers, "dead_letter_reason"),
-        detail: text(message.headers, "dead_letter_detail"),
-        at: text(message.headers, "dead_letter_at"),
-        origin: text(message.headers, "dead_letter_origin"),
-        tenant: text(message.headers, "org_id"),
-        eventId: text(message.headers, "event_id"),
+    return (await readRanges(kafka, await pendingRange(kafka))).map((message) => ({
+        offset: String(message.offset),
+        reason: text(message, "dead_letter_reason"),
+        detail: text(message, "dead_letter_detail"),
+        at: text(message, "dead_letter_at"),
+        origin: text(message, "dead_letter_origin"),
+        tenant: text(message, "org_id"),
+        eventId: text(message, "event_id"),
     }));
 }
 
@@ -115,34 +80,30 @@ export async function listDeadLetters(projectDir: string, env: string, cell: str
 export async function replayDeadLetters(projectDir: string, env: string, cell: string): Promise<{ replayed: number }> {
     const kafka = await cellKafka(projectDir, env, cell);
     const ranges = await pendingRange(kafka);
-    const letters = await readRange(kafka, ranges);
+    const letters = await readRanges(kafka, ranges);
     if (letters.length > 0) {
-        const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-        await producer.connect();
+        const producer = kafka.producer();
         try {
             await producer.send({
-                topic: EVENTS_TOPIC,
-                acks: -1,
-                messages: letters.map(({ message }) => ({
-                    key: message.key,
+                messages: letters.map((message) => ({
+                    topic: EVENTS_TOPIC,
+                    key: message.key ?? undefined,
                     value: message.value,
-                    headers: Object.fromEntries(Object.entries(message.headers ?? {}).filter(([name]) => !name.startsWith("dead_letter_"))),
+                    headers: new Map([...message.headers].filter(([name]) => !name.startsWith("dead_letter_"))),
                 })),
             });
         } finally {
-            await producer.disconnect();
+            await producer.close();
         }
     }
     const admin = kafka.admin();
-    await admin.connect();
     try {
-        await admin.setOffsets({
+        await admin.alterConsumerGroupOffsets({
             groupId: REPLAY_GROUP,
-            topic: DEAD_LETTERS,
-            partitions: ranges.map((r) => ({ partition: r.partition, offset: r.to.toString() })),
+            topics: [{ name: DEAD_LETTERS, partitionOffsets: ranges.map((r) => ({ partition: r.partition, offset: r.to })) }],
         });
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
     return { replayed: letters.length };
 }

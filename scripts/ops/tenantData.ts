@@ -70,12 +70,11 @@ export function purgePlan(home: TenantHome, tenant: string, data: TenantData): s
 /** Waits until the cell's consumer group has committed everything in the events topic, so nothing of the tenant lands after the purge. */
 async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
     const admin = kafkaOfCell(home.outputs, "cellplane-purge").admin();
-    await admin.connect();
     try {
         for (const until = Date.now() + timeoutMs; ;) {
             const behind = (await partitionLags(admin, EVENTS_TOPIC))
                 .filter((p) => p.lag > 0)
-                .map((p) => `partition ${p.partition} at ${p.committed} of ${p.high}`);
+                .map((p) => `partition ${p.partition} at ${p.committed ?? "nothing committed"} of ${p.high}`);
             if (behind.length === 0) return;
             if (Date.now() > until)
                 throw new Error(
@@ -84,7 +83,7 @@ async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
             await new Promise((r) => setTimeout(r, 500));
         }
     } finally {
-        await admin.disconnect();
+        await admin.close();
     }
 }
 

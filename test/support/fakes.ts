@@ -1,7 +1,7 @@
 import { randomUUID } from "crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { Message, Producer } from "kafkajs";
 import type { Pool } from "pg";
+import type { KafkaProducer, KafkaRecord } from "../../apps/shared/kafka";
 import type { ExportStore, Job, NewSchedule, Schedule } from "../../apps/export/store";
 
 /**
@@ -55,16 +55,16 @@ export class FakeMetadataStore {
 
 /** A Kafka producer that keeps what it is sent, or fails as a cluster that does not answer. */
 export class FakeProducer {
-    readonly sent: Message[] = [];
+    readonly sent: KafkaRecord[] = [];
     failing = false;
 
     readonly producer = {
-        send: async ({ messages }: { topic: string; messages: Message[] }) => {
-            if (this.failing) throw new Error("KafkaJSConnectionError: Connection timeout");
+        send: async ({ messages }: { messages: KafkaRecord[] }) => {
+            if (this.failing) throw new Error("Connection to the brokers failed");
             this.sent.push(...messages);
-            return [];
+            return { offsets: [] };
         },
-    } as unknown as Producer;
+    } as unknown as KafkaProducer;
 }
 
 /** A ClickHouse client whose queries answer `rows`. */

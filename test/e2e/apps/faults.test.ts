@@ -1,5 +1,5 @@
 import * as path from "path";
-import { startConsumer } from "../../../apps/ingest/consumer";
+import { EventConsumer } from "../../../apps/ingest/consumer";
 import { consumerMetrics } from "../../../apps/ingest/metrics";
 import { runningPid, stopService } from "../../../components/local/supervisor";
 import { isolatedLocalStack } from "../../support/project";
@@ -78,15 +78,14 @@ describe("a local cell under load through faults", () => {
                 async () => {
                     const metrics = consumerMetrics();
                     const clickhouse = clickhouseOf(eu);
-                    const second = await startConsumer({
+                    const second = await EventConsumer.start({
                         kafka: kafkaOfCell(eu),
                         topic: "events",
                         clickhouse,
                         metrics,
                     });
                     await pause(8_000);
-                    await second.consumer.disconnect();
-                    await second.producer.disconnect();
+                    await second.close();
                     await clickhouse.close();
                     expect(await metrics.registry.getSingleMetricAsString("ingest_events_stored_total")).toMatch(
                         /ingest_events_stored_total [1-9]/,

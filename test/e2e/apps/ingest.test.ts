@@ -1,7 +1,6 @@
 import { randomBytes } from "crypto";
 import type { FastifyInstance } from "fastify";
 import * as fs from "fs";
-import type { Producer } from "kafkajs";
 import * as path from "path";
 import { Pool } from "pg";
 import { loadIngestConfig } from "../../../apps/ingest/config";
@@ -27,6 +26,7 @@ import {
 } from "./cell";
 import type { JsonBody } from "../../support/json";
 import { clickhouseOfCell, kafkaOfCell } from "../../../scripts/ops/cellClients";
+import type { KafkaProducer } from "../../../apps/shared/kafka";
 
 /** The ingest service the local cell deployed (an isolated local stack), driven over HTTP. */
 describe("ingest on a local cell", () => {
@@ -230,7 +230,7 @@ describe("ingest on a local cell", () => {
 
     describe("replicas of the API beside the deployed one, on the same cell's stores", () => {
         let pool: Pool;
-        let kafkaProducer: Producer;
+        let kafkaProducer: KafkaProducer;
         const replicas: FastifyInstance[] = [];
         const replica = async (overrides: Partial<IngestDeps> = {}) => {
             const clickhouse = clickhouseOf(eu);
@@ -259,16 +259,12 @@ describe("ingest on a local cell", () => {
 
         beforeAll(async () => {
             pool = new Pool({ ...postgresOf(eu), max: 4 });
-            kafkaProducer = kafkaOfCell(eu).producer({
-                idempotent: true,
-                maxInFlightRequests: 1,
-            });
-            await kafkaProducer.connect();
+            kafkaProducer = kafkaOfCell(eu).producer();
         });
 
         afterAll(async () => {
             await Promise.all(replicas.map((r) => r.close()));
-            await kafkaProducer.disconnect();
+            await kafkaProducer.close();
             await pool.end();
         });
 

@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import { CellOutput, clickhouseOf, postgresOf } from "./cell";
+import { type PartitionRange, readRanges, topicOffsets } from "../../../apps/shared/kafka";
 import { exportFilesOf, kafkaOfCell } from "../../../scripts/ops/cellClients";
 
 /**
@@ -44,33 +45,14 @@ async function clickhouseRows(cell: CellOutput, tenant: string): Promise<number>
 async function kafkaMessages(cell: CellOutput, tenant: string): Promise<number> {
     const kafka = kafkaOfCell(cell, "residency-scan");
     const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => !t.startsWith("__"));
-    const remaining = new Map<string, bigint>();
-    for (const topic of topics) {
-        for (const p of await admin.fetchTopicOffsets(topic))
-            if (BigInt(p.high) > BigInt(p.low)) remaining.set(`${topic}/${p.partition}`, BigInt(p.high));
+    const ranges: PartitionRange[] = [];
+    try {
+        for (const topic of (await admin.listTopics()).filter((t) => !t.startsWith("__")))
+            for (const { partition, low, high } of await topicOffsets(admin, topic)) ranges.push({ topic, partition, from: low, to: high });
+    } finally {
+        await admin.close();
     }
-    await admin.disconnect();
-    if (remaining.size === 0) return 0;
-    const consumer = kafka.consumer({ groupId: `residency-scan-${Date.now()}` });
-    let found = 0;
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-        consumer
-            .run({
-                eachMessage: async ({ topic, partition, message }) => {
-                    if (message.value?.toString("utf8").includes(`"${tenant}"`)) found++;
-                    const key = `${topic}/${partition}`;
-                    if (BigInt(message.offset) + 1n >= (remaining.get(key) ?? 0n)) remaining.delete(key);
-                    if (remaining.size === 0) resolve();
-                },
-            })
-            .catch(reject);
-    });
-    await consumer.disconnect();
-    return found;
+    return (await readRanges(kafka, ranges)).filter((message) => message.value?.toString("utf8").includes(`"${tenant}"`)).length;
 }
 
 async function bucketObjects(cell: CellOutput, tenant: string): Promise<number> {

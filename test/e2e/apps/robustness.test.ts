@@ -236,22 +236,22 @@ describe("a local cell's data path under any input", () => {
         const clickhouse = clickhouseOf(eu);
         const kafka = kafkaOfCell(eu);
         const producer = kafka.producer();
-        await producer.connect();
         const before = deadLetters().length;
         // Anything inside the cell can write to the topic: neither garbage nor a lying header may stop a partition.
         const liar = eventOf("acme");
+        const bytes = (text: string) => Buffer.from(text);
         await producer.send({
-            topic: "events",
             messages: [
-                { key: "k", value: "not an event" },
+                { topic: "events", key: bytes("k"), value: bytes("not an event") },
                 {
-                    key: "k",
-                    value: JSON.stringify({ ...liar, timestamp: "not a time" }),
-                    headers: { event_id: liar.event_id, org_id: "acme", at: String(Date.now()) },
+                    topic: "events",
+                    key: bytes("k"),
+                    value: bytes(JSON.stringify({ ...liar, timestamp: "not a time" })),
+                    headers: { event_id: bytes(liar.event_id), org_id: bytes("acme"), at: bytes(String(Date.now())) },
                 },
             ],
         });
-        await producer.disconnect();
+        await producer.close();
         // A fault only an operator can fix: ClickHouse refuses one tenant's rows while the others' go on.
         await clickhouse.command({ query: "ALTER TABLE analytics.events ADD CONSTRAINT no_initech CHECK org_id != 'initech'" });
         const blocked = Array.from({ length: 3 }, (_, i) => eventOf("initech", { session_id: `blocked-${i}` }));

@@ -101,9 +101,9 @@ describe("MSK IAM over OAUTHBEARER", () => {
                 tls: "system",
                 sasl: { mechanism: "oauthbearer", tokens: { from: "aws-msk-iam", region: "eu-west-1" } },
             },
-        }) as { mechanism: string; oauthBearerProvider: () => Promise<{ value: string }> };
-        expect(msk.mechanism).toBe("oauthbearer");
-        const { value } = await msk.oauthBearerProvider();
+        }) as { mechanism: string; token: () => Promise<string> };
+        expect(msk.mechanism).toBe("OAUTHBEARER");
+        const value = await msk.token();
         const signed = new URL(Buffer.from(value, "base64url").toString("utf8"));
         expect(signed.host).toBe("kafka.eu-west-1.amazonaws.com");
         expect(signed.searchParams.get("Action")).toBe("kafka-cluster:Connect");

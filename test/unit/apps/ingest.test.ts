@@ -54,8 +54,9 @@ describe("the ingest API (app.inject)", () => {
         expect(response.statusCode).toBe(202);
         expect(response.json()).toEqual({ accepted: 20, rejected: [] });
         expect(kafka.sent.map((m) => JSON.parse(String(m.value)).event_id)).toEqual(events.map((e) => e.event_id));
-        expect(kafka.sent[0].key).toBe(events[0].session_id);
-        expect(kafka.sent[0].headers).toMatchObject({ org_id: "acme", event_id: events[0].event_id });
+        expect(String(kafka.sent[0].key)).toBe(events[0].session_id);
+        expect(kafka.sent[0].topic).toBe("events");
+        expect(kafka.sent[0].headers).toMatchObject({ org_id: Buffer.from("acme"), event_id: Buffer.from(events[0].event_id) });
         expect(response.headers["x-ratelimit-remaining"]).toBe("599");
     });
 
