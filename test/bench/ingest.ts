@@ -2,7 +2,8 @@
  * `npm run bench:ingest`: sustained events/s through the ingest service of one real local cell (an isolated local
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
  * insert rate of the same rows straight into a copy of the events table; first on a cell in plain text, then on
- * one with TLS and SASL on every server, and what the second costs.
+ * one with TLS and SASL on every server, and what the second costs; on that cell, the apps' Kafka client against
+ * kafkajs, the one it replaced (kafkaClients.ts).
  */
 import { v7 as uuidv7 } from "uuid";
 import { EventStore } from "../../apps/ingest/eventStore";
@@ -10,6 +11,7 @@ import { clickhouseTime } from "../../apps/shared/analytics";
 import type { AnalyticsEvent } from "../../apps/shared/events";
 import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../e2e/apps/cell";
 import { isolatedLocalStack } from "../support/project";
+import { compareKafkaClients } from "./kafkaClients";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SENDERS = 8;
@@ -123,6 +125,7 @@ async function measure(tls: boolean): Promise<number> {
         const anchor = rows.length / ((Date.now() - started) / 1000);
         await clickhouse.command({ query: "DROP TABLE analytics.anchor" });
         await clickhouse.close();
+        if (tls) await compareKafkaClients(eu);
 
         console.log(`\n${transport}:`);
         console.log(
