@@ -24,8 +24,8 @@ function batchesOf(size: number): { key: Buffer; value: Buffer }[][] {
     const value = Buffer.from(
         JSON.stringify({ event_id: randomUUID(), org_id: "acme", metadata: { tokens: 42, model: "m-1" } }).padEnd(400),
     );
-    return Array.from({ length: EVENTS / size }, (_, b) =>
-        Array.from({ length: size }, (_, i) => ({ key: Buffer.from(`session-${b}-${i % 50}`), value })),
+    return Array.from({ length: EVENTS / size }, (_batch, b) =>
+        Array.from({ length: size }, (_event, i) => ({ key: Buffer.from(`session-${b}-${i % 50}`), value })),
     );
 }
 
