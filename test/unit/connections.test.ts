@@ -158,6 +158,25 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
 });
 
 describe.each([
+    ["kubernetes", "small", 1, 1],
+    ["kubernetes", "large", 4, 2],
+    ["aws", "large", 4, 2],
+] as const)("the analytics schema of a %s cell of size %s", (cloud, size, shards, replicas) => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await singleCellStack({ ...CELLS[cloud], size }, "prod");
+    });
+
+    test(`is created on ${shards} shard(s) of ${replicas} replica(s), ON CLUSTER exactly when there is more than one server`, () => {
+        const [installation] = ofType(run, CLICKHOUSE_INSTALLATION);
+        const [cluster] = installation.inputs.spec.configuration.clusters;
+        expect(cluster.layout).toEqual({ shardsCount: shards, replicasCount: replicas });
+        const consumer = loadConsumerConfig(podEnvironment(run, "ingest-consumer").env);
+        expect(consumer.CLICKHOUSE.cluster).toBe(shards * replicas > 1 ? cluster.name : undefined);
+    });
+});
+
+describe.each([
     ["with TLS and SASL (the default)", {}, { kafka: "scram-sha-512", tls: "ca" }],
     ["in plain text (`cellplane:localTls: false`)", { localTls: false, objectStore: "s3" }, { kafka: "none", tls: "off" }],
 ] as const)("the apps of a local cell %s", (_title, settings, expected) => {
