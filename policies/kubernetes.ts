@@ -38,7 +38,7 @@ export const resourceLimits = resourcePolicy({
 });
 
 /** Every image reference anywhere in an object (`image`, `imageName`), however deep. */
-function imagesIn(value: unknown, found: string[] = []): string[] {
+export function imagesIn(value: unknown, found: string[] = []): string[] {
     if (Array.isArray(value)) value.forEach((v) => imagesIn(v, found));
     else if (value && typeof value === "object") {
         for (const [key, v] of Object.entries(value)) {

@@ -6,6 +6,7 @@ import { LOCAL_POLICIES } from "./local";
 import { RESIDENCY_POLICIES } from "./residency";
 import { SAFEGUARD_POLICIES } from "./safeguards";
 import { TAGGING_POLICIES } from "./tagging";
+import { VERSION_POLICIES } from "./versions";
 
 export const PACK_NAME = "cellplane";
 
@@ -18,4 +19,5 @@ export const POLICIES: Policies = [
     ...SAFEGUARD_POLICIES,
     ...KUBERNETES_POLICIES,
     ...LOCAL_POLICIES,
+    ...VERSION_POLICIES,
 ];

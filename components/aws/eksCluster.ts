@@ -1,7 +1,9 @@
+import { VERSIONS } from "../../model/versions";
 import * as eks from "@pulumi/aws/eks";
 import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import { StorageClass } from "@pulumi/kubernetes/storage/v1";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import type { AwsNetwork } from "./network";
@@ -13,10 +15,14 @@ export interface EksClusterArgs {
     key: kms.Key;
 }
 
-export const EKS_VERSION = "1.31";
+export const EKS_VERSION = VERSIONS.eks.version;
 
 const CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"];
 const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
+/** The ServiceAccount of the EBS CSI controller, which the add-on creates. */
+export const EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa";
+/** The cluster's default StorageClass: every volume of the cell (ClickHouse, Keeper) is gp3, encrypted with its key. */
+export const DEFAULT_STORAGE_CLASS = "gp3-encrypted";
 
 /** EKS in the cell's private subnets, secrets envelope-encrypted with the cell's key, one managed node group. */
 export class EksCluster extends pulumi.ComponentResource {
@@ -64,11 +70,12 @@ export class EksCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: nodeRole.attachments },
         );
         // Lets pods assume the IAM roles bound to their ServiceAccounts (EKS Pod Identity): the apps' MSK access.
-        new eks.Addon(
+        const podIdentityAgent = new eks.Addon(
             `${name}-pod-identity-agent`,
             { clusterName: this.cluster.name, addonName: "eks-pod-identity-agent", tags },
             { parent: this, dependsOn: [nodes] },
         );
+        const volumes = this.ebsCsiDriver(name, args.key, tags, podIdentityAgent);
 
         this.provider = new KubernetesProvider(
             `${name}-k8s`,
@@ -80,17 +87,84 @@ export class EksCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [nodes] },
         );
+        // EKS has no default StorageClass, and an unclassed PersistentVolumeClaim never binds.
+        new StorageClass(
+            `${name}-default-storage`,
+            {
+                metadata: {
+                    name: DEFAULT_STORAGE_CLASS,
+                    labels: labels.kubernetes,
+                    annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+                },
+                provisioner: "ebs.csi.aws.com",
+                parameters: { type: "gp3", encrypted: "true", kmsKeyId: args.key.arn },
+                volumeBindingMode: "WaitForFirstConsumer",
+                allowVolumeExpansion: true,
+                reclaimPolicy: production ? "Retain" : "Delete",
+            },
+            { parent: this, provider: this.provider, dependsOn: [volumes] },
+        );
 
         this.registerOutputs({ clusterName: this.cluster.name, endpoint: this.cluster.endpoint });
     }
 
-    private role(name: string, service: string, policies: string[], tags: Record<string, string>) {
+    /** The EBS CSI driver, which provisions the cell's volumes, with an IAM role of its own through EKS Pod Identity. */
+    private ebsCsiDriver(name: string, key: kms.Key, tags: Record<string, string>, podIdentityAgent: eks.Addon): eks.Addon {
+        const driver = this.role(`${name}-ebs-csi`, "pods.eks.amazonaws.com", ["service-role/AmazonEBSCSIDriverPolicy"], tags, [
+            "sts:AssumeRole",
+            "sts:TagSession",
+        ]);
+        // Volumes are encrypted with the cell's own key, which the AWS-managed policy does not cover.
+        const keyUse = new iam.RolePolicy(
+            `${name}-ebs-csi-key`,
+            {
+                role: driver.role.name,
+                policy: key.arn.apply((keyArn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: [
+                                    "kms:CreateGrant",
+                                    "kms:Decrypt",
+                                    "kms:DescribeKey",
+                                    "kms:GenerateDataKeyWithoutPlaintext",
+                                    "kms:ReEncrypt*",
+                                ],
+                                Resource: keyArn,
+                            },
+                        ],
+                    }),
+                ),
+            },
+            { parent: this },
+        );
+        return new eks.Addon(
+            `${name}-ebs-csi-driver`,
+            {
+                clusterName: this.cluster.name,
+                addonName: "aws-ebs-csi-driver",
+                podIdentityAssociations: [{ roleArn: driver.role.arn, serviceAccount: EBS_CSI_SERVICE_ACCOUNT }],
+                tags,
+            },
+            { parent: this, dependsOn: [podIdentityAgent, keyUse, ...driver.attachments] },
+        );
+    }
+
+    private role(
+        name: string,
+        service: string,
+        policies: string[],
+        tags: Record<string, string>,
+        actions: string | string[] = "sts:AssumeRole",
+    ) {
         const role = new iam.Role(
             name,
             {
                 assumeRolePolicy: JSON.stringify({
                     Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+                    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: actions }],
                 }),
                 tags,
             },

@@ -1,3 +1,4 @@
+import { VERSIONS } from "../../model/versions";
 import * as kms from "@pulumi/aws/kms";
 import * as msk from "@pulumi/aws/msk";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,7 +13,7 @@ export interface MskKafkaArgs {
     key: kms.Key;
 }
 
-export const KAFKA_VERSION = "3.7.x";
+export const KAFKA_VERSION = VERSIONS.msk.version;
 
 /** MSK brokers spread evenly over the cell's AZs, encrypted at rest with the cell's key, TLS only, IAM auth. */
 export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {

@@ -39,7 +39,14 @@ export class AwsNetwork extends pulumi.ComponentResource {
         const natGateways = natZones.map((zone, i) => {
             const subnet = new ec2.Subnet(
                 `${name}-public-${zone}`,
-                { vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: `10.0.${192 + i * 16}.0/20`, mapPublicIpOnLaunch: false, tags },
+                {
+                    vpcId: this.vpc.id,
+                    availabilityZone: zone,
+                    cidrBlock: `10.0.${192 + i * 16}.0/20`,
+                    mapPublicIpOnLaunch: false,
+                    // Where the AWS Load Balancer Controller places internet-facing load balancers.
+                    tags: { ...tags, "kubernetes.io/role/elb": "1" },
+                },
                 parent,
             );
             new ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);

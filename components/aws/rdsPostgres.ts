@@ -1,3 +1,4 @@
+import { VERSIONS } from "../../model/versions";
 import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,7 +15,7 @@ export interface RdsPostgresArgs {
     key: kms.Key;
 }
 
-export const POSTGRES_ENGINE_VERSION = "16";
+export const POSTGRES_ENGINE_VERSION = VERSIONS.rdsPostgres.version;
 export const DATABASE_NAME = "cellplane";
 export const DATABASE_USER = "cellplane";
 

@@ -1,3 +1,5 @@
+import { VERSIONS } from "../../model/versions";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,7 +14,10 @@ export interface AksClusterArgs {
     network: AzureNetwork;
 }
 
-export const AKS_VERSION = "1.31";
+export const AKS_VERSION = VERSIONS.aks.version;
+
+/** Built-in role that lets the cluster's identity join its nodes and load balancers to the cell's subnet. */
+export const NETWORK_CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7";
 
 /**
  * AKS in the cell's VNet, Kubernetes secrets encrypted with the cell's Key Vault key; a private API server and
@@ -29,6 +34,17 @@ export class AksCluster extends pulumi.ComponentResource {
         const { cell, shape, production, labels } = args.context;
 
         const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
+        // A cluster with its own identity in a subnet of ours must be allowed on that subnet, or its creation fails.
+        const subnetAccess = new authorization.RoleAssignment(
+            `${name}-subnet-network-contributor`,
+            {
+                scope: args.network.clusterSubnetId,
+                roleDefinitionId: NETWORK_CONTRIBUTOR,
+                principalId: key.identity.principalId,
+                principalType: "ServicePrincipal",
+            },
+            { parent: this },
+        );
         this.cluster = new containerservice.ManagedCluster(
             `${name}-aks`,
             {
@@ -76,7 +92,7 @@ export class AksCluster extends pulumi.ComponentResource {
                 },
                 tags: labels.tags,
             },
-            { parent: this, dependsOn: [key] },
+            { parent: this, dependsOn: [key, subnetAccess] },
         );
         this.oidcIssuer = this.cluster.oidcIssuerProfile.apply((profile) => profile?.issuerURL ?? "");
 

@@ -6,6 +6,8 @@ import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
 import type { AzureNetwork } from "./network";
 
+/** The redundancies whose accounts offer the archive tier (learn.microsoft.com/azure/storage/blobs/access-tiers-overview). */
+const ARCHIVE_CAPABLE = new Set(["Standard_LRS", "Standard_GRS", "Standard_RAGRS"]);
 export interface BlobObjectStoreArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
@@ -31,6 +33,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
         // Account names are global, 3-24 lowercase letters and digits.
         const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });
+        const redundancy = production ? "Standard_ZRS" : "Standard_LRS";
         const account = new storage.StorageAccount(
             `${name}-account`,
             {
@@ -38,7 +41,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
                 location: cell.region,
                 accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
                 kind: "StorageV2",
-                sku: { name: production ? "Standard_ZRS" : "Standard_LRS" },
+                sku: { name: redundancy },
                 accessTier: "Hot",
                 enableHttpsTrafficOnly: true,
                 minimumTlsVersion: "TLS1_2",
@@ -75,6 +78,8 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         const after = (tier: "infrequent" | "archive") => tiers.transitions.find((t) => t.tier === tier)?.afterDays;
         const coolAfter = after("infrequent");
         const archiveAfter = after("archive");
+        // Zone-redundant accounts have no archive tier; their oldest exports go to cold, the coldest tier ZRS offers.
+        const archiveTier = ARCHIVE_CAPABLE.has(redundancy) ? "tierToArchive" : "tierToCold";
         new storage.ManagementPolicy(
             `${name}-lifecycle`,
             {
@@ -92,7 +97,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
                                 actions: {
                                     baseBlob: {
                                         tierToCool: coolAfter === undefined ? undefined : { daysAfterModificationGreaterThan: coolAfter },
-                                        tierToArchive:
+                                        [archiveTier]:
                                             archiveAfter === undefined ? undefined : { daysAfterModificationGreaterThan: archiveAfter },
                                         delete: { daysAfterModificationGreaterThan: tiers.expireAfterDays },
                                     },

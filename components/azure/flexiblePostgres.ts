@@ -1,10 +1,11 @@
+import { VERSIONS } from "../../model/versions";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { PostgresConnection } from "../../model/connections";
 import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
 import type { AzureNetwork } from "./network";
-import { AZURE_SKUS } from "./sizing";
+import { AZURE_SKUS, flexibleServerStorageGb } from "./sizing";
 
 export interface FlexiblePostgresArgs {
     context: CellContext;
@@ -34,9 +35,9 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
             {
                 resourceGroupName: args.resourceGroupName,
                 location: cell.region,
-                version: "16",
+                version: VERSIONS.flexiblePostgres.version,
                 sku: AZURE_SKUS[cell.size].postgres,
-                storage: { storageSizeGB: shape.postgresStorageGb, autoGrow: "Enabled" },
+                storage: { storageSizeGB: flexibleServerStorageGb(shape.postgresStorageGb), autoGrow: "Enabled" },
                 administratorLogin: ADMIN,
                 administratorLoginPassword: password,
                 network: {

@@ -25,3 +25,17 @@ export const AZURE_SKUS: Record<
         node: "Standard_E16s_v5",
     },
 };
+
+/**
+ * The disk sizes Flexible Server offers (GiB, Premium SSD): any other `storageSizeGB` is refused at create.
+ * learn.microsoft.com/azure/postgresql/flexible-server/concepts-storage
+ */
+export const FLEXIBLE_SERVER_STORAGE_GB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767] as const;
+
+/** The smallest offered size that holds `requestedGb`. */
+export function flexibleServerStorageGb(requestedGb: number): number {
+    const size = FLEXIBLE_SERVER_STORAGE_GB.find((offered) => offered >= requestedGb);
+    if (size === undefined)
+        throw new Error(`Flexible Server offers at most ${FLEXIBLE_SERVER_STORAGE_GB.at(-1)} GiB; ${requestedGb} GiB was asked for`);
+    return size;
+}

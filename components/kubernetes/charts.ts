@@ -1,29 +1,34 @@
 import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
-import { NODE_VERSION } from "../runtime";
+import { imageOf, type PinnedVersion, VERSIONS } from "../../model/versions";
+
+/** A chart as Helm installs it: its name and version from the table of pinned versions, and the repository serving it. */
+function chartOf(pinned: PinnedVersion, repo: string) {
+    return { chart: pinned.kind.replace(/^chart:/, ""), version: pinned.version, repo };
+}
 
 /** Every operator a cell installs, pinned to a chart version (the policy pack rejects unpinned charts). */
 export const OPERATOR_CHARTS = {
-    strimzi: { chart: "strimzi-kafka-operator", version: "0.45.0", repo: "https://strimzi.io/charts/" },
-    cloudnativePg: { chart: "cloudnative-pg", version: "0.23.0", repo: "https://cloudnative-pg.github.io/charts" },
-    clickhouse: { chart: "altinity-clickhouse-operator", version: "0.24.2", repo: "https://docs.altinity.com/clickhouse-operator/" },
-    flink: {
-        chart: "flink-kubernetes-operator",
-        version: "1.10.0",
-        repo: "https://downloads.apache.org/flink/flink-kubernetes-operator-1.10.0/",
-    },
-    spark: { chart: "spark-operator", version: "2.1.0", repo: "https://kubeflow.github.io/spark-operator" },
-    seaweedfs: { chart: "seaweedfs", version: "4.44.0", repo: "https://seaweedfs.github.io/seaweedfs/helm" },
+    strimzi: chartOf(VERSIONS.strimziChart, "https://strimzi.io/charts/"),
+    cloudnativePg: chartOf(VERSIONS.cloudnativePgChart, "https://cloudnative-pg.github.io/charts"),
+    clickhouse: chartOf(VERSIONS.clickhouseOperatorChart, "https://helm.altinity.com"),
+    // Apache's mirror keeps only the newest release of each line; older ones move to archive.apache.org.
+    flink: chartOf(
+        VERSIONS.flinkOperatorChart,
+        `https://downloads.apache.org/flink/flink-kubernetes-operator-${VERSIONS.flinkOperatorChart.version}/`,
+    ),
+    spark: chartOf(VERSIONS.sparkOperatorChart, "https://kubeflow.github.io/spark-operator"),
+    seaweedfs: chartOf(VERSIONS.seaweedfsChart, "https://seaweedfs.github.io/seaweedfs/helm"),
 } as const;
 export type OperatorChart = keyof typeof OPERATOR_CHARTS;
 
 /** Images the cells run, pinned by tag (never `latest`). */
 export const IMAGES = {
-    postgres: "ghcr.io/cloudnative-pg/postgresql:16.6",
-    clickhouse: "clickhouse/clickhouse-server:24.8.14.39",
-    keeper: "clickhouse/clickhouse-keeper:24.8.14.39",
+    postgres: imageOf(VERSIONS.postgresImage),
+    clickhouse: imageOf(VERSIONS.clickhouseImage),
+    keeper: imageOf(VERSIONS.keeperImage),
     /** The cells' apps: the official Node image of the Node version they are built and tested with. */
-    node: `node:${NODE_VERSION}-bookworm-slim`,
+    node: imageOf(VERSIONS.nodeImage),
 } as const;
 
 /** Requests and limits for an operator's own pod. */

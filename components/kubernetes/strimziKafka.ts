@@ -1,3 +1,4 @@
+import { VERSIONS } from "../../model/versions";
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
 import { cellTopics } from "../../apps/shared/topics";
@@ -19,7 +20,7 @@ export const strimziAcl = ({ resourceType, resourceName, operations }: KafkaGran
     operations,
     host: "*",
 });
-export const STRIMZI_KAFKA_VERSION = "3.9.0";
+export const STRIMZI_KAFKA_VERSION = VERSIONS.strimziKafka.version;
 
 /** Kafka in KRaft mode by Strimzi: one `KafkaNodePool` of combined controller/broker nodes. */
 export class StrimziKafka extends pulumi.ComponentResource implements KafkaCluster {
@@ -47,7 +48,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         const pool = new CustomResource(
             `${name}-pool`,
             {
-                apiVersion: "kafka.strimzi.io/v1beta2",
+                apiVersion: "kafka.strimzi.io/v1",
                 kind: "KafkaNodePool",
                 metadata: { name: "nodes", namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
                 spec: {
@@ -74,13 +75,13 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         const cluster = new CustomResource(
             `${name}-cluster`,
             {
-                apiVersion: "kafka.strimzi.io/v1beta2",
+                apiVersion: "kafka.strimzi.io/v1",
                 kind: "Kafka",
                 metadata: {
                     name: CLUSTER,
                     namespace: args.namespace,
+                    // Strimzi 0.48 and later run KRaft with node pools only, so the old opt-in annotations are gone.
                     labels: labels.kubernetes,
-                    annotations: { "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" },
                 },
                 spec: {
                     kafka: {
@@ -115,7 +116,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                 new CustomResource(
                     `${name}-topic-${topic}`,
                     {
-                        apiVersion: "kafka.strimzi.io/v1beta2",
+                        apiVersion: "kafka.strimzi.io/v1",
                         kind: "KafkaTopic",
                         metadata: member(topic),
                         spec: { partitions, replicas: this.replicationFactor, config: { "retention.ms": retentionDays * 86_400_000 } },
@@ -128,7 +129,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             new CustomResource(
                 `${name}-user-${app}`,
                 {
-                    apiVersion: "kafka.strimzi.io/v1beta2",
+                    apiVersion: "kafka.strimzi.io/v1",
                     kind: "KafkaUser",
                     metadata: member(kafkaUserOf(app)),
                     spec: {

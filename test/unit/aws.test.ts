@@ -1,3 +1,4 @@
+import { DEFAULT_STORAGE_CLASS, EBS_CSI_SERVICE_ACCOUNT } from "../../components/aws/eksCluster";
 import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
 import {
@@ -35,6 +36,14 @@ describe.each([
         );
         expect(ofType(run, "aws:ec2/subnet:Subnet").every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
         expect(ofType(run, "aws:ec2/natGateway:NatGateway")).toHaveLength(natGateways);
+    });
+
+    test("tags subnets for the AWS Load Balancer Controller: public ones for internet-facing, private ones for internal", () => {
+        const subnets = ofType(run, "aws:ec2/subnet:Subnet");
+        const role = (kind: string) => subnets.filter((s) => s.name.includes(`-${kind}-`)).map((s) => s.inputs.tags);
+        expect(role("public").length).toBeGreaterThan(0);
+        for (const tags of role("public")) expect(tags).toMatchObject({ "kubernetes.io/role/elb": "1" });
+        for (const tags of role("private")) expect(tags).toMatchObject({ "kubernetes.io/role/internal-elb": "1" });
     });
 
     test("admits only the cell's own traffic to databases and brokers", () => {
@@ -101,6 +110,33 @@ describe.each([
         expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
     });
 
+    test("provisions volumes through the EBS CSI add-on with a role of its own, into a default gp3 class encrypted with the cell's key", () => {
+        const addon = ofType(run, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver")!;
+        const [association] = addon.inputs.podIdentityAssociations;
+        expect(association.serviceAccount).toBe(EBS_CSI_SERVICE_ACCOUNT);
+        const role = ofType(run, "aws:iam/role:Role").find((r) => association.roleArn.includes(r.name))!;
+        expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
+            { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+        ]);
+        const attached = ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith(role.name));
+        expect(attached.map((a) => a.inputs.policyArn)).toEqual(["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]);
+        const keyUse = ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === `${role.name}-key`)!;
+        expect(JSON.parse(keyUse.inputs.policy).Statement[0]).toMatchObject({ Effect: "Allow", Resource: key() });
+
+        const classes = ofType(run, "kubernetes:storage.k8s.io/v1:StorageClass");
+        expect(classes.map((c) => c.inputs.metadata)).toEqual([
+            expect.objectContaining({
+                name: DEFAULT_STORAGE_CLASS,
+                annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+            }),
+        ]);
+        expect(classes[0].inputs).toMatchObject({
+            provisioner: "ebs.csi.aws.com",
+            parameters: { type: "gp3", encrypted: "true", kmsKeyId: key() },
+            volumeBindingMode: "WaitForFirstConsumer",
+        });
+    });
+
     test("runs EKS with secrets encrypted by the cell's key and a node group sized by the cell", () => {
         const eks = single(run, "aws:eks/cluster:Cluster").inputs;
         expect(eks.encryptionConfig).toEqual({ provider: { keyArn: key() }, resources: ["secrets"] });
@@ -123,7 +159,7 @@ describe.each([
     });
 
     test("gives the Kafka apps an IAM role each through EKS Pod Identity, allowed what their grants allow on MSK and nothing more", () => {
-        expect(single(run, "aws:eks/addon:Addon").inputs.addonName).toBe("eks-pod-identity-agent");
+        expect(ofType(run, "aws:eks/addon:Addon").map((a) => a.inputs.addonName)).toContain("eks-pod-identity-agent");
         const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => a.inputs);
         expect(associations.map((a) => [a.serviceAccount, a.namespace]).sort()).toEqual([
             ["cellplane-clickhouse", "cell-1-data"],

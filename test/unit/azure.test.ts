@@ -1,4 +1,5 @@
-import { AZURE_SKUS } from "../../components/azure/sizing";
+import { NETWORK_CONTRIBUTOR } from "../../components/azure/aksCluster";
+import { AZURE_SKUS, FLEXIBLE_SERVER_STORAGE_GB, flexibleServerStorageGb } from "../../components/azure/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
 import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
 import type { ResourceProps } from "../../model/resourceProps";
@@ -26,7 +27,7 @@ describe.each([
         expect(server).toMatchObject({
             version: "16",
             sku: AZURE_SKUS.medium.postgres,
-            storage: { storageSizeGB: CELL_SHAPES.medium.postgresStorageGb },
+            storage: { storageSizeGB: 256 },
             network: { publicNetworkAccess: "Disabled" },
             backup: { backupRetentionDays: backupDays, geoRedundantBackup: "Disabled" },
             highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
@@ -69,11 +70,14 @@ describe.each([
         expect(single(run, "azure-native:storage:BlobContainer").inputs.publicAccess).toBe("None");
     });
 
-    test("tiers exports to cool after 90 days, archive after 365 and deletes them at the retention", () => {
+    test("tiers exports to cool after 90 days, to the coldest tier the account's redundancy has after 365, and deletes them at the retention", () => {
         const [rule] = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
+        const sku = single(run, "azure-native:storage:StorageAccount").inputs.sku.name;
+        // Azure offers no archive tier on zone-redundant accounts (ZRS, GZRS, RA-GZRS).
+        expect(sku).toBe(production ? "Standard_ZRS" : "Standard_LRS");
         expect(rule.definition.actions.baseBlob).toEqual({
             tierToCool: { daysAfterModificationGreaterThan: 90 },
-            tierToArchive: { daysAfterModificationGreaterThan: 365 },
+            [production ? "tierToCold" : "tierToArchive"]: { daysAfterModificationGreaterThan: 365 },
             delete: { daysAfterModificationGreaterThan: 2555 },
         });
     });
@@ -96,6 +100,18 @@ describe.each([
         ).toMatchObject({
             principalId: "cell-1-cluster-key-identity-principal",
             scope: "cell-1-cluster-key-vault-id",
+        });
+    });
+
+    test("lets the cluster's identity use its subnet (Network Contributor), as AKS requires of a user-assigned identity in a custom subnet", () => {
+        const [pool] = single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles;
+        const assignment = ofType(run, "azure-native:authorization:RoleAssignment").find(
+            (r) => r.inputs.roleDefinitionId === NETWORK_CONTRIBUTOR,
+        );
+        expect(assignment?.inputs).toMatchObject({
+            scope: pool.vnetSubnetID,
+            principalId: "cell-1-cluster-key-identity-principal",
+            principalType: "ServicePrincipal",
         });
     });
 
@@ -150,4 +166,16 @@ test.each(["small", "medium", "large"] as const)("a %s Azure cell takes the SKUs
         capacity: AZURE_SKUS[size].eventHubs.capacity,
     });
     expect(single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles[0].vmSize).toBe(AZURE_SKUS[size].node);
+});
+
+test("Flexible Server gets a disk size Azure offers, the smallest that holds each cell size's storage", () => {
+    for (const shape of Object.values(CELL_SHAPES)) {
+        const size = flexibleServerStorageGb(shape.postgresStorageGb);
+        expect(FLEXIBLE_SERVER_STORAGE_GB).toContain(size);
+        expect(size).toBeGreaterThanOrEqual(shape.postgresStorageGb);
+        expect(FLEXIBLE_SERVER_STORAGE_GB.filter((offered) => offered < size).every((offered) => offered < shape.postgresStorageGb)).toBe(
+            true,
+        );
+    }
+    expect(() => flexibleServerStorageGb(40_000)).toThrow(/at most 32767 GiB; 40000 GiB was asked for/);
 });

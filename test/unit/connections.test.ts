@@ -85,7 +85,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                         key: "password",
                     });
                 }
-                const users = ofType(run, "kubernetes:kafka.strimzi.io/v1beta2:KafkaUser");
+                const users = ofType(run, "kubernetes:kafka.strimzi.io/v1:KafkaUser");
                 expect(users.map((u) => [u.inputs.metadata.name, u.inputs.spec.authorization.acls])).toEqual([
                     ["cellplane-ingest", KAFKA_GRANTS.ingest.map(strimziAcl)],
                     ["cellplane-consumer", KAFKA_GRANTS.consumer.map(strimziAcl)],
@@ -111,7 +111,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                 expect(group.inputs.consumerGroupName).toBe(CONSUMER_GROUP);
             }
             if (cloud === "kubernetes") {
-                const made = ofType(run, "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic").map((t) => t.inputs);
+                const made = ofType(run, "kubernetes:kafka.strimzi.io/v1:KafkaTopic").map((t) => t.inputs);
                 expect(made.map((t) => [t.metadata.name, t.spec.partitions, t.metadata.labels["strimzi.io/cluster"]])).toEqual(
                     topics.map((t) => [t.topic, t.partitions, "kafka"]),
                 );

@@ -1,3 +1,4 @@
+import { VERSIONS } from "../../model/versions";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { createServer, Server } from "http";
@@ -21,8 +22,8 @@ import {
 import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" };
-const KAFKA = "kubernetes:kafka.strimzi.io/v1beta2:Kafka";
-const NODE_POOL = "kubernetes:kafka.strimzi.io/v1beta2:KafkaNodePool";
+const KAFKA = "kubernetes:kafka.strimzi.io/v1:Kafka";
+const NODE_POOL = "kubernetes:kafka.strimzi.io/v1:KafkaNodePool";
 const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
 
 /** Every container of a custom resource's pod templates. */
@@ -63,7 +64,9 @@ describe.each([
 
     test("runs Kafka in KRaft mode through Strimzi node pools, replicated three times", () => {
         const kafka = single(run, KAFKA).inputs;
-        expect(kafka.metadata.annotations).toEqual({ "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled" });
+        // Strimzi 1.x serves only the v1 API and runs KRaft from node pools alone: no ZooKeeper, no opt-in annotations.
+        expect(kafka).toMatchObject({ apiVersion: "kafka.strimzi.io/v1", spec: { kafka: { version: VERSIONS.strimziKafka.version } } });
+        expect(kafka.spec.zookeeper).toBeUndefined();
         expect(kafka.spec.kafka.config["default.replication.factor"]).toBe(3);
         expect(kafka.spec.kafka.config["min.insync.replicas"]).toBe(2);
         // Strimzi's listener is TLS only; SCRAM and ACLs make each app a principal of its own.

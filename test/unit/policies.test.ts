@@ -4,6 +4,8 @@ import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } fro
 import { PackConfig, packConfigOf, runPolicies } from "../../policies/check/engine";
 import { POLICIES } from "../../policies/pack";
 import { T } from "../../policies/types";
+import { pinnedVersionsOf, supportedVersionsPolicies } from "../../policies/versions";
+import { imageOf, VERSIONS } from "../../model/versions";
 import { MockedResource, ProgramRun, runStackFile, stackConfig, stackNames } from "../support/harness";
 import type { ResourceProps } from "../../model/resourceProps";
 
@@ -59,6 +61,8 @@ const withQuotas = (tenants: Record<string, { residency: string; cell: string }>
     Object.fromEntries(
         Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]),
     );
+const dayAfter = (date: string) => new Date(Date.parse(date) + 86_400_000).toISOString().slice(0, 10);
+const daysBefore = (date: string, days: number) => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
 const usCell = { cloud: "aws", region: "us-east-1", residency: "us", size: "small" };
 const pod = (spec: ResourceProps) => ({
@@ -67,7 +71,7 @@ const pod = (spec: ResourceProps) => ({
 });
 const goodContainer = {
     name: "c",
-    image: "clickhouse/clickhouse-server:24.8.14.39",
+    image: imageOf(VERSIONS.clickhouseImage),
     resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
 };
 const bucketWith = (kind: string, props: ResourceProps) => [
@@ -364,6 +368,25 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         ],
         message: /LocalKafkaServer "kafka" keeps its data in .*\.\.state\/kafka, inside the repository/,
     },
+    "supported-versions": {
+        pass: [resource(T.eks, "k8s", { version: VERSIONS.eks.version, tags: tags() })],
+        fail: [resource(T.eks, "k8s", { version: "1.31", tags: tags() })],
+        message: /Cluster "k8s" pins eks 1\.31, which is not in model\/versions\.ts\. Add it there with its end-of-support date/,
+    },
+    "supported-versions (past its end)": {
+        pass: [resource(T.rds, "db", { engine: "postgres", engineVersion: VERSIONS.rdsPostgres.version, tags: tags() })],
+        fail: [resource(T.aks, "aks", { kubernetesVersion: VERSIONS.aks.version, tags: tags() })],
+        config: { "supported-versions": { asOf: dayAfter(VERSIONS.aks.endOfSupport!) } },
+        message:
+            /ManagedCluster "aks" pins aks 1\.\d+, out of support since \d{4}-\d\d-\d\d \(https:\/\/learn\.microsoft\.com.*\)\. Move to a supported version/,
+    },
+    "supported-versions-expiring": {
+        pass: [resource(T.rds, "db", { engine: "postgres", engineVersion: VERSIONS.rdsPostgres.version, tags: tags() })],
+        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [goodContainer] }))],
+        config: { "supported-versions-expiring": { asOf: daysBefore(VERSIONS.clickhouseImage.endOfSupport!, 30) } },
+        message:
+            /ClickHouseInstallation "chi" pins image clickhouse\/clickhouse-server [\d.]+, whose support ends on \d{4}-\d\d-\d\d, in 30 days/,
+    },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
         fail: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "^4" })],
@@ -378,7 +401,7 @@ test("the pack has at least 20 policies, each with a name, a description and a l
     for (const policy of POLICIES) {
         expect(policy.name).toMatch(/^[a-z0-9-]+$/);
         expect(policy.description.length).toBeGreaterThan(20);
-        expect(policy.enforcementLevel).toBe("mandatory");
+        expect(policy.enforcementLevel).toBe(policy.name.endsWith("-expiring") ? "advisory" : "mandatory");
     }
     expect(new Set(POLICIES.map((p) => p.name)).size).toBe(POLICIES.length);
 });
@@ -417,7 +440,7 @@ describe.each(Object.entries(CASES))("%s", (name, { pass, fail, message, config 
     test("rejects the violation, naming the resource and the fix", async () => {
         const violations = await runPolicies(fail, config, [policy()]);
         expect(violations).toHaveLength(1);
-        expect(violations[0]).toMatchObject({ policy: policyOfCase(name), level: "mandatory" });
+        expect(violations[0]).toMatchObject({ policy: policyOfCase(name), level: policy().enforcementLevel });
         expect(violations[0].message).toMatch(message);
     });
 });
@@ -450,6 +473,23 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
     test("passes every mandatory policy", async () => {
         const violations = await runPolicies(run.resources, packConfigOf(stack));
         expect(violations.filter((v) => v.level === "mandatory")).toEqual([]);
+    });
+
+    test("checks every version the stack pins against model/versions.ts, and fails once one's end of support is past", async () => {
+        const pinned = new Set(run.resources.flatMap((r) => pinnedVersionsOf({ type: r.type, props: r.inputs })).map((p) => p.kind));
+        expect([...pinned].sort()).toEqual(
+            expect.arrayContaining(["eks", "aks", "msk", "rds-postgres", "flexible-postgres", "image:node"]),
+        );
+        const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+        const table = Object.values(VERSIONS).map((v) => (v.kind === "eks" ? { ...v, endOfSupport: yesterday } : v));
+        const violations = await runPolicies(run.resources, packConfigOf(stack), supportedVersionsPolicies(table));
+        const clusters = run.resources.filter((r) => r.type === T.eks);
+        expect(clusters.length).toBeGreaterThan(0);
+        const failures = violations.filter((v) => v.policy === "supported-versions");
+        expect(failures.map((v) => [v.policy, v.level, v.resource])).toEqual(
+            clusters.map((c) => ["supported-versions", "mandatory", c.name]),
+        );
+        expect(failures[0].message).toContain(`out of support since ${yesterday}`);
     });
 
     test("rejects a public database", async () => {
