@@ -36,6 +36,8 @@ export const FLEXIBLE_SERVER_STORAGE_GB = [32, 64, 128, 256, 512, 1024, 2048, 40
 export function flexibleServerStorageGb(requestedGb: number): number {
     const size = FLEXIBLE_SERVER_STORAGE_GB.find((offered) => offered >= requestedGb);
     if (size === undefined)
-        throw new Error(`Flexible Server offers at most ${FLEXIBLE_SERVER_STORAGE_GB.at(-1)} GiB; ${requestedGb} GiB was asked for`);
+        throw new Error(
+            `Flexible Server offers at most ${FLEXIBLE_SERVER_STORAGE_GB[FLEXIBLE_SERVER_STORAGE_GB.length - 1]} GiB; ${requestedGb} GiB was asked for`,
+        );
     return size;
 }
