@@ -109,6 +109,22 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
     }
 }
 
+/**
+ * A region's zones as one account sees them. us-east-1 lists use1-az3 first, where EKS cannot run, and us-west-1 has
+ * two zones, as in AWS; elsewhere three. The invoke's `state`, `excludeZoneIds` and opt-in filter apply.
+ */
+function availabilityZones(region: string | undefined, inputs: ResourceProps) {
+    const ids: Record<string, string[]> = {
+        "us-east-1": ["use1-az3", "use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az5"],
+        "us-west-1": ["usw1-az1", "usw1-az3"],
+    };
+    const zoneIds = ids[region ?? ""] ?? ["az1", "az2", "az3"].map((az) => `${region}-${az}`);
+    const zones = zoneIds
+        .map((zoneId, i) => ({ zoneId, name: `${region}${"abcdef"[i]}` }))
+        .filter((z) => !(inputs.excludeZoneIds ?? []).includes(z.zoneId));
+    return { id: region, names: zones.map((z) => z.name), zoneIds: zones.map((z) => z.zoneId), groupNames: [region] };
+}
+
 /** Resources whose name input is not called after their type. */
 const AZURE_NAME_INPUTS: Record<string, string> = { NamespaceAuthorizationRule: "authorizationRuleName" };
 
@@ -165,6 +181,11 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                     return {
                         primaryConnectionString: `Endpoint=sb://${namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${authorizationRuleName};SharedAccessKey=${SECRET_MARKER}${authorizationRuleName}`,
                     };
+                }
+                if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") {
+                    const providerName = args.provider?.split("::").pop() ?? "";
+                    const region = registrations.get(`pulumi:providers:aws::${providerName}`)?.inputs.region;
+                    return availabilityZones(region, args.inputs);
                 }
                 throw new Error(`unexpected invoke ${args.token}`);
             },

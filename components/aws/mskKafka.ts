@@ -25,7 +25,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
     constructor(name: string, args: MskKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:MskKafka", name, {}, opts);
         const { cell, shape, labels } = args.context;
-        const zones = args.network.availabilityZones.length;
+        const zones = args.network.zoneCount;
         // MSK needs the same number of brokers in every client subnet.
         const brokers = Math.ceil(shape.kafkaBrokers / zones) * zones;
         this.replicationFactor = Math.min(3, brokers);

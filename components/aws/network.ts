@@ -1,3 +1,4 @@
+import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
@@ -8,6 +9,18 @@ export interface AwsNetworkArgs {
 
 const VPC_CIDR = "10.0.0.0/16";
 
+/** Zones where EKS cannot place a control plane's network interfaces (docs.aws.amazon.com/eks/latest/userguide/network-reqs.html). */
+export const EKS_UNSUPPORTED_ZONE_IDS = ["use1-az3", "usw1-az2", "cac1-az3"];
+
+/** The first `count` of the zones a region offers; fails, naming the region and the fix, when it offers fewer. */
+export function spannedZones(offered: string[], count: number, { cell, production }: Pick<CellContext, "cell" | "production">): string[] {
+    if (offered.length < count)
+        throw new Error(
+            `cellplane:cells[${cell.id}].region ${cell.region} offers ${offered.length} availability zones where EKS can run, and a ${production ? "production" : "dev"} cell spans ${count}. Choose a region with ${count} or more.`,
+        );
+    return offered.slice(0, count);
+}
+
 /**
  * The cell's VPC: private subnets over two AZs (three in production) for every data service and node,
  * public subnets holding only the NAT gateways, and a security group admitting nothing from outside the VPC.
@@ -17,14 +30,29 @@ export class AwsNetwork extends pulumi.ComponentResource {
     readonly privateSubnetIds: pulumi.Output<string>[];
     /** For databases and brokers: ingress from the cell's own VPC only, on the data ports. */
     readonly dataSecurityGroup: ec2.SecurityGroup;
-    readonly availabilityZones: string[];
+    /** How many zones the cell spans: two, three in production. */
+    readonly zoneCount: number;
+    /** The zones it spans, discovered for its region and account. */
+    readonly availabilityZones: pulumi.Output<string[]>;
 
     constructor(name: string, args: AwsNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:Network", name, {}, opts);
         const { cell, production, labels } = args.context;
         const tags = labels.tags;
         const parent = { parent: this };
-        this.availabilityZones = ["a", "b", "c"].slice(0, production ? 3 : 2).map((suffix) => `${cell.region}${suffix}`);
+        this.zoneCount = production ? 3 : 2;
+        // Zone names map to different zones in each account, and regions differ in how many they have: ask.
+        const offered = getAvailabilityZonesOutput(
+            {
+                state: "available",
+                excludeZoneIds: EKS_UNSUPPORTED_ZONE_IDS,
+                filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+            },
+            parent,
+        );
+        this.availabilityZones = offered.names.apply((names) => spannedZones(names, this.zoneCount, args.context));
+        const zoneAt = (i: number) => this.availabilityZones.apply((zones) => zones[i]);
+        const zones = Array.from({ length: this.zoneCount }, (_, i) => ({ label: `zone${i + 1}`, zone: zoneAt(i), i }));
 
         this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
         const gateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
@@ -35,10 +63,10 @@ export class AwsNetwork extends pulumi.ComponentResource {
         );
 
         // One NAT gateway per AZ in production so losing an AZ does not cut the others off.
-        const natZones = production ? this.availabilityZones : this.availabilityZones.slice(0, 1);
-        const natGateways = natZones.map((zone, i) => {
+        const natZones = production ? zones : zones.slice(0, 1);
+        const natGateways = natZones.map(({ label, zone, i }) => {
             const subnet = new ec2.Subnet(
-                `${name}-public-${zone}`,
+                `${name}-public-${label}`,
                 {
                     vpcId: this.vpc.id,
                     availabilityZone: zone,
@@ -49,18 +77,18 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            new ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
-            const ip = new ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags }, parent);
+            new ec2.RouteTableAssociation(`${name}-public-${label}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
+            const ip = new ec2.Eip(`${name}-nat-${label}`, { domain: "vpc", tags }, parent);
             return new ec2.NatGateway(
-                `${name}-nat-${zone}`,
+                `${name}-nat-${label}`,
                 { subnetId: subnet.id, allocationId: ip.id, tags },
                 { parent: this, dependsOn: [gateway] },
             );
         });
 
-        this.privateSubnetIds = this.availabilityZones.map((zone, i) => {
+        this.privateSubnetIds = zones.map(({ label, zone, i }) => {
             const subnet = new ec2.Subnet(
-                `${name}-private-${zone}`,
+                `${name}-private-${label}`,
                 {
                     vpcId: this.vpc.id,
                     availabilityZone: zone,
@@ -72,11 +100,11 @@ export class AwsNetwork extends pulumi.ComponentResource {
             );
             const nat = natGateways[Math.min(i, natGateways.length - 1)];
             const routes = new ec2.RouteTable(
-                `${name}-private-${zone}`,
+                `${name}-private-${label}`,
                 { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags },
                 parent,
             );
-            new ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+            new ec2.RouteTableAssociation(`${name}-private-${label}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
             return subnet.id;
         });
 

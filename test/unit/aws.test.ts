@@ -1,3 +1,5 @@
+import { spannedZones } from "../../components/aws/network";
+import type { CellContext } from "../../components/platform";
 import { DEFAULT_STORAGE_CLASS, EBS_CSI_SERVICE_ACCOUNT } from "../../components/aws/eksCluster";
 import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
@@ -249,4 +251,25 @@ test("a retention shorter than a year drops the tiers that would start after exp
     const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
     expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }]);
     expect(exports.expiration).toEqual({ days: 180 });
+});
+
+describe("the zones of an AWS cell, discovered for its region", () => {
+    const zonesOf = (run: ProgramRun) =>
+        ofType(run, "aws:ec2/subnet:Subnet")
+            .filter((s) => s.name.includes("-private-"))
+            .map((s) => s.inputs.availabilityZone);
+
+    test("skip the zones where EKS cannot run (use1-az3, listed first here)", async () => {
+        const run = await singleCellStack({ cloud: "aws", region: "us-east-1", residency: "us", size: "medium" }, "prod");
+        expect(zonesOf(run)).toEqual(["us-east-1b", "us-east-1c", "us-east-1d"]);
+    });
+
+    test("span two zones in dev, and refuse a production cell where the region offers fewer than three", async () => {
+        const dev = await singleCellStack({ cloud: "aws", region: "us-west-1", residency: "us", size: "small" }, "dev");
+        expect(zonesOf(dev)).toEqual(["us-west-1a", "us-west-1b"]);
+        const cell = { id: "us-1", cloud: "aws", region: "us-west-1", residency: "us", size: "medium" } as CellContext["cell"];
+        expect(() => spannedZones(["us-west-1a", "us-west-1b"], 3, { cell, production: true })).toThrow(
+            "cellplane:cells[us-1].region us-west-1 offers 2 availability zones where EKS can run, and a production cell spans 3. Choose a region with 3 or more.",
+        );
+    });
 });
