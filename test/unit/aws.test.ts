@@ -267,8 +267,8 @@ describe("the zones of an AWS cell, discovered for its region", () => {
     test("span two zones in dev, and refuse a production cell where the region offers fewer than three", async () => {
         const dev = await singleCellStack({ cloud: "aws", region: "us-west-1", residency: "us", size: "small" }, "dev");
         expect(zonesOf(dev)).toEqual(["us-west-1a", "us-west-1b"]);
-        const cell = { id: "us-1", cloud: "aws", region: "us-west-1", residency: "us", size: "medium" } as CellContext["cell"];
-        expect(() => spannedZones(["us-west-1a", "us-west-1b"], 3, { cell, production: true })).toThrow(
+        const usWest = { id: "us-1", cloud: "aws", region: "us-west-1", residency: "us", size: "medium" } as CellContext["cell"];
+        expect(() => spannedZones(["us-west-1a", "us-west-1b"], 3, { cell: usWest, production: true })).toThrow(
             "cellplane:cells[us-1].region us-west-1 offers 2 availability zones where EKS can run, and a production cell spans 3. Choose a region with 3 or more.",
         );
     });
