@@ -29,6 +29,13 @@ const MAX_BATCH = 20_000;
 /** How long a failed batch waits before its stream starts again from the last commit. */
 const RETRY_MS = 2_000;
 
+/**
+ * Fetches wait for a megabyte (or half a second), and a batch takes everything fetched meanwhile: fewer, larger
+ * inserts cost ClickHouse far less than many small ones. A megabyte per partition and fetch, as Java's default: over
+ * TLS, 16 MB fetches read 200,000 events at 38,500/s and 1 MB fetches at 54,900/s (kafkajs: 55,000/s).
+ */
+export const FETCHES = { minBytes: 1024 * 1024, maxBytes: 8 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024, maxWaitTime: 500 };
+
 /** Thrown when this consumer no longer holds a partition: its new owner takes the batch from the last commit. */
 class PartitionLost extends Error {}
 
@@ -56,13 +63,9 @@ export class EventConsumer {
     /** Joins the group and starts consuming; throws, leaving nothing connected, while Kafka cannot be reached. */
     static async start({ groupId = CONSUMER_GROUP, ...options }: ConsumerOptions): Promise<EventConsumer> {
         await withAdmin(options.kafka, (admin) => ensureTopics(admin, options.topic));
-        // Fetches wait for a few megabytes (or half a second): fewer, larger inserts cost ClickHouse far less than many small ones.
         const consumer = options.kafka.consumer(groupId, {
             autocommit: false,
-            minBytes: 4 * 1024 * 1024,
-            maxBytes: 64 * 1024 * 1024,
-            maxBytesPerPartition: 16 * 1024 * 1024,
-            maxWaitTime: 500,
+            ...FETCHES,
             sessionTimeout: 30_000,
             rebalanceTimeout: 60_000,
             highWaterMark: 2 * MAX_BATCH,

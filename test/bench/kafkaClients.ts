@@ -1,13 +1,15 @@
 /**
  * The apps' Kafka client (@platformatic/kafka) against the one it replaced (kafkajs, the reference), on the same
  * cell's Kafka over TLS and SCRAM: events/s produced as the ingest API produces them (idempotent, acks=all, batches
- * of 1,000), and events/s read back by a fresh consumer group.
+ * of 1,000), and events/s read back by a fresh consumer group with the ingest consumer's fetch settings (kafkajs
+ * with its defaults, which fetch the same megabyte per partition).
  */
 import { randomUUID } from "crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { MessagesStreamFallbackModes, MessagesStreamModes } from "@platformatic/kafka";
 import type { CellOutputs } from "../../scripts/ops/keys";
 import { kafkaOfCell } from "../../scripts/ops/cellClients";
+import { FETCHES } from "../../apps/ingest/consumer";
 
 const EVENTS = 200_000;
 const BATCH = 1_000;
@@ -38,7 +40,7 @@ async function platformatic(cell: CellOutputs, topic: string): Promise<Rates> {
     const produced = perSecond(EVENTS, since);
     await producer.close();
 
-    const consumer = kafka.consumer(`bench-${randomUUID()}`, { autocommit: false, maxWaitTime: 500 });
+    const consumer = kafka.consumer(`bench-${randomUUID()}`, { autocommit: false, ...FETCHES });
     since = process.hrtime.bigint();
     const stream = await consumer.consume({
         topics: [topic],
