@@ -1,3 +1,4 @@
+import { derivedOctet, octetOfCidr } from "./addressPlan";
 import { z } from "zod";
 import { SIZES } from "./sizing";
 import { placeTenants } from "./placement";
@@ -23,6 +24,12 @@ const labelValue = z
         "must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
     );
 
+/** The clouds whose cells create their own network, and so take a range of the environment's address plan. */
+const NETWORKED_CLOUDS: string[] = ["aws", "azure"];
+
+/** The second octet of a cell's range: its configured `cidr`, else one derived from its id. */
+export const cellOctetOf = (cell: { id: string; cidr?: string }): number => (cell.cidr ? octetOfCidr(cell.cidr)! : derivedOctet(cell.id));
+
 const cellSchema = z.strictObject({
     id,
     cloud: z.enum(CLOUDS),
@@ -35,6 +42,11 @@ const cellSchema = z.strictObject({
     portBase: z.number().int().min(1024).max(65_525).optional(),
     /** Local cells only: where exports go, S3 (SeaweedFS, as AWS and Kubernetes cells) or Azure Blob (Azurite, as Azure cells). */
     objectStore: z.enum(["s3", "azblob"]).optional(),
+    /** AWS and Azure cells only: the cell's `10.<n>.0.0/16` (default: derived from its id, model/addressPlan.ts). */
+    cidr: z
+        .string()
+        .refine((cidr) => octetOfCidr(cidr) !== undefined, { message: 'must be a /16 of 10.0.0.0/8, as "10.42.0.0/16"' })
+        .optional(),
 });
 
 const quotasSchema = z.strictObject({
@@ -81,6 +93,18 @@ const stackSchema = z
                     `"${stack.cells[index].id}" is already the id of cellplane:cells[${first}]. Cell ids must be unique`,
                 );
         });
+        const octets = stack.cells.map((cell) => (NETWORKED_CLOUDS.includes(cell.cloud) ? cellOctetOf(cell) : undefined));
+        octets.forEach((octet, index) => {
+            const other = octets.findIndex((o) => o !== undefined && o === octet);
+            // A repeated id is refused on its own; its range repeats with it.
+            if (octet === undefined || other === index || stack.cells[other].id === stack.cells[index].id) return;
+            const [first, cell] = [stack.cells[other], stack.cells[index]];
+            const origin = (c: { cidr?: string }) => (c.cidr ? "configured" : "derived from its id");
+            issue(
+                ["cells", index, "cidr"],
+                `cell "${cell.id}" would use 10.${octet}.0.0/16 (${origin(cell)}), which cell "${first.id}" uses (${origin(first)}). Set cellplane:cells[].cidr of one of them to a free /16, as "10.${(octet + 1) % 256}.0.0/16"`,
+            );
+        });
         firstUseOf(stack.tenants.map((t) => t.id)).forEach((first, index) => {
             if (first !== index)
                 issue(
@@ -118,6 +142,12 @@ const stackSchema = z
                 issue(
                     ["cells", index, "objectStore"],
                     `is only for local cells; cell "${cell.id}" on ${cell.cloud} keeps its exports in its cloud's own store. Remove it`,
+                );
+            }
+            if (cell.cidr !== undefined && !NETWORKED_CLOUDS.includes(cell.cloud)) {
+                issue(
+                    ["cells", index, "cidr"],
+                    `is only for aws and azure cells, whose network the cell creates; cell "${cell.id}" is on ${cell.cloud}. Remove it`,
                 );
             }
             if ((cell.cloud === "local") !== (cell.portBase !== undefined)) {

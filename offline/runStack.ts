@@ -176,6 +176,9 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                         kubeconfigs: [{ name: "clusterUser", value: Buffer.from("apiVersion: v1\nkind: Config\n").toString("base64") }],
                     };
                 }
+                if (args.token === "azure-native:features:getSubscriptionFeatureRegistration") {
+                    return { properties: { state: "Registered", featureName: args.inputs.featureName } };
+                }
                 if (args.token === "azure-native:eventhub:listNamespaceKeys") {
                     const { namespaceName, authorizationRuleName } = args.inputs;
                     return {

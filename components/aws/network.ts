@@ -1,13 +1,13 @@
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as pulumi from "@pulumi/pulumi";
+import { addressPlanOf } from "../../model/addressPlan";
+import { cellOctetOf } from "../../model/config";
 import type { CellContext } from "../platform";
 
 export interface AwsNetworkArgs {
     context: CellContext;
 }
-
-const VPC_CIDR = "10.0.0.0/16";
 
 /** Zones where EKS cannot place a control plane's network interfaces (docs.aws.amazon.com/eks/latest/userguide/network-reqs.html). */
 export const EKS_UNSUPPORTED_ZONE_IDS = ["use1-az3", "usw1-az2", "cac1-az3"];
@@ -54,7 +54,8 @@ export class AwsNetwork extends pulumi.ComponentResource {
         const zoneAt = (i: number) => this.availabilityZones.apply((zones) => zones[i]);
         const zones = Array.from({ length: this.zoneCount }, (_, i) => ({ label: `zone${i + 1}`, zone: zoneAt(i), i }));
 
-        this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: VPC_CIDR, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
+        const plan = addressPlanOf(cellOctetOf(cell));
+        this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: plan.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
         const gateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
         const publicRoutes = new ec2.RouteTable(
             `${name}-public`,
@@ -70,7 +71,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 {
                     vpcId: this.vpc.id,
                     availabilityZone: zone,
-                    cidrBlock: `10.0.${192 + i * 16}.0/20`,
+                    cidrBlock: plan.awsPublicSubnet(i),
                     mapPublicIpOnLaunch: false,
                     // Where the AWS Load Balancer Controller places internet-facing load balancers.
                     tags: { ...tags, "kubernetes.io/role/elb": "1" },
@@ -92,7 +93,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 {
                     vpcId: this.vpc.id,
                     availabilityZone: zone,
-                    cidrBlock: `10.0.${i * 64}.0/18`,
+                    cidrBlock: plan.awsPrivateSubnet(i),
                     mapPublicIpOnLaunch: false,
                     tags: { ...tags, "kubernetes.io/role/internal-elb": "1" },
                 },
@@ -114,10 +115,10 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 vpcId: this.vpc.id,
                 description: `Cellplane ${cell.id}: Postgres and Kafka, reachable from inside the cell only`,
                 ingress: [
-                    { description: "Postgres", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [VPC_CIDR] },
-                    { description: "Kafka (TLS, IAM)", protocol: "tcp", fromPort: 9094, toPort: 9098, cidrBlocks: [VPC_CIDR] },
+                    { description: "Postgres", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [plan.cidr] },
+                    { description: "Kafka (TLS, IAM)", protocol: "tcp", fromPort: 9094, toPort: 9098, cidrBlocks: [plan.cidr] },
                 ],
-                egress: [{ description: "Within the cell", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [VPC_CIDR] }],
+                egress: [{ description: "Within the cell", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [plan.cidr] }],
                 tags,
             },
             parent,

@@ -1,6 +1,7 @@
 import { VERSIONS } from "../../model/versions";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerservice from "@pulumi/azure-native/containerservice";
+import { getSubscriptionFeatureRegistrationOutput } from "@pulumi/azure-native/features";
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
@@ -15,6 +16,21 @@ export interface AksClusterArgs {
 }
 
 export const AKS_VERSION = VERSIONS.aks.version;
+
+/**
+ * Encryption at host (node disks and caches encrypted on the VM host) is a subscription feature that must be registered
+ * once before any cluster asks for it; a cell checks it rather than registering it, because registration belongs to the
+ * subscription, not to one cell.
+ */
+export const ENCRYPTION_AT_HOST = { providerNamespace: "Microsoft.Compute", featureName: "EncryptionAtHost" };
+
+/** True once the subscription has the feature; otherwise fails, naming the command that registers it. */
+export function requireEncryptionAtHost(state: string | undefined, cellId: string): true {
+    if (state === "Registered") return true;
+    throw new Error(
+        `cell ${cellId}: the subscription has not registered ${ENCRYPTION_AT_HOST.providerNamespace}/${ENCRYPTION_AT_HOST.featureName} (state: ${state ?? "not registered"}), which AKS nodes with encryption at host need. Run once per subscription: az feature register --namespace ${ENCRYPTION_AT_HOST.providerNamespace} --name ${ENCRYPTION_AT_HOST.featureName}, wait until it shows Registered, then az provider register --namespace ${ENCRYPTION_AT_HOST.providerNamespace}.`,
+    );
+}
 
 /** Built-in role that lets the cluster's identity join its nodes and load balancers to the cell's subnet. */
 export const NETWORK_CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7";
@@ -34,6 +50,9 @@ export class AksCluster extends pulumi.ComponentResource {
         const { cell, shape, production, labels } = args.context;
 
         const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
+        const encryptionAtHost = getSubscriptionFeatureRegistrationOutput(ENCRYPTION_AT_HOST, { parent: this }).properties.apply((p) =>
+            requireEncryptionAtHost(p.state, cell.id),
+        );
         // A cluster with its own identity in a subnet of ours must be allowed on that subnet, or its creation fails.
         const subnetAccess = new authorization.RoleAssignment(
             `${name}-subnet-network-contributor`,
@@ -78,7 +97,7 @@ export class AksCluster extends pulumi.ComponentResource {
                         maxCount: shape.nodes.max,
                         vnetSubnetID: args.network.clusterSubnetId,
                         availabilityZones: production ? ["1", "2", "3"] : undefined,
-                        enableEncryptionAtHost: true,
+                        enableEncryptionAtHost: encryptionAtHost,
                         nodeLabels: labels.kubernetes,
                         tags: labels.tags,
                     },
@@ -87,8 +106,8 @@ export class AksCluster extends pulumi.ComponentResource {
                 networkProfile: {
                     networkPlugin: "azure",
                     networkPolicy: "azure",
-                    serviceCidr: "172.16.0.0/16",
-                    dnsServiceIP: "172.16.0.10",
+                    serviceCidr: args.network.plan.aksServiceCidr,
+                    dnsServiceIP: args.network.plan.aksDnsServiceIp,
                 },
                 tags: labels.tags,
             },

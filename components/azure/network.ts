@@ -1,14 +1,14 @@
 import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as pulumi from "@pulumi/pulumi";
+import { type AddressPlan, addressPlanOf } from "../../model/addressPlan";
+import { cellOctetOf } from "../../model/config";
 import type { CellContext } from "../platform";
 
 export interface AzureNetworkArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
 }
-
-const VNET_CIDR = "10.1.0.0/16";
 
 /**
  * The cell's VNet: a subnet for AKS (with service endpoints so Storage and Event Hubs accept only it), and a
@@ -18,16 +18,19 @@ export class AzureNetwork extends pulumi.ComponentResource {
     readonly clusterSubnetId: pulumi.Output<string>;
     readonly postgresSubnetId: pulumi.Output<string>;
     readonly postgresDnsZoneId: pulumi.Output<string>;
+    /** The cell's ranges: its VNet's, and its AKS Services'. */
+    readonly plan: AddressPlan;
 
     constructor(name: string, args: AzureNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:Network", name, {}, opts);
         const { cell, labels } = args.context;
         const common = { resourceGroupName: args.resourceGroupName, tags: labels.tags };
         const parent = { parent: this };
+        const plan = (this.plan = addressPlanOf(cellOctetOf(cell)));
 
         const vnet = new network.VirtualNetwork(
             `${name}-vnet`,
-            { ...common, location: cell.region, addressSpace: { addressPrefixes: [VNET_CIDR] } },
+            { ...common, location: cell.region, addressSpace: { addressPrefixes: [plan.cidr] } },
             parent,
         );
         const postgresRules = new network.NetworkSecurityGroup(
@@ -42,7 +45,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
                         direction: "Inbound",
                         access: "Allow",
                         protocol: "Tcp",
-                        sourceAddressPrefix: VNET_CIDR,
+                        sourceAddressPrefix: plan.cidr,
                         sourcePortRange: "*",
                         destinationAddressPrefix: "*",
                         destinationPortRange: "5432",
@@ -68,7 +71,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
             {
                 resourceGroupName: args.resourceGroupName,
                 virtualNetworkName: vnet.name,
-                addressPrefix: "10.1.0.0/18",
+                addressPrefix: plan.azureClusterSubnet,
                 serviceEndpoints: [{ service: "Microsoft.Storage" }, { service: "Microsoft.EventHub" }],
             },
             parent,
@@ -78,7 +81,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
             {
                 resourceGroupName: args.resourceGroupName,
                 virtualNetworkName: vnet.name,
-                addressPrefix: "10.1.64.0/24",
+                addressPrefix: plan.azurePostgresSubnet,
                 networkSecurityGroup: { id: postgresRules.id },
                 delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }],
             },

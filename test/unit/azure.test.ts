@@ -1,10 +1,14 @@
-import { NETWORK_CONTRIBUTOR } from "../../components/azure/aksCluster";
+import { addressPlanOf } from "../../model/addressPlan";
+import { cellOctetOf } from "../../model/config";
+import { NETWORK_CONTRIBUTOR, requireEncryptionAtHost } from "../../components/azure/aksCluster";
 import { AZURE_SKUS, FLEXIBLE_SERVER_STORAGE_GB, flexibleServerStorageGb } from "../../components/azure/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
 import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
 import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" };
+/** The cell's ranges: derived from its id, "cell-1", as no cidr is configured. */
+const plan = addressPlanOf(cellOctetOf({ id: "cell-1" }));
 
 describe.each([
     { environment: "dev" as const, production: false, backupDays: 7 },
@@ -42,7 +46,7 @@ describe.each([
     test("opens the Postgres subnet to the VNet only", () => {
         const rules = single(run, "azure-native:network:NetworkSecurityGroup").inputs.securityRules;
         const allows = rules.filter((r: ResourceProps) => r.access === "Allow");
-        expect(allows).toEqual([expect.objectContaining({ sourceAddressPrefix: "10.1.0.0/16", destinationPortRange: "5432" })]);
+        expect(allows).toEqual([expect.objectContaining({ sourceAddressPrefix: plan.cidr, destinationPortRange: "5432" })]);
         expect(rules.at(-1)).toMatchObject({ access: "Deny", sourceAddressPrefix: "*", destinationPortRange: "*" });
     });
 
@@ -100,6 +104,19 @@ describe.each([
         ).toMatchObject({
             principalId: "cell-1-cluster-key-identity-principal",
             scope: "cell-1-cluster-key-vault-id",
+        });
+    });
+
+    test("takes its VNet, subnets and AKS Service range from the environment's address plan", () => {
+        expect(single(run, "azure-native:network:VirtualNetwork").inputs.addressSpace).toEqual({ addressPrefixes: [plan.cidr] });
+        expect(
+            ofType(run, "azure-native:network:Subnet")
+                .map((s) => s.inputs.addressPrefix)
+                .sort(),
+        ).toEqual([plan.azureClusterSubnet, plan.azurePostgresSubnet].sort());
+        expect(single(run, "azure-native:containerservice:ManagedCluster").inputs.networkProfile).toMatchObject({
+            serviceCidr: plan.aksServiceCidr,
+            dnsServiceIP: plan.aksDnsServiceIp,
         });
     });
 
@@ -178,4 +195,12 @@ test("Flexible Server gets a disk size Azure offers, the smallest that holds eac
         );
     }
     expect(() => flexibleServerStorageGb(40_000)).toThrow(/at most 32767 GiB; 40000 GiB was asked for/);
+});
+
+test("AKS nodes encrypt at host only on a subscription that registered the feature; otherwise the cell names the command", () => {
+    expect(requireEncryptionAtHost("Registered", "eu-1")).toBe(true);
+    for (const state of [undefined, "NotRegistered", "Registering"])
+        expect(() => requireEncryptionAtHost(state, "eu-1")).toThrow(
+            `cell eu-1: the subscription has not registered Microsoft.Compute/EncryptionAtHost (state: ${state ?? "not registered"}), which AKS nodes with encryption at host need. Run once per subscription: az feature register --namespace Microsoft.Compute --name EncryptionAtHost`,
+        );
 });

@@ -1,3 +1,5 @@
+import { derivedOctet } from "../../model/addressPlan";
+import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseStackConfig } from "../../model/config";
 import { loadStackConfig } from "../../stacks/load";
@@ -127,6 +129,24 @@ describe("invalid configuration names the field, the value and what is allowed",
         expect(problemsOf({ ...base, cells, tenants })).toEqual([
             `cellplane:cells[1].id: "eu-1" is already the id of cellplane:cells[0]. Cell ids must be unique`,
             `cellplane:tenants[1].id: "acme" is already the id of cellplane:tenants[0]. Tenant ids must be unique`,
+        ]);
+    });
+
+    test("two cells on one address range, configured or derived, naming both and the fix", () => {
+        const aws = { ...base.cells[0], cloud: "aws", region: "eu-west-1" };
+        const clash = [
+            { ...aws, id: "eu-1", cidr: "10.42.0.0/16" },
+            { ...aws, id: "eu-2", cidr: "10.42.0.0/16" },
+        ];
+        expect(problemsOf({ ...base, cells: clash })).toEqual([
+            `cellplane:cells[1].cidr: cell "eu-2" would use 10.42.0.0/16 (configured), which cell "eu-1" uses (configured). Set cellplane:cells[].cidr of one of them to a free /16, as "10.43.0.0/16"`,
+        ]);
+        const derived = { ...aws, id: "eu-3", cidr: `10.${derivedOctet("eu-1")}.0.0/16` };
+        expect(problemsOf({ ...base, cells: [{ ...aws, id: "eu-1" }, derived] })).toEqual([
+            `cellplane:cells[1].cidr: cell "eu-3" would use 10.${derivedOctet("eu-1")}.0.0/16 (configured), which cell "eu-1" uses (derived from its id). Set cellplane:cells[].cidr of one of them to a free /16, as "10.${derivedOctet("eu-1") + 1}.0.0/16"`,
+        ]);
+        expect(problemsOf({ ...base, cells: [{ ...aws, id: "eu-1", cidr: "10.42.0.0/8" }] })).toEqual([
+            `cellplane:cells[0].cidr: must be a /16 of 10.0.0.0/8, as "10.42.0.0/16"`,
         ]);
     });
 
@@ -262,4 +282,26 @@ describe("loading from the Pulumi config", () => {
             },
         ]);
     });
+});
+
+test("derived address ranges: any set of cloud cells is accepted exactly when their ids map to distinct ranges, and a clash names both cells", () => {
+    const ids = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{1,14}[a-z0-9]$/), { minLength: 2, maxLength: 12 });
+    fc.assert(
+        fc.property(ids, (cellIds) => {
+            const cells = cellIds.map((id) => ({ id, cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" }));
+            const octets = cellIds.map(derivedOctet);
+            for (const octet of octets) expect(octet).toBeGreaterThanOrEqual(16);
+            const clashes = octets.filter((o, i) => octets.indexOf(o) !== i).length;
+            const problems = clashes === 0 ? [] : problemsOf({ ...base, cells });
+            if (clashes === 0) expect(() => parseStackConfig({ ...base, cells })).not.toThrow();
+            else {
+                expect(problems).toHaveLength(clashes);
+                for (const problem of problems)
+                    expect(problem).toMatch(
+                        /^cellplane:cells\[\d+\]\.cidr: cell "[^"]+" would use 10\.\d+\.0\.0\/16 \(derived from its id\), which cell "[^"]+" uses/,
+                    );
+            }
+        }),
+        { numRuns: 200 },
+    );
 });

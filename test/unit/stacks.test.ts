@@ -13,6 +13,22 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
         run = await runStackFile(stack);
     });
 
+    test("gives every cloud cell an address range and every AKS cluster a Service range of its own", () => {
+        const ranges = [
+            ...run.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc").map((r) => r.inputs.cidrBlock),
+            ...run.resources
+                .filter((r) => r.type === "azure-native:network:VirtualNetwork")
+                .map((r) => r.inputs.addressSpace.addressPrefixes[0]),
+        ];
+        const cloudCells = (stackConfig(stack).cells as { cloud: string }[]).filter((c) => c.cloud === "aws" || c.cloud === "azure");
+        expect(ranges).toHaveLength(cloudCells.length);
+        expect(new Set(ranges).size).toBe(ranges.length);
+        const services = run.resources
+            .filter((r) => r.type === "azure-native:containerservice:ManagedCluster")
+            .map((r) => r.inputs.networkProfile.serviceCidr);
+        expect(new Set(services).size).toBe(services.length);
+    });
+
     test("creates one Cell per configured cell, with its endpoints exported", () => {
         const configured = (stackConfig(stack).cells as { id: string }[]).map((c) => c.id);
         expect(
