@@ -15,6 +15,7 @@ export interface CellArgs {
     owner: string;
     costCenter: string;
     retentionDays: number;
+    adminCidrs: string[];
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
     /** cell → URL of its ingest service, from each cell's target (`CellTarget.appUrl`). */
@@ -73,6 +74,7 @@ export class Cell extends pulumi.ComponentResource {
             environment: args.environment,
             production: args.production,
             retentionDays: args.retentionDays,
+            adminCidrs: args.adminCidrs,
             labels: cellLabels({
                 cell: args.cell.id,
                 residency: args.cell.residency,

@@ -58,6 +58,8 @@ export interface CellContext {
     /** Production safeguards (multi-AZ, deletion protection, 30-day backups, private endpoints). */
     production: boolean;
     retentionDays: number;
+    /** Networks that reach the cluster's API server publicly (`cellplane:adminCidrs`); none keeps it private in production. */
+    adminCidrs: string[];
     labels: CellLabels;
     /** Parent of everything the target creates. */
     parent: pulumi.ComponentResource;

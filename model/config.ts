@@ -80,6 +80,22 @@ const stackSchema = z
          * runs them in plain text without Kafka users, to measure what TLS costs (`npm run bench:ingest`).
          */
         localTls: z.boolean().default(true),
+        /**
+         * The networks whose operators run `pulumi up` against production clusters from outside them: EKS and AKS API
+         * servers answer these (and nothing else) publicly. Without them production API servers are private, and
+         * `pulumi up` runs on a runner inside each cell's network.
+         */
+        adminCidrs: z
+            .array(
+                z
+                    .string()
+                    .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, { message: 'must be an IPv4 range, as "203.0.113.0/24"' })
+                    .refine((cidr) => !/\/\d+$/.test(cidr) || Number(cidr.split("/")[1]) >= 8, {
+                        message:
+                            "is wider than a /8, which would open the API servers to much of the internet; name the admins' own networks",
+                    }),
+            )
+            .default([]),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })

@@ -136,18 +136,28 @@ export const noOpenDataPorts = typedPolicy({
     },
 });
 
+/** A public endpoint limited to some networks, none of them the whole internet. */
+const limitedTo = (cidrs: readonly string[] | undefined) => (cidrs ?? []).length > 0 && !(cidrs ?? []).some((c) => c.endsWith("/0"));
+
 export const privateClusterEndpoints = typedPolicy({
     name: "private-cluster-endpoints",
-    description: "EKS and AKS API servers are private (advisory outside production).",
+    description: "EKS and AKS API servers are private, or public only to named admin networks (advisory outside production).",
     types: [T.eks, T.aks],
     check: (cluster, report) => {
-        if (cluster.type === T.eks && cluster.props.vpcConfig?.endpointPublicAccess !== false) {
-            report(
-                `${describe(cluster)} has a public API endpoint. Set vpcConfig.endpointPublicAccess: false and reach it from inside the VPC.`,
-            );
+        const fix = "or name the admins' networks in cellplane:adminCidrs";
+        if (cluster.type === T.eks) {
+            const { endpointPublicAccess, publicAccessCidrs } = cluster.props.vpcConfig ?? {};
+            if (endpointPublicAccess !== false && !limitedTo(publicAccessCidrs))
+                report(
+                    `${describe(cluster)} has an API endpoint open to the internet. Set vpcConfig.endpointPublicAccess: false and reach it from inside the VPC, ${fix}.`,
+                );
         }
-        if (cluster.type === T.aks && cluster.props.apiServerAccessProfile?.enablePrivateCluster !== true) {
-            report(`${describe(cluster)} has a public API server. Set apiServerAccessProfile.enablePrivateCluster: true.`);
+        if (cluster.type === T.aks) {
+            const profile = cluster.props.apiServerAccessProfile ?? {};
+            if (profile.enablePrivateCluster !== true && !limitedTo(profile.authorizedIPRanges))
+                report(
+                    `${describe(cluster)} has an API server open to the internet. Set apiServerAccessProfile.enablePrivateCluster: true, ${fix}.`,
+                );
         }
     },
 });

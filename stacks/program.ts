@@ -23,6 +23,7 @@ export function cellplane(stack: ValidStack) {
             owner: stack.owner,
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,
+            adminCidrs: stack.adminCidrs,
             directory,
             ingestUrls,
         }),

@@ -31,7 +31,7 @@ export class EksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:EksCluster", name, {}, opts);
-        const { cell, shape, production, labels } = args.context;
+        const { cell, shape, production, labels, adminCidrs } = args.context;
         const tags = labels.tags;
 
         const clusterRole = this.role(`${name}-cluster`, "eks.amazonaws.com", CLUSTER_POLICIES, tags);
@@ -45,7 +45,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 vpcConfig: {
                     subnetIds: args.network.privateSubnetIds,
                     endpointPrivateAccess: true,
-                    endpointPublicAccess: !production,
+                    ...publicEndpoint(production, adminCidrs),
                 },
                 encryptionConfig: { provider: { keyArn: args.key.arn }, resources: ["secrets"] },
                 accessConfig: { authenticationMode: "API" },
@@ -180,6 +180,15 @@ export class EksCluster extends pulumi.ComponentResource {
         );
         return { role, attachments };
     }
+}
+
+/**
+ * Who reaches the API server from outside the VPC: the admins' networks when configured; otherwise nobody in
+ * production (`pulumi up` runs inside the VPC) and anyone in dev.
+ */
+function publicEndpoint(production: boolean, adminCidrs: string[]): { endpointPublicAccess: boolean; publicAccessCidrs?: string[] } {
+    if (adminCidrs.length > 0) return { endpointPublicAccess: true, publicAccessCidrs: adminCidrs };
+    return { endpointPublicAccess: !production };
 }
 
 /** A kubeconfig that authenticates through the AWS CLI, so no token is ever stored in state. */

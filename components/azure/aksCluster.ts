@@ -47,7 +47,7 @@ export class AksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:AksCluster", name, {}, opts);
-        const { cell, shape, production, labels } = args.context;
+        const { cell, shape, production, labels, adminCidrs } = args.context;
 
         const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
         const encryptionAtHost = getSubscriptionFeatureRegistrationOutput(ENCRYPTION_AT_HOST, { parent: this }).properties.apply((p) =>
@@ -102,7 +102,10 @@ export class AksCluster extends pulumi.ComponentResource {
                         tags: labels.tags,
                     },
                 ],
-                apiServerAccessProfile: { enablePrivateCluster: production },
+                // Public only to the admins' networks when configured; otherwise private in production.
+                apiServerAccessProfile: adminCidrs.length
+                    ? { enablePrivateCluster: false, authorizedIPRanges: adminCidrs }
+                    : { enablePrivateCluster: production },
                 networkProfile: {
                     networkPlugin: "azure",
                     networkPolicy: "azure",

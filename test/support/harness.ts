@@ -17,6 +17,7 @@ export function singleCellStack(
     cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string },
     environment: "dev" | "prod",
     retentionDays = 2555,
+    adminCidrs: string[] = [],
 ) {
     return runStack(
         {
@@ -24,6 +25,7 @@ export function singleCellStack(
             owner: "data-platform",
             costCenter: "cc-1",
             retentionDays,
+            adminCidrs,
             cells: [{ id: "cell-1", ...cell }],
             tenants: [{ id: "acme", residency: cell.residency }],
         },

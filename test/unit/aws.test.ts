@@ -273,3 +273,16 @@ describe("the zones of an AWS cell, discovered for its region", () => {
         );
     });
 });
+
+test("a production EKS API server answers the admins' networks publicly when configured, and is private otherwise", async () => {
+    const eu = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
+    const admins = await singleCellStack(eu, "prod", 2555, ["203.0.113.0/24"]);
+    expect(single(admins, "aws:eks/cluster:Cluster").inputs.vpcConfig).toMatchObject({
+        endpointPrivateAccess: true,
+        endpointPublicAccess: true,
+        publicAccessCidrs: ["203.0.113.0/24"],
+    });
+    const inside = await singleCellStack(eu, "prod");
+    expect(single(inside, "aws:eks/cluster:Cluster").inputs.vpcConfig).toMatchObject({ endpointPublicAccess: false });
+    expect(single(inside, "aws:eks/cluster:Cluster").inputs.vpcConfig.publicAccessCidrs).toBeUndefined();
+});

@@ -204,3 +204,15 @@ test("AKS nodes encrypt at host only on a subscription that registered the featu
             `cell eu-1: the subscription has not registered Microsoft.Compute/EncryptionAtHost (state: ${state ?? "not registered"}), which AKS nodes with encryption at host need. Run once per subscription: az feature register --namespace Microsoft.Compute --name EncryptionAtHost`,
         );
 });
+
+test("a production AKS API server answers the admins' networks publicly when configured, and is private otherwise", async () => {
+    const admins = await singleCellStack(cell, "prod", 2555, ["203.0.113.0/24"]);
+    expect(single(admins, "azure-native:containerservice:ManagedCluster").inputs.apiServerAccessProfile).toEqual({
+        enablePrivateCluster: false,
+        authorizedIPRanges: ["203.0.113.0/24"],
+    });
+    const inside = await singleCellStack(cell, "prod");
+    expect(single(inside, "azure-native:containerservice:ManagedCluster").inputs.apiServerAccessProfile).toEqual({
+        enablePrivateCluster: true,
+    });
+});

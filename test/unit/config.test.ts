@@ -150,6 +150,13 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("admin networks that would open the API servers to the internet", () => {
+        expect(problemsOf({ ...base, adminCidrs: ["0.0.0.0/0", "203.0.113.7"] })).toEqual([
+            `cellplane:adminCidrs[0]: is wider than a /8, which would open the API servers to much of the internet; name the admins' own networks`,
+            `cellplane:adminCidrs[1]: "203.0.113.7" must be an IPv4 range, as "203.0.113.0/24"`,
+        ]);
+    });
+
     test("an unknown size", () => {
         const cells = [{ ...base.cells[0], size: "huge" }, base.cells[1]];
         expect(problemsOf({ ...base, cells })).toEqual([`cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`]);

@@ -243,10 +243,15 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
     "private-cluster-endpoints": {
         pass: [
             resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: false } }),
+            resource(T.eks, "eks-admins", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] } }),
             resource(T.aks, "aks", { apiServerAccessProfile: { enablePrivateCluster: true } }),
+            resource(T.aks, "aks-admins", {
+                apiServerAccessProfile: { enablePrivateCluster: false, authorizedIPRanges: ["203.0.113.0/24"] },
+            }),
         ],
-        fail: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: true } })],
-        message: /Cluster "eks" has a public API endpoint/,
+        fail: [resource(T.eks, "eks", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } })],
+        message:
+            /Cluster "eks" has an API endpoint open to the internet\. Set vpcConfig\.endpointPublicAccess: false .*cellplane:adminCidrs/,
     },
     "cellplane-tags": {
         pass: [
