@@ -16,6 +16,7 @@ export interface CellArgs {
     costCenter: string;
     retentionDays: number;
     adminCidrs: string[];
+    awsAdminRoleArns: string[];
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
     /** cell → URL of its ingest service, from each cell's target (`CellTarget.appUrl`). */
@@ -75,6 +76,7 @@ export class Cell extends pulumi.ComponentResource {
             production: args.production,
             retentionDays: args.retentionDays,
             adminCidrs: args.adminCidrs,
+            awsAdminRoleArns: args.awsAdminRoleArns,
             labels: cellLabels({
                 cell: args.cell.id,
                 residency: args.cell.residency,

@@ -60,6 +60,8 @@ export interface CellContext {
     retentionDays: number;
     /** Networks that reach the cluster's API server publicly (`cellplane:adminCidrs`); none keeps it private in production. */
     adminCidrs: string[];
+    /** IAM roles that administer the cell's EKS cluster (`cellplane:awsAdminRoleArns`); the program assumes the first. */
+    awsAdminRoleArns: string[];
     labels: CellLabels;
     /** Parent of everything the target creates. */
     parent: pulumi.ComponentResource;

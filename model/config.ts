@@ -96,6 +96,17 @@ const stackSchema = z
                     }),
             )
             .default([]),
+        /**
+         * AWS cells: IAM roles that administer every EKS cluster of the environment (an access entry each, with the
+         * cluster-admin access policy). The program's own Kubernetes provider assumes the first.
+         */
+        awsAdminRoleArns: z
+            .array(
+                z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, {
+                    message: 'must be an IAM role ARN, as "arn:aws:iam::123456789012:role/platform-admin"',
+                }),
+            )
+            .default([]),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })

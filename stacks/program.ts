@@ -24,6 +24,7 @@ export function cellplane(stack: ValidStack) {
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,
             adminCidrs: stack.adminCidrs,
+            awsAdminRoleArns: stack.awsAdminRoleArns,
             directory,
             ingestUrls,
         }),

@@ -31,7 +31,7 @@ export class EksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:EksCluster", name, {}, opts);
-        const { cell, shape, production, labels, adminCidrs } = args.context;
+        const { cell, shape, production, labels, adminCidrs, awsAdminRoleArns } = args.context;
         const tags = labels.tags;
 
         const clusterRole = this.role(`${name}-cluster`, "eks.amazonaws.com", CLUSTER_POLICIES, tags);
@@ -76,16 +76,30 @@ export class EksCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [nodes] },
         );
         const volumes = this.ebsCsiDriver(name, args.key, tags, podIdentityAgent);
+        const admins = awsAdminRoleArns.map((principalArn, i) => {
+            const entry = new eks.AccessEntry(
+                `${name}-admin-${i}`,
+                { clusterName: this.cluster.name, principalArn, tags },
+                { parent: this },
+            );
+            return new eks.AccessPolicyAssociation(
+                `${name}-admin-${i}`,
+                { clusterName: this.cluster.name, principalArn, policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } },
+                { parent: this, dependsOn: [entry] },
+            );
+        });
 
         this.provider = new KubernetesProvider(
             `${name}-k8s`,
             {
                 kubeconfig: pulumi
                     .all([this.cluster.name, this.cluster.endpoint, this.cluster.certificateAuthority])
-                    .apply(([clusterName, endpoint, ca]) => kubeconfig(clusterName, endpoint, ca.data ?? "", cell.region)),
+                    .apply(([clusterName, endpoint, ca]) =>
+                        kubeconfig(clusterName, endpoint, ca.data ?? "", cell.region, awsAdminRoleArns[0]),
+                    ),
                 enableServerSideApply: true,
             },
-            { parent: this, dependsOn: [nodes] },
+            { parent: this, dependsOn: [nodes, ...admins] },
         );
         // EKS has no default StorageClass, and an unclassed PersistentVolumeClaim never binds.
         new StorageClass(
@@ -191,8 +205,14 @@ function publicEndpoint(production: boolean, adminCidrs: string[]): { endpointPu
     return { endpointPublicAccess: !production };
 }
 
-/** A kubeconfig that authenticates through the AWS CLI, so no token is ever stored in state. */
-function kubeconfig(clusterName: string, endpoint: string, certificateAuthority: string, region: string): string {
+/** EKS's access policy of a cluster administrator. */
+export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+/**
+ * A kubeconfig that authenticates through the AWS CLI, so no token is ever stored in state; as `roleArn` when given,
+ * so any operator allowed to assume the admin role can run `pulumi up`, not only the cluster's creator.
+ */
+function kubeconfig(clusterName: string, endpoint: string, certificateAuthority: string, region: string, roleArn?: string): string {
     return JSON.stringify({
         apiVersion: "v1",
         kind: "Config",
@@ -206,7 +226,15 @@ function kubeconfig(clusterName: string, endpoint: string, certificateAuthority:
                     exec: {
                         apiVersion: "client.authentication.k8s.io/v1beta1",
                         command: "aws",
-                        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region],
+                        args: [
+                            "eks",
+                            "get-token",
+                            "--cluster-name",
+                            clusterName,
+                            "--region",
+                            region,
+                            ...(roleArn ? ["--role-arn", roleArn] : []),
+                        ],
                     },
                 },
             },

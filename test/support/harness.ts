@@ -17,7 +17,8 @@ export function singleCellStack(
     cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string },
     environment: "dev" | "prod",
     retentionDays = 2555,
-    adminCidrs: string[] = [],
+    /** More `cellplane:*` settings of the stack, as `adminCidrs`. */
+    more: Record<string, unknown> = {},
 ) {
     return runStack(
         {
@@ -25,7 +26,7 @@ export function singleCellStack(
             owner: "data-platform",
             costCenter: "cc-1",
             retentionDays,
-            adminCidrs,
+            ...more,
             cells: [{ id: "cell-1", ...cell }],
             tenants: [{ id: "acme", residency: cell.residency }],
         },

@@ -1,6 +1,6 @@
 import { spannedZones } from "../../components/aws/network";
 import type { CellContext } from "../../components/platform";
-import { DEFAULT_STORAGE_CLASS, EBS_CSI_SERVICE_ACCOUNT } from "../../components/aws/eksCluster";
+import { CLUSTER_ADMIN_POLICY, DEFAULT_STORAGE_CLASS, EBS_CSI_SERVICE_ACCOUNT } from "../../components/aws/eksCluster";
 import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
 import {
@@ -276,7 +276,7 @@ describe("the zones of an AWS cell, discovered for its region", () => {
 
 test("a production EKS API server answers the admins' networks publicly when configured, and is private otherwise", async () => {
     const eu = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
-    const admins = await singleCellStack(eu, "prod", 2555, ["203.0.113.0/24"]);
+    const admins = await singleCellStack(eu, "prod", 2555, { adminCidrs: ["203.0.113.0/24"] });
     expect(single(admins, "aws:eks/cluster:Cluster").inputs.vpcConfig).toMatchObject({
         endpointPrivateAccess: true,
         endpointPublicAccess: true,
@@ -285,4 +285,20 @@ test("a production EKS API server answers the admins' networks publicly when con
     const inside = await singleCellStack(eu, "prod");
     expect(single(inside, "aws:eks/cluster:Cluster").inputs.vpcConfig).toMatchObject({ endpointPublicAccess: false });
     expect(single(inside, "aws:eks/cluster:Cluster").inputs.vpcConfig.publicAccessCidrs).toBeUndefined();
+});
+
+test("EKS admin roles named in configuration get an access entry with cluster-admin rights, and the program acts as the first", async () => {
+    const roles = ["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/oncall"];
+    const run = await singleCellStack({ cloud: "aws", region: "eu-central-1", residency: "eu", size: "small" }, "dev", 2555, {
+        awsAdminRoleArns: roles,
+    });
+    expect(ofType(run, "aws:eks/accessEntry:AccessEntry").map((e) => e.inputs.principalArn)).toEqual(roles);
+    expect(ofType(run, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").map((a) => a.inputs)).toEqual(
+        roles.map((principalArn) =>
+            expect.objectContaining({ principalArn, policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } }),
+        ),
+    );
+    const provider = ofType(run, "pulumi:providers:kubernetes")[0];
+    const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+    expect(kubeconfig.users[0].user.exec.args).toEqual(expect.arrayContaining(["--role-arn", roles[0]]));
 });

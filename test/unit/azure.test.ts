@@ -206,7 +206,7 @@ test("AKS nodes encrypt at host only on a subscription that registered the featu
 });
 
 test("a production AKS API server answers the admins' networks publicly when configured, and is private otherwise", async () => {
-    const admins = await singleCellStack(cell, "prod", 2555, ["203.0.113.0/24"]);
+    const admins = await singleCellStack(cell, "prod", 2555, { adminCidrs: ["203.0.113.0/24"] });
     expect(single(admins, "azure-native:containerservice:ManagedCluster").inputs.apiServerAccessProfile).toEqual({
         enablePrivateCluster: false,
         authorizedIPRanges: ["203.0.113.0/24"],
