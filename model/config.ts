@@ -42,6 +42,16 @@ const cellSchema = z.strictObject({
     portBase: z.number().int().min(1024).max(65_525).optional(),
     /** Local cells only: where exports go, S3 (SeaweedFS, as AWS and Kubernetes cells) or Azure Blob (Azurite, as Azure cells). */
     objectStore: z.enum(["s3", "azblob"]).optional(),
+    /**
+     * Cluster cells (kubernetes, aws, azure): the StorageClass of every volume the cell claims (ClickHouse, Keeper,
+     * Kafka, Postgres, the object store). Default: the cluster's default class (on EKS, the cell's `gp3-encrypted`).
+     */
+    storageClass: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, {
+            message: "must be a Kubernetes object name (lowercase letters, digits, '-' and '.')",
+        })
+        .optional(),
     /** AWS and Azure cells only: the cell's `10.<n>.0.0/16` (default: derived from its id, model/addressPlan.ts). */
     cidr: z
         .string()
@@ -169,6 +179,12 @@ const stackSchema = z
                 issue(
                     ["cells", index, "objectStore"],
                     `is only for local cells; cell "${cell.id}" on ${cell.cloud} keeps its exports in its cloud's own store. Remove it`,
+                );
+            }
+            if (cell.storageClass !== undefined && cell.cloud === "local") {
+                issue(
+                    ["cells", index, "storageClass"],
+                    `is only for cells on a Kubernetes cluster; local cell "${cell.id}" keeps its data in its state folder. Remove it`,
                 );
             }
             if (cell.cidr !== undefined && !NETWORKED_CLOUDS.includes(cell.cloud)) {

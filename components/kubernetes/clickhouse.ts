@@ -56,7 +56,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
 
     constructor(name: string, args: ClickHouseOnKubernetesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:ClickHouse", name, {}, opts);
-        const { shape, labels } = args.context;
+        const { cell, shape, labels } = args.context;
         const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: labels.kubernetes });
 
         const operator = helmRelease(
@@ -105,7 +105,11 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         });
         const dataVolume = (size: number) => ({
             name: "data",
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${size}Gi` } } },
+            spec: {
+                accessModes: ["ReadWriteOnce"],
+                resources: { requests: { storage: `${size}Gi` } },
+                ...(cell.storageClass ? { storageClassName: cell.storageClass } : {}),
+            },
         });
 
         const keeper = new CustomResource(

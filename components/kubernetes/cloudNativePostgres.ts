@@ -27,7 +27,7 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
 
     constructor(name: string, args: CloudNativePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:CloudNativePostgres", name, {}, opts);
-        const { shape, production, labels } = args.context;
+        const { cell, shape, production, labels } = args.context;
 
         const operator = helmRelease(
             `${name}-operator`,
@@ -59,7 +59,7 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
                 spec: {
                     instances: production ? Math.max(3, shape.postgresInstances) : shape.postgresInstances,
                     imageName: IMAGES.postgres,
-                    storage: { size: `${shape.postgresStorageGb}Gi` },
+                    storage: { size: `${shape.postgresStorageGb}Gi`, ...(cell.storageClass ? { storageClass: cell.storageClass } : {}) },
                     resources: guaranteed(shape.pod),
                     bootstrap: { initdb: { database: DATABASE, owner: OWNER, secret: { name: appSecret.metadata.name } } },
                     enableSuperuserAccess: false,

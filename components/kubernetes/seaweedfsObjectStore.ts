@@ -47,12 +47,13 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         };
         // Production keeps each volume on two of its three servers (placement 001: one more copy, another server).
         const servers = production ? 3 : 1;
+        const storageClass = cell.storageClass ? { storageClass: cell.storageClass } : {};
         const component = (cpu: string, memory: string, data?: string) => ({
             ...pods,
             resources: guaranteed({ cpu, memory }),
             podLabels: labels.kubernetes,
             logs: { type: "emptyDir" },
-            ...(data ? { data: { type: "persistentVolumeClaim", size: data } } : {}),
+            ...(data ? { data: { type: "persistentVolumeClaim", size: data, ...storageClass } } : {}),
         });
 
         helmRelease(
@@ -69,7 +70,15 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                     volume: {
                         ...component("1", "2Gi"),
                         replicas: servers,
-                        dataDirs: [{ name: "data", type: "persistentVolumeClaim", size: `${shape.clickhouseStorageGb}Gi`, maxVolumes: 0 }],
+                        dataDirs: [
+                            {
+                                name: "data",
+                                type: "persistentVolumeClaim",
+                                size: `${shape.clickhouseStorageGb}Gi`,
+                                maxVolumes: 0,
+                                ...storageClass,
+                            },
+                        ],
                     },
                     filer: { ...component("500m", "1Gi", "10Gi"), replicas: production ? 2 : 1 },
                     s3: {

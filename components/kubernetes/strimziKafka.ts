@@ -30,7 +30,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
 
     constructor(name: string, args: StrimziKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:StrimziKafka", name, {}, opts);
-        const { shape, production, labels } = args.context;
+        const { cell, shape, production, labels } = args.context;
         const nodes = production ? Math.max(3, shape.kafkaBrokers) : shape.kafkaBrokers;
         this.replicationFactor = Math.min(3, nodes);
         const minInSync = Math.max(1, this.replicationFactor - 1);
@@ -61,6 +61,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                                 id: 0,
                                 type: "persistent-claim",
                                 size: `${shape.kafkaStorageGb}Gi`,
+                                ...(cell.storageClass ? { class: cell.storageClass } : {}),
                                 deleteClaim: false,
                                 kraftMetadata: "shared",
                             },

@@ -157,6 +157,24 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("a StorageClass on a local cell, or one that is no Kubernetes name", () => {
+        const local = {
+            id: "local-eu",
+            cloud: "local",
+            region: "eu-local",
+            residency: "eu",
+            size: "small",
+            portBase: 15400,
+            storageClass: "fast",
+        };
+        expect(problemsOf({ ...base, cells: [local] })).toEqual([
+            `cellplane:cells[0].storageClass: is only for cells on a Kubernetes cluster; local cell "local-eu" keeps its data in its state folder. Remove it`,
+        ]);
+        expect(problemsOf({ ...base, cells: [{ ...base.cells[0], storageClass: "Fast_SSD" }] })).toEqual([
+            `cellplane:cells[0].storageClass: "Fast_SSD" must be a Kubernetes object name (lowercase letters, digits, '-' and '.')`,
+        ]);
+    });
+
     test("an unknown size", () => {
         const cells = [{ ...base.cells[0], size: "huge" }, base.cells[1]];
         expect(problemsOf({ ...base, cells })).toEqual([`cellplane:cells[0].size: "huge" is not allowed. Allowed: small, medium, large`]);

@@ -164,6 +164,33 @@ test("a small cell in dev runs single-node Kafka with replication factor 1", asy
  * The cluster's own word on where it runs: a stand-in for its API server (no Kubernetes API server runs here)
  * answers `GET /api/v1/nodes` as the real one does, behind the kubeconfig of the cell's context.
  */
+test("every volume a cell claims is of its configured StorageClass, and of the cluster's default otherwise", async () => {
+    /** The StorageClass each of the cell's volume templates asks for, by what claims it. */
+    const classes = (run: ProgramRun) => {
+        const [kafkaPool] = ofType(run, "kubernetes:kafka.strimzi.io/v1:KafkaNodePool");
+        const [postgres] = ofType(run, "kubernetes:postgresql.cnpg.io/v1:Cluster");
+        const installations = [
+            ...ofType(run, CLICKHOUSE_INSTALLATION),
+            ...ofType(run, "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation"),
+        ];
+        const seaweed = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "seaweedfs")!.inputs.values;
+        return [
+            ...kafkaPool.inputs.spec.storage.volumes.map((v: ResourceProps) => v.class),
+            postgres.inputs.spec.storage.storageClass,
+            ...installations.flatMap((i) =>
+                i.inputs.spec.templates.volumeClaimTemplates.map((t: ResourceProps) => t.spec.storageClassName),
+            ),
+            seaweed.master.data.storageClass,
+            seaweed.filer.data.storageClass,
+            ...seaweed.volume.dataDirs.map((d: ResourceProps) => d.storageClass),
+        ];
+    };
+    const configured = await singleCellStack({ ...cell, storageClass: "fast-ssd" } as typeof cell, "prod");
+    expect(classes(configured).length).toBeGreaterThanOrEqual(7);
+    expect(new Set(classes(configured))).toEqual(new Set(["fast-ssd"]));
+    expect(new Set(classes(await singleCellStack(cell, "prod")))).toEqual(new Set([undefined]));
+});
+
 describe("a kubernetes cell's cluster must sit in the cell's region", () => {
     let server: Server;
     let regions: (string | undefined)[] = [];
