@@ -1,4 +1,4 @@
-import { describe, PolicySubject, resourcePolicy, typedPolicy } from "./lib";
+import { describe, PolicySubject, resourcePolicy, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 
@@ -93,4 +93,46 @@ export const pinnedCharts = typedPolicy({
     },
 });
 
-export const KUBERNETES_POLICIES = [resourceLimits, pinnedImages, nonRootPods, pinnedCharts];
+const ZONE = "topology.kubernetes.io/zone";
+const spreadsOverZones = (spec: ResourceProps) => (spec.topologySpreadConstraints ?? []).some((c: ResourceProps) => c.topologyKey === ZONE);
+/** Whether every label a selector asks for is on the pods. */
+const selects = (matchLabels: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+    Object.entries(matchLabels ?? {}).length > 0 && Object.entries(matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
+
+export const replicasSurviveDisruption = stackPolicy({
+    name: "replicas-survive-disruption",
+    description:
+        "A Deployment of several replicas spreads them over zones and has a PodDisruptionBudget, and so do ClickHouse's replicas (a zone or a node drain never takes them all).",
+    validateStack: ({ resources }, report) => {
+        for (const r of resources.filter((x) => x.type === T.deployment && (x.props.spec?.replicas ?? 1) > 1)) {
+            const pod = r.props.spec?.template ?? {};
+            const namespace = r.props.metadata?.namespace;
+            const budgeted = resources.some(
+                (b) =>
+                    b.type === T.podDisruptionBudget &&
+                    b.props.metadata?.namespace === namespace &&
+                    selects(b.props.spec?.selector?.matchLabels, pod.metadata?.labels),
+            );
+            if (!spreadsOverZones(pod.spec ?? {}))
+                report(
+                    `${describe(r)} runs ${r.props.spec.replicas} replicas without spreading them over zones. Add a topologySpreadConstraint on ${ZONE}.`,
+                    r.urn,
+                );
+            if (!budgeted)
+                report(
+                    `${describe(r)} runs ${r.props.spec.replicas} replicas without a PodDisruptionBudget. Add one (maxUnavailable: 1) selecting its pods.`,
+                    r.urn,
+                );
+        }
+        for (const r of resources.filter((x) => x.type === T.clickhouseInstallation)) {
+            const replicated = (r.props.spec?.configuration?.clusters ?? []).some((c: ResourceProps) => (c.layout?.replicasCount ?? 1) > 1);
+            if (replicated && !podSpecsOf(r).every(spreadsOverZones))
+                report(
+                    `${describe(r)} has replicas whose pods do not spread over zones. Add a topologySpreadConstraint on ${ZONE} to its pod templates.`,
+                    r.urn,
+                );
+        }
+    },
+});
+
+export const KUBERNETES_POLICIES = [resourceLimits, pinnedImages, nonRootPods, pinnedCharts, replicasSurviveDisruption];

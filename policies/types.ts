@@ -29,6 +29,8 @@ export const T = {
     securityRule: "azure-native:network:SecurityRule",
     aks: "azure-native:containerservice:ManagedCluster",
     configMap: "kubernetes:core/v1:ConfigMap",
+    deployment: "kubernetes:apps/v1:Deployment",
+    podDisruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
     localObject: "pulumi-nodejs:dynamic/cellplane:LocalObject",
     helmRelease: "kubernetes:helm.sh/v3:Release",
     strimziKafka: "kubernetes:kafka.strimzi.io/v1:Kafka",

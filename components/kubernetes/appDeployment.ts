@@ -1,11 +1,12 @@
 import * as apps from "@pulumi/kubernetes/apps/v1";
 import * as core from "@pulumi/kubernetes/core/v1";
+import * as policy from "@pulumi/kubernetes/policy/v1";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as zlib from "zlib";
 import type { AppName } from "../apps/bundle";
 import type { AppService, AppSpec, CellContext } from "../platform";
-import { IMAGES } from "./charts";
+import { IMAGES, zoneSpread } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
 export interface AppDeploymentArgs {
@@ -82,6 +83,8 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                         spec: {
                             serviceAccountName: serviceAccount.metadata.name,
                             securityContext: nonRootPod(NODE_UID),
+                            // Replicas in different zones where the cluster has zones; never unschedulable where it has not.
+                            topologySpreadConstraints: [zoneSpread(selector)],
                             initContainers: [
                                 {
                                     name: "unpack",
@@ -132,6 +135,14 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             },
             { parent: this },
         );
+        if (production) {
+            // A node drain or cluster upgrade takes down one replica at a time.
+            new policy.PodDisruptionBudget(
+                `${name}-disruption-budget`,
+                { metadata: metadata(bundle.app), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+                { parent: this, dependsOn: [deployment] },
+            );
+        }
         const service = new core.Service(
             `${name}-service`,
             {

@@ -42,6 +42,14 @@ export function guaranteed(pod: { cpu: string; memory: string }) {
     return { requests: { ...pod }, limits: { ...pod } };
 }
 
+/** Spreads a workload's pods over the cluster's zones, as evenly as its nodes allow. */
+export const zoneSpread = (matchLabels: Record<string, string>) => ({
+    maxSkew: 1,
+    topologyKey: "topology.kubernetes.io/zone",
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels },
+});
+
 export interface ReleaseArgs {
     chart: OperatorChart;
     namespace: pulumi.Input<string>;

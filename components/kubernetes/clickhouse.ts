@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { ClickHouseConnection } from "../../model/connections";
 import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
-import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
+import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES, zoneSpread } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
 export interface ClickHouseOnKubernetesArgs {
@@ -98,9 +98,17 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             },
             { parent: this },
         );
-        const podSpec = (container: string, image: string, pod: { cpu: string; memory: string }, serviceAccountName?: string) => ({
+        // The operator labels each pod with its installation, whose replicas spread over the cluster's zones.
+        const podSpec = (
+            container: string,
+            image: string,
+            pod: { cpu: string; memory: string },
+            installation: Record<string, string>,
+            serviceAccountName?: string,
+        ) => ({
             serviceAccountName,
             securityContext: nonRootPod(CLICKHOUSE_UID),
+            topologySpreadConstraints: [zoneSpread(installation)],
             containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],
         });
         const dataVolume = (size: number) => ({
@@ -123,7 +131,15 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                     defaults: { templates: { podTemplate: "keeper", dataVolumeClaimTemplate: "data" } },
                     templates: {
                         podTemplates: [
-                            { name: "keeper", spec: podSpec("clickhouse-keeper", IMAGES.keeper, { cpu: "500m", memory: "1Gi" }) },
+                            {
+                                name: "keeper",
+                                spec: podSpec(
+                                    "clickhouse-keeper",
+                                    IMAGES.keeper,
+                                    { cpu: "500m", memory: "1Gi" },
+                                    { "clickhouse-keeper.altinity.com/chk": KEEPER },
+                                ),
+                            },
                         ],
                         volumeClaimTemplates: [dataVolume(10)],
                     },
@@ -162,7 +178,13 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             {
                                 name: "clickhouse",
                                 metadata: { labels: args.identity?.podLabels },
-                                spec: podSpec("clickhouse", IMAGES.clickhouse, shape.pod, CLICKHOUSE_SERVICE_ACCOUNT),
+                                spec: podSpec(
+                                    "clickhouse",
+                                    IMAGES.clickhouse,
+                                    shape.pod,
+                                    { "clickhouse.altinity.com/chi": INSTALLATION },
+                                    CLICKHOUSE_SERVICE_ACCOUNT,
+                                ),
                             },
                         ],
                         volumeClaimTemplates: [dataVolume(shape.clickhouseStorageGb)],

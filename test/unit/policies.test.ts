@@ -61,6 +61,17 @@ const withQuotas = (tenants: Record<string, { residency: string; cell: string }>
     Object.fromEntries(
         Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]),
     );
+/** A Deployment of two replicas spread over zones, as the cells' apps are in production. */
+const replicatedDeployment = () => ({
+    metadata: { namespace: "apps", labels: labels() },
+    spec: {
+        replicas: 2,
+        template: {
+            metadata: { labels: { app: "ingest" } },
+            spec: { topologySpreadConstraints: [{ topologyKey: "topology.kubernetes.io/zone", maxSkew: 1 }] },
+        },
+    },
+});
 const dayAfter = (date: string) => new Date(Date.parse(date) + 86_400_000).toISOString().slice(0, 10);
 const daysBefore = (date: string, days: number) => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
 const euCell = { cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" };
@@ -372,6 +383,38 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
             }),
         ],
         message: /LocalKafkaServer "kafka" keeps its data in .*\.\.state\/kafka, inside the repository/,
+    },
+    "replicas-survive-disruption": {
+        pass: [
+            resource(T.deployment, "ingest", replicatedDeployment()),
+            resource(T.podDisruptionBudget, "ingest-budget", {
+                metadata: { namespace: "apps", labels: labels() },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "ingest" } } },
+            }),
+        ],
+        fail: [
+            resource(T.deployment, "ingest", replicatedDeployment()),
+            resource(T.podDisruptionBudget, "other-budget", {
+                metadata: { namespace: "apps", labels: labels() },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "export" } } },
+            }),
+        ],
+        message: /Deployment "ingest" runs 2 replicas without a PodDisruptionBudget\. Add one \(maxUnavailable: 1\) selecting its pods/,
+    },
+    "replicas-survive-disruption (zones)": {
+        pass: [resource(T.deployment, "ingest", { ...replicatedDeployment(), spec: { ...replicatedDeployment().spec, replicas: 1 } })],
+        fail: [
+            resource(T.deployment, "ingest", {
+                ...replicatedDeployment(),
+                spec: { ...replicatedDeployment().spec, template: { metadata: { labels: { app: "ingest" } }, spec: {} } },
+            }),
+            resource(T.podDisruptionBudget, "ingest-budget", {
+                metadata: { namespace: "apps", labels: labels() },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app: "ingest" } } },
+            }),
+        ],
+        message:
+            /Deployment "ingest" runs 2 replicas without spreading them over zones\. Add a topologySpreadConstraint on topology\.kubernetes\.io\/zone/,
     },
     "supported-versions": {
         pass: [resource(T.eks, "k8s", { version: VERSIONS.eks.version, tags: tags() })],
