@@ -31,6 +31,8 @@ export interface MockedResource {
     provider?: string;
     /** Types of the ancestors, outermost first (the stack excluded). */
     ancestors: string[];
+    /** Names of the resources it was created after (its `dependsOn` option). */
+    dependsOn: string[];
     /** Name of the enclosing `Cell`, if any. */
     cell?: string;
 }
@@ -211,11 +213,17 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
     let program: ReturnType<typeof cellplane> | undefined;
     const parents = new Map<string, { type: string; name: string } | undefined>();
     const protectedResources = new Set<string>();
+    const dependencies = new Map<string, string[]>();
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
             const parent = args.opts.parent as (pulumi.Resource & { __pulumiType: string; __name: string }) | undefined;
             parents.set(`${args.type}::${args.name}`, parent ? { type: parent.__pulumiType, name: parent.__name } : undefined);
             if (args.opts.protect) protectedResources.add(`${args.type}::${args.name}`);
+            const dependsOn = [args.opts.dependsOn ?? []].flat() as unknown as { __name?: string }[];
+            dependencies.set(
+                `${args.type}::${args.name}`,
+                dependsOn.flatMap((d) => (d?.__name ? [d.__name] : [])),
+            );
             return undefined;
         });
         return (program = cellplane(validated));
@@ -254,6 +262,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
             protect: protectedResources.has(key),
             ancestors: chain.slice(1, -1),
+            dependsOn: dependencies.get(key) ?? [],
             cell: cellOf(type, name),
         };
     });

@@ -49,7 +49,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
                 highAvailability: { mode: production ? "ZoneRedundant" : "Disabled" },
                 tags: labels.tags,
             },
-            { parent: this, protect: production },
+            { parent: this, protect: production, dependsOn: [args.network.postgresDnsLink] },
         );
         new dbforpostgresql.Database(
             `${name}-database`,

@@ -18,6 +18,8 @@ export class AzureNetwork extends pulumi.ComponentResource {
     readonly clusterSubnetId: pulumi.Output<string>;
     readonly postgresSubnetId: pulumi.Output<string>;
     readonly postgresDnsZoneId: pulumi.Output<string>;
+    /** The zone's link to the VNet: a Flexible Server created before it exists fails to register its DNS record. */
+    readonly postgresDnsLink: privatedns.VirtualNetworkLink;
     /** The cell's ranges: its VNet's, and its AKS Services'. */
     readonly plan: AddressPlan;
 
@@ -94,7 +96,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
             { ...common, location: "global", privateZoneName: `${cell.id}.private.postgres.database.azure.com` },
             parent,
         );
-        new privatedns.VirtualNetworkLink(
+        this.postgresDnsLink = new privatedns.VirtualNetworkLink(
             `${name}-postgres-dns`,
             {
                 ...common,

@@ -120,6 +120,11 @@ describe.each([
         });
     });
 
+    test("creates Flexible Server only once its private DNS zone is linked to the VNet, so its record registers", () => {
+        const link = single(run, "azure-native:privatedns:VirtualNetworkLink");
+        expect(single(run, "azure-native:dbforpostgresql:Server").dependsOn).toContain(link.name);
+    });
+
     test("lets the cluster's identity use its subnet (Network Contributor), as AKS requires of a user-assigned identity in a custom subnet", () => {
         const [pool] = single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles;
         const assignment = ofType(run, "azure-native:authorization:RoleAssignment").find(
@@ -130,6 +135,7 @@ describe.each([
             principalId: "cell-1-cluster-key-identity-principal",
             principalType: "ServicePrincipal",
         });
+        expect(single(run, "azure-native:containerservice:ManagedCluster").dependsOn).toContain(assignment!.name);
     });
 
     test("runs AKS in the VNet with a private API server in production and nodes over zones", () => {

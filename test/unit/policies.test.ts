@@ -18,6 +18,7 @@ function resource(type: string, name: string, props: ResourceProps, extra: Parti
         inputs: props,
         state: props,
         ancestors: [],
+        dependsOn: [],
         protect: false,
         ...extra,
     };
