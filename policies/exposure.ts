@@ -162,4 +162,28 @@ export const privateClusterEndpoints = typedPolicy({
     },
 });
 
-export const EXPOSURE_POLICIES = [bucketsNotPublic, blobsNotPublic, databasesNotPublic, noOpenDataPorts, privateClusterEndpoints];
+export const defaultSecurityGroupsClosed = stackPolicy({
+    name: "vpc-default-security-group-closed",
+    description: "Every VPC's default security group is managed and has no rules, so nothing placed in it by mistake is reachable.",
+    validateStack: ({ resources }, report) => {
+        const closed = resources.filter((r) => r.type === T.defaultSecurityGroup);
+        for (const group of closed.filter((g) => (g.props.ingress ?? []).length > 0 || (g.props.egress ?? []).length > 0))
+            report(`${describe(group)} has rules. Give the VPC's default security group ingress: [] and egress: [].`, group.urn);
+        // A network component creates both, so a VPC's default group is its sibling.
+        const managed = new Set(closed.map((g) => g.parent?.urn));
+        for (const vpc of resources.filter((r) => r.type === T.vpc && !managed.has(r.parent?.urn)))
+            report(
+                `${describe(vpc)} leaves its default security group as AWS made it, admitting its own members. Manage it with ec2.DefaultSecurityGroup and no rules.`,
+                vpc.urn,
+            );
+    },
+});
+
+export const EXPOSURE_POLICIES = [
+    bucketsNotPublic,
+    blobsNotPublic,
+    databasesNotPublic,
+    noOpenDataPorts,
+    privateClusterEndpoints,
+    defaultSecurityGroupsClosed,
+];

@@ -14,6 +14,7 @@ export const T = {
     vpc: "aws:ec2/vpc:Vpc",
     vpcPeering: "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
     securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+    defaultSecurityGroup: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
     securityGroupIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     eks: "aws:eks/cluster:Cluster",

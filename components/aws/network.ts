@@ -56,6 +56,9 @@ export class AwsNetwork extends pulumi.ComponentResource {
 
         const plan = addressPlanOf(cellOctetOf(cell));
         this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: plan.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
+        // Every VPC comes with a default security group that admits its own members; nothing of the cell uses it, so it
+        // is emptied, and a resource put in it by mistake reaches nothing.
+        new ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: this.vpc.id, ingress: [], egress: [], tags }, parent);
         const gateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags }, parent);
         const publicRoutes = new ec2.RouteTable(
             `${name}-public`,

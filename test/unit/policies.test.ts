@@ -62,6 +62,9 @@ const withQuotas = (tenants: Record<string, { residency: string; cell: string }>
     Object.fromEntries(
         Object.entries(tenants).map(([id, t]) => [id, { ...t, eventsPerSecond: 10_000, apiRequestsPerMinute: 6_000, maxStorageGb: 500 }]),
     );
+/** A cell's network component, and what it creates. */
+const network = resource("cellplane:aws:Network", "net", {});
+const inNetwork = { parent: network.urn };
 /** A Deployment of two replicas spread over zones, as the cells' apps are in production. */
 const replicatedDeployment = () => ({
     metadata: { namespace: "apps", labels: labels() },
@@ -251,6 +254,29 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
             }),
         ],
         message: /NetworkSecurityGroup "nsg" rule "ch" opens 8000-8200 to the whole internet/,
+    },
+    "vpc-default-security-group-closed": {
+        pass: [
+            network,
+            resource(T.vpc, "vpc", { tags: tags() }, inNetwork),
+            resource(T.defaultSecurityGroup, "default", { ingress: [], egress: [] }, inNetwork),
+        ],
+        fail: [network, resource(T.vpc, "vpc", { tags: tags() }, inNetwork)],
+        message:
+            /Vpc "vpc" leaves its default security group as AWS made it, admitting its own members\. Manage it with ec2\.DefaultSecurityGroup and no rules/,
+    },
+    "vpc-default-security-group-closed (rules)": {
+        pass: [
+            network,
+            resource(T.vpc, "vpc", { tags: tags() }, inNetwork),
+            resource(T.defaultSecurityGroup, "default", { ingress: [], egress: [] }, inNetwork),
+        ],
+        fail: [
+            network,
+            resource(T.vpc, "vpc", { tags: tags() }, inNetwork),
+            resource(T.defaultSecurityGroup, "default", { ingress: [{ protocol: "-1", self: true }], egress: [] }, inNetwork),
+        ],
+        message: /DefaultSecurityGroup "default" has rules\. Give the VPC's default security group ingress: \[\] and egress: \[\]/,
     },
     "private-cluster-endpoints": {
         pass: [
