@@ -30,6 +30,7 @@ export function octetOfCidr(cidr: string): CellOctet | undefined {
 /** A cell's addresses, from the second octet of its range. */
 export function addressPlanOf(octet: CellOctet) {
     const base = `10.${octet}`;
+    const services = `172.${16 + (octet % 16)}.${(octet >> 4) * 16}`;
     return {
         cidr: `${base}.0.0/16`,
         /** AWS: one private /18 per zone, where every node and data service lives. */
@@ -39,8 +40,8 @@ export function addressPlanOf(octet: CellOctet) {
         azureClusterSubnet: `${base}.0.0/18`,
         azurePostgresSubnet: `${base}.64.0/24`,
         /** AKS Services: a /20 of 172.16.0.0/12 that no other cell's octet maps to. */
-        aksServiceCidr: `172.${16 + (octet % 16)}.${(octet >> 4) * 16}.0/20`,
-        aksDnsServiceIp: `172.${16 + (octet % 16)}.${(octet >> 4) * 16}.10`,
+        aksServiceCidr: `${services}.0/20`,
+        aksDnsServiceIp: `${services}.10`,
     };
 }
 export type AddressPlan = ReturnType<typeof addressPlanOf>;

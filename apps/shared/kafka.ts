@@ -33,6 +33,19 @@ export interface KafkaAccess {
 }
 
 /** How a consumer fetches and keeps its place in the group (the classic protocol, which every target's Kafka speaks). */
+/** Access as a SCRAM-SHA-512 user over TLS verified against `ca`; plain text when the broker has neither (`localTls: false`). */
+export function scramAccess(
+    brokers: string[],
+    ca: string | undefined,
+    user: { username: string; password: string } | undefined,
+): KafkaAccess {
+    return {
+        brokers,
+        ...(ca ? { tls: { ca, rejectUnauthorized: true } } : {}),
+        ...(user ? { sasl: { mechanism: "SCRAM-SHA-512", ...user } } : {}),
+    };
+}
+
 type ConsumerSettings = Omit<ConsumeBaseOptions<Buffer, Buffer, string, Buffer>, "deserializers"> & GroupOptions;
 
 /** The producer, consumers and admin of one cell's Kafka, each a client of its own with the cell's access. */

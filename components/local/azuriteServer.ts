@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { ServerTls } from "./certificates";
-import { loopbackRequest } from "./loopbackHttp";
-import { assertPortFree, destroyService, runningPid, startService, stopService } from "./supervisor";
+import { answersWith } from "./loopbackHttp";
+import { assertPortFree, runningPid, startService } from "./supervisor";
 import { azuriteBlobMain, nodeBin } from "./tools";
 
 /**
@@ -52,19 +52,7 @@ export async function startAzurite(spec: AzuriteServerSpec): Promise<number> {
 
 /** Running means the process lives and the Blob service answers (an unsigned request is refused: 403). */
 export async function azuriteRunning(spec: AzuriteServerSpec): Promise<boolean> {
-    if (!runningPid(spec.dir)) return false;
-    try {
-        const answer = await loopbackRequest(`${blobEndpointOf(spec)}?comp=list`, { ca: spec.tls.ca, timeoutMs: 2_000 });
-        return answer.status === 403;
-    } catch {
-        return false;
-    }
-}
-
-export async function stopAzurite(spec: AzuriteServerSpec): Promise<void> {
-    await stopService(spec.dir);
-}
-
-export async function destroyAzurite(spec: AzuriteServerSpec): Promise<void> {
-    await destroyService(spec.dir);
+    return (
+        runningPid(spec.dir) !== undefined && answersWith(`${blobEndpointOf(spec)}?comp=list`, 403, { ca: spec.tls.ca, timeoutMs: 2_000 })
+    );
 }

@@ -1,10 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { type FrontUser, sha256 } from "./clickhouse/access";
-import { assertPortFree, destroyService, ownDir, runningPid, serviceUser, startService, stopService } from "./supervisor";
+import { assertPortFree, ownDir, runningPid, serviceUser, startService } from "./supervisor";
 import { nodeBin } from "./tools";
 import type { ServerTls } from "./certificates";
-import { loopbackRequest } from "./loopbackHttp";
+import { answersWith } from "./loopbackHttp";
 
 /** An app's own user: what it may reach beyond its queries, inserts and schema (see `clickhouse/access.ts`). */
 export interface ClickHouseAppUser {
@@ -99,23 +99,12 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
 
 /** Running means the process lives and answers an authenticated query. */
 export async function clickhouseRunning(spec: ClickHouseServerSpec): Promise<boolean> {
-    if (!runningPid(spec.dir)) return false;
-    try {
-        const answer = await loopbackRequest(`${urlOf(spec)}/?query=SELECT%201`, {
+    return (
+        runningPid(spec.dir) !== undefined &&
+        answersWith(`${urlOf(spec)}/?query=SELECT%201`, 200, {
             headers: { "X-ClickHouse-User": spec.user, "X-ClickHouse-Key": spec.password },
             ca: spec.tls?.ca,
             timeoutMs: 5_000,
-        });
-        return answer.status === 200;
-    } catch {
-        return false;
-    }
-}
-
-export async function stopClickHouse(spec: ClickHouseServerSpec): Promise<void> {
-    await stopService(spec.dir);
-}
-
-export async function destroyClickHouse(spec: ClickHouseServerSpec): Promise<void> {
-    await destroyService(spec.dir);
+        })
+    );
 }

@@ -7,7 +7,7 @@ import { X509Certificate } from "crypto";
 import type { ServerTls } from "./certificates";
 import type { KafkaGrant } from "../kafkaGrants";
 import { kafkaLibs } from "./tools";
-import { KafkaClients } from "../../apps/shared/kafka";
+import { KafkaClients, scramAccess } from "../../apps/shared/kafka";
 import { assertPortFree, destroyService, portAnswers, runningPid, startService, stopService } from "./supervisor";
 
 /** A SASL user of the cell's Kafka and what it may do. */
@@ -47,18 +47,7 @@ export const bootstrapOf = (spec: Pick<KafkaServerSpec, "port">) => `127.0.0.1:$
 /** Clients of the broker as its admin. */
 export function kafkaOfServer(spec: Pick<KafkaServerSpec, "port" | "security">): KafkaClients {
     const { security } = spec;
-    return new KafkaClients(
-        {
-            brokers: [bootstrapOf(spec)],
-            ...(security
-                ? {
-                      tls: { ca: security.tls.ca, rejectUnauthorized: true },
-                      sasl: { mechanism: "SCRAM-SHA-512", username: security.admin.username, password: security.admin.password },
-                  }
-                : {}),
-        },
-        "cellplane",
-    );
+    return new KafkaClients(scramAccess([bootstrapOf(spec)], security?.tls.ca, security?.admin), "cellplane");
 }
 
 export const kafkaAdmin = (spec: Pick<KafkaServerSpec, "port" | "security">) => kafkaOfServer(spec).admin();

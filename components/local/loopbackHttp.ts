@@ -28,3 +28,11 @@ export function loopbackRequest(
         request.end(body);
     });
 }
+
+/** Whether the server answers `url` with `status`; no answer, or another, is false. */
+export function answersWith(url: string, status: number, options: Parameters<typeof loopbackRequest>[1] = {}): Promise<boolean> {
+    return loopbackRequest(url, options).then(
+        (answer) => answer.status === status,
+        () => false,
+    );
+}

@@ -1,9 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
-import { destroyService, runningPid, startService, stopService } from "./supervisor";
+import { runningPid, startService } from "./supervisor";
 import { seaweedfsBin } from "./tools";
 import type { ServerTls } from "./certificates";
-import { loopbackRequest } from "./loopbackHttp";
+import { answersWith } from "./loopbackHttp";
 
 /**
  * A cell's object store: SeaweedFS in one process (`weed mini`: master, volume, filer, S3 gateway, and the admin with
@@ -91,18 +91,5 @@ export async function startSeaweedfs(spec: SeaweedfsServerSpec): Promise<number>
 
 /** Running means the process lives and the S3 gateway's health check answers. */
 export async function seaweedfsRunning(spec: SeaweedfsServerSpec): Promise<boolean> {
-    if (!runningPid(spec.dir)) return false;
-    try {
-        return (await loopbackRequest(`${endpointOf(spec)}/healthz`, { ca: spec.tls?.ca, timeoutMs: 2_000 })).status === 200;
-    } catch {
-        return false;
-    }
-}
-
-export async function stopSeaweedfs(spec: SeaweedfsServerSpec): Promise<void> {
-    await stopService(spec.dir);
-}
-
-export async function destroySeaweedfs(spec: SeaweedfsServerSpec): Promise<void> {
-    await destroyService(spec.dir);
+    return runningPid(spec.dir) !== undefined && answersWith(`${endpointOf(spec)}/healthz`, 200, { ca: spec.tls?.ca, timeoutMs: 2_000 });
 }

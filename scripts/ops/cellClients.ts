@@ -2,7 +2,7 @@ import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-
 import { ClickHouseClient, createClient } from "@clickhouse/client";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { KafkaClients } from "../../apps/shared/kafka";
+import { KafkaClients, scramAccess } from "../../apps/shared/kafka";
 import { blobService } from "../../components/local/blobContainers";
 import * as https from "https";
 import type { PoolConfig } from "pg";
@@ -26,15 +26,7 @@ export function clickhouseOfCell({ endpoints, credentials }: CellOutputs, passwo
 
 /** The cell's Kafka as its admin, over TLS and SCRAM where the cell has them. */
 export function kafkaOfCell({ endpoints, credentials }: CellOutputs, clientId = "cellplane-ops"): KafkaClients {
-    const admin = credentials.kafkaAdmin;
-    return new KafkaClients(
-        {
-            brokers: endpoints.kafkaBootstrap.split(","),
-            ...(endpoints.kafkaCa ? { tls: { ca: endpoints.kafkaCa, rejectUnauthorized: true } } : {}),
-            ...(admin ? { sasl: { mechanism: "SCRAM-SHA-512", ...admin } } : {}),
-        },
-        clientId,
-    );
+    return new KafkaClients(scramAccess(endpoints.kafkaBootstrap.split(","), endpoints.kafkaCa, credentials.kafkaAdmin), clientId);
 }
 
 /** The cell's object store with its static keys, verified against the cell's CA where it has one. */

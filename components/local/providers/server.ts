@@ -1,17 +1,21 @@
 /** Dynamic provider of the local Kafka, ClickHouse and SeaweedFS servers and the cell's apps: see `../resources.ts` for the resources. */
 import type * as pulumi from "@pulumi/pulumi";
 import { appRunning, destroyApp, startApp, stopApp } from "../appServer";
-import { azuriteRunning, destroyAzurite, startAzurite, stopAzurite } from "../azuriteServer";
-import { clickhouseRunning, destroyClickHouse, startClickHouse, stopClickHouse } from "../clickhouseServer";
+import { azuriteRunning, startAzurite } from "../azuriteServer";
+import { clickhouseRunning, startClickHouse } from "../clickhouseServer";
 import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServer";
-import { destroySeaweedfs, seaweedfsRunning, startSeaweedfs, stopSeaweedfs } from "../seaweedfsServer";
+import { seaweedfsRunning, startSeaweedfs } from "../seaweedfsServer";
+import { destroyService, stopService } from "../supervisor";
 import type { ResourceProps } from "../../../model/resourceProps";
+
+/** Servers with nothing to do on stop and destroy beyond their process and folder. */
+const byDir = { stop: (spec: { dir: string }) => stopService(spec.dir), destroy: (spec: { dir: string }) => destroyService(spec.dir) };
 
 const SERVERS = {
     kafka: { start: startKafka, running: kafkaRunning, stop: stopKafka, destroy: destroyKafka },
-    clickhouse: { start: startClickHouse, running: clickhouseRunning, stop: stopClickHouse, destroy: destroyClickHouse },
-    seaweedfs: { start: startSeaweedfs, running: seaweedfsRunning, stop: stopSeaweedfs, destroy: destroySeaweedfs },
-    azurite: { start: startAzurite, running: azuriteRunning, stop: stopAzurite, destroy: destroyAzurite },
+    clickhouse: { start: startClickHouse, running: clickhouseRunning, ...byDir },
+    seaweedfs: { start: startSeaweedfs, running: seaweedfsRunning, ...byDir },
+    azurite: { start: startAzurite, running: azuriteRunning, ...byDir },
     app: { start: startApp, running: appRunning, stop: stopApp, destroy: destroyApp },
 } as const;
 export type ServerKind = keyof typeof SERVERS;

@@ -4,14 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { gzipSync } from "zlib";
 import { ClickHouseClient, createClient, TupleParam } from "@clickhouse/client";
-import {
-    ClickHouseServerSpec,
-    clickhouseRunning,
-    destroyClickHouse,
-    startClickHouse,
-    urlOf,
-} from "../../../components/local/clickhouseServer";
-import { portAnswers, runningPid } from "../../../components/local/supervisor";
+import { ClickHouseServerSpec, clickhouseRunning, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
+import { destroyService, portAnswers, runningPid } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
 import { analyticsDdl } from "../../../apps/shared/analytics";
 import { CLICKHOUSE_GRANTS } from "../../../components/kubernetes/clickhouse";
@@ -43,7 +37,7 @@ describe("a local ClickHouse", () => {
     }, 60_000);
     afterAll(async () => {
         await client.close();
-        await destroyClickHouse(spec);
+        await destroyService(spec.dir);
         fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
     });
 
@@ -256,7 +250,7 @@ describe("a local ClickHouse", () => {
     }, 60_000);
 
     test("destroy leaves no process, port or folder", async () => {
-        await destroyClickHouse(spec);
+        await destroyService(spec.dir);
         expect(await portAnswers(spec.port)).toBe(false);
         expect(fs.existsSync(spec.dir)).toBe(false);
     });

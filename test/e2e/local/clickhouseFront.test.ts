@@ -5,8 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
 import fc from "fast-check";
-import { ClickHouseServerSpec, destroyClickHouse, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
-import { idsOf, runningPid, SERVICE_USER } from "../../../components/local/supervisor";
+import { ClickHouseServerSpec, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
+import { destroyService, idsOf, runningPid, SERVICE_USER } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
 
 const secret = () => randomBytes(12).toString("hex");
@@ -66,7 +66,7 @@ describe("the local ClickHouse front", () => {
     afterAll(async () => {
         await admin.close();
         bucket.close();
-        await destroyClickHouse(spec);
+        await destroyService(spec.dir);
         fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
     });
 

@@ -12,14 +12,8 @@ import {
     UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { deleteBucket, ensureBucket, readBucket, s3Client } from "../../../components/local/buckets";
-import {
-    destroySeaweedfs,
-    INTERNAL_PORTS,
-    SeaweedfsServerSpec,
-    seaweedfsRunning,
-    startSeaweedfs,
-} from "../../../components/local/seaweedfsServer";
-import { portAnswers } from "../../../components/local/supervisor";
+import { INTERNAL_PORTS, SeaweedfsServerSpec, seaweedfsRunning, startSeaweedfs } from "../../../components/local/seaweedfsServer";
+import { destroyService, portAnswers } from "../../../components/local/supervisor";
 import { freePort, freePorts } from "../../support/freePort";
 
 /** Every file under `dir` that contains `needle`. */
@@ -53,7 +47,7 @@ describe("a local SeaweedFS server", () => {
         await startSeaweedfs(spec);
     }, 90_000);
     afterAll(async () => {
-        await destroySeaweedfs(spec);
+        await destroyService(spec.dir);
         fs.rmSync(path.dirname(spec.dir), { recursive: true, force: true });
     });
 
@@ -121,7 +115,7 @@ describe("a local SeaweedFS server", () => {
     });
 
     test("destroy leaves no process, port or folder", async () => {
-        await destroySeaweedfs(spec);
+        await destroyService(spec.dir);
         expect(await seaweedfsRunning(spec)).toBe(false);
         for (const port of [spec.port, ...Array.from({ length: INTERNAL_PORTS }, (_, i) => spec.internalPortBase + i)]) {
             expect(await portAnswers(port)).toBe(false);
