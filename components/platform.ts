@@ -134,7 +134,7 @@ export interface ObjectStore extends pulumi.Resource {
     accountKey?: pulumi.Output<string>;
 }
 
-export interface StreamOperators extends pulumi.Resource {
+export interface StreamOperators {
     /** Namespace where FlinkDeployment and SparkApplication resources of the cell go. */
     jobsNamespace: pulumi.Output<string>;
 }

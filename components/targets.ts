@@ -1,3 +1,4 @@
+import type { CellConfig } from "../model/config";
 import type { Cloud } from "../model/residency";
 import { awsTarget } from "./aws";
 import { azureTarget } from "./azure";
@@ -12,6 +13,8 @@ export interface TargetSettings {
     stateDir: string;
     /** Whether local cells speak TLS and SASL. */
     localTls: boolean;
+    /** Every cell of the stack, so cells that share a cluster share its operators. */
+    cells: readonly CellConfig[];
 }
 
 /** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
@@ -19,7 +22,7 @@ export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget>
     return {
         aws: awsTarget,
         azure: azureTarget,
-        kubernetes: kubernetesTarget,
+        kubernetes: kubernetesTarget(settings.cells),
         local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
     };
 }

@@ -163,6 +163,15 @@ const stackSchema = z
                     `is only for kubernetes cells; cell "${cell.id}" is on ${cell.cloud}, whose cluster the cell creates itself. Remove it`,
                 );
             }
+            const sharing = stack.cells.findIndex(
+                (other, j) => j < index && other.kubeContext !== undefined && other.kubeContext === cell.kubeContext,
+            );
+            if (sharing >= 0 && stack.cells[sharing].region !== cell.region) {
+                issue(
+                    ["cells", index, "kubeContext"],
+                    `"${cell.kubeContext}" is also the cluster of cell "${stack.cells[sharing].id}" in ${stack.cells[sharing].region}, but cell "${cell.id}" is in ${cell.region}. A cluster sits in one region: give cell "${cell.id}" a cluster of ${cell.region}`,
+                );
+            }
             if (cell.kubeContext === undefined && cell.cloud === "kubernetes") {
                 issue(
                     ["cells", index, "kubeContext"],

@@ -15,6 +15,15 @@ export function kubernetesLabelKey(tag: TagKey): string {
     return `cellplane.io/${tag.replace(/^cellplane:/, "")}`;
 }
 
+/** On what several cells of a cluster share (its operators), in place of `cellplane.io/cell`. */
+export const CLUSTER_LABEL = "cellplane.io/cluster";
+
+/** A cell's Kubernetes labels, turned into those of what all the cells of `cluster` share. */
+export function sharedByCells(labels: Record<string, string>, cluster: string): Record<string, string> {
+    const { [kubernetesLabelKey("cellplane:cell")]: _cell, ...shared } = labels;
+    return { ...shared, [CLUSTER_LABEL]: cluster };
+}
+
 export interface CellLabels {
     /** AWS and Azure tags. */
     tags: Record<TagKey, string>;

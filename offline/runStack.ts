@@ -261,7 +261,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             provider: registrations.get(key)?.provider,
             parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
             protect: protectedResources.has(key),
-            ancestors: chain.slice(1, -1),
+            ancestors: chain.slice(0, -1).filter((t) => t !== "pulumi:pulumi:Stack"),
             dependsOn: dependencies.get(key) ?? [],
             cell: cellOf(type, name),
         };

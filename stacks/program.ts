@@ -11,7 +11,7 @@ import { defaultStateHome } from "./stateHome";
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and the router (on the first cell). */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
-    const targets = cellTargets({ stateDir: stateDirOf(stack), localTls: stack.localTls });
+    const targets = cellTargets({ stateDir: stateDirOf(stack), localTls: stack.localTls, cells: stack.cells });
     const ingestUrls = Object.fromEntries(stack.cells.map((c) => [c.id, targets[c.cloud].appUrl(c, "ingest")]));
     const cells = stack.cells.map((config) => ({
         config,

@@ -37,14 +37,14 @@ export const awsTarget: CellTarget = {
 
         const network = new AwsNetwork(`${cell.id}-network`, { context }, opts);
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
-        const inCluster = new InClusterParts(context, cluster.provider);
+        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider);
 
         let kafka: MskKafka | undefined;
         /** An IAM role the pods of `serviceAccount` take through EKS Pod Identity. */
         const podIdentity = (name: string, serviceAccount: string, policy: pulumi.Input<object>) =>
             new AppPodIdentity(
                 `${cell.id}-${name}-identity`,
-                { context, clusterName: cluster.cluster.name, namespace: inCluster.namespaces.data, serviceAccount, policy },
+                { context, clusterName: cluster.cluster.name, namespace: inCluster.dataNamespace, serviceAccount, policy },
                 opts,
             );
         /** MSK IAM for the apps that use Kafka. */

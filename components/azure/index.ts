@@ -19,7 +19,7 @@ export const azureTarget: CellTarget = {
 
         const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName }, opts);
         const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network }, opts);
-        const inCluster = new InClusterParts(context, cluster.provider);
+        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider);
 
         // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its own.
         const clickhouseIdentity = new WorkloadIdentity(
@@ -28,7 +28,7 @@ export const azureTarget: CellTarget = {
                 context,
                 resourceGroupName,
                 issuer: cluster.oidcIssuer,
-                namespace: inCluster.namespaces.data,
+                namespace: inCluster.dataNamespace,
                 serviceAccount: CLICKHOUSE_SERVICE_ACCOUNT,
             },
             opts,

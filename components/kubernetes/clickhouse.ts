@@ -4,13 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { ClickHouseConnection } from "../../model/connections";
 import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
-import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES, zoneSpread } from "./charts";
+import { guaranteed, IMAGES, zoneSpread } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
 export interface ClickHouseOnKubernetesArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
-    operatorNamespace: pulumi.Input<string>;
+    /** The cluster's Altinity operator, which the cell's installations wait for. */
+    operator: pulumi.Resource;
     /** How the cloud binds an identity to the servers: their ServiceAccount's annotations and their pods' labels. */
     identity?: PodIdentityBinding;
 }
@@ -59,16 +60,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         const { cell, shape, labels } = args.context;
         const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: labels.kubernetes });
 
-        const operator = helmRelease(
-            `${name}-operator`,
-            {
-                chart: "clickhouse",
-                namespace: args.operatorNamespace,
-                values: { operator: { resources: OPERATOR_RESOURCES }, metrics: { resources: OPERATOR_RESOURCES } },
-            },
-            { parent: this },
-        );
-
+        const { operator } = args;
         const password = generatedPassword(`${name}-password`, this);
         const appPasswords = Object.fromEntries(
             CLICKHOUSE_APPS.map((app) => [app, generatedPassword(`${name}-${app}-password`, this)]),

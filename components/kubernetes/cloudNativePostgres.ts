@@ -4,12 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { PostgresConnection } from "../../model/connections";
 import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
-import { guaranteed, helmRelease, IMAGES, OPERATOR_RESOURCES } from "./charts";
+import { guaranteed, IMAGES } from "./charts";
 
 export interface CloudNativePostgresArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
-    operatorNamespace: pulumi.Input<string>;
+    /** The cluster's CloudNativePG operator, which the cell's database waits for. */
+    operator: pulumi.Resource;
 }
 
 const CLUSTER = "postgres";
@@ -29,16 +30,7 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
         super("cellplane:kubernetes:CloudNativePostgres", name, {}, opts);
         const { cell, shape, production, labels } = args.context;
 
-        const operator = helmRelease(
-            `${name}-operator`,
-            {
-                chart: "cloudnativePg",
-                namespace: args.operatorNamespace,
-                values: { resources: OPERATOR_RESOURCES },
-            },
-            { parent: this },
-        );
-
+        const { operator } = args;
         const password = generatedPassword(`${name}-password`, this);
         const appSecret = new core.Secret(
             `${name}-app`,

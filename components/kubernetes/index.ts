@@ -1,5 +1,7 @@
 import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import type * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../../model/config";
+import { kubernetesLabelKey, sharedByCells } from "../../model/labels";
 import type { AppName } from "../apps/bundle";
 import type {
     AppOptions,
@@ -15,51 +17,57 @@ import { AppDeployment, inClusterAppUrl } from "./appDeployment";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
+import { ALL_OPERATORS, ANALYTICS_OPERATORS, ClusterOperators, dataNamespaceOf } from "./clusterOperators";
 import { SeaweedfsObjectStore } from "./seaweedfsObjectStore";
-import { CellNamespaces, dataNamespaceOf } from "./namespaces";
 import { StrimziKafka } from "./strimziKafka";
-import { FlinkAndSparkOperators } from "./streamOperators";
 import { tenantDirectoryConfigMap } from "./tenantDirectory";
 
-/** The in-cluster layer every target with a Kubernetes cluster shares: ClickHouse and the stream operators. */
+/** The in-cluster layer every target with a Kubernetes cluster shares: ClickHouse, the stream operators' jobs and the apps. */
 export class InClusterParts {
-    readonly namespaces: CellNamespaces;
+    /** The cell's data namespace, which the cluster's operators watch. */
+    readonly dataNamespace: pulumi.Output<string>;
 
     constructor(
         private readonly context: CellContext,
         private readonly provider: KubernetesProvider,
+        readonly operators: ClusterOperators,
     ) {
-        this.namespaces = new CellNamespaces(`${context.cell.id}-namespaces`, { context }, this.opts());
+        this.dataNamespace = operators.namespaces[context.cell.id];
+    }
+
+    /** The parts of a cell whose cluster is its own (EKS, AKS): the cloud serves Postgres and Kafka. */
+    static onOwnCluster(context: CellContext, provider: KubernetesProvider): InClusterParts {
+        const { cell, labels, parent } = context;
+        const operators = new ClusterOperators(
+            `${cell.id}-operators`,
+            { operators: ANALYTICS_OPERATORS, cells: [{ id: cell.id, labels: labels.kubernetes }], labels: labels.kubernetes },
+            { parent, providers: [provider] },
+        );
+        return new InClusterParts(context, provider, operators);
     }
 
     clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
-        const { data, operators } = this.namespaces;
         return new ClickHouseOnKubernetes(
             `${this.context.cell.id}-clickhouse`,
-            { context: this.context, namespace: data, operatorNamespace: operators, identity },
+            { context: this.context, namespace: this.dataNamespace, operator: this.operators.release("clickhouse"), identity },
             this.opts(),
         );
     }
 
     streamOperators(): StreamOperators {
-        const { data, operators } = this.namespaces;
-        return new FlinkAndSparkOperators(
-            `${this.context.cell.id}-stream-operators`,
-            { context: this.context, jobsNamespace: data, operatorNamespace: operators },
-            this.opts(),
-        );
+        return { jobsNamespace: this.dataNamespace };
     }
 
     app(spec: AppSpec, opts: AppOptions): AppService {
         return new AppDeployment(
             `${this.context.cell.id}-${spec.bundle.app}`,
-            { context: this.context, namespace: this.namespaces.data, spec },
+            { context: this.context, namespace: this.dataNamespace, spec },
             { ...opts, providers: [this.provider] },
         );
     }
 
     tenantDirectory(directory: TenantDirectory): void {
-        tenantDirectoryConfigMap(this.context, this.namespaces.data, directory, { parent: this.context.parent, provider: this.provider });
+        tenantDirectoryConfigMap(this.context, this.dataNamespace, directory, { parent: this.context.parent, provider: this.provider });
     }
 
     opts() {
@@ -67,30 +75,62 @@ export class InClusterParts {
     }
 }
 
-/** Any Kubernetes cluster: every part, databases included, runs in-cluster under its operator. */
-export const kubernetesTarget: CellTarget = {
-    platform(context: CellContext): CellPlatform {
-        const { cell, parent } = context;
-        const provider = new KubernetesProvider(`${cell.id}-k8s`, { context: cell.kubeContext, enableServerSideApply: true }, { parent });
-        const inCluster = new InClusterParts(context, provider);
-        const { data, operators } = inCluster.namespaces;
-        return {
-            postgres: () =>
-                new CloudNativePostgres(
-                    `${cell.id}-postgres`,
-                    { context, namespace: data, operatorNamespace: operators },
-                    inCluster.opts(),
-                ),
-            kafka: () => new StrimziKafka(`${cell.id}-kafka`, { context, namespace: data, operatorNamespace: operators }, inCluster.opts()),
-            clickhouse: () => inCluster.clickhouse(),
-            objectStore: () => new SeaweedfsObjectStore(`${cell.id}-object-store`, { context, namespace: data }, inCluster.opts()),
-            streamOperators: () => inCluster.streamOperators(),
-            tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
-            app: (spec, appOpts) => inCluster.app(spec, appOpts),
-        };
-    },
-    appUrl: inClusterAppUrlOf,
-};
+/** A kube context as a resource name: lower case, with anything but letters and digits as '-'. */
+export const clusterNameOf = (kubeContext: string) => `kube-${kubeContext.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+
+/** The provider and operators of one cluster, shared by every kubernetes cell on it. */
+function sharedCluster(kubeContext: string, cells: readonly CellConfig[], context: CellContext) {
+    const name = clusterNameOf(kubeContext);
+    const provider = new KubernetesProvider(name, { context: kubeContext, enableServerSideApply: true });
+    const cellLabel = kubernetesLabelKey("cellplane:cell");
+    const operators = new ClusterOperators(
+        `${name}-operators`,
+        {
+            operators: ALL_OPERATORS,
+            cells: cells
+                .filter((c) => c.kubeContext === kubeContext)
+                .map((c) => ({ id: c.id, labels: { ...context.labels.kubernetes, [cellLabel]: c.id } })),
+            labels: sharedByCells(context.labels.kubernetes, name),
+        },
+        { providers: [provider] },
+    );
+    return { provider, operators };
+}
+
+/**
+ * Any Kubernetes cluster: every part, databases included, runs in-cluster under its operator. Cells that name the
+ * same kube context share one provider and one install of the operators, outside any one cell's tree, so removing
+ * a cell leaves the others' operators in place.
+ */
+export function kubernetesTarget(cells: readonly CellConfig[]): CellTarget {
+    const clusters = new Map<string, ReturnType<typeof sharedCluster>>();
+    return {
+        platform(context: CellContext): CellPlatform {
+            const { cell } = context;
+            const kubeContext = cell.kubeContext!;
+            if (!clusters.has(kubeContext)) clusters.set(kubeContext, sharedCluster(kubeContext, cells, context));
+            const { provider, operators } = clusters.get(kubeContext)!;
+            const inCluster = new InClusterParts(context, provider, operators);
+            const namespace = inCluster.dataNamespace;
+            return {
+                postgres: () =>
+                    new CloudNativePostgres(
+                        `${cell.id}-postgres`,
+                        { context, namespace, operator: operators.release("cloudnativePg") },
+                        inCluster.opts(),
+                    ),
+                kafka: () =>
+                    new StrimziKafka(`${cell.id}-kafka`, { context, namespace, operator: operators.release("strimzi") }, inCluster.opts()),
+                clickhouse: () => inCluster.clickhouse(),
+                objectStore: () => new SeaweedfsObjectStore(`${cell.id}-object-store`, { context, namespace }, inCluster.opts()),
+                streamOperators: () => inCluster.streamOperators(),
+                tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
+                app: (spec, appOpts) => inCluster.app(spec, appOpts),
+            };
+        },
+        appUrl: inClusterAppUrlOf,
+    };
+}
 
 /** Apps of targets with a cluster answer at their Service in the cell's data namespace. */
 export function inClusterAppUrlOf(cell: CellConfig, app: AppName): string {

@@ -5,12 +5,13 @@ import { cellTopics } from "../../apps/shared/topics";
 import { KAFKA_GRANTS, type KafkaGrant, kafkaUserOf } from "../kafkaGrants";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
-import { guaranteed, helmRelease, OPERATOR_RESOURCES } from "./charts";
+import { guaranteed } from "./charts";
 
 export interface StrimziKafkaArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
-    operatorNamespace: pulumi.Input<string>;
+    /** The cluster's Strimzi operator, which the cell's Kafka resources wait for. */
+    operator: pulumi.Resource;
 }
 
 const CLUSTER = "kafka";
@@ -35,16 +36,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         this.replicationFactor = Math.min(3, nodes);
         const minInSync = Math.max(1, this.replicationFactor - 1);
 
-        const operator = helmRelease(
-            `${name}-operator`,
-            {
-                chart: "strimzi",
-                namespace: args.operatorNamespace,
-                values: { watchNamespaces: [args.namespace], resources: OPERATOR_RESOURCES },
-            },
-            { parent: this },
-        );
-
+        const { operator } = args;
         const pool = new CustomResource(
             `${name}-pool`,
             {

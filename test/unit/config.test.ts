@@ -213,6 +213,20 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("cells that share a cluster share its region", () => {
+        const k8s = (id: string, region: string) => ({
+            id,
+            cloud: "kubernetes",
+            region,
+            residency: "eu",
+            size: "small",
+            kubeContext: "onprem",
+        });
+        expect(problemsOf({ ...base, cells: [k8s("eu-a", "northeurope"), k8s("eu-b", "westeurope"), base.cells[1]] })).toEqual([
+            `cellplane:cells[1].kubeContext: "onprem" is also the cluster of cell "eu-a" in northeurope, but cell "eu-b" is in westeurope. A cluster sits in one region: give cell "eu-b" a cluster of westeurope`,
+        ]);
+    });
+
     test("a Blob store for exports is a local cell's choice, and needs TLS", () => {
         const local = {
             id: "eu-1",

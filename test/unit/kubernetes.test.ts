@@ -6,7 +6,9 @@ import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { OPERATOR_CHARTS } from "../../components/kubernetes/charts";
+import { OPERATOR_CHARTS, type OperatorChart } from "../../components/kubernetes/charts";
+import { OPERATORS_NAMESPACE } from "../../components/kubernetes/clusterOperators";
+import { CLUSTER_LABEL } from "../../model/labels";
 import { REGION_LABEL, regionProblem } from "../../components/kubernetes/clusterRegion";
 import { CELL_SHAPES } from "../../model/sizing";
 import {
@@ -14,6 +16,7 @@ import {
     KEEPER_INSTALLATION,
     ofType,
     ProgramRun,
+    runStack,
     SECRET_MARKER,
     secretValue,
     single,
@@ -40,13 +43,13 @@ describe.each([
         run = await singleCellStack(cell, environment);
     });
 
-    test("talks to the cluster of its kube context, in namespaces of its own", () => {
+    test("talks to the cluster of its kube context: its data in a namespace of its own, the operators in the cluster's", () => {
         expect(single(run, "pulumi:providers:kubernetes").inputs.context).toBe("onprem-eu");
         expect(
             ofType(run, "kubernetes:core/v1:Namespace")
                 .map((n) => n.inputs.metadata.name)
                 .sort(),
-        ).toEqual(["cell-1-data", "cell-1-operators"]);
+        ).toEqual(["cell-1-data", OPERATORS_NAMESPACE]);
     });
 
     test("installs every operator from a pinned chart version", () => {
@@ -151,6 +154,60 @@ describe.each([
             postgres: { host: "postgres-rw.cell-1-data.svc", port: 5432 },
             clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",
         });
+    });
+});
+
+describe("cells that share a cluster", () => {
+    const k8s = (id: string, kubeContext: string) => ({ id, ...cell, size: "small", kubeContext });
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runStack({
+            environment: "dev",
+            owner: "data-platform",
+            costCenter: "cc-1",
+            cells: [k8s("eu-a", "onprem-eu"), k8s("eu-b", "onprem-eu"), k8s("eu-c", "lab-eu")],
+            tenants: [{ id: "acme", residency: "eu" }],
+        });
+    });
+    const releasesOn = (kubeContext: string) => {
+        const provider = ofType(run, "pulumi:providers:kubernetes").find((p) => p.inputs.context === kubeContext)!;
+        return ofType(run, "kubernetes:helm.sh/v3:Release").filter(
+            (r) => r.provider?.startsWith(provider.urn) && r.inputs.chart !== OPERATOR_CHARTS.seaweedfs.chart,
+        );
+    };
+
+    test("install each operator once per cluster, outside every cell, watching all of its cells' namespaces", () => {
+        expect(ofType(run, "pulumi:providers:kubernetes").map((p) => p.inputs.context)).toEqual(["onprem-eu", "lab-eu"]);
+        const shared = releasesOn("onprem-eu");
+        expect(shared.map((r) => r.inputs.chart).sort()).toEqual(
+            ["strimzi", "cloudnativePg", "clickhouse", "flink", "spark"].map((o) => OPERATOR_CHARTS[o as OperatorChart].chart).sort(),
+        );
+        for (const release of shared) {
+            expect(release.cell).toBeUndefined();
+            expect(release.inputs.namespace).toBe(OPERATORS_NAMESPACE);
+        }
+        const values = (chart: OperatorChart) => shared.find((r) => r.inputs.chart === OPERATOR_CHARTS[chart].chart)!.inputs.values;
+        const watched = ["eu-a-data", "eu-b-data"];
+        expect(values("strimzi").watchNamespaces).toEqual(watched);
+        expect(values("flink").watchNamespaces).toEqual(watched);
+        expect(values("spark").spark.jobNamespaces).toEqual(watched);
+        expect(values("clickhouse").configs.files["config.yaml"].watch.namespaces).toEqual(watched);
+        expect(releasesOn("lab-eu").length).toBe(shared.length);
+    });
+
+    test("each cell's data namespace carries its own cell label; the operators' namespace names the cluster", () => {
+        const namespaces = ofType(run, "kubernetes:core/v1:Namespace");
+        const labelsOf = (name: string) => namespaces.find((n) => n.inputs.metadata.name === name)!.inputs.metadata.labels;
+        expect(labelsOf("eu-b-data")["cellplane.io/cell"]).toBe("eu-b");
+        const operators = namespaces.filter((n) => n.inputs.metadata.name === OPERATORS_NAMESPACE);
+        expect(operators.map((n) => n.inputs.metadata.labels[CLUSTER_LABEL])).toEqual(["kube-onprem-eu", "kube-lab-eu"]);
+        expect(operators[0].inputs.metadata.labels["cellplane.io/cell"]).toBeUndefined();
+    });
+
+    test("each cell's custom resources wait for its cluster's operator", () => {
+        const kafka = ofType(run, KAFKA).find((k) => k.cell === "eu-b")!;
+        const strimzi = releasesOn("onprem-eu").find((r) => r.inputs.chart === OPERATOR_CHARTS.strimzi.chart)!;
+        expect(kafka.dependsOn).toContain(strimzi.name);
     });
 });
 

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TAG_KEYS, UNTAGGABLE_TYPES } from "../../model/labels";
+import { CLUSTER_LABEL, TAG_KEYS, UNTAGGABLE_TYPES } from "../../model/labels";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import { ConfigError } from "../../model/config";
 import { regionsOf, residencyOfRegion } from "../../model/residency";
-import { ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "../support/harness";
+import { MockedResource, ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "../support/harness";
 import { regionOf } from "../support/regions";
 import type { ResourceProps } from "../../model/resourceProps";
 
@@ -93,9 +93,16 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
         }
     });
 
-    test("parents every resource to its cell", () => {
-        const orphans = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.cell === undefined);
+    /** What the cells of a kubernetes cluster share: its provider and its operators, with the cells' namespaces they watch. */
+    const sharedByCells = (r: MockedResource) =>
+        (r.type === "pulumi:providers:kubernetes" && r.parent === undefined) ||
+        r.type === "cellplane:kubernetes:ClusterOperators" ||
+        (r.ancestors.includes("cellplane:kubernetes:ClusterOperators") && r.cell === undefined);
+
+    test("parents every resource to its cell, except what the cells of a cluster share", () => {
+        const orphans = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.cell === undefined && !sharedByCells(r));
         expect(orphans.map((r) => r.urn)).toEqual([]);
+        expect(run.resources.filter(sharedByCells).length).toBeGreaterThan(0);
     });
 
     test("tags every taggable cloud resource and labels every Kubernetes object", () => {
@@ -105,9 +112,12 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
                 return !TAG_KEYS.every((key) => typeof r.inputs.tags?.[key] === "string") || r.inputs.tags["cellplane:cell"] !== r.cell;
             }
             if (r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers")) {
-                return (
-                    r.inputs.metadata?.labels?.["cellplane.io/cell"] !== r.cell || !r.inputs.metadata.labels["app.kubernetes.io/managed-by"]
-                );
+                const labels = r.inputs.metadata?.labels ?? {};
+                // A cell's namespace, which its cluster's operators create, names that cell; the operators' own, the cluster.
+                const labelled = sharedByCells(r)
+                    ? labels[CLUSTER_LABEL] !== undefined || labels["cellplane.io/cell"] in run.outputs.cells
+                    : labels["cellplane.io/cell"] === r.cell;
+                return !labelled || !labels["app.kubernetes.io/managed-by"];
             }
             return false;
         });

@@ -1,0 +1,100 @@
+import * as core from "@pulumi/kubernetes/core/v1";
+import type * as helm from "@pulumi/kubernetes/helm/v3";
+import * as pulumi from "@pulumi/pulumi";
+import { helmRelease, OPERATOR_RESOURCES, type OperatorChart } from "./charts";
+
+/** The operators a cluster may run for its cells; the object store's chart is a cell's own, not an operator. */
+export type Operator = Exclude<OperatorChart, "seaweedfs">;
+
+/** Operators a cell's cluster needs when the cloud serves Postgres and Kafka itself (EKS, AKS). */
+export const ANALYTICS_OPERATORS: readonly Operator[] = ["clickhouse", "flink", "spark"];
+/** Operators a cell needs on a cluster that runs every part (the kubernetes target). */
+export const ALL_OPERATORS: readonly Operator[] = ["strimzi", "cloudnativePg", ...ANALYTICS_OPERATORS];
+
+/** One namespace per cluster holds its operators, whichever cells share it. */
+export const OPERATORS_NAMESPACE = "cellplane-operators";
+
+/** The namespace of a cell's data services, jobs and apps. */
+export const dataNamespaceOf = (cellId: string) => `${cellId}-data`;
+
+/** Each operator's chart values, watching exactly the cells' data namespaces. */
+const VALUES: Record<Operator, (watched: pulumi.Input<string>[]) => pulumi.Inputs> = {
+    strimzi: (watched) => ({ watchNamespaces: watched, resources: OPERATOR_RESOURCES }),
+    cloudnativePg: () => ({ resources: OPERATOR_RESOURCES }),
+    clickhouse: (watched) => ({
+        operator: { resources: OPERATOR_RESOURCES },
+        metrics: { resources: OPERATOR_RESOURCES },
+        configs: { files: { "config.yaml": { watch: { namespaces: watched } } } },
+    }),
+    flink: (watched) => ({
+        watchNamespaces: watched,
+        operatorPod: { resources: OPERATOR_RESOURCES },
+        // The admission webhook needs cert-manager; the operator validates resources without it.
+        webhook: { create: false },
+    }),
+    spark: (watched) => ({
+        spark: { jobNamespaces: watched },
+        controller: { resources: OPERATOR_RESOURCES },
+        webhook: { resources: OPERATOR_RESOURCES },
+    }),
+};
+
+export interface ClusterCell {
+    id: string;
+    /** The cell's Kubernetes labels, which its namespace carries. */
+    labels: Record<string, string>;
+}
+
+export interface ClusterOperatorsArgs {
+    operators: readonly Operator[];
+    /** Every cell on the cluster: each gets its data namespace, and every operator watches all of them. */
+    cells: readonly ClusterCell[];
+    /** Labels of what the cluster's cells share: the operators' namespace. */
+    labels: Record<string, string>;
+}
+
+const POD_SECURITY = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" };
+
+/**
+ * The operators of one Kubernetes cluster, installed once however many cells share it (their CRDs and cluster
+ * roles are cluster-wide, so a second install would clash). It creates each cell's data namespace first, so the
+ * RoleBindings the charts render in the watched namespaces have somewhere to go.
+ */
+export class ClusterOperators extends pulumi.ComponentResource {
+    /** cell id → the name of its data namespace. */
+    readonly namespaces: Record<string, pulumi.Output<string>>;
+    readonly releases: Partial<Record<Operator, helm.Release>>;
+
+    constructor(name: string, args: ClusterOperatorsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:ClusterOperators", name, {}, opts);
+        const namespace = (resourceName: string, namespaceName: string, labels: Record<string, string>) =>
+            new core.Namespace(
+                resourceName,
+                { metadata: { name: namespaceName, labels: { ...labels, ...POD_SECURITY } } },
+                { parent: this },
+            ).metadata.name;
+        this.namespaces = Object.fromEntries(
+            args.cells.map((cell) => [cell.id, namespace(`${name}-${cell.id}-data`, dataNamespaceOf(cell.id), cell.labels)]),
+        );
+        const operatorNamespace = namespace(`${name}-namespace`, OPERATORS_NAMESPACE, args.labels);
+        const watched = Object.values(this.namespaces);
+        this.releases = Object.fromEntries(
+            args.operators.map((operator) => [
+                operator,
+                helmRelease(
+                    `${name}-${operator}`,
+                    { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched) },
+                    { parent: this },
+                ),
+            ]),
+        );
+        this.registerOutputs({ namespaces: this.namespaces });
+    }
+
+    /** The release of an operator the cluster runs; a cell's custom resources wait for it. */
+    release(operator: Operator): helm.Release {
+        const release = this.releases[operator];
+        if (!release) throw new Error(`the cluster's operators do not include ${operator}; add it to the target's operator list`);
+        return release;
+    }
+}
