@@ -1,3 +1,4 @@
+import { kubernetesLabelKey } from "../model/labels";
 import { describe, PolicySubject, resourcePolicy, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
@@ -135,4 +136,118 @@ export const replicasSurviveDisruption = stackPolicy({
     },
 });
 
-export const KUBERNETES_POLICIES = [resourceLimits, pinnedImages, nonRootPods, pinnedCharts, replicasSurviveDisruption];
+/** Every container of a pod spec, init containers included. */
+const containersOf = (spec: ResourceProps): ResourceProps[] => [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+
+export const restrictedContainers = resourcePolicy({
+    name: "kubernetes-restricted-containers",
+    description:
+        "Containers the cells define cannot escalate privileges, drop every capability and run under the runtime's default seccomp profile; the apps' root filesystems are read-only.",
+    appliesTo: WORKLOADS,
+    check: (r, report) => {
+        for (const spec of podSpecsOf(r)) {
+            const podSeccomp = spec.securityContext?.seccompProfile?.type;
+            for (const container of containersOf(spec)) {
+                const context = container.securityContext ?? {};
+                const problems = [
+                    context.allowPrivilegeEscalation !== false && "allowPrivilegeEscalation: false",
+                    !(context.capabilities?.drop ?? []).includes("ALL") && 'capabilities.drop: ["ALL"]',
+                    (context.seccompProfile?.type ?? podSeccomp) !== "RuntimeDefault" && 'seccompProfile.type: "RuntimeDefault"',
+                    r.type === T.deployment && context.readOnlyRootFilesystem !== true && "readOnlyRootFilesystem: true",
+                ].filter((p): p is string => typeof p === "string");
+                if (problems.length > 0)
+                    report(`${describe(r)}: container "${container.name}" lacks ${problems.join(", ")}. Set them in its securityContext.`);
+            }
+        }
+    },
+});
+
+export const serviceAccountTokens = stackPolicy({
+    name: "kubernetes-service-account-tokens",
+    description:
+        "No pod the cells define mounts a Kubernetes API token: none of them calls the API. A pod's cloud identity comes from its own ServiceAccount, whose token the cloud projects separately.",
+    validateStack: ({ resources }, report) => {
+        const tokenless = (namespace: unknown, name: unknown) =>
+            resources.some(
+                (a) =>
+                    a.type === T.serviceAccount &&
+                    a.props.metadata?.namespace === namespace &&
+                    a.props.metadata?.name === name &&
+                    a.props.automountServiceAccountToken === false,
+            );
+        for (const r of resources.filter((x) => WORKLOADS(x.type))) {
+            for (const spec of podSpecsOf(r)) {
+                if (spec.automountServiceAccountToken === false) continue;
+                const account = spec.serviceAccountName ?? "default";
+                if (account !== "default" && tokenless(r.props.metadata?.namespace, account)) continue;
+                report(
+                    `${describe(r)} runs pods that mount the API token of ServiceAccount "${account}". Set automountServiceAccountToken: false on the pod, or on a ServiceAccount of its own.`,
+                    r.urn,
+                );
+            }
+        }
+    },
+});
+
+const CELL_LABEL = kubernetesLabelKey("cellplane:cell");
+/** A NetworkPolicy that selects every pod of its namespace and allows nothing in or out. */
+const deniesAll = (p: PolicySubject) =>
+    Object.keys(p.props.spec?.podSelector?.matchLabels ?? {}).length === 0 &&
+    (p.props.spec?.podSelector?.matchExpressions ?? []).length === 0 &&
+    ["Ingress", "Egress"].every((t) => (p.props.spec?.policyTypes ?? []).includes(t)) &&
+    (p.props.spec?.ingress ?? []).length === 0 &&
+    (p.props.spec?.egress ?? []).length === 0;
+/** AKS's network policy engines; without one, AKS accepts NetworkPolicies and enforces none. */
+const AKS_POLICY_ENGINES = ["azure", "calico", "cilium"];
+
+export const networkDefaultDeny = stackPolicy({
+    name: "network-default-deny",
+    description:
+        "Each namespace that runs a cell's workloads denies all traffic but what its own NetworkPolicies allow, and every cluster the cells create enforces NetworkPolicies (EKS's VPC CNI policy agent, an AKS network policy engine).",
+    validateStack: ({ resources }, report) => {
+        const policies = resources.filter((r) => r.type === T.networkPolicy);
+        const withWorkloads = new Set(resources.filter((r) => WORKLOADS(r.type)).map((r) => r.props.metadata?.namespace));
+        for (const namespace of resources.filter((r) => r.type === T.namespace && withWorkloads.has(r.props.metadata?.name))) {
+            const name = namespace.props.metadata.name;
+            if (!policies.some((p) => p.props.metadata?.namespace === name && deniesAll(p)))
+                report(
+                    `${describe(namespace)} (cell ${namespace.props.metadata.labels?.[CELL_LABEL] ?? "none"}) runs the cell's workloads with no default-deny NetworkPolicy, so any pod of the cluster reaches its stores. Add one with podSelector: {} and policyTypes: [Ingress, Egress] (components/kubernetes/networkPolicies.ts).`,
+                    namespace.urn,
+                );
+        }
+        const addons = resources.filter((r) => r.type === T.eksAddon && r.props.addonName === "vpc-cni");
+        const enforcing = (addon: PolicySubject) => {
+            try {
+                return JSON.parse(addon.props.configurationValues ?? "{}").enableNetworkPolicy === "true";
+            } catch {
+                return false;
+            }
+        };
+        for (const cluster of resources.filter((r) => r.type === T.eks)) {
+            if (!addons.some((a) => a.parent?.urn === cluster.parent?.urn && enforcing(a)))
+                report(
+                    `${describe(cluster)} runs the VPC CNI without its network policy agent, so NetworkPolicies are not enforced. Add the vpc-cni add-on with configurationValues {"enableNetworkPolicy": "true"}.`,
+                    cluster.urn,
+                );
+        }
+        for (const cluster of resources.filter((r) => r.type === T.aks)) {
+            const engine = cluster.props.networkProfile?.networkPolicy;
+            if (!AKS_POLICY_ENGINES.includes(engine))
+                report(
+                    `${describe(cluster)} has networkProfile.networkPolicy ${JSON.stringify(engine)}, so NetworkPolicies are not enforced. Set it to one of ${AKS_POLICY_ENGINES.join(", ")}.`,
+                    cluster.urn,
+                );
+        }
+    },
+});
+
+export const KUBERNETES_POLICIES = [
+    resourceLimits,
+    pinnedImages,
+    nonRootPods,
+    restrictedContainers,
+    serviceAccountTokens,
+    networkDefaultDeny,
+    pinnedCharts,
+    replicasSurviveDisruption,
+];

@@ -69,6 +69,19 @@ export class EksCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: nodeRole.attachments },
         );
+        // EKS runs the VPC CNI as a self-managed add-on that ignores NetworkPolicies; the managed add-on takes it over
+        // and turns on its network policy agent, which enforces the cells' default-deny.
+        new eks.Addon(
+            `${name}-vpc-cni`,
+            {
+                clusterName: this.cluster.name,
+                addonName: "vpc-cni",
+                configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+                resolveConflictsOnCreate: "OVERWRITE",
+                tags,
+            },
+            { parent: this },
+        );
         // Lets pods assume the IAM roles bound to their ServiceAccounts (EKS Pod Identity): the apps' MSK access.
         const podIdentityAgent = new eks.Addon(
             `${name}-pod-identity-agent`,

@@ -37,7 +37,11 @@ export const awsTarget: CellTarget = {
 
         const network = new AwsNetwork(`${cell.id}-network`, { context }, opts);
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
-        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider);
+        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
+            { name: "to-rds-and-msk", cidr: network.cidr, ports: [{ port: 5432 }, { port: 9094, endPort: 9098 }] },
+            // EKS Pod Identity's agent answers pods on a link-local address of each node.
+            { name: "to-pod-identity-agent", cidr: "169.254.170.23/32", ports: [{ port: 80 }] },
+        ]);
 
         let kafka: MskKafka | undefined;
         /** An IAM role the pods of `serviceAccount` take through EKS Pod Identity. */

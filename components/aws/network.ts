@@ -27,6 +27,8 @@ export function spannedZones(offered: string[], count: number, { cell, productio
  */
 export class AwsNetwork extends pulumi.ComponentResource {
     readonly vpc: ec2.Vpc;
+    /** The cell's address range, from the environment's address plan. */
+    readonly cidr: string;
     readonly privateSubnetIds: pulumi.Output<string>[];
     /** For databases and brokers: ingress from the cell's own VPC only, on the data ports. */
     readonly dataSecurityGroup: ec2.SecurityGroup;
@@ -55,6 +57,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
         const zones = Array.from({ length: this.zoneCount }, (_, i) => ({ label: `zone${i + 1}`, zone: zoneAt(i), i }));
 
         const plan = addressPlanOf(cellOctetOf(cell));
+        this.cidr = plan.cidr;
         this.vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: plan.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags }, parent);
         // Every VPC comes with a default security group that admits its own members; nothing of the cell uses it, so it
         // is emptied, and a resource put in it by mistake reaches nothing.

@@ -19,7 +19,11 @@ export const azureTarget: CellTarget = {
 
         const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName }, opts);
         const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network }, opts);
-        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider);
+        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
+            { name: "to-flexible-server", cidr: network.plan.cidr, ports: [{ port: 5432 }] },
+            // Event Hubs answers on its public address; its network rules admit the cell's subnet only.
+            { name: "to-event-hubs", cidr: "0.0.0.0/0", ports: [{ port: 9093 }] },
+        ]);
 
         // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its own.
         const clickhouseIdentity = new WorkloadIdentity(

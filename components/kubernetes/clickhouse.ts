@@ -99,6 +99,8 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             serviceAccountName?: string,
         ) => ({
             serviceAccountName,
+            // Neither server calls the Kubernetes API; a cloud identity comes through its own projected token.
+            automountServiceAccountToken: false,
             securityContext: nonRootPod(CLICKHOUSE_UID),
             topologySpreadConstraints: [zoneSpread(installation)],
             containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],

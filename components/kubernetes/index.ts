@@ -18,6 +18,7 @@ import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { ALL_OPERATORS, ANALYTICS_OPERATORS, ClusterOperators, dataNamespaceOf } from "./clusterOperators";
+import { CellNetworkPolicies, type EgressRule } from "./networkPolicies";
 import { SeaweedfsObjectStore } from "./seaweedfsObjectStore";
 import { StrimziKafka } from "./strimziKafka";
 import { tenantDirectoryConfigMap } from "./tenantDirectory";
@@ -31,19 +32,24 @@ export class InClusterParts {
         private readonly context: CellContext,
         private readonly provider: KubernetesProvider,
         readonly operators: ClusterOperators,
+        egress: readonly EgressRule[],
     ) {
         this.dataNamespace = operators.namespaces[context.cell.id];
+        new CellNetworkPolicies(`${context.cell.id}-network-policies`, { context, namespace: this.dataNamespace, egress }, this.opts());
     }
 
-    /** The parts of a cell whose cluster is its own (EKS, AKS): the cloud serves Postgres and Kafka. */
-    static onOwnCluster(context: CellContext, provider: KubernetesProvider): InClusterParts {
+    /**
+     * The parts of a cell whose cluster is its own (EKS, AKS): the cloud serves Postgres and Kafka, which its pods
+     * reach through `egress`.
+     */
+    static onOwnCluster(context: CellContext, provider: KubernetesProvider, egress: readonly EgressRule[]): InClusterParts {
         const { cell, labels, parent } = context;
         const operators = new ClusterOperators(
             `${cell.id}-operators`,
             { operators: ANALYTICS_OPERATORS, cells: [{ id: cell.id, labels: labels.kubernetes }], labels: labels.kubernetes },
             { parent, providers: [provider] },
         );
-        return new InClusterParts(context, provider, operators);
+        return new InClusterParts(context, provider, operators, egress);
     }
 
     clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
@@ -110,7 +116,8 @@ export function kubernetesTarget(cells: readonly CellConfig[]): CellTarget {
             const kubeContext = cell.kubeContext!;
             if (!clusters.has(kubeContext)) clusters.set(kubeContext, sharedCluster(kubeContext, cells, context));
             const { provider, operators } = clusters.get(kubeContext)!;
-            const inCluster = new InClusterParts(context, provider, operators);
+            // Every part runs in the cell's namespace, so its pods need nothing out of the cluster but HTTPS.
+            const inCluster = new InClusterParts(context, provider, operators, []);
             const namespace = inCluster.dataNamespace;
             return {
                 postgres: () =>

@@ -149,6 +149,31 @@ describe.each([
         expect(single(run, "aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
     });
 
+    test("enforces NetworkPolicies through the VPC CNI's policy agent, and lets the cell's pods reach RDS, MSK and Pod Identity only", () => {
+        const cni = ofType(run, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === "vpc-cni")!;
+        // EKS runs a self-managed VPC CNI already; the managed add-on must take it over on create.
+        expect(cni.inputs).toMatchObject({ resolveConflictsOnCreate: "OVERWRITE" });
+        expect(JSON.parse(cni.inputs.configurationValues)).toEqual({ enableNetworkPolicy: "true" });
+        const vpc = single(run, "aws:ec2/vpc:Vpc").inputs.cidrBlock;
+        const egress = Object.fromEntries(
+            ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                .filter((p) => p.inputs.metadata.name.startsWith("to-"))
+                .map((p) => [p.inputs.metadata.name, p.inputs.spec.egress]),
+        );
+        expect(egress).toEqual({
+            "to-rds-and-msk": [
+                {
+                    to: [{ ipBlock: { cidr: vpc } }],
+                    ports: [
+                        { protocol: "TCP", port: 5432 },
+                        { protocol: "TCP", port: 9094, endPort: 9098 },
+                    ],
+                },
+            ],
+            "to-pod-identity-agent": [{ to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] }],
+        });
+    });
+
     test("runs ClickHouse and the stream operators on EKS, not the managed services", () => {
         expect(ofType(run, CLICKHOUSE_INSTALLATION)).toHaveLength(1);
         expect(ofType(run, KEEPER_INSTALLATION)).toHaveLength(1);

@@ -28,6 +28,7 @@ const cell = { cloud: "kubernetes", region: "northeurope", residency: "eu", size
 const KAFKA = "kubernetes:kafka.strimzi.io/v1:Kafka";
 const NODE_POOL = "kubernetes:kafka.strimzi.io/v1:KafkaNodePool";
 const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 /** Every container of a custom resource's pod templates. */
 function containersOf(resource: { inputs: ResourceProps }): ResourceProps[] {
@@ -63,6 +64,59 @@ describe.each([
             const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
             expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
         }
+    });
+
+    test("denies all traffic in the cell's namespace but its own paths", () => {
+        const policies = Object.fromEntries(
+            ofType(run, NETWORK_POLICY).map((p) => [p.inputs.metadata.name, { namespace: p.inputs.metadata.namespace, ...p.inputs.spec }]),
+        );
+        expect(Object.keys(policies).sort()).toEqual([
+            "default-deny",
+            "dns",
+            "from-operators",
+            "https-out",
+            "router-to-ingest",
+            "within-cell",
+        ]);
+        for (const policy of Object.values(policies) as ResourceProps[]) expect(policy.namespace).toBe("cell-1-data");
+        expect(policies["default-deny"]).toEqual({ namespace: "cell-1-data", podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+        expect(policies["within-cell"]).toMatchObject({
+            ingress: [{ from: [{ podSelector: {} }] }],
+            egress: [{ to: [{ podSelector: {} }] }],
+        });
+        expect(policies["from-operators"].ingress).toEqual([
+            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": OPERATORS_NAMESPACE } } }] },
+        ]);
+        // Only routers reach ingest from outside the cell, and only on its port.
+        expect(policies["router-to-ingest"]).toMatchObject({
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingest" } },
+            ingress: [
+                {
+                    from: [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "router" } } }],
+                    ports: [{ protocol: "TCP", port: 8080 }],
+                },
+            ],
+        });
+        // Everything runs in the cluster: nothing leaves it but DNS and HTTPS (cloud APIs, the API server).
+        expect(policies["https-out"].egress).toEqual([
+            {
+                to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+                ports: [
+                    { protocol: "TCP", port: 443 },
+                    { protocol: "TCP", port: 6443 },
+                ],
+            },
+        ]);
+    });
+
+    test("mounts no Kubernetes API token in any pod it defines", () => {
+        const pods = [...ofType(run, CLICKHOUSE_INSTALLATION), ...ofType(run, KEEPER_INSTALLATION)].flatMap((i) =>
+            i.inputs.spec.templates.podTemplates.map((t: ResourceProps) => t.spec),
+        );
+        expect(pods.length).toBeGreaterThanOrEqual(2);
+        for (const pod of pods) expect(pod.automountServiceAccountToken).toBe(false);
+        for (const account of ofType(run, "kubernetes:core/v1:ServiceAccount"))
+            expect(account.inputs.automountServiceAccountToken).toBe(false);
     });
 
     test("runs Kafka in KRaft mode through Strimzi node pools, replicated three times", () => {

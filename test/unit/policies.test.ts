@@ -84,6 +84,32 @@ const pod = (spec: ResourceProps) => ({
     spec: { templates: { podTemplates: [{ name: "p", spec }] } },
     metadata: { labels: labels() },
 });
+const runtimeDefault = { seccompProfile: { type: "RuntimeDefault" } };
+const restricted = (container: ResourceProps, more: ResourceProps = {}) => ({
+    ...container,
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, ...more },
+});
+/** An app's Deployment as the cells make it: hardened, tokenless through its own ServiceAccount. */
+const appDeployment = (securityContext: ResourceProps = {}) => ({
+    metadata: { namespace: "apps", labels: labels() },
+    spec: {
+        template: {
+            spec: {
+                serviceAccountName: "app",
+                securityContext: { runAsNonRoot: true, ...runtimeDefault },
+                containers: [restricted({ name: "app", image: imageOf(VERSIONS.nodeImage) }, securityContext)],
+            },
+        },
+    },
+});
+const eksComponent = resource("cellplane:aws:EksCluster", "c", {});
+const inEksComponent = { parent: eksComponent.urn };
+const appsNamespace = resource(T.namespace, "apps", { metadata: { name: "apps", labels: labels() } });
+const denyAll = (spec: ResourceProps = {}) =>
+    resource(T.networkPolicy, "deny", {
+        metadata: { namespace: "apps", name: "default-deny", labels: labels() },
+        spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ...spec },
+    });
 const goodContainer = {
     name: "c",
     image: imageOf(VERSIONS.clickhouseImage),
@@ -461,6 +487,77 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         config: { "supported-versions-expiring": { asOf: daysBefore(VERSIONS.clickhouseImage.endOfSupport!, 30) } },
         message:
             /ClickHouseInstallation "chi" pins image clickhouse\/clickhouse-server [\d.]+, whose support ends on \d{4}-\d\d-\d\d, in 30 days/,
+    },
+    "kubernetes-restricted-containers": {
+        pass: [resource(T.deployment, "app", appDeployment())],
+        fail: [resource(T.deployment, "app", appDeployment({ readOnlyRootFilesystem: false }))],
+        message: /Deployment "app": container "app" lacks readOnlyRootFilesystem: true\. Set them in its securityContext/,
+    },
+    "kubernetes-restricted-containers (escalation, capabilities, seccomp)": {
+        pass: [
+            resource(T.clickhouseInstallation, "chi", pod({ securityContext: runtimeDefault, containers: [restricted(goodContainer)] })),
+        ],
+        fail: [
+            resource(
+                T.clickhouseInstallation,
+                "chi",
+                pod({ containers: [{ ...goodContainer, securityContext: { capabilities: { drop: ["NET_RAW"] } } }] }),
+            ),
+        ],
+        message:
+            /ClickHouseInstallation "chi": container "c" lacks allowPrivilegeEscalation: false, capabilities\.drop: \["ALL"\], seccompProfile\.type: "RuntimeDefault"/,
+    },
+    "kubernetes-service-account-tokens": {
+        pass: [
+            resource(T.deployment, "app", appDeployment()),
+            resource(T.serviceAccount, "app-account", {
+                metadata: { namespace: "apps", name: "app", labels: labels() },
+                automountServiceAccountToken: false,
+            }),
+            resource(T.clickhouseInstallation, "chi", pod({ automountServiceAccountToken: false, containers: [goodContainer] })),
+        ],
+        fail: [
+            resource(T.deployment, "app", appDeployment()),
+            resource(T.serviceAccount, "app-account", { metadata: { namespace: "apps", name: "app", labels: labels() } }),
+        ],
+        message:
+            /Deployment "app" runs pods that mount the API token of ServiceAccount "app"\. Set automountServiceAccountToken: false on the pod, or on a ServiceAccount of its own/,
+    },
+    "kubernetes-service-account-tokens (default account)": {
+        pass: [resource(T.clickhouseInstallation, "chi", pod({ automountServiceAccountToken: false, containers: [goodContainer] }))],
+        fail: [resource(T.clickhouseInstallation, "chi", pod({ containers: [goodContainer] }))],
+        message: /ClickHouseInstallation "chi" runs pods that mount the API token of ServiceAccount "default"/,
+    },
+    "network-default-deny": {
+        pass: [
+            appsNamespace,
+            resource(T.deployment, "app", appDeployment()),
+            denyAll(),
+            resource(T.namespace, "idle", { metadata: { name: "idle", labels: labels() } }),
+        ],
+        fail: [appsNamespace, resource(T.deployment, "app", appDeployment()), denyAll({ ingress: [{ from: [{ podSelector: {} }] }] })],
+        message:
+            /Namespace "apps" \(cell eu-1\) runs the cell's workloads with no default-deny NetworkPolicy, so any pod of the cluster reaches its stores\. Add one with podSelector: \{\} and policyTypes: \[Ingress, Egress\]/,
+    },
+    "network-default-deny (EKS)": {
+        pass: [
+            eksComponent,
+            resource(T.eks, "eks", { tags: tags() }, inEksComponent),
+            resource(T.eksAddon, "cni", { addonName: "vpc-cni", configurationValues: '{"enableNetworkPolicy":"true"}' }, inEksComponent),
+        ],
+        fail: [
+            eksComponent,
+            resource(T.eks, "eks", { tags: tags() }, inEksComponent),
+            resource(T.eksAddon, "cni", { addonName: "vpc-cni" }, inEksComponent),
+        ],
+        message:
+            /Cluster "eks" runs the VPC CNI without its network policy agent, so NetworkPolicies are not enforced\. Add the vpc-cni add-on with configurationValues \{"enableNetworkPolicy": "true"\}/,
+    },
+    "network-default-deny (AKS)": {
+        pass: [resource(T.aks, "aks", { networkProfile: { networkPlugin: "azure", networkPolicy: "cilium" } })],
+        fail: [resource(T.aks, "aks", { networkProfile: { networkPlugin: "azure" } })],
+        message:
+            /ManagedCluster "aks" has networkProfile\.networkPolicy undefined, so NetworkPolicies are not enforced\. Set it to one of azure, calico, cilium/,
     },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],

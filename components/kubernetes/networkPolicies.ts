@@ -1,0 +1,99 @@
+import * as networking from "@pulumi/kubernetes/networking/v1";
+import type * as k8s from "@pulumi/kubernetes/types/input";
+import * as pulumi from "@pulumi/pulumi";
+import type { CellContext } from "../platform";
+import { APP_PORT } from "./appDeployment";
+import { OPERATORS_NAMESPACE } from "./clusterOperators";
+
+/** Traffic a cell's pods may send out of the cluster: to a network, on some TCP ports. */
+export interface EgressRule {
+    /** Why it is allowed, as the policy's name: lower case and dashes. */
+    name: string;
+    cidr: string;
+    ports: { port: number; endPort?: number }[];
+}
+
+export interface CellNetworkPoliciesArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+    /** What the cell's managed services outside the cluster need (RDS, MSK, Flexible Server, Event Hubs). */
+    egress: readonly EgressRule[];
+}
+
+const NAMESPACE_NAME = "kubernetes.io/metadata.name";
+const ALL_PODS = {};
+const tcp = (port: number, endPort?: number) => ({ protocol: "TCP", port, ...(endPort ? { endPort } : {}) });
+
+/**
+ * Default-deny for the cell's data namespace, then only the paths a cell needs:
+ * - its pods with each other (apps → stores, ClickHouse → Keeper, brokers and Postgres replicas with their peers);
+ * - DNS, and HTTPS out: the cloud's APIs (S3, KMS, STS, Entra ID, Blob) and the cluster's API server, which
+ *   CloudNativePG's instances, Strimzi's entity operator and the Flink and Spark jobs call. A NetworkPolicy cannot
+ *   name a cloud service, only addresses, so this one is by port;
+ * - the cluster's operators to the workloads they manage;
+ * - routers (of any cell on the cluster) to the ingest API;
+ * - the target's own egress (its managed stores).
+ */
+export class CellNetworkPolicies extends pulumi.ComponentResource {
+    constructor(name: string, args: CellNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:CellNetworkPolicies", name, {}, opts);
+        const { labels } = args.context;
+        const policy = (policyName: string, spec: k8s.networking.v1.NetworkPolicySpec) =>
+            new networking.NetworkPolicy(
+                `${name}-${policyName}`,
+                { metadata: { name: policyName, namespace: args.namespace, labels: labels.kubernetes }, spec },
+                { parent: this },
+            );
+
+        policy("default-deny", { podSelector: ALL_PODS, policyTypes: ["Ingress", "Egress"] });
+        policy("within-cell", {
+            podSelector: ALL_PODS,
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: ALL_PODS }] }],
+            egress: [{ to: [{ podSelector: ALL_PODS }] }],
+        });
+        policy("dns", {
+            podSelector: ALL_PODS,
+            policyTypes: ["Egress"],
+            egress: [
+                {
+                    to: [
+                        {
+                            namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: "kube-system" } },
+                            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+                        },
+                    ],
+                    ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
+                },
+            ],
+        });
+        policy("https-out", {
+            podSelector: ALL_PODS,
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443), tcp(6443)] }],
+        });
+        policy("from-operators", {
+            podSelector: ALL_PODS,
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: OPERATORS_NAMESPACE } } }] }],
+        });
+        policy("router-to-ingest", {
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingest" } },
+            policyTypes: ["Ingress"],
+            ingress: [
+                {
+                    from: [{ namespaceSelector: ALL_PODS, podSelector: { matchLabels: { "app.kubernetes.io/name": "router" } } }],
+                    ports: [tcp(APP_PORT)],
+                },
+            ],
+        });
+        for (const rule of args.egress) {
+            policy(rule.name, {
+                podSelector: ALL_PODS,
+                policyTypes: ["Egress"],
+                egress: [{ to: [{ ipBlock: { cidr: rule.cidr } }], ports: rule.ports.map((p) => tcp(p.port, p.endPort)) }],
+            });
+        }
+        this.registerOutputs({});
+    }
+}
