@@ -78,7 +78,7 @@ describe.each([
             "router-to-ingest",
             "within-cell",
         ]);
-        for (const policy of Object.values(policies) as ResourceProps[]) expect(policy.namespace).toBe("cell-1-data");
+        for (const policy of Object.values<ResourceProps>(policies)) expect(policy.namespace).toBe("cell-1-data");
         expect(policies["default-deny"]).toEqual({ namespace: "cell-1-data", podSelector: {}, policyTypes: ["Ingress", "Egress"] });
         expect(policies["within-cell"]).toMatchObject({
             ingress: [{ from: [{ podSelector: {} }] }],
