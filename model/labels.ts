@@ -58,6 +58,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:kms/alias:Alias",
     "aws:msk/configuration:Configuration",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLogging:BucketLogging",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",

@@ -60,6 +60,8 @@ export function stackConfig(stack: string): Record<string, unknown> {
 }
 
 /** Every generated password starts with this, so tests can find one wherever it leaks. */
+/** The account the offline AWS provider answers as (AWS's documentation example account). */
+export const OFFLINE_AWS_ACCOUNT = "123456789012";
 export const SECRET_MARKER = "secret-value-of-";
 
 /** Values the clouds compute on create, for the outputs the program reads back. */
@@ -185,6 +187,14 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                     const { namespaceName, authorizationRuleName } = args.inputs;
                     return {
                         primaryConnectionString: `Endpoint=sb://${namespaceName}.servicebus.windows.net/;SharedAccessKeyName=${authorizationRuleName};SharedAccessKey=${SECRET_MARKER}${authorizationRuleName}`,
+                    };
+                }
+                if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
+                    return {
+                        accountId: OFFLINE_AWS_ACCOUNT,
+                        arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:user/offline`,
+                        userId: "offline",
+                        id: OFFLINE_AWS_ACCOUNT,
                     };
                 }
                 if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") {

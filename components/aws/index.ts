@@ -1,5 +1,4 @@
 import { Provider as AwsProvider } from "@pulumi/aws/provider";
-import * as kms from "@pulumi/aws/kms";
 import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
@@ -7,6 +6,8 @@ import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platfor
 import { AppPodIdentity, exportsPolicy, mskPolicy } from "./podIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
+import { AwsAuditTrail } from "./auditTrail";
+import { cellKey } from "./cellKey";
 import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
 import { AwsNetwork } from "./network";
@@ -19,23 +20,13 @@ const KAFKA_APPS: Partial<Record<AppName, KafkaApp>> = { ingest: "ingest", "inge
 /** AWS: managed Postgres (RDS), Kafka (MSK) and storage (S3); ClickHouse and the operators on EKS. */
 export const awsTarget: CellTarget = {
     platform(context: CellContext): CellPlatform {
-        const { cell, parent, labels } = context;
+        const { cell, parent } = context;
         const provider = new AwsProvider(`${cell.id}-aws`, { region: cell.region }, { parent });
         const opts = { parent, providers: [provider] };
 
-        const key = new kms.Key(
-            `${cell.id}-key`,
-            {
-                description: `Cellplane ${cell.id}: encryption of Postgres, Kafka, exports and Kubernetes secrets`,
-                enableKeyRotation: true,
-                deletionWindowInDays: 30,
-                tags: labels.tags,
-            },
-            { parent, provider },
-        );
-        new kms.Alias(`${cell.id}-key`, { name: `alias/cellplane-${cell.id}`, targetKeyId: key.keyId }, { parent, provider });
-
-        const network = new AwsNetwork(`${cell.id}-network`, { context }, opts);
+        const { key, accountId } = cellKey(context, { parent, provider });
+        const audit = new AwsAuditTrail(`${cell.id}-audit`, { context, key, accountId }, opts);
+        const network = new AwsNetwork(`${cell.id}-network`, { context, audit }, opts);
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
         const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
             { name: "to-rds-and-msk", cidr: network.cidr, ports: [{ port: 5432 }, { port: 9094, endPort: 9098 }] },
@@ -63,7 +54,11 @@ export const awsTarget: CellTarget = {
         };
         /** ClickHouse writes the exports: the bucket and its key, through the servers' own role. */
         const exportsStore = () => {
-            const store = new S3ObjectStore(`${cell.id}-object-store`, { context, key }, opts);
+            const store = new S3ObjectStore(
+                `${cell.id}-object-store`,
+                { context, key, accessLogs: { bucket: audit.accessLogsBucket.id } },
+                opts,
+            );
             podIdentity(
                 "clickhouse",
                 CLICKHOUSE_SERVICE_ACCOUNT,
@@ -72,8 +67,8 @@ export const awsTarget: CellTarget = {
             return store;
         };
         return {
-            postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key }, opts),
-            kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key }, opts)),
+            postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key, audit }, opts),
+            kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key, audit }, opts)),
             clickhouse: () => inCluster.clickhouse(),
             objectStore: exportsStore,
             streamOperators: () => inCluster.streamOperators(),

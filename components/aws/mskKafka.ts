@@ -4,6 +4,7 @@ import * as msk from "@pulumi/aws/msk";
 import * as pulumi from "@pulumi/pulumi";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
+import type { AwsAuditTrail } from "./auditTrail";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
 
@@ -11,6 +12,7 @@ export interface MskKafkaArgs {
     context: CellContext;
     network: AwsNetwork;
     key: kms.Key;
+    audit: AwsAuditTrail;
 }
 
 export const KAFKA_VERSION = VERSIONS.msk.version;
@@ -62,6 +64,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
                 },
                 clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
                 configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
+                loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: args.audit.brokerLogs.name } } },
                 tags: labels.tags,
             },
             { parent: this },

@@ -4,9 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { addressPlanOf } from "../../model/addressPlan";
 import { cellOctetOf } from "../../model/config";
 import type { CellContext } from "../platform";
+import type { AwsAuditTrail } from "./auditTrail";
 
 export interface AwsNetworkArgs {
     context: CellContext;
+    /** Where the VPC's flow logs go: the cell's audit trail. */
+    audit: AwsAuditTrail;
 }
 
 /** Zones where EKS cannot place a control plane's network interfaces (docs.aws.amazon.com/eks/latest/userguide/network-reqs.html). */
@@ -125,6 +128,21 @@ export class AwsNetwork extends pulumi.ComponentResource {
                     { description: "Kafka (TLS, IAM)", protocol: "tcp", fromPort: 9094, toPort: 9098, cidrBlocks: [plan.cidr] },
                 ],
                 egress: [{ description: "Within the cell", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [plan.cidr] }],
+                tags,
+            },
+            parent,
+        );
+
+        // Every accepted and rejected flow of the VPC, kept in the cell's region under its key.
+        new ec2.FlowLog(
+            `${name}-flow-logs`,
+            {
+                vpcId: this.vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: args.audit.flowLogs.arn,
+                iamRoleArn: args.audit.flowLogsRole.arn,
+                maxAggregationInterval: 60,
                 tags,
             },
             parent,

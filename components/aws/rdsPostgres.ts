@@ -6,6 +6,7 @@ import { generatedPassword } from "../secrets";
 import type { PostgresConnection } from "../../model/connections";
 import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
 import { rdsCaBundle } from "./rdsCa";
+import { type AwsAuditTrail, RDS_LOG_EXPORTS, rdsIdentifierOf } from "./auditTrail";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
 
@@ -13,6 +14,7 @@ export interface RdsPostgresArgs {
     context: CellContext;
     network: AwsNetwork;
     key: kms.Key;
+    audit: AwsAuditTrail;
 }
 
 export const POSTGRES_ENGINE_VERSION = VERSIONS.rdsPostgres.version;
@@ -40,6 +42,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
         this.instance = new rds.Instance(
             `${name}-db`,
             {
+                identifier: rdsIdentifierOf(cell.id),
                 engine: "postgres",
                 engineVersion: POSTGRES_ENGINE_VERSION,
                 instanceClass: AWS_INSTANCE_TYPES[cell.size].database,
@@ -62,9 +65,11 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
                 autoMinorVersionUpgrade: true,
                 performanceInsightsEnabled: production,
                 performanceInsightsKmsKeyId: production ? args.key.arn : undefined,
+                // Into the audit trail's groups, which exist first so RDS never creates them unencrypted.
+                enabledCloudwatchLogsExports: RDS_LOG_EXPORTS,
                 tags,
             },
-            { parent: this, protect: production },
+            { parent: this, protect: production, dependsOn: args.audit.databaseLogs },
         );
 
         this.host = this.instance.address;

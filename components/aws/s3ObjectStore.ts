@@ -4,13 +4,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
+import { privateBucket } from "./privateBucket";
 
 export interface S3ObjectStoreArgs {
     context: CellContext;
     key: kms.Key;
+    /** Where S3 delivers the bucket's access logs: the cell's audit bucket. */
+    accessLogs: { bucket: pulumi.Input<string> };
 }
 
-/** The cell's Parquet exports: SSE-KMS, no public access, versioned, TLS only, tiered by age (seed 002 §3.4.3). */
+/** The cell's Parquet exports: SSE-KMS, no public access, versioned, TLS only, access-logged, tiered by age (seed 002 §3.4.3). */
 export class S3ObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucketResource: s3.Bucket;
     readonly bucket: pulumi.Output<string>;
@@ -22,39 +25,12 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
         const { cell, production, retentionDays, labels } = args.context;
         const parent = { parent: this };
 
-        const bucket = new s3.Bucket(
-            `${name}-exports`,
-            { forceDestroy: !production, tags: labels.tags },
-            { parent: this, protect: production },
-        );
+        const bucket = privateBucket(name, `${name}-exports`, { key: args.key, tags: labels.tags, production }, this);
         this.bucketResource = bucket;
-        new s3.BucketOwnershipControls(
-            `${name}-ownership`,
-            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-            parent,
-        );
-        new s3.BucketPublicAccessBlock(
-            `${name}-no-public`,
-            {
-                bucket: bucket.id,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            },
-            parent,
-        );
-        new s3.BucketServerSideEncryptionConfiguration(
-            `${name}-sse`,
-            {
-                bucket: bucket.id,
-                rules: [
-                    {
-                        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.key.arn },
-                        bucketKeyEnabled: true,
-                    },
-                ],
-            },
+        // Every request on the exports is recorded in the cell's audit bucket.
+        new s3.BucketLogging(
+            `${name}-access-logs`,
+            { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: `s3-access/${cell.id}-exports/` },
             parent,
         );
         new s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
@@ -82,29 +58,6 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
             },
             parent,
         );
-        new s3.BucketPolicy(
-            `${name}-tls-only`,
-            {
-                bucket: bucket.id,
-                policy: bucket.arn.apply((arn) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Sid: "DenyInsecureTransport",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "s3:*",
-                                Resource: [arn, `${arn}/*`],
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
-                        ],
-                    }),
-                ),
-            },
-            parent,
-        );
-
         this.bucket = bucket.bucket;
         this.endpoint = pulumi.output(`https://s3.${cell.region}.amazonaws.com`);
         // No keys: ClickHouse writes with its pod's role (SSE-KMS needs kms:GenerateDataKey on the cell's key too).

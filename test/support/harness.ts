@@ -41,6 +41,13 @@ export function single(run: ProgramRun, type: string): MockedResource {
     return found[0];
 }
 
+/** The resource of a name; fails if there is none. */
+export function named(run: ProgramRun, name: string): MockedResource {
+    const found = run.resources.find((r) => r.name === name && !r.type.startsWith("cellplane:"));
+    if (!found) throw new Error(`no resource named ${name}`);
+    return found;
+}
+
 /** The plain value of an input Pulumi sent as a secret; fails if it was sent in the clear. */
 export function secretValue(input: unknown): unknown {
     const envelope = input as Record<string, unknown> | undefined;

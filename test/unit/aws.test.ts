@@ -6,6 +6,8 @@ import { CELL_SHAPES } from "../../model/sizing";
 import {
     CLICKHOUSE_INSTALLATION,
     KEEPER_INSTALLATION,
+    named,
+    OFFLINE_AWS_ACCOUNT,
     ofType,
     ProgramRun,
     SECRET_MARKER,
@@ -92,10 +94,10 @@ describe.each([
     });
 
     test("keeps exports in an S3 bucket with SSE-KMS, no public access, versioning and the retention lifecycle", () => {
-        expect(single(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([
+        expect(named(run, "cell-1-object-store-sse").inputs.rules).toEqual([
             { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key() }, bucketKeyEnabled: true },
         ]);
-        expect(single(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+        expect(named(run, "cell-1-object-store-no-public").inputs).toMatchObject({
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
@@ -108,8 +110,81 @@ describe.each([
             { days: 365, storageClass: "GLACIER" },
         ]);
         expect(exports.expiration).toEqual({ days: 2555 });
-        const policy = JSON.parse(single(run, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        const policy = JSON.parse(named(run, "cell-1-object-store-tls-only").inputs.policy);
         expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    });
+
+    test("keeps an audit trail in the cell's region under its key: VPC flows, broker and database logs, and the exports' access logs", () => {
+        const region = cell.region;
+        const keyPolicy = JSON.parse(single(run, "aws:kms/key:Key").inputs.policy);
+        expect(keyPolicy.Statement).toEqual(
+            expect.arrayContaining([
+                expect.objectContaining({
+                    Principal: { Service: `logs.${region}.amazonaws.com` },
+                    Condition: {
+                        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:${OFFLINE_AWS_ACCOUNT}:log-group:*` },
+                    },
+                }),
+                expect.objectContaining({
+                    Principal: { Service: "logging.s3.amazonaws.com" },
+                    Condition: { StringEquals: { "aws:SourceAccount": OFFLINE_AWS_ACCOUNT } },
+                }),
+            ]),
+        );
+        const groups = ofType(run, "aws:cloudwatch/logGroup:LogGroup");
+        expect(groups.map((g) => g.inputs.name).sort()).toEqual(
+            [
+                "/aws/rds/instance/cellplane-cell-1/postgresql",
+                "/aws/rds/instance/cellplane-cell-1/upgrade",
+                "/cellplane/cell-1/msk-brokers",
+                "/cellplane/cell-1/vpc-flow-logs",
+            ].sort(),
+        );
+        for (const group of groups) expect(group.inputs).toMatchObject({ kmsKeyId: key(), retentionInDays: production ? 365 : 30 });
+        const groupArn = (name: string) => `arn:aws:mock:::${groups.find((g) => g.inputs.name === name)!.name}`;
+
+        const flowLog = single(run, "aws:ec2/flowLog:FlowLog").inputs;
+        expect(flowLog).toMatchObject({
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: groupArn("/cellplane/cell-1/vpc-flow-logs"),
+        });
+        expect(flowLog.vpcId).toBe(single(run, "aws:ec2/vpc:Vpc").id);
+        const writer = ofType(run, "aws:iam/role:Role").find((r) => flowLog.iamRoleArn.includes(r.name))!;
+        expect(JSON.parse(writer.inputs.assumeRolePolicy).Statement).toEqual([
+            expect.objectContaining({
+                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                Condition: { StringEquals: { "aws:SourceAccount": OFFLINE_AWS_ACCOUNT } },
+            }),
+        ]);
+
+        const database = single(run, "aws:rds/instance:Instance");
+        expect(database.inputs).toMatchObject({ identifier: "cellplane-cell-1", enabledCloudwatchLogsExports: ["postgresql", "upgrade"] });
+        // RDS would create its groups itself, unencrypted, if they did not exist before the instance.
+        expect(database.dependsOn).toEqual(
+            expect.arrayContaining(groups.filter((g) => g.inputs.name.startsWith("/aws/rds/")).map((g) => g.name)),
+        );
+        expect(single(run, "aws:msk/cluster:Cluster").inputs.loggingInfo).toEqual({
+            brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: "/cellplane/cell-1/msk-brokers" } },
+        });
+
+        const logging = single(run, "aws:s3/bucketLogging:BucketLogging").inputs;
+        const accessLogs = named(run, "cell-1-audit-access-logs");
+        expect(logging).toMatchObject({
+            bucket: named(run, "cell-1-object-store-exports").id,
+            targetBucket: accessLogs.id,
+            targetPrefix: "s3-access/cell-1-exports/",
+        });
+        expect(named(run, "cell-1-audit-access-logs-sse").inputs.rules[0].applyServerSideEncryptionByDefault).toEqual({
+            sseAlgorithm: "aws:kms",
+            kmsMasterKeyId: key(),
+        });
+        const delivery = JSON.parse(named(run, "cell-1-audit-access-logs-tls-only").inputs.policy).Statement[1];
+        expect(delivery).toMatchObject({
+            Principal: { Service: "logging.s3.amazonaws.com" },
+            Action: "s3:PutObject",
+            Condition: { StringEquals: { "aws:SourceAccount": OFFLINE_AWS_ACCOUNT } },
+        });
     });
 
     test("provisions volumes through the EBS CSI add-on with a role of its own, into a default gp3 class encrypted with the cell's key", () => {
@@ -241,7 +316,7 @@ describe.each([
         const policy = JSON.parse(
             ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-clickhouse-identity-policy")!.inputs.policy,
         );
-        const bucket = single(run, "aws:s3/bucket:Bucket");
+        const bucket = named(run, "cell-1-object-store-exports");
         expect(policy.Statement).toEqual([
             {
                 Effect: "Allow",
