@@ -72,6 +72,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "azure-native:eventhub:NamespaceAuthorizationRule",
     "azure-native:eventhub:NamespaceNetworkRuleSet",
     "azure-native:managedidentity:FederatedIdentityCredential",
+    "azure-native:monitor:DiagnosticSetting",
     "azure-native:network:Subnet",
     "azure-native:storage:BlobContainer",
     "azure-native:storage:ManagementPolicy",

@@ -1,4 +1,5 @@
 import type { Policies } from "@pulumi/policy";
+import { AUDIT_LOGGING_POLICIES } from "./audit";
 import { ENCRYPTION_POLICIES } from "./encryption";
 import { EXPOSURE_POLICIES } from "./exposure";
 import { KUBERNETES_POLICIES } from "./kubernetes";
@@ -18,6 +19,7 @@ export const POLICIES: Policies = [
     ...TAGGING_POLICIES,
     ...SAFEGUARD_POLICIES,
     ...KUBERNETES_POLICIES,
+    ...AUDIT_LOGGING_POLICIES,
     ...LOCAL_POLICIES,
     ...VERSION_POLICIES,
 ];

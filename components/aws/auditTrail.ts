@@ -3,6 +3,7 @@ import * as iam from "@pulumi/aws/iam";
 import type * as kms from "@pulumi/aws/kms";
 import type * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
+import { auditRetentionDays } from "../../model/audit";
 import type { CellContext } from "../platform";
 import { privateBucket } from "./privateBucket";
 
@@ -12,11 +13,11 @@ export interface AwsAuditTrailArgs {
     accountId: pulumi.Input<string>;
 }
 
-/** How long the cell keeps its audit records: a year in production, a month elsewhere (CloudWatch's allowed values). */
-export const auditRetentionDays = (production: boolean) => (production ? 365 : 30);
-
-/** The RDS instance's identifier, fixed so its log groups can exist, encrypted, before RDS would create them plain. */
-export const rdsIdentifierOf = (cellId: string) => `cellplane-${cellId}`;
+/**
+ * The RDS instance's identifier, fixed so its log groups can exist, encrypted, before RDS would create them plain.
+ * RDS refuses two hyphens in a row, which a cell id may have.
+ */
+export const rdsIdentifierOf = (cellId: string) => `cellplane-${cellId}`.replace(/-{2,}/g, "-");
 /** The logs RDS PostgreSQL exports to CloudWatch: the server's log (connections, errors) and upgrades. */
 export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"];
 

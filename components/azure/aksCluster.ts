@@ -6,6 +6,7 @@ import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import { ClusterKey } from "./clusterKey";
+import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
 
@@ -13,6 +14,7 @@ export interface AksClusterArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
     network: AzureNetwork;
+    audit: AzureAuditTrail;
 }
 
 export const AKS_VERSION = VERSIONS.aks.version;
@@ -116,6 +118,8 @@ export class AksCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [key, subnetAccess] },
         );
+        // Who did what through the API server (kube-audit, kube-audit-admin, guard), into the cell's audit workspace.
+        args.audit.diagnose(`${name}-diagnostics`, this.cluster.id, "audit", this);
         this.oidcIssuer = this.cluster.oidcIssuerProfile.apply((profile) => profile?.issuerURL ?? "");
 
         const credentials = containerservice.listManagedClusterUserCredentialsOutput(

@@ -1,10 +1,11 @@
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
+import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
+import { privateStorageAccount } from "./privateStorageAccount";
 
 /** The redundancies whose accounts offer the archive tier (learn.microsoft.com/azure/storage/blobs/access-tiers-overview). */
 const ARCHIVE_CAPABLE = new Set(["Standard_LRS", "Standard_GRS", "Standard_RAGRS"]);
@@ -12,6 +13,7 @@ export interface BlobObjectStoreArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
     network: AzureNetwork;
+    audit: AzureAuditTrail;
 }
 
 export const EXPORTS_CONTAINER = "exports";
@@ -29,39 +31,20 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
     constructor(name: string, args: BlobObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
-        const { cell, production, retentionDays, labels } = args.context;
+        const { production, retentionDays } = args.context;
 
-        // Account names are global, 3-24 lowercase letters and digits.
-        const suffix = new random.RandomString(`${name}-suffix`, { length: 6, special: false, upper: false }, { parent: this });
         const redundancy = production ? "Standard_ZRS" : "Standard_LRS";
-        const account = new storage.StorageAccount(
-            `${name}-account`,
+        const account = privateStorageAccount(
+            name,
             {
+                context: args.context,
                 resourceGroupName: args.resourceGroupName,
-                location: cell.region,
-                accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
-                kind: "StorageV2",
-                sku: { name: redundancy },
-                accessTier: "Hot",
-                enableHttpsTrafficOnly: true,
-                minimumTlsVersion: "TLS1_2",
-                allowBlobPublicAccess: false,
-                allowSharedKeyAccess: false,
-                allowCrossTenantReplication: false,
-                encryption: {
-                    keySource: "Microsoft.Storage",
-                    requireInfrastructureEncryption: true,
-                    services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
-                },
-                networkRuleSet: {
-                    defaultAction: "Deny",
-                    bypass: "None",
-                    virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }],
-                },
-                tags: labels.tags,
+                redundancy,
+                network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
             },
             { parent: this, protect: production },
         );
+        args.audit.diagnose(`${name}-diagnostics`, pulumi.interpolate`${account.id}/blobServices/default`, "allLogs", this);
 
         const container = new storage.BlobContainer(
             `${name}-exports`,

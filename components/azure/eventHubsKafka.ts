@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { cellTopics, CONSUMER_GROUP } from "../../apps/shared/topics";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
+import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS } from "./sizing";
 
@@ -10,6 +11,7 @@ export interface EventHubsKafkaArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
     network: AzureNetwork;
+    audit: AzureAuditTrail;
 }
 
 /** The longest an Event Hub keeps events, per tier (Event Hubs quotas: Standard 7 days, Premium 90). */
@@ -41,6 +43,8 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
             },
             { parent: this },
         );
+        // Connections, authorization failures and the Kafka coordinator's errors, into the cell's audit workspace.
+        args.audit.diagnose(`${name}-diagnostics`, namespace.id, "allLogs", this);
         new eventhub.NamespaceNetworkRuleSet(
             `${name}-network`,
             {

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { PostgresConnection } from "../../model/connections";
 import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
+import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
 import { AZURE_SKUS, flexibleServerStorageGb } from "./sizing";
 
@@ -11,6 +12,7 @@ export interface FlexiblePostgresArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
     network: AzureNetwork;
+    audit: AzureAuditTrail;
 }
 
 const DATABASE = "cellplane";
@@ -62,6 +64,9 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
             },
             { parent: this },
         );
+
+        // The server's logs (connections, errors, sessions) go to the cell's audit workspace.
+        args.audit.diagnose(`${name}-diagnostics`, server.id, "allLogs", this);
 
         this.host = server.fullyQualifiedDomainName.apply((fqdn) => fqdn ?? "");
         this.port = pulumi.output(5432);

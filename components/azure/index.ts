@@ -2,6 +2,7 @@ import * as resources from "@pulumi/azure-native/resources";
 import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { AksCluster } from "./aksCluster";
+import { AzureAuditTrail } from "./auditTrail";
 import { BlobObjectStore } from "./blobObjectStore";
 import { EventHubsKafka } from "./eventHubsKafka";
 import { FlexiblePostgres } from "./flexiblePostgres";
@@ -17,8 +18,9 @@ export const azureTarget: CellTarget = {
         const group = new resources.ResourceGroup(`${cell.id}-rg`, { location: cell.region, tags: labels.tags }, opts);
         const resourceGroupName = group.name;
 
-        const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName }, opts);
-        const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network }, opts);
+        const audit = new AzureAuditTrail(`${cell.id}-audit`, { context, resourceGroupName }, opts);
+        const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName, audit }, opts);
+        const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network, audit }, opts);
         const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
             { name: "to-flexible-server", cidr: network.plan.cidr, ports: [{ port: 5432 }] },
             // Event Hubs answers on its public address; its network rules admit the cell's subnet only.
@@ -38,15 +40,15 @@ export const azureTarget: CellTarget = {
             opts,
         );
         return {
-            postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network }, opts),
-            kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network }, opts),
+            postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network, audit }, opts),
+            kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts),
             clickhouse: () =>
                 inCluster.clickhouse({
                     annotations: { "azure.workload.identity/client-id": clickhouseIdentity.clientId },
                     podLabels: { "azure.workload.identity/use": "true" },
                 }),
             objectStore: () => {
-                const store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network }, opts);
+                const store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network, audit }, opts);
                 clickhouseIdentity.grant(`${cell.id}-clickhouse-writes-exports`, store.accountId, STORAGE_BLOB_DATA_CONTRIBUTOR);
                 return store;
             },

@@ -2,12 +2,15 @@ import * as network from "@pulumi/azure-native/network";
 import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as pulumi from "@pulumi/pulumi";
 import { type AddressPlan, addressPlanOf } from "../../model/addressPlan";
+import type { AzureAuditTrail } from "./auditTrail";
 import { cellOctetOf } from "../../model/config";
 import type { CellContext } from "../platform";
 
 export interface AzureNetworkArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
+    /** Where the VNet's flow logs go: the cell's audit trail. */
+    audit: AzureAuditTrail;
 }
 
 /**
@@ -35,6 +38,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
             { ...common, location: cell.region, addressSpace: { addressPrefixes: [plan.cidr] } },
             parent,
         );
+        args.audit.flowLogs(`${name}-flow-logs`, vnet.id, this);
         const postgresRules = new network.NetworkSecurityGroup(
             `${name}-postgres`,
             {

@@ -3,7 +3,18 @@ import { cellOctetOf } from "../../model/config";
 import { NETWORK_CONTRIBUTOR, requireEncryptionAtHost } from "../../components/azure/aksCluster";
 import { AZURE_SKUS, FLEXIBLE_SERVER_STORAGE_GB, flexibleServerStorageGb } from "../../components/azure/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
-import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, SECRET_MARKER, secretValue, single, singleCellStack } from "../support/harness";
+import {
+    CLICKHOUSE_INSTALLATION,
+    named,
+    ofType,
+    ProgramRun,
+    SECRET_MARKER,
+    secretValue,
+    single,
+    singleCellStack,
+} from "../support/harness";
+import { NETWORK_WATCHER_GROUP } from "../../components/azure/auditTrail";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../components/azure/workloadIdentity";
 import type { ResourceProps } from "../../model/resourceProps";
 
 const cell = { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" };
@@ -24,6 +35,48 @@ describe.each([
         const located = run.resources.filter((r) => r.type.startsWith("azure-native:") && r.inputs.location !== undefined);
         const regions = new Set(located.filter((r) => !r.type.startsWith("azure-native:privatedns:")).map((r) => r.inputs.location));
         expect([...regions]).toEqual(["westeurope"]);
+    });
+
+    test("keeps an audit trail in its region: the services' diagnostic logs in a workspace, the VNet's flows in a closed account", () => {
+        const retention = production ? 365 : 30;
+        const workspace = single(run, "azure-native:operationalinsights:Workspace");
+        expect(workspace.inputs).toMatchObject({
+            location: "westeurope",
+            retentionInDays: retention,
+            features: { disableLocalAuth: true },
+        });
+        const settings = ofType(run, "azure-native:monitor:DiagnosticSetting");
+        const idOf = (name: string) => `${name}-id`;
+        const sent = Object.fromEntries(settings.map((d) => [d.inputs.resourceUri, d.inputs.logs]));
+        expect(settings.every((d) => d.inputs.workspaceId === idOf(workspace.name))).toBe(true);
+        expect(sent).toEqual({
+            [idOf(single(run, "azure-native:dbforpostgresql:Server").name)]: [{ categoryGroup: "allLogs", enabled: true }],
+            [idOf(single(run, "azure-native:eventhub:Namespace").name)]: [{ categoryGroup: "allLogs", enabled: true }],
+            [idOf(single(run, "azure-native:containerservice:ManagedCluster").name)]: [{ categoryGroup: "audit", enabled: true }],
+            [`${idOf("cell-1-object-store-account")}/blobServices/default`]: [{ categoryGroup: "allLogs", enabled: true }],
+            [`${idOf("cell-1-audit-flow-logs-account")}/blobServices/default`]: [{ categoryGroup: "allLogs", enabled: true }],
+        });
+        const flowLog = single(run, "azure-native:network:FlowLog").inputs;
+        expect(flowLog).toMatchObject({
+            resourceGroupName: NETWORK_WATCHER_GROUP,
+            networkWatcherName: "NetworkWatcher_westeurope",
+            location: "westeurope",
+            targetResourceId: idOf(single(run, "azure-native:network:VirtualNetwork").name),
+            storageId: idOf("cell-1-audit-flow-logs-account"),
+            enabled: true,
+            retentionPolicy: { enabled: true, days: retention },
+        });
+        // The account takes no shared key and admits only trusted Azure services: Network Watcher writes as its own identity.
+        expect(named(run, "cell-1-audit-flow-logs-account").inputs).toMatchObject({
+            allowSharedKeyAccess: false,
+            networkRuleSet: { defaultAction: "Deny", bypass: "AzureServices" },
+        });
+        const [writer] = flowLog.identity.userAssignedIdentities;
+        const grant = ofType(run, "azure-native:authorization:RoleAssignment").find(
+            (g) => g.inputs.scope === idOf("cell-1-audit-flow-logs-account"),
+        )!;
+        expect(grant.inputs.roleDefinitionId).toBe(STORAGE_BLOB_DATA_CONTRIBUTOR);
+        expect(writer).toBe(idOf("cell-1-audit-flow-logs-writer"));
     });
 
     test("runs PostgreSQL 16 Flexible Server with private access only", () => {
@@ -60,7 +113,7 @@ describe.each([
     });
 
     test("keeps exports in a StorageV2 account: HTTPS only, TLS 1.2, infrastructure encryption, no public blobs", () => {
-        const account = single(run, "azure-native:storage:StorageAccount").inputs;
+        const account = named(run, "cell-1-object-store-account").inputs;
         expect(account).toMatchObject({
             kind: "StorageV2",
             sku: { name: production ? "Standard_ZRS" : "Standard_LRS" },
@@ -76,7 +129,7 @@ describe.each([
 
     test("tiers exports to cool after 90 days, to the coldest tier the account's redundancy has after 365, and deletes them at the retention", () => {
         const [rule] = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
-        const sku = single(run, "azure-native:storage:StorageAccount").inputs.sku.name;
+        const sku = named(run, "cell-1-object-store-account").inputs.sku.name;
         // Azure offers no archive tier on zone-redundant accounts (ZRS, GZRS, RA-GZRS).
         expect(sku).toBe(production ? "Standard_ZRS" : "Standard_LRS");
         expect(rule.definition.actions.baseBlob).toEqual({
@@ -176,8 +229,8 @@ describe.each([
             principalId: `${identity.name}-principal`,
             principalType: "ServicePrincipal",
         });
-        expect(grant.scope).toBe(`${single(run, "azure-native:storage:StorageAccount").name}-id`);
-        expect(single(run, "azure-native:storage:StorageAccount").inputs.allowSharedKeyAccess).toBe(false);
+        expect(grant.scope).toBe(`${named(run, "cell-1-object-store-account").name}-id`);
+        expect(named(run, "cell-1-object-store-account").inputs.allowSharedKeyAccess).toBe(false);
     });
 });
 

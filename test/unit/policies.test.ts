@@ -102,6 +102,10 @@ const appDeployment = (securityContext: ResourceProps = {}) => ({
         },
     },
 });
+const azureNetwork = resource("cellplane:azure:Network", "azure-net", {});
+const inAzureNetwork = { parent: azureNetwork.urn };
+const azureStore = resource("cellplane:azure:FlexiblePostgres", "azure-pg", {});
+const inAzureStore = { parent: azureStore.urn };
 const eksComponent = resource("cellplane:aws:EksCluster", "c", {});
 const inEksComponent = { parent: eksComponent.urn };
 const appsNamespace = resource(T.namespace, "apps", { metadata: { name: "apps", labels: labels() } });
@@ -558,6 +562,78 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         fail: [resource(T.aks, "aks", { networkProfile: { networkPlugin: "azure" } })],
         message:
             /ManagedCluster "aks" has networkProfile\.networkPolicy undefined, so NetworkPolicies are not enforced\. Set it to one of azure, calico, cilium/,
+    },
+    "audit-network-flow-logs": {
+        pass: [
+            network,
+            resource(T.vpc, "vpc", { tags: tags() }, inNetwork),
+            resource(T.flowLog, "flows", { trafficType: "ALL", tags: tags() }, inNetwork),
+            azureNetwork,
+            resource(T.virtualNetwork, "vnet", { location: "westeurope", tags: tags() }, inAzureNetwork),
+            resource(T.azureFlowLog, "vnet-flows", { enabled: true, tags: tags() }, inAzureNetwork),
+        ],
+        fail: [
+            network,
+            resource(T.vpc, "vpc", { tags: tags() }, inNetwork),
+            resource(T.flowLog, "flows", { trafficType: "REJECT", tags: tags() }, inNetwork),
+        ],
+        message: /Vpc "vpc" records no flow logs\. Add an ec2\.FlowLog of trafficType "ALL" into the cell's audit trail/,
+    },
+    "audit-network-flow-logs (VNet)": {
+        pass: [
+            azureNetwork,
+            resource(T.virtualNetwork, "vnet", { tags: tags() }, inAzureNetwork),
+            resource(T.azureFlowLog, "vnet-flows", {}, inAzureNetwork),
+        ],
+        fail: [
+            azureNetwork,
+            resource(T.virtualNetwork, "vnet", { tags: tags() }, inAzureNetwork),
+            resource(T.azureFlowLog, "vnet-flows", { enabled: false }, inAzureNetwork),
+        ],
+        message: /VirtualNetwork "vnet" records no flow logs\. Add a network\.FlowLog targeting it/,
+    },
+    "audit-service-logs": {
+        pass: [
+            resource(T.bucket, "exports", { bucket: "exports-1", tags: tags() }),
+            resource(T.bucket, "access-logs", { bucket: "logs-1", tags: tags() }),
+            resource(T.bucketLogging, "exports-logging", { bucket: "exports-1", targetBucket: "logs-1" }),
+            resource(T.rds, "db", { enabledCloudwatchLogsExports: ["postgresql", "upgrade"], tags: tags() }),
+            resource(T.msk, "kafka", { loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: "g" } } }, tags: tags() }),
+            resource(T.eks, "eks", { enabledClusterLogTypes: ["api", "audit"], tags: tags() }),
+        ],
+        fail: [resource(T.bucket, "exports", { bucket: "exports-1", tags: tags() })],
+        message: /Bucket "exports" keeps no record of who used it\. Add an s3\.BucketLogging into the cell's audit bucket/,
+    },
+    "audit-service-logs (RDS)": {
+        pass: [resource(T.rds, "db", { enabledCloudwatchLogsExports: ["postgresql"], tags: tags() })],
+        fail: [resource(T.rds, "db", { tags: tags() })],
+        message: /Instance "db" keeps no record of who used it\. Set enabledCloudwatchLogsExports: \["postgresql", "upgrade"\]/,
+    },
+    "audit-service-logs (diagnostic settings)": {
+        pass: [
+            azureStore,
+            resource(T.flexibleServer, "pg", { location: "westeurope", tags: tags() }, inAzureStore),
+            resource(T.diagnosticSetting, "pg-diagnostics", { logs: [{ categoryGroup: "allLogs", enabled: true }] }, inAzureStore),
+        ],
+        fail: [
+            azureStore,
+            resource(T.flexibleServer, "pg", { location: "westeurope", tags: tags() }, inAzureStore),
+            resource(T.diagnosticSetting, "pg-diagnostics", { logs: [{ categoryGroup: "allLogs", enabled: false }] }, inAzureStore),
+        ],
+        message: /Server "pg" keeps no record of who used it\. Add a monitor\.DiagnosticSetting beside it/,
+    },
+    "audit-records-kept": {
+        pass: [
+            resource(T.logGroup, "flows", { kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/k", retentionInDays: 365, tags: tags() }),
+            resource(T.logAnalyticsWorkspace, "ws", { retentionInDays: 30, location: "westeurope", tags: tags() }),
+        ],
+        fail: [resource(T.logGroup, "flows", { retentionInDays: 365, tags: tags() })],
+        message: /LogGroup "flows" is not encrypted with the cell's key\. Set kmsKeyId/,
+    },
+    "audit-records-kept (retention)": {
+        pass: [resource(T.logAnalyticsWorkspace, "ws", { retentionInDays: 365, tags: tags() })],
+        fail: [resource(T.logAnalyticsWorkspace, "ws", { retentionInDays: 7, tags: tags() })],
+        message: /Workspace "ws" keeps its records 7 days\. Set retentionInDays to at least 30/,
     },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
