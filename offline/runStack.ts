@@ -95,6 +95,13 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
             return { primaryEndpoints: { blob: `https://${inputs.accountName}.blob.core.windows.net/` } };
         case "random:index/randomPassword:RandomPassword":
             return { result: `${SECRET_MARKER}${name}` };
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: `${SECRET_MARKER}${name}` };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n-----END CERTIFICATE REQUEST-----\n` };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
         case "pulumi-nodejs:dynamic/cellplane:LocalObject":
             if (inputs.kind === "secret") return { value: `${SECRET_MARKER}${name}`, intact: true };
             if (inputs.kind === "certificateAuthority" || inputs.kind === "serverCertificate")

@@ -6,6 +6,7 @@ import type { ClickHouseConnection } from "../../model/connections";
 import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
 import { guaranteed, IMAGES, zoneSpread } from "./charts";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+import { ServerCertificate } from "./serverCertificate";
 
 export interface ClickHouseOnKubernetesArgs {
     context: CellContext;
@@ -40,6 +41,12 @@ export const CLICKHOUSE_GRANTS: Record<ClickHouseApp, string[]> = {
 /** The ServiceAccount of the ClickHouse servers, which write the exports. */
 export const CLICKHOUSE_SERVICE_ACCOUNT = "cellplane-clickhouse";
 const INSTALLATION = "analytics";
+/** The label the operator puts on every ClickHouse server pod of the cell. */
+export const CLICKHOUSE_POD_LABELS = { "clickhouse.altinity.com/chi": INSTALLATION };
+/** Clients speak HTTPS and native TLS; the plain ports stay for the operator and the servers among themselves. */
+export const CLICKHOUSE_TLS_PORTS = { https: 8443, nativeTls: 9440 };
+const PLAIN_PORTS = { http: 8123, native: 9000 };
+const TLS_DIR = "/etc/clickhouse-server/tls";
 /** The installation's cluster, which a replicated schema is created `ON CLUSTER`. */
 const CLUSTER = "cell";
 const KEEPER = "keeper";
@@ -61,6 +68,18 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         const metadata = (resourceName: string) => ({ name: resourceName, namespace: args.namespace, labels: labels.kubernetes });
 
         const { operator } = args;
+        const service = pulumi.interpolate`clickhouse-${INSTALLATION}.${args.namespace}.svc`;
+        const certificate = new ServerCertificate(
+            `${name}-tls`,
+            {
+                secretName: "clickhouse-tls",
+                namespace: args.namespace,
+                dnsNames: [pulumi.interpolate`${service}.cluster.local`, service],
+                labels: labels.kubernetes,
+                owner: `${cell.id} ClickHouse`,
+            },
+            { parent: this },
+        );
         const password = generatedPassword(`${name}-password`, this);
         const appPasswords = Object.fromEntries(
             CLICKHOUSE_APPS.map((app) => [app, generatedPassword(`${name}-${app}-password`, this)]),
@@ -97,13 +116,23 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             pod: { cpu: string; memory: string },
             installation: Record<string, string>,
             serviceAccountName?: string,
+            tlsVolume?: pulumi.Input<string>,
         ) => ({
             serviceAccountName,
+            volumes: tlsVolume ? [{ name: "tls", secret: { secretName: tlsVolume, defaultMode: 0o440 } }] : undefined,
             // Neither server calls the Kubernetes API; a cloud identity comes through its own projected token.
             automountServiceAccountToken: false,
             securityContext: nonRootPod(CLICKHOUSE_UID),
             topologySpreadConstraints: [zoneSpread(installation)],
-            containers: [{ name: container, image, resources: guaranteed(pod), securityContext: RESTRICTED_CONTAINER }],
+            containers: [
+                {
+                    name: container,
+                    image,
+                    resources: guaranteed(pod),
+                    securityContext: RESTRICTED_CONTAINER,
+                    volumeMounts: tlsVolume ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : undefined,
+                },
+            ],
         });
         const dataVolume = (size: number) => ({
             name: "data",
@@ -150,6 +179,14 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                 metadata: metadata(INSTALLATION),
                 spec: {
                     configuration: {
+                        // The server's key is readable by its group (fsGroup), which the pod's user is in.
+                        settings: {
+                            https_port: CLICKHOUSE_TLS_PORTS.https,
+                            tcp_port_secure: CLICKHOUSE_TLS_PORTS.nativeTls,
+                            "openSSL/server/certificateFile": `${TLS_DIR}/tls.crt`,
+                            "openSSL/server/privateKeyFile": `${TLS_DIR}/tls.key`,
+                            "openSSL/server/verificationMode": "none",
+                        },
                         zookeeper: {
                             nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }],
                         },
@@ -166,8 +203,24 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             { name: CLUSTER, layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
                         ],
                     },
-                    defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data" } },
+                    defaults: { templates: { podTemplate: "clickhouse", dataVolumeClaimTemplate: "data", serviceTemplate: "clickhouse" } },
                     templates: {
+                        // The operator's default Service, with the TLS ports added.
+                        serviceTemplates: [
+                            {
+                                name: "clickhouse",
+                                generateName: "clickhouse-{chi}",
+                                spec: {
+                                    type: "ClusterIP",
+                                    ports: [
+                                        { name: "http", port: PLAIN_PORTS.http },
+                                        { name: "tcp", port: PLAIN_PORTS.native },
+                                        { name: "https", port: CLICKHOUSE_TLS_PORTS.https },
+                                        { name: "tcp-secure", port: CLICKHOUSE_TLS_PORTS.nativeTls },
+                                    ],
+                                },
+                            },
+                        ],
                         podTemplates: [
                             {
                                 name: "clickhouse",
@@ -176,8 +229,9 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                                     "clickhouse",
                                     IMAGES.clickhouse,
                                     shape.pod,
-                                    { "clickhouse.altinity.com/chi": INSTALLATION },
+                                    CLICKHOUSE_POD_LABELS,
                                     CLICKHOUSE_SERVICE_ACCOUNT,
+                                    certificate.secretName,
                                 ),
                             },
                         ],
@@ -188,7 +242,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             { parent: this, dependsOn: [operator, keeper, credentials] },
         );
 
-        this.url = pulumi.interpolate`http://clickhouse-${INSTALLATION}.${args.namespace}.svc.cluster.local:8123`;
+        this.url = pulumi.interpolate`https://${service}.cluster.local:${CLICKHOUSE_TLS_PORTS.https}`;
         this.user = pulumi.output(CLICKHOUSE_USER);
         this.password = password;
         const replicated = shape.clickhouseShards * shape.clickhouseReplicas > 1;
@@ -196,9 +250,10 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             connection: pulumi.output({
                 url: this.url,
                 user: clickhouseUserOf(app),
-                tls: "off" as const,
+                tls: "ca" as const,
                 ...(replicated ? { cluster: CLUSTER } : {}),
             }),
+            ca: { value: certificate.caCertificate },
             password: { value: appPasswords[app] },
         });
         this.access = { ingest: accessOf("ingest"), consumer: accessOf("consumer"), exporter: accessOf("exporter") };

@@ -3,6 +3,7 @@ import type * as k8s from "@pulumi/kubernetes/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import { APP_PORT } from "./appDeployment";
+import { CLICKHOUSE_POD_LABELS, CLICKHOUSE_TLS_PORTS } from "./clickhouse";
 import { OPERATORS_NAMESPACE } from "./clusterOperators";
 
 /** Traffic a cell's pods may send out of the cluster: to a network, on some TCP ports. */
@@ -26,7 +27,8 @@ const tcp = (port: number, endPort?: number) => ({ protocol: "TCP", port, ...(en
 
 /**
  * Default-deny for the cell's data namespace, then only the paths a cell needs:
- * - its pods with each other (apps → stores, ClickHouse → Keeper, brokers and Postgres replicas with their peers);
+ * - its pods with each other (apps → stores, ClickHouse → Keeper, brokers and Postgres replicas with their peers),
+ *   except that ClickHouse answers the cell's pods on its TLS ports only;
  * - DNS, and HTTPS out: the cloud's APIs (S3, KMS, STS, Entra ID, Blob) and the cluster's API server, which
  *   CloudNativePG's instances, Strimzi's entity operator and the Flink and Spark jobs call. A NetworkPolicy cannot
  *   name a cloud service, only addresses, so this one is by port;
@@ -47,9 +49,19 @@ export class CellNetworkPolicies extends pulumi.ComponentResource {
 
         policy("default-deny", { podSelector: ALL_PODS, policyTypes: ["Ingress", "Egress"] });
         policy("within-cell", {
-            podSelector: ALL_PODS,
+            podSelector: { matchExpressions: Object.keys(CLICKHOUSE_POD_LABELS).map((key) => ({ key, operator: "DoesNotExist" })) },
             policyTypes: ["Ingress", "Egress"],
             ingress: [{ from: [{ podSelector: ALL_PODS }] }],
+            egress: [{ to: [{ podSelector: ALL_PODS }] }],
+        });
+        policy("clickhouse", {
+            podSelector: { matchLabels: CLICKHOUSE_POD_LABELS },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [
+                // The cell's clients over TLS only; the plain ports answer the operator and the servers themselves.
+                { from: [{ podSelector: ALL_PODS }], ports: [tcp(CLICKHOUSE_TLS_PORTS.https), tcp(CLICKHOUSE_TLS_PORTS.nativeTls)] },
+                { from: [{ podSelector: { matchLabels: CLICKHOUSE_POD_LABELS } }] },
+            ],
             egress: [{ to: [{ podSelector: ALL_PODS }] }],
         });
         policy("dns", {

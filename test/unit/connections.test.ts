@@ -7,7 +7,16 @@ import { CLICKHOUSE_GRANTS } from "../../components/kubernetes/clickhouse";
 import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
 import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
 import type { ResourceProps } from "../../model/resourceProps";
-import { CLICKHOUSE_INSTALLATION, ofType, ProgramRun, runStack, secretValue, singleCellStack, stackConfig } from "../support/harness";
+import {
+    CLICKHOUSE_INSTALLATION,
+    ofType,
+    ProgramRun,
+    runStack,
+    secretValue,
+    single,
+    singleCellStack,
+    stackConfig,
+} from "../support/harness";
 
 /**
  * The contract of every cloud target: each app's environment, as the pod would see it, passes the app's own
@@ -129,6 +138,35 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
             }
             if (cloud === "kubernetes")
                 expect(podEnvironment(run, "ingest").refs.POSTGRES_CA).toEqual({ name: "postgres-ca", key: "ca.crt" });
+        });
+
+        test("reach ClickHouse over HTTPS, verified against the cell's own CA, whose certificate names its Service", () => {
+            const ingest = config("ingest");
+            expect(ingest.CLICKHOUSE).toMatchObject({ url: "https://clickhouse-analytics.cell-1-data.svc.cluster.local:8443", tls: "ca" });
+            const ca = ofType(run, "tls:index/selfSignedCert:SelfSignedCert").find((c) => c.inputs.isCaCertificate)!;
+            expect(ingest.CLICKHOUSE_CA).toBe(ca.state.certPem);
+            const request = single(run, "tls:index/certRequest:CertRequest").inputs;
+            expect(request.dnsNames).toEqual([
+                "clickhouse-analytics.cell-1-data.svc.cluster.local",
+                "clickhouse-analytics.cell-1-data.svc",
+            ]);
+            const spec = single(run, CLICKHOUSE_INSTALLATION).inputs.spec;
+            expect(spec.configuration.settings).toMatchObject({
+                https_port: 8443,
+                tcp_port_secure: 9440,
+                "openSSL/server/certificateFile": "/etc/clickhouse-server/tls/tls.crt",
+                "openSSL/server/privateKeyFile": "/etc/clickhouse-server/tls/tls.key",
+            });
+            const [pod] = spec.templates.podTemplates;
+            const secret = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!;
+            expect(secret.inputs.metadata.name).toBe("clickhouse-tls");
+            // The server's key reaches the cluster only as a secret of the state.
+            expect(Object.keys(secretValue(secret.inputs.stringData) as object).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+            expect(pod.spec.volumes).toEqual([{ name: "tls", secret: { secretName: "clickhouse-tls", defaultMode: 0o440 } }]);
+            expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: "tls", mountPath: "/etc/clickhouse-server/tls", readOnly: true }]);
+            const [service] = spec.templates.serviceTemplates;
+            expect(spec.defaults.templates.serviceTemplate).toBe(service.name);
+            expect(service.spec.ports.map((p: ResourceProps) => p.port)).toEqual(expect.arrayContaining([8443, 9440]));
         });
 
         test("write exports with the cell's identity on cloud stores, and with keys where the store has them", () => {

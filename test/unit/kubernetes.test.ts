@@ -71,6 +71,7 @@ describe.each([
             ofType(run, NETWORK_POLICY).map((p) => [p.inputs.metadata.name, { namespace: p.inputs.metadata.namespace, ...p.inputs.spec }]),
         );
         expect(Object.keys(policies).sort()).toEqual([
+            "clickhouse",
             "default-deny",
             "dns",
             "from-operators",
@@ -83,6 +84,24 @@ describe.each([
         expect(policies["within-cell"]).toMatchObject({
             ingress: [{ from: [{ podSelector: {} }] }],
             egress: [{ to: [{ podSelector: {} }] }],
+        });
+        // ClickHouse answers the cell's pods over TLS only; its plain ports only its own servers (and the operator).
+        const clickhouse = { "clickhouse.altinity.com/chi": "analytics" };
+        expect(policies["within-cell"].podSelector).toEqual({
+            matchExpressions: [{ key: "clickhouse.altinity.com/chi", operator: "DoesNotExist" }],
+        });
+        expect(policies.clickhouse).toMatchObject({
+            podSelector: { matchLabels: clickhouse },
+            ingress: [
+                {
+                    from: [{ podSelector: {} }],
+                    ports: [
+                        { protocol: "TCP", port: 8443 },
+                        { protocol: "TCP", port: 9440 },
+                    ],
+                },
+                { from: [{ podSelector: { matchLabels: clickhouse } }] },
+            ],
         });
         expect(policies["from-operators"].ingress).toEqual([
             { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": OPERATORS_NAMESPACE } } }] },
@@ -206,7 +225,7 @@ describe.each([
             objectStoreEndpoint: "http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333",
             kafkaBootstrap: "kafka-kafka-bootstrap.cell-1-data.svc:9093",
             postgres: { host: "postgres-rw.cell-1-data.svc", port: 5432 },
-            clickhouseUrl: "http://clickhouse-analytics.cell-1-data.svc.cluster.local:8123",
+            clickhouseUrl: "https://clickhouse-analytics.cell-1-data.svc.cluster.local:8443",
         });
     });
 });
