@@ -117,6 +117,11 @@ const stackSchema = z
                 }),
             )
             .default([]),
+        /**
+         * residency → the cell that hosts that residency's router (default: the residency's first cell). A router
+         * is the front door of its residency's tenants only, so it must sit on a cell of that residency.
+         */
+        routers: z.partialRecord(z.enum(RESIDENCIES), id).default({}),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })
@@ -230,6 +235,17 @@ const stackSchema = z
                 );
             }
         });
+        for (const [residency, cellId] of Object.entries(stack.routers)) {
+            const host = stack.cells.find((c) => c.id === cellId);
+            const candidates = stack.cells.filter((c) => c.residency === residency).map((c) => c.id);
+            const fix = candidates.length > 0 ? `Name one of its cells: ${candidates.join(", ")}` : `Add a ${residency} cell first`;
+            if (!host) issue(["routers", residency], `"${cellId}" is no cell of this stack. ${fix}`);
+            else if (host.residency !== residency)
+                issue(
+                    ["routers", residency],
+                    `cell "${cellId}" is of residency ${host.residency}, so the ${residency} router would carry ${residency} tenants' requests through ${host.region}. ${fix}`,
+                );
+        }
         for (const problem of placeTenants(stack.cells, stack.tenants).problems) {
             issue(["tenants", problem.index, problem.field], problem.message);
         }

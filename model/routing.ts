@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Cell, CellEndpoints } from "../components/cell";
-import type { CellConfig, PlacedTenant } from "./config";
+import type { CellConfig, PlacedTenant, ValidStack } from "./config";
 import type { Residency } from "./residency";
 
 /** Where one tenant's traffic goes: its cell, which is always of the tenant's own residency. */
@@ -13,6 +13,15 @@ export interface Route {
 }
 
 export type RoutingTable = Record<string, Route>;
+
+/** residency → the cell hosting its router: the configured one (`cellplane:routers`), else its first cell. */
+export function routerHosts(stack: Pick<ValidStack, "cells" | "routers">): Partial<Record<Residency, CellConfig>> {
+    const hosts: Partial<Record<Residency, CellConfig>> = {};
+    for (const cell of stack.cells) hosts[cell.residency] ??= cell;
+    for (const [residency, id] of Object.entries(stack.routers) as [Residency, string][])
+        hosts[residency] = stack.cells.find((c) => c.id === id);
+    return hosts;
+}
 
 /** tenant → cell → residency → endpoints, from the cells' outputs. */
 export function routingTable(

@@ -232,6 +232,69 @@ export const tenantRoutingWithinResidency = stackPolicy({
     },
 });
 
+/** A router app as deployed: its settings, and the cell that hosts it (from where it runs). */
+interface DeployedRouter {
+    resource: PolicyResource;
+    env: Record<string, string>;
+    hostResidency?: string;
+    hostCell?: string;
+}
+
+function deployedRouters(resources: PolicyResource[]): DeployedRouter[] {
+    const cellResidency = (cell: string) =>
+        tenantDirectories(resources)
+            .map(({ directory }) => directory.cells[cell]?.residency)
+            .find((r) => r !== undefined);
+    return resources.flatMap((r): DeployedRouter[] => {
+        if (r.type === T.deployment && r.props.metadata?.labels?.["app.kubernetes.io/name"] === "router") {
+            const env = Object.fromEntries(
+                (r.props.spec?.template?.spec?.containers?.[0]?.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]),
+            );
+            return [{ resource: r, env, hostResidency: residencyOf(r), hostCell: cellOf(r) }];
+        }
+        if (r.type === T.localAppServer && path.basename(r.props.spec?.dir ?? "") === "router") {
+            const hostCell = path.basename(path.dirname(r.props.spec.dir));
+            return [{ resource: r, env: r.props.spec.env ?? {}, hostCell, hostResidency: cellResidency(hostCell) }];
+        }
+        return [];
+    });
+}
+
+export const routerWithinResidency = stackPolicy({
+    name: "router-within-residency",
+    description:
+        "Each router runs on a cell of its own residency and routes only that residency's tenants, so no tenant's request passes through another residency.",
+    validateStack: ({ resources }, report) => {
+        const fix = (residency: string) =>
+            `Set cellplane:routers.${residency} to a cell of residency ${residency}, or leave it to default to its first cell.`;
+        for (const { resource, env, hostResidency, hostCell } of deployedRouters(resources)) {
+            const residency = env.RESIDENCY;
+            if (hostResidency !== undefined && residency !== hostResidency)
+                report(
+                    `${describe(resource)}, the router of residency ${residency ?? "(none)"}, runs on cell ${hostCell} of residency ${hostResidency}. ${fix(residency)}`,
+                    resource.urn,
+                );
+            let routes: Record<string, { residency?: string; cell?: string }> = {};
+            try {
+                routes = JSON.parse(env.ROUTES ?? "{}");
+            } catch {
+                report(
+                    `${describe(resource)} has a ROUTES setting that is not JSON, so its tenants cannot be checked. Deploy it through the Router component.`,
+                    resource.urn,
+                );
+            }
+            const foreign = Object.entries(routes).filter(([, route]) => route.residency !== residency);
+            if (foreign.length > 0)
+                report(
+                    `${describe(resource)}, the router of residency ${residency}, routes tenants of another residency: ${foreign
+                        .map(([tenant, route]) => `${tenant} (${route.residency}, cell ${route.cell})`)
+                        .join(", ")}. A router holds only its own residency's routes (components/router.ts).`,
+                    resource.urn,
+                );
+        }
+    },
+});
+
 export const cellTenantCapacity = stackPolicy({
     name: "cell-tenant-capacity",
     description: "No cell holds more tenants than its size allows, limiting the blast radius of a cell failure.",
@@ -252,6 +315,7 @@ export const cellTenantCapacity = stackPolicy({
 });
 
 export const RESIDENCY_POLICIES = [
+    routerWithinResidency,
     residencyRegion,
     residencyPerProvider,
     noCrossResidencyBucketReplication,

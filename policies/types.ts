@@ -43,6 +43,7 @@ export const T = {
     deployment: "kubernetes:apps/v1:Deployment",
     podDisruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
     localObject: "pulumi-nodejs:dynamic/cellplane:LocalObject",
+    localAppServer: "pulumi-nodejs:dynamic/cellplane:LocalAppServer",
     helmRelease: "kubernetes:helm.sh/v3:Release",
     strimziKafka: "kubernetes:kafka.strimzi.io/v1:Kafka",
     kafkaNodePool: "kubernetes:kafka.strimzi.io/v1:KafkaNodePool",

@@ -247,7 +247,7 @@ key.command("create")
             `API key ${created.id} of tenant ${created.tenant}, stored hashed in cell ${created.cell} (stack ${created.stack}). It is shown only now:`,
         );
         console.log(`  ${created.key}`);
-        console.log(`send requests to the router: curl -H 'authorization: Bearer <key>' ${created.routerUrl}/v1/events …`);
+        console.log(`send requests to its residency's router: curl -H 'authorization: Bearer <key>' ${created.routerUrl}/v1/events …`);
     });
 
 key.command("revoke")
@@ -263,7 +263,7 @@ key.command("revoke")
 program
     .command("send-sample")
     .description(
-        "send sample events of a tenant through the router with a new API key of the tenant, and wait until /v1/metrics counts them",
+        "send sample events of a tenant through its residency's router with a new API key of the tenant, and wait until /v1/metrics counts them",
     )
     .addOption(envOption())
     .requiredOption("--tenant <id>", "tenant id")

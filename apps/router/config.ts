@@ -9,12 +9,20 @@ const routeSchema = z.object({
 });
 export type TenantRoute = z.output<typeof routeSchema>;
 
+/** A tenant another residency's router serves. */
+const elsewhereSchema = z.object({ residency: z.string().min(1), router: z.url() });
+export type ForeignTenant = z.output<typeof elsewhereSchema>;
+
 /** The router's configuration: environment variables, checked once at start-up. */
 const configSchema = z.object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
     HOST: z.string().default("127.0.0.1"),
-    /** The routing table: tenant → its cell (the stack's `routing` output). */
+    /** The residency whose tenants this router serves; it forwards nothing of any other. */
+    RESIDENCY: z.string().min(1),
+    /** The routing table of the residency's tenants: tenant → its cell (from the stack's `routing` output). */
     ROUTES: json(z.record(z.string(), routeSchema)),
+    /** Every other tenant of the environment: its residency and the router that serves it. */
+    ELSEWHERE: json(z.record(z.string(), elsewhereSchema)),
     /** What a caller is told to wait when its cell does not answer. */
     RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),

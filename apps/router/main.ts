@@ -1,4 +1,4 @@
-/** The residency front door of one environment (config.ts). */
+/** The front door of one residency of an environment (config.ts). */
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadRouterConfig } from "./config";
@@ -11,6 +11,8 @@ runService(async () => {
     new Readiness().guard(app);
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     const cells = new Set(Object.values(config.ROUTES).map((r) => r.cell));
-    console.log(`router listening on ${address}: ${Object.keys(config.ROUTES).length} tenants on ${cells.size} cells`);
+    console.log(
+        `router of residency ${config.RESIDENCY} listening on ${address}: ${Object.keys(config.ROUTES).length} tenants on ${cells.size} cells`,
+    );
     return () => app.close();
 });

@@ -25,13 +25,35 @@ const ROUTES: [RegExp, (route: TenantRoute) => string][] = [
 const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
 
 /**
- * The residency front door: sends each request to the cell of the tenant its API key names, streaming bodies
- * through without reading or keeping them. The cell checks the key. A tenant is only ever sent to its own cell:
- * when that cell does not answer, the caller gets 503 and Retry-After, never another cell.
+ * A residency's front door: sends each request of the residency's tenants to the cell of the tenant its API key
+ * names, streaming bodies through without reading or keeping them. The cell checks the key. A tenant is only ever
+ * sent to its own cell: when that cell does not answer, the caller gets 503 and Retry-After, never another cell. A
+ * tenant of another residency gets 421 and its own router's URL, decided from the key before any byte of the body
+ * is read, so nothing of it passes through this residency.
  */
-export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS">): FastifyInstance {
+export function routerServer(
+    config: Pick<RouterConfig, "RESIDENCY" | "ROUTES" | "ELSEWHERE" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS">,
+): FastifyInstance {
     const app = serviceApp();
     const routes = new Map(Object.entries(config.ROUTES));
+    const elsewhere = new Map(Object.entries(config.ELSEWHERE));
+    let misdirected = 0;
+    app.addHook("onRequest", async (request, reply) => {
+        if (!request.url.startsWith("/v1/")) return;
+        const tenant = claimedTenant(bearerKey(request));
+        const foreign = tenant === undefined ? undefined : elsewhere.get(tenant);
+        if (!foreign) return;
+        misdirected += 1;
+        // The connection closes after the answer, so the unread body is dropped, not drained through this router.
+        return reply
+            .code(421)
+            .header("connection", "close")
+            .send({
+                error: `tenant ${tenant} is served in residency ${foreign.residency}, not ${config.RESIDENCY}; send its requests to ${foreign.router}`,
+                residency: foreign.residency,
+                router: foreign.router,
+            });
+    });
     app.register(replyFrom, { undici: { headersTimeout: config.UPSTREAM_TIMEOUT_MS, bodyTimeout: config.UPSTREAM_TIMEOUT_MS } });
     // Bodies stay streams: the router forwards them and never parses or stores event data. A body must declare its
     // length, which the HTTP parser then holds it to, so the limit is checked before a byte is forwarded.
@@ -48,7 +70,7 @@ export function routerServer(config: Pick<RouterConfig, "ROUTES" | "RETRY_AFTER_
         done(null, payload);
     });
 
-    app.get("/healthz", async () => ({ status: "ok", tenants: routes.size }));
+    app.get("/healthz", async () => ({ status: "ok", residency: config.RESIDENCY, tenants: routes.size, misdirected }));
 
     app.all("/v1/*", async (request, reply) => {
         const path = request.url.split("?")[0];

@@ -39,7 +39,7 @@ export async function tenantHome(projectDir: string, env: string, tenant: string
     const outputs = await (await openStack(projectDir, env, stack)).outputs();
     const route = outputs.routing?.value?.[tenant];
     if (!route) return undefined;
-    return { stack, cell: route.cell, outputs: outputs.cells.value[route.cell], routerUrl: outputs.router.value.url };
+    return { stack, cell: route.cell, outputs: outputs.cells.value[route.cell], routerUrl: outputs.routers.value[route.residency].url };
 }
 
 /** Runs `fn` against the Postgres of the tenant's cell, reached with the credentials in the stack's (secret) outputs. */

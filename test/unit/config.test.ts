@@ -213,6 +213,16 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("a residency's router on a cell of another residency, or on no cell", () => {
+        expect(problemsOf({ ...base, routers: { us: "eu-1", eu: "eu-9" } })).toEqual([
+            `cellplane:routers.us: cell "eu-1" is of residency eu, so the us router would carry us tenants' requests through eu-west-1. Name one of its cells: us-1`,
+            `cellplane:routers.eu: "eu-9" is no cell of this stack. Name one of its cells: eu-1`,
+        ]);
+        expect(problemsOf({ ...base, routers: { asia: "eu-1" } })).toEqual([
+            `cellplane:routers: unknown field "asia". Check the spelling against the configuration reference in README.md`,
+        ]);
+    });
+
     test("cells that share a cluster share its region", () => {
         const k8s = (id: string, region: string) => ({
             id,

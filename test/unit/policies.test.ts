@@ -106,6 +106,31 @@ const azureNetwork = resource("cellplane:azure:Network", "azure-net", {});
 const inAzureNetwork = { parent: azureNetwork.urn };
 const azureStore = resource("cellplane:azure:FlexiblePostgres", "azure-pg", {});
 const inAzureStore = { parent: azureStore.urn };
+/** A router's Deployment on an eu cell, as the cells deploy it: its residency and routes in its environment. */
+const routerDeployment = (residency: string, hostResidency: string, tenants: Record<string, string>) =>
+    resource(T.deployment, "router", {
+        metadata: { namespace: "apps", labels: { ...labels(hostResidency), "app.kubernetes.io/name": "router" } },
+        spec: {
+            template: {
+                spec: {
+                    containers: [
+                        {
+                            name: "router",
+                            env: [
+                                { name: "RESIDENCY", value: residency },
+                                {
+                                    name: "ROUTES",
+                                    value: JSON.stringify(
+                                        Object.fromEntries(Object.entries(tenants).map(([t, r]) => [t, { residency: r, cell: `c-${r}` }])),
+                                    ),
+                                },
+                            ],
+                        },
+                    ],
+                },
+            },
+        },
+    });
 const eksComponent = resource("cellplane:aws:EksCluster", "c", {});
 const inEksComponent = { parent: eksComponent.urn };
 const appsNamespace = resource(T.namespace, "apps", { metadata: { name: "apps", labels: labels() } });
@@ -635,6 +660,17 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         fail: [resource(T.logAnalyticsWorkspace, "ws", { retentionInDays: 7, tags: tags() })],
         message: /Workspace "ws" keeps its records 7 days\. Set retentionInDays to at least 30/,
     },
+    "router-within-residency": {
+        pass: [routerDeployment("eu", "eu", { acme: "eu" })],
+        fail: [routerDeployment("us", "eu", { globex: "us" })],
+        message:
+            /Deployment "router", the router of residency us, runs on cell eu-1 of residency eu\. Set cellplane:routers\.us to a cell of residency us/,
+    },
+    "router-within-residency (routes)": {
+        pass: [routerDeployment("eu", "eu", {})],
+        fail: [routerDeployment("eu", "eu", { acme: "eu", globex: "us" })],
+        message: /Deployment "router", the router of residency eu, routes tenants of another residency: globex \(us, cell c-us\)/,
+    },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
         fail: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "^4" })],
@@ -782,6 +818,45 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         expect(violations.map((v) => v.policy)).toEqual(Object.keys(run.outputs.cells).map(() => "tenant-routing-within-residency"));
         expect(violations[0].message).toContain(`Tenant "acme" (residency eu) is routed to cell "${usCellId}" of residency us`);
     });
+
+    test("rejects a router that serves another residency than its cell's", async () => {
+        const routers = run.resources.filter(
+            (r) => r.type === T.deployment && r.state.metadata?.labels?.["app.kubernetes.io/name"] === "router",
+        );
+        expect(routers.length).toBe(Object.keys(run.outputs.routers).length);
+        const [moved] = routers;
+        const env = moved.state.spec.template.spec.containers[0].env.map((e: ResourceProps) =>
+            e.name === "RESIDENCY" ? { ...e, value: e.value === "eu" ? "us" : "eu" } : e,
+        );
+        const template = moved.state.spec.template;
+        const containers = [{ ...template.spec.containers[0], env }];
+        const spec = { ...moved.state.spec, template: { ...template, spec: { ...template.spec, containers } } };
+        const resources = run.resources.map((r) =>
+            r === moved ? { ...r, inputs: { ...r.inputs, spec }, state: { ...r.state, spec } } : r,
+        );
+        const violations = (await runPolicies(resources, packConfigOf(stack))).filter((v) => v.level === "mandatory");
+        expect(new Set(violations.map((v) => [v.policy, v.resource].join(" ")))).toEqual(
+            new Set([`router-within-residency ${moved.name}`]),
+        );
+    });
+});
+
+test("a local router is checked like a cluster's: on its own residency's cell, with its own residency's routes only", async () => {
+    const run = await runStackFile("local");
+    const routers = run.resources.filter((r) => r.type === T.localAppServer && JSON.stringify(r.inputs.spec).includes("/router"));
+    expect(routers.length).toBe(2);
+    expect(await runPolicies(run.resources, packConfigOf("local"))).toEqual([]);
+    const unwrap = (spec: ResourceProps) => spec.value ?? spec;
+    const swapped = run.resources.map((r) => {
+        if (!routers.includes(r)) return r;
+        const spec = unwrap(r.inputs.spec);
+        const moved = { ...spec, env: { ...spec.env, RESIDENCY: spec.env.RESIDENCY === "eu" ? "us" : "eu" } };
+        return { ...r, inputs: { ...r.inputs, spec: moved }, state: { ...r.state, spec: moved } };
+    });
+    const violations = await runPolicies(swapped, packConfigOf("local"));
+    expect(violations.map((v) => v.policy)).toEqual(expect.arrayContaining(["router-within-residency"]));
+    expect(violations.every((v) => v.policy === "router-within-residency")).toBe(true);
+    expect(violations.map((v) => v.message).join("\n")).toMatch(/the router of residency us, runs on cell local-eu of residency eu/);
 });
 
 test("a local cell's tenant directory file is checked like a cluster's ConfigMap", async () => {

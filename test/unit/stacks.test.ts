@@ -171,7 +171,7 @@ describe("the local stack", () => {
         // local-us keeps its exports in Azure Blob (Azurite), local-eu in S3 (SeaweedFS).
         for (const [cell, base, apps, store] of [
             ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"], "LocalSeaweedfsServer"],
-            ["local-us", 15420, ["export", "ingest", "ingest-consumer"], "LocalAzuriteServer"],
+            ["local-us", 15420, ["export", "ingest", "ingest-consumer", "router"], "LocalAzuriteServer"],
         ] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
             expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual(
@@ -196,7 +196,10 @@ describe("the local stack", () => {
                 exportUrl: `http://127.0.0.1:${base + 7}`,
             });
         }
-        expect(run.outputs.router).toEqual({ cell: "local-eu", url: "http://127.0.0.1:15408" });
+        expect(run.outputs.routers).toEqual({
+            eu: { cell: "local-eu", url: "http://127.0.0.1:15408" },
+            us: { cell: "local-us", url: "http://127.0.0.1:15428" },
+        });
     });
 
     test("each app connects to ClickHouse as its own user, and only the exporter reaches the cell's bucket and Postgres", () => {

@@ -89,7 +89,7 @@ describe("a local cell's data path under any input", () => {
 
     beforeAll(async () => {
         eu = deployCells(stack)["local-eu"];
-        router = JSON.parse(stack.pulumi("stack", "output", "router", "--json").stdout).url;
+        router = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout).eu.url;
         for (const tenant of TENANTS) keys[tenant] = await apiKeyFor(eu, tenant);
     }, 240_000);
 

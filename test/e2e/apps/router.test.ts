@@ -6,8 +6,8 @@ import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, 
 import { tenantFootprint } from "./residency";
 import type { JsonBody } from "../../support/json";
 
-/** The environment's router (hosted by the eu cell) in front of a real eu and us cell. */
-describe("the router of a local environment", () => {
+/** The environment's routers (eu on the eu cell, us on the us cell) in front of a real eu and us cell. */
+describe("the routers of a local environment", () => {
     const stack = isolatedLocalStack("cellplane-router-", (config) => {
         config["cellplane:tenants"] = [
             { id: "acme", residency: "eu" },
@@ -17,11 +17,18 @@ describe("the router of a local environment", () => {
     let eu: CellOutput;
     let us: CellOutput;
     let router: string;
+    let usRouter: string;
     const keys: Record<string, string> = {};
 
     beforeAll(async () => {
         ({ "local-eu": eu, "local-us": us } = deployCells(stack));
-        router = JSON.parse(stack.pulumi("stack", "output", "router", "--json").stdout).url;
+        const routers = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout);
+        expect(routers.eu.cell).toBe("local-eu");
+        expect(routers.us.cell).toBe("local-us");
+        ({
+            eu: { url: router },
+            us: { url: usRouter },
+        } = routers);
         keys.acme = await apiKeyFor(eu, "acme");
         keys.globex = await apiKeyFor(us, "globex");
     }, 240_000);
@@ -41,7 +48,7 @@ describe("the router of a local environment", () => {
         expect(
             (
                 await postEvents(
-                    router,
+                    usRouter,
                     keys.globex,
                     Array.from({ length: 3 }, () => eventOf("globex", { region: "us-local" })),
                 )
@@ -51,7 +58,7 @@ describe("the router of a local environment", () => {
             await eventually(async () => (await storedEvents(eu, "acme")).rows === 5 && (await storedEvents(us, "globex")).rows === 3),
         ).toBe(true);
         const from = new Date(Date.now() - 7_200_000).toISOString();
-        const metrics = await fetch(`${router}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
+        const metrics = await fetch(`${usRouter}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
             headers: { authorization: `Bearer ${keys.globex}` },
         });
         expect(((await metrics.json()) as JsonBody).rows.reduce((n: number, r: JsonBody) => n + r.events, 0)).toBe(3);
@@ -194,9 +201,23 @@ describe("the router of a local environment", () => {
         expect(await tenantFootprint(eu, "globex")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
     }, 90_000);
 
+    test("a tenant sent to the other residency's router gets 421 with its own router, and not a byte of it passes", async () => {
+        const health = async (url: string) => ((await (await fetch(`${url}/healthz`)).json()) as JsonBody).misdirected;
+        const before = await health(router);
+        const misdirected = await postEvents(router, keys.globex, eventOf("globex", { region: "us-local" }));
+        expect(misdirected.status).toBe(421);
+        expect(await misdirected.json()).toMatchObject({ residency: "us", router: usRouter });
+        expect(await health(router)).toBe(before + 1);
+        const back = await postEvents(usRouter, keys.acme, eventOf("acme"));
+        expect(back.status).toBe(421);
+        expect(((await back.json()) as JsonBody).router).toBe(router);
+        // Nothing of globex's reached the eu cell's stores, whatever door it knocked on.
+        expect(await tenantFootprint(eu, "globex")).toEqual({ clickhouse: 0, kafka: 0, objects: 0, postgres: 0 });
+    });
+
     test("a cell that does not answer gets its tenants 503 with Retry-After, never another cell", async () => {
         await stopService(path.join(stack.state, "e2e", "local-us", "ingest"));
-        const refused = await postEvents(router, keys.globex, eventOf("globex"));
+        const refused = await postEvents(usRouter, keys.globex, eventOf("globex"));
         expect(refused.status).toBe(503);
         expect(refused.headers.get("retry-after")).toBe("5");
         expect(((await refused.json()) as JsonBody).cell).toBe("local-us");
@@ -204,6 +225,6 @@ describe("the router of a local environment", () => {
         expect((await tenantFootprint(eu, "globex")).kafka).toBe(0);
 
         stack.ok("up", "--yes", "--skip-preview", "--refresh");
-        expect((await postEvents(router, keys.globex, eventOf("globex"))).status).toBe(202);
+        expect((await postEvents(usRouter, keys.globex, eventOf("globex"))).status).toBe(202);
     }, 120_000);
 });

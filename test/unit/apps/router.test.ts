@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import Fastify, { FastifyInstance } from "fastify";
 import { routerServer } from "../../../apps/router/server";
 import { MAX_BODY_BYTES } from "../../../apps/shared/events";
@@ -18,10 +19,13 @@ async function cell(name: string) {
     return { app, url, seen };
 }
 
-describe("the router (app.inject, real cells behind it)", () => {
+const US_ROUTER = "https://us.prod.cellplane.example";
+
+describe("a residency's router (app.inject, real cells behind it)", () => {
     let eu: Awaited<ReturnType<typeof cell>>;
     let us: Awaited<ReturnType<typeof cell>>;
     let router: FastifyInstance;
+    let usRouter: FastifyInstance;
 
     beforeAll(async () => {
         [eu, us] = await Promise.all([cell("eu-1"), cell("us-1")]);
@@ -30,22 +34,26 @@ describe("the router (app.inject, real cells behind it)", () => {
             residency,
             endpoints: { ingestUrl: url, exportUrl: `${url}/export-service` },
         });
+        const settings = { RETRY_AFTER_SECONDS: 7, UPSTREAM_TIMEOUT_MS: 2_000 };
         router = routerServer({
-            ROUTES: {
-                acme: route("eu-1", eu.url, "eu"),
-                globex: route("us-1", us.url, "us"),
-                ghost: route("gone-1", "http://127.0.0.1:9", "eu"),
-            },
-            RETRY_AFTER_SECONDS: 7,
-            UPSTREAM_TIMEOUT_MS: 2_000,
+            RESIDENCY: "eu",
+            ROUTES: { acme: route("eu-1", eu.url, "eu"), ghost: route("gone-1", "http://127.0.0.1:9", "eu") },
+            ELSEWHERE: { globex: { residency: "us", router: US_ROUTER } },
+            ...settings,
+        });
+        usRouter = routerServer({
+            RESIDENCY: "us",
+            ROUTES: { globex: route("us-1", us.url, "us") },
+            ELSEWHERE: { acme: { residency: "eu", router: "https://eu.prod.cellplane.example" } },
+            ...settings,
         });
     });
     afterAll(async () => {
-        await Promise.all([eu.app.close(), us.app.close(), router.close()]);
+        await Promise.all([eu.app.close(), us.app.close(), router.close(), usRouter.close()]);
     });
 
-    const send = (tenant: string | undefined, url: string, payload = "[]") =>
-        router.inject({
+    const send = (tenant: string | undefined, url: string, payload = "[]", to = router) =>
+        to.inject({
             method: "POST",
             url,
             payload,
@@ -54,9 +62,57 @@ describe("the router (app.inject, real cells behind it)", () => {
 
     test("each tenant's request reaches its own cell's service only, body and key unchanged", async () => {
         expect((await send("acme", "/v1/events", '[{"a":1}]')).json()).toEqual({ cell: "eu-1" });
-        expect((await send("globex", "/v1/schedules", "{}")).json()).toEqual({ cell: "us-1" });
+        expect((await send("globex", "/v1/schedules", "{}", usRouter)).json()).toEqual({ cell: "us-1" });
         expect(eu.seen).toEqual([{ url: "/v1/events", body: '[{"a":1}]', tenantKey: `Bearer ${key("acme")}` }]);
         expect(us.seen.map((s) => s.url)).toEqual(["/export-service/v1/schedules"]);
+    });
+
+    test("another residency's tenant gets 421 and its own router, for any path or body, and no byte reaches a cell", async () => {
+        const before = eu.seen.length + us.seen.length;
+        for (const [url, payload] of [
+            ["/v1/events", '[{"secret":"of globex"}]'],
+            ["/v1/exports", "{}"],
+            ["/v1/not-a-route", ""],
+            ["/v1/events", "x".repeat(MAX_BODY_BYTES + 1)],
+        ]) {
+            const answer = await send("globex", url, payload);
+            expect([url, answer.statusCode]).toEqual([url, 421]);
+            expect(answer.json()).toEqual({
+                error: `tenant globex is served in residency us, not eu; send its requests to ${US_ROUTER}`,
+                residency: "us",
+                router: US_ROUTER,
+            });
+        }
+        expect(eu.seen.length + us.seen.length).toBe(before);
+        expect((await router.inject({ url: "/healthz" })).json()).toMatchObject({ residency: "eu", misdirected: 4 });
+    });
+
+    test("property: whatever the tenants, paths and bodies, a foreign tenant is 421 and never forwarded, an own tenant never 421", async () => {
+        // As API keys name tenants (apps/shared/apiKeys.ts).
+        const tenantId = fc.stringMatching(/^[a-z][a-z0-9-]{2,31}$/);
+        await fc.assert(
+            fc.asyncProperty(
+                fc.uniqueArray(tenantId, { minLength: 2, maxLength: 6 }),
+                fc.constantFrom("/v1/events", "/v1/metrics", "/v1/exports", "/v1/jobs", "/v1/x"),
+                fc.string({ maxLength: 200 }),
+                async (tenants, url, payload) => {
+                    const [own, ...foreign] = tenants;
+                    const local = routerServer({
+                        RESIDENCY: "eu",
+                        ROUTES: { [own]: { cell: "eu-1", residency: "eu", endpoints: { ingestUrl: eu.url, exportUrl: eu.url } } },
+                        ELSEWHERE: Object.fromEntries(foreign.map((t) => [t, { residency: "us", router: US_ROUTER }])),
+                        RETRY_AFTER_SECONDS: 1,
+                        UPSTREAM_TIMEOUT_MS: 2_000,
+                    });
+                    const before = eu.seen.length;
+                    for (const tenant of foreign) expect((await send(tenant, url, payload, local)).statusCode).toBe(421);
+                    expect(eu.seen.length).toBe(before);
+                    expect((await send(own, url, payload, local)).statusCode).not.toBe(421);
+                    await local.close();
+                },
+            ),
+            { numRuns: 40 },
+        );
     });
 
     test("no key and a tenant no cell holds get the same 401; nothing is forwarded", async () => {
