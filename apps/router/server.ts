@@ -44,15 +44,12 @@ export function routerServer(
         const foreign = tenant === undefined ? undefined : elsewhere.get(tenant);
         if (!foreign) return;
         misdirected += 1;
-        // The connection closes after the answer, so the unread body is dropped, not drained through this router.
-        return reply
-            .code(421)
-            .header("connection", "close")
-            .send({
-                error: `tenant ${tenant} is served in residency ${foreign.residency}, not ${config.RESIDENCY}; send its requests to ${foreign.router}`,
-                residency: foreign.residency,
-                router: foreign.router,
-            });
+        // The body is never read: Node discards whatever of it arrives once the answer is sent.
+        return reply.code(421).send({
+            error: `tenant ${tenant} is served in residency ${foreign.residency}, not ${config.RESIDENCY}; send its requests to ${foreign.router}`,
+            residency: foreign.residency,
+            router: foreign.router,
+        });
     });
     app.register(replyFrom, { undici: { headersTimeout: config.UPSTREAM_TIMEOUT_MS, bodyTimeout: config.UPSTREAM_TIMEOUT_MS } });
     // Bodies stay streams: the router forwards them and never parses or stores event data. A body must declare its
