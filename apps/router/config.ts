@@ -26,6 +26,8 @@ const configSchema = z.object({
     /** What a caller is told to wait when its cell does not answer. */
     RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    /** Requests to one cell the router holds open at once; beyond them its tenants get 503, and other cells are unaffected. */
+    MAX_IN_FLIGHT_PER_CELL: z.coerce.number().int().positive().default(256),
 });
 
 export type RouterConfig = z.output<typeof configSchema>;

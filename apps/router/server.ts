@@ -32,12 +32,16 @@ const ROUTER_BODY_LIMIT = MAX_BODY_BYTES;
  * is read, so nothing of it passes through this residency.
  */
 export function routerServer(
-    config: Pick<RouterConfig, "RESIDENCY" | "ROUTES" | "ELSEWHERE" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS">,
+    config: Pick<
+        RouterConfig,
+        "RESIDENCY" | "ROUTES" | "ELSEWHERE" | "RETRY_AFTER_SECONDS" | "UPSTREAM_TIMEOUT_MS" | "MAX_IN_FLIGHT_PER_CELL"
+    >,
 ): FastifyInstance {
     const app = serviceApp();
     const routes = new Map(Object.entries(config.ROUTES));
     const elsewhere = new Map(Object.entries(config.ELSEWHERE));
     let misdirected = 0;
+    const inFlightByCell = new Map<string, number>();
     app.addHook("onRequest", async (request, reply) => {
         if (!request.url.startsWith("/v1/")) return;
         const tenant = claimedTenant(bearerKey(request));
@@ -77,6 +81,18 @@ export function routerServer(
         const route = tenant === undefined ? undefined : routes.get(tenant);
         // A tenant no cell holds gets the answer of a bad key, so tenant ids cannot be probed.
         if (!route) return reply.code(401).send(UNAUTHORIZED);
+        // A slow cell holds at most its share of the router's sockets and memory; the other cells keep theirs.
+        const inFlight = inFlightByCell.get(route.cell) ?? 0;
+        if (inFlight >= config.MAX_IN_FLIGHT_PER_CELL)
+            return reply
+                .code(503)
+                .header("retry-after", String(config.RETRY_AFTER_SECONDS))
+                .send({
+                    error: `cell ${route.cell} already has ${inFlight} requests in flight through this router, its limit; retry in ${config.RETRY_AFTER_SECONDS} s`,
+                    cell: route.cell,
+                });
+        inFlightByCell.set(route.cell, inFlight + 1);
+        reply.raw.once("close", () => inFlightByCell.set(route.cell, (inFlightByCell.get(route.cell) ?? 1) - 1));
         return reply.from(`${service(route).replace(/\/$/, "")}${request.url}`, {
             onError: (failed, { error }) => {
                 request.log.warn({ cell: route.cell, error: error.message }, "cell unreachable");

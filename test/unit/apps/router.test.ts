@@ -34,7 +34,7 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
             residency,
             endpoints: { ingestUrl: url, exportUrl: `${url}/export-service` },
         });
-        const settings = { RETRY_AFTER_SECONDS: 7, UPSTREAM_TIMEOUT_MS: 2_000 };
+        const settings = { RETRY_AFTER_SECONDS: 7, UPSTREAM_TIMEOUT_MS: 2_000, MAX_IN_FLIGHT_PER_CELL: 256 };
         router = routerServer({
             RESIDENCY: "eu",
             ROUTES: { acme: route("eu-1", eu.url, "eu"), ghost: route("gone-1", "http://127.0.0.1:9", "eu") },
@@ -103,6 +103,7 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
                         ELSEWHERE: Object.fromEntries(foreign.map((t) => [t, { residency: "us", router: US_ROUTER }])),
                         RETRY_AFTER_SECONDS: 1,
                         UPSTREAM_TIMEOUT_MS: 2_000,
+                        MAX_IN_FLIGHT_PER_CELL: 256,
                     });
                     const before = eu.seen.length;
                     for (const tenant of foreign) expect((await send(tenant, url, payload, local)).statusCode).toBe(421);
@@ -151,5 +152,39 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
         expect(answer.headers.get("retry-after")).toBe("7");
         expect(await answer.json()).toMatchObject({ cell: "gone-1" });
         expect(eu.seen.length + us.seen.length).toBe(before);
+    });
+
+    test("a slow cell fills only its own share of the router: its tenants get 503 beyond it, other cells' answer at once", async () => {
+        const slow = Fastify();
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        slow.all("/*", async () => {
+            await held;
+            return { cell: "slow-1" };
+        });
+        const slowUrl = await slow.listen({ port: 0, host: "127.0.0.1" });
+        const limited = routerServer({
+            RESIDENCY: "eu",
+            ROUTES: {
+                acme: { cell: "eu-1", residency: "eu", endpoints: { ingestUrl: eu.url, exportUrl: eu.url } },
+                stuck: { cell: "slow-1", residency: "eu", endpoints: { ingestUrl: slowUrl, exportUrl: slowUrl } },
+            },
+            ELSEWHERE: {},
+            RETRY_AFTER_SECONDS: 3,
+            UPSTREAM_TIMEOUT_MS: 10_000,
+            MAX_IN_FLIGHT_PER_CELL: 2,
+        });
+        const pending = [send("stuck", "/v1/events", "[]", limited), send("stuck", "/v1/events", "[]", limited)];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const refused = await send("stuck", "/v1/events", "[]", limited);
+        expect(refused.statusCode).toBe(503);
+        expect(refused.headers["retry-after"]).toBe("3");
+        expect(refused.json().error).toMatch(/^cell slow-1 already has 2 requests in flight through this router, its limit/);
+        expect((await send("acme", "/v1/events", "[]", limited)).json()).toEqual({ cell: "eu-1" });
+        release();
+        expect((await Promise.all(pending)).map((r) => r.statusCode)).toEqual([200, 200]);
+        // Answered requests give their places back.
+        expect((await send("stuck", "/v1/events", "[]", limited)).statusCode).toBe(200);
+        await Promise.all([limited.close(), slow.close()]);
     });
 });
