@@ -12,10 +12,10 @@ export const OPERATOR_CHARTS = {
     strimzi: chartOf(VERSIONS.strimziChart, "https://strimzi.io/charts/"),
     cloudnativePg: chartOf(VERSIONS.cloudnativePgChart, "https://cloudnative-pg.github.io/charts"),
     clickhouse: chartOf(VERSIONS.clickhouseOperatorChart, "https://helm.altinity.com"),
-    // Apache's mirror keeps only the newest release of each line; older ones move to archive.apache.org.
+    // downloads.apache.org keeps only the newest release of each line; the archive keeps every release for good.
     flink: chartOf(
         VERSIONS.flinkOperatorChart,
-        `https://downloads.apache.org/flink/flink-kubernetes-operator-${VERSIONS.flinkOperatorChart.version}/`,
+        `https://archive.apache.org/dist/flink/flink-kubernetes-operator-${VERSIONS.flinkOperatorChart.version}/`,
     ),
     spark: chartOf(VERSIONS.sparkOperatorChart, "https://kubeflow.github.io/spark-operator"),
     seaweedfs: chartOf(VERSIONS.seaweedfsChart, "https://seaweedfs.github.io/seaweedfs/helm"),

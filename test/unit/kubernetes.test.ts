@@ -230,6 +230,12 @@ describe.each([
     });
 });
 
+test("installs the Flink operator from Apache's archive, which keeps every release once a newer one ships", () => {
+    expect(OPERATOR_CHARTS.flink.repo).toBe(
+        `https://archive.apache.org/dist/flink/flink-kubernetes-operator-${OPERATOR_CHARTS.flink.version}/`,
+    );
+});
+
 describe("cells that share a cluster", () => {
     const k8s = (id: string, kubeContext: string) => ({ id, ...cell, size: "small", kubeContext });
     let run: ProgramRun;
