@@ -13,6 +13,9 @@ function podSpecsOf(r: PolicySubject): ResourceProps[] {
     return [];
 }
 
+/** Every container of a pod spec, init containers included. */
+const containersOf = (spec: ResourceProps): ResourceProps[] => [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+
 const WORKLOADS = (type: string) =>
     [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type) ||
     /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
@@ -31,7 +34,7 @@ export const resourceLimits = resourcePolicy({
             if (!hasRequestsAndLimits(r.props.spec?.resources)) report(`${describe(r)} has no CPU and memory requests and limits. ${fix}`);
             return;
         }
-        for (const container of podSpecsOf(r).flatMap((spec) => [...(spec.containers ?? []), ...(spec.initContainers ?? [])])) {
+        for (const container of podSpecsOf(r).flatMap(containersOf)) {
             if (!hasRequestsAndLimits(container.resources))
                 report(`${describe(r)}: container "${container.name}" has no CPU and memory requests and limits. ${fix}`);
         }
@@ -135,9 +138,6 @@ export const replicasSurviveDisruption = stackPolicy({
         }
     },
 });
-
-/** Every container of a pod spec, init containers included. */
-const containersOf = (spec: ResourceProps): ResourceProps[] => [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
 
 export const restrictedContainers = resourcePolicy({
     name: "kubernetes-restricted-containers",

@@ -119,6 +119,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             tlsVolume?: pulumi.Input<string>,
         ) => ({
             serviceAccountName,
+            // The key is readable by the pod's group (fsGroup), which the server's user is in, and by no one else.
             volumes: tlsVolume ? [{ name: "tls", secret: { secretName: tlsVolume, defaultMode: 0o440 } }] : undefined,
             // Neither server calls the Kubernetes API; a cloud identity comes through its own projected token.
             automountServiceAccountToken: false,
@@ -179,7 +180,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                 metadata: metadata(INSTALLATION),
                 spec: {
                     configuration: {
-                        // The server's key is readable by its group (fsGroup), which the pod's user is in.
+                        // Clients prove who they are with a password, not a certificate: the server asks for none.
                         settings: {
                             https_port: CLICKHOUSE_TLS_PORTS.https,
                             tcp_port_secure: CLICKHOUSE_TLS_PORTS.nativeTls,
