@@ -220,7 +220,11 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         Object.fromEntries(
             Object.entries(config)
                 .filter(([, value]) => value !== undefined)
-                .map(([key, value]) => [`cellplane:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+                // Keys of another namespace (`aws:profile`) are the stack's settings of that provider.
+                .map(([key, value]) => [
+                    key.includes(":") ? key : `cellplane:${key}`,
+                    typeof value === "string" ? value : JSON.stringify(value),
+                ]),
         ),
     );
 

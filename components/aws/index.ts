@@ -8,6 +8,7 @@ import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAuditTrail } from "./auditTrail";
 import { cellKey } from "./cellKey";
+import { cellProviderArgs } from "./stackSettings";
 import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
 import { AwsNetwork } from "./network";
@@ -21,7 +22,7 @@ const KAFKA_APPS: Partial<Record<AppName, KafkaApp>> = { ingest: "ingest", "inge
 export const awsTarget: CellTarget = {
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
-        const provider = new AwsProvider(`${cell.id}-aws`, { region: cell.region }, { parent });
+        const provider = new AwsProvider(`${cell.id}-aws`, cellProviderArgs(cell.region), { parent });
         const opts = { parent, providers: [provider] };
 
         const { key, accountId } = cellKey(context, { parent, provider });

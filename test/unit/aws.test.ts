@@ -374,6 +374,34 @@ describe("the zones of an AWS cell, discovered for its region", () => {
     });
 });
 
+test("each cell's provider takes the stack's aws: settings, in its own region, credentials as secrets", async () => {
+    const assumeRoles = [{ roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "cellplane" }];
+    const run = await singleCellStack(cell, "dev", 2555, {
+        "aws:profile": "platform",
+        "aws:region": "us-east-1",
+        "aws:assumeRoles": assumeRoles,
+        "aws:allowedAccountIds": ["123456789012"],
+        "aws:skipMetadataApiCheck": false,
+        "aws:accessKey": "offline-access-key",
+    });
+    // The engine hands a provider its non-string settings as JSON.
+    const inputs = single(run, "pulumi:providers:aws").inputs;
+    const provider = Object.fromEntries(
+        Object.entries(inputs).map(([key, value]) => [
+            key,
+            typeof value === "string" && /^([[{]|true$|false$)/.test(value) ? JSON.parse(value) : value,
+        ]),
+    );
+    expect(provider).toMatchObject({
+        region: cell.region,
+        profile: "platform",
+        allowedAccountIds: ["123456789012"],
+        skipMetadataApiCheck: false,
+        assumeRoles,
+    });
+    expect(secretValue(provider.accessKey)).toBe("offline-access-key");
+});
+
 test("a production EKS API server answers the admins' networks publicly when configured, and is private otherwise", async () => {
     const eu = { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" };
     const admins = await singleCellStack(eu, "prod", 2555, { adminCidrs: ["203.0.113.0/24"] });
