@@ -57,7 +57,6 @@ export class AzureAuditTrail extends pulumi.ComponentResource {
             {
                 context: args.context,
                 resourceGroupName: args.resourceGroupName,
-                redundancy: production ? "Standard_ZRS" : "Standard_LRS",
                 // Network Watcher is a trusted Microsoft service: it passes the account's firewall, nothing else does.
                 network: { bypass: "AzureServices" },
             },

@@ -5,7 +5,7 @@ import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
 import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
-import { privateStorageAccount } from "./privateStorageAccount";
+import { privateStorageAccount, redundancyOf } from "./privateStorageAccount";
 
 /** The redundancies whose accounts offer the archive tier (learn.microsoft.com/azure/storage/blobs/access-tiers-overview). */
 const ARCHIVE_CAPABLE = new Set(["Standard_LRS", "Standard_GRS", "Standard_RAGRS"]);
@@ -33,13 +33,11 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
         const { production, retentionDays } = args.context;
 
-        const redundancy = production ? "Standard_ZRS" : "Standard_LRS";
         const account = privateStorageAccount(
             name,
             {
                 context: args.context,
                 resourceGroupName: args.resourceGroupName,
-                redundancy,
                 network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
             },
             { parent: this, protect: production },
@@ -62,7 +60,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         const coolAfter = after("infrequent");
         const archiveAfter = after("archive");
         // Zone-redundant accounts have no archive tier; their oldest exports go to cold, the coldest tier ZRS offers.
-        const archiveTier = ARCHIVE_CAPABLE.has(redundancy) ? "tierToArchive" : "tierToCold";
+        const archiveTier = ARCHIVE_CAPABLE.has(redundancyOf(production)) ? "tierToArchive" : "tierToCold";
         new storage.ManagementPolicy(
             `${name}-lifecycle`,
             {

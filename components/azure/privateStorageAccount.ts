@@ -7,11 +7,12 @@ import type { CellContext } from "../platform";
 export interface PrivateStorageAccountArgs {
     context: CellContext;
     resourceGroupName: pulumi.Input<string>;
-    /** `Standard_ZRS` in production, `Standard_LRS` elsewhere. */
-    redundancy: string;
     /** Who reaches it; the default action is always Deny. */
     network: Pick<types.storage.NetworkRuleSetArgs, "bypass" | "virtualNetworkRules">;
 }
+
+/** A cell's storage redundancy: zone-redundant in production, local elsewhere. */
+export const redundancyOf = (production: boolean) => (production ? "Standard_ZRS" : "Standard_LRS");
 
 /**
  * A StorageV2 account of the cell that no one reads anonymously or with a shared key: HTTPS only, TLS 1.2+,
@@ -32,7 +33,7 @@ export function privateStorageAccount(
             location: cell.region,
             accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
             kind: "StorageV2",
-            sku: { name: args.redundancy },
+            sku: { name: redundancyOf(args.context.production) },
             accessTier: "Hot",
             enableHttpsTrafficOnly: true,
             minimumTlsVersion: "TLS1_2",

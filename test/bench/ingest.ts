@@ -12,6 +12,7 @@ import type { AnalyticsEvent } from "../../apps/shared/events";
 import { apiKeyFor, clickhouseOf, deployCells, destroyCells } from "../e2e/apps/cell";
 import { isolatedLocalStack } from "../support/project";
 import { compareKafkaClients } from "./kafkaClients";
+import { percentile } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SENDERS = 8;
@@ -31,8 +32,6 @@ const event = (session: string): AnalyticsEvent => ({
     environment: "production",
     metadata: { tokens: 42, model: "m-1" },
 });
-const percentile = (values: number[], p: number) =>
-    values.length === 0 ? NaN : values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 /** One run against a fresh cell: `tls` says whether its servers speak TLS and SASL (the default) or plain text. */
 async function measure(tls: boolean): Promise<number> {

@@ -4,30 +4,14 @@
  * the router's overhead. The router, the cell and the load share this machine's cores, so the overhead includes the
  * router's CPU taken from the cell.
  */
-import { v7 as uuidv7 } from "uuid";
-import type { AnalyticsEvent } from "../../apps/shared/events";
-import { apiKeyFor, deployCells, destroyCells } from "../e2e/apps/cell";
+import { apiKeyFor, deployCells, destroyCells, eventOf } from "../e2e/apps/cell";
 import { isolatedLocalStack } from "../support/project";
+import { percentile } from "./stats";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = 4;
 const SENDERS = 8;
 const BATCH = 500;
-
-const event = (): AnalyticsEvent => ({
-    event_id: uuidv7(),
-    org_id: "acme",
-    user_id: `u-${Math.floor(Math.random() * 1000)}`,
-    session_id: `s-${Math.floor(Math.random() * 100)}`,
-    event_type: "code_generated",
-    event_category: "usage",
-    timestamp: new Date().toISOString(),
-    region: "eu-local",
-    environment: "production",
-    metadata: { tokens: 42, model: "m-1" },
-});
-const percentile = (values: number[], p: number) =>
-    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 interface Result {
     events: number;
@@ -37,7 +21,7 @@ interface Result {
 
 /** `SENDERS` clients posting batches to `url` for `SECONDS`; every answer must be 202. */
 async function load(url: string, key: string): Promise<Result> {
-    const bodies = Array.from({ length: 64 }, () => JSON.stringify(Array.from({ length: BATCH }, event)));
+    const bodies = Array.from({ length: 64 }, () => JSON.stringify(Array.from({ length: BATCH }, () => eventOf("acme"))));
     const latencies: number[] = [];
     let events = 0;
     const started = Date.now();
