@@ -19,8 +19,8 @@ export interface CellArgs {
     awsAdminRoleArns: string[];
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
-    /** cell → URL of its ingest service, from each cell's target (`CellTarget.appUrl`). */
-    ingestUrls: Record<string, string>;
+    /** cell → URL of the router of its residency, from the router's host's target (`CellTarget.appUrl`). */
+    routerUrls: Record<string, string>;
 }
 
 /** What the routing table and the apps need to reach a cell. Holds no secret. */
@@ -39,6 +39,8 @@ export interface CellEndpoints {
     jobsNamespace?: string;
     ingestUrl: string;
     exportUrl: string;
+    /** The CA of the apps' HTTPS, where they serve it themselves with a certificate no public root signs (local cells). */
+    appCa?: string;
 }
 
 export interface CellCredentials {
@@ -50,6 +52,8 @@ export interface CellCredentials {
     objectStoreAccountKey?: string;
     /** SCRAM-SHA-512 over TLS, where the cell has an admin user. */
     kafkaAdmin?: { username: string; password: string };
+    /** The key of its residency router's proof, without which the cell's APIs answer 401 (`apps/shared/routerProof.ts`). */
+    routerKey: string;
 }
 
 /** A store's CA bundle, when the program holds it. */
@@ -64,6 +68,10 @@ export class Cell extends pulumi.ComponentResource {
     readonly endpoints: pulumi.Output<CellEndpoints>;
     /** Secret. */
     readonly credentials: pulumi.Output<CellCredentials>;
+    /** Secret: the key its residency's router signs its proof with. */
+    readonly routerKey: pulumi.Output<string>;
+    /** The CA of the cell's apps, where they serve HTTPS themselves. */
+    readonly appCa?: pulumi.Output<string>;
     private readonly platform: CellPlatform;
 
     constructor(name: string, args: CellArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -92,11 +100,13 @@ export class Cell extends pulumi.ComponentResource {
         const objectStore = platform.objectStore();
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
+        this.routerKey = platform.secret("router-key", 32);
         const parts = [postgres, kafka, clickhouse, objectStore];
         const apps = cellApps({
             cellId: args.cell.id,
             directory: args.directory,
-            ingestUrls: args.ingestUrls,
+            routerUrls: args.routerUrls,
+            routerKey: this.routerKey,
             postgres,
             kafka,
             clickhouse,
@@ -106,6 +116,7 @@ export class Cell extends pulumi.ComponentResource {
         const consumer = platform.app(apps.consumer, { parent: this, dependsOn: parts });
         const ingest = platform.app(apps.ingest, { parent: this, dependsOn: [...parts, consumer] });
         const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
+        this.appCa = ingest.ca;
 
         this.endpoints = pulumi.output({
             postgres: {
@@ -126,6 +137,7 @@ export class Cell extends pulumi.ComponentResource {
             jobsNamespace: streamOperators?.jobsNamespace,
             ingestUrl: ingest.url,
             exportUrl: exporter.url,
+            appCa: ingest.ca,
         });
         this.credentials = pulumi.secret({
             postgresPassword: postgres.password,
@@ -134,6 +146,7 @@ export class Cell extends pulumi.ComponentResource {
             objectStoreKeys: objectStore.accessKeys,
             objectStoreAccountKey: objectStore.accountKey,
             kafkaAdmin: kafka.admin,
+            routerKey: this.routerKey,
         });
         this.registerOutputs({ endpoints: this.endpoints, credentials: this.credentials });
     }

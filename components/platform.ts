@@ -28,6 +28,8 @@ export interface CellPlatform {
     tenantDirectory(directory: TenantDirectory): void;
     /** Runs one of the cell's apps; it answers at the target's `appUrl`. */
     app(spec: AppSpec, opts: AppOptions): AppService;
+    /** A random secret of the cell (`bytes` of entropy), generated once and kept in the state as a Pulumi secret. */
+    secret(name: string, bytes: number): pulumi.Output<string>;
 }
 
 /** An app to run in a cell: its bundle and its settings (environment variables). */
@@ -38,6 +40,11 @@ export interface AppSpec {
     secretEnv: Record<string, pulumi.Input<string>>;
     /** Settings from keys of Kubernetes Secrets that operators write (Strimzi's users and CA); cluster targets only. */
     secretRefs: Record<string, { name: pulumi.Input<string>; key: string }>;
+    /**
+     * Settings given as files: variable → the file's content. The app gets the file's path in the variable and may
+     * re-read it while it runs: a new content replaces the file, never restarts the app.
+     */
+    fileEnv?: Record<string, pulumi.Input<string>>;
 }
 
 /** Where an app sits in the resource tree, and what must exist before it starts. */
@@ -48,6 +55,8 @@ export interface AppOptions {
 
 export interface AppService extends pulumi.Resource {
     url: pulumi.Output<string>;
+    /** The CA that signed the app's HTTPS certificate, where the app serves HTTPS itself (local cells). */
+    ca?: pulumi.Output<string>;
 }
 
 /** Everything a target needs to know about the cell it builds. */

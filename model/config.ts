@@ -7,6 +7,16 @@ import { CLOUDS, RESIDENCIES, regionsOf } from "./residency";
 /** The config namespace of every key below (`cellplane:cells`, …). */
 export const CONFIG_NAMESPACE = "cellplane";
 
+/** An operator's override of one tenant's routing: who set it, when and why, so the stack file is its audit trail. */
+const routingOverrideSchema = z
+    .discriminatedUnion("action", [
+        /** The router refuses the tenant's requests (423) until the override is released. */
+        z.object({ action: z.literal("quarantine") }),
+        /** The router sends the tenant to this cell of its residency, whatever its placement says. */
+        z.object({ action: z.literal("pin"), cell: z.string().min(1) }),
+    ])
+    .and(z.object({ reason: z.string().min(3), by: z.string().min(1), at: z.iso.datetime({ offset: true }) }));
+
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
 /** A local cell's servers listen on `portBase` and the ports after it. */
@@ -122,6 +132,11 @@ const stackSchema = z
          * is the front door of its residency's tenants only, so it must sit on a cell of that residency.
          */
         routers: z.partialRecord(z.enum(RESIDENCIES), id).default({}),
+        /**
+         * tenant → what operators set on its routing, applied by its router before its placement:
+         * `scripts/cellplane tenant quarantine|pin|release` edit it, and each entry says who, when and why.
+         */
+        routingOverrides: z.record(z.string(), routingOverrideSchema).default({}),
         cells: z.array(cellSchema).min(1),
         tenants: z.array(tenantSchema).default([]),
     })
@@ -246,8 +261,27 @@ const stackSchema = z
                     `cell "${cellId}" is of residency ${host.residency}, so the ${residency} router would carry ${residency} tenants' requests through ${host.region}. ${fix}`,
                 );
         }
-        for (const problem of placeTenants(stack.cells, stack.tenants).problems) {
+        const placement = placeTenants(stack.cells, stack.tenants);
+        for (const problem of placement.problems) {
             issue(["tenants", problem.index, problem.field], problem.message);
+        }
+        for (const [tenantId, override] of Object.entries(stack.routingOverrides)) {
+            const tenant = stack.tenants.find((t) => t.id === tenantId);
+            if (!tenant) {
+                issue(
+                    ["routingOverrides", tenantId],
+                    `"${tenantId}" is no tenant of this stack. Remove the override, or add the tenant first`,
+                );
+                continue;
+            }
+            if (override.action !== "pin") continue;
+            const cell = stack.cells.find((c) => c.id === override.cell);
+            const ownResidency = stack.cells.filter((c) => c.residency === tenant.residency).map((c) => c.id);
+            if (!cell || cell.residency !== tenant.residency)
+                issue(
+                    ["routingOverrides", tenantId, "cell"],
+                    `"${override.cell}" is ${cell ? `a cell of residency ${cell.residency}` : "no cell of this stack"}; tenant ${tenantId} is pinned within residency ${tenant.residency} only: ${ownResidency.join(", ")}`,
+                );
         }
     });
 

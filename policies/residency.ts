@@ -236,8 +236,23 @@ export const tenantRoutingWithinResidency = stackPolicy({
 interface DeployedRouter {
     resource: PolicyResource;
     env: Record<string, string>;
+    /** Its routing table (JSON), where the program's values are known. */
+    table?: string;
     hostResidency?: string;
     hostCell?: string;
+}
+
+/** A router's routing table as the program gives it: its ConfigMap's key in a cluster, its file on a local cell. */
+function routingTableOf(resources: PolicyResource[], router: PolicyResource): string | undefined {
+    if (router.type === T.deployment)
+        return resources.find(
+            (r) =>
+                r.type === T.configMap &&
+                r.props.metadata?.name === "router-files" &&
+                r.props.metadata?.namespace === router.props.metadata?.namespace,
+        )?.props.data?.ROUTING_FILE;
+    const file = path.join(router.props.spec.dir, "files", "ROUTING_FILE");
+    return resources.find((r) => r.type === T.localObject && r.props.kind === "file" && r.props.spec?.path === file)?.props.spec.content;
 }
 
 function deployedRouters(resources: PolicyResource[]): DeployedRouter[] {
@@ -250,11 +265,19 @@ function deployedRouters(resources: PolicyResource[]): DeployedRouter[] {
             const env = Object.fromEntries(
                 (r.props.spec?.template?.spec?.containers?.[0]?.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]),
             );
-            return [{ resource: r, env, hostResidency: residencyOf(r), hostCell: cellOf(r) }];
+            return [{ resource: r, env, table: routingTableOf(resources, r), hostResidency: residencyOf(r), hostCell: cellOf(r) }];
         }
         if (r.type === T.localAppServer && path.basename(r.props.spec?.dir ?? "") === "router") {
             const hostCell = path.basename(path.dirname(r.props.spec.dir));
-            return [{ resource: r, env: r.props.spec.env ?? {}, hostCell, hostResidency: cellResidency(hostCell) }];
+            return [
+                {
+                    resource: r,
+                    env: r.props.spec.env ?? {},
+                    table: routingTableOf(resources, r),
+                    hostCell,
+                    hostResidency: cellResidency(hostCell),
+                },
+            ];
         }
         return [];
     });
@@ -263,32 +286,44 @@ function deployedRouters(resources: PolicyResource[]): DeployedRouter[] {
 export const routerWithinResidency = stackPolicy({
     name: "router-within-residency",
     description:
-        "Each router runs on a cell of its own residency and routes only that residency's tenants, so no tenant's request passes through another residency.",
+        "Each router runs on a cell of its own residency and routes only that residency's tenants to that residency's cells, so no tenant's request passes through another residency.",
     validateStack: ({ resources }, report) => {
         const fix = (residency: string) =>
             `Set cellplane:routers.${residency} to a cell of residency ${residency}, or leave it to default to its first cell.`;
-        for (const { resource, env, hostResidency, hostCell } of deployedRouters(resources)) {
+        const directoryResidency = (kind: "cells" | "tenants", id: string) =>
+            tenantDirectories(resources)
+                .map(({ directory }) => directory[kind][id]?.residency)
+                .find((r) => r !== undefined);
+        for (const { resource, env, table, hostResidency, hostCell } of deployedRouters(resources)) {
             const residency = env.RESIDENCY;
             if (hostResidency !== undefined && residency !== hostResidency)
                 report(
                     `${describe(resource)}, the router of residency ${residency ?? "(none)"}, runs on cell ${hostCell} of residency ${hostResidency}. ${fix(residency)}`,
                     resource.urn,
                 );
-            let routes: Record<string, { residency?: string; cell?: string }> = {};
+            // Unknown until the preview's values resolve; the update checks the real table.
+            if (typeof table !== "string") continue;
+            let routes: { cells?: Record<string, { residency?: string }>; tenants?: Record<string, string> } = {};
             try {
-                routes = JSON.parse(env.ROUTES ?? "{}");
+                routes = JSON.parse(table);
             } catch {
                 report(
-                    `${describe(resource)} has a ROUTES setting that is not JSON, so its tenants cannot be checked. Deploy it through the Router component.`,
+                    `${describe(resource)} has a routing table that is not JSON, so its tenants cannot be checked. Deploy it through the Router component.`,
                     resource.urn,
                 );
             }
-            const foreign = Object.entries(routes).filter(([, route]) => route.residency !== residency);
-            if (foreign.length > 0)
+            const foreignCells = Object.entries(routes.cells ?? {}).filter(
+                ([id, cell]) => cell.residency !== residency || (directoryResidency("cells", id) ?? residency) !== residency,
+            );
+            const foreignTenants = Object.keys(routes.tenants ?? {}).filter(
+                (t) => (directoryResidency("tenants", t) ?? residency) !== residency,
+            );
+            if (foreignCells.length + foreignTenants.length > 0)
                 report(
-                    `${describe(resource)}, the router of residency ${residency}, routes tenants of another residency: ${foreign
-                        .map(([tenant, route]) => `${tenant} (${route.residency}, cell ${route.cell})`)
-                        .join(", ")}. A router holds only its own residency's routes (components/router.ts).`,
+                    `${describe(resource)}, the router of residency ${residency}, routes to another residency: ${[
+                        ...foreignCells.map(([id]) => `cell ${id}`),
+                        ...foreignTenants.map((t) => `tenant ${t}`),
+                    ].join(", ")}. A router holds only its own residency's cells and tenants (components/routing/router.ts).`,
                     resource.urn,
                 );
         }

@@ -1,20 +1,23 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cell } from "../components/cell";
-import { Router } from "../components/router";
+import { Router } from "../components/routing/router";
 import { cellTargets } from "../components/targets";
 import type { TenantDirectory } from "../model/tenantDirectory";
 import type { CellConfig, ValidStack } from "../model/config";
-import type { Cloud, Residency } from "../model/residency";
-import { routerHosts, routingTable } from "../model/routing";
-import type { CellTarget } from "../components/platform";
+import type { Residency } from "../model/residency";
+import { routerHosts, routerTableContent, routingTable } from "../model/routing";
 import { defaultStateHome } from "./stateHome";
 
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and a router per residency. */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
     const targets = cellTargets({ stateDir: stateDirOf(stack), localTls: stack.localTls, cells: stack.cells });
-    const ingestUrls = Object.fromEntries(stack.cells.map((c) => [c.id, targets[c.cloud].appUrl(c, "ingest")]));
+    const hosts = Object.entries(routerHosts(stack)) as [Residency, CellConfig][];
+    // Each router's URL is known before anything exists, so every router and cell can name the others in 421 answers.
+    const routerUrls: Partial<Record<Residency, string>> = Object.fromEntries(
+        hosts.map(([residency, host]) => [residency, targets[host.cloud].appUrl(host, "router")]),
+    );
     const cells = stack.cells.map((config) => ({
         config,
         resource: new Cell(config.id, {
@@ -28,11 +31,11 @@ export function cellplane(stack: ValidStack) {
             adminCidrs: stack.adminCidrs,
             awsAdminRoleArns: stack.awsAdminRoleArns,
             directory,
-            ingestUrls,
+            routerUrls: Object.fromEntries(stack.cells.map((c) => [c.id, routerUrls[c.residency]!])),
         }),
     }));
     const routing = routingTable(stack.tenants, cells);
-    const routers = residencyRouters(stack, cells, targets);
+    const routers = residencyRouters(stack, cells, hosts, routerUrls);
 
     return {
         environment: stack.environment,
@@ -55,29 +58,23 @@ export function cellplane(stack: ValidStack) {
 }
 
 /**
- * A router per residency with cells, on its host cell (`routerHosts`), holding only its residency's routes. Each
- * router's URL is known before anything exists, so every router can name the others in its 421 answers.
+ * A router per residency with cells, on its host cell (`routerHosts`), holding only its residency's routes and the
+ * keys of its residency's cells.
  */
 function residencyRouters(
     stack: ValidStack,
     cells: { config: CellConfig; resource: Cell }[],
-    targets: Record<Cloud, CellTarget>,
+    hosts: [Residency, CellConfig][],
+    routerUrls: Partial<Record<Residency, string>>,
 ): Partial<Record<Residency, { cell: string; url: pulumi.Output<string> }>> {
-    const hosts = Object.entries(routerHosts(stack)) as [Residency, CellConfig][];
-    const urls = Object.fromEntries(hosts.map(([residency, host]) => [residency, targets[host.cloud].appUrl(host, "router")]));
     return Object.fromEntries(
         hosts.map(([residency, host]) => {
-            const own = stack.tenants.filter((t) => t.residency === residency);
-            const elsewhere = Object.fromEntries(
-                stack.tenants
-                    .filter((t) => t.residency !== residency)
-                    .map((t) => [t.id, { residency: t.residency, router: urls[t.residency] }]),
-            );
+            const own = cells.filter((c) => c.config.residency === residency);
             const router = new Router(`router-${residency}`, {
-                host: cells.find((c) => c.config.id === host.id)!.resource,
+                host: own.find((c) => c.config.id === host.id)!.resource,
                 residency,
-                routing: routingTable(own, cells),
-                elsewhere,
+                table: routerTableContent(stack, residency, cells, routerUrls),
+                keys: Object.fromEntries(own.map((c) => [c.config.id, c.resource.routerKey])),
             });
             return [residency, { cell: host.id, url: router.url }];
         }),

@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { cellEnvironment, loadConfig } from "../shared/config";
+import { cellEnvironment, loadConfig, requireBothOrNeither, routerKeyEnvironment } from "../shared/config";
 import { clickhouseEnvironment, objectStoreEnvironment, postgresEnvironment, requireConnectionSecrets } from "../shared/connections";
 
 /** The export service's configuration: environment variables, checked once at start-up. */
 const configSchema = z
     .object({
         ...cellEnvironment,
+        ...routerKeyEnvironment,
         ...postgresEnvironment,
         ...clickhouseEnvironment,
         ...objectStoreEnvironment,
@@ -13,7 +14,8 @@ const configSchema = z
         /** How often due schedules are looked for. */
         SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
     })
-    .superRefine(requireConnectionSecrets);
+    .superRefine(requireConnectionSecrets)
+    .superRefine(requireBothOrNeither);
 
 export type ExportConfig = z.output<typeof configSchema>;
 

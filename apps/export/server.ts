@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Pool } from "pg";
 import type { ApiKeys } from "../shared/apiKeys";
 import { tenantApi } from "../shared/auth";
+import { tlsOf } from "../shared/config";
 import { serviceApp } from "../shared/http";
 import type { Quotas } from "../shared/quotas";
 import type { ExportConfig } from "./config";
@@ -11,7 +12,7 @@ import { jobRoutes } from "./routes/jobs";
 import { scheduleRoutes } from "./routes/schedules";
 
 export interface ExportDeps {
-    config: Pick<ExportConfig, "CELL_ID" | "TENANTS" | "CELL_URLS">;
+    config: Pick<ExportConfig, "CELL_ID" | "TENANTS" | "ROUTER_URLS" | "ROUTER_KEY" | "TLS_CERT" | "TLS_KEY">;
     keys: ApiKeys;
     quotas: Quotas;
     pool: Pool;
@@ -25,9 +26,16 @@ export interface ExportDeps {
  */
 export function exportServer(deps: ExportDeps): FastifyInstance {
     const { config, keys, quotas } = deps;
-    const app = serviceApp();
+    const app = serviceApp({ tls: tlsOf(config) });
     app.register(async (api) => {
-        tenantApi(api, { cellId: config.CELL_ID, keys, quotas, tenants: config.TENANTS, cellUrls: config.CELL_URLS });
+        tenantApi(api, {
+            cellId: config.CELL_ID,
+            keys,
+            quotas,
+            tenants: config.TENANTS,
+            routerUrls: config.ROUTER_URLS,
+            routerKey: config.ROUTER_KEY,
+        });
         scheduleRoutes(api, deps);
         jobRoutes(api, deps);
     });

@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { cellEnvironment, loadConfig } from "../shared/config";
+import { cellEnvironment, loadConfig, requireBothOrNeither, routerKeyEnvironment } from "../shared/config";
 import { clickhouseEnvironment, kafkaEnvironment, postgresEnvironment, requireConnectionSecrets } from "../shared/connections";
 
 const kafka = { ...kafkaEnvironment, KAFKA_TOPIC: z.string().min(1).default("events") };
 
 /** The ingest API's configuration: environment variables, checked once at start-up. */
 const configSchema = z
-    .object({ ...cellEnvironment, ...postgresEnvironment, ...clickhouseEnvironment, ...kafka })
-    .superRefine(requireConnectionSecrets);
+    .object({ ...cellEnvironment, ...routerKeyEnvironment, ...postgresEnvironment, ...clickhouseEnvironment, ...kafka })
+    .superRefine(requireConnectionSecrets)
+    .superRefine(requireBothOrNeither);
 
 /** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
 const consumerConfigSchema = z

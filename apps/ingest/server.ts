@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { ApiKeys } from "../shared/apiKeys";
 import { tenantApi } from "../shared/auth";
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES, StoredEvent, validateEvents } from "../shared/events";
+import { tlsOf } from "../shared/config";
 import { serviceApp } from "../shared/http";
 import { eventsRate, Quotas } from "../shared/quotas";
 import type { IngestConfig } from "./config";
@@ -14,7 +15,7 @@ import { queryMetrics } from "./rollups";
 import type { StorageMeter } from "./storage";
 
 export interface IngestDeps {
-    config: Pick<IngestConfig, "CELL_ID" | "TENANTS" | "CELL_URLS">;
+    config: Pick<IngestConfig, "CELL_ID" | "TENANTS" | "ROUTER_URLS" | "ROUTER_KEY" | "TLS_CERT" | "TLS_KEY">;
     keys: ApiKeys;
     quotas: Quotas;
     storage: StorageMeter;
@@ -46,7 +47,7 @@ const GB = 1024 ** 3;
  */
 export function ingestServer(deps: IngestDeps): FastifyInstance {
     const { config, keys, quotas, storage, producer, clickhouse, metrics } = deps;
-    const app = serviceApp({ bodyLimit: MAX_BODY_BYTES });
+    const app = serviceApp({ bodyLimit: MAX_BODY_BYTES, tls: tlsOf(config) });
 
     app.register(async (api) => {
         tenantApi(api, {
@@ -54,7 +55,8 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
             keys,
             quotas,
             tenants: config.TENANTS,
-            cellUrls: config.CELL_URLS,
+            routerUrls: config.ROUTER_URLS,
+            routerKey: config.ROUTER_KEY,
             onRefused: (reason) => metrics.refusedRequests.inc({ reason }),
         });
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiKeys, claimedTenant } from "./apiKeys";
 import { Unavailable } from "./http";
 import { Quotas, requestsRate } from "./quotas";
+import { routerOnly } from "./routerProof";
 
 declare module "fastify" {
     interface FastifyRequest {
@@ -16,9 +17,11 @@ export interface TenantApiOptions {
     quotas: Quotas;
     /** tenant → its cell and quotas, from the tenant directory. */
     tenants: Record<string, { cell: string; apiRequestsPerMinute: number }>;
-    /** cell → the URL of its service, for the 421 answer. */
-    cellUrls: Record<string, string>;
-    onRefused?: (reason: "unauthorized" | "misdirected" | "over_request_quota") => void;
+    /** cell → the URL of the router that serves it, for the 421 answer. */
+    routerUrls: Record<string, string>;
+    /** The key of the residency router's proof, without which a request gets 401 (`routerProof.ts`). */
+    routerKey: string;
+    onRefused?: (reason: "not_from_router" | "unauthorized" | "misdirected" | "over_request_quota") => void;
 }
 
 export const bearerKey = (request: FastifyRequest) => {
@@ -30,12 +33,13 @@ export const bearerKey = (request: FastifyRequest) => {
 export const UNAUTHORIZED = { error: "missing or unknown API key: send Authorization: Bearer <key>" };
 
 /**
- * Makes every route of `api` a tenant's: before the body is read, the API key is checked (401, or 421 naming the
- * tenant's own cell) and a request is taken from the tenant's `apiRequestsPerMinute` (429 with Retry-After);
+ * Makes every route of `api` a tenant's: before the body is read, the router's proof is checked (401), then the API
+ * key (401, or 421 naming the router of the tenant's cell) and a request is taken from the tenant's `apiRequestsPerMinute` (429 with Retry-After);
  * answers carry `X-RateLimit-Remaining`.
  */
 export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void {
     api.decorateRequest("tenant", "");
+    routerOnly(api, { cellId: options.cellId, routerKey: options.routerKey, onRefused: () => options.onRefused?.("not_from_router") });
     api.addHook("onRequest", async (request, reply) => {
         const tenant = await metadataStore(() => authenticate(request, reply, options));
         if (tenant === undefined) return reply;
@@ -70,12 +74,13 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
     const claimed = claimedTenant(key);
     const home = claimed !== undefined && Object.hasOwn(options.tenants, claimed) ? options.tenants[claimed].cell : undefined;
     if (claimed !== undefined && home !== undefined && home !== options.cellId) {
-        // Another cell's tenant: its key lives there, so send it there before reading anything it sent.
+        // Another cell's tenant (a router's table older than a move): its key lives there, so send it to that cell's
+        // router before reading anything it sent.
         options.onRefused?.("misdirected");
         reply.code(421).send({
-            error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests there`,
+            error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests to ${options.routerUrls[home]}`,
             cell: home,
-            url: options.cellUrls[home],
+            router: options.routerUrls[home],
         });
         return undefined;
     }

@@ -32,19 +32,22 @@ export class Unavailable extends Error {
  * answered in `X-Request-Id`, and errors that never show a caller the text of Postgres, ClickHouse or Kafka (the
  * log has it, under the same request id).
  */
-export function serviceApp(options: { bodyLimit?: number } = {}): FastifyInstance {
+export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; key: string } } = {}): FastifyInstance {
+    // Node checks the header and request timeouts on this interval (30 s by default, which would triple them).
+    const server = { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs, connectionsCheckingInterval: 1_000 };
     const app = Fastify({
         bodyLimit: options.bodyLimit,
         requestTimeout: SERVER_TIMEOUTS.requestTimeoutMs,
         connectionTimeout: SERVER_TIMEOUTS.idleTimeoutMs,
         keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeoutMs,
-        // Node checks the header and request timeouts on this interval (30 s by default, which would triple them).
-        http: { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+        // Fastify gives an HTTPS server its `https` options only, so the timeouts go there too.
+        ...(options.tls ? { https: { ...options.tls, ...server } } : { http: server }),
         genReqId: () => randomUUID(),
         // A field a route's schema does not know is refused with its name, never dropped in silence.
         ajv: { customOptions: { removeAdditional: false } },
         logger: { level: "warn" },
-    });
+        // An HTTPS server's instance differs only in its Node server type; routes, hooks and `inject` are the same.
+    }) as unknown as FastifyInstance;
     app.addHook("onRequest", async (request, reply) => void reply.header("x-request-id", request.id));
     app.setErrorHandler((error: FastifyError, request, reply) => {
         if (error instanceof Unavailable) {

@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import type { AppSpec, ClickHouseCluster, KafkaCluster, ObjectStore, PostgresDatabase } from "../platform";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { bundleApp } from "./bundle";
@@ -6,8 +7,10 @@ import { connectionEnv, mergeEnvironments, plainEnv } from "./connectionEnv";
 export interface CellAppsInput {
     cellId: string;
     directory: TenantDirectory;
-    /** cell → URL of its ingest service, for the 421 answer to another cell's tenant. */
-    ingestUrls: Record<string, string>;
+    /** cell → URL of the router of its residency, for the 421 answer to another cell's tenant. */
+    routerUrls: Record<string, string>;
+    /** The key of the residency router's proof (a secret): the tenant APIs answer nothing else. */
+    routerKey: pulumi.Input<string>;
     postgres: PostgresDatabase;
     kafka: KafkaCluster;
     clickhouse: ClickHouseCluster;
@@ -22,7 +25,8 @@ export interface CellAppsInput {
 export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: AppSpec; exporter: AppSpec } {
     const { postgres, kafka, clickhouse, objectStore } = input;
     const cell = plainEnv({ CELL_ID: input.cellId });
-    const tenants = plainEnv({ TENANTS: JSON.stringify(input.directory.tenants), CELL_URLS: JSON.stringify(input.ingestUrls) });
+    const tenants = plainEnv({ TENANTS: JSON.stringify(input.directory.tenants), ROUTER_URLS: JSON.stringify(input.routerUrls) });
+    const routerOnly = { env: {}, secretEnv: { ROUTER_KEY: input.routerKey }, secretRefs: {} };
     const metadata = connectionEnv("postgres", postgres.access);
     return {
         consumer: {
@@ -38,6 +42,7 @@ export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: App
             ...mergeEnvironments(
                 cell,
                 tenants,
+                routerOnly,
                 metadata,
                 connectionEnv("kafka", kafka.access.ingest),
                 connectionEnv("clickhouse", clickhouse.access.ingest),
@@ -48,6 +53,7 @@ export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: App
             ...mergeEnvironments(
                 cell,
                 tenants,
+                routerOnly,
                 metadata,
                 connectionEnv("clickhouse", clickhouse.access.exporter),
                 connectionEnv("objectStore", objectStore.access),

@@ -78,6 +78,7 @@ export const awsTarget: CellTarget = {
                 identityOf(spec.bundle.app);
                 return inCluster.app(spec, appOpts);
             },
+            secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },
     appUrl: inClusterAppUrlOf,

@@ -55,6 +55,7 @@ export const azureTarget: CellTarget = {
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => inCluster.app(spec, appOpts),
+            secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },
     appUrl: inClusterAppUrlOf,

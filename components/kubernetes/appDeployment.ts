@@ -18,6 +18,8 @@ export interface AppDeploymentArgs {
 export const APP_PORT = 8080;
 /** The `node` user of the official Node image. */
 const NODE_UID = 1000;
+/** Where an app's file settings (`AppSpec.fileEnv`) are mounted. */
+const FILES_DIR = "/etc/cellplane/files";
 const APP_RESOURCES = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } };
 
 /** The ServiceAccount each app's pods run as, in the cell's data namespace. */
@@ -36,7 +38,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
 
     constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:App", name, {}, opts);
-        const { bundle, env, secretEnv, secretRefs } = args.spec;
+        const { bundle, env, secretEnv, secretRefs, fileEnv = {} } = args.spec;
         const { labels, production } = args.context;
         const selector = { "app.kubernetes.io/name": bundle.app, "app.kubernetes.io/part-of": "cellplane" };
         const metadata = (resourceName: string) => ({
@@ -65,6 +67,13 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             { metadata: metadata(`${bundle.app}-secrets`), stringData: secretEnv },
             { parent: this },
         );
+
+        // Not immutable: the kubelet swaps a changed ConfigMap into the mounted folder at once, and the app re-reads it
+        // without a restart.
+        const files =
+            Object.keys(fileEnv).length > 0
+                ? new core.ConfigMap(`${name}-files`, { metadata: metadata(`${bundle.app}-files`), data: fileEnv }, { parent: this })
+                : undefined;
 
         // Ready once its stores answer (the rollout waits for that); alive while it retries them.
         const probe = (path: string) => ({ httpGet: { path, port: APP_PORT }, periodSeconds: 10 });
@@ -112,6 +121,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                                         ...Object.entries({ ...env, HOST: "0.0.0.0", PORT: String(APP_PORT), NODE_ENV: "production" }).map(
                                             ([n, value]) => ({ name: n, value }),
                                         ),
+                                        ...Object.keys(fileEnv).map((n) => ({ name: n, value: `${FILES_DIR}/${n}` })),
                                         ...Object.entries(secretRefs).map(([n, secretKeyRef]) => ({
                                             name: n,
                                             valueFrom: { secretKeyRef },
@@ -122,12 +132,16 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                                     livenessProbe: { ...probe("/healthz"), initialDelaySeconds: 10 },
                                     resources: APP_RESOURCES,
                                     securityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: true },
-                                    volumeMounts: [{ name: "app", mountPath: "/app", readOnly: true }],
+                                    volumeMounts: [
+                                        { name: "app", mountPath: "/app", readOnly: true },
+                                        ...(files ? [{ name: "files", mountPath: FILES_DIR, readOnly: true }] : []),
+                                    ],
                                 },
                             ],
                             volumes: [
                                 { name: "bundle", configMap: { name: code.metadata.name } },
                                 { name: "app", emptyDir: { sizeLimit: "64Mi" } },
+                                ...(files ? [{ name: "files", configMap: { name: files.metadata.name } }] : []),
                             ],
                         },
                     },

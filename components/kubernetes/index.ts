@@ -14,6 +14,7 @@ import type {
     StreamOperators,
 } from "../platform";
 import { AppDeployment, inClusterAppUrl } from "./appDeployment";
+import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
@@ -70,6 +71,11 @@ export class InClusterParts {
             { context: this.context, namespace: this.dataNamespace, spec },
             { ...opts, providers: [this.provider] },
         );
+    }
+
+    secret(name: string, bytes: number): pulumi.Output<string> {
+        // Letters and digits: 2 characters per byte carry more than its 8 bits.
+        return generatedPassword(`${this.context.cell.id}-${name}`, this.context.parent, bytes * 2);
     }
 
     tenantDirectory(directory: TenantDirectory): void {
@@ -133,6 +139,7 @@ export function kubernetesTarget(cells: readonly CellConfig[]): CellTarget {
                 streamOperators: () => inCluster.streamOperators(),
                 tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
                 app: (spec, appOpts) => inCluster.app(spec, appOpts),
+                secret: (name, bytes) => inCluster.secret(name, bytes),
             };
         },
         appUrl: inClusterAppUrlOf,

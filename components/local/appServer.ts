@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { destroyService, runningPid, ServiceError, startService, stopService } from "./supervisor";
+import { loopbackRequest } from "./loopbackHttp";
 import { nodeBin } from "./tools";
 
 /** One of a cell's apps as a process on this machine: its bundle, copied into its folder, run by the
@@ -12,9 +13,16 @@ export interface AppServerSpec {
     bundle: string;
     hash: string;
     env: Record<string, string>;
+    /** The stack's CA, when the app serves HTTPS with a certificate it signed (TLS_CERT and TLS_KEY in `env`). */
+    ca?: string;
 }
 
-export const appUrlOf = (spec: Pick<AppServerSpec, "port">) => `http://127.0.0.1:${spec.port}`;
+export const appUrlOf = (spec: { port: number; https: boolean }) => `${spec.https ? "https" : "http"}://127.0.0.1:${spec.port}`;
+
+const urlOf = (spec: AppServerSpec) => appUrlOf({ port: spec.port, https: spec.ca !== undefined });
+
+/** An answer of the app at `path`, verified against the stack's CA when it serves HTTPS. */
+const askApp = (spec: AppServerSpec, route: string) => loopbackRequest(`${urlOf(spec)}${route}`, { ca: spec.ca, timeoutMs: 2_000 });
 
 /** Starts the app and waits until it is ready, as a rollout waits for a pod's readiness. */
 export async function startApp(spec: AppServerSpec): Promise<number> {
@@ -40,9 +48,9 @@ async function untilReady(spec: AppServerSpec, timeoutMs = 120_000): Promise<voi
     const deadline = Date.now() + timeoutMs;
     let last = "no answer";
     while (Date.now() < deadline) {
-        const answer = await fetch(`${appUrlOf(spec)}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch((error: Error) => error);
-        if (answer instanceof Response && answer.ok) return;
-        last = answer instanceof Response ? await answer.text() : answer.message;
+        const answer = await askApp(spec, "/readyz").catch((error: Error) => error);
+        if (!(answer instanceof Error) && answer.status === 200) return;
+        last = answer instanceof Error ? answer.message : answer.text;
         await new Promise((resolve) => setTimeout(resolve, 200));
     }
     throw new ServiceError(`${spec.label} did not become ready in ${timeoutMs / 1000} s; it waits for: ${last}`);
@@ -52,7 +60,7 @@ async function untilReady(spec: AppServerSpec, timeoutMs = 120_000): Promise<voi
 export async function appRunning(spec: AppServerSpec): Promise<boolean> {
     if (!runningPid(spec.dir)) return false;
     try {
-        return (await fetch(`${appUrlOf(spec)}/healthz`, { signal: AbortSignal.timeout(2_000) })).ok;
+        return (await askApp(spec, "/healthz")).status === 200;
     } catch {
         return false;
     }

@@ -15,7 +15,7 @@ import {
 } from "./parts";
 import { blobEndpointOf } from "./azuriteServer";
 import { s3Url } from "./seaweedfsServer";
-import { LocalObject } from "./resources";
+import { LocalObject, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
 
 /**
@@ -78,9 +78,10 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
                 );
             },
             app: (spec, appOpts) => new LocalApp(`${cell.id}-${spec.bundle.app}`, { spec, ...part(spec.bundle.app) }, appOpts),
+            secret: (name, bytes) => localSecret(`${cell.id}-${name}`, parent, bytes),
         };
     },
-    appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app) }),
+    appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app), https: Boolean(certificates) }),
 });
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];

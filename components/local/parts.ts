@@ -1,3 +1,4 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EVENTS_TABLE } from "../../apps/shared/analytics";
 import { cellTopics, EVENTS_TOPIC } from "../../apps/shared/topics";
@@ -309,23 +310,40 @@ export interface LocalAppArgs extends LocalPartArgs {
 /** One of the cell's apps as a process this machine supervises, like the servers. */
 export class LocalApp extends pulumi.ComponentResource implements AppService {
     readonly url: pulumi.Output<string>;
+    readonly ca?: pulumi.Output<string>;
 
     constructor(name: string, args: LocalAppArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:App", name, {}, opts);
-        const { bundle, env, secretEnv, secretRefs } = args.spec;
+        const { bundle, env, secretEnv, secretRefs, fileEnv = {} } = args.spec;
         const unsupported = Object.keys(secretRefs);
         if (unsupported.length > 0)
             throw new Error(`${name}: ${unsupported.join(", ")} come from Kubernetes Secrets, which a local cell does not have`);
+        const files = Object.entries(fileEnv).map(([variable, content]) => {
+            const file = path.join(args.dir, "files", variable);
+            return {
+                variable,
+                file,
+                resource: new LocalObject(`${name}-${variable}`, { kind: "file", spec: { path: file, content } }, { parent: this }),
+            };
+        });
+        const tls = args.certificates?.serverTls(name, this);
+        this.ca = args.certificates?.caCertificate();
         const spec = pulumi.output({
             label: label(bundle.app, args.context),
             dir: args.dir,
             port: args.port,
             bundle: bundle.file,
             hash: bundle.hash,
-            env: { ...env, ...secretEnv },
+            env: {
+                ...env,
+                ...secretEnv,
+                ...Object.fromEntries(files.map(({ variable, file }) => [variable, file])),
+                ...(tls ? { TLS_CERT: tls.cert, TLS_KEY: tls.key } : {}),
+            },
+            ca: this.ca,
         });
-        const server = new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this });
-        this.url = server.running.apply(() => appUrlOf(args));
+        const server = new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this, dependsOn: files.map((f) => f.resource) });
+        this.url = server.running.apply(() => appUrlOf({ port: args.port, https: Boolean(args.certificates) }));
         this.registerOutputs({ url: this.url });
     }
 }

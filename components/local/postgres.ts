@@ -1,6 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { moduleProvider } from "./dynamic";
+import { moduleProvider } from "../dynamic";
 import type { PostgresDatabaseProps } from "./providers/postgresDatabase";
 import type { PostgresServerProps } from "./providers/postgresServer";
 

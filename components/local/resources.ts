@@ -1,6 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { moduleProvider } from "./dynamic";
+import { moduleProvider } from "../dynamic";
 import type { ObjectProps } from "./providers/object";
 import type { ServerKind } from "./providers/server";
 

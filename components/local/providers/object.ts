@@ -66,8 +66,11 @@ const OBJECTS: Record<
     },
     file: {
         ensure: async (p) => {
+            // Written whole and renamed into place, so an app that re-reads the file never sees half of it.
             fs.mkdirSync(path.dirname(p.spec.path), { recursive: true });
-            fs.writeFileSync(p.spec.path, p.spec.content);
+            const partial = `${p.spec.path}.${process.pid}.partial`;
+            fs.writeFileSync(partial, p.spec.content);
+            fs.renameSync(partial, p.spec.path);
         },
         intact: async (p) => fs.existsSync(p.spec.path) && fs.readFileSync(p.spec.path, "utf8") === p.spec.content,
         remove: async (p) => {

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { moduleProvider } from "../../../components/local/dynamic";
+import { moduleProvider } from "../../../components/dynamic";
 import { portAnswers } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
 import type { ResourceProps } from "../../../model/resourceProps";
