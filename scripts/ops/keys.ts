@@ -12,8 +12,10 @@ export interface TenantHome {
     stack: string;
     cell: string;
     outputs: CellOutputs;
-    /** The environment's front door, where the tenant sends its requests. */
+    /** The front door of the tenant's residency, where the tenant sends its requests. */
     routerUrl: string;
+    /** The CA of the router's HTTPS, where no public root signs it (local stacks). */
+    routerCa?: string;
 }
 
 /** A cell as the stack's `cells` output holds it (with `--show-secrets`). */
@@ -39,7 +41,14 @@ export async function tenantHome(projectDir: string, env: string, tenant: string
     const outputs = await (await openStack(projectDir, env, stack)).outputs();
     const route = outputs.routing?.value?.[tenant];
     if (!route) return undefined;
-    return { stack, cell: route.cell, outputs: outputs.cells.value[route.cell], routerUrl: outputs.routers.value[route.residency].url };
+    const router = outputs.routers.value[route.residency];
+    return {
+        stack,
+        cell: route.cell,
+        outputs: outputs.cells.value[route.cell],
+        routerUrl: router.url,
+        routerCa: outputs.cells.value[router.cell]?.endpoints.appCa,
+    };
 }
 
 /** Runs `fn` against the Postgres of the tenant's cell, reached with the credentials in the stack's (secret) outputs. */
@@ -63,11 +72,12 @@ export async function withTenantPostgres<T>(
 
 /** A new API key for the tenant, stored hashed in its own cell's Postgres; the key itself is only in the answer. */
 export function createTenantKey(projectDir: string, env: string, tenant: string) {
-    return withTenantPostgres(projectDir, env, tenant, async (pool, { stack, cell, routerUrl }) => ({
+    return withTenantPostgres(projectDir, env, tenant, async (pool, { stack, cell, routerUrl, routerCa }) => ({
         tenant,
         stack,
         cell,
         routerUrl,
+        routerCa,
         ...(await createApiKey(pool, tenant)),
     }));
 }

@@ -1,6 +1,7 @@
 import { sampleEvents } from "../../apps/shared/sampleEvents";
 import { createTenantKey } from "./keys";
 import { Refusal } from "./environment";
+import { fetchTrusting } from "./https";
 
 export interface SampleSent {
     tenant: string;
@@ -34,6 +35,7 @@ export async function sendSample(
     const started = Date.now();
     const key = await createTenantKey(projectDir, env, tenant);
     const auth = { authorization: `Bearer ${key.key}` };
+    const fetch = fetchTrusting(key.routerCa);
     const from = new Date(started - 2 * HOUR_MS).toISOString();
     const to = new Date(started + HOUR_MS).toISOString();
     const metricsUrl = `${key.routerUrl}/v1/metrics?from=${from}&to=${to}`;

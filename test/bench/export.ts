@@ -1,3 +1,4 @@
+import { call } from "../support/cellClient";
 /**
  * `npm run bench:export`: rows/s the export service of one real local cell writes as Parquet to the cell's bucket
  * (BENCH_ROWS events of one tenant over ten days, `metadata` flattened), and beside it ClickHouse's own
@@ -36,7 +37,7 @@ async function main() {
         await clickhouse.command({ query: "SELECT * FROM analytics.events WHERE org_id = 'acme' FORMAT Null" });
 
         const started = Date.now();
-        const request = await fetch(`${eu.endpoints.exportUrl}/v1/exports`, {
+        const request = await call(`${eu.endpoints.exportUrl}/v1/exports`, {
             method: "POST",
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
             body: JSON.stringify({ from: first.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10) }),
@@ -46,7 +47,7 @@ async function main() {
         do {
             await new Promise((r) => setTimeout(r, 100));
             job = (await (
-                await fetch(`${eu.endpoints.exportUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
+                await call(`${eu.endpoints.exportUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
             ).json()) as typeof job;
         } while (job.status === "queued" || job.status === "running");
         const wall = (Date.now() - started) / 1000;

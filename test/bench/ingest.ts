@@ -1,3 +1,4 @@
+import { call } from "../support/cellClient";
 /**
  * `npm run bench:ingest`: sustained events/s through the ingest service of one real local cell (an isolated local
  * stack), p50/p99 freshness (202 → row visible in ClickHouse), loss and duplicates, and beside it ClickHouse's own
@@ -65,7 +66,7 @@ async function measure(tls: boolean): Promise<number> {
             Array.from({ length: SENDERS }, async () => {
                 for (let next = prepared.shift(); next && Date.now() < until; next = prepared.shift()) {
                     const { session, batch, body } = next;
-                    const response = await fetch(`${url}/v1/events`, {
+                    const response = await call(`${url}/v1/events`, {
                         method: "POST",
                         headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
                         body,

@@ -1,3 +1,4 @@
+import { call } from "../support/cellClient";
 /**
  * `npm run bench:router`: the same load sent straight to a real local cell's ingest API and through its residency's
  * router, in one run, in alternating rounds so both see the same machine: events/s and p50/p99 request latency of each, and
@@ -30,7 +31,7 @@ async function load(url: string, key: string): Promise<Result> {
         Array.from({ length: SENDERS }, async (_, sender) => {
             for (let n = sender; Date.now() < until; n += SENDERS) {
                 const sent = performance.now();
-                const response = await fetch(`${url}/v1/events`, {
+                const response = await call(`${url}/v1/events`, {
                     method: "POST",
                     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
                     body: bodies[n % bodies.length],

@@ -7,13 +7,20 @@ import type { AnalyticsEvent } from "../../../apps/shared/events";
 import type { CellOutputs } from "../../../scripts/ops/keys";
 import { clickhouseOfCell, postgresConfigOf, s3OfCell } from "../../../scripts/ops/cellClients";
 import type { isolatedLocalStack } from "../../support/project";
+import { call, trustStack } from "../../support/cellClient";
 
 type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
 
 /** `pulumi up` of an isolated local stack, and its cells as the stack's outputs give them, secrets included. */
 export function deployCells(stack: IsolatedStack): Record<string, CellOutput> {
     stack.ok("up", "--yes", "--skip-preview");
-    return JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+    const cells = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+    const routers: Record<string, { url: string }> = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout);
+    trustStack(
+        cells,
+        Object.values(routers).map((r) => r.url),
+    );
+    return cells;
 }
 
 /** `pulumi destroy` of the stack, then its scratch folder. */
@@ -71,7 +78,7 @@ export const eventOf = (org: string, overrides: Partial<Record<keyof AnalyticsEv
     }) as AnalyticsEvent;
 
 export const postEvents = (url: string, key: string | undefined, body: unknown, query = "") =>
-    fetch(`${url}/v1/events${query}`, {
+    call(`${url}/v1/events${query}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
         body: JSON.stringify(body),

@@ -1,4 +1,5 @@
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { call } from "../../support/cellClient";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { Pool } from "pg";
@@ -42,7 +43,7 @@ describe("export on a local cell", () => {
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
     const api = async (tenant: string, method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${eu.endpoints.exportUrl}${path}`, {
+        const response = await call(`${eu.endpoints.exportUrl}${path}`, {
             method,
             headers: { authorization: `Bearer ${keys[tenant]}`, ...(body ? { "content-type": "application/json" } : {}) },
             body: body === undefined ? undefined : JSON.stringify(body),

@@ -1,3 +1,4 @@
+import { call } from "../../support/cellClient";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { blobOfCell, exportFilesOf } from "../../../scripts/ops/cellClients";
@@ -22,11 +23,11 @@ describe("export on a local cell whose exports go to Azure Blob (Azurite)", () =
     const exportJob = async (body: unknown): Promise<JsonBody> => {
         const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
         const queued = (await (
-            await fetch(`${eu.endpoints.exportUrl}/v1/exports`, { method: "POST", headers, body: JSON.stringify(body) })
+            await call(`${eu.endpoints.exportUrl}/v1/exports`, { method: "POST", headers, body: JSON.stringify(body) })
         ).json()) as JsonBody;
         let job: JsonBody = {};
         await eventually(async () => {
-            job = (await (await fetch(`${eu.endpoints.exportUrl}/v1/jobs/${queued.id}`, { headers })).json()) as JsonBody;
+            job = (await (await call(`${eu.endpoints.exportUrl}/v1/jobs/${queued.id}`, { headers })).json()) as JsonBody;
             return ["succeeded", "failed"].includes(job.status);
         }, 60_000);
         return job;

@@ -1,3 +1,4 @@
+import { call } from "../../support/cellClient";
 import * as path from "path";
 import { EventConsumer } from "../../../apps/ingest/consumer";
 import { consumerMetrics } from "../../../apps/ingest/metrics";
@@ -17,7 +18,7 @@ function sustainedLoad(url: string, key: string, senders = 3, batch = 200) {
         Array.from({ length: senders }, async () => {
             while (running) {
                 const events = Array.from({ length: batch }, () => eventOf("acme"));
-                const outcome = await fetch(`${url}/v1/events`, {
+                const outcome = await call(`${url}/v1/events`, {
                     method: "POST",
                     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
                     body: JSON.stringify(events),

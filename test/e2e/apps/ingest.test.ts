@@ -1,3 +1,4 @@
+import { call, trust } from "../../support/cellClient";
 import { randomBytes } from "crypto";
 import type { FastifyInstance } from "fastify";
 import * as fs from "fs";
@@ -48,7 +49,7 @@ describe("ingest on a local cell", () => {
     const countOf = async (org: string) => {
         const from = new Date(Date.now() - 3_600_000 * 2).toISOString();
         const to = new Date(Date.now() + 3_600_000).toISOString();
-        const response = await fetch(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, {
+        const response = await call(`${url}/v1/metrics?from=${from}&to=${to}&granularity=hour`, {
             headers: { authorization: `Bearer ${keys[org]}` },
         });
         const body = (await response.json()) as JsonBody;
@@ -161,7 +162,7 @@ describe("ingest on a local cell", () => {
             return Number((await result.json<{ n: string }>())[0].n) === 1;
         };
         expect(await eventually(found)).toBe(true);
-        const metrics = await fetch(
+        const metrics = await call(
             `${url}/v1/metrics?from=${encodeURIComponent("2020-01-01T00:00:00Z' OR 1=1 --")}&to=2030-01-01T00:00:00Z`,
             { headers: { authorization: `Bearer ${keys.acme}` } },
         );
@@ -170,17 +171,17 @@ describe("ingest on a local cell", () => {
     });
 
     test("GET /metrics of the API and of the consumer expose counters in Prometheus's text format", async () => {
-        const text = await (await fetch(`${url}/metrics`)).text();
+        const text = await (await call(`${url}/metrics`)).text();
         expect(text).toMatch(/^ingest_events_accepted_total \d+/m);
         expect(text).toMatch(/^ingest_events_rejected_total\{reason="foreign_org"\} 2/m);
-        const consumer = await (await fetch(`http://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
+        const consumer = await (await call(`http://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
         expect(consumer).toMatch(/^ingest_events_duplicate_total 10/m);
     });
 
     test("the key is checked before the body is read, and every answer carries a request id", async () => {
         const huge = JSON.stringify([event("acme", { metadata: { blob: "x".repeat(3 * 1024 * 1024) } })]);
         const send = (key: string) =>
-            fetch(`${url}/v1/events`, {
+            call(`${url}/v1/events`, {
                 method: "POST",
                 headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
                 body: huge,
@@ -198,7 +199,7 @@ describe("ingest on a local cell", () => {
     test("apiRequestsPerMinute holds on every API, counted down in X-RateLimit-Remaining", async () => {
         const remaining: number[] = [];
         for (let i = 0; i < 20; i++) {
-            const response = await fetch(
+            const response = await call(
                 `${i % 2 ? url : eu.endpoints.exportUrl}/v1/${i % 2 ? "metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" : "jobs"}`,
                 { headers: { authorization: `Bearer ${keys.chatty}` } },
             );
@@ -235,7 +236,12 @@ describe("ingest on a local cell", () => {
         const replica = async (overrides: Partial<IngestDeps> = {}) => {
             const clickhouse = clickhouseOf(eu);
             const app = ingestServer({
-                config: { CELL_ID: "local-eu", TENANTS: loadIngestConfig(deployedEnv()).TENANTS, CELL_URLS: {} },
+                config: {
+                    CELL_ID: "local-eu",
+                    TENANTS: loadIngestConfig(deployedEnv()).TENANTS,
+                    ROUTER_URLS: {},
+                    ROUTER_KEY: eu.credentials.routerKey,
+                },
                 keys: new ApiKeys(pool),
                 quotas: new Quotas(pool),
                 storage: new StorageMeter(clickhouse),
@@ -245,7 +251,9 @@ describe("ingest on a local cell", () => {
                 ...overrides,
             });
             replicas.push(app);
-            return app.listen({ port: 0, host: "127.0.0.1" });
+            const address = await app.listen({ port: 0, host: "127.0.0.1" });
+            trust(address, { proof: { cell: "local-eu", key: eu.credentials.routerKey } });
+            return address;
         };
         /** The ingest app's environment as the cell deployed it. */
         const deployedEnv = () =>
@@ -330,7 +338,7 @@ describe("ingest on a local cell", () => {
         test("callers never see the stores' own error text: a 500 names a request id the log has", async () => {
             const broken = clickhouseOfCell(eu, randomBytes(16).toString("hex"));
             const address = await replica({ clickhouse: broken });
-            const response = await fetch(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, {
+            const response = await call(`${address}/v1/metrics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`, {
                 headers: { authorization: `Bearer ${keys.acme}` },
             });
             expect(response.status).toBe(500);

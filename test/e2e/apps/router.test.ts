@@ -1,4 +1,5 @@
 import * as path from "path";
+import { call } from "../../support/cellClient";
 import { SERVER_TIMEOUTS } from "../../../apps/shared/http";
 import { stopService } from "../../../components/local/supervisor";
 import { isolatedLocalStack } from "../../support/project";
@@ -58,7 +59,7 @@ describe("the routers of a local environment", () => {
             await eventually(async () => (await storedEvents(eu, "acme")).rows === 5 && (await storedEvents(us, "globex")).rows === 3),
         ).toBe(true);
         const from = new Date(Date.now() - 7_200_000).toISOString();
-        const metrics = await fetch(`${usRouter}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
+        const metrics = await call(`${usRouter}/v1/metrics?from=${from}&to=${new Date(Date.now() + 3_600_000).toISOString()}`, {
             headers: { authorization: `Bearer ${keys.globex}` },
         });
         expect(((await metrics.json()) as JsonBody).rows.reduce((n: number, r: JsonBody) => n + r.events, 0)).toBe(3);
@@ -142,7 +143,7 @@ describe("the routers of a local environment", () => {
 
     test("bodies over the cells' limit, or of unknown length, are refused at the router before any cell sees them", async () => {
         const big = "x".repeat(2 * 1024 * 1024);
-        const declared = await fetch(`${router}/v1/events`, {
+        const declared = await call(`${router}/v1/events`, {
             method: "POST",
             headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
             body: big,
@@ -150,7 +151,7 @@ describe("the routers of a local environment", () => {
         expect(declared.status).toBe(413);
         // The router answers before reading a body of unknown length and closes the connection, so a client still
         // sending sees either the 411 or the closed connection.
-        const chunked = await fetch(`${router}/v1/events`, {
+        const chunked = await call(`${router}/v1/events`, {
             method: "POST",
             headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
             duplex: "half",
@@ -165,7 +166,7 @@ describe("the routers of a local environment", () => {
             (e: Error) => (e.cause as { code?: string })?.code,
         );
         expect(["411", "EPIPE", "ECONNRESET"]).toContain(chunked);
-        const small = await fetch(`${router}/v1/events`, {
+        const small = await call(`${router}/v1/events`, {
             method: "POST",
             headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
             duplex: "half",
@@ -185,7 +186,7 @@ describe("the routers of a local environment", () => {
         expect(misdirected.status).toBe(421);
         expect(((await misdirected.json()) as JsonBody).url).toBe(eu.endpoints.ingestUrl);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
-        const exported = await fetch(`${router}/v1/exports`, {
+        const exported = await call(`${router}/v1/exports`, {
             method: "POST",
             headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json" },
             body: JSON.stringify({ from: new Date().toISOString().slice(0, 10), to: new Date().toISOString().slice(0, 10) }),
@@ -193,7 +194,7 @@ describe("the routers of a local environment", () => {
         expect(exported.status).toBe(202);
         const job = `${router}/v1/jobs/${((await exported.json()) as JsonBody).id}`;
         const status = async () =>
-            ((await (await fetch(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as JsonBody).status;
+            ((await (await call(job, { headers: { authorization: `Bearer ${keys.acme}` } })).json()) as JsonBody).status;
         expect(await eventually(async () => (await status()) === "succeeded")).toBe(true);
         const home = await tenantFootprint(eu, "acme");
         for (const store of ["clickhouse", "kafka", "objects", "postgres"] as const) expect(home[store]).toBeGreaterThan(0);
@@ -202,7 +203,7 @@ describe("the routers of a local environment", () => {
     }, 90_000);
 
     test("a tenant sent to the other residency's router gets 421 with its own router, and not a byte of it passes", async () => {
-        const health = async (url: string) => ((await (await fetch(`${url}/healthz`)).json()) as JsonBody).misdirected;
+        const health = async (url: string) => ((await (await call(`${url}/healthz`)).json()) as JsonBody).misdirected;
         const before = await health(router);
         const misdirected = await postEvents(router, keys.globex, eventOf("globex", { region: "us-local" }));
         expect(misdirected.status).toBe(421);

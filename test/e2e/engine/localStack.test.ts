@@ -1,3 +1,4 @@
+import { fetchTrusting } from "../../../scripts/ops/https";
 import { randomBytes } from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -182,7 +183,7 @@ describe("the local stack under the real engine", () => {
         const current = new Client({ ...postgres, password, ssl: { ca: postgres.ca } });
         await current.connect();
         await current.end();
-        expect((await fetch(`${ingestUrl}/readyz`)).status).toBe(200);
+        expect((await fetchTrusting(cells["local-eu"].endpoints.appCa)(`${ingestUrl}/readyz`)).status).toBe(200);
         expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
     });
 

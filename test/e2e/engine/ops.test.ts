@@ -1,3 +1,4 @@
+import { call, trustStack } from "../../support/cellClient";
 import * as fs from "fs";
 import * as path from "path";
 import { DeleteBucketCommand } from "@aws-sdk/client-s3";
@@ -61,6 +62,12 @@ describe("cellplane on a local stack", () => {
             globex: ["local-us", "us"],
         });
         cells = JSON.parse(pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
+        trustStack(
+            cells,
+            Object.values(JSON.parse(pulumi("stack", "output", "routers", "--json").stdout) as Record<string, { url: string }>).map(
+                (r) => r.url,
+            ),
+        );
     });
 
     test("key create gives a tenant a key in its own cell that the router accepts, and key revoke takes it back", async () => {
@@ -69,7 +76,7 @@ describe("cellplane on a local stack", () => {
         const { key, id, cell, routerUrl } = JSON.parse(created.stdout);
         expect(cell).toBe("local-us");
         const post = () =>
-            fetch(`${routerUrl}/v1/events`, {
+            call(`${routerUrl}/v1/events`, {
                 method: "POST",
                 headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
                 body: JSON.stringify(eventOf("globex")),
@@ -236,7 +243,7 @@ describe("cellplane on a local stack", () => {
         expect(await stored()).toBe(0);
         expect(fs.readFileSync(file, "utf8")).not.toContain("globex");
         await new Promise((r) => setTimeout(r, 5_500));
-        const post = await fetch(`${routerUrl}/v1/events`, {
+        const post = await call(`${routerUrl}/v1/events`, {
             method: "POST",
             headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
             body: JSON.stringify(eventOf("globex")),

@@ -9,6 +9,8 @@ import { CoalescingProducer } from "../../../apps/ingest/producer";
 import { ingestServer } from "../../../apps/ingest/server";
 import { StorageMeter } from "../../../apps/ingest/storage";
 import { fakeClickHouse, FakeMetadataStore, FakeProducer } from "../../support/fakes";
+import { fromRouter, TEST_ROUTER_KEY } from "../../support/routerProof";
+import { NOT_FROM_ROUTER, ROUTER_PROOF_HEADER, routerProof } from "../../../apps/shared/routerProof";
 
 const quotas = { eventsPerSecond: 1_000, apiRequestsPerMinute: 600, maxStorageGb: 10 };
 const TENANTS = {
@@ -22,7 +24,7 @@ async function ingest() {
     const metadata = new FakeMetadataStore();
     const kafka = new FakeProducer();
     const app = ingestServer({
-        config: { CELL_ID: "eu-1", TENANTS, CELL_URLS: { "us-1": "https://us-1.example.test" } },
+        config: { CELL_ID: "eu-1", TENANTS, ROUTER_URLS: { "us-1": "https://us.prod.example.test" }, ROUTER_KEY: TEST_ROUTER_KEY },
         keys: new ApiKeys(metadata.pool),
         quotas: new Quotas(metadata.pool),
         storage: new StorageMeter(fakeClickHouse()),
@@ -38,11 +40,12 @@ async function ingest() {
     return { app, metadata, kafka, keys };
 }
 
+/** A POST as the eu router forwards it: the caller's key and the router's proof for cell eu-1. */
 const post = (app: FastifyInstance, key: string | undefined, payload: unknown, query = "") =>
     app.inject({
         method: "POST",
         url: `/v1/events${query}`,
-        headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+        headers: { ...fromRouter("eu-1", "POST", `/v1/events${query}`), ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
         payload: payload as object,
     });
 
@@ -70,11 +73,37 @@ describe("the ingest API (app.inject)", () => {
         expect(kafka.sent).toEqual([]);
     });
 
-    test("a tenant of another cell gets 421 naming its cell's URL, before its body is read", async () => {
+    test("a request without its router's proof for this cell and request gets 401 before its key or body is read", async () => {
+        const { app, keys, kafka } = await ingest();
+        const url = "/v1/events";
+        const otherKey = TEST_ROUTER_KEY.split("").reverse().join("");
+        const proofs: Record<string, Record<string, string>> = {
+            none: {},
+            malformed: { [ROUTER_PROOF_HEADER]: "v1.not-a-time.abc" },
+            "another cell's": fromRouter("us-1", "POST", url),
+            "another path's": fromRouter("eu-1", "POST", "/v1/metrics"),
+            "another method's": fromRouter("eu-1", "GET", url),
+            "another key's": fromRouter("eu-1", "POST", url, otherKey),
+            expired: { [ROUTER_PROOF_HEADER]: routerProof(TEST_ROUTER_KEY, { cell: "eu-1", method: "POST", url }, Date.now() - 120_000) },
+        };
+        for (const [what, proof] of Object.entries(proofs)) {
+            const answer = await app.inject({
+                method: "POST",
+                url,
+                headers: { authorization: `Bearer ${keys.acme}`, ...proof },
+                payload: sampleEvents("acme", "eu-west-1", 1),
+            });
+            expect([what, answer.statusCode, answer.json()]).toEqual([what, 401, NOT_FROM_ROUTER]);
+        }
+        expect(kafka.sent).toEqual([]);
+        expect((await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 1))).statusCode).toBe(202);
+    });
+
+    test("a tenant of another cell gets 421 naming its cell's router, before its body is read", async () => {
         const { app, keys, kafka } = await ingest();
         const response = await post(app, keys.globex, sampleEvents("globex", "us-east-1", 1));
         expect(response.statusCode).toBe(421);
-        expect(response.json()).toMatchObject({ cell: "us-1", url: "https://us-1.example.test" });
+        expect(response.json()).toMatchObject({ cell: "us-1", router: "https://us.prod.example.test" });
         expect(kafka.sent).toEqual([]);
     });
 
@@ -144,14 +173,15 @@ describe("the ingest API (app.inject)", () => {
 
     test("/v1/metrics answers the tenant's rows and names a bad query field", async () => {
         const { app, keys } = await ingest();
-        const auth = { authorization: `Bearer ${keys.acme}` };
-        const rows = await app.inject({ url: "/v1/metrics?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z", headers: auth });
+        const get = (url: string) =>
+            app.inject({ url, headers: { authorization: `Bearer ${keys.acme}`, ...fromRouter("eu-1", "GET", url) } });
+        const rows = await get("/v1/metrics?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z");
         expect(rows.json()).toEqual({
             tenant: "acme",
             granularity: "hour",
             rows: [{ bucket: "2026-11-26 10:00:00.000", event_type: "error", events: 3 }],
         });
-        const bad = await app.inject({ url: "/v1/metrics?from=yesterday&to=2026-11-27T00:00:00Z", headers: auth });
+        const bad = await get("/v1/metrics?from=yesterday&to=2026-11-27T00:00:00Z");
         expect(bad.statusCode).toBe(400);
         expect(bad.json().problems[0].field).toBe("from");
     });

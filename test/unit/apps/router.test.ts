@@ -1,17 +1,27 @@
 import fc from "fast-check";
+import * as fs from "fs";
+import * as os from "os";
+import { join } from "path";
 import Fastify, { FastifyInstance } from "fastify";
+import type { RouterConfig } from "../../../apps/router/config";
+import { type RoutingDocument, RoutingTable } from "../../../apps/router/routingTable";
 import { routerServer } from "../../../apps/router/server";
 import { MAX_BODY_BYTES } from "../../../apps/shared/events";
+import { NOT_FROM_ROUTER, ROUTER_PROOF_HEADER, proofProblem } from "../../../apps/shared/routerProof";
+import { TEST_ROUTER_KEY } from "../../support/routerProof";
 
 const key = (tenant: string) => `cp_${tenant}_${"k".repeat(43)}`;
 
-/** A cell's service that records what reaches it. */
+/** A cell's service that records what reaches it, and answers 401 to a request without the router's proof for it. */
 async function cell(name: string) {
     const seen: { url: string; body: string; tenantKey?: string }[] = [];
     const app = Fastify();
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
-    app.all("/*", async (request) => {
+    app.all("/*", async (request, reply) => {
+        const proof = request.headers[ROUTER_PROOF_HEADER] as string | undefined;
+        if (proofProblem(TEST_ROUTER_KEY, proof, { cell: name, method: request.method, url: request.url }))
+            return reply.code(401).send(NOT_FROM_ROUTER);
         seen.push({ url: request.url, body: String(request.body ?? ""), tenantKey: request.headers.authorization });
         return { cell: name };
     });
@@ -20,6 +30,32 @@ async function cell(name: string) {
 }
 
 const US_ROUTER = "https://us.prod.cellplane.example";
+const SETTINGS = { RETRY_AFTER_SECONDS: 7, UPSTREAM_TIMEOUT_MS: 2_000, MAX_IN_FLIGHT_PER_CELL: 256 };
+
+/** A routing table of residency eu: cells by URL, tenants by cell. */
+function euTable(
+    cells: Record<string, string>,
+    tenants: Record<string, string>,
+    rest: Partial<Pick<RoutingDocument, "elsewhere" | "overrides" | "serial">> = {},
+): RoutingDocument {
+    return {
+        serial: 1,
+        residency: "eu",
+        cells: Object.fromEntries(
+            Object.entries(cells).map(([id, url]) => [id, { residency: "eu", ingestUrl: url, exportUrl: `${url}/export-service` }]),
+        ),
+        tenants,
+        elsewhere: {},
+        overrides: {},
+        ...rest,
+    };
+}
+
+/** A router over a fixed table, with a key for every cell. */
+function routerOf(table: RoutingDocument, settings: Partial<RouterConfig> = {}): FastifyInstance {
+    const keys = Object.fromEntries(Object.keys(table.cells).map((id) => [id, TEST_ROUTER_KEY]));
+    return routerServer({ RESIDENCY: table.residency, ROUTER_KEYS: keys, ...SETTINGS, ...settings }, { current: table, refused: [] });
+}
 
 describe("a residency's router (app.inject, real cells behind it)", () => {
     let eu: Awaited<ReturnType<typeof cell>>;
@@ -29,23 +65,22 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
 
     beforeAll(async () => {
         [eu, us] = await Promise.all([cell("eu-1"), cell("us-1")]);
-        const route = (name: string, url: string, residency: string) => ({
-            cell: name,
-            residency,
-            endpoints: { ingestUrl: url, exportUrl: `${url}/export-service` },
-        });
-        const settings = { RETRY_AFTER_SECONDS: 7, UPSTREAM_TIMEOUT_MS: 2_000, MAX_IN_FLIGHT_PER_CELL: 256 };
-        router = routerServer({
-            RESIDENCY: "eu",
-            ROUTES: { acme: route("eu-1", eu.url, "eu"), ghost: route("gone-1", "http://127.0.0.1:9", "eu") },
-            ELSEWHERE: { globex: { residency: "us", router: US_ROUTER } },
-            ...settings,
-        });
-        usRouter = routerServer({
-            RESIDENCY: "us",
-            ROUTES: { globex: route("us-1", us.url, "us") },
-            ELSEWHERE: { acme: { residency: "eu", router: "https://eu.prod.cellplane.example" } },
-            ...settings,
+        router = routerOf(
+            euTable(
+                { "eu-1": eu.url, "gone-1": "http://127.0.0.1:9" },
+                { acme: "eu-1", ghost: "gone-1" },
+                {
+                    elsewhere: { globex: { residency: "us", router: US_ROUTER } },
+                },
+            ),
+        );
+        usRouter = routerOf({
+            serial: 1,
+            residency: "us",
+            cells: { "us-1": { residency: "us", ingestUrl: us.url, exportUrl: `${us.url}/export-service` } },
+            tenants: { globex: "us-1" },
+            elsewhere: { acme: { residency: "eu", router: "https://eu.prod.cellplane.example" } },
+            overrides: {},
         });
     });
     afterAll(async () => {
@@ -60,7 +95,7 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
             headers: { "content-type": "application/json", ...(tenant ? { authorization: `Bearer ${key(tenant)}` } : {}) },
         });
 
-    test("each tenant's request reaches its own cell's service only, body and key unchanged", async () => {
+    test("each tenant's request reaches its own cell's service only, body and key unchanged, with the router's proof", async () => {
         expect((await send("acme", "/v1/events", '[{"a":1}]')).json()).toEqual({ cell: "eu-1" });
         expect((await send("globex", "/v1/schedules", "{}", usRouter)).json()).toEqual({ cell: "us-1" });
         expect(eu.seen).toEqual([{ url: "/v1/events", body: '[{"a":1}]', tenantKey: `Bearer ${key("acme")}` }]);
@@ -84,7 +119,11 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
             });
         }
         expect(eu.seen.length + us.seen.length).toBe(before);
-        expect((await router.inject({ url: "/healthz" })).json()).toMatchObject({ residency: "eu", misdirected: 4 });
+        expect((await router.inject({ url: "/healthz" })).json()).toMatchObject({
+            residency: "eu",
+            misdirected: 4,
+            table: { serial: 1, tenants: 2 },
+        });
     });
 
     test("property: whatever the tenants, paths and bodies, a foreign tenant is 421 and never forwarded, an own tenant never 421", async () => {
@@ -97,14 +136,15 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
                 fc.string({ maxLength: 200 }),
                 async (tenants, url, payload) => {
                     const [own, ...foreign] = tenants;
-                    const local = routerServer({
-                        RESIDENCY: "eu",
-                        ROUTES: { [own]: { cell: "eu-1", residency: "eu", endpoints: { ingestUrl: eu.url, exportUrl: eu.url } } },
-                        ELSEWHERE: Object.fromEntries(foreign.map((t) => [t, { residency: "us", router: US_ROUTER }])),
-                        RETRY_AFTER_SECONDS: 1,
-                        UPSTREAM_TIMEOUT_MS: 2_000,
-                        MAX_IN_FLIGHT_PER_CELL: 256,
-                    });
+                    const local = routerOf(
+                        euTable(
+                            { "eu-1": eu.url },
+                            { [own]: "eu-1" },
+                            {
+                                elsewhere: Object.fromEntries(foreign.map((t) => [t, { residency: "us", router: US_ROUTER }])),
+                            },
+                        ),
+                    );
                     const before = eu.seen.length;
                     for (const tenant of foreign) expect((await send(tenant, url, payload, local)).statusCode).toBe(421);
                     expect(eu.seen.length).toBe(before);
@@ -163,13 +203,7 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
             return { cell: "slow-1" };
         });
         const slowUrl = await slow.listen({ port: 0, host: "127.0.0.1" });
-        const limited = routerServer({
-            RESIDENCY: "eu",
-            ROUTES: {
-                acme: { cell: "eu-1", residency: "eu", endpoints: { ingestUrl: eu.url, exportUrl: eu.url } },
-                stuck: { cell: "slow-1", residency: "eu", endpoints: { ingestUrl: slowUrl, exportUrl: slowUrl } },
-            },
-            ELSEWHERE: {},
+        const limited = routerOf(euTable({ "eu-1": eu.url, "slow-1": slowUrl }, { acme: "eu-1", stuck: "slow-1" }), {
             RETRY_AFTER_SECONDS: 3,
             UPSTREAM_TIMEOUT_MS: 10_000,
             MAX_IN_FLIGHT_PER_CELL: 2,
@@ -186,5 +220,115 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
         // Answered requests give their places back.
         expect((await send("stuck", "/v1/events", "[]", limited)).statusCode).toBe(200);
         await Promise.all([limited.close(), slow.close()]);
+    });
+
+    test("property: any query string the router forwards carries a proof the cell accepts for exactly that request line", async () => {
+        await fc.assert(
+            fc.asyncProperty(
+                fc.webQueryParameters(),
+                fc.constantFrom("/v1/events", "/v1/metrics", "/v1/schedules"),
+                async (query, path) => {
+                    const url = `${path}?${query}`;
+                    const answer = await send("acme", url, "[]");
+                    expect([url, answer.statusCode]).toEqual([url, 200]);
+                    expect(eu.seen.at(-1)!.url.split("?")[0].replace(/^\/export-service/, "")).toBe(path);
+                },
+            ),
+            { numRuns: 200 },
+        );
+    });
+
+    test("operators' overrides come before the placement: a quarantined tenant gets 423 with the reason, a pinned one its pinned cell", async () => {
+        const other = await cell("eu-2");
+        const overridden = routerOf(
+            euTable(
+                { "eu-1": eu.url, "eu-2": other.url },
+                { acme: "eu-1", initech: "eu-1", hooli: "eu-1" },
+                {
+                    overrides: {
+                        initech: { action: "quarantine", reason: "abuse report #42" },
+                        hooli: { action: "pin", cell: "eu-2", reason: "moving to eu-2" },
+                    },
+                },
+            ),
+        );
+        const before = eu.seen.length;
+        const quarantined = await send("initech", "/v1/events", "[]", overridden);
+        expect(quarantined.statusCode).toBe(423);
+        expect(quarantined.json().error).toBe("tenant initech is quarantined by the operators of residency eu: abuse report #42");
+        expect((await send("hooli", "/v1/events", "[]", overridden)).json()).toEqual({ cell: "eu-2" });
+        expect((await send("acme", "/v1/events", "[]", overridden)).json()).toEqual({ cell: "eu-1" });
+        expect(eu.seen.length).toBe(before + 1);
+        expect(other.seen.map((s) => s.tenantKey)).toEqual([`Bearer ${key("hooli")}`]);
+        expect((await overridden.inject({ url: "/healthz" })).json()).toMatchObject({ quarantined: 1 });
+        await Promise.all([overridden.close(), other.app.close()]);
+    });
+});
+
+describe("a router's routing table file", () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "cellplane-routing-"));
+    const file = join(dir, "routing.json");
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const good = (serial: number, tenants: Record<string, string>) => euTable({ "eu-1": "https://eu-1.example.test" }, tenants, { serial });
+    /** The same table, as residency us's. */
+    const ofUs = (table: RoutingDocument): RoutingDocument => ({
+        ...table,
+        residency: "us",
+        cells: Object.fromEntries(Object.entries(table.cells).map(([id, cell]) => [id, { ...cell, residency: "us" }])),
+    });
+    const write = (content: unknown) => fs.writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+
+    test("a router without a good first table does not start, and says which file and why", () => {
+        write(ofUs(good(1, {})));
+        expect(() => new RoutingTable(file, "eu")).toThrow(`${file} is the table of residency us, not of this router's eu`);
+        write(good(1, { acme: "eu-9" }));
+        expect(() => new RoutingTable(file, "eu")).toThrow("tenants.acme: names cell eu-9, which is not in cells");
+    });
+
+    test("keeps its last good table when a new one is missing, unparseable, of another residency, older or empty", () => {
+        write(good(2, { acme: "eu-1" }));
+        const table = new RoutingTable(file, "eu");
+        const bad: [string, () => void, RegExp][] = [
+            ["missing", () => fs.rmSync(file), /is missing/],
+            ["unparseable", () => write('{"serial": 3, "resid'), /is not JSON/],
+            ["not a table", () => write({ serial: 3 }), /is not a routing table: residency/],
+            ["another residency's", () => write(ofUs(good(3, { acme: "eu-1" }))), /residency us/],
+            ["older", () => write(good(1, { acme: "eu-1", initech: "eu-1" })), /serial 1, older than the table in use \(2\)/],
+            ["empty", () => write(good(3, {})), /has no tenants, where the table in use has 1/],
+        ];
+        for (const [what, damage, reason] of bad) {
+            damage();
+            expect([what, table.reload()]).toEqual([what, false]);
+            expect(table.refused.at(-1)!.reason).toMatch(reason);
+            expect(table.current).toEqual(good(2, { acme: "eu-1" }));
+        }
+        write(good(3, { acme: "eu-1", initech: "eu-1" }));
+        expect(table.reload()).toBe(true);
+        expect(table.current.serial).toBe(3);
+        expect(Object.keys(table.current.tenants)).toEqual(["acme", "initech"]);
+    });
+
+    test("property: whatever is written, the table in use is always a good one, and never older", () => {
+        write(good(5, { acme: "eu-1" }));
+        const table = new RoutingTable(file, "eu");
+        const content = fc.oneof(
+            fc.integer({ min: 1, max: 9 }).map((serial) => good(serial, { acme: "eu-1", [`t${serial}`]: "eu-1" })),
+            fc.integer({ min: 1, max: 9 }).map((serial) => good(serial, {})),
+            fc.string({ maxLength: 50 }),
+            fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+        );
+        fc.assert(
+            fc.property(fc.array(content, { minLength: 1, maxLength: 10 }), (writes) => {
+                for (const next of writes) {
+                    const before = table.current;
+                    write(next);
+                    table.reload();
+                    expect(table.current.serial).toBeGreaterThanOrEqual(before.serial);
+                    expect(Object.keys(table.current.tenants).length).toBeGreaterThan(0);
+                    if (table.current !== before) expect(table.current).toEqual(next);
+                }
+            }),
+            { numRuns: 100 },
+        );
     });
 });
