@@ -12,8 +12,13 @@ const configSchema = z
 
 /** The consumer's: Kafka, ClickHouse, and where it answers health checks and metrics. */
 const consumerConfigSchema = z
-    .object({ ...z.object(cellEnvironment).pick({ PORT: true, HOST: true, CELL_ID: true }).shape, ...clickhouseEnvironment, ...kafka })
-    .superRefine(requireConnectionSecrets);
+    .object({
+        ...z.object(cellEnvironment).pick({ PORT: true, HOST: true, TLS_CERT: true, TLS_KEY: true, CELL_ID: true }).shape,
+        ...clickhouseEnvironment,
+        ...kafka,
+    })
+    .superRefine(requireConnectionSecrets)
+    .superRefine(requireBothOrNeither);
 
 export type IngestConfig = z.output<typeof configSchema>;
 export type ConsumerConfig = z.output<typeof consumerConfigSchema>;

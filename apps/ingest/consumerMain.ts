@@ -1,7 +1,8 @@
 /** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts). Its own process, so it has a core of its own. */
-import Fastify from "fastify";
 import { ensureAnalyticsSchema } from "../shared/analytics";
+import { tlsOf } from "../shared/config";
 import { clickhouseOf, kafkaOf } from "../shared/connections";
+import { serviceApp } from "../shared/http";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
@@ -14,7 +15,7 @@ runService(async () => {
     const clickhouse = clickhouseOf(config, { request_timeout: 20_000 });
     const kafka = kafkaOf(config, `ingest-consumer-${config.CELL_ID}`);
     const metrics = consumerMetrics();
-    const app = Fastify();
+    const app = serviceApp({ tls: tlsOf(config) });
     const readiness = new Readiness();
     readiness.guard(app);
     app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));

@@ -23,7 +23,7 @@ export const listenEnvironment = {
     /** 127.0.0.1 for a local cell; 0.0.0.0 in a pod. */
     HOST: z.string().default("127.0.0.1"),
     TLS_CERT: z.string().startsWith("-----BEGIN").optional(),
-    TLS_KEY: z.string().startsWith("-----BEGIN").optional(),
+    TLS_KEY: z.string().min(1).optional(),
 };
 
 /** A service's certificate and key, when it serves HTTPS. */

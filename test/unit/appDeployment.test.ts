@@ -85,10 +85,24 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             ingestUrl: "http://ingest.cell-1-data.svc.cluster.local:8080",
             exportUrl: "http://export.cell-1-data.svc.cluster.local:8080",
         });
-        const routes = byName(DEPLOYMENT, "router").inputs.spec.template.spec.containers[0].env.find(
-            (e: ResourceProps) => e.name === "ROUTES",
-        ).value;
-        expect(JSON.parse(routes)).toEqual(run.outputs.routing);
+    });
+
+    test("give the router its table as a mounted ConfigMap it re-reads, and its cells' keys only as a Secret", () => {
+        const router = byName(DEPLOYMENT, "router").inputs.spec.template.spec;
+        const env = Object.fromEntries(router.containers[0].env.map((e: ResourceProps) => [e.name, e.value]));
+        expect(env.ROUTING_FILE).toBe("/etc/cellplane/files/ROUTING_FILE");
+        expect(env).not.toHaveProperty("ROUTER_KEYS");
+        expect(router.containers[0].volumeMounts).toContainEqual({ name: "files", mountPath: "/etc/cellplane/files", readOnly: true });
+        const files = byName("kubernetes:core/v1:ConfigMap", "router-files").inputs;
+        // Not immutable: a new table reaches the running pods without a rollout.
+        expect(files.immutable).toBeUndefined();
+        expect(router.volumes).toContainEqual({ name: "files", configMap: { name: "router-files" } });
+        const table = JSON.parse(files.data.ROUTING_FILE);
+        expect(table).toMatchObject({ serial: 1, residency: "eu", tenants: { acme: "cell-1" }, overrides: {} });
+        const { ingestUrl, exportUrl } = run.outputs.routing.acme.endpoints;
+        expect(table.cells["cell-1"]).toEqual({ residency: "eu", ingestUrl, exportUrl });
+        const secrets = secretValue(byName("kubernetes:core/v1:Secret", "router-secrets").inputs.stringData) as Record<string, string>;
+        expect(Object.keys(JSON.parse(secrets.ROUTER_KEYS))).toEqual(["cell-1"]);
     });
 });
 

@@ -106,31 +106,26 @@ const azureNetwork = resource("cellplane:azure:Network", "azure-net", {});
 const inAzureNetwork = { parent: azureNetwork.urn };
 const azureStore = resource("cellplane:azure:FlexiblePostgres", "azure-pg", {});
 const inAzureStore = { parent: azureStore.urn };
-/** A router's Deployment on an eu cell, as the cells deploy it: its residency and routes in its environment. */
-const routerDeployment = (residency: string, hostResidency: string, tenants: Record<string, string>) =>
+/**
+ * A router's Deployment on a `hostResidency` cell, as the cells deploy it: its residency in its environment, and
+ * its routing table (cell → residency) in the ConfigMap it mounts.
+ */
+const routerDeployment = (residency: string, hostResidency: string, cells: Record<string, string>) => [
     resource(T.deployment, "router", {
         metadata: { namespace: "apps", labels: { ...labels(hostResidency), "app.kubernetes.io/name": "router" } },
-        spec: {
-            template: {
-                spec: {
-                    containers: [
-                        {
-                            name: "router",
-                            env: [
-                                { name: "RESIDENCY", value: residency },
-                                {
-                                    name: "ROUTES",
-                                    value: JSON.stringify(
-                                        Object.fromEntries(Object.entries(tenants).map(([t, r]) => [t, { residency: r, cell: `c-${r}` }])),
-                                    ),
-                                },
-                            ],
-                        },
-                    ],
-                },
-            },
+        spec: { template: { spec: { containers: [{ name: "router", env: [{ name: "RESIDENCY", value: residency }] }] } } },
+    }),
+    resource(T.configMap, "router-files", {
+        metadata: { namespace: "apps", name: "router-files", labels: labels(hostResidency) },
+        data: {
+            ROUTING_FILE: JSON.stringify({
+                residency,
+                cells: Object.fromEntries(Object.entries(cells).map(([cell, r]) => [cell, { residency: r }])),
+                tenants: Object.fromEntries(Object.keys(cells).map((cell) => [`tenant-of-${cell}`, cell])),
+            }),
         },
-    });
+    }),
+];
 const eksComponent = resource("cellplane:aws:EksCluster", "c", {});
 const inEksComponent = { parent: eksComponent.urn };
 const appsNamespace = resource(T.namespace, "apps", { metadata: { name: "apps", labels: labels() } });
@@ -661,15 +656,16 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Workspace "ws" keeps its records 7 days\. Set retentionInDays to at least 30/,
     },
     "router-within-residency": {
-        pass: [routerDeployment("eu", "eu", { acme: "eu" })],
-        fail: [routerDeployment("us", "eu", { globex: "us" })],
+        pass: routerDeployment("eu", "eu", { "eu-1": "eu" }),
+        fail: routerDeployment("us", "eu", { "us-1": "us" }),
         message:
             /Deployment "router", the router of residency us, runs on cell eu-1 of residency eu\. Set cellplane:routers\.us to a cell of residency us/,
     },
     "router-within-residency (routes)": {
-        pass: [routerDeployment("eu", "eu", {})],
-        fail: [routerDeployment("eu", "eu", { acme: "eu", globex: "us" })],
-        message: /Deployment "router", the router of residency eu, routes tenants of another residency: globex \(us, cell c-us\)/,
+        pass: routerDeployment("eu", "eu", {}),
+        fail: routerDeployment("eu", "eu", { "eu-1": "eu", "us-1": "us" }),
+        message:
+            /Deployment "router", the router of residency eu, routes to another residency: cell us-1\. A router holds only its own residency's cells and tenants/,
     },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
@@ -861,7 +857,9 @@ test("a local router is checked like a cluster's: on its own residency's cell, w
 
 test("a local cell's tenant directory file is checked like a cluster's ConfigMap", async () => {
     const run = await runStackFile("local");
-    const files = run.resources.filter((r) => r.type === T.localObject && r.inputs.kind === "file");
+    const files = run.resources.filter(
+        (r) => r.type === T.localObject && r.inputs.kind === "file" && r.inputs.spec.path.endsWith(TENANT_DIRECTORY_KEY),
+    );
     expect(files.map((f) => path.basename(f.inputs.spec.path))).toEqual(["directory.json", "directory.json"]);
     const rerouted = run.resources.map((r) => {
         if (!files.includes(r)) return r;

@@ -192,13 +192,13 @@ describe("the local stack", () => {
                 clickhouseUrl: `https://127.0.0.1:${base + 3}`,
                 objectStoreEndpoint: `https://127.0.0.1:${base + 4}${cell === "local-us" ? "/localus" : ""}`,
                 bucket: `${cell}-exports`,
-                ingestUrl: `http://127.0.0.1:${base + 6}`,
-                exportUrl: `http://127.0.0.1:${base + 7}`,
+                ingestUrl: `https://127.0.0.1:${base + 6}`,
+                exportUrl: `https://127.0.0.1:${base + 7}`,
             });
         }
         expect(run.outputs.routers).toEqual({
-            eu: { cell: "local-eu", url: "http://127.0.0.1:15408" },
-            us: { cell: "local-us", url: "http://127.0.0.1:15428" },
+            eu: { cell: "local-eu", url: "https://127.0.0.1:15408" },
+            us: { cell: "local-us", url: "https://127.0.0.1:15428" },
         });
     });
 
@@ -225,17 +225,19 @@ describe("the local stack", () => {
         ]);
     });
 
-    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket and the tenant directory file", () => {
+    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket, the tenant directory and the router's table", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
         expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
             "bucket",
             "clickhouseDatabase",
             "clickhouseTable",
             "file",
+            "file",
             "postgresSchema",
-            // Kafka's admin and a user per app are three secrets more; each server has a certificate of the stack's CA.
-            ...Array(12).fill("secret"),
-            ...Array(4).fill("serverCertificate"),
+            // Kafka's admin and a user per app are three secrets more, and the router's key one; each server and each
+            // app that answers HTTPS (ingest, export, router) has a certificate of the stack's CA.
+            ...Array(13).fill("secret"),
+            ...Array(8).fill("serverCertificate"),
             "topic",
             "topic",
         ]);

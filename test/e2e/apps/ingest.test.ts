@@ -1,3 +1,4 @@
+import { fetchTrusting } from "../../../scripts/ops/https";
 import { call, trust } from "../../support/cellClient";
 import { randomBytes } from "crypto";
 import type { FastifyInstance } from "fastify";
@@ -174,7 +175,9 @@ describe("ingest on a local cell", () => {
         const text = await (await call(`${url}/metrics`)).text();
         expect(text).toMatch(/^ingest_events_accepted_total \d+/m);
         expect(text).toMatch(/^ingest_events_rejected_total\{reason="foreign_org"\} 2/m);
-        const consumer = await (await call(`http://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
+        const consumer = await (
+            await fetchTrusting(eu.endpoints.appCa)(`https://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)
+        ).text();
         expect(consumer).toMatch(/^ingest_events_duplicate_total 10/m);
     });
 

@@ -1,4 +1,4 @@
-import { call } from "../../support/cellClient";
+import { fetchTrusting } from "../../../scripts/ops/https";
 import * as fc from "fast-check";
 import * as path from "path";
 import { v7 as uuidv7 } from "uuid";
@@ -56,7 +56,8 @@ describe("a local cell's data path under any input", () => {
     let eu: CellOutput;
     let router: string;
     const keys: Record<string, string> = {};
-    const consumerMetrics = async () => (await call(`http://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
+    const consumerMetrics = async () =>
+        (await fetchTrusting(eu.endpoints.appCa)(`https://127.0.0.1:${stack.ports.eu + LOCAL_PORTS["ingest-consumer"]}/metrics`)).text();
     const run = (...args: string[]) => cellplane(stack.dir, args, stack.env);
     const deadLetters = () => {
         const listed = run("dlq", "list", "--env", "local", "--cell", "local-eu", "--json");

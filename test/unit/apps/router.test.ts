@@ -231,7 +231,12 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
                     const url = `${path}?${query}`;
                     const answer = await send("acme", url, "[]");
                     expect([url, answer.statusCode]).toEqual([url, 200]);
-                    expect(eu.seen.at(-1)!.url.split("?")[0].replace(/^\/export-service/, "")).toBe(path);
+                    expect(
+                        eu.seen
+                            .at(-1)!
+                            .url.split("?")[0]
+                            .replace(/^\/export-service/, ""),
+                    ).toBe(path);
                 },
             ),
             { numRuns: 200 },
