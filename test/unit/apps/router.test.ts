@@ -279,7 +279,7 @@ describe("a router's routing table file", () => {
     const ofUs = (table: RoutingDocument): RoutingDocument => ({
         ...table,
         residency: "us",
-        cells: Object.fromEntries(Object.entries(table.cells).map(([id, cell]) => [id, { ...cell, residency: "us" }])),
+        cells: Object.fromEntries(Object.entries(table.cells).map(([id, routed]) => [id, { ...routed, residency: "us" }])),
     });
     const write = (content: unknown) => fs.writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
 
