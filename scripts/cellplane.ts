@@ -3,6 +3,7 @@
  * with the program's own schema; drift and reconcile drive the engine through the Automation API.
  *   scripts/cellplane --help
  */
+import * as os from "os";
 import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CLOUDS, RESIDENCIES } from "../model/residency";
@@ -18,6 +19,7 @@ import { reconcile } from "./ops/reconcile";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
 import { sendSample } from "./ops/sample";
 import { addTenant, moveTenant, removeTenant } from "./ops/tenants";
+import { auditOverride, OverrideAction, overrideTenant } from "./ops/overrides";
 import { openStack, Unreachable } from "./ops/workspace";
 
 const program = new Command("cellplane")
@@ -131,7 +133,7 @@ cell.command("list")
         );
     });
 
-const tenant = program.command("tenant").description("place, move or list tenants");
+const tenant = program.command("tenant").description("place, move, quarantine, pin or list tenants");
 
 tenant
     .command("add")
@@ -207,6 +209,38 @@ tenant
         commit(file, o);
         if (!o.dryRun) console.log(`then: cellplane reconcile --env ${o.env} takes ${o.id} out of the routing table`);
     });
+
+/** quarantine, pin and release: an override of one tenant's routing, written to its stack file and the audit log. */
+function overrideCommand(name: OverrideAction["action"], description: string, change: (o: { cell?: string }) => OverrideAction) {
+    const command = tenant
+        .command(name)
+        .description(description)
+        .addOption(envOption())
+        .requiredOption("--id <id>", "tenant id")
+        .requiredOption("--reason <text>", "why, for the audit log and the tenant's answers")
+        .option("--by <who>", "who decides it", os.userInfo().username)
+        .option("--dry-run", "print the change without writing it");
+    if (name === "pin") command.requiredOption("--cell <cell>", "the cell of the tenant's residency to send it to");
+    command.action((o) => {
+        const stack = stacksOf(project(), o.env).find((s) => StackFile.load(project(), s).indexOf("tenants", o.id) >= 0);
+        if (!stack) throw new Refusal(`--id ${o.id}: no stack of environment ${o.env} has tenant "${o.id}"`);
+        const file = StackFile.load(project(), stack);
+        const record = overrideTenant(file, o.id, change(o), o.reason, o.by);
+        commit(file, o);
+        if (o.dryRun) return;
+        console.log(`audit: ${auditOverride(project(), o.env, record)}`);
+        console.log(`then: cellplane reconcile --env ${o.env} gives the routers the new table; they apply it without a restart`);
+    });
+}
+
+overrideCommand("quarantine", "refuse every request of a tenant at its router (423 with the reason) until released", () => ({
+    action: "quarantine",
+}));
+overrideCommand("pin", "send a tenant's requests to another cell of its residency, whatever its placement", (o) => ({
+    action: "pin",
+    cell: o.cell!,
+}));
+overrideCommand("release", "remove a tenant's quarantine or pin", () => ({ action: "release" }));
 
 tenant
     .command("list")

@@ -68,6 +68,19 @@ export class StackFile {
         this.list(key).items.splice(index, 1);
     }
 
+    /** Sets or (with undefined) removes the entry of `id` in the `cellplane:<key>` map, creating the map if needed. */
+    setEntry(key: "routingOverrides", id: string, value: Record<string, unknown> | undefined): void {
+        const config = this.doc.get("config");
+        if (!isMap(config)) throw new Error(`${this.file} has no "config:" section`);
+        const name = `${CONFIG_NAMESPACE}:${key}`;
+        if (!config.has(name)) config.set(name, new YAMLMap());
+        const map = config.get(name);
+        if (!isMap(map)) throw new Error(`${this.file}: ${name} must be a map`);
+        if (value === undefined) map.delete(id);
+        else map.set(id, this.doc.createNode(value, { flow: true }));
+        if (map.items.length === 0) config.delete(name);
+    }
+
     /** The file's text, its flow lists kept on one line and padded as the original pads them. */
     text(): string {
         return this.doc.toString({ lineWidth: 0, flowCollectionPadding: /[{[] \S/.test(this.original) });

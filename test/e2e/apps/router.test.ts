@@ -1,7 +1,10 @@
 import * as path from "path";
 import { call } from "../../support/cellClient";
 import { SERVER_TIMEOUTS } from "../../../apps/shared/http";
-import { stopService } from "../../../components/local/supervisor";
+import * as fs from "fs";
+import { runningPid, stopService } from "../../../components/local/supervisor";
+import { NOT_FROM_ROUTER } from "../../../apps/shared/routerProof";
+import { fromRouter } from "../../support/routerProof";
 import { isolatedLocalStack } from "../../support/project";
 import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, storedEvents } from "./cell";
 import { tenantFootprint } from "./residency";
@@ -65,6 +68,80 @@ describe("the routers of a local environment", () => {
         expect(((await metrics.json()) as JsonBody).rows.reduce((n: number, r: JsonBody) => n + r.events, 0)).toBe(3);
     });
 
+    test("the routers and the cells' apps answer HTTPS only, under a certificate of the stack's CA", async () => {
+        for (const url of [router, usRouter, eu.endpoints.ingestUrl, eu.endpoints.exportUrl]) {
+            expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+            expect((await call(`${url}/healthz`)).status).toBe(200);
+            // No CA, no trust: the certificate is the stack's own, not a public one.
+            await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+            await expect(fetch(`${url.replace("https:", "http:")}/healthz`)).rejects.toThrow();
+        }
+    });
+
+    test("a request straight to a cell, without its router's proof, gets 401 and stores nothing", async () => {
+        const before = await storedEvents(eu, "acme");
+        const proofs: Record<string, Record<string, string>> = {
+            none: {},
+            "another cell's": fromRouter("local-us", "POST", "/v1/events", us.credentials.routerKey),
+            "the us router's key": fromRouter("local-eu", "POST", "/v1/events", us.credentials.routerKey),
+        };
+        for (const [what, proof] of Object.entries(proofs)) {
+            const direct = await call(
+                `${eu.endpoints.ingestUrl}/v1/events`,
+                {
+                    method: "POST",
+                    headers: { authorization: `Bearer ${keys.acme}`, "content-type": "application/json", ...proof },
+                    body: JSON.stringify([eventOf("acme")]),
+                },
+                { asRouter: false },
+            );
+            expect([what, direct.status, await direct.json()]).toEqual([what, 401, NOT_FROM_ROUTER]);
+        }
+        const exports = await call(
+            `${eu.endpoints.exportUrl}/v1/jobs`,
+            { headers: { authorization: `Bearer ${keys.acme}` } },
+            { asRouter: false },
+        );
+        expect(exports.status).toBe(401);
+        // The same request through the router is stored.
+        expect((await postEvents(router, keys.acme, [eventOf("acme")])).status).toBe(202);
+        expect(await eventually(async () => (await storedEvents(eu, "acme")).rows === before.rows + 1)).toBe(true);
+    });
+
+    test("a new table reaches the running router without a restart; a bad, older or empty one is refused and the last good kept", async () => {
+        const file = path.join(stack.state, "e2e", "local-eu", "router", "files", "ROUTING_FILE");
+        const good = fs.readFileSync(file, "utf8");
+        const table = JSON.parse(good);
+        const health = async () => (await (await call(`${router}/healthz`)).json()) as JsonBody;
+        const pid = runningPid(path.join(stack.state, "e2e", "local-eu", "router"));
+        const refusedAfter = async (content: string, reason: RegExp) => {
+            const before = (await health()).tablesRefused.length;
+            fs.writeFileSync(file, content);
+            expect(await eventually(async () => (await health()).tablesRefused.length > before, 10_000)).toBe(true);
+            expect((await health()).tablesRefused.at(-1).reason).toMatch(reason);
+            expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
+        };
+        try {
+            await refusedAfter("{ not json", /is not JSON/);
+            await refusedAfter(JSON.stringify({ ...table, serial: table.serial - 1 }), /older than the table in use/);
+            await refusedAfter(JSON.stringify({ ...table, serial: table.serial + 1, tenants: {} }), /has no tenants/);
+            fs.writeFileSync(
+                file,
+                JSON.stringify({ ...table, serial: table.serial + 1, overrides: { acme: { action: "quarantine", reason: "drill" } } }),
+            );
+            expect(await eventually(async () => (await health()).table.serial === table.serial + 1, 10_000)).toBe(true);
+            const quarantined = await postEvents(router, keys.acme, eventOf("acme"));
+            expect([quarantined.status, ((await quarantined.json()) as JsonBody).error]).toEqual([
+                423,
+                "tenant acme is quarantined by the operators of residency eu: drill",
+            ]);
+            expect(runningPid(path.join(stack.state, "e2e", "local-eu", "router"))).toBe(pid);
+        } finally {
+            fs.writeFileSync(file, JSON.stringify({ ...table, serial: table.serial + 2 }));
+        }
+        expect(await eventually(async () => (await postEvents(router, keys.acme, eventOf("acme"))).status === 202, 10_000)).toBe(true);
+    }, 90_000);
+
     test("a missing key, a bad key and a tenant no cell holds get the same 401, so tenants cannot be enumerated", async () => {
         const answers = [];
         for (const key of [undefined, "cp_acme_abc", `cp_nobody_${"a".repeat(43)}`, `cp_acme_${"a".repeat(43)}`]) {
@@ -83,12 +160,12 @@ describe("the routers of a local environment", () => {
     });
 
     test("only the tenant API's own paths reach a cell: odd paths and a cell's /metrics and /healthz are 404 at the router", async () => {
-        const { request } = await import("http");
+        const { request } = await import("https");
         const raw = (target: string) =>
             new Promise<number>((resolve, reject) => {
                 const req = request(
                     `${router}/`,
-                    { method: "GET", path: target, headers: { authorization: `Bearer ${keys.acme}` } },
+                    { method: "GET", path: target, headers: { authorization: `Bearer ${keys.acme}` }, ca: eu.endpoints.appCa },
                     (res) => {
                         res.resume();
                         resolve(res.statusCode!);
@@ -118,13 +195,13 @@ describe("the routers of a local environment", () => {
     });
 
     test("a client that trickles its headers or its body is cut off: no socket is held open for ever", async () => {
-        const { connect } = await import("net");
+        const { connect } = await import("tls");
         const { port } = new URL(router);
-        const heldFor = (send: (socket: import("net").Socket) => void) =>
+        const heldFor = (send: (socket: import("tls").TLSSocket) => void) =>
             new Promise<{ seconds: number; answer: string }>((resolve) => {
                 const started = Date.now();
                 let answer = "";
-                const socket = connect(Number(port), "127.0.0.1", () => send(socket));
+                const socket = connect({ port: Number(port), host: "127.0.0.1", ca: eu.endpoints.appCa }, () => send(socket));
                 socket.on("data", (chunk) => (answer += chunk));
                 socket.on("close", () => resolve({ seconds: (Date.now() - started) / 1000, answer }));
                 socket.on("error", () => undefined);
@@ -182,9 +259,10 @@ describe("the routers of a local environment", () => {
     });
 
     test("an eu tenant's events, sent to the us cell or the router, end up only in the eu cell", async () => {
+        // As the us router would send it with a stale table: the cell names the tenant's router, never a cell.
         const misdirected = await postEvents(us.endpoints.ingestUrl, keys.acme, eventOf("acme"));
         expect(misdirected.status).toBe(421);
-        expect(((await misdirected.json()) as JsonBody).url).toBe(eu.endpoints.ingestUrl);
+        expect(((await misdirected.json()) as JsonBody).router).toBe(router);
         expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         const exported = await call(`${router}/v1/exports`, {
             method: "POST",

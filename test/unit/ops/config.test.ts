@@ -235,3 +235,53 @@ describe("stack-file edits", () => {
         expect(fs.readdirSync(p.dir).filter((n) => n.endsWith(".tmp") || n.endsWith(".lock"))).toEqual([]);
     }, 120_000);
 });
+
+describe("cellplane tenant quarantine | pin | release", () => {
+    const auditOf = (dir: string) =>
+        fs
+            .readFileSync(path.join(dir, "audit", "routing-overrides.dev.jsonl"), "utf8")
+            .trim()
+            .split("\n")
+            .map((line) => JSON.parse(line));
+
+    test("each writes the override with who, when and why to the stack file, and appends the change to the audit log", () => {
+        const p = project();
+        const quarantine = p.run("tenant", "quarantine", "--env", "dev", "--id", "acme", "--reason", "abuse report 42", "--by", "ops-a");
+        expect(quarantine.code).toBe(0);
+        expect(quarantine.stdout).toMatch(
+            /\+  cellplane:routingOverrides:\n\+    acme: { action: quarantine, reason: abuse report 42, by: ops-a, at: "?20\d\d-/,
+        );
+        expect(p.config("dev").routingOverrides.acme).toMatchObject({ action: "quarantine", reason: "abuse report 42", by: "ops-a" });
+
+        expect(
+            p.run("tenant", "pin", "--env", "dev", "--id", "acme", "--cell", "dev-eu-aws", "--reason", "drill", "--by", "ops-b").code,
+        ).toBe(0);
+        expect(p.config("dev").routingOverrides.acme).toMatchObject({ action: "pin", cell: "dev-eu-aws" });
+        expect(p.run("tenant", "release", "--env", "dev", "--id", "acme", "--reason", "resolved", "--by", "ops-a").code).toBe(0);
+        expect(p.read("dev")).not.toContain("routingOverrides");
+
+        expect(auditOf(p.dir).map((r) => [r.tenant, r.action, r.by, r.reason, r.before?.action ?? null])).toEqual([
+            ["acme", "quarantine", "ops-a", "abuse report 42", null],
+            ["acme", "pin", "ops-b", "drill", "quarantine"],
+            ["acme", "release", "ops-a", "resolved", "pin"],
+        ]);
+    });
+
+    test.each([
+        [
+            "a pin to another residency's cell",
+            ["pin", "--id", "acme", "--cell", "dev-us-azure"],
+            'cellplane:routingOverrides.acme.cell: "dev-us-azure" is a cell of residency us; tenant acme is pinned within residency eu only: dev-eu-aws',
+        ],
+        ["an unknown tenant", ["quarantine", "--id", "nobody"], '--id nobody: no stack of environment dev has tenant "nobody"'],
+        ["a release of nothing", ["release", "--id", "acme"], "--id acme: tenant acme has no override to release"],
+    ])("%s is refused by name, and nothing is written", (_what, args, message) => {
+        const p = project();
+        const before = p.read("dev");
+        const result = p.run("tenant", ...args, "--env", "dev", "--reason", "because");
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(message);
+        expect(p.read("dev")).toBe(before);
+        expect(fs.existsSync(path.join(p.dir, "audit"))).toBe(false);
+    });
+});
