@@ -121,15 +121,19 @@ describe("the routers of a local environment", () => {
             expect((await health()).tablesRefused.at(-1).reason).toMatch(reason);
             expect((await postEvents(router, keys.acme, eventOf("acme"))).status).toBe(202);
         };
+        const { serial } = table;
+        const inUse = async (expected: number) => eventually(async () => (await health()).table.serial === expected, 10_000);
         try {
+            fs.writeFileSync(file, JSON.stringify({ ...table, serial: serial + 1 }));
+            expect(await inUse(serial + 1)).toBe(true);
             await refusedAfter("{ not json", /is not JSON/);
-            await refusedAfter(JSON.stringify({ ...table, serial: table.serial - 1 }), /older than the table in use/);
-            await refusedAfter(JSON.stringify({ ...table, serial: table.serial + 1, tenants: {} }), /has no tenants/);
+            await refusedAfter(JSON.stringify(table), new RegExp(`serial ${serial}, older than the table in use \\(${serial + 1}\\)`));
+            await refusedAfter(JSON.stringify({ ...table, serial: serial + 2, tenants: {} }), /has no tenants/);
             fs.writeFileSync(
                 file,
-                JSON.stringify({ ...table, serial: table.serial + 1, overrides: { acme: { action: "quarantine", reason: "drill" } } }),
+                JSON.stringify({ ...table, serial: serial + 2, overrides: { acme: { action: "quarantine", reason: "drill" } } }),
             );
-            expect(await eventually(async () => (await health()).table.serial === table.serial + 1, 10_000)).toBe(true);
+            expect(await inUse(serial + 2)).toBe(true);
             const quarantined = await postEvents(router, keys.acme, eventOf("acme"));
             expect([quarantined.status, ((await quarantined.json()) as JsonBody).error]).toEqual([
                 423,
@@ -137,7 +141,7 @@ describe("the routers of a local environment", () => {
             ]);
             expect(runningPid(path.join(stack.state, "e2e", "local-eu", "router"))).toBe(pid);
         } finally {
-            fs.writeFileSync(file, JSON.stringify({ ...table, serial: table.serial + 2 }));
+            fs.writeFileSync(file, JSON.stringify({ ...table, serial: serial + 3 }));
         }
         expect(await eventually(async () => (await postEvents(router, keys.acme, eventOf("acme"))).status === 202, 10_000)).toBe(true);
     }, 90_000);
