@@ -12,6 +12,8 @@ export interface CellArgs {
     target: CellTarget;
     environment: string;
     production: boolean;
+    /** Whether the cell hosts its residency's router. */
+    hostsRouter: boolean;
     owner: string;
     costCenter: string;
     retentionDays: number;
@@ -82,6 +84,7 @@ export class Cell extends pulumi.ComponentResource {
             shape: CELL_SHAPES[args.cell.size],
             environment: args.environment,
             production: args.production,
+            hostsRouter: args.hostsRouter,
             retentionDays: args.retentionDays,
             adminCidrs: args.adminCidrs,
             awsAdminRoleArns: args.awsAdminRoleArns,

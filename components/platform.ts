@@ -66,6 +66,8 @@ export interface CellContext {
     environment: string;
     /** Production safeguards (multi-AZ, deletion protection, 30-day backups, private endpoints). */
     production: boolean;
+    /** Whether the cell hosts its residency's router, whose public name it then serves too. */
+    hostsRouter: boolean;
     retentionDays: number;
     /** Networks that reach the cluster's API server publicly (`cellplane:adminCidrs`); none keeps it private in production. */
     adminCidrs: string[];

@@ -6,6 +6,7 @@ import { kubernetesTarget } from "./kubernetes";
 import { localTarget } from "./local";
 import { LocalCertificates } from "./local/tls";
 import type { CellTarget } from "./platform";
+import type { EdgeNames } from "../model/edge";
 
 /** What a stack tells its targets beyond each cell's own config. */
 export interface TargetSettings {
@@ -15,14 +16,20 @@ export interface TargetSettings {
     localTls: boolean;
     /** Every cell of the stack, so cells that share a cluster share its operators. */
     cells: readonly CellConfig[];
+    /** Where cluster cells' public names live (the schema requires a DNS zone when the stack has cluster cells). */
+    names?: EdgeNames;
+    azureDnsResourceGroup?: string;
+    gatewayClass: string;
 }
 
 /** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
 export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget> {
+    // Only stacks without cluster cells lack a zone, and they never ask these targets for anything.
+    const names = settings.names ?? { environment: "", dnsZone: "" };
     return {
-        aws: awsTarget,
-        azure: azureTarget,
-        kubernetes: kubernetesTarget(settings.cells),
+        aws: awsTarget(names),
+        azure: azureTarget(names, settings.azureDnsResourceGroup ?? ""),
+        kubernetes: kubernetesTarget(settings.cells, names, settings.gatewayClass),
         local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
     };
 }

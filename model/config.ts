@@ -133,6 +133,21 @@ const stackSchema = z
          */
         routers: z.partialRecord(z.enum(RESIDENCIES), id).default({}),
         /**
+         * Cluster cells (aws, azure, kubernetes): the DNS zone their public names live in. Routers answer at
+         * `<residency>.<environment>.<dnsZone>` and cells at `<cell>.<environment>.<dnsZone>`, with certificates for
+         * those names. On AWS and Azure the zone must be a hosted zone of the account (Route 53, Azure DNS).
+         */
+        dnsZone: z
+            .string()
+            .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+                message: 'must be a DNS name in lower case, as "cellplane.example.com"',
+            })
+            .optional(),
+        /** Azure cells: the resource group of the Azure DNS zone `dnsZone`. */
+        azureDnsResourceGroup: z.string().min(1).max(90).optional(),
+        /** Kubernetes cells: the GatewayClass of the cluster's Gateway API implementation that serves their public names. */
+        gatewayClass: z.string().min(1).default("cellplane"),
+        /**
          * tenant → what operators set on its routing, applied by its router before its placement:
          * `scripts/cellplane tenant quarantine|pin|release` edit it, and each entry says who, when and why.
          */
@@ -261,6 +276,18 @@ const stackSchema = z
                     `cell "${cellId}" is of residency ${host.residency}, so the ${residency} router would carry ${residency} tenants' requests through ${host.region}. ${fix}`,
                 );
         }
+        const clusterCells = stack.cells.filter((c) => c.cloud !== "local").map((c) => c.id);
+        if (clusterCells.length > 0 && !stack.dnsZone)
+            issue(
+                ["dnsZone"],
+                `is required for cells ${clusterCells.join(", ")}: their routers and APIs answer at public names under it. Set cellplane:dnsZone to a zone you own, as "cellplane.example.com"`,
+            );
+        const azureCells = stack.cells.filter((c) => c.cloud === "azure").map((c) => c.id);
+        if (azureCells.length > 0 && !stack.azureDnsResourceGroup)
+            issue(
+                ["azureDnsResourceGroup"],
+                `is required for cells ${azureCells.join(", ")}: their names are records of the Azure DNS zone ${stack.dnsZone ?? "(cellplane:dnsZone)"}. Set it to the zone's resource group`,
+            );
         const placement = placeTenants(stack.cells, stack.tenants);
         for (const problem of placement.problems) {
             issue(["tenants", problem.index, problem.field], problem.message);

@@ -52,11 +52,13 @@ export function cellLabels(args: {
 
 /** Resource types of the clouds that take no tags, so they are exempt from the tagging rule. */
 export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
+    "aws:acm/certificateValidation:CertificateValidation",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
     "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:kms/alias:Alias",
     "aws:msk/configuration:Configuration",
+    "aws:route53/record:Record",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketLogging:BucketLogging",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -67,6 +69,8 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:s3/bucketVersioning:BucketVersioning",
     "azure-native:authorization:RoleAssignment",
     "azure-native:dbforpostgresql:Database",
+    // A DNS record set has metadata, not tags.
+    "azure-native:dns:RecordSet",
     "azure-native:eventhub:ConsumerGroup",
     "azure-native:eventhub:EventHub",
     "azure-native:eventhub:NamespaceAuthorizationRule",

@@ -116,6 +116,18 @@ export const VERSIONS = {
         null,
         "https://github.com/seaweedfs/seaweedfs/releases (no support window published; fixes land in the newest release)",
     ),
+    awsLoadBalancerControllerChart: pin(
+        "chart:aws-load-balancer-controller",
+        "3.4.2",
+        null,
+        "https://github.com/kubernetes-sigs/aws-load-balancer-controller/releases (no support window published; v3.4.2, chart 3.4.2 in eks-charts v0.0.240, released 2026-07-13)",
+    ),
+    certManagerChart: pin(
+        "chart:cert-manager",
+        "v1.21.2",
+        null,
+        "https://cert-manager.io/docs/releases/ (a release is supported until the second one after it: 1.21, released 2026-07-08, until 1.23's release, not yet dated)",
+    ),
 } as const satisfies Record<string, PinnedVersion>;
 
 /** An image reference of a pinned version, `repository:tag`. */

@@ -83,6 +83,23 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
             return { bucket: name };
         case "aws:kms/key:Key":
             return { keyId: `${name}-key-id` };
+        case "aws:acm/certificate:Certificate":
+            // ACM asks for one CNAME per name it certifies.
+            return {
+                arn: `arn:aws:acm:eu-central-1:${OFFLINE_AWS_ACCOUNT}:certificate/${name}`,
+                domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map((domainName: string) => ({
+                    domainName,
+                    resourceRecordName: `_0ffee.${domainName}.`,
+                    resourceRecordType: "CNAME",
+                    resourceRecordValue: `_c0ffee.acm-validations.aws.`,
+                })),
+            };
+        case "aws:route53/record:Record":
+            return { fqdn: inputs.name };
+        case "kubernetes:networking.k8s.io/v1:Ingress":
+            return { status: { loadBalancer: { ingress: [{ hostname: `k8s-${name}.eu-central-1.elb.amazonaws.com` }] } } };
+        case "azure-native:network:PublicIPAddress":
+            return { ipAddress: "203.0.113.10", name };
         case "azure-native:dbforpostgresql:Server":
             return { fullyQualifiedDomainName: `${name}.postgres.database.azure.com` };
         case "azure-native:keyvault:Key":
@@ -205,6 +222,10 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                         userId: "offline",
                         id: OFFLINE_AWS_ACCOUNT,
                     };
+                }
+                if (args.token === "aws:route53/getZone:getZone") {
+                    // The public hosted zone of the stack's cellplane:dnsZone, as Route 53 answers for it.
+                    return { zoneId: "Z0OFFLINE0ZONE", name: args.inputs.name, privateZone: false };
                 }
                 if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") {
                     const providerName = args.provider?.split("::").pop() ?? "";

@@ -89,7 +89,8 @@ export const pinnedCharts = typedPolicy({
     description: "Operators are installed from an exact chart version.",
     types: [T.helmRelease],
     check: (release, report) => {
-        if (!/^\d+\.\d+\.\d+([-+][\w.]+)?$/.test(release.props.version ?? "")) {
+        // Some repositories (cert-manager's) name their versions with a leading "v".
+        if (!/^v?\d+\.\d+\.\d+([-+][\w.]+)?$/.test(release.props.version ?? "")) {
             report(
                 `${describe(release)} installs chart "${release.props.chart}" at ${release.props.version ? `"${release.props.version}"` : "its newest version"}. Pin an exact version (components/kubernetes/charts.ts).`,
             );

@@ -12,7 +12,14 @@ import { defaultStateHome } from "./stateHome";
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and a router per residency. */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
-    const targets = cellTargets({ stateDir: stateDirOf(stack), localTls: stack.localTls, cells: stack.cells });
+    const targets = cellTargets({
+        stateDir: stateDirOf(stack),
+        localTls: stack.localTls,
+        cells: stack.cells,
+        names: stack.dnsZone ? { environment: stack.environment, dnsZone: stack.dnsZone } : undefined,
+        azureDnsResourceGroup: stack.azureDnsResourceGroup,
+        gatewayClass: stack.gatewayClass,
+    });
     const hosts = Object.entries(routerHosts(stack)) as [Residency, CellConfig][];
     // Each router's URL is known before anything exists, so every router and cell can name the others in 421 answers.
     const routerUrls: Partial<Record<Residency, string>> = Object.fromEntries(
@@ -25,6 +32,7 @@ export function cellplane(stack: ValidStack) {
             target: targets[config.cloud],
             environment: stack.environment,
             production: stack.environment === "prod",
+            hostsRouter: hosts.some(([, host]) => host.id === config.id),
             owner: stack.owner,
             costCenter: stack.costCenter,
             retentionDays: stack.retentionDays,

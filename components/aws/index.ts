@@ -1,5 +1,8 @@
 import { Provider as AwsProvider } from "@pulumi/aws/provider";
-import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
+import { InClusterParts } from "../kubernetes";
+import { clusterAppUrl, publicNamesOf } from "../kubernetes/edge";
+import type { EdgeNames } from "../../model/edge";
+import { LoadBalancerEdge } from "./loadBalancerEdge";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
@@ -19,7 +22,7 @@ import { S3ObjectStore } from "./s3ObjectStore";
 const KAFKA_APPS: Partial<Record<AppName, KafkaApp>> = { ingest: "ingest", "ingest-consumer": "consumer" };
 
 /** AWS: managed Postgres (RDS), Kafka (MSK) and storage (S3); ClickHouse and the operators on EKS. */
-export const awsTarget: CellTarget = {
+export const awsTarget = (names: EdgeNames): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
         const provider = new AwsProvider(`${cell.id}-aws`, cellProviderArgs(cell.region), { parent });
@@ -29,11 +32,30 @@ export const awsTarget: CellTarget = {
         const audit = new AwsAuditTrail(`${cell.id}-audit`, { context, key, accountId }, opts);
         const network = new AwsNetwork(`${cell.id}-network`, { context, audit }, opts);
         const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
-        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
-            { name: "to-rds-and-msk", cidr: network.cidr, ports: [{ port: 5432 }, { port: 9094, endPort: 9098 }] },
-            // EKS Pod Identity's agent answers pods on a link-local address of each node.
-            { name: "to-pod-identity-agent", cidr: "169.254.170.23/32", ports: [{ port: 80 }] },
-        ]);
+        const inCluster = InClusterParts.onOwnCluster(
+            context,
+            cluster.provider,
+            [
+                { name: "to-rds-and-msk", cidr: network.cidr, ports: [{ port: 5432 }, { port: 9094, endPort: 9098 }] },
+                // EKS Pod Identity's agent answers pods on a link-local address of each node.
+                { name: "to-pod-identity-agent", cidr: "169.254.170.23/32", ports: [{ port: 80 }] },
+            ],
+            (namespace) =>
+                new LoadBalancerEdge(
+                    `${cell.id}-edge`,
+                    {
+                        context,
+                        clusterName: cluster.cluster.name,
+                        vpcId: network.vpc.id,
+                        vpcCidr: network.cidr,
+                        namespace,
+                        names: publicNamesOf(context, names),
+                        dnsZone: names.dnsZone,
+                        kubernetes: cluster.provider,
+                    },
+                    opts,
+                ),
+        );
 
         let kafka: MskKafka | undefined;
         /** An IAM role the pods of `serviceAccount` take through EKS Pod Identity. */
@@ -81,5 +103,5 @@ export const awsTarget: CellTarget = {
             secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },
-    appUrl: inClusterAppUrlOf,
-};
+    appUrl: clusterAppUrl(names),
+});

@@ -46,12 +46,15 @@ export class AksCluster extends pulumi.ComponentResource {
     readonly provider: KubernetesProvider;
     /** The issuer of its ServiceAccounts' tokens, which workload identities trust. */
     readonly oidcIssuer: pulumi.Output<string>;
+    /** The cluster's own identity, which Azure's cloud provider acts as (load balancers, public addresses). */
+    readonly identityPrincipalId: pulumi.Output<string>;
 
     constructor(name: string, args: AksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:AksCluster", name, {}, opts);
         const { cell, shape, production, labels, adminCidrs } = args.context;
 
         const key = new ClusterKey(`${name}-key`, { context: args.context, resourceGroupName: args.resourceGroupName }, { parent: this });
+        this.identityPrincipalId = key.identity.principalId;
         const encryptionAtHost = getSubscriptionFeatureRegistrationOutput(ENCRYPTION_AT_HOST, { parent: this }).properties.apply((p) =>
             requireEncryptionAtHost(p.state, cell.id),
         );
@@ -76,6 +79,8 @@ export class AksCluster extends pulumi.ComponentResource {
                 identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
                 // Pods take Entra ID identities of their own through their ServiceAccounts (ClickHouse writes Blob).
                 oidcIssuerProfile: { enabled: true },
+                // The app routing add-on's managed NGINX; the cell's own controller (edge.ts) replaces its default one.
+                ingressProfile: { webAppRouting: { enabled: true, nginx: { defaultIngressControllerType: "None" } } },
                 securityProfile: {
                     workloadIdentity: { enabled: true },
                     azureKeyVaultKms: {

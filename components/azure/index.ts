@@ -1,5 +1,8 @@
 import * as resources from "@pulumi/azure-native/resources";
-import { InClusterParts, inClusterAppUrlOf } from "../kubernetes";
+import { InClusterParts } from "../kubernetes";
+import { clusterAppUrl, publicNamesOf } from "../kubernetes/edge";
+import type { EdgeNames } from "../../model/edge";
+import { RoutingEdge } from "./routingEdge";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { AksCluster } from "./aksCluster";
 import { AzureAuditTrail } from "./auditTrail";
@@ -11,7 +14,7 @@ import { STORAGE_BLOB_DATA_CONTRIBUTOR, WorkloadIdentity } from "./workloadIdent
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 
 /** Azure: a resource group per cell; managed Postgres (Flexible Server), Kafka (Event Hubs) and Blob storage; ClickHouse and the operators on AKS. */
-export const azureTarget: CellTarget = {
+export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent, labels } = context;
         const opts = { parent };
@@ -21,11 +24,30 @@ export const azureTarget: CellTarget = {
         const audit = new AzureAuditTrail(`${cell.id}-audit`, { context, resourceGroupName }, opts);
         const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName, audit }, opts);
         const cluster = new AksCluster(`${cell.id}-cluster`, { context, resourceGroupName, network, audit }, opts);
-        const inCluster = InClusterParts.onOwnCluster(context, cluster.provider, [
-            { name: "to-flexible-server", cidr: network.plan.cidr, ports: [{ port: 5432 }] },
-            // Event Hubs answers on its public address; its network rules admit the cell's subnet only.
-            { name: "to-event-hubs", cidr: "0.0.0.0/0", ports: [{ port: 9093 }] },
-        ]);
+        const inCluster = InClusterParts.onOwnCluster(
+            context,
+            cluster.provider,
+            [
+                { name: "to-flexible-server", cidr: network.plan.cidr, ports: [{ port: 5432 }] },
+                // Event Hubs answers on its public address; its network rules admit the cell's subnet only.
+                { name: "to-event-hubs", cidr: "0.0.0.0/0", ports: [{ port: 9093 }] },
+            ],
+            (namespace) =>
+                new RoutingEdge(
+                    `${cell.id}-edge`,
+                    {
+                        context,
+                        resourceGroupName,
+                        clusterPrincipalId: cluster.identityPrincipalId,
+                        namespace,
+                        names: publicNamesOf(context, names),
+                        dnsZone: names.dnsZone,
+                        dnsResourceGroup,
+                        kubernetes: cluster.provider,
+                    },
+                    opts,
+                ),
+        );
 
         // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its own.
         const clickhouseIdentity = new WorkloadIdentity(
@@ -58,5 +80,5 @@ export const azureTarget: CellTarget = {
             secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },
-    appUrl: inClusterAppUrlOf,
-};
+    appUrl: clusterAppUrl(names),
+});

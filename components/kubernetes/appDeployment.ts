@@ -13,6 +13,8 @@ export interface AppDeploymentArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
     spec: AppSpec;
+    /** Where the cell's edge publishes the app, when it does; otherwise the app answers at its Service only. */
+    publicUrl?: string;
 }
 
 export const APP_PORT = 8080;
@@ -35,6 +37,7 @@ export const inClusterAppUrl = (namespace: string, app: AppName) => `http://${ap
  */
 export class AppDeployment extends pulumi.ComponentResource implements AppService {
     readonly url: pulumi.Output<string>;
+    readonly service: core.Service;
 
     constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:App", name, {}, opts);
@@ -157,16 +160,16 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                 { parent: this, dependsOn: [deployment] },
             );
         }
-        const service = new core.Service(
+        const service = (this.service = new core.Service(
             `${name}-service`,
             {
                 metadata: metadata(bundle.app),
                 spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: APP_PORT, targetPort: APP_PORT }] },
             },
             { parent: this, dependsOn: [deployment] },
-        );
+        ));
 
-        this.url = service.metadata.namespace.apply((namespace) => inClusterAppUrl(namespace, bundle.app));
+        this.url = service.metadata.namespace.apply((namespace) => args.publicUrl ?? inClusterAppUrl(namespace, bundle.app));
         this.registerOutputs({ url: this.url });
     }
 }

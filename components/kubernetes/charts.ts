@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { imageOf, type PinnedVersion, VERSIONS } from "../../model/versions";
 
 /** A chart as Helm installs it: its name and version from the table of pinned versions, and the repository serving it. */
-function chartOf(pinned: PinnedVersion, repo: string) {
+export function chartOf(pinned: PinnedVersion, repo: string) {
     return { chart: pinned.kind.replace(/^chart:/, ""), version: pinned.version, repo };
 }
 

@@ -2,7 +2,6 @@ import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import type * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../../model/config";
 import { kubernetesLabelKey, sharedByCells } from "../../model/labels";
-import type { AppName } from "../apps/bundle";
 import type {
     AppOptions,
     AppService,
@@ -13,13 +12,16 @@ import type {
     ClickHouseCluster,
     StreamOperators,
 } from "../platform";
-import { AppDeployment, inClusterAppUrl } from "./appDeployment";
+import { AppDeployment } from "./appDeployment";
 import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
 import { CloudNativePostgres } from "./cloudNativePostgres";
-import { ALL_OPERATORS, ANALYTICS_OPERATORS, ClusterOperators, dataNamespaceOf } from "./clusterOperators";
+import { ALL_OPERATORS, ANALYTICS_OPERATORS, ClusterOperators } from "./clusterOperators";
 import { CellNetworkPolicies, type EgressRule } from "./networkPolicies";
+import { certManager, type ClusterEdge, clusterAppUrl, isPublic, publicNamesOf, routeOf } from "./edge";
+import { GatewayEdge } from "./gatewayEdge";
+import type { EdgeNames } from "../../model/edge";
 import { SeaweedfsObjectStore } from "./seaweedfsObjectStore";
 import { StrimziKafka } from "./strimziKafka";
 import { tenantDirectoryConfigMap } from "./tenantDirectory";
@@ -29,28 +31,41 @@ export class InClusterParts {
     /** The cell's data namespace, which the cluster's operators watch. */
     readonly dataNamespace: pulumi.Output<string>;
 
+    private readonly edge: ClusterEdge;
+
     constructor(
         private readonly context: CellContext,
         private readonly provider: KubernetesProvider,
         readonly operators: ClusterOperators,
         egress: readonly EgressRule[],
+        edgeOf: (namespace: pulumi.Output<string>) => ClusterEdge,
     ) {
         this.dataNamespace = operators.namespaces[context.cell.id];
-        new CellNetworkPolicies(`${context.cell.id}-network-policies`, { context, namespace: this.dataNamespace, egress }, this.opts());
+        this.edge = edgeOf(this.dataNamespace);
+        new CellNetworkPolicies(
+            `${context.cell.id}-network-policies`,
+            { context, namespace: this.dataNamespace, egress, edgePeers: this.edge.peers },
+            this.opts(),
+        );
     }
 
     /**
      * The parts of a cell whose cluster is its own (EKS, AKS): the cloud serves Postgres and Kafka, which its pods
      * reach through `egress`.
      */
-    static onOwnCluster(context: CellContext, provider: KubernetesProvider, egress: readonly EgressRule[]): InClusterParts {
+    static onOwnCluster(
+        context: CellContext,
+        provider: KubernetesProvider,
+        egress: readonly EgressRule[],
+        edgeOf: (namespace: pulumi.Output<string>) => ClusterEdge,
+    ): InClusterParts {
         const { cell, labels, parent } = context;
         const operators = new ClusterOperators(
             `${cell.id}-operators`,
             { operators: ANALYTICS_OPERATORS, cells: [{ id: cell.id, labels: labels.kubernetes }], labels: labels.kubernetes },
             { parent, providers: [provider] },
         );
-        return new InClusterParts(context, provider, operators, egress);
+        return new InClusterParts(context, provider, operators, egress, edgeOf);
     }
 
     clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
@@ -65,12 +80,17 @@ export class InClusterParts {
         return { jobsNamespace: this.dataNamespace };
     }
 
+    /** Runs the app; a public one is published at its public name, which is then its URL. */
     app(spec: AppSpec, opts: AppOptions): AppService {
-        return new AppDeployment(
-            `${this.context.cell.id}-${spec.bundle.app}`,
-            { context: this.context, namespace: this.dataNamespace, spec },
+        const app = spec.bundle.app;
+        const publicUrl = isPublic(app) ? `https://${routeOf(app, this.edge.names).host}` : undefined;
+        const deployment = new AppDeployment(
+            `${this.context.cell.id}-${app}`,
+            { context: this.context, namespace: this.dataNamespace, spec, publicUrl },
             { ...opts, providers: [this.provider] },
         );
+        if (isPublic(app)) this.edge.expose(app, deployment.service);
+        return deployment;
     }
 
     secret(name: string, bytes: number): pulumi.Output<string> {
@@ -106,7 +126,9 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
         },
         { providers: [provider] },
     );
-    return { provider, operators };
+    // Certificates of the cluster's Gateways come from Let's Encrypt through cert-manager, one install per cluster.
+    const certificates = certManager(`${name}-cert-manager`, true, { parent: operators, provider });
+    return { provider, operators, certificates };
 }
 
 /**
@@ -114,16 +136,27 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
  * same kube context share one provider and one install of the operators, outside any one cell's tree, so removing
  * a cell leaves the others' operators in place.
  */
-export function kubernetesTarget(cells: readonly CellConfig[]): CellTarget {
+export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames, gatewayClass: string): CellTarget {
     const clusters = new Map<string, ReturnType<typeof sharedCluster>>();
     return {
         platform(context: CellContext): CellPlatform {
             const { cell } = context;
             const kubeContext = cell.kubeContext!;
             if (!clusters.has(kubeContext)) clusters.set(kubeContext, sharedCluster(kubeContext, cells, context));
-            const { provider, operators } = clusters.get(kubeContext)!;
+            const { provider, operators, certificates } = clusters.get(kubeContext)!;
             // Every part runs in the cell's namespace, so its pods need nothing out of the cluster but HTTPS.
-            const inCluster = new InClusterParts(context, provider, operators, []);
+            const inCluster = new InClusterParts(
+                context,
+                provider,
+                operators,
+                [],
+                (namespace) =>
+                    new GatewayEdge(
+                        `${cell.id}-edge`,
+                        { context, namespace, names: publicNamesOf(context, names), gatewayClass, certificates },
+                        { parent: context.parent, providers: [provider] },
+                    ),
+            );
             const namespace = inCluster.dataNamespace;
             return {
                 postgres: () =>
@@ -142,11 +175,6 @@ export function kubernetesTarget(cells: readonly CellConfig[]): CellTarget {
                 secret: (name, bytes) => inCluster.secret(name, bytes),
             };
         },
-        appUrl: inClusterAppUrlOf,
+        appUrl: clusterAppUrl(names),
     };
-}
-
-/** Apps of targets with a cluster answer at their Service in the cell's data namespace. */
-export function inClusterAppUrlOf(cell: CellConfig, app: AppName): string {
-    return inClusterAppUrl(dataNamespaceOf(cell.id), app);
 }

@@ -1,5 +1,6 @@
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import type * as k8s from "@pulumi/kubernetes/types/input";
+import { ACME_SOLVER_LABEL } from "./edge";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import { APP_PORT } from "./appDeployment";
@@ -19,10 +20,14 @@ export interface CellNetworkPoliciesArgs {
     namespace: pulumi.Input<string>;
     /** What the cell's managed services outside the cluster need (RDS, MSK, Flexible Server, Event Hubs). */
     egress: readonly EgressRule[];
+    /** Where the cell's edge sends public traffic from (an ALB's VPC addresses, NGINX's namespace, a Gateway's). */
+    edgePeers: pulumi.Input<object>[];
 }
 
 const NAMESPACE_NAME = "kubernetes.io/metadata.name";
 const ALL_PODS = {};
+/** Where cert-manager's HTTP-01 solver pods answer the CA's challenges. */
+const ACME_SOLVER_PORT = 8089;
 const tcp = (port: number, endPort?: number) => ({ protocol: "TCP", port, ...(endPort ? { endPort } : {}) });
 
 /**
@@ -33,7 +38,7 @@ const tcp = (port: number, endPort?: number) => ({ protocol: "TCP", port, ...(en
  *   CloudNativePG's instances, Strimzi's entity operator and the Flink and Spark jobs call. A NetworkPolicy cannot
  *   name a cloud service, only addresses, so this one is by port;
  * - the cluster's operators to the workloads they manage;
- * - routers (of any cell on the cluster) to the ingest API;
+ * - the cell's edge to its public apps (ingest, export, router), and to cert-manager's HTTP-01 solvers;
  * - the target's own egress (its managed stores).
  */
 export class CellNetworkPolicies extends pulumi.ComponentResource {
@@ -89,15 +94,15 @@ export class CellNetworkPolicies extends pulumi.ComponentResource {
             policyTypes: ["Ingress"],
             ingress: [{ from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: OPERATORS_NAMESPACE } } }] }],
         });
-        policy("router-to-ingest", {
-            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingest" } },
+        policy("from-edge", {
+            podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["ingest", "export", "router"] }] },
             policyTypes: ["Ingress"],
-            ingress: [
-                {
-                    from: [{ namespaceSelector: ALL_PODS, podSelector: { matchLabels: { "app.kubernetes.io/name": "router" } } }],
-                    ports: [tcp(APP_PORT)],
-                },
-            ],
+            ingress: [{ from: args.edgePeers, ports: [tcp(APP_PORT)] }],
+        });
+        policy("acme-solver", {
+            podSelector: { matchExpressions: [{ key: ACME_SOLVER_LABEL, operator: "Exists" }] },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: args.edgePeers, ports: [tcp(ACME_SOLVER_PORT)] }],
         });
         for (const rule of args.egress) {
             policy(rule.name, {

@@ -26,6 +26,8 @@ export function singleCellStack(
             owner: "data-platform",
             costCenter: "cc-1",
             retentionDays,
+            dnsZone: "cellplane.example.com",
+            azureDnsResourceGroup: "cellplane-dns",
             ...more,
             cells: [{ id: "cell-1", ...cell }],
             tenants: [{ id: "acme", residency: cell.residency }],

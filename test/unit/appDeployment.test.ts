@@ -74,7 +74,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
         });
     });
 
-    test("are reached at their ClusterIP Services, which the routing table and the router use", () => {
+    test("answer at ClusterIP Services, which the edge publishes at the cell's public name, the routing table's URLs", () => {
         for (const app of ["ingest", "ingest-consumer", "export", "router"]) {
             expect(byName("kubernetes:core/v1:Service", app).inputs.spec).toMatchObject({
                 type: "ClusterIP",
@@ -82,9 +82,10 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (_cloud, cell) => 
             });
         }
         expect(run.outputs.routing.acme.endpoints).toMatchObject({
-            ingestUrl: "http://ingest.cell-1-data.svc.cluster.local:8080",
-            exportUrl: "http://export.cell-1-data.svc.cluster.local:8080",
+            ingestUrl: "https://cell-1.prod.cellplane.example.com",
+            exportUrl: "https://cell-1.prod.cellplane.example.com",
         });
+        expect(run.outputs.routers).toEqual({ eu: { cell: "cell-1", url: "https://eu.prod.cellplane.example.com" } });
     });
 
     test("give the router its table as a mounted ConfigMap it re-reads, and its cells' keys only as a Secret", () => {

@@ -256,7 +256,12 @@ describe.each([
         const charts = ofType(run, "kubernetes:helm.sh/v3:Release")
             .map((r) => r.inputs.chart)
             .sort();
-        expect(charts).toEqual(["altinity-clickhouse-operator", "flink-kubernetes-operator", "spark-operator"]);
+        expect(charts).toEqual([
+            "altinity-clickhouse-operator",
+            "aws-load-balancer-controller",
+            "flink-kubernetes-operator",
+            "spark-operator",
+        ]);
         expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
     });
 
@@ -264,12 +269,15 @@ describe.each([
         expect(ofType(run, "aws:eks/addon:Addon").map((a) => a.inputs.addonName)).toContain("eks-pod-identity-agent");
         const associations = ofType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((a) => a.inputs);
         expect(associations.map((a) => [a.serviceAccount, a.namespace]).sort()).toEqual([
+            ["aws-load-balancer-controller", "kube-system"],
             ["cellplane-clickhouse", "cell-1-data"],
             ["cellplane-ingest", "cell-1-data"],
             ["cellplane-ingest-consumer", "cell-1-data"],
         ]);
         const deployments = ofType(run, "kubernetes:apps/v1:Deployment");
-        for (const { serviceAccount } of associations.filter((a) => a.serviceAccount !== "cellplane-clickhouse")) {
+        for (const { serviceAccount } of associations.filter(
+            (a) => a.namespace === "cell-1-data" && a.serviceAccount !== "cellplane-clickhouse",
+        )) {
             const app = serviceAccount.replace("cellplane-", "");
             const deployment = deployments.find((d) => d.inputs.metadata.name === app)!;
             expect(deployment.inputs.spec.template.spec.serviceAccountName).toBe(serviceAccount);

@@ -181,7 +181,7 @@ describe.each([
     test("lets the cluster's identity use its subnet (Network Contributor), as AKS requires of a user-assigned identity in a custom subnet", () => {
         const [pool] = single(run, "azure-native:containerservice:ManagedCluster").inputs.agentPoolProfiles;
         const assignment = ofType(run, "azure-native:authorization:RoleAssignment").find(
-            (r) => r.inputs.roleDefinitionId === NETWORK_CONTRIBUTOR,
+            (r) => r.inputs.roleDefinitionId === NETWORK_CONTRIBUTOR && r.inputs.scope === pool.vnetSubnetID,
         );
         expect(assignment?.inputs).toMatchObject({
             scope: pool.vnetSubnetID,

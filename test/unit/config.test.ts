@@ -9,6 +9,8 @@ const base = {
     environment: "dev",
     owner: "data-platform",
     costCenter: "cc-1",
+    dnsZone: "cellplane.example.com",
+    azureDnsResourceGroup: "cellplane-dns",
     cells: [
         { id: "eu-1", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small" },
         { id: "us-1", cloud: "azure", region: "eastus", residency: "us", size: "small" },
@@ -26,6 +28,37 @@ function problemsOf(raw: unknown): string[] {
     }
     throw new Error("configuration was accepted");
 }
+
+describe("public names and routing overrides", () => {
+    test("cluster cells need a DNS zone, and Azure cells its resource group; local cells neither", () => {
+        const { dnsZone: _zone, azureDnsResourceGroup: _group, ...bare } = base;
+        expect(problemsOf(bare)).toEqual([
+            'cellplane:dnsZone: is required for cells eu-1, us-1: their routers and APIs answer at public names under it. Set cellplane:dnsZone to a zone you own, as "cellplane.example.com"',
+            "cellplane:azureDnsResourceGroup: is required for cells us-1: their names are records of the Azure DNS zone (cellplane:dnsZone). Set it to the zone's resource group",
+        ]);
+        expect(problemsOf({ ...base, dnsZone: "Cellplane.Example" })[0]).toMatch(
+            /^cellplane:dnsZone: "Cellplane.Example" must be a DNS name in lower case/,
+        );
+        expect(() => parseStackConfig(stackConfig("local"))).not.toThrow();
+    });
+
+    test("an override names a tenant of the stack, says who, when and why, and pins only within the tenant's residency", () => {
+        const override = { reason: "drill", by: "ops", at: "2026-11-27T00:00:00Z" };
+        const withOverrides = (routingOverrides: object) => ({ ...base, routingOverrides });
+        expect(parseStackConfig(withOverrides({ acme: { action: "quarantine", ...override } })).routingOverrides.acme.action).toBe(
+            "quarantine",
+        );
+        expect(problemsOf(withOverrides({ nobody: { action: "quarantine", ...override } }))).toEqual([
+            'cellplane:routingOverrides.nobody: "nobody" is no tenant of this stack. Remove the override, or add the tenant first',
+        ]);
+        expect(problemsOf(withOverrides({ acme: { action: "pin", cell: "us-1", ...override } }))).toEqual([
+            'cellplane:routingOverrides.acme.cell: "us-1" is a cell of residency us; tenant acme is pinned within residency eu only: eu-1',
+        ]);
+        expect(problemsOf(withOverrides({ acme: { action: "quarantine", reason: "drill" } })).join("\n")).toMatch(
+            /routingOverrides\.acme\.by/,
+        );
+    });
+});
 
 describe("checked-in stacks", () => {
     test.each(["dev", "prod", "local"])("Pulumi.%s.yaml is valid and places every tenant in its residency", (stack) => {
@@ -316,6 +349,8 @@ describe("loading from the Pulumi config", () => {
             "cellplane:owner": "data-platform",
             "cellplane:costCenter": "1042",
             "cellplane:retentionDays": "400",
+            "cellplane:dnsZone": base.dnsZone,
+            "cellplane:azureDnsResourceGroup": base.azureDnsResourceGroup,
             "cellplane:cells": JSON.stringify(base.cells),
             "cellplane:tenants": JSON.stringify(base.tenants),
         });

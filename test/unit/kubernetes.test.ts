@@ -56,11 +56,9 @@ describe.each([
     test("installs every operator from a pinned chart version", () => {
         const releases = ofType(run, "kubernetes:helm.sh/v3:Release");
         expect(releases.map((r) => r.inputs.chart).sort()).toEqual(
-            Object.values(OPERATOR_CHARTS)
-                .map((c) => c.chart)
-                .sort(),
+            [...Object.values(OPERATOR_CHARTS).map((c) => c.chart), "cert-manager"].sort(),
         );
-        for (const release of releases) {
+        for (const release of releases.filter((r) => r.inputs.chart !== "cert-manager")) {
             const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
             expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
         }
@@ -71,12 +69,13 @@ describe.each([
             ofType(run, NETWORK_POLICY).map((p) => [p.inputs.metadata.name, { namespace: p.inputs.metadata.namespace, ...p.inputs.spec }]),
         );
         expect(Object.keys(policies).sort()).toEqual([
+            "acme-solver",
             "clickhouse",
             "default-deny",
             "dns",
+            "from-edge",
             "from-operators",
             "https-out",
-            "router-to-ingest",
             "within-cell",
         ]);
         for (const policy of Object.values<ResourceProps>(policies)) expect(policy.namespace).toBe("cell-1-data");
@@ -106,16 +105,12 @@ describe.each([
         expect(policies["from-operators"].ingress).toEqual([
             { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": OPERATORS_NAMESPACE } } }] },
         ]);
-        // Only routers reach ingest from outside the cell, and only on its port.
-        expect(policies["router-to-ingest"]).toMatchObject({
-            podSelector: { matchLabels: { "app.kubernetes.io/name": "ingest" } },
-            ingress: [
-                {
-                    from: [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "router" } } }],
-                    ports: [{ protocol: "TCP", port: 8080 }],
-                },
-            ],
+        // From outside the cell, only its Gateway reaches its public apps, on their port, and the CA cert-manager's solvers.
+        expect(policies["from-edge"]).toMatchObject({
+            podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["ingest", "export", "router"] }] },
+            ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: 8080 }] }],
         });
+        expect(policies["acme-solver"].ingress).toEqual([{ from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: 8089 }] }]);
         // Everything runs in the cluster: nothing leaves it but DNS and HTTPS (cloud APIs, the API server).
         expect(policies["https-out"].egress).toEqual([
             {
@@ -244,6 +239,7 @@ describe("cells that share a cluster", () => {
             environment: "dev",
             owner: "data-platform",
             costCenter: "cc-1",
+            dnsZone: "cellplane.example.com",
             cells: [k8s("eu-a", "onprem-eu"), k8s("eu-b", "onprem-eu"), k8s("eu-c", "lab-eu")],
             tenants: [{ id: "acme", residency: "eu" }],
         });
@@ -259,11 +255,14 @@ describe("cells that share a cluster", () => {
         expect(ofType(run, "pulumi:providers:kubernetes").map((p) => p.inputs.context)).toEqual(["onprem-eu", "lab-eu"]);
         const shared = releasesOn("onprem-eu");
         expect(shared.map((r) => r.inputs.chart).sort()).toEqual(
-            ["strimzi", "cloudnativePg", "clickhouse", "flink", "spark"].map((o) => OPERATOR_CHARTS[o as OperatorChart].chart).sort(),
+            [
+                ...["strimzi", "cloudnativePg", "clickhouse", "flink", "spark"].map((o) => OPERATOR_CHARTS[o as OperatorChart].chart),
+                "cert-manager",
+            ].sort(),
         );
         for (const release of shared) {
             expect(release.cell).toBeUndefined();
-            expect(release.inputs.namespace).toBe(OPERATORS_NAMESPACE);
+            expect(release.inputs.namespace).toBe(release.inputs.chart === "cert-manager" ? "cert-manager" : OPERATORS_NAMESPACE);
         }
         const values = (chart: OperatorChart) => shared.find((r) => r.inputs.chart === OPERATOR_CHARTS[chart].chart)!.inputs.values;
         const watched = ["eu-a-data", "eu-b-data"];

@@ -13,7 +13,7 @@ describe("the table of pinned versions", () => {
     });
 
     test.each(Object.entries(VERSIONS))("%s: the README's row says the same version and end of support", (_name, pinned) => {
-        const version = /^[\dx.]+/.exec(pinned.version)![0];
+        const version = /^v?[\dx.]+/.exec(pinned.version)![0];
         const rows = section.split("\n").filter(
             (line) =>
                 line.startsWith("|") &&
