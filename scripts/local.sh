@@ -24,7 +24,7 @@ case "$command" in
         echo "pulumi up took $((SECONDS - started)) s; state in $STATE"
         echo "endpoints:"; pulumi stack output cells --json --stack "$STACK" | node -e 'const c=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const [id,x] of Object.entries(c)) console.log(`  ${id} (${x.residency}): postgres ${x.endpoints.postgres.host}:${x.endpoints.postgres.port}  kafka ${x.endpoints.kafkaBootstrap}  clickhouse ${x.endpoints.clickhouseUrl}  s3 ${x.endpoints.objectStoreEndpoint}/${x.endpoints.bucket}\n    apps: ingest ${x.endpoints.ingestUrl}  export ${x.endpoints.exportUrl}`)'
         echo "routers (each residency's front door):"; pulumi stack output routers --json --stack "$STACK" | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const [residency,x] of Object.entries(r)) console.log(`  ${residency}: ${x.url} on cell ${x.cell}`)'
-        # The router reads the routing table from here, as after `cellplane reconcile`.
+        # The environment's whole routing table, for operators, as after `cellplane reconcile`; each router reads its own.
         mkdir -p "$STATE/routing/local"
         pulumi stack output routing --json --stack "$STACK" > "$STATE/routing/local/$STACK.json.tmp"
         mv "$STATE/routing/local/$STACK.json.tmp" "$STATE/routing/local/$STACK.json"

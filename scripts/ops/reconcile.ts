@@ -4,14 +4,17 @@ import { defaultStateHome } from "../../stacks/stateHome";
 import { writeDurably } from "./stackFile";
 import { openStack } from "./workspace";
 
-/** Where the router of an environment reads its routing table, rewritten after every reconcile. */
+/**
+ * The environment's whole routing table (every tenant's cell and endpoints), rewritten after every reconcile for
+ * operators and their tools. Each router reads only its own residency's table, which the program writes to it.
+ */
 export function routingFileOf(env: string, stack: string): string {
     return path.join(defaultStateHome(), "routing", env, `${stack}.json`);
 }
 
 /**
  * `pulumi up --refresh` of one stack: what drifted is read back first, then put right. The stack's `routing`
- * output then replaces the routing table file, through a rename so the router never reads half a file.
+ * output then replaces the environment's routing table file, through a rename so no reader sees half a file.
  */
 export async function reconcile(projectDir: string, env: string, stackName: string, progress: (line: string) => void) {
     const started = process.hrtime.bigint();
