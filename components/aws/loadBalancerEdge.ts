@@ -7,7 +7,7 @@ import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider
 import * as pulumi from "@pulumi/pulumi";
 import { VERSIONS } from "../../model/versions";
 import { chartOf } from "../kubernetes/charts";
-import { type ClusterEdge, EDGE_BACKEND_PORT, type PublicApp, type PublicNames, routeOf } from "../kubernetes/edge";
+import { type ClusterEdge, ingressRule, type PublicApp, type PublicNames, routeOf } from "../kubernetes/edge";
 import type { CellContext } from "../platform";
 import { AppPodIdentity } from "./podIdentity";
 
@@ -136,7 +136,7 @@ export class LoadBalancerEdge extends pulumi.ComponentResource implements Cluste
 
     expose(app: PublicApp, service: core.Service): void {
         const { context, names, namespace, kubernetes } = this.args;
-        const { host, paths } = routeOf(app, names);
+        const { host } = routeOf(app, names);
         const ingress = new networking.Ingress(
             `${context.cell.id}-${app}-ingress`,
             {
@@ -160,18 +160,7 @@ export class LoadBalancerEdge extends pulumi.ComponentResource implements Cluste
                 },
                 spec: {
                     ingressClassName: "alb",
-                    rules: [
-                        {
-                            host,
-                            http: {
-                                paths: paths.map((path) => ({
-                                    path,
-                                    pathType: "Prefix",
-                                    backend: { service: { name: service.metadata.name, port: { number: EDGE_BACKEND_PORT } } },
-                                })),
-                            },
-                        },
-                    ],
+                    rules: [ingressRule(app, names, service)],
                 },
             },
             { parent: this, provider: kubernetes, dependsOn: [this.controller] },

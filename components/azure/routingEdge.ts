@@ -6,15 +6,7 @@ import type * as core from "@pulumi/kubernetes/core/v1";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    acmeCertificate,
-    certManager,
-    type ClusterEdge,
-    EDGE_BACKEND_PORT,
-    type PublicApp,
-    type PublicNames,
-    routeOf,
-} from "../kubernetes/edge";
+import { acmeCertificate, certManager, type ClusterEdge, ingressRule, type PublicApp, type PublicNames, routeOf } from "../kubernetes/edge";
 import type { CellContext } from "../platform";
 import { NETWORK_CONTRIBUTOR } from "./aksCluster";
 
@@ -129,7 +121,7 @@ export class RoutingEdge extends pulumi.ComponentResource implements ClusterEdge
 
     expose(app: PublicApp, service: core.Service): void {
         const { context, names, namespace, kubernetes } = this.args;
-        const { host, paths } = routeOf(app, names);
+        const { host } = routeOf(app, names);
         new networking.Ingress(
             `${context.cell.id}-${app}-ingress`,
             {
@@ -137,18 +129,7 @@ export class RoutingEdge extends pulumi.ComponentResource implements ClusterEdge
                 spec: {
                     ingressClassName: INGRESS_CLASS,
                     tls: [{ hosts: [host], secretName: TLS_SECRET }],
-                    rules: [
-                        {
-                            host,
-                            http: {
-                                paths: paths.map((path) => ({
-                                    path,
-                                    pathType: "Prefix",
-                                    backend: { service: { name: service.metadata.name, port: { number: EDGE_BACKEND_PORT } } },
-                                })),
-                            },
-                        },
-                    ],
+                    rules: [ingressRule(app, names, service)],
                 },
             },
             { parent: this, provider: kubernetes, dependsOn: [this.controller] },

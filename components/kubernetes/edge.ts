@@ -138,3 +138,18 @@ export function acmeCertificate(
 
 /** The port every app's Service answers on, where the edge sends it. */
 export const EDGE_BACKEND_PORT = APP_PORT;
+
+/** An Ingress rule sending `host`'s `paths` (prefixes) to the app's Service. */
+export function ingressRule(app: PublicApp, names: PublicNames, service: core.Service) {
+    const { host, paths } = routeOf(app, names);
+    return {
+        host,
+        http: {
+            paths: paths.map((path) => ({
+                path,
+                pathType: "Prefix",
+                backend: { service: { name: service.metadata.name, port: { number: EDGE_BACKEND_PORT } } },
+            })),
+        },
+    };
+}
