@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
-import { portAnswers } from "../../../components/local/supervisor";
-import { eventOf } from "../apps/cell";
+import { portAnswers, runningPid } from "../../../components/local/supervisor";
+import { eventOf, eventually } from "../apps/cell";
 import { cellAdd, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
@@ -102,6 +102,39 @@ describe("cellplane on a local stack", () => {
         expect(tooMany.code).toBe(2);
         expect(tooMany.stderr).toContain("1001 is over 1000, the most events one request may carry");
     });
+
+    test("tenant quarantine, then reconcile, has the running router refuse the tenant with 423; release lets it in again", async () => {
+        const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
+        const post = () =>
+            call(`${routerUrl}/v1/events`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                body: JSON.stringify(eventOf("globex")),
+            });
+        const routerPid = () => runningPid(path.join(state, "e2e", "local-us", "router"));
+        const before = routerPid();
+        expect(run("tenant", "quarantine", "--env", "local", "--id", "globex", "--reason", "abuse report 7", "--by", "ops-e2e").code).toBe(
+            0,
+        );
+        expect(run("reconcile", "--env", "local").code).toBe(0);
+        // The router re-reads its table every 2 s.
+        expect(await eventually(async () => (await post()).status === 423, 10_000)).toBe(true);
+        const refused = await post();
+        expect([refused.status, ((await refused.json()) as JsonBody).error]).toEqual([
+            423,
+            "tenant globex is quarantined by the operators of residency us: abuse report 7",
+        ]);
+        expect(run("tenant", "release", "--env", "local", "--id", "globex", "--reason", "resolved", "--by", "ops-e2e").code).toBe(0);
+        expect(run("reconcile", "--env", "local").code).toBe(0);
+        expect(await eventually(async () => (await post()).status === 202, 10_000)).toBe(true);
+        // The table changed twice; the router read it each time without a restart.
+        expect(routerPid()).toBe(before);
+        const audit = fs
+            .readFileSync(path.join(project, "audit", "routing-overrides.local.jsonl"), "utf8")
+            .trim()
+            .split("\n");
+        expect(audit.map((line) => JSON.parse(line).action)).toEqual(["quarantine", "release"]);
+    }, 180_000);
 
     test("drift of the fresh stack is clean, exit 0", () => {
         const { code, report } = drift();
