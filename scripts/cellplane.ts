@@ -15,6 +15,7 @@ import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
+import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
 import { sendSample } from "./ops/sample";
@@ -366,6 +367,38 @@ program
         if (o.json) console.log(JSON.stringify({ env: o.env, seconds, stacks: results }, null, 2));
         else printDrift(o.env, results, seconds);
         process.exitCode = exitCodeOf(results);
+    });
+
+program
+    .command("plan")
+    .description("preview every stack of the environment; refuse (exit 1) any replacement or deletion of a resource that holds data")
+    .addOption(envOption())
+    .option("--allow-replace <urn...>", "a resource whose replacement or deletion is intended (its data goes)", [])
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const allowed = new Set<string>(o.allowReplace);
+        const plans = [];
+        for (const stack of stacksOf(project(), o.env)) {
+            console.error(`previewing stack ${stack}…`);
+            plans.push(await planStack(project(), o.env, stack, allowed));
+        }
+        const refused = plans.flatMap((plan) => plan.stateful.filter((change) => !change.allowed));
+        if (o.json) console.log(JSON.stringify({ env: o.env, stacks: plans, refused: refused.length }, null, 2));
+        else {
+            for (const plan of plans) {
+                console.log(`stack ${plan.stack}: ${JSON.stringify(plan.changes)} in ${plan.seconds.toFixed(1)} s`);
+                for (const change of plan.stateful)
+                    console.log(
+                        change.allowed
+                            ? `  allowed: ${change.name} (${change.type}) is ${change.op === "replace" ? "replaced" : "deleted"}`
+                            : `  refused: ${refusalOf(change)}`,
+                    );
+            }
+            console.log(
+                refused.length === 0 ? "no data would be lost" : `${refused.length} change(s) would lose data; nothing was applied`,
+            );
+        }
+        if (refused.length > 0) process.exitCode = 1;
     });
 
 program

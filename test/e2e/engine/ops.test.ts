@@ -192,6 +192,28 @@ describe("cellplane on a local stack", () => {
         expect(report.stacks[0].status).toBe("clean");
     });
 
+    test("plan refuses a preview that would replace a cell's Postgres server, naming the property, and passes once it is allowed", () => {
+        expect(run("plan", "--env", "local").stdout).toContain("no data would be lost");
+        pulumi("config", "set", "cellplane:stateDir", path.join(project, "elsewhere"));
+        try {
+            const refused = run("plan", "--env", "local", "--json");
+            expect(refused.code).toBe(1);
+            const [plan] = JSON.parse(refused.stdout).stacks;
+            const postgres = plan.stateful.find((c: ResourceProps) => c.type === "pulumi-nodejs:dynamic/cellplane:LocalPostgresServer");
+            expect(postgres).toMatchObject({ op: "replace", because: ["dir"], allowed: false });
+            const human = run("plan", "--env", "local");
+            expect(human.code).toBe(1);
+            expect(human.stdout).toContain(
+                `refused: ${postgres.name} (pulumi-nodejs:dynamic/cellplane:LocalPostgresServer) holds data and would be replaced because dir changed: its data would be lost. If that is intended, run again with --allow-replace '${postgres.urn}'`,
+            );
+            const allowed = run("plan", "--env", "local", "--allow-replace", ...plan.stateful.map((c: ResourceProps) => c.urn));
+            expect(allowed.code).toBe(0);
+            expect(allowed.stdout).toContain(`allowed: ${postgres.name} (pulumi-nodejs:dynamic/cellplane:LocalPostgresServer) is replaced`);
+        } finally {
+            pulumi("config", "set", "cellplane:stateDir", state);
+        }
+    }, 180_000);
+
     test("the human report is a table with the time per stack and for the environment", () => {
         const result = run("drift", "--env", "local");
         expect(result.code).toBe(0);
