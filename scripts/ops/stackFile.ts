@@ -2,7 +2,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
-import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
+import { Document, isMap, isScalar, isSeq, parseDocument, visit, YAMLMap, YAMLSeq } from "yaml";
 import { CONFIG_NAMESPACE, parseStackConfig, ValidStack } from "../../model/config";
 import { stackFileConfig } from "../../model/stackFiles";
 
@@ -77,7 +77,16 @@ export class StackFile {
         const map = config.get(name);
         if (!isMap(map)) throw new Error(`${this.file}: ${name} must be a map`);
         if (value === undefined) map.delete(id);
-        else map.set(id, this.doc.createNode(value, { flow: true }));
+        else {
+            const node = this.doc.createNode(value, { flow: true });
+            // Quoted, so Pulumi's YAML reads every text as text: a time stays a string, a reason "no" no boolean.
+            visit(node, {
+                Pair: (_key, pair) => {
+                    if (isScalar(pair.value) && typeof pair.value.value === "string") pair.value.type = "QUOTE_DOUBLE";
+                },
+            });
+            map.set(id, node);
+        }
         if (map.items.length === 0) config.delete(name);
     }
 

@@ -116,7 +116,9 @@ describe("cellplane on a local stack", () => {
         expect(run("tenant", "quarantine", "--env", "local", "--id", "globex", "--reason", "abuse report 7", "--by", "ops-e2e").code).toBe(
             0,
         );
-        expect(run("reconcile", "--env", "local").code).toBe(0);
+        // On failure the matcher shows what the command said.
+        const reconciled = run("reconcile", "--env", "local");
+        expect(reconciled.code === 0 ? "" : reconciled.stderr + reconciled.stdout).toBe("");
         // The router re-reads its table every 2 s.
         expect(await eventually(async () => (await post()).status === 423, 10_000)).toBe(true);
         const refused = await post();

@@ -249,7 +249,7 @@ describe("cellplane tenant quarantine | pin | release", () => {
         const quarantine = p.run("tenant", "quarantine", "--env", "dev", "--id", "acme", "--reason", "abuse report 42", "--by", "ops-a");
         expect(quarantine.code).toBe(0);
         expect(quarantine.stdout).toMatch(
-            /\+ {2}cellplane:routingOverrides:\n\+ {4}acme: { action: quarantine, reason: abuse report 42, by: ops-a, at: "?20\d\d-/,
+            /\+ {2}cellplane:routingOverrides:\n\+ {4}acme: { action: "quarantine", reason: "abuse report 42", by: "ops-a", at: "20\d\d-[^"]+Z" }/,
         );
         expect(p.config("dev").routingOverrides.acme).toMatchObject({ action: "quarantine", reason: "abuse report 42", by: "ops-a" });
 
