@@ -22,14 +22,24 @@ export interface TargetSettings {
     gatewayClass: string;
 }
 
-/** The target of each cloud a cell may name in `cellplane:cells[].cloud`. */
-export function cellTargets(settings: TargetSettings): Record<Cloud, CellTarget> {
-    // Only stacks without cluster cells lack a zone, and they never ask these targets for anything.
-    const names = settings.names ?? { environment: "", dnsZone: "" };
-    return {
-        aws: awsTarget(names),
-        azure: azureTarget(names, settings.azureDnsResourceGroup ?? ""),
-        kubernetes: kubernetesTarget(settings.cells, names, settings.gatewayClass),
-        local: localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
+/**
+ * The target of each cloud a cell may name in `cellplane:cells[].cloud`, made when a cell first asks for it: a
+ * stack of local cells never needs the public names cluster targets are built with.
+ */
+export function cellTargets(settings: TargetSettings): (cloud: Cloud) => CellTarget {
+    const names = (): EdgeNames => {
+        if (!settings.names) throw new Error("cluster cells need cellplane:dnsZone (the schema requires it)");
+        return settings.names;
+    };
+    const makers: Record<Cloud, () => CellTarget> = {
+        aws: () => awsTarget(names()),
+        azure: () => azureTarget(names(), settings.azureDnsResourceGroup!),
+        kubernetes: () => kubernetesTarget(settings.cells, names(), settings.gatewayClass),
+        local: () => localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
+    };
+    const made = new Map<Cloud, CellTarget>();
+    return (cloud) => {
+        if (!made.has(cloud)) made.set(cloud, makers[cloud]());
+        return made.get(cloud)!;
     };
 }

@@ -12,7 +12,7 @@ import { defaultStateHome } from "./stateHome";
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and a router per residency. */
 export function cellplane(stack: ValidStack) {
     const directory = tenantDirectoryOf(stack);
-    const targets = cellTargets({
+    const targetOf = cellTargets({
         stateDir: stateDirOf(stack),
         localTls: stack.localTls,
         cells: stack.cells,
@@ -23,13 +23,13 @@ export function cellplane(stack: ValidStack) {
     const hosts = Object.entries(routerHosts(stack)) as [Residency, CellConfig][];
     // Each router's URL is known before anything exists, so every router and cell can name the others in 421 answers.
     const routerUrls: Partial<Record<Residency, string>> = Object.fromEntries(
-        hosts.map(([residency, host]) => [residency, targets[host.cloud].appUrl(host, "router")]),
+        hosts.map(([residency, host]) => [residency, targetOf(host.cloud).appUrl(host, "router")]),
     );
     const cells = stack.cells.map((config) => ({
         config,
         resource: new Cell(config.id, {
             cell: config,
-            target: targets[config.cloud],
+            target: targetOf(config.cloud),
             environment: stack.environment,
             production: stack.environment === "prod",
             hostsRouter: hosts.some(([, host]) => host.id === config.id),
