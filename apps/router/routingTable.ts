@@ -9,11 +9,10 @@ const overrideSchema = z.discriminatedUnion("action", [
     z.object({ action: z.literal("quarantine"), reason: z.string().min(1) }),
     z.object({ action: z.literal("pin"), cell: z.string().min(1), reason: z.string().min(1) }),
 ]);
-export type RoutingOverride = z.output<typeof overrideSchema>;
 
 /**
  * A router's routing table, as the program writes it to the router's ROUTING_FILE. `serial` grows with every
- * change (`components/routingRevision.ts`), so the router can tell a newer table from an older one.
+ * change (`components/routing/revision.ts`), so the router can tell a newer table from an older one.
  */
 export const routingDocumentSchema = z
     .object({

@@ -21,7 +21,7 @@ export const appUrlOf = (spec: { port: number; https: boolean }) => `${spec.http
 
 const urlOf = (spec: AppServerSpec) => appUrlOf({ port: spec.port, https: spec.ca !== undefined });
 
-/** An answer of the app at `path`, verified against the stack's CA when it serves HTTPS. */
+/** The app's answer at `route`, verified against the stack's CA when it serves HTTPS. */
 const askApp = (spec: AppServerSpec, route: string) => loopbackRequest(`${urlOf(spec)}${route}`, { ca: spec.ca, timeoutMs: 2_000 });
 
 /** Starts the app and waits until it is ready, as a rollout waits for a pod's readiness. */
