@@ -138,6 +138,36 @@ describe("cellplane on a local stack", () => {
         expect(audit.map((line) => JSON.parse(line).action)).toEqual(["quarantine", "release"]);
     }, 180_000);
 
+    test("health finds every cell green, turns red the cell whose consumer stopped, worst first, and green once it runs", async () => {
+        const healthy = run("health", "--env", "local", "--sample", "3", "--json");
+        expect(healthy.code).toBe(0);
+        expect(JSON.parse(healthy.stdout).cells.map((c: ResourceProps) => [c.cell, c.verdict])).toEqual([
+            ["local-eu", "green"],
+            ["local-us", "green"],
+        ]);
+        const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
+        const consumer = runningPid(path.join(state, "e2e", "local-us", "ingest-consumer"))!;
+        process.kill(consumer, "SIGSTOP");
+        try {
+            // Accepted into Kafka, then stuck there: /healthz of every process still answers.
+            const posted = await call(`${routerUrl}/v1/events`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                body: JSON.stringify(Array.from({ length: 30 }, () => eventOf("globex"))),
+            });
+            expect(posted.status).toBe(202);
+            const sick = run("health", "--env", "local", "--sample", "3");
+            expect(sick.code).toBe(1);
+            expect(sick.stdout).toMatch(
+                /^RED {3}local-us \(us\)\n(.*\n)*? {6}red {3}partitions {2}no progress in 3 s: partition \d+ \d+ behind/m,
+            );
+            expect(sick.stdout.indexOf("local-us")).toBeLessThan(sick.stdout.indexOf("local-eu"));
+        } finally {
+            process.kill(consumer, "SIGCONT");
+        }
+        expect(await eventually(async () => run("health", "--env", "local", "--sample", "3").code === 0, 60_000)).toBe(true);
+    }, 180_000);
+
     test("drift of the fresh stack is clean, exit 0", () => {
         const { code, report } = drift();
         expect(code).toBe(0);
