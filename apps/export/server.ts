@@ -28,14 +28,7 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
     const { config, keys, quotas } = deps;
     const app = serviceApp({ tls: tlsOf(config) });
     app.register(async (api) => {
-        tenantApi(api, {
-            cellId: config.CELL_ID,
-            keys,
-            quotas,
-            tenants: config.TENANTS,
-            routerUrls: config.ROUTER_URLS,
-            routerKey: config.ROUTER_KEY,
-        });
+        tenantApi(api, { config, keys, quotas });
         scheduleRoutes(api, deps);
         jobRoutes(api, deps);
     });

@@ -51,12 +51,9 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
 
     app.register(async (api) => {
         tenantApi(api, {
-            cellId: config.CELL_ID,
+            config,
             keys,
             quotas,
-            tenants: config.TENANTS,
-            routerUrls: config.ROUTER_URLS,
-            routerKey: config.ROUTER_KEY,
             onRefused: (reason) => metrics.refusedRequests.inc({ reason }),
         });
 

@@ -12,15 +12,18 @@ declare module "fastify" {
 }
 
 export interface TenantApiOptions {
-    cellId: string;
+    /**
+     * The cell, its tenants (→ their cell and quotas, from the tenant directory), each cell's router for the 421
+     * answer, and the key of the residency router's proof, without which a request gets 401 (`routerProof.ts`).
+     */
+    config: {
+        CELL_ID: string;
+        TENANTS: Record<string, { cell: string; apiRequestsPerMinute: number }>;
+        ROUTER_URLS: Record<string, string>;
+        ROUTER_KEY: string;
+    };
     keys: ApiKeys;
     quotas: Quotas;
-    /** tenant → its cell and quotas, from the tenant directory. */
-    tenants: Record<string, { cell: string; apiRequestsPerMinute: number }>;
-    /** cell → the URL of the router that serves it, for the 421 answer. */
-    routerUrls: Record<string, string>;
-    /** The key of the residency router's proof, without which a request gets 401 (`routerProof.ts`). */
-    routerKey: string;
     onRefused?: (reason: "not_from_router" | "unauthorized" | "misdirected" | "over_request_quota") => void;
 }
 
@@ -39,12 +42,16 @@ export const UNAUTHORIZED = { error: "missing or unknown API key: send Authoriza
  */
 export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void {
     api.decorateRequest("tenant", "");
-    routerOnly(api, { cellId: options.cellId, routerKey: options.routerKey, onRefused: () => options.onRefused?.("not_from_router") });
+    routerOnly(api, {
+        cellId: options.config.CELL_ID,
+        routerKey: options.config.ROUTER_KEY,
+        onRefused: () => options.onRefused?.("not_from_router"),
+    });
     api.addHook("onRequest", async (request, reply) => {
         const tenant = await metadataStore(() => authenticate(request, reply, options));
         if (tenant === undefined) return reply;
         const take = await metadataStore(() =>
-            options.quotas.take(tenant, "requests", requestsRate(options.tenants[tenant].apiRequestsPerMinute), 1),
+            options.quotas.take(tenant, "requests", requestsRate(options.config.TENANTS[tenant].apiRequestsPerMinute), 1),
         );
         reply.header("x-ratelimit-remaining", String(take.remaining));
         if (!take.ok) {
@@ -53,7 +60,7 @@ export function tenantApi(api: FastifyInstance, options: TenantApiOptions): void
                 .code(429)
                 .header("retry-after", String(take.retryAfterSeconds))
                 .send({
-                    error: `tenant ${tenant} is over its quota of ${options.tenants[tenant].apiRequestsPerMinute} API requests per minute; retry in ${take.retryAfterSeconds} s`,
+                    error: `tenant ${tenant} is over its quota of ${options.config.TENANTS[tenant].apiRequestsPerMinute} API requests per minute; retry in ${take.retryAfterSeconds} s`,
                 });
         }
         request.tenant = tenant;
@@ -72,15 +79,16 @@ async function metadataStore<T>(step: () => Promise<T>): Promise<T> {
 async function authenticate(request: FastifyRequest, reply: FastifyReply, options: TenantApiOptions): Promise<string | undefined> {
     const key = bearerKey(request);
     const claimed = claimedTenant(key);
-    const home = claimed !== undefined && Object.hasOwn(options.tenants, claimed) ? options.tenants[claimed].cell : undefined;
-    if (claimed !== undefined && home !== undefined && home !== options.cellId) {
+    const { CELL_ID, TENANTS, ROUTER_URLS } = options.config;
+    const home = claimed !== undefined && Object.hasOwn(TENANTS, claimed) ? TENANTS[claimed].cell : undefined;
+    if (claimed !== undefined && home !== undefined && home !== CELL_ID) {
         // Another cell's tenant (a router's table older than a move): its key lives there, so send it to that cell's
         // router before reading anything it sent.
         options.onRefused?.("misdirected");
         reply.code(421).send({
-            error: `tenant ${claimed} lives on cell ${home}, not ${options.cellId}; send its requests to ${options.routerUrls[home]}`,
+            error: `tenant ${claimed} lives on cell ${home}, not ${CELL_ID}; send its requests to ${ROUTER_URLS[home]}`,
             cell: home,
-            router: options.routerUrls[home],
+            router: ROUTER_URLS[home],
         });
         return undefined;
     }
