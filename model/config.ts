@@ -3,6 +3,7 @@ import { z } from "zod";
 import { SIZES } from "./sizing";
 import { placeTenants } from "./placement";
 import { CLOUDS, RESIDENCIES, regionsOf } from "./residency";
+import { CANARY_PREFIX, MAX_CELL_ID_WITH_CANARY } from "./canary";
 
 /** The config namespace of every key below (`cellplane:cells`, …). */
 export const CONFIG_NAMESPACE = "cellplane";
@@ -41,7 +42,10 @@ const NETWORKED_CLOUDS: string[] = ["aws", "azure"];
 export const cellOctetOf = (cell: { id: string; cidr?: string }): number => (cell.cidr ? octetOfCidr(cell.cidr)! : derivedOctet(cell.id));
 
 const cellSchema = z.strictObject({
-    id,
+    id: id.max(
+        MAX_CELL_ID_WITH_CANARY,
+        `must be at most ${MAX_CELL_ID_WITH_CANARY} characters, so its canary tenant ${CANARY_PREFIX}<id> is a valid tenant id`,
+    ),
     cloud: z.enum(CLOUDS),
     region: z.string(),
     residency: z.enum(RESIDENCIES),
@@ -76,7 +80,10 @@ const quotasSchema = z.strictObject({
 });
 
 const tenantSchema = z.strictObject({
-    id,
+    id: id.refine((tenant) => !tenant.startsWith(CANARY_PREFIX), {
+        error: (issue) =>
+            `"${issue.input}" starts with "${CANARY_PREFIX}", which is reserved for the cells' canary tenants; choose another id`,
+    }),
     residency: z.enum(RESIDENCIES),
     cell: id.optional(),
     quotas: quotasSchema.default(quotasSchema.parse({})),

@@ -15,7 +15,7 @@ import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
-import { environmentHealth } from "./ops/health";
+import { CellHealth, environmentHealth } from "./ops/health";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
@@ -372,22 +372,36 @@ program
 
 program
     .command("health")
-    .description("each cell's health from outside: its APIs ready, its partitions caught up or moving (exit 1 if a cell is red)")
+    .description(
+        "each cell's health from outside: its APIs ready, its canary tenant driven end to end, its 5xx rate, its partitions caught up or moving (exit 1 if a cell is red)",
+    )
     .addOption(envOption())
     .option("--cell <id>", "one cell only")
     .option("--sample <seconds>", "how long a partition behind may go without progress before it counts as stuck", positiveInt, 10)
+    .option(
+        "--every <seconds>",
+        "probe again after this many seconds, until stopped (the canary's probe a minute: --every 60)",
+        positiveInt,
+    )
     .option("--json", "machine-readable output")
     .action(async (o) => {
-        console.error(`checking the cells of ${o.env} over ${o.sample} s…`);
-        const cells = await environmentHealth(project(), o.env, o.sample * 1000, o.cell);
-        if (o.json) console.log(JSON.stringify({ env: o.env, cells }, null, 2));
-        else
-            for (const health of cells) {
-                console.log(`${health.verdict.toUpperCase().padEnd(5)} ${health.cell} (${health.residency})`);
-                for (const check of health.checks) console.log(`      ${check.verdict.padEnd(5)} ${check.name.padEnd(10)} ${check.detail}`);
-            }
-        if (cells.some((health) => health.verdict === "red")) process.exitCode = 1;
+        for (;;) {
+            console.error(`checking the cells of ${o.env} over ${o.sample} s…`);
+            const cells = await environmentHealth(project(), o.env, o.sample * 1000, o.cell);
+            printHealth(o.env, cells, o.json);
+            process.exitCode = cells.some((health) => health.verdict === "red") ? 1 : 0;
+            if (o.every === undefined) return;
+            await new Promise((resolve) => setTimeout(resolve, o.every * 1000));
+        }
     });
+
+function printHealth(env: string, cells: CellHealth[], json?: boolean): void {
+    if (json) return console.log(JSON.stringify({ env, at: new Date().toISOString(), cells }, null, 2));
+    for (const health of cells) {
+        console.log(`${health.verdict.toUpperCase().padEnd(5)} ${health.cell} (${health.residency})`);
+        for (const check of health.checks) console.log(`      ${check.verdict.padEnd(5)} ${check.name.padEnd(10)} ${check.detail}`);
+    }
+}
 
 program
     .command("plan")

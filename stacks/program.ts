@@ -8,10 +8,13 @@ import type { CellConfig, ValidStack } from "../model/config";
 import type { Residency } from "../model/residency";
 import { routerHosts, routerTableContent, routingTable } from "../model/routing";
 import { defaultStateHome } from "./stateHome";
+import { tenantsWithCanaries } from "../model/canary";
 
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and a router per residency. */
 export function cellplane(stack: ValidStack) {
-    const directory = tenantDirectoryOf(stack);
+    // Cells accept and routers route each cell's canary like any tenant; the routing output lists the configured ones.
+    const served = { ...stack, tenants: tenantsWithCanaries(stack) };
+    const directory = tenantDirectoryOf(served);
     const targetOf = cellTargets({
         stateDir: stateDirOf(stack),
         localTls: stack.localTls,
@@ -43,7 +46,7 @@ export function cellplane(stack: ValidStack) {
         }),
     }));
     const routing = routingTable(stack.tenants, cells);
-    const routers = residencyRouters(stack, cells, hosts, routerUrls);
+    const routers = residencyRouters(served, cells, hosts, routerUrls);
 
     return {
         environment: stack.environment,

@@ -3,7 +3,8 @@ import type { Pool } from "pg";
 import type { ApiKeys } from "../shared/apiKeys";
 import { tenantApi } from "../shared/auth";
 import { tlsOf } from "../shared/config";
-import { serviceApp } from "../shared/http";
+import { healthRoute, metricsRoute, serviceApp } from "../shared/http";
+import { Registry } from "prom-client";
 import type { Quotas } from "../shared/quotas";
 import type { ExportConfig } from "./config";
 import type { ExportRunner } from "./runner";
@@ -26,12 +27,14 @@ export interface ExportDeps {
  */
 export function exportServer(deps: ExportDeps): FastifyInstance {
     const { config, keys, quotas } = deps;
-    const app = serviceApp({ tls: tlsOf(config) });
+    const metrics = new Registry();
+    const app = serviceApp({ tls: tlsOf(config), metrics });
     app.register(async (api) => {
         tenantApi(api, { config, keys, quotas });
         scheduleRoutes(api, deps);
         jobRoutes(api, deps);
     });
-    app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));
+    healthRoute(app, config.CELL_ID);
+    metricsRoute(app, metrics);
     return app;
 }

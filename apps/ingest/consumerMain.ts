@@ -2,7 +2,7 @@
 import { ensureAnalyticsSchema } from "../shared/analytics";
 import { tlsOf } from "../shared/config";
 import { clickhouseOf, kafkaOf } from "../shared/connections";
-import { serviceApp } from "../shared/http";
+import { healthRoute, metricsRoute, serviceApp } from "../shared/http";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
@@ -18,8 +18,8 @@ runService(async () => {
     const app = serviceApp({ tls: tlsOf(config) });
     const readiness = new Readiness();
     readiness.guard(app);
-    app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));
-    app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    healthRoute(app, config.CELL_ID);
+    metricsRoute(app, metrics.registry);
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     console.log(
         `ingest consumer of cell ${config.CELL_ID}: ${config.KAFKA_TOPIC} → ClickHouse; health, readiness and metrics on ${address}`,

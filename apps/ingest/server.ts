@@ -5,7 +5,7 @@ import type { ApiKeys } from "../shared/apiKeys";
 import { tenantApi } from "../shared/auth";
 import { MAX_BATCH_EVENTS, MAX_BODY_BYTES, StoredEvent, validateEvents } from "../shared/events";
 import { tlsOf } from "../shared/config";
-import { serviceApp } from "../shared/http";
+import { healthRoute, metricsRoute, serviceApp } from "../shared/http";
 import { eventsRate, Quotas } from "../shared/quotas";
 import type { IngestConfig } from "./config";
 import { eventHeaders } from "./eventMessages";
@@ -47,7 +47,7 @@ const GB = 1024 ** 3;
  */
 export function ingestServer(deps: IngestDeps): FastifyInstance {
     const { config, keys, quotas, storage, producer, clickhouse, metrics } = deps;
-    const app = serviceApp({ bodyLimit: MAX_BODY_BYTES, tls: tlsOf(config) });
+    const app = serviceApp({ bodyLimit: MAX_BODY_BYTES, tls: tlsOf(config), metrics: metrics.registry });
 
     app.register(async (api) => {
         tenantApi(api, {
@@ -139,9 +139,8 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
         });
     });
 
-    app.get("/healthz", async () => ({ status: "ok", cell: config.CELL_ID }));
-
-    app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    healthRoute(app, config.CELL_ID);
+    metricsRoute(app, metrics.registry);
 
     return app;
 }

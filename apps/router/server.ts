@@ -4,7 +4,7 @@ import { claimedTenant } from "../shared/apiKeys";
 import { bearerKey, UNAUTHORIZED } from "../shared/auth";
 import { tlsOf } from "../shared/config";
 import { MAX_BODY_BYTES } from "../shared/events";
-import { serviceApp } from "../shared/http";
+import { appVersion, serviceApp } from "../shared/http";
 import { ROUTER_PROOF_HEADER, routerProof } from "../shared/routerProof";
 import type { RouterConfig } from "./config";
 import type { RoutedCell, RoutingDocument, TableRefusal } from "./routingTable";
@@ -98,6 +98,7 @@ export function routerServer(
         return {
             status: "ok",
             residency: config.RESIDENCY,
+            version: appVersion(),
             table: { serial: table.serial, tenants: Object.keys(table.tenants).length, overrides: table.overrides },
             tablesRefused: routing.refused,
             ...refused,

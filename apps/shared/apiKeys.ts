@@ -33,6 +33,17 @@ export async function createApiKey(pool: Pool, orgId: string): Promise<{ id: str
     return { id: rows[0].id, key };
 }
 
+/** Stores a key made elsewhere (a canary's derived key) as live, whether or not it was stored or revoked before. */
+export async function installApiKey(pool: Pool, key: string): Promise<void> {
+    const orgId = claimedTenant(key);
+    if (orgId === undefined) throw new Error("not an API key: expected cp_<tenant>_<43 characters of base64url>");
+    await pool.query(
+        `INSERT INTO cellplane.api_keys (org_id, key_hash) VALUES ($1, $2)
+         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL WHERE api_keys.org_id = EXCLUDED.org_id`,
+        [orgId, hashOf(key)],
+    );
+}
+
 /** Revokes key `id` of tenant `orgId`; another tenant's key is left alone, as if it did not exist. */
 export async function revokeApiKey(pool: Pool, orgId: string, id: string): Promise<boolean> {
     const { rowCount } = await pool.query(

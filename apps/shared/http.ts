@@ -1,5 +1,7 @@
-import { randomUUID } from "crypto";
+import { createHash, randomUUID } from "crypto";
+import * as fs from "fs";
 import Fastify, { FastifyError, FastifyInstance } from "fastify";
+import { Counter, Registry } from "prom-client";
 
 /** How long a client may take, so slow or idle connections cannot hold a service's sockets. */
 export const SERVER_TIMEOUTS = {
@@ -32,7 +34,7 @@ export class Unavailable extends Error {
  * answered in `X-Request-Id`, and errors that never show a caller the text of Postgres, ClickHouse or Kafka (the
  * log has it, under the same request id).
  */
-export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; key: string } } = {}): FastifyInstance {
+export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; key: string }; metrics?: Registry } = {}): FastifyInstance {
     // Node checks the header and request timeouts on this interval (30 s by default, which would triple them).
     const server = { headersTimeout: SERVER_TIMEOUTS.headersTimeoutMs, connectionsCheckingInterval: 1_000 };
     const app = Fastify({
@@ -49,6 +51,7 @@ export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; 
         // An HTTPS server's instance differs only in its Node server type; routes, hooks and `inject` are the same.
     }) as unknown as FastifyInstance;
     app.addHook("onRequest", async (request, reply) => void reply.header("x-request-id", request.id));
+    if (options.metrics) countAnswers(app, options.metrics);
     app.setErrorHandler((error: FastifyError, request, reply) => {
         if (error instanceof Unavailable) {
             request.log.warn({ reason: error.message, cause: String(error.cause ?? "") }, "unavailable");
@@ -65,4 +68,35 @@ export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; 
             .send({ error: `internal error; quote request id ${request.id} to the cell's operators`, requestId: request.id });
     });
     return app;
+}
+
+/** Every answer by its status class (`2xx` … `5xx`): the error rate the health probe and the scrapers read. */
+function countAnswers(app: FastifyInstance, registry: Registry): void {
+    const answers = new Counter({
+        name: "http_responses_total",
+        help: "Answers by status class",
+        labelNames: ["class"],
+        registers: [registry],
+    });
+    app.addHook("onResponse", async (_request, reply) => void answers.inc({ class: `${Math.floor(reply.statusCode / 100)}xx` }));
+}
+
+let version: string | undefined;
+
+/** The running build: a hash of the script Node started, so a rollout can see which cells run which bundle. */
+export function appVersion(): string {
+    const script = process.argv[1];
+    version ??=
+        script && fs.existsSync(script) ? createHash("sha256").update(fs.readFileSync(script)).digest("hex").slice(0, 12) : "unknown";
+    return version;
+}
+
+/** Liveness, with the cell and the build that answers. */
+export function healthRoute(app: FastifyInstance, cellId: string): void {
+    app.get("/healthz", async () => ({ status: "ok", cell: cellId, version: appVersion() }));
+}
+
+/** The registry's metrics in Prometheus's text format. */
+export function metricsRoute(app: FastifyInstance, registry: Registry): void {
+    app.get("/metrics", async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -1,5 +1,6 @@
 import { partitionLags } from "../../apps/ingest/consumer";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
+import { canaryChecks, RouterAccess } from "./canary";
 import { kafkaOfCell } from "./cellClients";
 import { Refusal, stacksOf } from "./environment";
 import { fetchTrusting } from "./https";
@@ -28,18 +29,57 @@ export const worstOf = (verdicts: Verdict[]): Verdict => verdicts.reduce((a, b) 
 /** A partition this far behind, though moving, is amber: freshness is slipping. */
 const LAG_WARNING = 10_000;
 
+/** Over these shares of 5xx answers while the probe ran, the cell is amber, then red. */
+const ERROR_RATE = { amber: 0.01, red: 0.05 };
+
 /**
- * One cell's health from outside it: its APIs ready (they are when their stores answer), and every partition of its
- * events topic either caught up or moving. A partition behind whose consumer committed nothing over `sampleMs` is
- * stuck, the gray failure `/healthz` cannot see, and turns the cell red.
+ * One cell's health from outside it: its APIs ready (they are when their stores answer), its canary tenant driven
+ * end to end through the router (`canary.ts`: Postgres, freshness in ClickHouse, the rollup, an export to the bucket),
+ * the share of 5xx answers meanwhile, and every partition of its events topic caught up or moving. A partition behind
+ * whose consumer committed nothing over `sampleMs` is stuck, the gray failure `/healthz` cannot see.
  */
-export async function cellHealth(cell: string, outputs: CellOutputs, sampleMs: number): Promise<CellHealth> {
-    const checks = await Promise.all([
+export async function cellHealth(cell: string, outputs: CellOutputs, router: RouterAccess, sampleMs: number): Promise<CellHealth> {
+    const apps = [outputs.endpoints.ingestUrl, outputs.endpoints.exportUrl];
+    const answersBefore = await answerCounts(apps, outputs.endpoints.appCa);
+    const [ingest, exporter, partitionCheck, canary] = await Promise.all([
         readiness("ingest", outputs.endpoints.ingestUrl, outputs.endpoints.appCa),
         readiness("export", outputs.endpoints.exportUrl, outputs.endpoints.appCa),
         partitions(outputs, sampleMs),
+        canaryChecks(cell, outputs, router),
     ]);
+    const errors = errorRate(answersBefore, await answerCounts(apps, outputs.endpoints.appCa));
+    const checks = [ingest, exporter, ...canary, errors, partitionCheck];
     return { cell, residency: outputs.residency, verdict: worstOf(checks.map((c) => c.verdict)), checks };
+}
+
+interface AnswerCounts {
+    all: number;
+    failed: number;
+}
+
+/** The apps' answers so far, from their `http_responses_total`; undefined if one does not answer. */
+async function answerCounts(urls: string[], ca: string | undefined): Promise<AnswerCounts | undefined> {
+    try {
+        const texts = await Promise.all(
+            urls.map(async (url) => (await fetchTrusting(ca)(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()),
+        );
+        const counts = { all: 0, failed: 0 };
+        for (const match of texts.join("\n").matchAll(/^http_responses_total\{class="(\d)xx"\} (\d+)/gm)) {
+            counts.all += Number(match[2]);
+            if (match[1] === "5") counts.failed += Number(match[2]);
+        }
+        return counts;
+    } catch {
+        return undefined;
+    }
+}
+
+function errorRate(before: AnswerCounts | undefined, after: AnswerCounts | undefined): HealthCheck {
+    if (!before || !after) return { name: "errors", verdict: "red", detail: "the apps' /metrics do not answer" };
+    const [all, failed] = [after.all - before.all, after.failed - before.failed];
+    const rate = all === 0 ? 0 : failed / all;
+    const verdict = rate > ERROR_RATE.red ? "red" : rate > ERROR_RATE.amber ? "amber" : "green";
+    return { name: "errors", verdict, detail: `${failed} of ${all} answers were 5xx (${(rate * 100).toFixed(1)}%) while the probe ran` };
 }
 
 async function readiness(app: string, url: string, ca: string | undefined): Promise<HealthCheck> {
@@ -76,16 +116,21 @@ async function partitions(outputs: CellOutputs, sampleMs: number): Promise<Healt
 
 /** Every deployed cell of the environment (or the one named), checked at once, worst first. */
 export async function environmentHealth(projectDir: string, env: string, sampleMs: number, only?: string): Promise<CellHealth[]> {
-    const cells: [string, CellOutputs][] = [];
+    const cells: [string, CellOutputs, RouterAccess][] = [];
     for (const stack of stacksOf(projectDir, env)) {
         const outputs = await (await openStack(projectDir, env, stack)).outputs();
-        cells.push(...Object.entries<CellOutputs>(outputs.cells?.value ?? {}));
+        const deployed: Record<string, CellOutputs> = outputs.cells?.value ?? {};
+        const routers: Record<string, { cell: string; url: string }> = outputs.routers?.value ?? {};
+        for (const [id, cell] of Object.entries(deployed)) {
+            const router = routers[cell.residency];
+            cells.push([id, cell, { url: router?.url, ca: deployed[router?.cell]?.endpoints.appCa }]);
+        }
     }
     const chosen = only === undefined ? cells : cells.filter(([id]) => id === only);
     if (chosen.length === 0)
         throw new Refusal(
             `--cell ${only}: no deployed cell of environment ${env} has that id (cells: ${cells.map(([id]) => id).join(", ") || "none"})`,
         );
-    const health = await Promise.all(chosen.map(([id, outputs]) => cellHealth(id, outputs, sampleMs)));
+    const health = await Promise.all(chosen.map(([id, outputs, router]) => cellHealth(id, outputs, router, sampleMs)));
     return health.sort((a, b) => RANK[b.verdict] - RANK[a.verdict] || a.cell.localeCompare(b.cell));
 }

@@ -138,16 +138,28 @@ describe("cellplane on a local stack", () => {
         expect(audit.map((line) => JSON.parse(line).action)).toEqual(["quarantine", "release"]);
     }, 180_000);
 
-    test("health finds every cell green, turns red the cell whose consumer stopped, worst first, and green once it runs", async () => {
+    test("health drives each cell's canary end to end, turns red within 2 minutes the cell whose consumer stopped, worst first, and green once it runs", async () => {
         const healthy = run("health", "--env", "local", "--sample", "3", "--json");
         expect(healthy.code).toBe(0);
-        expect(JSON.parse(healthy.stdout).cells.map((c: ResourceProps) => [c.cell, c.verdict])).toEqual([
+        const report = JSON.parse(healthy.stdout);
+        expect(report.cells.map((c: ResourceProps) => [c.cell, c.verdict])).toEqual([
             ["local-eu", "green"],
             ["local-us", "green"],
+        ]);
+        expect(report.cells[1].checks.map((c: ResourceProps) => [c.name, c.verdict])).toEqual([
+            ["ingest", "green"],
+            ["export", "green"],
+            ["postgres", "green"],
+            ["freshness", "green"],
+            ["rollup", "green"],
+            ["exported", "green"],
+            ["errors", "green"],
+            ["partitions", "green"],
         ]);
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const consumer = runningPid(path.join(state, "e2e", "local-us", "ingest-consumer"))!;
         process.kill(consumer, "SIGSTOP");
+        const stopped = Date.now();
         try {
             // Accepted into Kafka, then stuck there: /healthz of every process still answers.
             const posted = await call(`${routerUrl}/v1/events`, {
@@ -158,6 +170,10 @@ describe("cellplane on a local stack", () => {
             expect(posted.status).toBe(202);
             const sick = run("health", "--env", "local", "--sample", "3");
             expect(sick.code).toBe(1);
+            expect(Date.now() - stopped).toBeLessThan(120_000);
+            expect(sick.stdout).toMatch(
+                /^RED {3}local-us \(us\)\n(.*\n)*? {6}red {3}freshness {2}the canary's event, accepted with 202, is not in ClickHouse after 30.0 s/m,
+            );
             expect(sick.stdout).toMatch(
                 /^RED {3}local-us \(us\)\n(.*\n)*? {6}red {3}partitions no progress in 3 s: partition \d+ \d+ behind/m,
             );
@@ -165,8 +181,8 @@ describe("cellplane on a local stack", () => {
         } finally {
             process.kill(consumer, "SIGCONT");
         }
-        expect(await eventually(async () => run("health", "--env", "local", "--sample", "3").code === 0, 60_000)).toBe(true);
-    }, 180_000);
+        expect(await eventually(async () => run("health", "--env", "local", "--sample", "3").code === 0, 90_000)).toBe(true);
+    }, 300_000);
 
     test("drift of the fresh stack is clean, exit 0", () => {
         const { code, report } = drift();
