@@ -18,6 +18,7 @@ import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
+import { journalFile, planRollout, rollout, RolloutJournal, RolloutOptions, RolloutPlan } from "./ops/rollout";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
 import { sendSample } from "./ops/sample";
 import { addTenant, moveTenant, removeTenant } from "./ops/tenants";
@@ -36,6 +37,11 @@ const project = () => path.resolve(program.opts().project as string);
 const positiveInt = (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+    return n;
+};
+const wholeNumber = (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
     return n;
 };
 const batchSize = (value: string) => {
@@ -434,6 +440,70 @@ program
         }
         if (refused.length > 0) process.exitCode = 1;
     });
+
+program
+    .command("rollout")
+    .description(
+        "apply the program cell by cell: the canary cell, one cell of each residency and cloud, the rest in batches, the routers last; after each step its cells' health must hold green for the bake time, or the rollout halts (exit 1)",
+    )
+    .addOption(envOption())
+    .option("--canary <cell>", "the first cell to update (default: the smallest changed cell)")
+    .option("--batch <n>", "cells updated together once each residency and cloud has one done", positiveInt, 2)
+    .option("--bake <seconds>", "how long each step's health must hold green (default: 20 for local, 600 otherwise)", wholeNumber)
+    .option("--sample <seconds>", "the health probe's window for a partition's progress", positiveInt, 5)
+    .option("--allow-replace <urn...>", "a resource whose replacement or deletion is intended (its data goes)", [])
+    .option("--plan", "print the waves without applying them")
+    .option("--resume", "go on with the rollout that halted, from the step that halted")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const options: RolloutOptions = {
+            canary: o.canary,
+            batch: o.batch,
+            bakeMs: (o.bake ?? (o.env === "local" ? 20 : 600)) * 1000,
+            sampleMs: o.sample * 1000,
+            allowReplace: new Set<string>(o.allowReplace),
+            resume: Boolean(o.resume),
+            say: o.json ? () => {} : (line) => console.error(line),
+        };
+        const results = [];
+        for (const stack of stacksOf(project(), o.env)) {
+            const config = StackFile.load(project(), stack).validate();
+            if (o.canary !== undefined && !config.cells.some((c) => c.id === o.canary))
+                throw new Refusal(`--canary ${o.canary}: no cell of stack ${stack} has that id`);
+            console.error(`previewing stack ${stack}…`);
+            if (o.plan) {
+                const { plan } = await planRollout(project(), o.env, config, stack, options);
+                results.push(plan);
+                if (!o.json) printRolloutPlan(plan);
+                continue;
+            }
+            const journal = await rollout(project(), o.env, config, stack, options);
+            results.push(journal);
+            if (!o.json) console.log(rolloutSummary(journal, journalFile(o.env, stack)));
+            if (journal.halted) {
+                process.exitCode = 1;
+                break;
+            }
+        }
+        if (o.json) console.log(JSON.stringify({ env: o.env, stacks: results }, null, 2));
+    });
+
+function printRolloutPlan(plan: RolloutPlan): void {
+    console.log(`stack ${plan.stack}:`);
+    plan.waves.forEach((wave, index) =>
+        console.log(`  wave ${index + 1}, ${wave.name}: ${wave.steps.map((step) => step.join(" + ")).join(", then ")}`),
+    );
+    if (plan.waves.length === 0) console.log("  nothing to roll out: the preview finds no change");
+    if (plan.unchanged.length > 0) console.log(`  unchanged: ${plan.unchanged.join(", ")}`);
+    for (const change of plan.refused) console.log(`  refused: ${refusalOf(change)}`);
+}
+
+function rolloutSummary(journal: RolloutJournal, file: string): string {
+    const done = `${journal.done.length} step(s) done`;
+    if (journal.halted)
+        return `rollout of ${journal.stack} HALTED at ${journal.halted.step.join(" + ")}: gate ${journal.halted.gate} failed: ${journal.halted.detail}\n${done}; the cells after it keep their version. Fix it, then: cellplane rollout --env <env> --resume (journal: ${file})`;
+    return `rollout of ${journal.stack} complete: ${done} (journal: ${file})`;
+}
 
 program
     .command("reconcile")

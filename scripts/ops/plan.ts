@@ -50,7 +50,7 @@ export async function planStack(projectDir: string, env: string, stackName: stri
     };
 }
 
-function statefulChangeOf(step: StepEventMetadata, allowed: ReadonlySet<string>): StatefulChange | undefined {
+export function statefulChangeOf(step: StepEventMetadata, allowed: ReadonlySet<string>): StatefulChange | undefined {
     const op = REPLACING.has(step.op) ? "replace" : step.op === "delete" ? "delete" : undefined;
     if (!op || !holdsData(step.type, step.old?.inputs ?? step.new?.inputs)) return undefined;
     return {

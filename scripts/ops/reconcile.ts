@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import type { OutputMap } from "@pulumi/pulumi/automation";
 import { defaultStateHome } from "../../stacks/stateHome";
 import { writeDurably } from "./stackFile";
 import { openStack } from "./workspace";
@@ -20,14 +21,20 @@ export async function reconcile(projectDir: string, env: string, stackName: stri
     const started = process.hrtime.bigint();
     const stack = await openStack(projectDir, env, stackName, { create: true });
     const result = await stack.up({ refresh: true, onOutput: progress });
-    const routing = result.outputs.routing?.value ?? {};
-    const routingFile = routingFileOf(env, stackName);
-    fs.mkdirSync(path.dirname(routingFile), { recursive: true });
-    writeDurably(routingFile, `${JSON.stringify(routing, null, 2)}\n`);
+    const { tenants, routingFile } = writeRoutingFile(env, stackName, result.outputs);
     return {
         changes: result.summary.resourceChanges ?? {},
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
-        tenants: Object.keys(routing).length,
+        tenants,
         routingFile,
     };
+}
+
+/** Replaces the environment's routing table file with the stack's `routing` output. */
+export function writeRoutingFile(env: string, stackName: string, outputs: OutputMap): { tenants: number; routingFile: string } {
+    const routing = outputs.routing?.value ?? {};
+    const routingFile = routingFileOf(env, stackName);
+    fs.mkdirSync(path.dirname(routingFile), { recursive: true });
+    writeDurably(routingFile, `${JSON.stringify(routing, null, 2)}\n`);
+    return { tenants: Object.keys(routing).length, routingFile };
 }

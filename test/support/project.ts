@@ -41,24 +41,20 @@ export function scratchProject(prefix: string) {
     return { dir, env, pulumi, ok };
 }
 
+/** The program's own sources, which `copySources` copies so a test may change them. */
+const SOURCES = ["apps", "model", "stacks", "components", "policies"];
+
 /**
  * A copy of the local stack as stack `e2e` of a scratch project: its own ports, state folder and backend, so it
- * runs beside `npm run up`. `edit` may change its configuration (the `config:` map of Pulumi.local.yaml).
+ * runs beside `npm run up`. `edit` may change its configuration (the `config:` map of Pulumi.local.yaml). The
+ * program's sources are links to this repository's, or with `copySources` copies the test may edit, as a new
+ * release would (the program bundles the apps from the sources beside it).
  */
-export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps) => void = () => {}) {
+export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps) => void = () => {}, { copySources = false } = {}) {
     const scratch = scratchProject(prefix);
-    for (const entry of [
-        "apps",
-        "model",
-        "stacks",
-        "components",
-        "policies",
-        "node_modules",
-        "package.json",
-        "tsconfig.json",
-        "Pulumi.yaml",
-    ]) {
-        fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
+    for (const entry of [...SOURCES, "node_modules", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+        if (copySources && SOURCES.includes(entry)) fs.cpSync(path.join(ROOT, entry), path.join(scratch.dir, entry), { recursive: true });
+        else fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
     }
     const state = path.join(scratch.dir, "cells");
     // Below the kernel's ephemeral range (32768 and up), where clients' own sockets could take a cell's port.
