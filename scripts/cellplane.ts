@@ -18,6 +18,7 @@ import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
+import { drainCell, executeMove, moveJournalFile } from "./ops/moves";
 import { journalFile, planRollout, rollout, RolloutJournal, RolloutOptions, RolloutPlan } from "./ops/rollout";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
 import { sendSample } from "./ops/sample";
@@ -44,6 +45,8 @@ const wholeNumber = (value: string) => {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
     return n;
 };
+const moveBakeMs = (o: { env: string; bake?: number }) => (o.bake ?? (o.env === "local" ? 10 : 3600)) * 1000;
+const progressUnless = (json?: boolean) => (json ? () => {} : (line: string) => console.error(line));
 const batchSize = (value: string) => {
     const n = positiveInt(value);
     if (n > MAX_BATCH_EVENTS) throw new InvalidArgumentError(`${n} is over ${MAX_BATCH_EVENTS}, the most events one request may carry.`);
@@ -141,6 +144,20 @@ cell.command("list")
         );
     });
 
+cell.command("drain")
+    .description("move every tenant off a cell, one at a time, each online to the least-loaded other cell of its residency")
+    .addOption(envOption())
+    .requiredOption("--id <id>", "cell id")
+    .option("--bake <seconds>", "how long each old copy stays after its switch (default: 10 for local, 3600 otherwise)", wholeNumber)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const drained = await drainCell(project(), o.env, o.id, { bakeMs: moveBakeMs(o), say: progressUnless(o.json) });
+        if (o.json) return console.log(JSON.stringify(drained, null, 2));
+        console.log(
+            `cell ${drained.cell} holds no tenant (${drained.moved.map((m) => `${m.tenant} → ${m.to}`).join(", ") || "it held none"}); remove it with: cellplane cell remove --env ${o.env} --id ${drained.cell}`,
+        );
+    });
+
 const tenant = program.command("tenant").description("place, move, quarantine, pin or list tenants");
 
 tenant
@@ -175,14 +192,29 @@ tenant
 
 tenant
     .command("move")
-    .description("move a tenant to another cell of its residency: prints the plan and pins the tenant")
+    .description(
+        "move a tenant to another cell of its residency: without --execute, pins it and prints what to copy; with --execute, moves it online (fence, drain, clone, verify, flip, bake, forget), resumable",
+    )
     .addOption(envOption())
     .addOption(stackOption())
     .requiredOption("--id <id>", "tenant id")
     .requiredOption("--to <cell>", "the new cell, of the tenant's residency")
+    .option("--execute", "move the data and switch the routing while the tenant keeps sending; run it again to resume")
+    .option(
+        "--bake <seconds>",
+        "--execute: how long the old copy stays after the switch (default: 10 for local, 3600 otherwise)",
+        wholeNumber,
+    )
     .option("--dry-run", "print the plan without writing it")
     .option("--json", "print the plan as JSON")
-    .action((o) => {
+    .action(async (o) => {
+        if (o.execute) {
+            const journal = await executeMove(project(), o.env, o.id, o.to, { bakeMs: moveBakeMs(o), say: progressUnless(o.json) });
+            if (o.json) return console.log(JSON.stringify(journal, null, 2));
+            return console.log(
+                `moved tenant ${journal.tenant}: ${journal.from} → ${journal.to} (journal: ${moveJournalFile(o.env, o.id)})`,
+            );
+        }
         const file = StackFile.load(project(), stackToEdit(project(), o.env, o.stack));
         const plan = moveTenant(file, o.id, o.to);
         if (o.json) console.log(JSON.stringify(plan, null, 2));
@@ -195,7 +227,10 @@ tenant
             if (plan.pinned.length > 0) console.log(`pinned ${plan.pinned.join(", ")} to their cells so the move does not shift them`);
         }
         commit(file, o);
-        if (!o.dryRun && !o.json) console.log(`then: cellplane reconcile --env ${o.env} switches the routing table to ${plan.cell}`);
+        if (!o.dryRun && !o.json)
+            console.log(
+                `then: cellplane tenant move --env ${o.env} --id ${o.id} --to ${o.to} --execute moves the data and switches the routing`,
+            );
     });
 
 tenant

@@ -1,3 +1,4 @@
+import { notMoving } from "../shared/tenantMoves";
 import type { Pool, PoolClient } from "pg";
 
 /** Seed 000 §2.3: per-tenant schedules, and one job per run, in the cell's Postgres. */
@@ -141,7 +142,7 @@ export class ExportStore {
     async claimDue(now: Date, plan: (s: Schedule) => { nextRunAt: Date | null; from: string; to: string }): Promise<Job[]> {
         return this.transaction(async (client) => {
             const { rows } = await client.query<Schedule>(
-                `SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE NOT paused AND next_run_at <= $1 FOR UPDATE SKIP LOCKED`,
+                `SELECT ${SCHEDULE_COLUMNS} FROM cellplane.export_schedules WHERE NOT paused AND next_run_at <= $1 AND ${notMoving("tenant_id")} FOR UPDATE SKIP LOCKED`,
                 [now],
             );
             const jobs: Job[] = [];
@@ -176,7 +177,7 @@ export class ExportStore {
     async unclaimedJobs(): Promise<Job[]> {
         return (
             await this.pool.query<Job>(
-                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())) ORDER BY created_at`,
+                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))) AND ${notMoving("tenant_id")} ORDER BY created_at`,
             )
         ).rows;
     }
@@ -205,7 +206,7 @@ export class ExportStore {
     async claim(id: string, owner: string): Promise<boolean> {
         const { rowCount } = await this.pool.query(
             `UPDATE cellplane.export_jobs SET status = 'running', started_at = now(), lease_owner = $2, lease_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())))`,
+             WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))) AND ${notMoving("tenant_id")}`,
             [id, owner, JOB_LEASE_MS / 1000],
         );
         return rowCount === 1;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "crypto";
 import type { Pool } from "pg";
+import type { MoveState, TenantMove } from "./tenantMoves";
 
 /**
  * Tenants' API keys, in the cell's Postgres. Only a SHA-256 of each key is stored: a key is shown once, when it
@@ -61,16 +62,22 @@ export async function revokeTenantKeys(pool: Pool, orgId: string): Promise<numbe
     return rowCount ?? 0;
 }
 
+/** Whom a key belongs to, and where that tenant is going if it is moving between cells. */
+export interface KeyOwner {
+    tenant: string;
+    move?: TenantMove;
+}
+
 /** How long a replica trusts its answer for a key: a revoked key stops working within it. */
 export const KEY_CACHE_TTL_MS = 5_000;
 
 /**
  * Resolves keys to tenants. Answers, unknown keys included, are remembered for `ttlMs` (so a revoked key stops
- * working within it) in a cache of at most `maxEntries`, evicting the least recently used: a flood of made-up keys
+ * working, and a tenant's move takes hold, within it) in a cache of at most `maxEntries`, evicting the least recently used: a flood of made-up keys
  * costs one query each and never more memory. Concurrent lookups of one key share its query.
  */
 export class ApiKeys {
-    private readonly cache = new Map<string, { org: Promise<string | undefined>; until: number }>();
+    private readonly cache = new Map<string, { owner: Promise<KeyOwner | undefined>; until: number }>();
 
     constructor(
         private readonly pool: Pool,
@@ -83,23 +90,35 @@ export class ApiKeys {
     }
 
     async tenantOf(key: string | undefined): Promise<string | undefined> {
+        return (await this.ownerOf(key))?.tenant;
+    }
+
+    /** The key's tenant, and its move between cells if one is under way (`tenantMoves.ts`). */
+    async ownerOf(key: string | undefined): Promise<KeyOwner | undefined> {
         if (!key || claimedTenant(key) === undefined) return undefined;
         const hash = hashOf(key).toString("base64");
         const cached = this.cache.get(hash);
         this.cache.delete(hash);
         if (cached && cached.until > Date.now()) {
             this.cache.set(hash, cached);
-            return cached.org;
+            return cached.owner;
         }
-        const org = this.pool
-            .query<{ org_id: string }>("SELECT org_id FROM cellplane.api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashOf(key)])
-            .then(({ rows }) => rows[0]?.org_id);
-        this.cache.set(hash, { org, until: Date.now() + this.ttlMs });
-        org.catch(() => this.cache.delete(hash));
+        const owner = this.pool
+            .query<{ org_id: string; state: MoveState | null; other_cell: string | null }>(
+                `SELECT k.org_id, m.state, m.other_cell FROM cellplane.api_keys k LEFT JOIN cellplane.tenant_moves m USING (org_id)
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+                [hashOf(key)],
+            )
+            .then(
+                ({ rows: [row] }): KeyOwner | undefined =>
+                    row && { tenant: row.org_id, move: row.state ? { state: row.state, otherCell: row.other_cell! } : undefined },
+            );
+        this.cache.set(hash, { owner, until: Date.now() + this.ttlMs });
+        owner.catch(() => this.cache.delete(hash));
         for (const oldest of this.cache.keys()) {
             if (this.cache.size <= this.maxEntries) break;
             this.cache.delete(oldest);
         }
-        return org;
+        return owner;
     }
 }

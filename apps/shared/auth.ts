@@ -92,11 +92,34 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
         });
         return undefined;
     }
-    const tenant = home === undefined ? undefined : await options.keys.tenantOf(key);
-    if (tenant === undefined) {
+    const owner = home === undefined ? undefined : await options.keys.ownerOf(key);
+    if (owner === undefined) {
         options.onRefused?.("unauthorized");
         reply.code(401).send(UNAUTHORIZED);
         return undefined;
     }
+    const { tenant, move } = owner;
+    if (move?.state === "departed") {
+        options.onRefused?.("misdirected");
+        reply.code(421).send({
+            error: `tenant ${tenant} has moved to cell ${move.otherCell}; send its requests to ${ROUTER_URLS[move.otherCell]}`,
+            cell: move.otherCell,
+            router: ROUTER_URLS[move.otherCell],
+        });
+        return undefined;
+    }
+    if (move && !READS.has(request.method)) {
+        // The fence of a move: nothing the tenant writes may land between the copy and the switch of its routing.
+        reply
+            .code(503)
+            .header("retry-after", String(MOVE_RETRY_SECONDS))
+            .send({
+                error: `tenant ${tenant} is moving between cells; its writes resume within minutes, retry in ${MOVE_RETRY_SECONDS} s`,
+            });
+        return undefined;
+    }
     return tenant;
 }
+
+const READS = new Set(["GET", "HEAD"]);
+const MOVE_RETRY_SECONDS = 5;

@@ -2,6 +2,7 @@ import type { Pool } from "pg";
 import { EXPORT_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
+import { TENANT_MOVES_DDL } from "./tenantMoves";
 
 /** One step of the cell's Postgres schema; applied once, in order, and never edited once released. */
 export interface Migration {
@@ -14,6 +15,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0001_api_keys", statements: [API_KEYS_DDL] },
     { id: "0002_quotas", statements: QUOTAS_DDL },
     { id: "0003_exports", statements: [EXPORT_DDL] },
+    { id: "0004_tenant_moves", statements: [TENANT_MOVES_DDL] },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

@@ -1,4 +1,11 @@
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+    DeleteObjectsCommand,
+    GetObjectCommand,
+    ListObjectsV2Command,
+    ListObjectVersionsCommand,
+    PutObjectCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -56,6 +63,10 @@ export interface ExportFiles {
     count(prefix: string): Promise<number>;
     /** Deletes them all; answers how many went. */
     deleteAll(prefix: string): Promise<number>;
+    /** The names of the files under `prefix` (their current versions). */
+    list(prefix: string): Promise<string[]>;
+    read(name: string): Promise<Buffer>;
+    write(name: string, body: Buffer): Promise<void>;
 }
 
 export function exportFilesOf(cell: CellOutputs): ExportFiles {
@@ -76,6 +87,9 @@ function blobFiles(cell: CellOutputs): ExportFiles {
             for (const name of found) await container.deleteBlob(name);
             return found.length;
         },
+        list: names,
+        read: (name) => container.getBlobClient(name).downloadToBuffer(),
+        write: async (name, body) => void (await container.getBlockBlobClient(name).uploadData(body)),
     };
 }
 
@@ -101,5 +115,17 @@ function s3Files(cell: CellOutputs): ExportFiles {
                 await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: found.slice(i, i + 1_000), Quiet: true } }));
             return found.length;
         },
+        list: async (Prefix) => {
+            const found: string[] = [];
+            let ContinuationToken: string | undefined;
+            do {
+                const page = await s3.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken }));
+                found.push(...(page.Contents ?? []).map((o) => o.Key!));
+                ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+            } while (ContinuationToken !== undefined);
+            return found;
+        },
+        read: async (Key) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray()),
+        write: async (Key, Body) => void (await s3.send(new PutObjectCommand({ Bucket, Key, Body }))),
     };
 }

@@ -22,13 +22,14 @@ const agentTrusting = (ca: string | undefined) => new Agent(ca ? { connect: { ca
 function retryingReads(dispatcher: Agent, ca: string | undefined): typeof fetch {
     // Node's fetch is undici's, so it takes an undici dispatcher.
     const send = (input: Parameters<typeof fetch>[0], init: RequestInit | undefined, through: Agent) =>
-        fetch(input, { ...init, dispatcher: through } as RequestInit);
+        fetch(input, { ...init, dispatcher: through });
     return async (input, init) => {
         try {
             return await send(input, init, dispatcher);
         } catch (error) {
             const read = (init?.method ?? "GET").toUpperCase() === "GET";
-            if (!read || !(error instanceof TypeError) || init?.signal?.aborted) throw error;
+            // fetch's network failures are TypeErrors, by name: jest's realm has a TypeError of its own.
+            if (!read || (error as Error).name !== "TypeError" || init?.signal?.aborted) throw error;
             const fresh = agentTrusting(ca);
             try {
                 const answer = await send(input, init, fresh);

@@ -111,6 +111,11 @@ async function previewByOwner(stack: Stack, allowed: ReadonlySet<string>) {
     return { owners, refused };
 }
 
+/** The stack's resources by owner (a cell's id, `routers` or `shared`), from a preview. */
+export async function ownersOf(stack: Stack) {
+    return (await previewByOwner(stack, new Set())).owners;
+}
+
 /**
  * The waves of a rollout (Temporal's rings, AWS's cell-based guidance): the canary cell first (`--canary`, else the
  * smallest changed cell), then one cell of each residency and cloud not yet covered, then the rest in batches, and
@@ -226,8 +231,8 @@ export async function rollout(
             }
             const targets = [...step, ...(sharedPending ? [SHARED] : [])].flatMap((owner) => owners.get(owner)?.urns ?? []);
             o.say(`${wave.name}: updating ${step.join(", ")} (${targets.length} resources)…`);
-            const halt = (gate: string, detail: string): RolloutJournal => {
-                journal.halted = { step, gate, detail };
+            const halt = (failedGate: string, detail: string): RolloutJournal => {
+                journal.halted = { step, gate: failedGate, detail };
                 writeJournal(file, journal);
                 return journal;
             };

@@ -18,7 +18,7 @@ export interface TenantData {
 export const holdsData = (data: TenantData) => Object.values(data).some((n) => n > 0);
 
 /** The tables of a cell's analytics database that hold rows of a tenant (`org_id`). */
-const ANALYTICS_TABLES = ["events", "event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"];
+export const ANALYTICS_TABLES = ["events", "event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"];
 /** The tenant's rows in the cell's Postgres (besides its API keys, which are revoked and kept as a record). */
 const POSTGRES_ROWS = [
     ["export_jobs", "tenant_id"],
@@ -26,8 +26,8 @@ const POSTGRES_ROWS = [
     ["quota_buckets", "org_id"],
 ] as const;
 
-const clickhouseOf = (home: TenantHome) => clickhouseOfCell(home.outputs);
-const prefixOf = (tenant: string) => `tenant=${tenant}/`;
+const clickhouseOf = (home: Pick<TenantHome, "outputs">) => clickhouseOfCell(home.outputs);
+export const prefixOf = (tenant: string) => `tenant=${tenant}/`;
 
 async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promise<number> {
     const result = await clickhouse.query({
@@ -68,7 +68,7 @@ export function purgePlan(home: TenantHome, tenant: string, data: TenantData): s
 }
 
 /** Waits until the cell's consumer group has committed everything in the events topic, so nothing of the tenant lands after the purge. */
-async function drained(home: TenantHome, timeoutMs = 120_000): Promise<void> {
+export async function drained(home: Pick<TenantHome, "cell" | "outputs">, timeoutMs = 120_000): Promise<void> {
     const admin = kafkaOfCell(home.outputs, "cellplane-purge").admin();
     try {
         for (const until = Date.now() + timeoutMs; ;) {
@@ -96,6 +96,16 @@ export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, 
     say(`waiting ${settle / 1000} s for requests already taken with those keys`);
     await new Promise((r) => setTimeout(r, settle));
     await drained(home);
+    await deleteTenantData(home, pool, tenant, say);
+}
+
+/** Deletes everything the tenant stored in its cell: ClickHouse rows, Postgres rows (not its keys) and exported objects. */
+export async function deleteTenantData(
+    home: Pick<TenantHome, "outputs">,
+    pool: Pool,
+    tenant: string,
+    say: (line: string) => void,
+): Promise<void> {
     const clickhouse = clickhouseOf(home);
     try {
         for (const table of ANALYTICS_TABLES) {

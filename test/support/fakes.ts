@@ -2,6 +2,7 @@ import { randomUUID } from "crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Pool } from "pg";
 import type { KafkaProducer, KafkaRecord } from "../../apps/shared/kafka";
+import type { TenantMove } from "../../apps/shared/tenantMoves";
 import type { ExportStore, Job, NewSchedule, Schedule } from "../../apps/export/store";
 
 /**
@@ -13,6 +14,8 @@ export class FakeMetadataStore {
     private readonly buckets = new Map<string, { tokens: number; at: number }>();
     /** Tables of the cell's Postgres (schema.table → column names), as `information_schema` lists them. */
     readonly tables: Record<string, string[]> = { "cellplane.api_keys": ["id", "org_id", "key_hash"], "public.invoices": ["id", "amount"] };
+    /** Tenants moving between cells (`cellplane.tenant_moves`), as `tenant move --execute` marks them. */
+    readonly moves = new Map<string, TenantMove>();
     /** When set, every query fails as a Postgres that does not answer. */
     down = false;
 
@@ -26,9 +29,11 @@ export class FakeMetadataStore {
             this.keys.set(hashHex(params[1]), { id, org: params[0] as string, revoked: false });
             return { rows: [{ id }], rowCount: 1 };
         }
-        if (sql.startsWith("SELECT org_id FROM cellplane.api_keys")) {
+        if (sql.startsWith("SELECT k.org_id, m.state, m.other_cell FROM cellplane.api_keys k LEFT JOIN cellplane.tenant_moves")) {
             const key = this.keys.get(hashHex(params[0]));
-            return { rows: key && !key.revoked ? [{ org_id: key.org }] : [], rowCount: key ? 1 : 0 };
+            const move = key && this.moves.get(key.org);
+            const row = { org_id: key?.org, state: move?.state ?? null, other_cell: move?.otherCell ?? null };
+            return { rows: key && !key.revoked ? [row] : [], rowCount: key ? 1 : 0 };
         }
         if (sql.startsWith("SELECT * FROM cellplane.take_tokens")) {
             const [org, name, capacity, perSecond, cost] = params as [string, string, number, number, number];

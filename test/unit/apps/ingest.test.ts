@@ -24,7 +24,12 @@ async function ingest() {
     const metadata = new FakeMetadataStore();
     const kafka = new FakeProducer();
     const app = ingestServer({
-        config: { CELL_ID: "eu-1", TENANTS, ROUTER_URLS: { "us-1": "https://us.prod.example.test" }, ROUTER_KEY: TEST_ROUTER_KEY },
+        config: {
+            CELL_ID: "eu-1",
+            TENANTS,
+            ROUTER_URLS: { "us-1": "https://us.prod.example.test", "eu-2": "https://eu.prod.example.test" },
+            ROUTER_KEY: TEST_ROUTER_KEY,
+        },
         keys: new ApiKeys(metadata.pool),
         quotas: new Quotas(metadata.pool),
         storage: new StorageMeter(fakeClickHouse()),
@@ -105,6 +110,49 @@ describe("the ingest API (app.inject)", () => {
         expect(response.statusCode).toBe(421);
         expect(response.json()).toMatchObject({ cell: "us-1", router: "https://us.prod.example.test" });
         expect(kafka.sent).toEqual([]);
+    });
+
+    test("a tenant moving between cells gets 503 with Retry-After for its writes on both cells, reads go on, and nothing is stored", async () => {
+        for (const state of ["departing", "arriving"] as const) {
+            const { app, keys, kafka, metadata } = await ingest();
+            metadata.moves.set("acme", { state, otherCell: "eu-2" });
+            const refused = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 1));
+            expect([state, refused.statusCode, refused.headers["retry-after"]]).toEqual([state, 503, "5"]);
+            expect(refused.json().error).toBe("tenant acme is moving between cells; its writes resume within minutes, retry in 5 s");
+            const url = "/v1/metrics?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z";
+            const read = await app.inject({
+                method: "GET",
+                url,
+                headers: { ...fromRouter("eu-1", "GET", url), authorization: `Bearer ${keys.acme}` },
+            });
+            expect(read.statusCode).toBe(200);
+            expect(kafka.sent).toEqual([]);
+        }
+    });
+
+    test("a tenant that moved away gets 421 naming its new cell's router, and its other tenants are served", async () => {
+        const { app, keys, kafka, metadata } = await ingest();
+        metadata.moves.set("acme", { state: "departed", otherCell: "eu-2" });
+        const response = await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 1));
+        expect(response.statusCode).toBe(421);
+        expect(response.json()).toMatchObject({ cell: "eu-2", router: "https://eu.prod.example.test" });
+        expect((await post(app, keys.slowco, sampleEvents("slowco", "eu-west-1", 1))).statusCode).toBe(202);
+        expect(kafka.sent).toHaveLength(1);
+    });
+
+    test("/metrics counts every answer by status class, and /healthz names the cell and the build", async () => {
+        const { app, keys } = await ingest();
+        await post(app, keys.acme, sampleEvents("acme", "eu-west-1", 1));
+        await post(app, undefined, []);
+        await post(app, undefined, []);
+        const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+        expect(metrics).toMatch(/^http_responses_total\{class="2xx"\} 1$/m);
+        expect(metrics).toMatch(/^http_responses_total\{class="4xx"\} 2$/m);
+        expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({
+            status: "ok",
+            cell: "eu-1",
+            version: expect.stringMatching(/^([0-9a-f]{12}|unknown)$/),
+        });
     });
 
     test("an invalid event refuses the batch with a 400 naming the index, the field and why; ?partial=true keeps the rest", async () => {

@@ -51,7 +51,7 @@ describe("a rollout's waves", () => {
         );
         fc.assert(
             fc.property(anyCells, fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.func(fc.nat(5)), (raw, batch, routersChange, count) => {
-                const some = raw.map((c) => ({ ...c, region: "r" }) as CellConfig);
+                const some = raw.map((c) => ({ ...c, region: "r" }));
                 const changed = new Set(some.filter((_, i) => i % 3 !== 1).map((c) => c.id));
                 const waves = wavesOf(some, (id) => count(id), changed, { batch, routersChange });
                 const order = waves.flatMap((w) => w.steps.flat()).filter((id) => id !== ROUTERS);
