@@ -26,8 +26,8 @@ export interface CellOutputs {
     credentials: CellCredentials;
 }
 
-/** Finds the stack of `env` that places `tenant` and reads its cell from the stack's outputs; undefined if it was never deployed. */
-export async function tenantHome(projectDir: string, env: string, tenant: string): Promise<TenantHome | undefined> {
+/** The stack of `env` whose file places `tenant`. */
+export function stackPlacing(projectDir: string, env: string, tenant: string): string {
     const stacks = stacksOf(projectDir, env);
     const stack = stacks.find((s) =>
         StackFile.load(projectDir, s)
@@ -38,6 +38,12 @@ export async function tenantHome(projectDir: string, env: string, tenant: string
         throw new Refusal(
             `--tenant ${tenant}: no stack of environment ${env} places it (${stacks.join(", ") || "no stacks"}). Place it with: cellplane tenant add --env ${env} --id ${tenant} --residency <eu|us>`,
         );
+    return stack;
+}
+
+/** Finds the stack of `env` that places `tenant` and reads its cell from the stack's outputs; undefined if it was never deployed. */
+export async function tenantHome(projectDir: string, env: string, tenant: string): Promise<TenantHome | undefined> {
+    const stack = stackPlacing(projectDir, env, tenant);
     const outputs = await (await openStack(projectDir, env, stack)).outputs();
     const route = outputs.routing?.value?.[tenant];
     if (!route) return undefined;

@@ -10,7 +10,7 @@ import { defaultStateHome } from "../../stacks/stateHome";
 import { clickhouseOfCell, exportFilesOf, postgresConfigOf } from "./cellClients";
 import { Refusal, stacksOf } from "./environment";
 import type { CellOutputs } from "./keys";
-import { tenantHome } from "./keys";
+import { stackPlacing, tenantHome } from "./keys";
 import { writeRoutingFile } from "./reconcile";
 import { ownersOf, ROUTERS } from "./rollout";
 import { StackFile, writeDurably } from "./stackFile";
@@ -177,11 +177,11 @@ async function startOrResume(projectDir: string, env: string, tenant: string, to
         say(`resuming the move of ${tenant} from ${journal.from} to ${journal.to}${last ? ` after step ${last}` : ""}`);
         return journal;
     }
+    // The stack file's own checks (residency, capacity, the target's existence), on an edit that is not saved.
+    moveTenant(StackFile.load(projectDir, stackPlacing(projectDir, env, tenant)), tenant, to);
     const home = await tenantHome(projectDir, env, tenant);
     if (!home)
         throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane rollout --env ${env} first`);
-    // The stack file's own checks (residency, capacity, the target's existence), on an edit that is not saved.
-    moveTenant(StackFile.load(projectDir, home.stack), tenant, to);
     const fresh: MoveJournal = { tenant, env, stack: home.stack, from: home.cell, to, startedAt: new Date().toISOString(), done: {} };
     saveJournal(file, fresh);
     say(`moving ${tenant} from ${home.cell} to ${to} (journal: ${file})`);

@@ -156,7 +156,7 @@ describe("cellplane tenant", () => {
         expect(p.read("local")).toBe(before);
     });
 
-    test("move prints the plan, pins the tenant, and refuses a move across residencies", () => {
+    test("move prints the plan, pins the tenant, and refuses a move across residencies, online or not", () => {
         const p = project();
         const before = p.read("prod");
         const refused = p.run("tenant", "move", "--env", "prod", "--id", "acme", "--to", "prod-us-aws-1");
@@ -164,6 +164,10 @@ describe("cellplane tenant", () => {
         expect(refused.stderr).toContain(
             "tenant acme is pinned to residency eu and cell prod-us-aws-1 is in us; a tenant's data never leaves its residency",
         );
+        expect(p.read("prod")).toBe(before);
+        const online = p.run("tenant", "move", "--env", "prod", "--id", "acme", "--to", "prod-us-aws-1", "--execute");
+        expect(online.code).toBe(1);
+        expect(online.stderr).toContain("a tenant's data never leaves its residency");
         expect(p.read("prod")).toBe(before);
 
         const moved = p.run("tenant", "move", "--env", "prod", "--id", "acme", "--to", "prod-eu-azure-1");
