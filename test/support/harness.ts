@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockedResource, ProgramRun, runStack } from "../../offline/runStack";
+import { ConfigError, parseStackConfig } from "../../model/config";
 
 export * from "../../offline/runStack";
 
@@ -60,3 +61,14 @@ export function secretValue(input: unknown): unknown {
 
 export const CLICKHOUSE_INSTALLATION = "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation";
 export const KEEPER_INSTALLATION = "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation";
+
+/** The problems a config is rejected with (fails the test if it is accepted). */
+export function problemsOf(raw: unknown): string[] {
+    try {
+        parseStackConfig(raw);
+    } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+    }
+    throw new Error("configuration was accepted");
+}

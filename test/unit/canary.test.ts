@@ -1,9 +1,8 @@
 import * as fc from "fast-check";
 import { claimedTenant } from "../../apps/shared/apiKeys";
 import { CANARY_QUOTAS, canaryKeyOf, canaryTenantOf } from "../../model/canary";
-import { ConfigError, parseStackConfig } from "../../model/config";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
-import { MockedResource, ProgramRun, runStack } from "../support/harness";
+import { MockedResource, problemsOf, ProgramRun, runStack } from "../support/harness";
 
 const stack = {
     environment: "dev",
@@ -20,16 +19,6 @@ const stack = {
         { id: "globex", residency: "us" },
     ],
 };
-
-function problemsOf(raw: unknown): string[] {
-    try {
-        parseStackConfig(raw);
-    } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return (error as ConfigError).problems;
-    }
-    throw new Error("configuration was accepted");
-}
 
 describe("each cell's canary tenant", () => {
     let run: ProgramRun;

@@ -1,9 +1,9 @@
 import { derivedOctet } from "../../model/addressPlan";
 import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig } from "../../model/config";
+import { parseStackConfig } from "../../model/config";
 import { loadStackConfig } from "../../stacks/load";
-import { stackConfig } from "../support/harness";
+import { problemsOf, stackConfig } from "../support/harness";
 
 const base = {
     environment: "dev",
@@ -17,17 +17,6 @@ const base = {
     ],
     tenants: [{ id: "acme", residency: "eu" }],
 };
-
-/** The problems a config is rejected with (fails the test if it is accepted). */
-function problemsOf(raw: unknown): string[] {
-    try {
-        parseStackConfig(raw);
-    } catch (error) {
-        expect(error).toBeInstanceOf(ConfigError);
-        return (error as ConfigError).problems;
-    }
-    throw new Error("configuration was accepted");
-}
 
 describe("public names and routing overrides", () => {
     test("cluster cells need a DNS zone, and Azure cells its resource group; local cells neither", () => {
