@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { holdsData } from "../../model/stateful";
+import { allStatefulUrns, STATEFUL_URNS_FILE } from "../../offline/statefulUrns";
 import { runStackFile } from "../support/harness";
 
 describe("the resources that hold data", () => {
@@ -26,4 +27,14 @@ describe("the resources that hold data", () => {
         expect(holdsData("kubernetes:helm.sh/v3:Release", { chart: "spark-operator" })).toBe(false);
         expect(holdsData("pulumi-nodejs:dynamic/cellplane:LocalAppServer", {})).toBe(false);
     });
+
+    test("keep their URNs in every checked-in stack: a rename, retype or new parent would delete and recreate them", async () => {
+        const recorded: Record<string, string[]> = JSON.parse(fs.readFileSync(STATEFUL_URNS_FILE, "utf8"));
+        const now = await allStatefulUrns();
+        const lost = Object.entries(recorded).flatMap(([stack, urns]) => urns.filter((urn) => !now[stack]?.includes(urn)));
+        const added = Object.entries(now).flatMap(([stack, urns]) => urns.filter((urn) => !recorded[stack]?.includes(urn)));
+        // A URN gone is a resource whose data the next `pulumi up` deletes: give it an alias (pulumi.Alias) to its old
+        // name, type or parent. A new stateful resource, or one removed on purpose, is recorded with npm run stateful:record.
+        expect({ lost, added }).toEqual({ lost: [], added: [] });
+    }, 60_000);
 });

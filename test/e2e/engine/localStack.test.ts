@@ -12,6 +12,7 @@ import { portAnswers, runningPid } from "../../../components/local/supervisor";
 import { NODE_VERSION } from "../../../components/runtime";
 import { type KafkaAccess, KafkaClients } from "../../../apps/shared/kafka";
 import { isolatedLocalStack, ROOT } from "../../support/project";
+import { STATEFUL_URNS_FILE } from "../../../offline/statefulUrns";
 import type { ResourceProps } from "../../../model/resourceProps";
 import { clickhouseOfCell, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
 
@@ -202,6 +203,15 @@ describe("the local stack under the real engine", () => {
     test("a second up changes nothing and refresh finds no drift", () => {
         expect(ok("up", "--yes", "--skip-preview")).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
         expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
+    });
+
+    test("the engine names the resources that hold data as the recorded URNs of the local stack (offline/statefulUrns.json)", () => {
+        const state = JSON.parse(ok("stack", "export").slice(ok("stack", "export").indexOf("{")));
+        const deployed = (state.deployment.resources as { urn: string }[]).map((r) =>
+            r.urn.replace("urn:pulumi:e2e::", "urn:pulumi:local::"),
+        );
+        const recorded = JSON.parse(fs.readFileSync(STATEFUL_URNS_FILE, "utf8")).local as string[];
+        expect(recorded.filter((urn) => !deployed.includes(urn))).toEqual([]);
     });
 
     test("refresh reports exactly a killed server and a deleted topic, and up repairs them", async () => {
