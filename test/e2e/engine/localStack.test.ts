@@ -206,8 +206,7 @@ describe("the local stack under the real engine", () => {
     });
 
     test("the engine names the resources that hold data as the recorded URNs of the local stack (offline/statefulUrns.json)", () => {
-        const exported = ok("stack", "export");
-        const deployed = (JSON.parse(exported.slice(exported.indexOf("{"))).deployment.resources as { urn: string }[]).map((r) =>
+        const deployed = (JSON.parse(pulumi("stack", "export").stdout).deployment.resources as { urn: string }[]).map((r) =>
             r.urn.replace("urn:pulumi:e2e::", "urn:pulumi:local::"),
         );
         const recorded = JSON.parse(fs.readFileSync(STATEFUL_URNS_FILE, "utf8")).local as string[];
