@@ -31,6 +31,11 @@ export interface MockedResource {
     provider?: string;
     /** Types of the ancestors, outermost first (the stack excluded). */
     ancestors: string[];
+    /**
+     * The URN the engine gives it, whose type names every ancestor's (the mocks' `urn` names the parent's only):
+     * what `pulumi stack export`, `--target` and the policy reports show.
+     */
+    engineUrn: string;
     /** Names of the resources it was created after (its `dependsOn` option). */
     dependsOn: string[];
     /** Name of the enclosing `Cell`, if any. */
@@ -279,6 +284,10 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         const parent = parents.get(`${type}::${name}`);
         return parent ? cellOf(parent.type, parent.name) : undefined;
     };
+    const qualifiedTypeOf = (type: string, name: string): string => {
+        const parent = parents.get(`${type}::${name}`);
+        return parent && parent.type !== "pulumi:pulumi:Stack" ? `${qualifiedTypeOf(parent.type, parent.name)}$${type}` : type;
+    };
 
     // The mock monitor keeps every registration; the engine's own monitor has no such list.
     const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
@@ -306,6 +315,7 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
             parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
             protect: protectedResources.has(key),
             ancestors: chain.slice(0, -1).filter((t) => t !== "pulumi:pulumi:Stack"),
+            engineUrn: `urn:pulumi:${stack}::cellplane::${qualifiedTypeOf(type, name)}::${name}`,
             dependsOn: dependencies.get(key) ?? [],
             cell: cellOf(type, name),
         };

@@ -1,6 +1,6 @@
 import * as path from "path";
 import { holdsData } from "../model/stateful";
-import { MockedResource, runStackFile, stackNames } from "./runStack";
+import { runStackFile, stackNames } from "./runStack";
 
 /** The URNs of every resource that holds data in the checked-in stacks, recorded by `npm run stateful:record`. */
 export const STATEFUL_URNS_FILE = path.join(__dirname, "statefulUrns.json");
@@ -10,16 +10,9 @@ export const STATEFUL_URNS_FILE = path.join(__dirname, "statefulUrns.json");
  * retyped or reparented resource is deleted and created anew, its data lost, unless it keeps an alias.
  */
 export async function statefulUrnsOf(stack: string): Promise<string[]> {
-    const run = await runStackFile(stack);
-    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
-    // The mocks' URNs name the parent's type only; the engine's name every ancestor's, outermost first.
-    const qualifiedType = (r: MockedResource): string => {
-        const parent = r.parent === undefined ? undefined : byUrn.get(r.parent);
-        return parent && parent.type !== "pulumi:pulumi:Stack" ? `${qualifiedType(parent)}$${r.type}` : r.type;
-    };
-    return run.resources
+    return (await runStackFile(stack)).resources
         .filter((r) => r.id !== undefined && holdsData(r.type, r.inputs))
-        .map((r) => `urn:pulumi:${stack}::cellplane::${qualifiedType(r)}::${r.name}`)
+        .map((r) => r.engineUrn)
         .sort();
 }
 

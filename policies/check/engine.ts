@@ -18,8 +18,13 @@ export type PackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?:
 export interface Violation {
     policy: string;
     level: EnforcementLevel;
+    /** `not-evaluated`: the policy failed on this resource (or stack) and could not say whether it complies. */
+    status: "violation" | "not-evaluated";
     resource: string;
+    /** The engine's URN of the resource (none for a stack-wide violation). */
     urn: string;
+    /** The cell the resource belongs to, if any. */
+    cell?: string;
     message: string;
 }
 
@@ -77,9 +82,24 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
         const level = levelOf(policy, config);
         if (level === "disabled") continue;
         const settings = settingsOf(policy, config);
-        const report = (fallback: MockedResource | undefined) => (message: string, urn?: string) => {
-            const target = urn ? byUrn.get(urn) : fallback;
-            violations.push({ policy: policy.name, level, resource: target?.name ?? "(stack)", urn: urn ?? fallback?.urn ?? "", message });
+        const found = (status: Violation["status"], target: MockedResource | undefined, message: string) =>
+            violations.push({
+                policy: policy.name,
+                level,
+                status,
+                resource: target?.name ?? "(stack)",
+                urn: target?.engineUrn ?? "",
+                cell: target?.cell,
+                message,
+            });
+        const report = (fallback: MockedResource | undefined) => (message: string, urn?: string) =>
+            void found("violation", urn ? byUrn.get(urn) : fallback, message);
+        const evaluate = async (target: MockedResource | undefined, run: () => void | Promise<void>) => {
+            try {
+                await ignoreNotApplicable(run);
+            } catch (error) {
+                found("not-evaluated", target, `could not evaluate: ${(error as Error).message}`);
+            }
         };
 
         if ("validateStack" in policy) {
@@ -102,7 +122,7 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
                 getConfig: <T>() => settings as T,
                 notApplicable,
             };
-            await ignoreNotApplicable(() => policy.validateStack(args, report(undefined)));
+            await evaluate(undefined, () => policy.validateStack(args, report(undefined)));
             continue;
         }
         const validations = [policy.validateResource ?? []].flat();
@@ -119,7 +139,7 @@ export async function runPolicies(resources: MockedResource[], config: PackConfi
                 getConfig: <T>() => settings as T,
                 notApplicable,
             };
-            for (const validate of validations) await ignoreNotApplicable(() => validate(args, report(r)));
+            for (const validate of validations) await evaluate(r, () => validate(args, report(r)));
         }
     }
     return violations;

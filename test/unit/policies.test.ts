@@ -13,6 +13,7 @@ import type { ResourceProps } from "../../model/resourceProps";
 function resource(type: string, name: string, props: ResourceProps, extra: Partial<MockedResource> = {}): MockedResource {
     return {
         urn: `urn:pulumi:test::cellplane::${type}::${name}`,
+        engineUrn: `urn:pulumi:test::cellplane::${type}::${name}`,
         type,
         name,
         inputs: props,
