@@ -3,6 +3,7 @@
  * with the program's own schema; drift and reconcile drive the engine through the Automation API.
  *   scripts/cellplane --help
  */
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -18,6 +19,8 @@ import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
+import { attest, Attestation, verifyAttestation } from "./ops/attest";
+import type { Signed } from "../model/attestation";
 import { drainCell, executeMove, moveJournalFile } from "./ops/moves";
 import { journalFile, planRollout, rollout, RolloutJournal, RolloutOptions, RolloutPlan } from "./ops/rollout";
 import { ConcurrentEdit, StackFile } from "./ops/stackFile";
@@ -30,6 +33,8 @@ const program = new Command("cellplane")
     .description("Provision cells, place tenants and check drift of Cellplane environments")
     .option("-C, --project <dir>", "the Pulumi project folder", path.join(__dirname, ".."))
     .showHelpAfterError()
+    // `attest --env` and `attest verify --env`: a subcommand's options are its own.
+    .enablePositionalOptions()
     .exitOverride();
 
 const envOption = () => new Option("--env <env>", "environment").choices(ENVIRONMENTS).makeOptionMandatory();
@@ -539,6 +544,50 @@ function rolloutSummary(journal: RolloutJournal, file: string): string {
         return `rollout of ${journal.stack} HALTED at ${journal.halted.step.join(" + ")}: gate ${journal.halted.gate} failed: ${journal.halted.detail}\n${done}; the cells after it keep their version. Fix it, then: cellplane rollout --env <env> --resume (journal: ${file})`;
     return `rollout of ${journal.stack} complete: ${done} (journal: ${file})`;
 }
+
+const attestation = program
+    .command("attest")
+    .enablePositionalOptions()
+    .description(
+        "a signed residency attestation of a tenant: its stores, where they are, what they hold, and a search of the other residencies for it (exit 1 if red)",
+    )
+    // Not mandatory here, or `attest verify` would need them too: the action checks them.
+    .addOption(new Option("--env <env>", "environment").choices(ENVIRONMENTS))
+    .option("--tenant <id>", "tenant id")
+    .option("--out <file>", "write the signed report there (default: print it)")
+    .action(async (o) => {
+        if (!o.env || !o.tenant) throw new Refusal("attest needs --env <env> and --tenant <id>");
+        const signed = await attest(project(), o.env, o.tenant, (line) => console.error(line));
+        const text = `${JSON.stringify(signed, null, 2)}\n`;
+        if (o.out) fs.writeFileSync(o.out, text);
+        else process.stdout.write(text);
+        const { verdict, reasons, stores, elsewhere } = signed.body;
+        console.error(
+            `${verdict.toUpperCase()}: tenant ${o.tenant}, ${stores.length} stores in ${[...new Set(stores.map((s) => s.region.value))].join(", ")}, ${elsewhere.reduce((n, e) => n + e.hits, 0)} hits in ${new Set(elsewhere.map((e) => e.cell)).size} cell(s) of other residencies${o.out ? `; signed report in ${o.out}` : ""}`,
+        );
+        for (const reason of reasons) console.error(`  ${reason}`);
+        if (verdict === "red") process.exitCode = 1;
+    });
+
+attestation
+    .command("verify")
+    .description("check an attestation's signature against the environment's key of its residency, and its age")
+    .addOption(envOption())
+    .requiredOption("--file <file>", "the signed report")
+    .option("--max-age <hours>", "how old a report may be", positiveInt, 24)
+    .action(async (o) => {
+        if (!fs.existsSync(o.file)) throw new Refusal(`--file ${o.file}: no such file`);
+        const signed = JSON.parse(fs.readFileSync(o.file, "utf8")) as Signed<Attestation>;
+        const problems = await verifyAttestation(project(), o.env, signed, o.maxAge * 3_600_000);
+        if (problems.length > 0) {
+            for (const problem of problems) console.error(`invalid: ${problem}`);
+            process.exitCode = 1;
+            return;
+        }
+        console.log(
+            `valid: signed by residency ${signed.body.residency} at ${signed.body.issuedAt}; verdict ${signed.body.verdict} for tenant ${signed.body.tenant}`,
+        );
+    });
 
 program
     .command("reconcile")

@@ -9,6 +9,7 @@ import type { Residency } from "../model/residency";
 import { routerHosts, routerTableContent, routingTable } from "../model/routing";
 import { defaultStateHome } from "./stateHome";
 import { tenantsWithCanaries } from "../model/canary";
+import { attestationPublicKey } from "../model/attestation";
 
 /** The whole environment: one `Cell` per configured cell, the routing table of its tenants, and a router per residency. */
 export function cellplane(stack: ValidStack) {
@@ -65,6 +66,13 @@ export function cellplane(stack: ValidStack) {
         ),
         routing,
         routers,
+        /** residency → the public key its attestations are signed with (`scripts/cellplane attest verify` checks them). */
+        attestationKeys: Object.fromEntries(
+            hosts.map(([residency, host]) => [
+                residency,
+                pulumi.unsecret(cells.find((c) => c.config.id === host.id)!.resource.routerKey.apply(attestationPublicKey)),
+            ]),
+        ),
     };
 }
 

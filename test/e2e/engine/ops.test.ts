@@ -9,7 +9,7 @@ import { cellAdd, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, exportFilesOf, s3OfCell } from "../../../scripts/ops/cellClients";
 
 /**
  * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
@@ -239,6 +239,71 @@ describe("cellplane on a local stack", () => {
         expect(code).toBe(0);
         expect(report.stacks[0].status).toBe("clean");
     });
+
+    test("attest signs a green attestation of acme: four stores in eu-local, zero hits in the us cell; verify accepts it, not a tampered copy", () => {
+        const file = path.join(project, "acme.attestation.json");
+        const attested = run("attest", "--env", "local", "--tenant", "acme", "--out", file);
+        expect(attested.code).toBe(0);
+        const signed = JSON.parse(fs.readFileSync(file, "utf8"));
+        expect(signed.body.stores.map((s: ResourceProps) => [s.store, s.region.value, s.region.residency, s.publicAccess])).toEqual([
+            ["postgres", "eu-local", "eu", false],
+            ["kafka", "eu-local", "eu", false],
+            ["clickhouse", "eu-local", "eu", false],
+            ["objects", "eu-local", "eu", false],
+        ]);
+        expect(signed.body.stores[0].encryption.inTransit).toBe("TLS, verified against the stack's CA");
+        expect(signed.body.elsewhere.map((e: ResourceProps) => [e.cell, e.store, e.hits])).toEqual([
+            ["local-us", "postgres", 0],
+            ["local-us", "clickhouse", 0],
+            ["local-us", "objects", 0],
+        ]);
+        expect(signed.body).toMatchObject({ verdict: "green", reasons: [], drift: { status: "clean" }, routing: { cell: "local-eu" } });
+        expect(signed.body.policies.mandatory).toEqual([]);
+        expect(run("attest", "verify", "--env", "local", "--file", file).stdout).toMatch(
+            /^valid: signed by residency eu at .*; verdict green for tenant acme/,
+        );
+
+        const tampered = path.join(project, "tampered.json");
+        const moved = signed.body.stores.map((s: ResourceProps) => ({ ...s, region: { ...s.region, value: "eu-west-1" } }));
+        fs.writeFileSync(tampered, JSON.stringify({ ...signed, body: { ...signed.body, stores: moved } }));
+        const refused = run("attest", "verify", "--env", "local", "--file", tampered);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain("invalid: the signature does not hold: the report was changed after it was signed");
+    }, 180_000);
+
+    test("one of acme's events in the us cell's ClickHouse, or one of its files in the us cell's bucket, turns the attestation red", async () => {
+        const us = cells["local-us"];
+        const clickhouse = clickhouseOfCell(us as never);
+        const files = exportFilesOf(us as never);
+        const copy = "tenant=acme/object=events/date=2026-11-27/copied.parquet";
+        try {
+            await clickhouse.insert({
+                table: "analytics.events",
+                values: [
+                    { ...eventOf("acme"), metadata: "{}", timestamp: "2026-11-27 10:00:00.000", received_at: "2026-11-27 10:00:01.000" },
+                ],
+                format: "JSONEachRow",
+            });
+            const row = run("attest", "--env", "local", "--tenant", "acme");
+            expect(row.code).toBe(1);
+            expect(row.stderr).toMatch(/^RED: tenant acme/m);
+            expect(row.stderr).toMatch(/\d+ hit\(s\) for acme in the clickhouse of cell local-us \(us\)/);
+            await clickhouse.command({ query: "ALTER TABLE analytics.events DELETE WHERE org_id = 'acme' SETTINGS mutations_sync = 1" });
+            for (const table of ["event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"])
+                await clickhouse.command({
+                    query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = 'acme' SETTINGS mutations_sync = 1`,
+                });
+
+            await files.write(copy, Buffer.from("PAR1"));
+            const file = run("attest", "--env", "local", "--tenant", "acme");
+            expect(file.code).toBe(1);
+            expect(file.stderr).toContain("1 hit(s) for acme in the objects of cell local-us (us)");
+            expect(file.stderr).not.toContain("in the clickhouse of cell local-us");
+        } finally {
+            await files.deleteAll(copy);
+            await clickhouse.close();
+        }
+    }, 240_000);
 
     test("plan refuses a preview that would replace a cell's Postgres server, naming the property, and passes once it is allowed", () => {
         expect(run("plan", "--env", "local").stdout).toContain("no data would be lost");

@@ -1,0 +1,333 @@
+import type { Stack } from "@pulumi/pulumi/automation";
+import { Pool } from "pg";
+import { attestationPrivateKey, Signed, signatureHolds, signReport } from "../../model/attestation";
+import { residencyOfRegion } from "../../model/residency";
+import { holdsData } from "../../model/stateful";
+import type { MockedResource } from "../../offline/runStack";
+import { packConfigOf, runPolicies } from "../../policies/check/engine";
+import { clickhouseOfCell, exportFilesOf, postgresConfigOf } from "./cellClients";
+import { driftOf } from "./drift";
+import { Refusal } from "./environment";
+import type { CellOutputs } from "./keys";
+import { stackPlacing } from "./keys";
+import { ANALYTICS_TABLES } from "./tenantData";
+import { openStack } from "./workspace";
+
+/** One store that can hold the tenant's data, as the deployed state and the store itself show it. */
+export interface StoreEvidence {
+    store: "postgres" | "kafka" | "clickhouse" | "objects";
+    /** The engine's URN of the resource that is the store. */
+    resource: string;
+    region: { value: string; residency?: string; source: string };
+    encryption: { inTransit: string; atRest: string };
+    replication: string;
+    publicAccess: boolean;
+    /** What of the tenant it holds now. */
+    holds: string;
+}
+
+/** Negative evidence: what of the tenant a store of another residency holds (zero, or the verdict is red). */
+export interface ElsewhereSearch {
+    cell: string;
+    residency: string;
+    store: string;
+    hits: number;
+    searched: string;
+}
+
+export interface Attestation {
+    tenant: string;
+    env: string;
+    stack: string;
+    residency: string;
+    cell: string;
+    issuedAt: string;
+    routing: { router: string; cell: string };
+    stores: StoreEvidence[];
+    policies: { evaluated: number; mandatory: string[] };
+    drift: { status: string; drifted: string[] };
+    elsewhere: ElsewhereSearch[];
+    verdict: "green" | "red";
+    reasons: string[];
+}
+
+interface StateResource {
+    urn: string;
+    type: string;
+    inputs?: Record<string, unknown>;
+    outputs?: Record<string, unknown>;
+    parent?: string;
+    provider?: string;
+    protect?: boolean;
+    custom?: boolean;
+}
+
+/** The store types the program creates, per store: local servers, the clouds' services, and the operators' resources. */
+const STORE_TYPES: Record<StoreEvidence["store"], string[]> = {
+    postgres: [
+        "pulumi-nodejs:dynamic/cellplane:LocalPostgresServer",
+        "aws:rds/instance:Instance",
+        "azure-native:dbforpostgresql:Server",
+        "kubernetes:postgresql.cnpg.io/v1:Cluster",
+    ],
+    kafka: [
+        "pulumi-nodejs:dynamic/cellplane:LocalKafkaServer",
+        "aws:msk/cluster:Cluster",
+        "azure-native:eventhub:Namespace",
+        "kubernetes:kafka.strimzi.io/v1:Kafka",
+    ],
+    clickhouse: ["pulumi-nodejs:dynamic/cellplane:LocalClickhouseServer", "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation"],
+    objects: [
+        "pulumi-nodejs:dynamic/cellplane:LocalSeaweedfsServer",
+        "pulumi-nodejs:dynamic/cellplane:LocalAzuriteServer",
+        "aws:s3/bucket:Bucket",
+        "azure-native:storage:StorageAccount",
+    ],
+};
+
+const typeOf = (urn: string) => urn.split("::")[2].split("$").at(-1)!;
+const nameOf = (urn: string) => urn.split("::").at(-1)!;
+
+/**
+ * A signed residency attestation of one tenant: every store that can hold its data, with its region, encryption,
+ * replication and exposure read from the deployed state (not the stack file), what it holds there; its routing; the
+ * policy pack over the deployed state; drift; and a search of every store of the other residencies for its id. A store
+ * outside the residency, a mandatory policy finding or any hit elsewhere makes the verdict red. Signed with the key of
+ * the tenant's residency (`model/attestation.ts`).
+ */
+export async function attest(projectDir: string, env: string, tenant: string, say: (line: string) => void): Promise<Signed<Attestation>> {
+    const stackName = stackPlacing(projectDir, env, tenant);
+    const stack = await openStack(projectDir, env, stackName);
+    const outputs = await stack.outputs();
+    const route = outputs.routing?.value?.[tenant];
+    if (!route)
+        throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane rollout --env ${env} first`);
+    const cells: Record<string, CellOutputs & { region: string }> = outputs.cells.value;
+    const home = cells[route.cell];
+    const residency: string = route.residency;
+    const router = outputs.routers.value[residency] as { cell: string; url: string };
+    const resources = await deployedResources(stack);
+
+    say(`stores of cell ${route.cell}…`);
+    const stores = await storesOf(resources, route.cell, home, tenant);
+    say("the policy pack over the deployed state…");
+    const findings = await runPolicies(asPolicySubjects(resources), packConfigOf(env));
+    say("drift…");
+    const drift = await driftOf(projectDir, env, stackName);
+    const others = Object.entries(cells).filter(([, cell]) => cell.residency !== residency);
+    say(`searching ${others.length} cell(s) of other residencies for ${tenant}…`);
+    const elsewhere = (await Promise.all(others.map(([id, cell]) => searchCell(id, cell, tenant)))).flat();
+
+    const mandatory = findings.filter((f) => f.level === "mandatory").map((f) => `${f.policy}: ${f.message}`);
+    const reasons = [
+        ...stores
+            .filter((s) => s.region.residency !== residency)
+            .map((s) => `${s.store} ${nameOf(s.resource)} is in ${s.region.value}, outside residency ${residency}`),
+        ...elsewhere
+            .filter((e) => e.hits > 0)
+            .map((e) => `${e.hits} hit(s) for ${tenant} in the ${e.store} of cell ${e.cell} (${e.residency})`),
+        ...mandatory.map((m) => `mandatory policy violated on the deployed state: ${m}`),
+    ];
+    const body: Attestation = {
+        tenant,
+        env,
+        stack: stackName,
+        residency,
+        cell: route.cell,
+        issuedAt: new Date().toISOString(),
+        routing: { router: router.url, cell: route.cell },
+        stores,
+        policies: { evaluated: findings.length, mandatory },
+        drift: { status: drift.status, drifted: drift.drifted.map((d) => `${d.name} (${d.type})`) },
+        elsewhere,
+        verdict: reasons.length === 0 ? "green" : "red",
+        reasons,
+    };
+    return signReport(body, attestationPrivateKey(cells[router.cell].credentials.routerKey));
+}
+
+/** Checks an attestation against the environment's published key of its residency, and its age. */
+export async function verifyAttestation(projectDir: string, env: string, signed: Signed<Attestation>, maxAgeMs: number): Promise<string[]> {
+    const stack = await openStack(projectDir, env, signed.body.stack);
+    const published: string | undefined = (await stack.outputs()).attestationKeys?.value?.[signed.body.residency];
+    const problems: string[] = [];
+    if (!published) problems.push(`stack ${signed.body.stack} publishes no attestation key for residency ${signed.body.residency}`);
+    else if (signed.signature.publicKey.trim() !== published.trim())
+        problems.push(`the report is signed with a key other than residency ${signed.body.residency}'s`);
+    else if (!signatureHolds(signed, published)) problems.push("the signature does not hold: the report was changed after it was signed");
+    const age = Date.now() - Date.parse(signed.body.issuedAt);
+    if (!(age <= maxAgeMs)) problems.push(`issued ${signed.body.issuedAt}, more than ${maxAgeMs / 3_600_000} h ago: attest again`);
+    return problems;
+}
+
+async function deployedResources(stack: Stack): Promise<StateResource[]> {
+    return ((await stack.exportStack()).deployment.resources ?? []) as StateResource[];
+}
+
+function cellOfResource(byUrn: Map<string, StateResource>, urn: string): string | undefined {
+    for (let at: string | undefined = urn; at; at = byUrn.get(at)?.parent) if (typeOf(at) === "cellplane:index:Cell") return nameOf(at);
+    return undefined;
+}
+
+async function storesOf(resources: StateResource[], cellId: string, cell: CellOutputs & { region: string }, tenant: string) {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const own = resources.filter((r) => cellOfResource(byUrn, r.urn) === cellId && holdsData(r.type, r.inputs ?? {}));
+    const held = await heldIn(cell, tenant);
+    const providerRegion = (r: StateResource) => {
+        const provider = r.provider ? byUrn.get(r.provider.split("::").slice(0, -1).join("::")) : undefined;
+        return (provider?.outputs?.region ?? provider?.inputs?.region) as string | undefined;
+    };
+    return (Object.keys(STORE_TYPES) as StoreEvidence["store"][]).flatMap((store): StoreEvidence[] => {
+        const resource = own.find((r) => STORE_TYPES[store].includes(r.type));
+        if (!resource) return [];
+        const state = { ...resource.inputs, ...resource.outputs };
+        const arnRegion = typeof state.arn === "string" ? state.arn.split(":")[3] : undefined;
+        const region = arnRegion
+            ? { value: arnRegion, source: "the resource's ARN in the deployed state" }
+            : typeof state.location === "string"
+              ? { value: state.location, source: "the resource's location in the deployed state" }
+              : providerRegion(resource)
+                ? { value: providerRegion(resource)!, source: "its provider's region in the deployed state" }
+                : { value: cell.region, source: "its cell's region in the stack's outputs (a local server has none of its own)" };
+        return [
+            {
+                store,
+                resource: resource.urn,
+                region: { ...region, residency: residencyOfRegion(region.value) },
+                encryption: encryptionOf(store, cell, state),
+                replication: replicationOf(state),
+                publicAccess: publicAccessOf(store, cell, state),
+                holds: held[store],
+            },
+        ];
+    });
+}
+
+const TLS = "TLS, verified against the stack's CA";
+
+function encryptionOf(store: StoreEvidence["store"], cell: CellOutputs, state: Record<string, unknown>): StoreEvidence["encryption"] {
+    const { endpoints } = cell;
+    const inTransit = {
+        postgres: endpoints.postgres.ca ? TLS : "TLS",
+        kafka: endpoints.kafkaCa ? `${TLS}, SASL/SCRAM` : "TLS",
+        clickhouse: endpoints.clickhouseUrl.startsWith("https:") ? TLS : "none",
+        objects: endpoints.objectStoreEndpoint.startsWith("https:") ? TLS : "none",
+    }[store];
+    const atRest =
+        state.storageEncrypted === true || state.kmsKeyId
+            ? `encrypted with ${String(state.kmsKeyId ?? "the service's key")}`
+            : store === "objects" && state.kind !== "azurite" && endpoints.objectStoreProtocol === "s3"
+              ? "SSE-S3 (AES-256), the bucket's default"
+              : "none beyond the host's disk (local cells)";
+    return { inTransit, atRest };
+}
+
+const replicationOf = (state: Record<string, unknown>) =>
+    state.multiAz === true ? "synchronous standby in another zone of the region" : "none: one copy in the cell";
+
+function publicAccessOf(store: StoreEvidence["store"], cell: CellOutputs, state: Record<string, unknown>): boolean {
+    if (state.publiclyAccessible === true || state.publicNetworkAccess === "Enabled") return true;
+    const host = {
+        postgres: cell.endpoints.postgres.host,
+        kafka: cell.endpoints.kafkaBootstrap.split(":")[0],
+        clickhouse: new URL(cell.endpoints.clickhouseUrl).hostname,
+        objects: new URL(cell.endpoints.objectStoreEndpoint).hostname,
+    }[store];
+    return !/^(127\.|localhost$|10\.|192\.168\.|.*\.svc(\.cluster\.local)?$|.*\.internal$)/.test(host);
+}
+
+/** What the tenant holds in each store of its cell. */
+async function heldIn(cell: CellOutputs, tenant: string): Promise<Record<StoreEvidence["store"], string>> {
+    const pool = new Pool({ ...postgresConfigOf(cell), max: 1 });
+    const clickhouse = clickhouseOfCell(cell);
+    try {
+        const rows = await postgresHits(pool, tenant);
+        const months = await (
+            await clickhouse.query({
+                query: "SELECT DISTINCT toString(toYYYYMM(_partition_date)) AS month FROM analytics.events WHERE org_id = {org:String} ORDER BY month",
+                query_params: { org: tenant },
+                format: "JSONEachRow",
+            })
+        ).json<{ month: string }>();
+        const objects = (await exportFilesOf(cell).list(`tenant=${tenant}/`)).length;
+        return {
+            postgres: `${rows} rows (API keys, export schedules and jobs)`,
+            kafka: `its events in topic events until the consumer stores them (retention: the topic's)`,
+            clickhouse: `partitions (${tenant}, ${months.map((m) => m.month).join(", ") || "none"}) of analytics.events and its rollups`,
+            objects: `${objects} exported files under tenant=${tenant}/ in bucket ${cell.endpoints.bucket}`,
+        };
+    } finally {
+        await Promise.all([pool.end(), clickhouse.close()]);
+    }
+}
+
+const TENANT_ROWS = [
+    ["api_keys", "org_id"],
+    ["export_schedules", "tenant_id"],
+    ["export_jobs", "tenant_id"],
+    ["quota_buckets", "org_id"],
+] as const;
+
+async function postgresHits(pool: Pool, tenant: string): Promise<number> {
+    let hits = 0;
+    for (const [table, column] of TENANT_ROWS) {
+        const { rows } = await pool
+            .query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE ${column} = $1`, [tenant])
+            .catch(() => ({ rows: [{ n: 0 }] }));
+        hits += rows[0].n;
+    }
+    return hits;
+}
+
+/** Every store of a cell of another residency, searched for the tenant: rows, events and any object whose name has its id. */
+async function searchCell(id: string, cell: CellOutputs, tenant: string): Promise<ElsewhereSearch[]> {
+    const base = { cell: id, residency: cell.residency };
+    const pool = new Pool({ ...postgresConfigOf(cell), max: 1 });
+    const clickhouse = clickhouseOfCell(cell);
+    try {
+        let events = 0;
+        for (const table of ANALYTICS_TABLES) {
+            const result = await clickhouse.query({
+                query: `SELECT count() AS n FROM analytics.${table} WHERE org_id = {org:String}`,
+                query_params: { org: tenant },
+                format: "JSONEachRow",
+            });
+            events += Number((await result.json<{ n: string }>())[0].n);
+        }
+        const objects = (await exportFilesOf(cell).list("")).filter((name) => name.includes(tenant)).length;
+        return [
+            {
+                ...base,
+                store: "postgres",
+                hits: await postgresHits(pool, tenant),
+                searched: TENANT_ROWS.map(([t]) => `cellplane.${t}`).join(", "),
+            },
+            { ...base, store: "clickhouse", hits: events, searched: ANALYTICS_TABLES.map((t) => `analytics.${t}`).join(", ") },
+            { ...base, store: "objects", hits: objects, searched: `every object name in bucket ${cell.endpoints.bucket}` },
+        ];
+    } finally {
+        await Promise.all([pool.end(), clickhouse.close()]);
+    }
+}
+
+/** The deployed state's resources as the policy pack's engine takes them: inputs for resource policies, outputs for stack policies. */
+function asPolicySubjects(resources: StateResource[]): MockedResource[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    return resources
+        .filter((r) => typeOf(r.urn) !== "pulumi:pulumi:Stack")
+        .map((r) => ({
+            urn: r.urn,
+            engineUrn: r.urn,
+            type: r.type,
+            name: nameOf(r.urn),
+            id: r.custom ? "deployed" : undefined,
+            inputs: r.inputs ?? {},
+            state: r.outputs ?? {},
+            parent: r.parent && typeOf(r.parent) !== "pulumi:pulumi:Stack" ? r.parent : undefined,
+            protect: r.protect ?? false,
+            provider: r.provider,
+            ancestors: [],
+            dependsOn: [],
+            cell: cellOfResource(byUrn, r.urn),
+        }));
+}
