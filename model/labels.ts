@@ -68,6 +68,8 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
     "azure-native:authorization:RoleAssignment",
+    "azure-native:authorization:PolicyAssignment",
+    "azure-native:authorization:PolicyDefinition",
     "azure-native:dbforpostgresql:Database",
     // A DNS record set has metadata, not tags.
     "azure-native:dns:RecordSet",

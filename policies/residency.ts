@@ -2,7 +2,8 @@ import * as path from "path";
 import type { PolicyResource, ReportViolation } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../model/tenantDirectory";
 import { CELL_SHAPES, Size } from "../model/sizing";
-import { regionsOf } from "../model/residency";
+import { regionsOf, residencyOfRegion } from "../model/residency";
+import { ALLOWED_LOCATIONS_POLICY, deniesOtherRegions } from "../model/guardrails";
 import {
     AZURE_PAIRED_REGIONS,
     cellOf,
@@ -349,7 +350,48 @@ export const cellTenantCapacity = stackPolicy({
     },
 });
 
+/**
+ * The clouds' own residency guardrails, which refuse what Pulumi never sees (a console click, a leaked credential):
+ * every IAM role bounded by a policy that denies other regions, every Azure resource group under "Allowed
+ * locations" of its residency's regions only.
+ */
+export const residencyGuardrails = stackPolicy({
+    name: "residency-guardrails",
+    description:
+        "Every AWS role has a permissions boundary that denies regions outside its residency; every Azure resource group of a cell is under Azure Policy's allowed locations of its residency.",
+    validateStack: (args, report) => {
+        const boundaries = new Set(
+            args.resources.filter((r) => r.type === T.iamPolicy && deniesOtherRegions(r.props.policy)).map((r) => r.props.arn),
+        );
+        for (const role of args.resources.filter((r) => r.type === T.iamRole && !boundaries.has(r.props.permissionsBoundary)))
+            report(
+                `${describe(role)} is not bounded to its residency's regions. Create it within an AWS cell, whose ResidencyBoundary sets permissionsBoundary on every role (components/aws/residencyBoundary.ts).`,
+                role.urn,
+            );
+        const assignments = args.resources.filter(
+            (r) => r.type === T.policyAssignment && r.props.policyDefinitionId === ALLOWED_LOCATIONS_POLICY,
+        );
+        for (const group of args.resources.filter((r) => r.type === T.resourceGroup && residencyOf(r))) {
+            const residency = residencyOf(group);
+            const assignment = assignments.find((a) => String(a.props.scope).includes(String(group.props.name ?? group.name)));
+            const allowed: string[] = assignment?.props.parameters?.listOfAllowedLocations?.value ?? [];
+            const outside = allowed.filter((location) => residencyOfRegion(location) !== residency);
+            if (!assignment)
+                report(
+                    `${describe(group)} has no "Allowed locations" assignment, so Azure would accept a resource of the cell in any region. Create the cell's AzureResidencyGuardrails on it.`,
+                    group.urn,
+                );
+            else if (outside.length > 0)
+                report(
+                    `${describe(group)} allows ${outside.join(", ")}, outside residency ${residency}. Allow only ${regionsOf(residency!, "azure").join(", ")}.`,
+                    group.urn,
+                );
+        }
+    },
+});
+
 export const RESIDENCY_POLICIES = [
+    residencyGuardrails,
     routerWithinResidency,
     residencyRegion,
     residencyPerProvider,

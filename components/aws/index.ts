@@ -16,6 +16,7 @@ import { EksCluster } from "./eksCluster";
 import { MskKafka } from "./mskKafka";
 import { AwsNetwork } from "./network";
 import { RdsPostgres } from "./rdsPostgres";
+import { ResidencyBoundary } from "./residencyBoundary";
 import { S3ObjectStore } from "./s3ObjectStore";
 
 /** The apps that reach Kafka, as the cell's Kafka grants name them. */
@@ -26,7 +27,8 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
         const provider = new AwsProvider(`${cell.id}-aws`, cellProviderArgs(cell.region), { parent });
-        const opts = { parent, providers: [provider] };
+        const boundary = new ResidencyBoundary(`${cell.id}-residency-boundary`, { context }, { parent, providers: [provider] });
+        const opts = { parent, providers: [provider], transformations: [boundary.transformation()] };
 
         const { key, accountId } = cellKey(context, { parent, provider });
         const audit = new AwsAuditTrail(`${cell.id}-audit`, { context, key, accountId }, opts);

@@ -10,6 +10,7 @@ import { BlobObjectStore } from "./blobObjectStore";
 import { EventHubsKafka } from "./eventHubsKafka";
 import { FlexiblePostgres } from "./flexiblePostgres";
 import { AzureNetwork } from "./network";
+import { AzureResidencyGuardrails } from "./residencyGuardrails";
 import { STORAGE_BLOB_DATA_CONTRIBUTOR, WorkloadIdentity } from "./workloadIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 
@@ -20,6 +21,7 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
         const opts = { parent };
         const group = new resources.ResourceGroup(`${cell.id}-rg`, { location: cell.region, tags: labels.tags }, opts);
         const resourceGroupName = group.name;
+        new AzureResidencyGuardrails(`${cell.id}-residency`, { context, resourceGroupId: group.id }, opts);
 
         const audit = new AzureAuditTrail(`${cell.id}-audit`, { context, resourceGroupName }, opts);
         const network = new AzureNetwork(`${cell.id}-network`, { context, resourceGroupName, audit }, opts);

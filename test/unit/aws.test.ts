@@ -3,6 +3,7 @@ import type { CellContext } from "../../components/platform";
 import { CLUSTER_ADMIN_POLICY, DEFAULT_STORAGE_CLASS, EBS_CSI_SERVICE_ACCOUNT } from "../../components/aws/eksCluster";
 import { AWS_INSTANCE_TYPES } from "../../components/aws/sizing";
 import { CELL_SHAPES } from "../../model/sizing";
+import { regionsOf } from "../../model/residency";
 import {
     CLICKHOUSE_INSTALLATION,
     KEEPER_INSTALLATION,
@@ -28,6 +29,29 @@ describe.each([
         run = await singleCellStack(cell, environment);
     });
     const key = () => `arn:aws:mock:::cell-1-key`;
+
+    test("bounds every IAM role of the cell by its residency: other regions and copies elsewhere denied, global services reachable", () => {
+        const boundary = named(run, "cell-1-residency-boundary-policy");
+        const document = JSON.parse(boundary.inputs.policy);
+        const statement = (sid: string) => document.Statement.find((s: ResourceProps) => s.Sid === sid);
+        expect(statement("WithinTheBoundary")).toMatchObject({ Effect: "Allow", Action: "*", Resource: "*" });
+        expect(statement("DenyRegionsOutsideResidency")).toMatchObject({
+            Effect: "Deny",
+            NotAction: expect.arrayContaining(["iam:*", "sts:*", "route53:*"]),
+            Condition: { StringNotEquals: { "aws:RequestedRegion": [...regionsOf("eu", "aws")] } },
+        });
+        expect(statement("DenyCopiesToOtherRegions").Action).toEqual(
+            expect.arrayContaining([
+                "s3:PutReplicationConfiguration",
+                "rds:StartDBInstanceAutomatedBackupsReplication",
+                "kafka:CreateReplicator",
+            ]),
+        );
+        expect(boundary.state.arn).toMatch(/^arn:aws:/);
+        const roles = ofType(run, "aws:iam/role:Role");
+        expect(roles.length).toBeGreaterThanOrEqual(5);
+        for (const role of roles) expect([role.name, role.inputs.permissionsBoundary]).toEqual([role.name, boundary.state.arn]);
+    });
 
     test("uses a provider pinned to the cell's region", () => {
         expect(single(run, "pulumi:providers:aws").inputs.region).toBe("eu-central-1");

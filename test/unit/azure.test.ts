@@ -16,6 +16,9 @@ import {
 import { NETWORK_WATCHER_GROUP } from "../../components/azure/auditTrail";
 import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../components/azure/workloadIdentity";
 import type { ResourceProps } from "../../model/resourceProps";
+import { GEO_REDUNDANT_SKUS } from "../../components/azure/residencyGuardrails";
+import { ALLOWED_LOCATIONS_POLICY } from "../../model/guardrails";
+import { regionsOf } from "../../model/residency";
 
 const cell = { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" };
 /** The cell's ranges: derived from its id, "cell-1", as no cidr is configured. */
@@ -35,6 +38,32 @@ describe.each([
         const located = run.resources.filter((r) => r.type.startsWith("azure-native:") && r.inputs.location !== undefined);
         const regions = new Set(located.filter((r) => !r.type.startsWith("azure-native:privatedns:")).map((r) => r.inputs.location));
         expect([...regions]).toEqual(["westeurope"]);
+    });
+
+    test("has Azure refuse, on its resource group, any resource outside the residency and any storage replicated to another region", () => {
+        const group = single(run, "azure-native:resources:ResourceGroup");
+        const assignments = ofType(run, "azure-native:authorization:PolicyAssignment");
+        expect(assignments.map((a) => a.inputs.scope)).toEqual([group.id, group.id]);
+        const locations = assignments.find((a) => a.inputs.policyDefinitionId === ALLOWED_LOCATIONS_POLICY)!;
+        expect(locations.inputs).toMatchObject({
+            enforcementMode: "Default",
+            parameters: { listOfAllowedLocations: { value: [...regionsOf("eu", "azure")] } },
+        });
+        const definition = single(run, "azure-native:authorization:PolicyDefinition");
+        expect(definition.inputs).toMatchObject({ policyType: "Custom", mode: "Indexed" });
+        expect(definition.inputs.policyRule).toEqual({
+            if: {
+                allOf: [
+                    { field: "type", equals: "Microsoft.Storage/storageAccounts" },
+                    { field: "Microsoft.Storage/storageAccounts/sku.name", in: GEO_REDUNDANT_SKUS },
+                ],
+            },
+            then: { effect: "deny" },
+        });
+        expect(assignments.some((a) => a.inputs.policyDefinitionId === definition.id)).toBe(true);
+        // The cell's own accounts pass it.
+        for (const account of ofType(run, "azure-native:storage:StorageAccount"))
+            expect(GEO_REDUNDANT_SKUS).not.toContain(account.inputs.sku.name);
     });
 
     test("keeps an audit trail in its region: the services' diagnostic logs in a workspace, the VNet's flows in a closed account", () => {

@@ -4,6 +4,8 @@ import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } fro
 import { PackConfig, packConfigOf, runPolicies } from "../../policies/check/engine";
 import { POLICIES } from "../../policies/pack";
 import { T } from "../../policies/types";
+import { residencyBoundaryDocument } from "../../components/aws/residencyBoundary";
+import { ALLOWED_LOCATIONS_POLICY } from "../../model/guardrails";
 import { pinnedVersionsOf, supportedVersionsPolicies } from "../../policies/versions";
 import { imageOf, VERSIONS } from "../../model/versions";
 import { MockedResource, ProgramRun, runStackFile, stackConfig, stackNames } from "../support/harness";
@@ -667,6 +669,42 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         fail: routerDeployment("eu", "eu", { "eu-1": "eu", "us-1": "us" }),
         message:
             /Deployment "router", the router of residency eu, routes to another residency: cell us-1\. A router holds only its own residency's cells and tenants/,
+    },
+    "residency-guardrails": {
+        pass: [
+            resource(T.iamPolicy, "boundary", {
+                arn: "arn:aws:iam::123456789012:policy/boundary",
+                policy: JSON.stringify(residencyBoundaryDocument("eu")),
+            }),
+            resource(T.iamRole, "r", { permissionsBoundary: "arn:aws:iam::123456789012:policy/boundary" }),
+        ],
+        fail: [
+            resource(T.iamPolicy, "boundary", {
+                arn: "arn:aws:iam::123456789012:policy/boundary",
+                policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }),
+            }),
+            resource(T.iamRole, "r", { permissionsBoundary: "arn:aws:iam::123456789012:policy/boundary" }),
+        ],
+        message: /Role "r" is not bounded to its residency's regions\. Create it within an AWS cell/,
+    },
+    "residency-guardrails (azure)": {
+        pass: [
+            resource(T.resourceGroup, "eu-1-rg", { name: "eu-1-rg", tags: tags("eu") }),
+            resource(T.policyAssignment, "a", {
+                scope: "/subscriptions/s/resourceGroups/eu-1-rg",
+                policyDefinitionId: ALLOWED_LOCATIONS_POLICY,
+                parameters: { listOfAllowedLocations: { value: ["westeurope", "northeurope"] } },
+            }),
+        ],
+        fail: [
+            resource(T.resourceGroup, "eu-1-rg", { name: "eu-1-rg", tags: tags("eu") }),
+            resource(T.policyAssignment, "a", {
+                scope: "/subscriptions/s/resourceGroups/eu-1-rg",
+                policyDefinitionId: ALLOWED_LOCATIONS_POLICY,
+                parameters: { listOfAllowedLocations: { value: ["westeurope", "eastus"] } },
+            }),
+        ],
+        message: /ResourceGroup "eu-1-rg" allows eastus, outside residency eu\. Allow only /,
     },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],

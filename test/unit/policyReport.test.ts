@@ -217,7 +217,7 @@ describe("the policy pack's config files", () => {
         } as unknown as PackConfig;
         expect(configProblems("x.json", config)).toEqual([
             expect.stringMatching(
-                /^x\.json: "no-such-policy" is no policy of the pack; policies: router-within-residency, residency-region, /,
+                /^x\.json: "no-such-policy" is no policy of the pack; policies: residency-guardrails, router-within-residency, /,
             ),
             "x.json: multi-az must be equal to one of the allowed values (advisory, mandatory, remediate, disabled)",
             'x.json: allowed-instance-types must NOT have additional properties: "colour" is no setting of allowed-instance-types',
