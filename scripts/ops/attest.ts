@@ -11,6 +11,7 @@ import { Refusal } from "./environment";
 import type { CellOutputs } from "./keys";
 import { stackPlacing } from "./keys";
 import { ANALYTICS_TABLES } from "./tenantData";
+import { nameOfUrn, typeOfUrn } from "./urns";
 import { openStack } from "./workspace";
 
 /** One store that can hold the tenant's data, as the deployed state and the store itself show it. */
@@ -85,9 +86,6 @@ const STORE_TYPES: Record<StoreEvidence["store"], string[]> = {
     ],
 };
 
-const typeOf = (urn: string) => urn.split("::")[2].split("$").at(-1)!;
-const nameOf = (urn: string) => urn.split("::").at(-1)!;
-
 /**
  * A signed residency attestation of one tenant: every store that can hold its data, with its region, encryption,
  * replication and exposure read from the deployed state (not the stack file), what it holds there; its routing; the
@@ -122,7 +120,7 @@ export async function attest(projectDir: string, env: string, tenant: string, sa
     const reasons = [
         ...stores
             .filter((s) => s.region.residency !== residency)
-            .map((s) => `${s.store} ${nameOf(s.resource)} is in ${s.region.value}, outside residency ${residency}`),
+            .map((s) => `${s.store} ${nameOfUrn(s.resource)} is in ${s.region.value}, outside residency ${residency}`),
         ...elsewhere
             .filter((e) => e.hits > 0)
             .map((e) => `${e.hits} hit(s) for ${tenant} in the ${e.store} of cell ${e.cell} (${e.residency})`),
@@ -165,7 +163,8 @@ async function deployedResources(stack: Stack): Promise<StateResource[]> {
 }
 
 function cellOfResource(byUrn: Map<string, StateResource>, urn: string): string | undefined {
-    for (let at: string | undefined = urn; at; at = byUrn.get(at)?.parent) if (typeOf(at) === "cellplane:index:Cell") return nameOf(at);
+    for (let at: string | undefined = urn; at; at = byUrn.get(at)?.parent)
+        if (typeOfUrn(at) === "cellplane:index:Cell") return nameOfUrn(at);
     return undefined;
 }
 
@@ -314,16 +313,16 @@ async function searchCell(id: string, cell: CellOutputs, tenant: string): Promis
 function asPolicySubjects(resources: StateResource[]): MockedResource[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     return resources
-        .filter((r) => typeOf(r.urn) !== "pulumi:pulumi:Stack")
+        .filter((r) => typeOfUrn(r.urn) !== "pulumi:pulumi:Stack")
         .map((r) => ({
             urn: r.urn,
             engineUrn: r.urn,
             type: r.type,
-            name: nameOf(r.urn),
+            name: nameOfUrn(r.urn),
             id: r.custom ? "deployed" : undefined,
             inputs: r.inputs ?? {},
             state: r.outputs ?? {},
-            parent: r.parent && typeOf(r.parent) !== "pulumi:pulumi:Stack" ? r.parent : undefined,
+            parent: r.parent && typeOfUrn(r.parent) !== "pulumi:pulumi:Stack" ? r.parent : undefined,
             protect: r.protect ?? false,
             provider: r.provider,
             ancestors: [],

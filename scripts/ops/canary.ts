@@ -56,20 +56,28 @@ export async function canaryChecks(cell: string, outputs: CellOutputs, router: R
     return checks;
 }
 
-/** The canary's derived key, stored in the cell's Postgres: the probe's proof that Postgres answers and takes writes. */
-async function installKey(outputs: CellOutputs, key: string): Promise<HealthCheck> {
+async function withPostgres<T>(outputs: CellOutputs, run: (pool: Pool) => Promise<T>): Promise<T> {
     const pool = new Pool({ ...postgresConfigOf(outputs), max: 1, connectionTimeoutMillis: 5_000 });
     try {
-        await migrate(pool);
-        await installApiKey(pool, key);
+        return await run(pool);
+    } finally {
+        await pool.end();
+    }
+}
+
+/** The canary's derived key, stored in the cell's Postgres: the probe's proof that Postgres answers and takes writes. */
+async function installKey(outputs: CellOutputs, key: string): Promise<HealthCheck> {
+    try {
+        await withPostgres(outputs, async (pool) => {
+            await migrate(pool);
+            await installApiKey(pool, key);
+        });
         return { name: "postgres", verdict: "green", detail: "answers and stores the canary's key" };
     } catch (error) {
         return red(
             "postgres",
             `does not answer at ${outputs.endpoints.postgres.host}:${outputs.endpoints.postgres.port}: ${(error as Error).message}`,
         );
-    } finally {
-        await pool.end();
     }
 }
 
@@ -153,7 +161,7 @@ async function visibleIn(outputs: CellOutputs, event: AnalyticsEvent, sentAt: nu
     }
 }
 
-/** An export of the canary's day, run by the cell and found in its bucket; the files are deleted once found. */
+/** An export of the canary's day, run by the cell and found in its bucket; its files and job are deleted once found. */
 async function exported(outputs: CellOutputs, api: ReturnType<typeof routerApi>, day: string): Promise<HealthCheck> {
     const started = Date.now();
     try {
@@ -169,7 +177,11 @@ async function exported(outputs: CellOutputs, api: ReturnType<typeof routerApi>,
                         "exported",
                         `export job ${id} succeeded, but its files are not in bucket ${outputs.endpoints.bucket}: ${job.files}`,
                     );
+                // A probe a minute would leave 1,440 files and jobs a day: it takes its own away once checked.
                 for (const file of job.files!) await files.deleteAll(file);
+                await withPostgres(outputs, (pool) =>
+                    pool.query("DELETE FROM cellplane.export_jobs WHERE id = $1 AND tenant_id LIKE 'canary-%'", [id]),
+                );
                 return {
                     name: "exported",
                     verdict: "green",

@@ -8,6 +8,7 @@ import { cellHealth, CellHealth } from "./health";
 import type { CellOutputs } from "./keys";
 import { refusalOf, StatefulChange, statefulChangeOf } from "./plan";
 import { writeRoutingFile } from "./reconcile";
+import { nameOfUrn, typeOfUrn } from "./urns";
 import { openStack } from "./workspace";
 import { defaultStateHome } from "../../stacks/stateHome";
 
@@ -61,9 +62,6 @@ const SHARED = "shared";
 const CELL_TYPE = "cellplane:index:Cell";
 const ROUTER_TYPE = "cellplane:index:Router";
 
-const typeOf = (urn: string) => urn.split("::")[2].split("$").at(-1)!;
-const nameOf = (urn: string) => urn.split("::").at(-1)!;
-
 /** One resource of the preview: whether it changes, and its parent, to find the cell or router that owns it. */
 interface PreviewStep {
     urn: string;
@@ -94,14 +92,14 @@ async function previewByOwner(stack: Stack, allowed: ReadonlySet<string>) {
     });
     const ownerOf = (urn: string): string => {
         for (let at: string | undefined = urn; at; at = steps.get(at)?.parent) {
-            if (typeOf(at) === ROUTER_TYPE) return ROUTERS;
-            if (typeOf(at) === CELL_TYPE) return nameOf(at);
+            if (typeOfUrn(at) === ROUTER_TYPE) return ROUTERS;
+            if (typeOfUrn(at) === CELL_TYPE) return nameOfUrn(at);
         }
         return SHARED;
     };
     const owners = new Map<string, { urns: string[]; changes: boolean }>();
     for (const step of steps.values()) {
-        if (typeOf(step.urn) === "pulumi:pulumi:Stack") continue;
+        if (typeOfUrn(step.urn) === "pulumi:pulumi:Stack") continue;
         const owner = ownerOf(step.urn);
         const entry = owners.get(owner) ?? { urns: [], changes: false };
         entry.urns.push(step.urn);
