@@ -503,7 +503,7 @@ program
             sampleMs: o.sample * 1000,
             allowReplace: new Set<string>(o.allowReplace),
             resume: Boolean(o.resume),
-            say: o.json ? () => {} : (line) => console.error(line),
+            say: progressUnless(o.json),
         };
         const results = [];
         for (const stack of stacksOf(project(), o.env)) {

@@ -80,18 +80,17 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
     const key = bearerKey(request);
     const claimed = claimedTenant(key);
     const { CELL_ID, TENANTS, ROUTER_URLS } = options.config;
-    const home = claimed !== undefined && Object.hasOwn(TENANTS, claimed) ? TENANTS[claimed].cell : undefined;
-    if (claimed !== undefined && home !== undefined && home !== CELL_ID) {
-        // Another cell's tenant (a router's table older than a move): its key lives there, so send it to that cell's
-        // router before reading anything it sent.
+    /** 421: the tenant's requests belong to `cell`, through the router that serves it. */
+    const misdirected = (cell: string, why: string) => {
         options.onRefused?.("misdirected");
-        reply.code(421).send({
-            error: `tenant ${claimed} lives on cell ${home}, not ${CELL_ID}; send its requests to ${ROUTER_URLS[home]}`,
-            cell: home,
-            router: ROUTER_URLS[home],
-        });
+        reply.code(421).send({ error: `${why}; send its requests to ${ROUTER_URLS[cell]}`, cell, router: ROUTER_URLS[cell] });
         return undefined;
-    }
+    };
+    const home = claimed !== undefined && Object.hasOwn(TENANTS, claimed) ? TENANTS[claimed].cell : undefined;
+    // Another cell's tenant (a router's table older than a move): its key lives there, so send it to that cell's
+    // router before reading anything it sent.
+    if (claimed !== undefined && home !== undefined && home !== CELL_ID)
+        return misdirected(home, `tenant ${claimed} lives on cell ${home}, not ${CELL_ID}`);
     const owner = home === undefined ? undefined : await options.keys.ownerOf(key);
     if (owner === undefined) {
         options.onRefused?.("unauthorized");
@@ -99,15 +98,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, option
         return undefined;
     }
     const { tenant, move } = owner;
-    if (move?.state === "departed") {
-        options.onRefused?.("misdirected");
-        reply.code(421).send({
-            error: `tenant ${tenant} has moved to cell ${move.otherCell}; send its requests to ${ROUTER_URLS[move.otherCell]}`,
-            cell: move.otherCell,
-            router: ROUTER_URLS[move.otherCell],
-        });
-        return undefined;
-    }
+    if (move?.state === "departed") return misdirected(move.otherCell, `tenant ${tenant} has moved to cell ${move.otherCell}`);
     if (move && !READS.has(request.method)) {
         // The fence of a move: nothing the tenant writes may land between the copy and the switch of its routing.
         reply

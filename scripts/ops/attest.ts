@@ -1,16 +1,15 @@
 import type { Stack } from "@pulumi/pulumi/automation";
-import { Pool } from "pg";
 import { attestationPrivateKey, Signed, signatureHolds, signReport } from "../../model/attestation";
 import { residencyOfRegion } from "../../model/residency";
 import { holdsData } from "../../model/stateful";
 import type { MockedResource } from "../../offline/runStack";
 import { packConfigOf, runPolicies } from "../../policies/check/engine";
-import { clickhouseOfCell, exportFilesOf, postgresConfigOf } from "./cellClients";
+import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
 import { driftOf } from "./drift";
 import { Refusal } from "./environment";
 import type { CellOutputs } from "./keys";
 import { stackPlacing } from "./keys";
-import { ANALYTICS_TABLES } from "./tenantData";
+import { ANALYTICS_TABLES, prefixOf, rowCountsOf, TENANT_ROWS } from "./tenantData";
 import { nameOfUrn, typeOfUrn } from "./urns";
 import { openStack } from "./workspace";
 
@@ -237,10 +236,9 @@ function publicAccessOf(store: StoreEvidence["store"], cell: CellOutputs, state:
 
 /** What the tenant holds in each store of its cell. */
 async function heldIn(cell: CellOutputs, tenant: string): Promise<Record<StoreEvidence["store"], string>> {
-    const pool = new Pool({ ...postgresConfigOf(cell), max: 1 });
     const clickhouse = clickhouseOfCell(cell);
     try {
-        const rows = await postgresHits(pool, tenant);
+        const rows = await postgresHits(cell, tenant);
         const months = await (
             await clickhouse.query({
                 query: "SELECT DISTINCT toString(toYYYYMM(_partition_date)) AS month FROM analytics.events WHERE org_id = {org:String} ORDER BY month",
@@ -248,40 +246,27 @@ async function heldIn(cell: CellOutputs, tenant: string): Promise<Record<StoreEv
                 format: "JSONEachRow",
             })
         ).json<{ month: string }>();
-        const objects = (await exportFilesOf(cell).list(`tenant=${tenant}/`)).length;
+        const objects = (await exportFilesOf(cell).list(prefixOf(tenant))).length;
         return {
             postgres: `${rows} rows (API keys, export schedules and jobs)`,
             kafka: `its events in topic events until the consumer stores them (retention: the topic's)`,
             clickhouse: `partitions (${tenant}, ${months.map((m) => m.month).join(", ") || "none"}) of analytics.events and its rollups`,
-            objects: `${objects} exported files under tenant=${tenant}/ in bucket ${cell.endpoints.bucket}`,
+            objects: `${objects} exported files under ${prefixOf(tenant)} in bucket ${cell.endpoints.bucket}`,
         };
     } finally {
-        await Promise.all([pool.end(), clickhouse.close()]);
+        await clickhouse.close();
     }
 }
 
-const TENANT_ROWS = [
-    ["api_keys", "org_id"],
-    ["export_schedules", "tenant_id"],
-    ["export_jobs", "tenant_id"],
-    ["quota_buckets", "org_id"],
-] as const;
-
-async function postgresHits(pool: Pool, tenant: string): Promise<number> {
-    let hits = 0;
-    for (const [table, column] of TENANT_ROWS) {
-        const { rows } = await pool
-            .query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE ${column} = $1`, [tenant])
-            .catch(() => ({ rows: [{ n: 0 }] }));
-        hits += rows[0].n;
-    }
-    return hits;
+/** The tenant's rows in a cell's Postgres, read without touching its schema. */
+async function postgresHits(cell: CellOutputs, tenant: string): Promise<number> {
+    const counts = await withCellPostgres(cell, (pool) => rowCountsOf(pool, tenant), { migrate: false });
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
 /** Every store of a cell of another residency, searched for the tenant: rows, events and any object whose name has its id. */
 async function searchCell(id: string, cell: CellOutputs, tenant: string): Promise<ElsewhereSearch[]> {
     const base = { cell: id, residency: cell.residency };
-    const pool = new Pool({ ...postgresConfigOf(cell), max: 1 });
     const clickhouse = clickhouseOfCell(cell);
     try {
         let events = 0;
@@ -298,14 +283,14 @@ async function searchCell(id: string, cell: CellOutputs, tenant: string): Promis
             {
                 ...base,
                 store: "postgres",
-                hits: await postgresHits(pool, tenant),
+                hits: await postgresHits(cell, tenant),
                 searched: TENANT_ROWS.map(([t]) => `cellplane.${t}`).join(", "),
             },
             { ...base, store: "clickhouse", hits: events, searched: ANALYTICS_TABLES.map((t) => `analytics.${t}`).join(", ") },
             { ...base, store: "objects", hits: objects, searched: `every object name in bucket ${cell.endpoints.bucket}` },
         ];
     } finally {
-        await Promise.all([pool.end(), clickhouse.close()]);
+        await clickhouse.close();
     }
 }
 

@@ -1,10 +1,9 @@
-import { Pool } from "pg";
+import type { Pool } from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { installApiKey } from "../../apps/shared/apiKeys";
 import type { AnalyticsEvent } from "../../apps/shared/events";
-import { migrate } from "../../apps/shared/migrations";
 import { canaryKeyOf, canaryTenantOf } from "../../model/canary";
-import { clickhouseOfCell, exportFilesOf, postgresConfigOf } from "./cellClients";
+import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
 import type { HealthCheck } from "./health";
 import { fetchTrusting } from "./https";
 import type { CellOutputs } from "./keys";
@@ -56,22 +55,14 @@ export async function canaryChecks(cell: string, outputs: CellOutputs, router: R
     return checks;
 }
 
-async function withPostgres<T>(outputs: CellOutputs, run: (pool: Pool) => Promise<T>): Promise<T> {
-    const pool = new Pool({ ...postgresConfigOf(outputs), max: 1, connectionTimeoutMillis: 5_000 });
-    try {
-        return await run(pool);
-    } finally {
-        await pool.end();
-    }
-}
+/** The probe's own Postgres connection: one that does not answer in 5 s is a red check, not a hung probe. */
+const withPostgres = <T>(outputs: CellOutputs, run: (pool: Pool) => Promise<T>) =>
+    withCellPostgres(outputs, run, { connectTimeoutMs: 5_000 });
 
 /** The canary's derived key, stored in the cell's Postgres: the probe's proof that Postgres answers and takes writes. */
 async function installKey(outputs: CellOutputs, key: string): Promise<HealthCheck> {
     try {
-        await withPostgres(outputs, async (pool) => {
-            await migrate(pool);
-            await installApiKey(pool, key);
-        });
+        await withPostgres(outputs, (pool) => installApiKey(pool, key));
         return { name: "postgres", verdict: "green", detail: "answers and stores the canary's key" };
     } catch (error) {
         return red(

@@ -12,13 +12,32 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { KafkaClients, scramAccess } from "../../apps/shared/kafka";
 import { blobService } from "../../components/local/blobContainers";
 import * as https from "https";
-import type { PoolConfig } from "pg";
+import { Pool, PoolConfig } from "pg";
+import { migrate } from "../../apps/shared/migrations";
 import type { CellOutputs } from "./keys";
 
 /** The cell's Postgres as `pg` takes it, as the stack's owner, verified against the cell's CA where it has one. */
 export function postgresConfigOf({ endpoints: { postgres }, credentials }: CellOutputs): PoolConfig {
     const { ca, ...address } = postgres;
     return { ...address, password: credentials.postgresPassword, ssl: ca ? { ca } : false };
+}
+
+/**
+ * Runs `run` against the cell's Postgres on a connection of its own, closed after. The schema is brought up to date
+ * first unless `migrate` is false (a search of another residency's cell only reads).
+ */
+export async function withCellPostgres<T>(
+    cell: CellOutputs,
+    run: (pool: Pool) => Promise<T>,
+    { migrate: upToDate = true, connectTimeoutMs }: { migrate?: boolean; connectTimeoutMs?: number } = {},
+): Promise<T> {
+    const pool = new Pool({ ...postgresConfigOf(cell), max: 1, connectionTimeoutMillis: connectTimeoutMs });
+    try {
+        if (upToDate) await migrate(pool);
+        return await run(pool);
+    } finally {
+        await pool.end();
+    }
 }
 
 /** The cell's ClickHouse as its admin (or with another `password`, to be refused). */

@@ -1,3 +1,4 @@
+import type { OutputMap } from "@pulumi/pulumi/automation";
 import { partitionLags } from "../../apps/ingest/consumer";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import { canaryChecks, RouterAccess } from "./canary";
@@ -114,18 +115,23 @@ async function partitions(outputs: CellOutputs, sampleMs: number): Promise<Healt
     }
 }
 
+/** A deployed cell to probe: its id, its outputs, and the router its canary comes in through. */
+export type ProbeTarget = [string, CellOutputs, RouterAccess];
+
+/** Every deployed cell of a stack's outputs, each with its residency's router. */
+export function probeTargetsOf(outputs: OutputMap): ProbeTarget[] {
+    const deployed: Record<string, CellOutputs> = outputs.cells?.value ?? {};
+    const routers: Record<string, { cell: string; url: string }> = outputs.routers?.value ?? {};
+    return Object.entries(deployed).map(([id, cell]) => {
+        const router = routers[cell.residency];
+        return [id, cell, { url: router?.url, ca: deployed[router?.cell]?.endpoints.appCa }];
+    });
+}
+
 /** Every deployed cell of the environment (or the one named), checked at once, worst first. */
 export async function environmentHealth(projectDir: string, env: string, sampleMs: number, only?: string): Promise<CellHealth[]> {
-    const cells: [string, CellOutputs, RouterAccess][] = [];
-    for (const stack of stacksOf(projectDir, env)) {
-        const outputs = await (await openStack(projectDir, env, stack)).outputs();
-        const deployed: Record<string, CellOutputs> = outputs.cells?.value ?? {};
-        const routers: Record<string, { cell: string; url: string }> = outputs.routers?.value ?? {};
-        for (const [id, cell] of Object.entries(deployed)) {
-            const router = routers[cell.residency];
-            cells.push([id, cell, { url: router?.url, ca: deployed[router?.cell]?.endpoints.appCa }]);
-        }
-    }
+    const cells: ProbeTarget[] = [];
+    for (const stack of stacksOf(projectDir, env)) cells.push(...probeTargetsOf(await (await openStack(projectDir, env, stack)).outputs()));
     const chosen = only === undefined ? cells : cells.filter(([id]) => id === only);
     if (chosen.length === 0)
         throw new Refusal(

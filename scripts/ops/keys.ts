@@ -1,11 +1,10 @@
-import { Pool } from "pg";
+import type { Pool } from "pg";
 import type { CellCredentials, CellEndpoints } from "../../components/cell";
 import { createApiKey, revokeApiKey } from "../../apps/shared/apiKeys";
-import { migrate } from "../../apps/shared/migrations";
 import { Refusal, stacksOf } from "./environment";
 import { StackFile } from "./stackFile";
 import { openStack } from "./workspace";
-import { postgresConfigOf } from "./cellClients";
+import { withCellPostgres } from "./cellClients";
 
 /** Where a deployed tenant lives: its stack, its cell and that cell's outputs (secrets included), and its router. */
 export interface TenantHome {
@@ -67,13 +66,7 @@ export async function withTenantPostgres<T>(
     const home = await tenantHome(projectDir, env, tenant);
     if (!home)
         throw new Refusal(`tenant ${tenant} is placed in its stack file but not yet deployed: run cellplane reconcile --env ${env} first`);
-    const pool = new Pool({ ...postgresConfigOf(home.outputs), max: 1 });
-    try {
-        await migrate(pool);
-        return await fn(pool, home);
-    } finally {
-        await pool.end();
-    }
+    return withCellPostgres(home.outputs, (pool) => fn(pool, home));
 }
 
 /** A new API key for the tenant, stored hashed in its own cell's Postgres; the key itself is only in the answer. */

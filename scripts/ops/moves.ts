@@ -1,20 +1,19 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
-import { migrate } from "../../apps/shared/migrations";
 import type { MoveState } from "../../apps/shared/tenantMoves";
 import { defaultStateHome } from "../../stacks/stateHome";
-import { clickhouseOfCell, exportFilesOf, postgresConfigOf } from "./cellClients";
+import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
 import { Refusal, stacksOf } from "./environment";
 import type { CellOutputs } from "./keys";
 import { stackPlacing, tenantHome } from "./keys";
 import { writeRoutingFile } from "./reconcile";
 import { ownersOf, ROUTERS } from "./rollout";
 import { StackFile, writeDurably } from "./stackFile";
-import { ANALYTICS_TABLES, deleteTenantData, drained, prefixOf } from "./tenantData";
+import { deleteTenantData, deleteTenantEvents, drained, prefixOf, rowCountsOf, TENANT_ROWS } from "./tenantData";
 import { moveTenant } from "./tenants";
 import { openStack } from "./workspace";
 
@@ -48,11 +47,7 @@ export interface MoveJournal {
 }
 
 /** The tenant's rows in the cell's Postgres that move with it, parents first. Quota buckets are rate state and start afresh. */
-const MOVED_ROWS = [
-    ["api_keys", "org_id"],
-    ["export_schedules", "tenant_id"],
-    ["export_jobs", "tenant_id"],
-] as const;
+const MOVED_ROWS = TENANT_ROWS.filter(([table]) => table !== "quota_buckets");
 
 const JSONB = 3802;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -102,13 +97,13 @@ export async function executeMove(
     };
 
     await step("fence", `${journal.from} and ${journal.to} refuse ${tenant}'s writes`, async () => {
-        await withPool(source, (pool) => setMove(pool, tenant, "departing", journal.to));
-        await withPool(target, (pool) => setMove(pool, tenant, "arriving", journal.from));
+        await withCellPostgres(source, (pool) => setMove(pool, tenant, "departing", journal.to));
+        await withCellPostgres(target, (pool) => setMove(pool, tenant, "arriving", journal.from));
         await sleep(KEY_CACHE_TTL_MS + SERVER_TIMEOUTS.requestTimeoutMs);
     });
     await step("drain", `${journal.from}'s consumer stores what Kafka holds; running exports finish`, async () => {
         await drained({ cell: journal.from, outputs: source });
-        await withPool(source, (pool) => exportsSettled(pool, tenant));
+        await withCellPostgres(source, (pool) => exportsSettled(pool, tenant));
     });
     await step("clone", `copying ${tenant}'s rows, events and files to ${journal.to}`, async () => {
         await withPools(source, target, (from, into) => copyRows(from, into, tenant));
@@ -140,8 +135,8 @@ export async function executeMove(
         const owners = await ownersOf(stack);
         const targets = [journal.from, journal.to, ROUTERS].flatMap((owner) => owners.get(owner)?.urns ?? []);
         await stack.up({ target: targets, onOutput: (out) => o.say(out.trimEnd()) });
-        await withPool(target, (pool) => pool.query("DELETE FROM cellplane.tenant_moves WHERE org_id = $1", [tenant]));
-        await withPool(source, (pool) => setMove(pool, tenant, "departed", journal.to));
+        await withCellPostgres(target, (pool) => pool.query("DELETE FROM cellplane.tenant_moves WHERE org_id = $1", [tenant]));
+        await withCellPostgres(source, (pool) => setMove(pool, tenant, "departed", journal.to));
         writeRoutingFile(env, journal.stack, await stack.outputs());
         await sleep(KEY_CACHE_TTL_MS);
     });
@@ -154,7 +149,7 @@ export async function executeMove(
         if (changed.length > 0) throw new Error(`${journal.from} changed after the fence: ${changed.join("; ")}. Nothing was deleted`);
         const lost = missingOf(journal.snapshot!, copy);
         if (lost.length > 0) throw new Error(`${journal.to} lost part of the copy: ${lost.join("; ")}. Nothing was deleted`);
-        await withPool(source, async (pool) => {
+        await withCellPostgres(source, async (pool) => {
             await revokeTenantKeys(pool, tenant);
             await deleteTenantData({ outputs: source }, pool, tenant, (line) => o.say(`  ${line}`));
             await pool.query("DELETE FROM cellplane.api_keys WHERE org_id = $1", [tenant]);
@@ -188,18 +183,8 @@ async function startOrResume(projectDir: string, env: string, tenant: string, to
     return fresh;
 }
 
-async function withPool<T>(cell: CellOutputs, run: (pool: Pool) => Promise<T>): Promise<T> {
-    const pool = new Pool({ ...postgresConfigOf(cell), max: 1 });
-    try {
-        await migrate(pool);
-        return await run(pool);
-    } finally {
-        await pool.end();
-    }
-}
-
 const withPools = <T>(a: CellOutputs, b: CellOutputs, run: (a: Pool, b: Pool) => Promise<T>) =>
-    withPool(a, (first) => withPool(b, (second) => run(first, second)));
+    withCellPostgres(a, (first) => withCellPostgres(b, (second) => run(first, second)));
 
 async function setMove(pool: Pool, tenant: string, state: MoveState, otherCell: string): Promise<void> {
     await pool.query(
@@ -260,11 +245,7 @@ async function copyTable(from: Pool, into: PoolClient, table: string, column: st
 async function copyEvents(source: CellOutputs, target: CellOutputs, tenant: string): Promise<number> {
     const [from, into] = [clickhouseOfCell(source), clickhouseOfCell(target)];
     try {
-        for (const table of ANALYTICS_TABLES)
-            await into.command({
-                query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = {org:String} SETTINGS mutations_sync = 1`,
-                query_params: { org: tenant },
-            });
+        await deleteTenantEvents(into, tenant);
         const rows = await from.exec({
             query: "SELECT * FROM analytics.events FINAL WHERE org_id = {org:String} FORMAT TabSeparated",
             query_params: { org: tenant },
@@ -297,14 +278,7 @@ async function copyFiles(source: CellOutputs, target: CellOutputs, tenant: strin
 
 /** What the tenant holds in a cell, with checksums of its events and files. */
 export async function snapshotOf(cell: CellOutputs, tenant: string): Promise<TenantSnapshot> {
-    const postgres = await withPool(cell, async (pool) => {
-        const counts: Record<string, number> = {};
-        for (const [table, column] of MOVED_ROWS)
-            counts[table] = (
-                await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE ${column} = $1`, [tenant])
-            ).rows[0].n;
-        return counts;
-    });
+    const postgres = await withCellPostgres(cell, (pool) => rowCountsOf(pool, tenant, MOVED_ROWS));
     const clickhouse = clickhouseOfCell(cell);
     try {
         const scalar = async <T>(query: string) =>

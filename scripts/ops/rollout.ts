@@ -4,8 +4,7 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { CellConfig, ValidStack } from "../../model/config";
 import { SIZES } from "../../model/sizing";
 import { Refusal } from "./environment";
-import { cellHealth, CellHealth } from "./health";
-import type { CellOutputs } from "./keys";
+import { cellHealth, CellHealth, probeTargetsOf } from "./health";
 import { refusalOf, StatefulChange, statefulChangeOf } from "./plan";
 import { writeRoutingFile } from "./reconcile";
 import { nameOfUrn, typeOfUrn } from "./urns";
@@ -274,17 +273,10 @@ async function gate(
     cells: string[],
     o: RolloutOptions,
 ): Promise<{ cell: string; check: string; detail: string } | undefined> {
-    const outputs = await stack.outputs();
-    const deployed: Record<string, CellOutputs> = outputs.cells.value;
-    const routers: Record<string, { cell: string; url: string }> = outputs.routers.value;
+    const targets = probeTargetsOf(await stack.outputs()).filter(([id]) => cells.includes(id));
     const until = Date.now() + o.bakeMs;
     do {
-        const health = await Promise.all(
-            cells.map((cell) => {
-                const router = routers[deployed[cell].residency];
-                return cellHealth(cell, deployed[cell], { url: router.url, ca: deployed[router.cell].endpoints.appCa }, o.sampleMs);
-            }),
-        );
+        const health = await Promise.all(targets.map(([id, outputs, router]) => cellHealth(id, outputs, router, o.sampleMs)));
         o.say(health.map(summaryOf).join("\n"));
         const sick = health.find((h) => h.verdict !== "green");
         if (sick) {

@@ -19,12 +19,29 @@ export const holdsData = (data: TenantData) => Object.values(data).some((n) => n
 
 /** The tables of a cell's analytics database that hold rows of a tenant (`org_id`). */
 export const ANALYTICS_TABLES = ["events", "event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"];
-/** The tenant's rows in the cell's Postgres (besides its API keys, which are revoked and kept as a record). */
-const POSTGRES_ROWS = [
-    ["export_jobs", "tenant_id"],
+/** The tables of a cell's Postgres that hold rows of a tenant, parents first, with each one's tenant column. */
+export const TENANT_ROWS = [
+    ["api_keys", "org_id"],
     ["export_schedules", "tenant_id"],
+    ["export_jobs", "tenant_id"],
     ["quota_buckets", "org_id"],
 ] as const;
+/** What a purge deletes from Postgres: all but the API keys, which are revoked and kept as a record. */
+const PURGED_ROWS = TENANT_ROWS.filter(([table]) => table !== "api_keys");
+
+/** The tenant's row count in each of `tables` of a cell's Postgres. */
+export async function rowCountsOf(
+    pool: Pool,
+    tenant: string,
+    tables: readonly (typeof TENANT_ROWS)[number][] = TENANT_ROWS,
+): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const [table, column] of tables)
+        counts[table] = (
+            await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE ${column} = $1`, [tenant])
+        ).rows[0].n;
+    return counts;
+}
 
 const clickhouseOf = (home: Pick<TenantHome, "outputs">) => clickhouseOfCell(home.outputs);
 export const prefixOf = (tenant: string) => `tenant=${tenant}/`;
@@ -99,6 +116,15 @@ export async function purgeTenant(home: TenantHome, pool: Pool, tenant: string, 
     await deleteTenantData(home, pool, tenant, say);
 }
 
+/** Deletes the tenant's events and all that the views derived from them (id index, rollups, key catalog). */
+export async function deleteTenantEvents(clickhouse: ClickHouseClient, tenant: string): Promise<void> {
+    for (const table of ANALYTICS_TABLES)
+        await clickhouse.command({
+            query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = {org:String} SETTINGS mutations_sync = 1`,
+            query_params: { org: tenant },
+        });
+}
+
 /** Deletes everything the tenant stored in its cell: ClickHouse rows, Postgres rows (not its keys) and exported objects. */
 export async function deleteTenantData(
     home: Pick<TenantHome, "outputs">,
@@ -108,17 +134,12 @@ export async function deleteTenantData(
 ): Promise<void> {
     const clickhouse = clickhouseOf(home);
     try {
-        for (const table of ANALYTICS_TABLES) {
-            await clickhouse.command({
-                query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = {org:String} SETTINGS mutations_sync = 1`,
-                query_params: { org: tenant },
-            });
-        }
+        await deleteTenantEvents(clickhouse, tenant);
         say(`deleted the events of ${tenant} from ClickHouse (${ANALYTICS_TABLES.length} tables)`);
     } finally {
         await clickhouse.close();
     }
-    for (const [table, column] of POSTGRES_ROWS) await pool.query(`DELETE FROM cellplane.${table} WHERE ${column} = $1`, [tenant]);
+    for (const [table, column] of PURGED_ROWS) await pool.query(`DELETE FROM cellplane.${table} WHERE ${column} = $1`, [tenant]);
     say(`deleted the export schedules, jobs and quota buckets of ${tenant} from Postgres`);
     const deleted = await exportFilesOf(home.outputs).deleteAll(prefixOf(tenant));
     say(`deleted ${deleted} object versions under ${prefixOf(tenant)}`);
