@@ -118,6 +118,23 @@ export const kubernetesSecretsEncrypted = typedPolicy({
     },
 });
 
+export const localBucketEncrypted = stackPolicy({
+    name: "local-bucket-encrypted",
+    description:
+        "A local cell's exports bucket encrypts objects at rest, as read from the server: a check of the live state, which drift runs after a refresh.",
+    validateStack: ({ resources }, report) => {
+        for (const bucket of resources.filter((r) => r.type === T.localObject && r.props.kind === "bucket")) {
+            // Only a read of the server knows (`observed`); a preview has not read it yet, and a gone bucket is runtime drift.
+            if (bucket.props.observed && bucket.props.observed.encrypted !== true) {
+                report(
+                    `${describe(bucket)} stores objects unencrypted: its default encryption was removed outside Pulumi. Run cellplane reconcile to restore SSE (AES256) on bucket ${bucket.props.spec?.bucket}.`,
+                    bucket.urn,
+                );
+            }
+        }
+    },
+});
+
 export const ENCRYPTION_POLICIES = [
     postgresStorageEncrypted,
     bucketEncryptedWithKms,
@@ -126,4 +143,5 @@ export const ENCRYPTION_POLICIES = [
     kafkaEncryptedAtRest,
     kafkaTlsInTransit,
     kubernetesSecretsEncrypted,
+    localBucketEncrypted,
 ];

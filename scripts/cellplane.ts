@@ -13,7 +13,11 @@ import { ConfigError, ENVIRONMENTS } from "../model/config";
 import { MAX_BATCH_EVENTS } from "../apps/shared/events";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
-import { DRIFT_EXIT, driftOf, exitCodeOf, StackDrift } from "./ops/drift";
+import { checkDrift, DRIFT_EXIT, DriftReport, exitCodeOf, reconcileRuntimeDrift } from "./ops/drift";
+import { ClassifiedChange, DRIFT_CLASSES, GONE } from "./ops/driftClasses";
+import { IgnoreRule, loadIgnoreRules } from "./ops/driftIgnore";
+import { sendDriftWebhook, WEBHOOK_SECRET_ENV, webhookSecret, writeDriftMetrics } from "./ops/driftSignals";
+import { SIGNATURE_HEADER } from "../model/webhook";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
@@ -399,21 +403,48 @@ dlq.command("replay")
 program
     .command("drift")
     .description(
-        `refresh every stack of the environment in preview mode and report what changed outside Pulumi (exit ${DRIFT_EXIT.clean} clean, ${DRIFT_EXIT.drifted} drift, ${DRIFT_EXIT.error} a stack could not be checked)`,
+        `refresh every stack of the environment in preview mode, report what changed outside Pulumi and re-run the policy pack over the live state (exit ${DRIFT_EXIT.clean} clean, ${DRIFT_EXIT.drifted} drift, ${DRIFT_EXIT.error} a stack could not be checked, ${DRIFT_EXIT.residency} residency drift with --classify)`,
     )
     .addOption(envOption())
     .option("--json", "machine-readable output")
+    .option(
+        "--classify",
+        `print each drift's class (residency alerts, runtime is safe to reconcile, cosmetic is reported) and exit ${DRIFT_EXIT.residency} on residency drift`,
+    )
+    .option(
+        "--ignore <file>",
+        "a JSON array of ignore rules (urn, type or property globs, each with reason, owner and expires); residency drift is never ignored",
+    )
+    .option(
+        "--reconcile-runtime",
+        "put right what drifted in the runtime class (targeted refresh and up); residency drift is left for a person",
+    )
+    .option("--metrics <file>", "also write the result as Prometheus metrics (text format, for a textfile collector)")
+    .option("--webhook <url>", `also POST the result, signed with HMAC-SHA256 from $${WEBHOOK_SECRET_ENV} (header ${SIGNATURE_HEADER})`)
     .action(async (o) => {
-        const started = process.hrtime.bigint();
-        const results: StackDrift[] = [];
-        for (const stack of stacksOf(project(), o.env)) {
-            console.error(`checking stack ${stack}…`);
-            results.push(await driftOf(project(), o.env, stack));
+        const say = progressUnless(o.json);
+        let rules: IgnoreRule[];
+        try {
+            rules = o.ignore ? loadIgnoreRules(o.ignore) : [];
+        } catch (error) {
+            console.error(`drift not checked: ${(error as Error).message}`);
+            process.exitCode = DRIFT_EXIT.error;
+            return;
         }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        if (o.json) console.log(JSON.stringify({ env: o.env, seconds, stacks: results }, null, 2));
-        else printDrift(o.env, results, seconds);
-        process.exitCode = exitCodeOf(results);
+        const secret = o.webhook ? webhookSecret() : undefined;
+        const report = await checkDrift(project(), o.env, stacksOf(project(), o.env), rules, say);
+        if (o.reconcileRuntime) await reconcileRuntimeDrift(project(), report, say);
+        if (o.json) console.log(JSON.stringify(report, null, 2));
+        else printDrift(report, o.classify);
+        process.exitCode = exitCodeOf(report, { classify: !!o.classify });
+        if (o.metrics) {
+            writeDriftMetrics(o.metrics, report);
+            say(`metrics in ${o.metrics}`);
+        }
+        if (o.webhook) {
+            const status = await sendDriftWebhook(o.webhook, secret!, report);
+            say(`delivered to the webhook at ${new URL(o.webhook).origin} (${status})`);
+        }
     });
 
 program
@@ -602,19 +633,46 @@ program
         }
     });
 
-function printDrift(env: string, results: readonly StackDrift[], seconds: number): void {
+function printDrift(report: DriftReport, classify: boolean): void {
     printTable(
-        ["stack", "status", "checked", "drifted", "seconds"],
-        results.map((r) => [r.stack, r.status, String(r.checked), String(r.drifted.length), r.seconds.toFixed(1)]),
+        ["stack", "status", "checked", "drifted", ...(classify ? ["residency", "runtime", "cosmetic", "ignored"] : []), "seconds"],
+        report.stacks.map((s) => [
+            s.stack,
+            s.status,
+            String(s.checked),
+            String(s.drifted.length),
+            ...(classify
+                ? [...DRIFT_CLASSES.map((c) => String(s.drifted.filter((r) => r.class === c).length)), String(s.ignored.length)]
+                : []),
+            s.seconds.toFixed(1),
+        ]),
     );
-    for (const r of results) {
-        if (r.message) console.log(`\n${r.stack}: ${r.status}: ${r.message}`);
-        for (const resource of r.drifted) {
-            console.log(`\n${r.stack}: ${resource.name} (${resource.type}) ${resource.op === "delete" ? "is gone" : "changed"}`);
-            for (const c of resource.changes) console.log(`    ${c.property}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
+    const change = (c: ClassifiedChange) =>
+        c.property === GONE ? "is gone" : `${c.property}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`;
+    for (const s of report.stacks) {
+        if (s.message) console.log(`\n${s.stack}: ${s.status}: ${s.message}`);
+        for (const resource of s.drifted) {
+            const where = `${s.stack}: ${resource.name} (${resource.type})${classify ? ` [${resource.class}]` : ""}`;
+            console.log(`\n${where} ${resource.op === "delete" ? "is gone" : "changed"}`);
+            for (const c of resource.changes.filter((each) => each.property !== GONE))
+                console.log(`    ${change(c)}${classify ? `  [${c.class}: ${c.concern}]` : ""}`);
         }
+        if (s.reconciled)
+            console.log(`\n${s.stack}: reconciled ${s.reconciled.urns.length} runtime drift(s): ${JSON.stringify(s.reconciled.changes)}`);
+        for (const f of s.policyFindings)
+            console.log(`\n${s.stack}: live state violates ${f.policy}${classify ? ` [${f.class}]` : ""}: ${f.message}`);
+        for (const resource of s.ignored)
+            for (const c of resource.ignored) console.log(`\n${s.stack}: ignored ${resource.name} ${change(c)} (${c.rule})`);
+        for (const refused of s.refusedIgnores) console.log(`\n${s.stack}: not ignored: ${refused}`);
     }
-    console.log(`\nenvironment ${env}: ${results.length} stack${results.length === 1 ? "" : "s"} in ${seconds.toFixed(1)} s`);
+    const shared = report.causes.filter((c) => c.where.length > 1);
+    if (classify && shared.length > 0) {
+        console.log("\ncauses shared by several cells:");
+        for (const cause of shared)
+            console.log(`  [${cause.class}] ${cause.part} (${cause.type}) in ${cause.where.map((w) => w.cell ?? w.stack).join(", ")}`);
+    }
+    const stacks = report.stacks.length;
+    console.log(`\nenvironment ${report.env}: ${stacks} stack${stacks === 1 ? "" : "s"} in ${report.seconds.toFixed(1)} s`);
 }
 
 function printTable(header: string[], rows: string[][]): void {

@@ -1,16 +1,14 @@
-import type { Stack } from "@pulumi/pulumi/automation";
 import { attestationPrivateKey, Signed, signatureHolds, signReport } from "../../model/attestation";
 import { residencyOfRegion } from "../../model/residency";
 import { holdsData } from "../../model/stateful";
-import type { MockedResource } from "../../offline/runStack";
-import { packConfigOf, runPolicies } from "../../policies/check/engine";
 import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
+import { cellOfResource, deployedResources, StateResource } from "./deployedState";
 import { driftOf } from "./drift";
 import { Refusal } from "./environment";
 import type { CellOutputs } from "./keys";
 import { stackPlacing } from "./keys";
 import { ANALYTICS_TABLES, prefixOf, rowCountsOf, TENANT_ROWS } from "./tenantData";
-import { nameOfUrn, typeOfUrn } from "./urns";
+import { nameOfUrn } from "./urns";
 import { openStack } from "./workspace";
 
 /** One store that can hold the tenant's data, as the deployed state and the store itself show it. */
@@ -49,17 +47,6 @@ export interface Attestation {
     elsewhere: ElsewhereSearch[];
     verdict: "green" | "red";
     reasons: string[];
-}
-
-interface StateResource {
-    urn: string;
-    type: string;
-    inputs?: Record<string, unknown>;
-    outputs?: Record<string, unknown>;
-    parent?: string;
-    provider?: string;
-    protect?: boolean;
-    custom?: boolean;
 }
 
 /** The store types the program creates, per store: local servers, the clouds' services, and the operators' resources. */
@@ -107,10 +94,9 @@ export async function attest(projectDir: string, env: string, tenant: string, sa
 
     say(`stores of cell ${route.cell}…`);
     const stores = await storesOf(resources, route.cell, home, tenant);
-    say("the policy pack over the deployed state…");
-    const findings = await runPolicies(asPolicySubjects(resources), packConfigOf(env));
-    say("drift…");
+    say("drift, and the policy pack over the live state…");
     const drift = await driftOf(projectDir, env, stackName);
+    const findings = drift.policies?.findings ?? [];
     const others = Object.entries(cells).filter(([, cell]) => cell.residency !== residency);
     say(`searching ${others.length} cell(s) of other residencies for ${tenant}…`);
     const elsewhere = (await Promise.all(others.map(([id, cell]) => searchCell(id, cell, tenant)))).flat();
@@ -123,7 +109,8 @@ export async function attest(projectDir: string, env: string, tenant: string, sa
         ...elsewhere
             .filter((e) => e.hits > 0)
             .map((e) => `${e.hits} hit(s) for ${tenant} in the ${e.store} of cell ${e.cell} (${e.residency})`),
-        ...mandatory.map((m) => `mandatory policy violated on the deployed state: ${m}`),
+        ...mandatory.map((m) => `mandatory policy violated on the live state: ${m}`),
+        ...(drift.policies ? [] : [`the live state could not be read, so no policy was evaluated on it: ${drift.message}`]),
     ];
     const body: Attestation = {
         tenant,
@@ -134,7 +121,7 @@ export async function attest(projectDir: string, env: string, tenant: string, sa
         issuedAt: new Date().toISOString(),
         routing: { router: router.url, cell: route.cell },
         stores,
-        policies: { evaluated: findings.length, mandatory },
+        policies: { evaluated: drift.policies?.evaluated ?? 0, mandatory },
         drift: { status: drift.status, drifted: drift.drifted.map((d) => `${d.name} (${d.type})`) },
         elsewhere,
         verdict: reasons.length === 0 ? "green" : "red",
@@ -155,16 +142,6 @@ export async function verifyAttestation(projectDir: string, env: string, signed:
     const age = Date.now() - Date.parse(signed.body.issuedAt);
     if (!(age <= maxAgeMs)) problems.push(`issued ${signed.body.issuedAt}, more than ${maxAgeMs / 3_600_000} h ago: attest again`);
     return problems;
-}
-
-async function deployedResources(stack: Stack): Promise<StateResource[]> {
-    return ((await stack.exportStack()).deployment.resources ?? []) as StateResource[];
-}
-
-function cellOfResource(byUrn: Map<string, StateResource>, urn: string): string | undefined {
-    for (let at: string | undefined = urn; at; at = byUrn.get(at)?.parent)
-        if (typeOfUrn(at) === "cellplane:index:Cell") return nameOfUrn(at);
-    return undefined;
 }
 
 async function storesOf(resources: StateResource[], cellId: string, cell: CellOutputs & { region: string }, tenant: string) {
@@ -292,26 +269,4 @@ async function searchCell(id: string, cell: CellOutputs, tenant: string): Promis
     } finally {
         await clickhouse.close();
     }
-}
-
-/** The deployed state's resources as the policy pack's engine takes them: inputs for resource policies, outputs for stack policies. */
-function asPolicySubjects(resources: StateResource[]): MockedResource[] {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    return resources
-        .filter((r) => typeOfUrn(r.urn) !== "pulumi:pulumi:Stack")
-        .map((r) => ({
-            urn: r.urn,
-            engineUrn: r.urn,
-            type: r.type,
-            name: nameOfUrn(r.urn),
-            id: r.custom ? "deployed" : undefined,
-            inputs: r.inputs ?? {},
-            state: r.outputs ?? {},
-            parent: r.parent && typeOfUrn(r.parent) !== "pulumi:pulumi:Stack" ? r.parent : undefined,
-            protect: r.protect ?? false,
-            provider: r.provider,
-            ancestors: [],
-            dependsOn: [],
-            cell: cellOfResource(byUrn, r.urn),
-        }));
 }

@@ -30,6 +30,24 @@ export async function reconcile(projectDir: string, env: string, stackName: stri
     };
 }
 
+/**
+ * Puts right only the named resources: a refresh of them, then an update of them. Nothing else is read into the
+ * state, so drift left alone (residency drift, for a person to look at) stays visible to the next check.
+ */
+export async function reconcileTargets(
+    projectDir: string,
+    env: string,
+    stackName: string,
+    urns: string[],
+    progress: (line: string) => void,
+) {
+    const started = process.hrtime.bigint();
+    const stack = await openStack(projectDir, env, stackName);
+    await stack.refresh({ target: urns, onOutput: progress });
+    const result = await stack.up({ target: urns, onOutput: progress });
+    return { changes: result.summary.resourceChanges ?? {}, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
 /** Replaces the environment's routing table file with the stack's `routing` output. */
 export function writeRoutingFile(env: string, stackName: string, outputs: OutputMap): { tenants: number; routingFile: string } {
     const routing = outputs.routing?.value ?? {};

@@ -706,6 +706,19 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         ],
         message: /ResourceGroup "eu-1-rg" allows eastus, outside residency eu\. Allow only /,
     },
+    "local-bucket-encrypted": {
+        pass: [
+            resource(T.localObject, "exports", { kind: "bucket", spec: { bucket: "b" }, observed: { encrypted: true, versioned: true } }),
+            // Before any read (a preview), and once the bucket is gone (runtime drift), encryption is not known.
+            resource(T.localObject, "planned", { kind: "bucket", spec: { bucket: "c" } }),
+            resource(T.localObject, "gone", { kind: "bucket", spec: { bucket: "d" }, observed: null }),
+        ],
+        fail: [
+            resource(T.localObject, "exports", { kind: "bucket", spec: { bucket: "b" }, observed: { encrypted: false, versioned: true } }),
+        ],
+        message:
+            /LocalObject "exports" stores objects unencrypted: its default encryption was removed outside Pulumi\. Run cellplane reconcile to restore SSE \(AES256\) on bucket b/,
+    },
     "helm-chart-pinned": {
         pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
         fail: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "^4" })],

@@ -19,13 +19,17 @@ import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 import type { ResourceProps } from "../../../model/resourceProps";
 
-/** How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand. */
+/**
+ * How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand;
+ * `observe`, where a kind has it, reads the settings drift checks classify (`observed`, null once the object is gone).
+ */
 const OBJECTS: Record<
     string,
     {
         ensure(p: ResourceProps): Promise<Record<string, unknown> | void>;
         intact(p: ResourceProps): Promise<boolean>;
         remove(p: ResourceProps): Promise<void>;
+        observe?(p: ResourceProps): Promise<Record<string, unknown> | null>;
     }
 > = {
     topic: {
@@ -43,6 +47,10 @@ const OBJECTS: Record<
             return state.exists && state.versioned && state.encrypted && state.expirationDays === p.spec.retentionDays;
         },
         remove: (p) => deleteBucket(p.server, p.spec.bucket),
+        observe: async (p) => {
+            const { exists, ...settings } = await readBucket(p.server, p.spec.bucket);
+            return exists ? settings : null;
+        },
     },
     container: {
         ensure: (p) => ensureContainer(p.server, p.spec.container),
@@ -106,6 +114,7 @@ const OBJECTS: Record<
 
 export interface ObjectProps {
     kind: string;
+    observed?: Record<string, unknown> | null;
     server?: unknown;
     spec: ResourceProps;
     intact?: boolean;
@@ -120,13 +129,18 @@ export async function check(_olds: ObjectProps, news: ObjectProps): Promise<pulu
 
 export async function create(inputs: ObjectProps): Promise<pulumi.dynamic.CreateResult> {
     const extra = await OBJECTS[inputs.kind].ensure(inputs);
-    return { id: idOf(inputs), outs: { ...inputs, ...extra, intact: true } };
+    return { id: idOf(inputs), outs: { ...inputs, ...extra, ...(await observed(inputs)), intact: true } };
 }
 
 /** An object whose server is gone reads as damaged; `pulumi up` repairs it once the server is back. */
 export async function read(id: string, props: ObjectProps): Promise<pulumi.dynamic.ReadResult> {
     const intact = await OBJECTS[props.kind].intact(props).catch(() => false);
-    return { id, props: { ...props, intact } };
+    return { id, props: { ...props, ...(await observed(props)), intact } };
+}
+
+async function observed(p: ObjectProps): Promise<{ observed?: Record<string, unknown> | null }> {
+    const observe = OBJECTS[p.kind].observe;
+    return observe ? { observed: await observe(p).catch(() => null) } : {};
 }
 
 export async function diff(_id: string, olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.DiffResult> {
@@ -135,13 +149,15 @@ export async function diff(_id: string, olds: ObjectProps, news: ObjectProps): P
         replaces.length > 0 ||
         JSON.stringify(olds.spec) !== JSON.stringify(news.spec) ||
         JSON.stringify(olds.server) !== JSON.stringify(news.server) ||
-        olds.intact === false;
+        olds.intact === false ||
+        // State written before the kind was observed gains `observed` at the next up, not as drift at the next refresh.
+        (OBJECTS[news.kind].observe !== undefined && olds.observed === undefined);
     return { changes, replaces, deleteBeforeReplace: true };
 }
 
 export async function update(_id: string, olds: ObjectProps, news: ObjectProps): Promise<pulumi.dynamic.UpdateResult> {
     const extra = await OBJECTS[news.kind].ensure({ ...news, value: olds.value });
-    return { outs: { ...news, ...extra, intact: true } };
+    return { outs: { ...news, ...extra, ...(await observed(news)), intact: true } };
 }
 
 export async function remove(_id: string, props: ObjectProps): Promise<void> {

@@ -1,11 +1,16 @@
 import { call, trustStack } from "../../support/cellClient";
 import * as fs from "fs";
 import * as path from "path";
-import { DeleteBucketCommand } from "@aws-sdk/client-s3";
+import { DeleteBucketCommand, DeleteBucketEncryptionCommand } from "@aws-sdk/client-s3";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import { Client } from "pg";
 import { portAnswers, runningPid } from "../../../components/local/supervisor";
 import { eventOf, eventually } from "../apps/cell";
-import { cellAdd, cellplane } from "../../support/cli";
+import { cellAdd, cellplane, cellplaneAsync } from "../../support/cli";
+import { SIGNATURE_HEADER, webhookSignatureHolds } from "../../../model/webhook";
+import { WEBHOOK_SECRET_ENV } from "../../../scripts/ops/driftSignals";
+import { nameOfUrn } from "../../../scripts/ops/urns";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
@@ -227,8 +232,20 @@ describe("cellplane on a local stack", () => {
             "local-us-object-store-exports",
         ]);
         const changes = Object.fromEntries(report.stacks[0].drifted.map((r: ResourceProps) => [r.name, r.changes]));
-        expect(changes["local-us-kafka-server"]).toContainEqual({ property: "running", old: true, new: false });
-        expect(changes["local-eu-postgres-database"]).toContainEqual({ property: "healthy", old: true, new: false });
+        expect(changes["local-us-kafka-server"]).toContainEqual({
+            property: "running",
+            old: true,
+            new: false,
+            class: "runtime",
+            concern: "restorable",
+        });
+        expect(changes["local-eu-postgres-database"]).toContainEqual(
+            expect.objectContaining({ property: "healthy", old: true, new: false }),
+        );
+        // A dead server, a deleted bucket and a role that cannot log in are all put right by `up`.
+        expect(new Set(report.stacks[0].drifted.map((r: ResourceProps) => r.class))).toEqual(new Set(["runtime"]));
+        expect(report.stacks[0].drifted.find((r: ResourceProps) => r.name === "local-us-kafka-server").cell).toBe("local-us");
+        expect(report.stacks[0].policyFindings).toEqual([]);
         expect(JSON.stringify(report)).not.toContain(superuserPassword);
     });
 
@@ -239,6 +256,105 @@ describe("cellplane on a local stack", () => {
         expect(code).toBe(0);
         expect(report.stacks[0].status).toBe("clean");
     });
+
+    test("drift --classify: encryption removed from both cells' buckets is one residency cause no rule can ignore; --reconcile-runtime restarts a killed server and leaves the buckets; metrics and a signed webhook carry it", async () => {
+        for (const id of ["local-eu", "local-us"])
+            await s3OfCell(cells[id]).send(new DeleteBucketEncryptionCommand({ Bucket: cells[id].endpoints.bucket }));
+        process.kill(Number(fs.readFileSync(path.join(state, "e2e", "local-eu", "kafka", "server.pid"), "utf8")), "SIGKILL");
+        const ignoreFile = path.join(project, "drift-ignore.json");
+        const rule = { owner: "data-platform", expires: "2099-12-31" };
+        fs.writeFileSync(
+            ignoreFile,
+            JSON.stringify([
+                { ...rule, property: "observed.*", reason: "a bucket migration is under way in both cells" },
+                { ...rule, urn: "*::local-eu-kafka-events", reason: "the events topic is recreated by the broker itself" },
+            ]),
+        );
+        const metricsFile = path.join(project, "metrics", "drift.prom");
+        const secret = "drift-webhook-secret-for-the-e2e";
+        const received: { body: string; signed: boolean }[] = [];
+        const receiver = http.createServer((request, response) => {
+            let body = "";
+            request.on("data", (chunk) => (body += chunk));
+            request.on("end", () => {
+                received.push({ body, signed: webhookSignatureHolds(secret, String(request.headers[SIGNATURE_HEADER]), body) });
+                response.writeHead(204).end();
+            });
+        });
+        await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+        try {
+            const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/drift`;
+            const checked = await cellplaneAsync(
+                project,
+                [
+                    "drift",
+                    "--env",
+                    "local",
+                    "--json",
+                    "--classify",
+                    "--ignore",
+                    ignoreFile,
+                    "--reconcile-runtime",
+                    "--metrics",
+                    metricsFile,
+                    "--webhook",
+                    webhook,
+                ],
+                { ...env, CELLPLANE_STATE_HOME: project, [WEBHOOK_SECRET_ENV]: secret },
+            );
+            expect(checked.code).toBe(3);
+            const report = JSON.parse(checked.stdout);
+            const [stack] = report.stacks;
+            const classes = Object.fromEntries(stack.drifted.map((r: ResourceProps) => [r.name, r.class]));
+            expect(classes).toMatchObject({
+                "local-eu-object-store-exports": "residency",
+                "local-us-object-store-exports": "residency",
+                "local-eu-kafka-server": "runtime",
+                "local-eu-kafka-dead-letters": "runtime",
+            });
+            expect(stack.ignored.map((r: ResourceProps) => r.name)).toEqual(["local-eu-kafka-events"]);
+            expect(stack.refusedIgnores).toHaveLength(2);
+            expect(stack.refusedIgnores[0]).toMatch(
+                /ignore rule \[0\] of data-platform: .* matches residency drift \(encryption\) of local-eu-object-store-exports observed.encrypted, which is never ignored/,
+            );
+            expect(stack.policyFindings.map((f: ResourceProps) => [f.policy, f.cell, f.class])).toEqual([
+                ["local-bucket-encrypted", "local-eu", "residency"],
+                ["local-bucket-encrypted", "local-us", "residency"],
+            ]);
+            expect(report.causes[0]).toMatchObject({
+                class: "residency",
+                part: "{cell}-object-store-exports",
+                where: [
+                    { stack: "e2e", cell: "local-eu", resource: "local-eu-object-store-exports" },
+                    { stack: "e2e", cell: "local-us", resource: "local-us-object-store-exports" },
+                ],
+            });
+            expect(stack.reconciled.urns.map(nameOfUrn).sort()).toEqual(["local-eu-kafka-dead-letters", "local-eu-kafka-server"]);
+            expect(await portAnswers(ports.eu + 1)).toBe(true);
+
+            expect(fs.readFileSync(metricsFile, "utf8")).toContain(
+                'cellplane_drift_resources{env="local",stack="e2e",class="residency"} 2\n',
+            );
+            expect(received).toHaveLength(1);
+            expect(received[0].signed).toBe(true);
+            expect(JSON.parse(received[0].body)).toEqual(report);
+        } finally {
+            receiver.close();
+        }
+
+        const again = run("drift", "--env", "local", "--classify");
+        expect(again.code).toBe(3);
+        expect(again.stdout).toMatch(
+            /^stack\s+status\s+checked\s+drifted\s+residency\s+runtime\s+cosmetic\s+ignored\s+seconds\ne2e\s+drifted\s+\d+\s+2\s+2\s+0\s+0\s+0\s/m,
+        );
+        expect(again.stdout).toContain("observed.encrypted: true → false  [residency: encryption]");
+        expect(again.stdout).toMatch(
+            /causes shared by several cells:\n {2}\[residency\] \{cell\}-object-store-exports \(pulumi-nodejs:dynamic\/cellplane:LocalObject\) in local-eu, local-us/,
+        );
+
+        expect(run("reconcile", "--env", "local").code).toBe(0);
+        expect(drift().code).toBe(0);
+    }, 300_000);
 
     test("attest signs a green attestation of acme: four stores in eu-local, zero hits in the us cell; verify accepts it, not a tampered copy", () => {
         const file = path.join(project, "acme.attestation.json");
