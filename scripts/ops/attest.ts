@@ -1,7 +1,9 @@
 import { attestationPrivateKey, Signed, signatureHolds, signReport } from "../../model/attestation";
 import { residencyOfRegion } from "../../model/residency";
 import { holdsData } from "../../model/stateful";
-import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
+import { headerText, KafkaMessage, readRanges, topicOffsets } from "../../apps/shared/kafka";
+import { deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
+import { clickhouseOfCell, exportFilesOf, kafkaOfCell, withCellPostgres } from "./cellClients";
 import { cellOfResource, deployedResources, StateResource } from "./deployedState";
 import { driftOf } from "./drift";
 import { Refusal } from "./environment";
@@ -10,6 +12,9 @@ import { stackPlacing } from "./keys";
 import { ANALYTICS_TABLES, prefixOf, rowCountsOf, TENANT_ROWS } from "./tenantData";
 import { nameOfUrn } from "./urns";
 import { openStack } from "./workspace";
+
+/** The topics of a cell that carry tenants' events: every record of them is searched. */
+const SEARCHED_TOPICS = [EVENTS_TOPIC, deadLetterTopic(EVENTS_TOPIC)];
 
 /** One store that can hold the tenant's data, as the deployed state and the store itself show it. */
 export interface StoreEvidence {
@@ -241,7 +246,27 @@ async function postgresHits(cell: CellOutputs, tenant: string): Promise<number> 
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
-/** Every store of a cell of another residency, searched for the tenant: rows, events and any object whose name has its id. */
+/** Records of the cell's topics that name the tenant, in their key, their `org_id` header or their value. */
+async function kafkaHits(cell: CellOutputs, tenant: string): Promise<number> {
+    const kafka = kafkaOfCell(cell, "cellplane-attest");
+    const admin = kafka.admin();
+    try {
+        const ranges = (
+            await Promise.all(
+                SEARCHED_TOPICS.map(async (topic) =>
+                    (await topicOffsets(admin, topic)).map(({ partition, low, high }) => ({ topic, partition, from: low, to: high })),
+                ),
+            )
+        ).flat();
+        const names = (m: KafkaMessage) =>
+            [m.key?.toString(), headerText(m, "org_id"), m.value?.toString()].some((text) => text?.includes(tenant));
+        return (await readRanges(kafka, ranges)).filter(names).length;
+    } finally {
+        await admin.close();
+    }
+}
+
+/** Every store of a cell of another residency, searched for the tenant: rows, records, events and any object whose name has its id. */
 async function searchCell(id: string, cell: CellOutputs, tenant: string): Promise<ElsewhereSearch[]> {
     const base = { cell: id, residency: cell.residency };
     const clickhouse = clickhouseOfCell(cell);
@@ -262,6 +287,12 @@ async function searchCell(id: string, cell: CellOutputs, tenant: string): Promis
                 store: "postgres",
                 hits: await postgresHits(cell, tenant),
                 searched: TENANT_ROWS.map(([t]) => `cellplane.${t}`).join(", "),
+            },
+            {
+                ...base,
+                store: "kafka",
+                hits: await kafkaHits(cell, tenant),
+                searched: `every record of topics ${SEARCHED_TOPICS.join(", ")}`,
             },
             { ...base, store: "clickhouse", hits: events, searched: ANALYTICS_TABLES.map((t) => `analytics.${t}`).join(", ") },
             { ...base, store: "objects", hits: objects, searched: `every object name in bucket ${cell.endpoints.bucket}` },

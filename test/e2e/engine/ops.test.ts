@@ -14,7 +14,9 @@ import { nameOfUrn } from "../../../scripts/ops/urns";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell, exportFilesOf, s3OfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, exportFilesOf, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
+import { topicOffsets } from "../../../apps/shared/kafka";
+import { deadLetterTopic, EVENTS_TOPIC } from "../../../apps/shared/topics";
 
 /**
  * The operators' loop on an isolated local stack, through the real command line: add a cell, place tenants,
@@ -370,6 +372,7 @@ describe("cellplane on a local stack", () => {
         expect(signed.body.stores[0].encryption.inTransit).toBe("TLS, verified against the stack's CA");
         expect(signed.body.elsewhere.map((e: ResourceProps) => [e.cell, e.store, e.hits])).toEqual([
             ["local-us", "postgres", 0],
+            ["local-us", "kafka", 0],
             ["local-us", "clickhouse", 0],
             ["local-us", "objects", 0],
         ]);
@@ -387,7 +390,7 @@ describe("cellplane on a local stack", () => {
         expect(refused.stderr).toContain("invalid: the signature does not hold: the report was changed after it was signed");
     }, 180_000);
 
-    test("one of acme's events in the us cell's ClickHouse, or one of its files in the us cell's bucket, turns the attestation red", async () => {
+    test("one of acme's events in the us cell's ClickHouse, one of its files in the us cell's bucket, or one of its records in the us cell's Kafka turns the attestation red", async () => {
         const us = cells["local-us"];
         const clickhouse = clickhouseOfCell(us as never);
         const files = exportFilesOf(us as never);
@@ -419,7 +422,27 @@ describe("cellplane on a local stack", () => {
             await files.deleteAll(copy);
             await clickhouse.close();
         }
-    }, 240_000);
+
+        // A record set aside in the us cell's dead letters, where no consumer stores it.
+        const kafka = kafkaOfCell(us as never, "e2e-attest");
+        const producer = kafka.producer();
+        const admin = kafka.admin();
+        const deadLetters = deadLetterTopic(EVENTS_TOPIC);
+        try {
+            await producer.send({ messages: [{ topic: deadLetters, key: Buffer.from("acme"), value: Buffer.from("{}") }] });
+            const record = run("attest", "--env", "local", "--tenant", "acme");
+            expect(record.code).toBe(1);
+            expect(record.stderr).toContain("1 hit(s) for acme in the kafka of cell local-us (us)");
+        } finally {
+            const ends = await topicOffsets(admin, deadLetters);
+            await admin.deleteRecords({
+                topics: [{ name: deadLetters, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) }],
+            });
+            await producer.close();
+            await admin.close();
+        }
+        expect(run("attest", "--env", "local", "--tenant", "acme").code).toBe(0);
+    }, 300_000);
 
     test("plan refuses a preview that would replace a cell's Postgres server, naming the property, and passes once it is allowed", () => {
         expect(run("plan", "--env", "local").stdout).toContain("no data would be lost");
