@@ -4,6 +4,7 @@ import {
     DeleteObjectsCommand,
     GetBucketEncryptionCommand,
     GetBucketLifecycleConfigurationCommand,
+    GetBucketTaggingCommand,
     GetBucketVersioningCommand,
     HeadBucketCommand,
     ListObjectVersionsCommand,
@@ -27,6 +28,8 @@ export interface BucketState {
     versioned: boolean;
     encrypted: boolean;
     expirationDays?: number;
+    /** Tags set on the bucket by hand: the program sets none, so any tag is drift. */
+    tags?: Record<string, string>;
 }
 
 /** What a client needs of the cell's S3 server. */
@@ -87,11 +90,14 @@ export async function readBucket(server: S3Server, bucket: string): Promise<Buck
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
     const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })).catch(() => undefined);
     const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).catch(() => undefined);
+    // A bucket without tags answers NoSuchTagSet.
+    const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket })).catch(() => undefined);
     return {
         exists: true,
         versioned: versioning.Status === "Enabled",
         encrypted: (encryption?.ServerSideEncryptionConfiguration?.Rules ?? []).length > 0,
         expirationDays: lifecycle?.Rules?.find((r) => r.ID === "expire-exports")?.Expiration?.Days,
+        tags: Object.fromEntries((tagging?.TagSet ?? []).map((t) => [t.Key!, t.Value!])),
     };
 }
 

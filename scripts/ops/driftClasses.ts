@@ -33,8 +33,7 @@ const RESIDENCY_PROPERTIES: [RegExp, string][] = [
 /** Storage SKUs that copy data to a paired region, outside the residency. */
 const GEO_REDUNDANT_SKU = /(^|_)(RA)?(GRS|GZRS)$/;
 
-const COSMETIC_PROPERTIES =
-    /^(tags|tagsAll|labels|metadata\.labels|metadata\.annotations|annotations)(\.|\[|$)|(^|\.)(description|displayName)$/;
+const COSMETIC_PROPERTIES = /(^|\.)(tags|tagsAll|labels|annotations)(\.|\[|$)|(^|\.)(description|displayName)$/;
 
 /** Resources that exist to copy data or join networks: any drift of them is residency drift. */
 const RESIDENCY_TYPES: [RegExp, string][] = [
@@ -52,7 +51,7 @@ const GUARDRAIL_TYPES = new Set([
 
 export interface ClassifiedChange extends PropertyChange {
     class: DriftClass;
-    /** Why the change has its class: the residency concern it touches, or `restorable`/`cosmetic`. */
+    /** Why the change has its class: the residency concern it touches, `restorable` or `metadata`. */
     concern: string;
 }
 
@@ -64,7 +63,7 @@ export function classOfChange(type: string, change: PropertyChange): { class: Dr
         return { class: "residency", concern: "replication" };
     const residency = RESIDENCY_PROPERTIES.find(([pattern]) => pattern.test(change.property));
     if (residency) return { class: "residency", concern: residency[1] };
-    if (COSMETIC_PROPERTIES.test(change.property)) return { class: "cosmetic", concern: "cosmetic" };
+    if (COSMETIC_PROPERTIES.test(change.property)) return { class: "cosmetic", concern: "metadata" };
     return { class: "runtime", concern: "restorable" };
 }
 

@@ -1,7 +1,7 @@
 import { call, trustStack } from "../../support/cellClient";
 import * as fs from "fs";
 import * as path from "path";
-import { DeleteBucketCommand, DeleteBucketEncryptionCommand } from "@aws-sdk/client-s3";
+import { DeleteBucketCommand, DeleteBucketEncryptionCommand, PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import { Client } from "pg";
@@ -259,9 +259,13 @@ describe("cellplane on a local stack", () => {
         expect(report.stacks[0].status).toBe("clean");
     });
 
-    test("drift --classify: encryption removed from both cells' buckets is one residency cause no rule can ignore; --reconcile-runtime restarts a killed server and leaves the buckets; metrics and a signed webhook carry it", async () => {
+    test("drift --classify: encryption removed from both cells' buckets is one residency cause no rule can ignore, a tag is cosmetic; --reconcile-runtime restarts a killed server and leaves the buckets; metrics and a signed webhook carry it", async () => {
         for (const id of ["local-eu", "local-us"])
             await s3OfCell(cells[id]).send(new DeleteBucketEncryptionCommand({ Bucket: cells[id].endpoints.bucket }));
+        const us = cells["local-us"];
+        await s3OfCell(us).send(
+            new PutBucketTaggingCommand({ Bucket: us.endpoints.bucket, Tagging: { TagSet: [{ Key: "team", Value: "analytics" }] } }),
+        );
         process.kill(Number(fs.readFileSync(path.join(state, "e2e", "local-eu", "kafka", "server.pid"), "utf8")), "SIGKILL");
         const ignoreFile = path.join(project, "drift-ignore.json");
         const rule = { owner: "data-platform", expires: "2099-12-31" };
@@ -315,6 +319,19 @@ describe("cellplane on a local stack", () => {
                 "local-eu-kafka-dead-letters": "runtime",
             });
             expect(stack.ignored.map((r: ResourceProps) => r.name)).toEqual(["local-eu-kafka-events"]);
+            const usBucket = stack.drifted.find((r: ResourceProps) => r.name === "local-us-object-store-exports");
+            expect(usBucket.changes.map((c: ResourceProps) => [c.property, c.class])).toEqual([
+                ["intact", "runtime"],
+                ["observed.encrypted", "residency"],
+            ]);
+            expect(usBucket.ignored).toEqual([
+                expect.objectContaining({
+                    property: "observed.tags.team",
+                    new: "analytics",
+                    class: "cosmetic",
+                    rule: expect.stringMatching(/^ignore rule \[0\] of data-platform/),
+                }),
+            ]);
             expect(stack.refusedIgnores).toHaveLength(2);
             expect(stack.refusedIgnores[0]).toMatch(
                 /ignore rule \[0\] of data-platform: .* matches residency drift \(encryption\) of local-eu-object-store-exports observed.encrypted, which is never ignored/,
@@ -350,6 +367,7 @@ describe("cellplane on a local stack", () => {
             /^stack\s+status\s+checked\s+drifted\s+residency\s+runtime\s+cosmetic\s+ignored\s+seconds\ne2e\s+drifted\s+\d+\s+2\s+2\s+0\s+0\s+0\s/m,
         );
         expect(again.stdout).toContain("observed.encrypted: true → false  [residency: encryption]");
+        expect(again.stdout).toContain('observed.tags.team: undefined → "analytics"  [cosmetic: metadata]');
         expect(again.stdout).toMatch(
             /causes shared by several cells:\n {2}\[residency\] \{cell\}-object-store-exports \(pulumi-nodejs:dynamic\/cellplane:LocalObject\) in local-eu, local-us/,
         );

@@ -52,6 +52,7 @@ describe("drift classes", () => {
         ["tagsAll.cost-center", "cosmetic"],
         ["metadata.annotations.note", "cosmetic"],
         ["description", "cosmetic"],
+        ["observed.tags.team", "cosmetic"],
         ["running", "runtime"],
         ["intact", "runtime"],
         ["spec.replicas", "runtime"],
