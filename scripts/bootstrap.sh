@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, kafka, chdb, azurite)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, kafka, chdb, azurite)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -122,6 +122,26 @@ replace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0"
     log "seaweedfs $version: built $bin ($(du -h "$bin" | cut -f1))"
 }
 
+# Prometheus 3.16.0 (its Go module's v0.316.0): each local cell's metrics server, and promtool, which checks and
+# unit-tests the rule set every target loads. Built without the cloud service discoveries, which local cells never use.
+step_prometheus() {
+    local version
+    version=$(version_in components/local/tools.ts PROMETHEUS_VERSION)
+    local home="$CACHE/prometheus/$version"
+    if [ -x "$home/prometheus" ] && [ -x "$home/promtool" ]; then log "prometheus $version: cached at $home"; return; fi
+    go_env
+    log "prometheus $version: building prometheus and promtool from github.com/prometheus/prometheus through the Go module proxy (about 5 minutes cold)…"
+    local gomod="module cellplane.local/prometheus
+
+go 1.26.7
+
+require github.com/prometheus/prometheus $version"
+    for tool in promtool prometheus; do
+        build_go_main "$CACHE/prometheus/src" "$home/$tool" "github.com/prometheus/prometheus/cmd/$tool" "$gomod" -tags remove_all_sd
+    done
+    log "prometheus $version: built prometheus and promtool in $home ($(du -sh "$home" | cut -f1))"
+}
+
 # Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.
 step_kafka() {
     local version
@@ -170,6 +190,6 @@ step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emu
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs kafka chdb azurite)
+[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus kafka chdb azurite)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

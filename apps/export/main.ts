@@ -6,6 +6,7 @@ import { migrate } from "../shared/migrations";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
+import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
 import { ExportStore } from "./store";
@@ -19,7 +20,9 @@ runService(async () => {
         clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
     });
     const store = new ExportStore(pool);
+    const metrics = exportMetrics();
     const runner = new ExportRunner({
+        metrics,
         store,
         pool,
         clickhouse,
@@ -33,7 +36,7 @@ runService(async () => {
         },
         log: (line) => console.log(line),
     });
-    const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner });
+    const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner, metrics });
     const readiness = new Readiness();
     readiness.guard(app);
     const address = await app.listen({ port: config.PORT, host: config.HOST });

@@ -3,6 +3,7 @@ import { randomUUID } from "crypto";
 import { Cron } from "croner";
 import type { Pool } from "pg";
 import { ExportBucket, exportEvents, ExportResult, exportTable, PostgresSource } from "./parquet";
+import type { ExportMetrics } from "./metrics";
 import { JOB_LEASE_MS, type ExportStore, type Job, type Schedule } from "./store";
 
 export const EVENTS_OBJECT = "events";
@@ -59,6 +60,7 @@ export interface RunnerDeps {
     clickhouse: ClickHouseClient;
     bucket: ExportBucket;
     postgres: PostgresSource;
+    metrics: ExportMetrics;
     /** This replica, as its leases name it. */
     owner?: string;
     log?: (line: string) => void;
@@ -129,6 +131,7 @@ export class ExportRunner {
                 durationMs: Date.now() - started,
             };
             await store.markFinished(job.id, this.owner, outcome);
+            this.deps.metrics.jobsFinished.inc({ outcome: "succeeded" });
             log?.(`job ${job.id} of ${job.tenant}: ${outcome.rows} rows in ${outcome.files.length} files, ${outcome.durationMs} ms`);
         } catch (error) {
             // The tenant sees what it can act on; the store's own words, which may name internals, go to the log.
@@ -137,6 +140,7 @@ export class ExportRunner {
                     ? error.message
                     : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
             await store.markFinished(job.id, this.owner, { error: message, durationMs: Date.now() - started });
+            this.deps.metrics.jobsFinished.inc({ outcome: "failed" });
             log?.(`job ${job.id} of ${job.tenant} failed: ${error instanceof Error ? error.message : String(error)}`);
         } finally {
             clearInterval(renewal);

@@ -4,9 +4,9 @@ import type { ApiKeys } from "../shared/apiKeys";
 import { tenantApi } from "../shared/auth";
 import { tlsOf } from "../shared/config";
 import { healthRoute, metricsRoute, serviceApp } from "../shared/http";
-import { Registry } from "prom-client";
 import type { Quotas } from "../shared/quotas";
 import type { ExportConfig } from "./config";
+import type { ExportMetrics } from "./metrics";
 import type { ExportRunner } from "./runner";
 import type { ExportStore } from "./store";
 import { jobRoutes } from "./routes/jobs";
@@ -19,6 +19,7 @@ export interface ExportDeps {
     pool: Pool;
     store: ExportStore;
     runner: ExportRunner;
+    metrics: ExportMetrics;
 }
 
 /**
@@ -27,14 +28,13 @@ export interface ExportDeps {
  */
 export function exportServer(deps: ExportDeps): FastifyInstance {
     const { config, keys, quotas } = deps;
-    const metrics = new Registry();
-    const app = serviceApp({ tls: tlsOf(config), metrics });
+    const app = serviceApp({ tls: tlsOf(config), metrics: deps.metrics.registry });
     app.register(async (api) => {
         tenantApi(api, { config, keys, quotas });
         scheduleRoutes(api, deps);
         jobRoutes(api, deps);
     });
     healthRoute(app, config.CELL_ID);
-    metricsRoute(app, metrics);
+    metricsRoute(app, deps.metrics.registry);
     return app;
 }

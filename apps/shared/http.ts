@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from "crypto";
+import { createHash, randomUUID, X509Certificate } from "crypto";
 import * as fs from "fs";
 import Fastify, { FastifyError, FastifyInstance } from "fastify";
-import { Counter, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 
 /** How long a client may take, so slow or idle connections cannot hold a service's sockets. */
 export const SERVER_TIMEOUTS = {
@@ -52,6 +52,7 @@ export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; 
     }) as unknown as FastifyInstance;
     app.addHook("onRequest", async (request, reply) => void reply.header("x-request-id", request.id));
     if (options.metrics) countAnswers(app, options.metrics);
+    if (options.metrics && options.tls) exposeCertificateExpiry(options.tls.cert, options.metrics);
     app.setErrorHandler((error: FastifyError, request, reply) => {
         if (error instanceof Unavailable) {
             request.log.warn({ reason: error.message, cause: String(error.cause ?? "") }, "unavailable");
@@ -79,6 +80,15 @@ function countAnswers(app: FastifyInstance, registry: Registry): void {
         registers: [registry],
     });
     app.addHook("onResponse", async (_request, reply) => void answers.inc({ class: `${Math.floor(reply.statusCode / 100)}xx` }));
+}
+
+/** When the certificate this app serves expires: the stores' certificates come from the same CA and rotate with it. */
+function exposeCertificateExpiry(cert: string, registry: Registry): void {
+    new Gauge({
+        name: "tls_certificate_expiry_timestamp_seconds",
+        help: "When the certificate the app serves expires, as Unix time",
+        registers: [registry],
+    }).set(Date.parse(new X509Certificate(cert).validTo) / 1000);
 }
 
 let version: string | undefined;

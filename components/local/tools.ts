@@ -17,6 +17,20 @@ export function seaweedfsBin(): string {
     return requireTool(path.join(cacheDir(), "seaweedfs", SEAWEEDFS_VERSION, "weed"), "SeaweedFS");
 }
 
+/**
+ * Prometheus 3.16.0, released 2026-11-04, as its Go module names it; the bootstrap builds `prometheus` and `promtool`
+ * from it. A Prometheus minor is supported until the next one, about six weeks later (mid-December 2026).
+ */
+export const PROMETHEUS_VERSION = "v0.316.0";
+
+export function promtoolBin(): string {
+    return requireTool(path.join(cacheDir(), "prometheus", PROMETHEUS_VERSION, "promtool"), "promtool (Prometheus)");
+}
+
+export function prometheusBin(): string {
+    return requireTool(path.join(cacheDir(), "prometheus", PROMETHEUS_VERSION, "prometheus"), "Prometheus");
+}
+
 /** Kafka comes from Maven Central as jars; the bootstrap resolves this version into `kafka/<version>/libs`. */
 export const KAFKA_VERSION = "3.9.1";
 

@@ -4,6 +4,7 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { Pool } from "pg";
 import { isolatedLocalStack } from "../../support/project";
+import { exportMetrics } from "../../../apps/export/metrics";
 import { ExportRunner } from "../../../apps/export/runner";
 import { ExportStore, Job } from "../../../apps/export/store";
 import {
@@ -280,16 +281,18 @@ describe("export on a local cell", () => {
         expect((await api("acme", "POST", "/v1/exports", { from: today, to: today })).status).toBe(202);
     }, 60_000);
 
-    test("two replicas' runners run a job once between them, and take tenants in turn", async () => {
+    test("two replicas' runners run a job once between them, count it once as finished, and take tenants in turn", async () => {
         const store = new ExportStore(pool);
         const clickhouse = clickhouseOf(eu);
         const ran: string[] = [];
+        const metrics = exportMetrics();
         const runnerOf = (owner: string) =>
             new ExportRunner({
                 store,
                 pool,
                 clickhouse,
                 owner,
+                metrics,
                 bucket: exportBucketOf(eu),
                 postgres: {
                     address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
@@ -311,6 +314,7 @@ describe("export on a local cell", () => {
         second.enqueue(...shared);
         await Promise.all([first.idle(), second.idle()]);
         for (const job of shared) expect(ran.filter((line) => line.includes(`job ${job.id} `))).toHaveLength(1);
+        expect((await metrics.jobsFinished.get()).values.map((v) => [v.labels.outcome, v.value])).toEqual([["succeeded", shared.length]]);
 
         ran.length = 0;
         const own = await queue();

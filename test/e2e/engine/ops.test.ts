@@ -361,13 +361,16 @@ describe("cellplane on a local stack", () => {
             receiver.close();
         }
 
-        const again = run("drift", "--env", "local", "--classify");
+        const again = run("drift", "--env", "local", "--classify", "--ignore", ignoreFile);
         expect(again.code).toBe(3);
         expect(again.stdout).toMatch(
             /^stack\s+status\s+checked\s+drifted\s+residency\s+runtime\s+cosmetic\s+ignored\s+seconds\ne2e\s+drifted\s+\d+\s+2\s+2\s+0\s+0\s+0\s/m,
         );
         expect(again.stdout).toContain("observed.encrypted: true → false  [residency: encryption]");
-        expect(again.stdout).toContain('observed.tags.team: undefined → "analytics"  [cosmetic: metadata]');
+        expect(again.stdout).toContain(
+            'e2e: ignored local-us-object-store-exports observed.tags.team: undefined → "analytics" (ignore rule [0] of data-platform: a bucket migration is under way in both cells)',
+        );
+        expect(again.stdout).toContain("e2e: not ignored: ignore rule [0] of data-platform");
         expect(again.stdout).toMatch(
             /causes shared by several cells:\n {2}\[residency\] \{cell\}-object-store-exports \(pulumi-nodejs:dynamic\/cellplane:LocalObject\) in local-eu, local-us/,
         );

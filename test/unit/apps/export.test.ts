@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { ExportRunner } from "../../../apps/export/runner";
 import { nextRunOf, planRun } from "../../../apps/export/runner";
+import { exportMetrics } from "../../../apps/export/metrics";
 import { exportServer } from "../../../apps/export/server";
 import { ApiKeys, createApiKey } from "../../../apps/shared/apiKeys";
 import { Quotas } from "../../../apps/shared/quotas";
@@ -21,6 +22,7 @@ async function exportApi() {
         pool: metadata.pool,
         store: exports.store,
         runner: { enqueue: (...jobs: unknown[]) => queued.push(...jobs) } as unknown as ExportRunner,
+        metrics: exportMetrics(),
     });
     const key = (await createApiKey(metadata.pool, "acme")).key;
     const send = (method: "POST" | "GET", url: string, payload?: object) =>

@@ -1,0 +1,17 @@
+import { Counter, Registry } from "prom-client";
+
+/** What the export app's `GET /metrics` exposes, beside its answers by status class. */
+export function exportMetrics() {
+    const registry = new Registry();
+    return {
+        registry,
+        jobsFinished: new Counter({
+            name: "export_jobs_finished_total",
+            help: "Export jobs run to their end, by outcome (succeeded or failed)",
+            labelNames: ["outcome"],
+            registers: [registry],
+        }),
+    };
+}
+
+export type ExportMetrics = ReturnType<typeof exportMetrics>;
