@@ -122,6 +122,12 @@ export const VERSIONS = {
         null,
         "https://github.com/kubernetes-sigs/aws-load-balancer-controller/releases (no support window published; v3.4.2, chart 3.4.2 in eks-charts v0.0.240, released 2026-07-13)",
     ),
+    kubePrometheusStackChart: pin(
+        "chart:kube-prometheus-stack",
+        "88.1.3",
+        null,
+        "https://github.com/prometheus-community/helm-charts/releases (no support window published; fixes land in the newest major: 88.1.3, with Prometheus Operator v0.93.0)",
+    ),
     certManagerChart: pin(
         "chart:cert-manager",
         "v1.21.2",

@@ -661,7 +661,7 @@ function printDrift(report: DriftReport, classify: boolean): void {
             console.log(`\n${s.stack}: reconciled ${s.reconciled.urns.length} runtime drift(s): ${JSON.stringify(s.reconciled.changes)}`);
         for (const f of s.policyFindings)
             console.log(`\n${s.stack}: live state violates ${f.policy}${classify ? ` [${f.class}]` : ""}: ${f.message}`);
-        for (const resource of s.ignored)
+        for (const resource of [...s.drifted, ...s.ignored])
             for (const c of resource.ignored) console.log(`\n${s.stack}: ignored ${resource.name} ${change(c)} (${c.rule})`);
         for (const refused of s.refusedIgnores) console.log(`\n${s.stack}: not ignored: ${refused}`);
     }

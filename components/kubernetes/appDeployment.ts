@@ -7,6 +7,7 @@ import * as zlib from "zlib";
 import type { AppName } from "../apps/bundle";
 import type { AppService, AppSpec, CellContext } from "../platform";
 import { IMAGES, zoneSpread } from "./charts";
+import { serviceMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 
 export interface AppDeploymentArgs {
@@ -15,6 +16,8 @@ export interface AppDeploymentArgs {
     spec: AppSpec;
     /** Where the cell's edge publishes the app, when it does; otherwise the app answers at its Service only. */
     publicUrl?: string;
+    /** The cluster's monitoring stack: its Prometheus scrapes the app's `/metrics`. */
+    monitoring: pulumi.Resource;
 }
 
 export const APP_PORT = 8080;
@@ -168,6 +171,11 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
             },
             { parent: this, dependsOn: [deployment] },
         ));
+        serviceMonitor(
+            `${name}-monitor`,
+            { context: args.context, namespace: args.namespace, job: bundle.app, selector, port: "http", monitoring: args.monitoring },
+            { parent: this },
+        );
 
         this.url = service.metadata.namespace.apply((namespace) => args.publicUrl ?? inClusterAppUrl(namespace, bundle.app));
         this.registerOutputs({ url: this.url });

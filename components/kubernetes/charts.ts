@@ -19,6 +19,7 @@ export const OPERATOR_CHARTS = {
     ),
     spark: chartOf(VERSIONS.sparkOperatorChart, "https://kubeflow.github.io/spark-operator"),
     seaweedfs: chartOf(VERSIONS.seaweedfsChart, "https://seaweedfs.github.io/seaweedfs/helm"),
+    monitoring: chartOf(VERSIONS.kubePrometheusStackChart, "https://prometheus-community.github.io/helm-charts"),
 } as const;
 export type OperatorChart = keyof typeof OPERATOR_CHARTS;
 

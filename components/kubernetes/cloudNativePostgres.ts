@@ -5,12 +5,15 @@ import { generatedPassword } from "../secrets";
 import type { PostgresConnection } from "../../model/connections";
 import type { CellContext, PostgresDatabase, StoreAccess } from "../platform";
 import { guaranteed, IMAGES } from "./charts";
+import { podMonitor } from "./monitoring";
 
 export interface CloudNativePostgresArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
     /** The cluster's CloudNativePG operator, which the cell's database waits for. */
     operator: pulumi.Resource;
+    /** The cluster's monitoring stack: its Prometheus scrapes each instance's exporter. */
+    monitoring: pulumi.Resource;
 }
 
 const CLUSTER = "postgres";
@@ -58,6 +61,19 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
                 },
             },
             { parent: this, dependsOn: [operator] },
+        );
+        // Every CloudNativePG instance exports its metrics on its port named `metrics` (9187).
+        podMonitor(
+            `${name}-monitor`,
+            {
+                context: args.context,
+                namespace: args.namespace,
+                job: "postgres",
+                selector: { "cnpg.io/cluster": CLUSTER },
+                port: "metrics",
+                monitoring: args.monitoring,
+            },
+            { parent: this },
         );
 
         // `<cluster>-rw.<namespace>.svc` is among the server certificate's names, which CloudNativePG signs with the

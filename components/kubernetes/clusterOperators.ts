@@ -2,12 +2,13 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import type * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { helmRelease, OPERATOR_RESOURCES, type OperatorChart } from "./charts";
+import { clusterRules } from "./monitoring";
 
 /** The operators a cluster may run for its cells; the object store's chart is a cell's own, not an operator. */
 export type Operator = Exclude<OperatorChart, "seaweedfs">;
 
 /** Operators a cell's cluster needs when the cloud serves Postgres and Kafka itself (EKS, AKS). */
-export const ANALYTICS_OPERATORS: readonly Operator[] = ["clickhouse", "flink", "spark"];
+export const ANALYTICS_OPERATORS: readonly Operator[] = ["clickhouse", "flink", "spark", "monitoring"];
 /** Operators a cell needs on a cluster that runs every part (the kubernetes target). */
 export const ALL_OPERATORS: readonly Operator[] = ["strimzi", "cloudnativePg", ...ANALYTICS_OPERATORS];
 
@@ -36,6 +37,24 @@ const VALUES: Record<Operator, (watched: pulumi.Input<string>[]) => pulumi.Input
         spark: { jobNamespaces: watched },
         controller: { resources: OPERATOR_RESOURCES },
         webhook: { resources: OPERATOR_RESOURCES },
+    }),
+    // One Prometheus per cluster, in the cluster's region, scrapes every cell's monitors and evaluates the rule set,
+    // whatever labels they carry. Dashboards are the status page's, so no Grafana.
+    monitoring: () => ({
+        prometheus: {
+            prometheusSpec: {
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                ruleSelectorNilUsesHelmValues: false,
+                retention: "15d",
+                resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+                storageSpec: {
+                    volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } } } },
+                },
+            },
+        },
+        prometheusOperator: { resources: OPERATOR_RESOURCES },
+        grafana: { enabled: false },
     }),
 };
 
@@ -88,6 +107,8 @@ export class ClusterOperators extends pulumi.ComponentResource {
                 ),
             ]),
         );
+        const monitoring = this.releases.monitoring;
+        if (monitoring) clusterRules(`${name}-rules`, { namespace: operatorNamespace, labels: args.labels, monitoring }, { parent: this });
         this.registerOutputs({ namespaces: this.namespaces });
     }
 

@@ -86,7 +86,7 @@ export class InClusterParts {
         const publicUrl = isPublic(app) ? `https://${routeOf(app, this.edge.names).host}` : undefined;
         const deployment = new AppDeployment(
             `${this.context.cell.id}-${app}`,
-            { context: this.context, namespace: this.dataNamespace, spec, publicUrl },
+            { context: this.context, namespace: this.dataNamespace, spec, publicUrl, monitoring: this.operators.release("monitoring") },
             { ...opts, providers: [this.provider] },
         );
         if (isPublic(app)) this.edge.expose(app, deployment.service);
@@ -162,11 +162,15 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                 postgres: () =>
                     new CloudNativePostgres(
                         `${cell.id}-postgres`,
-                        { context, namespace, operator: operators.release("cloudnativePg") },
+                        { context, namespace, operator: operators.release("cloudnativePg"), monitoring: operators.release("monitoring") },
                         inCluster.opts(),
                     ),
                 kafka: () =>
-                    new StrimziKafka(`${cell.id}-kafka`, { context, namespace, operator: operators.release("strimzi") }, inCluster.opts()),
+                    new StrimziKafka(
+                        `${cell.id}-kafka`,
+                        { context, namespace, operator: operators.release("strimzi"), monitoring: operators.release("monitoring") },
+                        inCluster.opts(),
+                    ),
                 clickhouse: () => inCluster.clickhouse(),
                 objectStore: () => new SeaweedfsObjectStore(`${cell.id}-object-store`, { context, namespace }, inCluster.opts()),
                 streamOperators: () => inCluster.streamOperators(),

@@ -1,20 +1,27 @@
 import { VERSIONS } from "../../model/versions";
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
+import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { cellTopics } from "../../apps/shared/topics";
 import { KAFKA_GRANTS, type KafkaGrant, kafkaUserOf } from "../kafkaGrants";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
 import { guaranteed } from "./charts";
+import { podMonitor } from "./monitoring";
 
 export interface StrimziKafkaArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
     /** The cluster's Strimzi operator, which the cell's Kafka resources wait for. */
     operator: pulumi.Resource;
+    /** The cluster's monitoring stack: its Prometheus scrapes the brokers' JMX exporter. */
+    monitoring: pulumi.Resource;
 }
 
 const CLUSTER = "kafka";
+const POOL = "nodes";
+/** The JMX exporter's settings: an empty rule list exports every MBean, names lower-cased. */
+const METRICS_CONFIG = { name: "kafka-metrics", key: "kafka-metrics-config.yml", content: "lowercaseOutputName: true\n" };
 /** A grant as a Strimzi `KafkaUser` ACL. */
 export const strimziAcl = ({ resourceType, resourceName, operations }: KafkaGrant) => ({
     resource: { type: resourceType, name: resourceName, patternType: "literal" },
@@ -37,12 +44,20 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         const minInSync = Math.max(1, this.replicationFactor - 1);
 
         const { operator } = args;
+        const metrics = new core.ConfigMap(
+            `${name}-metrics`,
+            {
+                metadata: { name: METRICS_CONFIG.name, namespace: args.namespace, labels: labels.kubernetes },
+                data: { [METRICS_CONFIG.key]: METRICS_CONFIG.content },
+            },
+            { parent: this },
+        );
         const pool = new CustomResource(
             `${name}-pool`,
             {
                 apiVersion: "kafka.strimzi.io/v1",
                 kind: "KafkaNodePool",
-                metadata: { name: "nodes", namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
+                metadata: { name: POOL, namespace: args.namespace, labels: { ...labels.kubernetes, "strimzi.io/cluster": CLUSTER } },
                 spec: {
                     replicas: nodes,
                     roles: ["controller", "broker"],
@@ -81,6 +96,11 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                         version: STRIMZI_KAFKA_VERSION,
                         listeners: [{ name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "scram-sha-512" } }],
                         authorization: { type: "simple" },
+                        // Each broker serves the JMX exporter on its port `tcp-prometheus` (9404).
+                        metricsConfig: {
+                            type: "jmxPrometheusExporter",
+                            valueFrom: { configMapKeyRef: { name: metrics.metadata.name, key: METRICS_CONFIG.key } },
+                        },
                         config: {
                             "default.replication.factor": this.replicationFactor,
                             "min.insync.replicas": minInSync,
@@ -94,6 +114,19 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                 },
             },
             { parent: this, dependsOn: [operator, pool] },
+        );
+
+        podMonitor(
+            `${name}-monitor`,
+            {
+                context: args.context,
+                namespace: args.namespace,
+                job: "kafka",
+                selector: { "strimzi.io/cluster": CLUSTER, "strimzi.io/pool-name": POOL },
+                port: "tcp-prometheus",
+                monitoring: args.monitoring,
+            },
+            { parent: this },
         );
 
         // `<cluster>-kafka-bootstrap.<namespace>.svc` is among the names of the certificate the cluster CA gives the brokers.

@@ -91,7 +91,10 @@ export async function driftOf(projectDir: string, env: string, stackName: string
                 if (step && isDrift(step)) steps.push(step);
             },
         });
-        const drifted = steps.map((step) => driftedResource(step, cellOfResource(byUrn, step.urn)));
+        // Events arrive in the order the engine read them; the report lists resources by name.
+        const drifted = steps
+            .map((step) => driftedResource(step, cellOfResource(byUrn, step.urn)))
+            .sort((a, b) => a.name.localeCompare(b.name));
         const checked = Object.values(result.changeSummary).reduce((sum, n) => sum + (n ?? 0), 0);
         const live = refreshedState(deployed, steps);
         const findings = await runPolicies(asPolicySubjects(live), packConfigOf(env));

@@ -32,6 +32,8 @@ export function causesOf(stacks: readonly ClassifiedStack[]): DriftCause[] {
             causes.set(key, cause);
         }
     }
+    for (const cause of causes.values())
+        cause.where.sort((a, b) => a.stack.localeCompare(b.stack) || (a.cell ?? "").localeCompare(b.cell ?? ""));
     const rank = (c: DriftCause) => DRIFT_CLASSES.indexOf(c.class);
     return [...causes.values()].sort((a, b) => rank(a) - rank(b) || b.where.length - a.where.length || a.part.localeCompare(b.part));
 }

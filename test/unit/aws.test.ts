@@ -284,9 +284,20 @@ describe.each([
             "altinity-clickhouse-operator",
             "aws-load-balancer-controller",
             "flink-kubernetes-operator",
+            "kube-prometheus-stack",
             "spark-operator",
         ]);
         expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
+    });
+
+    test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
+        expect(
+            ofType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+                .map((m) => m.inputs.metadata.name)
+                .sort(),
+        ).toEqual(["export", "ingest", "ingest-consumer", "router"]);
+        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PodMonitor")).toEqual([]);
+        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toHaveLength(1);
     });
 
     test("gives the Kafka apps an IAM role each through EKS Pod Identity, allowed what their grants allow on MSK and nothing more", () => {

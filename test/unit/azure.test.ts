@@ -230,6 +230,16 @@ describe.each([
         expect(ofType(run, CLICKHOUSE_INSTALLATION)[0].provider).toContain("cell-1-cluster-k8s");
     });
 
+    test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
+        expect(
+            ofType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+                .map((m) => m.inputs.metadata.name)
+                .sort(),
+        ).toEqual(["export", "ingest", "ingest-consumer", "router"]);
+        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PodMonitor")).toEqual([]);
+        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toHaveLength(1);
+    });
+
     test("lets the ClickHouse servers write the exports as an Entra ID identity of their own, the account taking no shared key", () => {
         expect(single(run, "azure-native:containerservice:ManagedCluster").inputs).toMatchObject({
             oidcIssuerProfile: { enabled: true },

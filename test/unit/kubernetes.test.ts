@@ -5,7 +5,8 @@ import { createServer, Server } from "http";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { stringify as toYaml } from "yaml";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { RULES_FILE, scrapeLabels } from "../../components/kubernetes/monitoring";
 import { OPERATOR_CHARTS, type OperatorChart } from "../../components/kubernetes/charts";
 import { OPERATORS_NAMESPACE } from "../../components/kubernetes/clusterOperators";
 import { CLUSTER_LABEL } from "../../model/labels";
@@ -29,6 +30,9 @@ const KAFKA = "kubernetes:kafka.strimzi.io/v1:Kafka";
 const NODE_POOL = "kubernetes:kafka.strimzi.io/v1:KafkaNodePool";
 const POSTGRES = "kubernetes:postgresql.cnpg.io/v1:Cluster";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
+const POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor";
+const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 
 /** Every container of a custom resource's pod templates. */
 function containersOf(resource: { inputs: ResourceProps }): ResourceProps[] {
@@ -62,6 +66,55 @@ describe.each([
             const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
             expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
         }
+    });
+
+    test("the cluster's Prometheus scrapes every app and Postgres with their job and cell, and evaluates the rule set once", () => {
+        const monitoring = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === OPERATOR_CHARTS.monitoring.chart)!;
+        // Without these, kube-prometheus-stack's Prometheus selects only monitors and rules labelled with its release.
+        expect(monitoring.inputs.values.prometheus.prometheusSpec).toMatchObject({
+            serviceMonitorSelectorNilUsesHelmValues: false,
+            podMonitorSelectorNilUsesHelmValues: false,
+            ruleSelectorNilUsesHelmValues: false,
+        });
+        const services = ofType(run, "kubernetes:core/v1:Service").filter((svc) => svc.inputs.metadata.labels["app.kubernetes.io/part-of"]);
+        const monitors = ofType(run, SERVICE_MONITOR);
+        expect(monitors.map((m) => m.inputs.metadata.name).sort()).toEqual(services.map((svc) => svc.inputs.metadata.name).sort());
+        for (const monitor of monitors) {
+            const service = services.find((svc) => svc.inputs.metadata.name === monitor.inputs.metadata.name)!;
+            expect(monitor.inputs.metadata.namespace).toBe(service.inputs.metadata.namespace);
+            expect(monitor.inputs.spec.selector.matchLabels).toEqual(service.inputs.spec.selector);
+            const [endpoint] = monitor.inputs.spec.endpoints;
+            expect(service.inputs.spec.ports.map((p: ResourceProps) => p.name)).toContain(endpoint.port);
+            expect(endpoint).toMatchObject({ path: "/metrics", relabelings: scrapeLabels(monitor.inputs.metadata.name, "cell-1") });
+            expect(monitor.dependsOn).toContain(monitoring.name);
+        }
+        const podMonitors = Object.fromEntries(ofType(run, POD_MONITOR).map((m) => [m.inputs.metadata.name, m.inputs]));
+        expect(Object.keys(podMonitors).sort()).toEqual(["kafka", "postgres"]);
+        const postgres = single(run, POSTGRES);
+        expect(podMonitors.postgres).toMatchObject({
+            metadata: { namespace: "cell-1-data" },
+            spec: {
+                selector: { matchLabels: { "cnpg.io/cluster": postgres.inputs.metadata.name } },
+                podMetricsEndpoints: [{ port: "metrics", relabelings: scrapeLabels("postgres", "cell-1") }],
+            },
+        });
+        // Strimzi serves the JMX exporter on port `tcp-prometheus` only when the Kafka names its config.
+        const kafka = single(run, KAFKA).inputs;
+        const pool = single(run, NODE_POOL).inputs;
+        const exporter = kafka.spec.kafka.metricsConfig;
+        expect(exporter.type).toBe("jmxPrometheusExporter");
+        const configMap = ofType(run, "kubernetes:core/v1:ConfigMap").find(
+            (c) => c.inputs.metadata.name === exporter.valueFrom.configMapKeyRef.name,
+        )!;
+        expect(Object.keys(configMap.inputs.data)).toEqual([exporter.valueFrom.configMapKeyRef.key]);
+        expect(podMonitors.kafka.spec).toEqual({
+            selector: { matchLabels: { "strimzi.io/cluster": kafka.metadata.name, "strimzi.io/pool-name": pool.metadata.name } },
+            podMetricsEndpoints: [{ port: "tcp-prometheus", interval: "30s", relabelings: scrapeLabels("kafka", "cell-1") }],
+        });
+        const rules = single(run, PROMETHEUS_RULE);
+        expect(rules.inputs.metadata.namespace).toBe(OPERATORS_NAMESPACE);
+        expect(rules.inputs.spec.groups).toEqual(parseYaml(fs.readFileSync(RULES_FILE, "utf8")).groups);
+        expect(rules.dependsOn).toContain(monitoring.name);
     });
 
     test("denies all traffic in the cell's namespace but its own paths", () => {
@@ -256,7 +309,9 @@ describe("cells that share a cluster", () => {
         const shared = releasesOn("onprem-eu");
         expect(shared.map((r) => r.inputs.chart).sort()).toEqual(
             [
-                ...["strimzi", "cloudnativePg", "clickhouse", "flink", "spark"].map((o) => OPERATOR_CHARTS[o as OperatorChart].chart),
+                ...["strimzi", "cloudnativePg", "clickhouse", "flink", "spark", "monitoring"].map(
+                    (o) => OPERATOR_CHARTS[o as OperatorChart].chart,
+                ),
                 "cert-manager",
             ].sort(),
         );
@@ -271,6 +326,11 @@ describe("cells that share a cluster", () => {
         expect(values("spark").spark.jobNamespaces).toEqual(watched);
         expect(values("clickhouse").configs.files["config.yaml"].watch.namespaces).toEqual(watched);
         expect(releasesOn("lab-eu").length).toBe(shared.length);
+        // One rule set per cluster: its rules aggregate by cell, so a copy per cell would double every alert.
+        expect(ofType(run, PROMETHEUS_RULE).map((r) => [r.inputs.metadata.namespace, r.cell])).toEqual([
+            [OPERATORS_NAMESPACE, undefined],
+            [OPERATORS_NAMESPACE, undefined],
+        ]);
     });
 
     test("each cell's data namespace carries its own cell label; the operators' namespace names the cluster", () => {

@@ -1,0 +1,89 @@
+import { CustomResource } from "@pulumi/kubernetes/apiextensions";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import type { CellContext } from "../platform";
+
+/** The rule set every target loads (`observability/rules.yml`, unit-tested with promtool). */
+export const RULES_FILE = path.join(__dirname, "..", "..", "observability", "rules.yml");
+
+const API_VERSION = "monitoring.coreos.com/v1";
+
+/** What the rule set expects of every series: the job named after what was scraped, and the cell it belongs to. */
+export const scrapeLabels = (job: string, cellId: string) => [
+    { targetLabel: "job", replacement: job },
+    { targetLabel: "cell", replacement: cellId },
+];
+
+export interface ScrapeArgs {
+    context: CellContext;
+    namespace: pulumi.Input<string>;
+    /** The job name the rules know it by: an app's name, or `postgres`, `kafka`, `clickhouse`, `object-store`. */
+    job: string;
+    /** Labels of the Service (ServiceMonitor) or pods (PodMonitor) to scrape. */
+    selector: Record<string, string>;
+    /** The named port that serves `/metrics`. */
+    port: string;
+    /** The cluster's monitoring stack, whose Prometheus Operator defines these resources. */
+    monitoring: pulumi.Resource;
+}
+
+const metadataOf = (args: ScrapeArgs, name: string) => ({ name, namespace: args.namespace, labels: args.context.labels.kubernetes });
+
+/** The cluster's Prometheus scrapes a Service's endpoints every 30 s, labelled with the job and cell. */
+export function serviceMonitor(name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions): CustomResource {
+    return new CustomResource(
+        name,
+        {
+            apiVersion: API_VERSION,
+            kind: "ServiceMonitor",
+            metadata: metadataOf(args, args.job),
+            spec: {
+                selector: { matchLabels: args.selector },
+                endpoints: [
+                    { port: args.port, path: "/metrics", interval: "30s", relabelings: scrapeLabels(args.job, args.context.cell.id) },
+                ],
+            },
+        },
+        { ...opts, dependsOn: [args.monitoring] },
+    );
+}
+
+/** The cluster's Prometheus scrapes pods directly: for stores whose operator exposes metrics on the pods only. */
+export function podMonitor(name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions): CustomResource {
+    return new CustomResource(
+        name,
+        {
+            apiVersion: API_VERSION,
+            kind: "PodMonitor",
+            metadata: metadataOf(args, args.job),
+            spec: {
+                selector: { matchLabels: args.selector },
+                podMetricsEndpoints: [{ port: args.port, interval: "30s", relabelings: scrapeLabels(args.job, args.context.cell.id) }],
+            },
+        },
+        { ...opts, dependsOn: [args.monitoring] },
+    );
+}
+
+/**
+ * The rule set as one PrometheusRule per cluster, beside the monitoring stack: its rules aggregate by cell, so one
+ * copy serves every cell of the cluster, and a second would only double each alert.
+ */
+export function clusterRules(
+    name: string,
+    args: { namespace: pulumi.Input<string>; labels: Record<string, string>; monitoring: pulumi.Resource },
+    opts: pulumi.CustomResourceOptions,
+): CustomResource {
+    return new CustomResource(
+        name,
+        {
+            apiVersion: API_VERSION,
+            kind: "PrometheusRule",
+            metadata: { name: "cellplane", namespace: args.namespace, labels: args.labels },
+            spec: { groups: parse(fs.readFileSync(RULES_FILE, "utf8")).groups },
+        },
+        { ...opts, dependsOn: [args.monitoring] },
+    );
+}
