@@ -9,6 +9,15 @@ export function ofType(run: ProgramRun, type: string): MockedResource[] {
 }
 
 /** Resources of one cell: those under its `Cell` component. */
+/** What a cluster's Prometheus is told to scrape (monitors by name) and how many rule sets it evaluates. */
+export function monitoringOf(run: ProgramRun) {
+    const names = (kind: string) =>
+        ofType(run, `kubernetes:monitoring.coreos.com/v1:${kind}`)
+            .map((m) => m.inputs.metadata.name as string)
+            .sort();
+    return { serviceMonitors: names("ServiceMonitor"), podMonitors: names("PodMonitor"), rules: names("PrometheusRule").length };
+}
+
 export function ofCell(run: ProgramRun, cellId: string): MockedResource[] {
     return run.resources.filter((r) => r.cell === cellId);
 }

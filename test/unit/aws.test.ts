@@ -9,6 +9,7 @@ import {
     KEEPER_INSTALLATION,
     named,
     OFFLINE_AWS_ACCOUNT,
+    monitoringOf,
     ofType,
     ProgramRun,
     SECRET_MARKER,
@@ -291,13 +292,11 @@ describe.each([
     });
 
     test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
-        expect(
-            ofType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-                .map((m) => m.inputs.metadata.name)
-                .sort(),
-        ).toEqual(["export", "ingest", "ingest-consumer", "router"]);
-        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PodMonitor")).toEqual([]);
-        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toHaveLength(1);
+        expect(monitoringOf(run)).toEqual({
+            serviceMonitors: ["export", "ingest", "ingest-consumer", "router"],
+            podMonitors: [],
+            rules: 1,
+        });
     });
 
     test("gives the Kafka apps an IAM role each through EKS Pod Identity, allowed what their grants allow on MSK and nothing more", () => {

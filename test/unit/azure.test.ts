@@ -6,6 +6,7 @@ import { CELL_SHAPES } from "../../model/sizing";
 import {
     CLICKHOUSE_INSTALLATION,
     named,
+    monitoringOf,
     ofType,
     ProgramRun,
     SECRET_MARKER,
@@ -231,13 +232,11 @@ describe.each([
     });
 
     test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
-        expect(
-            ofType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-                .map((m) => m.inputs.metadata.name)
-                .sort(),
-        ).toEqual(["export", "ingest", "ingest-consumer", "router"]);
-        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PodMonitor")).toEqual([]);
-        expect(ofType(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")).toHaveLength(1);
+        expect(monitoringOf(run)).toEqual({
+            serviceMonitors: ["export", "ingest", "ingest-consumer", "router"],
+            podMonitors: [],
+            rules: 1,
+        });
     });
 
     test("lets the ClickHouse servers write the exports as an Entra ID identity of their own, the account taking no shared key", () => {
