@@ -259,6 +259,7 @@ describe("the local stack under the real engine", () => {
         expect(rejected.out).toMatch(/keeps its data in .*\/state\/e2e\/local-eu\/postgres, inside the repository/);
     });
 
+    // A destroy and two ups of both cells: about a minute alone, more beside other suites.
     test("a port already taken is refused, naming the port and the cell, and up completes once it is free", async () => {
         ok("destroy", "--yes", "--skip-preview");
         const blocker = net.createServer().listen(ports.us + 1, "127.0.0.1");
@@ -270,7 +271,7 @@ describe("the local stack under the real engine", () => {
         // Servers whose start was under way when the refusal ended the update are taken over, not started twice.
         ok("up", "--yes", "--skip-preview");
         expect(await portAnswers(ports.us + 1)).toBe(true);
-    });
+    }, 240_000);
 
     test("pulumi destroy leaves no process, port or data folder", async () => {
         ok("destroy", "--yes", "--skip-preview");

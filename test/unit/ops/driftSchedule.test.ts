@@ -40,7 +40,12 @@ describe("the scheduled drift check's templates", () => {
 
         const env = Object.fromEntries(container.env.map((e: ResourceProps) => [e.name, e]));
         expect(env[WEBHOOK_SECRET_ENV].valueFrom.secretKeyRef.name).toBe("cellplane-drift");
-        for (const variable of container.env) expect(variable.value).toBeUndefined();
+        for (const secret of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "CELLPLANE_DRIFT_WEBHOOK_URL"])
+            expect(env[secret].valueFrom.secretKeyRef.key).toBe(secret);
+        // A read-only root filesystem: Pulumi, tsx and the CLI write only to mounted folders.
+        expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+        const mounted = container.volumeMounts.map((m: ResourceProps) => m.mountPath);
+        expect(mounted).toEqual(expect.arrayContaining([env.HOME.value, "/tmp"]));
 
         const ignoreFile = container.args[container.args.indexOf("--ignore") + 1];
         const mount = container.volumeMounts.find((m: ResourceProps) => ignoreFile.startsWith(`${m.mountPath}/`));
