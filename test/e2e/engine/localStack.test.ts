@@ -186,7 +186,7 @@ describe("the local stack under the real engine", () => {
         await current.end();
         expect((await fetchTrusting(cells["local-eu"].endpoints.appCa)(`${ingestUrl}/readyz`)).status).toBe(200);
         expect(changed(ok("refresh", "--preview-only", "--diff"))).toEqual([]);
-    });
+    }, 180_000);
 
     test("every app and the ClickHouse front run on the bootstrap's Node 24, whatever Node runs the engine", () => {
         for (const service of ["ingest", "ingest-consumer", "export", "router", "clickhouse"]) {

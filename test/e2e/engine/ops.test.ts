@@ -257,7 +257,7 @@ describe("cellplane on a local stack", () => {
         const { code, report } = drift();
         expect(code).toBe(0);
         expect(report.stacks[0].status).toBe("clean");
-    });
+    }, 120_000);
 
     test("drift --classify: encryption removed from both cells' buckets is one residency cause no rule can ignore, a tag is cosmetic; --reconcile-runtime restarts a killed server and leaves the buckets; metrics and a signed webhook carry it", async () => {
         for (const id of ["local-eu", "local-us"])
