@@ -8,6 +8,7 @@ import {
     GetObjectCommand,
     HeadObjectCommand,
     ListObjectVersionsCommand,
+    PutBucketTaggingCommand,
     PutObjectCommand,
     UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -60,9 +61,13 @@ describe("a local SeaweedFS server", () => {
             versioned: true,
             encrypted: true,
             expirationDays: 400,
+            tags: {},
         });
 
+        // Tags set by hand read back, for drift to report them.
         const s3 = s3Client(spec);
+        await s3.send(new PutBucketTaggingCommand({ Bucket: exportsBucket.bucket, Tagging: { TagSet: [{ Key: "team", Value: "a" }] } }));
+        expect((await readBucket(spec, exportsBucket.bucket)).tags).toEqual({ team: "a" });
         await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: key, Body: "PAR1" }));
         await s3.send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: key, Body: "PAR2" }));
         expect((await s3.send(new HeadObjectCommand({ Bucket: exportsBucket.bucket, Key: key }))).ServerSideEncryption).toBe("AES256");
