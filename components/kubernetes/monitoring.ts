@@ -29,39 +29,24 @@ export interface ScrapeArgs {
     monitoring: pulumi.Resource;
 }
 
-const metadataOf = (args: ScrapeArgs, name: string) => ({ name, namespace: args.namespace, labels: args.context.labels.kubernetes });
-
 /** The cluster's Prometheus scrapes a Service's endpoints every 30 s, labelled with the job and cell. */
-export function serviceMonitor(name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions): CustomResource {
-    return new CustomResource(
-        name,
-        {
-            apiVersion: API_VERSION,
-            kind: "ServiceMonitor",
-            metadata: metadataOf(args, args.job),
-            spec: {
-                selector: { matchLabels: args.selector },
-                endpoints: [
-                    { port: args.port, path: "/metrics", interval: "30s", relabelings: scrapeLabels(args.job, args.context.cell.id) },
-                ],
-            },
-        },
-        { ...opts, dependsOn: [args.monitoring] },
-    );
-}
+export const serviceMonitor = (name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions) =>
+    monitor(name, "ServiceMonitor", { endpoints: [{ ...endpointOf(args), path: "/metrics" }] }, args, opts);
 
 /** The cluster's Prometheus scrapes pods directly: for stores whose operator exposes metrics on the pods only. */
-export function podMonitor(name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions): CustomResource {
+export const podMonitor = (name: string, args: ScrapeArgs, opts: pulumi.CustomResourceOptions) =>
+    monitor(name, "PodMonitor", { podMetricsEndpoints: [endpointOf(args)] }, args, opts);
+
+const endpointOf = (args: ScrapeArgs) => ({ port: args.port, interval: "30s", relabelings: scrapeLabels(args.job, args.context.cell.id) });
+
+function monitor(name: string, kind: string, endpoints: object, args: ScrapeArgs, opts: pulumi.CustomResourceOptions): CustomResource {
     return new CustomResource(
         name,
         {
             apiVersion: API_VERSION,
-            kind: "PodMonitor",
-            metadata: metadataOf(args, args.job),
-            spec: {
-                selector: { matchLabels: args.selector },
-                podMetricsEndpoints: [{ port: args.port, interval: "30s", relabelings: scrapeLabels(args.job, args.context.cell.id) }],
-            },
+            kind,
+            metadata: { name: args.job, namespace: args.namespace, labels: args.context.labels.kubernetes },
+            spec: { selector: { matchLabels: args.selector }, ...endpoints },
         },
         { ...opts, dependsOn: [args.monitoring] },
     );
