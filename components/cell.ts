@@ -43,6 +43,8 @@ export interface CellEndpoints {
     exportUrl: string;
     /** The CA of the apps' HTTPS, where they serve it themselves with a certificate no public root signs (local cells). */
     appCa?: string;
+    /** The cell's Prometheus-compatible API (its CA is `appCa`), where the program runs it (local cells). */
+    metricsUrl?: string;
 }
 
 export interface CellCredentials {
@@ -120,6 +122,7 @@ export class Cell extends pulumi.ComponentResource {
         const ingest = platform.app(apps.ingest, { parent: this, dependsOn: [...parts, consumer] });
         const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
         this.appCa = ingest.ca;
+        const metrics = platform.metrics?.([...parts, consumer, ingest, exporter]);
 
         this.endpoints = pulumi.output({
             postgres: {
@@ -141,6 +144,7 @@ export class Cell extends pulumi.ComponentResource {
             ingestUrl: ingest.url,
             exportUrl: exporter.url,
             appCa: ingest.ca,
+            metricsUrl: metrics?.url,
         });
         this.credentials = pulumi.secret({
             postgresPassword: postgres.password,

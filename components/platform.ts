@@ -24,6 +24,11 @@ export interface CellPlatform {
     objectStore(): ObjectStore;
     /** Absent on targets without Kubernetes, such as the local one. */
     streamOperators?(): StreamOperators;
+    /**
+     * Runs the cell's metrics server, which scrapes its apps and servers once `after` exist. Absent on cluster targets,
+     * whose monitoring stack scrapes them through ServiceMonitors and PodMonitors.
+     */
+    metrics?(after: pulumi.Resource[]): MetricsServer;
     /** Publishes the environment's tenant directory inside the cell. */
     tenantDirectory(directory: TenantDirectory): void;
     /** Runs one of the cell's apps; it answers at the target's `appUrl`. */
@@ -56,6 +61,13 @@ export interface AppOptions {
 export interface AppService extends pulumi.Resource {
     url: pulumi.Output<string>;
     /** The CA that signed the app's HTTPS certificate, where the app serves HTTPS itself (local cells). */
+    ca?: pulumi.Output<string>;
+}
+
+/** A Prometheus-compatible server of the cell: its HTTP API answers at `url`. */
+export interface MetricsServer extends pulumi.Resource {
+    url: pulumi.Output<string>;
+    /** The CA of its HTTPS, where it serves it itself (local cells). */
     ca?: pulumi.Output<string>;
 }
 

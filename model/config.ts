@@ -21,7 +21,7 @@ const routingOverrideSchema = z
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
 /** A local cell's servers listen on `portBase` and the ports after it. */
-export const PORTS_PER_LOCAL_CELL = 20;
+export const PORTS_PER_LOCAL_CELL = 30;
 
 const id = z
     .string()

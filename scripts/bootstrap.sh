@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, kafka, chdb, azurite)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, kafka, chdb, azurite)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -142,12 +142,31 @@ require github.com/prometheus/prometheus $version"
     log "prometheus $version: built prometheus and promtool in $home ($(du -sh "$home" | cut -f1))"
 }
 
+# postgres_exporter: what each local cell's Prometheus reads its Postgres through.
+step_postgres_exporter() {
+    local version
+    version=$(version_in components/local/tools.ts POSTGRES_EXPORTER_VERSION)
+    local bin="$CACHE/postgres_exporter/$version/postgres_exporter"
+    if [ -x "$bin" ]; then log "postgres_exporter $version: cached at $bin"; return; fi
+    go_env
+    log "postgres_exporter $version: building from github.com/prometheus-community/postgres_exporter (about 1 minute cold)…"
+    build_go_main "$CACHE/postgres_exporter/src" "$bin" github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "module cellplane.local/postgres-exporter
+
+go 1.26.6
+
+require github.com/prometheus-community/postgres_exporter $version"
+    log "postgres_exporter $version: built $bin ($(du -h "$bin" | cut -f1))"
+}
+
 # Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.
 step_kafka() {
     local version
     version=$(version_in components/local/tools.ts KAFKA_VERSION)
     local home="$CACHE/kafka/$version"
-    if [ -f "$home/libs/kafka_2.13-$version.jar" ]; then log "kafka $version: cached at $home"; return; fi
+    local agent
+    agent=$(version_in components/local/tools.ts JMX_EXPORTER_VERSION)
+    local agent_jar="$CACHE/kafka/jmx_exporter/jmx_prometheus_javaagent-$agent.jar"
+    if [ -f "$home/libs/kafka_2.13-$version.jar" ] && [ -f "$agent_jar" ]; then log "kafka $version: cached at $home"; return; fi
     command -v mvn >/dev/null && command -v java >/dev/null || { log "kafka needs java and mvn (apt-get install maven openjdk-17-jre-headless)"; exit 1; }
     log "kafka $version: resolving the broker and its dependencies from Maven Central…"
     mkdir -p "$home"
@@ -166,6 +185,10 @@ step_kafka() {
 POM
     mvn -B -q -f "$home/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$home/libs"
     log "kafka $version: $(ls "$home/libs" | wc -l) jars in $home/libs ($(du -sh "$home/libs" | cut -f1))"
+    # The JMX exporter runs as an agent in the broker's JVM; it must stay out of libs, the broker's class path.
+    mvn -B -q -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="io.prometheus.jmx:jmx_prometheus_javaagent:$agent" \
+        -DoutputDirectory="$CACHE/kafka/jmx_exporter"
+    log "kafka: the JMX exporter agent $agent at $agent_jar"
 }
 
 # An npm package the bootstrap's Node runs, installed into the cache at the version pinned in tools.ts.
@@ -190,6 +213,6 @@ step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emu
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus kafka chdb azurite)
+[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus postgres_exporter kafka chdb azurite)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

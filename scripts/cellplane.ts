@@ -16,7 +16,7 @@ import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
 import { checkDrift, DRIFT_EXIT, DriftReport, exitCodeOf, reconcileRuntimeDrift } from "./ops/drift";
 import { ClassifiedChange, DRIFT_CLASSES, GONE } from "./ops/driftClasses";
 import { IgnoreRule, loadIgnoreRules } from "./ops/driftIgnore";
-import { sendDriftWebhook, WEBHOOK_SECRET_ENV, webhookSecret, writeDriftMetrics } from "./ops/driftSignals";
+import { recordDriftCheck, sendDriftWebhook, WEBHOOK_SECRET_ENV, webhookSecret, writeDriftMetrics } from "./ops/driftSignals";
 import { SIGNATURE_HEADER } from "../model/webhook";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
@@ -434,6 +434,7 @@ program
         const secret = o.webhook ? webhookSecret() : undefined;
         const report = await checkDrift(project(), o.env, stacksOf(project(), o.env), rules, say);
         if (o.reconcileRuntime) await reconcileRuntimeDrift(project(), report, say);
+        recordDriftCheck(report);
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printDrift(report, o.classify);
         process.exitCode = exitCodeOf(report, { classify: !!o.classify });

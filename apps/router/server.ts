@@ -4,9 +4,10 @@ import { claimedTenant } from "../shared/apiKeys";
 import { bearerKey, UNAUTHORIZED } from "../shared/auth";
 import { tlsOf } from "../shared/config";
 import { MAX_BODY_BYTES } from "../shared/events";
-import { appVersion, serviceApp } from "../shared/http";
+import { appVersion, metricsRoute, serviceApp } from "../shared/http";
 import { ROUTER_PROOF_HEADER, routerProof } from "../shared/routerProof";
 import type { RouterConfig } from "./config";
+import { routerMetrics } from "./metrics";
 import type { RoutedCell, RoutingDocument, TableRefusal } from "./routingTable";
 
 const ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
@@ -55,8 +56,10 @@ export function routerServer(
     >,
     routing: RoutingSource,
 ): FastifyInstance {
-    const app = serviceApp({ tls: tlsOf(config) });
     const refused = { misdirected: 0, quarantined: 0 };
+    const metrics = routerMetrics({ refused, tableSerial: () => routing.current.serial });
+    const app = serviceApp({ tls: tlsOf(config), metrics });
+    metricsRoute(app, metrics);
     const inFlightByCell = new Map<string, number>();
     app.addHook("onRequest", async (request, reply) => {
         if (!request.url.startsWith("/v1/")) return;

@@ -1,12 +1,8 @@
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as path from "path";
 import { parse } from "yaml";
 import type { CellContext } from "../platform";
-
-/** The rule set every target loads (`observability/rules.yml`, unit-tested with promtool). */
-export const RULES_FILE = path.join(__dirname, "..", "..", "observability", "rules.yml");
+import { ruleSet } from "../ruleSet";
 
 const API_VERSION = "monitoring.coreos.com/v1";
 
@@ -67,7 +63,7 @@ export function clusterRules(
             apiVersion: API_VERSION,
             kind: "PrometheusRule",
             metadata: { name: "cellplane", namespace: args.namespace, labels: args.labels },
-            spec: { groups: parse(fs.readFileSync(RULES_FILE, "utf8")).groups },
+            spec: { groups: parse(ruleSet()).groups },
         },
         { ...opts, dependsOn: [args.monitoring] },
     );

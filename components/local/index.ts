@@ -1,6 +1,7 @@
 import * as path from "path";
 import type { CellConfig } from "../../model/config";
 import { TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
+import type { AppName } from "../apps/bundle";
 import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
 import {
@@ -10,10 +11,12 @@ import {
     LocalBlobStore,
     LocalClickHouse,
     LocalKafka,
+    LocalMetrics,
     LocalObjectStore,
     LocalPostgres,
 } from "./parts";
 import { blobEndpointOf } from "./azuriteServer";
+import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
 import { LocalObject, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
@@ -21,6 +24,7 @@ import type { LocalCertificates } from "./tls";
 /**
  * Offsets of a local cell's servers and apps from its `portBase`, all within its PORTS_PER_LOCAL_CELL: Kafka's
  * controller takes the port after Kafka's, and SeaweedFS's own servers the INTERNAL_PORTS from `objectStoreInternal`.
+ * The exporters (`*Metrics`) serve plain HTTP on loopback; the cell's Prometheus listens on `metrics`.
  */
 export const LOCAL_PORTS = {
     postgres: 0,
@@ -33,6 +37,10 @@ export const LOCAL_PORTS = {
     router: 8,
     "ingest-consumer": 9,
     objectStoreInternal: 10,
+    metrics: 19,
+    kafkaMetrics: 20,
+    postgresMetrics: 21,
+    objectStoreMetrics: 22,
 } as const;
 
 /**
@@ -46,8 +54,14 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
         const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name), certificates });
         const opts = { parent };
         return {
-            postgres: () => new LocalPostgres(`${cell.id}-postgres`, part("postgres"), opts),
-            kafka: () => new LocalKafka(`${cell.id}-kafka`, { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain") }, opts),
+            postgres: () =>
+                new LocalPostgres(`${cell.id}-postgres`, { ...part("postgres"), metricsPort: portOf(cell, "postgresMetrics") }, opts),
+            kafka: () =>
+                new LocalKafka(
+                    `${cell.id}-kafka`,
+                    { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain"), metricsPort: portOf(cell, "kafkaMetrics") },
+                    opts,
+                ),
             clickhouse: () =>
                 new LocalClickHouse(
                     `${cell.id}-clickhouse`,
@@ -67,9 +81,22 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
                     ? new LocalBlobStore(`${cell.id}-blob-store`, { ...part("objectStore"), certificates }, opts)
                     : new LocalObjectStore(
                           `${cell.id}-object-store`,
-                          { ...part("objectStore"), internalPortBase: portOf(cell, "objectStoreInternal") },
+                          {
+                              ...part("objectStore"),
+                              internalPortBase: portOf(cell, "objectStoreInternal"),
+                              metricsPort: portOf(cell, "objectStoreMetrics"),
+                          },
                           opts,
                       ),
+            metrics: (after) =>
+                new LocalMetrics(
+                    `${cell.id}-metrics`,
+                    { ...part("metrics"), targets: scrapeTargetsOf(context, Boolean(certificates)) },
+                    {
+                        parent,
+                        dependsOn: after,
+                    },
+                ),
             tenantDirectory: (directory) => {
                 new LocalObject(
                     `${cell.id}-tenant-directory`,
@@ -85,3 +112,20 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
 });
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];
+
+/**
+ * What a local cell's Prometheus scrapes, by the rule set's job names: the apps and ClickHouse's front over the cell's
+ * HTTPS, the exporters over loopback HTTP. Azurite serves no metrics, so a cell whose store is Blob has no
+ * `object-store` job.
+ */
+export function scrapeTargetsOf(context: CellContext, https: boolean): ScrapeTarget[] {
+    const { cell, hostsRouter } = context;
+    const apps: AppName[] = ["ingest", "ingest-consumer", "export", ...(hostsRouter ? (["router"] as const) : [])];
+    return [
+        ...apps.map((app) => ({ job: app, port: portOf(cell, app), https })),
+        { job: "clickhouse", port: portOf(cell, "clickhouse"), https },
+        { job: "postgres", port: portOf(cell, "postgresMetrics"), https: false },
+        { job: "kafka", port: portOf(cell, "kafkaMetrics"), https: false },
+        ...(cell.objectStore === "azblob" ? [] : [{ job: "object-store", port: portOf(cell, "objectStoreMetrics"), https: false }]),
+    ];
+}

@@ -3,10 +3,11 @@ import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { AclOperations, AclPermissionTypes, ResourcePatternTypes, ResourceTypes } from "@platformatic/kafka";
+import { stringify as toYaml } from "yaml";
 import { X509Certificate } from "crypto";
 import type { ServerTls } from "./certificates";
 import type { KafkaGrant } from "../kafkaGrants";
-import { kafkaLibs } from "./tools";
+import { jmxExporterAgent, kafkaLibs } from "./tools";
 import { KafkaClients, scramAccess } from "../../apps/shared/kafka";
 import { assertPortFree, destroyService, portAnswers, runningPid, startService, stopService } from "./supervisor";
 
@@ -38,6 +39,8 @@ export interface KafkaServerSpec {
     controllerPort: number;
     /** Absent: plain text and no authentication, for tests of the server alone. */
     security?: KafkaSecurity;
+    /** Where the JMX exporter agent in the broker's JVM serves its metrics (plain HTTP on loopback); absent, none. */
+    metricsPort?: number;
 }
 
 const JAVA_OPTS = ["-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true"];
@@ -138,6 +141,21 @@ function java(spec: KafkaServerSpec, main: string, ...args: string[]): string[] 
     ];
 }
 
+/**
+ * The JMX exporter agent's flag. It serves the broker's own MBeans (`kafka.server`, `kafka.log`, the network and the
+ * controller) and the JVM's, lowercased; the rest of the JVM's MBeans would only cost scrape time.
+ */
+function metricsAgent(spec: KafkaServerSpec): string[] {
+    if (spec.metricsPort === undefined) return [];
+    const config = path.join(spec.dir, "jmx-exporter.yaml");
+    const domains = ["kafka.server", "kafka.log", "kafka.network", "kafka.controller", "java.lang"];
+    fs.writeFileSync(
+        config,
+        toYaml({ lowercaseOutputName: true, lowercaseOutputLabelNames: true, includeObjectNames: domains.map((domain) => `${domain}:*`) }),
+    );
+    return [`-javaagent:${jmxExporterAgent()}=127.0.0.1:${spec.metricsPort}:${config}`];
+}
+
 /** Formats the storage on first use, then starts the broker (a running broker is left alone). */
 export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
@@ -162,7 +180,7 @@ export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     const pid = await startService({
         label: spec.label,
         command: "java",
-        args: java(spec, "kafka.Kafka", config),
+        args: [...metricsAgent(spec), ...java(spec, "kafka.Kafka", config)],
         dir: spec.dir,
         port: spec.port,
         readyTimeoutMs: 60_000,

@@ -11,6 +11,7 @@ import type {
     ClickHouseCredentials,
     KafkaApp,
     KafkaCluster,
+    MetricsServer,
     ObjectStore,
     PostgresDatabase,
     StoreAccess,
@@ -19,7 +20,9 @@ import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, Post
 import { appUrlOf } from "./appServer";
 import { frontUrl } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
+import { prometheusUrl, type ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
+import { ruleSet } from "../ruleSet";
 import { blobEndpointOf } from "./azuriteServer";
 import { LocalPostgresDatabase, LocalPostgresServer } from "./postgres";
 import { LocalObject, LocalServer, localSecret } from "./resources";
@@ -42,6 +45,11 @@ const label = (what: string, context: CellContext) => `${what} of cell ${context
 const tlsMode = (args: LocalPartArgs) => (args.certificates ? ("ca" as const) : ("off" as const));
 const caOf = (args: LocalPartArgs) => args.certificates && { value: args.certificates.caCertificate() };
 
+export interface LocalPostgresArgs extends LocalPartArgs {
+    /** Where postgres_exporter serves the server's statistics; absent, no exporter runs. */
+    metricsPort?: number;
+}
+
 export class LocalPostgres extends pulumi.ComponentResource implements PostgresDatabase {
     readonly host = pulumi.output("127.0.0.1");
     readonly port: pulumi.Output<number>;
@@ -50,7 +58,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
     readonly password: pulumi.Output<string>;
     readonly access: StoreAccess<PostgresConnection>;
 
-    constructor(name: string, args: LocalPartArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: LocalPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Postgres", name, {}, opts);
         const superuserPassword = localSecret(`${name}-superuser-password`, this);
         this.password = localSecret(`${name}-app-password`, this);
@@ -77,6 +85,18 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             },
             { parent: this, dependsOn: [database] },
         );
+        if (args.metricsPort !== undefined) {
+            const exporter = {
+                label: label("postgres_exporter", args.context),
+                dir: `${args.dir}-exporter`,
+                port: args.metricsPort,
+                postgresPort: args.port,
+                user: server.superuser,
+                password: superuserPassword,
+                ca: args.certificates?.caCertificate(),
+            };
+            new LocalServer(`${name}-exporter`, { kind: "postgresExporter", spec: exporter }, { parent: this, dependsOn: [process] });
+        }
         this.port = process.port;
         this.access = {
             connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: tlsMode(args) }),
@@ -109,6 +129,7 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
             dir: args.dir,
             port: args.port,
             controllerPort: args.port + 1,
+            metricsPort: args.metricsPort,
             security: args.certificates && {
                 tls: args.certificates.serverTls(name, this),
                 admin,
@@ -150,6 +171,8 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
 export interface LocalKafkaArgs extends LocalPartArgs {
     /** Where the broker takes SASL PLAIN (Event Hubs' mechanism) over TLS. */
     plainPort: number;
+    /** Where the JMX exporter in the broker's JVM serves its metrics; absent, it does not run. */
+    metricsPort?: number;
 }
 
 /** The bucket of a local cell's exports. */
@@ -214,6 +237,8 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
 export interface LocalObjectStoreArgs extends LocalPartArgs {
     /** The first of the ports SeaweedFS's own servers take (`INTERNAL_PORTS` of `seaweedfsServer.ts`). */
     internalPortBase: number;
+    /** Where SeaweedFS serves its metrics; absent, nowhere. */
+    metricsPort?: number;
 }
 
 export class LocalObjectStore extends pulumi.ComponentResource implements ObjectStore {
@@ -232,6 +257,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             dir: args.dir,
             port: args.port,
             internalPortBase: args.internalPortBase,
+            metricsPort: args.metricsPort,
             accessKeyId: "cellplane",
             secretAccessKey,
             sseKey: localSecret(`${name}-sse-key`, this, 32),
@@ -344,6 +370,34 @@ export class LocalApp extends pulumi.ComponentResource implements AppService {
         });
         const server = new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this, dependsOn: files.map((f) => f.resource) });
         this.url = server.running.apply(() => appUrlOf({ port: args.port, https: Boolean(args.certificates) }));
+        this.registerOutputs({ url: this.url });
+    }
+}
+
+export interface LocalMetricsArgs extends LocalPartArgs {
+    targets: ScrapeTarget[];
+}
+
+/** The cell's metrics server: Prometheus scraping the cell's apps and servers and evaluating the rule set. */
+export class LocalMetrics extends pulumi.ComponentResource implements MetricsServer {
+    readonly url: pulumi.Output<string>;
+    readonly ca?: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:Metrics", name, {}, opts);
+        const spec = pulumi.output({
+            label: label("prometheus", args.context),
+            dir: args.dir,
+            port: args.port,
+            cell: args.context.cell.id,
+            targets: args.targets,
+            rules: ruleSet(),
+            tls: args.certificates?.serverTls(name, this),
+        });
+        // Scrapes start once the parts run, so starting cells never page as stores down.
+        const server = new LocalServer(`${name}-server`, { kind: "prometheus", spec }, { parent: this, dependsOn: opts?.dependsOn });
+        this.url = server.running.apply(() => prometheusUrl(args.port, Boolean(args.certificates)));
+        this.ca = args.certificates?.caCertificate();
         this.registerOutputs({ url: this.url });
     }
 }

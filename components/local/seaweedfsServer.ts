@@ -24,6 +24,8 @@ export interface SeaweedfsServerSpec {
     adminPassword: string;
     /** When given, the S3 API speaks HTTPS only, with this certificate. */
     tls?: ServerTls;
+    /** Where its servers' Prometheus metrics are served (plain HTTP on loopback); absent, nowhere. */
+    metricsPort?: number;
 }
 
 /** How many ports after `internalPortBase` the server takes. */
@@ -57,6 +59,7 @@ function optionsOf(spec: SeaweedfsServerSpec): string[] {
         "s3.port.iceberg": "0",
         "s3.port.lance": "0",
         webdav: "false",
+        ...(spec.metricsPort !== undefined ? { metricsIp: "127.0.0.1", metricsPort: String(spec.metricsPort) } : {}),
         ...(spec.tls ? { "s3.cert.file": path.join(spec.dir, "server.crt"), "s3.key.file": path.join(spec.dir, "server.key") } : {}),
     }).map(([name, value]) => `${name}=${value}`);
 }

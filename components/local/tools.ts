@@ -31,6 +31,30 @@ export function prometheusBin(): string {
     return requireTool(path.join(cacheDir(), "prometheus", PROMETHEUS_VERSION, "prometheus"), "Prometheus");
 }
 
+/**
+ * postgres_exporter 0.19.1 (2026-02-25), the Prometheus community's exporter of a Postgres server's statistics; the
+ * bootstrap builds it from its Go module. The proxy lists 0.20.1 (2026-07-08) but refuses its source, so 0.19.1 is the
+ * newest that builds here. The project supports its latest release only.
+ */
+export const POSTGRES_EXPORTER_VERSION = "v0.19.1";
+
+export function postgresExporterBin(): string {
+    return requireTool(path.join(cacheDir(), "postgres_exporter", POSTGRES_EXPORTER_VERSION, "postgres_exporter"), "postgres_exporter");
+}
+
+/**
+ * The Prometheus JMX exporter as a Java agent (Maven Central's `io.prometheus.jmx:jmx_prometheus_javaagent`; 1.0.1 is
+ * the newest Central serves): it runs inside the broker's JVM and serves its MBeans as metrics.
+ */
+export const JMX_EXPORTER_VERSION = "1.0.1";
+
+export function jmxExporterAgent(): string {
+    return requireTool(
+        path.join(cacheDir(), "kafka", "jmx_exporter", `jmx_prometheus_javaagent-${JMX_EXPORTER_VERSION}.jar`),
+        "the Prometheus JMX exporter",
+    );
+}
+
 /** Kafka comes from Maven Central as jars; the bootstrap resolves this version into `kafka/<version>/libs`. */
 export const KAFKA_VERSION = "3.9.1";
 

@@ -4,6 +4,7 @@ import { SIGNATURE_HEADER, signWebhook } from "../../model/webhook";
 import type { DriftReport } from "./drift";
 import { DRIFT_CLASSES } from "./driftClasses";
 import { Refusal } from "./environment";
+import { defaultStateHome } from "../../stacks/stateHome";
 
 /** Where `--webhook` takes its signing secret from: never an argument, which would show in `ps` and shell history. */
 export const WEBHOOK_SECRET_ENV = "CELLPLANE_DRIFT_WEBHOOK_SECRET";
@@ -71,6 +72,37 @@ export function writeDriftMetrics(file: string, report: DriftReport): void {
     const partial = `${file}.${process.pid}.partial`;
     fs.writeFileSync(partial, driftMetrics(report));
     fs.renameSync(partial, file);
+}
+
+/** The last drift check of an environment on this machine, as `status` shows it. */
+export interface DriftSummary {
+    at: string;
+    stacks: number;
+    /** Drifted resources not ignored, over every stack. */
+    drifted: number;
+    /** Stacks that could not be checked. */
+    failed: number;
+}
+
+const driftRecordOf = (env: string) => path.join(defaultStateHome(), "drift", `${env}.json`);
+
+/** Every check leaves its summary on the machine that ran it, so `status` can say when drift was last checked. */
+export function recordDriftCheck(report: DriftReport): void {
+    const summary: DriftSummary = {
+        at: report.checkedAt,
+        stacks: report.stacks.length,
+        drifted: report.stacks.reduce((sum, s) => sum + s.drifted.length, 0),
+        failed: report.stacks.filter((s) => s.status !== "clean" && s.status !== "drifted").length,
+    };
+    const file = driftRecordOf(report.env);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.partial`, JSON.stringify(summary));
+    fs.renameSync(`${file}.partial`, file);
+}
+
+export function lastDriftCheck(env: string): DriftSummary | undefined {
+    const file = driftRecordOf(env);
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as DriftSummary) : undefined;
 }
 
 /** The secret `--webhook` signs with, or a refusal that says how to provide it. */

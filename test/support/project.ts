@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { engineBin, toolPath } from "../../scripts/ops/workspace";
+import { PORTS_PER_LOCAL_CELL } from "../../model/config";
 import type { ResourceProps } from "../../model/resourceProps";
 
 export const ROOT = path.join(__dirname, "..", "..");
@@ -42,7 +43,7 @@ export function scratchProject(prefix: string) {
 }
 
 /** The program's own sources, which `copySources` copies so a test may change them. */
-const SOURCES = ["apps", "model", "stacks", "components", "policies"];
+const SOURCES = ["apps", "model", "stacks", "components", "policies", "observability"];
 
 /**
  * A copy of the local stack as stack `e2e` of a scratch project: its own ports, state folder and backend, so it
@@ -59,7 +60,7 @@ export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps)
     const state = path.join(scratch.dir, "cells");
     // Below the kernel's ephemeral range (32768 and up), where clients' own sockets could take a cell's port.
     const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-    const ports = { eu: base, us: base + 20 };
+    const ports = { eu: base, us: base + PORTS_PER_LOCAL_CELL };
     const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
     local.config["cellplane:cells"][0].portBase = ports.eu;
     local.config["cellplane:cells"][1].portBase = ports.us;

@@ -286,8 +286,8 @@ describe("invalid configuration names the field, the value and what is allowed",
             { id: "eu-2", cloud: "aws", region: "eu-west-1", residency: "eu", size: "small", portBase: 16000 },
         ];
         expect(problemsOf({ ...base, cells })).toEqual([
-            `cellplane:cells[0].portBase: is required for local cells: the first of 20 ports for cell "eu-1", e.g. 15400`,
-            `cellplane:cells[2].portBase: 15405 overlaps the ports of cellplane:cells[1] (15400-15419). Keep local cells 20 ports apart`,
+            `cellplane:cells[0].portBase: is required for local cells: the first of 30 ports for cell "eu-1", e.g. 15400`,
+            `cellplane:cells[2].portBase: 15405 overlaps the ports of cellplane:cells[1] (15400-15429). Keep local cells 30 ports apart`,
             `cellplane:cells[3].portBase: is only for local cells; cell "eu-2" is on aws. Remove it`,
         ]);
     });

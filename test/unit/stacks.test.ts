@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
+import { RULES_FILE } from "../../components/ruleSet";
 import { CLUSTER_LABEL, TAG_KEYS, UNTAGGABLE_TYPES } from "../../model/labels";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import { ConfigError } from "../../model/config";
@@ -171,11 +173,19 @@ describe("the local stack", () => {
         // local-us keeps its exports in Azure Blob (Azurite), local-eu in S3 (SeaweedFS).
         for (const [cell, base, apps, store] of [
             ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"], "LocalSeaweedfsServer"],
-            ["local-us", 15420, ["export", "ingest", "ingest-consumer", "router"], "LocalAzuriteServer"],
+            ["local-us", 15430, ["export", "ingest", "ingest-consumer", "router"], "LocalAzuriteServer"],
         ] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
             expect(servers.map((s) => s.type.split(":").pop()).sort()).toEqual(
-                [...apps.map(() => "LocalAppServer"), "LocalClickhouseServer", "LocalKafkaServer", "LocalPostgresServer", store].sort(),
+                [
+                    ...apps.map(() => "LocalAppServer"),
+                    "LocalClickhouseServer",
+                    "LocalKafkaServer",
+                    "LocalPostgresServer",
+                    "LocalPostgresExporterServer",
+                    "LocalPrometheusServer",
+                    store,
+                ].sort(),
             );
             const appPorts = servers
                 .filter((s) => s.type.endsWith("LocalAppServer"))
@@ -194,12 +204,47 @@ describe("the local stack", () => {
                 bucket: `${cell}-exports`,
                 ingestUrl: `https://127.0.0.1:${base + 6}`,
                 exportUrl: `https://127.0.0.1:${base + 7}`,
+                metricsUrl: `https://127.0.0.1:${base + 19}`,
             });
         }
         expect(run.outputs.routers).toEqual({
             eu: { cell: "local-eu", url: "https://127.0.0.1:15408" },
-            us: { cell: "local-us", url: "https://127.0.0.1:15428" },
+            us: { cell: "local-us", url: "https://127.0.0.1:15438" },
         });
+    });
+
+    test("each cell's Prometheus scrapes its own apps and servers, by the rule set's job names, once they exist", () => {
+        for (const [cell, base, store] of [
+            ["local-eu", 15400, [["object-store", 22, "http"]]],
+            // Azurite serves no metrics.
+            ["local-us", 15430, []],
+        ] as const) {
+            const prometheus = run.resources.find((r) => r.cell === cell && r.type.endsWith("LocalPrometheusServer"))!;
+            const spec = unwrapSecret(prometheus.inputs.spec);
+            expect(spec).toMatchObject({ cell, port: base + 19, rules: fs.readFileSync(RULES_FILE, "utf8") });
+            expect(
+                spec.targets.map((t: { job: string; port: number; https: boolean }) => [t.job, t.port - base, t.https ? "https" : "http"]),
+            ).toEqual([
+                ["ingest", 6, "https"],
+                ["ingest-consumer", 9, "https"],
+                ["export", 7, "https"],
+                ["router", 8, "https"],
+                ["clickhouse", 3, "https"],
+                ["postgres", 21, "http"],
+                ["kafka", 20, "http"],
+                ...store,
+            ]);
+            const exporter = unwrapSecret(
+                run.resources.find((r) => r.cell === cell && r.type.endsWith("LocalPostgresExporterServer"))!.inputs.spec,
+            );
+            expect(exporter).toMatchObject({ port: base + 21, postgresPort: base });
+            expect(
+                unwrapSecret(run.resources.find((r) => r.cell === cell && r.type.endsWith("LocalKafkaServer"))!.inputs.spec).metricsPort,
+            ).toBe(base + 20);
+            expect(prometheus.dependsOn).toEqual(
+                expect.arrayContaining([`${cell}-ingest`, `${cell}-export`, `${cell}-ingest-consumer`, `${cell}-kafka`]),
+            );
+        }
     });
 
     test("each app connects to ClickHouse as its own user, and only the exporter reaches the cell's bucket and Postgres", () => {
@@ -237,7 +282,7 @@ describe("the local stack", () => {
             // Kafka's admin and a user per app are three secrets more, and the router's key one; each server and each
             // app that answers HTTPS (ingest, export, router) has a certificate of the stack's CA.
             ...Array(13).fill("secret"),
-            ...Array(8).fill("serverCertificate"),
+            ...Array(9).fill("serverCertificate"),
             "topic",
             "topic",
         ]);

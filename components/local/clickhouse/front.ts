@@ -17,6 +17,7 @@ import { bodyOf, insertFromFile, saveBody, splitInlineData, textOf, UnsupportedE
 import { asError, type ChdbModule, Engine, type Output, type Settings, streamable } from "./engine";
 import { ClickHouseError, CODES } from "./errors";
 import { paramValue, placeholderTypes } from "./params";
+import { prometheusText } from "./prometheus";
 import { contentTypeOf, Reply, responseEncoding, summaryOf } from "./reply";
 import { credentialsOf, formFields, type FrontRequest, requestOf } from "./request";
 import { sqlIdentifier, sqlString } from "../../../apps/shared/clickhouseSql";
@@ -110,6 +111,11 @@ export class Front {
         const url = new URL(req.url ?? "/", "http://127.0.0.1");
         if (url.pathname === "/ping" || (req.method === "GET" && url.pathname === "/" && url.search === "")) {
             res.end("Ok.\n");
+            return;
+        }
+        if (req.method === "GET" && url.pathname === "/metrics") {
+            res.setHeader("Content-Type", "text/plain; version=0.0.4");
+            res.end(prometheusText(this.engine));
             return;
         }
         let reply = new Reply(res, url.searchParams.get("query_id") ?? "", undefined);

@@ -4,6 +4,8 @@ import { appRunning, destroyApp, startApp, stopApp } from "../appServer";
 import { azuriteRunning, startAzurite } from "../azuriteServer";
 import { clickhouseRunning, startClickHouse } from "../clickhouseServer";
 import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServer";
+import { postgresExporterRunning, startPostgresExporter } from "../postgresExporter";
+import { prometheusRunning, startPrometheus } from "../prometheusServer";
 import { seaweedfsRunning, startSeaweedfs } from "../seaweedfsServer";
 import { destroyService, stopService } from "../supervisor";
 import type { ResourceProps } from "../../../model/resourceProps";
@@ -16,6 +18,8 @@ const SERVERS = {
     clickhouse: { start: startClickHouse, running: clickhouseRunning, ...byDir },
     seaweedfs: { start: startSeaweedfs, running: seaweedfsRunning, ...byDir },
     azurite: { start: startAzurite, running: azuriteRunning, ...byDir },
+    prometheus: { start: startPrometheus, running: prometheusRunning, ...byDir },
+    postgresExporter: { start: startPostgresExporter, running: postgresExporterRunning, ...byDir },
     app: { start: startApp, running: appRunning, stop: stopApp, destroy: destroyApp },
 } as const;
 export type ServerKind = keyof typeof SERVERS;

@@ -7,6 +7,7 @@ import { clickhouseOfCell, exportFilesOf } from "../../../scripts/ops/cellClient
 import { call, trustStack } from "../../support/cellClient";
 import { CELLPLANE, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
+import { PORTS_PER_LOCAL_CELL } from "../../../model/config";
 import type { ResourceProps } from "../../../model/resourceProps";
 
 /**
@@ -21,7 +22,7 @@ describe("cellplane rollout, tenant move and cell drain on two cells of one resi
         "cellplane-rollout-",
         (config) => {
             const [eu] = config["cellplane:cells"];
-            config["cellplane:cells"] = [eu, { ...eu, id: "local-eu-2", portBase: eu.portBase + 20 }];
+            config["cellplane:cells"] = [eu, { ...eu, id: "local-eu-2", portBase: eu.portBase + PORTS_PER_LOCAL_CELL }];
             config["cellplane:tenants"] = [{ id: "acme", residency: "eu", cell: "local-eu" }];
         },
         { copySources: true },

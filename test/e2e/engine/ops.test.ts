@@ -13,6 +13,7 @@ import { WEBHOOK_SECRET_ENV } from "../../../scripts/ops/driftSignals";
 import { nameOfUrn } from "../../../scripts/ops/urns";
 import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
+import { PORTS_PER_LOCAL_CELL } from "../../../model/config";
 import type { ResourceProps } from "../../../model/resourceProps";
 import { clickhouseOfCell, exportFilesOf, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
 import { topicOffsets } from "../../../apps/shared/kafka";
@@ -508,7 +509,7 @@ describe("cellplane on a local stack", () => {
             ...cellAdd(
                 { env: "local", id: "local-eu-2", cloud: "local", region: "eu-local", residency: "eu" },
                 "--port-base",
-                String(ports.us + 20),
+                String(ports.us + PORTS_PER_LOCAL_CELL),
                 "--preview",
             ),
         );

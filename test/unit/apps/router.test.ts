@@ -164,7 +164,19 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
         expect(eu.seen.length + us.seen.length).toBe(before);
     });
 
-    test.each(["/metrics", "/v1/events/", "/v1//events", "/v1/%65vents", "/v1/jobs/not-an-id"])(
+    test("/metrics is the router's own (refusals by reason, the table's serial, answers by class), never forwarded", async () => {
+        const before = eu.seen.length;
+        await send("globex", "/v1/events");
+        const metrics = await router.inject({ url: "/metrics" });
+        expect(metrics.statusCode).toBe(200);
+        expect(metrics.body).toMatch(/^router_requests_refused_total\{reason="misdirected"\} [1-9]\d*$/m);
+        expect(metrics.body).toMatch(/^router_requests_refused_total\{reason="quarantined"\} 0$/m);
+        expect(metrics.body).toMatch(/^router_routing_table_serial 1$/m);
+        expect(metrics.body).toMatch(/^http_responses_total\{class="4xx"\} [1-9]\d*$/m);
+        expect(eu.seen.length).toBe(before);
+    });
+
+    test.each(["/v1/events/", "/v1//events", "/v1/%65vents", "/v1/jobs/not-an-id"])(
         "%s is no route: 404, never forwarded",
         async (path) => {
             const before = eu.seen.length;
