@@ -53,7 +53,12 @@ const cellSchema = z.strictObject({
     /** Kubernetes cells only: the kubeconfig context of the cluster (default: the current context). */
     kubeContext: z.string().min(1).optional(),
     /** Local cells only: the first of the ten ports the cell's servers listen on. */
-    portBase: z.number().int().min(1024).max(65_525).optional(),
+    portBase: z
+        .number()
+        .int()
+        .min(1024)
+        .max(65_536 - PORTS_PER_LOCAL_CELL)
+        .optional(),
     /** Local cells only: where exports go, S3 (SeaweedFS, as AWS and Kubernetes cells) or Azure Blob (Azurite, as Azure cells). */
     objectStore: z.enum(["s3", "azblob"]).optional(),
     /**

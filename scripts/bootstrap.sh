@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, kafka, chdb, azurite)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, kafka, chdb, azurite, chromium)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -191,6 +191,17 @@ POM
     log "kafka: the JMX exporter agent $agent at $agent_jar"
 }
 
+# Debian's Chromium: the headless browser the status page's end-to-end test drives. Only the system's package
+# manager has it, so the step needs root (or a Chromium already on PATH).
+step_chromium() {
+    if command -v chromium >/dev/null; then log "chromium: $(chromium --version 2>/dev/null | head -1) at $(command -v chromium)"; return; fi
+    [ "$(id -u)" = 0 ] || { log "chromium is missing: install it as root (apt-get install chromium) and run again"; exit 1; }
+    log "chromium: installing Debian's package (about 20 seconds)…"
+    local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+    "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq && "${install[@]}" >/dev/null; }
+    log "chromium: $(chromium --version 2>/dev/null | head -1)"
+}
+
 # An npm package the bootstrap's Node runs, installed into the cache at the version pinned in tools.ts.
 npm_tool() {
     local package=$1 constant=$2 what=$3 version
@@ -213,6 +224,6 @@ step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emu
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus postgres_exporter kafka chdb azurite)
+[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus postgres_exporter kafka chdb azurite chromium)
 for step in "${steps[@]}"; do "step_$step"; done
 log "done; tools are under $CACHE"

@@ -21,6 +21,8 @@ import { SIGNATURE_HEADER } from "../model/webhook";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
+import { environmentStatus, metricsServers, statusText } from "./ops/status";
+import { listen, statusPageServer } from "./ops/statusPage";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
 import { attest, Attestation, verifyAttestation } from "./ops/attest";
@@ -480,6 +482,31 @@ function printHealth(env: string, cells: CellHealth[], json?: boolean): void {
         for (const check of health.checks) console.log(`      ${check.verdict.padEnd(5)} ${check.name.padEnd(10)} ${check.detail}`);
     }
 }
+
+program
+    .command("status")
+    .description(
+        "each cell as its own metrics server sees it: verdict, scrape targets, firing alerts, lag, freshness, dead letters, routers and tenants, and the last drift check (exit 1 if a cell is red)",
+    )
+    .addOption(envOption())
+    .option("--json", "machine-readable output")
+    .option(
+        "--serve [port]",
+        "serve it as a web page with charts of the last hour, refreshing itself (default 8080; 0 takes any free port)",
+        wholeNumber,
+    )
+    .action(async (o) => {
+        const read = () => environmentStatus(project(), o.env);
+        if (o.serve === undefined) {
+            const status = await read();
+            console.log(o.json ? JSON.stringify(status, null, 2) : statusText(status));
+            process.exitCode = status.cells.some((c) => c.verdict === "red") ? 1 : 0;
+            return;
+        }
+        const server = statusPageServer({ status: read, metricsServers: () => metricsServers(project(), o.env) });
+        const url = await listen(server, o.serve === true ? 8080 : o.serve);
+        console.error(`the status of ${o.env} at ${url} (Ctrl-C stops it)`);
+    });
 
 program
     .command("plan")

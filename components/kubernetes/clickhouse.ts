@@ -5,6 +5,7 @@ import { generatedPassword } from "../secrets";
 import type { ClickHouseConnection } from "../../model/connections";
 import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
 import { guaranteed, IMAGES, zoneSpread } from "./charts";
+import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { ServerCertificate } from "./serverCertificate";
 
@@ -13,6 +14,8 @@ export interface ClickHouseOnKubernetesArgs {
     namespace: pulumi.Input<string>;
     /** The cluster's Altinity operator, which the cell's installations wait for. */
     operator: pulumi.Resource;
+    /** The cluster's monitoring stack: its Prometheus scrapes each server's own metrics endpoint. */
+    monitoring: pulumi.Resource;
     /** How the cloud binds an identity to the servers: their ServiceAccount's annotations and their pods' labels. */
     identity?: PodIdentityBinding;
 }
@@ -46,6 +49,8 @@ export const CLICKHOUSE_POD_LABELS = { "clickhouse.altinity.com/chi": INSTALLATI
 /** Clients speak HTTPS and native TLS; the plain ports stay for the operator and the servers among themselves. */
 export const CLICKHOUSE_TLS_PORTS = { https: 8443, nativeTls: 9440 };
 const PLAIN_PORTS = { http: 8123, native: 9000 };
+/** ClickHouse's own Prometheus endpoint, as its documentation configures it. */
+const METRICS_PORT = 9363;
 const TLS_DIR = "/etc/clickhouse-server/tls";
 /** The installation's cluster, which a replicated schema is created `ON CLUSTER`. */
 const CLUSTER = "cell";
@@ -117,6 +122,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             installation: Record<string, string>,
             serviceAccountName?: string,
             tlsVolume?: pulumi.Input<string>,
+            ports?: { name: string; containerPort: number }[],
         ) => ({
             serviceAccountName,
             // The key is readable by the pod's group (fsGroup), which the server's user is in, and by no one else.
@@ -132,6 +138,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                     resources: guaranteed(pod),
                     securityContext: RESTRICTED_CONTAINER,
                     volumeMounts: tlsVolume ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : undefined,
+                    ports,
                 },
             ],
         });
@@ -187,6 +194,14 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             "openSSL/server/certificateFile": `${TLS_DIR}/tls.crt`,
                             "openSSL/server/privateKeyFile": `${TLS_DIR}/tls.key`,
                             "openSSL/server/verificationMode": "none",
+                            // ClickHouse's own Prometheus endpoint, on a port of its own that only the cluster's
+                            // operators namespace (the monitoring stack) may reach.
+                            "prometheus/endpoint": "/metrics",
+                            "prometheus/port": METRICS_PORT,
+                            "prometheus/metrics": true,
+                            "prometheus/events": true,
+                            "prometheus/asynchronous_metrics": true,
+                            "prometheus/errors": true,
                         },
                         zookeeper: {
                             nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }],
@@ -233,6 +248,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                                     CLICKHOUSE_POD_LABELS,
                                     CLICKHOUSE_SERVICE_ACCOUNT,
                                     certificate.secretName,
+                                    [{ name: "metrics", containerPort: METRICS_PORT }],
                                 ),
                             },
                         ],
@@ -241,6 +257,19 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                 },
             },
             { parent: this, dependsOn: [operator, keeper, credentials] },
+        );
+
+        podMonitor(
+            `${name}-monitor`,
+            {
+                context: args.context,
+                namespace: args.namespace,
+                job: "clickhouse",
+                selector: CLICKHOUSE_POD_LABELS,
+                port: "metrics",
+                monitoring: args.monitoring,
+            },
+            { parent: this },
         );
 
         this.url = pulumi.interpolate`https://${service}.cluster.local:${CLICKHOUSE_TLS_PORTS.https}`;

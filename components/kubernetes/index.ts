@@ -71,7 +71,13 @@ export class InClusterParts {
     clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
         return new ClickHouseOnKubernetes(
             `${this.context.cell.id}-clickhouse`,
-            { context: this.context, namespace: this.dataNamespace, operator: this.operators.release("clickhouse"), identity },
+            {
+                context: this.context,
+                namespace: this.dataNamespace,
+                operator: this.operators.release("clickhouse"),
+                monitoring: this.operators.release("monitoring"),
+                identity,
+            },
             this.opts(),
         );
     }
@@ -172,7 +178,12 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                         inCluster.opts(),
                     ),
                 clickhouse: () => inCluster.clickhouse(),
-                objectStore: () => new SeaweedfsObjectStore(`${cell.id}-object-store`, { context, namespace }, inCluster.opts()),
+                objectStore: () =>
+                    new SeaweedfsObjectStore(
+                        `${cell.id}-object-store`,
+                        { context, namespace, monitoring: operators.release("monitoring") },
+                        inCluster.opts(),
+                    ),
                 streamOperators: () => inCluster.streamOperators(),
                 tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
                 app: (spec, appOpts) => inCluster.app(spec, appOpts),

@@ -4,12 +4,15 @@ import { generatedPassword } from "../secrets";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
+import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
+    /** The cluster's monitoring stack: its Prometheus scrapes each SeaweedFS server's metrics port. */
+    monitoring: pulumi.Resource;
 }
 
 /** The uid of the `seaweed` user of SeaweedFS's image; the chart would otherwise run every pod as root. */
@@ -97,6 +100,20 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                     admin: { ...component("250m", "512Mi"), enabled: true },
                     worker: { ...component("500m", "512Mi"), enabled: true },
                 },
+            },
+            { parent: this },
+        );
+
+        // The chart gives every server (master, volume, filer, S3 gateway) a container port named `metrics` (9327).
+        podMonitor(
+            `${name}-monitor`,
+            {
+                context: args.context,
+                namespace: args.namespace,
+                job: "object-store",
+                selector: { "app.kubernetes.io/name": "seaweedfs" },
+                port: "metrics",
+                monitoring: args.monitoring,
             },
             { parent: this },
         );

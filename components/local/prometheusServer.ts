@@ -27,8 +27,8 @@ export interface PrometheusServerSpec {
     tls?: ServerTls;
 }
 
-/** Short, so an alert's `for` and the rule windows, not the scrape, decide how fast a local cell alerts. */
-export const SCRAPE_INTERVAL = "5s";
+/** Short, so an alert's `for` and the rule windows (a minute or more), not the scrape, decide how fast a cell alerts. */
+export const SCRAPE_INTERVAL = "10s";
 
 export const prometheusUrl = (port: number, https: boolean) => `${https ? "https" : "http"}://127.0.0.1:${port}`;
 
@@ -36,7 +36,7 @@ export const prometheusUrl = (port: number, https: boolean) => `${https ? "https
 export function prometheusConfig(spec: PrometheusServerSpec): string {
     const ca = path.join(spec.dir, "ca.pem");
     return toYaml({
-        global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL, scrape_timeout: "4s" },
+        global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL, scrape_timeout: "5s" },
         rule_files: [path.join(spec.dir, "rules.yml")],
         scrape_configs: spec.targets.map((target) => ({
             job_name: target.job,

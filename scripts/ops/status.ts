@@ -189,7 +189,7 @@ export async function metricsServers(projectDir: string, env: string): Promise<M
     return servers;
 }
 
-const number = (value: number | undefined, digits = 0) => (value === undefined ? "—" : value.toFixed(digits));
+const number = (value: number | undefined, digits = 0, unit = "") => (value === undefined ? "—" : `${value.toFixed(digits)}${unit}`);
 
 export function statusText(status: EnvironmentStatus): string {
     const drift = status.lastDriftCheck;
@@ -204,7 +204,7 @@ export function statusText(status: EnvironmentStatus): string {
         lines.push(`${cell.verdict.toUpperCase().padEnd(5)} ${cell.cell} (${cell.residency})  metrics: ${cell.metricsUrl ?? "none"}`);
         for (const reason of cell.reasons) lines.push(`      ! ${reason}`);
         lines.push(
-            `      events/s ${number(cell.eventsPerSecond, 1)}  lag ${number(cell.lag)}  freshness p99 ${number(cell.freshnessP99Seconds, 1)} s  dead letters (1 h) ${number(cell.deadLettersLastHour)}`,
+            `      events/s ${number(cell.eventsPerSecond, 1)}  lag ${number(cell.lag)}  freshness p99 ${number(cell.freshnessP99Seconds, 1, " s")}  dead letters (1 h) ${number(cell.deadLettersLastHour)}`,
         );
         lines.push(`      targets  ${cell.targets.map((t) => `${t.job} ${t.up ? "up" : "DOWN"}`).join(", ") || "—"}`);
         lines.push(`      routers  ${cell.routers.map((r) => `${r.residency} at ${r.url}`).join(", ") || "—"}`);

@@ -291,10 +291,10 @@ describe.each([
         expect(ofType(run, "kubernetes:helm.sh/v3:Release").every((r) => r.provider?.includes("cell-1-cluster-k8s"))).toBe(true);
     });
 
-    test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
+    test("has the cluster's Prometheus scrape its apps and ClickHouse (its Postgres, Kafka and object store are the cloud's) and evaluate the rule set", () => {
         expect(monitoringOf(run)).toEqual({
             serviceMonitors: ["export", "ingest", "ingest-consumer", "router"],
-            podMonitors: [],
+            podMonitors: ["clickhouse"],
             rules: 1,
         });
     });

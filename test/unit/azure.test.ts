@@ -231,10 +231,10 @@ describe.each([
         expect(ofType(run, CLICKHOUSE_INSTALLATION)[0].provider).toContain("cell-1-cluster-k8s");
     });
 
-    test("has the cluster's Prometheus scrape its apps (their Postgres and Kafka are the cloud's) and evaluate the rule set", () => {
+    test("has the cluster's Prometheus scrape its apps and ClickHouse (its Postgres, Kafka and object store are the cloud's) and evaluate the rule set", () => {
         expect(monitoringOf(run)).toEqual({
             serviceMonitors: ["export", "ingest", "ingest-consumer", "router"],
-            podMonitors: [],
+            podMonitors: ["clickhouse"],
             rules: 1,
         });
     });

@@ -10,6 +10,7 @@ import { scrapeLabels } from "../../components/kubernetes/monitoring";
 import { RULES_FILE } from "../../components/ruleSet";
 import { OPERATOR_CHARTS, type OperatorChart } from "../../components/kubernetes/charts";
 import { OPERATORS_NAMESPACE } from "../../components/kubernetes/clusterOperators";
+import { CLICKHOUSE_POD_LABELS } from "../../components/kubernetes/clickhouse";
 import { CLUSTER_LABEL } from "../../model/labels";
 import { REGION_LABEL, regionProblem } from "../../components/kubernetes/clusterRegion";
 import { CELL_SHAPES } from "../../model/sizing";
@@ -90,7 +91,23 @@ describe.each([
             expect(monitor.dependsOn).toContain(monitoring.name);
         }
         const podMonitors = Object.fromEntries(ofType(run, POD_MONITOR).map((m) => [m.inputs.metadata.name, m.inputs]));
-        expect(Object.keys(podMonitors).sort()).toEqual(["kafka", "postgres"]);
+        expect(Object.keys(podMonitors).sort()).toEqual(["clickhouse", "kafka", "object-store", "postgres"]);
+        // A PodMonitor names a container port: ClickHouse's servers declare theirs where their settings open it.
+        const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
+        expect(installation.spec.configuration.settings).toMatchObject({ "prometheus/endpoint": "/metrics", "prometheus/port": 9363 });
+        const [clickhouseServer] = installation.spec.templates.podTemplates[0].spec.containers;
+        expect(clickhouseServer.ports).toEqual([{ name: "metrics", containerPort: 9363 }]);
+        expect(podMonitors.clickhouse.spec).toEqual({
+            selector: { matchLabels: CLICKHOUSE_POD_LABELS },
+            podMetricsEndpoints: [{ port: "metrics", interval: "30s", relabelings: scrapeLabels("clickhouse", "cell-1") }],
+        });
+        // SeaweedFS's chart names each server's metrics port `metrics` while its `metricsPort` is set (9327 by default).
+        const seaweedfs = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "seaweedfs")!.inputs.values;
+        for (const part of ["master", "volume", "filer", "s3"]) expect([null, 0]).not.toContain(seaweedfs[part].metricsPort);
+        expect(podMonitors["object-store"].spec).toEqual({
+            selector: { matchLabels: { "app.kubernetes.io/name": "seaweedfs" } },
+            podMetricsEndpoints: [{ port: "metrics", interval: "30s", relabelings: scrapeLabels("object-store", "cell-1") }],
+        });
         const postgres = single(run, POSTGRES);
         expect(podMonitors.postgres).toMatchObject({
             metadata: { namespace: "cell-1-data" },

@@ -24,7 +24,7 @@ describe("cellplane cell", () => {
         const result = p.run(...cellAdd({ env: "local", id: "local-eu-2", cloud: "local", region: "eu-local", residency: "eu" }));
         expect(result.code).toBe(0);
         expect(result.stdout).toContain(
-            "+    - {id: local-eu-2, cloud: local, region: eu-local, residency: eu, size: small, portBase: 15440}",
+            "+    - {id: local-eu-2, cloud: local, region: eu-local, residency: eu, size: small, portBase: 15460}",
         );
         expect(p.read("local")).toMatch(/^# The embedded default/);
         expect(p.read("local")).toMatch(/encryptionsalt: v1:/);
