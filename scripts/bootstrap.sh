@@ -103,23 +103,28 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
     log "pulumi: CLI, language host and launchers ready in $ENGINE_BIN"
 }
 
-# SeaweedFS ships no binary reachable here; build `weed` from its Go module, through a wrapper module for the
-# replace directive its go.mod carries.
-step_seaweedfs() {
-    local version
-    version=$(version_in components/local/tools.ts SEAWEEDFS_VERSION)
-    local bin="$CACHE/seaweedfs/$version/weed"
-    if [ -x "$bin" ]; then log "seaweedfs $version: cached at $bin"; return; fi
+# A tool of the local cells pinned in tools.ts, built from its Go module through a wrapper module (whose extra lines
+# carry the replace directives the tool's own go.mod holds, which Go ignores in a dependency).
+go_tool() {  # <cache folder> <constant in tools.ts> <module> <package> <cold time> [go.mod lines]
+    local name=$1 module=$3 package=$4 cold=$5 extra=${6:-} version
+    version=$(version_in components/local/tools.ts "$2")
+    local bin="$CACHE/$name/$version/$(basename "$package")"
+    if [ -x "$bin" ]; then log "$name $version: cached at $bin"; return; fi
     go_env
-    log "seaweedfs $version: building weed from github.com/seaweedfs/seaweedfs through the Go module proxy (about 6 minutes cold)…"
-    build_go_main "$CACHE/seaweedfs/src" "$bin" github.com/seaweedfs/seaweedfs/weed "module cellplane.local/seaweedfs
+    log "$name $version: building $(basename "$package") from $module through the Go module proxy (about $cold cold)…"
+    build_go_main "$CACHE/$name/src" "$bin" "$package" "module cellplane.local/$name
 
 go 1.26.6
 
-require github.com/seaweedfs/seaweedfs $version
+require $module $version
+$extra"
+    log "$name $version: built $bin ($(du -h "$bin" | cut -f1))"
+}
 
-replace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0"
-    log "seaweedfs $version: built $bin ($(du -h "$bin" | cut -f1))"
+# SeaweedFS ships no binary reachable here.
+step_seaweedfs() {
+    go_tool seaweedfs SEAWEEDFS_VERSION github.com/seaweedfs/seaweedfs github.com/seaweedfs/seaweedfs/weed "6 minutes" \
+        "replace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0"
 }
 
 # Prometheus 3.16.0 (its Go module's v0.316.0): each local cell's metrics server, and promtool, which checks and
@@ -144,18 +149,8 @@ require github.com/prometheus/prometheus $version"
 
 # postgres_exporter: what each local cell's Prometheus reads its Postgres through.
 step_postgres_exporter() {
-    local version
-    version=$(version_in components/local/tools.ts POSTGRES_EXPORTER_VERSION)
-    local bin="$CACHE/postgres_exporter/$version/postgres_exporter"
-    if [ -x "$bin" ]; then log "postgres_exporter $version: cached at $bin"; return; fi
-    go_env
-    log "postgres_exporter $version: building from github.com/prometheus-community/postgres_exporter (about 1 minute cold)…"
-    build_go_main "$CACHE/postgres_exporter/src" "$bin" github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "module cellplane.local/postgres-exporter
-
-go 1.26.6
-
-require github.com/prometheus-community/postgres_exporter $version"
-    log "postgres_exporter $version: built $bin ($(du -h "$bin" | cut -f1))"
+    go_tool postgres_exporter POSTGRES_EXPORTER_VERSION github.com/prometheus-community/postgres_exporter \
+        github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "1 minute"
 }
 
 # Apache Kafka has no download reachable here but Maven Central; its jars and their dependencies are the broker.

@@ -86,16 +86,21 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             { parent: this, dependsOn: [database] },
         );
         if (args.metricsPort !== undefined) {
+            const monitor = new LocalObject(
+                `${name}-monitor-role`,
+                { kind: "postgresMonitorRole", server: pulumi.output(server), spec: { role: "cellplane_monitor" } },
+                { parent: this, dependsOn: [process] },
+            );
             const exporter = {
                 label: label("postgres_exporter", args.context),
                 dir: `${args.dir}-exporter`,
                 port: args.metricsPort,
                 postgresPort: args.port,
-                user: server.superuser,
-                password: superuserPassword,
+                user: "cellplane_monitor",
+                password: pulumi.secret(monitor.value),
                 ca: args.certificates?.caCertificate(),
             };
-            new LocalServer(`${name}-exporter`, { kind: "postgresExporter", spec: exporter }, { parent: this, dependsOn: [process] });
+            new LocalServer(`${name}-exporter`, { kind: "postgresExporter", spec: exporter }, { parent: this, dependsOn: [monitor] });
         }
         this.port = process.port;
         this.access = {

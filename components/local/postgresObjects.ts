@@ -85,3 +85,31 @@ export async function schemaOwnedBy(server: PostgresServerSpec, spec: SchemaSpec
 export async function dropSchema(server: PostgresServerSpec, spec: SchemaSpec): Promise<void> {
     await withConnection(server, (c) => c.query(`drop schema if exists ${c.escapeIdentifier(spec.schema)} cascade`), spec.database);
 }
+
+/** A login role with `pg_monitor`'s rights and no others: what postgres_exporter reads the server's statistics as. */
+export interface MonitorRoleSpec {
+    role: string;
+}
+
+export async function ensureMonitorRole(server: PostgresServerSpec, spec: MonitorRoleSpec, password: string): Promise<void> {
+    await withConnection(server, async (c) => {
+        const role = c.escapeIdentifier(spec.role);
+        const exists = (await c.query("select 1 from pg_roles where rolname = $1", [spec.role])).rowCount === 1;
+        await c.query(`${exists ? "alter" : "create"} role ${role} with login password ${c.escapeLiteral(password)}`);
+        await c.query(`grant pg_monitor to ${role}`);
+    });
+}
+
+export async function monitorRoleIntact(server: PostgresServerSpec, spec: MonitorRoleSpec): Promise<boolean> {
+    return withConnection(server, async (c) => {
+        const found = await c.query<{ ok: boolean }>(
+            "select rolcanlogin and pg_has_role(oid, 'pg_monitor', 'member') and not rolsuper as ok from pg_roles where rolname = $1",
+            [spec.role],
+        );
+        return found.rows[0]?.ok === true;
+    });
+}
+
+export async function dropMonitorRole(server: PostgresServerSpec, spec: MonitorRoleSpec): Promise<void> {
+    await withConnection(server, (c) => c.query(`drop role if exists ${c.escapeIdentifier(spec.role)}`));
+}

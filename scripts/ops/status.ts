@@ -150,7 +150,8 @@ async function cellStatus(target: StatusTarget): Promise<CellStatus> {
             metrics.scalar(CHARTS["events accepted / s"]),
             metrics.scalar(CHARTS["consumer lag"]),
             metrics.scalar(CHARTS["freshness p99 (s)"]),
-            metrics.scalar("sum(increase(ingest_events_dead_lettered_total[1h]))"),
+            // None set aside yet means no series: 0 while the consumer answers, unknown while it does not.
+            metrics.scalar('sum(increase(ingest_events_dead_lettered_total[1h])) or on () 0 * sum(up{job="ingest-consumer"} == 1)'),
         ]);
         const targets = up.map((u) => ({ job: u.metric.job, up: u.value === 1 })).sort((a, b) => a.job.localeCompare(b.job));
         return { ...base, ...verdictOf(targets, alerts), targets, alerts, eventsPerSecond, lag, freshnessP99Seconds, deadLettersLastHour };

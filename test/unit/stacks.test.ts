@@ -237,7 +237,8 @@ describe("the local stack", () => {
             const exporter = unwrapSecret(
                 run.resources.find((r) => r.cell === cell && r.type.endsWith("LocalPostgresExporterServer"))!.inputs.spec,
             );
-            expect(exporter).toMatchObject({ port: base + 21, postgresPort: base });
+            // As a role with pg_monitor's rights, never the superuser.
+            expect(exporter).toMatchObject({ port: base + 21, postgresPort: base, user: "cellplane_monitor" });
             expect(
                 unwrapSecret(run.resources.find((r) => r.cell === cell && r.type.endsWith("LocalKafkaServer"))!.inputs.spec).metricsPort,
             ).toBe(base + 20);
@@ -278,6 +279,7 @@ describe("the local stack", () => {
             "clickhouseTable",
             "file",
             "file",
+            "postgresMonitorRole",
             "postgresSchema",
             // Kafka's admin and a user per app are three secrets more, and the router's key one; each server and each
             // app that answers HTTPS (ingest, export, router) has a certificate of the stack's CA.

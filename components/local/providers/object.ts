@@ -14,7 +14,16 @@ import {
     ensureClickHouseDatabase,
     ensureClickHouseTable,
 } from "../clickhouseDatabases";
-import { dropSchema, ensureSchema, schemaOwnedBy } from "../postgresObjects";
+import {
+    dropMonitorRole,
+    dropSchema,
+    ensureMonitorRole,
+    ensureSchema,
+    type MonitorRoleSpec,
+    monitorRoleIntact,
+    schemaOwnedBy,
+} from "../postgresObjects";
+import type { PostgresServerSpec } from "../postgresServer";
 import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 import type { ResourceProps } from "../../../model/resourceProps";
@@ -103,6 +112,16 @@ const OBJECTS: Record<
         },
         intact: async (p) => typeof p.value === "string" && stillValid(JSON.parse(p.value), JSON.parse(p.server as string)),
         remove: async () => undefined,
+    },
+    /** postgres_exporter's role, whose generated password is its `value` (a secret), as a `secret`'s is. */
+    postgresMonitorRole: {
+        ensure: async (p) => {
+            const value = p.value ?? randomBytes(16).toString("hex");
+            await ensureMonitorRole(p.server as PostgresServerSpec, p.spec as MonitorRoleSpec, value);
+            return { value };
+        },
+        intact: (p) => monitorRoleIntact(p.server as PostgresServerSpec, p.spec as MonitorRoleSpec),
+        remove: (p) => dropMonitorRole(p.server as PostgresServerSpec, p.spec as MonitorRoleSpec),
     },
     /** A generated password, kept in the state (as a secret) and nowhere else. */
     secret: {

@@ -4,7 +4,14 @@ import * as os from "os";
 import * as path from "path";
 import { Client, Pool } from "pg";
 import { migrate, MIGRATIONS } from "../../../apps/shared/migrations";
-import { dropDatabase, ensureDatabase, readDatabase } from "../../../components/local/postgresObjects";
+import {
+    dropDatabase,
+    dropMonitorRole,
+    ensureDatabase,
+    ensureMonitorRole,
+    monitorRoleIntact,
+    readDatabase,
+} from "../../../components/local/postgresObjects";
 import { destroyPostgres, PostgresServerSpec, postgresStatus, startPostgres } from "../../../components/local/postgresServer";
 import { isAlive, portAnswers } from "../../../components/local/supervisor";
 import { freePort } from "../../support/freePort";
@@ -108,6 +115,44 @@ describe("a local Postgres server", () => {
         expect((await readDatabase(spec, app)).roleCanLogin).toBe(false);
         await ensureDatabase(spec, app);
         expect((await readDatabase(spec, app)).roleCanLogin).toBe(true);
+    });
+
+    test("the monitoring role reads the server's statistics and nothing of the app's; losing pg_monitor reads as damaged", async () => {
+        const monitor = { role: "cellplane_monitor" };
+        await ensureMonitorRole(spec, monitor, "monitor-password-1");
+        expect(await monitorRoleIntact(spec, monitor)).toBe(true);
+        const client = new Client({
+            host: "127.0.0.1",
+            port: spec.port,
+            user: monitor.role,
+            password: "monitor-password-1",
+            database: app.database,
+        });
+        await client.connect();
+        try {
+            const rights = await client.query(
+                "select pg_has_role('pg_read_all_stats', 'member') as stats, rolsuper from pg_roles where rolname = current_user",
+            );
+            expect(rights.rows).toEqual([{ stats: true, rolsuper: false }]);
+            await expect(client.query("create table cellplane.spy (x int)")).rejects.toThrow(/permission denied/);
+        } finally {
+            await client.end();
+        }
+        const admin = new Client({
+            host: "127.0.0.1",
+            port: spec.port,
+            user: spec.superuser,
+            password: spec.superuserPassword,
+            database: "postgres",
+        });
+        await admin.connect();
+        await admin.query(`revoke pg_monitor from ${monitor.role}`);
+        await admin.end();
+        expect(await monitorRoleIntact(spec, monitor)).toBe(false);
+        await ensureMonitorRole(spec, monitor, "monitor-password-1");
+        expect(await monitorRoleIntact(spec, monitor)).toBe(true);
+        await dropMonitorRole(spec, monitor);
+        expect(await monitorRoleIntact(spec, monitor)).toBe(false);
     });
 
     test("a killed server reads as stopped, and restarts with its data", async () => {
