@@ -31,6 +31,8 @@ export function scratchProject(prefix: string) {
             env,
             encoding: "utf8",
             timeout: 300_000,
+            // A two-cell stack's `stack export` is over a megabyte, spawnSync's default.
+            maxBuffer: 256 * 1024 * 1024,
         });
         return { code: result.status, stdout: result.stdout, out: `${result.stdout}\n${result.stderr}` };
     };
