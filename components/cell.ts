@@ -43,7 +43,7 @@ export interface CellEndpoints {
     exportUrl: string;
     /** The CA of the apps' HTTPS, where they serve it themselves with a certificate no public root signs (local cells). */
     appCa?: string;
-    /** The cell's Prometheus-compatible API (its CA is `appCa`), where the program runs it (local cells). */
+    /** The cell's Prometheus-compatible API (its certificate is of the apps' CA, `appCa`), where the program runs it (local cells). */
     metricsUrl?: string;
 }
 

@@ -67,8 +67,6 @@ export interface AppService extends pulumi.Resource {
 /** A Prometheus-compatible server of the cell: its HTTP API answers at `url`. */
 export interface MetricsServer extends pulumi.Resource {
     url: pulumi.Output<string>;
-    /** The CA of its HTTPS, where it serves it itself (local cells). */
-    ca?: pulumi.Output<string>;
 }
 
 /** Everything a target needs to know about the cell it builds. */

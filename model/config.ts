@@ -52,7 +52,7 @@ const cellSchema = z.strictObject({
     size: z.enum(SIZES),
     /** Kubernetes cells only: the kubeconfig context of the cluster (default: the current context). */
     kubeContext: z.string().min(1).optional(),
-    /** Local cells only: the first of the ten ports the cell's servers listen on. */
+    /** Local cells only: the first of the PORTS_PER_LOCAL_CELL ports the cell's servers listen on. */
     portBase: z
         .number()
         .int()

@@ -436,7 +436,6 @@ program
         const secret = o.webhook ? webhookSecret() : undefined;
         const report = await checkDrift(project(), o.env, stacksOf(project(), o.env), rules, say);
         if (o.reconcileRuntime) await reconcileRuntimeDrift(project(), report, say);
-        recordDriftCheck(report);
         if (o.json) console.log(JSON.stringify(report, null, 2));
         else printDrift(report, o.classify);
         process.exitCode = exitCodeOf(report, { classify: !!o.classify });
@@ -447,6 +446,11 @@ program
         if (o.webhook) {
             const status = await sendDriftWebhook(o.webhook, secret!, report);
             say(`delivered to the webhook at ${new URL(o.webhook).origin} (${status})`);
+        }
+        try {
+            recordDriftCheck(report);
+        } catch (error) {
+            console.error(`warning: the check is not recorded for cellplane status: ${(error as Error).message}`);
         }
     });
 

@@ -15,6 +15,9 @@ export interface SeaweedfsObjectStoreArgs {
     monitoring: pulumi.Resource;
 }
 
+/** Where each SeaweedFS server serves its Prometheus metrics (the chart's default, set here so the monitor can rely on it). */
+const METRICS_PORT = 9327;
+
 /** The uid of the `seaweed` user of SeaweedFS's image; the chart would otherwise run every pod as root. */
 const SEAWEED_UID = 1000;
 const S3_PORT = 8333;
@@ -72,6 +75,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                     },
                     volume: {
                         ...component("1", "2Gi"),
+                        metricsPort: METRICS_PORT,
                         replicas: servers,
                         dataDirs: [
                             {
@@ -83,9 +87,10 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                             },
                         ],
                     },
-                    filer: { ...component("500m", "1Gi", "10Gi"), replicas: production ? 2 : 1 },
+                    filer: { ...component("500m", "1Gi", "10Gi"), replicas: production ? 2 : 1, metricsPort: METRICS_PORT },
                     s3: {
                         ...component("500m", "1Gi"),
+                        metricsPort: METRICS_PORT,
                         enabled: true,
                         replicas: production ? 2 : 1,
                         port: S3_PORT,
@@ -104,7 +109,8 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             { parent: this },
         );
 
-        // The chart gives every server (master, volume, filer, S3 gateway) a container port named `metrics` (9327).
+        // The volume servers, filers and S3 gateways name their `METRICS_PORT` `metrics`; the masters only with the
+        // chart's own monitoring (its ServiceMonitors and dashboards), which would scrape them a second time.
         podMonitor(
             `${name}-monitor`,
             {

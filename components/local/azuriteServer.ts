@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ServerTls } from "./certificates";
 import { answersWith } from "./loopbackHttp";
-import { assertPortFree, runningPid, startService } from "./supervisor";
+import { assertPortFree, runningPid, startService, writePrivateFile } from "./supervisor";
 import { azuriteBlobMain, nodeBin } from "./tools";
 
 /**
@@ -22,11 +22,6 @@ export interface AzuriteServerSpec {
 /** The account's Blob endpoint, as Azure names it `https://<account>.blob.core.windows.net/`. */
 export const blobEndpointOf = (spec: Pick<AzuriteServerSpec, "port" | "account">) => `https://127.0.0.1:${spec.port}/${spec.account}`;
 
-function writePrivate(file: string, content: string): string {
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    return file;
-}
-
 export async function startAzurite(spec: AzuriteServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
     if (running) return running;
@@ -38,8 +33,8 @@ export async function startAzurite(spec: AzuriteServerSpec): Promise<number> {
         args: [
             azuriteBlobMain(),
             ...["--blobHost", "127.0.0.1", "--blobPort", String(spec.port), "--location", path.join(spec.dir, "data")],
-            ...["--cert", writePrivate(path.join(spec.dir, "server.crt"), spec.tls.cert)],
-            ...["--key", writePrivate(path.join(spec.dir, "server.key"), spec.tls.key)],
+            ...["--cert", writePrivateFile(path.join(spec.dir, "server.crt"), spec.tls.cert)],
+            ...["--key", writePrivateFile(path.join(spec.dir, "server.key"), spec.tls.key)],
             // ClickHouse's Azure client sends API versions Azurite has not caught up with; no telemetry leaves the machine.
             ...["--skipApiVersionCheck", "--disableTelemetry", "--silent"],
         ],

@@ -168,6 +168,7 @@ export async function startKafka(spec: KafkaServerSpec): Promise<number> {
     // Refuse a taken port before writing anything, so a refused start leaves no folder behind.
     await assertPortFree(spec.port, spec.label);
     await assertPortFree(spec.controllerPort, `${spec.label} (controller)`);
+    if (spec.metricsPort !== undefined) await assertPortFree(spec.metricsPort, `${spec.label} (metrics)`);
     fs.mkdirSync(spec.dir, { recursive: true });
     const config = writeConfig(spec);
     if (!fs.existsSync(path.join(spec.dir, "data", "meta.properties"))) {

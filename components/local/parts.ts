@@ -386,7 +386,6 @@ export interface LocalMetricsArgs extends LocalPartArgs {
 /** The cell's metrics server: Prometheus scraping the cell's apps and servers and evaluating the rule set. */
 export class LocalMetrics extends pulumi.ComponentResource implements MetricsServer {
     readonly url: pulumi.Output<string>;
-    readonly ca?: pulumi.Output<string>;
 
     constructor(name: string, args: LocalMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:Metrics", name, {}, opts);
@@ -402,7 +401,6 @@ export class LocalMetrics extends pulumi.ComponentResource implements MetricsSer
         // Scrapes start once the parts run, so starting cells never page as stores down.
         const server = new LocalServer(`${name}-server`, { kind: "prometheus", spec }, { parent: this, dependsOn: opts?.dependsOn });
         this.url = server.running.apply(() => prometheusUrl(args.port, Boolean(args.certificates)));
-        this.ca = args.certificates?.caCertificate();
         this.registerOutputs({ url: this.url });
     }
 }

@@ -95,7 +95,8 @@ export async function ensureMonitorRole(server: PostgresServerSpec, spec: Monito
     await withConnection(server, async (c) => {
         const role = c.escapeIdentifier(spec.role);
         const exists = (await c.query("select 1 from pg_roles where rolname = $1", [spec.role])).rowCount === 1;
-        await c.query(`${exists ? "alter" : "create"} role ${role} with login password ${c.escapeLiteral(password)}`);
+        const attributes = "login nosuperuser nocreatedb nocreaterole noreplication nobypassrls";
+        await c.query(`${exists ? "alter" : "create"} role ${role} with ${attributes} password ${c.escapeLiteral(password)}`);
         await c.query(`grant pg_monitor to ${role}`);
     });
 }

@@ -3,7 +3,7 @@ import * as path from "path";
 import { stringify as toYaml } from "yaml";
 import type { ServerTls } from "./certificates";
 import { answersWith } from "./loopbackHttp";
-import { runningPid, startService } from "./supervisor";
+import { runningPid, startService, writePrivateFile } from "./supervisor";
 import { prometheusBin } from "./tools";
 
 /** One thing a cell's Prometheus scrapes, named as the rule set names its jobs (`observability/rules.yml`). */
@@ -47,23 +47,18 @@ export function prometheusConfig(spec: PrometheusServerSpec): string {
     });
 }
 
-function writePrivate(file: string, content: string): void {
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    fs.chmodSync(file, 0o600);
-}
-
 export async function startPrometheus(spec: PrometheusServerSpec): Promise<number> {
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
-    writePrivate(path.join(spec.dir, "prometheus.yml"), prometheusConfig(spec));
-    writePrivate(path.join(spec.dir, "rules.yml"), spec.rules);
+    writePrivateFile(path.join(spec.dir, "prometheus.yml"), prometheusConfig(spec));
+    writePrivateFile(path.join(spec.dir, "rules.yml"), spec.rules);
     const web = path.join(spec.dir, "web.yml");
     if (spec.tls) {
-        writePrivate(path.join(spec.dir, "ca.pem"), spec.tls.ca);
-        writePrivate(path.join(spec.dir, "server.crt"), spec.tls.cert);
-        writePrivate(path.join(spec.dir, "server.key"), spec.tls.key);
+        writePrivateFile(path.join(spec.dir, "ca.pem"), spec.tls.ca);
+        writePrivateFile(path.join(spec.dir, "server.crt"), spec.tls.cert);
+        writePrivateFile(path.join(spec.dir, "server.key"), spec.tls.key);
     }
     const tlsServer = { cert_file: path.join(spec.dir, "server.crt"), key_file: path.join(spec.dir, "server.key"), min_version: "TLS12" };
-    writePrivate(web, toYaml(spec.tls ? { tls_server_config: tlsServer } : {}));
+    writePrivateFile(web, toYaml(spec.tls ? { tls_server_config: tlsServer } : {}));
     return startService({
         label: spec.label,
         command: prometheusBin(),

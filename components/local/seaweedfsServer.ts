@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { runningPid, startService } from "./supervisor";
+import { runningPid, startService, writePrivateFile } from "./supervisor";
 import { seaweedfsBin } from "./tools";
 import type { ServerTls } from "./certificates";
 import { answersWith } from "./loopbackHttp";
@@ -64,11 +64,6 @@ function optionsOf(spec: SeaweedfsServerSpec): string[] {
     }).map(([name, value]) => `${name}=${value}`);
 }
 
-function writePrivate(file: string, content: string): void {
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    fs.chmodSync(file, 0o600);
-}
-
 export async function startSeaweedfs(spec: SeaweedfsServerSpec): Promise<number> {
     fs.mkdirSync(path.join(spec.dir, "data"), { recursive: true });
     const identity = {
@@ -76,12 +71,12 @@ export async function startSeaweedfs(spec: SeaweedfsServerSpec): Promise<number>
         credentials: [{ accessKey: spec.accessKeyId, secretKey: spec.secretAccessKey }],
         actions: ["Admin", "Read", "Write", "List", "Tagging"],
     };
-    writePrivate(path.join(spec.dir, "s3.json"), JSON.stringify({ identities: [identity] }));
+    writePrivateFile(path.join(spec.dir, "s3.json"), JSON.stringify({ identities: [identity] }));
     if (spec.tls) {
-        writePrivate(path.join(spec.dir, "server.crt"), spec.tls.cert);
-        writePrivate(path.join(spec.dir, "server.key"), spec.tls.key);
+        writePrivateFile(path.join(spec.dir, "server.crt"), spec.tls.cert);
+        writePrivateFile(path.join(spec.dir, "server.key"), spec.tls.key);
     }
-    writePrivate(path.join(spec.dir, "options"), optionsOf(spec).join("\n") + "\n");
+    writePrivateFile(path.join(spec.dir, "options"), optionsOf(spec).join("\n") + "\n");
     return startService({
         label: spec.label,
         command: seaweedfsBin(),

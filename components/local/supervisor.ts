@@ -172,6 +172,13 @@ export function removeEmptyParents(dir: string, levels = 2): void {
     }
 }
 
+/** Writes a file only its owner reads (mode 600, also when it existed), for a server's credentials and keys. */
+export function writePrivateFile(file: string, content: string): string {
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+    return file;
+}
+
 /** Stops the service (SIGTERM, then SIGKILL after the grace period) and waits until it is gone. */
 export async function stopService(dir: string, graceMs = 10_000): Promise<void> {
     const pid = runningPid(dir);

@@ -13,12 +13,16 @@ export interface StatusSource {
  * asks this server, which asks each cell's metrics server: the browser never needs the stack's CA.
  */
 export function statusPageServer(source: StatusSource): http.Server {
-    return http.createServer((request, response) => {
+    const server = http.createServer((request, response) => {
         const url = new URL(request.url ?? "/", "http://localhost");
         const reply = (status: number, type: string, body: string) => {
             response.writeHead(status, { "content-type": type, "cache-control": "no-store" });
             response.end(body);
         };
+        // Only a page of this server: another site's page, rebinding its name to loopback, must not read the status.
+        const { port } = server.address() as AddressInfo;
+        if (![`127.0.0.1:${port}`, `localhost:${port}`].includes(request.headers.host ?? ""))
+            return reply(421, "application/json", JSON.stringify({ error: `open the page at http://127.0.0.1:${port}/` }));
         const json = (value: unknown) => reply(200, "application/json", JSON.stringify(value));
         const failed = (error: Error) => reply(502, "application/json", JSON.stringify({ error: error.message }));
         if (url.pathname === "/") return reply(200, "text/html; charset=utf-8", PAGE);
@@ -26,6 +30,7 @@ export function statusPageServer(source: StatusSource): http.Server {
         if (url.pathname === "/api/charts") return void chartsOf(source).then(json, failed);
         reply(404, "application/json", JSON.stringify({ error: `${url.pathname}: the page reads / , /api/status and /api/charts` }));
     });
+    return server;
 }
 
 /** cell → chart title → the last hour's points; a cell whose server does not answer has no charts. */
@@ -51,7 +56,7 @@ export async function listen(server: http.Server, port: number): Promise<string>
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
-/** Plain HTML, CSS and script: no framework, nothing fetched from elsewhere. */
+/** Plain HTML, CSS and script: no framework, nothing fetched from elsewhere. Each refresh starts when the last ended. */
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -103,19 +108,25 @@ function card(cell, charts) {
     '<dt>tenants</dt><dd class="tenants">' + (cell.tenants.map(escape).join(", ") || "—") + "</dd>" +
     "</dl>" + Object.entries(charts || {}).map(([title, points]) => chart(title, points)).join("") + "</section>";
 }
+async function read(path) {
+  const answer = await fetch(path);
+  const body = await answer.json();
+  if (!answer.ok) throw new Error(body.error);
+  return body;
+}
 async function refresh() {
   try {
-    const [status, charts] = await Promise.all([fetch("/api/status").then((r) => r.json()), fetch("/api/charts").then((r) => r.json())]);
+    const [status, charts] = await Promise.all([read("/api/status"), read("/api/charts")]);
     const drift = status.lastDriftCheck;
     document.getElementById("meta").textContent = "environment " + status.env + " at " + status.at + " · last drift check: " +
       (drift ? drift.at + " (" + drift.drifted + " drifted)" : "none recorded");
     document.getElementById("cells").innerHTML = status.cells.map((c) => card(c, charts[c.cell])).join("");
   } catch (error) {
-    document.getElementById("meta").textContent = "the status server does not answer: " + error.message;
+    document.getElementById("meta").textContent = "the status could not be read: " + error.message;
   }
+  setTimeout(refresh, 15000);
 }
 refresh();
-setInterval(refresh, 15000);
 </script>
 </body>
 </html>

@@ -99,14 +99,14 @@ describe.each([
         expect(clickhouseServer.ports).toEqual([{ name: "metrics", containerPort: 9363 }]);
         expect(podMonitors.clickhouse.spec).toEqual({
             selector: { matchLabels: CLICKHOUSE_POD_LABELS },
-            podMetricsEndpoints: [{ port: "metrics", interval: "30s", relabelings: scrapeLabels("clickhouse", "cell-1") }],
+            podMetricsEndpoints: [{ port: "metrics", interval: "15s", relabelings: scrapeLabels("clickhouse", "cell-1") }],
         });
-        // SeaweedFS's chart names each server's metrics port `metrics` while its `metricsPort` is set (9327 by default).
+        // SeaweedFS's chart names a server's metrics port `metrics` only where its values give it a `metricsPort`.
         const seaweedfs = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "seaweedfs")!.inputs.values;
-        for (const part of ["master", "volume", "filer", "s3"]) expect([null, 0]).not.toContain(seaweedfs[part].metricsPort);
+        expect(["volume", "filer", "s3"].map((part) => seaweedfs[part].metricsPort)).toEqual([9327, 9327, 9327]);
         expect(podMonitors["object-store"].spec).toEqual({
             selector: { matchLabels: { "app.kubernetes.io/name": "seaweedfs" } },
-            podMetricsEndpoints: [{ port: "metrics", interval: "30s", relabelings: scrapeLabels("object-store", "cell-1") }],
+            podMetricsEndpoints: [{ port: "metrics", interval: "15s", relabelings: scrapeLabels("object-store", "cell-1") }],
         });
         const postgres = single(run, POSTGRES);
         expect(podMonitors.postgres).toMatchObject({
@@ -127,7 +127,7 @@ describe.each([
         expect(Object.keys(configMap.inputs.data)).toEqual([exporter.valueFrom.configMapKeyRef.key]);
         expect(podMonitors.kafka.spec).toEqual({
             selector: { matchLabels: { "strimzi.io/cluster": kafka.metadata.name, "strimzi.io/pool-name": pool.metadata.name } },
-            podMetricsEndpoints: [{ port: "tcp-prometheus", interval: "30s", relabelings: scrapeLabels("kafka", "cell-1") }],
+            podMetricsEndpoints: [{ port: "tcp-prometheus", interval: "15s", relabelings: scrapeLabels("kafka", "cell-1") }],
         });
         const rules = single(run, PROMETHEUS_RULE);
         expect(rules.inputs.metadata.namespace).toBe(OPERATORS_NAMESPACE);

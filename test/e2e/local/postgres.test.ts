@@ -146,11 +146,13 @@ describe("a local Postgres server", () => {
             database: "postgres",
         });
         await admin.connect();
-        await admin.query(`revoke pg_monitor from ${monitor.role}`);
+        for (const damage of [`revoke pg_monitor from ${monitor.role}`, `alter role ${monitor.role} superuser`]) {
+            await admin.query(damage);
+            expect([damage, await monitorRoleIntact(spec, monitor)]).toEqual([damage, false]);
+            await ensureMonitorRole(spec, monitor, "monitor-password-1");
+            expect([damage, await monitorRoleIntact(spec, monitor)]).toEqual([damage, true]);
+        }
         await admin.end();
-        expect(await monitorRoleIntact(spec, monitor)).toBe(false);
-        await ensureMonitorRole(spec, monitor, "monitor-password-1");
-        expect(await monitorRoleIntact(spec, monitor)).toBe(true);
         await dropMonitorRole(spec, monitor);
         expect(await monitorRoleIntact(spec, monitor)).toBe(false);
     });

@@ -89,6 +89,13 @@ describe("status", () => {
                 [1, 2],
                 [61, null],
             ]);
+            // Another site's page, its name rebound to loopback, is refused before anything is read.
+            const rebound = await new Promise<number>((resolve, reject) =>
+                http
+                    .get(`${base}api/status`, { headers: { host: "attacker.example:80" } }, (answer) => resolve(answer.statusCode!))
+                    .on("error", reject),
+            );
+            expect(rebound).toBe(421);
             const missing = await fetch(`${base}nothing`);
             expect(missing.status).toBe(404);
             expect(((await missing.json()) as { error: string }).error).toBe("/nothing: the page reads / , /api/status and /api/charts");
