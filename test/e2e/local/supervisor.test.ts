@@ -20,17 +20,21 @@ threading.Thread(target=time.sleep, args=(float(sys.argv[2]),)).start()
 ctypes.CDLL(None).pthread_exit(None)
 `;
 
+/** Long enough a hold that a loaded machine still sees the port taken before the worker lets go. */
 async function startLingeringServer(port: number, holdSeconds: number): Promise<number> {
     const child = spawn("python3", ["-c", LINGERING_SERVER, String(port), String(holdSeconds)], { stdio: "ignore" });
     child.unref();
-    while (!(await portAnswers(port))) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!(await portAnswers(port))) {
+        if (!isAlive(child.pid!)) throw new Error(`the lingering server on port ${port} exited before it answered`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return child.pid!;
 }
 
 describe("the local supervisor", () => {
     test("a server whose main thread has exited is alive while another thread holds its port", async () => {
         const port = await freePort();
-        const pid = await startLingeringServer(port, 1.5);
+        const pid = await startLingeringServer(port, 4);
         expect(await portAnswers(port)).toBe(true);
         expect(isAlive(pid)).toBe(true);
         while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -40,7 +44,7 @@ describe("the local supervisor", () => {
     test("stopping a server returns only once its port is free, so a restart on the same port can begin", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-supervisor-"));
         const port = await freePort();
-        fs.writeFileSync(path.join(dir, "server.pid"), String(await startLingeringServer(port, 1.5)));
+        fs.writeFileSync(path.join(dir, "server.pid"), String(await startLingeringServer(port, 4)));
         await stopService(dir, 10_000);
         expect(await portAnswers(port)).toBe(false);
         expect(fs.existsSync(path.join(dir, "server.pid"))).toBe(false);

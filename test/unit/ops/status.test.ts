@@ -92,7 +92,10 @@ describe("status", () => {
             // Another site's page, its name rebound to loopback, is refused before anything is read.
             const rebound = await new Promise<number>((resolve, reject) =>
                 http
-                    .get(`${base}api/status`, { headers: { host: "attacker.example:80" } }, (answer) => resolve(answer.statusCode!))
+                    .get(`${base}api/status`, { headers: { host: "attacker.example:80" } }, (answer) => {
+                        answer.resume();
+                        resolve(answer.statusCode!);
+                    })
                     .on("error", reject),
             );
             expect(rebound).toBe(421);
@@ -100,8 +103,10 @@ describe("status", () => {
             expect(missing.status).toBe(404);
             expect(((await missing.json()) as { error: string }).error).toBe("/nothing: the page reads / , /api/status and /api/charts");
         } finally {
-            page.close();
-            prometheus.close();
+            for (const server of [page, prometheus]) {
+                server.closeAllConnections();
+                server.close();
+            }
         }
     });
 
@@ -112,6 +117,7 @@ describe("status", () => {
         try {
             await expect(new MetricsClient(url).scalar("up")).rejects.toThrow(`${url}/api/v1/query?query=up: bad query`);
         } finally {
+            failing.closeAllConnections();
             failing.close();
         }
     });
