@@ -38,7 +38,8 @@ describe("each local cell's metrics, alerts and the status page", () => {
     }, 600_000);
 
     afterAll(() => {
-        pulumi("destroy", "--yes", "--skip-preview");
+        const destroyed = pulumi("destroy", "--yes", "--skip-preview");
+        if (destroyed.code !== 0) throw new Error(`the stack's servers may still run: ${destroyed.out}`);
         fs.rmSync(project, { recursive: true, force: true });
     });
 
@@ -149,8 +150,10 @@ describe("each local cell's metrics, alerts and the status page", () => {
             expect(red[1].html).toContain("its metrics server does not answer");
         } finally {
             server.kill();
+            // The stopped cell's servers come back, so that the stack is destroyed whole.
+            expect(run("reconcile", "--env", "local").code).toBe(0);
         }
-    }, 240_000);
+    }, 360_000);
 });
 
 /** The page as headless Chromium renders it once its script has run, with a screenshot of it. */
