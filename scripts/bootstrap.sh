@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
-#   scripts/bootstrap.sh            every step
+#   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
 #   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, kafka, chdb, azurite, chromium)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
@@ -219,7 +219,13 @@ step_chdb() { npm_tool chdb CHDB_VERSION "the embedded ClickHouse engine (about 
 step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emulator"; }
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
-steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(node engine seaweedfs prometheus postgres_exporter kafka chdb azurite chromium)
-for step in "${steps[@]}"; do "step_$step"; done
+if [ $# -gt 0 ]; then
+    for step in "$@"; do "step_$step"; done
+else
+    # The downloads (Maven, npm, apt) wait on the network while the Go builds take both cores: run them side by side.
+    ( step_node && step_kafka && step_chdb && step_azurite && step_chromium ) &
+    downloads=$!
+    step_engine && step_seaweedfs && step_prometheus && step_postgres_exporter || { kill "$downloads" 2>/dev/null; exit 1; }
+    wait "$downloads" || { log "a download step failed (its message is above)"; exit 1; }
+fi
 log "done; tools are under $CACHE"
