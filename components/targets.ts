@@ -14,6 +14,8 @@ export interface TargetSettings {
     stateDir: string;
     /** Whether local cells speak TLS and SASL. */
     localTls: boolean;
+    /** Whether local cells run their metrics server and exporters. */
+    localMetrics: boolean;
     /** Every cell of the stack, so cells that share a cluster share its operators. */
     cells: readonly CellConfig[];
     /** Where cluster cells' public names live (the schema requires a DNS zone when the stack has cluster cells). */
@@ -35,7 +37,11 @@ export function cellTargets(settings: TargetSettings): (cloud: Cloud) => CellTar
         aws: () => awsTarget(names()),
         azure: () => azureTarget(names(), settings.azureDnsResourceGroup!),
         kubernetes: () => kubernetesTarget(settings.cells, names(), settings.gatewayClass),
-        local: () => localTarget(settings.stateDir, settings.localTls ? new LocalCertificates() : undefined),
+        local: () =>
+            localTarget(settings.stateDir, {
+                certificates: settings.localTls ? new LocalCertificates() : undefined,
+                metrics: settings.localMetrics,
+            }),
     };
     const made = new Map<Cloud, CellTarget>();
     return (cloud) => {

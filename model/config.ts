@@ -113,6 +113,11 @@ const stackSchema = z
          */
         localTls: z.boolean().default(true),
         /**
+         * Local cells only: a Prometheus per cell with its exporters, evaluating the rule set (default). `false` saves
+         * their processes on a small machine; `cellplane status` then has no numbers for the cell.
+         */
+        localMetrics: z.boolean().default(true),
+        /**
          * The networks whose operators run `pulumi up` against production clusters from outside them: EKS and AKS API
          * servers answer these (and nothing else) publicly. Without them production API servers are private, and
          * `pulumi up` runs on a runner inside each cell's network.

@@ -19,6 +19,7 @@ export function cellplane(stack: ValidStack) {
     const targetOf = cellTargets({
         stateDir: stateDirOf(stack),
         localTls: stack.localTls,
+        localMetrics: stack.localMetrics,
         cells: stack.cells,
         names: stack.dnsZone ? { environment: stack.environment, dnsZone: stack.dnsZone } : undefined,
         azureDnsResourceGroup: stack.azureDnsResourceGroup,

@@ -43,23 +43,34 @@ export const LOCAL_PORTS = {
     objectStoreMetrics: 22,
 } as const;
 
+export interface LocalTargetOptions {
+    /** The stack's CA, which issues every server's certificate; absent, the cells speak plain text. */
+    certificates?: LocalCertificates;
+    /** Whether each cell runs its Prometheus and the exporters it scrapes (`cellplane:localMetrics`). */
+    metrics: boolean;
+}
+
 /**
  * This machine: every part is a real server process (Postgres, Kafka in KRaft mode, ClickHouse's engine, SeaweedFS)
  * listening on loopback, with its data under `stateDir`, the stack's folder. No Kubernetes, so no stream operators.
  */
-export const localTarget = (stateDir: string, certificates?: LocalCertificates): CellTarget => ({
+export const localTarget = (stateDir: string, options: LocalTargetOptions): CellTarget => ({
     platform(context: CellContext): CellPlatform {
         const { cell, parent } = context;
+        const { certificates } = options;
         const root = path.join(stateDir, cell.id);
         const part = (name: keyof typeof LOCAL_PORTS) => ({ context, dir: path.join(root, name), port: portOf(cell, name), certificates });
+        // Where an exporter serves its metrics, when the cell runs its metrics server.
+        const metricsPort = (name: "kafkaMetrics" | "postgresMetrics" | "objectStoreMetrics") =>
+            options.metrics ? portOf(cell, name) : undefined;
         const opts = { parent };
         return {
             postgres: () =>
-                new LocalPostgres(`${cell.id}-postgres`, { ...part("postgres"), metricsPort: portOf(cell, "postgresMetrics") }, opts),
+                new LocalPostgres(`${cell.id}-postgres`, { ...part("postgres"), metricsPort: metricsPort("postgresMetrics") }, opts),
             kafka: () =>
                 new LocalKafka(
                     `${cell.id}-kafka`,
-                    { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain"), metricsPort: portOf(cell, "kafkaMetrics") },
+                    { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain"), metricsPort: metricsPort("kafkaMetrics") },
                     opts,
                 ),
             clickhouse: () =>
@@ -84,19 +95,18 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
                           {
                               ...part("objectStore"),
                               internalPortBase: portOf(cell, "objectStoreInternal"),
-                              metricsPort: portOf(cell, "objectStoreMetrics"),
+                              metricsPort: metricsPort("objectStoreMetrics"),
                           },
                           opts,
                       ),
-            metrics: (after) =>
-                new LocalMetrics(
-                    `${cell.id}-metrics`,
-                    { ...part("metrics"), targets: scrapeTargetsOf(context, Boolean(certificates)) },
-                    {
-                        parent,
-                        dependsOn: after,
-                    },
-                ),
+            metrics: options.metrics
+                ? (after) =>
+                      new LocalMetrics(
+                          `${cell.id}-metrics`,
+                          { ...part("metrics"), targets: scrapeTargetsOf(context, Boolean(certificates)) },
+                          { parent, dependsOn: after },
+                      )
+                : undefined,
             tenantDirectory: (directory) => {
                 new LocalObject(
                     `${cell.id}-tenant-directory`,
@@ -108,7 +118,7 @@ export const localTarget = (stateDir: string, certificates?: LocalCertificates):
             secret: (name, bytes) => localSecret(`${cell.id}-${name}`, parent, bytes),
         };
     },
-    appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app), https: Boolean(certificates) }),
+    appUrl: (cell, app) => appUrlOf({ port: portOf(cell, app), https: Boolean(options.certificates) }),
 });
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];

@@ -67,6 +67,8 @@ export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps)
     local.config["cellplane:cells"][0].portBase = ports.eu;
     local.config["cellplane:cells"][1].portBase = ports.us;
     local.config["cellplane:stateDir"] = state;
+    // Each cell's Prometheus and exporters cost CPU the other end-to-end tests share; the observability test turns them on.
+    local.config["cellplane:localMetrics"] = false;
     delete local.encryptionsalt;
     edit(local.config);
     fs.writeFileSync(path.join(scratch.dir, "Pulumi.e2e.yaml"), toYaml(local));

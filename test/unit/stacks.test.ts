@@ -248,6 +248,18 @@ describe("the local stack", () => {
         }
     });
 
+    test("with localMetrics false a cell runs no Prometheus, no exporter and no monitor role, and publishes no metrics URL", async () => {
+        const bare = await runStack({ ...stackConfig("local"), stateDir, localMetrics: false }, "local");
+        const types = bare.resources.filter((r) => r.cell === "local-eu").map((r) => r.type.split(":").pop());
+        expect(types).not.toContain("LocalPrometheusServer");
+        expect(types).not.toContain("LocalPostgresExporterServer");
+        const kinds = bare.resources.filter((r) => r.cell === "local-eu" && r.type.endsWith(":LocalObject")).map((r) => r.inputs.kind);
+        expect(kinds).not.toContain("postgresMonitorRole");
+        expect(bare.outputs.cells["local-eu"].endpoints.metricsUrl).toBeUndefined();
+        const kafka = bare.resources.find((r) => r.cell === "local-eu" && r.type.endsWith("LocalKafkaServer"))!;
+        expect(unwrapSecret(kafka.inputs.spec).metricsPort).toBeUndefined();
+    });
+
     test("each app connects to ClickHouse as its own user, and only the exporter reaches the cell's bucket and Postgres", () => {
         const ofCell = (type: string) =>
             run.resources.filter((r) => r.cell === "local-eu" && r.type.endsWith(type)).map((r) => unwrapSecret(r.inputs.spec));

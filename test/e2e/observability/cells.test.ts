@@ -17,7 +17,14 @@ const ARTIFACTS = path.join(__dirname, "..", "..", "..", "test-artifacts", "stat
  * resolve after `reconcile`, and `status --serve` shows every cell in a real browser, a stopped one red.
  */
 describe("each local cell's metrics, alerts and the status page", () => {
-    const { dir: project, env, pulumi, state } = isolatedLocalStack("cellplane-observe-");
+    const {
+        dir: project,
+        env,
+        pulumi,
+        state,
+    } = isolatedLocalStack("cellplane-observe-", (config) => {
+        config["cellplane:localMetrics"] = true;
+    });
     const run = (...args: string[]) => cellplane(project, args, { ...env, CELLPLANE_STATE_HOME: project });
     const partOf = (cell: string, part: string) => path.join(state, "e2e", cell, part);
     let cells: Record<string, { endpoints: ResourceProps }>;
