@@ -20,11 +20,13 @@ import { freePort } from "../../support/freePort";
 describe("a local Postgres server", () => {
     let spec: PostgresServerSpec;
     const app = { database: "cellplane", owner: "cellplane_app", ownerPassword: "app-password-1" };
-    const connectAsApp = async (password = app.ownerPassword) => {
-        const client = new Client({ host: "127.0.0.1", port: spec.port, user: app.owner, password, database: app.database });
+    const connectAs = async (user: string, password: string, database: string) => {
+        const client = new Client({ host: "127.0.0.1", port: spec.port, user, password, database });
         await client.connect();
         return client;
     };
+    const connectAsApp = (password = app.ownerPassword) => connectAs(app.owner, password, app.database);
+    const connectAsSuperuser = () => connectAs(spec.superuser, spec.superuserPassword, "postgres");
 
     beforeAll(async () => {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-pg-"));
@@ -102,14 +104,7 @@ describe("a local Postgres server", () => {
     });
 
     test("repairs a role changed by hand", async () => {
-        const admin = new Client({
-            host: "127.0.0.1",
-            port: spec.port,
-            user: spec.superuser,
-            password: spec.superuserPassword,
-            database: "postgres",
-        });
-        await admin.connect();
+        const admin = await connectAsSuperuser();
         await admin.query(`alter role ${app.owner} nologin`);
         await admin.end();
         expect((await readDatabase(spec, app)).roleCanLogin).toBe(false);
@@ -121,14 +116,7 @@ describe("a local Postgres server", () => {
         const monitor = { role: "cellplane_monitor" };
         await ensureMonitorRole(spec, monitor, "monitor-password-1");
         expect(await monitorRoleIntact(spec, monitor)).toBe(true);
-        const client = new Client({
-            host: "127.0.0.1",
-            port: spec.port,
-            user: monitor.role,
-            password: "monitor-password-1",
-            database: app.database,
-        });
-        await client.connect();
+        const client = await connectAs(monitor.role, "monitor-password-1", app.database);
         try {
             const rights = await client.query(
                 "select pg_has_role('pg_read_all_stats', 'member') as stats, rolsuper from pg_roles where rolname = current_user",
@@ -138,14 +126,7 @@ describe("a local Postgres server", () => {
         } finally {
             await client.end();
         }
-        const admin = new Client({
-            host: "127.0.0.1",
-            port: spec.port,
-            user: spec.superuser,
-            password: spec.superuserPassword,
-            database: "postgres",
-        });
-        await admin.connect();
+        const admin = await connectAsSuperuser();
         for (const damage of [`revoke pg_monitor from ${monitor.role}`, `alter role ${monitor.role} superuser`]) {
             await admin.query(damage);
             expect([damage, await monitorRoleIntact(spec, monitor)]).toEqual([damage, false]);
