@@ -21,7 +21,7 @@ import { SIGNATURE_HEADER } from "../model/webhook";
 import { Refusal, stacksOf, stackToEdit } from "./ops/environment";
 import { createTenantKey, revokeTenantKey } from "./ops/keys";
 import { CellHealth, environmentHealth } from "./ops/health";
-import { environmentStatus, metricsServers, statusText } from "./ops/status";
+import { deployedCells, environmentStatus, lastingFor, metricsServers, statusText } from "./ops/status";
 import { listen, statusPageServer } from "./ops/statusPage";
 import { planStack, refusalOf } from "./ops/plan";
 import { reconcile } from "./ops/reconcile";
@@ -500,14 +500,18 @@ program
         wholeNumber,
     )
     .action(async (o) => {
-        const read = () => environmentStatus(project(), o.env);
         if (o.serve === undefined) {
-            const status = await read();
+            const status = await environmentStatus(o.env, await deployedCells(project(), o.env));
             console.log(o.json ? JSON.stringify(status, null, 2) : statusText(status));
             process.exitCode = status.cells.some((c) => c.verdict === "red") ? 1 : 0;
             return;
         }
-        const server = statusPageServer({ status: read, metricsServers: () => metricsServers(project(), o.env) });
+        // The page asks for the status and the charts at once: both come from one read of the stacks' outputs.
+        const cells = lastingFor(10_000, () => deployedCells(project(), o.env));
+        const server = statusPageServer({
+            status: async () => environmentStatus(o.env, await cells()),
+            metricsServers: async () => metricsServers(await cells()),
+        });
         const url = await listen(server, o.serve === true ? 8080 : o.serve);
         console.error(`the status of ${o.env} at ${url} (Ctrl-C stops it)`);
     });

@@ -20,7 +20,7 @@ import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, Post
 import { appUrlOf } from "./appServer";
 import { frontUrl } from "./clickhouseServer";
 import { bootstrapOf } from "./kafkaServer";
-import { prometheusUrl, type ScrapeTarget } from "./prometheusServer";
+import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
 import { ruleSet } from "../ruleSet";
 import { blobEndpointOf } from "./azuriteServer";
@@ -400,7 +400,7 @@ export class LocalMetrics extends pulumi.ComponentResource implements MetricsSer
         });
         // Scrapes start once the parts run, so starting cells never page as stores down.
         const server = new LocalServer(`${name}-server`, { kind: "prometheus", spec }, { parent: this, dependsOn: opts?.dependsOn });
-        this.url = server.running.apply(() => prometheusUrl(args.port, Boolean(args.certificates)));
+        this.url = server.running.apply(() => appUrlOf({ port: args.port, https: Boolean(args.certificates) }));
         this.registerOutputs({ url: this.url });
     }
 }

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
+import { appUrlOf } from "./appServer";
 import type { ServerTls } from "./certificates";
 import { answersWith } from "./loopbackHttp";
 import { runningPid, startService, writePrivateFile } from "./supervisor";
@@ -29,8 +30,6 @@ export interface PrometheusServerSpec {
 
 /** Short, so an alert's `for` and the rule windows (a minute or more), not the scrape, decide how fast a cell alerts. */
 export const SCRAPE_INTERVAL = "10s";
-
-export const prometheusUrl = (port: number, https: boolean) => `${https ? "https" : "http"}://127.0.0.1:${port}`;
 
 /** Prometheus's configuration: one job per target, each series labelled with the cell as the rules group by it. */
 export function prometheusConfig(spec: PrometheusServerSpec): string {
@@ -78,6 +77,6 @@ export async function startPrometheus(spec: PrometheusServerSpec): Promise<numbe
 export async function prometheusRunning(spec: PrometheusServerSpec): Promise<boolean> {
     return (
         runningPid(spec.dir) !== undefined &&
-        answersWith(`${prometheusUrl(spec.port, Boolean(spec.tls))}/-/ready`, 200, { ca: spec.tls?.ca, timeoutMs: 2_000 })
+        answersWith(`${appUrlOf({ port: spec.port, https: Boolean(spec.tls) })}/-/ready`, 200, { ca: spec.tls?.ca, timeoutMs: 2_000 })
     );
 }

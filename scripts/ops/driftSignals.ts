@@ -66,12 +66,16 @@ export function driftMetrics(report: DriftReport): string {
     ].join("\n");
 }
 
-/** Written whole and renamed into place, so a collector never reads half a file. */
-export function writeDriftMetrics(file: string, report: DriftReport): void {
+/** Written whole and renamed into place, so a reader (a collector, `status`) never reads half a file. */
+function writeWhole(file: string, content: string): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const partial = `${file}.${process.pid}.partial`;
-    fs.writeFileSync(partial, driftMetrics(report));
+    fs.writeFileSync(partial, content);
     fs.renameSync(partial, file);
+}
+
+export function writeDriftMetrics(file: string, report: DriftReport): void {
+    writeWhole(file, driftMetrics(report));
 }
 
 /** The last drift check of an environment on this machine, as `status` shows it. */
@@ -94,10 +98,7 @@ export function recordDriftCheck(report: DriftReport): void {
         drifted: report.stacks.reduce((sum, s) => sum + s.drifted.length, 0),
         failed: report.stacks.filter((s) => s.status !== "clean" && s.status !== "drifted").length,
     };
-    const file = driftRecordOf(report.env);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.partial`, JSON.stringify(summary));
-    fs.renameSync(`${file}.partial`, file);
+    writeWhole(driftRecordOf(report.env), JSON.stringify(summary));
 }
 
 export function lastDriftCheck(env: string): DriftSummary | undefined {

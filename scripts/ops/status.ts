@@ -48,7 +48,7 @@ export const CHARTS = {
 } as const;
 
 /** A deployed cell and what `status` reads of it. */
-interface StatusTarget {
+export interface StatusTarget {
     id: string;
     outputs: CellOutputs;
     routers: { residency: string; url: string }[];
@@ -166,10 +166,15 @@ async function cellStatus(target: StatusTarget): Promise<CellStatus> {
     }
 }
 
-/** Every deployed cell of the environment, read at once from each cell's own metrics server. */
-export async function environmentStatus(projectDir: string, env: string): Promise<EnvironmentStatus> {
+/** Every deployed cell of the environment, from its stacks' outputs. */
+export async function deployedCells(projectDir: string, env: string): Promise<StatusTarget[]> {
     const targets: StatusTarget[] = [];
     for (const stack of stacksOf(projectDir, env)) targets.push(...targetsOf(await (await openStack(projectDir, env, stack)).outputs()));
+    return targets;
+}
+
+/** Every deployed cell, read at once from each cell's own metrics server. */
+export async function environmentStatus(env: string, targets: StatusTarget[]): Promise<EnvironmentStatus> {
     const cells = await Promise.all(targets.map(cellStatus));
     return {
         env,
@@ -179,15 +184,27 @@ export async function environmentStatus(projectDir: string, env: string): Promis
     };
 }
 
-/** The deployed cells of the environment with their metrics servers, for the status page's charts. */
-export async function metricsServers(projectDir: string, env: string): Promise<Map<string, MetricsClient>> {
+/** The deployed cells' metrics servers, for the status page's charts. */
+export function metricsServers(targets: StatusTarget[]): Map<string, MetricsClient> {
     const servers = new Map<string, MetricsClient>();
-    for (const stack of stacksOf(projectDir, env))
-        for (const target of targetsOf(await (await openStack(projectDir, env, stack)).outputs())) {
-            const client = metricsOf(target.outputs);
-            if (client) servers.set(target.id, client);
-        }
+    for (const target of targets) {
+        const client = metricsOf(target.outputs);
+        if (client) servers.set(target.id, client);
+    }
     return servers;
+}
+
+/** `read`'s result, read again once it is older than `ms`; concurrent callers share one read. */
+export function lastingFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+    let last: { at: number; value: Promise<T> } | undefined;
+    return () => {
+        if (!last || Date.now() - last.at > ms) {
+            const value = read();
+            last = { at: Date.now(), value };
+            value.catch(() => (last = undefined));
+        }
+        return last.value;
+    };
 }
 
 const number = (value: number | undefined, digits = 0, unit = "") => (value === undefined ? "—" : `${value.toFixed(digits)}${unit}`);

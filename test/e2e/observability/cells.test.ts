@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { runningPid, stopService } from "../../../components/local/supervisor";
 import { MetricsClient } from "../../../scripts/ops/status";
-import { call, trustStack } from "../../support/cellClient";
+import { trustStack } from "../../support/cellClient";
 import { CELLPLANE, cellplane } from "../../support/cli";
 import { isolatedLocalStack } from "../../support/project";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { eventOf, eventually } from "../apps/cell";
+import { eventOf, eventually, postEvents } from "../apps/cell";
 
 /** Where the status page's screenshots are kept (ignored by git, kept by CI as the test's artifacts). */
 const ARTIFACTS = path.join(__dirname, "..", "..", "..", "test-artifacts", "status-page");
@@ -71,11 +71,11 @@ describe("each local cell's metrics, alerts and the status page", () => {
     test("a consumer stopped under load pages as a stalled pipeline within 3 minutes, and the alert resolves after reconcile", async () => {
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const post = () =>
-            call(`${routerUrl}/v1/events`, {
-                method: "POST",
-                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-                body: JSON.stringify(Array.from({ length: 20 }, () => eventOf("globex"))),
-            });
+            postEvents(
+                routerUrl,
+                key,
+                Array.from({ length: 20 }, () => eventOf("globex")),
+            );
         let loading = true;
         const load = (async () => {
             while (loading) {

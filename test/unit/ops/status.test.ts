@@ -2,7 +2,7 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import { parse as parseYaml } from "yaml";
 import { prometheusConfig } from "../../../components/local/prometheusServer";
-import { type EnvironmentStatus, MetricsClient, statusText, verdictOf } from "../../../scripts/ops/status";
+import { type EnvironmentStatus, lastingFor, MetricsClient, statusText, verdictOf } from "../../../scripts/ops/status";
 import { listen, statusPageServer } from "../../../scripts/ops/statusPage";
 
 const STATUS: EnvironmentStatus = {
@@ -120,6 +120,24 @@ describe("status", () => {
             failing.closeAllConnections();
             failing.close();
         }
+    });
+});
+
+describe("lastingFor", () => {
+    test("callers within the period share one read, a later caller reads again, and a failed read is not kept", async () => {
+        let reads = 0;
+        let failNext = false;
+        const read = lastingFor(50, async () => {
+            reads += 1;
+            if (failNext) throw new Error("stack unreachable");
+            return reads;
+        });
+        expect(await Promise.all([read(), read(), read()])).toEqual([1, 1, 1]);
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        failNext = true;
+        await expect(read()).rejects.toThrow("stack unreachable");
+        failNext = false;
+        expect(await read()).toBe(3);
     });
 });
 
