@@ -16,6 +16,8 @@ const consumerConfigSchema = z
         ...z.object(cellEnvironment).pick({ PORT: true, HOST: true, TLS_CERT: true, TLS_KEY: true, CELL_ID: true }).shape,
         ...clickhouseEnvironment,
         ...kafka,
+        /** How often the rollups are computed from the events marked since: how late `/v1/metrics` may be. */
+        ROLLUP_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
     })
     .superRefine(requireConnectionSecrets)
     .superRefine(requireBothOrNeither);

@@ -1,4 +1,4 @@
-/** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts). Its own process, so it has a core of its own. */
+/** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts), and the rollups computed from what it stored (rollups.ts). Its own process, so it has a core of its own. */
 import { ensureAnalyticsSchema } from "../shared/analytics";
 import { tlsOf } from "../shared/config";
 import { clickhouseOf, kafkaOf } from "../shared/connections";
@@ -8,6 +8,7 @@ import { runService } from "../shared/service";
 import { loadConsumerConfig } from "./config";
 import { EventConsumer, watchLag } from "./consumer";
 import { consumerMetrics } from "./metrics";
+import { RollupRefresher } from "./rollups";
 
 runService(async () => {
     const config = loadConsumerConfig();
@@ -27,9 +28,16 @@ runService(async () => {
 
     let running: EventConsumer | undefined;
     let lag: { stop(): Promise<void> } | undefined;
+    const rollups = new RollupRefresher(clickhouse, metrics);
     void readiness
         .bringUp([
-            ["clickhouse", () => ensureAnalyticsSchema(clickhouse, config.CLICKHOUSE.cluster)],
+            [
+                "clickhouse",
+                async () => {
+                    await ensureAnalyticsSchema(clickhouse, config.CLICKHOUSE.cluster);
+                    rollups.start(config.ROLLUP_REFRESH_MS);
+                },
+            ],
             ["kafka", async () => void (running = await EventConsumer.start({ kafka, topic: config.KAFKA_TOPIC, clickhouse, metrics }))],
         ])
         .then(() => {
@@ -38,6 +46,7 @@ runService(async () => {
 
     return async () => {
         await app.close();
-        await Promise.allSettled([running?.close(), lag?.stop(), clickhouse.close()]);
+        await Promise.allSettled([running?.close(), lag?.stop(), rollups.stop()]);
+        await clickhouse.close();
     };
 });

@@ -64,6 +64,17 @@ export function consumerMetrics() {
             buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
             registers: [registry],
         }),
+        refreshSeconds: new Histogram({
+            name: "ingest_rollup_refresh_seconds",
+            help: "One round computing the rollups and daily reports of the buckets marked since the round before",
+            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+            registers: [registry],
+        }),
+        refreshFailures: new Counter({
+            name: "ingest_rollup_refresh_failures_total",
+            help: "Rounds of the rollups that failed; the next round computes what they missed",
+            registers: [registry],
+        }),
         insertSeconds: new Histogram({
             name: "ingest_clickhouse_insert_seconds",
             help: "ClickHouse insert latency per batch",

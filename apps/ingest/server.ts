@@ -11,7 +11,7 @@ import type { IngestConfig } from "./config";
 import { eventHeaders } from "./eventMessages";
 import type { ApiMetrics } from "./metrics";
 import type { CoalescingProducer } from "./producer";
-import { queryMetrics } from "./rollups";
+import { DAY_MEASURES, MEASURES, type Measure, queryMetrics } from "./rollups";
 import type { StorageMeter } from "./storage";
 
 export interface IngestDeps {
@@ -24,12 +24,29 @@ export interface IngestDeps {
     metrics: ApiMetrics;
 }
 
-const metricsQuery = z.strictObject({
-    from: z.iso.datetime({ offset: true }),
-    to: z.iso.datetime({ offset: true }),
-    granularity: z.enum(["hour", "day"]).default("hour"),
-    event_type: z.string().max(64).optional(),
-});
+/** `measures=events,unique_users,…`: which measures to answer, `events` unless asked. */
+const measuresList = z
+    .string()
+    .default("events")
+    .transform((text) => [...new Set(text.split(",").map((m) => m.trim()))])
+    .pipe(
+        z.array(
+            z.enum(MEASURES, { error: (issue) => `unknown measure ${JSON.stringify(issue.input)}; ask for any of ${MEASURES.join(", ")}` }),
+        ),
+    );
+
+const metricsQuery = z
+    .strictObject({
+        from: z.iso.datetime({ offset: true }),
+        to: z.iso.datetime({ offset: true }),
+        granularity: z.enum(["hour", "day"]).default("hour"),
+        event_type: z.string().max(64).optional(),
+        measures: measuresList,
+    })
+    .refine((q) => q.granularity === "day" || !q.measures.some((m) => (DAY_MEASURES as readonly Measure[]).includes(m)), {
+        path: ["measures"],
+        message: `${DAY_MEASURES.join(", ")} are measures of whole days: ask for them with granularity=day`,
+    });
 
 /** `?partial=true` stores the valid events of a batch; any other setting is refused, not read as false. */
 const EVENTS_QUERY = {
@@ -130,11 +147,11 @@ export function ingestServer(deps: IngestDeps): FastifyInstance {
                     error: "bad query",
                     problems: query.error.issues.map((i) => ({ field: i.path.join("."), reason: i.message })),
                 });
-            const { from, to, granularity, event_type: eventType } = query.data;
+            const { from, to, granularity, event_type: eventType, measures } = query.data;
             return {
                 tenant: request.tenant,
                 granularity,
-                rows: await queryMetrics(clickhouse, { org: request.tenant, from, to, granularity, eventType }),
+                ...(await queryMetrics(clickhouse, { org: request.tenant, from, to, granularity, eventType, measures })),
             };
         });
     });

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { sqlIdentifier, sqlString } from "./clickhouseSql";
-import { RETENTION_MONTHS } from "./events";
+import { RETENTION_MONTHS, ROLLUP_RETENTION_YEARS } from "./events";
 
 /** ClickHouse's DateTime64(3) text in UTC, from any ISO 8601 time. */
 export function clickhouseTime(iso: string): string {
@@ -11,7 +11,9 @@ export function clickhouseTime(iso: string): string {
 interface TableDef {
     name: string;
     columns: string;
-    engine: "ReplacingMergeTree" | "SummingMergeTree" | "AggregatingMergeTree";
+    engine: "ReplacingMergeTree" | "AggregatingMergeTree";
+    /** The column whose highest value a ReplacingMergeTree keeps of rows with the same key. */
+    version?: string;
     /** PARTITION BY, ORDER BY, TTL and SETTINGS. */
     layout: string;
 }
@@ -57,26 +59,45 @@ const EVENT_IDS: TableDef = {
 };
 
 /**
- * Seed 002 §3.3: hourly and daily event counts per tenant and type, kept by materialized views as events are
- * inserted. The consumer inserts each event once, so the sums are exact.
+ * The (tenant, hour)s whose events changed, marked by a view as events are inserted. The rollups are computed from
+ * them (rollups.ts), so a batch inserted twice, or half-inserted when ClickHouse stopped, is never counted twice.
  */
-const ROLLUPS = (["hour", "day"] as const).map((grain): [TableDef, ViewDef] => {
-    const name = grain === "hour" ? "hourly_metrics" : "daily_metrics";
-    const bucket = grain === "hour" ? "toStartOfHour(timestamp)" : "toStartOfDay(timestamp)";
-    return [
-        {
-            name,
-            columns: "org_id String, bucket DateTime, event_type LowCardinality(String), events UInt64",
-            engine: "SummingMergeTree",
-            layout: "ORDER BY (org_id, bucket, event_type)",
-        },
-        {
-            name: `${name}_mv`,
-            to: name,
-            select: `SELECT org_id, ${bucket} AS bucket, event_type, count() AS events FROM {events} GROUP BY org_id, bucket, event_type`,
-        },
-    ];
-});
+const ROLLUP_MARKS: TableDef = {
+    name: "rollup_marks",
+    columns: "org_id String, hour DateTime, marked_at DateTime64(3)",
+    engine: "ReplacingMergeTree",
+    version: "marked_at",
+    layout: `PARTITION BY toYYYYMM(hour) ORDER BY (org_id, hour) TTL toDateTime(marked_at) + INTERVAL 30 DAY DELETE`,
+};
+
+const ROLLUP_TTL = (column: string) => `TTL ${column} + INTERVAL ${ROLLUP_RETENTION_YEARS} YEAR DELETE`;
+
+/**
+ * Seed 002 §3.3: events, unique users and unique sessions per tenant, bucket and type. Each row is computed whole
+ * from the deduplicated events of its bucket, and the latest computation (`computed_at`) replaces the ones before.
+ * Kept 3 years.
+ */
+const ROLLUPS: TableDef[] = ["hourly_metrics", "daily_metrics"].map((name) => ({
+    name,
+    columns: `org_id String, bucket DateTime, event_type LowCardinality(String),
+    events UInt64, unique_users UInt64, unique_sessions UInt64, computed_at DateTime64(3)`,
+    engine: "ReplacingMergeTree",
+    version: "computed_at",
+    layout: `PARTITION BY toYYYYMM(bucket) ORDER BY (org_id, bucket, event_type) ${ROLLUP_TTL("bucket")}`,
+}));
+
+/**
+ * Seed 002 §3.3.1: one row per tenant and day with its totals, cost, error rate and session length, computed like the
+ * rollups. Sessions are timed when they start and end on the same day.
+ */
+const DAILY_REPORTS: TableDef = {
+    name: "daily_reports",
+    columns: `org_id String, day Date, events UInt64, unique_users UInt64, unique_sessions UInt64, errors UInt64,
+    error_rate Float64, cost_usd Float64, sessions_timed UInt64, avg_session_seconds Float64, computed_at DateTime64(3)`,
+    engine: "ReplacingMergeTree",
+    version: "computed_at",
+    layout: `PARTITION BY toYYYYMM(day) ORDER BY (org_id, day) ${ROLLUP_TTL("day")}`,
+};
 
 /**
  * Every key a tenant's `metadata` has held, with the JSON types seen under it. Exports type their `attr_*` columns
@@ -91,7 +112,11 @@ const METADATA_KEYS: TableDef = {
 
 const VIEWS: ViewDef[] = [
     { name: "event_ids_mv", to: "event_ids", select: "SELECT org_id, event_id, timestamp FROM {events}" },
-    ...ROLLUPS.map(([, view]) => view),
+    {
+        name: "rollup_marks_mv",
+        to: "rollup_marks",
+        select: "SELECT org_id, toStartOfHour(timestamp) AS hour, now64(3) AS marked_at FROM {events} GROUP BY org_id, hour",
+    },
     {
         name: "metadata_keys_mv",
         to: "metadata_keys",
@@ -101,7 +126,7 @@ const VIEWS: ViewDef[] = [
 
 const tableDdl = (t: TableDef) => `CREATE TABLE IF NOT EXISTS analytics.${t.name} (
     ${t.columns}
-) ENGINE = ${t.engine}
+) ENGINE = ${t.engine}(${t.version ?? ""})
 ${t.layout}`;
 
 export const EVENTS_TABLE = tableDdl(EVENTS);
@@ -115,7 +140,7 @@ function clusterDdl(cluster: string): string[] {
     const on = `ON CLUSTER ${sqlIdentifier(cluster)}`;
     const replicated = (t: TableDef) => `CREATE TABLE IF NOT EXISTS analytics.${t.name}_local ${on} (
     ${t.columns}
-) ENGINE = Replicated${t.engine}('/clickhouse/tables/{shard}/analytics/${t.name}', '{replica}')
+) ENGINE = Replicated${t.engine}('/clickhouse/tables/{shard}/analytics/${t.name}', '{replica}'${t.version ? `, ${t.version}` : ""})
 ${t.layout}`;
     const distributed = (t: TableDef) =>
         `CREATE TABLE IF NOT EXISTS analytics.${t.name} ${on} AS analytics.${t.name}_local ENGINE = Distributed(${sqlString(cluster)}, analytics, ${t.name}_local, cityHash64(org_id))`;
@@ -129,7 +154,7 @@ ${t.layout}`;
     ];
 }
 
-const TABLES = [EVENTS, EVENT_IDS, ...ROLLUPS.map(([table]) => table), METADATA_KEYS];
+const TABLES = [EVENTS, EVENT_IDS, ROLLUP_MARKS, ...ROLLUPS, DAILY_REPORTS, METADATA_KEYS];
 
 /** The statements of the analytics schema, in order, for one server or for a cluster. */
 export function analyticsDdl(cluster?: string): string[] {
@@ -148,11 +173,38 @@ export function analyticsDdl(cluster?: string): string[] {
 export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient, cluster?: string): Promise<void> {
     const [database, ...rest] = analyticsDdl(cluster);
     await clickhouse.command({ query: database });
-    const indexed = await (
-        await clickhouse.query({ query: "EXISTS TABLE analytics.event_ids", format: "JSONEachRow" })
-    ).json<{ result: number }>();
+    const existing = await enginesOf(clickhouse);
+    for (const query of countingRollupsDropped(existing, cluster)) await clickhouse.command({ query });
     for (const query of rest) await clickhouse.command({ query });
     // A cell upgraded from before the id index: the events already stored are indexed too, or a redelivery would count them twice.
-    if (Number(indexed[0].result) === 0)
+    if (!existing.has("event_ids"))
         await clickhouse.command({ query: "INSERT INTO analytics.event_ids SELECT org_id, event_id, timestamp FROM analytics.events" });
+    // A cell upgraded from before the marks: every hour it holds is marked, so the rollups are computed for all of it.
+    if (!existing.has("rollup_marks"))
+        await clickhouse.command({
+            query: "INSERT INTO analytics.rollup_marks SELECT org_id, toStartOfHour(timestamp) AS hour, now64(3) FROM analytics.events GROUP BY org_id, hour",
+        });
+}
+
+async function enginesOf(clickhouse: ClickHouseClient): Promise<Map<string, string>> {
+    const result = await clickhouse.query({
+        query: "SELECT name, engine FROM system.tables WHERE database = 'analytics'",
+        format: "JSONEachRow",
+    });
+    return new Map((await result.json<{ name: string; engine: string }>()).map((t) => [t.name, t.engine]));
+}
+
+/**
+ * Drops the rollups of cells from before the marks, which summed counts as events were inserted (and so counted a
+ * batch inserted twice twice); they are computed again from the events.
+ */
+function countingRollupsDropped(engines: Map<string, string>, cluster?: string): string[] {
+    const on = cluster ? ` ON CLUSTER ${sqlIdentifier(cluster)}` : "";
+    return ["hourly_metrics", "daily_metrics"]
+        .filter((name) => /SummingMergeTree/.test(engines.get(cluster ? `${name}_local` : name) ?? ""))
+        .flatMap((name) => [
+            `DROP VIEW IF EXISTS analytics.${name}_mv${on} SYNC`,
+            `DROP TABLE IF EXISTS analytics.${name}${on} SYNC`,
+            ...(cluster ? [`DROP TABLE IF EXISTS analytics.${name}_local${on} SYNC`] : []),
+        ]);
 }

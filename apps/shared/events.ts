@@ -29,6 +29,8 @@ const text = (max: number) =>
 
 /** Events are kept this long (the events table's TTL); an older event would be deleted as soon as it is stored. */
 export const RETENTION_MONTHS = 36;
+/** How long the rollups and daily reports are kept (seed 002: aggregated data, 3 years). */
+export const ROLLUP_RETENTION_YEARS = 3;
 /** How far ahead of the cell's clock an event may be dated: senders' clocks drift, calendars do not. */
 const MAX_CLOCK_AHEAD_MS = 86_400_000;
 /** Deepest nesting of `metadata`: ClickHouse's JSON reader refuses documents nested deeper than it reads. */

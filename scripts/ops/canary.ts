@@ -45,12 +45,7 @@ export async function canaryChecks(cell: string, outputs: CellOutputs, router: R
     const seen = await visibleIn(outputs, event, sentAt);
     checks.push(seen);
     if (seen.verdict === "red") return checks;
-    const countedAfter = await api.counted(day).catch((error: Error) => error);
-    checks.push(
-        typeof countedAfter === "number" && countedAfter > countedBefore
-            ? { name: "rollup", verdict: "green", detail: `/v1/metrics counts ${countedAfter} canary events today` }
-            : red("rollup", `/v1/metrics did not count the canary's event: ${countedAfter} events today, ${countedBefore} before it`),
-    );
+    checks.push(await countedInRollup(api, day, countedBefore));
     checks.push(await exported(outputs, api, day));
     return checks;
 }
@@ -150,6 +145,26 @@ async function visibleIn(outputs: CellOutputs, event: AnalyticsEvent, sentAt: nu
     } finally {
         await clickhouse.close();
     }
+}
+
+/** The canary's event counted by `/v1/metrics`, whose rollups are computed every few seconds from what is stored. */
+async function countedInRollup(api: ReturnType<typeof routerApi>, day: string, before: number): Promise<HealthCheck> {
+    const started = Date.now();
+    let after: number | Error = before;
+    do {
+        after = await api.counted(day).catch((error: Error) => error);
+        if (typeof after === "number" && after > before)
+            return {
+                name: "rollup",
+                verdict: "green",
+                detail: `/v1/metrics counts ${after} canary events today, ${seconds(Date.now() - started)} after it was stored`,
+            };
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    } while (Date.now() - started < FRESHNESS_BUDGET_MS);
+    return red(
+        "rollup",
+        `/v1/metrics did not count the canary's event in ${seconds(FRESHNESS_BUDGET_MS)}: ${String(after)} events today, ${before} before it`,
+    );
 }
 
 /** An export of the canary's day, run by the cell and found in its bucket; its files and job are deleted once found. */

@@ -5,6 +5,7 @@ import type { Pool, PoolClient } from "pg";
 import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import type { MoveState } from "../../apps/shared/tenantMoves";
+import { RollupRefresher } from "../../apps/ingest/rollups";
 import { defaultStateHome } from "../../stacks/stateHome";
 import { clickhouseOfCell, exportFilesOf, withCellPostgres } from "./cellClients";
 import { Refusal, stacksOf } from "./environment";
@@ -276,7 +277,7 @@ async function copyFiles(source: CellOutputs, target: CellOutputs, tenant: strin
     return names.length;
 }
 
-/** What the tenant holds in a cell, with checksums of its events and files. */
+/** What the tenant holds in a cell, with checksums of its events and files, its rollups computed first. */
 export async function snapshotOf(cell: CellOutputs, tenant: string): Promise<TenantSnapshot> {
     const postgres = await withCellPostgres(cell, (pool) => rowCountsOf(pool, tenant, MOVED_ROWS));
     const clickhouse = clickhouseOfCell(cell);
@@ -289,8 +290,9 @@ export async function snapshotOf(cell: CellOutputs, tenant: string): Promise<Ten
                     if(count() = 0, '', toString(argMax(event_id, (timestamp, event_id)))) AS last
              FROM analytics.events FINAL WHERE org_id = {org:String}`,
         );
+        await new RollupRefresher(clickhouse).refresh();
         const rollup = await scalar<{ n: string }>(
-            "SELECT toUInt64(sum(events)) AS n FROM analytics.daily_metrics WHERE org_id = {org:String}",
+            "SELECT toUInt64(sum(events)) AS n FROM analytics.daily_metrics FINAL WHERE org_id = {org:String}",
         );
         const files = exportFilesOf(cell);
         const objects: Record<string, string> = {};

@@ -85,7 +85,8 @@ describe("ingest on a local cell", () => {
         expect(await eventually(async () => (await countOf("acme")) === 50)).toBe(true);
 
         expect((await post(keys.acme, batch.slice(0, 10))).status).toBe(202);
-        await new Promise((r) => setTimeout(r, 2_000));
+        // Longer than a round of the rollups (5 s): the events sent again have been read and a round has run.
+        await new Promise((r) => setTimeout(r, 7_000));
         expect(await countOf("acme")).toBe(50);
     });
 

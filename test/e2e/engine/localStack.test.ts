@@ -85,8 +85,10 @@ describe("the local stack under the real engine", () => {
         expect(tables).toEqual(
             expect.arrayContaining([
                 { database: "analytics", name: "events", engine: "ReplacingMergeTree" },
-                { database: "analytics", name: "hourly_metrics", engine: "SummingMergeTree" },
-                { database: "analytics", name: "daily_metrics", engine: "SummingMergeTree" },
+                { database: "analytics", name: "rollup_marks", engine: "ReplacingMergeTree" },
+                { database: "analytics", name: "hourly_metrics", engine: "ReplacingMergeTree" },
+                { database: "analytics", name: "daily_metrics", engine: "ReplacingMergeTree" },
+                { database: "analytics", name: "daily_reports", engine: "ReplacingMergeTree" },
                 { database: "analytics", name: "metadata_keys", engine: "AggregatingMergeTree" },
             ]),
         );

@@ -8,6 +8,7 @@ import { apiMetrics } from "../../../apps/ingest/metrics";
 import { CoalescingProducer } from "../../../apps/ingest/producer";
 import { ingestServer } from "../../../apps/ingest/server";
 import { StorageMeter } from "../../../apps/ingest/storage";
+import { MEASURES } from "../../../apps/ingest/rollups";
 import { fakeClickHouse, FakeMetadataStore, FakeProducer } from "../../support/fakes";
 import { fromRouter, TEST_ROUTER_KEY } from "../../support/routerProof";
 import { NOT_FROM_ROUTER, ROUTER_PROOF_HEADER, routerProof } from "../../../apps/shared/routerProof";
@@ -34,7 +35,7 @@ async function ingest() {
         quotas: new Quotas(metadata.pool),
         storage: new StorageMeter(fakeClickHouse()),
         producer: new CoalescingProducer(kafka.producer, "events"),
-        clickhouse: fakeClickHouse(() => [{ time: "2026-11-26 10:00:00.000", event_type: "error", count: "3" }]),
+        clickhouse: fakeClickHouse(() => [{ time: "2026-11-26 10:00:00.000", event_type: "error", events: "3" }]),
         metrics: apiMetrics(),
     });
     const keys = {
@@ -232,6 +233,41 @@ describe("the ingest API (app.inject)", () => {
         const bad = await get("/v1/metrics?from=yesterday&to=2026-11-27T00:00:00Z");
         expect(bad.statusCode).toBe(400);
         expect(bad.json().problems[0].field).toBe("from");
+    });
+
+    test("/v1/metrics answers the measures asked for, and names an unknown one or a day's measure asked by the hour", async () => {
+        const { app, keys } = await ingest();
+        const get = (query: string) => {
+            const url = `/v1/metrics?from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z&${query}`;
+            return app.inject({ url, headers: { authorization: `Bearer ${keys.acme}`, ...fromRouter("eu-1", "GET", url) } });
+        };
+        const unknown = await get("measures=events,revenue");
+        expect(unknown.statusCode).toBe(400);
+        expect(unknown.json().problems).toEqual([
+            {
+                field: "measures.1",
+                reason: expect.stringMatching(/unknown measure "revenue"; ask for any of events, unique_users, .*cost_usd/),
+            },
+        ]);
+        const hourly = await get("granularity=hour&measures=cost_usd");
+        expect(hourly.statusCode).toBe(400);
+        expect(hourly.json().problems).toEqual([{ field: "measures", reason: expect.stringContaining("granularity=day") }]);
+        expect((await get("granularity=day&measures=events,cost_usd")).statusCode).toBe(200);
+        await fc.assert(
+            fc.asyncProperty(
+                fc.array(fc.oneof(fc.constantFrom(...MEASURES), fc.string({ maxLength: 12 })), { maxLength: 5 }),
+                async (asked) => {
+                    const encoded = [...Buffer.from(asked.join(","))].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+                    const answer = await get(`granularity=day&measures=${encoded}`);
+                    const known = asked
+                        .join(",")
+                        .split(",")
+                        .every((m) => (MEASURES as readonly string[]).includes(m.trim()));
+                    expect(answer.statusCode).toBe(known ? 200 : 400);
+                },
+            ),
+            { numRuns: 60 },
+        );
     });
 
     test("any body at all: never a 5xx, and a 202 exactly when every event it counts reached Kafka", async () => {
