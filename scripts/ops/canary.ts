@@ -150,7 +150,7 @@ async function visibleIn(outputs: CellOutputs, event: AnalyticsEvent, sentAt: nu
 /** The canary's event counted by `/v1/metrics`, whose rollups are computed every few seconds from what is stored. */
 async function countedInRollup(api: ReturnType<typeof routerApi>, day: string, before: number): Promise<HealthCheck> {
     const started = Date.now();
-    let after: number | Error = before;
+    let after: number | Error;
     do {
         after = await api.counted(day).catch((error: Error) => error);
         if (typeof after === "number" && after > before)
