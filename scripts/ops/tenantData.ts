@@ -18,7 +18,15 @@ export interface TenantData {
 export const holdsData = (data: TenantData) => Object.values(data).some((n) => n > 0);
 
 /** The tables of a cell's analytics database that hold rows of a tenant (`org_id`). */
-export const ANALYTICS_TABLES = ["events", "event_ids", "rollup_marks", "hourly_metrics", "daily_metrics", "daily_reports", "metadata_keys"];
+export const ANALYTICS_TABLES = [
+    "events",
+    "event_ids",
+    "rollup_marks",
+    "hourly_metrics",
+    "daily_metrics",
+    "daily_reports",
+    "metadata_keys",
+];
 /** The tables of a cell's Postgres that hold rows of a tenant, parents first, with each one's tenant column. */
 export const TENANT_ROWS = [
     ["api_keys", "org_id"],
