@@ -149,8 +149,9 @@ export class ExportRunner {
 
     private async exportObject(job: Job, object: string): Promise<ExportResult> {
         const { pool, clickhouse, bucket, postgres } = this.deps;
-        // The schedule's run key names the files, so a schedule's rerun of a day replaces that day's file.
-        const target = { tenant: job.tenant, object, from: job.from, to: job.to, runKey: job.scheduleId ?? "on-demand" };
+        // A schedule's rerun of a day replaces that day's file; an on-demand job's files are its own, so two jobs of the
+        // same days, run at once by two replicas, never write one object.
+        const target = { tenant: job.tenant, object, from: job.from, to: job.to, runKey: job.scheduleId ?? job.id };
         if (object === EVENTS_OBJECT) return exportEvents(clickhouse, bucket, target);
         const columns = await columnsOf(pool, object);
         const problem = tableProblem(object, columns);
