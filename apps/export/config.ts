@@ -13,6 +13,10 @@ const configSchema = z
         PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
         /** How often due schedules are looked for. */
         SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+        /** The longest one run of a job may take before it fails (and is tried again). */
+        JOB_TIME_LIMIT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(1_800_000),
+        /** How long a file's signed download URL works: short, since anyone holding it can read the file. */
+        DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(900),
     })
     .superRefine(requireConnectionSecrets)
     .superRefine(requireBothOrNeither);

@@ -6,6 +6,7 @@ import { migrate } from "../shared/migrations";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
+import { downloadSigner } from "./downloads";
 import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
@@ -34,9 +35,19 @@ runService(async () => {
             user: config.POSTGRES.user,
             password: config.POSTGRES_PASSWORD ?? "",
         },
+        timeLimitMs: config.JOB_TIME_LIMIT_MS,
         log: (line) => console.log(line),
     });
-    const app = exportServer({ config, keys: new ApiKeys(pool), quotas: new Quotas(pool), pool, store, runner, metrics });
+    const app = exportServer({
+        config,
+        keys: new ApiKeys(pool),
+        quotas: new Quotas(pool),
+        pool,
+        store,
+        runner,
+        metrics,
+        downloads: downloadSigner(config.OBJECT_STORE, config.OBJECT_STORE_PASSWORD),
+    });
     const readiness = new Readiness();
     readiness.guard(app);
     const address = await app.listen({ port: config.PORT, host: config.HOST });

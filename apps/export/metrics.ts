@@ -11,6 +11,11 @@ export function exportMetrics() {
             labelNames: ["outcome"],
             registers: [registry],
         }),
+        jobsRetried: new Counter({
+            name: "export_job_retries_total",
+            help: "Runs that failed and were queued to be tried again after a wait",
+            registers: [registry],
+        }),
     };
 }
 

@@ -25,12 +25,14 @@ export interface ObjectExport {
     to: string;
     /** Names the files: the same key, object and day always give the same file, so a rerun replaces it. */
     runKey: string;
+    /** ClickHouse stops each of the run's queries after this long (`max_execution_time`): a run never hangs its runner. */
+    timeLimitSeconds: number;
 }
 
 export interface ExportResult {
     rows: number;
-    /** Object keys in the bucket, one per day with rows. */
-    files: string[];
+    /** Object keys in the bucket, one per day with rows, with their sizes as the store reports them. */
+    files: { key: string; bytes: number }[];
 }
 
 /** JSON values of one key that share a type become a typed column; mixed or nested values stay JSON text. */
@@ -141,9 +143,10 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
         query: `SELECT DISTINCT toString(${source.day}) AS day FROM ${source.from} WHERE ${source.where} ORDER BY day`,
         query_params: source.params,
         format: "JSONEachRow",
+        clickhouse_settings: { max_execution_time: e.timeLimitSeconds },
     });
     const files = (await days.json<{ day: string }>()).map(({ day }) => fileKey(e, day));
-    if (files.length === 0) return { rows: 0, files };
+    if (files.length === 0) return { rows: 0, files: [] };
     const { tuples, hidden, columns } = await attributeColumns(source);
     const except = hidden.length > 0 ? ` EXCEPT (${hidden.join(", ")})` : "";
     await clickhouse.command({
@@ -152,12 +155,18 @@ async function writeDays(clickhouse: ClickHouseClient, bucket: ExportBucket, e: 
                 FROM (SELECT ${["*", ...tuples].join(", ")} FROM ${source.from} WHERE ${source.where})
                 SETTINGS ${bucket.store.protocol === "s3" ? "s3" : "azure"}_truncate_on_insert = 1`,
         query_params: source.params,
+        clickhouse_settings: { max_execution_time: e.timeLimitSeconds },
     });
+    // Read back as written: the rows of every file and each one's size (`_path` is `<bucket>/<key>`).
     const written = await clickhouse.query({
-        query: `SELECT count() AS rows FROM ${storeFunction(bucket, `{${files.map((f) => sqlString(f).slice(1, -1)).join(",")}}`)}`,
+        query: `SELECT _path AS path, toUInt64(any(_size)) AS bytes, count() AS rows
+                FROM ${storeFunction(bucket, `{${files.map((f) => sqlString(f).slice(1, -1)).join(",")}}`)} GROUP BY path`,
         format: "JSONEachRow",
+        clickhouse_settings: { max_execution_time: e.timeLimitSeconds },
     });
-    return { rows: Number((await written.json<{ rows: string }>())[0].rows), files };
+    const read = await written.json<{ path: string; bytes: string; rows: string }>();
+    const sizeOf = (key: string) => Number(read.find((r) => r.path.endsWith(`/${key}`))?.bytes ?? 0);
+    return { rows: read.reduce((n, r) => n + Number(r.rows), 0), files: files.map((key) => ({ key, bytes: sizeOf(key) })) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { Cron } from "croner";
 import type { Pool } from "pg";
 import { ExportBucket, exportEvents, ExportResult, exportTable, PostgresSource } from "./parquet";
 import type { ExportMetrics } from "./metrics";
-import { JOB_LEASE_MS, type ExportStore, type Job, type Schedule } from "./store";
+import { JOB_LEASE_MS, JOB_RETRIES, type ExportStore, type Job, type Schedule } from "./store";
 
 export const EVENTS_OBJECT = "events";
 const TABLE_NAME = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
@@ -54,6 +54,9 @@ export function nextRunOf(cron: string, after: Date): Date | null {
     return new Cron(cron, { timezone: "UTC", paused: true }).nextRun(after);
 }
 
+/** A run's longest time unless configured: a month of a busy tenant's events is minutes of ClickHouse's time. */
+const DEFAULT_TIME_LIMIT_MS = 30 * 60_000;
+
 export interface RunnerDeps {
     store: ExportStore;
     pool: Pool;
@@ -63,6 +66,9 @@ export interface RunnerDeps {
     metrics: ExportMetrics;
     /** This replica, as its leases name it. */
     owner?: string;
+    /** The longest a run may take; ClickHouse stops its queries after it, and the run fails (and is tried again). */
+    timeLimitMs?: number;
+    retries?: typeof JOB_RETRIES;
     log?: (line: string) => void;
 }
 
@@ -112,8 +118,9 @@ export class ExportRunner {
     }
 
     private async run(job: Job): Promise<void> {
-        const { store, log } = this.deps;
-        if (!(await store.claim(job.id, this.owner))) return;
+        const { store, log, metrics, retries = JOB_RETRIES } = this.deps;
+        const attempt = await store.claim(job.id, this.owner);
+        if (attempt === undefined) return;
         const started = Date.now();
         const renewal = setInterval(() => {
             store.renew(job.id, this.owner).then(
@@ -131,17 +138,30 @@ export class ExportRunner {
                 durationMs: Date.now() - started,
             };
             await store.markFinished(job.id, this.owner, outcome);
-            this.deps.metrics.jobsFinished.inc({ outcome: "succeeded" });
+            metrics.jobsFinished.inc({ outcome: "succeeded" });
             log?.(`job ${job.id} of ${job.tenant}: ${outcome.rows} rows in ${outcome.files.length} files, ${outcome.durationMs} ms`);
         } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
             // The tenant sees what it can act on; the store's own words, which may name internals, go to the log.
             const message =
                 error instanceof ExportRefusal
                     ? error.message
                     : `the export failed inside the cell; quote job ${job.id} to the cell's operators`;
+            if (!(error instanceof ExportRefusal) && attempt < retries.maxAttempts) {
+                const delayMs = retries.firstDelayMs * 2 ** (attempt - 1);
+                await store.retryLater(
+                    job.id,
+                    this.owner,
+                    `${message} (attempt ${attempt} of ${retries.maxAttempts}; tried again in ${delayMs / 1000} s)`,
+                    delayMs,
+                );
+                metrics.jobsRetried.inc();
+                log?.(`job ${job.id} of ${job.tenant}: attempt ${attempt} failed, trying again in ${delayMs} ms: ${reason}`);
+                return;
+            }
             await store.markFinished(job.id, this.owner, { error: message, durationMs: Date.now() - started });
-            this.deps.metrics.jobsFinished.inc({ outcome: "failed" });
-            log?.(`job ${job.id} of ${job.tenant} failed: ${error instanceof Error ? error.message : String(error)}`);
+            metrics.jobsFinished.inc({ outcome: "failed" });
+            log?.(`job ${job.id} of ${job.tenant} failed: ${reason}`);
         } finally {
             clearInterval(renewal);
         }
@@ -151,7 +171,8 @@ export class ExportRunner {
         const { pool, clickhouse, bucket, postgres } = this.deps;
         // A schedule's rerun of a day replaces that day's file; an on-demand job's files are its own, so two jobs of the
         // same days, run at once by two replicas, never write one object.
-        const target = { tenant: job.tenant, object, from: job.from, to: job.to, runKey: job.scheduleId ?? job.id };
+        const timeLimitSeconds = Math.ceil((this.deps.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS) / 1000);
+        const target = { tenant: job.tenant, object, from: job.from, to: job.to, runKey: job.scheduleId ?? job.id, timeLimitSeconds };
         if (object === EVENTS_OBJECT) return exportEvents(clickhouse, bucket, target);
         const columns = await columnsOf(pool, object);
         const problem = tableProblem(object, columns);

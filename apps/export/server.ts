@@ -6,6 +6,7 @@ import { tlsOf } from "../shared/config";
 import { healthRoute, metricsRoute, serviceApp } from "../shared/http";
 import type { Quotas } from "../shared/quotas";
 import type { ExportConfig } from "./config";
+import type { DownloadSigner } from "./downloads";
 import type { ExportMetrics } from "./metrics";
 import type { ExportRunner } from "./runner";
 import type { ExportStore } from "./store";
@@ -13,13 +14,14 @@ import { jobRoutes } from "./routes/jobs";
 import { scheduleRoutes } from "./routes/schedules";
 
 export interface ExportDeps {
-    config: Pick<ExportConfig, "CELL_ID" | "TENANTS" | "ROUTER_URLS" | "ROUTER_KEY" | "TLS_CERT" | "TLS_KEY">;
+    config: Pick<ExportConfig, "CELL_ID" | "TENANTS" | "ROUTER_URLS" | "ROUTER_KEY" | "TLS_CERT" | "TLS_KEY" | "DOWNLOAD_URL_SECONDS">;
     keys: ApiKeys;
     quotas: Quotas;
     pool: Pool;
     store: ExportStore;
     runner: ExportRunner;
     metrics: ExportMetrics;
+    downloads: DownloadSigner;
 }
 
 /**

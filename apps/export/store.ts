@@ -35,6 +35,18 @@ CREATE TABLE IF NOT EXISTS cellplane.export_jobs (
 CREATE INDEX IF NOT EXISTS export_jobs_tenant ON cellplane.export_jobs (tenant_id, created_at DESC);
 ALTER TABLE cellplane.export_jobs ADD COLUMN IF NOT EXISTS lease_owner text, ADD COLUMN IF NOT EXISTS lease_until timestamptz;`;
 
+/**
+ * Each job's tries, the wait before the next one, and what each file of a run holds: `retry_at` is when a failed
+ * job may run again, `file_bytes` each file's size as the store reported it after the run wrote it.
+ */
+export const JOB_RETRIES_DDL = `ALTER TABLE cellplane.export_jobs
+    ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS retry_at timestamptz,
+    ADD COLUMN IF NOT EXISTS file_bytes jsonb`;
+
+/** How many times a job runs before it is failed for good, and the first wait before a retry (doubled each time). */
+export const JOB_RETRIES = { maxAttempts: 3, firstDelayMs: 30_000 };
+
 /** How long a runner's claim on a job lasts without renewal: a replica that died lets another take its jobs after it. */
 export const JOB_LEASE_MS = 60_000;
 
@@ -68,6 +80,12 @@ export interface Job {
     objects: string[];
     rows: number | null;
     files: string[] | null;
+    /** Each file's size in bytes, as the store reported it once written. */
+    fileBytes: Record<string, number> | null;
+    /** Runs started so far; a failed run is tried again after a wait until JOB_RETRIES.maxAttempts. */
+    attempts: number;
+    /** When a job waiting to be tried again may run. */
+    retryAt: string | null;
     durationMs: number | null;
     error: string | null;
     createdAt: string;
@@ -75,10 +93,13 @@ export interface Job {
     finishedAt: string | null;
 }
 
+/** A job no live runner holds and that may run now. */
+const RUNNABLE = `((status = 'queued' AND (retry_at IS NULL OR retry_at <= now())) OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())))`;
+
 const SCHEDULE_COLUMNS = `id, tenant_id AS tenant, name, job_type AS "jobType", cron_expression AS cron, job_params AS params, paused,
     next_run_at AS "nextRunAt", created_at AS "createdAt", updated_at AS "updatedAt"`;
 const JOB_COLUMNS = `id, tenant_id AS tenant, schedule_id AS "scheduleId", status, to_char(from_date, 'YYYY-MM-DD') AS "from",
-    to_char(to_date, 'YYYY-MM-DD') AS "to", objects, rows::float8 AS rows, files, duration_ms AS "durationMs", error,
+    to_char(to_date, 'YYYY-MM-DD') AS "to", objects, rows::float8 AS rows, files, file_bytes AS "fileBytes", attempts, retry_at AS "retryAt", duration_ms AS "durationMs", error,
     created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 export interface NewSchedule {
@@ -173,11 +194,14 @@ export class ExportStore {
         ).rows[0];
     }
 
-    /** Jobs no live runner holds: queued, or running under a lease that expired (its runner stopped). Reruns are idempotent. */
+    /**
+     * Jobs no live runner holds: queued (a retry once its wait is over), or running under a lease that expired (its
+     * runner stopped). Reruns are idempotent.
+     */
     async unclaimedJobs(): Promise<Job[]> {
         return (
             await this.pool.query<Job>(
-                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))) AND ${notMoving("tenant_id")} ORDER BY created_at`,
+                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE ${RUNNABLE} AND ${notMoving("tenant_id")} ORDER BY created_at`,
             )
         ).rows;
     }
@@ -200,16 +224,17 @@ export class ExportStore {
     }
 
     /**
-     * Takes job `id` for runner `owner` for JOB_LEASE_MS, if no live runner holds it; false when another does, so
-     * a job runs once however many replicas queued it.
+     * Takes job `id` for runner `owner` for JOB_LEASE_MS, if no live runner holds it and it may run now, and answers
+     * which attempt this is; undefined when another runner holds it, so a job runs once however many replicas queued it.
      */
-    async claim(id: string, owner: string): Promise<boolean> {
-        const { rowCount } = await this.pool.query(
-            `UPDATE cellplane.export_jobs SET status = 'running', started_at = now(), lease_owner = $2, lease_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))) AND ${notMoving("tenant_id")}`,
+    async claim(id: string, owner: string): Promise<number | undefined> {
+        const { rows } = await this.pool.query<{ attempts: number }>(
+            `UPDATE cellplane.export_jobs SET status = 'running', started_at = now(), attempts = attempts + 1, retry_at = NULL,
+                    lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND ${RUNNABLE} AND ${notMoving("tenant_id")} RETURNING attempts`,
             [id, owner, JOB_LEASE_MS / 1000],
         );
-        return rowCount === 1;
+        return rows[0]?.attempts;
     }
 
     /** Extends `owner`'s lease on a job it is running; false once another runner has taken the job. */
@@ -225,20 +250,31 @@ export class ExportStore {
     async markFinished(
         id: string,
         owner: string,
-        outcome: { rows: number; files: string[]; durationMs: number } | { error: string; durationMs: number },
+        outcome: { rows: number; files: { key: string; bytes: number }[]; durationMs: number } | { error: string; durationMs: number },
     ): Promise<void> {
         const failed = "error" in outcome;
         await this.pool.query(
-            "UPDATE cellplane.export_jobs SET status = $3, rows = $4, files = $5, duration_ms = $6, error = $7, finished_at = now() WHERE id = $1 AND lease_owner = $2",
+            `UPDATE cellplane.export_jobs SET status = $3, rows = $4, files = $5, file_bytes = $6, duration_ms = $7, error = $8, finished_at = now()
+             WHERE id = $1 AND lease_owner = $2`,
             [
                 id,
                 owner,
                 failed ? "failed" : "succeeded",
                 failed ? null : outcome.rows,
-                failed ? null : JSON.stringify(outcome.files),
+                failed ? null : JSON.stringify(outcome.files.map((f) => f.key)),
+                failed ? null : JSON.stringify(Object.fromEntries(outcome.files.map((f) => [f.key, f.bytes]))),
                 outcome.durationMs,
                 failed ? outcome.error : null,
             ],
+        );
+    }
+
+    /** Puts `owner`'s failed run back in the queue, to be tried again after `delayMs`; its error stays visible meanwhile. */
+    async retryLater(id: string, owner: string, error: string, delayMs: number): Promise<void> {
+        await this.pool.query(
+            `UPDATE cellplane.export_jobs SET status = 'queued', error = $3, retry_at = now() + make_interval(secs => $4), lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_owner = $2`,
+            [id, owner, error, delayMs / 1000],
         );
     }
 

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { EXPORT_DDL } from "../export/store";
+import { EXPORT_DDL, JOB_RETRIES_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
 import { TENANT_MOVES_DDL } from "./tenantMoves";
@@ -16,6 +16,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0002_quotas", statements: QUOTAS_DDL },
     { id: "0003_exports", statements: [EXPORT_DDL] },
     { id: "0004_tenant_moves", statements: [TENANT_MOVES_DDL] },
+    { id: "0005_job_retries_and_file_sizes", statements: [JOB_RETRIES_DDL] },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

@@ -113,5 +113,6 @@ export class FakeExportStore {
             this.jobs.push(job);
             return job;
         },
+        job: async (tenant: string, id: string) => this.jobs.find((j) => j.tenant === tenant && j.id === id),
     } as unknown as ExportStore;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
+import { tenantDownload } from "../downloads";
 import type { ExportDeps } from "../server";
 import { badRequest, EXPORT_LIMITS, exportBody, idOf, notFound, objectProblems, zodProblems } from "../requests";
 
@@ -47,5 +48,25 @@ export function jobRoutes(api: FastifyInstance, deps: ExportDeps): void {
         const id = idOf(request, reply, "job");
         if (!id) return reply;
         return (await store.job(request.tenant, id)) ?? notFound(reply, "job", id);
+    });
+
+    /** The job's files with their sizes and signed, short-lived URLs from the cell's own store. */
+    api.get("/v1/jobs/:id/files", async (request, reply) => {
+        const id = idOf(request, reply, "job");
+        if (!id) return reply;
+        const job = await store.job(request.tenant, id);
+        if (!job) return notFound(reply, "job", id);
+        if (job.status !== "succeeded")
+            return reply.code(409).send({ error: `job ${id} is ${job.status}; its files can be fetched once it has succeeded` });
+        const seconds = deps.config.DOWNLOAD_URL_SECONDS;
+        const expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+        const files = await Promise.all(
+            (job.files ?? []).map(async (key) => ({
+                key,
+                bytes: job.fileBytes?.[key] ?? null,
+                url: await tenantDownload(deps.downloads, request.tenant, key, seconds),
+            })),
+        );
+        return { job: id, expiresAt, files };
     });
 }

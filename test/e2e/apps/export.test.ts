@@ -6,6 +6,9 @@ import { Pool } from "pg";
 import { isolatedLocalStack } from "../../support/project";
 import { exportMetrics } from "../../../apps/export/metrics";
 import { ExportRunner } from "../../../apps/export/runner";
+import { downloadSigner } from "../../../apps/export/downloads";
+import { fetchTrusting } from "../../../scripts/ops/https";
+import { createClient } from "@clickhouse/client";
 import { ExportStore, Job } from "../../../apps/export/store";
 import {
     apiKeyFor,
@@ -128,20 +131,27 @@ describe("export on a local cell", () => {
         expect(newer.rows.every((r) => r.attr_tokens === 1.5 && r.attr_tags === '["a"]' && r.attr_odd_key__ === 7n)).toBe(true);
     });
 
-    test("rerunning the same days replaces the files instead of adding to them", async () => {
-        const first = await finished(
-            "acme",
-            (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id,
-        );
-        const again = await finished(
-            "acme",
-            (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id,
-        );
+    test("a schedule's rerun of the same days replaces its files; each on-demand job keeps files of its own", async () => {
+        const schedule = (await api("acme", "POST", "/v1/schedules", { name: "rerun", cron: "0 3 * * *", lookbackDays: 1 })).body;
+        const run = async () => finished("acme", (await api("acme", "POST", `/v1/schedules/${schedule.id}/trigger`)).body.id);
+        const [first, again] = [await run(), await run()];
         expect(again.files).toEqual(first.files);
         expect(again.rows).toBe(50);
-        const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: eu.endpoints.bucket, Prefix: "tenant=acme/object=events/" }));
-        const latest = (listed.Versions ?? []).filter((v) => v.IsLatest).map((v) => v.Key);
-        expect(latest.sort()).toEqual([...first.files].sort());
+        const latest = async () => {
+            const listed = await s3.send(
+                new ListObjectVersionsCommand({ Bucket: eu.endpoints.bucket, Prefix: "tenant=acme/object=events/" }),
+            );
+            return (listed.Versions ?? []).filter((v) => v.IsLatest).map((v) => v.Key!);
+        };
+        expect((await latest()).filter((key) => first.files.includes(key)).sort()).toEqual([...first.files].sort());
+
+        const onDemand = async () =>
+            finished("acme", (await api("acme", "POST", "/v1/exports", { from: yesterday, to: today, objects: ["events"] })).body.id);
+        const [one, two] = [await onDemand(), await onDemand()];
+        expect(one.files).toHaveLength(2);
+        expect(two.files.filter((f: string) => one.files.includes(f))).toEqual([]);
+        expect(await latest()).toEqual(expect.arrayContaining([...one.files, ...two.files]));
+        expect((await api("acme", "DELETE", `/v1/schedules/${schedule.id}`)).status).toBe(204);
     });
 
     test("a Postgres table is exported with the tenant's rows only, its jsonb flattened", async () => {
@@ -279,6 +289,107 @@ describe("export on a local cell", () => {
         expect(held.rows[0].n).toBe(10);
         await pool.query("DELETE FROM cellplane.export_jobs WHERE id = ANY($1)", [rows.map((r) => r.id)]);
         expect((await api("acme", "POST", "/v1/exports", { from: today, to: today })).status).toBe(202);
+    }, 60_000);
+
+    test("a tenant fetches its job's files through signed URLs: the store's bytes; another tenant, an altered URL or an expired one gets nothing", async () => {
+        const queued = await api("acme", "POST", "/v1/exports", { from: yesterday, to: today });
+        const job = await finished("acme", queued.body.id);
+        expect(job.status).toBe("succeeded");
+        const listing = await api("acme", "GET", `/v1/jobs/${job.id}/files`);
+        expect(listing.status).toBe(200);
+        expect(listing.body.files.map((f: JsonBody) => f.key)).toEqual(job.files);
+        expect(Date.parse(listing.body.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
+        const fromStore = fetchTrusting(eu.endpoints.objectStoreCa);
+        for (const file of listing.body.files) {
+            const download = await fromStore(file.url);
+            expect(download.status).toBe(200);
+            const bytes = Buffer.from(await download.arrayBuffer());
+            expect(bytes.length).toBe(file.bytes);
+            const stored = await s3.send(new GetObjectCommand({ Bucket: eu.endpoints.bucket, Key: file.key }));
+            expect(bytes.equals(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(true);
+        }
+        expect((await api("initech", "GET", `/v1/jobs/${job.id}/files`)).status).toBe(404);
+        // The signature covers the key: the URL pointed at another tenant's prefix is refused by the store.
+        const altered = new URL(listing.body.files[0].url);
+        altered.pathname = altered.pathname.replace(/tenant(=|%3D)acme/, "tenant$1initech");
+        expect(altered.pathname).toContain("initech");
+        expect((await fromStore(altered.toString())).status).toBe(403);
+        const brief = await downloadSigner(exportBucketOf(eu).store, exportBucketOf(eu).secret).urlOf(job.files[0], 1);
+        expect((await fromStore(brief)).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect((await fromStore(brief)).status).toBe(403);
+    }, 90_000);
+
+    test("a run that fails is tried again after a wait, and a job fails for good after its last attempt", async () => {
+        const store = new ExportStore(pool);
+        const metrics = exportMetrics();
+        const unreachable = createClient({ url: "http://127.0.0.1:9", request_timeout: 2_000 });
+        const clickhouse = clickhouseOf(eu);
+        const retries = { maxAttempts: 2, firstDelayMs: 500 };
+        const runnerWith = (client: typeof clickhouse) =>
+            new ExportRunner({ store, pool, clickhouse: client, metrics, retries, bucket: exportBucketOf(eu), postgres: {} as never });
+        const attemptsOf = async (id: string) => (await store.job("acme", id))!;
+
+        const recovers = await store.createJob("acme", null, today, today, ["events"]);
+        const down = runnerWith(unreachable);
+        down.enqueue(recovers);
+        await down.idle();
+        expect(await attemptsOf(recovers.id)).toMatchObject({
+            status: "queued",
+            attempts: 1,
+            error: expect.stringContaining("attempt 1 of 2"),
+        });
+        const up = runnerWith(clickhouse);
+        up.enqueue(recovers);
+        await up.idle();
+        // Not before its wait is over.
+        expect((await attemptsOf(recovers.id)).attempts).toBe(1);
+        await new Promise((r) => setTimeout(r, 600));
+        up.enqueue(recovers);
+        await up.idle();
+        expect(await attemptsOf(recovers.id)).toMatchObject({ status: "succeeded", attempts: 2, error: null });
+
+        const doomed = await store.createJob("acme", null, today, today, ["events"]);
+        for (const wait of [0, 600]) {
+            await new Promise((r) => setTimeout(r, wait));
+            down.enqueue(doomed);
+            await down.idle();
+        }
+        expect(await attemptsOf(doomed.id)).toMatchObject({ status: "failed", attempts: 2 });
+        expect((await metrics.jobsRetried.get()).values[0].value).toBe(2);
+        await Promise.all([unreachable.close(), clickhouse.close()]);
+    }, 60_000);
+
+    test("a run longer than its time limit is stopped by ClickHouse and fails", async () => {
+        await pool.query("CREATE VIEW public.slow_rows AS SELECT 'acme'::text AS tenant_id, pg_sleep(20)::text AS slept");
+        const store = new ExportStore(pool);
+        const clickhouse = clickhouseOf(eu);
+        const ran: string[] = [];
+        const runner = new ExportRunner({
+            store,
+            pool,
+            clickhouse,
+            metrics: exportMetrics(),
+            bucket: exportBucketOf(eu),
+            postgres: {
+                address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
+                database: eu.endpoints.postgres.database,
+                user: eu.endpoints.postgres.user,
+                password: eu.credentials.postgresPassword,
+            },
+            timeLimitMs: 2_000,
+            retries: { maxAttempts: 1, firstDelayMs: 0 },
+            log: (line) => ran.push(line),
+        });
+        const job = await store.createJob("acme", null, today, today, ["public.slow_rows"]);
+        const started = Date.now();
+        runner.enqueue(job);
+        await runner.idle();
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(await store.job("acme", job.id)).toMatchObject({ status: "failed" });
+        expect(ran.join("\n")).toMatch(/TIMEOUT_EXCEEDED|Timeout exceeded/i);
+        await pool.query("DROP VIEW public.slow_rows");
+        await clickhouse.close();
     }, 60_000);
 
     test("two replicas' runners run a job once between them, count it once as finished, and take tenants in turn", async () => {

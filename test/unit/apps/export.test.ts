@@ -3,10 +3,20 @@ import type { ExportRunner } from "../../../apps/export/runner";
 import { nextRunOf, planRun } from "../../../apps/export/runner";
 import { exportMetrics } from "../../../apps/export/metrics";
 import { exportServer } from "../../../apps/export/server";
+import { downloadSigner, tenantDownload } from "../../../apps/export/downloads";
 import { ApiKeys, createApiKey } from "../../../apps/shared/apiKeys";
 import { Quotas } from "../../../apps/shared/quotas";
 import { FakeExportStore, FakeMetadataStore } from "../../support/fakes";
 import { fromRouter, TEST_ROUTER_KEY } from "../../support/routerProof";
+
+/** The cell's S3 store: URLs are signed here, with no request to it. */
+const STORE = {
+    protocol: "s3" as const,
+    endpoint: "https://127.0.0.1:8333",
+    bucket: "exports-eu",
+    region: "eu-central-1",
+    credentials: { from: "keys" as const, accessKeyId: "cellplane-export" },
+};
 
 const TENANTS = { acme: { cell: "eu-1", eventsPerSecond: 100, apiRequestsPerMinute: 10_000, maxStorageGb: 1 } };
 
@@ -16,13 +26,14 @@ async function exportApi() {
     const exports = new FakeExportStore();
     const queued: unknown[] = [];
     const app = exportServer({
-        config: { CELL_ID: "eu-1", TENANTS, ROUTER_URLS: {}, ROUTER_KEY: TEST_ROUTER_KEY },
+        config: { CELL_ID: "eu-1", TENANTS, ROUTER_URLS: {}, ROUTER_KEY: TEST_ROUTER_KEY, DOWNLOAD_URL_SECONDS: 900 },
         keys: new ApiKeys(metadata.pool),
         quotas: new Quotas(metadata.pool),
         pool: metadata.pool,
         store: exports.store,
         runner: { enqueue: (...jobs: unknown[]) => queued.push(...jobs) } as unknown as ExportRunner,
         metrics: exportMetrics(),
+        downloads: downloadSigner(STORE, "store-secret"),
     });
     const key = (await createApiKey(metadata.pool, "acme")).key;
     const send = (method: "POST" | "GET", url: string, payload?: object) =>
@@ -119,6 +130,48 @@ describe("the export API (app.inject)", () => {
                 expect(Math.min(...gaps)).toBeGreaterThanOrEqual(15 * 60_000);
             }),
             { numRuns: 200 },
+        );
+    });
+
+    test("a succeeded job's files come with sizes and URLs signed for 15 minutes; another tenant's job or an unfinished one has none", async () => {
+        const { send, exports } = await exportApi();
+        const files = ["tenant=acme/object=events/date=2026-11-26/a.parquet", "tenant=acme/object=events/date=2026-11-27/a.parquet"];
+        const job = await exports.store.createJob("acme", null, "2026-11-26", "2026-11-27", ["events"]);
+        expect((await send("GET", `/v1/jobs/${job.id}/files`)).statusCode).toBe(409);
+        Object.assign(job, { status: "succeeded", files, fileBytes: { [files[0]]: 1234, [files[1]]: 99 } });
+        const listed = await send("GET", `/v1/jobs/${job.id}/files`);
+        expect(listed.statusCode).toBe(200);
+        expect(listed.json().files.map((f: { key: string; bytes: number }) => [f.key, f.bytes])).toEqual([
+            [files[0], 1234],
+            [files[1], 99],
+        ]);
+        for (const { key, url } of listed.json().files) {
+            const signed = new URL(url);
+            expect(`${signed.origin}${decodeURIComponent(signed.pathname)}`).toBe(`${STORE.endpoint}/${STORE.bucket}/${key}`);
+            expect(signed.searchParams.get("X-Amz-Expires")).toBe("900");
+            expect(signed.searchParams.get("X-Amz-Credential")).toMatch(/^cellplane-export\/\d{8}\/eu-central-1\/s3\/aws4_request$/);
+        }
+        const theirs = await exports.store.createJob("globex", null, "2026-11-26", "2026-11-26", ["events"]);
+        Object.assign(theirs, { status: "succeeded", files: ["tenant=globex/object=events/date=2026-11-26/a.parquet"] });
+        expect((await send("GET", `/v1/jobs/${theirs.id}/files`)).statusCode).toBe(404);
+    });
+
+    test("any key: a URL is signed only for a file under the tenant's own prefix", async () => {
+        const signer = downloadSigner(STORE, "store-secret");
+        const segment = fc.stringMatching(/^[a-z0-9=._-]{0,12}$/);
+        await fc.assert(
+            fc.asyncProperty(
+                fc.constantFrom("acme", "acme-2", "globex"),
+                fc.array(segment, { minLength: 1, maxLength: 5 }),
+                async (owner, path) => {
+                    const key = `tenant=${owner}/${path.join("/")}`;
+                    const safe = owner === "acme" && path.every((s) => s !== "" && s !== "." && s !== "..");
+                    const signed = tenantDownload(signer, "acme", key, 60);
+                    if (safe) expect(new URL(await signed).pathname).toContain("/tenant%3Dacme/");
+                    else await expect(signed).rejects.toThrow(/refused to sign .* for tenant acme/);
+                },
+            ),
+            { numRuns: 300 },
         );
     });
 });
