@@ -2,6 +2,8 @@ import { call } from "../../support/cellClient";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { blobOfCell, exportFilesOf } from "../../../scripts/ops/cellClients";
+import { fetchTrusting } from "../../../scripts/ops/https";
+import { downloadSigner } from "../../../apps/export/downloads";
 import type { JsonBody } from "../../support/json";
 import { isolatedLocalStack } from "../../support/project";
 import { apiKeyFor, CellOutput, deployCells, destroyCells, eventOf, eventually, postEvents, storedEvents } from "./cell";
@@ -20,18 +22,34 @@ describe("export on a local cell whose exports go to Azure Blob (Azurite)", () =
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const today = new Date().toISOString().slice(0, 10);
 
+    const finishedJob = async (id: string): Promise<JsonBody> => {
+        let job: JsonBody = {};
+        await eventually(async () => {
+            job = (await (
+                await call(`${eu.endpoints.exportUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${key}` } })
+            ).json()) as JsonBody;
+            return ["succeeded", "failed"].includes(job.status);
+        }, 60_000);
+        return job;
+    };
     const exportJob = async (body: unknown): Promise<JsonBody> => {
         const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
         const queued = (await (
             await call(`${eu.endpoints.exportUrl}/v1/exports`, { method: "POST", headers, body: JSON.stringify(body) })
         ).json()) as JsonBody;
-        let job: JsonBody = {};
-        await eventually(async () => {
-            job = (await (await call(`${eu.endpoints.exportUrl}/v1/jobs/${queued.id}`, { headers })).json()) as JsonBody;
-            return ["succeeded", "failed"].includes(job.status);
-        }, 60_000);
-        return job;
+        return finishedJob(queued.id);
     };
+    /** The cell's container as its export app is given it: the account's key as the secret. */
+    const blobConnectionOf = (cell: CellOutput) => ({
+        OBJECT_STORE: {
+            protocol: "azblob" as const,
+            endpoint: cell.endpoints.objectStoreEndpoint,
+            account: new URL(cell.endpoints.objectStoreEndpoint).pathname.split("/")[1],
+            container: cell.endpoints.bucket,
+            credentials: { from: "key" as const },
+        },
+        OBJECT_STORE_PASSWORD: cell.credentials.objectStoreAccountKey,
+    });
     const read = async (name: string) => {
         const blob = blobOfCell(eu).getContainerClient(eu.endpoints.bucket).getBlobClient(name);
         const bytes = await blob.downloadToBuffer();
@@ -89,10 +107,51 @@ describe("export on a local cell whose exports go to Azure Blob (Azurite)", () =
         expect(await files.count("tenant=acme/")).toBe(0);
     });
 
-    test("a rerun of the same days replaces the files instead of adding to them", async () => {
-        const first = await exportJob({ from: yesterday, to: today, objects: ["events"] });
-        const again = await exportJob({ from: yesterday, to: today, objects: ["events"] });
+    test("a schedule's rerun of the same days replaces its files instead of adding to them", async () => {
+        const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+        const created = await call(`${eu.endpoints.exportUrl}/v1/schedules`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ name: "rerun", cron: "0 3 * * *", lookbackDays: 1 }),
+        });
+        const schedule = (await created.json()) as JsonBody;
+        const run = async () => {
+            const triggered = await call(`${eu.endpoints.exportUrl}/v1/schedules/${schedule.id}/trigger`, {
+                method: "POST",
+                headers: { authorization: headers.authorization },
+            });
+            expect(triggered.status).toBe(202);
+            return finishedJob(((await triggered.json()) as JsonBody).id);
+        };
+        const [first, again] = [await run(), await run()];
         expect(again.files).toEqual(first.files);
         expect((await read(again.files[0])).rows).toHaveLength(30);
     });
+
+    test("a tenant fetches its job's files through SAS URLs: Azurite serves the bytes; an altered name or an expired SAS gets nothing", async () => {
+        const job = await exportJob({ from: yesterday, to: today, objects: ["events"] });
+        const headers = { authorization: `Bearer ${key}` };
+        const listing = (await (await call(`${eu.endpoints.exportUrl}/v1/jobs/${job.id}/files`, { headers })).json()) as JsonBody;
+        expect(listing.files.map((f: JsonBody) => f.key)).toEqual(job.files);
+        const fromStore = fetchTrusting(eu.endpoints.objectStoreCa);
+        for (const file of listing.files) {
+            const url = new URL(file.url);
+            expect(url.searchParams.get("sp")).toBe("r");
+            expect(url.searchParams.get("spr")).toBe("https");
+            const download = await fromStore(file.url);
+            expect(download.status).toBe(200);
+            const bytes = Buffer.from(await download.arrayBuffer());
+            expect(bytes.length).toBe(file.bytes);
+            const stored = await blobOfCell(eu).getContainerClient(eu.endpoints.bucket).getBlobClient(file.key).downloadToBuffer();
+            expect(bytes.equals(stored)).toBe(true);
+        }
+        const altered = new URL(listing.files[0].url);
+        altered.pathname = altered.pathname.replace(/tenant(=|%3D)acme/, "tenant$1initech");
+        expect((await fromStore(altered.toString())).status).toBe(403);
+        const { OBJECT_STORE, OBJECT_STORE_PASSWORD } = blobConnectionOf(eu);
+        const brief = await downloadSigner(OBJECT_STORE, OBJECT_STORE_PASSWORD).urlOf(job.files[0], 1);
+        expect((await fromStore(brief)).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect((await fromStore(brief)).status).toBe(403);
+    }, 90_000);
 });
