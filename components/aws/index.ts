@@ -6,7 +6,7 @@ import { LoadBalancerEdge } from "./loadBalancerEdge";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
-import { AppPodIdentity, exportsPolicy, mskPolicy } from "./podIdentity";
+import { AppPodIdentity, downloadsPolicy, exportsPolicy, mskPolicy } from "./podIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAuditTrail } from "./auditTrail";
@@ -67,7 +67,8 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                 { context, clusterName: cluster.cluster.name, namespace: inCluster.dataNamespace, serviceAccount, policy },
                 opts,
             );
-        /** MSK IAM for the apps that use Kafka. */
+        let exportsBucketArn: pulumi.Output<string> | undefined;
+        /** MSK IAM for the apps that use Kafka; reading the exports for the export app, which signs their download URLs. */
         const identityOf = (app: AppName) => {
             const kafkaApp = KAFKA_APPS[app];
             if (kafka && kafkaApp)
@@ -75,6 +76,12 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                     app,
                     serviceAccountOf(app),
                     kafka.cluster.arn.apply((arn) => mskPolicy(arn, kafkaApp)),
+                );
+            if (app === "export" && exportsBucketArn)
+                podIdentity(
+                    app,
+                    serviceAccountOf(app),
+                    pulumi.all([exportsBucketArn, key.arn]).apply(([bucket, keyArn]) => downloadsPolicy(bucket, keyArn)),
                 );
         };
         /** ClickHouse writes the exports: the bucket and its key, through the servers' own role. */
@@ -84,6 +91,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                 { context, key, accessLogs: { bucket: audit.accessLogsBucket.id } },
                 opts,
             );
+            exportsBucketArn = store.bucketResource.arn;
             podIdentity(
                 "clickhouse",
                 CLICKHOUSE_SERVICE_ACCOUNT,

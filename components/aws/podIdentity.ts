@@ -66,6 +66,20 @@ export function exportsPolicy(bucketArn: string, keyArn: string): object {
     };
 }
 
+/**
+ * What the export app needs to sign its tenants' download URLs: a presigned URL can do what its signer may, so the
+ * signer may read the tenants' files (and decrypt them with the cell's key) and nothing more.
+ */
+export function downloadsPolicy(bucketArn: string, keyArn: string): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/tenant=*` },
+            { Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+        ],
+    };
+}
+
 export interface AppPodIdentityArgs {
     context: CellContext;
     clusterName: pulumi.Input<string>;

@@ -11,8 +11,9 @@ import { EventHubsKafka } from "./eventHubsKafka";
 import { FlexiblePostgres } from "./flexiblePostgres";
 import { AzureNetwork } from "./network";
 import { AzureResidencyGuardrails } from "./residencyGuardrails";
-import { STORAGE_BLOB_DATA_CONTRIBUTOR, WorkloadIdentity } from "./workloadIdentity";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER, WorkloadIdentity } from "./workloadIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
+import { serviceAccountOf } from "../kubernetes/appDeployment";
 
 /** Azure: a resource group per cell; managed Postgres (Flexible Server), Kafka (Event Hubs) and Blob storage; ClickHouse and the operators on AKS. */
 export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTarget => ({
@@ -51,34 +52,33 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
                 ),
         );
 
-        // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its own.
-        const clickhouseIdentity = new WorkloadIdentity(
-            `${cell.id}-clickhouse-workload`,
-            {
-                context,
-                resourceGroupName,
-                issuer: cluster.oidcIssuer,
-                namespace: inCluster.dataNamespace,
-                serviceAccount: CLICKHOUSE_SERVICE_ACCOUNT,
-            },
-            opts,
-        );
+        const workloadIdentity = (name: string, serviceAccount: string) =>
+            new WorkloadIdentity(
+                `${cell.id}-${name}-workload`,
+                { context, resourceGroupName, issuer: cluster.oidcIssuer, namespace: inCluster.dataNamespace, serviceAccount },
+                opts,
+            );
+        // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its
+        // own, and the export app signs its tenants' download URLs (user delegation SAS) as another, which may only read.
+        const clickhouseIdentity = workloadIdentity("clickhouse", CLICKHOUSE_SERVICE_ACCOUNT);
+        const exportIdentity = workloadIdentity("export", serviceAccountOf("export"));
         return {
             postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network, audit }, opts),
             kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts),
             clickhouse: () =>
                 inCluster.clickhouse({
-                    annotations: { "azure.workload.identity/client-id": clickhouseIdentity.clientId },
-                    podLabels: { "azure.workload.identity/use": "true" },
+                    annotations: clickhouseIdentity.pods.serviceAccountAnnotations,
+                    podLabels: clickhouseIdentity.pods.podLabels,
                 }),
             objectStore: () => {
                 const store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network, audit }, opts);
                 clickhouseIdentity.grant(`${cell.id}-clickhouse-writes-exports`, store.accountId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+                exportIdentity.grant(`${cell.id}-export-signs-downloads`, store.accountId, STORAGE_BLOB_DATA_READER);
                 return store;
             },
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
-            app: (spec, appOpts) => inCluster.app(spec, appOpts),
+            app: (spec, appOpts) => inCluster.app(spec, appOpts, spec.bundle.app === "export" ? exportIdentity.pods : undefined),
             secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },

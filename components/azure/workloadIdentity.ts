@@ -45,6 +45,14 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         this.registerOutputs({ clientId: this.clientId });
     }
 
+    /** How a pod takes the identity: its ServiceAccount names the client, and the pod asks for the token. */
+    get pods(): { serviceAccountAnnotations: Record<string, pulumi.Output<string>>; podLabels: Record<string, string> } {
+        return {
+            serviceAccountAnnotations: { "azure.workload.identity/client-id": this.clientId },
+            podLabels: { "azure.workload.identity/use": "true" },
+        };
+    }
+
     /** Grants the identity a built-in role on `scope`. */
     grant(name: string, scope: pulumi.Input<string>, roleDefinitionId: string): void {
         new authorization.RoleAssignment(
@@ -57,3 +65,6 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
 
 /** Azure's built-in "Storage Blob Data Contributor": read, write and delete blobs and containers. */
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+
+/** Azure's built-in "Storage Blob Data Reader": read blobs, and get a user delegation key to sign read-only SAS URLs. */
+export const STORAGE_BLOB_DATA_READER = "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";

@@ -18,6 +18,13 @@ export interface AppDeploymentArgs {
     publicUrl?: string;
     /** The cluster's monitoring stack: its Prometheus scrapes the app's `/metrics`. */
     monitoring: pulumi.Resource;
+    /** A cloud identity the app's pods take (AKS workload identity): its ServiceAccount's annotations and its pods' labels. */
+    identity?: AppIdentity;
+}
+
+export interface AppIdentity {
+    serviceAccountAnnotations: Record<string, pulumi.Input<string>>;
+    podLabels: Record<string, string>;
 }
 
 export const APP_PORT = 8080;
@@ -65,7 +72,10 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
         // Its own identity in the cluster, which a cloud can bind a role to (EKS Pod Identity, AKS workload identity).
         const serviceAccount = new core.ServiceAccount(
             `${name}-service-account`,
-            { metadata: metadata(serviceAccountOf(bundle.app)), automountServiceAccountToken: false },
+            {
+                metadata: { ...metadata(serviceAccountOf(bundle.app)), annotations: args.identity?.serviceAccountAnnotations },
+                automountServiceAccountToken: false,
+            },
             { parent: this },
         );
         const secrets = new core.Secret(
@@ -92,7 +102,7 @@ export class AppDeployment extends pulumi.ComponentResource implements AppServic
                     selector: { matchLabels: selector },
                     template: {
                         metadata: {
-                            labels: { ...labels.kubernetes, ...selector },
+                            labels: { ...labels.kubernetes, ...selector, ...args.identity?.podLabels },
                             annotations: { "cellplane.io/bundle-hash": bundle.hash },
                         },
                         spec: {

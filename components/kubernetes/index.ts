@@ -12,7 +12,7 @@ import type {
     ClickHouseCluster,
     StreamOperators,
 } from "../platform";
-import { AppDeployment } from "./appDeployment";
+import { AppDeployment, type AppIdentity } from "./appDeployment";
 import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
@@ -87,12 +87,19 @@ export class InClusterParts {
     }
 
     /** Runs the app; a public one is published at its public name, which is then its URL. */
-    app(spec: AppSpec, opts: AppOptions): AppService {
+    app(spec: AppSpec, opts: AppOptions, identity?: AppIdentity): AppService {
         const app = spec.bundle.app;
         const publicUrl = isPublic(app) ? `https://${routeOf(app, this.edge.names).host}` : undefined;
         const deployment = new AppDeployment(
             `${this.context.cell.id}-${app}`,
-            { context: this.context, namespace: this.dataNamespace, spec, publicUrl, monitoring: this.operators.release("monitoring") },
+            {
+                context: this.context,
+                namespace: this.dataNamespace,
+                spec,
+                publicUrl,
+                monitoring: this.operators.release("monitoring"),
+                identity,
+            },
             { ...opts, providers: [this.provider] },
         );
         if (isPublic(app)) this.edge.expose(app, deployment.service);

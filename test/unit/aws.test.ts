@@ -305,6 +305,7 @@ describe.each([
         expect(associations.map((a) => [a.serviceAccount, a.namespace]).sort()).toEqual([
             ["aws-load-balancer-controller", "kube-system"],
             ["cellplane-clickhouse", "cell-1-data"],
+            ["cellplane-export", "cell-1-data"],
             ["cellplane-ingest", "cell-1-data"],
             ["cellplane-ingest-consumer", "cell-1-data"],
         ]);
@@ -348,7 +349,18 @@ describe.each([
                 `kafka-cluster:CreateTopic ${topic("*")}`,
             ]),
         );
-        expect(associations).not.toContainEqual(expect.objectContaining({ serviceAccount: "cellplane-export" }));
+        expect(allowed("export").some((a: string) => a.startsWith("kafka-cluster:"))).toBe(false);
+    });
+
+    test("lets the export app, which signs its tenants' download URLs, read the tenants' files and decrypt them, and nothing else", () => {
+        const policy = JSON.parse(
+            ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-export-identity-policy")!.inputs.policy,
+        );
+        const bucket = named(run, "cell-1-object-store-exports");
+        expect(policy.Statement).toEqual([
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:mock:::${bucket.name}/tenant=*` },
+            { Effect: "Allow", Action: ["kms:Decrypt"], Resource: key() },
+        ]);
     });
 
     test("lets the ClickHouse servers, which write the exports, put objects in the cell's bucket with its key, and nothing else", () => {

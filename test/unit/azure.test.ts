@@ -15,7 +15,7 @@ import {
     singleCellStack,
 } from "../support/harness";
 import { NETWORK_WATCHER_GROUP } from "../../components/azure/auditTrail";
-import { STORAGE_BLOB_DATA_CONTRIBUTOR } from "../../components/azure/workloadIdentity";
+import { STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../components/azure/workloadIdentity";
 import type { ResourceProps } from "../../model/resourceProps";
 import { GEO_REDUNDANT_SKUS } from "../../components/azure/residencyGuardrails";
 import { ALLOWED_LOCATIONS_POLICY } from "../../model/guardrails";
@@ -244,7 +244,9 @@ describe.each([
             oidcIssuerProfile: { enabled: true },
             securityProfile: { workloadIdentity: { enabled: true } },
         });
-        const [federation] = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential").map((f) => f.inputs);
+        const federation = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential")
+            .map((f) => f.inputs)
+            .find((f) => f.subject.endsWith(":cellplane-clickhouse"));
         expect(federation).toMatchObject({
             issuer: "https://westeurope.oic.prod-aks.azure.com/cell-1-cluster-aks/",
             subject: "system:serviceaccount:cell-1-data:cellplane-clickhouse",
@@ -255,7 +257,7 @@ describe.each([
             (i) => i.name === "cell-1-clickhouse-workload-identity",
         )!;
         expect(account.inputs.metadata.annotations).toEqual({ "azure.workload.identity/client-id": `${identity.name}-client` });
-        expect(federation.resourceName).toBe(identity.name);
+        expect(federation!.resourceName).toBe(identity.name);
         const [template] = single(run, CLICKHOUSE_INSTALLATION).inputs.spec.templates.podTemplates;
         expect(template.metadata.labels).toEqual({ "azure.workload.identity/use": "true" });
         expect(template.spec.serviceAccountName).toBe("cellplane-clickhouse");
@@ -269,6 +271,32 @@ describe.each([
         });
         expect(grant.scope).toBe(`${named(run, "cell-1-object-store-account").name}-id`);
         expect(named(run, "cell-1-object-store-account").inputs.allowSharedKeyAccess).toBe(false);
+    });
+
+    test("lets the export app sign its tenants' download URLs as an identity of its own that may only read the account", () => {
+        const identity = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+            (i) => i.name === "cell-1-export-workload-identity",
+        )!;
+        const federation = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential").find(
+            (f) => f.inputs.resourceName === identity.name,
+        )!;
+        expect(federation.inputs.subject).toBe("system:serviceaccount:cell-1-data:cellplane-export");
+        const account = ofType(run, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === "cellplane-export")!;
+        expect(account.inputs.metadata.annotations).toEqual({ "azure.workload.identity/client-id": `${identity.name}-client` });
+        const deployment = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "export")!;
+        expect(deployment.inputs.spec.template.metadata.labels).toMatchObject({ "azure.workload.identity/use": "true" });
+        const grants = ofType(run, "azure-native:authorization:RoleAssignment").filter(
+            (r) => r.inputs.principalId === `${identity.name}-principal`,
+        );
+        // Storage Blob Data Reader: reads blobs and gets the user delegation key a read-only SAS is signed with.
+        expect(grants.map((g) => [g.inputs.roleDefinitionId, g.inputs.scope])).toEqual([
+            [STORAGE_BLOB_DATA_READER, `${named(run, "cell-1-object-store-account").name}-id`],
+        ]);
+        expect(STORAGE_BLOB_DATA_READER).toBe("/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1");
+        for (const app of ["ingest", "ingest-consumer", "router"]) {
+            const other = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === app);
+            expect(other?.inputs.spec.template.metadata.labels["azure.workload.identity/use"]).toBeUndefined();
+        }
     });
 });
 
