@@ -1,19 +1,23 @@
 /**
- * Object tiers of the exports bucket (seed 002 §3.4.3): infrequent access after 90 days, archive after
- * 365, deleted at the environment's retention. A tier that would start after expiry is left out.
+ * Object tiers of the exports bucket (seed 002 §3.4.3): infrequent access after 90 days, archive after 365, deep
+ * archive after 1,095, deleted at the environment's retention; `temp/` is deleted after 7 days. A tier that would
+ * start after expiry is left out.
  */
 export interface LifecycleTiers {
-    transitions: { tier: "infrequent" | "archive"; afterDays: number }[];
+    transitions: { tier: Tier; afterDays: number }[];
     expireAfterDays: number;
+    /** `temp/` holds scratch files of runs. */
+    tempExpireAfterDays: number;
 }
 
-export const INFREQUENT_AFTER_DAYS = 90;
-export const ARCHIVE_AFTER_DAYS = 365;
+export type Tier = "infrequent" | "archive" | "deep-archive";
+
+export const TIER_AFTER_DAYS: Record<Tier, number> = { infrequent: 90, archive: 365, "deep-archive": 1_095 };
+export const TEMP_EXPIRE_AFTER_DAYS = 7;
 
 export function lifecycleTiers(retentionDays: number): LifecycleTiers {
-    const transitions = [
-        { tier: "infrequent" as const, afterDays: INFREQUENT_AFTER_DAYS },
-        { tier: "archive" as const, afterDays: ARCHIVE_AFTER_DAYS },
-    ].filter((t) => t.afterDays < retentionDays);
-    return { transitions, expireAfterDays: retentionDays };
+    const transitions = (Object.entries(TIER_AFTER_DAYS) as [Tier, number][])
+        .map(([tier, afterDays]) => ({ tier, afterDays }))
+        .filter((t) => t.afterDays < retentionDays);
+    return { transitions, expireAfterDays: retentionDays, tempExpireAfterDays: TEMP_EXPIRE_AFTER_DAYS };
 }

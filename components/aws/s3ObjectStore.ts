@@ -3,7 +3,10 @@ import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
-import { lifecycleTiers } from "../retention";
+import { lifecycleTiers, type Tier } from "../retention";
+
+/** S3's storage class of each tier: Glacier Flexible Retrieval for the archive, Deep Archive for the oldest. */
+export const S3_CLASSES: Record<Tier, string> = { infrequent: "STANDARD_IA", archive: "GLACIER", "deep-archive": "DEEP_ARCHIVE" };
 import { privateBucket } from "./privateBucket";
 
 export interface S3ObjectStoreArgs {
@@ -45,15 +48,17 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
                         id: "tier-and-expire-exports",
                         status: "Enabled",
                         filter: {},
-                        transitions: tiers.transitions.map((t) => ({
-                            days: t.afterDays,
-                            storageClass: t.tier === "infrequent" ? "STANDARD_IA" : "GLACIER",
-                        })),
+                        transitions: tiers.transitions.map((t) => ({ days: t.afterDays, storageClass: S3_CLASSES[t.tier] })),
                         expiration: { days: tiers.expireAfterDays },
                         noncurrentVersionExpiration: { noncurrentDays: 30 },
                         abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
                     },
-                    { id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
+                    {
+                        id: "delete-temp-files",
+                        status: "Enabled",
+                        filter: { prefix: "temp/" },
+                        expiration: { days: tiers.tempExpireAfterDays },
+                    },
                 ],
             },
             parent,

@@ -60,6 +60,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         const coolAfter = after("infrequent");
         const archiveAfter = after("archive");
         // Zone-redundant accounts have no archive tier; their oldest exports go to cold, the coldest tier ZRS offers.
+        // Blob has nothing colder than archive: the seed's deep archive (1,095 days) is the archive tier there.
         const archiveTier = ARCHIVE_CAPABLE.has(redundancyOf(production)) ? "tierToArchive" : "tierToCold";
         new storage.ManagementPolicy(
             `${name}-lifecycle`,
@@ -83,6 +84,15 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
                                         delete: { daysAfterModificationGreaterThan: tiers.expireAfterDays },
                                     },
                                 },
+                            },
+                        },
+                        {
+                            name: "delete-temp-files",
+                            enabled: true,
+                            type: "Lifecycle",
+                            definition: {
+                                filters: { blobTypes: ["blockBlob"], prefixMatch: [`${EXPORTS_CONTAINER}/temp/`] },
+                                actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: tiers.tempExpireAfterDays } } },
                             },
                         },
                     ],

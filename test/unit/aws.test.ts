@@ -129,12 +129,15 @@ describe.each([
             restrictPublicBuckets: true,
         });
         expect(single(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-        const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        const [exports, temp] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
         expect(exports.transitions).toEqual([
             { days: 90, storageClass: "STANDARD_IA" },
             { days: 365, storageClass: "GLACIER" },
+            { days: 1095, storageClass: "DEEP_ARCHIVE" },
         ]);
         expect(exports.expiration).toEqual({ days: 2555 });
+        expectS3LifecycleRules(exports.transitions, exports.expiration.days);
+        expect(temp).toEqual({ id: "delete-temp-files", status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } });
         const policy = JSON.parse(named(run, "cell-1-object-store-tls-only").inputs.policy);
         expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
     });
@@ -405,7 +408,26 @@ test("a retention shorter than a year drops the tiers that would start after exp
     const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
     expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }]);
     expect(exports.expiration).toEqual({ days: 180 });
+    expectS3LifecycleRules(exports.transitions, 180);
 });
+
+/**
+ * What S3 accepts of a lifecycle rule's transitions (S3 User Guide, "Transitioning objects"): the waterfall only goes
+ * colder (Standard-IA, then Glacier Flexible Retrieval, then Deep Archive), Standard-IA no sooner than 30 days after
+ * creation, objects stay 90 days in Glacier before Deep Archive, and expiry comes after the last transition.
+ */
+function expectS3LifecycleRules(transitions: { days: number; storageClass: string }[], expireAfterDays: number) {
+    const waterfall = ["STANDARD_IA", "GLACIER", "DEEP_ARCHIVE"];
+    const order = transitions.map((t) => waterfall.indexOf(t.storageClass));
+    expect(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]))).toBe(true);
+    expect(transitions.every((t, n) => n === 0 || t.days > transitions[n - 1].days)).toBe(true);
+    const ia = transitions.find((t) => t.storageClass === "STANDARD_IA");
+    if (ia) expect(ia.days).toBeGreaterThanOrEqual(30);
+    const glacier = transitions.find((t) => t.storageClass === "GLACIER");
+    const deep = transitions.find((t) => t.storageClass === "DEEP_ARCHIVE");
+    if (glacier && deep) expect(deep.days - glacier.days).toBeGreaterThanOrEqual(90);
+    expect(transitions.every((t) => t.days < expireAfterDays)).toBe(true);
+}
 
 describe("the zones of an AWS cell, discovered for its region", () => {
     const zonesOf = (run: ProgramRun) =>

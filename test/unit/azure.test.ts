@@ -158,7 +158,7 @@ describe.each([
     });
 
     test("tiers exports to cool after 90 days, to the coldest tier the account's redundancy has after 365, and deletes them at the retention", () => {
-        const [rule] = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
+        const [rule, temp] = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
         const sku = named(run, "cell-1-object-store-account").inputs.sku.name;
         // Azure offers no archive tier on zone-redundant accounts (ZRS, GZRS, RA-GZRS).
         expect(sku).toBe(production ? "Standard_ZRS" : "Standard_LRS");
@@ -166,6 +166,18 @@ describe.each([
             tierToCool: { daysAfterModificationGreaterThan: 90 },
             [production ? "tierToCold" : "tierToArchive"]: { daysAfterModificationGreaterThan: 365 },
             delete: { daysAfterModificationGreaterThan: 2555 },
+        });
+        // Blob's lifecycle takes a tier's days only after the warmer tier's, and deletion after every tier.
+        const { tierToCool, delete: deleted, ...coldest } = rule.definition.actions.baseBlob;
+        const [coldestDays] = Object.values(coldest as Record<string, { daysAfterModificationGreaterThan: number }>);
+        expect(tierToCool.daysAfterModificationGreaterThan).toBeLessThan(coldestDays.daysAfterModificationGreaterThan);
+        expect(coldestDays.daysAfterModificationGreaterThan).toBeLessThan(deleted.daysAfterModificationGreaterThan);
+        expect(temp).toMatchObject({
+            name: "delete-temp-files",
+            definition: {
+                filters: { blobTypes: ["blockBlob"], prefixMatch: ["exports/temp/"] },
+                actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 7 } } },
+            },
         });
     });
 
