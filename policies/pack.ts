@@ -3,6 +3,7 @@ import { AUDIT_LOGGING_POLICIES } from "./audit";
 import { ENCRYPTION_POLICIES } from "./encryption";
 import { EXPOSURE_POLICIES } from "./exposure";
 import { KUBERNETES_POLICIES } from "./kubernetes";
+import { LIFECYCLE_POLICIES } from "./lifecycle";
 import { LOCAL_POLICIES } from "./local";
 import { RESIDENCY_POLICIES } from "./residency";
 import { SAFEGUARD_POLICIES } from "./safeguards";
@@ -22,4 +23,5 @@ export const POLICIES: Policies = [
     ...AUDIT_LOGGING_POLICIES,
     ...LOCAL_POLICIES,
     ...VERSION_POLICIES,
+    ...LIFECYCLE_POLICIES,
 ];

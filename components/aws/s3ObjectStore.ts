@@ -3,10 +3,7 @@ import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
-import { lifecycleTiers, type Tier } from "../retention";
-
-/** S3's storage class of each tier: Glacier Flexible Retrieval for the archive, Deep Archive for the oldest. */
-export const S3_CLASSES: Record<Tier, string> = { infrequent: "STANDARD_IA", archive: "GLACIER", "deep-archive": "DEEP_ARCHIVE" };
+import { lifecycleTiers, S3_CLASSES } from "../retention";
 import { privateBucket } from "./privateBucket";
 
 export interface S3ObjectStoreArgs {

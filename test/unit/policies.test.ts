@@ -146,6 +146,10 @@ const bucketWith = (kind: string, props: ResourceProps) => [
     resource(T.bucket, "b", { bucket: "b", tags: tags() }),
     resource(kind, "b-x", { bucket: "b", ...props }),
 ];
+const s3Store = resource("cellplane:aws:S3ObjectStore", "s3-store", {});
+const inS3Store = { parent: s3Store.urn };
+const blobStore = resource("cellplane:azure:BlobObjectStore", "blob-store", {});
+const inBlobStore = { parent: blobStore.urn };
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
 /** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
@@ -224,6 +228,98 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         pass: [resource(T.rds, "db", { storageEncrypted: true, kmsKeyId: "arn:key" })],
         fail: [resource(T.rds, "db", { storageEncrypted: false })],
         message: /Instance "db" stores data unencrypted/,
+    },
+    "exports-lifecycle-tiers (S3)": {
+        pass: [
+            s3Store,
+            resource(T.bucket, "cell-1-object-store-exports", { bucket: "x-exports" }, inS3Store),
+            resource(
+                T.bucketLifecycle,
+                "lc",
+                {
+                    bucket: "x-exports",
+                    rules: [
+                        {
+                            status: "Enabled",
+                            filter: {},
+                            transitions: [
+                                { days: 90, storageClass: "STANDARD_IA" },
+                                { days: 365, storageClass: "GLACIER" },
+                                { days: 1095, storageClass: "DEEP_ARCHIVE" },
+                            ],
+                            expiration: { days: 2555 },
+                        },
+                        { status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
+                    ],
+                },
+                inS3Store,
+            ),
+        ],
+        fail: [
+            s3Store,
+            resource(T.bucket, "cell-1-object-store-exports", { bucket: "x-exports" }, inS3Store),
+            resource(
+                T.bucketLifecycle,
+                "lc",
+                {
+                    bucket: "x-exports",
+                    rules: [
+                        {
+                            status: "Enabled",
+                            filter: {},
+                            transitions: [
+                                { days: 90, storageClass: "STANDARD_IA" },
+                                { days: 365, storageClass: "GLACIER" },
+                            ],
+                            expiration: { days: 2555 },
+                        },
+                    ],
+                },
+                inS3Store,
+            ),
+        ],
+        message:
+            /Bucket "cell-1-object-store-exports" keeps exports outside the seed's tiers: no transition to DEEP_ARCHIVE at 1095 days .*; temp\/ is not deleted within 7 days/,
+    },
+    "exports-lifecycle-tiers (Blob)": {
+        pass: [
+            blobStore,
+            resource(T.storageAccount, "sa", { accountName: "cell1" }, inBlobStore),
+            resource(
+                T.managementPolicy,
+                "mp",
+                {
+                    accountName: "cell1",
+                    policy: {
+                        rules: [
+                            {
+                                enabled: true,
+                                definition: {
+                                    filters: { prefixMatch: ["exports/"] },
+                                    actions: {
+                                        baseBlob: {
+                                            tierToCool: { daysAfterModificationGreaterThan: 90 },
+                                            tierToCold: { daysAfterModificationGreaterThan: 365 },
+                                            delete: { daysAfterModificationGreaterThan: 2555 },
+                                        },
+                                    },
+                                },
+                            },
+                            {
+                                enabled: true,
+                                definition: {
+                                    filters: { prefixMatch: ["exports/temp/"] },
+                                    actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 7 } } },
+                                },
+                            },
+                        ],
+                    },
+                },
+                inBlobStore,
+            ),
+        ],
+        fail: [blobStore, resource(T.storageAccount, "sa", { accountName: "cell1" }, inBlobStore)],
+        message: /StorageAccount "sa" keeps exports outside the seed's tiers: no enabled rule deletes the exports/,
     },
     "bucket-sse-kms": {
         pass: bucketWith(T.bucketEncryption, {
@@ -830,6 +926,18 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         expect(violations.filter((v) => v.level === "mandatory").map((v) => v.policy)).toEqual(
             resources.filter((r) => r.type === T.rds).map(() => "no-public-databases"),
         );
+    });
+
+    test("rejects every cell's store whose lifecycle loses a tier, on each cloud", async () => {
+        const withoutTiers = run.resources.filter((r) => r.type !== T.bucketLifecycle && r.type !== T.managementPolicy);
+        const violations = (await runPolicies(withoutTiers, packConfigOf(stack))).filter((v) => v.policy === "exports-lifecycle-tiers");
+        const stores = run.resources.filter(
+            (r) =>
+                (r.type === T.bucket && r.name.endsWith("-object-store-exports")) ||
+                (r.type === T.storageAccount && r.name.endsWith("-object-store-account")),
+        );
+        expect(stores.length).toBeGreaterThan(1);
+        expect(violations.map((v) => v.resource).sort()).toEqual(stores.map((r) => r.name).sort());
     });
 
     test("rejects an eu bucket replicating to a us-east-1 bucket", async () => {
