@@ -59,7 +59,8 @@ export const exportsLifecycleTiers = stackPolicy({
         .join(", ")}) as far as its store has them, expire at the retention, and temp/ is deleted within ${TEMP_EXPIRE_AFTER_DAYS} days.`,
     validateStack: ({ resources }, report) => {
         // Each store is a component whose children are its bucket or account and their lifecycle rules.
-        const childrenOf = (store: { urn: string }, type: string) => resources.filter((r) => r.parent?.urn === store.urn && r.type === type);
+        const childrenOf = (store: { urn: string }, type: string) =>
+            resources.filter((r) => r.parent?.urn === store.urn && r.type === type);
         for (const store of resources.filter((r) => r.type === S3_STORE)) {
             const rules = childrenOf(store, T.bucketLifecycle).flatMap((r) => r.props.rules ?? []);
             const problems = s3TierProblems(rules);
