@@ -171,7 +171,12 @@ describe("cellplane rollout, tenant move and cell drain on two cells of one resi
         );
         expect((await viaRouter("/v1/events", { method: "POST", body: JSON.stringify(history) })).status).toBe(202);
         expect(await eventually(async () => (await acmeEvents("local-eu")).ids >= 49, 30_000)).toBe(true);
-        metricsBefore = await metricsOfYesterday();
+        // The rollups are computed a round after the events are stored: wait for the day's 48.
+        const countedYesterday = async () => {
+            metricsBefore = await metricsOfYesterday();
+            return (metricsBefore as { rows: { events: number }[] }).rows.reduce((n, r) => n + r.events, 0) === history.length;
+        };
+        expect(await eventually(countedYesterday, 30_000)).toBe(true);
         const job = (await (
             await viaRouter("/v1/exports", { method: "POST", body: JSON.stringify({ from: yesterday, to: yesterday }) })
         ).json()) as { id: string };

@@ -16,6 +16,7 @@ import type { JsonBody } from "../../support/json";
 import { PORTS_PER_LOCAL_CELL } from "../../../model/config";
 import type { ResourceProps } from "../../../model/resourceProps";
 import { clickhouseOfCell, exportFilesOf, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
+import { deleteTenantEvents } from "../../../scripts/ops/tenantData";
 import { topicOffsets } from "../../../apps/shared/kafka";
 import { deadLetterTopic, EVENTS_TOPIC } from "../../../apps/shared/topics";
 
@@ -429,11 +430,7 @@ describe("cellplane on a local stack", () => {
             expect(row.code).toBe(1);
             expect(row.stderr).toMatch(/^RED: tenant acme/m);
             expect(row.stderr).toMatch(/\d+ hit\(s\) for acme in the clickhouse of cell local-us \(us\)/);
-            await clickhouse.command({ query: "ALTER TABLE analytics.events DELETE WHERE org_id = 'acme' SETTINGS mutations_sync = 1" });
-            for (const table of ["event_ids", "hourly_metrics", "daily_metrics", "metadata_keys"])
-                await clickhouse.command({
-                    query: `ALTER TABLE analytics.${table} DELETE WHERE org_id = 'acme' SETTINGS mutations_sync = 1`,
-                });
+            await deleteTenantEvents(clickhouse, "acme");
 
             await files.write(copy, Buffer.from("PAR1"));
             const file = run("attest", "--env", "local", "--tenant", "acme");

@@ -176,6 +176,15 @@ describe("a residency's router (app.inject, real cells behind it)", () => {
         expect(eu.seen.length).toBe(before);
     });
 
+    test("a job's files go to the tenant's export service, and only a job id's", async () => {
+        const job = "0e4f8a52-3c1d-4b7a-9e2f-5a6b7c8d9e0f";
+        const get = (url: string) => usRouter.inject({ method: "GET", url, headers: { authorization: `Bearer ${key("globex")}` } });
+        expect((await get(`/v1/jobs/${job}/files`)).json()).toEqual({ cell: "us-1" });
+        expect(us.seen.map((s) => s.url)).toContain(`/export-service/v1/jobs/${job}/files`);
+        for (const path of [`/v1/jobs/${job}/files/`, `/v1/jobs/${job}/files/x`, "/v1/jobs/files"])
+            expect((await get(path)).statusCode).toBe(404);
+    });
+
     test.each(["/v1/events/", "/v1//events", "/v1/%65vents", "/v1/jobs/not-an-id"])(
         "%s is no route: 404, never forwarded",
         async (path) => {
