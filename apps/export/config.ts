@@ -15,6 +15,8 @@ const configSchema = z
         SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
         /** The longest one run of a job may take before it fails (and is tried again). */
         JOB_TIME_LIMIT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(1_800_000),
+        /** How often months past the retention are looked for, archived and dropped (apps/export/archive.ts). */
+        ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
         /** How long a file's signed download URL works: short, since anyone holding it can read the file. */
         DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(900),
     })

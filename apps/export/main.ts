@@ -6,6 +6,7 @@ import { migrate } from "../shared/migrations";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
+import { archiveExpiredMonths } from "./archive";
 import { downloadSigner } from "./downloads";
 import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
@@ -55,13 +56,32 @@ runService(async () => {
         `export of cell ${config.CELL_ID} listening on ${address}; files go to ${config.OBJECT_STORE.endpoint}; ready once Postgres answers (${address}/readyz)`,
     );
     let scheduler: { stop(): void } | undefined;
+    let archiving: NodeJS.Timeout | undefined;
+    const archive = () =>
+        archiveExpiredMonths({
+            clickhouse,
+            pool,
+            bucket: { store: config.OBJECT_STORE, secret: config.OBJECT_STORE_PASSWORD },
+            cluster: config.CLICKHOUSE.cluster,
+            timeLimitSeconds: Math.ceil(config.JOB_TIME_LIMIT_MS / 1000),
+            log: (line) => console.log(line),
+        }).then(
+            ({ dropped }) => metrics.monthsArchived.inc(dropped),
+            (error: unknown) => {
+                metrics.archiveFailures.inc();
+                console.error(`archive: ${(error as Error).message}; the months stay in ClickHouse until the next run`);
+            },
+        );
     void readiness.bringUp([["postgres", () => migrate(pool)]]).then(() => {
         scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
             console.error("scheduler:", error instanceof Error ? error.message : error),
         );
+        void archive();
+        archiving = setInterval(() => void archive(), config.ARCHIVE_INTERVAL_MS);
     });
 
     return async () => {
+        clearInterval(archiving);
         scheduler?.stop();
         await app.close();
         await runner.idle();

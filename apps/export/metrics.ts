@@ -11,6 +11,16 @@ export function exportMetrics() {
             labelNames: ["outcome"],
             registers: [registry],
         }),
+        monthsArchived: new Counter({
+            name: "export_archived_months_total",
+            help: "Months of a tenant's events archived to the cell's bucket, counted, and then dropped from ClickHouse",
+            registers: [registry],
+        }),
+        archiveFailures: new Counter({
+            name: "export_archive_failures_total",
+            help: "Archive runs that failed; the months they did not archive stay in ClickHouse until a run succeeds",
+            registers: [registry],
+        }),
         jobsRetried: new Counter({
             name: "export_job_retries_total",
             help: "Runs that failed and were queued to be tried again after a wait",

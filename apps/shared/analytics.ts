@@ -25,7 +25,11 @@ interface ViewDef {
     select: string;
 }
 
-/** The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans, 36-month TTL. */
+/**
+ * The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans. No TTL deletes
+ * them: each (tenant, month) partition is dropped by the export app's archive once its 36 months are past and it is
+ * archived (apps/export/archive.ts), so nothing is deleted before it is kept elsewhere.
+ */
 const EVENTS: TableDef = {
     name: "events",
     columns: `event_id UUID,
@@ -42,8 +46,7 @@ const EVENTS: TableDef = {
     _partition_date Date DEFAULT toDate(timestamp)`,
     engine: "ReplacingMergeTree",
     layout: `PARTITION BY (org_id, toYYYYMM(_partition_date))
-ORDER BY (org_id, event_type, timestamp, event_id)
-TTL toDateTime(timestamp) + INTERVAL ${RETENTION_MONTHS} MONTH DELETE`,
+ORDER BY (org_id, event_type, timestamp, event_id)`,
 };
 
 /**
@@ -175,6 +178,12 @@ export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient, cluste
     await clickhouse.command({ query: database });
     const existing = await enginesOf(clickhouse);
     for (const query of countingRollupsDropped(existing, cluster)) await clickhouse.command({ query });
+    // Cells from before the archive deleted events by TTL; their archive deletes them now, each month once archived.
+    const events = cluster ? "events_local" : "events";
+    if (/\bTTL\b/.test(existing.get(events)?.full ?? ""))
+        await clickhouse.command({
+            query: `ALTER TABLE analytics.${events}${cluster ? ` ON CLUSTER ${sqlIdentifier(cluster)}` : ""} REMOVE TTL`,
+        });
     for (const query of rest) await clickhouse.command({ query });
     // A cell upgraded from before the id index: the events already stored are indexed too, or a redelivery would count them twice.
     if (!existing.has("event_ids"))
@@ -186,22 +195,23 @@ export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient, cluste
         });
 }
 
-async function enginesOf(clickhouse: ClickHouseClient): Promise<Map<string, string>> {
+/** The analytics tables there are, each with its engine and its full engine clause (key, TTL, settings). */
+async function enginesOf(clickhouse: ClickHouseClient): Promise<Map<string, { engine: string; full: string }>> {
     const result = await clickhouse.query({
-        query: "SELECT name, engine FROM system.tables WHERE database = 'analytics'",
+        query: "SELECT name, engine, engine_full AS full FROM system.tables WHERE database = 'analytics'",
         format: "JSONEachRow",
     });
-    return new Map((await result.json<{ name: string; engine: string }>()).map((t) => [t.name, t.engine]));
+    return new Map((await result.json<{ name: string; engine: string; full: string }>()).map((t) => [t.name, t]));
 }
 
 /**
  * Drops the rollups of cells from before the marks, which summed counts as events were inserted (and so counted a
  * batch inserted twice twice); they are computed again from the events.
  */
-function countingRollupsDropped(engines: Map<string, string>, cluster?: string): string[] {
+function countingRollupsDropped(engines: Map<string, { engine: string }>, cluster?: string): string[] {
     const on = cluster ? ` ON CLUSTER ${sqlIdentifier(cluster)}` : "";
     return ["hourly_metrics", "daily_metrics"]
-        .filter((name) => /SummingMergeTree/.test(engines.get(cluster ? `${name}_local` : name) ?? ""))
+        .filter((name) => /SummingMergeTree/.test(engines.get(cluster ? `${name}_local` : name)?.engine ?? ""))
         .flatMap((name) => [
             `DROP VIEW IF EXISTS analytics.${name}_mv${on} SYNC`,
             `DROP TABLE IF EXISTS analytics.${name}${on} SYNC`,

@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { EVENT_ARCHIVES_DDL } from "../export/archive";
 import { EXPORT_DDL, JOB_RETRIES_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
@@ -17,6 +18,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0003_exports", statements: [EXPORT_DDL] },
     { id: "0004_tenant_moves", statements: [TENANT_MOVES_DDL] },
     { id: "0005_job_retries_and_file_sizes", statements: [JOB_RETRIES_DDL] },
+    { id: "0006_event_archives", statements: [EVENT_ARCHIVES_DDL] },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

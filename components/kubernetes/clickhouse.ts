@@ -38,7 +38,13 @@ export const CLICKHOUSE_GRANTS: Record<ClickHouseApp, string[]> = {
     // The storage meter reads each shard's parts through `cluster()`.
     ingest: ["GRANT SELECT ON analytics.*", "GRANT SELECT ON system.parts", "GRANT REMOTE ON *.*"],
     consumer: ["GRANT SELECT, INSERT, CREATE DATABASE, CREATE TABLE, CREATE VIEW ON analytics.*", "GRANT CLUSTER ON *.*"],
-    exporter: ["GRANT SELECT ON analytics.*", "GRANT S3, AZURE, POSTGRES ON *.*"],
+    // The archive drops a month's partition of the events once it is archived (DROP PARTITION is ALTER DELETE).
+    exporter: [
+        "GRANT SELECT ON analytics.*",
+        "GRANT ALTER DELETE ON analytics.events_local",
+        "GRANT CLUSTER ON *.*",
+        "GRANT S3, AZURE, POSTGRES ON *.*",
+    ],
 };
 
 /** The ServiceAccount of the ClickHouse servers, which write the exports. */

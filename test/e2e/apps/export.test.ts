@@ -7,6 +7,7 @@ import { isolatedLocalStack } from "../../support/project";
 import { exportMetrics } from "../../../apps/export/metrics";
 import { ExportRunner } from "../../../apps/export/runner";
 import { downloadSigner } from "../../../apps/export/downloads";
+import { archiveExpiredMonths } from "../../../apps/export/archive";
 import { fetchTrusting } from "../../../scripts/ops/https";
 import { createClient } from "@clickhouse/client";
 import { ExportStore, Job } from "../../../apps/export/store";
@@ -389,6 +390,65 @@ describe("export on a local cell", () => {
         expect(await store.job("acme", job.id)).toMatchObject({ status: "failed" });
         expect(ran.join("\n")).toMatch(/TIMEOUT_EXCEEDED|Timeout exceeded/i);
         await pool.query("DROP VIEW public.slow_rows");
+        await clickhouse.close();
+    }, 60_000);
+
+    test("a month past the retention is archived to the cell's bucket, counted, recorded, and only then dropped; a failed archive drops nothing", async () => {
+        const clickhouse = clickhouseOf(eu);
+        const monthsAgo = (months: number, day: number) => {
+            const at = new Date();
+            at.setUTCDate(1);
+            at.setUTCMonth(at.getUTCMonth() - months);
+            at.setUTCDate(day);
+            return at.toISOString().slice(0, 10);
+        };
+        const [expiredA, expiredB, kept] = [monthsAgo(38, 3), monthsAgo(38, 17), monthsAgo(30, 3)];
+        const row = (day: string, i: number) => ({
+            ...eventOf("acme"),
+            metadata: JSON.stringify({ n: i }),
+            timestamp: `${day} 10:00:${String(i).padStart(2, "0")}.000`,
+            received_at: `${day} 10:00:${String(i).padStart(2, "0")}.000`,
+        });
+        const rows = [
+            ...Array.from({ length: 5 }, (_, i) => row(expiredA, i)),
+            ...Array.from({ length: 3 }, (_, i) => row(expiredB, i)),
+            row(kept, 0),
+        ];
+        await clickhouse.insert({ table: "analytics.events", values: rows, format: "JSONEachRow" });
+        const month = Number(expiredA.slice(0, 7).replace("-", ""));
+        const eventsOf = async (day: string) =>
+            Number(
+                (
+                    await (
+                        await clickhouse.query({
+                            query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'acme' AND toYYYYMM(_partition_date) = {m:UInt32}",
+                            query_params: { m: Number(day.slice(0, 7).replace("-", "")) },
+                            format: "JSONEachRow",
+                        })
+                    ).json<{ n: string }>()
+                )[0].n,
+            );
+        const log: string[] = [];
+        const deps = { clickhouse, pool, bucket: exportBucketOf(eu), timeLimitSeconds: 60, log: (line: string) => log.push(line) };
+
+        const wrongKey = { ...deps, bucket: { ...deps.bucket, secret: "not-the-key" } };
+        await expect(archiveExpiredMonths(wrongKey)).rejects.toThrow();
+        expect(await eventsOf(expiredA)).toBe(8);
+        expect((await pool.query("SELECT * FROM cellplane.event_archives WHERE org_id = 'acme'")).rows).toEqual([]);
+
+        expect(await archiveExpiredMonths(deps)).toEqual({ archived: 1, dropped: 1 });
+        expect(await eventsOf(expiredA)).toBe(0);
+        expect(await eventsOf(kept)).toBe(1);
+        const [record] = (await pool.query("SELECT * FROM cellplane.event_archives WHERE org_id = 'acme'")).rows;
+        expect(record).toMatchObject({ month, rows: "8", dropped_at: expect.any(Date) });
+        expect(record.files.map((f: { key: string }) => f.key)).toEqual([
+            expect.stringMatching(new RegExp(`^tenant=acme/object=events_archive/date=${expiredA}/`)),
+            expect.stringMatching(new RegExp(`^tenant=acme/object=events_archive/date=${expiredB}/`)),
+        ]);
+        const archived = await read(record.files[0].key);
+        expect(archived.rows.map((r) => Number(r.attr_n)).sort()).toEqual([0, 1, 2, 3, 4]);
+        expect(log.join("\n")).toMatch(/8 events in 2 files, read back and counted[\s\S]*dropped from ClickHouse after its archive/);
+        expect(await archiveExpiredMonths(deps)).toEqual({ archived: 0, dropped: 0 });
         await clickhouse.close();
     }, 60_000);
 
