@@ -64,6 +64,13 @@ describe("export on a local cell", () => {
         );
         return job;
     };
+    /** The cell's Postgres as ClickHouse's `postgresql()` reaches it for the export app. */
+    const postgresSource = () => ({
+        address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
+        database: eu.endpoints.postgres.database,
+        user: eu.endpoints.postgres.user,
+        password: eu.credentials.postgresPassword,
+    });
     const read = async (key: string) => {
         const object = await s3.send(new GetObjectCommand({ Bucket: eu.endpoints.bucket, Key: key }));
         const bytes = await object.Body!.transformToByteArray();
@@ -372,12 +379,7 @@ describe("export on a local cell", () => {
             clickhouse,
             metrics: exportMetrics(),
             bucket: exportBucketOf(eu),
-            postgres: {
-                address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
-                database: eu.endpoints.postgres.database,
-                user: eu.endpoints.postgres.user,
-                password: eu.credentials.postgresPassword,
-            },
+            postgres: postgresSource(),
             timeLimitMs: 2_000,
             retries: { maxAttempts: 1, firstDelayMs: 0 },
             log: (line) => ran.push(line),
@@ -465,12 +467,7 @@ describe("export on a local cell", () => {
                 owner,
                 metrics,
                 bucket: exportBucketOf(eu),
-                postgres: {
-                    address: `${eu.endpoints.postgres.host}:${eu.endpoints.postgres.port}`,
-                    database: eu.endpoints.postgres.database,
-                    user: eu.endpoints.postgres.user,
-                    password: eu.credentials.postgresPassword,
-                },
+                postgres: postgresSource(),
                 log: (line) => ran.push(`${owner} ${line}`),
             });
         const queue = async () => {
