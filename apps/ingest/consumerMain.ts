@@ -28,7 +28,9 @@ runService(async () => {
 
     let running: EventConsumer | undefined;
     let lag: { stop(): Promise<void> } | undefined;
-    const rollups = new RollupRefresher(clickhouse, metrics);
+    // A client of its own: a round's recomputation may outlast the inserts' 20 s (a cell's first, over all it holds).
+    const rollupsClickhouse = clickhouseOf(config, { request_timeout: 600_000 });
+    const rollups = new RollupRefresher(rollupsClickhouse, metrics);
     void readiness
         .bringUp([
             [
@@ -47,6 +49,6 @@ runService(async () => {
     return async () => {
         await app.close();
         await Promise.allSettled([running?.close(), lag?.stop(), rollups.stop()]);
-        await clickhouse.close();
+        await Promise.allSettled([clickhouse.close(), rollupsClickhouse.close()]);
     };
 });
