@@ -17,6 +17,8 @@ const configSchema = z
         JOB_TIME_LIMIT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(1_800_000),
         /** How often months past the retention are looked for, archived and dropped (apps/export/archive.ts). */
         ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+        /** How often the daily reports ClickHouse computed are copied into the cell's Postgres. */
+        DAILY_REPORTS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
         /** How long a file's signed download URL works: short, since anyone holding it can read the file. */
         DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(900),
     })

@@ -7,6 +7,7 @@ import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
 import { loadExportConfig } from "./config";
 import { archiveExpiredMonths } from "./archive";
+import { copyDailyReports } from "./dailyReports";
 import { downloadSigner } from "./downloads";
 import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
@@ -57,6 +58,7 @@ runService(async () => {
     );
     let scheduler: { stop(): void } | undefined;
     let archiving: NodeJS.Timeout | undefined;
+    let reporting: NodeJS.Timeout | undefined;
     const archive = () =>
         archiveExpiredMonths({
             clickhouse,
@@ -72,16 +74,23 @@ runService(async () => {
                 console.error(`archive: ${(error as Error).message}; the months stay in ClickHouse until the next run`);
             },
         );
+    const reports = () =>
+        copyDailyReports(clickhouse, pool).catch((error: unknown) =>
+            console.error(`daily reports: ${(error as Error).message}; the next run copies what this one missed`),
+        );
     void readiness.bringUp([["postgres", () => migrate(pool)]]).then(() => {
         scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
             console.error("scheduler:", error instanceof Error ? error.message : error),
         );
         void archive();
         archiving = setInterval(() => void archive(), config.ARCHIVE_INTERVAL_MS);
+        void reports();
+        reporting = setInterval(() => void reports(), config.DAILY_REPORTS_INTERVAL_MS);
     });
 
     return async () => {
         clearInterval(archiving);
+        clearInterval(reporting);
         scheduler?.stop();
         await app.close();
         await runner.idle();

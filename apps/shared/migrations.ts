@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { EVENT_ARCHIVES_DDL } from "../export/archive";
+import { DAILY_REPORTS_DDL } from "../export/dailyReports";
 import { EXPORT_DDL, JOB_RETRIES_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
@@ -19,6 +20,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0004_tenant_moves", statements: [TENANT_MOVES_DDL] },
     { id: "0005_job_retries_and_file_sizes", statements: [JOB_RETRIES_DDL] },
     { id: "0006_event_archives", statements: [EVENT_ARCHIVES_DDL] },
+    { id: "0007_daily_reports", statements: [DAILY_REPORTS_DDL] },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

@@ -47,8 +47,11 @@ export interface MoveJournal {
     finishedAt?: string;
 }
 
-/** The tenant's rows in the cell's Postgres that move with it, parents first. Quota buckets are rate state and start afresh. */
-const MOVED_ROWS = TENANT_ROWS.filter(([table]) => table !== "quota_buckets");
+/**
+ * The tenant's rows in the cell's Postgres that move with it, parents first. Quota buckets are rate state and start
+ * afresh; daily reports the target computes from the events it gets; archive records are of the source's own runs.
+ */
+const MOVED_ROWS = TENANT_ROWS.filter(([table]) => !["quota_buckets", "daily_reports", "event_archives"].includes(table));
 
 const JSONB = 3802;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

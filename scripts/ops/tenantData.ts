@@ -33,6 +33,8 @@ export const TENANT_ROWS = [
     ["export_schedules", "tenant_id"],
     ["export_jobs", "tenant_id"],
     ["quota_buckets", "org_id"],
+    ["daily_reports", "org_id"],
+    ["event_archives", "org_id"],
 ] as const;
 /** What a purge deletes from Postgres: all but the API keys, which are revoked and kept as a record. */
 const PURGED_ROWS = TENANT_ROWS.filter(([table]) => table !== "api_keys");

@@ -8,6 +8,7 @@ import { exportMetrics } from "../../../apps/export/metrics";
 import { ExportRunner } from "../../../apps/export/runner";
 import { downloadSigner } from "../../../apps/export/downloads";
 import { archiveExpiredMonths } from "../../../apps/export/archive";
+import { copyDailyReports } from "../../../apps/export/dailyReports";
 import { fetchTrusting } from "../../../scripts/ops/https";
 import { createClient } from "@clickhouse/client";
 import { ExportStore, Job } from "../../../apps/export/store";
@@ -394,6 +395,38 @@ describe("export on a local cell", () => {
         await pool.query("DROP VIEW public.slow_rows");
         await clickhouse.close();
     }, 60_000);
+
+    test("the daily reports ClickHouse computes are copied into the cell's Postgres, and a day computed again is copied again", async () => {
+        const clickhouse = clickhouseOf(eu);
+        const reportedInClickHouse = async () =>
+            (
+                await (
+                    await clickhouse.query({
+                        query: "SELECT toString(day) AS day, events FROM analytics.daily_reports FINAL WHERE org_id = 'acme' ORDER BY day",
+                        format: "JSONEachRow",
+                    })
+                ).json<{ day: string; events: string }>()
+            ).map((r) => [r.day, Number(r.events)]);
+        const inPostgres = async () =>
+            (
+                await pool.query<{ day: string; events: string }>(
+                    "SELECT to_char(day, 'YYYY-MM-DD') AS day, events FROM cellplane.daily_reports WHERE org_id = 'acme' ORDER BY day",
+                )
+            ).rows.map((r) => [r.day, Number(r.events)]);
+        const total = async () => (await reportedInClickHouse()).reduce((n, [, events]) => n + Number(events), 0);
+        expect(await eventually(async () => (await total()) >= 50, 30_000)).toBe(true);
+        expect(await copyDailyReports(clickhouse, pool)).toBeGreaterThan(0);
+        expect(await inPostgres()).toEqual(await reportedInClickHouse());
+
+        const before = await total();
+        expect(
+            (await postEvents(eu.endpoints.ingestUrl, keys.acme, eventOf("acme", { timestamp: `${yesterday}T11:00:00.000Z` }))).status,
+        ).toBe(202);
+        expect(await eventually(async () => (await total()) === before + 1, 30_000)).toBe(true);
+        await copyDailyReports(clickhouse, pool);
+        expect(await inPostgres()).toEqual(await reportedInClickHouse());
+        await clickhouse.close();
+    }, 90_000);
 
     test("a month past the retention is archived to the cell's bucket, counted, recorded, and only then dropped; a failed archive drops nothing", async () => {
         const clickhouse = clickhouseOf(eu);

@@ -15,7 +15,7 @@ import { isolatedLocalStack } from "../../support/project";
 import type { JsonBody } from "../../support/json";
 import { PORTS_PER_LOCAL_CELL } from "../../../model/config";
 import type { ResourceProps } from "../../../model/resourceProps";
-import { clickhouseOfCell, exportFilesOf, kafkaOfCell, s3OfCell } from "../../../scripts/ops/cellClients";
+import { clickhouseOfCell, exportFilesOf, kafkaOfCell, s3OfCell, withCellPostgres } from "../../../scripts/ops/cellClients";
 import { deleteTenantEvents } from "../../../scripts/ops/tenantData";
 import { topicOffsets } from "../../../apps/shared/kafka";
 import { deadLetterTopic, EVENTS_TOPIC } from "../../../apps/shared/topics";
@@ -431,6 +431,8 @@ describe("cellplane on a local stack", () => {
             expect(row.stderr).toMatch(/^RED: tenant acme/m);
             expect(row.stderr).toMatch(/\d+ hit\(s\) for acme in the clickhouse of cell local-us \(us\)/);
             await deleteTenantEvents(clickhouse, "acme");
+            // What the us cell's export app may have copied of the event's day into its Postgres meanwhile.
+            await withCellPostgres(us as never, (pool) => pool.query("DELETE FROM cellplane.daily_reports WHERE org_id = 'acme'"));
 
             await files.write(copy, Buffer.from("PAR1"));
             const file = run("attest", "--env", "local", "--tenant", "acme");
