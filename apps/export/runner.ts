@@ -189,14 +189,13 @@ export class ExportRunner {
 class ExportRefusal extends Error {}
 
 /**
- * Every `intervalMs`, queues the jobs of due schedules and any job no live runner holds (queued by another
- * replica, or left by one that stopped).
+ * Every `intervalMs`, queues the jobs of due schedules it claimed, and any job no live runner holds that its own
+ * replica has not taken up for a while (queued by a replica that stopped, left running by one, or due to be retried).
  */
 export function startScheduler(store: ExportStore, runner: ExportRunner, intervalMs: number, onError: (error: unknown) => void) {
     const tick = async () => {
         try {
-            await store.claimDue(new Date(), (s) => planRun(s, new Date()));
-            runner.enqueue(...(await store.unclaimedJobs()));
+            runner.enqueue(...(await store.claimDue(new Date(), (s) => planRun(s, new Date()))), ...(await store.unclaimedJobs()));
         } catch (error) {
             onError(error);
         }

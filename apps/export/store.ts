@@ -44,6 +44,9 @@ export const JOB_RETRIES_DDL = `ALTER TABLE cellplane.export_jobs
     ADD COLUMN IF NOT EXISTS retry_at timestamptz,
     ADD COLUMN IF NOT EXISTS file_bytes jsonb`;
 
+/** How long a queued job waits for the replica that queued it before any replica takes it up. */
+const ORPHAN_AFTER_MS = 30_000;
+
 /** How many times a job runs before it is failed for good, and the first wait before a retry (doubled each time). */
 export const JOB_RETRIES = { maxAttempts: 3, firstDelayMs: 30_000 };
 
@@ -195,13 +198,17 @@ export class ExportStore {
     }
 
     /**
-     * Jobs no live runner holds: queued (a retry once its wait is over), or running under a lease that expired (its
-     * runner stopped). Reruns are idempotent.
+     * Jobs no live runner holds: running under a lease that expired (its runner stopped), or queued for ORPHAN_AFTER_MS
+     * (or that long past their retry time) without a runner taking them up. A replica runs the jobs it queues at once;
+     * the others leave them that long, so replicas do not race for every new job. Reruns are idempotent.
      */
     async unclaimedJobs(): Promise<Job[]> {
         return (
             await this.pool.query<Job>(
-                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs WHERE ${RUNNABLE} AND ${notMoving("tenant_id")} ORDER BY created_at`,
+                `SELECT ${JOB_COLUMNS} FROM cellplane.export_jobs
+                 WHERE ${RUNNABLE} AND (status = 'running' OR coalesce(retry_at, created_at) < now() - make_interval(secs => $1))
+                   AND ${notMoving("tenant_id")} ORDER BY created_at`,
+                [ORPHAN_AFTER_MS / 1000],
             )
         ).rows;
     }
