@@ -10,14 +10,12 @@ import {
     type UserDelegationKey,
 } from "@azure/storage-blob";
 import type { ObjectStoreConnection } from "../../model/connections";
+import { tenantPrefix } from "./parquet";
 
 /** Signs short-lived URLs that read one object of the cell's store, with the app's own credentials. */
 export interface DownloadSigner {
     urlOf(key: string, expiresInSeconds: number): Promise<string>;
 }
-
-/** The one prefix a tenant's files live under, in the cell's store. */
-export const tenantPrefix = (tenant: string) => `tenant=${tenant}/`;
 
 /**
  * Signs `key` for `tenant`, refusing any key outside the tenant's prefix however it was come by: a URL for another

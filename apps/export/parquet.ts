@@ -48,8 +48,11 @@ const MAX_ATTRIBUTE_COLUMNS = 256;
 /** The UUIDv5 namespace of export file names: a name depends only on the run key and the object. */
 const FILE_NAMESPACE = "6f1d4e4a-3c58-4f3e-9a7e-2f0c1b8d5a10";
 
+/** The one prefix a tenant's files live under, in the cell's store. */
+export const tenantPrefix = (tenant: string) => `tenant=${tenant}/`;
+
 const fileKey = (e: Pick<ObjectExport, "tenant" | "object" | "runKey">, day: string) =>
-    `tenant=${e.tenant}/object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
+    `${tenantPrefix(e.tenant)}object=${e.object}/date=${day}/${uuidv5(`${e.runKey}/${e.object}`, FILE_NAMESPACE)}.parquet`;
 
 /** The table function of a file in the store; without keys, ClickHouse signs with the identity of its pod. */
 function storeFunction({ store, secret = "" }: ExportBucket, key: string): string {

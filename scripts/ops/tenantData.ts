@@ -4,6 +4,7 @@ import { partitionLags } from "../../apps/ingest/consumer";
 import { KEY_CACHE_TTL_MS, revokeTenantKeys } from "../../apps/shared/apiKeys";
 import { SERVER_TIMEOUTS } from "../../apps/shared/http";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
+import { tenantPrefix } from "../../apps/export/parquet";
 import type { TenantHome } from "./keys";
 import { clickhouseOfCell, exportFilesOf, kafkaOfCell } from "./cellClients";
 
@@ -54,16 +55,7 @@ export async function rowCountsOf(
 }
 
 const clickhouseOf = (home: Pick<TenantHome, "outputs">) => clickhouseOfCell(home.outputs);
-export const prefixOf = (tenant: string) => `tenant=${tenant}/`;
-
-async function countEvents(clickhouse: ClickHouseClient, tenant: string): Promise<number> {
-    const result = await clickhouse.query({
-        query: "SELECT count() AS n FROM analytics.events WHERE org_id = {org:String}",
-        query_params: { org: tenant },
-        format: "JSONEachRow",
-    });
-    return Number((await result.json<{ n: string }>())[0].n);
-}
+export const prefixOf = tenantPrefix;
 
 /** Counts what the tenant has in each store of its cell. */
 export async function tenantDataOf(home: TenantHome, pool: Pool, tenant: string): Promise<TenantData> {
@@ -72,7 +64,7 @@ export async function tenantDataOf(home: TenantHome, pool: Pool, tenant: string)
         const count = async (table: string) =>
             (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cellplane.${table} WHERE tenant_id = $1`, [tenant])).rows[0].n;
         const [events, schedules, jobs, objects] = await Promise.all([
-            countEvents(clickhouse, tenant),
+            countRows(clickhouse, "events", tenant),
             count("export_schedules"),
             count("export_jobs"),
             exportFilesOf(home.outputs).count(prefixOf(tenant)),

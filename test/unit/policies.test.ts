@@ -149,6 +149,25 @@ const bucketWith = (kind: string, props: ResourceProps) => [
 const s3Store = resource("cellplane:aws:S3ObjectStore", "s3-store", {});
 const inS3Store = { parent: s3Store.urn };
 const blobStore = resource("cellplane:azure:BlobObjectStore", "blob-store", {});
+/** An S3 exports store whose lifecycle has the seed's transitions of `classes`, and a `temp/` rule or not. */
+const s3StoreWith = (classes: string[], temp: boolean) => {
+    const days: Record<string, number> = { STANDARD_IA: 90, GLACIER: 365, DEEP_ARCHIVE: 1095 };
+    const rules = [
+        {
+            status: "Enabled",
+            filter: {},
+            transitions: classes.map((c) => ({ days: days[c], storageClass: c })),
+            expiration: { days: 2555 },
+        },
+        ...(temp ? [{ status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } }] : []),
+    ];
+    return [
+        s3Store,
+        resource(T.bucket, "cell-1-object-store-exports", { bucket: "x-exports" }, inS3Store),
+        resource(T.bucketLifecycle, "lc", { bucket: "x-exports", rules }, inS3Store),
+    ];
+};
+
 const inBlobStore = { parent: blobStore.urn };
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
@@ -230,54 +249,8 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         message: /Instance "db" stores data unencrypted/,
     },
     "exports-lifecycle-tiers (S3)": {
-        pass: [
-            s3Store,
-            resource(T.bucket, "cell-1-object-store-exports", { bucket: "x-exports" }, inS3Store),
-            resource(
-                T.bucketLifecycle,
-                "lc",
-                {
-                    bucket: "x-exports",
-                    rules: [
-                        {
-                            status: "Enabled",
-                            filter: {},
-                            transitions: [
-                                { days: 90, storageClass: "STANDARD_IA" },
-                                { days: 365, storageClass: "GLACIER" },
-                                { days: 1095, storageClass: "DEEP_ARCHIVE" },
-                            ],
-                            expiration: { days: 2555 },
-                        },
-                        { status: "Enabled", filter: { prefix: "temp/" }, expiration: { days: 7 } },
-                    ],
-                },
-                inS3Store,
-            ),
-        ],
-        fail: [
-            s3Store,
-            resource(T.bucket, "cell-1-object-store-exports", { bucket: "x-exports" }, inS3Store),
-            resource(
-                T.bucketLifecycle,
-                "lc",
-                {
-                    bucket: "x-exports",
-                    rules: [
-                        {
-                            status: "Enabled",
-                            filter: {},
-                            transitions: [
-                                { days: 90, storageClass: "STANDARD_IA" },
-                                { days: 365, storageClass: "GLACIER" },
-                            ],
-                            expiration: { days: 2555 },
-                        },
-                    ],
-                },
-                inS3Store,
-            ),
-        ],
+        pass: s3StoreWith(["STANDARD_IA", "GLACIER", "DEEP_ARCHIVE"], true),
+        fail: s3StoreWith(["STANDARD_IA", "GLACIER"], false),
         message:
             /Bucket "cell-1-object-store-exports" keeps exports outside the seed's tiers: no transition to DEEP_ARCHIVE at 1095 days .*; temp\/ is not deleted within 7 days/,
     },

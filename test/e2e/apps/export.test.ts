@@ -309,6 +309,7 @@ describe("export on a local cell", () => {
         expect(listing.body.files.map((f: JsonBody) => f.key)).toEqual(job.files);
         expect(Date.parse(listing.body.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
         const fromStore = fetchTrusting(eu.endpoints.objectStoreCa);
+        let rowsDownloaded = 0;
         for (const file of listing.body.files) {
             const download = await fromStore(file.url);
             expect(download.status).toBe(200);
@@ -316,7 +317,12 @@ describe("export on a local cell", () => {
             expect(bytes.length).toBe(file.bytes);
             const stored = await s3.send(new GetObjectCommand({ Bucket: eu.endpoints.bucket, Key: file.key }));
             expect(bytes.equals(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(true);
+            const parquet = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+            const rows = await parquetReadObjects({ file: parquet, compressors });
+            expect(rows.every((r) => r.org_id === "acme")).toBe(true);
+            rowsDownloaded += rows.length;
         }
+        expect(rowsDownloaded).toBe(job.rows);
         expect((await api("initech", "GET", `/v1/jobs/${job.id}/files`)).status).toBe(404);
         // The signature covers the key: the URL pointed at another tenant's prefix is refused by the store.
         const altered = new URL(listing.body.files[0].url);
