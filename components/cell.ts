@@ -101,8 +101,8 @@ export class Cell extends pulumi.ComponentResource {
         }));
         const postgres = platform.postgres();
         const kafka = platform.kafka();
-        const clickhouse = platform.clickhouse();
         const objectStore = platform.objectStore();
+        const clickhouse = platform.clickhouse(objectStore);
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
         this.routerKey = platform.secret("router-key", 32);

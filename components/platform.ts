@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
 import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../model/connections";
 import type { AppBundle, AppName } from "./apps/bundle";
+import type { ColdDisk } from "./coldStorage";
 import type { CellLabels } from "../model/labels";
 import type { CellShape } from "../model/sizing";
 import type { TenantDirectory } from "../model/tenantDirectory";
@@ -20,7 +21,8 @@ export interface CellTarget {
 export interface CellPlatform {
     postgres(): PostgresDatabase;
     kafka(): KafkaCluster;
-    clickhouse(): ClickHouseCluster;
+    /** The cell's ClickHouse, whose cold volume is a disk on the cell's object store. */
+    clickhouse(objectStore: ObjectStore): ClickHouseCluster;
     objectStore(): ObjectStore;
     /** Absent on targets without Kubernetes, such as the local one. */
     streamOperators?(): StreamOperators;
@@ -153,6 +155,8 @@ export interface ObjectStore extends pulumi.Resource {
     ca?: pulumi.Output<string>;
     /** A Blob account's shared key (a Pulumi secret), where the program holds one (Azurite). */
     accountKey?: pulumi.Output<string>;
+    /** ClickHouse's cold volume: a bucket or container of this store of its own, which no lifecycle rule touches. */
+    coldDisk: pulumi.Output<ColdDisk>;
 }
 
 export interface StreamOperators {

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { sqlIdentifier, sqlString } from "./clickhouseSql";
-import { RETENTION_MONTHS, ROLLUP_RETENTION_YEARS } from "./events";
+import { COLD_AFTER_MONTHS, RETENTION_MONTHS, ROLLUP_RETENTION_YEARS } from "./events";
 
 /** ClickHouse's DateTime64(3) text in UTC, from any ISO 8601 time. */
 export function clickhouseTime(iso: string): string {
@@ -24,6 +24,14 @@ interface ViewDef {
     to: string;
     select: string;
 }
+
+/**
+ * The storage policy of a cell's ClickHouse servers: the servers' own disks (`default`, the name a table's first
+ * policy has, so a table made before the cold tier can change to this one) and the `cold` volume, a disk on the cell's
+ * own object storage (components/coldStorage.ts).
+ */
+export const STORAGE_POLICY = "tiered";
+export const COLD_VOLUME = "cold";
 
 /**
  * The events table of seed 002 §3.4.2: partitioned by tenant and month, ordered for per-tenant scans. No TTL deletes
@@ -127,19 +135,25 @@ const VIEWS: ViewDef[] = [
     },
 ];
 
+/** Where a server keeps its events past 13 months: the cold volume, on servers whose configuration has one. */
+const COLD_TIER = `TTL toDateTime(_partition_date) + INTERVAL ${COLD_AFTER_MONTHS} MONTH TO VOLUME '${COLD_VOLUME}'`;
+const COLD_SETTINGS = `SETTINGS storage_policy = '${STORAGE_POLICY}'`;
+const tiered = (t: TableDef): TableDef => ({ ...t, layout: `${t.layout}\n${COLD_TIER}\n${COLD_SETTINGS}` });
+
 const tableDdl = (t: TableDef) => `CREATE TABLE IF NOT EXISTS analytics.${t.name} (
     ${t.columns}
 ) ENGINE = ${t.engine}(${t.version ?? ""})
 ${t.layout}`;
 
-export const EVENTS_TABLE = tableDdl(EVENTS);
+/** The events table of a server with the cold volume: every local cell's. */
+export const TIERED_EVENTS_TABLE = tableDdl(tiered(EVENTS));
 
 /**
  * On a cluster each table is replicated through Keeper on every shard (`<name>_local`), and read and written
  * through a Distributed table of its own name that shards by tenant: a tenant's events, ids and rollups live on one
  * shard, so deduplication and the id index work there as on one server. The views run on each shard's own data.
  */
-function clusterDdl(cluster: string): string[] {
+function clusterDdl(tables: TableDef[], cluster: string): string[] {
     const on = `ON CLUSTER ${sqlIdentifier(cluster)}`;
     const replicated = (t: TableDef) => `CREATE TABLE IF NOT EXISTS analytics.${t.name}_local ${on} (
     ${t.columns}
@@ -149,7 +163,7 @@ ${t.layout}`;
         `CREATE TABLE IF NOT EXISTS analytics.${t.name} ${on} AS analytics.${t.name}_local ENGINE = Distributed(${sqlString(cluster)}, analytics, ${t.name}_local, cityHash64(org_id))`;
     return [
         `CREATE DATABASE IF NOT EXISTS analytics ${on}`,
-        ...TABLES.flatMap((t) => [replicated(t), distributed(t)]),
+        ...tables.flatMap((t) => [replicated(t), distributed(t)]),
         ...VIEWS.map(
             (v) =>
                 `CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.${v.name} ${on} TO analytics.${v.to}_local AS ${v.select.replace("{events}", "analytics.events_local")}`,
@@ -157,14 +171,18 @@ ${t.layout}`;
     ];
 }
 
-const TABLES = [EVENTS, EVENT_IDS, ROLLUP_MARKS, ...ROLLUPS, DAILY_REPORTS, METADATA_KEYS];
+const tablesOf = (cold: boolean) => [cold ? tiered(EVENTS) : EVENTS, EVENT_IDS, ROLLUP_MARKS, ...ROLLUPS, DAILY_REPORTS, METADATA_KEYS];
 
-/** The statements of the analytics schema, in order, for one server or for a cluster. */
-export function analyticsDdl(cluster?: string): string[] {
-    if (cluster) return clusterDdl(cluster);
+/**
+ * The statements of the analytics schema, in order, for one server or for a cluster, whose servers have the cold
+ * volume or not.
+ */
+export function analyticsDdl(options: { cluster?: string; cold: boolean }): string[] {
+    const tables = tablesOf(options.cold);
+    if (options.cluster) return clusterDdl(tables, options.cluster);
     return [
         "CREATE DATABASE IF NOT EXISTS analytics",
-        ...TABLES.map(tableDdl),
+        ...tables.map(tableDdl),
         ...VIEWS.map(
             (v) =>
                 `CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.${v.name} TO analytics.${v.to} AS ${v.select.replace("{events}", "analytics.events")}`,
@@ -174,16 +192,12 @@ export function analyticsDdl(cluster?: string): string[] {
 
 /** The cell's analytics schema, created by the consumer where the cell's resources do not create it. */
 export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient, cluster?: string): Promise<void> {
-    const [database, ...rest] = analyticsDdl(cluster);
+    const cold = await hasColdVolume(clickhouse);
+    const [database, ...rest] = analyticsDdl({ cluster, cold });
     await clickhouse.command({ query: database });
     const existing = await enginesOf(clickhouse);
     for (const query of countingRollupsDropped(existing, cluster)) await clickhouse.command({ query });
-    // Cells from before the archive deleted events by TTL; their archive deletes them now, each month once archived.
-    const events = cluster ? "events_local" : "events";
-    if (/\bTTL\b/.test(existing.get(events)?.full ?? ""))
-        await clickhouse.command({
-            query: `ALTER TABLE analytics.${events}${cluster ? ` ON CLUSTER ${sqlIdentifier(cluster)}` : ""} REMOVE TTL`,
-        });
+    for (const query of eventsTableUpgrades(existing, { cluster, cold })) await clickhouse.command({ query });
     for (const query of rest) await clickhouse.command({ query });
     // A cell upgraded from before the id index: the events already stored are indexed too, or a redelivery would count them twice.
     if (!existing.has("event_ids"))
@@ -193,6 +207,33 @@ export async function ensureAnalyticsSchema(clickhouse: ClickHouseClient, cluste
         await clickhouse.command({
             query: "INSERT INTO analytics.rollup_marks SELECT org_id, toStartOfHour(timestamp) AS hour, now64(3) FROM analytics.events GROUP BY org_id, hour",
         });
+}
+
+/** Whether the server's configuration has the tiered storage policy, with its cold volume. */
+async function hasColdVolume(clickhouse: ClickHouseClient): Promise<boolean> {
+    const result = await clickhouse.query({
+        query: "SELECT count() AS volumes FROM system.storage_policies WHERE policy_name = {policy:String} AND volume_name = {volume:String}",
+        query_params: { policy: STORAGE_POLICY, volume: COLD_VOLUME },
+        format: "JSONEachRow",
+    });
+    const [{ volumes }] = await result.json<{ volumes: string }>();
+    return Number(volumes) > 0;
+}
+
+/**
+ * What brings an events table made by an older cell to this one's layout: cells from before the archive deleted
+ * events by TTL (their archive deletes them now, each month once archived); cells from before the cold tier kept
+ * every event on the servers' disks.
+ */
+function eventsTableUpgrades(engines: Map<string, { full: string }>, options: { cluster?: string; cold: boolean }): string[] {
+    const table = `analytics.${options.cluster ? "events_local" : "events"}`;
+    const full = engines.get(options.cluster ? "events_local" : "events")?.full;
+    if (full === undefined) return [];
+    const alter = `ALTER TABLE ${table}${options.cluster ? ` ON CLUSTER ${sqlIdentifier(options.cluster)}` : ""}`;
+    const statements = /\bDELETE\b/.test(full) ? [`${alter} REMOVE TTL`] : [];
+    if (options.cold && !full.includes(`storage_policy = '${STORAGE_POLICY}'`))
+        statements.push(`${alter} MODIFY SETTING storage_policy = '${STORAGE_POLICY}'`, `${alter} MODIFY ${COLD_TIER}`);
+    return statements;
 }
 
 /** The analytics tables there are, each with its engine and its full engine clause (key, TTL, settings). */

@@ -29,6 +29,8 @@ const text = (max: number) =>
 
 /** Events are kept this long (the events table's TTL); an older event would be deleted as soon as it is stored. */
 export const RETENTION_MONTHS = 36;
+/** Events older than this live on the cold volume: the cell's own object storage (seed 002 §3.4.3). */
+export const COLD_AFTER_MONTHS = 13;
 /** How long the rollups and daily reports are kept (seed 002: aggregated data, 3 years). */
 export const ROLLUP_RETENTION_YEARS = 3;
 /** How far ahead of the cell's clock an event may be dated: senders' clocks drift, calendars do not. */

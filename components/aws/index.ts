@@ -6,7 +6,7 @@ import { LoadBalancerEdge } from "./loadBalancerEdge";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
-import { AppPodIdentity, downloadsPolicy, exportsPolicy, mskPolicy } from "./podIdentity";
+import { AppPodIdentity, clickhousePolicy, downloadsPolicy, mskPolicy } from "./podIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAuditTrail } from "./auditTrail";
@@ -84,7 +84,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                     pulumi.all([exportsBucketArn, key.arn]).apply(([bucket, keyArn]) => downloadsPolicy(bucket, keyArn)),
                 );
         };
-        /** ClickHouse writes the exports: the bucket and its key, through the servers' own role. */
+        /** ClickHouse writes the exports and keeps its cold volume: both buckets and their key, through the servers' own role. */
         const exportsStore = () => {
             const store = new S3ObjectStore(
                 `${cell.id}-object-store`,
@@ -95,14 +95,16 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
             podIdentity(
                 "clickhouse",
                 CLICKHOUSE_SERVICE_ACCOUNT,
-                pulumi.all([store.bucketResource.arn, key.arn]).apply(([bucket, keyArn]) => exportsPolicy(bucket, keyArn)),
+                pulumi
+                    .all([store.bucketResource.arn, store.coldBucket.arn, key.arn])
+                    .apply(([exports, cold, keyArn]) => clickhousePolicy({ exports, cold }, keyArn)),
             );
             return store;
         };
         return {
             postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key, audit }, opts),
             kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key, audit }, opts)),
-            clickhouse: () => inCluster.clickhouse(),
+            clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
             objectStore: exportsStore,
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),

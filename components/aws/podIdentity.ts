@@ -54,13 +54,21 @@ export function mskPolicy(clusterArn: string, app: KafkaApp): object {
     };
 }
 
-/** What ClickHouse needs to write a cell's exports: the bucket's objects, and its key for SSE-KMS. */
-export function exportsPolicy(bucketArn: string, keyArn: string): object {
+/**
+ * What ClickHouse needs: to write the cell's exports (the exports bucket's objects), to keep its cold volume (the cold
+ * bucket's objects, which it also removes when a part is merged or dropped), and the cell's key for SSE-KMS.
+ */
+export function clickhousePolicy(buckets: { exports: string; cold: string }, keyArn: string): object {
     return {
         Version: "2012-10-17",
         Statement: [
-            { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${bucketArn}/*` },
-            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn },
+            { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${buckets.exports}/*` },
+            {
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                Resource: `${buckets.cold}/*`,
+            },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [buckets.exports, buckets.cold] },
             { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
         ],
     };

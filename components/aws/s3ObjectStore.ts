@@ -5,6 +5,7 @@ import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers, S3_CLASSES } from "../retention";
 import { privateBucket } from "./privateBucket";
+import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
 
 export interface S3ObjectStoreArgs {
     context: CellContext;
@@ -16,6 +17,9 @@ export interface S3ObjectStoreArgs {
 /** The cell's Parquet exports: SSE-KMS, no public access, versioned, TLS only, access-logged, tiered by age (seed 002 §3.4.3). */
 export class S3ObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucketResource: s3.Bucket;
+    /** ClickHouse's cold volume. */
+    readonly coldBucket: s3.Bucket;
+    readonly coldDisk: pulumi.Output<ColdDisk>;
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly access: StoreAccess<ObjectStoreConnection>;
@@ -60,6 +64,34 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
             },
             parent,
         );
+        // The parts of ClickHouse's cold volume, which ClickHouse alone writes and removes: no versions, no tiers, no
+        // expiry (an archived or expired object would be a part the table can no longer read).
+        this.coldBucket = privateBucket(`${name}-cold`, `${name}-analytics-cold`, { key: args.key, tags: labels.tags, production }, this);
+        new s3.BucketLogging(
+            `${name}-cold-access-logs`,
+            { bucket: this.coldBucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: `s3-access/${cell.id}-analytics-cold/` },
+            parent,
+        );
+        new s3.BucketLifecycleConfiguration(
+            `${name}-cold-lifecycle`,
+            {
+                bucket: this.coldBucket.id,
+                rules: [
+                    {
+                        id: "abort-incomplete-uploads",
+                        status: "Enabled",
+                        filter: {},
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            parent,
+        );
+        this.coldDisk = this.coldBucket.bucket.apply((coldBucket): ColdDisk => ({
+            kind: "s3",
+            endpoint: `https://${coldBucket}.s3.${cell.region}.amazonaws.com/${COLD_DISK_PREFIX}`,
+            region: cell.region,
+        }));
         this.bucket = bucket.bucket;
         this.endpoint = pulumi.output(`https://s3.${cell.region}.amazonaws.com`);
         // No keys: ClickHouse writes with its pod's role (SSE-KMS needs kms:GenerateDataKey on the cell's key too).

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
+import type { ColdDisk } from "../coldStorage";
 import type { AzureAuditTrail } from "./auditTrail";
 import type { AzureNetwork } from "./network";
 import { privateStorageAccount, redundancyOf } from "./privateStorageAccount";
@@ -17,6 +18,8 @@ export interface BlobObjectStoreArgs {
 }
 
 export const EXPORTS_CONTAINER = "exports";
+/** ClickHouse's cold volume: a container no lifecycle rule names (they match `exports/` only). */
+export const COLD_CONTAINER = "analytics-cold";
 
 /**
  * The cell's Parquet exports in a StorageV2 account: HTTPS only, TLS 1.2+, infrastructure (double) encryption,
@@ -28,6 +31,7 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
     readonly access: StoreAccess<ObjectStoreConnection>;
     /** The storage account, the scope of the roles that reach it. */
     readonly accountId: pulumi.Output<string>;
+    readonly coldDisk: pulumi.Output<ColdDisk>;
 
     constructor(name: string, args: BlobObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
@@ -52,6 +56,12 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
                 containerName: EXPORTS_CONTAINER,
                 publicAccess: "None",
             },
+            { parent: this },
+        );
+
+        const coldContainer = new storage.BlobContainer(
+            `${name}-analytics-cold`,
+            { resourceGroupName: args.resourceGroupName, accountName: account.name, containerName: COLD_CONTAINER, publicAccess: "None" },
             { parent: this },
         );
 
@@ -104,6 +114,10 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         this.bucket = container.name;
         this.endpoint = account.primaryEndpoints.apply((endpoints) => endpoints.blob);
         this.accountId = account.id;
+        // ClickHouse reaches it as its workload identity, which has the account's Storage Blob Data Contributor role.
+        this.coldDisk = pulumi
+            .all([this.endpoint, coldContainer.name])
+            .apply(([accountUrl, containerName]): ColdDisk => ({ kind: "azure", accountUrl, container: containerName }));
         // Shared keys are off on the account: ClickHouse writes with its pod's workload identity.
         this.access = {
             connection: pulumi.output({

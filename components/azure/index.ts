@@ -58,15 +58,15 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
                 { context, resourceGroupName, issuer: cluster.oidcIssuer, namespace: inCluster.dataNamespace, serviceAccount },
                 opts,
             );
-        // The account takes no shared keys: ClickHouse, which writes the exports, does so as an Entra ID identity of its
+        // The account takes no shared keys: ClickHouse, which writes the exports and its cold volume, does so as an Entra ID identity of its
         // own, and the export app signs its tenants' download URLs (user delegation SAS) as another, which may only read.
         const clickhouseIdentity = workloadIdentity("clickhouse", CLICKHOUSE_SERVICE_ACCOUNT);
         const exportIdentity = workloadIdentity("export", serviceAccountOf("export"));
         return {
             postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network, audit }, opts),
             kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts),
-            clickhouse: () =>
-                inCluster.clickhouse({
+            clickhouse: (objectStore) =>
+                inCluster.clickhouse(objectStore.coldDisk, {
                     annotations: clickhouseIdentity.pods.serviceAccountAnnotations,
                     podLabels: clickhouseIdentity.pods.podLabels,
                 }),

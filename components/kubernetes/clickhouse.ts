@@ -8,6 +8,7 @@ import { guaranteed, IMAGES, zoneSpread } from "./charts";
 import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { ServerCertificate } from "./serverCertificate";
+import { type ColdDisk, storageConfiguration } from "../coldStorage";
 
 export interface ClickHouseOnKubernetesArgs {
     context: CellContext;
@@ -18,6 +19,8 @@ export interface ClickHouseOnKubernetesArgs {
     monitoring: pulumi.Resource;
     /** How the cloud binds an identity to the servers: their ServiceAccount's annotations and their pods' labels. */
     identity?: PodIdentityBinding;
+    /** The cold volume's disk, on the cell's object store. */
+    coldDisk: pulumi.Output<ColdDisk>;
 }
 
 export interface PodIdentityBinding {
@@ -129,6 +132,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
             serviceAccountName?: string,
             tlsVolume?: pulumi.Input<string>,
             ports?: { name: string; containerPort: number }[],
+            env?: pulumi.Input<object[]>,
         ) => ({
             serviceAccountName,
             // The key is readable by the pod's group (fsGroup), which the server's user is in, and by no one else.
@@ -145,6 +149,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                     securityContext: RESTRICTED_CONTAINER,
                     volumeMounts: tlsVolume ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : undefined,
                     ports,
+                    env,
                 },
             ],
         });
@@ -156,6 +161,12 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                 ...(cell.storageClass ? { storageClassName: cell.storageClass } : {}),
             },
         });
+
+        // The cold volume's configuration names no secret: keys, where the store has them, come from their Secret.
+        const storage = args.coldDisk.apply(storageConfiguration);
+        const storageEnv = storage.apply(({ env }) =>
+            Object.entries(env).map(([name, secretKeyRef]) => ({ name, valueFrom: { secretKeyRef } })),
+        );
 
         const keeper = new CustomResource(
             `${name}-keeper`,
@@ -209,6 +220,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                             "prometheus/asynchronous_metrics": true,
                             "prometheus/errors": true,
                         },
+                        files: { "config.d/storage.xml": storage.apply(({ xml }) => xml) },
                         zookeeper: {
                             nodes: [{ host: pulumi.interpolate`keeper-${KEEPER}.${args.namespace}.svc.cluster.local`, port: 2181 }],
                         },
@@ -255,6 +267,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                                     CLICKHOUSE_SERVICE_ACCOUNT,
                                     certificate.secretName,
                                     [{ name: "metrics", containerPort: METRICS_PORT }],
+                                    storageEnv,
                                 ),
                             },
                         ],

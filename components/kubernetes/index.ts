@@ -16,6 +16,7 @@ import { AppDeployment, type AppIdentity } from "./appDeployment";
 import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
 import { ClickHouseOnKubernetes, type PodIdentityBinding } from "./clickhouse";
+import type { ColdDisk } from "../coldStorage";
 import { CloudNativePostgres } from "./cloudNativePostgres";
 import { ALL_OPERATORS, ANALYTICS_OPERATORS, ClusterOperators } from "./clusterOperators";
 import { CellNetworkPolicies, type EgressRule } from "./networkPolicies";
@@ -68,12 +69,13 @@ export class InClusterParts {
         return new InClusterParts(context, provider, operators, egress, edgeOf);
     }
 
-    clickhouse(identity?: PodIdentityBinding): ClickHouseCluster {
+    clickhouse(coldDisk: pulumi.Output<ColdDisk>, identity?: PodIdentityBinding): ClickHouseCluster {
         return new ClickHouseOnKubernetes(
             `${this.context.cell.id}-clickhouse`,
             {
                 context: this.context,
                 namespace: this.dataNamespace,
+                coldDisk,
                 operator: this.operators.release("clickhouse"),
                 monitoring: this.operators.release("monitoring"),
                 identity,
@@ -184,7 +186,7 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                         { context, namespace, operator: operators.release("strimzi"), monitoring: operators.release("monitoring") },
                         inCluster.opts(),
                     ),
-                clickhouse: () => inCluster.clickhouse(),
+                clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
                 objectStore: () =>
                     new SeaweedfsObjectStore(
                         `${cell.id}-object-store`,

@@ -7,6 +7,7 @@ import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
 import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
+import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
@@ -21,6 +22,7 @@ const METRICS_PORT = 9327;
 /** The uid of the `seaweed` user of SeaweedFS's image; the chart would otherwise run every pod as root. */
 const SEAWEED_UID = 1000;
 const S3_PORT = 8333;
+const KEYS_SECRET = "seaweedfs-keys";
 
 /**
  * An S3-compatible store for clusters without a cloud one: SeaweedFS (master, volume and filer servers and the S3
@@ -31,16 +33,18 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly access: StoreAccess<ObjectStoreConnection>;
+    readonly coldDisk: pulumi.Output<ColdDisk>;
 
     constructor(name: string, args: SeaweedfsObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:SeaweedfsObjectStore", name, {}, opts);
         const { cell, shape, production, labels } = args.context;
         const bucket = `${cell.id}-exports`;
+        const coldBucket = `${cell.id}-analytics-cold`;
         const secretAccessKey = generatedPassword(`${name}-secret-access-key`, this, 40);
         const keys = new core.Secret(
             `${name}-keys`,
             {
-                metadata: { name: "seaweedfs-keys", namespace: args.namespace, labels: labels.kubernetes },
+                metadata: { name: KEYS_SECRET, namespace: args.namespace, labels: labels.kubernetes },
                 // SeaweedFS derives each object's SSE-S3 key from `sseKey` (WEED_S3_SSE_KEY, through HKDF).
                 stringData: { accessKeyId: "cellplane", secretAccessKey, sseKey: generatedPassword(`${name}-sse-key`, this, 64) },
             },
@@ -99,7 +103,8 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                             admin: { existingSecret: secretName, accessKeyKey: "accessKeyId", secretKeyKey: "secretAccessKey" },
                         },
                         extraEnvironmentVars: { WEED_S3_SSE_KEY: { secretKeyRef: { name: secretName, key: "sseKey" } } },
-                        createBuckets: [{ name: bucket, versioning: "Enabled" }],
+                        // The cold volume's parts are ClickHouse's alone to write and remove: no versions.
+                        createBuckets: [{ name: bucket, versioning: "Enabled" }, { name: coldBucket }],
                     },
                     // The admin and its worker carry out lifecycle rules and vacuum deleted data.
                     admin: { ...component("250m", "512Mi"), enabled: true },
@@ -127,6 +132,14 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         this.bucket = pulumi.output(bucket);
         // The chart names its S3 Service after the release, which helmRelease names after the chart.
         this.endpoint = pulumi.interpolate`http://${OPERATOR_CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
+        // ClickHouse reads the keys from the cell's Secret, through its environment.
+        const fromKeys = (key: string) => ({ secret: { name: KEYS_SECRET, key } });
+        this.coldDisk = this.endpoint.apply((endpoint): ColdDisk => ({
+            kind: "s3",
+            endpoint: `${endpoint}/${coldBucket}/${COLD_DISK_PREFIX}`,
+            region: "us-east-1",
+            keys: { accessKeyId: fromKeys("accessKeyId"), secretAccessKey: fromKeys("secretAccessKey") },
+        }));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });

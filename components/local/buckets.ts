@@ -84,6 +84,21 @@ export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<
     );
 }
 
+/**
+ * The bucket of ClickHouse's cold volume: encrypted at rest, and neither versioned nor expiring, because its objects
+ * are the parts of the events table, which ClickHouse alone writes and removes.
+ */
+export async function ensureColdBucket(server: S3Server, bucket: string): Promise<void> {
+    const s3 = s3Client(server);
+    if (!(await exists(s3, bucket))) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+        new PutBucketEncryptionCommand({
+            Bucket: bucket,
+            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+        }),
+    );
+}
+
 export async function readBucket(server: S3Server, bucket: string): Promise<BucketState> {
     const s3 = s3Client(server);
     if (!(await exists(s3, bucket))) return { exists: false, versioned: false, encrypted: false };

@@ -26,6 +26,8 @@ export interface ClickHouseServerSpec {
     apps?: ClickHouseAppUser[];
     /** When given, the front serves HTTPS only, with this certificate. */
     tls?: ServerTls;
+    /** The engine's storage configuration (`coldStorage.ts`), with the cold disk's keys. */
+    storage?: string;
 }
 
 /** The front's users file: passwords as hashes, in the server's folder, readable by the server alone. */
@@ -71,6 +73,13 @@ function writeTls(spec: ClickHouseServerSpec, runAs: string | undefined): Record
     return files;
 }
 
+/** The storage configuration, which holds the cold disk's keys: in the server's folder, readable by the server alone. */
+function writeStorage(dir: string, xml: string): string {
+    const file = path.join(dir, "storage.xml");
+    fs.writeFileSync(file, xml, { mode: 0o600 });
+    return file;
+}
+
 export async function startClickHouse(spec: ClickHouseServerSpec): Promise<number> {
     const running = runningPid(spec.dir);
     if (running) return running;
@@ -79,6 +88,7 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
     const usersFile = writeUsers(spec);
     const runAs = serviceUser();
     const tls = writeTls(spec, runAs);
+    const config: Record<string, string> = spec.storage ? { CLICKHOUSE_CONFIG_FILE: writeStorage(spec.dir, spec.storage) } : {};
     ownDir(spec.dir, runAs);
     return startService({
         label: spec.label,
@@ -92,6 +102,7 @@ export async function startClickHouse(spec: ClickHouseServerSpec): Promise<numbe
             CLICKHOUSE_PORT: String(spec.port),
             CLICKHOUSE_USERS_FILE: usersFile,
             ...tls,
+            ...config,
             ...(runAs ? { CLICKHOUSE_RUN_AS: runAs } : {}),
         },
     });

@@ -73,11 +73,12 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                     { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain"), metricsPort: metricsPort("kafkaMetrics") },
                     opts,
                 ),
-            clickhouse: () =>
+            clickhouse: (objectStore) =>
                 new LocalClickHouse(
                     `${cell.id}-clickhouse`,
                     {
                         ...part("clickhouse"),
+                        coldDisk: objectStore.coldDisk,
                         exporterReach: [
                             cell.objectStore === "azblob"
                                 ? blobEndpointOf({ port: portOf(cell, "objectStore"), account: blobAccountOf(cell.id) })

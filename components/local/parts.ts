@@ -1,6 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EVENTS_TABLE } from "../../apps/shared/analytics";
+import { TIERED_EVENTS_TABLE } from "../../apps/shared/analytics";
 import { cellTopics, EVENTS_TOPIC } from "../../apps/shared/topics";
 import type {
     AppService,
@@ -29,6 +29,7 @@ import { LocalObject, LocalServer, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
 import { KAFKA_GRANTS, kafkaUserOf } from "../kafkaGrants";
 import { s3KeysAccess } from "../s3KeysAccess";
+import { COLD_DISK_PREFIX, type ColdDisk, storageConfiguration } from "../coldStorage";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
@@ -182,10 +183,14 @@ export interface LocalKafkaArgs extends LocalPartArgs {
 
 /** The bucket of a local cell's exports. */
 export const exportsBucketOf = (cellId: string) => `${cellId}-exports`;
+/** The bucket or container of a cell's ClickHouse cold volume. */
+export const coldBucketOf = (cellId: string) => `${cellId}-analytics-cold`;
 
 export interface LocalClickHouseArgs extends LocalPartArgs {
     /** What the exporter's user may reach: the URL prefix of the cell's exports bucket and the cell's Postgres (`host:port`). */
     exporterReach: string[];
+    /** The cold volume's disk, on the cell's object store. */
+    coldDisk: pulumi.Output<ColdDisk>;
 }
 
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
@@ -209,6 +214,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
             user: "cellplane",
             password: this.password,
             tls: args.certificates?.serverTls(name, this),
+            storage: args.coldDisk.apply((disk) => storageConfiguration(disk).xml),
             // The ingest API only reads; the consumer writes events and migrates their schema; the exporter reads the
             // cell's Postgres and writes its bucket.
             apps: [
@@ -225,7 +231,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
         );
         new LocalObject(
             `${name}-events`,
-            { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: EVENTS_TABLE } },
+            { kind: "clickhouseTable", server: spec, spec: { database: "analytics", table: "events", ddl: TIERED_EVENTS_TABLE } },
             { parent: this, dependsOn: [database] },
         );
         this.url = server.running.apply(() => frontUrl(args.port, Boolean(args.certificates)));
@@ -250,6 +256,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+    readonly coldDisk: pulumi.Output<ColdDisk>;
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly ca?: pulumi.Output<string>;
 
@@ -276,8 +283,22 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             { kind: "bucket", server: spec, spec: { bucket, retentionDays } },
             { parent: this, dependsOn: [server] },
         );
+        const coldBucket = new LocalObject(
+            `${name}-analytics-cold`,
+            { kind: "coldBucket", server: spec, spec: { bucket: coldBucketOf(cell.id) } },
+            { parent: this, dependsOn: [server] },
+        );
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => s3Url(args.port, Boolean(args.certificates)));
+        this.coldDisk = pulumi.secret(
+            pulumi.all([this.endpoint, secretAccessKey, coldBucket.id]).apply(([endpoint, secret]): ColdDisk => ({
+                kind: "s3",
+                endpoint: `${endpoint}/${coldBucketOf(cell.id)}/${COLD_DISK_PREFIX}`,
+                // SeaweedFS answers any region; the S3 SDK's signature needs one.
+                region: "us-east-1",
+                keys: { accessKeyId: { value: "cellplane" }, secretAccessKey: { value: secret } },
+            })),
+        );
         this.ca = args.certificates?.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
@@ -295,6 +316,7 @@ export class LocalBlobStore extends pulumi.ComponentResource implements ObjectSt
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly ca: pulumi.Output<string>;
     readonly accountKey: pulumi.Output<string>;
+    readonly coldDisk: pulumi.Output<ColdDisk>;
 
     constructor(name: string, args: LocalPartArgs & { certificates: LocalCertificates }, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:local:BlobStore", name, {}, opts);
@@ -317,8 +339,21 @@ export class LocalBlobStore extends pulumi.ComponentResource implements ObjectSt
             { kind: "container", server: spec, spec: { container } },
             { parent: this, dependsOn: [server] },
         );
+        const coldContainer = new LocalObject(
+            `${name}-analytics-cold`,
+            { kind: "container", server: spec, spec: { container: coldBucketOf(args.context.cell.id) } },
+            { parent: this, dependsOn: [server] },
+        );
         this.bucket = made.id.apply(() => container);
         this.endpoint = server.running.apply(() => blobEndpointOf({ port: args.port, account }));
+        this.coldDisk = pulumi.secret(
+            pulumi.all([this.endpoint, accountKey, coldContainer.id]).apply(([endpoint, key]): ColdDisk => ({
+                kind: "azure",
+                accountUrl: endpoint,
+                container: coldBucketOf(args.context.cell.id),
+                key: { account, accountKey: { value: key } },
+            })),
+        );
         this.ca = args.certificates.caCertificate();
         this.access = {
             connection: pulumi.output({

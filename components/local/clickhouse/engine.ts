@@ -94,6 +94,8 @@ export class Engine {
         private readonly chdb: ChdbModule,
         private readonly dataDir: string,
         private readonly settings: Settings,
+        /** The server's configuration (its storage policies), as a ClickHouse server reads its `config.d`. */
+        private readonly configFile?: string,
     ) {
         this.control = this.connect();
     }
@@ -101,6 +103,7 @@ export class Engine {
     /** A connection of its own: its `SET`s, `USE` and temporary tables are nobody else's. */
     connect(): ChdbConnection {
         const args = Object.entries(this.settings).map(([name, value]) => `--${name}=${value}`);
+        if (this.configFile) args.push(`--config-file=${this.configFile}`);
         return new this.chdb.Session(this.dataDir, { connectionArgs: args });
     }
 

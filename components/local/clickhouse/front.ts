@@ -351,8 +351,15 @@ export class Front {
 }
 
 if (require.main === module) {
-    const { CLICKHOUSE_DIR, CLICKHOUSE_PORT, CLICKHOUSE_USERS_FILE, CLICKHOUSE_RUN_AS, CLICKHOUSE_TLS_CERT, CLICKHOUSE_TLS_KEY } =
-        process.env;
+    const {
+        CLICKHOUSE_DIR,
+        CLICKHOUSE_PORT,
+        CLICKHOUSE_USERS_FILE,
+        CLICKHOUSE_RUN_AS,
+        CLICKHOUSE_TLS_CERT,
+        CLICKHOUSE_TLS_KEY,
+        CLICKHOUSE_CONFIG_FILE,
+    } = process.env;
     if (!CLICKHOUSE_DIR || !CLICKHOUSE_PORT || !CLICKHOUSE_USERS_FILE)
         throw new Error("CLICKHOUSE_DIR, CLICKHOUSE_PORT and CLICKHOUSE_USERS_FILE are required");
     const users = (JSON.parse(fs.readFileSync(CLICKHOUSE_USERS_FILE, "utf8")) as { users: FrontUser[] }).users;
@@ -370,7 +377,7 @@ if (require.main === module) {
         process.setgid!(CLICKHOUSE_RUN_AS);
         process.setuid!(CLICKHOUSE_RUN_AS);
     }
-    const engine = new Engine(chdb, CLICKHOUSE_DIR, { ...SERVER_DEFAULTS, ...QUERY_LIMITS });
+    const engine = new Engine(chdb, CLICKHOUSE_DIR, { ...SERVER_DEFAULTS, ...QUERY_LIMITS }, CLICKHOUSE_CONFIG_FILE);
     // Beside the data folder, so the server's folder holds everything it writes and destroy removes it.
     const uploadDir = path.join(path.dirname(CLICKHOUSE_DIR), "uploads");
     fs.mkdirSync(uploadDir, { recursive: true, mode: 0o700 });

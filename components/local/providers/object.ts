@@ -5,7 +5,7 @@ import { issueServerCertificate, newCertificateAuthority, stillValid } from "../
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { containerExists, deleteContainer, ensureContainer } from "../blobContainers";
-import { deleteBucket, ensureBucket, readBucket } from "../buckets";
+import { deleteBucket, ensureBucket, ensureColdBucket, readBucket } from "../buckets";
 import {
     clickhouseDatabaseExists,
     clickhouseTableExists,
@@ -60,6 +60,14 @@ const OBJECTS: Record<
             const { exists, ...settings } = await readBucket(p.server, p.spec.bucket);
             return exists ? settings : null;
         },
+    },
+    coldBucket: {
+        ensure: (p) => ensureColdBucket(p.server, p.spec.bucket),
+        intact: async (p) => {
+            const state = await readBucket(p.server, p.spec.bucket);
+            return state.exists && state.encrypted && !state.versioned && state.expirationDays === undefined;
+        },
+        remove: (p) => deleteBucket(p.server, p.spec.bucket),
     },
     container: {
         ensure: (p) => ensureContainer(p.server, p.spec.container),

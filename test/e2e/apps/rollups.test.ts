@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
-import { clickhouseTime, ensureAnalyticsSchema, EVENTS_TABLE } from "../../../apps/shared/analytics";
+import { analyticsDdl, clickhouseTime, ensureAnalyticsSchema } from "../../../apps/shared/analytics";
 import { ROLLUP_RETENTION_YEARS } from "../../../apps/shared/events";
 import { MEASURES, queryMetrics, RollupRefresher, TYPE_MEASURES } from "../../../apps/ingest/rollups";
 import { ClickHouseServerSpec, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
@@ -169,7 +169,7 @@ describe("the rollups, computed from the events", () => {
     test("a cell from before the marks: its summed rollups are replaced, and every hour it holds is computed from the events", async () => {
         await clickhouse.command({ query: "DROP DATABASE analytics SYNC" });
         await clickhouse.command({ query: "CREATE DATABASE analytics" });
-        await clickhouse.command({ query: EVENTS_TABLE });
+        await clickhouse.command({ query: analyticsDdl({ cold: false }).find((q) => q.includes("analytics.events ("))! });
         for (const grain of ["hourly", "daily"]) {
             await clickhouse.command({
                 query: `CREATE TABLE analytics.${grain}_metrics (org_id String, bucket DateTime, event_type LowCardinality(String), events UInt64)

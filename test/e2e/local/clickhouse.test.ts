@@ -50,7 +50,7 @@ describe("a local ClickHouse", () => {
     });
 
     test("parses the replicated, sharded analytics schema of a cluster cell, which names the cluster on every statement", async () => {
-        const statements = analyticsDdl("cell");
+        const statements = analyticsDdl({ cluster: "cell", cold: true });
         for (const statement of statements) {
             expect(statement).toContain("ON CLUSTER `cell`");
             // The engine's own parser: what a server of the cluster would take.
