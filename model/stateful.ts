@@ -36,6 +36,7 @@ const STATEFUL_TYPES: ReadonlySet<string> = new Set([
 const STATEFUL_LOCAL_OBJECTS: ReadonlySet<string> = new Set([
     "topic",
     "bucket",
+    "coldBucket",
     "container",
     "postgresSchema",
     "clickhouseDatabase",

@@ -1,4 +1,4 @@
-import { describe, stackPolicy } from "./lib";
+import { cellOf, describe, type PolicySubject, regionOf, stackPolicy } from "./lib";
 import { T } from "./types";
 import { lifecycleTiers, S3_CLASSES, TEMP_EXPIRE_AFTER_DAYS, TIER_AFTER_DAYS, type Tier } from "../components/retention";
 import type { ResourceProps } from "../model/resourceProps";
@@ -78,4 +78,66 @@ export const exportsLifecycleTiers = stackPolicy({
     },
 });
 
-export const LIFECYCLE_POLICIES = [exportsLifecycleTiers];
+const STORAGE_FILE = "config.d/storage.xml";
+const S3_HOST = /^([a-z0-9.-]+)\.s3\.([a-z0-9-]+)\.amazonaws\.com$/;
+const BLOB_HOST = /^([a-z0-9]+)\.blob\.core\.windows\.net$/;
+
+/** The text of one element of a storage configuration, if it has it. */
+const elementOf = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
+
+/**
+ * Where an installation's cold disk is, against the cell's own: a bucket or account of the cell in the cell's
+ * region, or a Service of the installation's own namespace (the cluster's object store, which is in the cell's region).
+ */
+function coldDiskProblem(chi: PolicySubject, xml: string, cellResources: PolicySubject[]): string | undefined {
+    if (!/<tiered>[\s\S]*<cold>\s*<disk>cold<\/disk>\s*<\/cold>[\s\S]*<\/tiered>/.test(xml))
+        return `it has no "tiered" storage policy whose "cold" volume is the "cold" disk: give it the cell's storage configuration (components/coldStorage.ts)`;
+    const url = elementOf(xml, "endpoint") ?? elementOf(xml, "storage_account_url");
+    if (!url) return `its cold disk names no endpoint: give it the cell's own bucket or container`;
+    const host = new URL(url).hostname;
+    // Private DNS zones are "global": the cell's region is where the rest of it is.
+    const cellRegions = [...new Set(cellResources.map(regionOf).filter((r): r is string => Boolean(r) && r !== "global"))];
+    const s3 = S3_HOST.exec(host);
+    const blob = BLOB_HOST.exec(host);
+    if (s3 || blob) {
+        const [, store, region] = s3 ?? [undefined, blob![1], undefined];
+        const own = cellResources.find((r) =>
+            s3
+                ? r.type === T.bucket && r.props.bucket === store
+                : r.type === T.storageAccount && (r.props.accountName ?? r.props.name) === store,
+        );
+        if (!own)
+            return `its cold disk is on ${store}, which is no bucket or storage account of cell ${cellOf(chi)}: put it on the cell's own`;
+        const at = region ?? regionOf(own);
+        if (regionOf(own) !== at || !cellRegions.includes(at!) || cellRegions.length !== 1)
+            return `its cold disk is on ${store} in ${at}, outside the cell's region ${cellRegions.join(", ")}: put it on the cell's own bucket in its region`;
+        return undefined;
+    }
+    const namespace = chi.props.metadata?.namespace;
+    if (!(host.endsWith(`.${namespace}.svc.cluster.local`) || host.endsWith(`.${namespace}.svc`)))
+        return `its cold disk is at ${host}, which is neither a cloud store of the cell nor a Service of its namespace ${namespace}: put it on the cell's own object store`;
+    return undefined;
+}
+
+export const clickhouseColdTier = stackPolicy({
+    name: "clickhouse-cold-tier",
+    description:
+        "Every cell's ClickHouse has the cold volume its events move to after 13 months, on a disk of the cell's own object storage in the cell's region.",
+    validateStack: ({ resources }, report) => {
+        for (const chi of resources.filter((r) => r.type === T.clickhouseInstallation)) {
+            const xml = chi.props.spec?.configuration?.files?.[STORAGE_FILE];
+            const cell = cellOf(chi);
+            const problem =
+                typeof xml === "string"
+                    ? coldDiskProblem(
+                          chi,
+                          xml,
+                          resources.filter((r) => cellOf(r) === cell && !r.type.startsWith("kubernetes:")),
+                      )
+                    : `it has no ${STORAGE_FILE}, so its events never leave the servers' disks: give it the cell's storage configuration (components/coldStorage.ts)`;
+            if (problem) report(`${describe(chi)} keeps no cold tier in its cell: ${problem}.`, chi.urn);
+        }
+    },
+});
+
+export const LIFECYCLE_POLICIES = [exportsLifecycleTiers, clickhouseColdTier];

@@ -116,8 +116,8 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         this.accountId = account.id;
         // ClickHouse reaches it as its workload identity, which has the account's Storage Blob Data Contributor role.
         this.coldDisk = pulumi
-            .all([this.endpoint, coldContainer.name])
-            .apply(([accountUrl, containerName]): ColdDisk => ({ kind: "azure", accountUrl, container: containerName }));
+            .all([this.endpoint, coldContainer.id])
+            .apply(([accountUrl]): ColdDisk => ({ kind: "azure", accountUrl, container: COLD_CONTAINER }));
         // Shared keys are off on the account: ClickHouse writes with its pod's workload identity.
         this.access = {
             connection: pulumi.output({

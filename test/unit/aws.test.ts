@@ -129,7 +129,7 @@ describe.each([
             restrictPublicBuckets: true,
         });
         expect(single(run, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-        const [exports, temp] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        const [exports, temp] = named(run, "cell-1-object-store-lifecycle").inputs.rules;
         expect(exports.transitions).toEqual([
             { days: 90, storageClass: "STANDARD_IA" },
             { days: 365, storageClass: "GLACIER" },
@@ -196,7 +196,7 @@ describe.each([
             brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: "/cellplane/cell-1/msk-brokers" } },
         });
 
-        const logging = single(run, "aws:s3/bucketLogging:BucketLogging").inputs;
+        const logging = named(run, "cell-1-object-store-access-logs").inputs;
         const accessLogs = named(run, "cell-1-audit-access-logs");
         expect(logging).toMatchObject({
             bucket: named(run, "cell-1-object-store-exports").id,
@@ -366,24 +366,51 @@ describe.each([
         ]);
     });
 
-    test("lets the ClickHouse servers, which write the exports, put objects in the cell's bucket with its key, and nothing else", () => {
+    test("lets the ClickHouse servers write the exports and keep their cold volume, with the cell's key, and nothing else", () => {
         const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
         const [template] = installation.spec.templates.podTemplates;
         expect(template.spec.serviceAccountName).toBe("cellplane-clickhouse");
         const policy = JSON.parse(
             ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-clickhouse-identity-policy")!.inputs.policy,
         );
-        const bucket = named(run, "cell-1-object-store-exports");
+        const arn = (name: string) => `arn:aws:mock:::${named(run, name).name}`;
+        const [exports, cold] = [arn("cell-1-object-store-exports"), arn("cell-1-object-store-analytics-cold")];
         expect(policy.Statement).toEqual([
+            { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${exports}/*` },
             {
                 Effect: "Allow",
-                Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-                Resource: expect.stringMatching(/\/\*$/),
+                Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                Resource: `${cold}/*`,
             },
-            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: expect.any(String) },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [exports, cold] },
             { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: key() },
         ]);
-        expect(policy.Statement[1].Resource).toBe(`arn:aws:mock:::${bucket.name}`);
+    });
+
+    test("keeps ClickHouse's cold volume in a bucket of its own in the cell's region: SSE-KMS, private, logged, never versioned, tiered or expired", () => {
+        const bucket = named(run, "cell-1-object-store-analytics-cold");
+        expect(named(run, "cell-1-object-store-cold-sse").inputs.rules).toEqual([
+            { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key() }, bucketKeyEnabled: true },
+        ]);
+        expect(named(run, "cell-1-object-store-cold-no-public").inputs).toMatchObject({
+            blockPublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        expect(named(run, "cell-1-object-store-cold-access-logs").inputs).toMatchObject({
+            bucket: bucket.id,
+            targetPrefix: "s3-access/cell-1-analytics-cold/",
+        });
+        // A version kept, or an object tiered to Glacier or expired, would be a part ClickHouse can no longer read or remove.
+        expect(ofType(run, "aws:s3/bucketVersioning:BucketVersioning").map((v) => v.inputs.bucket)).not.toContain(bucket.id);
+        expect(named(run, "cell-1-object-store-cold-lifecycle").inputs.rules).toEqual([
+            { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+        ]);
+        const xml: string = single(run, CLICKHOUSE_INSTALLATION).inputs.spec.configuration.files["config.d/storage.xml"];
+        expect(xml).toContain(`<endpoint>https://${bucket.state.bucket}.s3.${cell.region}.amazonaws.com/clickhouse/</endpoint>`);
+        expect(xml).toContain(`<region>${cell.region}</region>`);
+        // No keys: the servers sign as their pod's role (EKS Pod Identity).
+        expect(xml).toContain("<use_environment_credentials>true</use_environment_credentials>");
+        expect(xml).not.toMatch(/access_key_id|secret_access_key/);
     });
 });
 
@@ -405,7 +432,7 @@ test.each(["small", "medium", "large"] as const)("a %s AWS cell takes the instan
 
 test("a retention shorter than a year drops the tiers that would start after expiry", async () => {
     const run = await singleCellStack(cell, "dev", 180);
-    const [exports] = single(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+    const [exports] = named(run, "cell-1-object-store-lifecycle").inputs.rules;
     expect(exports.transitions).toEqual([{ days: 90, storageClass: "STANDARD_IA" }]);
     expect(exports.expiration).toEqual({ days: 180 });
     expectS3LifecycleRules(exports.transitions, 180);

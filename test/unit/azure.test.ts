@@ -154,7 +154,26 @@ describe.each([
             networkRuleSet: { defaultAction: "Deny" },
         });
         expect(account.accountName).toMatch(/^[a-z0-9]{3,24}$/);
-        expect(single(run, "azure-native:storage:BlobContainer").inputs.publicAccess).toBe("None");
+        expect(ofType(run, "azure-native:storage:BlobContainer").map((c) => [c.inputs.containerName, c.inputs.publicAccess])).toEqual([
+            ["exports", "None"],
+            ["analytics-cold", "None"],
+        ]);
+    });
+
+    test("keeps ClickHouse's cold volume in a container of the cell's account that no lifecycle rule touches, reached as the servers' identity", () => {
+        const rules = single(run, "azure-native:storage:ManagementPolicy").inputs.policy.rules;
+        // Blob's prefixMatch starts with the container's name: the rules reach the exports, never the cold parts.
+        expect(rules.flatMap((r: ResourceProps) => r.definition.filters.prefixMatch).every((p: string) => p.startsWith("exports/"))).toBe(
+            true,
+        );
+        const account = named(run, "cell-1-object-store-account");
+        const xml: string = single(run, CLICKHOUSE_INSTALLATION).inputs.spec.configuration.files["config.d/storage.xml"];
+        expect(xml).toContain("<type>azure_blob_storage</type>");
+        expect(xml).toContain(`<storage_account_url>${account.state.primaryEndpoints.blob}</storage_account_url>`);
+        expect(xml).toContain("<container_name>analytics-cold</container_name>");
+        // No shared key (the account takes none): the servers' workload identity, which may write the account.
+        expect(xml).toContain("<use_workload_identity>true</use_workload_identity>");
+        expect(xml).not.toMatch(/account_key/);
     });
 
     test("tiers exports to cool after 90 days, to the coldest tier the account's redundancy has after 365, and deletes them at the retention", () => {

@@ -245,6 +245,28 @@ describe.each([
         });
     });
 
+    test("keeps ClickHouse's cold volume in the cell's own SeaweedFS bucket, with the keys from the cell's Secret, none in the spec", () => {
+        const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
+        const xml: string = installation.spec.configuration.files["config.d/storage.xml"];
+        expect(xml).toContain(
+            "<endpoint>http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333/cell-1-analytics-cold/clickhouse/</endpoint>",
+        );
+        expect(xml).toMatch(/<tiered>\s*<volumes>\s*<default><disk>default<\/disk><\/default>\s*<cold><disk>cold<\/disk><\/cold>/);
+        const [container] = containersOf(single(run, CLICKHOUSE_INSTALLATION));
+        const fromEnv = [...xml.matchAll(/from_env="([^"]+)"/g)].map((m) => m[1]);
+        expect(fromEnv).toHaveLength(2);
+        expect(container.env).toEqual(
+            fromEnv.map((name, i) => ({
+                name,
+                valueFrom: { secretKeyRef: { name: "seaweedfs-keys", key: ["accessKeyId", "secretAccessKey"][i] } },
+            })),
+        );
+        const keys = secretValue(
+            ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "seaweedfs-keys")!.inputs.stringData,
+        ) as Record<string, string>;
+        expect(JSON.stringify(installation)).not.toContain(keys.secretAccessKey);
+    });
+
     test("pins every image, sets requests and limits, and runs pods as non-root", () => {
         for (const resource of [single(run, CLICKHOUSE_INSTALLATION), single(run, KEEPER_INSTALLATION)]) {
             for (const container of containersOf(resource)) {
@@ -269,7 +291,7 @@ describe.each([
             enabled: true,
             port: 8333,
             enableAuth: true,
-            createBuckets: [{ name: "cell-1-exports", versioning: "Enabled" }],
+            createBuckets: [{ name: "cell-1-exports", versioning: "Enabled" }, { name: "cell-1-analytics-cold" }],
         });
         const keys = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "seaweedfs-keys")!;
         const { admin } = values.s3.credentials;

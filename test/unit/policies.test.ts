@@ -913,6 +913,39 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         expect(violations.map((v) => v.resource).sort()).toEqual(stores.map((r) => r.name).sort());
     });
 
+    test("rejects every cell's ClickHouse whose cold disk is missing, on another cell's store or outside the cell's region", async () => {
+        const installations = run.resources.filter((r) => r.type === T.clickhouseInstallation);
+        expect(installations.length).toBeGreaterThan(1);
+        const withStorage = (edit: (xml: string) => string | undefined) =>
+            run.resources.map((r) => {
+                if (r.type !== T.clickhouseInstallation) return r;
+                const xml = edit(r.state.spec.configuration.files["config.d/storage.xml"]);
+                const configuration = { ...r.state.spec.configuration, files: xml === undefined ? {} : { "config.d/storage.xml": xml } };
+                return { ...r, state: { ...r.state, spec: { ...r.state.spec, configuration } } };
+            });
+        const coldTierViolations = async (resources: typeof run.resources) =>
+            (await runPolicies(resources, packConfigOf(stack))).filter((v) => v.policy === "clickhouse-cold-tier");
+        expect(await coldTierViolations(run.resources)).toEqual([]);
+
+        const missing = await coldTierViolations(withStorage(() => undefined));
+        expect(missing.map((v) => v.resource).sort()).toEqual(installations.map((r) => r.name).sort());
+        expect(missing[0].message).toMatch(/has no config.d\/storage.xml, so its events never leave the servers' disks/);
+
+        const elsewhere = await coldTierViolations(
+            withStorage((xml) =>
+                xml
+                    .replace(/\.s3\.[a-z0-9-]+\.amazonaws\.com/, ".s3.ap-southeast-2.amazonaws.com")
+                    .replace(/https:\/\/[a-z0-9]+\.blob\.core/, "https://othercell.blob.core")
+                    .replace(/\.[a-z0-9-]+\.svc\.cluster\.local/, ".other-cell-data.svc.cluster.local"),
+            ),
+        );
+        expect(elsewhere.map((v) => v.resource).sort()).toEqual(installations.map((r) => r.name).sort());
+        for (const violation of elsewhere)
+            expect(violation.message).toMatch(
+                /outside the cell's region .*: put it on the cell's own bucket|othercell, which is no bucket or storage account of cell|neither a cloud store of the cell nor a Service of its namespace/,
+            );
+    });
+
     test("rejects an eu bucket replicating to a us-east-1 bucket", async () => {
         const euBucket = run.resources.find((r) => r.type === T.bucket && r.state.tags["cellplane:residency"] === "eu")!;
         const extra = [

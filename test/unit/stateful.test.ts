@@ -18,7 +18,7 @@ describe("the resources that hold data", () => {
     test("a local cell's topics, buckets and schemas hold data; its files, certificates and secrets do not", () => {
         const local = "pulumi-nodejs:dynamic/cellplane:LocalObject";
         expect(
-            ["topic", "bucket", "container", "postgresSchema", "clickhouseDatabase", "clickhouseTable"].every((kind) =>
+            ["topic", "bucket", "coldBucket", "container", "postgresSchema", "clickhouseDatabase", "clickhouseTable"].every((kind) =>
                 holdsData(local, { kind }),
             ),
         ).toBe(true);

@@ -4,9 +4,11 @@ import * as os from "os";
 import * as path from "path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { ClickHouseClient, createClient } from "@clickhouse/client";
-import { analyticsDdl, clickhouseTime, ensureAnalyticsSchema } from "../../../apps/shared/analytics";
+import { execFileSync } from "child_process";
+import { analyticsDdl, clickhouseTime, ensureAnalyticsSchema, TIERED_EVENTS_TABLE } from "../../../apps/shared/analytics";
 import { COLD_AFTER_MONTHS } from "../../../apps/shared/events";
-import { COLD_DISK_PREFIX, storageConfiguration } from "../../../components/coldStorage";
+import { COLD_DISK_PREFIX, type ColdDisk, storageConfiguration } from "../../../components/coldStorage";
+import { chdbModule, nodeBin } from "../../../components/local/tools";
 import { ensureColdBucket, s3Client } from "../../../components/local/buckets";
 import { ClickHouseServerSpec, startClickHouse, urlOf } from "../../../components/local/clickhouseServer";
 import { endpointOf, INTERNAL_PORTS, SeaweedfsServerSpec, startSeaweedfs } from "../../../components/local/seaweedfsServer";
@@ -144,4 +146,67 @@ describe("the events' cold volume on the cell's own object storage", () => {
         );
         expect(Number(users[0].users)).toBe(3);
     }, 60_000);
+});
+
+/** What the engine makes of a storage configuration: its cold disk and the policy's volumes, or the error it refuses it with. */
+function engineReading(xml: string, env: Record<string, string>): { disk: string; volumes: string; table: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-storage-"));
+    try {
+        fs.writeFileSync(path.join(dir, "storage.xml"), xml);
+        const script = `
+            const chdb = require(${JSON.stringify(chdbModule())});
+            const session = new chdb.Session(${JSON.stringify(path.join(dir, "data"))}, { connectionArgs: [${JSON.stringify(`--config-file=${path.join(dir, "storage.xml")}`)}] });
+            const ask = (sql) => session.query(sql, "TSV").trim();
+            ask("CREATE DATABASE analytics");
+            ask(${JSON.stringify(TIERED_EVENTS_TABLE)});
+            console.log(JSON.stringify({
+                disk: ask("SELECT type, object_storage_type FROM system.disks WHERE name = 'cold'"),
+                volumes: ask("SELECT arrayStringConcat(groupArray(volume_name || ':' || arrayStringConcat(disks)), ',') FROM system.storage_policies WHERE policy_name = 'tiered'"),
+                table: ask("SELECT storage_policy FROM system.tables WHERE name = 'events'"),
+            }));
+            session.close();`;
+        const out = execFileSync(nodeBin(), ["-e", script], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+        return JSON.parse(out.trim().split("\n").pop()!);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Each cluster target's storage configuration, read by the real engine: the S3 disk an EKS server signs for as its
+ * pod's role, the Blob disk an AKS server reaches as its workload identity, the S3 disk whose keys a Kubernetes
+ * server takes from the cell's Secret through its environment.
+ */
+describe("the storage configuration of every cluster target, as the engine reads it", () => {
+    const targets: [string, ColdDisk, string][] = [
+        [
+            "aws",
+            { kind: "s3", endpoint: "https://cell-analytics-cold.s3.eu-central-1.amazonaws.com/clickhouse/", region: "eu-central-1" },
+            "S3",
+        ],
+        ["azure", { kind: "azure", accountUrl: "https://cpcell1.blob.core.windows.net/", container: "analytics-cold" }, "Azure"],
+        [
+            "kubernetes",
+            {
+                kind: "s3",
+                endpoint: "http://seaweedfs-s3.cell-data.svc.cluster.local:8333/cell-analytics-cold/clickhouse/",
+                region: "us-east-1",
+                keys: {
+                    accessKeyId: { secret: { name: "keys", key: "id" } },
+                    secretAccessKey: { secret: { name: "keys", key: "secret" } },
+                },
+            },
+            "S3",
+        ],
+    ];
+
+    test.each(targets)("%s", (_target, disk, storageType) => {
+        const { xml, env } = storageConfiguration(disk);
+        const values = Object.fromEntries(Object.keys(env).map((name) => [name, randomBytes(8).toString("hex")]));
+        expect(engineReading(xml, values)).toEqual({
+            disk: `ObjectStorage\t${storageType}`,
+            volumes: "default:default,cold:cold",
+            table: "tiered",
+        });
+    });
 });
