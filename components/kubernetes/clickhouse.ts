@@ -165,7 +165,7 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         // The cold volume's configuration names no secret: keys, where the store has them, come from their Secret.
         const storage = args.coldDisk.apply(storageConfiguration);
         const storageEnv = storage.apply(({ env }) =>
-            Object.entries(env).map(([name, secretKeyRef]) => ({ name, valueFrom: { secretKeyRef } })),
+            Object.entries(env).map(([variable, secretKeyRef]) => ({ name: variable, valueFrom: { secretKeyRef } })),
         );
 
         const keeper = new CustomResource(
