@@ -1,12 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ExportsExpiry } from "../apps/shared/bucketLifecycle";
 import type { ObjectStoreConnection } from "../model/connections";
 import type { StoreAccess } from "./platform";
 
-/** An S3-compatible store reached with static keys (SeaweedFS, in a cluster or on this machine). */
+/**
+ * An S3-compatible store reached with static keys (SeaweedFS, in a cluster or on this machine); `expiry`, where the
+ * export app keeps the bucket's lifecycle itself.
+ */
 export function s3KeysAccess(
     endpoint: pulumi.Input<string>,
     bucket: string,
     keys: { accessKeyId: string; secretAccessKey: pulumi.Input<string> },
+    expiry?: ExportsExpiry,
 ): StoreAccess<ObjectStoreConnection> {
     return {
         connection: pulumi.output({
@@ -16,6 +21,7 @@ export function s3KeysAccess(
             // SeaweedFS signs with any region; the SDKs need one.
             region: "us-east-1",
             credentials: { from: "keys" as const, accessKeyId: keys.accessKeyId },
+            ...(expiry ? { expiry } : {}),
         }),
         password: { value: keys.secretAccessKey },
     };

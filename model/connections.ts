@@ -64,6 +64,11 @@ export const objectStoreConnectionSchema = z.discriminatedUnion("protocol", [
             z.object({ from: z.literal("keys"), accessKeyId: name }),
             z.object({ from: z.literal("identity") }),
         ]),
+        /**
+         * The bucket's expiry, which the export app keeps where nothing else does (SeaweedFS in a cluster, whose chart
+         * sets no lifecycle rules); absent where the cell's resources keep it (S3, a local cell's bucket).
+         */
+        expiry: z.object({ expireAfterDays: z.number().int().positive(), tempExpireAfterDays: z.number().int().positive() }).optional(),
     }),
     z.object({
         protocol: z.literal("azblob"),

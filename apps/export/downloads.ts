@@ -1,4 +1,4 @@
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
@@ -11,6 +11,7 @@ import {
 } from "@azure/storage-blob";
 import type { ObjectStoreConnection } from "../../model/connections";
 import { tenantPrefix } from "./parquet";
+import { s3ClientOf } from "./s3";
 
 /** Signs short-lived URLs that read one object of the cell's store, with the app's own credentials. */
 export interface DownloadSigner {
@@ -40,14 +41,7 @@ export function downloadSigner(store: ObjectStoreConnection, secret?: string): D
 }
 
 function s3Signer(store: Extract<ObjectStoreConnection, { protocol: "s3" }>, secret?: string): DownloadSigner {
-    const client = new S3Client({
-        region: store.region,
-        endpoint: store.endpoint,
-        // AWS's own endpoint takes the bucket in the host name; other S3 stores (SeaweedFS) take it in the path.
-        forcePathStyle: !new URL(store.endpoint).hostname.endsWith(".amazonaws.com"),
-        credentials:
-            store.credentials.from === "keys" ? { accessKeyId: store.credentials.accessKeyId, secretAccessKey: secret ?? "" } : undefined,
-    });
+    const client = s3ClientOf(store, secret);
     return {
         urlOf: (key, expiresIn) => getSignedUrl(client, new GetObjectCommand({ Bucket: store.bucket, Key: key }), { expiresIn }),
     };

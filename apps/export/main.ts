@@ -5,10 +5,12 @@ import { Quotas } from "../shared/quotas";
 import { migrate } from "../shared/migrations";
 import { Readiness } from "../shared/readiness";
 import { runService } from "../shared/service";
-import { loadExportConfig } from "./config";
+import { type ExportConfig, loadExportConfig } from "./config";
 import { archiveExpiredMonths } from "./archive";
 import { copyDailyReports } from "./dailyReports";
 import { downloadSigner } from "./downloads";
+import { keepExportsExpiry } from "../shared/bucketLifecycle";
+import { s3ClientOf } from "./s3";
 import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
@@ -78,7 +80,7 @@ runService(async () => {
         copyDailyReports(clickhouse, pool).catch((error: unknown) =>
             console.error(`daily reports: ${(error as Error).message}; the next run copies what this one missed`),
         );
-    void readiness.bringUp([["postgres", () => migrate(pool)]]).then(() => {
+    void readiness.bringUp([["postgres", () => migrate(pool)], ...exportsExpiry(config)]).then(() => {
         scheduler = startScheduler(store, runner, config.SCHEDULER_INTERVAL_MS, (error) =>
             console.error("scheduler:", error instanceof Error ? error.message : error),
         );
@@ -97,3 +99,21 @@ runService(async () => {
         await Promise.allSettled([clickhouse.close(), pool.end()]);
     };
 });
+
+/** Where the cell's resources keep no lifecycle on the bucket (SeaweedFS in a cluster), the app keeps its expiry. */
+function exportsExpiry(config: ExportConfig): [string, () => Promise<void>][] {
+    const bucket = config.OBJECT_STORE;
+    if (bucket.protocol !== "s3" || !bucket.expiry) return [];
+    const expiry = bucket.expiry;
+    return [
+        [
+            "exports expiry",
+            async () => {
+                await keepExportsExpiry(s3ClientOf(bucket, config.OBJECT_STORE_PASSWORD), bucket.bucket, expiry);
+                console.log(
+                    `exports in ${bucket.bucket} expire after ${expiry.expireAfterDays} days, temp/ after ${expiry.tempExpireAfterDays}`,
+                );
+            },
+        ],
+    ];
+}

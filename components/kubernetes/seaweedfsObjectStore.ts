@@ -8,6 +8,7 @@ import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
+import { lifecycleTiers } from "../retention";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
@@ -37,7 +38,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
 
     constructor(name: string, args: SeaweedfsObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:SeaweedfsObjectStore", name, {}, opts);
-        const { cell, shape, production, labels } = args.context;
+        const { cell, shape, production, labels, retentionDays } = args.context;
         const bucket = `${cell.id}-exports`;
         const coldBucket = `${cell.id}-analytics-cold`;
         const secretAccessKey = generatedPassword(`${name}-secret-access-key`, this, 40);
@@ -141,7 +142,15 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             keys: { accessKeyId: fromKeys("accessKeyId"), secretAccessKey: fromKeys("secretAccessKey") },
         }));
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
-        this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
+        // The chart sets no lifecycle rules, and the program cannot reach the store: the export app keeps the expiry,
+        // which the chart's admin and worker carry out. SeaweedFS has no storage classes, so no tiers.
+        const { expireAfterDays, tempExpireAfterDays } = lifecycleTiers(retentionDays);
+        this.access = s3KeysAccess(
+            this.endpoint,
+            bucket,
+            { accessKeyId: "cellplane", secretAccessKey },
+            { expireAfterDays, tempExpireAfterDays },
+        );
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

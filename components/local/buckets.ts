@@ -9,13 +9,14 @@ import {
     HeadBucketCommand,
     ListObjectVersionsCommand,
     PutBucketEncryptionCommand,
-    PutBucketLifecycleConfigurationCommand,
     PutBucketVersioningCommand,
     S3Client,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import * as https from "https";
 import { endpointOf, SeaweedfsServerSpec } from "./seaweedfsServer";
+import { keepExportsExpiry } from "../../apps/shared/bucketLifecycle";
+import { TEMP_EXPIRE_AFTER_DAYS } from "../retention";
 
 /** The cell's exports bucket, as the S3 target keeps it: versioned, encrypted at rest, expiring at the retention. */
 export interface BucketSpec {
@@ -65,23 +66,7 @@ export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<
             ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
         }),
     );
-    await s3.send(
-        new PutBucketLifecycleConfigurationCommand({
-            Bucket: spec.bucket,
-            LifecycleConfiguration: {
-                Rules: [
-                    {
-                        ID: "expire-exports",
-                        Status: "Enabled",
-                        Filter: { Prefix: "" },
-                        Expiration: { Days: spec.retentionDays },
-                        NoncurrentVersionExpiration: { NoncurrentDays: 30 },
-                    },
-                    { ID: "delete-temp-files", Status: "Enabled", Filter: { Prefix: "temp/" }, Expiration: { Days: 7 } },
-                ],
-            },
-        }),
-    );
+    await keepExportsExpiry(s3, spec.bucket, { expireAfterDays: spec.retentionDays, tempExpireAfterDays: TEMP_EXPIRE_AFTER_DAYS });
 }
 
 /**

@@ -175,6 +175,13 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
             expect(store.credentials.from).toBe(cloud === "kubernetes" ? "keys" : "identity");
         });
 
+        test("keep the exports' expiry in the export app only where no resource of the cell keeps it (SeaweedFS in a cluster)", () => {
+            const store = config("export").OBJECT_STORE;
+            const expiry = store.protocol === "s3" ? store.expiry : undefined;
+            if (cloud === "kubernetes") expect(expiry).toEqual({ expireAfterDays: 2555, tempExpireAfterDays: 7 });
+            else expect(expiry).toBeUndefined();
+        });
+
         test("name the ClickHouse cluster their schema is created on when the cell has several replicas", () => {
             expect(config("ingest-consumer").CLICKHOUSE.cluster).toBe("cell");
         });

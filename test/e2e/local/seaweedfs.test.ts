@@ -5,14 +5,18 @@ import * as path from "path";
 import {
     CompleteMultipartUploadCommand,
     CreateMultipartUploadCommand,
+    GetBucketLifecycleConfigurationCommand,
     GetObjectCommand,
     HeadObjectCommand,
     ListObjectVersionsCommand,
+    PutBucketLifecycleConfigurationCommand,
     PutBucketTaggingCommand,
     PutObjectCommand,
     UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { deleteBucket, ensureBucket, readBucket, s3Client } from "../../../components/local/buckets";
+import { deleteBucket, ensureBucket, ensureColdBucket, readBucket, s3Client } from "../../../components/local/buckets";
+import { keepExportsExpiry } from "../../../apps/shared/bucketLifecycle";
+import { s3ClientOf } from "../../../apps/export/s3";
 import { INTERNAL_PORTS, SeaweedfsServerSpec, seaweedfsRunning, startSeaweedfs } from "../../../components/local/seaweedfsServer";
 import { destroyService, portAnswers } from "../../../components/local/supervisor";
 import { freePort, freePorts } from "../../support/freePort";
@@ -112,6 +116,37 @@ describe("a local SeaweedFS server", () => {
     test("a second ensure is a no-op and a new retention is applied", async () => {
         await ensureBucket(spec, { ...exportsBucket, retentionDays: 90 });
         expect((await readBucket(spec, exportsBucket.bucket)).expirationDays).toBe(90);
+    });
+
+    test("keeps the expiry the export app sets on a cluster's SeaweedFS, and refuses the tiers it has no storage class for", async () => {
+        const bucket = "cluster-cell-exports";
+        await ensureColdBucket(spec, bucket);
+        const store = {
+            protocol: "s3" as const,
+            endpoint: `http://127.0.0.1:${spec.port}`,
+            bucket,
+            region: "us-east-1",
+            credentials: { from: "keys" as const, accessKeyId: spec.accessKeyId },
+        };
+        // The export app's own client, as it keeps the expiry at start.
+        const client = s3ClientOf(store, spec.secretAccessKey);
+        await keepExportsExpiry(client, bucket, { expireAfterDays: 400, tempExpireAfterDays: 7 });
+        const { Rules } = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+        expect(
+            Rules!.map((r) => [r.ID, r.Filter?.Prefix ?? "", r.Expiration?.Days, r.NoncurrentVersionExpiration?.NoncurrentDays]),
+        ).toEqual([
+            ["expire-exports", "", 400, 30],
+            ["delete-temp-files", "temp/", 7, undefined],
+        ]);
+        const tiered = new PutBucketLifecycleConfigurationCommand({
+            Bucket: bucket,
+            LifecycleConfiguration: {
+                Rules: [
+                    { ID: "tier", Status: "Enabled", Filter: { Prefix: "" }, Transitions: [{ Days: 90, StorageClass: "STANDARD_IA" }] },
+                ],
+            },
+        });
+        await expect(client.send(tiered)).rejects.toMatchObject({ name: "NotImplemented" });
     });
 
     test("deleting the bucket removes every object version", async () => {
