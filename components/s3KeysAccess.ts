@@ -4,14 +4,14 @@ import type { ObjectStoreConnection } from "../model/connections";
 import type { StoreAccess } from "./platform";
 
 /**
- * An S3-compatible store reached with static keys (SeaweedFS, in a cluster or on this machine); `expiry`, where the
- * export app keeps the bucket's lifecycle itself.
+ * An S3-compatible store reached with static keys (SeaweedFS, in a cluster or on this machine); in a cluster, the
+ * expiry the export app keeps and the public endpoint tenants' download URLs are signed for.
  */
 export function s3KeysAccess(
     endpoint: pulumi.Input<string>,
     bucket: string,
     keys: { accessKeyId: string; secretAccessKey: pulumi.Input<string> },
-    expiry?: ExportsExpiry,
+    inCluster: { expiry?: ExportsExpiry; publicEndpoint?: string } = {},
 ): StoreAccess<ObjectStoreConnection> {
     return {
         connection: pulumi.output({
@@ -21,7 +21,7 @@ export function s3KeysAccess(
             // SeaweedFS signs with any region; the SDKs need one.
             region: "us-east-1",
             credentials: { from: "keys" as const, accessKeyId: keys.accessKeyId },
-            ...(expiry ? { expiry } : {}),
+            ...inCluster,
         }),
         password: { value: keys.secretAccessKey },
     };

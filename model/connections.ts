@@ -65,6 +65,11 @@ export const objectStoreConnectionSchema = z.discriminatedUnion("protocol", [
             z.object({ from: z.literal("identity") }),
         ]),
         /**
+         * Where tenants fetch the files their download URLs sign for, where `endpoint` answers only inside the cluster
+         * (SeaweedFS, published GET-only at the cell's public name); absent, `endpoint`.
+         */
+        publicEndpoint: z.url().optional(),
+        /**
          * The bucket's expiry, which the export app keeps where nothing else does (SeaweedFS in a cluster, whose chart
          * sets no lifecycle rules); absent where the cell's resources keep it (S3, a local cell's bucket).
          */

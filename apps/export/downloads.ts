@@ -41,7 +41,8 @@ export function downloadSigner(store: ObjectStoreConnection, secret?: string): D
 }
 
 function s3Signer(store: Extract<ObjectStoreConnection, { protocol: "s3" }>, secret?: string): DownloadSigner {
-    const client = s3ClientOf(store, secret);
+    // A URL is signed for the host it is fetched from: the store's public name where it has one.
+    const client = s3ClientOf({ ...store, endpoint: store.publicEndpoint ?? store.endpoint }, secret);
     return {
         urlOf: (key, expiresIn) => getSignedUrl(client, new GetObjectCommand({ Bucket: store.bucket, Key: key }), { expiresIn }),
     };

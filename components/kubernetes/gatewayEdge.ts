@@ -1,5 +1,6 @@
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import type * as core from "@pulumi/kubernetes/core/v1";
+import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
 import { acmeCertificate, type ClusterEdge, EDGE_BACKEND_PORT, type PublicApp, type PublicNames, routeOf } from "./edge";
@@ -97,6 +98,45 @@ export class GatewayEdge extends pulumi.ComponentResource implements ClusterEdge
                 },
             },
             { parent: this, dependsOn: [this.gateway] },
+        );
+    }
+
+    /**
+     * Publishes the files of the cell's exports bucket at the cell's name, GET only, for tenants' download URLs:
+     * the store checks each URL's signature, which it made for this host (the Gateway keeps the Host header).
+     */
+    exposeFiles(store: { bucket: string; service: string; port: number; podLabels: Record<string, string> }): void {
+        const { cell, labels } = this.args.context;
+        new apiextensions.CustomResource(
+            `${cell.id}-files-route`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "HTTPRoute",
+                metadata: { name: "files", namespace: this.args.namespace, labels: labels.kubernetes },
+                spec: {
+                    parentRefs: [{ kind: "Gateway", name: GATEWAY, sectionName: "cell" }],
+                    hostnames: [this.args.names.cell],
+                    rules: [
+                        {
+                            matches: [{ path: { type: "PathPrefix", value: `/${store.bucket}/` }, method: "GET" }],
+                            backendRefs: [{ name: store.service, port: store.port }],
+                        },
+                    ],
+                },
+            },
+            { parent: this, dependsOn: [this.gateway] },
+        );
+        new networking.NetworkPolicy(
+            `${cell.id}-files-from-edge`,
+            {
+                metadata: { name: "files-from-edge", namespace: this.args.namespace, labels: labels.kubernetes },
+                spec: {
+                    podSelector: { matchLabels: store.podLabels },
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: this.peers, ports: [{ protocol: "TCP", port: store.port }] }],
+                },
+            },
+            { parent: this },
         );
     }
 }

@@ -160,18 +160,18 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
             if (!clusters.has(kubeContext)) clusters.set(kubeContext, sharedCluster(kubeContext, cells, context));
             const { provider, operators, certificates } = clusters.get(kubeContext)!;
             // Every part runs in the cell's namespace, so its pods need nothing out of the cluster but HTTPS.
-            const inCluster = new InClusterParts(
-                context,
-                provider,
-                operators,
-                [],
-                (namespace) =>
-                    new GatewayEdge(
-                        `${cell.id}-edge`,
-                        { context, namespace, names: publicNamesOf(context, names), gatewayClass, certificates },
-                        { parent: context.parent, providers: [provider] },
-                    ),
+            const edge = new GatewayEdge(
+                `${cell.id}-edge`,
+                {
+                    context,
+                    namespace: operators.namespaces[cell.id],
+                    names: publicNamesOf(context, names),
+                    gatewayClass,
+                    certificates,
+                },
+                { parent: context.parent, providers: [provider] },
             );
+            const inCluster = new InClusterParts(context, provider, operators, [], () => edge);
             const namespace = inCluster.dataNamespace;
             return {
                 postgres: () =>
@@ -187,12 +187,20 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                         inCluster.opts(),
                     ),
                 clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
-                objectStore: () =>
-                    new SeaweedfsObjectStore(
+                objectStore: () => {
+                    const store = new SeaweedfsObjectStore(
                         `${cell.id}-object-store`,
-                        { context, namespace, monitoring: operators.release("monitoring") },
+                        {
+                            context,
+                            namespace,
+                            monitoring: operators.release("monitoring"),
+                            publicEndpoint: `https://${edge.names.cell}`,
+                        },
                         inCluster.opts(),
-                    ),
+                    );
+                    edge.exposeFiles(store.files);
+                    return store;
+                },
                 streamOperators: () => inCluster.streamOperators(),
                 tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
                 app: (spec, appOpts) => inCluster.app(spec, appOpts),

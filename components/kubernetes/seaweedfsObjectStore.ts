@@ -9,12 +9,15 @@ import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
 import { lifecycleTiers } from "../retention";
+import { coldBucketOf, exportsBucketOf } from "../bucketNames";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
     namespace: pulumi.Input<string>;
     /** The cluster's monitoring stack: its Prometheus scrapes each SeaweedFS server's metrics port. */
     monitoring: pulumi.Resource;
+    /** Where tenants fetch their files from outside the cluster: the cell's public name, whose edge sends them here. */
+    publicEndpoint: string;
 }
 
 /** Where each SeaweedFS server serves its Prometheus metrics (the chart's default, set here so the monitor can rely on it). */
@@ -24,6 +27,8 @@ const METRICS_PORT = 9327;
 const SEAWEED_UID = 1000;
 const S3_PORT = 8333;
 const KEYS_SECRET = "seaweedfs-keys";
+/** The chart's S3 gateway pods. */
+const S3_POD_LABELS = { "app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "s3" };
 
 /**
  * An S3-compatible store for clusters without a cloud one: SeaweedFS (master, volume and filer servers and the S3
@@ -35,12 +40,14 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
+    /** What the cell's edge publishes for tenants' downloads: the exports bucket, at the S3 gateway's Service. */
+    readonly files: { bucket: string; service: string; port: number; podLabels: Record<string, string> };
 
     constructor(name: string, args: SeaweedfsObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:SeaweedfsObjectStore", name, {}, opts);
         const { cell, shape, production, labels, retentionDays } = args.context;
-        const bucket = `${cell.id}-exports`;
-        const coldBucket = `${cell.id}-analytics-cold`;
+        const bucket = exportsBucketOf(cell.id);
+        const coldBucket = coldBucketOf(cell.id);
         const secretAccessKey = generatedPassword(`${name}-secret-access-key`, this, 40);
         const keys = new core.Secret(
             `${name}-keys`,
@@ -149,8 +156,9 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             this.endpoint,
             bucket,
             { accessKeyId: "cellplane", secretAccessKey },
-            { expireAfterDays, tempExpireAfterDays },
+            { expiry: { expireAfterDays, tempExpireAfterDays }, publicEndpoint: args.publicEndpoint },
         );
+        this.files = { bucket, service: `${OPERATOR_CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

@@ -6,7 +6,6 @@ import type { CellContext, CellPlatform, CellTarget } from "../platform";
 import { appUrlOf } from "./appServer";
 import {
     blobAccountOf,
-    exportsBucketOf,
     LocalApp,
     LocalBlobStore,
     LocalClickHouse,
@@ -18,6 +17,7 @@ import {
 import { blobEndpointOf } from "./azuriteServer";
 import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
+import { exportsBucketOf } from "../bucketNames";
 import { LocalObject, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
 

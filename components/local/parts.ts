@@ -30,6 +30,7 @@ import type { LocalCertificates } from "./tls";
 import { KAFKA_GRANTS, kafkaUserOf } from "../kafkaGrants";
 import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk, storageConfiguration } from "../coldStorage";
+import { coldBucketOf, exportsBucketOf } from "../bucketNames";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
@@ -182,9 +183,6 @@ export interface LocalKafkaArgs extends LocalPartArgs {
 }
 
 /** The bucket of a local cell's exports. */
-export const exportsBucketOf = (cellId: string) => `${cellId}-exports`;
-/** The bucket or container of a cell's ClickHouse cold volume. */
-export const coldBucketOf = (cellId: string) => `${cellId}-analytics-cold`;
 
 export interface LocalClickHouseArgs extends LocalPartArgs {
     /** What the exporter's user may reach: the URL prefix of the cell's exports bucket and the cell's Postgres (`host:port`). */

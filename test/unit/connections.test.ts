@@ -175,11 +175,20 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
             expect(store.credentials.from).toBe(cloud === "kubernetes" ? "keys" : "identity");
         });
 
-        test("keep the exports' expiry in the export app only where no resource of the cell keeps it (SeaweedFS in a cluster)", () => {
+        test("keep the exports' expiry, and sign download URLs for the cell's public name, only where the store is in the cluster", () => {
             const store = config("export").OBJECT_STORE;
-            const expiry = store.protocol === "s3" ? store.expiry : undefined;
-            if (cloud === "kubernetes") expect(expiry).toEqual({ expireAfterDays: 2555, tempExpireAfterDays: 7 });
-            else expect(expiry).toBeUndefined();
+            const { expiry, publicEndpoint } = store.protocol === "s3" ? store : { expiry: undefined, publicEndpoint: undefined };
+            if (cloud === "kubernetes") {
+                expect(expiry).toEqual({ expireAfterDays: 2555, tempExpireAfterDays: 7 });
+                // The export app's own public name: its URLs are fetched where its API answers.
+                const exportRoute = ofType(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").find(
+                    (r) => r.inputs.metadata.name === "export",
+                )!;
+                expect(publicEndpoint).toBe(`https://${exportRoute.inputs.spec.hostnames[0]}`);
+            } else {
+                expect(expiry).toBeUndefined();
+                expect(publicEndpoint).toBeUndefined();
+            }
         });
 
         test("name the ClickHouse cluster their schema is created on when the cell has several replicas", () => {

@@ -237,6 +237,28 @@ describe("a Kubernetes cell's edge: the Gateway API and cert-manager", () => {
         }
     });
 
+    test("publishes the exports bucket's files at the cell's name, GET only, for download URLs signed for that name", () => {
+        const route = byName(run, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "files").inputs;
+        expect(route.spec).toEqual({
+            parentRefs: [{ kind: "Gateway", name: "cellplane", sectionName: "cell" }],
+            hostnames: [CELL_NAME],
+            rules: [
+                {
+                    matches: [{ path: { type: "PathPrefix", value: "/cell-1-exports/" }, method: "GET" }],
+                    backendRefs: [{ name: "seaweedfs-s3", port: 8333 }],
+                },
+            ],
+        });
+        // The chart's S3 Service answers no other bucket there: the cold volume's stays inside the cluster.
+        expect(JSON.stringify(route)).not.toContain("analytics-cold");
+        const policy = byName(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "files-from-edge").inputs.spec;
+        expect(policy).toEqual({
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "s3" } },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: 8333 }] }],
+        });
+    });
+
     test("has cert-manager, with its Gateway API support, answer Let's Encrypt's HTTP-01 challenges on the Gateway", () => {
         const release = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "cert-manager")!;
         expect(release.inputs.values.config).toMatchObject({ kind: "ControllerConfiguration", enableGatewayAPI: true });

@@ -144,6 +144,7 @@ describe.each([
             "clickhouse",
             "default-deny",
             "dns",
+            "files-from-edge",
             "from-edge",
             "from-operators",
             "https-out",

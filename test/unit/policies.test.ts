@@ -2,6 +2,7 @@ import * as path from "path";
 import { StackValidationArgs, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY, TenantDirectory } from "../../model/tenantDirectory";
 import { PackConfig, packConfigOf, runPolicies } from "../../policies/check/engine";
+import { storageConfiguration } from "../../components/coldStorage";
 import { POLICIES } from "../../policies/pack";
 import { T } from "../../policies/types";
 import { residencyBoundaryDocument } from "../../components/aws/residencyBoundary";
@@ -55,6 +56,19 @@ function aws(
     const provider = awsProvider(region);
     return [provider, resource(type, name, props, { provider: `${provider.urn}::${provider.name}`, ...extra })];
 }
+/** A cell's ClickHouse whose cold disk is at `endpoint`, as components/coldStorage.ts configures it. */
+const coldTierInstallation = (endpoint: string) =>
+    resource(T.clickhouseInstallation, "chi", {
+        metadata: { namespace: "eu-1-data", labels: labels() },
+        spec: {
+            configuration: {
+                files: {
+                    "config.d/storage.xml": storageConfiguration({ kind: "s3", endpoint, region: new URL(endpoint).hostname.split(".")[2] })
+                        .xml,
+                },
+            },
+        },
+    });
 /** The policies read placement only; the quota is there because the directory always carries one. */
 const directory = (tenants: Record<string, { residency: string; cell: string }>, cells: TenantDirectory["cells"]) =>
     resource(T.configMap, "eu-1-tenant-directory", {
@@ -247,6 +261,18 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         pass: [resource(T.rds, "db", { storageEncrypted: true, kmsKeyId: "arn:key" })],
         fail: [resource(T.rds, "db", { storageEncrypted: false })],
         message: /Instance "db" stores data unencrypted/,
+    },
+    "clickhouse-cold-tier": {
+        pass: [
+            ...aws(T.bucket, "cold", { bucket: "eu-1-cold", tags: tags() }),
+            coldTierInstallation("https://eu-1-cold.s3.eu-west-1.amazonaws.com/clickhouse/"),
+        ],
+        fail: [
+            ...aws(T.bucket, "cold", { bucket: "eu-1-cold", tags: tags() }),
+            coldTierInstallation("https://eu-1-cold.s3.us-east-1.amazonaws.com/clickhouse/"),
+        ],
+        message:
+            /ClickHouseInstallation "chi" keeps no cold tier in its cell: its cold disk is on eu-1-cold in us-east-1, outside the cell's region eu-west-1/,
     },
     "exports-lifecycle-tiers (S3)": {
         pass: s3StoreWith(["STANDARD_IA", "GLACIER", "DEEP_ARCHIVE"], true),

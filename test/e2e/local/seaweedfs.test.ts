@@ -1,5 +1,6 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -17,6 +18,7 @@ import {
 import { deleteBucket, ensureBucket, ensureColdBucket, readBucket, s3Client } from "../../../components/local/buckets";
 import { keepExportsExpiry } from "../../../apps/shared/bucketLifecycle";
 import { s3ClientOf } from "../../../apps/export/s3";
+import { downloadSigner } from "../../../apps/export/downloads";
 import { INTERNAL_PORTS, SeaweedfsServerSpec, seaweedfsRunning, startSeaweedfs } from "../../../components/local/seaweedfsServer";
 import { destroyService, portAnswers } from "../../../components/local/supervisor";
 import { freePort, freePorts } from "../../support/freePort";
@@ -147,6 +149,39 @@ describe("a local SeaweedFS server", () => {
             },
         });
         await expect(client.send(tiered)).rejects.toMatchObject({ name: "NotImplemented" });
+    });
+
+    test("a download URL signed for the cell's public name is honoured when the edge forwards it with that Host, and only then", async () => {
+        const publicHost = "cell-1.dev.cellplane.example";
+        await s3Client(spec).send(new PutObjectCommand({ Bucket: exportsBucket.bucket, Key: "tenant=acme/public.txt", Body: "fetched" }));
+        const signer = downloadSigner(
+            {
+                protocol: "s3",
+                endpoint: `http://127.0.0.1:${spec.port}`,
+                publicEndpoint: `https://${publicHost}`,
+                bucket: exportsBucket.bucket,
+                region: "us-east-1",
+                credentials: { from: "keys", accessKeyId: spec.accessKeyId },
+            },
+            spec.secretAccessKey,
+        );
+        const url = new URL(await signer.urlOf("tenant=acme/public.txt", 60));
+        expect(url.host).toBe(publicHost);
+        // What the cell's Gateway does: TLS ends there, and the request reaches SeaweedFS with its Host unchanged.
+        const forwarded = (host: string) =>
+            new Promise<{ status: number; body: string }>((resolve, reject) => {
+                const request = http.get(
+                    { port: spec.port, host: "127.0.0.1", path: `${url.pathname}${url.search}`, headers: { host } },
+                    (response) => {
+                        let body = "";
+                        response.on("data", (chunk) => (body += chunk));
+                        response.on("end", () => resolve({ status: response.statusCode!, body }));
+                    },
+                );
+                request.on("error", reject);
+            });
+        expect(await forwarded(publicHost)).toEqual({ status: 200, body: "fetched" });
+        expect((await forwarded(`127.0.0.1:${spec.port}`)).status).toBe(403);
     });
 
     test("deleting the bucket removes every object version", async () => {
