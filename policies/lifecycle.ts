@@ -5,6 +5,7 @@ import type { ResourceProps } from "../model/resourceProps";
 
 const S3_STORE = "cellplane:aws:S3ObjectStore";
 const BLOB_STORE = "cellplane:azure:BlobObjectStore";
+const SEAWEEDFS_STORE = "cellplane:kubernetes:SeaweedfsObjectStore";
 
 /** What is missing from an S3 exports bucket's lifecycle rules, each with its fix. */
 function s3TierProblems(rules: ResourceProps[]): string[] {
@@ -52,11 +53,33 @@ function blobTierProblems(rules: ResourceProps[]): string[] {
     return problems;
 }
 
+/**
+ * What is missing from the expiry a cluster's SeaweedFS gets from the export app (it has no storage classes, so
+ * no tiers), read from the export Deployment's `OBJECT_STORE`.
+ */
+function seaweedfsExpiryProblems(deployment: PolicySubject | undefined): string[] {
+    const containers: ResourceProps[] = deployment?.props.spec?.template?.spec?.containers ?? [];
+    const value = containers.flatMap((c) => c.env ?? []).find((e: ResourceProps) => e.name === "OBJECT_STORE")?.value;
+    const expiry = typeof value === "string" ? (JSON.parse(value) as ResourceProps).expiry : undefined;
+    const problems: string[] = [];
+    if (!(expiry?.expireAfterDays > 0))
+        problems.push(
+            `the export app is given no expiry to keep: set OBJECT_STORE.expiry.expireAfterDays to the environment's retentionDays`,
+        );
+    if (!(expiry?.tempExpireAfterDays <= TEMP_EXPIRE_AFTER_DAYS))
+        problems.push(
+            `temp/ is not deleted within ${TEMP_EXPIRE_AFTER_DAYS} days: set OBJECT_STORE.expiry.tempExpireAfterDays to ${TEMP_EXPIRE_AFTER_DAYS}`,
+        );
+    return problems;
+}
+
 export const exportsLifecycleTiers = stackPolicy({
     name: "exports-lifecycle-tiers",
     description: `Every cell's exports move through seed 002's tiers (${Object.entries(TIER_AFTER_DAYS)
         .map(([tier, days]) => `${tier} at ${days} days`)
-        .join(", ")}) as far as its store has them, expire at the retention, and temp/ is deleted within ${TEMP_EXPIRE_AFTER_DAYS} days.`,
+        .join(
+            ", ",
+        )}) as far as its store has them (SeaweedFS has none), expire at the retention, and temp/ is deleted within ${TEMP_EXPIRE_AFTER_DAYS} days.`,
     validateStack: ({ resources }, report) => {
         // Each store is a component whose children are its bucket or account and their lifecycle rules.
         const childrenOf = (store: { urn: string }, type: string) =>
@@ -74,6 +97,19 @@ export const exportsLifecycleTiers = stackPolicy({
             const [account = store] = childrenOf(store, T.storageAccount);
             if (problems.length > 0)
                 report(`${describe(account)} keeps exports outside the seed's tiers: ${problems.join("; ")}.`, account.urn);
+        }
+        for (const store of resources.filter((r) => r.type === SEAWEEDFS_STORE)) {
+            const [release = store] = childrenOf(store, T.helmRelease);
+            const exportApp = resources.find(
+                (r) =>
+                    r.type === T.deployment &&
+                    r.props.metadata?.labels?.["app.kubernetes.io/name"] === "export" &&
+                    // Each cell's store and apps share its namespace.
+                    r.props.metadata?.namespace === release.props.namespace,
+            );
+            const problems = seaweedfsExpiryProblems(exportApp);
+            if (problems.length > 0)
+                report(`${describe(release)} keeps exports outside the seed's tiers: ${problems.join("; ")}.`, release.urn);
         }
     },
 });

@@ -927,14 +927,29 @@ describe.each(["dev", "prod"])("the whole pack over the %s stack", (stack) => {
         );
     });
 
-    test("rejects every cell's store whose lifecycle loses a tier, on each cloud", async () => {
-        const withoutTiers = run.resources.filter((r) => r.type !== T.bucketLifecycle && r.type !== T.managementPolicy);
+    test("rejects every cell's store whose lifecycle loses a tier, on each target", async () => {
+        // A cluster's SeaweedFS has its expiry from the export app's OBJECT_STORE: taken out of every export Deployment.
+        const withoutExpiry = (r: (typeof run.resources)[number]) => {
+            if (r.type !== T.deployment || r.state.metadata.labels["app.kubernetes.io/name"] !== "export") return r;
+            const [container] = r.state.spec.template.spec.containers;
+            const env = container.env.map((e: ResourceProps) =>
+                e.name === "OBJECT_STORE" ? { ...e, value: JSON.stringify({ ...JSON.parse(e.value), expiry: undefined }) } : e,
+            );
+            const spec = {
+                ...r.state.spec,
+                template: { ...r.state.spec.template, spec: { ...r.state.spec.template.spec, containers: [{ ...container, env }] } },
+            };
+            return { ...r, state: { ...r.state, spec } };
+        };
+        const withoutTiers = run.resources.filter((r) => r.type !== T.bucketLifecycle && r.type !== T.managementPolicy).map(withoutExpiry);
         const violations = (await runPolicies(withoutTiers, packConfigOf(stack))).filter((v) => v.policy === "exports-lifecycle-tiers");
         const stores = run.resources.filter(
             (r) =>
                 (r.type === T.bucket && r.name.endsWith("-object-store-exports")) ||
-                (r.type === T.storageAccount && r.name.endsWith("-object-store-account")),
+                (r.type === T.storageAccount && r.name.endsWith("-object-store-account")) ||
+                (r.type === T.helmRelease && r.name.endsWith("-object-store-seaweedfs")),
         );
+        expect(stores.some((r) => r.type === T.helmRelease)).toBe(stack === "prod");
         expect(stores.length).toBeGreaterThan(1);
         expect(violations.map((v) => v.resource).sort()).toEqual(stores.map((r) => r.name).sort());
     });
