@@ -5,7 +5,7 @@ import { CLUSTER_LABEL, TAG_KEYS, UNTAGGABLE_TYPES } from "../../model/labels";
 import { TENANT_DIRECTORY_CONFIGMAP, TENANT_DIRECTORY_KEY } from "../../model/tenantDirectory";
 import { ConfigError } from "../../model/config";
 import { regionsOf, residencyOfRegion } from "../../model/residency";
-import { MockedResource, ProgramRun, runStack, runStackFile, SECRET_MARKER, stackConfig } from "../support/harness";
+import { MockedResource, ProgramRun, runStack, runStackFile, SECRET_MARKER, secretValue, stackConfig } from "../support/harness";
 import { regionOf } from "../support/regions";
 import type { ResourceProps } from "../../model/resourceProps";
 
@@ -283,12 +283,13 @@ describe("the local stack", () => {
         ]);
     });
 
-    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports bucket, the tenant directory and the router's table", () => {
+    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports and cold buckets, the tenant directory and the router's table", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
         expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
             "bucket",
             "clickhouseDatabase",
             "clickhouseTable",
+            "coldBucket",
             "file",
             "file",
             "postgresMonitorRole",
@@ -304,6 +305,13 @@ describe("the local stack", () => {
             { topic: "events", partitions: 3, retentionDays: 7 },
             { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
         ]);
+        expect(objects.find((r) => r.inputs.kind === "coldBucket")!.inputs.spec).toEqual({ bucket: "local-eu-analytics-cold" });
+        // The ClickHouse server's storage configuration points its cold disk at that bucket, with the store's keys.
+        const server = run.resources.find(
+            (r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalClickhouseServer" && r.cell === "local-eu",
+        )!;
+        const { storage } = secretValue(server.inputs.spec) as { storage: string };
+        expect(storage).toMatch(/<endpoint>https:\/\/127\.0\.0\.1:\d+\/local-eu-analytics-cold\/clickhouse\/<\/endpoint>/);
     });
 
     test("routes each tenant to the local cell of its residency and keeps passwords secret", async () => {
