@@ -17,12 +17,18 @@ export interface EventHubsKafkaArgs {
 /** The longest an Event Hub keeps events, per tier (Event Hubs quotas: Standard 7 days, Premium 90). */
 export const EVENT_HUBS_MAX_RETENTION_DAYS = { Standard: 7, Premium: 90 } as const;
 
-/** An Event Hubs namespace speaking the Kafka protocol on 9093, TLS 1.2+, reachable from the cell's AKS subnet only. */
+/**
+ * An Event Hubs namespace speaking the Kafka protocol on 9093, TLS 1.2+, reachable from the cell's AKS subnet only,
+ * with no shared access keys: each app signs in with an Entra ID token of its own workload identity (SASL
+ * OAUTHBEARER), whose roles on the namespace say what it may do.
+ */
 export class EventHubsKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly bootstrapServers: pulumi.Output<string>;
     /** Event Hubs replicates every partition three times inside the region. */
     readonly replicationFactor = 3;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    /** The scope of the apps' data roles. */
+    readonly namespaceId: pulumi.Output<string>;
 
     constructor(name: string, args: EventHubsKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:EventHubsKafka", name, {}, opts);
@@ -36,6 +42,8 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
                 location: cell.region,
                 sku: { name: sku.name, tier: sku.name, capacity: sku.capacity },
                 minimumTlsVersion: "1.2",
+                // No SAS keys: a leaked connection string cannot reach the cell's events.
+                disableLocalAuth: true,
                 zoneRedundant: production,
                 isAutoInflateEnabled: sku.name === "Standard",
                 maximumThroughputUnits: sku.name === "Standard" ? sku.capacity * 2 : undefined,
@@ -88,33 +96,20 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
         );
 
         this.bootstrapServers = pulumi.interpolate`${namespace.name}.servicebus.windows.net:9093`;
-        // A shared access policy per app, with the rights its app uses: ingest sends; the consumer listens, and sends
-        // what it sets aside. Kafka clients present its connection string as SASL PLAIN's password.
-        const accessFor = (app: KafkaApp, rights: string[]): StoreAccess<KafkaConnection> => {
-            const rule = new eventhub.NamespaceAuthorizationRule(
-                `${name}-${app}`,
-                {
-                    resourceGroupName: args.resourceGroupName,
-                    namespaceName: namespace.name,
-                    authorizationRuleName: `cellplane-${app}`,
-                    rights,
+        this.namespaceId = namespace.id;
+        // Kafka clients ask Entra ID for a token of the namespace itself (learn.microsoft.com/azure/event-hubs/
+        // authorize-access-azure-active-directory); the hubs exist before any app connects.
+        const access: StoreAccess<KafkaConnection> = {
+            connection: pulumi.all([namespace.name, events.id, deadLetters.id]).apply(([namespaceName]) => ({
+                brokers: [`${namespaceName}.servicebus.windows.net:9093`],
+                tls: "system" as const,
+                sasl: {
+                    mechanism: "oauthbearer" as const,
+                    tokens: { from: "azure-entra" as const, scope: `https://${namespaceName}.servicebus.windows.net/.default` },
                 },
-                { parent: this, dependsOn: [events, deadLetters] },
-            );
-            const keys = eventhub.listNamespaceKeysOutput(
-                { resourceGroupName: args.resourceGroupName, namespaceName: namespace.name, authorizationRuleName: rule.name },
-                { parent: this },
-            );
-            return {
-                connection: this.bootstrapServers.apply((brokers) => ({
-                    brokers: [brokers],
-                    tls: "system" as const,
-                    sasl: { mechanism: "plain" as const, username: "$ConnectionString" },
-                })),
-                password: { value: pulumi.secret(keys.primaryConnectionString) },
-            };
+            })),
         };
-        this.access = { ingest: accessFor("ingest", ["Send"]), consumer: accessFor("consumer", ["Listen", "Send"]) };
+        this.access = { ingest: access, consumer: access };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

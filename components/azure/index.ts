@@ -11,9 +11,16 @@ import { EventHubsKafka } from "./eventHubsKafka";
 import { FlexiblePostgres } from "./flexiblePostgres";
 import { AzureNetwork } from "./network";
 import { AzureResidencyGuardrails } from "./residencyGuardrails";
-import { STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER, WorkloadIdentity } from "./workloadIdentity";
+import {
+    EVENT_HUBS_DATA_RECEIVER,
+    EVENT_HUBS_DATA_SENDER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_BLOB_DATA_READER,
+    WorkloadIdentity,
+} from "./workloadIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
+import type { AppName } from "../apps/bundle";
 
 /** Azure: a resource group per cell; managed Postgres (Flexible Server), Kafka (Event Hubs) and Blob storage; ClickHouse and the operators on AKS. */
 export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTarget => ({
@@ -62,9 +69,23 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
         // own, and the export app signs its tenants' download URLs (user delegation SAS) as another, which may only read.
         const clickhouseIdentity = workloadIdentity("clickhouse", CLICKHOUSE_SERVICE_ACCOUNT);
         const exportIdentity = workloadIdentity("export", serviceAccountOf("export"));
+        // Ingest sends events; the consumer receives them in its group and sends what it sets aside.
+        const ingestIdentity = workloadIdentity("ingest", serviceAccountOf("ingest"));
+        const consumerIdentity = workloadIdentity("consumer", serviceAccountOf("ingest-consumer"));
+        const identities: Partial<Record<AppName, WorkloadIdentity>> = {
+            ingest: ingestIdentity,
+            "ingest-consumer": consumerIdentity,
+            export: exportIdentity,
+        };
         return {
             postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network, audit }, opts),
-            kafka: () => new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts),
+            kafka: () => {
+                const kafka = new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts);
+                ingestIdentity.grant(`${cell.id}-ingest-sends-events`, kafka.namespaceId, EVENT_HUBS_DATA_SENDER);
+                consumerIdentity.grant(`${cell.id}-consumer-receives-events`, kafka.namespaceId, EVENT_HUBS_DATA_RECEIVER);
+                consumerIdentity.grant(`${cell.id}-consumer-sends-dead-letters`, kafka.namespaceId, EVENT_HUBS_DATA_SENDER);
+                return kafka;
+            },
             clickhouse: (objectStore) =>
                 inCluster.clickhouse(objectStore.coldDisk, {
                     annotations: clickhouseIdentity.pods.serviceAccountAnnotations,
@@ -78,7 +99,7 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
             },
             streamOperators: () => inCluster.streamOperators(),
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
-            app: (spec, appOpts) => inCluster.app(spec, appOpts, spec.bundle.app === "export" ? exportIdentity.pods : undefined),
+            app: (spec, appOpts) => inCluster.app(spec, appOpts, identities[spec.bundle.app]?.pods),
             secret: (name, bytes) => inCluster.secret(name, bytes),
         };
     },

@@ -68,3 +68,9 @@ export const STORAGE_BLOB_DATA_CONTRIBUTOR = "/providers/Microsoft.Authorization
 
 /** Azure's built-in "Storage Blob Data Reader": read blobs, and get a user delegation key to sign read-only SAS URLs. */
 export const STORAGE_BLOB_DATA_READER = "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+
+/** Azure's built-in "Azure Event Hubs Data Sender": send events to the namespace's hubs. */
+export const EVENT_HUBS_DATA_SENDER = "/providers/Microsoft.Authorization/roleDefinitions/2b629674-e913-4c01-ae53-ef4638d8f975";
+
+/** Azure's built-in "Azure Event Hubs Data Receiver": receive events from the namespace's hubs in a consumer group. */
+export const EVENT_HUBS_DATA_RECEIVER = "/providers/Microsoft.Authorization/roleDefinitions/a638d3c7-ab3a-418d-83e6-5f17a39d4fde";

@@ -15,7 +15,12 @@ import {
     singleCellStack,
 } from "../support/harness";
 import { NETWORK_WATCHER_GROUP } from "../../components/azure/auditTrail";
-import { STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../components/azure/workloadIdentity";
+import {
+    EVENT_HUBS_DATA_RECEIVER,
+    EVENT_HUBS_DATA_SENDER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_BLOB_DATA_READER,
+} from "../../components/azure/workloadIdentity";
 import type { ResourceProps } from "../../model/resourceProps";
 import { GEO_REDUNDANT_SKUS } from "../../components/azure/residencyGuardrails";
 import { ALLOWED_LOCATIONS_POLICY } from "../../model/guardrails";
@@ -135,7 +140,12 @@ describe.each([
 
     test("speaks Kafka through an Event Hubs namespace with TLS 1.2, closed to everything but the cell", () => {
         const namespace = single(run, "azure-native:eventhub:Namespace").inputs;
-        expect(namespace).toMatchObject({ minimumTlsVersion: "1.2", zoneRedundant: production, sku: { name: "Standard", capacity: 8 } });
+        expect(namespace).toMatchObject({
+            minimumTlsVersion: "1.2",
+            disableLocalAuth: true,
+            zoneRedundant: production,
+            sku: { name: "Standard", capacity: 8 },
+        });
         const rules = single(run, "azure-native:eventhub:NamespaceNetworkRuleSet").inputs;
         expect(rules.defaultAction).toBe("Deny");
         expect(rules.virtualNetworkRules).toHaveLength(1);
@@ -324,10 +334,40 @@ describe.each([
             [STORAGE_BLOB_DATA_READER, `${named(run, "cell-1-object-store-account").name}-id`],
         ]);
         expect(STORAGE_BLOB_DATA_READER).toBe("/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1");
-        for (const app of ["ingest", "ingest-consumer", "router"]) {
-            const other = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === app);
-            expect(other?.inputs.spec.template.metadata.labels["azure.workload.identity/use"]).toBeUndefined();
-        }
+        const router = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "router");
+        expect(router?.inputs.spec.template.metadata.labels["azure.workload.identity/use"]).toBeUndefined();
+    });
+
+    test("lets ingest send and the consumer receive (and set aside) events as identities of their own, Event Hubs taking no shared key", () => {
+        const namespace = single(run, "azure-native:eventhub:Namespace");
+        expect(namespace.inputs.disableLocalAuth).toBe(true);
+        expect(ofType(run, "azure-native:eventhub:NamespaceAuthorizationRule")).toEqual([]);
+        const rolesOf = (workload: string, serviceAccount: string, deployment: string) => {
+            const identity = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+                (i) => i.name === `cell-1-${workload}-workload-identity`,
+            )!;
+            const federation = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential").find(
+                (f) => f.inputs.resourceName === identity.name,
+            )!;
+            expect(federation.inputs.subject).toBe(`system:serviceaccount:cell-1-data:${serviceAccount}`);
+            const account = ofType(run, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === serviceAccount)!;
+            expect(account.inputs.metadata.annotations).toEqual({ "azure.workload.identity/client-id": `${identity.name}-client` });
+            const pods = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === deployment)!;
+            expect(pods.inputs.spec.template.metadata.labels).toMatchObject({ "azure.workload.identity/use": "true" });
+            return ofType(run, "azure-native:authorization:RoleAssignment")
+                .filter((r) => r.inputs.principalId === `${identity.name}-principal`)
+                .map((g) => [g.inputs.roleDefinitionId, g.inputs.scope]);
+        };
+        const scope = `${namespace.name}-id`;
+        expect(rolesOf("ingest", "cellplane-ingest", "ingest")).toEqual([[EVENT_HUBS_DATA_SENDER, scope]]);
+        expect(rolesOf("consumer", "cellplane-ingest-consumer", "ingest-consumer")).toEqual([
+            [EVENT_HUBS_DATA_RECEIVER, scope],
+            [EVENT_HUBS_DATA_SENDER, scope],
+        ]);
+        expect([EVENT_HUBS_DATA_SENDER, EVENT_HUBS_DATA_RECEIVER]).toEqual([
+            "/providers/Microsoft.Authorization/roleDefinitions/2b629674-e913-4c01-ae53-ef4638d8f975",
+            "/providers/Microsoft.Authorization/roleDefinitions/a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
+        ]);
     });
 });
 

@@ -73,16 +73,14 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                 expect(ingest.KAFKA.sasl).toEqual({ mechanism: "oauthbearer", tokens: { from: "aws-msk-iam", region: cell.region } });
             }
             if (cloud === "azure") {
-                expect(ingest.KAFKA.sasl).toEqual({ mechanism: "plain", username: "$ConnectionString" });
-                const rights = Object.fromEntries(
-                    ofType(run, "azure-native:eventhub:NamespaceAuthorizationRule").map((r) => [
-                        r.inputs.authorizationRuleName,
-                        r.inputs.rights,
-                    ]),
-                );
-                expect(rights).toEqual({ "cellplane-ingest": ["Send"], "cellplane-consumer": ["Listen", "Send"] });
-                expect(ingest.KAFKA_PASSWORD).toContain("SharedAccessKeyName=cellplane-ingest");
-                expect(config("ingest-consumer").KAFKA_PASSWORD).toContain("SharedAccessKeyName=cellplane-consumer");
+                // No shared access key anywhere: each app signs in as its own workload identity (azure.test.ts).
+                const namespace = single(run, "azure-native:eventhub:Namespace");
+                expect(ingest.KAFKA.sasl).toEqual({
+                    mechanism: "oauthbearer",
+                    tokens: { from: "azure-entra", scope: `https://${namespace.state.name}.servicebus.windows.net/.default` },
+                });
+                expect(ofType(run, "azure-native:eventhub:NamespaceAuthorizationRule")).toEqual([]);
+                for (const app of ["ingest", "ingest-consumer"] as const) expect(config(app).KAFKA_PASSWORD).toBeUndefined();
             }
             if (cloud === "kubernetes") {
                 expect(ingest.KAFKA.sasl).toEqual({ mechanism: "scram-sha-512", username: "cellplane-ingest" });
