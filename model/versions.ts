@@ -7,6 +7,7 @@
  * the entry; components take their versions from here. `endOfSupport: null` means the vendor publishes no date yet.
  */
 import { NODE_VERSION } from "../components/runtime";
+import IMAGE_DIGESTS from "./imageDigests.json";
 
 /** What the policies compare: a kind of versioned thing and its version as the resource names it. */
 export interface PinnedVersion {
@@ -136,5 +137,22 @@ export const VERSIONS = {
     ),
 } as const satisfies Record<string, PinnedVersion>;
 
-/** An image reference of a pinned version, `repository:tag`. */
-export const imageOf = (pinned: PinnedVersion): string => `${pinned.kind.replace(/^image:/, "")}:${pinned.version}`;
+/** The `repository:tag` of a pinned image. */
+export const taggedImageOf = (pinned: PinnedVersion): string => `${pinned.kind.replace(/^image:/, "")}:${pinned.version}`;
+
+/**
+ * The digest each pinned image's tag had at its registry when `npm run images:pin` last asked (model/imageDigests.json):
+ * a node pulls those bytes, whatever the tag points at later.
+ */
+export const imageDigests = (): Record<string, string> => IMAGE_DIGESTS;
+
+/** An image reference of a pinned version: `repository:tag@sha256:…` once its digest is pinned, `repository:tag` until then. */
+export function imageOf(pinned: PinnedVersion, digests: Record<string, string> = imageDigests()): string {
+    const tagged = taggedImageOf(pinned);
+    return digests[tagged] ? `${tagged}@${digests[tagged]}` : tagged;
+}
+
+/** Every pinned image, `repository:tag`. */
+export const PINNED_IMAGES: string[] = Object.values(VERSIONS as Record<string, PinnedVersion>)
+    .filter((v) => v.kind.startsWith("image:"))
+    .map(taggedImageOf);

@@ -2,6 +2,7 @@ import { kubernetesLabelKey } from "../model/labels";
 import { describe, PolicySubject, resourcePolicy, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 
 /** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
 function podSpecsOf(r: PolicySubject): ResourceProps[] {
@@ -70,6 +71,25 @@ export const pinnedImages = resourcePolicy({
         }
     },
 });
+
+/**
+ * A tag can be moved to other bytes; a digest cannot. Advisory: the digests come from the registries
+ * (`npm run images:pin`), which only a machine that reaches them can ask.
+ */
+export const imagesByDigest: ResourceValidationPolicy = {
+    ...resourcePolicy({
+        name: "kubernetes-images-by-digest",
+        description: "Every image the cells run is pinned by digest, so a moved tag cannot change what runs.",
+        appliesTo: (type) => type.startsWith("kubernetes:") && type !== T.helmRelease,
+        check: (r, report) => {
+            for (const image of imagesIn(r.props.spec).filter((i) => !i.includes("@sha256:")))
+                report(
+                    `${describe(r)} runs image "${image}" by tag only. Run \`npm run images:pin\` where its registry answers, and commit model/imageDigests.json.`,
+                );
+        },
+    }),
+    enforcementLevel: "advisory",
+};
 
 export const nonRootPods = resourcePolicy({
     name: "kubernetes-non-root",
@@ -245,6 +265,7 @@ export const networkDefaultDeny = stackPolicy({
 export const KUBERNETES_POLICIES = [
     resourceLimits,
     pinnedImages,
+    imagesByDigest,
     nonRootPods,
     restrictedContainers,
     serviceAccountTokens,

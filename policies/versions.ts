@@ -37,7 +37,9 @@ export function pinnedVersionsOf(resource: Pick<PolicySubject, "type" | "props">
             return one(`chart:${props.chart}`, props.version);
     }
     if (!resource.type.startsWith("kubernetes:")) return [];
-    return imagesIn(props.spec).flatMap((image) => {
+    return imagesIn(props.spec).flatMap((reference) => {
+        // `repository:tag@sha256:…` names its version by the tag.
+        const [image] = reference.split("@");
         const at = image.lastIndexOf(":");
         return at > image.lastIndexOf("/") ? [{ kind: `image:${image.slice(0, at)}`, version: image.slice(at + 1) }] : [];
     });

@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, kafka, chdb, azurite, chromium)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, chdb, azurite, chromium)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -121,6 +121,11 @@ $extra"
     log "$name $version: built $bin ($(du -h "$bin" | cut -f1))"
 }
 
+# crane (go-containerregistry): pins image tags to digests, and serves a registry to the tests.
+step_crane() {
+    go_tool crane CRANE_VERSION github.com/google/go-containerregistry github.com/google/go-containerregistry/cmd/crane "1 minute"
+}
+
 # SeaweedFS ships no binary reachable here.
 step_seaweedfs() {
     go_tool seaweedfs SEAWEEDFS_VERSION github.com/seaweedfs/seaweedfs github.com/seaweedfs/seaweedfs/weed "6 minutes" \
@@ -225,7 +230,7 @@ else
     # The downloads (Maven, npm, apt) wait on the network while the Go builds take both cores: run them side by side.
     ( step_node && step_kafka && step_chdb && step_azurite && step_chromium ) &
     downloads=$!
-    step_engine && step_seaweedfs && step_prometheus && step_postgres_exporter || { kill "$downloads" 2>/dev/null; exit 1; }
+    step_engine && step_seaweedfs && step_prometheus && step_postgres_exporter && step_crane || { kill "$downloads" 2>/dev/null; exit 1; }
     wait "$downloads" || { log "a download step failed (its message is above)"; exit 1; }
 fi
 log "done; tools are under $CACHE"

@@ -43,6 +43,16 @@ export function postgresExporterBin(): string {
 }
 
 /**
+ * crane, go-containerregistry's registry client (v0.22.1, its newest release): resolves each pinned image tag to the
+ * digest its registry serves (`npm run images:pin`), and serves a real OCI registry for the tests (`crane registry serve`).
+ */
+export const CRANE_VERSION = "v0.22.1";
+
+export function craneBin(): string {
+    return requireTool(path.join(cacheDir(), "crane", CRANE_VERSION, "crane"), "crane (go-containerregistry)");
+}
+
+/**
  * The Prometheus JMX exporter as a Java agent (Maven Central's `io.prometheus.jmx:jmx_prometheus_javaagent`; 1.0.1 is
  * the newest Central serves): it runs inside the broker's JVM and serves its MBeans as metrics.
  */

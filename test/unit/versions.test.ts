@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { VERSIONS } from "../../model/versions";
+import { imageDigests, imageOf, PINNED_IMAGES, taggedImageOf, VERSIONS } from "../../model/versions";
+import { pinnedVersionsOf } from "../../policies/versions";
 
 const README = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 const section = README.slice(README.indexOf("## Pinned versions"), README.indexOf("\n## ", README.indexOf("## Pinned versions") + 1));
@@ -24,5 +25,26 @@ describe("the table of pinned versions", () => {
         );
         const end = pinned.endOfSupport ?? /none published|while newest/;
         expect(rows.filter((row) => row.split("|")[3].match(end))).not.toEqual([]);
+    });
+});
+
+describe("images pinned by digest", () => {
+    const digest = `sha256:${"0f".repeat(32)}`;
+
+    test("an image is named by its tag and, once pinned, its digest: the tag says the version, the digest the bytes", () => {
+        const tagged = taggedImageOf(VERSIONS.clickhouseImage);
+        expect(imageOf(VERSIONS.clickhouseImage, {})).toBe(tagged);
+        expect(imageOf(VERSIONS.clickhouseImage, { [tagged]: digest })).toBe(`${tagged}@${digest}`);
+        // The supported-versions policies still read the version from the tag.
+        expect(pinnedVersionsOf({ type: "kubernetes:apps/v1:Deployment", props: { spec: { image: `${tagged}@${digest}` } } })).toEqual([
+            { kind: VERSIONS.clickhouseImage.kind, version: VERSIONS.clickhouseImage.version },
+        ]);
+    });
+
+    test("every pinned digest names an image the cells run, and is a sha256", () => {
+        for (const [image, pinned] of Object.entries(imageDigests())) {
+            expect(PINNED_IMAGES).toContain(image);
+            expect(pinned).toMatch(/^sha256:[0-9a-f]{64}$/);
+        }
     });
 });
