@@ -36,7 +36,7 @@ export function resolveDigests(images: string[], options: { registry?: string; i
             digests[image] = out.trim();
         } catch (error) {
             const stderr = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
-            throw new Error(`${image}: its registry gave no digest for ${reference} (${stderr}); nothing was written`);
+            throw new Error(`${image}: its registry gave no digest for ${reference} (${stderr}); nothing was written`, { cause: error });
         }
         if (!/^sha256:[0-9a-f]{64}$/.test(digests[image])) throw new Error(`${image}: "${digests[image]}" is not a sha256 digest`);
     }
