@@ -21,7 +21,7 @@ export type ColdDisk =
       }
     | { kind: "azure"; accountUrl: string; container: string; key?: { account: string; accountKey: ConfigValue } };
 
-export const COLD_DISK = "cold";
+const COLD_DISK = "cold";
 /** Where the disk keeps its objects in its bucket or container. */
 export const COLD_DISK_PREFIX = "clickhouse/";
 

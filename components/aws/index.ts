@@ -84,7 +84,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                     pulumi.all([exportsBucketArn, key.arn]).apply(([bucket, keyArn]) => downloadsPolicy(bucket, keyArn)),
                 );
         };
-        /** ClickHouse writes the exports and keeps its cold volume: both buckets and their key, through the servers' own role. */
+        /** ClickHouse writes the exports and keeps its cold volume: both buckets and their key, as the servers' own role. */
         const exportsStore = () => {
             const store = new S3ObjectStore(
                 `${cell.id}-object-store`,

@@ -65,8 +65,9 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
                 { context, resourceGroupName, issuer: cluster.oidcIssuer, namespace: inCluster.dataNamespace, serviceAccount },
                 opts,
             );
-        // The account takes no shared keys: ClickHouse, which writes the exports and its cold volume, does so as an Entra ID identity of its
-        // own, and the export app signs its tenants' download URLs (user delegation SAS) as another, which may only read.
+        // The account takes no shared keys: ClickHouse, which writes the exports and its cold volume, does so as an Entra
+        // ID identity of its own, and the export app signs its tenants' download URLs (user delegation SAS) as another,
+        // which may only read.
         const clickhouseIdentity = workloadIdentity("clickhouse", CLICKHOUSE_SERVICE_ACCOUNT);
         const exportIdentity = workloadIdentity("export", serviceAccountOf("export"));
         // Ingest sends events; the consumer receives them in its group and sends what it sets aside.
