@@ -135,8 +135,8 @@ function coldDiskProblem(chi: PolicySubject, xml: string, cellResources: PolicyS
     const cellRegions = [...new Set(cellResources.map(regionOf).filter((r): r is string => Boolean(r) && r !== "global"))];
     const s3 = S3_HOST.exec(host);
     const blob = BLOB_HOST.exec(host);
-    if (s3 || blob) {
-        const [, store, region] = s3 ?? [undefined, blob![1], undefined];
+    const store = s3?.[1] ?? blob?.[1];
+    if (store) {
         const own = cellResources.find((r) =>
             s3
                 ? r.type === T.bucket && r.props.bucket === store
@@ -144,8 +144,9 @@ function coldDiskProblem(chi: PolicySubject, xml: string, cellResources: PolicyS
         );
         if (!own)
             return `its cold disk is on ${store}, which is no bucket or storage account of cell ${cellOf(chi)}: put it on the cell's own`;
-        const at = region ?? regionOf(own);
-        if (regionOf(own) !== at || !cellRegions.includes(at!) || cellRegions.length !== 1)
+        // An S3 endpoint names its region; a Blob account is where the account is.
+        const at = s3?.[2] ?? regionOf(own);
+        if (regionOf(own) !== at || cellRegions.length !== 1 || cellRegions[0] !== at)
             return `its cold disk is on ${store} in ${at}, outside the cell's region ${cellRegions.join(", ")}: put it on the cell's own bucket in its region`;
         return undefined;
     }

@@ -56,16 +56,21 @@ async function exists(s3: S3Client, bucket: string): Promise<boolean> {
     }
 }
 
-export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<void> {
-    const s3 = s3Client(server);
-    if (!(await exists(s3, spec.bucket))) await s3.send(new CreateBucketCommand({ Bucket: spec.bucket }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: spec.bucket, VersioningConfiguration: { Status: "Enabled" } }));
+/** Creates the bucket if it is missing, encrypted at rest by default (SSE-S3). */
+async function createEncrypted(s3: S3Client, bucket: string): Promise<void> {
+    if (!(await exists(s3, bucket))) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await s3.send(
         new PutBucketEncryptionCommand({
-            Bucket: spec.bucket,
+            Bucket: bucket,
             ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
         }),
     );
+}
+
+export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<void> {
+    const s3 = s3Client(server);
+    await createEncrypted(s3, spec.bucket);
+    await s3.send(new PutBucketVersioningCommand({ Bucket: spec.bucket, VersioningConfiguration: { Status: "Enabled" } }));
     await keepExportsExpiry(s3, spec.bucket, { expireAfterDays: spec.retentionDays, tempExpireAfterDays: TEMP_EXPIRE_AFTER_DAYS });
 }
 
@@ -74,14 +79,7 @@ export async function ensureBucket(server: S3Server, spec: BucketSpec): Promise<
  * are the parts of the events table, which ClickHouse alone writes and removes.
  */
 export async function ensureColdBucket(server: S3Server, bucket: string): Promise<void> {
-    const s3 = s3Client(server);
-    if (!(await exists(s3, bucket))) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(
-        new PutBucketEncryptionCommand({
-            Bucket: bucket,
-            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
-        }),
-    );
+    await createEncrypted(s3Client(server), bucket);
 }
 
 export async function readBucket(server: S3Server, bucket: string): Promise<BucketState> {
