@@ -102,7 +102,11 @@ export class Cell extends pulumi.ComponentResource {
         const postgres = platform.postgres();
         const kafka = platform.kafka();
         const objectStore = platform.objectStore();
-        const clickhouse = platform.clickhouse(objectStore);
+        const lakeQuerySecret = platform.secret("lake-query", 32);
+        const tenants = Object.entries(args.directory.tenants)
+            .filter(([, tenant]) => tenant.cell === args.cell.id)
+            .map(([id]) => id);
+        const clickhouse = platform.clickhouse(objectStore, { tenants, querySecret: lakeQuerySecret });
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
         this.routerKey = platform.secret("router-key", 32);
@@ -112,6 +116,7 @@ export class Cell extends pulumi.ComponentResource {
             directory: args.directory,
             routerUrls: args.routerUrls,
             routerKey: this.routerKey,
+            lakeQuerySecret,
             postgres,
             kafka,
             clickhouse,

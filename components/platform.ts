@@ -21,8 +21,11 @@ export interface CellTarget {
 export interface CellPlatform {
     postgres(): PostgresDatabase;
     kafka(): KafkaCluster;
-    /** The cell's ClickHouse, whose cold volume is a disk on the cell's object store. */
-    clickhouse(objectStore: ObjectStore): ClickHouseCluster;
+    /**
+     * The cell's ClickHouse, whose cold volume is a disk on the cell's object store; where the store holds a lake
+     * (`lakeWarehouse`), each of `lake.tenants` gets its reader (`apps/lakehouse/lakeSql.ts`).
+     */
+    clickhouse(objectStore: ObjectStore, lake: LakeReaders): ClickHouseCluster;
     objectStore(): ObjectStore;
     /** Absent on targets without Kubernetes, such as the local one. */
     streamOperators?(): StreamOperators;
@@ -157,6 +160,14 @@ export interface ObjectStore extends pulumi.Resource {
     accountKey?: pulumi.Output<string>;
     /** ClickHouse's cold volume: a bucket or container of this store of its own, which no lifecycle rule touches. */
     coldDisk: pulumi.Output<ColdDisk>;
+    /** The Iceberg warehouse of the cell's lakehouse jobs, as ClickHouse reads it (`https://…/<bucket>/warehouse`). */
+    lakeWarehouse?: pulumi.Output<string>;
+}
+
+/** The tenants of a cell, who query its lake, and the secret their readers' passwords derive from. */
+export interface LakeReaders {
+    tenants: string[];
+    querySecret: pulumi.Output<string>;
 }
 
 export interface StreamOperators {

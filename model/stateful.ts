@@ -37,6 +37,7 @@ const STATEFUL_LOCAL_OBJECTS: ReadonlySet<string> = new Set([
     "topic",
     "bucket",
     "coldBucket",
+    "lakeBucket",
     "container",
     "postgresSchema",
     "clickhouseDatabase",

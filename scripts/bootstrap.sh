@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, chdb, azurite, chromium)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, spark, chdb, azurite, chromium)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -191,6 +191,31 @@ POM
     log "kafka: the JMX exporter agent $agent at $agent_jar"
 }
 
+# Apache Spark (PyPI's pyspark holds the distribution) and the jars its jobs add: the Iceberg runtime and AWS bundle,
+# the Kafka source and Postgres's JDBC driver, from Maven Central without their dependencies, which Spark ships.
+step_spark() {
+    local version iceberg
+    version=$(version_in components/local/tools.ts SPARK_VERSION)
+    iceberg=$(version_in components/local/tools.ts ICEBERG_VERSION)
+    local home="$CACHE/spark/$version"
+    if [ -x "$home/pyspark/bin/spark-submit" ] && [ -f "$home/jars/iceberg-spark-runtime-4.1_2.13-$iceberg.jar" ]; then
+        log "spark $version: cached at $home"; return
+    fi
+    command -v python3 >/dev/null && command -v mvn >/dev/null || { log "spark needs python3 and mvn (apt-get install python3-pip maven)"; exit 1; }
+    log "spark $version: installing pyspark from PyPI (about 450 MB) and the jobs' jars from Maven Central…"
+    rm -rf "$home" && mkdir -p "$home/jars"
+    python3 -m pip install -q --disable-pip-version-check --no-compile --target "$home" "pyspark==$version" 2>&1 | grep -v "^WARNING: Running pip as" || true
+    local settings="$home/maven-settings.xml"
+    # Only Central: Spark's POMs name a mirror that is out of reach here.
+    printf '%s\n' '<settings><mirrors><mirror><id>central</id><mirrorOf>*</mirrorOf><url>https://repo.maven.apache.org/maven2</url></mirror></mirrors></settings>' > "$settings"
+    for artifact in "org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:$iceberg" "org.apache.iceberg:iceberg-aws-bundle:$iceberg" \
+        "org.apache.spark:spark-sql-kafka-0-10_2.13:$version" "org.apache.spark:spark-token-provider-kafka-0-10_2.13:$version" \
+        "org.apache.kafka:kafka-clients:3.9.1" "org.apache.commons:commons-pool2:2.12.1" "org.postgresql:postgresql:42.7.14"; do
+        mvn -B -q -s "$settings" -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$artifact" -DoutputDirectory="$home/jars"
+    done
+    log "spark $version: $home/pyspark ($(du -sh "$home/pyspark" | cut -f1)), $(ls "$home/jars" | wc -l) job jars"
+}
+
 # Debian's Chromium: the headless browser the status page's end-to-end test drives. Only the system's package
 # manager has it, so the step needs root (or a Chromium already on PATH).
 step_chromium() {
@@ -228,7 +253,7 @@ if [ $# -gt 0 ]; then
     for step in "$@"; do "step_$step"; done
 else
     # The downloads (Maven, npm, apt) wait on the network while the Go builds take both cores: run them side by side.
-    ( step_node && step_kafka && step_chdb && step_azurite && step_chromium ) &
+    ( step_node && step_kafka && step_spark && step_chdb && step_azurite && step_chromium ) &
     downloads=$!
     step_engine && step_seaweedfs && step_prometheus && step_postgres_exporter && step_crane || { kill "$downloads" 2>/dev/null; exit 1; }
     wait "$downloads" || { log "a download step failed (its message is above)"; exit 1; }

@@ -13,6 +13,8 @@ import { ConfigError, ENVIRONMENTS } from "../model/config";
 import { MAX_BATCH_EVENTS } from "../apps/shared/events";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
+import { jobStatus, listJobs, runCellJobs } from "./ops/jobs";
+import { JOB_NAMES, type LakehouseJob } from "../apps/lakehouse/jobs";
 import { checkDrift, DRIFT_EXIT, DriftReport, exitCodeOf, reconcileRuntimeDrift } from "./ops/drift";
 import { ClassifiedChange, DRIFT_CLASSES, GONE } from "./ops/driftClasses";
 import { IgnoreRule, loadIgnoreRules } from "./ops/driftIgnore";
@@ -399,6 +401,86 @@ dlq.command("replay")
         const { replayed } = await replayDeadLetters(project(), o.env, o.cell);
         console.log(
             `replayed ${replayed} event${replayed === 1 ? "" : "s"} of cell ${o.cell} to its events topic; those that fail again are set aside again`,
+        );
+    });
+
+const jobArg = (value: string): LakehouseJob => {
+    const job = JOB_NAMES.find((name) => name === value);
+    if (!job) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a lakehouse job: use one of ${JOB_NAMES.join(", ")}`);
+    return job;
+};
+
+const jobs = program
+    .command("jobs")
+    .description("the cell's lakehouse jobs (bronze, silver, gold over its Iceberg tables): list, run now, or show runs");
+
+jobs.command("list")
+    .description("each job: its schedule, its next run and how its last run went")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const views = await listJobs(project(), o.env, o.cell);
+        if (o.json) return console.log(JSON.stringify(views, null, 2));
+        printTable(
+            ["job", "schedule", "next", "last run", "state", "rows", "summary"],
+            views.map((v) => [
+                v.job,
+                v.schedule,
+                v.next,
+                v.last?.startedAt.toISOString() ?? "never",
+                v.last?.state ?? "",
+                String(v.last?.rows ?? ""),
+                v.summary,
+            ]),
+        );
+    });
+
+jobs.command("run")
+    .description("run jobs of a local cell now, in order (all of them unless --job), retrying a failure with backoff")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .option("--job <name...>", `jobs to run, of ${JOB_NAMES.join(", ")}`, (value, previous: LakehouseJob[] = []) => [
+        ...previous,
+        jobArg(value),
+    ])
+    .option("--attempts <n>", "tries per job", positiveInt, 3)
+    .option("--backoff <seconds>", "wait before the second try; it doubles after", positiveInt, 30)
+    .action(async (o) => {
+        const results = await runCellJobs(project(), o.env, o.cell, o.job ?? [], {
+            attempts: o.attempts,
+            backoffMs: o.backoff * 1000,
+            log: (line) => console.log(`[jobs ${o.cell}] ${line}`),
+        });
+        printTable(
+            ["job", "attempts", "outcome"],
+            results.map((r) => [r.job, String(r.attempts), "rows" in r ? `${r.rows} rows` : `failed: ${r.error}`]),
+        );
+        if (results.some((r) => "error" in r)) process.exitCode = 1;
+    });
+
+jobs.command("status")
+    .description("a job's recent runs: attempts, state, rows written, errors and when a failed run is tried again")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .requiredOption("--job <name>", `one of ${JOB_NAMES.join(", ")}`, jobArg)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+        const runs = await jobStatus(project(), o.env, o.cell, o.job);
+        if (o.json) return console.log(JSON.stringify(runs, null, 2));
+        printTable(
+            ["run", "attempt", "trigger", "state", "started", "finished", "rows", "retry at", "error"],
+            runs.map((r) => [
+                String(r.id),
+                String(r.attempt),
+                r.trigger,
+                r.state,
+                r.startedAt.toISOString(),
+                r.finishedAt?.toISOString() ?? "",
+                String(r.rows ?? ""),
+                r.retryAt?.toISOString() ?? "",
+                r.error ?? "",
+            ]),
         );
     });
 

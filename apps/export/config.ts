@@ -21,6 +21,18 @@ const configSchema = z
         DAILY_REPORTS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
         /** How long a file's signed download URL works: short, since anyone holding it can read the file. */
         DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(900),
+        /** The cell's Iceberg warehouse as ClickHouse reads it; absent, the cell has no lake to query. */
+        LAKE_WAREHOUSE: z.url().optional(),
+        /** What the tenants' lake readers' passwords derive from (`apps/lakehouse/lakeSql.ts`). */
+        LAKE_QUERY_SECRET: z.string().min(32).optional(),
+    })
+    .superRefine((config, ctx) => {
+        if (Boolean(config.LAKE_WAREHOUSE) !== Boolean(config.LAKE_QUERY_SECRET))
+            ctx.addIssue({
+                code: "custom",
+                path: [config.LAKE_WAREHOUSE ? "LAKE_QUERY_SECRET" : "LAKE_WAREHOUSE"],
+                message: "is required with the other: LAKE_WAREHOUSE and LAKE_QUERY_SECRET are set together, or neither",
+            });
     })
     .superRefine(requireConnectionSecrets)
     .superRefine(requireBothOrNeither);

@@ -15,6 +15,14 @@ import { exportMetrics } from "./metrics";
 import { ExportRunner, startScheduler } from "./runner";
 import { exportServer } from "./server";
 import { ExportStore } from "./store";
+import { LakeQueries } from "./lakeQueries";
+
+/** The query API's lake, where the cell has one; its DDL runs as the export app's own user. */
+function lakeOf(config: ExportConfig): LakeQueries | undefined {
+    const { LAKE_WAREHOUSE, LAKE_QUERY_SECRET } = config;
+    if (!LAKE_WAREHOUSE || !LAKE_QUERY_SECRET) return undefined;
+    return new LakeQueries({ ...config, LAKE_WAREHOUSE, LAKE_QUERY_SECRET }, clickhouseOf(config));
+}
 
 runService(async () => {
     const config = loadExportConfig();
@@ -51,6 +59,7 @@ runService(async () => {
         runner,
         metrics,
         downloads: downloadSigner(config.OBJECT_STORE, config.OBJECT_STORE_PASSWORD),
+        lake: lakeOf(config),
     });
     const readiness = new Readiness();
     readiness.guard(app);

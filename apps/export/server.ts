@@ -12,6 +12,8 @@ import type { ExportRunner } from "./runner";
 import type { ExportStore } from "./store";
 import { jobRoutes } from "./routes/jobs";
 import { scheduleRoutes } from "./routes/schedules";
+import { queryRoutes } from "./routes/query";
+import type { LakeQueries } from "./lakeQueries";
 
 export interface ExportDeps {
     config: Pick<ExportConfig, "CELL_ID" | "TENANTS" | "ROUTER_URLS" | "ROUTER_KEY" | "TLS_CERT" | "TLS_KEY" | "DOWNLOAD_URL_SECONDS">;
@@ -22,6 +24,8 @@ export interface ExportDeps {
     runner: ExportRunner;
     metrics: ExportMetrics;
     downloads: DownloadSigner;
+    /** Tenants' SQL over the cell's lake, where the cell has one. */
+    lake?: LakeQueries;
 }
 
 /**
@@ -35,6 +39,7 @@ export function exportServer(deps: ExportDeps): FastifyInstance {
         tenantApi(api, { config, keys, quotas });
         scheduleRoutes(api, deps);
         jobRoutes(api, deps);
+        queryRoutes(api, deps);
     });
     healthRoute(app, config.CELL_ID);
     metricsRoute(app, deps.metrics.registry);

@@ -20,7 +20,9 @@ const ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const ROUTES: [RegExp, (cell: RoutedCell) => string][] = [
     [/^\/v1\/(events|metrics)$/, (cell) => cell.ingestUrl],
     [
-        new RegExp(`^/v1/(exports|schedules|jobs|schedules/${ID}|schedules/${ID}/(pause|resume|trigger)|jobs/${ID}|jobs/${ID}/files)$`),
+        new RegExp(
+            `^/v1/(exports|schedules|jobs|query|schedules/${ID}|schedules/${ID}/(pause|resume|trigger)|jobs/${ID}|jobs/${ID}/files)$`,
+        ),
         (cell) => cell.exportUrl,
     ],
 ];

@@ -5,6 +5,7 @@ import { assertPortFree, ownDir, runningPid, serviceUser, startService } from ".
 import { nodeBin } from "./tools";
 import type { ServerTls } from "./certificates";
 import { answersWith } from "./loopbackHttp";
+import { readerSettings } from "../../apps/lakehouse/lakeSql";
 
 /** An app's own user: what it may reach beyond its queries, inserts and schema (see `clickhouse/access.ts`). */
 export interface ClickHouseAppUser {
@@ -28,6 +29,15 @@ export interface ClickHouseServerSpec {
     tls?: ServerTls;
     /** The engine's storage configuration (`coldStorage.ts`), with the cold disk's keys. */
     storage?: string;
+    /** The tenants' readers of the lake (`apps/lakehouse/lakeSql.ts`). */
+    readers?: LakeReaderUser[];
+}
+
+/** A tenant's reader: it selects from its tenant's database, and nothing else. */
+export interface LakeReaderUser {
+    name: string;
+    password: string;
+    database: string;
 }
 
 /** The front's users file: passwords as hashes, in the server's folder, readable by the server alone. */
@@ -41,6 +51,14 @@ function writeUsers(spec: ClickHouseServerSpec): string {
             // readonly=2: reads, and settings of its own.
             settings: app.readonly ? { readonly: "2" } : undefined,
             reach: app.reach,
+        })),
+        ...(spec.readers ?? []).map((reader): FrontUser => ({
+            name: reader.name,
+            passwordSha256: sha256(reader.password),
+            admin: false,
+            grants: [{ privilege: "SELECT", database: reader.database }],
+            defaultDatabase: reader.database,
+            settings: readerSettings(),
         })),
     ];
     const file = path.join(spec.dir, "users.json");

@@ -17,7 +17,7 @@ import {
 import { blobEndpointOf } from "./azuriteServer";
 import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
-import { exportsBucketOf } from "../bucketNames";
+import { exportsBucketOf, lakeBucketOf } from "../bucketNames";
 import { LocalObject, localSecret } from "./resources";
 import type { LocalCertificates } from "./tls";
 
@@ -73,13 +73,16 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                     { ...part("kafka"), plainPort: portOf(cell, "kafkaPlain"), metricsPort: metricsPort("kafkaMetrics") },
                     opts,
                 ),
-            clickhouse: (objectStore) =>
+            clickhouse: (objectStore, lakeReaders) =>
                 new LocalClickHouse(
                     `${cell.id}-clickhouse`,
                     {
                         ...part("clickhouse"),
                         coldDisk: objectStore.coldDisk,
+                        lakeReaders: objectStore.lakeWarehouse ? lakeReaders : undefined,
                         exporterReach: [
+                            // The lake's tables, which the export app's query API makes.
+                            `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${lakeBucketOf(cell.id)}/`,
                             cell.objectStore === "azblob"
                                 ? blobEndpointOf({ port: portOf(cell, "objectStore"), account: blobAccountOf(cell.id) })
                                 : `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${exportsBucketOf(cell.id)}/`,

@@ -11,6 +11,7 @@ import type {
     ClickHouseCredentials,
     KafkaApp,
     KafkaCluster,
+    LakeReaders,
     MetricsServer,
     ObjectStore,
     PostgresDatabase,
@@ -18,7 +19,9 @@ import type {
 } from "../platform";
 import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../../model/connections";
 import { appUrlOf } from "./appServer";
-import { frontUrl } from "./clickhouseServer";
+import { frontUrl, type LakeReaderUser } from "./clickhouseServer";
+import { lakeReaderOf, lakeReaderPassword, tenantDatabaseOf } from "../../apps/lakehouse/lakeSql";
+import { WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
 import { bootstrapOf } from "./kafkaServer";
 import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
@@ -30,7 +33,7 @@ import type { LocalCertificates } from "./tls";
 import { KAFKA_GRANTS, kafkaUserOf } from "../kafkaGrants";
 import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk, storageConfiguration } from "../coldStorage";
-import { coldBucketOf, exportsBucketOf } from "../bucketNames";
+import { coldBucketOf, exportsBucketOf, lakeBucketOf } from "../bucketNames";
 
 /** Where a local cell's part keeps its data, and the port it listens on. */
 export interface LocalPartArgs {
@@ -189,6 +192,8 @@ export interface LocalClickHouseArgs extends LocalPartArgs {
     exporterReach: string[];
     /** The cold volume's disk, on the cell's object store. */
     coldDisk: pulumi.Output<ColdDisk>;
+    /** Each tenant's reader of the lake, where the cell has one. */
+    lakeReaders?: LakeReaders;
 }
 
 export class LocalClickHouse extends pulumi.ComponentResource implements ClickHouseCluster {
@@ -220,6 +225,7 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
                 { name: "cellplane_consumer", password: consumer.password },
                 { name: "cellplane_exporter", password: exporter.password, reach: args.exporterReach },
             ],
+            readers: lakeReadersOf(args.lakeReaders),
         });
         const server = new LocalServer(`${name}-server`, { kind: "clickhouse", spec }, { parent: this });
         const database = new LocalObject(
@@ -243,6 +249,18 @@ export class LocalClickHouse extends pulumi.ComponentResource implements ClickHo
     }
 }
 
+/** Each tenant's reader: a user that selects from its tenant's database of lake views, with the query guardrails. */
+function lakeReadersOf(lake: LakeReaders | undefined): pulumi.Output<LakeReaderUser[]> {
+    if (!lake) return pulumi.output([]);
+    return lake.querySecret.apply((secret) =>
+        lake.tenants.map((tenant) => ({
+            name: lakeReaderOf(tenant),
+            password: lakeReaderPassword(secret, tenant),
+            database: tenantDatabaseOf(tenant),
+        })),
+    );
+}
+
 export interface LocalObjectStoreArgs extends LocalPartArgs {
     /** The first of the ports SeaweedFS's own servers take (`INTERNAL_PORTS` of `seaweedfsServer.ts`). */
     internalPortBase: number;
@@ -255,6 +273,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
+    readonly lakeWarehouse: pulumi.Output<string>;
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly ca?: pulumi.Output<string>;
 
@@ -286,8 +305,16 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
             { kind: "coldBucket", server: spec, spec: { bucket: coldBucketOf(cell.id) } },
             { parent: this, dependsOn: [server] },
         );
+        const lake = new LocalObject(
+            `${name}-lake`,
+            { kind: "lakeBucket", server: spec, spec: { bucket: lakeBucketOf(cell.id) } },
+            { parent: this, dependsOn: [server] },
+        );
         this.bucket = pulumi.output(bucket);
         this.endpoint = server.running.apply(() => s3Url(args.port, Boolean(args.certificates)));
+        this.lakeWarehouse = pulumi
+            .all([this.endpoint, lake.id])
+            .apply(([endpoint]) => `${endpoint}/${lakeBucketOf(cell.id)}/${WAREHOUSE_PREFIX}`);
         this.coldDisk = pulumi.secret(
             pulumi.all([this.endpoint, secretAccessKey, coldBucket.id]).apply(([endpoint, secret]): ColdDisk => ({
                 kind: "s3",

@@ -74,6 +74,31 @@ export function kafkaLibs(): string {
     );
 }
 
+/**
+ * Apache Spark 4.1.1 from PyPI's `pyspark`, which ships the whole distribution and `spark-submit` (4.1 is maintained
+ * until 2027-06, 18 months after its first release; 4.1.1 because Central serves the Kafka connector's token provider
+ * for it and not for 4.1.2-4.1.3). Java 17 runs it.
+ */
+export const SPARK_VERSION = "4.1.1";
+/** Apache Iceberg 1.12.0, the newest release, whose Spark runtime is built for Spark 4.1. */
+export const ICEBERG_VERSION = "1.12.0";
+
+/** Where the bootstrap puts Spark: `pyspark/` (SPARK_HOME, with `bin/spark-submit`) and `jars/`, the jobs' own jars. */
+export function sparkHome(): string {
+    const home = path.join(cacheDir(), "spark", SPARK_VERSION);
+    requireTool(path.join(home, "pyspark", "bin", "spark-submit"), `Apache Spark ${SPARK_VERSION}`);
+    return home;
+}
+
+/** The jars the jobs add to Spark's own: Iceberg with its AWS bundle, the Kafka source, and Postgres's JDBC driver. */
+export function sparkJobJars(): string[] {
+    const dir = path.join(sparkHome(), "jars");
+    return fs
+        .readdirSync(dir)
+        .filter((name) => name.endsWith(".jar"))
+        .map((name) => path.join(dir, name));
+}
+
 /** ClickHouse's engine as a library (npm `chdb`), installed by the bootstrap into the cache. */
 export const CHDB_VERSION = "3.4.0";
 

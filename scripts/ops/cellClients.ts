@@ -15,6 +15,20 @@ import * as https from "https";
 import { Pool, PoolConfig } from "pg";
 import { migrate } from "../../apps/shared/migrations";
 import type { CellOutputs } from "./keys";
+import { Refusal, stacksOf } from "./environment";
+import { openStack } from "./workspace";
+
+/** A cell's outputs (secrets included), from the environment's stack that holds it. */
+export async function deployedCell(projectDir: string, env: string, cell: string): Promise<CellOutputs> {
+    for (const stack of stacksOf(projectDir, env)) {
+        const outputs = await (await openStack(projectDir, env, stack)).outputs();
+        const found = outputs.cells?.value?.[cell];
+        if (found) return found;
+    }
+    throw new Refusal(
+        `--cell ${cell}: no deployed stack of environment ${env} has that cell (stacks: ${stacksOf(projectDir, env).join(", ") || "none"})`,
+    );
+}
 
 /** The cell's Postgres as `pg` takes it, as the stack's owner, verified against the cell's CA where it has one. */
 export function postgresConfigOf({ endpoints: { postgres }, credentials }: CellOutputs): PoolConfig {

@@ -8,9 +8,7 @@ import {
     topicOffsets,
 } from "../../apps/shared/kafka";
 import { deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
-import { Refusal, stacksOf } from "./environment";
-import { openStack } from "./workspace";
-import { kafkaOfCell } from "./cellClients";
+import { deployedCell, kafkaOfCell } from "./cellClients";
 
 /** The consumer group whose committed offsets mark how far the dead letters were replayed. */
 const REPLAY_GROUP = "cellplane-dead-letter-replay";
@@ -29,14 +27,7 @@ export interface DeadLetterView {
 
 /** The Kafka of a cell, from the outputs of the environment's stack that holds it. */
 async function cellKafka(projectDir: string, env: string, cell: string): Promise<KafkaClients> {
-    for (const stack of stacksOf(projectDir, env)) {
-        const outputs = await (await openStack(projectDir, env, stack)).outputs();
-        const found = outputs.cells?.value?.[cell];
-        if (found) return kafkaOfCell(found, "cellplane-dlq");
-    }
-    throw new Refusal(
-        `--cell ${cell}: no deployed stack of environment ${env} has that cell (stacks: ${stacksOf(projectDir, env).join(", ") || "none"})`,
-    );
+    return kafkaOfCell(await deployedCell(projectDir, env, cell), "cellplane-dlq");
 }
 
 /** The offsets from which the dead letters are not replayed yet, and the end of each partition. */

@@ -279,11 +279,20 @@ describe("the local stack", () => {
         ).toEqual([
             ["cellplane_ingest", true, []],
             ["cellplane_consumer", false, []],
-            ["cellplane_exporter", false, ["https://127.0.0.1:15404/local-eu-exports/", "127.0.0.1:15400"]],
+            [
+                "cellplane_exporter",
+                false,
+                ["https://127.0.0.1:15404/local-eu-lake/", "https://127.0.0.1:15404/local-eu-exports/", "127.0.0.1:15400"],
+            ],
+        ]);
+        // Each tenant of the cell reads the lake as its own reader, which selects from its tenant's views only.
+        expect(clickhouse.readers.map((r: { name: string; database: string }) => [r.name, r.database])).toEqual([
+            ["lake_reader_acme", "tenant_acme"],
+            ["lake_reader_canary-local-eu", "tenant_canary-local-eu"],
         ]);
     });
 
-    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports and cold buckets, the tenant directory and the router's table", () => {
+    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports, cold and lake buckets, the tenant directory and the router's table", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
         expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
             "bucket",
@@ -292,11 +301,12 @@ describe("the local stack", () => {
             "coldBucket",
             "file",
             "file",
+            "lakeBucket",
             "postgresMonitorRole",
             "postgresSchema",
-            // Kafka's admin and a user per app are three secrets more, and the router's key one; each server and each
-            // app that answers HTTPS (ingest, export, router) has a certificate of the stack's CA.
-            ...Array(13).fill("secret"),
+            // Kafka's admin and a user per app are three secrets more, the router's key and the lake's query secret
+            // two; each server and each app that answers HTTPS (ingest, export, router) has a certificate of the stack's CA.
+            ...Array(14).fill("secret"),
             ...Array(9).fill("serverCertificate"),
             "topic",
             "topic",
@@ -306,6 +316,7 @@ describe("the local stack", () => {
             { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
         ]);
         expect(objects.find((r) => r.inputs.kind === "coldBucket")!.inputs.spec).toEqual({ bucket: "local-eu-analytics-cold" });
+        expect(objects.find((r) => r.inputs.kind === "lakeBucket")!.inputs.spec).toEqual({ bucket: "local-eu-lake" });
         // The ClickHouse server's storage configuration points its cold disk at that bucket, with the store's keys.
         const server = run.resources.find(
             (r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalClickhouseServer" && r.cell === "local-eu",

@@ -18,8 +18,8 @@ describe("the resources that hold data", () => {
     test("a local cell's topics, buckets and schemas hold data; its files, certificates and secrets do not", () => {
         const local = "pulumi-nodejs:dynamic/cellplane:LocalObject";
         expect(
-            ["topic", "bucket", "coldBucket", "container", "postgresSchema", "clickhouseDatabase", "clickhouseTable"].every((kind) =>
-                holdsData(local, { kind }),
+            ["topic", "bucket", "coldBucket", "lakeBucket", "container", "postgresSchema", "clickhouseDatabase", "clickhouseTable"].every(
+                (kind) => holdsData(local, { kind }),
             ),
         ).toBe(true);
         expect(["file", "certificateAuthority", "serverCertificate", "secret"].some((kind) => holdsData(local, { kind }))).toBe(false);

@@ -81,7 +81,12 @@ const LOCAL_SOURCES = new Set(
  * Functions that reach outside but may, for a user whose grant names the start of their first argument (URL or
  * host:port; for `azureBlobStorage`, the account's endpoint).
  */
-const REACHABLE_BY_GRANT = new Set(["s3", "url", "postgresql", "azureblobstorage"]);
+const REACHABLE_BY_GRANT = new Set(["s3", "url", "postgresql", "azureblobstorage", "icebergs3"]);
+/**
+ * Table functions that read the engine's own tables by a database name or pattern in their arguments rather than a
+ * table identifier: a user held to grants (`authorize`) may not call them, since the grants cannot be checked.
+ */
+const READS_TABLES_BY_NAME = new Set(["merge", "loop"]);
 /** Statements no app runs: access control, the server's own machinery, and files of the server. */
 const ADMIN_STATEMENTS =
     /^(SYSTEM|KillQuery|Backup|Restore|Grant|Revoke|Attach|Detach|Undrop|Move|Show(Access|Grants|Privileges)|(Create|Alter|Drop)(User|Role|Quota|RowPolicy|SettingsProfile|NamedCollection))/i;
@@ -140,6 +145,7 @@ export class Vetting {
         if (nodes.some(serverFile)) deny("INTO OUTFILE / FROM INFILE");
         nodes.forEach((node, at) => {
             const name = functionName(node);
+            if (name && granted && READS_TABLES_BY_NAME.has(name)) deny(`${name}()`);
             if (!name || !this.reaching.has(name)) return;
             const url = REACHABLE_BY_GRANT.has(name) ? firstLiteral(nodes, at) : undefined;
             if (url !== undefined && (user.reach ?? []).some((prefix) => url.startsWith(prefix))) return;

@@ -28,6 +28,16 @@ import { removeEmptyParents } from "../supervisor";
 import { deleteTopic, ensureTopic, readTopic } from "../topics";
 import type { ResourceProps } from "../../../model/resourceProps";
 
+/** Encrypted, unversioned, never expiring: what ClickHouse's cold disk and Iceberg's tables manage themselves. */
+const UNEXPIRING_BUCKET = {
+    ensure: (p: ResourceProps) => ensureColdBucket(p.server, p.spec.bucket),
+    intact: async (p: ResourceProps) => {
+        const state = await readBucket(p.server, p.spec.bucket);
+        return state.exists && state.encrypted && !state.versioned && state.expirationDays === undefined;
+    },
+    remove: (p: ResourceProps) => deleteBucket(p.server, p.spec.bucket),
+};
+
 /**
  * How each kind of object is made, checked and removed. `intact` is false when it was damaged or removed by hand;
  * `observe`, where a kind has it, reads the settings drift checks classify (`observed`, null once the object is gone).
@@ -61,14 +71,8 @@ const OBJECTS: Record<
             return exists ? settings : null;
         },
     },
-    coldBucket: {
-        ensure: (p) => ensureColdBucket(p.server, p.spec.bucket),
-        intact: async (p) => {
-            const state = await readBucket(p.server, p.spec.bucket);
-            return state.exists && state.encrypted && !state.versioned && state.expirationDays === undefined;
-        },
-        remove: (p) => deleteBucket(p.server, p.spec.bucket),
-    },
+    coldBucket: UNEXPIRING_BUCKET,
+    lakeBucket: UNEXPIRING_BUCKET,
     container: {
         ensure: (p) => ensureContainer(p.server, p.spec.container),
         intact: (p) => containerExists(p.server, p.spec.container),

@@ -268,6 +268,10 @@ describe("the local ClickHouse front", () => {
             "Not enough privileges. To execute this query, it's necessary to have the grant INSERT ON default.*",
         );
         await expect(reader.query({ query: "SELECT * FROM system.one" })).rejects.toThrow("grant SELECT ON system.*");
+        // merge() names tables by a pattern, which grants cannot be checked against.
+        await expect(reader.query({ query: "SELECT count() FROM merge('system', '^one$')" })).rejects.toThrow(
+            "merge() is reserved to the cell's admin user",
+        );
         await expect(reader.command({ query: "CREATE TABLE made_by_analyst (x UInt8) ENGINE = Memory" })).rejects.toThrow(
             "grant CREATE TABLE",
         );

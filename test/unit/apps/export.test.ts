@@ -3,6 +3,8 @@ import type { ExportRunner } from "../../../apps/export/runner";
 import { nextRunOf, planRun } from "../../../apps/export/runner";
 import { exportMetrics } from "../../../apps/export/metrics";
 import { exportServer } from "../../../apps/export/server";
+import { type LakeQueries, QueryRefused } from "../../../apps/export/lakeQueries";
+import { QUERY_GUARDRAILS } from "../../../apps/lakehouse/lakeSql";
 import { downloadSigner, tenantDownload } from "../../../apps/export/downloads";
 import { ApiKeys, createApiKey } from "../../../apps/shared/apiKeys";
 import { Quotas } from "../../../apps/shared/quotas";
@@ -21,7 +23,7 @@ const STORE = {
 const TENANTS = { acme: { cell: "eu-1", eventsPerSecond: 100, apiRequestsPerMinute: 10_000, maxStorageGb: 1 } };
 
 /** The export API of cell eu-1 with its real auth and validation, over in-memory stores. */
-async function exportApi() {
+async function exportApi(lake?: LakeQueries) {
     const metadata = new FakeMetadataStore();
     const exports = new FakeExportStore();
     const queued: unknown[] = [];
@@ -34,6 +36,7 @@ async function exportApi() {
         runner: { enqueue: (...jobs: unknown[]) => queued.push(...jobs) } as unknown as ExportRunner,
         metrics: exportMetrics(),
         downloads: downloadSigner(STORE, "store-secret"),
+        lake,
     });
     const key = (await createApiKey(metadata.pool, "acme")).key;
     const send = (method: "POST" | "GET", url: string, payload?: object) =>
@@ -183,6 +186,75 @@ describe("planning a run", () => {
             from: "2026-11-23",
             to: "2026-11-26",
             nextRunAt: new Date("2026-11-27T02:00:00Z"),
+        });
+    });
+
+    describe("POST /v1/query", () => {
+        /** The route over a lake that records what it is asked and answers `answer` (the engine's side is end-to-end). */
+        const lakeAnswering = (answer: (sql: string) => unknown) => {
+            const asked: [string, string][] = [];
+            const lake = {
+                run: async (tenant: string, sql: string) => {
+                    asked.push([tenant, sql]);
+                    return answer(sql);
+                },
+            } as unknown as LakeQueries;
+            return { lake, asked };
+        };
+
+        test("a cell without a lake answers 404 naming itself", async () => {
+            const { send } = await exportApi();
+            const answer = await send("POST", "/v1/query", { sql: "SELECT 1" });
+            expect(answer.statusCode).toBe(404);
+            expect(answer.json().error).toBe("cell eu-1 has no lakehouse tables to query");
+        });
+
+        test("the tenant's query runs as the tenant; the engine's refusal keeps its status and reason", async () => {
+            const { lake, asked } = lakeAnswering((sql) => {
+                if (sql.includes("lake.")) throw new QueryRefused(403, "acme: Not enough privileges");
+                return { columns: [], rows: [{ n: 1 }], rowsRead: 1, elapsedSeconds: 0 };
+            });
+            const { send } = await exportApi(lake);
+            expect((await send("POST", "/v1/query", { sql: "SELECT 1 AS n" })).json().rows).toEqual([{ n: 1 }]);
+            const refused = await send("POST", "/v1/query", { sql: "SELECT * FROM lake.events" });
+            expect([refused.statusCode, refused.json().error]).toEqual([403, "acme: Not enough privileges"]);
+            expect(asked.map(([tenant]) => tenant)).toEqual(["acme", "acme"]);
+        });
+
+        test("any body: a 400 naming the field unless it is one non-empty SQL string, and never a 5xx", async () => {
+            const { lake, asked } = lakeAnswering(() => ({ columns: [], rows: [], rowsRead: 0, elapsedSeconds: 0 }));
+            const { send } = await exportApi(lake);
+            await fc.assert(
+                fc.asyncProperty(
+                    fc.oneof(fc.anything(), fc.record({ sql: fc.anything() }), fc.record({ sql: fc.string({ maxLength: 40 }) })),
+                    async (body) => {
+                        const before = asked.length;
+                        const answer = await send("POST", "/v1/query", body as object);
+                        expect(answer.statusCode).toBeLessThan(500);
+                        const valid =
+                            typeof body === "object" &&
+                            body !== null &&
+                            Object.keys(body).join() === "sql" &&
+                            typeof (body as { sql: unknown }).sql === "string" &&
+                            (body as { sql: string }).sql.length > 0;
+                        expect(answer.statusCode === 200).toBe(valid);
+                        if (!valid && answer.statusCode === 400) expect(["", "sql"]).toContain(answer.json().problems[0].field);
+                        expect(asked.length - before).toBe(valid ? 1 : 0);
+                    },
+                ),
+                { numRuns: 60 },
+            );
+        });
+
+        test(`a query past ${QUERY_GUARDRAILS.queriesPerMinute} in a minute is a 429 with Retry-After, and is not run`, async () => {
+            const { lake, asked } = lakeAnswering(() => ({ columns: [], rows: [], rowsRead: 0, elapsedSeconds: 0 }));
+            const { send } = await exportApi(lake);
+            for (let i = 0; i < QUERY_GUARDRAILS.queriesPerMinute; i++)
+                expect((await send("POST", "/v1/query", { sql: "SELECT 1" })).statusCode).toBe(200);
+            const limited = await send("POST", "/v1/query", { sql: "SELECT 1" });
+            expect(limited.statusCode).toBe(429);
+            expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+            expect(asked).toHaveLength(QUERY_GUARDRAILS.queriesPerMinute);
         });
     });
 });

@@ -1,0 +1,120 @@
+import { ClickHouseError, type ClickHouseClient, createClient } from "@clickhouse/client";
+import {
+    lakeReaderOf,
+    lakeReaderPassword,
+    lakeTablesDdl,
+    QUERY_GUARDRAILS,
+    tenantDatabaseOf,
+    tenantViewsDdl,
+    type Warehouse,
+} from "../lakehouse/lakeSql";
+import type { ExportConfig } from "./config";
+
+/** A query's answer: its columns and rows, as ClickHouse's JSON format gives them, and what it read. */
+export interface QueryAnswer {
+    columns: { name: string; type: string }[];
+    rows: Record<string, unknown>[];
+    rowsRead: number;
+    elapsedSeconds: number;
+}
+
+/** Why ClickHouse refused a tenant's query, as the API answers it. */
+export class QueryRefused extends Error {
+    override name = "QueryRefused";
+    constructor(
+        readonly status: 400 | 403 | 422,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+/** ClickHouse's codes for what the guardrails stop, and for a statement the reader may not run. */
+const GUARDRAILS: Record<string, string> = {
+    "159": `the query ran past the statement timeout of ${QUERY_GUARDRAILS.statementTimeoutSeconds} s; narrow it (a day, a table of gold)`,
+    "396": `the answer has more than ${QUERY_GUARDRAILS.maxResultRows} rows; aggregate or add LIMIT`,
+};
+const NOT_ALLOWED = new Set(["164", "497"]);
+
+type LakeConfig = Pick<ExportConfig, "CLICKHOUSE" | "CLICKHOUSE_CA" | "OBJECT_STORE" | "OBJECT_STORE_PASSWORD"> & {
+    LAKE_WAREHOUSE: string;
+    LAKE_QUERY_SECRET: string;
+};
+
+/**
+ * Tenants' SQL over the cell's lake (seed 004). Each runs as the tenant's own ClickHouse reader, which may select
+ * from its tenant's views and nothing else, read-only, within the statement timeout and the row limit its settings
+ * hold. The lake's tables and each tenant's views are made by the export app's user on first use.
+ */
+export class LakeQueries {
+    private readonly ready = new Map<string, Promise<void>>();
+
+    constructor(
+        private readonly config: LakeConfig,
+        private readonly owner: ClickHouseClient,
+    ) {}
+
+    async run(tenant: string, sql: string): Promise<QueryAnswer> {
+        await this.prepared(tenant);
+        const reader = createClient({
+            url: this.config.CLICKHOUSE.url,
+            username: lakeReaderOf(tenant),
+            password: lakeReaderPassword(this.config.LAKE_QUERY_SECRET, tenant),
+            database: tenantDatabaseOf(tenant),
+            request_timeout: (QUERY_GUARDRAILS.statementTimeoutSeconds + 5) * 1000,
+            ...(this.config.CLICKHOUSE.tls === "ca" && this.config.CLICKHOUSE_CA
+                ? { tls: { ca_cert: Buffer.from(this.config.CLICKHOUSE_CA) } }
+                : {}),
+        });
+        try {
+            const result = await reader.query({ query: sql, format: "JSON" });
+            const answer = await result.json<Record<string, unknown>>();
+            return {
+                columns: answer.meta ?? [],
+                rows: answer.data,
+                rowsRead: Number(answer.statistics?.rows_read ?? 0),
+                elapsedSeconds: answer.statistics?.elapsed ?? 0,
+            };
+        } catch (error) {
+            throw refusalOf(error);
+        } finally {
+            await reader.close();
+        }
+    }
+
+    /** The lake's tables and the tenant's views, made once per tenant and process (each statement is idempotent). */
+    private prepared(tenant: string): Promise<void> {
+        let ready = this.ready.get(tenant);
+        if (!ready) {
+            ready = this.make([...lakeTablesDdl(this.warehouse()), ...tenantViewsDdl(tenant)]);
+            ready.catch(() => this.ready.delete(tenant));
+            this.ready.set(tenant, ready);
+        }
+        return ready;
+    }
+
+    private async make(statements: string[]): Promise<void> {
+        for (const statement of statements) await this.owner.command({ query: statement });
+    }
+
+    private warehouse(): Warehouse {
+        const store = this.config.OBJECT_STORE;
+        const keys =
+            store.protocol === "s3" && store.credentials.from === "keys"
+                ? { accessKeyId: store.credentials.accessKeyId, secretAccessKey: this.config.OBJECT_STORE_PASSWORD ?? "" }
+                : undefined;
+        return { url: this.config.LAKE_WAREHOUSE, keys };
+    }
+}
+
+function refusalOf(error: unknown): unknown {
+    if (!(error instanceof ClickHouseError)) return error;
+    const guardrail = GUARDRAILS[error.code];
+    if (guardrail) return new QueryRefused(422, guardrail);
+    if (NOT_ALLOWED.has(error.code))
+        return new QueryRefused(
+            403,
+            `${error.message.split("\n")[0]}: tenants read their own tables (events, sessions, daily_metrics, daily_events_by_type), read-only`,
+        );
+    return new QueryRefused(400, error.message.split("\n")[0]);
+}
