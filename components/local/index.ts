@@ -80,14 +80,7 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                         ...part("clickhouse"),
                         coldDisk: objectStore.coldDisk,
                         lakeReaders: objectStore.lakeWarehouse ? lakeReaders : undefined,
-                        exporterReach: [
-                            // The lake's tables, which the export app's query API makes.
-                            `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${lakeBucketOf(cell.id)}/`,
-                            cell.objectStore === "azblob"
-                                ? blobEndpointOf({ port: portOf(cell, "objectStore"), account: blobAccountOf(cell.id) })
-                                : `${s3Url(portOf(cell, "objectStore"), Boolean(certificates))}/${exportsBucketOf(cell.id)}/`,
-                            `127.0.0.1:${portOf(cell, "postgres")}`,
-                        ],
+                        exporterReach: [...exporterStores(cell, Boolean(certificates)), `127.0.0.1:${portOf(cell, "postgres")}`],
                     },
                     opts,
                 ),
@@ -126,6 +119,13 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
 });
 
 const portOf = (cell: CellConfig, name: keyof typeof LOCAL_PORTS) => cell.portBase! + LOCAL_PORTS[name];
+
+/** Where the export app's ClickHouse user writes exports, and (a SeaweedFS cell) reads the lake its query API serves. */
+function exporterStores(cell: CellConfig, https: boolean): string[] {
+    const port = portOf(cell, "objectStore");
+    if (cell.objectStore === "azblob") return [blobEndpointOf({ port, account: blobAccountOf(cell.id) })];
+    return [`${s3Url(port, https)}/${lakeBucketOf(cell.id)}/`, `${s3Url(port, https)}/${exportsBucketOf(cell.id)}/`];
+}
 
 /**
  * What a local cell's Prometheus scrapes, by the rule set's job names: the apps and ClickHouse's front over the cell's
