@@ -102,11 +102,14 @@ export class Cell extends pulumi.ComponentResource {
         const postgres = platform.postgres();
         const kafka = platform.kafka();
         const objectStore = platform.objectStore();
-        const lakeQuerySecret = platform.secret("lake-query", 32);
-        const tenants = Object.entries(args.directory.tenants)
-            .filter(([, tenant]) => tenant.cell === args.cell.id)
-            .map(([id]) => id);
-        const clickhouse = platform.clickhouse(objectStore, { tenants, querySecret: lakeQuerySecret });
+        // Where the store holds a lake, the cell's tenants query it, each as its own reader.
+        const lake = objectStore.lakeWarehouse && {
+            tenants: Object.entries(args.directory.tenants)
+                .filter(([, tenant]) => tenant.cell === args.cell.id)
+                .map(([id]) => id),
+            querySecret: platform.secret("lake-query", 32),
+        };
+        const clickhouse = platform.clickhouse(objectStore, lake);
         const streamOperators = platform.streamOperators?.();
         platform.tenantDirectory(args.directory);
         this.routerKey = platform.secret("router-key", 32);
@@ -116,7 +119,7 @@ export class Cell extends pulumi.ComponentResource {
             directory: args.directory,
             routerUrls: args.routerUrls,
             routerKey: this.routerKey,
-            lakeQuerySecret,
+            lakeQuerySecret: lake?.querySecret,
             postgres,
             kafka,
             clickhouse,

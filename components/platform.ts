@@ -25,7 +25,7 @@ export interface CellPlatform {
      * The cell's ClickHouse, whose cold volume is a disk on the cell's object store; where the store holds a lake
      * (`lakeWarehouse`), each of `lake.tenants` gets its reader (`apps/lakehouse/lakeSql.ts`).
      */
-    clickhouse(objectStore: ObjectStore, lake: LakeReaders): ClickHouseCluster;
+    clickhouse(objectStore: ObjectStore, lake?: LakeReaders): ClickHouseCluster;
     objectStore(): ObjectStore;
     /** Absent on targets without Kubernetes, such as the local one. */
     streamOperators?(): StreamOperators;

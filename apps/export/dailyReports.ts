@@ -1,8 +1,11 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Pool } from "pg";
 
-/** Seed 002 §3.3.1: each tenant's day, as the cell's ClickHouse computes it (`analytics.daily_reports`), kept in Postgres. */
-export const DAILY_REPORTS_DDL = `CREATE TABLE IF NOT EXISTS cellplane.daily_reports (
+/**
+ * Seed 002 §3.3.1: a table of each tenant's day in Postgres. `cellplane.daily_reports` holds the days the cell's
+ * ClickHouse computes (`analytics.daily_reports`); `lakehouse.daily_reports` those the gold job computes.
+ */
+export const dailyReportsDdl = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
     org_id text NOT NULL,
     day date NOT NULL,
     events bigint NOT NULL,
@@ -16,6 +19,8 @@ export const DAILY_REPORTS_DDL = `CREATE TABLE IF NOT EXISTS cellplane.daily_rep
     computed_at timestamptz NOT NULL,
     PRIMARY KEY (org_id, day)
 )`;
+
+export const DAILY_REPORTS_DDL = dailyReportsDdl("cellplane.daily_reports");
 
 const COLUMNS = [
     "org_id",

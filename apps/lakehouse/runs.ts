@@ -1,7 +1,9 @@
 import type { Pool } from "pg";
+import { dailyReportsDdl } from "../export/dailyReports";
 import { LAKEHOUSE_SCHEMA, type LakehouseJob } from "./jobs";
 
-export const JOB_RUNS_DDL = [
+/** The lakehouse schema of the cell's Postgres: job runs and gold's daily reports (Iceberg's catalog makes its own tables). */
+export const LAKEHOUSE_DDL = [
     `CREATE SCHEMA IF NOT EXISTS ${LAKEHOUSE_SCHEMA}`,
     `CREATE TABLE IF NOT EXISTS ${LAKEHOUSE_SCHEMA}.job_runs (
         id bigserial PRIMARY KEY,
@@ -16,20 +18,7 @@ export const JOB_RUNS_DDL = [
         retry_at timestamptz
     )`,
     `CREATE INDEX IF NOT EXISTS job_runs_by_job ON ${LAKEHOUSE_SCHEMA}.job_runs (job, started_at DESC)`,
-    `CREATE TABLE IF NOT EXISTS ${LAKEHOUSE_SCHEMA}.daily_reports (
-        org_id text NOT NULL,
-        day date NOT NULL,
-        events bigint NOT NULL,
-        unique_users bigint NOT NULL,
-        unique_sessions bigint NOT NULL,
-        errors bigint NOT NULL,
-        error_rate double precision NOT NULL,
-        cost_usd double precision NOT NULL,
-        sessions_timed bigint NOT NULL,
-        avg_session_seconds double precision NOT NULL,
-        computed_at timestamptz NOT NULL,
-        PRIMARY KEY (org_id, day)
-    )`,
+    dailyReportsDdl(`${LAKEHOUSE_SCHEMA}.daily_reports`),
 ];
 
 export type RunTrigger = "schedule" | "manual";

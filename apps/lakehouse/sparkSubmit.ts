@@ -73,6 +73,8 @@ export async function submitLocally(
         const javaOptions = cell.objectStore.ca ? trustStoreOptions(dir, file("object-store-ca.pem", cell.objectStore.ca)!) : [];
         const args = [
             ...["--master", "local[2]", "--driver-memory", "1g", "--conf", "spark.ui.enabled=false"],
+            // Two cores: Spark's 200 shuffle partitions would be 200 tasks each for a cell's few thousand rows.
+            ...["--conf", "spark.sql.shuffle.partitions=4"],
             ...(javaOptions.length ? ["--conf", `spark.driver.extraJavaOptions=${javaOptions.join(" ")}`] : []),
             ...["--jars", spark.jars.join(","), JOBS_SCRIPT, ...jobs],
         ];

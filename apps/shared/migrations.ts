@@ -5,7 +5,7 @@ import { EXPORT_DDL, JOB_RETRIES_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
 import { TENANT_MOVES_DDL } from "./tenantMoves";
-import { JOB_RUNS_DDL } from "../lakehouse/runs";
+import { LAKEHOUSE_DDL } from "../lakehouse/runs";
 
 /** One step of the cell's Postgres schema; applied once, in order, and never edited once released. */
 export interface Migration {
@@ -22,7 +22,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0005_job_retries_and_file_sizes", statements: [JOB_RETRIES_DDL] },
     { id: "0006_event_archives", statements: [EVENT_ARCHIVES_DDL] },
     { id: "0007_daily_reports", statements: [DAILY_REPORTS_DDL] },
-    { id: "0008_lakehouse_jobs", statements: JOB_RUNS_DDL },
+    { id: "0008_lakehouse_jobs", statements: LAKEHOUSE_DDL },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

@@ -11,8 +11,8 @@ export interface CellAppsInput {
     routerUrls: Record<string, string>;
     /** The key of the residency router's proof (a secret): the tenant APIs answer nothing else. */
     routerKey: pulumi.Input<string>;
-    /** What the lake's tenant readers' passwords derive from (a secret): the export app connects as them. */
-    lakeQuerySecret: pulumi.Input<string>;
+    /** What the lake's tenant readers' passwords derive from (a secret), where the cell has a lake: the export app connects as them. */
+    lakeQuerySecret?: pulumi.Input<string>;
     postgres: PostgresDatabase;
     kafka: KafkaCluster;
     clickhouse: ClickHouseCluster;
@@ -30,9 +30,14 @@ export function cellApps(input: CellAppsInput): { consumer: AppSpec; ingest: App
     const tenants = plainEnv({ TENANTS: JSON.stringify(input.directory.tenants), ROUTER_URLS: JSON.stringify(input.routerUrls) });
     const routerOnly = { env: {}, secretEnv: { ROUTER_KEY: input.routerKey }, secretRefs: {} };
     const metadata = connectionEnv("postgres", postgres.access);
-    const lake = objectStore.lakeWarehouse
-        ? { env: { LAKE_WAREHOUSE: objectStore.lakeWarehouse }, secretEnv: { LAKE_QUERY_SECRET: input.lakeQuerySecret }, secretRefs: {} }
-        : plainEnv({});
+    const lake =
+        objectStore.lakeWarehouse && input.lakeQuerySecret
+            ? {
+                  env: { LAKE_WAREHOUSE: objectStore.lakeWarehouse },
+                  secretEnv: { LAKE_QUERY_SECRET: input.lakeQuerySecret },
+                  secretRefs: {},
+              }
+            : plainEnv({});
     return {
         consumer: {
             bundle: bundleApp("ingest-consumer"),

@@ -79,7 +79,7 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                     {
                         ...part("clickhouse"),
                         coldDisk: objectStore.coldDisk,
-                        lakeReaders: objectStore.lakeWarehouse ? lakeReaders : undefined,
+                        lakeReaders,
                         exporterReach: [...exporterStores(cell, Boolean(certificates)), `127.0.0.1:${portOf(cell, "postgres")}`],
                     },
                     opts,

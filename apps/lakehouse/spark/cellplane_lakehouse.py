@@ -158,19 +158,19 @@ def bronze(spark: SparkSession, config: dict) -> int:
         .load()
         .cache()
     )
-    ends = {str(r.partition): r.next for r in messages.groupBy("partition").agg((F.max("offset") + 1).alias("next")).collect()}
-    if not ends:
+    read = messages.groupBy("partition").agg((F.max("offset") + 1).alias("next"), F.count("*").alias("rows")).collect()
+    if not read:
         return 0
+    ends = {str(r.partition): r.next for r in read}
     events = messages.select(
         F.from_json(F.col("value").cast("string"), EVENT_SCHEMA).alias("e"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
     ).select("e.*", "kafka_partition", "kafka_offset", F.current_timestamp().alias("ingested_at"))
-    count = events.count()
     events.writeTo(f"{CATALOG}.bronze.events").option(
         f"snapshot-property.{READ_UP_TO}", json.dumps({**since, **ends})
     ).append()
-    return count
+    return sum(r.rows for r in read)
 
 
 def silver(spark: SparkSession, config: dict) -> int:

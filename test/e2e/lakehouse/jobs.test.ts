@@ -59,11 +59,12 @@ const MEASURES = ["events", "unique_users", "unique_sessions", "errors", "error_
 
 /** The lakehouse jobs on a deployed local cell: real Kafka, Spark, Iceberg (JDBC catalog in Postgres, files in SeaweedFS). */
 describe("the lakehouse jobs of a local cell", () => {
+    // One cell and its router: the us cell has no part in what is shown here.
     const stack = isolatedLocalStack("cellplane-lakehouse-", (config) => {
+        config["cellplane:cells"] = config["cellplane:cells"].slice(0, 1);
         config["cellplane:tenants"] = [
             { id: "acme", residency: "eu" },
             { id: "initech", residency: "eu" },
-            { id: "globex", residency: "us" },
         ];
     });
     let eu: CellOutput;
