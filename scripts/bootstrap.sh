@@ -204,7 +204,8 @@ step_spark() {
     command -v python3 >/dev/null && command -v mvn >/dev/null || { log "spark needs python3 and mvn (apt-get install python3-pip maven)"; exit 1; }
     log "spark $version: installing pyspark from PyPI (about 450 MB) and the jobs' jars from Maven Central…"
     rm -rf "$home" && mkdir -p "$home/jars"
-    python3 -m pip install -q --disable-pip-version-check --no-compile --target "$home" "pyspark==$version" 2>&1 | grep -v "^WARNING: Running pip as" || true
+    python3 -m pip install -q --disable-pip-version-check --no-compile --target "$home" "pyspark==$version" > "$home/pip.log" 2>&1 ||
+        { log "spark $version: pip could not install pyspark (its output: $home/pip.log)"; exit 1; }
     local settings="$home/maven-settings.xml"
     # Only Central: Spark's POMs name a mirror that is out of reach here.
     printf '%s\n' '<settings><mirrors><mirror><id>central</id><mirrorOf>*</mirrorOf><url>https://repo.maven.apache.org/maven2</url></mirror></mirrors></settings>' > "$settings"

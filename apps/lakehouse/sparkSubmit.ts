@@ -1,6 +1,5 @@
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
