@@ -1,4 +1,5 @@
-import { ClickHouseError, type ClickHouseClient, createClient } from "@clickhouse/client";
+import { ClickHouseError, type ClickHouseClient } from "@clickhouse/client";
+import { clickhouseOf } from "../shared/connections";
 import {
     lakeReaderOf,
     lakeReaderPassword,
@@ -47,7 +48,8 @@ type LakeConfig = Pick<ExportConfig, "CLICKHOUSE" | "CLICKHOUSE_CA" | "OBJECT_ST
  * hold. The lake's tables and each tenant's views are made by the export app's user on first use.
  */
 export class LakeQueries {
-    private readonly ready = new Map<string, Promise<void>>();
+    private lakeTables?: Promise<void>;
+    private readonly tenantViews = new Map<string, Promise<void>>();
 
     constructor(
         private readonly config: LakeConfig,
@@ -56,16 +58,15 @@ export class LakeQueries {
 
     async run(tenant: string, sql: string): Promise<QueryAnswer> {
         await this.prepared(tenant);
-        const reader = createClient({
-            url: this.config.CLICKHOUSE.url,
-            username: lakeReaderOf(tenant),
-            password: lakeReaderPassword(this.config.LAKE_QUERY_SECRET, tenant),
-            database: tenantDatabaseOf(tenant),
-            request_timeout: (QUERY_GUARDRAILS.statementTimeoutSeconds + 5) * 1000,
-            ...(this.config.CLICKHOUSE.tls === "ca" && this.config.CLICKHOUSE_CA
-                ? { tls: { ca_cert: Buffer.from(this.config.CLICKHOUSE_CA) } }
-                : {}),
-        });
+        const reader = clickhouseOf(
+            {
+                // No cluster: a read-only reader may send no settings, and a cluster's insert setting is one.
+                CLICKHOUSE: { ...this.config.CLICKHOUSE, user: lakeReaderOf(tenant), cluster: undefined },
+                CLICKHOUSE_CA: this.config.CLICKHOUSE_CA,
+                CLICKHOUSE_PASSWORD: lakeReaderPassword(this.config.LAKE_QUERY_SECRET, tenant),
+            },
+            { database: tenantDatabaseOf(tenant), request_timeout: (QUERY_GUARDRAILS.statementTimeoutSeconds + 5) * 1000 },
+        );
         try {
             const result = await reader.query({ query: sql, format: "JSON" });
             const answer = await result.json<Record<string, unknown>>();
@@ -82,19 +83,26 @@ export class LakeQueries {
         }
     }
 
-    /** The lake's tables and the tenant's views, made once per tenant and process (each statement is idempotent). */
-    private prepared(tenant: string): Promise<void> {
-        let ready = this.ready.get(tenant);
-        if (!ready) {
-            ready = this.make([...lakeTablesDdl(this.warehouse()), ...tenantViewsDdl(tenant)]);
-            ready.catch(() => this.ready.delete(tenant));
-            this.ready.set(tenant, ready);
+    /** The lake's tables once, then the tenant's views once, per process; a failure is tried again on the next query. */
+    private async prepared(tenant: string): Promise<void> {
+        this.lakeTables ??= this.make(lakeTablesDdl(this.warehouse()), () => (this.lakeTables = undefined));
+        await this.lakeTables;
+        let views = this.tenantViews.get(tenant);
+        if (!views) {
+            views = this.make(tenantViewsDdl(tenant), () => this.tenantViews.delete(tenant));
+            this.tenantViews.set(tenant, views);
         }
-        return ready;
+        await views;
     }
 
-    private async make(statements: string[]): Promise<void> {
-        for (const statement of statements) await this.owner.command({ query: statement });
+    /** Runs idempotent statements in order; `forget` clears their memo when one fails. */
+    private async make(statements: string[], forget: () => void): Promise<void> {
+        try {
+            for (const statement of statements) await this.owner.command({ query: statement });
+        } catch (error) {
+            forget();
+            throw error;
+        }
     }
 
     private warehouse(): Warehouse {

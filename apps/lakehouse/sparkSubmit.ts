@@ -88,7 +88,7 @@ export async function submitLocally(
             OBJECT_STORE_PASSWORD: cell.objectStore.secretAccessKey,
             ...(cell.kafka.scram ? { KAFKA_PASSWORD: cell.kafka.scram.password } : {}),
         };
-        return await outcomesOf(spawnSpark(path.join(spark.home, "pyspark", "bin", "spark-submit"), args, env, log), jobs);
+        return outcomesOf(await spawnSpark(path.join(spark.home, "pyspark", "bin", "spark-submit"), args, env, log), jobs);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -155,8 +155,7 @@ function spawnSpark(command: string, args: string[], env: NodeJS.ProcessEnv, log
 }
 
 /** Each job's outcome from the lines the script prints; a job it never reached failed with the run. */
-async function outcomesOf(exit: Promise<SparkExit>, jobs: LakehouseJob[]): Promise<JobOutcome[]> {
-    const { code, lines, stderrTail } = await exit;
+function outcomesOf({ code, lines, stderrTail }: SparkExit, jobs: LakehouseJob[]): JobOutcome[] {
     const reported = new Map<string, JobOutcome>();
     for (const line of lines) {
         if (!line.startsWith("{")) continue;

@@ -1,4 +1,6 @@
+import { randomBytes } from "crypto";
 import { Pool } from "pg";
+import type { AnalyticsEvent } from "../../../apps/shared/events";
 import { lakeBucketOf } from "../../../components/bucketNames";
 import { runJobs } from "../../../apps/lakehouse/runner";
 import { runsOf } from "../../../apps/lakehouse/runs";
@@ -29,30 +31,17 @@ const day = (offset: number) => new Date(Date.now() - offset * DAY_MS).toISOStri
 /** A tenant's day: sessions that start and end, errors and costs, so every gold measure has something to count. */
 function dayOf(org: string, date: string, sessions: number) {
     const at = (s: number, second: number) => `${date}T${String(8 + s).padStart(2, "0")}:00:${String(second).padStart(2, "0")}.000Z`;
-    return Array.from({ length: sessions }, (_, s) => [
-        eventOf(org, { session_id: `${org}-s${s}`, user_id: `u${s % 3}`, event_type: "session_start", timestamp: at(s, 0) }),
-        eventOf(org, { session_id: `${org}-s${s}`, user_id: `u${s % 3}`, event_type: "code_generated", timestamp: at(s, 5) }),
-        ...(s % 2
-            ? [
-                  eventOf(org, {
-                      session_id: `${org}-s${s}`,
-                      user_id: `u${s % 3}`,
-                      event_type: "error",
-                      event_category: "performance",
-                      timestamp: at(s, 7),
-                  }),
-              ]
-            : []),
-        eventOf(org, {
-            session_id: `${org}-s${s}`,
-            user_id: `u${s % 3}`,
-            event_type: "cost_incurred",
-            event_category: "cost",
-            timestamp: at(s, 9),
-            metadata: { usd: 0.25 * (s + 1) },
-        }),
-        eventOf(org, { session_id: `${org}-s${s}`, user_id: `u${s % 3}`, event_type: "session_end", timestamp: at(s, 10 + s) }),
-    ]).flat();
+    return Array.from({ length: sessions }, (_, s) => {
+        const inSession = (second: number, event: Partial<Record<keyof AnalyticsEvent, unknown>>) =>
+            eventOf(org, { session_id: `${org}-s${s}`, user_id: `u${s % 3}`, timestamp: at(s, second), ...event });
+        return [
+            inSession(0, { event_type: "session_start" }),
+            inSession(5, { event_type: "code_generated" }),
+            ...(s % 2 ? [inSession(7, { event_type: "error", event_category: "performance" })] : []),
+            inSession(9, { event_type: "cost_incurred", event_category: "cost", metadata: { usd: 0.25 * (s + 1) } }),
+            inSession(10 + s, { event_type: "session_end" }),
+        ];
+    }).flat();
 }
 
 const MEASURES = ["events", "unique_users", "unique_sessions", "errors", "error_rate", "cost_usd", "sessions_timed", "avg_session_seconds"];
@@ -199,8 +188,8 @@ describe("the lakehouse jobs of a local cell", () => {
     test("a job that fails is tried again after a backoff, each attempt recorded with its error; a second run waits its turn", async () => {
         const cell = lakehouseOfCell("local-eu", eu);
         const spark = { home: sparkHome(), jars: sparkJobJars() };
-        // A catalog that refuses the job's password: the run fails inside Spark, for real.
-        const refused = { ...cell, postgres: { ...cell.postgres, password: "not-the-password" } };
+        // A catalog that refuses the job's password (a random one): the run fails inside Spark, for real.
+        const refused = { ...cell, postgres: { ...cell.postgres, password: randomBytes(16).toString("hex") } };
         const waits: number[] = [];
         const results = await runJobs(pool, ["silver", "gold"], {
             trigger: "schedule",
