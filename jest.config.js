@@ -18,6 +18,9 @@ const shared = {
  */
 module.exports = {
     testTimeout: 60_000,
+    // Two suites at once even on two cores (jest's default there is one): the end-to-end suites spend most of their
+    // time waiting on servers they start, and each starts its own on free ports under a folder of its own.
+    maxWorkers: 2,
     projects: [
         { ...shared, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
         { ...shared, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },

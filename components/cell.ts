@@ -131,6 +131,12 @@ export class Cell extends pulumi.ComponentResource {
         const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
         this.appCa = ingest.ca;
         const metrics = platform.metrics?.([...parts, consumer, ingest, exporter]);
+        // The apps' migrations make the catalog's schema first.
+        if (objectStore.lake && kafka.lakehouse)
+            platform.lakehouseJobs?.(
+                { kafka: kafka.lakehouse, postgres: postgres.access, lake: objectStore.lake },
+                { parent: this, dependsOn: [...parts, ingest, exporter] },
+            );
 
         this.endpoints = pulumi.output({
             postgres: {

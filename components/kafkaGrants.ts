@@ -1,5 +1,5 @@
 import { CONSUMER_GROUP, deadLetterTopic, EVENTS_TOPIC } from "../apps/shared/topics";
-import type { KafkaApp } from "./platform";
+import type { KafkaPrincipal } from "./platform";
 
 /** A Kafka permission of an app's principal: operations on one topic or consumer group. */
 export interface KafkaGrant {
@@ -10,16 +10,18 @@ export interface KafkaGrant {
 
 /**
  * What each app may do on every target with Kafka ACLs (Strimzi, local cells): ingest writes events and can read
- * nothing; the consumer reads them in its group and writes what it sets aside.
+ * nothing; the consumer reads them in its group and writes what it sets aside; the lakehouse reads them.
  */
-export const KAFKA_GRANTS: Record<KafkaApp, KafkaGrant[]> = {
+export const KAFKA_GRANTS: Record<KafkaPrincipal, KafkaGrant[]> = {
     ingest: [{ resourceType: "topic", resourceName: EVENTS_TOPIC, operations: ["Write", "Describe"] }],
     consumer: [
         { resourceType: "topic", resourceName: EVENTS_TOPIC, operations: ["Read", "Describe"] },
         { resourceType: "group", resourceName: CONSUMER_GROUP, operations: ["Read", "Describe"] },
         { resourceType: "topic", resourceName: deadLetterTopic(EVENTS_TOPIC), operations: ["Write", "Describe"] },
     ],
+    // Bronze assigns itself the partitions and keeps its offsets in the lake, so it needs no consumer group.
+    lakehouse: [{ resourceType: "topic", resourceName: EVENTS_TOPIC, operations: ["Read", "Describe"] }],
 };
 
 /** Each app's Kafka user name. */
-export const kafkaUserOf = (app: KafkaApp) => `cellplane-${app}`;
+export const kafkaUserOf = (app: KafkaPrincipal) => `cellplane-${app}`;

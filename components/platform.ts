@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
-import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../model/connections";
+import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection, S3Connection } from "../model/connections";
 import type { AppBundle, AppName } from "./apps/bundle";
 import type { ColdDisk } from "./coldStorage";
 import type { CellLabels } from "../model/labels";
@@ -29,6 +29,11 @@ export interface CellPlatform {
     objectStore(): ObjectStore;
     /** Absent on targets without Kubernetes, such as the local one. */
     streamOperators?(): StreamOperators;
+    /**
+     * Schedules the cell's lakehouse jobs (`apps/lakehouse`) where the cluster's operators run them; absent where
+     * something else does (a local cell's own Spark, through `scripts/cellplane jobs run`).
+     */
+    lakehouseJobs?(stores: LakehouseStores, opts: AppOptions): void;
     /**
      * Runs the cell's metrics server, which scrapes its apps and servers once `after` exist. Absent on cluster targets,
      * whose monitoring stack scrapes them through ServiceMonitors and PodMonitors.
@@ -119,6 +124,8 @@ export interface PostgresDatabase extends pulumi.Resource {
 
 /** The cell's apps that talk to Kafka: ingest produces events; the consumer reads them and sets bad ones aside. */
 export type KafkaApp = "ingest" | "consumer";
+/** Who signs in to a cell's Kafka: its apps, and the lakehouse's bronze job, which reads the events into the lake. */
+export type KafkaPrincipal = KafkaApp | "lakehouse";
 
 export interface KafkaCluster extends pulumi.Resource {
     bootstrapServers: pulumi.Output<string>;
@@ -126,6 +133,11 @@ export interface KafkaCluster extends pulumi.Resource {
     replicationFactor: number;
     /** Each app's own principal, allowed what its app does and nothing more. */
     access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    /**
+     * The lakehouse jobs' own principal, where the cluster runs them; a local cell's operator runs them as the admin
+     * (a new user would replace the local broker and its data).
+     */
+    lakehouse?: StoreAccess<KafkaConnection>;
     /** A SASL user allowed everything, where the program holds one (local cells), for operators' tools. A Pulumi secret. */
     admin?: pulumi.Output<{ username: string; password: string }>;
 }
@@ -162,6 +174,15 @@ export interface ObjectStore extends pulumi.Resource {
     coldDisk: pulumi.Output<ColdDisk>;
     /** The Iceberg warehouse of the cell's lakehouse jobs, as ClickHouse reads it (`https://…/<bucket>/warehouse`). */
     lakeWarehouse?: pulumi.Output<string>;
+    /** The bucket of the cell's lake, as its jobs reach it; absent where the store holds no lake (Blob). */
+    lake?: StoreAccess<S3Connection>;
+}
+
+/** What the lakehouse jobs read and write: the events, the catalog (in the cell's Postgres) and the lake's bucket. */
+export interface LakehouseStores {
+    kafka: StoreAccess<KafkaConnection>;
+    postgres: StoreAccess<PostgresConnection>;
+    lake: StoreAccess<S3Connection>;
 }
 
 /** The tenants of a cell, who query its lake, and the secret their readers' passwords derive from. */

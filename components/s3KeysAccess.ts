@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ExportsExpiry } from "../apps/shared/bucketLifecycle";
-import type { ObjectStoreConnection } from "../model/connections";
+import type { S3Connection } from "../model/connections";
 import type { StoreAccess } from "./platform";
 
 /**
@@ -12,7 +12,7 @@ export function s3KeysAccess(
     bucket: string,
     keys: { accessKeyId: string; secretAccessKey: pulumi.Input<string> },
     inCluster: { expiry?: ExportsExpiry; publicEndpoint?: string } = {},
-): StoreAccess<ObjectStoreConnection> {
+): StoreAccess<S3Connection> {
     return {
         connection: pulumi.output({
             protocol: "s3" as const,

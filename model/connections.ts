@@ -86,6 +86,7 @@ export const objectStoreConnectionSchema = z.discriminatedUnion("protocol", [
     }),
 ]);
 export type ObjectStoreConnection = z.output<typeof objectStoreConnectionSchema>;
+export type S3Connection = Extract<ObjectStoreConnection, { protocol: "s3" }>;
 
 /** The environment variables of each connection: `<prefix>` holds the JSON. */
 export const CONNECTION_ENV = {

@@ -75,6 +75,12 @@ export const VERSIONS = {
     postgresImage: pin("image:ghcr.io/cloudnative-pg/postgresql", "16.15", POSTGRES_16_END, POSTGRES_POLICY),
     clickhouseImage: pin("image:clickhouse/clickhouse-server", CLICKHOUSE_LTS_SERVER, CLICKHOUSE_LTS_END, CLICKHOUSE_POLICY),
     keeperImage: pin("image:clickhouse/clickhouse-keeper", CLICKHOUSE_LTS_KEEPER, CLICKHOUSE_LTS_END, CLICKHOUSE_POLICY),
+    sparkImage: pin(
+        "image:spark",
+        "4.1.1-scala2.13-java17-python3-ubuntu",
+        "2027-06-30",
+        "https://spark.apache.org/versioning-policy.html (a feature release is maintained 18 months: 4.1, released 2025-12, until about 2027-06); the Docker official image of apache/spark-docker's 4.1.1/scala2.13-java17-python3-ubuntu",
+    ),
     nodeImage: pin(
         "image:node",
         `${NODE_VERSION}-bookworm-slim`,

@@ -17,6 +17,8 @@ import {
     zoneOfRegion,
 } from "./lib";
 import { T } from "./types";
+import { dataNamespaceOf } from "../components/kubernetes/clusterOperators";
+import type { LakehouseSettings } from "../apps/lakehouse/jobs";
 
 /** The zone a resource is in: the one it declares, else the one of its region. */
 function zoneOf(resource: PolicySubject) {
@@ -390,6 +392,89 @@ export const residencyGuardrails = stackPolicy({
     },
 });
 
+/** Every value under `key` anywhere in an object, however deep (a chart's `createBuckets`, wherever its values put it). */
+function valuesUnder(value: unknown, key: string, found: unknown[] = []): unknown[] {
+    if (Array.isArray(value)) value.forEach((v) => valuesUnder(v, key, found));
+    else if (value && typeof value === "object") {
+        for (const [k, v] of Object.entries(value)) {
+            if (k === key) found.push(v);
+            else valuesUnder(v, key, found);
+        }
+    }
+    return found;
+}
+
+/**
+ * The stores of a cell: the hosts of its RDS and MSK, any Service of its namespace, and the buckets tagged with it
+ * or created by its namespace's SeaweedFS.
+ */
+function storesOfCell(resources: PolicyResource[], cell: string, namespace: string) {
+    const own = resources.filter((r) => cellOf(r) === cell);
+    const hosts = new Set<string>([
+        ...own.filter((r) => r.type === T.rds).map((r) => r.props.address),
+        ...own
+            .filter((r) => r.type === T.msk)
+            .flatMap((r) => String(r.props.bootstrapBrokersSaslIam ?? "").split(","))
+            .map((broker) => broker.split(":")[0]),
+    ]);
+    const buckets = new Set<unknown>([
+        ...own.filter((r) => r.type === T.bucket).map((r) => r.props.bucket),
+        ...resources
+            .filter((r) => r.type === T.helmRelease && r.props.namespace === namespace)
+            .flatMap((r) => valuesUnder(r.props.values, "createBuckets").flat() as { name?: string }[])
+            .map((b) => b.name),
+    ]);
+    const inNamespace = (host: string) => host.endsWith(`.${namespace}.svc.cluster.local`) || host.endsWith(`.${namespace}.svc`);
+    return { isHost: (host: string) => hosts.has(host) || inNamespace(host), isBucket: (bucket: string) => buckets.has(bucket) };
+}
+
+/** The stores a job's settings name: its catalog's host, its brokers' hosts and its warehouse's bucket. */
+function storesOfJob(settings: LakehouseSettings) {
+    return {
+        hosts: [
+            new URL(settings.catalog.jdbcUrl.replace(/^jdbc:/, "")).hostname,
+            ...settings.kafka.bootstrap.split(",").map((broker) => broker.split(":")[0]),
+        ],
+        bucket: settings.warehouse.replace(/^s3:\/\/([^/]+).*$/, "$1"),
+    };
+}
+
+export const lakehouseJobsOwnCell = stackPolicy({
+    name: "lakehouse-jobs-own-cell",
+    description:
+        "A cell's lakehouse jobs run in its own namespace and reach only its own stores: its Postgres, its Kafka and its lake's bucket, so no job carries a tenant's data to another cell.",
+    validateStack: ({ resources }, report) => {
+        for (const job of resources.filter((r) => r.type === T.scheduledSparkApplication)) {
+            const cell = cellOf(job);
+            const namespace = dataNamespaceOf(cell ?? "");
+            if (!cell || job.props.metadata?.namespace !== namespace) {
+                report(
+                    `${describe(job)} of cell ${cell ?? "(no cell label)"} runs in namespace ${job.props.metadata?.namespace}, not its cell's ${namespace}. Label it with its cell and create it in that cell's namespace.`,
+                    job.urn,
+                );
+                continue;
+            }
+            const settings = job.props.spec?.template?.driver?.env?.find((e: { name: string }) => e.name === "LAKEHOUSE")?.value;
+            if (typeof settings !== "string") {
+                report(`${describe(job)} names no stores (no LAKEHOUSE setting on its driver). Give it its cell's stores.`, job.urn);
+                continue;
+            }
+            const own = storesOfCell(resources, cell, namespace);
+            const { hosts, bucket } = storesOfJob(JSON.parse(settings));
+            for (const host of hosts.filter((h) => !own.isHost(h)))
+                report(
+                    `${describe(job)} of cell ${cell} reaches ${host}, which is not a store of its cell. Point it at cell ${cell}'s own Postgres and Kafka.`,
+                    job.urn,
+                );
+            if (!own.isBucket(bucket))
+                report(
+                    `${describe(job)} of cell ${cell} writes bucket ${bucket}, which is not its cell's. Point its warehouse at cell ${cell}'s lake bucket.`,
+                    job.urn,
+                );
+        }
+    },
+});
+
 export const RESIDENCY_POLICIES = [
     residencyGuardrails,
     routerWithinResidency,
@@ -401,4 +486,5 @@ export const RESIDENCY_POLICIES = [
     noCrossResidencyPeering,
     tenantRoutingWithinResidency,
     cellTenantCapacity,
+    lakehouseJobsOwnCell,
 ];

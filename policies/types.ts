@@ -56,4 +56,5 @@ export const T = {
     cnpgCluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",
     clickhouseInstallation: "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation",
     keeperInstallation: "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation",
+    scheduledSparkApplication: "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication",
 } as const;

@@ -195,10 +195,18 @@ POM
 # the Kafka source and Postgres's JDBC driver, from Maven Central without their dependencies, which Spark ships.
 step_spark() {
     local version iceberg
-    version=$(version_in components/local/tools.ts SPARK_VERSION)
-    iceberg=$(version_in components/local/tools.ts ICEBERG_VERSION)
+    version=$(version_in apps/lakehouse/engines.ts SPARK_VERSION)
+    iceberg=$(version_in apps/lakehouse/engines.ts ICEBERG_VERSION)
     local home="$CACHE/spark/$version"
-    if [ -x "$home/pyspark/bin/spark-submit" ] && [ -f "$home/jars/iceberg-spark-runtime-4.1_2.13-$iceberg.jar" ]; then
+    # The list clusters fetch too (LAKEHOUSE_JARS), its versions filled in.
+    local artifacts artifact group name release cached=yes
+    artifacts=$(sed -n '/^export const LAKEHOUSE_JARS = \[/,/^\]/p' "$ROOT/apps/lakehouse/engines.ts" | grep -o '"[^"]*"\|`[^`]*`' |
+        tr -d '"`' | sed "s/\${ICEBERG_VERSION}/$iceberg/; s/\${SPARK_VERSION}/$version/")
+    for artifact in $artifacts; do
+        IFS=: read -r group name release <<< "$artifact"
+        [ -f "$home/jars/$name-$release.jar" ] || cached=no
+    done
+    if [ -x "$home/pyspark/bin/spark-submit" ] && [ "$cached" = yes ]; then
         log "spark $version: cached at $home"; return
     fi
     command -v python3 >/dev/null && command -v mvn >/dev/null || { log "spark needs python3 and mvn (apt-get install python3-pip maven)"; exit 1; }
@@ -209,9 +217,7 @@ step_spark() {
     local settings="$home/maven-settings.xml"
     # Only Central: Spark's POMs name a mirror that is out of reach here.
     printf '%s\n' '<settings><mirrors><mirror><id>central</id><mirrorOf>*</mirrorOf><url>https://repo.maven.apache.org/maven2</url></mirror></mirrors></settings>' > "$settings"
-    for artifact in "org.apache.iceberg:iceberg-spark-runtime-4.1_2.13:$iceberg" "org.apache.iceberg:iceberg-aws-bundle:$iceberg" \
-        "org.apache.spark:spark-sql-kafka-0-10_2.13:$version" "org.apache.spark:spark-token-provider-kafka-0-10_2.13:$version" \
-        "org.apache.kafka:kafka-clients:3.9.1" "org.apache.commons:commons-pool2:2.12.1" "org.postgresql:postgresql:42.7.14"; do
+    for artifact in $artifacts; do
         mvn -B -q -s "$settings" -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$artifact" -DoutputDirectory="$home/jars"
     done
     log "spark $version: $home/pyspark ($(du -sh "$home/pyspark" | cut -f1)), $(ls "$home/jars" | wc -l) job jars"

@@ -3,7 +3,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LAKEHOUSE_SCHEMA, type LakehouseJob, type LakehouseSettings, WAREHOUSE_PREFIX } from "./jobs";
+import { jdbcUrlOf, type LakehouseJob, type LakehouseSettings, WAREHOUSE_PREFIX } from "./jobs";
 
 /** The one script every target submits: the jobs themselves. */
 export const JOBS_SCRIPT = path.join(__dirname, "spark", "cellplane_lakehouse.py");
@@ -24,16 +24,6 @@ export interface SparkInstall {
 /** What a job of a submission did: the rows it wrote, or why it failed (then the jobs after it did not run). */
 export type JobOutcome = { job: LakehouseJob; rows: number } | { job: LakehouseJob; error: string };
 
-/** The catalog's JDBC URL: the cell's database, the lakehouse schema, and TLS verified against `caFile`. */
-export function jdbcUrlOf(postgres: LakehouseCell["postgres"], caFile?: string): string {
-    const params = new URLSearchParams({ currentSchema: LAKEHOUSE_SCHEMA });
-    if (caFile) {
-        params.set("sslmode", "verify-full");
-        params.set("sslrootcert", caFile);
-    }
-    return `jdbc:postgresql://${postgres.host}:${postgres.port}/${postgres.database}?${params}`;
-}
-
 /**
  * Runs `jobs`, in order, in one Spark session on this machine (`local[2]`). The CAs go to files of the run's own
  * folder (the object store's as a trust store, which Java's S3 client reads), the secrets to the process's
@@ -53,13 +43,15 @@ export async function submitLocally(
             fs.writeFileSync(at, content, { mode: 0o600 });
             return at;
         };
+        const postgresCa = file("postgres-ca.pem", cell.postgres.ca);
         const settings: LakehouseSettings = {
-            catalog: { jdbcUrl: jdbcUrlOf(cell.postgres, file("postgres-ca.pem", cell.postgres.ca)), user: cell.postgres.user },
+            catalog: { jdbcUrl: jdbcUrlOf(cell.postgres, postgresCa ? { caFile: postgresCa } : undefined), user: cell.postgres.user },
             warehouse: `s3://${cell.objectStore.bucket}/${WAREHOUSE_PREFIX}`,
             objectStore: {
                 endpoint: cell.objectStore.endpoint,
                 region: cell.objectStore.region,
                 accessKeyId: cell.objectStore.accessKeyId,
+                pathStyle: true,
             },
             kafka: {
                 bootstrap: cell.kafka.bootstrap,

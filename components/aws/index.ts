@@ -6,7 +6,8 @@ import { LoadBalancerEdge } from "./loadBalancerEdge";
 import type { AppName } from "../apps/bundle";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
-import { AppPodIdentity, clickhousePolicy, downloadsPolicy, mskPolicy } from "./podIdentity";
+import { AppPodIdentity, clickhousePolicy, downloadsPolicy, lakehousePolicy, mskPolicy } from "./podIdentity";
+import { LAKEHOUSE_SERVICE_ACCOUNT } from "../kubernetes/lakehouseJobs";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAuditTrail } from "./auditTrail";
@@ -68,6 +69,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                 opts,
             );
         let exportsBucketArn: pulumi.Output<string> | undefined;
+        let lakeBucketArn: pulumi.Output<string> | undefined;
         /** MSK IAM for the apps that use Kafka; reading the exports for the export app, which signs their download URLs. */
         const identityOf = (app: AppName) => {
             const kafkaApp = KAFKA_APPS[app];
@@ -92,6 +94,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                 opts,
             );
             exportsBucketArn = store.bucketResource.arn;
+            lakeBucketArn = store.lakeBucket.arn;
             podIdentity(
                 "clickhouse",
                 CLICKHOUSE_SERVICE_ACCOUNT,
@@ -107,6 +110,18 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
             clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
             objectStore: exportsStore,
             streamOperators: () => inCluster.streamOperators(),
+            lakehouseJobs: (stores, jobOpts) => {
+                // The jobs read the events with MSK IAM and write the lake with their pods' role.
+                if (kafka && lakeBucketArn)
+                    podIdentity(
+                        "lakehouse",
+                        LAKEHOUSE_SERVICE_ACCOUNT,
+                        pulumi
+                            .all([kafka.cluster.arn, lakeBucketArn, key.arn])
+                            .apply(([clusterArn, lake, keyArn]) => lakehousePolicy(clusterArn, lake, keyArn)),
+                    );
+                inCluster.lakehouseJobs(stores, jobOpts);
+            },
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => {
                 identityOf(spec.bundle.app);

@@ -23,6 +23,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor: number;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    readonly lakehouse: StoreAccess<KafkaConnection>;
 
     constructor(name: string, args: MskKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:MskKafka", name, {}, opts);
@@ -78,6 +79,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
             sasl: { mechanism: "oauthbearer" as const, tokens: { from: "aws-msk-iam" as const, region: cell.region } },
         }));
         this.access = { ingest: { connection }, consumer: { connection } };
+        this.lakehouse = { connection };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

@@ -1,7 +1,7 @@
 import * as eks from "@pulumi/aws/eks";
 import * as iam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
-import type { CellContext, KafkaApp } from "../platform";
+import type { CellContext, KafkaPrincipal } from "../platform";
 import { KAFKA_GRANTS, type KafkaGrant } from "../kafkaGrants";
 
 /** MSK's IAM actions for each Kafka operation of a grant (MSK IAM access control). */
@@ -26,7 +26,7 @@ const resourceArn = (clusterArn: string, type: KafkaGrant["resourceType"], name:
     `${clusterArn.replace(":cluster/", `:${type}/`)}/${name}`;
 
 /** The IAM policy of an app's role on the cell's MSK cluster: its grants, and connecting and idempotent writes. */
-export function mskPolicy(clusterArn: string, app: KafkaApp): object {
+export function mskPolicy(clusterArn: string, app: KafkaPrincipal): object {
     const grants = KAFKA_GRANTS[app];
     const writes = grants.some((g) => g.resourceType === "topic" && g.operations.includes("Write"));
     return {
@@ -84,6 +84,27 @@ export function downloadsPolicy(bucketArn: string, keyArn: string): object {
         Statement: [
             { Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/tenant=*` },
             { Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+        ],
+    };
+}
+
+/**
+ * What the lakehouse jobs need: to read the events topic (their MSK grants), to keep the lake's files (Iceberg
+ * writes new files and removes expired ones), and the cell's key for SSE-KMS.
+ */
+export function lakehousePolicy(clusterArn: string, lakeBucketArn: string, keyArn: string): object {
+    const msk = mskPolicy(clusterArn, "lakehouse") as { Statement: object[] };
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            ...msk.Statement,
+            {
+                Effect: "Allow",
+                Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                Resource: `${lakeBucketArn}/*`,
+            },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: lakeBucketArn },
+            { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
         ],
     };
 }

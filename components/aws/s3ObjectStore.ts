@@ -1,7 +1,7 @@
 import * as kms from "@pulumi/aws/kms";
 import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
-import type { ObjectStoreConnection } from "../../model/connections";
+import type { ObjectStoreConnection, S3Connection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers, S3_CLASSES } from "../retention";
 import { privateBucket } from "./privateBucket";
@@ -19,6 +19,9 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
     readonly bucketResource: s3.Bucket;
     /** ClickHouse's cold volume. */
     readonly coldBucket: s3.Bucket;
+    /** The lakehouse's Iceberg warehouse. */
+    readonly lakeBucket: s3.Bucket;
+    readonly lake: StoreAccess<S3Connection>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
@@ -64,29 +67,10 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
             },
             parent,
         );
-        // The parts of ClickHouse's cold volume, which ClickHouse alone writes and removes: no versions, no tiers, no
-        // expiry (an archived or expired object would be a part the table can no longer read).
-        this.coldBucket = privateBucket(`${name}-cold`, `${name}-analytics-cold`, { key: args.key, tags: labels.tags, production }, this);
-        new s3.BucketLogging(
-            `${name}-cold-access-logs`,
-            { bucket: this.coldBucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: `s3-access/${cell.id}-analytics-cold/` },
-            parent,
-        );
-        new s3.BucketLifecycleConfiguration(
-            `${name}-cold-lifecycle`,
-            {
-                bucket: this.coldBucket.id,
-                rules: [
-                    {
-                        id: "abort-incomplete-uploads",
-                        status: "Enabled",
-                        filter: {},
-                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                    },
-                ],
-            },
-            parent,
-        );
+        // ClickHouse's cold volume, whose parts ClickHouse alone writes and removes, and the lake, whose files Iceberg
+        // alone writes and expires (its snapshots are their versions).
+        this.coldBucket = unexpiringBucket(`${name}-cold`, `${cell.id}-analytics-cold`, `${name}-analytics-cold`, args, this);
+        this.lakeBucket = unexpiringBucket(`${name}-lake`, `${cell.id}-lake`, `${name}-lake`, args, this);
         this.coldDisk = this.coldBucket.bucket.apply((coldBucket): ColdDisk => ({
             kind: "s3",
             endpoint: `https://${coldBucket}.s3.${cell.region}.amazonaws.com/${COLD_DISK_PREFIX}`,
@@ -104,6 +88,45 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
                 credentials: { from: "identity" as const },
             }),
         };
+        this.lake = {
+            connection: this.lakeBucket.bucket.apply((lakeBucket) => ({
+                protocol: "s3" as const,
+                endpoint: `https://s3.${cell.region}.amazonaws.com`,
+                bucket: lakeBucket,
+                region: cell.region,
+                credentials: { from: "identity" as const },
+            })),
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
+}
+
+/**
+ * A bucket whose objects one program alone writes and removes: access-logged, with no versions, tiers or expiry (an
+ * archived or expired object would be one a table can no longer read).
+ */
+function unexpiringBucket(name: string, logName: string, bucketName: string, args: S3ObjectStoreArgs, parent: pulumi.Resource): s3.Bucket {
+    const { labels, production } = args.context;
+    const bucket = privateBucket(name, bucketName, { key: args.key, tags: labels.tags, production }, parent);
+    new s3.BucketLogging(
+        `${name}-access-logs`,
+        { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: `s3-access/${logName}/` },
+        { parent },
+    );
+    new s3.BucketLifecycleConfiguration(
+        `${name}-lifecycle`,
+        {
+            bucket: bucket.id,
+            rules: [
+                {
+                    id: "abort-incomplete-uploads",
+                    status: "Enabled",
+                    filter: {},
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+            ],
+        },
+        { parent },
+    );
+    return bucket;
 }

@@ -30,6 +30,8 @@ export const IMAGES = {
     keeper: imageOf(VERSIONS.keeperImage),
     /** The cells' apps: the official Node image of the Node version they are built and tested with. */
     node: imageOf(VERSIONS.nodeImage),
+    /** The lakehouse's jobs: the official Spark image of the Spark the jobs are tested with, with Python. */
+    spark: imageOf(VERSIONS.sparkImage),
 } as const;
 
 /** Requests and limits for an operator's own pod. */

@@ -10,8 +10,10 @@ import type {
     CellPlatform,
     CellTarget,
     ClickHouseCluster,
+    LakehouseStores,
     StreamOperators,
 } from "../platform";
+import { LakehouseJobs } from "./lakehouseJobs";
 import { AppDeployment, type AppIdentity } from "./appDeployment";
 import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
@@ -86,6 +88,14 @@ export class InClusterParts {
 
     streamOperators(): StreamOperators {
         return { jobsNamespace: this.dataNamespace };
+    }
+
+    lakehouseJobs(stores: LakehouseStores, opts: AppOptions): LakehouseJobs {
+        return new LakehouseJobs(
+            `${this.context.cell.id}-lakehouse`,
+            { context: this.context, namespace: this.dataNamespace, stores, operator: this.operators.release("spark") },
+            { ...opts, providers: [this.provider] },
+        );
     }
 
     /** Runs the app; a public one is published at its public name, which is then its URL. */
@@ -202,6 +212,7 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                     return store;
                 },
                 streamOperators: () => inCluster.streamOperators(),
+                lakehouseJobs: (stores, jobOpts) => inCluster.lakehouseJobs(stores, jobOpts),
                 tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
                 app: (spec, appOpts) => inCluster.app(spec, appOpts),
                 secret: (name, bytes) => inCluster.secret(name, bytes),

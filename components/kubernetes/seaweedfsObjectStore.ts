@@ -1,7 +1,7 @@
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
-import type { ObjectStoreConnection } from "../../model/connections";
+import type { ObjectStoreConnection, S3Connection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
 import { podMonitor } from "./monitoring";
@@ -9,7 +9,7 @@ import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
 import { lifecycleTiers } from "../retention";
-import { coldBucketOf, exportsBucketOf } from "../bucketNames";
+import { coldBucketOf, exportsBucketOf, lakeBucketOf } from "../bucketNames";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
@@ -39,6 +39,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
     readonly endpoint: pulumi.Output<string>;
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly access: StoreAccess<ObjectStoreConnection>;
+    readonly lake: StoreAccess<S3Connection>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
     /** What the cell's edge publishes for tenants' downloads: the exports bucket, at the S3 gateway's Service. */
     readonly files: { bucket: string; service: string; port: number; podLabels: Record<string, string> };
@@ -111,8 +112,9 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                             admin: { existingSecret: secretName, accessKeyKey: "accessKeyId", secretKeyKey: "secretAccessKey" },
                         },
                         extraEnvironmentVars: { WEED_S3_SSE_KEY: { secretKeyRef: { name: secretName, key: "sseKey" } } },
-                        // The cold volume's parts are ClickHouse's alone to write and remove: no versions.
-                        createBuckets: [{ name: bucket, versioning: "Enabled" }, { name: coldBucket }],
+                        // The cold volume's parts are ClickHouse's alone to write and remove, and the lake's files
+                        // Iceberg's, whose snapshots are its versions: neither is versioned.
+                        createBuckets: [{ name: bucket, versioning: "Enabled" }, { name: coldBucket }, { name: lakeBucketOf(cell.id) }],
                     },
                     // The admin and its worker carry out lifecycle rules and vacuum deleted data.
                     admin: { ...component("250m", "512Mi"), enabled: true },
@@ -158,6 +160,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             { accessKeyId: "cellplane", secretAccessKey },
             { expiry: { expireAfterDays, tempExpireAfterDays }, publicEndpoint: args.publicEndpoint },
         );
+        this.lake = s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), { accessKeyId: "cellplane", secretAccessKey });
         this.files = { bucket, service: `${OPERATOR_CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }

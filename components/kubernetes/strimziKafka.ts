@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { cellTopics } from "../../apps/shared/topics";
 import { KAFKA_GRANTS, type KafkaGrant, kafkaUserOf } from "../kafkaGrants";
 import type { KafkaConnection } from "../../model/connections";
-import type { CellContext, KafkaApp, KafkaCluster, StoreAccess } from "../platform";
+import type { CellContext, KafkaApp, KafkaCluster, KafkaPrincipal, StoreAccess } from "../platform";
 import { guaranteed } from "./charts";
 import { podMonitor } from "./monitoring";
 
@@ -35,6 +35,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor: number;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    readonly lakehouse: StoreAccess<KafkaConnection>;
 
     constructor(name: string, args: StrimziKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:StrimziKafka", name, {}, opts);
@@ -151,7 +152,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
                 ),
         );
         // A SCRAM user per app, whose password the User Operator keeps in a Secret of the user's name.
-        const accessFor = (app: KafkaApp): StoreAccess<KafkaConnection> => {
+        const accessFor = (app: KafkaPrincipal): StoreAccess<KafkaConnection> => {
             new CustomResource(
                 `${name}-user-${app}`,
                 {
@@ -176,6 +177,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
             };
         };
         this.access = { ingest: accessFor("ingest"), consumer: accessFor("consumer") };
+        this.lakehouse = accessFor("lakehouse");
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

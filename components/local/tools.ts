@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cacheDir, NODE_VERSION } from "../runtime";
+import { SPARK_VERSION } from "../../apps/lakehouse/engines";
 
 /** The Node.js every local app and the ClickHouse front run on, whichever Node runs the engine. */
 export function nodeBin(): string {
@@ -73,15 +74,6 @@ export function kafkaLibs(): string {
         requireTool(path.join(cacheDir(), "kafka", KAFKA_VERSION, "libs", `kafka_2.13-${KAFKA_VERSION}.jar`), "Apache Kafka"),
     );
 }
-
-/**
- * Apache Spark 4.1.1 from PyPI's `pyspark`, which ships the whole distribution and `spark-submit` (4.1 is maintained
- * until 2027-06, 18 months after its first release; 4.1.1 because Central serves the Kafka connector's token provider
- * for it and not for 4.1.2-4.1.3). Java 17 runs it.
- */
-export const SPARK_VERSION = "4.1.1";
-/** Apache Iceberg 1.12.0, the newest release, whose Spark runtime is built for Spark 4.1. */
-export const ICEBERG_VERSION = "1.12.0";
 
 /** Where the bootstrap puts Spark: `pyspark/` (SPARK_HOME, with `bin/spark-submit`) and `jars/`, the jobs' own jars. */
 export function sparkHome(): string {

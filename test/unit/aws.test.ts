@@ -311,10 +311,11 @@ describe.each([
             ["cellplane-export", "cell-1-data"],
             ["cellplane-ingest", "cell-1-data"],
             ["cellplane-ingest-consumer", "cell-1-data"],
+            ["cellplane-lakehouse", "cell-1-data"],
         ]);
         const deployments = ofType(run, "kubernetes:apps/v1:Deployment");
         for (const { serviceAccount } of associations.filter(
-            (a) => a.namespace === "cell-1-data" && a.serviceAccount !== "cellplane-clickhouse",
+            (a) => a.namespace === "cell-1-data" && !["cellplane-clickhouse", "cellplane-lakehouse"].includes(a.serviceAccount),
         )) {
             const app = serviceAccount.replace("cellplane-", "");
             const deployment = deployments.find((d) => d.inputs.metadata.name === app)!;

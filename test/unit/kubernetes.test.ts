@@ -195,7 +195,7 @@ describe.each([
         ]);
     });
 
-    test("mounts no Kubernetes API token in any pod it defines", () => {
+    test("mounts no Kubernetes API token in any pod it defines but the Spark drivers', which ask the API for their executors", () => {
         const pods = [...ofType(run, CLICKHOUSE_INSTALLATION), ...ofType(run, KEEPER_INSTALLATION)].flatMap((i) =>
             i.inputs.spec.templates.podTemplates.map((t: ResourceProps) => t.spec),
         );
@@ -203,6 +203,12 @@ describe.each([
         for (const pod of pods) expect(pod.automountServiceAccountToken).toBe(false);
         for (const account of ofType(run, "kubernetes:core/v1:ServiceAccount"))
             expect(account.inputs.automountServiceAccountToken).toBe(false);
+        const sparkJobs = ofType(run, "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication");
+        expect(sparkJobs).toHaveLength(3);
+        for (const { inputs } of sparkJobs) {
+            expect(inputs.spec.template.driver.template.spec.automountServiceAccountToken).toBe(true);
+            expect(inputs.spec.template.executor.template.spec.automountServiceAccountToken).toBe(false);
+        }
     });
 
     test("runs Kafka in KRaft mode through Strimzi node pools, replicated three times", () => {
@@ -292,7 +298,7 @@ describe.each([
             enabled: true,
             port: 8333,
             enableAuth: true,
-            createBuckets: [{ name: "cell-1-exports", versioning: "Enabled" }, { name: "cell-1-analytics-cold" }],
+            createBuckets: [{ name: "cell-1-exports", versioning: "Enabled" }, { name: "cell-1-analytics-cold" }, { name: "cell-1-lake" }],
         });
         const keys = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "seaweedfs-keys")!;
         const { admin } = values.s3.credentials;

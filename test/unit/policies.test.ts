@@ -186,7 +186,71 @@ const inBlobStore = { parent: blobStore.urn };
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
 /** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
+/** A lakehouse job of cell `cell` in `namespace`, whose settings name a database, brokers and a bucket. */
+function lakehouseJob(cell: string, namespace: string, stores: { db: string; brokers: string; bucket: string }): MockedResource {
+    const settings = {
+        catalog: { jdbcUrl: `jdbc:postgresql://${stores.db}:5432/cellplane?currentSchema=lakehouse`, user: "app" },
+        warehouse: `s3://${stores.bucket}/warehouse`,
+        objectStore: { region: "eu-west-1", pathStyle: false },
+        kafka: { bootstrap: stores.brokers, topic: "events", tls: true },
+    };
+    return resource(T.scheduledSparkApplication, `${cell}-lakehouse-bronze`, {
+        metadata: { name: "lakehouse-bronze", namespace, labels: labels("eu", cell) },
+        spec: { template: { driver: { env: [{ name: "LAKEHOUSE", value: JSON.stringify(settings) }] } } },
+    });
+}
+/** Two AWS cells' stores: each cell's database, brokers and lake bucket. */
+const twoAwsCells = [
+    ...aws(T.rds, "eu-1-db", { address: "eu-1-db.rds.amazonaws.com", tags: tags("eu", "eu-1") }),
+    ...aws(T.rds, "eu-2-db", { address: "eu-2-db.rds.amazonaws.com", tags: tags("eu", "eu-2") }),
+    ...aws(T.msk, "eu-1-kafka", { bootstrapBrokersSaslIam: "b-1.eu-1:9098,b-2.eu-1:9098", tags: tags("eu", "eu-1") }),
+    ...aws(T.bucket, "eu-1-lake", { bucket: "eu-1-lake", tags: tags("eu", "eu-1") }),
+    ...aws(T.bucket, "eu-2-lake", { bucket: "eu-2-lake", tags: tags("eu", "eu-2") }),
+];
+const ownStores = { db: "eu-1-db.rds.amazonaws.com", brokers: "b-1.eu-1:9098,b-2.eu-1:9098", bucket: "eu-1-lake" };
+/** A Kubernetes cell's SeaweedFS, which creates its buckets. */
+const seaweedfs = (namespace: string, buckets: string[]) =>
+    resource(T.helmRelease, `${namespace}-object-store`, {
+        namespace,
+        values: { s3: { createBuckets: buckets.map((name) => ({ name })) } },
+    });
+
 const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: PackConfig }> = {
+    "lakehouse-jobs-own-cell (another cell's bucket)": {
+        pass: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", ownStores)],
+        fail: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", { ...ownStores, bucket: "eu-2-lake" })],
+        message:
+            /ScheduledSparkApplication "eu-1-lakehouse-bronze" of cell eu-1 writes bucket eu-2-lake, which is not its cell's\. Point its warehouse at cell eu-1's lake bucket/,
+    },
+    "lakehouse-jobs-own-cell (another cell's database)": {
+        pass: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", ownStores)],
+        fail: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", { ...ownStores, db: "eu-2-db.rds.amazonaws.com" })],
+        message:
+            /of cell eu-1 reaches eu-2-db\.rds\.amazonaws\.com, which is not a store of its cell\. Point it at cell eu-1's own Postgres and Kafka/,
+    },
+    "lakehouse-jobs-own-cell (another namespace's services)": {
+        pass: [
+            seaweedfs("k-1-data", ["k-1-lake"]),
+            lakehouseJob("k-1", "k-1-data", { db: "pg-rw.k-1-data.svc", brokers: "kafka-bootstrap.k-1-data.svc:9093", bucket: "k-1-lake" }),
+        ],
+        fail: [
+            seaweedfs("k-1-data", ["k-1-lake"]),
+            lakehouseJob("k-1", "k-1-data", { db: "pg-rw.k-1-data.svc", brokers: "kafka-bootstrap.k-2-data.svc:9093", bucket: "k-1-lake" }),
+        ],
+        message: /reaches kafka-bootstrap\.k-2-data\.svc, which is not a store of its cell/,
+    },
+    "lakehouse-jobs-own-cell (another cell's namespace)": {
+        pass: [
+            seaweedfs("k-1-data", ["k-1-lake"]),
+            lakehouseJob("k-1", "k-1-data", { db: "pg.k-1-data.svc", brokers: "k.k-1-data.svc:9093", bucket: "k-1-lake" }),
+        ],
+        fail: [
+            seaweedfs("k-2-data", ["k-1-lake"]),
+            lakehouseJob("k-1", "k-2-data", { db: "pg.k-2-data.svc", brokers: "k.k-2-data.svc:9093", bucket: "k-1-lake" }),
+        ],
+        message:
+            /of cell k-1 runs in namespace k-2-data, not its cell's k-1-data\. Label it with its cell and create it in that cell's namespace/,
+    },
     "residency-region": {
         pass: aws(T.rds, "db", { tags: tags("eu") }, "eu-west-1"),
         fail: aws(T.rds, "db", { tags: tags("eu") }, "us-east-1"),

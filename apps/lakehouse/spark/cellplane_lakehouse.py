@@ -55,7 +55,7 @@ def session(config: dict, job: str) -> SparkSession:
         .config(f"{prefix}.warehouse", config["warehouse"])
         .config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
         .config(f"{prefix}.client.region", store["region"])
-        .config(f"{prefix}.s3.path-style-access", "true")
+        .config(f"{prefix}.s3.path-style-access", "true" if store["pathStyle"] else "false")
     )
     if store.get("endpoint"):
         builder = builder.config(f"{prefix}.s3.endpoint", store["endpoint"])
@@ -116,12 +116,16 @@ def kafka_options(config: dict) -> dict:
             options["kafka.ssl.truststore.location"] = kafka["caFile"]
     elif sasl:
         options["kafka.security.protocol"] = "SASL_PLAINTEXT"
-    if sasl:
-        module = "scram.ScramLoginModule" if sasl["mechanism"] == "SCRAM-SHA-512" else "plain.PlainLoginModule"
+    if sasl and sasl["mechanism"] == "AWS_MSK_IAM":
+        # MSK IAM (its jar on the classpath): signs with the pod's role, which allows reading the events topic.
+        options["kafka.sasl.mechanism"] = "AWS_MSK_IAM"
+        options["kafka.sasl.jaas.config"] = "software.amazon.msk.auth.iam.IAMLoginModule required;"
+        options["kafka.sasl.client.callback.handler.class"] = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
+    elif sasl:
         password = os.environ["KAFKA_PASSWORD"].replace("\\", "\\\\").replace('"', '\\"')
         options["kafka.sasl.mechanism"] = sasl["mechanism"]
         options["kafka.sasl.jaas.config"] = (
-            f'org.apache.kafka.common.security.{module} required username="{sasl["username"]}" password="{password}";'
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{sasl["username"]}" password="{password}";'
         )
     return options
 

@@ -1,0 +1,202 @@
+import { CustomResource } from "@pulumi/kubernetes/apiextensions";
+import * as core from "@pulumi/kubernetes/core/v1";
+import * as rbac from "@pulumi/kubernetes/rbac/v1";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { kafkaSettingsOf, LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
+import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
+import type { CellContext, LakehouseStores, SecretSource } from "../platform";
+import { IMAGES } from "./charts";
+import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+
+export interface LakehouseJobsArgs {
+    context: CellContext;
+    /** The cell's jobs namespace, which the cluster's Spark operator watches. */
+    namespace: pulumi.Input<string>;
+    stores: LakehouseStores;
+    /** The cluster's Spark operator: its CRDs must exist first. */
+    operator: pulumi.Resource;
+}
+
+/** The ServiceAccount the jobs' drivers and executors run as: what a cloud binds the lake's identity to. */
+export const LAKEHOUSE_SERVICE_ACCOUNT = "cellplane-lakehouse";
+/** The `spark` user of the official Spark image. */
+const SPARK_UID = 185;
+/** Where the pods find the jobs' script and its tables, and the stores' CA bundles. */
+const JOBS_DIR = "/opt/cellplane/lakehouse";
+const CA_DIR = "/etc/cellplane/ca";
+const CA_FILES = { postgres: `${CA_DIR}/postgres.pem`, kafka: `${CA_DIR}/kafka.pem` };
+/** The Secret holding what the program generated (passwords, keys, CAs); operators' own Secrets are referred to. */
+const SECRETS = "lakehouse-secrets";
+/** A failed run is retried this often, each wait one interval longer (the operator's linear backoff). */
+const RETRIES = { onFailureRetries: 3, onFailureRetryInterval: 120, onSubmissionFailureRetries: 3, onSubmissionFailureRetryInterval: 60 };
+
+/**
+ * The cell's lakehouse jobs on its cluster: one ScheduledSparkApplication per job (`apps/lakehouse/jobs.ts`), on the
+ * job's schedule in UTC, never two runs of a job at once. Like the apps, no image is built: the official Spark image
+ * runs the one script every target runs, which arrives in an immutable ConfigMap named after its hash, and the
+ * driver fetches the jobs' jars from Maven Central. The stores are the cell's own, as its apps reach them.
+ */
+export class LakehouseJobs extends pulumi.ComponentResource {
+    readonly serviceAccount: core.ServiceAccount;
+
+    constructor(name: string, args: LakehouseJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:kubernetes:LakehouseJobs", name, {}, opts);
+        const { labels } = args.context;
+        const selector = { "app.kubernetes.io/name": "lakehouse", "app.kubernetes.io/part-of": "cellplane" };
+        const metadata = (resourceName: string) => ({
+            name: resourceName,
+            namespace: args.namespace,
+            labels: { ...labels.kubernetes, ...selector },
+        });
+
+        const script = scriptFiles();
+        const code = new core.ConfigMap(
+            `${name}-script`,
+            { metadata: metadata(`lakehouse-${script.hash}`), immutable: true, data: script.files },
+            { parent: this },
+        );
+        // The driver asks the API for its executors, so its pod, alone of the cell's, mounts the account's token; the
+        // Role reaches the pods, services, configmaps and claims of the cell's namespace and nothing else.
+        this.serviceAccount = new core.ServiceAccount(
+            `${name}-service-account`,
+            { metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT), automountServiceAccountToken: false },
+            { parent: this },
+        );
+        const role = new rbac.Role(
+            `${name}-role`,
+            {
+                metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT),
+                rules: [
+                    {
+                        apiGroups: [""],
+                        resources: ["pods", "services", "configmaps", "persistentvolumeclaims"],
+                        verbs: ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"],
+                    },
+                ],
+            },
+            { parent: this },
+        );
+        const binding = new rbac.RoleBinding(
+            `${name}-role-binding`,
+            {
+                metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT),
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: LAKEHOUSE_SERVICE_ACCOUNT, namespace: args.namespace }],
+            },
+            { parent: this },
+        );
+
+        const secrets = new SecretFiles();
+        const env = [
+            {
+                name: "LAKEHOUSE",
+                value: pulumi
+                    .all([args.stores.postgres.connection, args.stores.kafka.connection, args.stores.lake.connection])
+                    .apply(([postgres, kafka, lake]) => JSON.stringify(settingsOfConnections({ postgres, kafka, lake }, CA_FILES))),
+            },
+            ...secrets.env("POSTGRES_PASSWORD", args.stores.postgres.password),
+            ...secrets.env("KAFKA_PASSWORD", args.stores.kafka.password),
+            ...secrets.env("OBJECT_STORE_PASSWORD", args.stores.lake.password),
+        ];
+        const caSources = [secrets.file("postgres.pem", args.stores.postgres.ca), secrets.file("kafka.pem", args.stores.kafka.ca)];
+        const secret = new core.Secret(`${name}-secrets`, { metadata: metadata(SECRETS), stringData: secrets.data }, { parent: this });
+
+        const jars = pulumi.output(args.stores.kafka.connection).apply((kafka) => jarsFor(kafkaSettingsOf(kafka, CA_FILES.kafka)));
+        const pod = (memory: string, callsApi: boolean) => ({
+            template: { spec: { automountServiceAccountToken: callsApi } },
+            cores: 1,
+            coreLimit: "1",
+            memory,
+            serviceAccount: LAKEHOUSE_SERVICE_ACCOUNT,
+            labels: { ...labels.kubernetes, ...selector },
+            podSecurityContext: nonRootPod(SPARK_UID),
+            securityContext: RESTRICTED_CONTAINER,
+            volumeMounts: [
+                { name: "script", mountPath: JOBS_DIR, readOnly: true },
+                { name: "ca", mountPath: CA_DIR, readOnly: true },
+            ],
+        });
+        for (const job of LAKEHOUSE_JOBS) {
+            new CustomResource(
+                `${name}-${job.name}`,
+                {
+                    apiVersion: "sparkoperator.k8s.io/v1beta2",
+                    kind: "ScheduledSparkApplication",
+                    metadata: metadata(`lakehouse-${job.name}`),
+                    spec: {
+                        schedule: job.schedule,
+                        timeZone: "UTC",
+                        // A run still going when the next is due is left to finish; the next one reads what it left.
+                        concurrencyPolicy: "Forbid",
+                        successfulRunHistoryLimit: 3,
+                        failedRunHistoryLimit: 3,
+                        template: {
+                            type: "Python",
+                            pythonVersion: "3",
+                            mode: "cluster",
+                            sparkVersion: SPARK_VERSION,
+                            image: IMAGES.spark,
+                            mainApplicationFile: `local://${JOBS_DIR}/${path.basename(JOBS_SCRIPT)}`,
+                            arguments: [job.name],
+                            deps: { jars },
+                            sparkConf: { "spark.sql.session.timeZone": "UTC" },
+                            restartPolicy: { type: "OnFailure", ...RETRIES },
+                            volumes: [
+                                { name: "script", configMap: { name: code.metadata.name } },
+                                { name: "ca", projected: { sources: caSources.filter((s) => s !== undefined) } },
+                            ],
+                            driver: { ...pod("1g", true), env },
+                            executor: { ...pod("2g", false), instances: 2 },
+                        },
+                    },
+                },
+                { parent: this, dependsOn: [args.operator, binding, secret] },
+            );
+        }
+        this.registerOutputs({});
+    }
+}
+
+/** The script and the tables it reads, as a ConfigMap holds them, and a hash of both. */
+function scriptFiles(): { files: Record<string, string>; hash: string } {
+    const dir = path.dirname(JOBS_SCRIPT);
+    const files = Object.fromEntries(
+        [path.basename(JOBS_SCRIPT), "tables.json"].map((file) => [file, fs.readFileSync(path.join(dir, file), "utf8")]),
+    );
+    const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 12);
+    return { files, hash };
+}
+
+/** The jobs' jars, and MSK IAM's login module where the cell's Kafka signs in with IAM. */
+function jarsFor(kafka: LakehouseSettings["kafka"]): string[] {
+    const iam = kafka.sasl?.mechanism === "AWS_MSK_IAM" ? [MSK_IAM_JAR] : [];
+    return [...LAKEHOUSE_JARS, ...iam].map(mavenCentralUrl);
+}
+
+/**
+ * Where the pods take each secret from: a Pulumi secret goes into the component's own Secret; a Secret an operator
+ * writes (Strimzi's user, CloudNativePG's CA) is referred to where it is.
+ */
+class SecretFiles {
+    readonly data: Record<string, pulumi.Input<string>> = {};
+
+    env(variable: string, source: SecretSource | undefined) {
+        return source ? [{ name: variable, valueFrom: { secretKeyRef: this.ref(variable, source) } }] : [];
+    }
+
+    file(file: string, source: SecretSource | undefined) {
+        if (!source) return undefined;
+        const { name, key } = this.ref(file, source);
+        return { secret: { name, items: [{ key, path: file }] } };
+    }
+
+    private ref(key: string, source: SecretSource): { name: pulumi.Input<string>; key: string } {
+        if ("secretKeyRef" in source) return source.secretKeyRef;
+        this.data[key] = pulumi.secret(source.value);
+        return { name: SECRETS, key };
+    }
+}
