@@ -412,7 +412,7 @@ const jobArg = (value: string): LakehouseJob => {
 
 const jobs = program
     .command("jobs")
-    .description("the cell's lakehouse jobs (bronze, silver, gold over its Iceberg tables): list, run now, or show runs");
+    .description("the cell's lakehouse jobs (bronze, silver, gold and cdc over its Iceberg tables): list, run now, or show runs");
 
 jobs.command("list")
     .description("each job: its schedule, its next run and how its last run went")

@@ -22,6 +22,11 @@ export const LAKEHOUSE_JOBS = [
         schedule: "10 * * * *",
         summary: "each (tenant, day) silver changed recomputed in gold: daily metrics, events by type, and Postgres's daily reports",
     },
+    {
+        name: "cdc",
+        schedule: "2-59/15 * * * *",
+        summary: "the metadata tables' changes since its last run, decoded from the cell's Postgres, into their silver mirrors",
+    },
 ] as const;
 
 export type LakehouseJob = (typeof LAKEHOUSE_JOBS)[number]["name"];

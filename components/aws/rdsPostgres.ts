@@ -21,6 +21,19 @@ export const POSTGRES_ENGINE_VERSION = VERSIONS.rdsPostgres.version;
 export const DATABASE_NAME = "cellplane";
 export const DATABASE_USER = "cellplane";
 
+/**
+ * Logical decoding, which the lakehouse's CDC job reads the metadata tables' changes with. `rds.logical_replication`
+ * is static (RDS applies it at the next reboot) and sets `wal_level` to logical; a slot no run reads is given up
+ * after 1 GiB of WAL rather than filling the instance's storage. The master user may use slots (rds_superuser).
+ */
+export const LOGICAL_DECODING = [
+    { name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" },
+    { name: "max_slot_wal_keep_size", value: "1024", applyMethod: "immediate" },
+] as const;
+
+/** A parameter group serves one engine's major version: `postgres16` for 16 or 16.x. */
+export const rdsParameterFamily = (engineVersion: string) => `postgres${engineVersion.split(".")[0]}`;
+
 /** The cell's metadata database: RDS PostgreSQL 16, encrypted with the cell's key, private to the VPC. */
 export class RdsPostgres extends pulumi.ComponentResource implements PostgresDatabase {
     readonly instance: rds.Instance;
@@ -38,6 +51,15 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
 
         const password = generatedPassword(`${name}-password`, this);
         const subnets = new rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.network.privateSubnetIds, tags }, { parent: this });
+        const parameters = new rds.ParameterGroup(
+            `${name}-parameters`,
+            {
+                family: rdsParameterFamily(POSTGRES_ENGINE_VERSION),
+                parameters: LOGICAL_DECODING.map((p) => ({ ...p })),
+                tags,
+            },
+            { parent: this },
+        );
 
         this.instance = new rds.Instance(
             `${name}-db`,
@@ -54,6 +76,7 @@ export class RdsPostgres extends pulumi.ComponentResource implements PostgresDat
                 username: DATABASE_USER,
                 password: password,
                 dbSubnetGroupName: subnets.name,
+                parameterGroupName: parameters.name,
                 vpcSecurityGroupIds: [args.network.dataSecurityGroup.id],
                 publiclyAccessible: false,
                 multiAz: production,

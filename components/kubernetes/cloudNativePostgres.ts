@@ -57,6 +57,20 @@ export class CloudNativePostgres extends pulumi.ComponentResource implements Pos
                     storage: { size: `${shape.postgresStorageGb}Gi`, ...(cell.storageClass ? { storageClass: cell.storageClass } : {}) },
                     resources: guaranteed(shape.pod),
                     bootstrap: { initdb: { database: DATABASE, owner: OWNER, secret: { name: appSecret.metadata.name } } },
+                    // Logical decoding for the lakehouse's CDC job, which reads through a slot as the tables' owner; a
+                    // slot no run reads is given up after 1 GiB of WAL rather than filling the volume.
+                    postgresql: { parameters: { wal_level: "logical", max_slot_wal_keep_size: "1GB" } },
+                    managed: {
+                        roles: [
+                            {
+                                name: OWNER,
+                                ensure: "present",
+                                login: true,
+                                replication: true,
+                                passwordSecret: { name: appSecret.metadata.name },
+                            },
+                        ],
+                    },
                     enableSuperuserAccess: false,
                 },
             },

@@ -41,8 +41,6 @@ const RETRIES = { onFailureRetries: 3, onFailureRetryInterval: 120, onSubmission
  * driver fetches the jobs' jars from Maven Central. The stores are the cell's own, as its apps reach them.
  */
 export class LakehouseJobs extends pulumi.ComponentResource {
-    readonly serviceAccount: core.ServiceAccount;
-
     constructor(name: string, args: LakehouseJobsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:LakehouseJobs", name, {}, opts);
         const { labels } = args.context;
@@ -61,7 +59,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
         );
         // The driver asks the API for its executors, so its pod, alone of the cell's, mounts the account's token; the
         // Role reaches the pods, services, configmaps and claims of the cell's namespace and nothing else.
-        this.serviceAccount = new core.ServiceAccount(
+        new core.ServiceAccount(
             `${name}-service-account`,
             { metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT), automountServiceAccountToken: false },
             { parent: this },
@@ -143,7 +141,6 @@ export class LakehouseJobs extends pulumi.ComponentResource {
                             mainApplicationFile: `local://${JOBS_DIR}/${path.basename(JOBS_SCRIPT)}`,
                             arguments: [job.name],
                             deps: { jars },
-                            sparkConf: { "spark.sql.session.timeZone": "UTC" },
                             restartPolicy: { type: "OnFailure", ...RETRIES },
                             volumes: [
                                 { name: "script", configMap: { name: code.metadata.name } },

@@ -30,12 +30,15 @@ export async function readDatabase(server: PostgresServerSpec, spec: Pick<Databa
     });
 }
 
-/** Creates or repairs the role (login, password) and the database it owns. */
+/**
+ * Creates or repairs the role (login, password) and the database it owns. The role may decode the WAL (`replication`):
+ * the lakehouse's CDC job reads the metadata tables' changes through a logical slot, as the owner of those tables.
+ */
 export async function ensureDatabase(server: PostgresServerSpec, spec: DatabaseSpec): Promise<void> {
     await withConnection(server, async (c) => {
         const role = c.escapeIdentifier(spec.owner);
         const exists = (await c.query("select 1 from pg_roles where rolname = $1", [spec.owner])).rowCount === 1;
-        await c.query(`${exists ? "alter" : "create"} role ${role} with login password ${c.escapeLiteral(spec.ownerPassword)}`);
+        await c.query(`${exists ? "alter" : "create"} role ${role} with login replication password ${c.escapeLiteral(spec.ownerPassword)}`);
         await ensureOwnedDatabase(c, spec.database, spec.owner);
     });
 }

@@ -129,6 +129,8 @@ export async function startPostgres(spec: PostgresServerSpec): Promise<number> {
             "listen_addresses=127.0.0.1",
             "-c",
             `unix_socket_directories=${spec.dir}`,
+            // Logical decoding for the lakehouse's CDC; a slot no run reads for 1 GiB of WAL is given up, not the disk.
+            ...["-c", "wal_level=logical", "-c", "max_slot_wal_keep_size=1GB"],
             ...tlsSettings(spec, user),
         ],
         dir: spec.dir,

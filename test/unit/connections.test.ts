@@ -93,9 +93,10 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                     });
                 }
                 const users = ofType(run, "kubernetes:kafka.strimzi.io/v1:KafkaUser");
-                expect(users.map((u) => [u.inputs.metadata.name, u.inputs.spec.authorization.acls])).toEqual([
-                    ["cellplane-ingest", KAFKA_GRANTS.ingest.map(strimziAcl)],
+                expect(users.map((u) => [u.inputs.metadata.name, u.inputs.spec.authorization.acls]).sort()).toEqual([
                     ["cellplane-consumer", KAFKA_GRANTS.consumer.map(strimziAcl)],
+                    ["cellplane-ingest", KAFKA_GRANTS.ingest.map(strimziAcl)],
+                    ["cellplane-lakehouse", KAFKA_GRANTS.lakehouse.map(strimziAcl)],
                 ]);
                 const readable = (app: "ingest" | "consumer") =>
                     KAFKA_GRANTS[app].filter((g) => g.operations.includes("Read")).map((g) => g.resourceName);

@@ -1,3 +1,4 @@
+import { LAKEHOUSE_JOBS } from "../../apps/lakehouse/jobs";
 import { VERSIONS } from "../../model/versions";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -204,7 +205,7 @@ describe.each([
         for (const account of ofType(run, "kubernetes:core/v1:ServiceAccount"))
             expect(account.inputs.automountServiceAccountToken).toBe(false);
         const sparkJobs = ofType(run, "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication");
-        expect(sparkJobs).toHaveLength(3);
+        expect(sparkJobs).toHaveLength(LAKEHOUSE_JOBS.length);
         for (const { inputs } of sparkJobs) {
             expect(inputs.spec.template.driver.template.spec.automountServiceAccountToken).toBe(true);
             expect(inputs.spec.template.executor.template.spec.automountServiceAccountToken).toBe(false);

@@ -278,3 +278,50 @@ describe("a run's settings from the apps' connections", () => {
         );
     });
 });
+
+describe("logical decoding for the cdc job", () => {
+    test("RDS: its own parameter group of the engine's family, rds.logical_replication applied at the next reboot as a static parameter must be", async () => {
+        const run = await singleCellStack({ cloud: "aws", region: "eu-central-1", residency: "eu", size: "small" }, "dev");
+        const group = ofType(run, "aws:rds/parameterGroup:ParameterGroup")[0];
+        // A group of another major version is refused when the instance is created or modified.
+        expect(group.inputs.family).toBe(`postgres${VERSIONS.rdsPostgres.version.split(".")[0]}`);
+        const instance = ofType(run, "aws:rds/instance:Instance")[0];
+        expect(instance.inputs.parameterGroupName).toBe(group.state.name ?? group.name);
+        expect(group.inputs.parameters).toEqual(
+            expect.arrayContaining([
+                { name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" },
+                { name: "max_slot_wal_keep_size", value: "1024", applyMethod: "immediate" },
+            ]),
+        );
+    });
+
+    test("CloudNativePG: wal_level logical, and the tables' owner may use slots, its password from the basic-auth Secret it has", async () => {
+        const run = await singleCellStack(
+            { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "small", kubeContext: "onprem-eu" },
+            "dev",
+        );
+        const cluster = ofType(run, "kubernetes:postgresql.cnpg.io/v1:Cluster")[0].inputs.spec;
+        expect(cluster.postgresql.parameters).toMatchObject({ wal_level: "logical", max_slot_wal_keep_size: "1GB" });
+        const owner = cluster.bootstrap.initdb.owner;
+        expect(cluster.managed.roles).toEqual([
+            {
+                name: owner,
+                ensure: "present",
+                login: true,
+                replication: true,
+                passwordSecret: { name: cluster.bootstrap.initdb.secret.name },
+            },
+        ]);
+        // Managed roles take their password from a Secret of type kubernetes.io/basic-auth.
+        const secret = ofType(run, "kubernetes:core/v1:Secret").find(
+            (s) => s.inputs.metadata.name === cluster.bootstrap.initdb.secret.name,
+        )!;
+        expect(secret.inputs.type).toBe("kubernetes.io/basic-auth");
+    });
+
+    test("the slot's name is one RDS lets a user create (rds, aws and amazon prefixes are its own)", () => {
+        const slot = /^CDC_SLOT = "([^"]+)"$/m.exec(fs.readFileSync(JOBS_SCRIPT, "utf8"))![1];
+        expect(slot).toMatch(/^[a-z0-9_]{1,63}$/);
+        expect(slot).not.toMatch(/^(rds|aws|amazon)/);
+    });
+});

@@ -11,11 +11,14 @@ run starts from the same place.
 
 import json
 import os
+import re
 import sys
+import time
+from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 CATALOG = "lake"
 # What each table's snapshots record: how far the job that writes it has read its source.
@@ -304,7 +307,181 @@ def write_daily_reports(spark: SparkSession, config: dict, reports: DataFrame) -
         connection.close()
 
 
-JOBS = {"bronze": bronze, "silver": silver, "gold": gold}
+# The cell's metadata tables mirrored into silver through logical decoding (seed 001): each keyed by `id`, every
+# column as its text, less the columns that hold secrets.
+CDC_TABLES = {
+    "cellplane.api_keys": {"exclude": ["key_hash"]},
+    "cellplane.export_schedules": {"exclude": []},
+    "cellplane.export_jobs": {"exclude": []},
+}
+CDC_SLOT = "cellplane_lakehouse"
+CDC_COLUMNS = [("__op", "string"), ("__ts_ms", "bigint"), ("__source_lsn", "bigint")]
+# One column of test_decoding's output: `name[type]:value`, the value quoted (quotes doubled), or a bare word.
+CDC_COLUMN = re.compile(r"(\w+)\[(.+?)\]:('(?:[^']|'')*'|\S+)")
+CDC_CHANGE = re.compile(r"^table ([\w.]+): (INSERT|UPDATE|DELETE): (.*)$")
+CDC_OPS = {"INSERT": "c", "UPDATE": "u", "DELETE": "d"}
+
+
+def lsn_number(lsn: str) -> int:
+    """A WAL position (`16/B374D848`) as the number it is, so that positions order."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def column_value(text: str):
+    if text == "null":
+        return None
+    return text[1:-1].replace("''", "'") if text.startswith("'") else text
+
+
+def parse_change(data: str):
+    """A row change of test_decoding (`table s.t: UPDATE: id[uuid]:'…' …`), or None for BEGIN and COMMIT."""
+    match = CDC_CHANGE.match(data)
+    if not match:
+        return None
+    table, op, columns = match.groups()
+    # An update that changes the key shows the old key first; the new tuple is what the row is now.
+    columns = columns.split("new-tuple: ", 1)[-1]
+    values = {name: column_value(value) for name, _, value in CDC_COLUMN.findall(columns)}
+    return table, CDC_OPS[op], values
+
+
+def postgres_connection(spark: SparkSession, config: dict):
+    catalog = config["catalog"]
+    java = spark.sparkContext._jvm
+    # The driver is a jar of the job, out of DriverManager's sight: it is asked directly.
+    credentials = java.java.util.Properties()
+    credentials.setProperty("user", catalog["user"])
+    credentials.setProperty("password", os.environ["POSTGRES_PASSWORD"])
+    return java.org.postgresql.Driver().connect(catalog["jdbcUrl"], credentials)
+
+
+def query(connection, sql: str, *params) -> list:
+    statement = connection.prepareStatement(sql)
+    for at, param in enumerate(params, start=1):
+        statement.setString(at, param)
+    results = statement.executeQuery()
+    width = results.getMetaData().getColumnCount()
+    rows = []
+    while results.next():
+        rows.append([results.getString(i) for i in range(1, width + 1)])
+    return rows
+
+
+def mirror_name(table: str) -> str:
+    return f"silver.pg_{table.split('.')[1]}"
+
+
+def ensure_mirror(spark: SparkSession, connection, table: str) -> list:
+    """The mirror of `table` with its columns as Postgres has them now (a new column is added); its columns."""
+    schema, name = table.split(".")
+    columns = [
+        row[0]
+        for row in query(
+            connection,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            schema,
+            name,
+        )
+        if row[0] not in CDC_TABLES[table]["exclude"]
+    ]
+    mirror = f"{CATALOG}.{mirror_name(table)}"
+    definition = ", ".join([f"{c} string" for c in columns] + [f"{c} {kind}" for c, kind in CDC_COLUMNS])
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {mirror} ({definition}) USING iceberg")
+    present = {f.name for f in spark.table(mirror).schema.fields}
+    for column in [c for c in columns if c not in present]:
+        spark.sql(f"ALTER TABLE {mirror} ADD COLUMN {column} string")
+    return columns
+
+
+def merge_changes(spark: SparkSession, table: str, columns: list, changes: list) -> None:
+    """The last change of each row into its mirror; a change already there (a run repeated) changes nothing."""
+    schema = StructType([StructField(c, StringType()) for c in columns] + [
+        StructField("__op", StringType()), StructField("__ts_ms", LongType()), StructField("__source_lsn", LongType())
+    ])
+    rows = [tuple(change[0].get(c) for c in columns) + change[1:] for change in changes]
+    spark.createDataFrame(rows, schema).createOrReplaceTempView("cdc_changes")
+    # A delete shows only the key: the row keeps its last values and is marked deleted, as Debezium's are.
+    spark.sql(
+        f"""MERGE INTO {CATALOG}.{mirror_name(table)} t USING (
+                SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY __source_lsn DESC) AS n FROM cdc_changes)
+                WHERE n = 1
+            ) s ON t.id = s.id
+            WHEN MATCHED AND s.__source_lsn >= t.__source_lsn AND s.__op = 'd'
+                THEN UPDATE SET t.__op = s.__op, t.__ts_ms = s.__ts_ms, t.__source_lsn = s.__source_lsn
+            WHEN MATCHED AND s.__source_lsn >= t.__source_lsn THEN UPDATE SET {", ".join(f"t.{c} = s.{c}" for c in columns + [c for c, _ in CDC_COLUMNS])}
+            WHEN NOT MATCHED THEN INSERT ({", ".join(columns + [c for c, _ in CDC_COLUMNS])})
+                VALUES ({", ".join(f"s.{c}" for c in columns + [c for c, _ in CDC_COLUMNS])})"""
+    )
+
+
+def snapshot_rows(connection, table: str, columns: list, at_lsn: int) -> list:
+    """Every row of `table` as of the slot's creation (`__op` r), each value as its text, as test_decoding shows it."""
+    now = int(time.time() * 1000)
+    rows = query(connection, f"SELECT {', '.join(f'{c}::text' for c in columns)} FROM {table}")
+    return [(dict(zip(columns, row)), "r", now, at_lsn) for row in rows]
+
+
+def decoded_changes(peeked: list) -> dict:
+    """The row changes of whole transactions, each with its commit's time (test_decoding's `include-timestamp`)."""
+    changes = {table: [] for table in CDC_TABLES}
+    pending = []
+    for lsn, data in peeked:
+        if data.startswith("COMMIT"):
+            at = re.search(r"\(at (.+)\)$", data)
+            committed = int(datetime.fromisoformat(at.group(1)).timestamp() * 1000) if at else int(time.time() * 1000)
+            for table, op, values, position in pending:
+                changes[table].append((values, op, committed, position))
+            pending = []
+            continue
+        change = parse_change(data)
+        if change and change[0] in CDC_TABLES:
+            pending.append((*change, lsn_number(lsn)))
+    return changes
+
+
+def cdc(spark: SparkSession, config: dict) -> int:
+    """
+    The metadata tables' changes since the last run into their silver mirrors, with `__op` (r snapshot, c, u, d),
+    `__ts_ms` (the commit's time) and `__source_lsn`. The replication slot keeps what is not yet mirrored; it is
+    advanced only once the mirrors hold it, so a failed run leaves it for the next. A slot Postgres gave up (its
+    WAL past `max_slot_wal_keep_size` while no run came) is made again, and the tables read whole once more.
+    """
+    connection = postgres_connection(spark, config)
+    try:
+        level = query(connection, "SHOW wal_level")[0][0]
+        if level != "logical":
+            raise RuntimeError(
+                f"the cell's Postgres runs with wal_level={level}; CDC needs wal_level=logical. Restart it with that setting."
+            )
+        columns = {table: ensure_mirror(spark, connection, table) for table in CDC_TABLES}
+        slot = query(connection, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = ?", CDC_SLOT)
+        if slot and slot[0][0] == "lost":
+            query(connection, "SELECT pg_drop_replication_slot(?)::text", CDC_SLOT)
+        if not slot or slot[0][0] == "lost":
+            created = lsn_number(query(connection, "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'test_decoding')", CDC_SLOT)[0][0])
+            changes = {table: snapshot_rows(connection, table, columns[table], created) for table in CDC_TABLES}
+            upto = None
+        else:
+            peeked = query(
+                connection,
+                "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(?, NULL, NULL, 'include-timestamp', 'on')",
+                CDC_SLOT,
+            )
+            changes, upto = decoded_changes(peeked), (peeked[-1][0] if peeked else None)
+        written = 0
+        for table, rows in changes.items():
+            if rows:
+                merge_changes(spark, table, columns[table], rows)
+                written += len(rows)
+        if upto:
+            query(connection, "SELECT pg_replication_slot_advance(?, ?::pg_lsn)::text", CDC_SLOT, upto)
+        return written
+    finally:
+        connection.close()
+
+
+JOBS = {"bronze": bronze, "silver": silver, "gold": gold, "cdc": cdc}
 
 
 def reason(error: Exception) -> str:

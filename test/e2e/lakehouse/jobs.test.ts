@@ -173,16 +173,75 @@ describe("the lakehouse jobs of a local cell", () => {
         expect((await runsOf(pool, "bronze", 1))[0].rows).toBe(0);
     }, 300_000);
 
+    test("cdc mirrors the metadata tables into silver: read whole at first (r), then each insert, update and delete with its commit's time and WAL position", async () => {
+        type Mirrored = { id: string; name: string; paused: string; __op: string; __ts_ms: string; __source_lsn: string };
+        const mirror = () =>
+            lake<Mirrored>(
+                "silver/pg_export_schedules",
+                "SELECT id, name, paused, __op, __ts_ms, __source_lsn FROM {lake} WHERE name LIKE 'cdc-%' ORDER BY name",
+            );
+        const schedule = async (name: string) =>
+            (
+                await pool.query<{ id: string }>(
+                    `INSERT INTO cellplane.export_schedules (tenant_id, name, cron_expression, job_params)
+                     VALUES ('acme', $1, '0 * * * *', '{"format": "parquet"}') RETURNING id`,
+                    [name],
+                )
+            ).rows[0].id;
+        // The keys made before the first run are in the mirror as read whole, without their hashes.
+        const keysMirrored = await lake<Record<string, string>>("silver/pg_api_keys", "SELECT * FROM {lake} ORDER BY org_id");
+        expect(keysMirrored.map((k) => [k.org_id, k.__op])).toEqual([
+            ["acme", "r"],
+            ["initech", "r"],
+        ]);
+        expect(Object.keys(keysMirrored[0])).not.toContain("key_hash");
+
+        const kept = await schedule("cdc-kept");
+        const gone = await schedule("cdc-gone");
+        runJobsNow("--job", "cdc");
+        const created = await mirror();
+        expect(created.map((r) => [r.name, r.__op])).toEqual([
+            ["cdc-gone", "c"],
+            ["cdc-kept", "c"],
+        ]);
+
+        const changedFrom = Date.now();
+        await pool.query("UPDATE cellplane.export_schedules SET name = 'cdc-renamed', paused = true WHERE id = $1", [kept]);
+        await pool.query("DELETE FROM cellplane.export_schedules WHERE id = $1", [gone]);
+        const added = await schedule("cdc-added");
+        const changedUntil = Date.now();
+        const walAfter = (await pool.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint::text AS lsn")).rows[0]
+            .lsn;
+        runJobsNow("--job", "cdc");
+        const changed = await mirror();
+        expect(changed.map((r) => [r.id, r.name, r.paused, r.__op])).toEqual([
+            [added, "cdc-added", "false", "c"],
+            // A delete names only the key: the row keeps its last values.
+            [gone, "cdc-gone", "false", "d"],
+            [kept, "cdc-renamed", "true", "u"],
+        ]);
+        for (const row of changed) {
+            expect(Number(row.__ts_ms)).toBeGreaterThanOrEqual(changedFrom - 1_000);
+            expect(Number(row.__ts_ms)).toBeLessThanOrEqual(changedUntil + 1_000);
+            expect(BigInt(row.__source_lsn)).toBeGreaterThan(BigInt(created.find((c) => c.name !== "cdc-gone")!.__source_lsn));
+            expect(BigInt(row.__source_lsn)).toBeLessThanOrEqual(BigInt(walAfter));
+        }
+        // The slot was advanced past what the mirror holds: a run with nothing new writes nothing.
+        runJobsNow("--job", "cdc");
+        expect((await runsOf(pool, "cdc", 1))[0].rows).toBe(0);
+        expect(await mirror()).toEqual(changed);
+    }, 300_000);
+
     test("jobs list and status show each job's schedule and runs; an unknown job is refused naming the jobs", async () => {
         const list = JSON.parse(jobs("list", "--json").stdout);
-        expect(list.map((j: { job: string }) => j.job)).toEqual(["bronze", "silver", "gold"]);
+        expect(list.map((j: { job: string }) => j.job)).toEqual(["bronze", "silver", "gold", "cdc"]);
         expect(list[0]).toMatchObject({ schedule: "*/15 * * * *", last: { state: "succeeded" } });
         const status = JSON.parse(jobs("status", "--job", "gold", "--json").stdout);
         expect(status.length).toBe(2);
         expect(status.every((r: { state: string }) => r.state === "succeeded")).toBe(true);
         const unknown = jobs("status", "--job", "platinum");
         expect(unknown.code).not.toBe(0);
-        expect(unknown.out).toContain('"platinum" is not a lakehouse job: use one of bronze, silver, gold');
+        expect(unknown.out).toContain('"platinum" is not a lakehouse job: use one of bronze, silver, gold, cdc');
     }, 120_000);
 
     test("a job that fails is tried again after a backoff, each attempt recorded with its error; a second run waits its turn", async () => {
