@@ -4,11 +4,40 @@ import { T } from "./types";
 import type { ResourceProps } from "../model/resourceProps";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 
+/**
+ * A Spark application's driver and executors as the pods the operator makes of them (sparkoperator.k8s.io/v1beta2):
+ * the pod's security context, its token, and one container whose requests are its cores and memory and whose
+ * limits its core limit and memory. The driver alone may mount a token: it asks the API for its executors.
+ */
+function sparkPodsOf(application: ResourceProps): ResourceProps[] {
+    return (["driver", "executor"] as const).map((role) => {
+        const pod = application?.[role] ?? {};
+        const sized = pod.cores !== undefined && pod.coreLimit !== undefined && pod.memory !== undefined;
+        return {
+            sparkDriver: role === "driver",
+            securityContext: pod.podSecurityContext,
+            serviceAccountName: pod.serviceAccount,
+            automountServiceAccountToken: pod.template?.spec?.automountServiceAccountToken,
+            containers: [
+                {
+                    name: `spark-${role}`,
+                    securityContext: pod.securityContext,
+                    resources: sized && {
+                        requests: { cpu: String(pod.cores), memory: pod.memory },
+                        limits: { cpu: pod.coreLimit, memory: pod.memory },
+                    },
+                },
+            ],
+        };
+    });
+}
+
 /** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
 function podSpecsOf(r: PolicySubject): ResourceProps[] {
     const spec = r.props.spec ?? {};
     if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation)
         return (spec.templates?.podTemplates ?? []).map((t: ResourceProps) => t.spec);
+    if (r.type === T.scheduledSparkApplication) return sparkPodsOf(spec.template);
     if (/^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(r.type)) return [spec.template?.spec ?? {}];
     if (r.type === "kubernetes:core/v1:Pod") return [spec];
     return [];
@@ -18,8 +47,14 @@ function podSpecsOf(r: PolicySubject): ResourceProps[] {
 const containersOf = (spec: ResourceProps): ResourceProps[] => [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
 
 const WORKLOADS = (type: string) =>
-    [T.clickhouseInstallation, T.keeperInstallation, T.kafkaNodePool, T.cnpgCluster, "kubernetes:core/v1:Pod"].includes(type) ||
-    /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
+    [
+        T.clickhouseInstallation,
+        T.keeperInstallation,
+        T.kafkaNodePool,
+        T.cnpgCluster,
+        T.scheduledSparkApplication,
+        "kubernetes:core/v1:Pod",
+    ].includes(type) || /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
 
 function hasRequestsAndLimits(resources: ResourceProps): boolean {
     return ["requests", "limits"].every((kind) => resources?.[kind]?.cpu && resources?.[kind]?.memory);
@@ -186,7 +221,7 @@ export const restrictedContainers = resourcePolicy({
 export const serviceAccountTokens = stackPolicy({
     name: "kubernetes-service-account-tokens",
     description:
-        "No pod the cells define mounts a Kubernetes API token: none of them calls the API. A pod's cloud identity comes from its own ServiceAccount, whose token the cloud projects separately.",
+        "No pod the cells define mounts a Kubernetes API token: none of them calls the API but a Spark driver, which asks it for its executors. A pod's cloud identity comes from its own ServiceAccount, whose token the cloud projects separately.",
     validateStack: ({ resources }, report) => {
         const tokenless = (namespace: unknown, name: unknown) =>
             resources.some(
@@ -198,7 +233,7 @@ export const serviceAccountTokens = stackPolicy({
             );
         for (const r of resources.filter((x) => WORKLOADS(x.type))) {
             for (const spec of podSpecsOf(r)) {
-                if (spec.automountServiceAccountToken === false) continue;
+                if (spec.automountServiceAccountToken === false || spec.sparkDriver) continue;
                 const account = spec.serviceAccountName ?? "default";
                 if (account !== "default" && tokenless(r.props.metadata?.namespace, account)) continue;
                 report(

@@ -3,8 +3,8 @@ import { EVENTS_TOPIC } from "../shared/topics";
 
 /**
  * The cell's lakehouse jobs (seeds 001, 002, 004), defined once for every target: a local cell runs them with its
- * own Spark, a cluster cell as SparkApplications of its jobs namespace. Each reads what is new since its last commit,
- * so a run on schedule, by hand, or again after a failure does the same thing.
+ * own Spark, a cluster cell as ScheduledSparkApplications of its jobs namespace. Each reads what is new since its
+ * last commit, so a run on schedule, by hand, or again after a failure does the same thing.
  */
 export const LAKEHOUSE_JOBS = [
     {

@@ -25,7 +25,7 @@ export interface JobView {
 export function lakehouseOfCell(cellId: string, { endpoints, credentials }: CellOutputs): LakehouseCell {
     if (endpoints.jobsNamespace) {
         throw new Refusal(
-            `--cell ${cellId}: its jobs run as SparkApplications in its cluster's namespace ${endpoints.jobsNamespace} on their schedules; \`jobs run\` runs a local cell's jobs`,
+            `--cell ${cellId}: its cluster's Spark operator runs its jobs on their schedules (\`kubectl get scheduledsparkapplications -n ${endpoints.jobsNamespace}\`); \`jobs run\` runs a local cell's jobs`,
         );
     }
     if (endpoints.objectStoreProtocol !== "s3" || !credentials.objectStoreKeys) {

@@ -215,7 +215,44 @@ const seaweedfs = (namespace: string, buckets: string[]) =>
         values: { s3: { createBuckets: buckets.map((name) => ({ name })) } },
     });
 
+/** A ScheduledSparkApplication whose driver and executor are `sparkPod`, with `executor` over the executor's fields. */
+function sparkApplication(executor: ResourceProps = {}): MockedResource {
+    const sparkPod = (callsApi: boolean) => ({
+        cores: 1,
+        coreLimit: "1",
+        memory: "2g",
+        serviceAccount: "cellplane-lakehouse",
+        template: { spec: { automountServiceAccountToken: callsApi } },
+        podSecurityContext: { runAsNonRoot: true, runAsUser: 185, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    });
+    return resource(T.scheduledSparkApplication, "jobs", {
+        metadata: { name: "lakehouse-bronze", namespace: "eu-1-data", labels: labels() },
+        spec: { template: { driver: sparkPod(true), executor: { ...sparkPod(false), ...executor } } },
+    });
+}
+
 const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: PackConfig }> = {
+    "kubernetes-requests-and-limits (a Spark executor)": {
+        pass: [sparkApplication()],
+        fail: [sparkApplication({ coreLimit: undefined })],
+        message: /ScheduledSparkApplication "jobs": container "spark-executor" has no CPU and memory requests and limits/,
+    },
+    "kubernetes-non-root (a Spark executor)": {
+        pass: [sparkApplication()],
+        fail: [sparkApplication({ podSecurityContext: { runAsUser: 0 } })],
+        message: /ScheduledSparkApplication "jobs" has a pod that may run as root/,
+    },
+    "kubernetes-restricted-containers (a Spark executor)": {
+        pass: [sparkApplication()],
+        fail: [sparkApplication({ securityContext: { allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"] } } })],
+        message: /ScheduledSparkApplication "jobs": container "spark-executor" lacks allowPrivilegeEscalation: false/,
+    },
+    "kubernetes-service-account-tokens (a Spark executor; its driver asks the API for it)": {
+        pass: [sparkApplication()],
+        fail: [sparkApplication({ template: { spec: {} } })],
+        message: /ScheduledSparkApplication "jobs" runs pods that mount the API token of ServiceAccount "cellplane-lakehouse"/,
+    },
     "lakehouse-jobs-own-cell (another cell's bucket)": {
         pass: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", ownStores)],
         fail: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", { ...ownStores, bucket: "eu-2-lake" })],
