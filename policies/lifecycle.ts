@@ -1,4 +1,4 @@
-import { cellOf, describe, type PolicySubject, regionOf, stackPolicy } from "./lib";
+import { cellOf, describe, isServiceOf, type PolicySubject, regionOf, stackPolicy } from "./lib";
 import { T } from "./types";
 import { lifecycleTiers, S3_CLASSES, TEMP_EXPIRE_AFTER_DAYS, TIER_AFTER_DAYS, type Tier } from "../components/retention";
 import type { ResourceProps } from "../model/resourceProps";
@@ -151,7 +151,7 @@ function coldDiskProblem(chi: PolicySubject, xml: string, cellResources: PolicyS
         return undefined;
     }
     const namespace = chi.props.metadata?.namespace;
-    if (!(host.endsWith(`.${namespace}.svc.cluster.local`) || host.endsWith(`.${namespace}.svc`)))
+    if (!isServiceOf(host, namespace))
         return `its cold disk is at ${host}, which is neither a cloud store of the cell nor a Service of its namespace ${namespace}: put it on the cell's own object store`;
     return undefined;
 }

@@ -8,6 +8,7 @@ import {
     AZURE_PAIRED_REGIONS,
     cellOf,
     describe,
+    isServiceOf,
     PolicySubject,
     regionOf,
     regionOfArn,
@@ -392,18 +393,6 @@ export const residencyGuardrails = stackPolicy({
     },
 });
 
-/** Every value under `key` anywhere in an object, however deep (a chart's `createBuckets`, wherever its values put it). */
-function valuesUnder(value: unknown, key: string, found: unknown[] = []): unknown[] {
-    if (Array.isArray(value)) value.forEach((v) => valuesUnder(v, key, found));
-    else if (value && typeof value === "object") {
-        for (const [k, v] of Object.entries(value)) {
-            if (k === key) found.push(v);
-            else valuesUnder(v, key, found);
-        }
-    }
-    return found;
-}
-
 /**
  * The stores of a cell: the hosts of its RDS and MSK, any Service of its namespace, and the buckets tagged with it
  * or created by its namespace's SeaweedFS.
@@ -421,11 +410,10 @@ function storesOfCell(resources: PolicyResource[], cell: string, namespace: stri
         ...own.filter((r) => r.type === T.bucket).map((r) => r.props.bucket),
         ...resources
             .filter((r) => r.type === T.helmRelease && r.props.namespace === namespace)
-            .flatMap((r) => valuesUnder(r.props.values, "createBuckets").flat() as { name?: string }[])
+            .flatMap((r) => (r.props.values?.s3?.createBuckets ?? []) as { name?: string }[])
             .map((b) => b.name),
     ]);
-    const inNamespace = (host: string) => host.endsWith(`.${namespace}.svc.cluster.local`) || host.endsWith(`.${namespace}.svc`);
-    return { isHost: (host: string) => hosts.has(host) || inNamespace(host), isBucket: (bucket: string) => buckets.has(bucket) };
+    return { isHost: (host: string) => hosts.has(host) || isServiceOf(host, namespace), isBucket: (bucket: string) => buckets.has(bucket) };
 }
 
 /** The stores a job's settings name: its catalog's host, its brokers' hosts and its warehouse's bucket. */

@@ -30,6 +30,9 @@ const KEYS_SECRET = "seaweedfs-keys";
 /** The chart's S3 gateway pods. */
 const S3_POD_LABELS = { "app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/component": "s3" };
 
+/** The name of the S3 admin's key (not a secret: its secret half is generated per cell). */
+const ADMIN_ACCESS_KEY_ID = "cellplane";
+
 /**
  * An S3-compatible store for clusters without a cloud one: SeaweedFS (master, volume and filer servers and the S3
  * gateway) with the cell's exports bucket, versioned. S3 keys and the SSE-S3 key come from the cell's Secret.
@@ -55,7 +58,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             {
                 metadata: { name: KEYS_SECRET, namespace: args.namespace, labels: labels.kubernetes },
                 // SeaweedFS derives each object's SSE-S3 key from `sseKey` (WEED_S3_SSE_KEY, through HKDF).
-                stringData: { accessKeyId: "cellplane", secretAccessKey, sseKey: generatedPassword(`${name}-sse-key`, this, 64) },
+                stringData: { accessKeyId: ADMIN_ACCESS_KEY_ID, secretAccessKey, sseKey: generatedPassword(`${name}-sse-key`, this, 64) },
             },
             { parent: this },
         );
@@ -150,17 +153,17 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             region: "us-east-1",
             keys: { accessKeyId: fromKeys("accessKeyId"), secretAccessKey: fromKeys("secretAccessKey") },
         }));
-        this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
+        // The admin's keys, whichever of the cell's buckets they reach.
+        const adminKeys = { accessKeyId: ADMIN_ACCESS_KEY_ID, secretAccessKey };
+        this.accessKeys = pulumi.secret(pulumi.output(adminKeys));
         // The chart sets no lifecycle rules, and the program cannot reach the store: the export app keeps the expiry,
         // which the chart's admin and worker carry out. SeaweedFS has no storage classes, so no tiers.
         const { expireAfterDays, tempExpireAfterDays } = lifecycleTiers(retentionDays);
-        this.access = s3KeysAccess(
-            this.endpoint,
-            bucket,
-            { accessKeyId: "cellplane", secretAccessKey },
-            { expiry: { expireAfterDays, tempExpireAfterDays }, publicEndpoint: args.publicEndpoint },
-        );
-        this.lake = s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), { accessKeyId: "cellplane", secretAccessKey });
+        this.access = s3KeysAccess(this.endpoint, bucket, adminKeys, {
+            expiry: { expireAfterDays, tempExpireAfterDays },
+            publicEndpoint: args.publicEndpoint,
+        });
+        this.lake = s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), adminKeys);
         this.files = { bucket, service: `${OPERATOR_CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }

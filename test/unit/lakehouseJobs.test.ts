@@ -15,10 +15,10 @@ const NAMESPACE = "cell-1-data";
 
 const envOf = (pod: ResourceProps, name: string) => pod.env.find((e: ResourceProps) => e.name === name);
 const settingsOf = (job: MockedResource): LakehouseSettings => JSON.parse(envOf(job.inputs.spec.template.driver, "LAKEHOUSE").value);
-/** A store's connection as the cell's ingest app gets it: the jobs must reach the very same store. */
-const appConnection = (run: ProgramRun, variable: string) => {
-    const ingest = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "ingest")!;
-    return JSON.parse(envOf(ingest.inputs.spec.template.spec.containers[0], variable).value);
+/** A store's connection as one of the cell's apps gets it: the jobs must reach the very same store. */
+const appConnection = (run: ProgramRun, variable: string, app = "ingest") => {
+    const deployment = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === app)!;
+    return JSON.parse(envOf(deployment.inputs.spec.template.spec.containers[0], variable).value);
 };
 
 describe.each([
@@ -220,7 +220,9 @@ describe("the lakehouse jobs of a Kubernetes cell", () => {
         ]);
         const password = envOf(ofType(run, SCHEDULED)[0].inputs.spec.template.driver, "KAFKA_PASSWORD");
         expect(password.valueFrom.secretKeyRef).toEqual({ name: "cellplane-lakehouse", key: "password" });
-        expect(settings.objectStore).toMatchObject({ accessKeyId: "cellplane", pathStyle: true });
+        // The store's own key, as the apps reach the exports with it.
+        const exportsKeys = appConnection(run, "OBJECT_STORE", "export").credentials;
+        expect(settings.objectStore).toMatchObject({ accessKeyId: exportsKeys.accessKeyId, pathStyle: true });
     });
 });
 
@@ -260,7 +262,7 @@ describe("a run's settings from the apps' connections", () => {
 
     test("refuse a Kafka sign-in the job cannot do, naming it and what it takes", () => {
         for (const sasl of [
-            { mechanism: "plain" as const, username: "$ConnectionString" },
+            { mechanism: "plain" as const, username: "lakehouse" },
             {
                 mechanism: "oauthbearer" as const,
                 tokens: { from: "azure-entra" as const, scope: "https://ns.servicebus.windows.net/.default" },
