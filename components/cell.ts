@@ -131,6 +131,8 @@ export class Cell extends pulumi.ComponentResource {
         const exporter = platform.app(apps.exporter, { parent: this, dependsOn: [...parts, consumer] });
         this.appCa = ingest.ca;
         const metrics = platform.metrics?.([...parts, consumer, ingest, exporter]);
+        // The consumer loads the windows, and made the analytics schema they go to.
+        if (kafka.streaming) platform.streamingJob?.(kafka.streaming, { parent: this, dependsOn: [...parts, consumer] });
         // The apps' migrations make the catalog's schema first.
         if (objectStore.lake && kafka.lakehouse)
             platform.lakehouseJobs?.(

@@ -34,6 +34,8 @@ export interface CellPlatform {
      * something else does (a local cell's own Spark, through `scripts/cellplane jobs run`).
      */
     lakehouseJobs?(stores: LakehouseStores, opts: AppOptions): void;
+    /** Runs the streaming job (`apps/lakehouse/streaming.ts`) over the cell's events, with `kafka`'s principal. */
+    streamingJob?(kafka: StoreAccess<KafkaConnection>, opts: AppOptions): void;
     /**
      * Runs the cell's metrics server, which scrapes its apps and servers once `after` exist. Absent on cluster targets,
      * whose monitoring stack scrapes them through ServiceMonitors and PodMonitors.
@@ -124,8 +126,11 @@ export interface PostgresDatabase extends pulumi.Resource {
 
 /** The cell's apps that talk to Kafka: ingest produces events; the consumer reads them and sets bad ones aside. */
 export type KafkaApp = "ingest" | "consumer";
-/** Who signs in to a cell's Kafka: its apps, and the lakehouse's bronze job, which reads the events into the lake. */
-export type KafkaPrincipal = KafkaApp | "lakehouse";
+/**
+ * Who signs in to a cell's Kafka: its apps, the lakehouse's bronze job, which reads the events into the lake, and the
+ * streaming job, which windows them.
+ */
+export type KafkaPrincipal = KafkaApp | "lakehouse" | "streaming";
 
 export interface KafkaCluster extends pulumi.Resource {
     bootstrapServers: pulumi.Output<string>;
@@ -138,6 +143,8 @@ export interface KafkaCluster extends pulumi.Resource {
      * (a new user would replace the local broker and its data).
      */
     lakehouse?: StoreAccess<KafkaConnection>;
+    /** The streaming job's principal: its own where the cluster runs it, the admin on a local cell (as `lakehouse`). */
+    streaming?: StoreAccess<KafkaConnection>;
     /** A SASL user allowed everything, where the program holds one (local cells), for operators' tools. A Pulumi secret. */
     admin?: pulumi.Output<{ username: string; password: string }>;
 }

@@ -16,6 +16,8 @@ export interface TargetSettings {
     localTls: boolean;
     /** Whether local cells run their metrics server and exporters. */
     localMetrics: boolean;
+    /** Whether local cells run the streaming job. */
+    localStreaming: boolean;
     /** Every cell of the stack, so cells that share a cluster share its operators. */
     cells: readonly CellConfig[];
     /** Where cluster cells' public names live (the schema requires a DNS zone when the stack has cluster cells). */
@@ -41,6 +43,7 @@ export function cellTargets(settings: TargetSettings): (cloud: Cloud) => CellTar
             localTarget(settings.stateDir, {
                 certificates: settings.localTls ? new LocalCertificates() : undefined,
                 metrics: settings.localMetrics,
+                streaming: settings.localStreaming,
             }),
     };
     const made = new Map<Cloud, CellTarget>();

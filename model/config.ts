@@ -118,6 +118,11 @@ const stackSchema = z
          */
         localMetrics: z.boolean().default(true),
         /**
+         * Local cells only: the streaming job (Flink, 10-second windows and error-rate alerts) runs beside each cell
+         * (default). `false` saves its JVM, about 600 MB, on a small machine; the cell then has no windows.
+         */
+        localStreaming: z.boolean().default(true),
+        /**
          * The networks whose operators run `pulumi up` against production clusters from outside them: EKS and AKS API
          * servers answer these (and nothing else) publicly. Without them production API servers are private, and
          * `pulumi up` runs on a runner inside each cell's network.

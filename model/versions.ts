@@ -81,6 +81,12 @@ export const VERSIONS = {
         "2027-06-30",
         "https://spark.apache.org/versioning-policy.html (a feature release is maintained 18 months: 4.1, released 2025-12, until about 2027-06); the Docker official image of apache/spark-docker's 4.1.1/scala2.13-java17-python3-ubuntu",
     ),
+    flinkImage: pin(
+        "image:flink",
+        "2.2.1-scala_2.12-java17",
+        "2027-05-31",
+        "https://flink.apache.org/downloads/#update-policy-for-old-releases (the newest two minors are patched: 2.2 until 2.4 is released, expected about 2027-05); the Docker official image's 2.2.1-scala_2.12-java17",
+    ),
     nodeImage: pin(
         "image:node",
         `${NODE_VERSION}-bookworm-slim`,

@@ -7,14 +7,14 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 /**
  * A Spark application's driver and executors as the pods the operator makes of them (sparkoperator.k8s.io/v1beta2):
  * the pod's security context, its token, and one container whose requests are its cores and memory and whose
- * limits its core limit and memory. The driver alone may mount a token: it asks the API for its executors.
+ * limits its core limit and memory. The driver alone may mount a token (`callsApi`): it asks the API for its executors.
  */
 function sparkPodsOf(application: ResourceProps): ResourceProps[] {
     return (["driver", "executor"] as const).map((role) => {
         const pod = application?.[role] ?? {};
         const sized = pod.cores !== undefined && pod.coreLimit !== undefined && pod.memory !== undefined;
         return {
-            sparkDriver: role === "driver",
+            callsApi: role === "driver",
             securityContext: pod.podSecurityContext,
             serviceAccountName: pod.serviceAccount,
             automountServiceAccountToken: pod.template?.spec?.automountServiceAccountToken,
@@ -32,12 +32,45 @@ function sparkPodsOf(application: ResourceProps): ResourceProps[] {
     });
 }
 
+/** The container the Flink operator runs Flink in; a pod template's container of this name is merged into it. */
+const FLINK_MAIN_CONTAINER = "flink-main-container";
+
+/**
+ * A FlinkDeployment's JobManager and TaskManager as the pods the operator makes of them (flink.apache.org/v1beta1):
+ * the component's pod template merged over the deployment's (containers by name), whose main container gets the
+ * component's `resources`. The JobManager alone may mount a token (`callsApi`): in native mode it makes its
+ * TaskManagers' pods.
+ */
+function flinkPodsOf(deployment: ResourceProps): ResourceProps[] {
+    return (["jobManager", "taskManager"] as const).map((role) => {
+        const shared: ResourceProps = deployment?.podTemplate?.spec ?? {};
+        const own: ResourceProps = deployment?.[role]?.podTemplate?.spec ?? {};
+        const byName = new Map<string, ResourceProps>();
+        for (const container of [...(shared.containers ?? []), ...(own.containers ?? [])])
+            byName.set(container.name, { ...byName.get(container.name), ...container });
+        const main = byName.get(FLINK_MAIN_CONTAINER) ?? {};
+        byName.set(FLINK_MAIN_CONTAINER, {
+            ...main,
+            name: `${FLINK_MAIN_CONTAINER} of the ${role}`,
+            resources: deployment?.[role]?.resources,
+        });
+        return {
+            ...shared,
+            ...own,
+            callsApi: role === "jobManager",
+            serviceAccountName: deployment?.serviceAccount,
+            containers: [...byName.values()],
+        };
+    });
+}
+
 /** Pod templates of the objects the cells deploy: workloads and the operators' custom resources. */
 function podSpecsOf(r: PolicySubject): ResourceProps[] {
     const spec = r.props.spec ?? {};
     if (r.type === T.clickhouseInstallation || r.type === T.keeperInstallation)
         return (spec.templates?.podTemplates ?? []).map((t: ResourceProps) => t.spec);
     if (r.type === T.scheduledSparkApplication) return sparkPodsOf(spec.template);
+    if (r.type === T.flinkDeployment) return flinkPodsOf(spec);
     if (/^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(r.type)) return [spec.template?.spec ?? {}];
     if (r.type === "kubernetes:core/v1:Pod") return [spec];
     return [];
@@ -53,6 +86,7 @@ const WORKLOADS = (type: string) =>
         T.kafkaNodePool,
         T.cnpgCluster,
         T.scheduledSparkApplication,
+        T.flinkDeployment,
         "kubernetes:core/v1:Pod",
     ].includes(type) || /^kubernetes:(apps\/v1:(Deployment|StatefulSet|DaemonSet)|batch\/v1:Job)$/.test(type);
 
@@ -221,7 +255,7 @@ export const restrictedContainers = resourcePolicy({
 export const serviceAccountTokens = stackPolicy({
     name: "kubernetes-service-account-tokens",
     description:
-        "No pod the cells define mounts a Kubernetes API token: none of them calls the API but a Spark driver, which asks it for its executors. A pod's cloud identity comes from its own ServiceAccount, whose token the cloud projects separately.",
+        "No pod the cells define mounts a Kubernetes API token: none of them calls the API but a Spark driver, which asks it for its executors, and a Flink JobManager, which makes its TaskManagers. A pod's cloud identity comes from its own ServiceAccount, whose token the cloud projects separately.",
     validateStack: ({ resources }, report) => {
         const tokenless = (namespace: unknown, name: unknown) =>
             resources.some(
@@ -233,7 +267,7 @@ export const serviceAccountTokens = stackPolicy({
             );
         for (const r of resources.filter((x) => WORKLOADS(x.type))) {
             for (const spec of podSpecsOf(r)) {
-                if (spec.automountServiceAccountToken === false || spec.sparkDriver) continue;
+                if (spec.automountServiceAccountToken === false || spec.callsApi) continue;
                 const account = spec.serviceAccountName ?? "default";
                 if (account !== "default" && tokenless(r.props.metadata?.namespace, account)) continue;
                 report(

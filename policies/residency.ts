@@ -427,21 +427,61 @@ function storesOfJob(settings: LakehouseSettings) {
     };
 }
 
+/** The brokers a streaming job's script names (`'properties.bootstrap.servers' = '…'`), read from its ConfigMap. */
+function brokersOfStreamingJob(resources: PolicyResource[], job: PolicyResource): string[] | undefined {
+    const volumes: { name: string; configMap?: { name?: string } }[] = job.props.spec?.podTemplate?.spec?.volumes ?? [];
+    const scriptMap = volumes.find((v) => v.name === "script")?.configMap?.name;
+    const map = resources.find(
+        (r) =>
+            r.type === T.configMap && r.props.metadata?.name === scriptMap && r.props.metadata?.namespace === job.props.metadata?.namespace,
+    );
+    const scripts = Object.values((map?.props.data ?? {}) as Record<string, string>);
+    if (scripts.length === 0) return undefined;
+    return scripts
+        .flatMap((script) => [...script.matchAll(/'properties\.bootstrap\.servers' = '([^']*)'/g)].map((m) => m[1]))
+        .flatMap((list) => list.split(","))
+        .map((broker) => broker.split(":")[0]);
+}
+
+/** Reports a job outside its cell's namespace; true when it is inside. */
+function inOwnNamespace(job: PolicyResource, report: (message: string, urn?: string) => void): boolean {
+    const cell = cellOf(job);
+    const namespace = dataNamespaceOf(cell ?? "");
+    if (cell && job.props.metadata?.namespace === namespace) return true;
+    report(
+        `${describe(job)} of cell ${cell ?? "(no cell label)"} runs in namespace ${job.props.metadata?.namespace}, not its cell's ${namespace}. Label it with its cell and create it in that cell's namespace.`,
+        job.urn,
+    );
+    return false;
+}
+
 export const lakehouseJobsOwnCell = stackPolicy({
     name: "lakehouse-jobs-own-cell",
     description:
-        "A cell's lakehouse jobs run in its own namespace and reach only its own stores: its Postgres, its Kafka and its lake's bucket, so no job carries a tenant's data to another cell.",
+        "A cell's lakehouse and streaming jobs run in its own namespace and reach only its own stores: its Postgres, its Kafka and its lake's bucket, so no job carries a tenant's data to another cell.",
     validateStack: ({ resources }, report) => {
-        for (const job of resources.filter((r) => r.type === T.scheduledSparkApplication)) {
-            const cell = cellOf(job);
-            const namespace = dataNamespaceOf(cell ?? "");
-            if (!cell || job.props.metadata?.namespace !== namespace) {
+        for (const job of resources.filter((r) => r.type === T.flinkDeployment)) {
+            if (!inOwnNamespace(job, report)) continue;
+            const cell = cellOf(job)!;
+            const brokers = brokersOfStreamingJob(resources, job);
+            if (!brokers) {
                 report(
-                    `${describe(job)} of cell ${cell ?? "(no cell label)"} runs in namespace ${job.props.metadata?.namespace}, not its cell's ${namespace}. Label it with its cell and create it in that cell's namespace.`,
+                    `${describe(job)} names no brokers (no script ConfigMap of its namespace). Give it its cell's streaming script.`,
                     job.urn,
                 );
                 continue;
             }
+            const own = storesOfCell(resources, cell, job.props.metadata.namespace);
+            for (const host of brokers.filter((h) => !own.isHost(h)))
+                report(
+                    `${describe(job)} of cell ${cell} reaches ${host}, which is not a store of its cell. Point it at cell ${cell}'s own Kafka.`,
+                    job.urn,
+                );
+        }
+        for (const job of resources.filter((r) => r.type === T.scheduledSparkApplication)) {
+            if (!inOwnNamespace(job, report)) continue;
+            const cell = cellOf(job)!;
+            const namespace = dataNamespaceOf(cell);
             const settings = job.props.spec?.template?.driver?.env?.find((e: { name: string }) => e.name === "LAKEHOUSE")?.value;
             if (typeof settings !== "string") {
                 report(`${describe(job)} names no stores (no LAKEHOUSE setting on its driver). Give it its cell's stores.`, job.urn);

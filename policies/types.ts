@@ -57,4 +57,5 @@ export const T = {
     clickhouseInstallation: "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation",
     keeperInstallation: "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation",
     scheduledSparkApplication: "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication",
+    flinkDeployment: "kubernetes:flink.apache.org/v1beta1:FlinkDeployment",
 } as const;

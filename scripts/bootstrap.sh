@@ -2,7 +2,7 @@
 # Installs the tools the local cells run that neither npm nor the system provides, into a cache outside the
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
-#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, spark, chdb, azurite, chromium)
+#   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, spark, flink, chdb, azurite, chromium)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -223,6 +223,32 @@ step_spark() {
     log "spark $version: $home/pyspark ($(du -sh "$home/pyspark" | cut -f1)), $(ls "$home/jars" | wc -l) job jars"
 }
 
+# Apache Flink for the streaming job: PyPI's apache-flink-libraries holds Flink's runtime jars (`pyflink/lib`), without
+# the Python API's dependencies, which the job (a SQL script) does not use. The connector, its Kafka client and the
+# SQL gateway, which runs the script, come from Maven Central (STREAMING_JARS and SQL_GATEWAY_JAR).
+step_flink() {
+    local version
+    version=$(version_in apps/lakehouse/engines.ts FLINK_VERSION)
+    local home="$CACHE/flink/$version"
+    local artifacts artifact group name release cached=yes
+    artifacts=$( (awk '/^export const STREAMING_JARS = \[/{on=1} on{print} on&&/\] as const;/{exit}' "$ROOT/apps/lakehouse/engines.ts" | grep -o '"[^"]*"';
+        sed -n 's/^export const SQL_GATEWAY_JAR = `\(.*\)`;$/\1/p' "$ROOT/apps/lakehouse/engines.ts") | tr -d '"' | sed "s/\${FLINK_VERSION}/$version/")
+    for artifact in $artifacts; do
+        IFS=: read -r group name release <<< "$artifact"
+        [ -f "$home/jars/$name-$release.jar" ] || cached=no
+    done
+    if [ -f "$home/pyflink/lib/flink-dist-$version.jar" ] && [ "$cached" = yes ]; then log "flink $version: cached at $home"; return; fi
+    command -v python3 >/dev/null && command -v mvn >/dev/null || { log "flink needs python3 and mvn (apt-get install python3-pip maven)"; exit 1; }
+    log "flink $version: installing Flink's runtime from PyPI (about 310 MB) and the streaming job's jars from Maven Central…"
+    rm -rf "$home" && mkdir -p "$home/jars"
+    python3 -m pip install -q --disable-pip-version-check --no-compile --no-deps --target "$home" "apache-flink-libraries==$version" > "$home/pip.log" 2>&1 ||
+        { log "flink $version: pip could not install apache-flink-libraries (its output: $home/pip.log)"; exit 1; }
+    for artifact in $artifacts; do
+        mvn -B -q -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$artifact" -DoutputDirectory="$home/jars"
+    done
+    log "flink $version: $home/pyflink ($(du -sh "$home/pyflink" | cut -f1)), $(ls "$home/jars" | wc -l) job jars"
+}
+
 # Debian's Chromium: the headless browser the status page's end-to-end test drives. Only the system's package
 # manager has it, so the step needs root (or a Chromium already on PATH).
 step_chromium() {
@@ -260,7 +286,7 @@ if [ $# -gt 0 ]; then
     for step in "$@"; do "step_$step"; done
 else
     # The downloads (Maven, npm, apt) wait on the network while the Go builds take both cores: run them side by side.
-    ( step_node && step_kafka && step_spark && step_chdb && step_azurite && step_chromium ) &
+    ( step_node && step_kafka && step_spark && step_flink && step_chdb && step_azurite && step_chromium ) &
     downloads=$!
     step_engine && step_seaweedfs && step_prometheus && step_postgres_exporter && step_crane || { kill "$downloads" 2>/dev/null; exit 1; }
     wait "$downloads" || { log "a download step failed (its message is above)"; exit 1; }

@@ -20,6 +20,7 @@ export function cellplane(stack: ValidStack) {
         stateDir: stateDirOf(stack),
         localTls: stack.localTls,
         localMetrics: stack.localMetrics,
+        localStreaming: stack.localStreaming,
         cells: stack.cells,
         names: stack.dnsZone ? { environment: stack.environment, dnsZone: stack.dnsZone } : undefined,
         azureDnsResourceGroup: stack.azureDnsResourceGroup,

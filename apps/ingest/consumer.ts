@@ -22,7 +22,7 @@ export interface ConsumerOptions {
     groupId?: string;
 }
 
-type EventStream = MessagesStream<Buffer, Buffer, string, Buffer>;
+export type EventStream = MessagesStream<Buffer, Buffer, string, Buffer>;
 
 /** Most messages stored in one go; a fetch brings up to a few megabytes, and larger inserts cost ClickHouse less. */
 const MAX_BATCH = 20_000;
@@ -155,7 +155,7 @@ export class EventConsumer {
  * Reads a stream in batches: whatever it holds when asked, up to MAX_BATCH. It listens for 'readable' all along, so
  * the stream keeps fetching while a batch is being stored.
  */
-class Batches {
+export class Batches {
     private wake?: () => void;
 
     constructor(private readonly stream: EventStream) {
@@ -182,7 +182,7 @@ class Batches {
 }
 
 /** A batch's messages by partition, each partition's in their order. */
-function byPartition(messages: KafkaMessage[]): Map<number, KafkaMessage[]> {
+export function byPartition(messages: KafkaMessage[]): Map<number, KafkaMessage[]> {
     const partitions = new Map<number, KafkaMessage[]>();
     for (const message of messages) {
         const list = partitions.get(message.partition) ?? [];
@@ -192,7 +192,7 @@ function byPartition(messages: KafkaMessage[]): Map<number, KafkaMessage[]> {
     return partitions;
 }
 
-async function withAdmin<T>(kafka: KafkaClients, use: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(kafka: KafkaClients, use: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
     const admin = kafka.admin();
     try {
         return await use(admin);

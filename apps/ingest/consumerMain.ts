@@ -1,4 +1,4 @@
-/** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts), and the rollups computed from what it stored (rollups.ts). Its own process, so it has a core of its own. */
+/** The ingest consumer of one cell: Kafka → ClickHouse, exactly once (consumer.ts), the rollups computed from what it stored (rollups.ts), and the streaming job's windows (windowLoader.ts). Its own process, so it has a core of its own. */
 import { ensureAnalyticsSchema } from "../shared/analytics";
 import { tlsOf } from "../shared/config";
 import { clickhouseOf, kafkaOf } from "../shared/connections";
@@ -9,6 +9,7 @@ import { loadConsumerConfig } from "./config";
 import { EventConsumer, watchLag } from "./consumer";
 import { consumerMetrics } from "./metrics";
 import { RollupRefresher } from "./rollups";
+import { WindowLoader } from "./windowLoader";
 
 runService(async () => {
     const config = loadConsumerConfig();
@@ -28,6 +29,7 @@ runService(async () => {
 
     let running: EventConsumer | undefined;
     let lag: { stop(): Promise<void> } | undefined;
+    let windows: WindowLoader | undefined;
     // A client of its own: a round's recomputation may outlast the inserts' 20 s (a cell's first, over all it holds).
     const rollupsClickhouse = clickhouseOf(config, { request_timeout: 600_000 });
     const rollups = new RollupRefresher(rollupsClickhouse, metrics);
@@ -44,11 +46,12 @@ runService(async () => {
         ])
         .then(() => {
             lag = watchLag(kafka, config.KAFKA_TOPIC, metrics);
+            windows = WindowLoader.start({ kafka, topic: config.KAFKA_TOPIC, clickhouse });
         });
 
     return async () => {
         await app.close();
-        await Promise.allSettled([running?.close(), lag?.stop(), rollups.stop()]);
+        await Promise.allSettled([running?.close(), lag?.stop(), rollups.stop(), windows?.close()]);
         await Promise.allSettled([clickhouse.close(), rollupsClickhouse.close()]);
     };
 });

@@ -22,11 +22,30 @@ export const LAKEHOUSE_JARS = [
     "org.postgresql:postgresql:42.7.14",
 ] as const;
 
+/**
+ * Apache Flink 2.2.1, whose runtime PyPI's `apache-flink-libraries` ships (`pyflink/lib`). Flink patches its newest
+ * two minors: 2.2 stays supported until 2.4 is released (expected about 2027-05). 2.2 rather than 2.3 because the
+ * Kafka connector is released for 2.2 and not yet for 2.3.
+ */
+export const FLINK_VERSION = "2.2.1";
+
+/**
+ * The jars the streaming job adds to Flink's own: the Kafka connector and the client it is built against (unshaded,
+ * so that MSK IAM's login module fits it). Local cells add the SQL gateway, which runs the job's script and which
+ * Flink's distribution keeps in `opt/` (the PyPI runtime leaves it out).
+ */
+export const STREAMING_JARS = ["org.apache.flink:flink-connector-kafka:5.0.0-2.2", "org.apache.kafka:kafka-clients:4.2.0"] as const;
+export const SQL_GATEWAY_JAR = `org.apache.flink:flink-sql-gateway:${FLINK_VERSION}`;
+
 /** MSK IAM's login module for the Kafka client (cells on MSK); the AWS SDK it signs with comes in Iceberg's bundle. */
 export const MSK_IAM_JAR = "software.amazon.msk:aws-msk-iam-auth:2.4.0";
 
-/** Where Maven Central serves the jar of `group:artifact:version`. */
+/** MSK IAM's login module with the AWS SDK it signs with: the streaming job has no Iceberg bundle to lend it one. */
+export const MSK_IAM_STANDALONE_JAR = `${MSK_IAM_JAR}:all`;
+
+/** Where Maven Central serves the jar of `group:artifact:version[:classifier]`. */
 export function mavenCentralUrl(coordinates: string): string {
-    const [group, artifact, version] = coordinates.split(":");
-    return `https://repo1.maven.org/maven2/${group.replace(/\./g, "/")}/${artifact}/${version}/${artifact}-${version}.jar`;
+    const [group, artifact, version, classifier] = coordinates.split(":");
+    const file = classifier ? `${artifact}-${version}-${classifier}` : `${artifact}-${version}`;
+    return `https://repo1.maven.org/maven2/${group.replace(/\./g, "/")}/${artifact}/${version}/${file}.jar`;
 }

@@ -121,6 +121,19 @@ const METADATA_KEYS: TableDef = {
     layout: "ORDER BY (org_id, key)",
 };
 
+/**
+ * The streaming job's windows (seed 002 §3.2.2): events and unique users per tenant, type and 10 seconds of arrival.
+ * A window the job sends again after a restart replaces the one before. Kept 30 days: the rollups keep the history.
+ */
+const EVENT_WINDOWS: TableDef = {
+    name: "event_windows",
+    columns: `org_id String, event_type LowCardinality(String), window_start DateTime64(3), window_end DateTime64(3),
+    events UInt64, unique_users UInt64, loaded_at DateTime64(3) DEFAULT now64(3)`,
+    engine: "ReplacingMergeTree",
+    version: "loaded_at",
+    layout: "PARTITION BY toYYYYMMDD(window_start) ORDER BY (org_id, window_start, event_type) TTL toDateTime(window_start) + INTERVAL 30 DAY DELETE",
+};
+
 const VIEWS: ViewDef[] = [
     { name: "event_ids_mv", to: "event_ids", select: "SELECT org_id, event_id, timestamp FROM {events}" },
     {
@@ -171,7 +184,15 @@ ${t.layout}`;
     ];
 }
 
-const tablesOf = (cold: boolean) => [cold ? tiered(EVENTS) : EVENTS, EVENT_IDS, ROLLUP_MARKS, ...ROLLUPS, DAILY_REPORTS, METADATA_KEYS];
+const tablesOf = (cold: boolean) => [
+    cold ? tiered(EVENTS) : EVENTS,
+    EVENT_IDS,
+    ROLLUP_MARKS,
+    ...ROLLUPS,
+    DAILY_REPORTS,
+    METADATA_KEYS,
+    EVENT_WINDOWS,
+];
 
 /**
  * The statements of the analytics schema, in order, for one server or for a cluster, whose servers have the cold

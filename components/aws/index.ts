@@ -8,6 +8,7 @@ import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { CellContext, CellPlatform, CellTarget, KafkaApp } from "../platform";
 import { AppPodIdentity, clickhousePolicy, downloadsPolicy, lakehousePolicy, mskPolicy } from "./podIdentity";
 import { LAKEHOUSE_SERVICE_ACCOUNT } from "../kubernetes/lakehouseJobs";
+import { STREAMING_SERVICE_ACCOUNT } from "../kubernetes/streamingJob";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAuditTrail } from "./auditTrail";
@@ -121,6 +122,16 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                             .apply(([clusterArn, lake, keyArn]) => lakehousePolicy(clusterArn, lake, keyArn)),
                     );
                 inCluster.lakehouseJobs(stores, jobOpts);
+            },
+            streamingJob: (kafkaAccess, jobOpts) => {
+                // The job reads and writes the cell's topics with MSK IAM, as its own principal.
+                if (kafka)
+                    podIdentity(
+                        "streaming",
+                        STREAMING_SERVICE_ACCOUNT,
+                        kafka.cluster.arn.apply((arn) => mskPolicy(arn, "streaming")),
+                    );
+                inCluster.streamingJob(kafkaAccess, jobOpts);
             },
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => {

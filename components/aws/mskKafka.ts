@@ -24,6 +24,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
     readonly replicationFactor: number;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
     readonly lakehouse: StoreAccess<KafkaConnection>;
+    readonly streaming: StoreAccess<KafkaConnection>;
 
     constructor(name: string, args: MskKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:aws:MskKafka", name, {}, opts);
@@ -80,6 +81,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         }));
         this.access = { ingest: { connection }, consumer: { connection } };
         this.lakehouse = { connection };
+        this.streaming = { connection };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

@@ -32,6 +32,8 @@ export const IMAGES = {
     node: imageOf(VERSIONS.nodeImage),
     /** The lakehouse's jobs: the official Spark image of the Spark the jobs are tested with, with Python. */
     spark: imageOf(VERSIONS.sparkImage),
+    /** The streaming job: the official Flink image of the Flink it is tested with (its SQL driver runs the script). */
+    flink: imageOf(VERSIONS.flinkImage),
 } as const;
 
 /** Requests and limits for an operator's own pod. */

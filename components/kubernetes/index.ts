@@ -11,9 +11,12 @@ import type {
     CellTarget,
     ClickHouseCluster,
     LakehouseStores,
+    StoreAccess,
     StreamOperators,
 } from "../platform";
 import { LakehouseJobs } from "./lakehouseJobs";
+import { StreamingJob } from "./streamingJob";
+import type { KafkaConnection } from "../../model/connections";
 import { AppDeployment, type AppIdentity } from "./appDeployment";
 import { generatedPassword } from "../secrets";
 import type { TenantDirectory } from "../../model/tenantDirectory";
@@ -94,6 +97,14 @@ export class InClusterParts {
         return new LakehouseJobs(
             `${this.context.cell.id}-lakehouse`,
             { context: this.context, namespace: this.dataNamespace, stores, operator: this.operators.release("spark") },
+            { ...opts, providers: [this.provider] },
+        );
+    }
+
+    streamingJob(kafka: StoreAccess<KafkaConnection>, opts: AppOptions): StreamingJob {
+        return new StreamingJob(
+            `${this.context.cell.id}-streaming`,
+            { context: this.context, namespace: this.dataNamespace, kafka, operator: this.operators.release("flink") },
             { ...opts, providers: [this.provider] },
         );
     }
@@ -213,6 +224,7 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                 },
                 streamOperators: () => inCluster.streamOperators(),
                 lakehouseJobs: (stores, jobOpts) => inCluster.lakehouseJobs(stores, jobOpts),
+                streamingJob: (kafka, jobOpts) => inCluster.streamingJob(kafka, jobOpts),
                 tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
                 app: (spec, appOpts) => inCluster.app(spec, appOpts),
                 secret: (name, bytes) => inCluster.secret(name, bytes),

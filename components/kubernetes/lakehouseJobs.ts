@@ -1,6 +1,5 @@
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as core from "@pulumi/kubernetes/core/v1";
-import * as rbac from "@pulumi/kubernetes/rbac/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -8,9 +7,11 @@ import * as path from "path";
 import { LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
 import { kafkaSettingsOf, LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
 import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
-import type { CellContext, LakehouseStores, SecretSource } from "../platform";
+import type { CellContext, LakehouseStores } from "../platform";
 import { IMAGES } from "./charts";
+import { jobAccount } from "./jobAccount";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
+import { SecretFiles } from "./secretFiles";
 
 export interface LakehouseJobsArgs {
     context: CellContext;
@@ -27,7 +28,7 @@ export const LAKEHOUSE_SERVICE_ACCOUNT = "cellplane-lakehouse";
 const SPARK_UID = 185;
 /** Where the pods find the jobs' script and its tables, and the stores' CA bundles. */
 const JOBS_DIR = "/opt/cellplane/lakehouse";
-const CA_DIR = "/etc/cellplane/ca";
+export const CA_DIR = "/etc/cellplane/ca";
 const CA_FILES = { postgres: `${CA_DIR}/postgres.pem`, kafka: `${CA_DIR}/kafka.pem` };
 /** The Secret holding what the program generated (passwords, keys, CAs); operators' own Secrets are referred to. */
 const SECRETS = "lakehouse-secrets";
@@ -59,36 +60,19 @@ export class LakehouseJobs extends pulumi.ComponentResource {
         );
         // The driver asks the API for its executors, so its pod, alone of the cell's, mounts the account's token; the
         // Role reaches the pods, services, configmaps and claims of the cell's namespace and nothing else.
-        new core.ServiceAccount(
-            `${name}-service-account`,
-            { metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT), automountServiceAccountToken: false },
-            { parent: this },
-        );
-        const role = new rbac.Role(
-            `${name}-role`,
+        const binding = jobAccount(
+            name,
             {
-                metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT),
-                rules: [
-                    {
-                        apiGroups: [""],
-                        resources: ["pods", "services", "configmaps", "persistentvolumeclaims"],
-                        verbs: ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"],
-                    },
-                ],
+                account: LAKEHOUSE_SERVICE_ACCOUNT,
+                namespace: args.namespace,
+                labels: { ...labels.kubernetes, ...selector },
+                resources: ["pods", "services", "configmaps", "persistentvolumeclaims"],
+                verbs: ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"],
             },
-            { parent: this },
-        );
-        const binding = new rbac.RoleBinding(
-            `${name}-role-binding`,
-            {
-                metadata: metadata(LAKEHOUSE_SERVICE_ACCOUNT),
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-                subjects: [{ kind: "ServiceAccount", name: LAKEHOUSE_SERVICE_ACCOUNT, namespace: args.namespace }],
-            },
-            { parent: this },
+            this,
         );
 
-        const secrets = new SecretFiles();
+        const secrets = new SecretFiles(SECRETS);
         const env = [
             {
                 name: "LAKEHOUSE",
@@ -172,28 +156,4 @@ function scriptFiles(): { files: Record<string, string>; hash: string } {
 function jarsFor(kafka: LakehouseSettings["kafka"]): string[] {
     const iam = kafka.sasl?.mechanism === "AWS_MSK_IAM" ? [MSK_IAM_JAR] : [];
     return [...LAKEHOUSE_JARS, ...iam].map(mavenCentralUrl);
-}
-
-/**
- * Where the pods take each secret from: a Pulumi secret goes into the component's own Secret; a Secret an operator
- * writes (Strimzi's user, CloudNativePG's CA) is referred to where it is.
- */
-class SecretFiles {
-    readonly data: Record<string, pulumi.Input<string>> = {};
-
-    env(variable: string, source: SecretSource | undefined) {
-        return source ? [{ name: variable, valueFrom: { secretKeyRef: this.ref(variable, source) } }] : [];
-    }
-
-    file(file: string, source: SecretSource | undefined) {
-        if (!source) return undefined;
-        const { name, key } = this.ref(file, source);
-        return { secret: { name, items: [{ key, path: file }] } };
-    }
-
-    private ref(key: string, source: SecretSource): { name: pulumi.Input<string>; key: string } {
-        if ("secretKeyRef" in source) return source.secretKeyRef;
-        this.data[key] = pulumi.secret(source.value);
-        return { name: SECRETS, key };
-    }
 }

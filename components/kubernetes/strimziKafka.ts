@@ -36,6 +36,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
     readonly replicationFactor: number;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
     readonly lakehouse: StoreAccess<KafkaConnection>;
+    readonly streaming: StoreAccess<KafkaConnection>;
 
     constructor(name: string, args: StrimziKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:StrimziKafka", name, {}, opts);
@@ -178,6 +179,7 @@ export class StrimziKafka extends pulumi.ComponentResource implements KafkaClust
         };
         this.access = { ingest: accessFor("ingest"), consumer: accessFor("consumer") };
         this.lakehouse = accessFor("lakehouse");
+        this.streaming = accessFor("streaming");
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

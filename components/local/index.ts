@@ -13,6 +13,7 @@ import {
     LocalMetrics,
     LocalObjectStore,
     LocalPostgres,
+    LocalStreamingJob,
 } from "./parts";
 import { blobEndpointOf } from "./azuriteServer";
 import type { ScrapeTarget } from "./prometheusServer";
@@ -41,6 +42,7 @@ export const LOCAL_PORTS = {
     kafkaMetrics: 20,
     postgresMetrics: 21,
     objectStoreMetrics: 22,
+    streaming: 23,
 } as const;
 
 export interface LocalTargetOptions {
@@ -48,6 +50,8 @@ export interface LocalTargetOptions {
     certificates?: LocalCertificates;
     /** Whether each cell runs its Prometheus and the exporters it scrapes (`cellplane:localMetrics`). */
     metrics: boolean;
+    /** Whether each cell runs the streaming job (`cellplane:localStreaming`). */
+    streaming: boolean;
 }
 
 /**
@@ -111,6 +115,9 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                     opts,
                 );
             },
+            streamingJob: options.streaming
+                ? (kafka, jobOpts) => new LocalStreamingJob(`${cell.id}-streaming`, { ...part("streaming"), kafka }, jobOpts)
+                : undefined,
             app: (spec, appOpts) => new LocalApp(`${cell.id}-${spec.bundle.app}`, { spec, ...part(spec.bundle.app) }, appOpts),
             secret: (name, bytes) => localSecret(`${cell.id}-${name}`, parent, bytes),
         };

@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { TIERED_EVENTS_TABLE } from "../../apps/shared/analytics";
-import { cellTopics, EVENTS_TOPIC } from "../../apps/shared/topics";
+import { cellTopics, deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
 import type {
     AppService,
     AppSpec,
@@ -15,13 +15,14 @@ import type {
     MetricsServer,
     ObjectStore,
     PostgresDatabase,
+    SecretSource,
     StoreAccess,
 } from "../platform";
 import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../../model/connections";
 import { appUrlOf } from "./appServer";
 import { frontUrl, type LakeReaderUser } from "./clickhouseServer";
 import { lakeReaderOf, lakeReaderPassword, tenantDatabaseOf } from "../../apps/lakehouse/lakeSql";
-import { WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
+import { kafkaSettingsOf, WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
 import { bootstrapOf } from "./kafkaServer";
 import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
@@ -121,6 +122,7 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     readonly bootstrapServers: pulumi.Output<string>;
     readonly replicationFactor = 1;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    readonly streaming: StoreAccess<KafkaConnection>;
 
     /** The broker's own user, for provisioning and operators (a Pulumi secret); none in plain text. */
     readonly admin?: pulumi.Output<{ username: string; password: string }>;
@@ -150,11 +152,13 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
         const server = new LocalServer(`${name}-server`, { kind: "kafka", spec }, { parent: this });
         const topicServer = spec.apply(({ port, security }) => ({ port, security }));
         // One topic at a time: a broker that just started can lose track of a topic created beside another.
-        const [events, deadLetters] = cellTopics().reduce<LocalObject[]>(
+        const resourceName = (topic: string) =>
+            topic === EVENTS_TOPIC ? "events" : topic === deadLetterTopic(EVENTS_TOPIC) ? "dead-letters" : "windows";
+        const topics = cellTopics().reduce<LocalObject[]>(
             (made, topic) => [
                 ...made,
                 new LocalObject(
-                    `${name}-${topic.topic === EVENTS_TOPIC ? "events" : "dead-letters"}`,
+                    `${name}-${resourceName(topic.topic)}`,
                     { kind: "topic", server: topicServer, spec: topic },
                     { parent: this, dependsOn: made.length > 0 ? made : [server] },
                 ),
@@ -162,7 +166,9 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
             [],
         );
         // The apps connect once the topics exist, so none of them races the topics' creation.
-        this.bootstrapServers = pulumi.all([server.running, events.id, deadLetters.id]).apply(() => bootstrapOf(args));
+        this.bootstrapServers = pulumi
+            .all([server.running, ...topics.map((t) => t.id)] as pulumi.Input<unknown>[])
+            .apply(() => bootstrapOf(args));
         // SASL_SSL with SCRAM-SHA-512, as on MSK and Strimzi, each app as its own user.
         const [ingest, consumer] = apps.map(({ username, password }) => ({
             connection: this.bootstrapServers.apply((brokers) => ({
@@ -174,6 +180,18 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
             password: args.certificates && { value: password },
         }));
         this.access = { ingest, consumer };
+        // The admin, as for the lakehouse jobs: a user of its own would replace the broker (see KafkaCluster.lakehouse).
+        this.streaming = {
+            connection: this.bootstrapServers.apply((brokers) => ({
+                brokers: [brokers],
+                tls: tlsMode(args),
+                sasl: args.certificates
+                    ? { mechanism: "scram-sha-512" as const, username: "cellplane-admin" }
+                    : { mechanism: "none" as const },
+            })),
+            ca: caOf(args),
+            password: args.certificates && { value: admin.apply((a) => a.password) },
+        };
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }
@@ -393,6 +411,34 @@ export class LocalBlobStore extends pulumi.ComponentResource implements ObjectSt
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }
+
+export interface LocalStreamingJobArgs extends LocalPartArgs {
+    kafka: StoreAccess<KafkaConnection>;
+}
+
+/** The cell's streaming job (`apps/lakehouse/streaming.ts`) on this machine's Flink, supervised like the servers. */
+export class LocalStreamingJob extends pulumi.ComponentResource {
+    constructor(name: string, args: LocalStreamingJobArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:StreamingJob", name, {}, opts);
+        const { cell, environment } = args.context;
+        const spec = pulumi.output({
+            label: label("streaming job", args.context),
+            dir: args.dir,
+            port: args.port,
+            settings: pulumi.output(args.kafka.connection).apply((connection) => ({
+                kafka: kafkaSettingsOf(connection, ""),
+                cell: { region: cell.region, environment },
+            })),
+            kafkaCa: valueOf(args.kafka.ca),
+            kafkaPassword: valueOf(args.kafka.password),
+        });
+        new LocalServer(`${name}-process`, { kind: "streaming", spec }, { parent: this });
+        this.registerOutputs({});
+    }
+}
+
+/** A secret a local part holds as a value (never a Kubernetes Secret's reference). */
+const valueOf = (source: SecretSource | undefined) => (source && "value" in source ? source.value : undefined);
 
 export interface LocalAppArgs extends LocalPartArgs {
     spec: AppSpec;

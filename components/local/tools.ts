@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cacheDir, NODE_VERSION } from "../runtime";
-import { SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { FLINK_VERSION, SPARK_VERSION } from "../../apps/lakehouse/engines";
 
 /** The Node.js every local app and the ClickHouse front run on, whichever Node runs the engine. */
 export function nodeBin(): string {
@@ -89,6 +89,13 @@ export function sparkJobJars(): string[] {
         .readdirSync(dir)
         .filter((name) => name.endsWith(".jar"))
         .map((name) => path.join(dir, name));
+}
+
+/** Where the bootstrap puts Flink: `pyflink/lib` (its runtime) and `jars/`, the streaming job's connector and gateway. */
+export function flinkHome(): string {
+    const home = path.join(cacheDir(), "flink", FLINK_VERSION);
+    requireTool(path.join(home, "pyflink", "lib", `flink-dist-${FLINK_VERSION}.jar`), `Apache Flink ${FLINK_VERSION}`);
+    return home;
 }
 
 /** ClickHouse's engine as a library (npm `chdb`), installed by the bootstrap into the cache. */

@@ -69,6 +69,8 @@ export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps)
     local.config["cellplane:stateDir"] = state;
     // Each cell's Prometheus and exporters cost CPU the other end-to-end tests share; the observability test turns them on.
     local.config["cellplane:localMetrics"] = false;
+    // Likewise each cell's streaming job (a JVM); the lakehouse test turns it on.
+    local.config["cellplane:localStreaming"] = false;
     delete local.encryptionsalt;
     edit(local.config);
     fs.writeFileSync(path.join(scratch.dir, "Pulumi.e2e.yaml"), toYaml(local));

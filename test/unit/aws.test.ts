@@ -312,10 +312,13 @@ describe.each([
             ["cellplane-ingest", "cell-1-data"],
             ["cellplane-ingest-consumer", "cell-1-data"],
             ["cellplane-lakehouse", "cell-1-data"],
+            ["cellplane-streaming", "cell-1-data"],
         ]);
         const deployments = ofType(run, "kubernetes:apps/v1:Deployment");
         for (const { serviceAccount } of associations.filter(
-            (a) => a.namespace === "cell-1-data" && !["cellplane-clickhouse", "cellplane-lakehouse"].includes(a.serviceAccount),
+            (a) =>
+                a.namespace === "cell-1-data" &&
+                !["cellplane-clickhouse", "cellplane-lakehouse", "cellplane-streaming"].includes(a.serviceAccount),
         )) {
             const app = serviceAccount.replace("cellplane-", "");
             const deployment = deployments.find((d) => d.inputs.metadata.name === app)!;

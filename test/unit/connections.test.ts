@@ -5,7 +5,14 @@ import { KAFKA_GRANTS } from "../../components/kafkaGrants";
 import { strimziAcl } from "../../components/kubernetes/strimziKafka";
 import { CLICKHOUSE_GRANTS } from "../../components/kubernetes/clickhouse";
 import { EVENT_HUBS_MAX_RETENTION_DAYS } from "../../components/azure/eventHubsKafka";
-import { cellTopics, CONSUMER_GROUP, DEAD_LETTER_RETENTION_DAYS, EVENTS_RETENTION_DAYS } from "../../apps/shared/topics";
+import {
+    cellTopics,
+    CONSUMER_GROUP,
+    DEAD_LETTER_RETENTION_DAYS,
+    EVENTS_RETENTION_DAYS,
+    windowsTopic,
+    WINDOWS_GROUP,
+} from "../../apps/shared/topics";
 import type { ResourceProps } from "../../model/resourceProps";
 import {
     CLICKHOUSE_INSTALLATION,
@@ -97,15 +104,16 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                     ["cellplane-consumer", KAFKA_GRANTS.consumer.map(strimziAcl)],
                     ["cellplane-ingest", KAFKA_GRANTS.ingest.map(strimziAcl)],
                     ["cellplane-lakehouse", KAFKA_GRANTS.lakehouse.map(strimziAcl)],
+                    ["cellplane-streaming", KAFKA_GRANTS.streaming.map(strimziAcl)],
                 ]);
                 const readable = (app: "ingest" | "consumer") =>
                     KAFKA_GRANTS[app].filter((g) => g.operations.includes("Read")).map((g) => g.resourceName);
                 expect(readable("ingest")).toEqual([]);
-                expect(readable("consumer")).toEqual(["events", CONSUMER_GROUP]);
+                expect(readable("consumer")).toEqual(["events", CONSUMER_GROUP, windowsTopic("events"), WINDOWS_GROUP]);
             }
         });
 
-        test("find the events and dead-letter topics made by the cell, or make them themselves on MSK", () => {
+        test("find the events, dead-letter and windows topics made by the cell, or make them themselves on MSK", () => {
             const topics = cellTopics();
             if (cloud === "azure") {
                 const hubs = ofType(run, "azure-native:eventhub:EventHub").map((h) => h.inputs);
@@ -114,6 +122,7 @@ describe.each(Object.entries(CELLS))("the apps of a %s cell", (cloud, cell) => {
                 expect(hubs.map((h) => h.retentionDescription.retentionTimeInHours)).toEqual([
                     24 * EVENTS_RETENTION_DAYS,
                     24 * Math.min(DEAD_LETTER_RETENTION_DAYS, EVENT_HUBS_MAX_RETENTION_DAYS.Standard),
+                    24 * EVENTS_RETENTION_DAYS,
                 ]);
                 const [group] = ofType(run, "azure-native:eventhub:ConsumerGroup");
                 expect(group.inputs.consumerGroupName).toBe(CONSUMER_GROUP);

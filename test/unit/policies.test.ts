@@ -232,7 +232,83 @@ function sparkApplication(executor: ResourceProps = {}): MockedResource {
     });
 }
 
+/** A FlinkDeployment whose JobManager and TaskManager share its pod template, with `taskManager` over the TaskManager's fields. */
+function flinkDeployment(taskManager: ResourceProps = {}): MockedResource {
+    const sized = { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "1", memory: "2Gi" } };
+    return resource(T.flinkDeployment, "streaming", {
+        metadata: { name: "streaming", namespace: "eu-1-data", labels: labels() },
+        spec: {
+            serviceAccount: "cellplane-streaming",
+            podTemplate: {
+                spec: {
+                    securityContext: { runAsNonRoot: true, runAsUser: 9999, seccompProfile: { type: "RuntimeDefault" } },
+                    containers: [
+                        {
+                            name: "flink-main-container",
+                            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                        },
+                    ],
+                },
+            },
+            jobManager: { resources: sized, podTemplate: { spec: { automountServiceAccountToken: true } } },
+            taskManager: { resources: sized, podTemplate: { spec: { automountServiceAccountToken: false } }, ...taskManager },
+        },
+    });
+}
+/** A streaming job of cell `cell` in `namespace`, whose script (in its ConfigMap) names `brokers`. */
+const streamingJob = (cell: string, namespace: string, brokers: string) => [
+    resource(T.configMap, `${cell}-streaming-script`, {
+        metadata: { name: "streaming-abc", namespace },
+        data: { "streaming.sql": `CREATE TABLE events () WITH (\n    'properties.bootstrap.servers' = '${brokers}'\n);` },
+    }),
+    resource(T.flinkDeployment, `${cell}-streaming`, {
+        metadata: { name: "streaming", namespace, labels: labels("eu", cell) },
+        spec: { podTemplate: { spec: { volumes: [{ name: "script", configMap: { name: "streaming-abc" } }] } } },
+    }),
+];
+
 const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: PackConfig }> = {
+    "kubernetes-requests-and-limits (a Flink TaskManager)": {
+        pass: [flinkDeployment()],
+        fail: [flinkDeployment({ resources: { requests: { cpu: "1", memory: "2Gi" } } })],
+        message:
+            /FlinkDeployment "streaming": container "flink-main-container of the taskManager" has no CPU and memory requests and limits/,
+    },
+    "kubernetes-non-root (a Flink deployment's pods)": {
+        pass: [flinkDeployment()],
+        fail: [flinkDeployment({ podTemplate: { spec: { automountServiceAccountToken: false, securityContext: { runAsUser: 0 } } } })],
+        message: /FlinkDeployment "streaming" has a pod that may run as root/,
+    },
+    "kubernetes-restricted-containers (a Flink deployment's main container)": {
+        pass: [flinkDeployment()],
+        fail: [
+            flinkDeployment({
+                podTemplate: {
+                    spec: {
+                        automountServiceAccountToken: false,
+                        containers: [{ name: "flink-main-container", securityContext: { capabilities: { drop: ["ALL"] } } }],
+                    },
+                },
+            }),
+        ],
+        message: /FlinkDeployment "streaming": container "flink-main-container of the taskManager" lacks allowPrivilegeEscalation: false/,
+    },
+    "kubernetes-service-account-tokens (a Flink TaskManager; its JobManager makes it through the API)": {
+        pass: [flinkDeployment()],
+        fail: [flinkDeployment({ podTemplate: { spec: {} } })],
+        message: /FlinkDeployment "streaming" runs pods that mount the API token of ServiceAccount "cellplane-streaming"/,
+    },
+    "lakehouse-jobs-own-cell (a streaming job reading another cell's Kafka)": {
+        pass: [...twoAwsCells, ...streamingJob("eu-1", "eu-1-data", "b-1.eu-1:9098,b-2.eu-1:9098")],
+        fail: [...twoAwsCells, ...streamingJob("eu-1", "eu-1-data", "b-1.eu-1:9098,kafka-bootstrap.eu-2-data.svc:9093")],
+        message:
+            /FlinkDeployment "eu-1-streaming" of cell eu-1 reaches kafka-bootstrap\.eu-2-data\.svc, which is not a store of its cell\. Point it at cell eu-1's own Kafka/,
+    },
+    "lakehouse-jobs-own-cell (a streaming job in another cell's namespace)": {
+        pass: streamingJob("k-1", "k-1-data", "k.k-1-data.svc:9093"),
+        fail: streamingJob("k-1", "k-2-data", "k.k-2-data.svc:9093"),
+        message: /FlinkDeployment "k-1-streaming" of cell k-1 runs in namespace k-2-data, not its cell's k-1-data/,
+    },
     "kubernetes-requests-and-limits (a Spark executor)": {
         pass: [sparkApplication()],
         fail: [sparkApplication({ coreLimit: undefined })],

@@ -184,6 +184,7 @@ describe("the local stack", () => {
                     "LocalPostgresServer",
                     "LocalPostgresExporterServer",
                     "LocalPrometheusServer",
+                    "LocalStreamingServer",
                     store,
                 ].sort(),
             );
@@ -292,7 +293,7 @@ describe("the local stack", () => {
         ]);
     });
 
-    test("creates the app's schema, the events and dead-letter topics, the analytics database and events table, the exports, cold and lake buckets, the tenant directory and the router's table", () => {
+    test("creates the app's schema, the events, dead-letter and windows topics, the analytics database and events table, the exports, cold and lake buckets, the tenant directory and the router's table", () => {
         const objects = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/cellplane:LocalObject" && r.cell === "local-eu");
         expect(objects.map((r) => r.inputs.kind).sort()).toEqual([
             "bucket",
@@ -310,10 +311,12 @@ describe("the local stack", () => {
             ...Array(9).fill("serverCertificate"),
             "topic",
             "topic",
+            "topic",
         ]);
         expect(objects.filter((r) => r.inputs.kind === "topic").map((r) => r.inputs.spec)).toEqual([
             { topic: "events", partitions: 3, retentionDays: 7 },
             { topic: "events-dead-letter", partitions: 1, retentionDays: 30 },
+            { topic: "events-windows", partitions: 1, retentionDays: 7 },
         ]);
         expect(objects.find((r) => r.inputs.kind === "coldBucket")!.inputs.spec).toEqual({ bucket: "local-eu-analytics-cold" });
         expect(objects.find((r) => r.inputs.kind === "lakeBucket")!.inputs.spec).toEqual({ bucket: "local-eu-lake" });

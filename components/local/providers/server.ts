@@ -7,6 +7,7 @@ import { destroyKafka, kafkaRunning, startKafka, stopKafka } from "../kafkaServe
 import { postgresExporterRunning, startPostgresExporter } from "../postgresExporter";
 import { prometheusRunning, startPrometheus } from "../prometheusServer";
 import { seaweedfsRunning, startSeaweedfs } from "../seaweedfsServer";
+import { startStreaming, streamingRunning } from "../streamingServer";
 import { destroyService, stopService } from "../supervisor";
 import type { ResourceProps } from "../../../model/resourceProps";
 
@@ -21,6 +22,7 @@ const SERVERS = {
     prometheus: { start: startPrometheus, running: prometheusRunning, ...byDir },
     postgresExporter: { start: startPostgresExporter, running: postgresExporterRunning, ...byDir },
     app: { start: startApp, running: appRunning, stop: stopApp, destroy: destroyApp },
+    streaming: { start: startStreaming, running: streamingRunning, ...byDir },
 } as const;
 export type ServerKind = keyof typeof SERVERS;
 

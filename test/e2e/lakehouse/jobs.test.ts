@@ -9,6 +9,7 @@ import { sparkHome, sparkJobJars } from "../../../components/local/tools";
 import { lakehouseOfCell } from "../../../scripts/ops/jobs";
 import fc from "fast-check";
 import { QUERY_GUARDRAILS } from "../../../apps/lakehouse/lakeSql";
+import { ALERT_MIN_ERRORS, ALERT_USER, WINDOW_SECONDS } from "../../../apps/lakehouse/streaming";
 import { cellplane } from "../../support/cli";
 import { call } from "../../support/cellClient";
 import { isolatedLocalStack } from "../../support/project";
@@ -54,12 +55,15 @@ describe("the lakehouse jobs of a local cell", () => {
         config["cellplane:tenants"] = [
             { id: "acme", residency: "eu" },
             { id: "initech", residency: "eu" },
+            { id: "globex", residency: "eu" },
+            { id: "umbrella", residency: "eu" },
         ];
+        config["cellplane:localStreaming"] = true;
     });
     let eu: CellOutput;
     let pool: Pool;
     const keys: Record<string, string> = {};
-    const sent: Record<string, number> = { acme: 0, initech: 0 };
+    const sent: Record<string, number> = { acme: 0, initech: 0, globex: 0, umbrella: 0 };
 
     const send = async (org: string, events: ReturnType<typeof dayOf>) => {
         expect((await postEvents(eu.endpoints.ingestUrl, keys[org], events)).status).toBe(202);
@@ -370,5 +374,68 @@ describe("the lakehouse jobs of a local cell", () => {
             expect(limited.status).toBe(429);
             expect(Number(limited.response.headers.get("retry-after"))).toBeGreaterThan(0);
         }, 60_000);
+    });
+
+    /** The streaming job runs last: its alerts are events of their own, which the counts above do not expect. */
+    describe("the streaming job (Flink, beside the cell)", () => {
+        const analytics = async <T>(query: string) => {
+            const clickhouse = clickhouseOf(eu);
+            try {
+                return await (await clickhouse.query({ query, format: "JSONEachRow" })).json<T>();
+            } finally {
+                await clickhouse.close();
+            }
+        };
+        /** A tenant's windows, but those of its alerts. */
+        const windowsOf = (org: string) =>
+            analytics<{ event_type: string; events: string; unique_users: string; windows: string; seconds: number }>(
+                `SELECT event_type, sum(events) AS events, max(unique_users) AS unique_users, count() AS windows,
+                        max(toUnixTimestamp64Milli(window_end) - toUnixTimestamp64Milli(window_start)) / 1000 AS seconds
+                 FROM analytics.event_windows FINAL
+                 WHERE org_id = '${org}' AND event_type != 'security_alert'
+                 GROUP BY event_type ORDER BY event_type`,
+            );
+        const alertsOf = (org: string) =>
+            analytics<{ user_id: string; category: string; events: string; errors: string; rate: string }>(
+                `SELECT user_id, event_category AS category, JSONExtractUInt(metadata, 'events') AS events,
+                        JSONExtractUInt(metadata, 'error_events') AS errors, JSONExtractFloat(metadata, 'error_rate') AS rate
+                 FROM analytics.events FINAL WHERE org_id = '${org}' AND event_type = 'security_alert'`,
+            );
+
+        test("each tenant's and type's 10-second windows reach ClickHouse within 30 s; an error-rate spike becomes one security_alert", async () => {
+            // Tenants of their own: the windows of the others' events of these tests stay out of what is counted.
+            for (const org of ["globex", "umbrella"]) keys[org] = await apiKeyFor(eu, org);
+            const spike = [
+                ...Array.from({ length: ALERT_MIN_ERRORS + 2 }, (_, i) =>
+                    eventOf("globex", { event_type: "error", event_category: "performance", user_id: `u${i % 4}` }),
+                ),
+                ...Array.from({ length: 4 }, () => eventOf("globex", { user_id: "u9" })),
+            ];
+            const calm = [
+                ...Array.from({ length: 2 }, () => eventOf("umbrella", { event_type: "error", event_category: "performance" })),
+                ...Array.from({ length: 3 }, () => eventOf("umbrella")),
+            ];
+            // Windows are aligned to the clock: both batches go early in one, so neither is split across two.
+            while (Date.now() % (WINDOW_SECONDS * 1000) > 4_000) await new Promise((r) => setTimeout(r, 100));
+            const postedAt = Date.now();
+            await Promise.all([send("globex", spike), send("umbrella", calm)]);
+            const loaded = async () => (await windowsOf("globex")).length === 2 && (await windowsOf("umbrella")).length === 2;
+            expect(await eventually(loaded, 30_000)).toBe(true);
+            const seconds = (Date.now() - postedAt) / 1000;
+            console.log(`streaming: windows in ClickHouse ${seconds.toFixed(1)} s after the events were posted`);
+            expect(await windowsOf("globex")).toEqual([
+                { event_type: "code_generated", events: "4", unique_users: "1", windows: "1", seconds: WINDOW_SECONDS },
+                { event_type: "error", events: String(ALERT_MIN_ERRORS + 2), unique_users: "4", windows: "1", seconds: WINDOW_SECONDS },
+            ]);
+            expect((await windowsOf("umbrella")).map((w) => [w.event_type, w.events])).toEqual([
+                ["code_generated", "3"],
+                ["error", "2"],
+            ]);
+            expect(await eventually(async () => (await alertsOf("globex")).length > 0, 30_000)).toBe(true);
+            expect(await alertsOf("globex")).toEqual([
+                { user_id: ALERT_USER, category: "security", events: "16", errors: String(ALERT_MIN_ERRORS + 2), rate: 0.75 },
+            ]);
+            expect(await alertsOf("umbrella")).toEqual([]);
+        }, 120_000);
     });
 });
