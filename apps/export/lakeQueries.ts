@@ -85,11 +85,12 @@ export class LakeQueries {
 
     /** The lake's tables once, then the tenant's views once, per process; a failure is tried again on the next query. */
     private async prepared(tenant: string): Promise<void> {
-        this.lakeTables ??= this.make(lakeTablesDdl(this.warehouse()), () => (this.lakeTables = undefined));
+        const { cluster } = this.config.CLICKHOUSE;
+        this.lakeTables ??= this.make(lakeTablesDdl(this.warehouse(), cluster), () => (this.lakeTables = undefined));
         await this.lakeTables;
         let views = this.tenantViews.get(tenant);
         if (!views) {
-            views = this.make(tenantViewsDdl(tenant), () => this.tenantViews.delete(tenant));
+            views = this.make(tenantViewsDdl(tenant, cluster), () => this.tenantViews.delete(tenant));
             this.tenantViews.set(tenant, views);
         }
         await views;

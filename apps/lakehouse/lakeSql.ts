@@ -39,17 +39,20 @@ export interface Warehouse {
     keys?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** `ON CLUSTER …` where the cell's ClickHouse is a cluster: every replica reads the lake, and answers any reader. */
+const onCluster = (cluster?: string) => (cluster ? ` ON CLUSTER ${sqlIdentifier(cluster)}` : "");
+
 /**
  * The lake's tables in ClickHouse. Their columns are given, so they can be made before the jobs' first run: a table
- * Spark has not written yet reads as empty.
+ * Spark has not written yet reads as empty. Without keys, the servers read with their own identity (a pod's role).
  */
-export function lakeTablesDdl(warehouse: Warehouse): string[] {
+export function lakeTablesDdl(warehouse: Warehouse, cluster?: string): string[] {
     const credentials = warehouse.keys ? `, ${sqlString(warehouse.keys.accessKeyId)}, ${sqlString(warehouse.keys.secretAccessKey)}` : "";
     return [
-        `CREATE DATABASE IF NOT EXISTS ${LAKE_DATABASE}`,
+        `CREATE DATABASE IF NOT EXISTS ${LAKE_DATABASE}${onCluster(cluster)}`,
         ...QUERYABLE_TABLES.map(
             (table) =>
-                `CREATE TABLE IF NOT EXISTS ${LAKE_DATABASE}.${table.name} (${table.columns})
+                `CREATE TABLE IF NOT EXISTS ${LAKE_DATABASE}.${table.name}${onCluster(cluster)} (${table.columns})
                  ENGINE = IcebergS3(${sqlString(`${warehouse.url}/${table.path}/`)}${credentials})`,
         ),
     ];
@@ -68,13 +71,13 @@ export const lakeReaderPassword = (querySecret: string, tenant: string) =>
     createHmac("sha256", querySecret).update(`lake reader ${tenant}`).digest("hex");
 
 /** The tenant's views: each queryable table, its own rows only, read with the rights of the views' definer. */
-export function tenantViewsDdl(tenant: string): string[] {
+export function tenantViewsDdl(tenant: string, cluster?: string): string[] {
     const database = sqlIdentifier(tenantDatabaseOf(tenant));
     return [
-        `CREATE DATABASE IF NOT EXISTS ${database}`,
+        `CREATE DATABASE IF NOT EXISTS ${database}${onCluster(cluster)}`,
         ...QUERYABLE_TABLES.map(
             (table) =>
-                `CREATE VIEW IF NOT EXISTS ${database}.${table.name} SQL SECURITY DEFINER
+                `CREATE VIEW IF NOT EXISTS ${database}.${table.name}${onCluster(cluster)} SQL SECURITY DEFINER
                  AS SELECT * FROM ${LAKE_DATABASE}.${table.name} WHERE org_id = ${sqlString(tenant)}`,
         ),
     ];

@@ -100,15 +100,15 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
                 "clickhouse",
                 CLICKHOUSE_SERVICE_ACCOUNT,
                 pulumi
-                    .all([store.bucketResource.arn, store.coldBucket.arn, key.arn])
-                    .apply(([exports, cold, keyArn]) => clickhousePolicy({ exports, cold }, keyArn)),
+                    .all([store.bucketResource.arn, store.coldBucket.arn, store.lakeBucket.arn, key.arn])
+                    .apply(([exports, cold, lake, keyArn]) => clickhousePolicy({ exports, cold, lake }, keyArn)),
             );
             return store;
         };
         return {
             postgres: () => new RdsPostgres(`${cell.id}-postgres`, { context, network, key, audit }, opts),
             kafka: () => (kafka = new MskKafka(`${cell.id}-kafka`, { context, network, key, audit }, opts)),
-            clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
+            clickhouse: (objectStore, lake) => inCluster.clickhouse(objectStore.coldDisk, undefined, lake),
             objectStore: exportsStore,
             streamOperators: () => inCluster.streamOperators(),
             lakehouseJobs: (stores, jobOpts) => {

@@ -58,7 +58,7 @@ export function mskPolicy(clusterArn: string, app: KafkaPrincipal): object {
  * What ClickHouse needs: to write the cell's exports (the exports bucket's objects), to keep its cold volume (the cold
  * bucket's objects, which it also removes when a part is merged or dropped), and the cell's key for SSE-KMS.
  */
-export function clickhousePolicy(buckets: { exports: string; cold: string }, keyArn: string): object {
+export function clickhousePolicy(buckets: { exports: string; cold: string; lake: string }, keyArn: string): object {
     return {
         Version: "2012-10-17",
         Statement: [
@@ -68,7 +68,9 @@ export function clickhousePolicy(buckets: { exports: string; cold: string }, key
                 Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 Resource: `${buckets.cold}/*`,
             },
-            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [buckets.exports, buckets.cold] },
+            // The lake, which its tenants query through ClickHouse: read only, Spark alone writes it.
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `${buckets.lake}/*` },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [buckets.exports, buckets.cold, buckets.lake] },
             { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: keyArn },
         ],
     };

@@ -6,6 +6,7 @@ import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers, S3_CLASSES } from "../retention";
 import { privateBucket } from "./privateBucket";
 import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
+import { WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
 
 export interface S3ObjectStoreArgs {
     context: CellContext;
@@ -23,6 +24,8 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
     readonly lakeBucket: s3.Bucket;
     readonly lake: StoreAccess<S3Connection>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
+    /** The lake as the cell's ClickHouse reads it, with its pods' role. */
+    readonly lakeWarehouse: pulumi.Output<string>;
     readonly bucket: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
     readonly access: StoreAccess<ObjectStoreConnection>;
@@ -88,6 +91,9 @@ export class S3ObjectStore extends pulumi.ComponentResource implements ObjectSto
                 credentials: { from: "identity" as const },
             }),
         };
+        this.lakeWarehouse = this.lakeBucket.bucket.apply(
+            (lakeBucket) => `https://${lakeBucket}.s3.${cell.region}.amazonaws.com/${WAREHOUSE_PREFIX}`,
+        );
         this.lake = {
             connection: this.lakeBucket.bucket.apply((lakeBucket) => ({
                 protocol: "s3" as const,

@@ -3,7 +3,9 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { ClickHouseConnection } from "../../model/connections";
-import type { CellContext, ClickHouseApp, ClickHouseCluster, StoreAccess } from "../platform";
+import type { CellContext, ClickHouseApp, ClickHouseCluster, LakeReaders, StoreAccess } from "../platform";
+import { sqlIdentifier } from "../../apps/shared/clickhouseSql";
+import { LAKE_DATABASE, lakeReaderOf, lakeReaderPassword, readerSettings, tenantDatabaseOf } from "../../apps/lakehouse/lakeSql";
 import { guaranteed, IMAGES, zoneSpread } from "./charts";
 import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
@@ -21,6 +23,8 @@ export interface ClickHouseOnKubernetesArgs {
     identity?: PodIdentityBinding;
     /** The cold volume's disk, on the cell's object store. */
     coldDisk: pulumi.Output<ColdDisk>;
+    /** Each tenant's reader of the lake, where the cell has one. */
+    lakeReaders?: LakeReaders;
 }
 
 export interface PodIdentityBinding {
@@ -35,7 +39,8 @@ const clickhouseUserOf = (app: ClickHouseApp) => `cellplane_${app}`;
 /**
  * What each app's ClickHouse user may do, as `GRANT` statements of its users.xml entry: ingest reads the analytics;
  * the consumer creates the schema (on the cluster) and inserts the events; the exporter reads the analytics and
- * writes the exports through `s3()` or `azureBlobStorage()`, reading the cell's Postgres through `postgresql()`.
+ * writes the exports through `s3()` or `azureBlobStorage()`, reading the cell's Postgres through `postgresql()`; it
+ * also makes the lake's tables and each tenant's views of them (`apps/export/lakeQueries.ts`), whose definer it is.
  */
 export const CLICKHOUSE_GRANTS: Record<ClickHouseApp, string[]> = {
     // The storage meter reads each shard's parts through `cluster()`.
@@ -47,8 +52,13 @@ export const CLICKHOUSE_GRANTS: Record<ClickHouseApp, string[]> = {
         "GRANT ALTER DELETE ON analytics.events_local",
         "GRANT CLUSTER ON *.*",
         "GRANT S3, AZURE, POSTGRES ON *.*",
+        `GRANT SELECT, CREATE DATABASE, CREATE TABLE ON ${LAKE_DATABASE}.*`,
+        `GRANT SELECT, CREATE DATABASE, CREATE VIEW ON ${tenantDatabaseOf("*")}.*`,
     ],
 };
+
+/** The settings profile of the tenants' lake readers: read-only, bounded in time and rows (`QUERY_GUARDRAILS`). */
+export const LAKE_READER_PROFILE = "lake_reader";
 
 /** The ServiceAccount of the ClickHouse servers, which write the exports. */
 export const CLICKHOUSE_SERVICE_ACCOUNT = "cellplane-clickhouse";
@@ -98,11 +108,19 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
         const appPasswords = Object.fromEntries(
             CLICKHOUSE_APPS.map((app) => [app, generatedPassword(`${name}-${app}-password`, this)]),
         ) as Record<ClickHouseApp, pulumi.Output<string>>;
+        // A tenant's reader's password derives from the cell's query secret, as the export app derives it to connect.
+        const readers = args.lakeReaders?.tenants ?? [];
+        const readerPasswords = Object.fromEntries(
+            readers.map((tenant) => [
+                lakeReaderOf(tenant),
+                pulumi.secret(args.lakeReaders!.querySecret.apply((secret) => lakeReaderPassword(secret, tenant))),
+            ]),
+        );
         const credentials = new core.Secret(
             `${name}-credentials`,
             {
                 metadata: metadata("clickhouse-credentials"),
-                stringData: { user: CLICKHOUSE_USER, password: password, ...appPasswords },
+                stringData: { user: CLICKHOUSE_USER, password: password, ...appPasswords, ...readerPasswords },
             },
             { parent: this },
         );
@@ -232,7 +250,20 @@ export class ClickHouseOnKubernetes extends pulumi.ComponentResource implements 
                                     user(clickhouseUserOf(app), app, { profile: "default", "grants/query": CLICKHOUSE_GRANTS[app] }),
                                 ),
                             ),
+                            // Each tenant selects from its own views and nothing else, under the readers' profile.
+                            ...Object.assign(
+                                {},
+                                ...readers.map((tenant) =>
+                                    user(lakeReaderOf(tenant), lakeReaderOf(tenant), {
+                                        profile: LAKE_READER_PROFILE,
+                                        "grants/query": [`GRANT SELECT ON ${sqlIdentifier(tenantDatabaseOf(tenant))}.*`],
+                                    }),
+                                ),
+                            ),
                         },
+                        profiles: Object.fromEntries(
+                            Object.entries(readerSettings()).map(([setting, value]) => [`${LAKE_READER_PROFILE}/${setting}`, value]),
+                        ),
                         clusters: [
                             { name: CLUSTER, layout: { shardsCount: shape.clickhouseShards, replicasCount: shape.clickhouseReplicas } },
                         ],

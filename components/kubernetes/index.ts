@@ -11,6 +11,7 @@ import type {
     CellTarget,
     ClickHouseCluster,
     LakehouseStores,
+    LakeReaders,
     StoreAccess,
     StreamOperators,
 } from "../platform";
@@ -74,13 +75,14 @@ export class InClusterParts {
         return new InClusterParts(context, provider, operators, egress, edgeOf);
     }
 
-    clickhouse(coldDisk: pulumi.Output<ColdDisk>, identity?: PodIdentityBinding): ClickHouseCluster {
+    clickhouse(coldDisk: pulumi.Output<ColdDisk>, identity?: PodIdentityBinding, lakeReaders?: LakeReaders): ClickHouseCluster {
         return new ClickHouseOnKubernetes(
             `${this.context.cell.id}-clickhouse`,
             {
                 context: this.context,
                 namespace: this.dataNamespace,
                 coldDisk,
+                lakeReaders,
                 operator: this.operators.release("clickhouse"),
                 monitoring: this.operators.release("monitoring"),
                 identity,
@@ -207,7 +209,7 @@ export function kubernetesTarget(cells: readonly CellConfig[], names: EdgeNames,
                         { context, namespace, operator: operators.release("strimzi"), monitoring: operators.release("monitoring") },
                         inCluster.opts(),
                     ),
-                clickhouse: (objectStore) => inCluster.clickhouse(objectStore.coldDisk),
+                clickhouse: (objectStore, lake) => inCluster.clickhouse(objectStore.coldDisk, undefined, lake),
                 objectStore: () => {
                     const store = new SeaweedfsObjectStore(
                         `${cell.id}-object-store`,

@@ -10,6 +10,7 @@ import { s3KeysAccess } from "../s3KeysAccess";
 import { COLD_DISK_PREFIX, type ColdDisk } from "../coldStorage";
 import { lifecycleTiers } from "../retention";
 import { coldBucketOf, exportsBucketOf, lakeBucketOf } from "../bucketNames";
+import { WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
 
 export interface SeaweedfsObjectStoreArgs {
     context: CellContext;
@@ -44,6 +45,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly lake: StoreAccess<S3Connection>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
+    readonly lakeWarehouse: pulumi.Output<string>;
     /** What the cell's edge publishes for tenants' downloads: the exports bucket, at the S3 gateway's Service. */
     readonly files: { bucket: string; service: string; port: number; podLabels: Record<string, string> };
 
@@ -164,6 +166,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             publicEndpoint: args.publicEndpoint,
         });
         this.lake = s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), adminKeys);
+        this.lakeWarehouse = pulumi.interpolate`${this.endpoint}/${lakeBucketOf(cell.id)}/${WAREHOUSE_PREFIX}`;
         this.files = { bucket, service: `${OPERATOR_CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }

@@ -370,7 +370,7 @@ describe.each([
         ]);
     });
 
-    test("lets the ClickHouse servers write the exports and keep their cold volume, with the cell's key, and nothing else", () => {
+    test("lets the ClickHouse servers write the exports, keep their cold volume and read the lake, with the cell's key, and nothing else", () => {
         const installation = single(run, CLICKHOUSE_INSTALLATION).inputs;
         const [template] = installation.spec.templates.podTemplates;
         expect(template.spec.serviceAccountName).toBe("cellplane-clickhouse");
@@ -378,7 +378,7 @@ describe.each([
             ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-clickhouse-identity-policy")!.inputs.policy,
         );
         const arn = (name: string) => `arn:aws:mock:::${named(run, name).name}`;
-        const [exports, cold] = [arn("cell-1-object-store-exports"), arn("cell-1-object-store-analytics-cold")];
+        const [exports, cold, lake] = ["exports", "analytics-cold", "lake"].map((bucket) => arn(`cell-1-object-store-${bucket}`));
         expect(policy.Statement).toEqual([
             { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"], Resource: `${exports}/*` },
             {
@@ -386,7 +386,8 @@ describe.each([
                 Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 Resource: `${cold}/*`,
             },
-            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [exports, cold] },
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `${lake}/*` },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [exports, cold, lake] },
             { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: key() },
         ]);
     });

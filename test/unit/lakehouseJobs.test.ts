@@ -3,6 +3,8 @@ import * as path from "path";
 import { LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
 import { LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
 import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
+import { lakeReaderPassword, lakeTablesDdl, readerSettings, tenantViewsDdl } from "../../apps/lakehouse/lakeSql";
+import { LAKE_READER_PROFILE } from "../../components/kubernetes/clickhouse";
 import { IMAGES } from "../../components/kubernetes/charts";
 import { LAKEHOUSE_SERVICE_ACCOUNT } from "../../components/kubernetes/lakehouseJobs";
 import type { KafkaConnection } from "../../model/connections";
@@ -326,4 +328,89 @@ describe("logical decoding for the cdc job", () => {
         expect(slot).toMatch(/^[a-z0-9_]{1,63}$/);
         expect(slot).not.toMatch(/^(rds|aws|amazon)/);
     });
+});
+
+describe.each([
+    {
+        target: "kubernetes",
+        cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
+        warehouse: "http://seaweedfs-s3.cell-1-data.svc.cluster.local:8333/cell-1-lake/warehouse",
+    },
+    {
+        target: "aws",
+        cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" },
+        warehouse: "https://cell-1-object-store-lake.s3.eu-central-1.amazonaws.com/warehouse",
+    },
+])("tenant-safe SQL over the lake of a $target cell", ({ target, cell, warehouse }) => {
+    let run: ProgramRun;
+    let installation: MockedResource;
+    beforeAll(async () => {
+        run = await singleCellStack(cell, "prod");
+        installation = ofType(run, "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation")[0];
+    });
+    const users = () => installation.inputs.spec.configuration.users as Record<string, unknown>;
+    /** A value of the cell's Secrets, wherever the program put it. */
+    const secretOf = (name: string, key: string) =>
+        (
+            secretValue(ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === name)!.inputs.stringData) as Record<
+                string,
+                string
+            >
+        )[key];
+
+    test("the export app queries the warehouse the jobs write, as ClickHouse reaches it, its query secret from a Secret", () => {
+        const exporter = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "export")!;
+        const env = exporter.inputs.spec.template.spec.containers[0].env as ResourceProps[];
+        expect(env.find((e) => e.name === "LAKE_WAREHOUSE")!.value).toBe(warehouse);
+        expect(env.find((e) => e.name === "LAKE_QUERY_SECRET")).toBeUndefined();
+        expect(exporter.inputs.spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: "export-secrets" } }]);
+        expect(secretOf("export-secrets", "LAKE_QUERY_SECRET")).toMatch(/^.{32,}$/);
+        const bucket = settingsOf(ofType(run, SCHEDULED)[0]).warehouse.replace(/^s3:\/\/([^/]+)\/warehouse$/, "$1");
+        expect(warehouse).toContain(bucket);
+    });
+
+    test("each tenant of the cell has its reader: its derived password from a Secret, the readers' profile, SELECT on its views alone", () => {
+        const querySecret = secretOf("export-secrets", "LAKE_QUERY_SECRET");
+        // The cell's tenants: acme, and the canary the cell sends its own probes as.
+        for (const tenant of ["acme", "canary-cell-1"]) {
+            const reader = `lake_reader_${tenant}`;
+            expect(
+                Object.keys(users())
+                    .filter((key) => key.startsWith(`${reader}/`))
+                    .sort(),
+            ).toEqual(["grants/query", "k8s_secret_password", "networks/ip", "profile"].map((key) => `${reader}/${key}`));
+            expect(users()[`${reader}/grants/query`]).toEqual([`GRANT SELECT ON \`tenant_${tenant}\`.*`]);
+            expect(users()[`${reader}/profile`]).toBe(LAKE_READER_PROFILE);
+            expect(users()[`${reader}/k8s_secret_password`]).toBe(`cell-1-data/clickhouse-credentials/${reader}`);
+            expect(secretOf("clickhouse-credentials", reader)).toBe(lakeReaderPassword(querySecret, tenant));
+        }
+        const profiles = installation.inputs.spec.configuration.profiles as Record<string, string>;
+        expect(profiles).toEqual(
+            Object.fromEntries(Object.entries(readerSettings()).map(([setting, value]) => [`${LAKE_READER_PROFILE}/${setting}`, value])),
+        );
+        expect(profiles[`${LAKE_READER_PROFILE}/readonly`]).toBe("1");
+    });
+
+    test("the exporter, the views' definer, may make the lake's tables and the tenants' views, and read them", () => {
+        expect(users()["cellplane_exporter/grants/query"]).toEqual(
+            expect.arrayContaining([
+                "GRANT SELECT, CREATE DATABASE, CREATE TABLE ON lake.*",
+                "GRANT SELECT, CREATE DATABASE, CREATE VIEW ON tenant_*.*",
+            ]),
+        );
+        // The views are made on every replica, as the readers reach any of them.
+        expect(lakeTablesDdl({ url: warehouse }, "cell").every((ddl) => ddl.includes("ON CLUSTER `cell`"))).toBe(true);
+        expect(tenantViewsDdl("acme", "cell").every((ddl) => ddl.includes("ON CLUSTER `cell`"))).toBe(true);
+    });
+
+    if (target === "aws")
+        test("ClickHouse's role reads the lake's files, and writes none of them", () => {
+            const policy = JSON.parse(
+                ofType(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "cell-1-clickhouse-identity-policy")!.inputs.policy,
+            );
+            const onLake = policy.Statement.filter((s: { Resource: string | string[] }) =>
+                [s.Resource].flat().some((r) => r.includes("cell-1-object-store-lake")),
+            ).flatMap((s: { Action: string[] }) => s.Action);
+            expect(onLake.sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+        });
 });
