@@ -18,6 +18,8 @@ export interface TargetSettings {
     localMetrics: boolean;
     /** Whether local cells run the streaming job. */
     localStreaming: boolean;
+    /** Whether local cells run their lakehouse jobs on their schedules. */
+    localJobSchedules: boolean;
     /** Every cell of the stack, so cells that share a cluster share its operators. */
     cells: readonly CellConfig[];
     /** Where cluster cells' public names live (the schema requires a DNS zone when the stack has cluster cells). */
@@ -44,6 +46,7 @@ export function cellTargets(settings: TargetSettings): (cloud: Cloud) => CellTar
                 certificates: settings.localTls ? new LocalCertificates() : undefined,
                 metrics: settings.localMetrics,
                 streaming: settings.localStreaming,
+                jobSchedules: settings.localJobSchedules,
             }),
     };
     const made = new Map<Cloud, CellTarget>();

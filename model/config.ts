@@ -123,6 +123,11 @@ const stackSchema = z
          */
         localStreaming: z.boolean().default(true),
         /**
+         * Local cells only: a scheduler per cell runs the lakehouse jobs when their schedules are due (default), on this
+         * machine's Spark. `false` leaves them to `cellplane jobs run`.
+         */
+        localJobSchedules: z.boolean().default(true),
+        /**
          * The networks whose operators run `pulumi up` against production clusters from outside them: EKS and AKS API
          * servers answer these (and nothing else) publicly. Without them production API servers are private, and
          * `pulumi up` runs on a runner inside each cell's network.

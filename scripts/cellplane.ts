@@ -13,7 +13,7 @@ import { ConfigError, ENVIRONMENTS } from "../model/config";
 import { MAX_BATCH_EVENTS } from "../apps/shared/events";
 import { addCell, cellRows, removeCell } from "./ops/cells";
 import { listDeadLetters, replayDeadLetters } from "./ops/deadLetters";
-import { jobStatus, listJobs, runCellJobs } from "./ops/jobs";
+import { jobStatus, listJobs, runCellJobs, scheduleJob } from "./ops/jobs";
 import { JOB_NAMES, type LakehouseJob } from "../apps/lakehouse/jobs";
 import { checkDrift, DRIFT_EXIT, DriftReport, exitCodeOf, reconcileRuntimeDrift } from "./ops/drift";
 import { ClassifiedChange, DRIFT_CLASSES, GONE } from "./ops/driftClasses";
@@ -423,7 +423,7 @@ jobs.command("list")
         const views = await listJobs(project(), o.env, o.cell);
         if (o.json) return console.log(JSON.stringify(views, null, 2));
         printTable(
-            ["job", "schedule", "next", "last run", "state", "rows", "summary"],
+            ["job", "schedule (UTC)", "next", "last run", "state", "rows", "summary"],
             views.map((v) => [
                 v.job,
                 v.schedule,
@@ -457,6 +457,26 @@ jobs.command("run")
             results.map((r) => [r.job, String(r.attempts), "rows" in r ? `${r.rows} rows` : `failed: ${r.error}`]),
         );
         if (results.some((r) => "error" in r)) process.exitCode = 1;
+    });
+
+jobs.command("schedule")
+    .description("change a local cell's schedule of a job (its scheduler runs it when due): a cron in UTC, or pause or resume it")
+    .addOption(envOption())
+    .requiredOption("--cell <id>", "cell id")
+    .requiredOption("--job <name>", `one of ${JOB_NAMES.join(", ")}`, jobArg)
+    .option("--cron <expression>", 'when it runs, five fields in UTC, e.g. "*/15 * * * *"')
+    .option("--pause", "stop running it on its schedule")
+    .option("--resume", "run it on its schedule again")
+    .action(async (o) => {
+        if (o.pause && o.resume) throw new Refusal("--pause and --resume: give one of them");
+        if (!o.cron && !o.pause && !o.resume) throw new Refusal("jobs schedule: give --cron, --pause or --resume");
+        const schedule = await scheduleJob(project(), o.env, o.cell, o.job, {
+            cron: o.cron,
+            paused: o.pause ? true : o.resume ? false : undefined,
+        });
+        console.log(
+            `${schedule.job} on ${o.cell}: ${schedule.cron} (UTC), ${schedule.paused ? "paused" : `next run ${schedule.nextRunAt?.toISOString()}`}`,
+        );
     });
 
 jobs.command("status")

@@ -21,6 +21,7 @@ export function cellplane(stack: ValidStack) {
         localTls: stack.localTls,
         localMetrics: stack.localMetrics,
         localStreaming: stack.localStreaming,
+        localJobSchedules: stack.localJobSchedules,
         cells: stack.cells,
         names: stack.dnsZone ? { environment: stack.environment, dnsZone: stack.dnsZone } : undefined,
         azureDnsResourceGroup: stack.azureDnsResourceGroup,

@@ -2,7 +2,8 @@ import { Cron } from "croner";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import { z } from "zod";
-import { EVENTS_OBJECT, nextRunOf, objectProblem } from "./runner";
+import { EVENTS_OBJECT, objectProblem } from "./runner";
+import { nextRunOf } from "../shared/cron";
 import type { NewSchedule } from "./store";
 
 /** What one tenant may ask of its cell's exports, so no tenant can starve the others' (the runner takes tenants in turn). */

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { randomUUID } from "crypto";
-import { Cron } from "croner";
+import { nextRunOf } from "../shared/cron";
 import type { Pool } from "pg";
 import { ExportBucket, exportEvents, ExportResult, exportTable, PostgresSource } from "./parquet";
 import type { ExportMetrics } from "./metrics";
@@ -47,11 +47,6 @@ const day = (date: Date) => date.toISOString().slice(0, 10);
 export function planRun(schedule: Pick<Schedule, "cron" | "params">, now: Date) {
     const from = new Date(now.getTime() - schedule.params.lookbackDays * 86_400_000);
     return { nextRunAt: nextRunOf(schedule.cron, now), from: day(from), to: day(now) };
-}
-
-/** Throws croner's own message for an invalid expression. Expressions are UTC; six fields add seconds. */
-export function nextRunOf(cron: string, after: Date): Date | null {
-    return new Cron(cron, { timezone: "UTC", paused: true }).nextRun(after);
 }
 
 /** A run's longest time unless configured: a month of a busy tenant's events is minutes of ClickHouse's time. */

@@ -37,6 +37,9 @@ export const FLINK_VERSION = "2.2.1";
 export const STREAMING_JARS = ["org.apache.flink:flink-connector-kafka:5.0.0-2.2", "org.apache.kafka:kafka-clients:4.2.0"] as const;
 export const SQL_GATEWAY_JAR = `org.apache.flink:flink-sql-gateway:${FLINK_VERSION}`;
 
+/** Flink's SQL driver (FLIP-480), in its table runtime: it runs a SQL script as a job, here and in a FlinkDeployment. */
+export const SQL_DRIVER = "org.apache.flink.table.runtime.application.SqlDriver";
+
 /** MSK IAM's login module for the Kafka client (cells on MSK); the AWS SDK it signs with comes in Iceberg's bundle. */
 export const MSK_IAM_JAR = "software.amazon.msk:aws-msk-iam-auth:2.4.0";
 

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { jdbcUrlOf, type LakehouseJob, type LakehouseSettings, WAREHOUSE_PREFIX } from "./jobs";
+import { sparkHome, sparkJobJars } from "../../components/local/tools";
 
 /** The one script every target submits: the jobs themselves. */
 export const JOBS_SCRIPT = path.join(__dirname, "spark", "cellplane_lakehouse.py");
@@ -15,11 +16,18 @@ export interface LakehouseCell {
     objectStore: { endpoint: string; region: string; bucket: string; ca?: string; accessKeyId: string; secretAccessKey: string };
 }
 
-/** Where Spark is (`components/local/tools.ts` finds it in the bootstrap's cache). */
+/** Where Spark is, with the jobs' jars and script. */
 export interface SparkInstall {
     home: string;
     jars: string[];
+    script: string;
 }
+
+/**
+ * This machine's Spark, from the bootstrap's cache (`components/local/tools.ts`), and the jobs' script: the one beside
+ * this module unless given (a bundle, such as the scheduler's, is not beside it).
+ */
+export const localSpark = (script = JOBS_SCRIPT): SparkInstall => ({ home: sparkHome(), jars: sparkJobJars(), script });
 
 /** What a job of a submission did: the rows it wrote, or why it failed (then the jobs after it did not run). */
 export type JobOutcome = { job: LakehouseJob; rows: number } | { job: LakehouseJob; error: string };
@@ -67,7 +75,7 @@ export async function submitLocally(
             // Two cores: Spark's 200 shuffle partitions would be 200 tasks each for a cell's few thousand rows.
             ...["--conf", "spark.sql.shuffle.partitions=4"],
             ...(javaOptions.length ? ["--conf", `spark.driver.extraJavaOptions=${javaOptions.join(" ")}`] : []),
-            ...["--jars", spark.jars.join(","), JOBS_SCRIPT, ...jobs],
+            ...["--jars", spark.jars.join(","), spark.script, ...jobs],
         ];
         const env = {
             ...process.env,

@@ -6,6 +6,7 @@ import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
 import { TENANT_MOVES_DDL } from "./tenantMoves";
 import { LAKEHOUSE_DDL } from "../lakehouse/runs";
+import { JOB_SCHEDULES_DDL } from "../lakehouse/schedules";
 
 /** One step of the cell's Postgres schema; applied once, in order, and never edited once released. */
 export interface Migration {
@@ -23,6 +24,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0006_event_archives", statements: [EVENT_ARCHIVES_DDL] },
     { id: "0007_daily_reports", statements: [DAILY_REPORTS_DDL] },
     { id: "0008_lakehouse_jobs", statements: LAKEHOUSE_DDL },
+    { id: "0009_lakehouse_schedules", statements: JOB_SCHEDULES_DDL },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

@@ -2,10 +2,16 @@ import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { FLINK_VERSION, mavenCentralUrl, MSK_IAM_STANDALONE_JAR, SQL_GATEWAY_JAR, STREAMING_JARS } from "../../apps/lakehouse/engines";
+import {
+    FLINK_VERSION,
+    mavenCentralUrl,
+    MSK_IAM_STANDALONE_JAR,
+    SQL_DRIVER,
+    SQL_GATEWAY_JAR,
+    STREAMING_JARS,
+} from "../../apps/lakehouse/engines";
 import { kafkaSettingsOf } from "../../apps/lakehouse/jobs";
 import { KAFKA_PASSWORD_ENV, type StreamingSettings, streamingScript } from "../../apps/lakehouse/streaming";
-import { SQL_DRIVER } from "../local/streamingServer";
 import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, StoreAccess } from "../platform";
 import { IMAGES } from "./charts";

@@ -13,6 +13,7 @@ import {
     LocalMetrics,
     LocalObjectStore,
     LocalPostgres,
+    LocalJobScheduler,
     LocalStreamingJob,
 } from "./parts";
 import { blobEndpointOf } from "./azuriteServer";
@@ -43,6 +44,7 @@ export const LOCAL_PORTS = {
     postgresMetrics: 21,
     objectStoreMetrics: 22,
     streaming: 23,
+    jobScheduler: 24,
 } as const;
 
 export interface LocalTargetOptions {
@@ -52,6 +54,8 @@ export interface LocalTargetOptions {
     metrics: boolean;
     /** Whether each cell runs the streaming job (`cellplane:localStreaming`). */
     streaming: boolean;
+    /** Whether each cell runs its lakehouse jobs on their schedules (`cellplane:localJobSchedules`). */
+    jobSchedules: boolean;
 }
 
 /**
@@ -115,6 +119,9 @@ export const localTarget = (stateDir: string, options: LocalTargetOptions): Cell
                     opts,
                 );
             },
+            lakehouseJobs: options.jobSchedules
+                ? (stores, jobOpts) => new LocalJobScheduler(`${cell.id}-lakehouse-scheduler`, { ...part("jobScheduler"), stores }, jobOpts)
+                : undefined,
             streamingJob: options.streaming
                 ? (kafka, jobOpts) => new LocalStreamingJob(`${cell.id}-streaming`, { ...part("streaming"), kafka }, jobOpts)
                 : undefined,

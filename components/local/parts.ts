@@ -11,6 +11,7 @@ import type {
     ClickHouseCredentials,
     KafkaApp,
     KafkaCluster,
+    LakehouseStores,
     LakeReaders,
     MetricsServer,
     ObjectStore,
@@ -18,11 +19,20 @@ import type {
     SecretSource,
     StoreAccess,
 } from "../platform";
-import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../../model/connections";
+import type {
+    ClickHouseConnection,
+    KafkaConnection,
+    ObjectStoreConnection,
+    PostgresConnection,
+    S3Connection,
+} from "../../model/connections";
 import { appUrlOf } from "./appServer";
 import { frontUrl, type LakeReaderUser } from "./clickhouseServer";
 import { lakeReaderOf, lakeReaderPassword, tenantDatabaseOf } from "../../apps/lakehouse/lakeSql";
 import { kafkaSettingsOf, WAREHOUSE_PREFIX } from "../../apps/lakehouse/jobs";
+import { JOBS_SCRIPT, type LakehouseCell } from "../../apps/lakehouse/sparkSubmit";
+import { bundleFile } from "../apps/bundle";
+import { cacheDir } from "../runtime";
 import { bootstrapOf } from "./kafkaServer";
 import type { ScrapeTarget } from "./prometheusServer";
 import { s3Url } from "./seaweedfsServer";
@@ -123,6 +133,7 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
     readonly replicationFactor = 1;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
     readonly streaming: StoreAccess<KafkaConnection>;
+    readonly lakehouse: StoreAccess<KafkaConnection>;
 
     /** The broker's own user, for provisioning and operators (a Pulumi secret); none in plain text. */
     readonly admin?: pulumi.Output<{ username: string; password: string }>;
@@ -180,8 +191,8 @@ export class LocalKafka extends pulumi.ComponentResource implements KafkaCluster
             password: args.certificates && { value: password },
         }));
         this.access = { ingest, consumer };
-        // The admin, as for the lakehouse jobs: a user of its own would replace the broker (see KafkaCluster.lakehouse).
-        this.streaming = {
+        // The jobs sign in as the admin: a user of their own would replace the broker (see KafkaCluster.lakehouse).
+        this.streaming = this.lakehouse = {
             connection: this.bootstrapServers.apply((brokers) => ({
                 brokers: [brokers],
                 tls: tlsMode(args),
@@ -292,6 +303,7 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
     readonly accessKeys: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
     readonly lakeWarehouse: pulumi.Output<string>;
+    readonly lake: StoreAccess<S3Connection>;
     readonly access: StoreAccess<ObjectStoreConnection>;
     readonly ca?: pulumi.Output<string>;
 
@@ -345,6 +357,10 @@ export class LocalObjectStore extends pulumi.ComponentResource implements Object
         this.ca = args.certificates?.caCertificate();
         this.accessKeys = pulumi.secret(pulumi.output({ accessKeyId: "cellplane", secretAccessKey }));
         this.access = s3KeysAccess(this.endpoint, bucket, { accessKeyId: "cellplane", secretAccessKey });
+        this.lake = {
+            ...s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), { accessKeyId: "cellplane", secretAccessKey }),
+            ca: caOf(args),
+        };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }
@@ -439,6 +455,80 @@ export class LocalStreamingJob extends pulumi.ComponentResource {
 
 /** A secret a local part holds as a value (never a Kubernetes Secret's reference). */
 const valueOf = (source: SecretSource | undefined) => (source && "value" in source ? source.value : undefined);
+
+export interface LocalJobSchedulerArgs extends LocalPartArgs {
+    stores: LakehouseStores;
+}
+
+/**
+ * The cell's lakehouse scheduler (`apps/lakehouse/schedulerMain.ts`): a process that runs the jobs on this machine's
+ * Spark when their schedules are due, supervised like the apps. Its settings, secrets included, are its environment.
+ */
+export class LocalJobScheduler extends pulumi.ComponentResource {
+    constructor(name: string, args: LocalJobSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("cellplane:local:JobScheduler", name, {}, opts);
+        const bundle = bundleFile(path.join(__dirname, "..", "..", "apps", "lakehouse", "schedulerMain.ts"), "lakehouse-scheduler");
+        const cell = lakehouseCellOf(args.stores);
+        const spec = pulumi.output({
+            label: label("lakehouse scheduler", args.context),
+            dir: args.dir,
+            port: args.port,
+            bundle: bundle.file,
+            hash: bundle.hash,
+            env: {
+                CELL_ID: args.context.cell.id,
+                CELLPLANE_CACHE: cacheDir(),
+                LAKEHOUSE_SCRIPT: JOBS_SCRIPT,
+                LAKEHOUSE_CELL: pulumi.secret(cell.apply((c) => JSON.stringify(c))),
+            },
+        });
+        new LocalServer(`${name}-process`, { kind: "app", spec }, { parent: this });
+        this.registerOutputs({});
+    }
+}
+
+/** The cell's stores as a run on this machine reaches them (`sparkSubmit.ts`), from the accesses the Cell gives the jobs. */
+function lakehouseCellOf({ postgres, kafka, lake }: LakehouseStores): pulumi.Output<LakehouseCell> {
+    const text = (source: SecretSource | undefined) => pulumi.output(valueOf(source) ?? "");
+    const connections = pulumi.all([pulumi.output(postgres.connection), pulumi.output(kafka.connection), pulumi.output(lake.connection)]);
+    const secrets = pulumi.all([
+        text(postgres.ca),
+        text(postgres.password),
+        text(kafka.ca),
+        text(kafka.password),
+        text(lake.ca),
+        text(lake.password),
+    ]);
+    return pulumi
+        .all([connections, secrets])
+        .apply(([[pg, broker, store], [pgCa, pgPassword, kafkaCa, kafkaPassword, storeCa, storeSecret]]): LakehouseCell => {
+            const { bootstrap, topic, sasl } = kafkaSettingsOf(broker, "");
+            return {
+                postgres: {
+                    host: pg.host,
+                    port: pg.port,
+                    database: pg.database,
+                    user: pg.user,
+                    password: pgPassword,
+                    ca: pgCa || undefined,
+                },
+                kafka: {
+                    bootstrap,
+                    topic,
+                    ca: kafkaCa || undefined,
+                    scram: sasl?.mechanism === "SCRAM-SHA-512" ? { username: sasl.username, password: kafkaPassword } : undefined,
+                },
+                objectStore: {
+                    endpoint: store.endpoint,
+                    region: store.region,
+                    bucket: store.bucket,
+                    ca: storeCa || undefined,
+                    accessKeyId: store.credentials.from === "keys" ? store.credentials.accessKeyId : "",
+                    secretAccessKey: storeSecret,
+                },
+            };
+        });
+}
 
 export interface LocalAppArgs extends LocalPartArgs {
     spec: AppSpec;

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { FLINK_VERSION } from "../../apps/lakehouse/engines";
+import { FLINK_VERSION, SQL_DRIVER } from "../../apps/lakehouse/engines";
 import { KAFKA_PASSWORD_ENV, type StreamingSettings, streamingScript } from "../../apps/lakehouse/streaming";
 import { loopbackRequest } from "./loopbackHttp";
 import { runningPid, ServiceError, startService, writePrivateFile } from "./supervisor";
@@ -32,9 +32,6 @@ const OPENED_PACKAGES = [
     "java.util.concurrent.locks",
     "sun.nio.ch",
 ];
-
-/** The SQL driver, in Flink's table runtime: a FlinkDeployment's entry class too. */
-export const SQL_DRIVER = "org.apache.flink.table.runtime.application.SqlDriver";
 
 /** Flink's warnings and errors, and the Kafka clients' connections, into the job's log (its default is errors only). */
 const LOG_CONFIG = `rootLogger.level = WARN

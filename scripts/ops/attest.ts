@@ -2,7 +2,7 @@ import { attestationPrivateKey, Signed, signatureHolds, signReport } from "../..
 import { residencyOfRegion } from "../../model/residency";
 import { holdsData } from "../../model/stateful";
 import { headerText, KafkaMessage, readRanges, topicOffsets } from "../../apps/shared/kafka";
-import { deadLetterTopic, EVENTS_TOPIC } from "../../apps/shared/topics";
+import { deadLetterTopic, EVENTS_TOPIC, windowsTopic } from "../../apps/shared/topics";
 import { clickhouseOfCell, exportFilesOf, kafkaOfCell, withCellPostgres } from "./cellClients";
 import { cellOfResource, deployedResources, StateResource } from "./deployedState";
 import { driftOf } from "./drift";
@@ -14,7 +14,7 @@ import { nameOfUrn } from "./urns";
 import { openStack } from "./workspace";
 
 /** The topics of a cell that carry tenants' events: every record of them is searched. */
-const SEARCHED_TOPICS = [EVENTS_TOPIC, deadLetterTopic(EVENTS_TOPIC)];
+const SEARCHED_TOPICS = [EVENTS_TOPIC, deadLetterTopic(EVENTS_TOPIC), windowsTopic(EVENTS_TOPIC)];
 
 /** One store that can hold the tenant's data, as the deployed state and the store itself show it. */
 export interface StoreEvidence {
@@ -231,7 +231,7 @@ async function heldIn(cell: CellOutputs, tenant: string): Promise<Record<StoreEv
         const objects = (await exportFilesOf(cell).list(prefixOf(tenant))).length;
         return {
             postgres: `${rows} rows (API keys, export schedules and jobs)`,
-            kafka: `its events in topic events until the consumer stores them (retention: the topic's)`,
+            kafka: `its events in topic events until the consumer stores them, and their windows in events-windows (retention: the topics')`,
             clickhouse: `partitions (${tenant}, ${months.map((m) => m.month).join(", ") || "none"}) of analytics.events and its rollups`,
             objects: `${objects} exported files under ${prefixOf(tenant)} in bucket ${cell.endpoints.bucket}`,
         };

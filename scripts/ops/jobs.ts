@@ -1,11 +1,11 @@
-import { Cron } from "croner";
 import { JOB_NAMES, LAKEHOUSE_JOBS, type LakehouseJob } from "../../apps/lakehouse/jobs";
+import { type JobSchedule, jobSchedules, ScheduleRefused, setSchedule } from "../../apps/lakehouse/schedules";
+import { nextRunOf } from "../../apps/shared/cron";
 import { type JobResult, JobsBusy, runJobs } from "../../apps/lakehouse/runner";
 import { type JobRun, latestRuns, runsOf } from "../../apps/lakehouse/runs";
-import { type LakehouseCell, submitLocally } from "../../apps/lakehouse/sparkSubmit";
+import { type LakehouseCell, localSpark, submitLocally } from "../../apps/lakehouse/sparkSubmit";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import { lakeBucketOf } from "../../components/bucketNames";
-import { sparkHome, sparkJobJars } from "../../components/local/tools";
 import { Pool } from "pg";
 import { migrate } from "../../apps/shared/migrations";
 import { deployedCell, postgresConfigOf, withCellPostgres } from "./cellClients";
@@ -16,6 +16,7 @@ import type { CellOutputs } from "./keys";
 export interface JobView {
     job: LakehouseJob;
     schedule: string;
+    paused: boolean;
     next: string;
     summary: string;
     last?: JobRun;
@@ -47,16 +48,52 @@ export function lakehouseOfCell(cellId: string, { endpoints, credentials }: Cell
     };
 }
 
+/**
+ * Each job with its schedule: a local cell's from its Postgres (its scheduler's), a cluster cell's the jobs' own,
+ * which its ScheduledSparkApplications hold.
+ */
 export async function listJobs(projectDir: string, env: string, cell: string): Promise<JobView[]> {
     const outputs = await deployedCell(projectDir, env, cell);
-    const last = await withCellPostgres(outputs, latestRuns);
-    return LAKEHOUSE_JOBS.map((job) => ({
-        job: job.name,
-        schedule: job.schedule,
-        next: new Cron(job.schedule, { timezone: "UTC" }).nextRun()?.toISOString() ?? "never",
-        summary: job.summary,
-        last: last.find((run) => run.job === job.name),
+    const local = !outputs.endpoints.jobsNamespace;
+    const { last, schedules } = await withCellPostgres(outputs, async (pool) => ({
+        last: await latestRuns(pool),
+        schedules: local ? await jobSchedules(pool) : defaultSchedules(),
     }));
+    return LAKEHOUSE_JOBS.map((job) => {
+        const schedule = schedules.find((s) => s.job === job.name)!;
+        return {
+            job: job.name,
+            schedule: schedule.cron,
+            paused: schedule.paused,
+            next: schedule.paused ? "paused" : (schedule.nextRunAt?.toISOString() ?? "never"),
+            summary: job.summary,
+            last: last.find((run) => run.job === job.name),
+        };
+    });
+}
+
+const defaultSchedules = (): JobSchedule[] =>
+    LAKEHOUSE_JOBS.map((job) => ({ job: job.name, cron: job.schedule, paused: false, nextRunAt: nextRunOf(job.schedule, new Date()) }));
+
+/** Changes a local cell's schedule of `job`: its cron, or paused or not. */
+export async function scheduleJob(
+    projectDir: string,
+    env: string,
+    cell: string,
+    job: LakehouseJob,
+    change: { cron?: string; paused?: boolean },
+): Promise<JobSchedule> {
+    const outputs = await deployedCell(projectDir, env, cell);
+    if (outputs.endpoints.jobsNamespace)
+        throw new Refusal(
+            `--cell ${cell}: its ScheduledSparkApplications hold its schedules (\`kubectl get scheduledsparkapplications -n ${outputs.endpoints.jobsNamespace}\`); \`jobs schedule\` changes a local cell's`,
+        );
+    try {
+        return await withCellPostgres(outputs, (pool) => setSchedule(pool, job, change));
+    } catch (error) {
+        if (error instanceof ScheduleRefused) throw new Refusal(error.message);
+        throw error;
+    }
 }
 
 export async function jobStatus(projectDir: string, env: string, cell: string, job: LakehouseJob): Promise<JobRun[]> {
@@ -73,7 +110,7 @@ export async function runCellJobs(
 ): Promise<JobResult[]> {
     const outputs = await deployedCell(projectDir, env, cell);
     const lakehouse = lakehouseOfCell(cell, outputs);
-    const spark = { home: sparkHome(), jars: sparkJobJars() };
+    const spark = localSpark();
     // Two connections: the run's lock holds one.
     const pool = new Pool({ ...postgresConfigOf(outputs), max: 2 });
     try {

@@ -4,10 +4,9 @@
  * the same bucket (`INSERT INTO FUNCTION s3(…, 'Parquet')`), in the same run.
  */
 import { v7 as uuidv7 } from "uuid";
-import { submitLocally } from "../../apps/lakehouse/sparkSubmit";
+import { localSpark, submitLocally } from "../../apps/lakehouse/sparkSubmit";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import { lakeBucketOf } from "../../components/bucketNames";
-import { sparkHome, sparkJobJars } from "../../components/local/tools";
 import { kafkaOfCell } from "../../scripts/ops/cellClients";
 import { lakehouseOfCell } from "../../scripts/ops/jobs";
 import { clickhouseOf, deployCells, destroyCells, eventually, storedEvents } from "../e2e/apps/cell";
@@ -56,7 +55,7 @@ async function main() {
         if (!(await eventually(async () => (await storedEvents(eu, "acme")).rows === ROWS, 600_000)))
             throw new Error("ClickHouse did not store every event within 10 minutes");
 
-        const spark = { home: sparkHome(), jars: sparkJobJars() };
+        const spark = localSpark();
         const cell = lakehouseOfCell("local-eu", eu);
         const timed = async () => {
             const started = Date.now();

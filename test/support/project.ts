@@ -71,6 +71,8 @@ export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps)
     local.config["cellplane:localMetrics"] = false;
     // Likewise each cell's streaming job (a JVM); the lakehouse test turns it on.
     local.config["cellplane:localStreaming"] = false;
+    // And its scheduler, whose Spark runs would take the cores the tests share; the scheduler's test turns it on.
+    local.config["cellplane:localJobSchedules"] = false;
     delete local.encryptionsalt;
     edit(local.config);
     fs.writeFileSync(path.join(scratch.dir, "Pulumi.e2e.yaml"), toYaml(local));

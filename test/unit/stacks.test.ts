@@ -172,7 +172,8 @@ describe("the local stack", () => {
     test("gives every local cell its four servers and its apps on its own ports, with data under the stack's state folder", () => {
         // local-us keeps its exports in Azure Blob (Azurite), local-eu in S3 (SeaweedFS).
         for (const [cell, base, apps, store] of [
-            ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "router"], "LocalSeaweedfsServer"],
+            // The scheduler of the lakehouse jobs runs where the store holds a lake (S3), as an app of its own.
+            ["local-eu", 15400, ["export", "ingest", "ingest-consumer", "jobScheduler", "router"], "LocalSeaweedfsServer"],
             ["local-us", 15430, ["export", "ingest", "ingest-consumer", "router"], "LocalAzuriteServer"],
         ] as const) {
             const servers = run.resources.filter((r) => r.cell === cell && /Local\w+Server$/.test(r.type));
@@ -193,7 +194,7 @@ describe("the local stack", () => {
                 .map((s) => unwrapSecret(s.inputs.spec))
                 .map((spec) => [/\/([\w-]+)$/.exec(spec.dir)![1], spec.port]);
             expect(appPorts.sort()).toEqual(
-                apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9 }[app]]),
+                apps.map((app) => [app, base + { ingest: 6, export: 7, router: 8, "ingest-consumer": 9, jobScheduler: 24 }[app]]),
             );
             const dirs = servers.map((s) => s.inputs.dir ?? unwrapSecret(s.inputs.spec).dir);
             for (const dir of dirs) expect(dir.startsWith(`${stateDir}/local/${cell}/`)).toBe(true);

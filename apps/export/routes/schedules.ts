@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import { nextRunOf, planRun } from "../runner";
+import { planRun } from "../runner";
+import { nextRunOf } from "../../shared/cron";
 import type { ExportDeps } from "../server";
 import { EXPORT_LIMITS, idOf, notFound, scheduleOf } from "../requests";
 import { queueJob } from "./jobs";

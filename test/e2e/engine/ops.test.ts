@@ -233,6 +233,7 @@ describe("cellplane on a local stack", () => {
             "local-us-kafka-dead-letters",
             "local-us-kafka-events",
             "local-us-kafka-server",
+            "local-us-kafka-windows",
             "local-us-object-store-exports",
         ]);
         const changes = Object.fromEntries(report.stacks[0].drifted.map((r: ResourceProps) => [r.name, r.changes]));
@@ -350,7 +351,11 @@ describe("cellplane on a local stack", () => {
                     { stack: "e2e", cell: "local-us", resource: "local-us-object-store-exports" },
                 ],
             });
-            expect(stack.reconciled.urns.map(nameOfUrn).sort()).toEqual(["local-eu-kafka-dead-letters", "local-eu-kafka-server"]);
+            expect(stack.reconciled.urns.map(nameOfUrn).sort()).toEqual([
+                "local-eu-kafka-dead-letters",
+                "local-eu-kafka-server",
+                "local-eu-kafka-windows",
+            ]);
             expect(await portAnswers(ports.eu + 1)).toBe(true);
 
             expect(fs.readFileSync(metricsFile, "utf8")).toContain(

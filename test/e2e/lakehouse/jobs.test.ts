@@ -4,8 +4,7 @@ import type { AnalyticsEvent } from "../../../apps/shared/events";
 import { lakeBucketOf } from "../../../components/bucketNames";
 import { runJobs } from "../../../apps/lakehouse/runner";
 import { runsOf } from "../../../apps/lakehouse/runs";
-import { submitLocally } from "../../../apps/lakehouse/sparkSubmit";
-import { sparkHome, sparkJobJars } from "../../../components/local/tools";
+import { localSpark, submitLocally } from "../../../apps/lakehouse/sparkSubmit";
 import { lakehouseOfCell } from "../../../scripts/ops/jobs";
 import fc from "fast-check";
 import { QUERY_GUARDRAILS } from "../../../apps/lakehouse/lakeSql";
@@ -250,7 +249,7 @@ describe("the lakehouse jobs of a local cell", () => {
 
     test("a job that fails is tried again after a backoff, each attempt recorded with its error; a second run waits its turn", async () => {
         const cell = lakehouseOfCell("local-eu", eu);
-        const spark = { home: sparkHome(), jars: sparkJobJars() };
+        const spark = localSpark();
         // A catalog that refuses the job's password (a random one): the run fails inside Spark, for real.
         const refused = { ...cell, postgres: { ...cell.postgres, password: randomBytes(16).toString("hex") } };
         const waits: number[] = [];

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { ExportRunner } from "../../../apps/export/runner";
-import { nextRunOf, planRun } from "../../../apps/export/runner";
+import { planRun } from "../../../apps/export/runner";
+import { nextRunOf } from "../../../apps/shared/cron";
 import { exportMetrics } from "../../../apps/export/metrics";
 import { exportServer } from "../../../apps/export/server";
 import { type LakeQueries, QueryRefused } from "../../../apps/export/lakeQueries";
