@@ -3,7 +3,7 @@ import * as path from "path";
 import { FLINK_VERSION, SQL_DRIVER } from "../../apps/lakehouse/engines";
 import { KAFKA_PASSWORD_ENV, type StreamingSettings, streamingScript } from "../../apps/lakehouse/streaming";
 import { loopbackRequest } from "./loopbackHttp";
-import { runningPid, ServiceError, startService, writePrivateFile } from "./supervisor";
+import { runningPid, ServiceError, startService, stopService, writePrivateFile } from "./supervisor";
 import { flinkHome } from "./tools";
 
 /** A local cell's streaming job: Flink's own runtime in one JVM (a mini cluster), its REST API on `port`. */
@@ -102,7 +102,11 @@ export async function startStreaming(spec: StreamingServerSpec): Promise<number>
         },
         readyTimeoutMs: 90_000,
     });
-    await untilRunning(spec);
+    // A job that never runs leaves no launcher behind, which the next start would take for a running one.
+    await untilCheckpointed(spec).catch(async (error: unknown) => {
+        await stopService(spec.dir);
+        throw error;
+    });
     return pid;
 }
 
@@ -111,29 +115,29 @@ const askFlink = async <T>(spec: StreamingServerSpec, route: string): Promise<T 
     return answer?.status === 200 ? (JSON.parse(answer.text) as T) : undefined;
 };
 
-/** The mini cluster's running job, with the checkpoints it has completed. */
-async function runningJob(spec: StreamingServerSpec): Promise<{ id: string; checkpoints: number } | undefined> {
+/** The checkpoints the mini cluster's running job has completed; undefined while no job runs. */
+async function checkpointsOfRunningJob(spec: StreamingServerSpec): Promise<number | undefined> {
     const overview = await askFlink<{ jobs: { jid: string; state: string }[] }>(spec, "/jobs/overview");
     const job = overview?.jobs.find((j) => j.state === "RUNNING");
     if (!job) return undefined;
     const checkpoints = await askFlink<{ counts: { completed: number } }>(spec, `/jobs/${job.jid}/checkpoints`);
-    return { id: job.jid, checkpoints: checkpoints?.counts.completed ?? 0 };
+    return checkpoints?.counts.completed ?? 0;
 }
 
-async function untilRunning(spec: StreamingServerSpec, timeoutMs = 90_000): Promise<void> {
+async function untilCheckpointed(spec: StreamingServerSpec, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    let job: Awaited<ReturnType<typeof runningJob>>;
+    let checkpoints: number | undefined;
     while (Date.now() < deadline && runningPid(spec.dir)) {
-        job = await runningJob(spec);
-        if (job && job.checkpoints > 0) return;
+        checkpoints = await checkpointsOfRunningJob(spec);
+        if (checkpoints) return;
         await new Promise((resolve) => setTimeout(resolve, 500));
     }
     throw new ServiceError(
-        `${spec.label}: the streaming job ${job ? "runs but has not checkpointed" : "is not running"}; see ${path.join(spec.dir, "server.log")}`,
+        `${spec.label}: the streaming job ${checkpoints === undefined ? "is not running" : "runs but has not checkpointed"}; see ${path.join(spec.dir, "server.log")}`,
     );
 }
 
 /** Running means the launcher lives and its job runs. */
 export async function streamingRunning(spec: StreamingServerSpec): Promise<boolean> {
-    return runningPid(spec.dir) !== undefined && (await runningJob(spec)) !== undefined;
+    return runningPid(spec.dir) !== undefined && (await checkpointsOfRunningJob(spec)) !== undefined;
 }
