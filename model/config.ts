@@ -119,7 +119,7 @@ const stackSchema = z
         localMetrics: z.boolean().default(true),
         /**
          * Local cells only: the streaming job (Flink, 10-second windows and error-rate alerts) runs beside each cell
-         * (default). `false` saves its JVM, about 600 MB, on a small machine; the cell then has no windows.
+         * (default). `false` saves its JVM (`-Xmx512m`) on a small machine; the cell then has no windows.
          */
         localStreaming: z.boolean().default(true),
         /**

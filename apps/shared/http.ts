@@ -62,6 +62,9 @@ export function serviceApp(options: { bodyLimit?: number; tls?: { cert: string; 
                 .send({ error: error.message, requestId: request.id });
         }
         const status = error.statusCode ?? 500;
+        // A body Fastify refused before any route read it (bad JSON, a `__proto__` key): the body as a whole is at fault.
+        if (status === 400)
+            return reply.code(400).send({ error: error.message, problems: [{ field: "", reason: error.message }], requestId: request.id });
         if (status < 500) return reply.code(status).send({ error: error.message, requestId: request.id });
         request.log.error({ err: error }, "request failed");
         return reply

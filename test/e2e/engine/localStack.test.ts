@@ -97,7 +97,7 @@ describe("the local stack under the real engine", () => {
         const s3 = s3OfCell(eu);
         const bucket = await s3.send(new HeadBucketCommand({ Bucket: eu.endpoints.bucket }));
         expect(bucket.$metadata.httpStatusCode).toBe(200);
-    });
+    }, 300_000);
 
     test("Postgres, ClickHouse and the object store speak TLS only: a plain-text client is refused, and so is one that does not trust the stack's CA", async () => {
         const { postgres } = cells["local-eu"].endpoints;

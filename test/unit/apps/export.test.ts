@@ -243,7 +243,8 @@ describe("planning a run", () => {
                         expect(asked.length - before).toBe(valid ? 1 : 0);
                     },
                 ),
-                { numRuns: 60 },
+                // A key `__proto__` (which Fastify refuses before the route reads the body) was found by this property once.
+                { numRuns: 60, examples: [[JSON.parse('{"sql": {"__proto__": ""}}')]] },
             );
         });
 
