@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
 import { cellLabels } from "../model/labels";
 import { cellApps } from "./apps/cellApps";
-import type { AppService, AppSpec, CellPlatform, CellTarget, StoreAccess } from "./platform";
+import { type AppService, type AppSpec, type CellPlatform, type CellTarget, secretValueOf } from "./platform";
 import { CELL_SHAPES } from "../model/sizing";
 import type { TenantDirectory } from "../model/tenantDirectory";
 
@@ -59,9 +59,6 @@ export interface CellCredentials {
     /** The key of its residency router's proof, without which the cell's APIs answer 401 (`apps/shared/routerProof.ts`). */
     routerKey: string;
 }
-
-/** A store's CA bundle, when the program holds it. */
-const caValue = (access: StoreAccess<unknown>) => (access.ca && "value" in access.ca ? access.ca.value : undefined);
 
 /**
  * One residency-pinned unit: Postgres (metadata), Kafka (events), ClickHouse (analytics), object storage
@@ -146,12 +143,12 @@ export class Cell extends pulumi.ComponentResource {
                 port: postgres.port,
                 database: postgres.database,
                 user: postgres.user,
-                ca: caValue(postgres.access),
+                ca: secretValueOf(postgres.access.ca),
             },
             kafkaBootstrap: kafka.bootstrapServers,
-            kafkaCa: caValue(kafka.access.consumer),
+            kafkaCa: secretValueOf(kafka.access.consumer.ca),
             clickhouseUrl: clickhouse.url,
-            clickhouseCa: caValue(clickhouse.access.consumer),
+            clickhouseCa: secretValueOf(clickhouse.access.consumer.ca),
             bucket: objectStore.bucket,
             objectStoreEndpoint: objectStore.endpoint,
             objectStoreCa: objectStore.ca,

@@ -103,6 +103,9 @@ export interface CellContext {
 /** A secret an app is given: a value Pulumi holds, or a key of a Kubernetes Secret that an operator writes. */
 export type SecretSource = { value: pulumi.Input<string> } | { secretKeyRef: { name: pulumi.Input<string>; key: string } };
 
+/** A secret the program holds as a value; undefined for a Kubernetes Secret's reference, or none. */
+export const secretValueOf = (source: SecretSource | undefined) => (source && "value" in source ? source.value : undefined);
+
 /**
  * How one app reaches one store (`model/connections.ts`): the connection, the CA bundle when its `tls` is `ca`, and
  * its secret where it has one (a password, a connection string, an account key). Turned into the app's environment

@@ -8,7 +8,7 @@ import { Pool } from "pg";
 import { migrate } from "../shared/migrations";
 import { runService } from "../shared/service";
 import { JobsBusy, runJobs } from "./runner";
-import { claimDue, releaseClaims } from "./schedules";
+import { claimDue, jobSchedules, releaseClaims } from "./schedules";
 import { type LakehouseCell, localSpark, submitLocally } from "./sparkSubmit";
 
 const TICK_MS = 15_000;
@@ -52,8 +52,9 @@ runService(async () => {
         const known = request.url === "/healthz" || request.url === "/readyz";
         response.writeHead(known ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify({ cell: process.env.CELL_ID }));
     });
-    // Listening means ready: the schema its claims read is there first.
+    // Listening means ready: the schema and the schedules its claims read are there first.
     await migrate(pool);
+    await jobSchedules(pool);
     await new Promise<void>((resolve) => server.listen(Number(process.env.PORT), process.env.HOST, resolve));
     log(`claims due jobs every ${TICK_MS / 1000} s; health on http://${process.env.HOST}:${process.env.PORT}`);
 

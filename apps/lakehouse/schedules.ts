@@ -66,10 +66,9 @@ export async function setSchedule(pool: Pool, job: LakehouseJob, change: { cron?
 /**
  * The jobs due at `now`, in the jobs' order, each claimed by moving its next run to its cron's next after `now`: a
  * cell that was down runs a missed job once, not once per missed time (each job takes up all that is new). Claimed
- * under row locks, so two schedulers never claim the same run.
+ * under row locks, so two schedulers never claim the same run. The schedules are there (`jobSchedules` made them).
  */
 export async function claimDue(pool: Pool, now: Date): Promise<LakehouseJob[]> {
-    await jobSchedules(pool);
     const client = await pool.connect();
     try {
         await client.query("BEGIN");

@@ -19,6 +19,7 @@ import type {
     SecretSource,
     StoreAccess,
 } from "../platform";
+import { secretValueOf } from "../platform";
 import type {
     ClickHouseConnection,
     KafkaConnection,
@@ -445,16 +446,13 @@ export class LocalStreamingJob extends pulumi.ComponentResource {
                 kafka: kafkaSettingsOf(connection, ""),
                 cell: { region: cell.region, environment },
             })),
-            kafkaCa: valueOf(args.kafka.ca),
-            kafkaPassword: valueOf(args.kafka.password),
+            kafkaCa: secretValueOf(args.kafka.ca),
+            kafkaPassword: secretValueOf(args.kafka.password),
         });
         new LocalServer(`${name}-process`, { kind: "streaming", spec }, { parent: this });
         this.registerOutputs({});
     }
 }
-
-/** A secret a local part holds as a value (never a Kubernetes Secret's reference). */
-const valueOf = (source: SecretSource | undefined) => (source && "value" in source ? source.value : undefined);
 
 export interface LocalJobSchedulerArgs extends LocalPartArgs {
     stores: LakehouseStores;
@@ -489,7 +487,7 @@ export class LocalJobScheduler extends pulumi.ComponentResource {
 
 /** The cell's stores as a run on this machine reaches them (`sparkSubmit.ts`), from the accesses the Cell gives the jobs. */
 function lakehouseCellOf({ postgres, kafka, lake }: LakehouseStores): pulumi.Output<LakehouseCell> {
-    const text = (source: SecretSource | undefined) => pulumi.output(valueOf(source) ?? "");
+    const text = (source: SecretSource | undefined) => pulumi.output(secretValueOf(source) ?? "");
     const connections = pulumi.all([pulumi.output(postgres.connection), pulumi.output(kafka.connection), pulumi.output(lake.connection)]);
     const secrets = pulumi.all([
         text(postgres.ca),
