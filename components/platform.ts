@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CellConfig } from "../model/config";
-import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection, S3Connection } from "../model/connections";
+import type { ClickHouseConnection, KafkaConnection, ObjectStoreConnection, PostgresConnection } from "../model/connections";
 import type { AppBundle, AppName } from "./apps/bundle";
 import type { ColdDisk } from "./coldStorage";
 import type { CellLabels } from "../model/labels";
@@ -182,17 +182,20 @@ export interface ObjectStore extends pulumi.Resource {
     accountKey?: pulumi.Output<string>;
     /** ClickHouse's cold volume: a bucket or container of this store of its own, which no lifecycle rule touches. */
     coldDisk: pulumi.Output<ColdDisk>;
-    /** The Iceberg warehouse of the cell's lakehouse jobs, as ClickHouse reads it (`https://…/<bucket>/warehouse`). */
+    /**
+     * The Iceberg warehouse of the cell's lakehouse jobs, as ClickHouse reads it: `https://…/<bucket>/warehouse`, or
+     * on Azure `abfss://<container>@<account>.dfs.core.windows.net/warehouse`.
+     */
     lakeWarehouse?: pulumi.Output<string>;
-    /** The bucket of the cell's lake, as its jobs reach it; absent where the store holds no lake (Blob). */
-    lake?: StoreAccess<S3Connection>;
+    /** The bucket or container of the cell's lake, as its jobs reach it; absent where the store holds no lake. */
+    lake?: StoreAccess<ObjectStoreConnection>;
 }
 
 /** What the lakehouse jobs read and write: the events, the catalog (in the cell's Postgres) and the lake's bucket. */
 export interface LakehouseStores {
     kafka: StoreAccess<KafkaConnection>;
     postgres: StoreAccess<PostgresConnection>;
-    lake: StoreAccess<S3Connection>;
+    lake: StoreAccess<ObjectStoreConnection>;
 }
 
 /** The tenants of a cell, who query its lake, and the secret their readers' passwords derive from. */

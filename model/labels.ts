@@ -71,6 +71,8 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "azure-native:authorization:PolicyAssignment",
     "azure-native:authorization:PolicyDefinition",
     "azure-native:dbforpostgresql:Database",
+    // A server parameter: its args are the server, the name, the value and its source.
+    "azure-native:dbforpostgresql:Configuration",
     // A DNS record set has metadata, not tags.
     "azure-native:dns:RecordSet",
     "azure-native:eventhub:ConsumerGroup",

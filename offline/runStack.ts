@@ -3,6 +3,7 @@
  * graph of any stack can be built, inspected and checked on a machine without cloud credentials. Tests, the
  * policy harness and `npm run synth` use it.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -138,7 +139,13 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
         case "pulumi-nodejs:dynamic/cellplane:RoutingRevision":
             return { serial: 1 };
         case "random:index/randomString:RandomString":
-            return { result: "x7k2q9" };
+            // Its own per resource, as a real one is: names built from it stay distinct.
+            return {
+                result: createHash("sha256")
+                    .update(name)
+                    .digest("hex")
+                    .slice(0, inputs.length ?? 6),
+            };
         default:
             return {};
     }
@@ -161,7 +168,7 @@ function availabilityZones(region: string | undefined, inputs: ResourceProps) {
 }
 
 /** Resources whose name input is not called after their type. */
-const AZURE_NAME_INPUTS: Record<string, string> = { NamespaceAuthorizationRule: "authorizationRuleName" };
+const AZURE_NAME_INPUTS: Record<string, string> = { NamespaceAuthorizationRule: "authorizationRuleName", StorageAccount: "accountName" };
 
 /** The `name` every Azure resource reports, from its `xxxName` input as the real provider does. */
 function azureName(type: string, name: string, inputs: ResourceProps): string {

@@ -7,7 +7,8 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 /**
  * A Spark application's driver and executors as the pods the operator makes of them (sparkoperator.k8s.io/v1beta2):
  * the pod's security context, its token, and one container whose requests are its cores and memory and whose
- * limits its core limit and memory. The driver alone may mount a token (`callsApi`): it asks the API for its executors.
+ * limits its core limit and memory, and its init containers as given (sidecars among them). The driver alone may mount
+ * a token (`callsApi`): it asks the API for its executors.
  */
 function sparkPodsOf(application: ResourceProps): ResourceProps[] {
     return (["driver", "executor"] as const).map((role) => {
@@ -28,6 +29,7 @@ function sparkPodsOf(application: ResourceProps): ResourceProps[] {
                     },
                 },
             ],
+            initContainers: pod.initContainers,
         };
     });
 }

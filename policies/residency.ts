@@ -405,9 +405,15 @@ function storesOfCell(resources: PolicyResource[], cell: string, namespace: stri
             .filter((r) => r.type === T.msk)
             .flatMap((r) => String(r.props.bootstrapBrokersSaslIam ?? "").split(","))
             .map((broker) => broker.split(":")[0]),
+        ...own.filter((r) => r.type === T.flexibleServer).map((r) => r.props.fullyQualifiedDomainName),
+        ...own.filter((r) => r.type === T.eventHubsNamespace).map((r) => `${r.props.namespaceName ?? r.props.name}.servicebus.windows.net`),
     ]);
+    const accounts = new Set(own.filter((r) => r.type === T.storageAccount).map((r) => r.props.accountName ?? r.props.name));
     const buckets = new Set<unknown>([
         ...own.filter((r) => r.type === T.bucket).map((r) => r.props.bucket),
+        ...resources
+            .filter((r) => r.type === T.blobContainer && accounts.has(r.props.accountName))
+            .map((r) => `${r.props.containerName}@${r.props.accountName}`),
         ...resources
             .filter((r) => r.type === T.helmRelease && r.props.namespace === namespace)
             .flatMap((r) => (r.props.values?.s3?.createBuckets ?? []) as { name?: string }[])
@@ -416,14 +422,18 @@ function storesOfCell(resources: PolicyResource[], cell: string, namespace: stri
     return { isHost: (host: string) => hosts.has(host) || isServiceOf(host, namespace), isBucket: (bucket: string) => buckets.has(bucket) };
 }
 
-/** The stores a job's settings name: its catalog's host, its brokers' hosts and its warehouse's bucket. */
+/**
+ * The stores a job's settings name: its catalog's host, its brokers' hosts and its warehouse's bucket (`s3://<bucket>/…`)
+ * or container (`abfss://<container>@<account>.dfs…`, as `<container>@<account>`).
+ */
 function storesOfJob(settings: LakehouseSettings) {
+    const warehouse = new URL(settings.warehouse);
     return {
         hosts: [
             new URL(settings.catalog.jdbcUrl.replace(/^jdbc:/, "")).hostname,
             ...settings.kafka.bootstrap.split(",").map((broker) => broker.split(":")[0]),
         ],
-        bucket: settings.warehouse.replace(/^s3:\/\/([^/]+).*$/, "$1"),
+        bucket: warehouse.protocol === "abfss:" ? `${warehouse.username}@${warehouse.hostname.split(".")[0]}` : warehouse.hostname,
     };
 }
 
@@ -496,7 +506,7 @@ export const lakehouseJobsOwnCell = stackPolicy({
                 );
             if (!own.isBucket(bucket))
                 report(
-                    `${describe(job)} of cell ${cell} writes bucket ${bucket}, which is not its cell's. Point its warehouse at cell ${cell}'s lake bucket.`,
+                    `${describe(job)} of cell ${cell} writes bucket ${bucket}, which is not its cell's. Point its warehouse at cell ${cell}'s lake.`,
                     job.urn,
                 );
         }

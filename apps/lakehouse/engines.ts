@@ -40,6 +40,12 @@ export const SQL_GATEWAY_JAR = `org.apache.flink:flink-sql-gateway:${FLINK_VERSI
 /** Flink's SQL driver (FLIP-480), in its table runtime: it runs a SQL script as a job, here and in a FlinkDeployment. */
 export const SQL_DRIVER = "org.apache.flink.table.runtime.application.SqlDriver";
 
+/**
+ * Iceberg's ADLS client with the Azure SDK it reads Data Lake Storage with (Azure cells' lakes), of the same release as
+ * the runtime.
+ */
+export const ICEBERG_AZURE_JAR = `org.apache.iceberg:iceberg-azure-bundle:${ICEBERG_VERSION}`;
+
 /** MSK IAM's login module for the Kafka client (cells on MSK); the AWS SDK it signs with comes in Iceberg's bundle. */
 export const MSK_IAM_JAR = "software.amazon.msk:aws-msk-iam-auth:2.4.0";
 

@@ -1,5 +1,6 @@
-import type { KafkaConnection, PostgresConnection, S3Connection, TlsMode } from "../../model/connections";
+import type { KafkaConnection, ObjectStoreConnection, PostgresConnection, TlsMode } from "../../model/connections";
 import { EVENTS_TOPIC } from "../shared/topics";
+import { KAFKA_TOKEN_FILE } from "./entraToken";
 
 /**
  * The cell's lakehouse jobs (seeds 001, 002, 004), defined once for every target: a local cell runs them with its
@@ -39,24 +40,41 @@ export const LAKEHOUSE_SCHEMA = "lakehouse";
 /** The Iceberg warehouse in a bucket of the cell's own. */
 export const WAREHOUSE_PREFIX = "warehouse";
 
+/**
+ * The warehouse as Iceberg names it: `s3://<bucket>/warehouse`, or on Azure the container of a Data Lake Storage
+ * account, `abfss://<container>@<account>.dfs.core.windows.net/warehouse` (Iceberg's ADLSFileIO speaks the DFS API).
+ */
+export function warehouseOf(lake: ObjectStoreConnection): string {
+    if (lake.protocol === "s3") return `s3://${lake.bucket}/${WAREHOUSE_PREFIX}`;
+    const dfsHost = new URL(lake.endpoint).host.replace(".blob.", ".dfs.");
+    return `abfss://${lake.container}@${dfsHost}/${WAREHOUSE_PREFIX}`;
+}
+
 /** What a job run is given (`LAKEHOUSE`, read by `spark/cellplane_lakehouse.py`); its secrets travel beside it. */
 export interface LakehouseSettings {
     catalog: { jdbcUrl: string; user: string };
-    /** `s3://<bucket>/warehouse`. */
+    /** `warehouseOf` the lake. */
     warehouse: string;
     /**
-     * The lake's store: keys where it has them (SeaweedFS; the secret one in OBJECT_STORE_PASSWORD), else the pod's
-     * identity (S3). Path-style requests for a store that serves no bucket host names.
+     * The lake's store. S3: keys where it has them (SeaweedFS; the secret one in OBJECT_STORE_PASSWORD), else the
+     * pod's identity; path-style requests for a store that serves no bucket host names. ADLS: always the pod's
+     * workload identity (the account takes no shared key).
      */
-    objectStore: { endpoint?: string; region: string; accessKeyId?: string; pathStyle: boolean };
+    objectStore: { kind: "s3"; endpoint?: string; region: string; accessKeyId?: string; pathStyle: boolean } | { kind: "adls" };
     kafka: {
         bootstrap: string;
         topic: string;
         tls: boolean;
         /** PEM bundle of the broker's CA, a file of the run. */
         caFile?: string;
-        /** SCRAM's password is KAFKA_PASSWORD; MSK IAM signs with the pod's identity. */
-        sasl?: { mechanism: "SCRAM-SHA-512"; username: string } | { mechanism: "AWS_MSK_IAM" };
+        /**
+         * SCRAM's password is KAFKA_PASSWORD; MSK IAM signs with the pod's identity; on Event Hubs, Kafka's own
+         * OAUTHBEARER login reads the Entra ID token a sidecar keeps in `tokenFile` (`entraToken.ts`).
+         */
+        sasl?:
+            | { mechanism: "SCRAM-SHA-512"; username: string }
+            | { mechanism: "AWS_MSK_IAM" }
+            | { mechanism: "OAUTHBEARER"; tokenFile: string };
     };
 }
 
@@ -83,19 +101,31 @@ export interface CaFiles {
  * on a Kafka sign-in the Spark job cannot do, naming it.
  */
 export function settingsOfConnections(
-    stores: { postgres: PostgresConnection; kafka: KafkaConnection; lake: S3Connection },
+    stores: { postgres: PostgresConnection; kafka: KafkaConnection; lake: ObjectStoreConnection },
     caFiles: CaFiles,
 ): LakehouseSettings {
     const { postgres, kafka, lake } = stores;
     return {
         catalog: { jdbcUrl: jdbcUrlOf(postgres, trustOf(postgres.tls, caFiles.postgres)), user: postgres.user },
-        warehouse: `s3://${lake.bucket}/${WAREHOUSE_PREFIX}`,
-        objectStore: {
-            endpoint: lake.endpoint,
-            region: lake.region,
-            ...(lake.credentials.from === "keys" ? { accessKeyId: lake.credentials.accessKeyId, pathStyle: true } : { pathStyle: false }),
-        },
+        warehouse: warehouseOf(lake),
+        objectStore: lakeStoreOf(lake),
         kafka: kafkaSettingsOf(kafka, caFiles.kafka),
+    };
+}
+
+function lakeStoreOf(lake: ObjectStoreConnection): LakehouseSettings["objectStore"] {
+    if (lake.protocol === "azblob") {
+        if (lake.credentials.from === "key")
+            throw new Error(
+                `lake.credentials: the lakehouse jobs reach a Blob account with their workload identity, not its shared key (account ${lake.account}); turn shared keys off and grant the jobs' identity the container.`,
+            );
+        return { kind: "adls" };
+    }
+    return {
+        kind: "s3",
+        endpoint: lake.endpoint,
+        region: lake.region,
+        ...(lake.credentials.from === "keys" ? { accessKeyId: lake.credentials.accessKeyId, pathStyle: true } : { pathStyle: false }),
     };
 }
 
@@ -121,9 +151,11 @@ function saslOf(sasl: KafkaConnection["sasl"]): LakehouseSettings["kafka"]["sasl
         case "scram-sha-512":
             return { mechanism: "SCRAM-SHA-512", username: sasl.username };
         case "oauthbearer":
-            if (sasl.tokens.from === "aws-msk-iam") return { mechanism: "AWS_MSK_IAM" };
+            return sasl.tokens.from === "aws-msk-iam"
+                ? { mechanism: "AWS_MSK_IAM" }
+                : { mechanism: "OAUTHBEARER", tokenFile: KAFKA_TOKEN_FILE };
     }
     throw new Error(
-        `kafka.sasl: the lakehouse jobs cannot sign in with ${JSON.stringify(sasl)}; they take SCRAM-SHA-512 or MSK IAM. Run the jobs on a cell whose Kafka offers one of those.`,
+        `kafka.sasl: the lakehouse jobs cannot sign in with ${JSON.stringify(sasl)}; they take SCRAM-SHA-512, MSK IAM or Entra ID. Run the jobs on a cell whose Kafka offers one of those.`,
     );
 }

@@ -33,7 +33,10 @@ export const QUERYABLE_TABLES = Object.entries(TABLES as Record<string, TableSpe
         columns: spec.columns.map(([column, kind]) => `${sqlIdentifier(column)} Nullable(${CLICKHOUSE_TYPES[kind]})`).join(", "),
     }));
 
-/** The cell's warehouse as ClickHouse reaches it: `https://<store>/<bucket>/warehouse`, with keys where the store has them. */
+/**
+ * The cell's warehouse as ClickHouse reaches it: `https://<store>/<bucket>/warehouse`, with keys where the store has
+ * them, or `abfss://<container>@<account>.dfs.core.windows.net/warehouse`.
+ */
 export interface Warehouse {
     url: string;
     keys?: { accessKeyId: string; secretAccessKey: string };
@@ -44,18 +47,33 @@ const onCluster = (cluster?: string) => (cluster ? ` ON CLUSTER ${sqlIdentifier(
 
 /**
  * The lake's tables in ClickHouse. Their columns are given, so they can be made before the jobs' first run: a table
- * Spark has not written yet reads as empty. Without keys, the servers read with their own identity (a pod's role).
+ * Spark has not written yet reads as empty. Without keys, the servers read with their own identity (a pod's role or
+ * workload identity).
  */
 export function lakeTablesDdl(warehouse: Warehouse, cluster?: string): string[] {
-    const credentials = warehouse.keys ? `, ${sqlString(warehouse.keys.accessKeyId)}, ${sqlString(warehouse.keys.secretAccessKey)}` : "";
     return [
         `CREATE DATABASE IF NOT EXISTS ${LAKE_DATABASE}${onCluster(cluster)}`,
         ...QUERYABLE_TABLES.map(
             (table) =>
                 `CREATE TABLE IF NOT EXISTS ${LAKE_DATABASE}.${table.name}${onCluster(cluster)} (${table.columns})
-                 ENGINE = IcebergS3(${sqlString(`${warehouse.url}/${table.path}/`)}${credentials})`,
+                 ENGINE = ${icebergEngineOf(warehouse, table.path)}`,
         ),
     ];
+}
+
+/**
+ * An Iceberg table of the warehouse: IcebergS3 over its URL, or on Azure IcebergAzure over the account's Blob
+ * endpoint, the container and the path (the same files, which a Data Lake account serves on both endpoints).
+ */
+function icebergEngineOf(warehouse: Warehouse, tablePath: string): string {
+    const url = new URL(warehouse.url);
+    if (url.protocol === "abfss:") {
+        const blobEndpoint = `https://${url.hostname.replace(".dfs.", ".blob.")}`;
+        const path = `${url.pathname.replace(/^\/|\/$/g, "")}/${tablePath}`;
+        return `IcebergAzure(${[blobEndpoint, url.username, path].map(sqlString).join(", ")})`;
+    }
+    const credentials = warehouse.keys ? `, ${sqlString(warehouse.keys.accessKeyId)}, ${sqlString(warehouse.keys.secretAccessKey)}` : "";
+    return `IcebergS3(${sqlString(`${warehouse.url}/${tablePath}/`)}${credentials})`;
 }
 
 /** The database a tenant queries: its views of the lake, and nothing else. */

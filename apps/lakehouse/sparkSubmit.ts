@@ -56,6 +56,7 @@ export async function submitLocally(
             catalog: { jdbcUrl: jdbcUrlOf(cell.postgres, postgresCa ? { caFile: postgresCa } : undefined), user: cell.postgres.user },
             warehouse: `s3://${cell.objectStore.bucket}/${WAREHOUSE_PREFIX}`,
             objectStore: {
+                kind: "s3",
                 endpoint: cell.objectStore.endpoint,
                 region: cell.objectStore.region,
                 accessKeyId: cell.objectStore.accessKeyId,

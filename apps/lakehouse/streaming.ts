@@ -27,7 +27,8 @@ export const KAFKA_PASSWORD_ENV = "KAFKA_PASSWORD";
 
 /**
  * The Kafka client's settings, as the connector's `properties.*` options. A SCRAM password is a reference Kafka's
- * environment config provider resolves in the client, so the script holds no secret.
+ * environment config provider resolves in the client, and an Entra ID token a file the client reads, so the script
+ * holds no secret.
  */
 export function kafkaProperties(kafka: StreamingSettings["kafka"]): Record<string, string> {
     const sasl = kafka.sasl;
@@ -53,6 +54,12 @@ export function kafkaProperties(kafka: StreamingSettings["kafka"]): Record<strin
         properties["properties.sasl.mechanism"] = sasl.mechanism;
         properties["properties.sasl.jaas.config"] = "software.amazon.msk.auth.iam.IAMLoginModule required;";
         properties["properties.sasl.client.callback.handler.class"] = "software.amazon.msk.auth.iam.IAMClientCallbackHandler";
+    } else if (sasl?.mechanism === "OAUTHBEARER") {
+        properties["properties.sasl.mechanism"] = sasl.mechanism;
+        properties["properties.sasl.jaas.config"] = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;";
+        properties["properties.sasl.login.callback.handler.class"] =
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler";
+        properties["properties.sasl.oauthbearer.token.endpoint.url"] = `file://${sasl.tokenFile}`;
     }
     return properties;
 }

@@ -1,6 +1,7 @@
 import * as storage from "@pulumi/azure-native/storage";
 import * as pulumi from "@pulumi/pulumi";
 import type { ObjectStoreConnection } from "../../model/connections";
+import { warehouseOf } from "../../apps/lakehouse/jobs";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
 import { lifecycleTiers } from "../retention";
 import type { ColdDisk } from "../coldStorage";
@@ -20,10 +21,13 @@ export interface BlobObjectStoreArgs {
 export const EXPORTS_CONTAINER = "exports";
 /** ClickHouse's cold volume: a container no lifecycle rule names (they match `exports/` only). */
 export const COLD_CONTAINER = "analytics-cold";
+/** The lakehouse's Iceberg warehouse, in an account of its own. */
+export const LAKE_CONTAINER = "lake";
 
 /**
  * The cell's Parquet exports in a StorageV2 account: HTTPS only, TLS 1.2+, infrastructure (double) encryption,
- * no public blobs, reachable from the cell's AKS subnet only, tiered by age like the S3 bucket.
+ * no public blobs, reachable from the cell's AKS subnet only, tiered by age like the S3 bucket. Its lake is a Data
+ * Lake Storage account of the same kind.
  */
 export class BlobObjectStore extends pulumi.ComponentResource implements ObjectStore {
     readonly bucket: pulumi.Output<string>;
@@ -32,6 +36,10 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
     /** The storage account, the scope of the roles that reach it. */
     readonly accountId: pulumi.Output<string>;
     readonly coldDisk: pulumi.Output<ColdDisk>;
+    readonly lake: StoreAccess<ObjectStoreConnection>;
+    readonly lakeWarehouse: pulumi.Output<string>;
+    /** The lake's container, the scope of the roles that read or write it. */
+    readonly lakeContainerId: pulumi.Output<string>;
 
     constructor(name: string, args: BlobObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
@@ -111,6 +119,42 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
             { parent: this },
         );
 
+        // Iceberg's ADLS client speaks the DFS API, which needs a hierarchical namespace: an account of its own, whose
+        // files no lifecycle rule touches (Iceberg expires its own snapshots), reached as the jobs' identity.
+        const lakeAccount = privateStorageAccount(
+            `${name}-lake`,
+            {
+                context: args.context,
+                resourceGroupName: args.resourceGroupName,
+                network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
+                dataLake: true,
+            },
+            { parent: this, protect: production },
+        );
+        args.audit.diagnose(`${name}-lake-diagnostics`, pulumi.interpolate`${lakeAccount.id}/blobServices/default`, "allLogs", this);
+        const lakeContainer = new storage.BlobContainer(
+            `${name}-lake`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                accountName: lakeAccount.name,
+                containerName: LAKE_CONTAINER,
+                publicAccess: "None",
+            },
+            { parent: this },
+        );
+        this.lakeContainerId = lakeContainer.id;
+        const lake = pulumi
+            .all([lakeAccount.name, lakeAccount.primaryEndpoints, lakeContainer.id])
+            .apply(([lakeAccountName, endpoints]): ObjectStoreConnection => ({
+                protocol: "azblob",
+                endpoint: endpoints.blob,
+                account: lakeAccountName,
+                container: LAKE_CONTAINER,
+                credentials: { from: "identity" },
+            }));
+        this.lake = { connection: lake };
+        this.lakeWarehouse = lake.apply(warehouseOf);
+
         this.bucket = container.name;
         this.endpoint = account.primaryEndpoints.apply((endpoints) => endpoints.blob);
         this.accountId = account.id;
@@ -128,6 +172,6 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
                 credentials: { from: "identity" as const },
             }),
         };
-        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+        this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint, lakeWarehouse: this.lakeWarehouse });
     }
 }

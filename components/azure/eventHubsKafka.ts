@@ -27,8 +27,14 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
     /** Event Hubs replicates every partition three times inside the region. */
     readonly replicationFactor = 3;
     readonly access: Record<KafkaApp, StoreAccess<KafkaConnection>>;
+    readonly lakehouse: StoreAccess<KafkaConnection>;
+    readonly streaming: StoreAccess<KafkaConnection>;
     /** The scope of the apps' data roles. */
     readonly namespaceId: pulumi.Output<string>;
+    /** Each topic's Event Hub, the narrower scope of the jobs' data roles. */
+    readonly hubIds: Record<"events" | "windows", pulumi.Output<string>>;
+    /** The Entra ID scope of the namespace's tokens, which the jobs' sidecars ask for. */
+    readonly tokenScope: pulumi.Output<string>;
 
     constructor(name: string, args: EventHubsKafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:azure:EventHubsKafka", name, {}, opts);
@@ -67,7 +73,7 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
         );
 
         // Event Hubs' Kafka endpoint never creates a hub: each topic is an Event Hub made here, sized and kept as seeded.
-        const [events, deadLetters] = cellTopics().map(
+        const [events, deadLetters, windows] = cellTopics().map(
             ({ topic, partitions, retentionDays }) =>
                 new eventhub.EventHub(
                     `${name}-${topic}`,
@@ -100,7 +106,7 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
         // Kafka clients ask Entra ID for a token of the namespace itself (learn.microsoft.com/azure/event-hubs/
         // authorize-access-azure-active-directory); the hubs exist before any app connects.
         const access: StoreAccess<KafkaConnection> = {
-            connection: pulumi.all([namespace.name, events.id, deadLetters.id]).apply(([namespaceName]) => ({
+            connection: pulumi.all([namespace.name, events.id, deadLetters.id, windows.id]).apply(([namespaceName]) => ({
                 brokers: [`${namespaceName}.servicebus.windows.net:9093`],
                 tls: "system" as const,
                 sasl: {
@@ -110,6 +116,11 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
             })),
         };
         this.access = { ingest: access, consumer: access };
+        // The jobs sign in as their own identities with the same connection; their roles differ.
+        this.lakehouse = access;
+        this.streaming = access;
+        this.hubIds = { events: events.id, windows: windows.id };
+        this.tokenScope = pulumi.interpolate`https://${namespace.name}.servicebus.windows.net/.default`;
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }

@@ -65,6 +65,24 @@ export class FlexiblePostgres extends pulumi.ComponentResource implements Postgr
             { parent: this },
         );
 
+        // The lakehouse's cdc job decodes the metadata tables' changes (a logical slot, test_decoding): Flexible Server
+        // takes wal_level as a server parameter, applied at its next restart. The slot may keep at most 1 GB of WAL.
+        for (const [parameter, value] of [
+            ["wal_level", "logical"],
+            ["max_slot_wal_keep_size", "1024"],
+        ])
+            new dbforpostgresql.Configuration(
+                `${name}-${parameter.replace(/_/g, "-")}`,
+                {
+                    resourceGroupName: args.resourceGroupName,
+                    serverName: server.name,
+                    configurationName: parameter,
+                    value,
+                    source: "user-override",
+                },
+                { parent: this },
+            );
+
         // The server's logs (connections, errors, sessions) go to the cell's audit workspace.
         args.audit.diagnose(`${name}-diagnostics`, server.id, "allLogs", this);
 

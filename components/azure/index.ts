@@ -19,6 +19,8 @@ import {
     WorkloadIdentity,
 } from "./workloadIdentity";
 import { CLICKHOUSE_SERVICE_ACCOUNT } from "../kubernetes/clickhouse";
+import { LAKEHOUSE_SERVICE_ACCOUNT } from "../kubernetes/lakehouseJobs";
+import { STREAMING_SERVICE_ACCOUNT } from "../kubernetes/streamingJob";
 import { serviceAccountOf } from "../kubernetes/appDeployment";
 import type { AppName } from "../apps/bundle";
 
@@ -78,27 +80,48 @@ export const azureTarget = (names: EdgeNames, dnsResourceGroup: string): CellTar
             "ingest-consumer": consumerIdentity,
             export: exportIdentity,
         };
+        // The lakehouse jobs read the events and write the lake; the streaming job reads the events and writes its
+        // windows and alerts. Each role is scoped to the hubs and container the job uses.
+        const lakehouseIdentity = workloadIdentity("lakehouse", LAKEHOUSE_SERVICE_ACCOUNT);
+        const streamingIdentity = workloadIdentity("streaming", STREAMING_SERVICE_ACCOUNT);
+        let kafka: EventHubsKafka | undefined;
+        let store: BlobObjectStore | undefined;
         return {
             postgres: () => new FlexiblePostgres(`${cell.id}-postgres`, { context, resourceGroupName, network, audit }, opts),
             kafka: () => {
-                const kafka = new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts);
+                kafka = new EventHubsKafka(`${cell.id}-kafka`, { context, resourceGroupName, network, audit }, opts);
                 ingestIdentity.grant(`${cell.id}-ingest-sends-events`, kafka.namespaceId, EVENT_HUBS_DATA_SENDER);
                 consumerIdentity.grant(`${cell.id}-consumer-receives-events`, kafka.namespaceId, EVENT_HUBS_DATA_RECEIVER);
                 consumerIdentity.grant(`${cell.id}-consumer-sends-dead-letters`, kafka.namespaceId, EVENT_HUBS_DATA_SENDER);
                 return kafka;
             },
-            clickhouse: (objectStore) =>
-                inCluster.clickhouse(objectStore.coldDisk, {
-                    annotations: clickhouseIdentity.pods.serviceAccountAnnotations,
-                    podLabels: clickhouseIdentity.pods.podLabels,
-                }),
+            clickhouse: (objectStore, lake) =>
+                inCluster.clickhouse(
+                    objectStore.coldDisk,
+                    { annotations: clickhouseIdentity.pods.serviceAccountAnnotations, podLabels: clickhouseIdentity.pods.podLabels },
+                    lake,
+                ),
             objectStore: () => {
-                const store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network, audit }, opts);
+                store = new BlobObjectStore(`${cell.id}-object-store`, { context, resourceGroupName, network, audit }, opts);
                 clickhouseIdentity.grant(`${cell.id}-clickhouse-writes-exports`, store.accountId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+                clickhouseIdentity.grant(`${cell.id}-clickhouse-reads-lake`, store.lakeContainerId, STORAGE_BLOB_DATA_READER);
                 exportIdentity.grant(`${cell.id}-export-signs-downloads`, store.accountId, STORAGE_BLOB_DATA_READER);
                 return store;
             },
             streamOperators: () => inCluster.streamOperators(),
+            lakehouseJobs: (stores, jobOpts) => {
+                if (!kafka || !store) throw new Error("the lakehouse jobs of an Azure cell need its Event Hubs and its lake");
+                lakehouseIdentity.grant(`${cell.id}-lakehouse-receives-events`, kafka.hubIds.events, EVENT_HUBS_DATA_RECEIVER);
+                lakehouseIdentity.grant(`${cell.id}-lakehouse-writes-lake`, store.lakeContainerId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+                inCluster.lakehouseJobs(stores, jobOpts, { ...lakehouseIdentity.pods, kafkaTokenScope: kafka.tokenScope });
+            },
+            streamingJob: (kafkaAccess, jobOpts) => {
+                if (!kafka) throw new Error("the streaming job of an Azure cell needs its Event Hubs");
+                streamingIdentity.grant(`${cell.id}-streaming-receives-events`, kafka.hubIds.events, EVENT_HUBS_DATA_RECEIVER);
+                streamingIdentity.grant(`${cell.id}-streaming-sends-alerts`, kafka.hubIds.events, EVENT_HUBS_DATA_SENDER);
+                streamingIdentity.grant(`${cell.id}-streaming-sends-windows`, kafka.hubIds.windows, EVENT_HUBS_DATA_SENDER);
+                inCluster.streamingJob(kafkaAccess, jobOpts, { ...streamingIdentity.pods, kafkaTokenScope: kafka.tokenScope });
+            },
             tenantDirectory: (directory) => inCluster.tenantDirectory(directory),
             app: (spec, appOpts) => inCluster.app(spec, appOpts, identities[spec.bundle.app]?.pods),
             secret: (name, bytes) => inCluster.secret(name, bytes),

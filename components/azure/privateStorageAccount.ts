@@ -9,6 +9,8 @@ export interface PrivateStorageAccountArgs {
     resourceGroupName: pulumi.Input<string>;
     /** Who reaches it; the default action is always Deny. */
     network: Pick<types.storage.NetworkRuleSetArgs, "bypass" | "virtualNetworkRules">;
+    /** A Data Lake Storage account (hierarchical namespace), which the DFS API needs; fixed at creation. */
+    dataLake?: boolean;
 }
 
 /** A cell's storage redundancy: zone-redundant in production, local elsewhere. */
@@ -33,6 +35,7 @@ export function privateStorageAccount(
             location: cell.region,
             accountName: pulumi.interpolate`cp${cell.id.replace(/[^a-z0-9]/g, "").slice(0, 16)}${suffix.result}`,
             kind: "StorageV2",
+            isHnsEnabled: args.dataLake ?? false,
             sku: { name: redundancyOf(args.context.production) },
             accessTier: "Hot",
             enableHttpsTrafficOnly: true,

@@ -16,6 +16,7 @@ import type {
     StreamOperators,
 } from "../platform";
 import { LakehouseJobs } from "./lakehouseJobs";
+import type { JobIdentity } from "./entraTokenSidecar";
 import { StreamingJob } from "./streamingJob";
 import type { KafkaConnection } from "../../model/connections";
 import { AppDeployment, type AppIdentity } from "./appDeployment";
@@ -95,18 +96,18 @@ export class InClusterParts {
         return { jobsNamespace: this.dataNamespace };
     }
 
-    lakehouseJobs(stores: LakehouseStores, opts: AppOptions): LakehouseJobs {
+    lakehouseJobs(stores: LakehouseStores, opts: AppOptions, identity?: JobIdentity): LakehouseJobs {
         return new LakehouseJobs(
             `${this.context.cell.id}-lakehouse`,
-            { context: this.context, namespace: this.dataNamespace, stores, operator: this.operators.release("spark") },
+            { context: this.context, namespace: this.dataNamespace, stores, operator: this.operators.release("spark"), identity },
             { ...opts, providers: [this.provider] },
         );
     }
 
-    streamingJob(kafka: StoreAccess<KafkaConnection>, opts: AppOptions): StreamingJob {
+    streamingJob(kafka: StoreAccess<KafkaConnection>, opts: AppOptions, identity?: JobIdentity): StreamingJob {
         return new StreamingJob(
             `${this.context.cell.id}-streaming`,
-            { context: this.context, namespace: this.dataNamespace, kafka, operator: this.operators.release("flink") },
+            { context: this.context, namespace: this.dataNamespace, kafka, operator: this.operators.release("flink"), identity },
             { ...opts, providers: [this.provider] },
         );
     }

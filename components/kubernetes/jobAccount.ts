@@ -8,6 +8,8 @@ export interface JobAccountArgs {
     account: string;
     namespace: pulumi.Input<string>;
     labels: Record<string, string>;
+    /** What a cloud binds its identity with (AKS workload identity's client id). */
+    annotations?: Record<string, pulumi.Input<string>>;
     /** What the job's API caller does in its namespace: the core API's resources it reaches, with every verb it needs. */
     resources: string[];
     verbs: string[];
@@ -19,7 +21,11 @@ export interface JobAccountArgs {
  */
 export function jobAccount(name: string, args: JobAccountArgs, parent: pulumi.Resource): rbac.RoleBinding {
     const metadata = { name: args.account, namespace: args.namespace, labels: args.labels };
-    new core.ServiceAccount(`${name}-service-account`, { metadata, automountServiceAccountToken: false }, { parent });
+    new core.ServiceAccount(
+        `${name}-service-account`,
+        { metadata: { ...metadata, annotations: args.annotations }, automountServiceAccountToken: false },
+        { parent },
+    );
     const rules: k8s.rbac.v1.PolicyRule[] = [{ apiGroups: [""], resources: args.resources, verbs: args.verbs }];
     const role = new rbac.Role(`${name}-role`, { metadata, rules }, { parent });
     return new rbac.RoleBinding(

@@ -4,11 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { ICEBERG_AZURE_JAR, LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { allowTokenFile } from "../../apps/lakehouse/entraToken";
 import { kafkaSettingsOf, LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
 import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
+import type { ObjectStoreConnection } from "../../model/connections";
 import type { CellContext, LakehouseStores } from "../platform";
 import { IMAGES } from "./charts";
+import { entraTokenSidecar, type JobIdentity } from "./entraTokenSidecar";
 import { jobAccount } from "./jobAccount";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { SecretFiles } from "./secretFiles";
@@ -20,6 +23,8 @@ export interface LakehouseJobsArgs {
     stores: LakehouseStores;
     /** The cluster's Spark operator: its CRDs must exist first. */
     operator: pulumi.Resource;
+    /** The cloud identity the jobs' pods take, where the lake and Kafka are reached with one (AKS). */
+    identity?: JobIdentity;
 }
 
 /** The ServiceAccount the jobs' drivers and executors run as: what a cloud binds the lake's identity to. */
@@ -66,6 +71,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
                 account: LAKEHOUSE_SERVICE_ACCOUNT,
                 namespace: args.namespace,
                 labels: { ...labels.kubernetes, ...selector },
+                annotations: args.identity?.serviceAccountAnnotations,
                 resources: ["pods", "services", "configmaps", "persistentvolumeclaims"],
                 verbs: ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"],
             },
@@ -87,19 +93,27 @@ export class LakehouseJobs extends pulumi.ComponentResource {
         const caSources = [secrets.file("postgres.pem", args.stores.postgres.ca), secrets.file("kafka.pem", args.stores.kafka.ca)];
         const secret = new core.Secret(`${name}-secrets`, { metadata: metadata(SECRETS), stringData: secrets.data }, { parent: this });
 
-        const jars = pulumi.output(args.stores.kafka.connection).apply((kafka) => jarsFor(kafkaSettingsOf(kafka, CA_FILES.kafka)));
+        const jars = pulumi
+            .all([args.stores.kafka.connection, args.stores.lake.connection])
+            .apply(([kafka, lake]) => jarsFor(kafkaSettingsOf(kafka, CA_FILES.kafka), lake.protocol));
+        // On Event Hubs each pod's sidecar keeps the Entra ID token its Kafka client reads.
+        const scope = args.identity?.kafkaTokenScope;
+        const token =
+            scope && entraTokenSidecar(name, { namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope }, this);
         const pod = (memory: string, callsApi: boolean) => ({
             template: { spec: { automountServiceAccountToken: callsApi } },
             cores: 1,
             coreLimit: "1",
             memory,
             serviceAccount: LAKEHOUSE_SERVICE_ACCOUNT,
-            labels: { ...labels.kubernetes, ...selector },
+            labels: { ...labels.kubernetes, ...selector, ...args.identity?.podLabels },
             podSecurityContext: nonRootPod(SPARK_UID),
             securityContext: RESTRICTED_CONTAINER,
+            ...(token ? { initContainers: [token.container], javaOptions: allowTokenFile() } : {}),
             volumeMounts: [
                 { name: "script", mountPath: JOBS_DIR, readOnly: true },
                 { name: "ca", mountPath: CA_DIR, readOnly: true },
+                ...(token ? [token.mount] : []),
             ],
         });
         for (const job of LAKEHOUSE_JOBS) {
@@ -129,6 +143,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
                             volumes: [
                                 { name: "script", configMap: { name: code.metadata.name } },
                                 { name: "ca", projected: { sources: caSources.filter((s) => s !== undefined) } },
+                                ...(token ? token.volumes : []),
                             ],
                             driver: { ...pod("1g", true), env },
                             executor: { ...pod("2g", false), instances: 2 },
@@ -152,8 +167,9 @@ function scriptFiles(): { files: Record<string, string>; hash: string } {
     return { files, hash };
 }
 
-/** The jobs' jars, and MSK IAM's login module where the cell's Kafka signs in with IAM. */
-function jarsFor(kafka: LakehouseSettings["kafka"]): string[] {
+/** The jobs' jars, MSK IAM's login module where the cell's Kafka signs in with IAM, and Iceberg's Azure client on ADLS. */
+function jarsFor(kafka: LakehouseSettings["kafka"], lake: ObjectStoreConnection["protocol"]): string[] {
     const iam = kafka.sasl?.mechanism === "AWS_MSK_IAM" ? [MSK_IAM_JAR] : [];
-    return [...LAKEHOUSE_JARS, ...iam].map(mavenCentralUrl);
+    const adls = lake === "azblob" ? [ICEBERG_AZURE_JAR] : [];
+    return [...LAKEHOUSE_JARS, ...iam, ...adls].map(mavenCentralUrl);
 }

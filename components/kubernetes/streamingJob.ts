@@ -16,6 +16,8 @@ import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, StoreAccess } from "../platform";
 import { IMAGES } from "./charts";
 import { CA_DIR } from "./lakehouseJobs";
+import { allowTokenFile } from "../../apps/lakehouse/entraToken";
+import { entraTokenSidecar, type JobIdentity } from "./entraTokenSidecar";
 import { jobAccount } from "./jobAccount";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { SecretFiles } from "./secretFiles";
@@ -27,6 +29,8 @@ export interface StreamingJobArgs {
     kafka: StoreAccess<KafkaConnection>;
     /** The cluster's Flink operator: its CRDs must exist first. */
     operator: pulumi.Resource;
+    /** The cloud identity the job's pods take, where Kafka is reached with one (AKS). */
+    identity?: JobIdentity;
 }
 
 /** The ServiceAccount the job's pods run as: what a cloud binds the job's Kafka identity to. */
@@ -83,6 +87,7 @@ export class StreamingJob extends pulumi.ComponentResource {
                 account: STREAMING_SERVICE_ACCOUNT,
                 namespace: args.namespace,
                 labels: { ...labels.kubernetes, ...selector },
+                annotations: args.identity?.serviceAccountAnnotations,
                 resources: ["pods", "configmaps"],
                 verbs: ["create", "get", "list", "watch", "update", "patch", "delete"],
             },
@@ -93,11 +98,16 @@ export class StreamingJob extends pulumi.ComponentResource {
         const env = secrets.env(KAFKA_PASSWORD_ENV, args.kafka.password);
         const ca = secrets.file("kafka.pem", args.kafka.ca);
         const secret = new core.Secret(`${name}-secrets`, { metadata: metadata(SECRETS), stringData: secrets.data }, { parent: this });
+        // On Event Hubs each pod's sidecar keeps the Entra ID token its Kafka client reads.
+        const scope = args.identity?.kafkaTokenScope;
+        const token =
+            scope && entraTokenSidecar(name, { namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope }, this);
         // The operator merges each component's pod template over the deployment's.
         const podTemplate = {
-            metadata: { labels: { ...labels.kubernetes, ...selector } },
+            metadata: { labels: { ...labels.kubernetes, ...selector, ...args.identity?.podLabels } },
             spec: {
                 securityContext: nonRootPod(FLINK_UID),
+                ...(token ? { initContainers: [token.container] } : {}),
                 containers: [
                     {
                         name: FLINK_CONTAINER,
@@ -106,12 +116,14 @@ export class StreamingJob extends pulumi.ComponentResource {
                         volumeMounts: [
                             { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
                             ...(ca ? [{ name: "ca", mountPath: CA_DIR, readOnly: true }] : []),
+                            ...(token ? [token.mount] : []),
                         ],
                     },
                 ],
                 volumes: [
                     { name: "script", configMap: { name: code.metadata.name } },
                     ...(ca ? [{ name: "ca", projected: { sources: [ca] } }] : []),
+                    ...(token ? token.volumes : []),
                 ],
             },
         };
@@ -132,6 +144,7 @@ export class StreamingJob extends pulumi.ComponentResource {
                     flinkConfiguration: {
                         "taskmanager.numberOfTaskSlots": "2",
                         "user.artifacts.artifact-list": settings.apply((s) => artifactsFor(s.kafka).join(";")),
+                        ...(token ? { "env.java.opts.all": allowTokenFile() } : {}),
                     },
                     jobManager: { replicas: 1, resources: resources("500m", "1Gi"), podTemplate: tokenMounted(true) },
                     taskManager: { replicas: 1, resources: resources("1", "2Gi"), podTemplate: tokenMounted(false) },

@@ -501,6 +501,7 @@ function lakehouseCellOf({ postgres, kafka, lake }: LakehouseStores): pulumi.Out
         .all([connections, secrets])
         .apply(([[pg, broker, store], [pgCa, pgPassword, kafkaCa, kafkaPassword, storeCa, storeSecret]]): LakehouseCell => {
             const { bootstrap, topic, sasl } = kafkaSettingsOf(broker, "");
+            if (store.protocol !== "s3") throw new Error(`lake: a local cell's Spark reads an S3 lake, not ${store.protocol}`);
             return {
                 postgres: {
                     host: pg.host,

@@ -89,6 +89,7 @@ describe.each([
             [idOf(single(run, "azure-native:eventhub:Namespace").name)]: [{ categoryGroup: "allLogs", enabled: true }],
             [idOf(single(run, "azure-native:containerservice:ManagedCluster").name)]: [{ categoryGroup: "audit", enabled: true }],
             [`${idOf("cell-1-object-store-account")}/blobServices/default`]: [{ categoryGroup: "allLogs", enabled: true }],
+            [`${idOf("cell-1-object-store-lake-account")}/blobServices/default`]: [{ categoryGroup: "allLogs", enabled: true }],
             [`${idOf("cell-1-audit-flow-logs-account")}/blobServices/default`]: [{ categoryGroup: "allLogs", enabled: true }],
         });
         const flowLog = single(run, "azure-native:network:FlowLog").inputs;
@@ -164,10 +165,26 @@ describe.each([
             networkRuleSet: { defaultAction: "Deny" },
         });
         expect(account.accountName).toMatch(/^[a-z0-9]{3,24}$/);
+        expect(account.isHnsEnabled).toBe(false);
         expect(ofType(run, "azure-native:storage:BlobContainer").map((c) => [c.inputs.containerName, c.inputs.publicAccess])).toEqual([
             ["exports", "None"],
             ["analytics-cold", "None"],
+            ["lake", "None"],
         ]);
+    });
+
+    test("keeps the lake in a Data Lake Storage account of its own (Iceberg's ADLS client speaks the DFS API), as closed as the exports'", () => {
+        const exports = named(run, "cell-1-object-store-account").inputs;
+        const lake = named(run, "cell-1-object-store-lake-account").inputs;
+        // The hierarchical namespace is set at creation: turning it on later migrates the account.
+        expect(lake.isHnsEnabled).toBe(true);
+        const { isHnsEnabled: _namespace, accountName: _name, ...closedAsExports } = exports;
+        expect(lake).toMatchObject(closedAsExports);
+        expect(lake.accountName).toMatch(/^[a-z0-9]{3,24}$/);
+        const container = ofType(run, "azure-native:storage:BlobContainer").find((c) => c.inputs.containerName === "lake")!;
+        expect(container.inputs.accountName).toBe(lake.accountName);
+        // No lifecycle rule of the cell's reaches the lake: Iceberg expires its own files.
+        expect(ofType(run, "azure-native:storage:ManagementPolicy").map((p) => p.inputs.accountName)).not.toContain(lake.accountName);
     });
 
     test("keeps ClickHouse's cold volume in a container of the cell's account that no lifecycle rule touches, reached as the servers' identity", () => {

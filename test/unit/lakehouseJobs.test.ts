@@ -1,6 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { ICEBERG_AZURE_JAR, LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
+import { KAFKA_TOKEN_DIR, KAFKA_TOKEN_FILE } from "../../apps/lakehouse/entraToken";
+import { EVENT_HUBS_DATA_RECEIVER, STORAGE_BLOB_DATA_CONTRIBUTOR, STORAGE_BLOB_DATA_READER } from "../../components/azure/workloadIdentity";
 import { LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
 import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
 import { lakeReaderPassword, lakeTablesDdl, readerSettings, tenantViewsDdl } from "../../apps/lakehouse/lakeSql";
@@ -29,6 +31,7 @@ describe.each([
         cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
     },
     { target: "aws", cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" } },
+    { target: "azure", cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" } },
 ])("the lakehouse jobs of a $target cell", ({ target, cell }) => {
     let run: ProgramRun;
     let jobs: MockedResource[];
@@ -114,6 +117,13 @@ describe.each([
             expect(settings.catalog.jdbcUrl).toContain(`//${postgres.host}:${postgres.port}/${postgres.database}?`);
             expect(settings.catalog.jdbcUrl).toContain("sslmode=verify-full");
             expect(settings.kafka).toMatchObject({ bootstrap: kafka.brokers.join(","), topic: "events", tls: true });
+            if (target === "azure") {
+                const account = ofType(run, "azure-native:storage:StorageAccount").find(
+                    (a) => a.name === "cell-1-object-store-lake-account",
+                )!;
+                expect(settings.warehouse).toBe(`abfss://lake@${account.inputs.accountName}.dfs.core.windows.net/warehouse`);
+                continue;
+            }
             const lake = ofType(run, target === "aws" ? "aws:s3/bucket:Bucket" : "kubernetes:helm.sh/v3:Release");
             const lakeBucket = settings.warehouse.replace(/^s3:\/\/([^/]+)\/warehouse$/, "$1");
             if (target === "aws") expect(lake.map((b) => b.state.bucket)).toContain(lakeBucket);
@@ -126,10 +136,14 @@ describe.each([
         const secret = ofType(run, "kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "lakehouse-secrets")!;
         const generated = Object.keys(secretValue(secret.inputs.stringData) as object).sort();
         // What the program holds (passwords, SeaweedFS's keys, RDS's CA bundle); Strimzi's users and CA, and CloudNativePG's
-        // CA, stay in the Secrets their operators write.
-        expect(generated).toEqual(
-            target === "aws" ? ["POSTGRES_PASSWORD", "postgres.pem"] : ["OBJECT_STORE_PASSWORD", "POSTGRES_PASSWORD"],
-        );
+        // CA, stay in the Secrets their operators write. Azure's services are signed by public roots and reached with
+        // identities: only the database's password.
+        const held = {
+            aws: ["POSTGRES_PASSWORD", "postgres.pem"],
+            kubernetes: ["OBJECT_STORE_PASSWORD", "POSTGRES_PASSWORD"],
+            azure: ["POSTGRES_PASSWORD"],
+        };
+        expect(generated).toEqual(held[target as keyof typeof held]);
         for (const job of jobs) {
             expect(JSON.stringify(job.inputs)).not.toContain(SECRET_MARKER);
             const driver = job.inputs.spec.template.driver;
@@ -167,6 +181,7 @@ describe("the lakehouse jobs of an AWS cell", () => {
         const settings = settingsOf(ofType(run, SCHEDULED)[0]);
         expect(settings.kafka.sasl).toEqual({ mechanism: "AWS_MSK_IAM" });
         expect(settings.objectStore).toEqual({
+            kind: "s3",
             endpoint: "https://s3.eu-central-1.amazonaws.com",
             region: "eu-central-1",
             pathStyle: false,
@@ -228,9 +243,70 @@ describe("the lakehouse jobs of a Kubernetes cell", () => {
     });
 });
 
-test("an Azure cell schedules no lakehouse job: its Blob store holds no lake yet", async () => {
-    const run = await singleCellStack({ cloud: "azure", region: "westeurope", residency: "eu", size: "small" }, "dev");
-    expect(ofType(run, SCHEDULED)).toEqual([]);
+describe("the lakehouse jobs of an Azure cell", () => {
+    let run: ProgramRun;
+    let jobs: MockedResource[];
+    beforeAll(async () => {
+        run = await singleCellStack({ cloud: "azure", region: "westeurope", residency: "eu", size: "small" }, "dev");
+        jobs = ofType(run, SCHEDULED);
+    });
+    const lakeAccount = () =>
+        ofType(run, "azure-native:storage:StorageAccount").find((a) => a.name === "cell-1-object-store-lake-account")!;
+
+    test("keep the warehouse in the lake's Data Lake container with Iceberg's ADLS client, and read Event Hubs with the sidecar's Entra ID token", () => {
+        const settings = settingsOf(jobs[0]);
+        expect(settings.warehouse).toBe(`abfss://lake@${lakeAccount().inputs.accountName}.dfs.core.windows.net/warehouse`);
+        expect(settings.objectStore).toEqual({ kind: "adls" });
+        expect(settings.kafka.sasl).toEqual({ mechanism: "OAUTHBEARER", tokenFile: KAFKA_TOKEN_FILE });
+        for (const job of jobs) {
+            const { driver, executor, deps, volumes } = job.inputs.spec.template;
+            expect(deps.jars).toContain(mavenCentralUrl(ICEBERG_AZURE_JAR));
+            for (const pod of [driver, executor]) {
+                expect(pod.labels["azure.workload.identity/use"]).toBe("true");
+                expect(pod.javaOptions).toBe(`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=file://${KAFKA_TOKEN_FILE}`);
+                const [sidecar] = pod.initContainers;
+                expect(sidecar).toMatchObject({ name: "entra-token", restartPolicy: "Always" });
+                const tokenMount = pod.volumeMounts.find((m: ResourceProps) => m.mountPath === KAFKA_TOKEN_DIR);
+                expect(tokenMount.readOnly).toBe(true);
+                expect(volumes.find((v: ResourceProps) => v.name === tokenMount.name).emptyDir.medium).toBe("Memory");
+            }
+        }
+    });
+
+    test("their workload identity receives the events and writes the lake's container, and reaches nothing else", () => {
+        const identity = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+            (i) => i.name === "cell-1-lakehouse-workload-identity",
+        )!;
+        const account = ofType(run, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === LAKEHOUSE_SERVICE_ACCOUNT)!;
+        expect(account.inputs.metadata.annotations["azure.workload.identity/client-id"]).toBe(identity.state.clientId);
+        const grants = ofType(run, "azure-native:authorization:RoleAssignment")
+            .filter((g) => g.inputs.principalId === identity.state.principalId)
+            .map((g) => [g.inputs.roleDefinitionId, g.inputs.scope]);
+        expect(grants).toEqual([
+            [EVENT_HUBS_DATA_RECEIVER, "cell-1-kafka-events-id"],
+            [STORAGE_BLOB_DATA_CONTRIBUTOR, "cell-1-object-store-lake-id"],
+        ]);
+    });
+
+    test("the cell's ClickHouse reads the lake as its own identity, which may read the container and write none of it", () => {
+        const export_ = ofType(run, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "export")!;
+        const warehouse = envOf(export_.inputs.spec.template.spec.containers[0], "LAKE_WAREHOUSE").value;
+        expect(warehouse).toBe(settingsOf(jobs[0]).warehouse);
+        expect(lakeTablesDdl({ url: warehouse })[1]).toContain(
+            `IcebergAzure('https://${lakeAccount().inputs.accountName}.blob.core.windows.net', 'lake', 'warehouse/`,
+        );
+        const clickhouse = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+            (i) => i.name === "cell-1-clickhouse-workload-identity",
+        )!;
+        const onLake = ofType(run, "azure-native:authorization:RoleAssignment").filter(
+            (g) => g.inputs.scope === "cell-1-object-store-lake-id",
+        );
+        expect(onLake.map((g) => [g.inputs.principalId === clickhouse.state.principalId, g.inputs.roleDefinitionId])).toContainEqual([
+            true,
+            STORAGE_BLOB_DATA_READER,
+        ]);
+        expect(onLake.filter((g) => g.inputs.principalId === clickhouse.state.principalId)).toHaveLength(1);
+    });
 });
 
 describe("a run's settings from the apps' connections", () => {
@@ -263,17 +339,25 @@ describe("a run's settings from the apps' connections", () => {
     });
 
     test("refuse a Kafka sign-in the job cannot do, naming it and what it takes", () => {
-        for (const sasl of [
-            { mechanism: "plain" as const, username: "lakehouse" },
-            {
-                mechanism: "oauthbearer" as const,
-                tokens: { from: "azure-entra" as const, scope: "https://ns.servicebus.windows.net/.default" },
-            },
-        ]) {
-            expect(() => settingsOfConnections({ postgres, kafka: kafka(sasl), lake }, caFiles)).toThrow(
-                new RegExp(`kafka\\.sasl: the lakehouse jobs cannot sign in with .*${sasl.mechanism}.*SCRAM-SHA-512 or MSK IAM`),
-            );
-        }
+        expect(() =>
+            settingsOfConnections({ postgres, kafka: kafka({ mechanism: "plain", username: "lakehouse" }), lake }, caFiles),
+        ).toThrow(/kafka\.sasl: the lakehouse jobs cannot sign in with .*plain.*SCRAM-SHA-512, MSK IAM or Entra ID/);
+    });
+
+    test("refuse a Blob lake reached with its shared key, naming the account and the fix", () => {
+        const blob = { protocol: "azblob" as const, endpoint: "https://acct.blob.core.windows.net/", account: "acct", container: "lake" };
+        expect(
+            settingsOfConnections(
+                { postgres, kafka: kafka({ mechanism: "none" }), lake: { ...blob, credentials: { from: "identity" } } },
+                caFiles,
+            ).warehouse,
+        ).toBe("abfss://lake@acct.dfs.core.windows.net/warehouse");
+        expect(() =>
+            settingsOfConnections(
+                { postgres, kafka: kafka({ mechanism: "none" }), lake: { ...blob, credentials: { from: "key" } } },
+                caFiles,
+            ),
+        ).toThrow(/^lake\.credentials: .*not its shared key \(account acct\); turn shared keys off/);
     });
 
     test("name a Maven Central jar by its coordinates", () => {
@@ -321,6 +405,22 @@ describe("logical decoding for the cdc job", () => {
             (s) => s.inputs.metadata.name === cluster.bootstrap.initdb.secret.name,
         )!;
         expect(secret.inputs.type).toBe("kubernetes.io/basic-auth");
+    });
+
+    test("Flexible Server: wal_level logical and a bound on the WAL a slot keeps, as the server's parameters", async () => {
+        const run = await singleCellStack({ cloud: "azure", region: "westeurope", residency: "eu", size: "small" }, "dev");
+        const server = ofType(run, "azure-native:dbforpostgresql:Server")[0];
+        const parameters = ofType(run, "azure-native:dbforpostgresql:Configuration").map((c) => [
+            c.inputs.serverName === (server.state.name ?? server.name),
+            c.inputs.configurationName,
+            c.inputs.value,
+            c.inputs.source,
+        ]);
+        // Server parameters take their values as strings; a user's value has the source user-override.
+        expect(parameters).toEqual([
+            [true, "wal_level", "logical", "user-override"],
+            [true, "max_slot_wal_keep_size", "1024", "user-override"],
+        ]);
     });
 
     test("the slot's name is one RDS lets a user create (rds, aws and amazon prefixes are its own)", () => {

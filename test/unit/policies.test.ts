@@ -187,10 +187,15 @@ const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublic
 
 /** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
 /** A lakehouse job of cell `cell` in `namespace`, whose settings name a database, brokers and a bucket. */
-function lakehouseJob(cell: string, namespace: string, stores: { db: string; brokers: string; bucket: string }): MockedResource {
+function lakehouseJob(
+    cell: string,
+    namespace: string,
+    stores: { db: string; brokers: string; bucket: string },
+    warehouse = `s3://${stores.bucket}/warehouse`,
+): MockedResource {
     const settings = {
         catalog: { jdbcUrl: `jdbc:postgresql://${stores.db}:5432/cellplane?currentSchema=lakehouse`, user: "app" },
-        warehouse: `s3://${stores.bucket}/warehouse`,
+        warehouse,
         objectStore: { region: "eu-west-1", pathStyle: false },
         kafka: { bootstrap: stores.brokers, topic: "events", tls: true },
     };
@@ -208,6 +213,17 @@ const twoAwsCells = [
     ...aws(T.bucket, "eu-2-lake", { bucket: "eu-2-lake", tags: tags("eu", "eu-2") }),
 ];
 const ownStores = { db: "eu-1-db.rds.amazonaws.com", brokers: "b-1.eu-1:9098,b-2.eu-1:9098", bucket: "eu-1-lake" };
+/** Two Azure cells' stores: each cell's Flexible Server, Event Hubs namespace, and lake account with its container. */
+const twoAzureCells = ["eu-1", "eu-2"].flatMap((cell) => [
+    resource(T.flexibleServer, `${cell}-db`, {
+        fullyQualifiedDomainName: `${cell}-db.postgres.database.azure.com`,
+        tags: tags("eu", cell),
+    }),
+    resource(T.eventHubsNamespace, `${cell}-kafka`, { namespaceName: `${cell}-ns`, tags: tags("eu", cell) }),
+    resource(T.storageAccount, `${cell}-lake-account`, { accountName: `cp${cell.replace("-", "")}lake`, tags: tags("eu", cell) }),
+    resource(T.blobContainer, `${cell}-lake`, { accountName: `cp${cell.replace("-", "")}lake`, containerName: "lake" }),
+]);
+const ownAzureStores = { db: "eu-1-db.postgres.database.azure.com", brokers: "eu-1-ns.servicebus.windows.net:9093", bucket: "" };
 /** A Kubernetes cell's SeaweedFS, which creates its buckets. */
 const seaweedfs = (namespace: string, buckets: string[]) =>
     resource(T.helmRelease, `${namespace}-object-store`, {
@@ -324,6 +340,11 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         fail: [sparkApplication({ securityContext: { allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"] } } })],
         message: /ScheduledSparkApplication "jobs": container "spark-executor" lacks allowPrivilegeEscalation: false/,
     },
+    "kubernetes-restricted-containers (a Spark executor's sidecar)": {
+        pass: [sparkApplication({ initContainers: [restricted({ name: "entra-token", restartPolicy: "Always" })] })],
+        fail: [sparkApplication({ initContainers: [{ name: "entra-token", restartPolicy: "Always" }] })],
+        message: /ScheduledSparkApplication "jobs": container "entra-token" lacks allowPrivilegeEscalation: false/,
+    },
     "kubernetes-service-account-tokens (a Spark executor; its driver asks the API for it)": {
         pass: [sparkApplication()],
         fail: [sparkApplication({ template: { spec: {} } })],
@@ -333,7 +354,34 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         pass: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", ownStores)],
         fail: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", { ...ownStores, bucket: "eu-2-lake" })],
         message:
-            /ScheduledSparkApplication "eu-1-lakehouse-bronze" of cell eu-1 writes bucket eu-2-lake, which is not its cell's\. Point its warehouse at cell eu-1's lake bucket/,
+            /ScheduledSparkApplication "eu-1-lakehouse-bronze" of cell eu-1 writes bucket eu-2-lake, which is not its cell's\. Point its warehouse at cell eu-1's lake/,
+    },
+    "lakehouse-jobs-own-cell (another Azure cell's lake container)": {
+        pass: [
+            ...twoAzureCells,
+            lakehouseJob("eu-1", "eu-1-data", ownAzureStores, "abfss://lake@cpeu1lake.dfs.core.windows.net/warehouse"),
+        ],
+        fail: [
+            ...twoAzureCells,
+            lakehouseJob("eu-1", "eu-1-data", ownAzureStores, "abfss://lake@cpeu2lake.dfs.core.windows.net/warehouse"),
+        ],
+        message: /of cell eu-1 writes bucket lake@cpeu2lake, which is not its cell's\. Point its warehouse at cell eu-1's lake/,
+    },
+    "lakehouse-jobs-own-cell (another Azure cell's Event Hubs)": {
+        pass: [
+            ...twoAzureCells,
+            lakehouseJob("eu-1", "eu-1-data", ownAzureStores, "abfss://lake@cpeu1lake.dfs.core.windows.net/warehouse"),
+        ],
+        fail: [
+            ...twoAzureCells,
+            lakehouseJob(
+                "eu-1",
+                "eu-1-data",
+                { ...ownAzureStores, brokers: "eu-2-ns.servicebus.windows.net:9093" },
+                "abfss://lake@cpeu1lake.dfs.core.windows.net/warehouse",
+            ),
+        ],
+        message: /of cell eu-1 reaches eu-2-ns\.servicebus\.windows\.net, which is not a store of its cell/,
     },
     "lakehouse-jobs-own-cell (another cell's database)": {
         pass: [...twoAwsCells, lakehouseJob("eu-1", "eu-1-data", ownStores)],

@@ -3,6 +3,8 @@ import { FLINK_VERSION, mavenCentralUrl, MSK_IAM_STANDALONE_JAR, SQL_GATEWAY_JAR
 import { KAFKA_PASSWORD_ENV, kafkaProperties, streamingScript, type StreamingSettings } from "../../apps/lakehouse/streaming";
 import { windowOf } from "../../apps/ingest/windowLoader";
 import type { KafkaMessage } from "../../apps/shared/kafka";
+import { KAFKA_TOKEN_DIR, KAFKA_TOKEN_FILE } from "../../apps/lakehouse/entraToken";
+import { EVENT_HUBS_DATA_RECEIVER, EVENT_HUBS_DATA_SENDER } from "../../components/azure/workloadIdentity";
 import { IMAGES } from "../../components/kubernetes/charts";
 import { flinkVersionOf, STREAMING_SERVICE_ACCOUNT } from "../../components/kubernetes/streamingJob";
 import { VERSIONS } from "../../model/versions";
@@ -148,6 +150,7 @@ describe.each([
         cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
     },
     { target: "aws", cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" } },
+    { target: "azure", cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" } },
 ])("the streaming job of a $target cell", ({ target, cell }) => {
     let run: ProgramRun;
     let deployment: MockedResource;
@@ -196,9 +199,9 @@ describe.each([
         expect(JSON.stringify(script.inputs)).not.toContain(SECRET_MARKER);
         const main = spec().podTemplate.spec.containers[0];
         const text: string = Object.values(script.inputs.data as Record<string, string>)[0];
-        if (target === "aws") {
+        if (target !== "kubernetes") {
             expect(main.env).toEqual([]);
-            expect(text).toContain("'properties.sasl.mechanism' = 'AWS_MSK_IAM'");
+            expect(text).toContain(`'properties.sasl.mechanism' = '${target === "aws" ? "AWS_MSK_IAM" : "OAUTHBEARER"}'`);
         } else {
             expect(main.env).toEqual([
                 { name: KAFKA_PASSWORD_ENV, valueFrom: { secretKeyRef: { name: "cellplane-streaming", key: "password" } } },
@@ -264,8 +267,60 @@ describe.each([
 });
 
 describe("the streaming job of an Azure cell", () => {
-    test("is not made: Event Hubs' sign-ins are not the job's", async () => {
-        const run = await singleCellStack({ cloud: "azure", region: "westeurope", residency: "eu", size: "medium" }, "dev");
-        expect(ofType(run, FLINK_DEPLOYMENT)).toEqual([]);
+    let run: ProgramRun;
+    let spec: ResourceProps;
+    beforeAll(async () => {
+        run = await singleCellStack({ cloud: "azure", region: "westeurope", residency: "eu", size: "medium" }, "dev");
+        spec = ofType(run, FLINK_DEPLOYMENT)[0].inputs.spec;
+    });
+
+    test("signs in to Event Hubs with the Entra ID token its pods' sidecar keeps in a file, which its JVMs may read and nothing else", () => {
+        const script = ofType(run, "kubernetes:core/v1:ConfigMap").find((c) => c.inputs.metadata.name.startsWith("streaming-"))!;
+        const text: string = Object.values(script.inputs.data as Record<string, string>)[0];
+        const tokenUrl = /'properties\.sasl\.oauthbearer\.token\.endpoint\.url' = '([^']+)'/.exec(text)![1];
+        expect(tokenUrl).toBe(`file://${KAFKA_TOKEN_FILE}`);
+        expect(text).toContain("'properties.security.protocol' = 'SASL_SSL'");
+        expect(spec.flinkConfiguration["env.java.opts.all"]).toBe(`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${tokenUrl}`);
+        const pod = spec.podTemplate;
+        const [sidecar] = pod.spec.initContainers;
+        // A native sidecar (restartPolicy Always) starts first and is ready once the token is there.
+        expect(sidecar).toMatchObject({ name: "entra-token", image: IMAGES.node, restartPolicy: "Always" });
+        expect(sidecar.startupProbe.exec.command).toContain(KAFKA_TOKEN_FILE);
+        expect(sidecar.env).toEqual(
+            expect.arrayContaining([{ name: "KAFKA_TOKEN_SCOPE", value: "https://cell-1-kafka-ns.servicebus.windows.net/.default" }]),
+        );
+        const tokenVolume = pod.spec.volumes.find((v: ResourceProps) => v.emptyDir)!;
+        expect(tokenVolume.emptyDir.medium).toBe("Memory");
+        const main = pod.spec.containers[0];
+        expect(main.volumeMounts).toContainEqual({ name: tokenVolume.name, mountPath: KAFKA_TOKEN_DIR, readOnly: true });
+        expect(sidecar.volumeMounts).toContainEqual({ name: tokenVolume.name, mountPath: KAFKA_TOKEN_DIR });
+        const code = pod.spec.volumes.find((v: ResourceProps) => v.name === "entra-token-code")!.configMap.name;
+        const bundle = ofType(run, "kubernetes:core/v1:ConfigMap").find((c) => c.inputs.metadata.name === code)!;
+        expect(bundle.inputs.immutable).toBe(true);
+        // A ConfigMap holds at most 1 MiB.
+        expect(Buffer.byteLength(Object.values(bundle.inputs.data as Record<string, string>)[0])).toBeLessThan(1024 * 1024);
+    });
+
+    test("its pods take a workload identity of their own, which may receive the events and send alerts and windows, and nothing else", () => {
+        expect(spec.podTemplate.metadata.labels["azure.workload.identity/use"]).toBe("true");
+        const account = ofType(run, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === STREAMING_SERVICE_ACCOUNT)!;
+        const identity = ofType(run, "azure-native:managedidentity:UserAssignedIdentity").find(
+            (i) => i.name === "cell-1-streaming-workload-identity",
+        )!;
+        expect(account.inputs.metadata.annotations["azure.workload.identity/client-id"]).toBe(identity.state.clientId);
+        const federation = ofType(run, "azure-native:managedidentity:FederatedIdentityCredential").find(
+            (f) => f.name === "cell-1-streaming-workload-federation",
+        )!;
+        expect(federation.inputs.subject).toBe(`system:serviceaccount:${NAMESPACE}:${STREAMING_SERVICE_ACCOUNT}`);
+        const grants = ofType(run, "azure-native:authorization:RoleAssignment")
+            .filter((g) => g.inputs.principalId === identity.state.principalId)
+            .map((g) => [g.inputs.roleDefinitionId.split("/").pop(), g.inputs.scope.replace(/-id$/, "")]);
+        expect(grants.sort()).toEqual(
+            [
+                [EVENT_HUBS_DATA_RECEIVER.split("/").pop(), "cell-1-kafka-events"],
+                [EVENT_HUBS_DATA_SENDER.split("/").pop(), "cell-1-kafka-events"],
+                [EVENT_HUBS_DATA_SENDER.split("/").pop(), "cell-1-kafka-events-windows"],
+            ].sort(),
+        );
     });
 });

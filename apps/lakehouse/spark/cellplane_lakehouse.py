@@ -56,17 +56,23 @@ def session(config: dict, job: str) -> SparkSession:
         .config(f"{prefix}.jdbc.password", os.environ["POSTGRES_PASSWORD"])
         .config(f"{prefix}.jdbc.schema-version", "V1")
         .config(f"{prefix}.warehouse", config["warehouse"])
-        .config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
-        .config(f"{prefix}.client.region", store["region"])
-        .config(f"{prefix}.s3.path-style-access", "true" if store["pathStyle"] else "false")
     )
-    if store.get("endpoint"):
-        builder = builder.config(f"{prefix}.s3.endpoint", store["endpoint"])
-    if store.get("accessKeyId"):
-        # Keys for a store that has them (SeaweedFS); a cloud cell's pod takes its identity's credentials instead.
-        builder = builder.config(f"{prefix}.s3.access-key-id", store["accessKeyId"]).config(
-            f"{prefix}.s3.secret-access-key", os.environ["OBJECT_STORE_PASSWORD"]
+    if store.get("kind") == "adls":
+        # Data Lake Storage with the pod's workload identity: Iceberg's Azure client takes it from the environment.
+        builder = builder.config(f"{prefix}.io-impl", "org.apache.iceberg.azure.adlsv2.ADLSFileIO")
+    else:
+        builder = (
+            builder.config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
+            .config(f"{prefix}.client.region", store["region"])
+            .config(f"{prefix}.s3.path-style-access", "true" if store["pathStyle"] else "false")
         )
+        if store.get("endpoint"):
+            builder = builder.config(f"{prefix}.s3.endpoint", store["endpoint"])
+        if store.get("accessKeyId"):
+            # Keys for a store that has them (SeaweedFS); a cloud cell's pod takes its identity's credentials instead.
+            builder = builder.config(f"{prefix}.s3.access-key-id", store["accessKeyId"]).config(
+                f"{prefix}.s3.secret-access-key", os.environ["OBJECT_STORE_PASSWORD"]
+            )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
@@ -124,6 +130,15 @@ def kafka_options(config: dict) -> dict:
         options["kafka.sasl.mechanism"] = "AWS_MSK_IAM"
         options["kafka.sasl.jaas.config"] = "software.amazon.msk.auth.iam.IAMLoginModule required;"
         options["kafka.sasl.client.callback.handler.class"] = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
+    elif sasl and sasl["mechanism"] == "OAUTHBEARER":
+        # Event Hubs: Kafka's own login reads the Entra ID token its pod's sidecar keeps in the file (the JVM allows
+        # that URL, and no other, by a system property).
+        options["kafka.sasl.mechanism"] = "OAUTHBEARER"
+        options["kafka.sasl.jaas.config"] = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"
+        options["kafka.sasl.login.callback.handler.class"] = (
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"
+        )
+        options["kafka.sasl.oauthbearer.token.endpoint.url"] = f"file://{sasl['tokenFile']}"
     elif sasl:
         password = os.environ["KAFKA_PASSWORD"].replace("\\", "\\\\").replace('"', '\\"')
         options["kafka.sasl.mechanism"] = sasl["mechanism"]
