@@ -71,6 +71,12 @@ const cellSchema = z.strictObject({
             message: "must be a Kubernetes object name (lowercase letters, digits, '-' and '.')",
         })
         .optional(),
+    /**
+     * Cluster cells (kubernetes, aws, azure): who runs the cluster's operators (Strimzi, CloudNativePG, Altinity,
+     * Flink, Spark, kube-prometheus-stack). `managed` (default): the cell installs them with Helm. `external`: the
+     * cluster's own team has; the cell installs none and reads their CRDs, so a missing one stops the preview.
+     */
+    operators: z.enum(["managed", "external"]).optional(),
     /** AWS and Azure cells only: the cell's `10.<n>.0.0/16` (default: derived from its id, model/addressPlan.ts). */
     cidr: z
         .string()
@@ -232,6 +238,18 @@ const stackSchema = z
                 issue(
                     ["cells", index, "kubeContext"],
                     `"${cell.kubeContext}" is also the cluster of cell "${stack.cells[sharing].id}" in ${stack.cells[sharing].region}, but cell "${cell.id}" is in ${cell.region}. A cluster sits in one region: give cell "${cell.id}" a cluster of ${cell.region}`,
+                );
+            }
+            if (sharing >= 0 && (stack.cells[sharing].operators ?? "managed") !== (cell.operators ?? "managed")) {
+                issue(
+                    ["cells", index, "operators"],
+                    `"${cell.operators ?? "managed"}" differs from cell "${stack.cells[sharing].id}" on the same cluster "${cell.kubeContext}" ("${stack.cells[sharing].operators ?? "managed"}"). A cluster's operators are run one way: give both cells the same operators`,
+                );
+            }
+            if (cell.operators !== undefined && cell.cloud === "local") {
+                issue(
+                    ["cells", index, "operators"],
+                    `is only for cluster cells (kubernetes, aws, azure); local cell "${cell.id}" runs no operators. Remove it`,
                 );
             }
             if (cell.kubeContext === undefined && cell.cloud === "kubernetes") {

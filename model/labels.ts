@@ -68,6 +68,8 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning",
     "azure-native:authorization:RoleAssignment",
+    // The cluster's own definitions, which the cells read and never create.
+    "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
     "azure-native:authorization:PolicyAssignment",
     "azure-native:authorization:PolicyDefinition",
     "azure-native:dbforpostgresql:Database",

@@ -192,15 +192,18 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                         ? azureName(args.type, args.name, args.inputs)
                         : (args.inputs.name ?? args.name),
                     arn: `arn:aws:mock:::${args.name}`,
-                    ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.name, ...args.inputs.metadata } } : {}),
+                    // A read object is named by its id, as the provider reads it.
+                    ...(args.type.startsWith("kubernetes:") ? { metadata: { name: args.id ?? args.name, ...args.inputs.metadata } } : {}),
                     ...computed(args.type, args.name, args.inputs),
                 };
                 // Providers get their own name as id so references read `urn::<name>`; an S3 bucket's id is its name.
-                const id = args.type.startsWith("pulumi:providers:")
-                    ? args.name
-                    : args.type === "aws:s3/bucket:Bucket"
-                      ? state.bucket
-                      : `${args.name}-id`;
+                const id = args.id
+                    ? args.id
+                    : args.type.startsWith("pulumi:providers:")
+                      ? args.name
+                      : args.type === "aws:s3/bucket:Bucket"
+                        ? state.bucket
+                        : `${args.name}-id`;
                 registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
                 return { id, state };
             },

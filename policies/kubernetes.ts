@@ -1,3 +1,4 @@
+import { CLUSTER_KINDS, crdNameOf, OPERATOR_KINDS } from "../model/customResources";
 import { kubernetesLabelKey } from "../model/labels";
 import { describe, PolicySubject, resourcePolicy, stackPolicy, typedPolicy } from "./lib";
 import { T } from "./types";
@@ -333,6 +334,58 @@ export const networkDefaultDeny = stackPolicy({
     },
 });
 
+/** Every kind of custom resource the cells create, with its definition's name and the chart that would install it. */
+const KNOWN_KINDS = new Map(
+    [...Object.values(OPERATOR_KINDS), ...Object.values(CLUSTER_KINDS)].flatMap((source) =>
+        source.kinds.map((kind): [string, { crd: string; chart?: string }] => [
+            `${kind.group}/${kind.kind}`,
+            { crd: crdNameOf(kind), chart: "chart" in source ? source.chart : undefined },
+        ]),
+    ),
+);
+const KNOWN_GROUPS = new Set([...KNOWN_KINDS.keys()].map((key) => key.split("/")[0]));
+
+/** A custom resource's group and kind, from its type (`kubernetes:<group>/<version>:<Kind>`); none for Kubernetes' own. */
+function customKindOf(type: string): { group: string; kind: string } | undefined {
+    const match = /^kubernetes:([^/:]+)\/[^:]+:(\w+)$/.exec(type);
+    if (!match) return undefined;
+    const [, group, kind] = match;
+    const builtIn = !group.includes(".") || group === "helm.sh" || (group.endsWith(".k8s.io") && !KNOWN_GROUPS.has(group));
+    return builtIn ? undefined : { group, kind };
+}
+
+export const customResourcesHaveCrds = stackPolicy({
+    name: "custom-resources-have-crds",
+    description:
+        "Every custom resource the cells create has its definition on its cluster: a CustomResourceDefinition the stack installs or reads, or the Helm release of the operator whose chart installs it (operators: managed).",
+    validateStack: ({ resources }, report) => {
+        for (const r of resources) {
+            const custom = customKindOf(r.type);
+            if (!custom) continue;
+            const known = KNOWN_KINDS.get(`${custom.group}/${custom.kind}`);
+            if (!known) {
+                report(
+                    `${describe(r)} is a ${custom.kind} of ${custom.group}, a kind the pack does not know the definition of. Add it to model/customResources.ts with its CRD and the chart that installs it.`,
+                    r.urn,
+                );
+                continue;
+            }
+            const cluster = r.provider?.urn;
+            const defined = resources.some(
+                (d) =>
+                    d.provider?.urn === cluster &&
+                    ((d.type === T.customResourceDefinition && d.props.metadata?.name === known.crd) ||
+                        (d.type === T.helmRelease && known.chart !== undefined && d.props.chart === known.chart)),
+            );
+            if (!defined)
+                report(
+                    `${describe(r)} needs CRD ${known.crd} on its cluster, which the stack neither installs${known.chart ? ` (chart ${known.chart})` : ""} nor reads. Manage the cell's operators (cellplane:cells[].operators: managed) or read the CRD (components/kubernetes/requiredCrds.ts).`,
+                    r.urn,
+                );
+        }
+    },
+});
+
 export const KUBERNETES_POLICIES = [
     resourceLimits,
     pinnedImages,
@@ -343,4 +396,5 @@ export const KUBERNETES_POLICIES = [
     networkDefaultDeny,
     pinnedCharts,
     replicasSurviveDisruption,
+    customResourcesHaveCrds,
 ];

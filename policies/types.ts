@@ -51,6 +51,7 @@ export const T = {
     localObject: "pulumi-nodejs:dynamic/cellplane:LocalObject",
     localAppServer: "pulumi-nodejs:dynamic/cellplane:LocalAppServer",
     helmRelease: "kubernetes:helm.sh/v3:Release",
+    customResourceDefinition: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
     strimziKafka: "kubernetes:kafka.strimzi.io/v1:Kafka",
     kafkaNodePool: "kubernetes:kafka.strimzi.io/v1:KafkaNodePool",
     cnpgCluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",

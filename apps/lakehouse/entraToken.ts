@@ -53,8 +53,9 @@ export async function requestEntraToken(config: EntraTokenConfig, now = Date.now
             client_assertion: assertion,
         }),
         signal: AbortSignal.timeout(10_000),
-    }).catch((error: Error) => {
-        throw refused(`${endpoint} did not answer (${(error.cause as Error | undefined)?.message ?? error.message})`);
+    }).catch((error: { message: string; cause?: { message?: string } }) => {
+        // fetch says only "fetch failed"; its cause says why (refused, reset, timed out).
+        throw refused(`${endpoint} did not answer (${error.cause?.message ?? error.message})`);
     });
     const body = (await response.json().catch(() => ({}))) as {
         access_token?: unknown;

@@ -7,6 +7,8 @@ import * as networking from "@pulumi/kubernetes/networking/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { acmeCertificate, certManager, type ClusterEdge, ingressRule, type PublicApp, type PublicNames, routeOf } from "../kubernetes/edge";
+import { CLUSTER_KINDS } from "../../model/customResources";
+import { RequiredCrds } from "../kubernetes/requiredCrds";
 import type { CellContext } from "../platform";
 import { NETWORK_CONTRIBUTOR } from "./aksCluster";
 
@@ -68,6 +70,8 @@ export class RoutingEdge extends pulumi.ComponentResource implements ClusterEdge
             },
             { parent: this },
         );
+        // The application routing add-on of AKS defines the controller's kind.
+        const appRouting = new RequiredCrds(`${name}-app-routing`, CLUSTER_KINDS.aksAppRouting.kinds, k8s);
         this.controller = new apiextensions.CustomResource(
             `${name}-nginx`,
             {
@@ -83,7 +87,7 @@ export class RoutingEdge extends pulumi.ComponentResource implements ClusterEdge
                     },
                 },
             },
-            { ...k8s, dependsOn: [attach] },
+            { ...k8s, dependsOn: [attach, appRouting] },
         );
         for (const [label, host] of Object.entries({ cell: names.cell, router: names.router })) {
             if (!host) continue;

@@ -1,8 +1,10 @@
 import * as core from "@pulumi/kubernetes/core/v1";
 import type * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
+import { OPERATOR_KINDS } from "../../model/customResources";
 import { helmRelease, OPERATOR_RESOURCES, type OperatorChart } from "./charts";
 import { clusterRules } from "./monitoring";
+import { RequiredCrds } from "./requiredCrds";
 
 /** The operators a cluster may run for its cells; the object store's chart is a cell's own, not an operator. */
 export type Operator = Exclude<OperatorChart, "seaweedfs">;
@@ -64,8 +66,12 @@ export interface ClusterCell {
     labels: Record<string, string>;
 }
 
+/** Who runs a cluster's operators: the cell (`managed`, Helm releases) or the cluster's own team (`external`). */
+export type OperatorsMode = "managed" | "external";
+
 export interface ClusterOperatorsArgs {
     operators: readonly Operator[];
+    mode: OperatorsMode;
     /** Every cell on the cluster: each gets its data namespace, and every operator watches all of them. */
     cells: readonly ClusterCell[];
     /** Labels of what the cluster's cells share: the operators' namespace. */
@@ -82,7 +88,8 @@ const POD_SECURITY = { "pod-security.kubernetes.io/enforce": "baseline", "pod-se
 export class ClusterOperators extends pulumi.ComponentResource {
     /** cell id → the name of its data namespace. */
     readonly namespaces: Record<string, pulumi.Output<string>>;
-    readonly releases: Partial<Record<Operator, helm.Release>>;
+    /** Each operator: its Helm release, or the reads of its definitions where it is external. */
+    private readonly operators: Partial<Record<Operator, helm.Release | RequiredCrds>>;
 
     constructor(name: string, args: ClusterOperatorsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:ClusterOperators", name, {}, opts);
@@ -97,24 +104,27 @@ export class ClusterOperators extends pulumi.ComponentResource {
         );
         const operatorNamespace = namespace(`${name}-namespace`, OPERATORS_NAMESPACE, args.labels);
         const watched = Object.values(this.namespaces);
-        this.releases = Object.fromEntries(
+        // External operators are the cluster's: the cell installs none, and requires each one's definitions instead.
+        this.operators = Object.fromEntries(
             args.operators.map((operator) => [
                 operator,
-                helmRelease(
-                    `${name}-${operator}`,
-                    { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched) },
-                    { parent: this },
-                ),
+                args.mode === "managed"
+                    ? helmRelease(
+                          `${name}-${operator}`,
+                          { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched) },
+                          { parent: this },
+                      )
+                    : new RequiredCrds(`${name}-${operator}-crds`, OPERATOR_KINDS[operator].kinds, { parent: this }),
             ]),
         );
-        const monitoring = this.releases.monitoring;
+        const monitoring = this.operators.monitoring;
         if (monitoring) clusterRules(`${name}-rules`, { namespace: operatorNamespace, labels: args.labels, monitoring }, { parent: this });
         this.registerOutputs({ namespaces: this.namespaces });
     }
 
-    /** The release of an operator the cluster runs; a cell's custom resources wait for it. */
-    release(operator: Operator): helm.Release {
-        const release = this.releases[operator];
+    /** An operator the cluster runs, as a cell's custom resources wait for it: its release, or its definitions. */
+    release(operator: Operator): pulumi.Resource {
+        const release = this.operators[operator];
         if (!release) throw new Error(`the cluster's operators do not include ${operator}; add it to the target's operator list`);
         return release;
     }

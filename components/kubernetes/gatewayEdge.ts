@@ -2,8 +2,10 @@ import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import type * as core from "@pulumi/kubernetes/core/v1";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as pulumi from "@pulumi/pulumi";
+import { CLUSTER_KINDS } from "../../model/customResources";
 import type { CellContext } from "../platform";
 import { acmeCertificate, type ClusterEdge, EDGE_BACKEND_PORT, type PublicApp, type PublicNames, routeOf } from "./edge";
+import { RequiredCrds } from "./requiredCrds";
 
 export interface GatewayEdgeArgs {
     context: CellContext;
@@ -44,6 +46,8 @@ export class GatewayEdge extends pulumi.ComponentResource implements ClusterEdge
             tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: TLS_SECRET }] },
             allowedRoutes: { namespaces: { from: "Same" } },
         });
+        // The Gateway API is the cluster's own, as its implementation is.
+        const gatewayApi = new RequiredCrds(`${name}-gateway-api`, CLUSTER_KINDS.gatewayApi.kinds, { parent: this });
         this.gateway = new apiextensions.CustomResource(
             `${name}-gateway`,
             {
@@ -60,7 +64,7 @@ export class GatewayEdge extends pulumi.ComponentResource implements ClusterEdge
                     ],
                 },
             },
-            { parent: this },
+            { parent: this, dependsOn: [gatewayApi] },
         );
         acmeCertificate(
             name,

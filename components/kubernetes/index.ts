@@ -70,7 +70,12 @@ export class InClusterParts {
         const { cell, labels, parent } = context;
         const operators = new ClusterOperators(
             `${cell.id}-operators`,
-            { operators: ANALYTICS_OPERATORS, cells: [{ id: cell.id, labels: labels.kubernetes }], labels: labels.kubernetes },
+            {
+                operators: ANALYTICS_OPERATORS,
+                mode: cell.operators ?? "managed",
+                cells: [{ id: cell.id, labels: labels.kubernetes }],
+                labels: labels.kubernetes,
+            },
             { parent, providers: [provider] },
         );
         return new InClusterParts(context, provider, operators, egress, edgeOf);
@@ -158,6 +163,8 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
         `${name}-operators`,
         {
             operators: ALL_OPERATORS,
+            // The cells of one cluster agree on it (model/config.ts).
+            mode: cells.find((c) => c.kubeContext === kubeContext)?.operators ?? "managed",
             cells: cells
                 .filter((c) => c.kubeContext === kubeContext)
                 .map((c) => ({ id: c.id, labels: { ...context.labels.kubernetes, [cellLabel]: c.id } })),

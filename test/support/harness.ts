@@ -24,7 +24,7 @@ export function ofCell(run: ProgramRun, cellId: string): MockedResource[] {
 
 /** A stack of a single cell, for the per-target tests. */
 export function singleCellStack(
-    cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string },
+    cell: { cloud: string; region: string; residency: string; size: string; kubeContext?: string; operators?: string },
     environment: "dev" | "prod",
     retentionDays = 2555,
     /** More `cellplane:*` settings of the stack, as `adminCidrs`. */

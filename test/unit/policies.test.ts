@@ -56,6 +56,11 @@ function aws(
     const provider = awsProvider(region);
     return [provider, resource(type, name, props, { provider: `${provider.urn}::${provider.name}`, ...extra })];
 }
+/** Kubernetes objects applied through the provider of cluster `cluster`. */
+function onCluster(cluster: string, objects: MockedResource[]): MockedResource[] {
+    const provider = resource("pulumi:providers:kubernetes", cluster, {});
+    return [provider, ...objects.map((o) => ({ ...o, provider: `${provider.urn}::${provider.name}` }))];
+}
 /** A cell's ClickHouse whose cold disk is at `endpoint`, as components/coldStorage.ts configures it. */
 const coldTierInstallation = (endpoint: string) =>
     resource(T.clickhouseInstallation, "chi", {
@@ -339,6 +344,35 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         pass: [sparkApplication()],
         fail: [sparkApplication({ securityContext: { allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"] } } })],
         message: /ScheduledSparkApplication "jobs": container "spark-executor" lacks allowPrivilegeEscalation: false/,
+    },
+    "custom-resources-have-crds (the operator's release on the cluster)": {
+        pass: onCluster("c-1", [resource(T.helmRelease, "flink-operator", { chart: "flink-kubernetes-operator" }), flinkDeployment()]),
+        fail: [
+            ...onCluster("c-2", [resource(T.helmRelease, "flink-operator", { chart: "flink-kubernetes-operator" })]),
+            ...onCluster("c-1", [flinkDeployment()]),
+        ],
+        message:
+            /FlinkDeployment "streaming" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
+    },
+    "custom-resources-have-crds (a definition read from the cluster)": {
+        pass: onCluster("c-1", [
+            resource(T.customResourceDefinition, "crd", { metadata: { name: "flinkdeployments.flink.apache.org" } }),
+            flinkDeployment(),
+        ]),
+        fail: onCluster("c-1", [
+            resource(T.customResourceDefinition, "crd", { metadata: { name: "sparkapplications.sparkoperator.k8s.io" } }),
+            flinkDeployment(),
+        ]),
+        message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster/,
+    },
+    "custom-resources-have-crds (a kind the pack does not know)": {
+        pass: onCluster("c-1", [
+            resource("kubernetes:apps/v1:Deployment", "web", {}),
+            resource("kubernetes:rbac.authorization.k8s.io/v1:Role", "r", {}),
+        ]),
+        fail: onCluster("c-1", [resource("kubernetes:widgets.example.com/v1:Widget", "w", {})]),
+        message:
+            /Widget "w" is a Widget of widgets\.example\.com, a kind the pack does not know the definition of\. Add it to model\/customResources\.ts/,
     },
     "kubernetes-restricted-containers (a Spark executor's sidecar)": {
         pass: [sparkApplication({ initContainers: [restricted({ name: "entra-token", restartPolicy: "Always" })] })],

@@ -1,0 +1,109 @@
+import { OPERATOR_KINDS, crdNameOf } from "../../model/customResources";
+import { packConfigOf, runPolicies } from "../../policies/check/engine";
+import { ALL_OPERATORS, ANALYTICS_OPERATORS } from "../../components/kubernetes/clusterOperators";
+import { type ConfigError, parseStackConfig } from "../../model/config";
+import { ofType, type ProgramRun, singleCellStack } from "../support/harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+const operatorCharts = (operators: readonly (keyof typeof OPERATOR_KINDS)[]) => operators.map((o) => OPERATOR_KINDS[o].chart);
+
+describe.each([
+    {
+        target: "kubernetes",
+        cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
+        operators: ALL_OPERATORS,
+    },
+    { target: "aws", cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" }, operators: ANALYTICS_OPERATORS },
+    { target: "azure", cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" }, operators: ANALYTICS_OPERATORS },
+])("a $target cell whose operators are external", ({ cell, operators }) => {
+    let external: ProgramRun;
+    let managed: ProgramRun;
+    beforeAll(async () => {
+        // One at a time: the mocks are the process's.
+        external = await singleCellStack({ ...cell, operators: "external" }, "dev");
+        managed = await singleCellStack({ ...cell, operators: "managed" }, "dev");
+    });
+
+    test("installs none of them, where a managed cell installs each with its chart", () => {
+        const charts = (run: ProgramRun) => ofType(run, RELEASE).map((r) => r.inputs.chart);
+        expect(charts(managed)).toEqual(expect.arrayContaining(operatorCharts(operators)));
+        expect(charts(external).filter((chart) => operatorCharts(operators).includes(chart))).toEqual([]);
+    });
+
+    test("reads every definition its custom resources need from the cluster, and creates them only after the reads", () => {
+        const read = ofType(external, CRD);
+        // Reads: no inputs of the program's, the object named by its id.
+        expect(read.every((crd) => Object.keys(crd.inputs).length === 0 && crd.id === crd.state.metadata.name)).toBe(true);
+        const names = read.map((crd) => crd.id);
+        for (const operator of operators) expect(names).toEqual(expect.arrayContaining(OPERATOR_KINDS[operator].kinds.map(crdNameOf)));
+        const kafkas = ofType(external, "kubernetes:kafka.strimzi.io/v1:KafkaNodePool");
+        const installations = ofType(external, "kubernetes:clickhouse.altinity.com/v1:ClickHouseInstallation");
+        expect(installations).toHaveLength(1);
+        const waitsFor = (operator: string) => (r: { dependsOn: string[] }) =>
+            r.dependsOn.some((d) => d.endsWith(`-operators-${operator}-crds`));
+        expect(installations.every(waitsFor("clickhouse"))).toBe(true);
+        expect(kafkas.every(waitsFor("strimzi"))).toBe(true);
+    });
+
+    test("passes the pack's check that every custom resource has its definition; without the reads it fails, naming each CRD", async () => {
+        const config = packConfigOf("dev");
+        const crdViolations = async (resources: ProgramRun["resources"]) =>
+            (await runPolicies(resources, config)).filter((v) => v.policy === "custom-resources-have-crds");
+        expect(await crdViolations(external.resources)).toEqual([]);
+        expect(await crdViolations(managed.resources)).toEqual([]);
+        const unread = await crdViolations(external.resources.filter((r) => r.type !== CRD || !r.id?.endsWith("flink.apache.org")));
+        expect(unread.map((v) => v.message)).toEqual([
+            expect.stringMatching(
+                /^FlinkDeployment "cell-1-streaming-deployment" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
+            ),
+        ]);
+    });
+});
+
+describe("the operators setting", () => {
+    const base = {
+        environment: "dev",
+        owner: "data-platform",
+        costCenter: "cc-1",
+        dnsZone: "cellplane.example.com",
+        azureDnsResourceGroup: "cellplane-dns",
+        tenants: [{ id: "acme", residency: "eu" }],
+    };
+    const problemsOf = (cells: object[]) => {
+        try {
+            parseStackConfig({ ...base, cells });
+            return [];
+        } catch (error) {
+            return (error as ConfigError).problems;
+        }
+    };
+
+    test("is for cluster cells only, and one way per cluster", () => {
+        expect(
+            problemsOf([{ id: "local-eu", cloud: "local", region: "local-eu", residency: "eu", size: "small", operators: "external" }]),
+        ).toEqual(
+            expect.arrayContaining([
+                expect.stringMatching(
+                    /operators.*is only for cluster cells \(kubernetes, aws, azure\); local cell "local-eu" runs no operators\. Remove it/,
+                ),
+            ]),
+        );
+        const onPrem = (id: string, operators?: string) => ({
+            id,
+            cloud: "kubernetes",
+            region: "northeurope",
+            residency: "eu",
+            size: "small",
+            kubeContext: "onprem-eu",
+            ...(operators ? { operators } : {}),
+        });
+        expect(problemsOf([onPrem("k-1", "external"), onPrem("k-2")])).toEqual(
+            expect.arrayContaining([
+                expect.stringMatching(/operators.*"managed" differs from cell "k-1" on the same cluster "onprem-eu" \("external"\)/),
+            ]),
+        );
+        expect(problemsOf([onPrem("k-1", "external"), onPrem("k-2", "external")])).toEqual([]);
+        expect(problemsOf([onPrem("k-1", "sometimes")])).toEqual(expect.arrayContaining([expect.stringMatching(/operators/)]));
+    });
+});
