@@ -3,6 +3,7 @@
 # repo (${CELLPLANE_CACHE:-~/.cache/cellplane}). Idempotent: a warm run only checks what is there.
 #   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
 #   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, spark, flink, chdb, azurite, chromium)
+#   scripts/bootstrap.sh kube       the test control plane of the kubernetes target (not among the defaults)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -280,6 +281,55 @@ step_chdb() { npm_tool chdb CHDB_VERSION "the embedded ClickHouse engine (about 
 # Azure Blob for local cells in Azure's flavour: Azurite, Microsoft's emulator; it needs Node 22 or later, so the
 # bootstrap's Node runs it from the cache like chdb.
 step_azurite() { npm_tool azurite AZURITE_VERSION "Microsoft's Azure Storage emulator"; }
+
+# The kubernetes target applied for real (test/e2e/kube): Kubernetes' own API server, etcd and the pulumi-kubernetes
+# provider, built from the Go module proxy. Not a default step: only that test needs them. The module zip of
+# k8s.io/kubernetes leaves out its staging modules, so a wrapper maps each to its published v0.<minor>.<patch>
+# (sample-cli-plugin and sample-controller are not served, and kube-apiserver needs neither).
+KUBE_VERSION=$(version_in components/local/tools.ts KUBE_VERSION)
+KUBE_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
+KUBE_PROVIDER_COMMIT=$(version_in components/local/tools.ts KUBE_PROVIDER_COMMIT)
+KUBE_PROVIDER_VERSION=$(sed -n 's/.*"@pulumi\/kubernetes": "[~^]\{0,1\}\([0-9.]*\)".*/\1/p' "$ROOT/package.json")
+
+step_kube() {
+    local home="$CACHE/kube/$KUBE_VERSION" src="$CACHE/kube/src"
+    if [ -x "$home/kube-apiserver" ] && [ -x "$home/etcd" ] && [ -x "$home/pulumi-resource-kubernetes" ]; then
+        log "kube $KUBE_VERSION: cached at $home"; return
+    fi
+    go_env
+    mkdir -p "$home" "$src/control-plane/etcd" "$src/provider/cmd"
+    local started=$SECONDS kubernetes_mod replaces
+    kubernetes_mod=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    replaces=$(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$kubernetes_mod" |
+        grep -vE '^k8s\.io/sample-(cli-plugin|controller)$' | sed "s#.*#replace & => & v0.${KUBE_VERSION#1.}#")
+    printf 'module cellplane.local/kube\n\ngo 1.26.6\n\nrequire k8s.io/kubernetes v%s\n\n%s\n' "$KUBE_VERSION" "$replaces" \
+        >"$src/control-plane/go.mod"
+    cp "$ROOT/test/kube/etcd/main.go" "$src/control-plane/etcd/main.go"
+    log "kube $KUBE_VERSION: building kube-apiserver and etcd (about 15 minutes cold on two cores)…"
+    (cd "$src/control-plane" &&
+        nice go build -ldflags "-X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION" -o "$home/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver &&
+        nice go build -o "$home/etcd" ./etcd)
+    log "kube $KUBE_VERSION: kube-apiserver and etcd built in $((SECONDS - started)) s"
+
+    # The provider's main embeds its schema with the version stamped in, which its generate step writes; the proxy
+    # serves no tagged release of the module, only this commit, so the plugin reports the SDK's version it serves.
+    started=$SECONDS
+    local provider_dir
+    provider_dir=$(go mod download -json "$KUBE_PROVIDER_MODULE@$KUBE_PROVIDER_COMMIT" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    cp "$provider_dir/cmd/pulumi-resource-kubernetes/main.go" "$src/provider/cmd/main.go"
+    "$NODE_BIN/node" -e '
+        const fs = require("fs"), [dir, out, version] = process.argv.slice(1);
+        const schema = JSON.parse(fs.readFileSync(`${dir}/schema.json`, "utf8"));
+        fs.writeFileSync(`${out}/schema-embed.json`, JSON.stringify({ ...schema, version }));
+        fs.writeFileSync(`${out}/terraform-mapping-embed.json`, JSON.stringify(JSON.parse(fs.readFileSync(`${dir}/terraform-mapping.json`, "utf8"))));
+    ' "$provider_dir/cmd/pulumi-resource-kubernetes" "$src/provider/cmd" "$KUBE_PROVIDER_VERSION"
+    printf 'module cellplane.local/kube-provider\n\ngo 1.26.6\n\nrequire %s %s\n\nreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.24.0\n' \
+        "$KUBE_PROVIDER_MODULE" "$KUBE_PROVIDER_COMMIT" >"$src/provider/go.mod"
+    log "kube: building the pulumi-kubernetes provider $KUBE_PROVIDER_VERSION (commit ${KUBE_PROVIDER_COMMIT##*-})…"
+    (cd "$src/provider" && nice go build -ldflags "-X $KUBE_PROVIDER_MODULE/pkg/version.Version=$KUBE_PROVIDER_VERSION" \
+        -o "$home/pulumi-resource-kubernetes" ./cmd)
+    log "kube: provider built in $((SECONDS - started)) s; the control plane and the plugin are in $home"
+}
 
 if [ "${1:-}" = "--print-path" ]; then echo "$NODE_BIN:$ENGINE_BIN"; exit 0; fi
 if [ $# -gt 0 ]; then

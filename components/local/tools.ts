@@ -128,3 +128,11 @@ function requireTool(file: string, name: string): string {
     if (!fs.existsSync(file)) throw new Error(`${name} is not installed at ${file}. Run scripts/bootstrap.sh (npm run bootstrap) first.`);
     return file;
 }
+
+/**
+ * The test control plane of the kubernetes target (`scripts/bootstrap.sh kube`): Kubernetes 1.37, the newest minor the
+ * Go module proxy serves, supported until about 2027-10-28 (Kubernetes keeps each minor 14 months).
+ */
+export const KUBE_VERSION = "1.37.2";
+/** The only version of pulumi-kubernetes's provider module the proxy serves: a commit of 2026-01-15. */
+export const KUBE_PROVIDER_COMMIT = "v4.0.0-20260115033456-f47bc2d6f199";

@@ -179,6 +179,23 @@ describe("invalid configuration names the field, the value and what is allowed",
         ]);
     });
 
+    test("operators on a local cell, or run two ways on one cluster", () => {
+        const local = { id: "local-eu", cloud: "local", region: "eu-local", residency: "eu", size: "small", portBase: 15400 };
+        expect(problemsOf({ ...base, cells: [{ ...local, operators: "external" }] })).toEqual([
+            `cellplane:cells[0].operators: is only for cluster cells (kubernetes, aws, azure); local cell "local-eu" runs no operators. Remove it`,
+        ]);
+        const onPrem = { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "small", kubeContext: "onprem-eu" };
+        const twoCells = (second: object) => [
+            { ...onPrem, id: "k-1", operators: "external" },
+            { ...onPrem, id: "k-2", ...second },
+        ];
+        expect(problemsOf({ ...base, cells: twoCells({}) })).toEqual([
+            `cellplane:cells[1].operators: "managed" differs from cell "k-1" on the same cluster "onprem-eu" ("external"). A cluster's operators are run one way: give both cells the same operators`,
+        ]);
+        expect(() => parseStackConfig({ ...base, cells: twoCells({ operators: "external" }) })).not.toThrow();
+        expect(problemsOf({ ...base, cells: twoCells({ operators: "sometimes" }) })[0]).toMatch(/^cellplane:cells\[1\]\.operators: /);
+    });
+
     test("a StorageClass on a local cell, or one that is no Kubernetes name", () => {
         const local = {
             id: "local-eu",

@@ -1,7 +1,6 @@
 import { OPERATOR_KINDS, crdNameOf } from "../../model/customResources";
 import { packConfigOf, runPolicies } from "../../policies/check/engine";
 import { ALL_OPERATORS, ANALYTICS_OPERATORS } from "../../components/kubernetes/clusterOperators";
-import { type ConfigError, parseStackConfig } from "../../model/config";
 import { ofType, type ProgramRun, singleCellStack } from "../support/harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -58,52 +57,5 @@ describe.each([
                 /^FlinkDeployment "cell-1-streaming-deployment" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
             ),
         ]);
-    });
-});
-
-describe("the operators setting", () => {
-    const base = {
-        environment: "dev",
-        owner: "data-platform",
-        costCenter: "cc-1",
-        dnsZone: "cellplane.example.com",
-        azureDnsResourceGroup: "cellplane-dns",
-        tenants: [{ id: "acme", residency: "eu" }],
-    };
-    const problemsOf = (cells: object[]) => {
-        try {
-            parseStackConfig({ ...base, cells });
-            return [];
-        } catch (error) {
-            return (error as ConfigError).problems;
-        }
-    };
-
-    test("is for cluster cells only, and one way per cluster", () => {
-        expect(
-            problemsOf([{ id: "local-eu", cloud: "local", region: "local-eu", residency: "eu", size: "small", operators: "external" }]),
-        ).toEqual(
-            expect.arrayContaining([
-                expect.stringMatching(
-                    /operators.*is only for cluster cells \(kubernetes, aws, azure\); local cell "local-eu" runs no operators\. Remove it/,
-                ),
-            ]),
-        );
-        const onPrem = (id: string, operators?: string) => ({
-            id,
-            cloud: "kubernetes",
-            region: "northeurope",
-            residency: "eu",
-            size: "small",
-            kubeContext: "onprem-eu",
-            ...(operators ? { operators } : {}),
-        });
-        expect(problemsOf([onPrem("k-1", "external"), onPrem("k-2")])).toEqual(
-            expect.arrayContaining([
-                expect.stringMatching(/operators.*"managed" differs from cell "k-1" on the same cluster "onprem-eu" \("external"\)/),
-            ]),
-        );
-        expect(problemsOf([onPrem("k-1", "external"), onPrem("k-2", "external")])).toEqual([]);
-        expect(problemsOf([onPrem("k-1", "sometimes")])).toEqual(expect.arrayContaining([expect.stringMatching(/operators/)]));
     });
 });
