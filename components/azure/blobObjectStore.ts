@@ -45,33 +45,31 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
         super("cellplane:azure:BlobObjectStore", name, {}, opts);
         const { production, retentionDays } = args.context;
 
-        const account = privateStorageAccount(
-            name,
-            {
-                context: args.context,
-                resourceGroupName: args.resourceGroupName,
-                network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
-            },
-            { parent: this, protect: production },
-        );
-        args.audit.diagnose(`${name}-diagnostics`, pulumi.interpolate`${account.id}/blobServices/default`, "allLogs", this);
+        // Each account is reached from the cell's AKS subnet only, and logs every access to the cell's audit trail.
+        const clusterAccount = (accountName: string, dataLake: boolean) => {
+            const created = privateStorageAccount(
+                accountName,
+                {
+                    context: args.context,
+                    resourceGroupName: args.resourceGroupName,
+                    network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
+                    dataLake,
+                },
+                { parent: this, protect: production },
+            );
+            args.audit.diagnose(`${accountName}-diagnostics`, pulumi.interpolate`${created.id}/blobServices/default`, "allLogs", this);
+            return created;
+        };
+        const privateContainer = (resourceName: string, owner: storage.StorageAccount, containerName: string) =>
+            new storage.BlobContainer(
+                resourceName,
+                { resourceGroupName: args.resourceGroupName, accountName: owner.name, containerName, publicAccess: "None" },
+                { parent: this },
+            );
 
-        const container = new storage.BlobContainer(
-            `${name}-exports`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                accountName: account.name,
-                containerName: EXPORTS_CONTAINER,
-                publicAccess: "None",
-            },
-            { parent: this },
-        );
-
-        const coldContainer = new storage.BlobContainer(
-            `${name}-analytics-cold`,
-            { resourceGroupName: args.resourceGroupName, accountName: account.name, containerName: COLD_CONTAINER, publicAccess: "None" },
-            { parent: this },
-        );
+        const account = clusterAccount(name, false);
+        const container = privateContainer(`${name}-exports`, account, EXPORTS_CONTAINER);
+        const coldContainer = privateContainer(`${name}-analytics-cold`, account, COLD_CONTAINER);
 
         const tiers = lifecycleTiers(retentionDays);
         const after = (tier: "infrequent" | "archive") => tiers.transitions.find((t) => t.tier === tier)?.afterDays;
@@ -121,27 +119,8 @@ export class BlobObjectStore extends pulumi.ComponentResource implements ObjectS
 
         // Iceberg's ADLS client speaks the DFS API, which needs a hierarchical namespace: an account of its own, whose
         // files no lifecycle rule touches (Iceberg expires its own snapshots), reached as the jobs' identity.
-        const lakeAccount = privateStorageAccount(
-            `${name}-lake`,
-            {
-                context: args.context,
-                resourceGroupName: args.resourceGroupName,
-                network: { virtualNetworkRules: [{ virtualNetworkResourceId: args.network.clusterSubnetId, action: "Allow" }] },
-                dataLake: true,
-            },
-            { parent: this, protect: production },
-        );
-        args.audit.diagnose(`${name}-lake-diagnostics`, pulumi.interpolate`${lakeAccount.id}/blobServices/default`, "allLogs", this);
-        const lakeContainer = new storage.BlobContainer(
-            `${name}-lake`,
-            {
-                resourceGroupName: args.resourceGroupName,
-                accountName: lakeAccount.name,
-                containerName: LAKE_CONTAINER,
-                publicAccess: "None",
-            },
-            { parent: this },
-        );
+        const lakeAccount = clusterAccount(`${name}-lake`, true);
+        const lakeContainer = privateContainer(`${name}-lake`, lakeAccount, LAKE_CONTAINER);
         this.lakeContainerId = lakeContainer.id;
         const lake = pulumi
             .all([lakeAccount.name, lakeAccount.primaryEndpoints, lakeContainer.id])

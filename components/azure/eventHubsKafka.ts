@@ -14,6 +14,9 @@ export interface EventHubsKafkaArgs {
     audit: AzureAuditTrail;
 }
 
+/** What an Entra ID token for a namespace's Kafka endpoint is asked for: the namespace itself. */
+const tokenScopeOf = (namespaceName: string) => `https://${namespaceName}.servicebus.windows.net/.default`;
+
 /** The longest an Event Hub keeps events, per tier (Event Hubs quotas: Standard 7 days, Premium 90). */
 export const EVENT_HUBS_MAX_RETENTION_DAYS = { Standard: 7, Premium: 90 } as const;
 
@@ -111,7 +114,7 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
                 tls: "system" as const,
                 sasl: {
                     mechanism: "oauthbearer" as const,
-                    tokens: { from: "azure-entra" as const, scope: `https://${namespaceName}.servicebus.windows.net/.default` },
+                    tokens: { from: "azure-entra" as const, scope: tokenScopeOf(namespaceName) },
                 },
             })),
         };
@@ -120,7 +123,7 @@ export class EventHubsKafka extends pulumi.ComponentResource implements KafkaClu
         this.lakehouse = access;
         this.streaming = access;
         this.hubIds = { events: events.id, windows: windows.id };
-        this.tokenScope = pulumi.interpolate`https://${namespace.name}.servicebus.windows.net/.default`;
+        this.tokenScope = namespace.name.apply(tokenScopeOf);
         this.registerOutputs({ bootstrapServers: this.bootstrapServers });
     }
 }
