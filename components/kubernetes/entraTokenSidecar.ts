@@ -2,7 +2,7 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { KAFKA_TOKEN_DIR, KAFKA_TOKEN_FILE } from "../../apps/lakehouse/entraToken";
+import { allowTokenFile, KAFKA_TOKEN_DIR, KAFKA_TOKEN_FILE } from "../../apps/lakehouse/entraToken";
 import { bundleFile } from "../apps/bundle";
 import type { AppIdentity } from "./appDeployment";
 import { IMAGES } from "./charts";
@@ -14,16 +14,22 @@ export interface JobIdentity extends AppIdentity {
     kafkaTokenScope?: pulumi.Input<string>;
 }
 
-/** What a job's pod adds to take its Kafka token from the sidecar: the sidecar, its volumes, and the job's mount. */
+/**
+ * What a job's pod adds to take its Kafka token from the sidecar: the sidecar, its volumes, the job's mount, and the
+ * JVM option that lets the job's Kafka client read the file.
+ */
 export interface EntraTokenSidecar {
     container: object;
     volumes: object[];
     mount: { name: string; mountPath: string; readOnly: true };
+    javaOptions: string;
 }
 
 const CODE_DIR = "/opt/cellplane/entra-token";
 const SCRIPT = "entra-token.js";
 const TOKEN_VOLUME = "kafka-token";
+/** The sidecar's bundle, built once per program run. */
+let bundle: { file: string; hash: string } | undefined;
 
 /**
  * The Kafka token of a job's pods on Event Hubs (`apps/lakehouse/entraTokenMain.ts`), as a native sidecar: an init
@@ -33,14 +39,15 @@ const TOKEN_VOLUME = "kafka-token";
  */
 export function entraTokenSidecar(
     name: string,
-    args: { namespace: pulumi.Input<string>; labels: Record<string, string>; scope: pulumi.Input<string> },
+    /** `job` names the ConfigMap, so each job of a namespace has its own. */
+    args: { job: string; namespace: pulumi.Input<string>; labels: Record<string, string>; scope: pulumi.Input<string> },
     parent: pulumi.Resource,
 ): EntraTokenSidecar {
-    const bundle = bundleFile(path.join(__dirname, "..", "..", "apps", "lakehouse", "entraTokenMain.ts"), "entra-token");
+    bundle ??= bundleFile(path.join(__dirname, "..", "..", "apps", "lakehouse", "entraTokenMain.ts"), "entra-token");
     const code = new core.ConfigMap(
         `${name}-entra-token`,
         {
-            metadata: { name: `entra-token-${bundle.hash.toLowerCase()}`, namespace: args.namespace, labels: args.labels },
+            metadata: { name: `entra-token-${args.job}-${bundle.hash.toLowerCase()}`, namespace: args.namespace, labels: args.labels },
             immutable: true,
             data: { [SCRIPT]: fs.readFileSync(bundle.file, "utf8") },
         },
@@ -74,5 +81,6 @@ export function entraTokenSidecar(
             { name: TOKEN_VOLUME, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
         ],
         mount: { name: TOKEN_VOLUME, mountPath: KAFKA_TOKEN_DIR, readOnly: true },
+        javaOptions: allowTokenFile(),
     };
 }

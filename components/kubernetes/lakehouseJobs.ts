@@ -5,7 +5,6 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ICEBERG_AZURE_JAR, LAKEHOUSE_JARS, mavenCentralUrl, MSK_IAM_JAR, SPARK_VERSION } from "../../apps/lakehouse/engines";
-import { allowTokenFile } from "../../apps/lakehouse/entraToken";
 import { kafkaSettingsOf, LAKEHOUSE_JOBS, type LakehouseSettings, settingsOfConnections } from "../../apps/lakehouse/jobs";
 import { JOBS_SCRIPT } from "../../apps/lakehouse/sparkSubmit";
 import type { ObjectStoreConnection } from "../../model/connections";
@@ -99,7 +98,12 @@ export class LakehouseJobs extends pulumi.ComponentResource {
         // On Event Hubs each pod's sidecar keeps the Entra ID token its Kafka client reads.
         const scope = args.identity?.kafkaTokenScope;
         const token =
-            scope && entraTokenSidecar(name, { namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope }, this);
+            scope &&
+            entraTokenSidecar(
+                name,
+                { job: "lakehouse", namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope },
+                this,
+            );
         const pod = (memory: string, callsApi: boolean) => ({
             template: { spec: { automountServiceAccountToken: callsApi } },
             cores: 1,
@@ -109,7 +113,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
             labels: { ...labels.kubernetes, ...selector, ...args.identity?.podLabels },
             podSecurityContext: nonRootPod(SPARK_UID),
             securityContext: RESTRICTED_CONTAINER,
-            ...(token ? { initContainers: [token.container], javaOptions: allowTokenFile() } : {}),
+            ...(token ? { initContainers: [token.container], javaOptions: token.javaOptions } : {}),
             volumeMounts: [
                 { name: "script", mountPath: JOBS_DIR, readOnly: true },
                 { name: "ca", mountPath: CA_DIR, readOnly: true },

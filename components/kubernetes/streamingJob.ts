@@ -16,7 +16,6 @@ import type { KafkaConnection } from "../../model/connections";
 import type { CellContext, StoreAccess } from "../platform";
 import { IMAGES } from "./charts";
 import { CA_DIR } from "./lakehouseJobs";
-import { allowTokenFile } from "../../apps/lakehouse/entraToken";
 import { entraTokenSidecar, type JobIdentity } from "./entraTokenSidecar";
 import { jobAccount } from "./jobAccount";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
@@ -101,7 +100,12 @@ export class StreamingJob extends pulumi.ComponentResource {
         // On Event Hubs each pod's sidecar keeps the Entra ID token its Kafka client reads.
         const scope = args.identity?.kafkaTokenScope;
         const token =
-            scope && entraTokenSidecar(name, { namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope }, this);
+            scope &&
+            entraTokenSidecar(
+                name,
+                { job: "streaming", namespace: args.namespace, labels: { ...labels.kubernetes, ...selector }, scope },
+                this,
+            );
         // The operator merges each component's pod template over the deployment's.
         const podTemplate = {
             metadata: { labels: { ...labels.kubernetes, ...selector, ...args.identity?.podLabels } },
@@ -144,7 +148,7 @@ export class StreamingJob extends pulumi.ComponentResource {
                     flinkConfiguration: {
                         "taskmanager.numberOfTaskSlots": "2",
                         "user.artifacts.artifact-list": settings.apply((s) => artifactsFor(s.kafka).join(";")),
-                        ...(token ? { "env.java.opts.all": allowTokenFile() } : {}),
+                        ...(token ? { "env.java.opts.all": token.javaOptions } : {}),
                     },
                     jobManager: { replicas: 1, resources: resources("500m", "1Gi"), podTemplate: tokenMounted(true) },
                     taskManager: { replicas: 1, resources: resources("1", "2Gi"), podTemplate: tokenMounted(false) },

@@ -15,6 +15,13 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
         run = await runStackFile(stack);
     });
 
+    test("names each Kubernetes object apart from every other of its kind in its namespace and cluster, as the API server requires", () => {
+        const objects = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.metadata?.name !== undefined);
+        const keys = objects.map((r) => [r.provider, r.type, r.inputs.metadata.namespace ?? "", r.inputs.metadata.name].join(" "));
+        expect(objects.length).toBeGreaterThan(100);
+        expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
+    });
+
     test("gives every cloud cell an address range and every AKS cluster a Service range of its own", () => {
         const ranges = [
             ...run.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc").map((r) => r.inputs.cidrBlock),
