@@ -97,7 +97,10 @@ export async function driftOf(projectDir: string, env: string, stackName: string
             .sort((a, b) => a.name.localeCompare(b.name));
         const checked = Object.values(result.changeSummary).reduce((sum, n) => sum + (n ?? 0), 0);
         const live = refreshedState(deployed, steps);
-        const findings = await runPolicies(asPolicySubjects(live), packConfigOf(env));
+        // The state lists resources in the order they were registered, which differs between runs.
+        const findings = (await runPolicies(asPolicySubjects(live), packConfigOf(env))).sort(
+            (a, b) => a.policy.localeCompare(b.policy) || a.resource.localeCompare(b.resource),
+        );
         return {
             stack: stackName,
             status: drifted.length > 0 ? "drifted" : "clean",
