@@ -19,6 +19,7 @@ export interface CellArgs {
     retentionDays: number;
     adminCidrs: string[];
     awsAdminRoleArns: string[];
+    chartRepository?: string;
     /** The environment's tenant directory, published inside the cell. */
     directory: TenantDirectory;
     /** cell → URL of the router of its residency, from the router's host's target (`CellTarget.appUrl`). */
@@ -87,6 +88,7 @@ export class Cell extends pulumi.ComponentResource {
             retentionDays: args.retentionDays,
             adminCidrs: args.adminCidrs,
             awsAdminRoleArns: args.awsAdminRoleArns,
+            chartRepository: args.chartRepository,
             labels: cellLabels({
                 cell: args.cell.id,
                 residency: args.cell.residency,

@@ -95,6 +95,8 @@ export interface CellContext {
     adminCidrs: string[];
     /** IAM roles that administer the cell's EKS cluster (`cellplane:awsAdminRoleArns`); the program assumes the first. */
     awsAdminRoleArns: string[];
+    /** The Helm repository every chart comes from (`cellplane:chartRepository`), else each chart's own. */
+    chartRepository?: string;
     labels: CellLabels;
     /** Parent of everything the target creates. */
     parent: pulumi.ComponentResource;

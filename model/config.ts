@@ -181,6 +181,23 @@ const stackSchema = z
         /** Kubernetes cells: the GatewayClass of the cluster's Gateway API implementation that serves their public names. */
         gatewayClass: z.string().min(1).default("cellplane"),
         /**
+         * Cluster cells: the Helm repository every chart the cells install comes from, instead of each project's
+         * public one (a mirror, for clusters whose `pulumi up` cannot reach the internet). It serves each chart under
+         * its own name and pinned version.
+         */
+        chartRepository: z
+            .string()
+            .regex(/^https?:\/\/[^\s/]+/, {
+                message: 'must be the http(s) URL of a Helm repository, as "https://charts.example.com/cellplane"',
+            })
+            .optional(),
+        /**
+         * Cluster cells: the Kubernetes provider does not wait for objects to become ready (the documented
+         * `pulumi.com/skipAwait` annotation, and Helm's `skipAwait`). For a control plane without nodes, as the
+         * API server test's; refused in prod, where a rollout that never becomes ready must fail `pulumi up`.
+         */
+        kubernetesSkipAwait: z.boolean().default(false),
+        /**
          * tenant → what operators set on its routing, applied by its router before its placement:
          * `scripts/cellplane tenant quarantine|pin|release` edit it, and each entry says who, when and why.
          */
@@ -210,6 +227,11 @@ const stackSchema = z
                 `cell "${cell.id}" would use 10.${octet}.0.0/16 (${origin(cell)}), which cell "${first.id}" uses (${origin(first)}). Set cellplane:cells[].cidr of one of them to a free /16, as "10.${(octet + 1) % 256}.0.0/16"`,
             );
         });
+        if (stack.kubernetesSkipAwait && stack.environment === "prod")
+            issue(
+                ["kubernetesSkipAwait"],
+                "is true in prod, where pulumi up must fail when a workload never becomes ready. Remove it; it is for test clusters without nodes",
+            );
         firstUseOf(stack.tenants.map((t) => t.id)).forEach((first, index) => {
             if (first !== index)
                 issue(

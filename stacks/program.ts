@@ -45,6 +45,7 @@ export function cellplane(stack: ValidStack) {
             retentionDays: stack.retentionDays,
             adminCidrs: stack.adminCidrs,
             awsAdminRoleArns: stack.awsAdminRoleArns,
+            chartRepository: stack.chartRepository,
             directory,
             routerUrls: Object.fromEntries(stack.cells.map((c) => [c.id, routerUrls[c.residency]!])),
         }),

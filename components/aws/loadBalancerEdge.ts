@@ -1,12 +1,11 @@
 import * as acm from "@pulumi/aws/acm";
 import * as route53 from "@pulumi/aws/route53";
 import type * as core from "@pulumi/kubernetes/core/v1";
-import * as helm from "@pulumi/kubernetes/helm/v3";
+import type * as helm from "@pulumi/kubernetes/helm/v3";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
-import { VERSIONS } from "../../model/versions";
-import { chartOf } from "../kubernetes/charts";
+import { helmRelease } from "../kubernetes/charts";
 import { type ClusterEdge, ingressRule, type PublicApp, type PublicNames, routeOf } from "../kubernetes/edge";
 import type { CellContext } from "../platform";
 import { AppPodIdentity } from "./podIdentity";
@@ -59,15 +58,12 @@ export class LoadBalancerEdge extends pulumi.ComponentResource implements Cluste
             },
             { parent: this },
         );
-        const chart = chartOf(VERSIONS.awsLoadBalancerControllerChart, "https://aws.github.io/eks-charts");
-        this.controller = new helm.Release(
+        this.controller = helmRelease(
             `${name}-controller`,
             {
-                name: chart.chart,
-                chart: chart.chart,
-                version: chart.version,
-                repositoryOpts: { repo: chart.repo },
+                chart: "awsLoadBalancerController",
                 namespace: CONTROLLER.namespace,
+                repository: context.chartRepository,
                 values: {
                     clusterName: args.clusterName,
                     region: context.cell.region,
@@ -79,8 +75,6 @@ export class LoadBalancerEdge extends pulumi.ComponentResource implements Cluste
                     enableWafv2: false,
                     enableShield: false,
                 },
-                atomic: true,
-                cleanupOnFail: true,
             },
             { parent: this, provider: args.kubernetes, dependsOn: [identity] },
         );

@@ -104,7 +104,11 @@ export class RoutingEdge extends pulumi.ComponentResource implements ClusterEdge
                 { parent: this },
             );
         }
-        const issuer = certManager(`${name}-cert-manager`, false, k8s);
+        const issuer = certManager(
+            `${name}-cert-manager`,
+            { gatewayApi: false, mode: context.cell.operators ?? "managed", repository: context.chartRepository },
+            k8s,
+        );
         acmeCertificate(
             name,
             {

@@ -7,8 +7,8 @@ export function chartOf(pinned: PinnedVersion, repo: string) {
     return { chart: pinned.kind.replace(/^chart:/, ""), version: pinned.version, repo };
 }
 
-/** Every operator a cell installs, pinned to a chart version (the policy pack rejects unpinned charts). */
-export const OPERATOR_CHARTS = {
+/** Every chart a cell installs, pinned to a version (the policy pack rejects unpinned charts). */
+export const CHARTS = {
     strimzi: chartOf(VERSIONS.strimziChart, "https://strimzi.io/charts/"),
     cloudnativePg: chartOf(VERSIONS.cloudnativePgChart, "https://cloudnative-pg.github.io/charts"),
     clickhouse: chartOf(VERSIONS.clickhouseOperatorChart, "https://helm.altinity.com"),
@@ -20,8 +20,10 @@ export const OPERATOR_CHARTS = {
     spark: chartOf(VERSIONS.sparkOperatorChart, "https://kubeflow.github.io/spark-operator"),
     seaweedfs: chartOf(VERSIONS.seaweedfsChart, "https://seaweedfs.github.io/seaweedfs/helm"),
     monitoring: chartOf(VERSIONS.kubePrometheusStackChart, "https://prometheus-community.github.io/helm-charts"),
+    certManager: chartOf(VERSIONS.certManagerChart, "https://charts.jetstack.io"),
+    awsLoadBalancerController: chartOf(VERSIONS.awsLoadBalancerControllerChart, "https://aws.github.io/eks-charts"),
 } as const;
-export type OperatorChart = keyof typeof OPERATOR_CHARTS;
+export type ChartName = keyof typeof CHARTS;
 
 /** Images the cells run, pinned by tag (never `latest`). */
 export const IMAGES = {
@@ -56,21 +58,25 @@ export const zoneSpread = (matchLabels: Record<string, string>) => ({
 });
 
 export interface ReleaseArgs {
-    chart: OperatorChart;
+    chart: ChartName;
     namespace: pulumi.Input<string>;
+    createNamespace?: boolean;
     values: pulumi.Inputs;
+    /** The stack's chart mirror (`cellplane:chartRepository`), else the chart's own repository. */
+    repository?: string;
 }
 
 export function helmRelease(name: string, args: ReleaseArgs, opts: pulumi.CustomResourceOptions): helm.Release {
-    const chart = OPERATOR_CHARTS[args.chart];
+    const chart = CHARTS[args.chart];
     return new helm.Release(
         name,
         {
             name: chart.chart,
             chart: chart.chart,
             version: chart.version,
-            repositoryOpts: { repo: chart.repo },
+            repositoryOpts: { repo: args.repository ?? chart.repo },
             namespace: args.namespace,
+            createNamespace: args.createNamespace,
             values: args.values,
             atomic: true,
             cleanupOnFail: true,

@@ -2,12 +2,12 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import type * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { OPERATOR_KINDS } from "../../model/customResources";
-import { helmRelease, OPERATOR_RESOURCES, type OperatorChart } from "./charts";
+import { helmRelease, OPERATOR_RESOURCES, type ChartName } from "./charts";
 import { clusterRules } from "./monitoring";
 import { RequiredCrds } from "./requiredCrds";
 
-/** The operators a cluster may run for its cells; the object store's chart is a cell's own, not an operator. */
-export type Operator = Exclude<OperatorChart, "seaweedfs">;
+/** The operators a cluster may run for its cells: the object store's chart is a cell's own, the others the edge's. */
+export type Operator = Exclude<ChartName, "seaweedfs" | "certManager" | "awsLoadBalancerController">;
 
 /** Operators a cell's cluster needs when the cloud serves Postgres and Kafka itself (EKS, AKS). */
 export const ANALYTICS_OPERATORS: readonly Operator[] = ["clickhouse", "flink", "spark", "monitoring"];
@@ -72,6 +72,8 @@ export type OperatorsMode = "managed" | "external";
 export interface ClusterOperatorsArgs {
     operators: readonly Operator[];
     mode: OperatorsMode;
+    /** The stack's chart mirror (`cellplane:chartRepository`), else each chart's own repository. */
+    repository?: string;
     /** Every cell on the cluster: each gets its data namespace, and every operator watches all of them. */
     cells: readonly ClusterCell[];
     /** Labels of what the cluster's cells share: the operators' namespace. */
@@ -111,7 +113,7 @@ export class ClusterOperators extends pulumi.ComponentResource {
                 args.mode === "managed"
                     ? helmRelease(
                           `${name}-${operator}`,
-                          { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched) },
+                          { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched), repository: args.repository },
                           { parent: this },
                       )
                     : new RequiredCrds(`${name}-${operator}-crds`, OPERATOR_KINDS[operator].kinds, { parent: this }),

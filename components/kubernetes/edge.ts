@@ -1,14 +1,14 @@
 import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import type * as core from "@pulumi/kubernetes/core/v1";
-import * as helm from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppName } from "../apps/bundle";
 import { cellHost, type EdgeNames, PUBLIC_PATHS, routerHost } from "../../model/edge";
-import { VERSIONS } from "../../model/versions";
+import { CLUSTER_KINDS } from "../../model/customResources";
 import type { CellContext } from "../platform";
 import { APP_PORT, inClusterAppUrl } from "./appDeployment";
-import { dataNamespaceOf } from "./clusterOperators";
-import { chartOf, OPERATOR_RESOURCES } from "./charts";
+import { dataNamespaceOf, type OperatorsMode } from "./clusterOperators";
+import { helmRelease, OPERATOR_RESOURCES } from "./charts";
+import { RequiredCrds } from "./requiredCrds";
 
 /** The apps a cell publishes: ingest and export at the cell's name, the router (where the cell hosts one) at its residency's. */
 export type PublicApp = "ingest" | "export" | "router";
@@ -59,26 +59,29 @@ export const ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver";
 
 /**
  * cert-manager, once per cluster, for targets whose certificates come from an ACME CA (Azure, Kubernetes); AWS uses
- * ACM. `gatewayApi` turns on its Gateway API support, for HTTP-01 challenges through a Gateway.
+ * ACM. `gatewayApi` turns on its Gateway API support, for HTTP-01 challenges through a Gateway. Where the cluster's
+ * team runs its operators (`operators: external`) cert-manager is theirs too, and the cell reads its CRDs instead.
  */
-export function certManager(name: string, gatewayApi: boolean, opts: pulumi.CustomResourceOptions): helm.Release {
-    const chart = chartOf(VERSIONS.certManagerChart, "https://charts.jetstack.io");
-    return new helm.Release(
+export function certManager(
+    name: string,
+    args: { gatewayApi: boolean; mode: OperatorsMode; repository?: string },
+    opts: pulumi.CustomResourceOptions,
+): pulumi.Resource {
+    if (args.mode === "external") return new RequiredCrds(`${name}-crds`, CLUSTER_KINDS.certManager.kinds, opts);
+    return helmRelease(
         name,
         {
-            name: "cert-manager",
-            chart: chart.chart,
-            version: chart.version,
-            repositoryOpts: { repo: chart.repo },
+            chart: "certManager",
             namespace: "cert-manager",
             createNamespace: true,
+            repository: args.repository,
             values: {
                 crds: { enabled: true },
                 resources: OPERATOR_RESOURCES,
                 webhook: { resources: OPERATOR_RESOURCES },
                 cainjector: { resources: OPERATOR_RESOURCES },
                 startupapicheck: { resources: OPERATOR_RESOURCES },
-                ...(gatewayApi
+                ...(args.gatewayApi
                     ? {
                           config: {
                               apiVersion: "controller.config.cert-manager.io/v1alpha1",
@@ -88,8 +91,6 @@ export function certManager(name: string, gatewayApi: boolean, opts: pulumi.Cust
                       }
                     : {}),
             },
-            atomic: true,
-            cleanupOnFail: true,
         },
         opts,
     );

@@ -73,6 +73,7 @@ export class InClusterParts {
             {
                 operators: ANALYTICS_OPERATORS,
                 mode: cell.operators ?? "managed",
+                repository: context.chartRepository,
                 cells: [{ id: cell.id, labels: labels.kubernetes }],
                 labels: labels.kubernetes,
             },
@@ -159,12 +160,14 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
     const name = clusterNameOf(kubeContext);
     const provider = new KubernetesProvider(name, { context: kubeContext, enableServerSideApply: true });
     const cellLabel = kubernetesLabelKey("cellplane:cell");
+    // The cells of one cluster agree on it (model/config.ts).
+    const mode = cells.find((c) => c.kubeContext === kubeContext)?.operators ?? "managed";
     const operators = new ClusterOperators(
         `${name}-operators`,
         {
             operators: ALL_OPERATORS,
-            // The cells of one cluster agree on it (model/config.ts).
-            mode: cells.find((c) => c.kubeContext === kubeContext)?.operators ?? "managed",
+            mode,
+            repository: context.chartRepository,
             cells: cells
                 .filter((c) => c.kubeContext === kubeContext)
                 .map((c) => ({ id: c.id, labels: { ...context.labels.kubernetes, [cellLabel]: c.id } })),
@@ -173,7 +176,11 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
         { providers: [provider] },
     );
     // Certificates of the cluster's Gateways come from Let's Encrypt through cert-manager, one install per cluster.
-    const certificates = certManager(`${name}-cert-manager`, true, { parent: operators, provider });
+    const certificates = certManager(
+        `${name}-cert-manager`,
+        { gatewayApi: true, mode, repository: context.chartRepository },
+        { parent: operators, provider },
+    );
     return { provider, operators, certificates };
 }
 

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedPassword } from "../secrets";
 import type { ObjectStoreConnection, S3Connection } from "../../model/connections";
 import type { CellContext, ObjectStore, StoreAccess } from "../platform";
-import { guaranteed, helmRelease, OPERATOR_CHARTS } from "./charts";
+import { guaranteed, helmRelease, CHARTS } from "./charts";
 import { podMonitor } from "./monitoring";
 import { nonRootPod, RESTRICTED_CONTAINER } from "./nonRoot";
 import { s3KeysAccess } from "../s3KeysAccess";
@@ -84,6 +84,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             `${name}-seaweedfs`,
             {
                 chart: "seaweedfs",
+                repository: args.context.chartRepository,
                 namespace: args.namespace,
                 values: {
                     master: {
@@ -146,7 +147,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
 
         this.bucket = pulumi.output(bucket);
         // The chart names its S3 Service after the release, which helmRelease names after the chart.
-        this.endpoint = pulumi.interpolate`http://${OPERATOR_CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
+        this.endpoint = pulumi.interpolate`http://${CHARTS.seaweedfs.chart}-s3.${args.namespace}.svc.cluster.local:${S3_PORT}`;
         // ClickHouse reads the keys from the cell's Secret, through its environment.
         const fromKeys = (key: string) => ({ secret: { name: KEYS_SECRET, key } });
         this.coldDisk = this.endpoint.apply((endpoint): ColdDisk => ({
@@ -167,7 +168,7 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
         });
         this.lake = s3KeysAccess(this.endpoint, lakeBucketOf(cell.id), adminKeys);
         this.lakeWarehouse = pulumi.interpolate`${this.endpoint}/${lakeBucketOf(cell.id)}/${WAREHOUSE_PREFIX}`;
-        this.files = { bucket, service: `${OPERATOR_CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
+        this.files = { bucket, service: `${CHARTS.seaweedfs.chart}-s3`, port: S3_PORT, podLabels: S3_POD_LABELS };
         this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
     }
 }

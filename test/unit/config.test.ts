@@ -196,6 +196,20 @@ describe("invalid configuration names the field, the value and what is allowed",
         expect(problemsOf({ ...base, cells: twoCells({ operators: "sometimes" }) })[0]).toMatch(/^cellplane:cells\[1\]\.operators: /);
     });
 
+    test("skipping the Kubernetes provider's readiness await in prod, or a chart mirror that is no URL", () => {
+        expect(parseStackConfig({ ...base, kubernetesSkipAwait: true }).kubernetesSkipAwait).toBe(true);
+        expect(parseStackConfig(base).kubernetesSkipAwait).toBe(false);
+        expect(problemsOf({ ...base, environment: "prod", allowedSizes: ["small"], kubernetesSkipAwait: true })).toEqual([
+            "cellplane:kubernetesSkipAwait: is true in prod, where pulumi up must fail when a workload never becomes ready. Remove it; it is for test clusters without nodes",
+        ]);
+        expect(parseStackConfig({ ...base, chartRepository: "http://127.0.0.1:8879/charts" }).chartRepository).toBe(
+            "http://127.0.0.1:8879/charts",
+        );
+        expect(problemsOf({ ...base, chartRepository: "oci://registry.example.com/charts" })).toEqual([
+            `cellplane:chartRepository: "oci://registry.example.com/charts" must be the http(s) URL of a Helm repository, as "https://charts.example.com/cellplane"`,
+        ]);
+    });
+
     test("a StorageClass on a local cell, or one that is no Kubernetes name", () => {
         const local = {
             id: "local-eu",

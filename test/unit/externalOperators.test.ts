@@ -1,4 +1,4 @@
-import { OPERATOR_KINDS, crdNameOf } from "../../model/customResources";
+import { CLUSTER_KINDS, OPERATOR_KINDS, crdNameOf } from "../../model/customResources";
 import { packConfigOf, runPolicies } from "../../policies/check/engine";
 import { ALL_OPERATORS, ANALYTICS_OPERATORS } from "../../components/kubernetes/clusterOperators";
 import { ofType, type ProgramRun, singleCellStack } from "../support/harness";
@@ -12,10 +12,21 @@ describe.each([
         target: "kubernetes",
         cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
         operators: ALL_OPERATORS,
+        certManager: true,
     },
-    { target: "aws", cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" }, operators: ANALYTICS_OPERATORS },
-    { target: "azure", cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" }, operators: ANALYTICS_OPERATORS },
-])("a $target cell whose operators are external", ({ cell, operators }) => {
+    {
+        target: "aws",
+        cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" },
+        operators: ANALYTICS_OPERATORS,
+        certManager: false,
+    },
+    {
+        target: "azure",
+        cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" },
+        operators: ANALYTICS_OPERATORS,
+        certManager: true,
+    },
+])("a $target cell whose operators are external", ({ cell, operators, certManager }) => {
     let external: ProgramRun;
     let managed: ProgramRun;
     beforeAll(async () => {
@@ -28,6 +39,14 @@ describe.each([
         const charts = (run: ProgramRun) => ofType(run, RELEASE).map((r) => r.inputs.chart);
         expect(charts(managed)).toEqual(expect.arrayContaining(operatorCharts(operators)));
         expect(charts(external).filter((chart) => operatorCharts(operators).includes(chart))).toEqual([]);
+    });
+
+    test("leaves cert-manager to the cluster's team too, and reads its definitions where the cell issues certificates with it", () => {
+        const certManagerChart = CLUSTER_KINDS.certManager.chart;
+        expect(ofType(managed, RELEASE).some((r) => r.inputs.chart === certManagerChart)).toBe(certManager);
+        expect(ofType(external, RELEASE).some((r) => r.inputs.chart === certManagerChart)).toBe(false);
+        const read = ofType(external, CRD).map((crd) => crd.id);
+        for (const kind of CLUSTER_KINDS.certManager.kinds) expect(read.includes(crdNameOf(kind))).toBe(certManager);
     });
 
     test("reads every definition its custom resources need from the cluster, and creates them only after the reads", () => {
@@ -57,5 +76,25 @@ describe.each([
                 /^FlinkDeployment "cell-1-streaming-deployment" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
             ),
         ]);
+    });
+});
+
+describe("cellplane:chartRepository", () => {
+    const MIRROR = "https://charts.example.internal/cellplane";
+
+    test.each([
+        {
+            target: "kubernetes",
+            cell: { cloud: "kubernetes", region: "northeurope", residency: "eu", size: "medium", kubeContext: "onprem-eu" },
+        },
+        { target: "aws", cell: { cloud: "aws", region: "eu-central-1", residency: "eu", size: "medium" } },
+        { target: "azure", cell: { cloud: "azure", region: "westeurope", residency: "eu", size: "medium" } },
+    ])("every chart of a $target cell comes from the mirror, under its own name and pinned version", async ({ cell }) => {
+        const pinned = await singleCellStack(cell, "dev");
+        const mirrored = await singleCellStack(cell, "dev", 2555, { chartRepository: MIRROR });
+        const chartsOf = (run: ProgramRun) => ofType(run, RELEASE).map((r) => [r.name, r.inputs.chart, r.inputs.version]);
+        expect(chartsOf(mirrored)).toEqual(chartsOf(pinned));
+        expect(ofType(pinned, RELEASE).some((r) => r.inputs.repositoryOpts.repo === MIRROR)).toBe(false);
+        expect(ofType(mirrored, RELEASE).map((r) => r.inputs.repositoryOpts.repo)).toEqual(ofType(mirrored, RELEASE).map(() => MIRROR));
     });
 });

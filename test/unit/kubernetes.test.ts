@@ -9,7 +9,7 @@ import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { scrapeLabels } from "../../components/kubernetes/monitoring";
 import { RULES_FILE } from "../../components/ruleSet";
-import { OPERATOR_CHARTS, type OperatorChart } from "../../components/kubernetes/charts";
+import { CHARTS, type ChartName } from "../../components/kubernetes/charts";
 import { OPERATORS_NAMESPACE } from "../../components/kubernetes/clusterOperators";
 import { CLICKHOUSE_POD_LABELS } from "../../components/kubernetes/clickhouse";
 import { CLUSTER_LABEL } from "../../model/labels";
@@ -62,17 +62,20 @@ describe.each([
 
     test("installs every operator from a pinned chart version", () => {
         const releases = ofType(run, "kubernetes:helm.sh/v3:Release");
+        const { awsLoadBalancerController: _onlyOnEks, ...installed } = CHARTS;
         expect(releases.map((r) => r.inputs.chart).sort()).toEqual(
-            [...Object.values(OPERATOR_CHARTS).map((c) => c.chart), "cert-manager"].sort(),
+            Object.values(installed)
+                .map((c) => c.chart)
+                .sort(),
         );
-        for (const release of releases.filter((r) => r.inputs.chart !== "cert-manager")) {
-            const pinned = Object.values(OPERATOR_CHARTS).find((c) => c.chart === release.inputs.chart)!;
+        for (const release of releases) {
+            const pinned = Object.values(CHARTS).find((c) => c.chart === release.inputs.chart)!;
             expect(release.inputs).toMatchObject({ version: pinned.version, repositoryOpts: { repo: pinned.repo } });
         }
     });
 
     test("the cluster's Prometheus scrapes every app and Postgres with their job and cell, and evaluates the rule set once", () => {
-        const monitoring = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === OPERATOR_CHARTS.monitoring.chart)!;
+        const monitoring = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === CHARTS.monitoring.chart)!;
         // Without these, kube-prometheus-stack's Prometheus selects only monitors and rules labelled with its release.
         expect(monitoring.inputs.values.prometheus.prometheusSpec).toMatchObject({
             serviceMonitorSelectorNilUsesHelmValues: false,
@@ -327,9 +330,7 @@ describe.each([
 });
 
 test("installs the Flink operator from Apache's archive, which keeps every release once a newer one ships", () => {
-    expect(OPERATOR_CHARTS.flink.repo).toBe(
-        `https://archive.apache.org/dist/flink/flink-kubernetes-operator-${OPERATOR_CHARTS.flink.version}/`,
-    );
+    expect(CHARTS.flink.repo).toBe(`https://archive.apache.org/dist/flink/flink-kubernetes-operator-${CHARTS.flink.version}/`);
 });
 
 describe("cells that share a cluster", () => {
@@ -348,7 +349,7 @@ describe("cells that share a cluster", () => {
     const releasesOn = (kubeContext: string) => {
         const provider = ofType(run, "pulumi:providers:kubernetes").find((p) => p.inputs.context === kubeContext)!;
         return ofType(run, "kubernetes:helm.sh/v3:Release").filter(
-            (r) => r.provider?.startsWith(provider.urn) && r.inputs.chart !== OPERATOR_CHARTS.seaweedfs.chart,
+            (r) => r.provider?.startsWith(provider.urn) && r.inputs.chart !== CHARTS.seaweedfs.chart,
         );
     };
 
@@ -357,9 +358,7 @@ describe("cells that share a cluster", () => {
         const shared = releasesOn("onprem-eu");
         expect(shared.map((r) => r.inputs.chart).sort()).toEqual(
             [
-                ...["strimzi", "cloudnativePg", "clickhouse", "flink", "spark", "monitoring"].map(
-                    (o) => OPERATOR_CHARTS[o as OperatorChart].chart,
-                ),
+                ...["strimzi", "cloudnativePg", "clickhouse", "flink", "spark", "monitoring"].map((o) => CHARTS[o as ChartName].chart),
                 "cert-manager",
             ].sort(),
         );
@@ -367,7 +366,7 @@ describe("cells that share a cluster", () => {
             expect(release.cell).toBeUndefined();
             expect(release.inputs.namespace).toBe(release.inputs.chart === "cert-manager" ? "cert-manager" : OPERATORS_NAMESPACE);
         }
-        const values = (chart: OperatorChart) => shared.find((r) => r.inputs.chart === OPERATOR_CHARTS[chart].chart)!.inputs.values;
+        const values = (chart: ChartName) => shared.find((r) => r.inputs.chart === CHARTS[chart].chart)!.inputs.values;
         const watched = ["eu-a-data", "eu-b-data"];
         expect(values("strimzi").watchNamespaces).toEqual(watched);
         expect(values("flink").watchNamespaces).toEqual(watched);
@@ -392,7 +391,7 @@ describe("cells that share a cluster", () => {
 
     test("each cell's custom resources wait for its cluster's operator", () => {
         const kafka = ofType(run, KAFKA).find((k) => k.cell === "eu-b")!;
-        const strimzi = releasesOn("onprem-eu").find((r) => r.inputs.chart === OPERATOR_CHARTS.strimzi.chart)!;
+        const strimzi = releasesOn("onprem-eu").find((r) => r.inputs.chart === CHARTS.strimzi.chart)!;
         expect(kafka.dependsOn).toContain(strimzi.name);
     });
 });

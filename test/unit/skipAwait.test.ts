@@ -1,0 +1,49 @@
+import * as fc from "fast-check";
+import * as pulumi from "@pulumi/pulumi";
+import { SKIP_AWAIT_ANNOTATION, skipKubernetesAwait } from "../../components/kubernetes/skipAwait";
+
+const transform = (type: string, props: pulumi.Inputs, custom = true) => skipKubernetesAwait({ type, name: "x", props, opts: {}, custom });
+
+const resolved = <T>(input: pulumi.Input<T>): Promise<T> =>
+    new Promise((resolve) => pulumi.output(input).apply((value) => resolve(value as T)));
+
+describe("cellplane:kubernetesSkipAwait's transform", () => {
+    test("adds the provider's annotation to any object's own annotations, and keeps a plain name plain", () => {
+        fc.assert(
+            fc.property(
+                fc.dictionary(fc.stringMatching(/^[a-z0-9.\/-]{1,30}$/), fc.string()),
+                fc.string({ minLength: 1 }),
+                (annotations, name) => {
+                    const result = transform("kubernetes:apps/v1:StatefulSet", { metadata: { name, annotations }, spec: { replicas: 3 } })!;
+                    expect(result.props.metadata).toEqual({ name, annotations: { ...annotations, [SKIP_AWAIT_ANNOTATION]: "true" } });
+                    expect(result.props.spec).toEqual({ replicas: 3 });
+                },
+            ),
+        );
+    });
+
+    test("annotates metadata given as an output, or annotations given as one, once they resolve", async () => {
+        const fromOutput = transform("kubernetes:core/v1:Service", { metadata: pulumi.output({ name: "api", annotations: { a: "1" } }) })!;
+        expect(await resolved(fromOutput.props.metadata)).toEqual({
+            name: "api",
+            annotations: { a: "1", [SKIP_AWAIT_ANNOTATION]: "true" },
+        });
+        const outputAnnotations = transform("kubernetes:core/v1:Service", {
+            metadata: { name: "api", annotations: pulumi.output({ a: "1" }) },
+        })!;
+        expect(outputAnnotations.props.metadata.name).toBe("api");
+        expect(await resolved(outputAnnotations.props.metadata.annotations)).toEqual({ a: "1", [SKIP_AWAIT_ANNOTATION]: "true" });
+        expect(transform("kubernetes:core/v1:Namespace", {})!.props.metadata).toEqual({ annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } });
+    });
+
+    test("makes a Helm release skip Helm's wait and not atomic, whose install would wait regardless", () => {
+        const release = transform("kubernetes:helm.sh/v3:Release", { chart: "seaweedfs", atomic: true })!;
+        expect(release.props).toEqual({ chart: "seaweedfs", atomic: false, skipAwait: true });
+    });
+
+    test("leaves components and other providers' resources alone", () => {
+        expect(transform("kubernetes:yaml/v2:ConfigGroup", { metadata: {} }, false)).toBeUndefined();
+        expect(transform("random:index/randomPassword:RandomPassword", { length: 32 })).toBeUndefined();
+        expect(transform("pulumi:providers:kubernetes", { context: "x" })).toBeUndefined();
+    });
+});
