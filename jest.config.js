@@ -13,7 +13,7 @@ const shared = {
 
 /**
  * Two layers: `unit` (Pulumi mocks, pure code and the apps through `app.inject`: seconds, no bootstrap) and `e2e`
- * (the engine, real servers and deployed local cells: the bootstrap's tools). `npm test` runs both.
+ * (the engine, real servers and deployed local cells: the bootstrap's tools). `npm test` runs both; `kube` (the kubernetes target on a real API server) runs on its own.
  * @type {import('jest').Config}
  */
 module.exports = {
@@ -24,5 +24,7 @@ module.exports = {
     projects: [
         { ...shared, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
         { ...shared, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+        // The kubernetes target on a real API server (`npm run test:kube`): its tools take `scripts/bootstrap.sh kube`.
+        { ...shared, displayName: "kube", testMatch: ["<rootDir>/test/kube/**/*.test.ts"] },
     ],
 };

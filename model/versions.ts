@@ -125,9 +125,9 @@ export const VERSIONS = {
     ),
     seaweedfsChart: pin(
         "chart:seaweedfs",
-        "4.44.0",
+        "4.53.0",
         null,
-        "https://github.com/seaweedfs/seaweedfs/releases (no support window published; fixes land in the newest release)",
+        "https://github.com/seaweedfs/seaweedfs/releases (no support window published; fixes land in the newest release): the chart of the SeaweedFS 4.53 that local cells run (k8s/charts/seaweedfs of the pinned module)",
     ),
     awsLoadBalancerControllerChart: pin(
         "chart:aws-load-balancer-controller",

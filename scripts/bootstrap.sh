@@ -291,12 +291,87 @@ KUBE_PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 KUBE_PROVIDER_COMMIT=$(version_in components/local/tools.ts KUBE_PROVIDER_COMMIT)
 KUBE_PROVIDER_VERSION=$(sed -n 's/.*"@pulumi\/kubernetes": "[~^]\{0,1\}\([0-9.]*\)".*/\1/p' "$ROOT/package.json")
 
+# The operators' CustomResourceDefinitions, as each project publishes them to a registry, at the operator version its
+# pinned chart installs (model/versions.ts): the API server test installs them, so the cell's custom resources meet
+# their real schemas. Go modules come as the proxy's zips (the YAML sits beside the Go code); Flink's are in its
+# operator's API jar; Strimzi publishes none, so its own generator (Java 21 or later) writes them from its API jar.
+# The Altinity operator is in no registry here: the test names the kinds it had no definition for.
+KUBE_CRDS="$CACHE/kube/crds"
+GO_CRDS=(
+    "github.com/cloudnative-pg/cloudnative-pg v1.30.1 config/crd/bases"             # chart cloudnative-pg 0.29.1
+    "github.com/kubeflow/spark-operator/v2 v2.5.2 config/crd/bases"                 # chart spark-operator 2.5.2
+    "github.com/prometheus-operator/prometheus-operator v0.93.0 example/prometheus-operator-crd" # kube-prometheus-stack 88.1.3
+    "github.com/cert-manager/cert-manager v1.21.2 deploy/crds"                      # chart cert-manager v1.21.2
+    "sigs.k8s.io/gateway-api v1.7.0 config/crd/standard"                            # the Gateway API's standard channel
+)
+FLINK_OPERATOR_API=org.apache.flink:flink-kubernetes-operator-api:$(sed -n '/flinkOperatorChart: pin(/,/)/s/^ *"\([0-9.]*\)",$/\1/p' "$ROOT/model/versions.ts")
+STRIMZI_VERSION=$(sed -n '/strimziChart: pin(/,/)/s/^ *"\([0-9.]*\)",$/\1/p' "$ROOT/model/versions.ts")
+
+kube_crds() {
+    [ -f "$KUBE_CRDS/.complete" ] && { log "kube: CRDs cached in $KUBE_CRDS"; return; }
+    rm -rf "$KUBE_CRDS" && mkdir -p "$KUBE_CRDS"
+    local proxy entry module version dir name zip
+    proxy=$(go env GOPROXY | cut -d, -f1)
+    for entry in "${GO_CRDS[@]}"; do
+        read -r module version dir <<<"$entry"
+        name=${module%/v[0-9]} && name=${name##*/} && zip="$KUBE_CRDS/$name.zip"
+        curl -fsS --retry 3 -o "$zip" "$proxy/$module/@v/$version.zip"
+        unzip -q -j -o "$zip" "$module@$version/$dir/*.yaml" -d "$KUBE_CRDS/$name" && rm "$zip"
+        log "kube: CRDs of $module $version ($(ls "$KUBE_CRDS/$name" | wc -l) files)"
+    done
+    local jars="$KUBE_CRDS/jars" java
+    mvn -B -q -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$FLINK_OPERATOR_API" -DoutputDirectory="$jars"
+    mkdir -p "$KUBE_CRDS/flink" && unzip -q -j -o "$jars"/flink-kubernetes-operator-api-*.jar 'META-INF/fabric8/*.yml' -d "$KUBE_CRDS/flink"
+    log "kube: CRDs of $FLINK_OPERATOR_API"
+    java=$(for j in $(command -v java) /usr/lib/jvm/*/bin/java; do
+        [ "$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" -ge 21 ] 2>/dev/null && echo "$j"
+    done | head -1)
+    if [ -n "$java" ]; then
+        for artifact in api crd-generator; do
+            mvn -B -q -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="io.strimzi:$artifact:$STRIMZI_VERSION" -DoutputDirectory="$jars"
+        done
+        # The arguments of Strimzi's own build (api/pom.xml, execution generate-crd-co-install-v1).
+        mkdir -p "$KUBE_CRDS/strimzi"
+        "$java" -cp "$jars/api-$STRIMZI_VERSION.jar:$jars/crd-generator-$STRIMZI_VERSION.jar" io.strimzi.crdgenerator.CrdGenerator \
+            --label app:strimzi --label strimzi.io/crd-install:true --target-kube 1.16+ \
+            --crd-api-version v1 --api-versions v1 --storage-version v1 --yaml \
+            io.strimzi.api.kafka.model.kafka.Kafka="$KUBE_CRDS/strimzi/kafkas.yaml" \
+            io.strimzi.api.kafka.model.nodepool.KafkaNodePool="$KUBE_CRDS/strimzi/kafkanodepools.yaml" \
+            io.strimzi.api.kafka.model.topic.KafkaTopic="$KUBE_CRDS/strimzi/kafkatopics.yaml" \
+            io.strimzi.api.kafka.model.user.KafkaUser="$KUBE_CRDS/strimzi/kafkausers.yaml"
+        log "kube: CRDs of Strimzi $STRIMZI_VERSION, written by its generator on $java"
+    else
+        log "kube: no Java 21 or later here, which Strimzi's CRD generator needs: the test stands in for Strimzi's CRDs"
+    fi
+    rm -rf "$jars" && touch "$KUBE_CRDS/.complete"
+}
+
+# The test's chart mirror (cellplane:chartRepository): a Helm repository of the object store's chart, as SeaweedFS
+# keeps it in its module at the version local cells run, which is the chart version model/versions.ts pins.
+kube_charts() {
+    local dir="$CACHE/kube/charts" module=github.com/seaweedfs/seaweedfs version chart
+    [ -f "$dir/index.yaml" ] && { log "kube: chart repository cached in $dir"; return; }
+    version=$(version_in components/local/tools.ts SEAWEEDFS_VERSION)
+    rm -rf "$dir" && mkdir -p "$dir/src"
+    curl -fsS --retry 3 -o "$dir/src/module.zip" "$(go env GOPROXY | cut -d, -f1)/$module/@v/$version.zip"
+    unzip -q -o "$dir/src/module.zip" "$module@$version/k8s/charts/seaweedfs/*" -d "$dir/src"
+    chart=$(sed -n 's/^version: //p' "$dir/src/$module@$version/k8s/charts/seaweedfs/Chart.yaml")
+    tar -czf "$dir/seaweedfs-$chart.tgz" -C "$dir/src/$module@$version/k8s/charts" seaweedfs
+    printf 'apiVersion: v1\nentries:\n  seaweedfs:\n    - apiVersion: v1\n      name: seaweedfs\n      version: %s\n      digest: %s\n      urls: [seaweedfs-%s.tgz]\n' \
+        "$chart" "$(sha256sum "$dir/seaweedfs-$chart.tgz" | cut -d' ' -f1)" "$chart" >"$dir/index.yaml"
+    rm -rf "$dir/src"
+    log "kube: chart repository in $dir (seaweedfs $chart)"
+}
+
 step_kube() {
     local home="$CACHE/kube/$KUBE_VERSION" src="$CACHE/kube/src"
-    if [ -x "$home/kube-apiserver" ] && [ -x "$home/etcd" ] && [ -x "$home/pulumi-resource-kubernetes" ]; then
+    go_env
+    command -v mvn >/dev/null && command -v unzip >/dev/null || { log "kube needs mvn and unzip (apt-get install maven unzip)"; exit 1; }
+    kube_crds
+    kube_charts
+    if [ -x "$home/kube-apiserver" ] && [ -x "$home/kube-controller-manager" ] && [ -x "$home/etcd" ] && [ -x "$home/pulumi-resource-kubernetes" ]; then
         log "kube $KUBE_VERSION: cached at $home"; return
     fi
-    go_env
     mkdir -p "$home" "$src/control-plane/etcd" "$src/provider/cmd"
     local started=$SECONDS kubernetes_mod replaces
     kubernetes_mod=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -305,11 +380,14 @@ step_kube() {
     printf 'module cellplane.local/kube\n\ngo 1.26.6\n\nrequire k8s.io/kubernetes v%s\n\n%s\n' "$KUBE_VERSION" "$replaces" \
         >"$src/control-plane/go.mod"
     cp "$ROOT/test/kube/etcd/main.go" "$src/control-plane/etcd/main.go"
-    log "kube $KUBE_VERSION: building kube-apiserver and etcd (about 15 minutes cold on two cores)…"
+    # The controller manager's garbage collector and namespace controller finish deletions (foreground propagation,
+    # a namespace's finalizer), so `pulumi destroy` completes as on a real cluster.
+    log "kube $KUBE_VERSION: building kube-apiserver, kube-controller-manager and etcd (about 20 minutes cold on two cores)…"
     (cd "$src/control-plane" &&
-        nice go build -ldflags "-X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION" -o "$home/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver &&
+        nice go build -ldflags "-X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION" -o "$home/" \
+            k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager &&
         nice go build -o "$home/etcd" ./etcd)
-    log "kube $KUBE_VERSION: kube-apiserver and etcd built in $((SECONDS - started)) s"
+    log "kube $KUBE_VERSION: kube-apiserver, kube-controller-manager and etcd built in $((SECONDS - started)) s"
 
     # The provider's main embeds its schema with the version stamped in, which its generate step writes; the proxy
     # serves no tagged release of the module, only this commit, so the plugin reports the SDK's version it serves.

@@ -1084,7 +1084,7 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
             /LocalObject "exports" stores objects unencrypted: its default encryption was removed outside Pulumi\. Run cellplane reconcile to restore SSE \(AES256\) on bucket b/,
     },
     "helm-chart-pinned": {
-        pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.44.0" })],
+        pass: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "4.53.0" })],
         fail: [resource(T.helmRelease, "r", { chart: "seaweedfs", version: "^4" })],
         message: /Release "r" installs chart "seaweedfs" at "\^4"\. Pin an exact version/,
     },
