@@ -156,6 +156,18 @@ const PACKAGES: Record<string, Record<string, Create>> = {
     },
 };
 
+/** Pulumi's marker of a secret value on the wire (the engine sends secrets as such, unwrapped here). */
+const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
+const unwrapped = (props: Props): Props =>
+    Object.fromEntries(
+        Object.entries(props).map(([key, value]) => [
+            key,
+            value !== null && typeof value === "object" && SECRET_SIGNATURE in value
+                ? (value as unknown as { value: unknown }).value
+                : value,
+        ]),
+    );
+
 const typeOfUrn = (urn: string) => urn.split("::")[2].split("$").pop()!;
 
 function standIn(name: string): Provider {
@@ -163,11 +175,16 @@ function standIn(name: string): Provider {
     if (!creators) throw new Error(`no stand-in provider "${name}": there are ${Object.keys(PACKAGES).join(" and ")}`);
     let serial = 0;
     return {
-        version: "0.0.0-stand-in",
+        // The version the program's SDK asks for, so the engine takes the stand-in without a warning.
+        version: (JSON.parse(fs.readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as { version: string }).version,
         async create(urn: string, inputs: Props): Promise<CreateResult> {
             const create = creators[typeOfUrn(urn)];
             if (!create) throw new Error(`the stand-in ${name} provider makes ${Object.keys(creators).join(", ")}, not ${typeOfUrn(urn)}`);
-            return { id: `${typeOfUrn(urn).split(":").pop()}-${process.pid}-${++serial}`, outs: { ...inputs, ...create(inputs) } };
+            // The inputs go back as they came, secrets still marked, beside what was made.
+            return {
+                id: `${typeOfUrn(urn).split(":").pop()}-${process.pid}-${++serial}`,
+                outs: { ...inputs, ...create(unwrapped(inputs)) },
+            };
         },
         // Every input of these resources is fixed at creation, as in the real providers: a change replaces.
         async diff(_id: string, _urn: string, olds: Props, news: Props): Promise<DiffResult> {
