@@ -155,14 +155,18 @@ export class ControlPlane {
         return { status: response.status, body: text.startsWith("{") ? JSON.parse(text) : text };
     }
 
-    /** Creates `definitions` and waits until the API server serves each. */
-    async installCrds(definitions: KubeObject[]): Promise<void> {
+    /**
+     * Creates `definitions` and waits until the API server serves each it accepted; returns those it refused, with
+     * its reason (a published CRD may not meet this Kubernetes version's validation).
+     */
+    async installCrds(definitions: KubeObject[]): Promise<{ name: string; reason: string }[]> {
+        const refused: { name: string; reason: string }[] = [];
         for (const crd of definitions) {
             const created = await this.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
-            if (created.status !== 201)
-                throw new Error(`CRD ${crd.metadata.name} was refused (${created.status}): ${JSON.stringify(created.body)}`);
+            if (created.status !== 201) refused.push({ name: crd.metadata.name, reason: created.body.message ?? String(created.body) });
         }
-        for (const crd of definitions)
+        const accepted = definitions.filter((crd) => !refused.some((r) => r.name === crd.metadata.name));
+        for (const crd of accepted)
             await eventually(
                 `CRD ${crd.metadata.name} was established`,
                 async () => {
@@ -175,6 +179,7 @@ export class ControlPlane {
                 },
                 60,
             );
+        return refused;
     }
 
     /**
