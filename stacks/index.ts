@@ -7,5 +7,5 @@ import { cellplane } from "./program";
 // Validation comes before the first resource, so a bad config, or a kubernetes cell whose cluster lies in another
 // region, creates nothing.
 const stack = loadStackConfig();
-if (stack.kubernetesSkipAwait) pulumi.runtime.registerResourceTransform(skipKubernetesAwait);
+if (stack.kubernetesSkipAwait) pulumi.runtime.registerStackTransformation(skipKubernetesAwait);
 export = verifyKubernetesCells(stack.cells, (message) => void pulumi.log.warn(message)).then(() => cellplane(stack));

@@ -60,7 +60,14 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
             {
                 metadata: { name: KEYS_SECRET, namespace: args.namespace, labels: labels.kubernetes },
                 // SeaweedFS derives each object's SSE-S3 key from `sseKey` (WEED_S3_SSE_KEY, through HKDF).
-                stringData: { accessKeyId: ADMIN_ACCESS_KEY_ID, secretAccessKey, sseKey: generatedPassword(`${name}-sse-key`, this, 64) },
+                stringData: {
+                    accessKeyId: ADMIN_ACCESS_KEY_ID,
+                    secretAccessKey,
+                    sseKey: generatedPassword(`${name}-sse-key`, this, 64),
+                    // `weed admin` (4.46 and later) refuses to listen beyond loopback without a password.
+                    adminUser: "admin",
+                    adminPassword: generatedPassword(`${name}-admin-password`, this, 24),
+                },
             },
             { parent: this },
         );
@@ -123,7 +130,11 @@ export class SeaweedfsObjectStore extends pulumi.ComponentResource implements Ob
                         createBuckets: [{ name: bucket, versioning: "Enabled" }, { name: coldBucket }, { name: lakeBucketOf(cell.id) }],
                     },
                     // The admin and its worker carry out lifecycle rules and vacuum deleted data.
-                    admin: { ...component("250m", "512Mi"), enabled: true },
+                    admin: {
+                        ...component("250m", "512Mi"),
+                        enabled: true,
+                        secret: { existingSecret: secretName, userKey: "adminUser", pwKey: "adminPassword" },
+                    },
                     worker: { ...component("500m", "512Mi"), enabled: true },
                 },
             },

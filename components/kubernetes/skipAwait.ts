@@ -4,6 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+/**
+ * Helm waits for its objects unless told to skip, always for an atomic install, and always for its hooks (Jobs, which
+ * need pods): without nodes a release skips all three. The provider reads an install's hooks from `disableWebhooks`
+ * and an upgrade's from `disableCRDHooks`.
+ */
+const RELEASE_WITHOUT_WAITS = { skipAwait: true, atomic: false, disableWebhooks: true, disableCRDHooks: true };
 
 type Annotations = Record<string, pulumi.Input<string>>;
 
@@ -25,12 +31,16 @@ function annotated(metadata: pulumi.Input<Record<string, unknown>> | undefined):
 }
 
 /**
- * A stack transform (`cellplane:kubernetesSkipAwait`) for a control plane without nodes, where no pod ever becomes
- * ready: every Kubernetes object carries the provider's skip-await annotation, and Helm releases skip Helm's wait
- * (an atomic install would wait regardless, so they are not atomic).
+ * A stack transformation (`cellplane:kubernetesSkipAwait`) for a control plane without nodes, where no pod ever
+ * becomes ready: every Kubernetes object carries the provider's skip-await annotation, and Helm releases wait for
+ * nothing; reads are left alone. A transformation, not
+ * a transform: it runs in the program, where the engine's transform callbacks end the program with an unhandled
+ * rejection on this engine.
  */
-export function skipKubernetesAwait(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {
-    if (!args.custom || !args.type.startsWith("kubernetes:")) return undefined;
-    if (args.type === HELM_RELEASE) return { props: { ...args.props, skipAwait: true, atomic: false }, opts: args.opts };
+export function skipKubernetesAwait(args: pulumi.ResourceTransformationArgs): pulumi.ResourceTransformationResult | undefined {
+    if (!args.type.startsWith("kubernetes:") || args.opts.id !== undefined) return undefined;
+    if (args.type === HELM_RELEASE) return { props: { ...args.props, ...RELEASE_WITHOUT_WAITS }, opts: args.opts };
+    // A Kubernetes object says its apiVersion and kind; the provider's components (yaml, charts) do not.
+    if (args.props.apiVersion === undefined || args.props.kind === undefined) return undefined;
     return { props: { ...args.props, metadata: annotated(args.props.metadata) }, opts: args.opts };
 }

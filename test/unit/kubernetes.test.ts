@@ -311,6 +311,11 @@ describe.each([
             expect.arrayContaining([admin.accessKeyKey, admin.secretKeyKey, "sseKey"]),
         );
         expect(values.s3.extraEnvironmentVars.WEED_S3_SSE_KEY).toEqual({ secretKeyRef: { name: "seaweedfs-keys", key: "sseKey" } });
+        // The chart (4.46 and later) refuses to render an admin that listens beyond loopback without a password.
+        expect(values.admin.secret.existingSecret).toBe("seaweedfs-keys");
+        expect(Object.keys(secretValue(keys.inputs.stringData) as object)).toEqual(
+            expect.arrayContaining([values.admin.secret.userKey, values.admin.secret.pwKey]),
+        );
         // The chart applies a security context only when it says `enabled: true`, and otherwise runs as root.
         for (const component of ["master", "volume", "filer", "s3", "admin", "worker"]) {
             expect(values[component].podSecurityContext).toMatchObject({ enabled: true, runAsNonRoot: true, runAsUser: 1000 });

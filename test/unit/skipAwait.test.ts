@@ -2,7 +2,15 @@ import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { SKIP_AWAIT_ANNOTATION, skipKubernetesAwait } from "../../components/kubernetes/skipAwait";
 
-const transform = (type: string, props: pulumi.Inputs, custom = true) => skipKubernetesAwait({ type, name: "x", props, opts: {}, custom });
+/** A Kubernetes object's inputs carry its apiVersion and kind, as the SDK's classes set them; they come back out. */
+const transform = (type: string, props: pulumi.Inputs, opts: pulumi.ResourceOptions = {}) => {
+    const [apiVersion, kind] = type.replace(/^kubernetes:/, "").split(":");
+    const object = type.startsWith("kubernetes:") && !type.includes("yaml") ? { apiVersion, kind } : {};
+    const result = skipKubernetesAwait({ type, name: "x", props: { ...object, ...props }, opts, resource: {} as pulumi.Resource });
+    if (!result) return result;
+    const { apiVersion: _version, kind: _kind, ...rest } = result.props;
+    return { ...result, props: rest };
+};
 
 const resolved = <T>(input: pulumi.Input<T>): Promise<T> =>
     new Promise((resolve) => pulumi.output(input).apply((value) => resolve(value as T)));
@@ -36,13 +44,16 @@ describe("cellplane:kubernetesSkipAwait's transform", () => {
         expect(transform("kubernetes:core/v1:Namespace", {})!.props.metadata).toEqual({ annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } });
     });
 
-    test("makes a Helm release skip Helm's wait and not atomic, whose install would wait regardless", () => {
+    test("makes a Helm release wait for nothing: no wait, not atomic (whose install waits regardless), no hooks (Jobs)", () => {
         const release = transform("kubernetes:helm.sh/v3:Release", { chart: "seaweedfs", atomic: true })!;
-        expect(release.props).toEqual({ chart: "seaweedfs", atomic: false, skipAwait: true });
+        expect(release.props).toEqual({ chart: "seaweedfs", atomic: false, skipAwait: true, disableWebhooks: true, disableCRDHooks: true });
     });
 
-    test("leaves components and other providers' resources alone", () => {
-        expect(transform("kubernetes:yaml/v2:ConfigGroup", { metadata: {} }, false)).toBeUndefined();
+    test("leaves components, reads and other providers' resources alone", () => {
+        expect(
+            transform("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", {}, { id: "kafkas.kafka.strimzi.io" }),
+        ).toBeUndefined();
+        expect(transform("kubernetes:yaml/v2:ConfigGroup", { files: ["a.yaml"] })).toBeUndefined();
         expect(transform("random:index/randomPassword:RandomPassword", { length: 32 })).toBeUndefined();
         expect(transform("pulumi:providers:kubernetes", { context: "x" })).toBeUndefined();
     });
