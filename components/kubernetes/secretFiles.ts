@@ -11,6 +11,14 @@ export class SecretFiles {
     /** `secret`: the name of the component's own Secret, which it makes of `data`. */
     constructor(private readonly secret: string) {}
 
+    /**
+     * The Secret's `stringData`: none when every secret is an operator's. The API server stores an empty map as no
+     * field, so `{}` would read back as a change and replace the Secret on every `pulumi up`.
+     */
+    get stringData(): Record<string, pulumi.Input<string>> | undefined {
+        return Object.keys(this.data).length > 0 ? this.data : undefined;
+    }
+
     env(variable: string, source: SecretSource | undefined) {
         return source ? [{ name: variable, valueFrom: { secretKeyRef: this.ref(variable, source) } }] : [];
     }

@@ -22,6 +22,16 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
         expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
     });
 
+    test("gives no Secret an empty stringData, which the API server drops and the provider would then replace at every up", () => {
+        const empty = run.resources.filter(
+            (r) =>
+                r.type === "kubernetes:core/v1:Secret" &&
+                r.inputs.stringData !== undefined &&
+                Object.keys(secretValue(r.inputs.stringData) as object).length === 0,
+        );
+        expect(empty.map((r) => r.name)).toEqual([]);
+    });
+
     test("gives every cloud cell an address range and every AKS cluster a Service range of its own", () => {
         const ranges = [
             ...run.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc").map((r) => r.inputs.cidrBlock),
