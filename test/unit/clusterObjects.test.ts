@@ -1,12 +1,18 @@
 import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { SKIP_AWAIT_ANNOTATION, skipKubernetesAwait } from "../../components/kubernetes/skipAwait";
+import { clusterObjects, PATCH_FORCE_ANNOTATION, SKIP_AWAIT_ANNOTATION } from "../../components/kubernetes/clusterObjects";
 
 /** A Kubernetes object's inputs carry its apiVersion and kind, as the SDK's classes set them; they come back out. */
 const transform = (type: string, props: pulumi.Inputs, opts: pulumi.ResourceOptions = {}) => {
     const [apiVersion, kind] = type.replace(/^kubernetes:/, "").split(":");
     const object = type.startsWith("kubernetes:") && !type.includes("yaml") ? { apiVersion, kind } : {};
-    const result = skipKubernetesAwait({ type, name: "x", props: { ...object, ...props }, opts, resource: {} as pulumi.Resource });
+    const result = clusterObjects({ skipAwait: true })({
+        type,
+        name: "x",
+        props: { ...object, ...props },
+        opts,
+        resource: {} as pulumi.Resource,
+    });
     if (!result) return result;
     const { apiVersion: _version, kind: _kind, ...rest } = result.props;
     return { ...result, props: rest };
@@ -15,7 +21,18 @@ const transform = (type: string, props: pulumi.Inputs, opts: pulumi.ResourceOpti
 const resolved = <T>(input: pulumi.Input<T>): Promise<T> =>
     new Promise((resolve) => pulumi.output(input).apply((value) => resolve(value as T)));
 
-describe("cellplane:kubernetesSkipAwait's transform", () => {
+/** What every object gets with `kubernetesSkipAwait`: both annotations. */
+const ADDED = { [PATCH_FORCE_ANNOTATION]: "true", [SKIP_AWAIT_ANNOTATION]: "true" };
+
+describe("the cell's Kubernetes objects, as the stack transformation applies them", () => {
+    test("reclaim their fields at every up; skip the readiness await and Helm's waits only with kubernetesSkipAwait", () => {
+        const args = (type: string, props: pulumi.Inputs) => ({ type, name: "x", props, opts: {}, resource: {} as pulumi.Resource });
+        const normal = clusterObjects({ skipAwait: false });
+        const service = normal(args("kubernetes:core/v1:Service", { apiVersion: "v1", kind: "Service", metadata: { name: "api" } }))!;
+        expect(service.props.metadata).toEqual({ name: "api", annotations: { [PATCH_FORCE_ANNOTATION]: "true" } });
+        expect(normal(args("kubernetes:helm.sh/v3:Release", { chart: "seaweedfs", atomic: true }))).toBeUndefined();
+    });
+
     test("adds the provider's annotation to any object's own annotations, and keeps a plain name plain", () => {
         fc.assert(
             fc.property(
@@ -23,7 +40,7 @@ describe("cellplane:kubernetesSkipAwait's transform", () => {
                 fc.string({ minLength: 1 }),
                 (annotations, name) => {
                     const result = transform("kubernetes:apps/v1:StatefulSet", { metadata: { name, annotations }, spec: { replicas: 3 } })!;
-                    expect(result.props.metadata).toEqual({ name, annotations: { ...annotations, [SKIP_AWAIT_ANNOTATION]: "true" } });
+                    expect(result.props.metadata).toEqual({ name, annotations: { ...annotations, ...ADDED } });
                     expect(result.props.spec).toEqual({ replicas: 3 });
                 },
             ),
@@ -34,14 +51,14 @@ describe("cellplane:kubernetesSkipAwait's transform", () => {
         const fromOutput = transform("kubernetes:core/v1:Service", { metadata: pulumi.output({ name: "api", annotations: { a: "1" } }) })!;
         expect(await resolved(fromOutput.props.metadata)).toEqual({
             name: "api",
-            annotations: { a: "1", [SKIP_AWAIT_ANNOTATION]: "true" },
+            annotations: { a: "1", ...ADDED },
         });
         const outputAnnotations = transform("kubernetes:core/v1:Service", {
             metadata: { name: "api", annotations: pulumi.output({ a: "1" }) },
         })!;
         expect(outputAnnotations.props.metadata.name).toBe("api");
-        expect(await resolved(outputAnnotations.props.metadata.annotations)).toEqual({ a: "1", [SKIP_AWAIT_ANNOTATION]: "true" });
-        expect(transform("kubernetes:core/v1:Namespace", {})!.props.metadata).toEqual({ annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } });
+        expect(await resolved(outputAnnotations.props.metadata.annotations)).toEqual({ a: "1", ...ADDED });
+        expect(transform("kubernetes:core/v1:Namespace", {})!.props.metadata).toEqual({ annotations: { ...ADDED } });
     });
 
     test("makes a Helm release wait for nothing: no wait, not atomic (whose install waits regardless), no hooks (Jobs)", () => {
