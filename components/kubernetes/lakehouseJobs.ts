@@ -90,7 +90,11 @@ export class LakehouseJobs extends pulumi.ComponentResource {
             ...secrets.env("OBJECT_STORE_PASSWORD", args.stores.lake.password),
         ];
         const caSources = [secrets.file("postgres.pem", args.stores.postgres.ca), secrets.file("kafka.pem", args.stores.kafka.ca)];
-        const secret = new core.Secret(`${name}-secrets`, { metadata: metadata(SECRETS), stringData: secrets.stringData }, { parent: this });
+        const secret = new core.Secret(
+            `${name}-secrets`,
+            { metadata: metadata(SECRETS), stringData: secrets.stringData },
+            { parent: this },
+        );
 
         const jars = pulumi
             .all([args.stores.kafka.connection, args.stores.lake.connection])
