@@ -354,10 +354,6 @@ function customKindOf(type: string): { group: string; kind: string } | undefined
     return builtIn ? undefined : { group, kind };
 }
 
-/**
- * A CRD the stack installs names itself in its metadata; one it reads (components/kubernetes/requiredCrds.ts) reaches
- * the engine's analyzer without inputs, so it is known by its resource name, which ends with the CRD's.
- */
 export const customResourcesHaveCrds = stackPolicy({
     name: "custom-resources-have-crds",
     description:
@@ -378,8 +374,7 @@ export const customResourcesHaveCrds = stackPolicy({
             const defined = resources.some(
                 (d) =>
                     d.provider?.urn === cluster &&
-                    ((d.type === T.customResourceDefinition &&
-                        (d.props.metadata?.name === known.crd || d.name.endsWith(`-${known.crd}`))) ||
+                    ((d.type === T.customResourceDefinition && d.props.metadata?.name === known.crd) ||
                         (d.type === T.helmRelease && known.chart !== undefined && d.props.chart === known.chart)),
             );
             if (!defined)

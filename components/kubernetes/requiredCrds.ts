@@ -9,7 +9,6 @@ import { crdNameOf, type CustomResourceKind } from "../../model/customResources"
 export class RequiredCrds extends pulumi.ComponentResource {
     constructor(name: string, kinds: readonly CustomResourceKind[], opts?: pulumi.ComponentResourceOptions) {
         super("cellplane:kubernetes:RequiredCrds", name, {}, opts);
-        // Named after the CRD: the pack knows a read by its name (policies/kubernetes.ts, custom-resources-have-crds).
         for (const crd of new Set(kinds.map(crdNameOf))) CustomResourceDefinition.get(`${name}-${crd}`, crd, { parent: this });
         this.registerOutputs({});
     }

@@ -143,13 +143,21 @@ export class ControlPlane {
         await this.agent?.close();
     }
 
-    /** A request to the API server as its admin; the body is JSON. */
+    /**
+     * A request to the API server as its admin; the body is JSON. Asked again once if the server had closed the kept-alive
+     * connection it went out on (it closes idle ones while a long `pulumi up` runs).
+     */
     async request(method: string, apiPath: string, body?: unknown, contentType = "application/json") {
-        const response = await fetch(`${this.server}${apiPath}`, {
-            method,
-            dispatcher: this.agent,
-            headers: { authorization: `Bearer ${this.token}`, "content-type": contentType },
-            body: body === undefined ? undefined : JSON.stringify(body),
+        const send = () =>
+            fetch(`${this.server}${apiPath}`, {
+                method,
+                dispatcher: this.agent,
+                headers: { authorization: `Bearer ${this.token}`, "content-type": contentType },
+                body: body === undefined ? undefined : JSON.stringify(body),
+            });
+        const response = await send().catch((error: Error) => {
+            if (!/other side closed|ECONNRESET/.test(String((error.cause as Error | undefined)?.message ?? error.message))) throw error;
+            return send();
         });
         const text = await response.text();
         return { status: response.status, body: text.startsWith("{") ? JSON.parse(text) : text };

@@ -365,17 +365,6 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         ]),
         message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster/,
     },
-    "custom-resources-have-crds (a read, which the engine's analyzer sees without inputs, under its name)": {
-        pass: onCluster("c-1", [
-            resource(T.customResourceDefinition, "cluster-flink-crds-flinkdeployments.flink.apache.org", {}),
-            flinkDeployment(),
-        ]),
-        fail: onCluster("c-1", [
-            resource(T.customResourceDefinition, "cluster-spark-crds-sparkapplications.sparkoperator.k8s.io", {}),
-            flinkDeployment(),
-        ]),
-        message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster/,
-    },
     "custom-resources-have-crds (a kind the pack does not know)": {
         pass: onCluster("c-1", [
             resource("kubernetes:apps/v1:Deployment", "web", {}),
