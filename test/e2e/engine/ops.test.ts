@@ -543,18 +543,20 @@ describe("cellplane on a local stack", () => {
         const before = fs.readFileSync(file, "utf8");
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const us = cells["local-us"];
-        const clickhouse = clickhouseOfCell(us);
-        const stored = async () =>
-            Number(
-                (
-                    await (
-                        await clickhouse.query({
-                            query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'",
-                            format: "JSONEachRow",
-                        })
-                    ).json<{ n: string }>()
-                )[0].n,
-            );
+        // A client per count: the CLI runs below block this process's event loop for seconds, so a kept-alive socket
+        // would outlive the server's idle timeout unnoticed and the next query would meet "socket hang up".
+        const stored = async () => {
+            const clickhouse = clickhouseOfCell(us);
+            try {
+                const result = await clickhouse.query({
+                    query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'",
+                    format: "JSONEachRow",
+                });
+                return Number((await result.json<{ n: string }>())[0].n);
+            } finally {
+                await clickhouse.close();
+            }
+        };
         for (let i = 0; i < 50 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 200));
         const events = await stored();
         expect(events).toBeGreaterThan(0);
@@ -582,6 +584,5 @@ describe("cellplane on a local stack", () => {
             body: JSON.stringify(eventOf("globex")),
         });
         expect(post.status).toBe(401);
-        await clickhouse.close();
     }, 120_000);
 });
