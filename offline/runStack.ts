@@ -21,8 +21,10 @@ export interface MockedResource {
     name: string;
     /** Undefined for components, which have no id. */
     id?: string;
+    /** Read from the cloud (`Resource.get`), not managed: the engine hands reads to no policy. */
+    read: boolean;
     inputs: ResourceProps;
-    /** Outputs as the engine would report them after `up`: the inputs and what the cloud computed. */
+    /** Outputs as the engine would report them after `up`: the inputs and what the cloud computed; a component's registered outputs. */
     state: ResourceProps;
     /** URN of the parent resource. */
     parent?: string;
@@ -182,7 +184,10 @@ function azureName(type: string, name: string, inputs: ResourceProps): string {
  * namespace) and returns every registered resource with its inputs, ancestry and provider.
  */
 export async function runStack(config: Record<string, unknown>, stack = "test"): Promise<ProgramRun> {
-    const registrations = new Map<string, { id: string; inputs: ResourceProps; state: ResourceProps; provider?: string }>();
+    const registrations = new Map<
+        string,
+        { id: string; read: boolean; custom: boolean; inputs: ResourceProps; state: ResourceProps; provider?: string }
+    >();
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -204,7 +209,14 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
                       : args.type === "aws:s3/bucket:Bucket"
                         ? state.bucket
                         : `${args.name}-id`;
-                registrations.set(`${args.type}::${args.name}`, { id, inputs: args.inputs, state, provider: args.provider });
+                registrations.set(`${args.type}::${args.name}`, {
+                    id,
+                    read: Boolean(args.id),
+                    custom: args.custom ?? true,
+                    inputs: args.inputs,
+                    state,
+                    provider: args.provider,
+                });
                 return { id, state };
             },
             call(args) {
@@ -300,8 +312,11 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
     };
 
     // The mock monitor keeps every registration; the engine's own monitor has no such list.
-    const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
-    const urns = [...monitor.getRegisteredResources().keys()];
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        getRegisteredResources(): Map<string, { state?: { toJavaScript?(): ResourceProps } }>;
+    };
+    const registered = monitor.getRegisteredResources();
+    const urns = [...registered.keys()];
     const urnOf = new Map(
         urns.map((urn) => {
             const [, , qualifiedType, name] = urn.split("::");
@@ -314,14 +329,17 @@ export async function runStack(config: Record<string, unknown>, stack = "test"):
         const type = chain[chain.length - 1];
         const key = `${type}::${name}`;
         const parent = parents.get(key);
+        const registration = registrations.get(key);
         return {
             urn,
             type,
             name,
-            id: registrations.get(key)?.id,
-            inputs: registrations.get(key)?.inputs ?? {},
-            state: registrations.get(key)?.state ?? {},
-            provider: registrations.get(key)?.provider,
+            id: registration?.id,
+            read: registration?.read ?? false,
+            inputs: registration?.inputs ?? {},
+            // A component's outputs reach the monitor through registerOutputs, as a protobuf Struct.
+            state: registration?.custom === false ? (registered.get(urn)?.state?.toJavaScript?.() ?? {}) : (registration?.state ?? {}),
+            provider: registration?.provider,
             parent: parent && urnOf.get(`${parent.type}::${parent.name}`),
             protect: protectedResources.has(key),
             ancestors: chain.slice(0, -1).filter((t) => t !== "pulumi:pulumi:Stack"),

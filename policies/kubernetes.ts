@@ -357,7 +357,7 @@ function customKindOf(type: string): { group: string; kind: string } | undefined
 export const customResourcesHaveCrds = stackPolicy({
     name: "custom-resources-have-crds",
     description:
-        "Every custom resource the cells create has its definition on its cluster: a CustomResourceDefinition the stack installs or reads, or the Helm release of the operator whose chart installs it (operators: managed).",
+        "Every custom resource the cells create has its definition on its cluster: a CustomResourceDefinition the stack installs, one it requires from the cluster (operators: external), or the Helm release of the operator whose chart installs it (operators: managed).",
     validateStack: ({ resources }, report) => {
         for (const r of resources) {
             const custom = customKindOf(r.type);
@@ -371,15 +371,17 @@ export const customResourcesHaveCrds = stackPolicy({
                 continue;
             }
             const cluster = r.provider?.urn;
-            const defined = resources.some(
-                (d) =>
-                    d.provider?.urn === cluster &&
-                    ((d.type === T.customResourceDefinition && d.props.metadata?.name === known.crd) ||
-                        (d.type === T.helmRelease && known.chart !== undefined && d.props.chart === known.chart)),
+            // Reads reach no policy, so a required CRD is known by the RequiredCrds component that reads it.
+            const defined = resources.some((d) =>
+                d.type === T.requiredCrds
+                    ? d.props.cluster === cluster && (d.props.crds ?? []).includes(known.crd)
+                    : d.provider?.urn === cluster &&
+                      ((d.type === T.customResourceDefinition && d.props.metadata?.name === known.crd) ||
+                          (d.type === T.helmRelease && known.chart !== undefined && d.props.chart === known.chart)),
             );
             if (!defined)
                 report(
-                    `${describe(r)} needs CRD ${known.crd} on its cluster, which the stack neither installs${known.chart ? ` (chart ${known.chart})` : ""} nor reads. Manage the cell's operators (cellplane:cells[].operators: managed) or read the CRD (components/kubernetes/requiredCrds.ts).`,
+                    `${describe(r)} needs CRD ${known.crd} on its cluster, which the stack neither installs${known.chart ? ` (chart ${known.chart})` : ""} nor requires. Manage the cell's operators (cellplane:cells[].operators: managed) or require the CRD (components/kubernetes/requiredCrds.ts).`,
                     r.urn,
                 );
         }

@@ -52,6 +52,7 @@ export const T = {
     localAppServer: "pulumi-nodejs:dynamic/cellplane:LocalAppServer",
     helmRelease: "kubernetes:helm.sh/v3:Release",
     customResourceDefinition: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+    requiredCrds: "cellplane:kubernetes:RequiredCrds",
     strimziKafka: "kubernetes:kafka.strimzi.io/v1:Kafka",
     kafkaNodePool: "kubernetes:kafka.strimzi.io/v1:KafkaNodePool",
     cnpgCluster: "kubernetes:postgresql.cnpg.io/v1:Cluster",

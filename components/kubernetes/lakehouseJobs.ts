@@ -90,11 +90,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
             ...secrets.env("OBJECT_STORE_PASSWORD", args.stores.lake.password),
         ];
         const caSources = [secrets.file("postgres.pem", args.stores.postgres.ca), secrets.file("kafka.pem", args.stores.kafka.ca)];
-        const secret = new core.Secret(
-            `${name}-secrets`,
-            { metadata: metadata(SECRETS), stringData: secrets.stringData },
-            { parent: this },
-        );
+        const secret = secrets.resource(`${name}-secrets`, metadata(SECRETS), { parent: this });
 
         const jars = pulumi
             .all([args.stores.kafka.connection, args.stores.lake.connection])
@@ -158,7 +154,7 @@ export class LakehouseJobs extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { parent: this, dependsOn: [args.operator, binding, secret] },
+                { parent: this, dependsOn: [args.operator, binding, ...(secret ? [secret] : [])] },
             );
         }
         this.registerOutputs({});

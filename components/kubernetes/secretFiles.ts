@@ -1,3 +1,4 @@
+import { core, type types } from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretSource } from "../platform";
 
@@ -6,17 +7,18 @@ import type { SecretSource } from "../platform";
  * writes (Strimzi's user, CloudNativePG's CA) is referred to where it is.
  */
 export class SecretFiles {
-    readonly data: Record<string, pulumi.Input<string>> = {};
+    private readonly data: Record<string, pulumi.Input<string>> = {};
 
-    /** `secret`: the name of the component's own Secret, which it makes of `data`. */
+    /** `secret`: the name of the component's own Secret. */
     constructor(private readonly secret: string) {}
 
     /**
-     * The Secret's `stringData`: none when every secret is an operator's. The API server stores an empty map as no
-     * field, so `{}` would read back as a change and replace the Secret on every `pulumi up`.
+     * The component's own Secret, of what `env` and `file` put in it: none when every secret is an operator's, as an
+     * empty one would be stored with no field and replaced at every `pulumi up`.
      */
-    get stringData(): Record<string, pulumi.Input<string>> | undefined {
-        return Object.keys(this.data).length > 0 ? this.data : undefined;
+    resource(name: string, metadata: types.input.meta.v1.ObjectMeta, opts: pulumi.CustomResourceOptions): core.v1.Secret | undefined {
+        if (Object.keys(this.data).length === 0) return undefined;
+        return new core.v1.Secret(name, { metadata: { ...metadata, name: this.secret }, stringData: this.data }, opts);
     }
 
     env(variable: string, source: SecretSource | undefined) {

@@ -96,11 +96,7 @@ export class StreamingJob extends pulumi.ComponentResource {
         const secrets = new SecretFiles(SECRETS);
         const env = secrets.env(KAFKA_PASSWORD_ENV, args.kafka.password);
         const ca = secrets.file("kafka.pem", args.kafka.ca);
-        const secret = new core.Secret(
-            `${name}-secrets`,
-            { metadata: metadata(SECRETS), stringData: secrets.stringData },
-            { parent: this },
-        );
+        const secret = secrets.resource(`${name}-secrets`, metadata(SECRETS), { parent: this });
         // On Event Hubs each pod's sidecar keeps the Entra ID token its Kafka client reads.
         const scope = args.identity?.kafkaTokenScope;
         const token =
@@ -166,7 +162,7 @@ export class StreamingJob extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [args.operator, binding, secret] },
+            { parent: this, dependsOn: [args.operator, binding, ...(secret ? [secret] : [])] },
         );
         this.registerOutputs({});
     }

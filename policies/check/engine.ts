@@ -60,9 +60,11 @@ const notApplicable = (reason?: string): never => {
 /**
  * Runs the pack over resources captured from an offline run, handing each policy the same arguments the
  * Pulumi engine's analyzer would (`@pulumi/policy`'s server.ts): resource policies see each resource's inputs,
- * stack policies every resource's outputs with parents and providers resolved.
+ * stack policies every managed resource's outputs with parents and providers resolved.
  */
-export async function runPolicies(resources: MockedResource[], config: PackConfig, policies: Policy[] = POLICIES): Promise<Violation[]> {
+export async function runPolicies(captured: MockedResource[], config: PackConfig, policies: Policy[] = POLICIES): Promise<Violation[]> {
+    // The engine analyzes what the stack manages; what it only reads (`Resource.get`) reaches no policy.
+    const resources = captured.filter((r) => !r.read);
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const providerOf = (r: MockedResource) => {
         const provider = r.provider ? byUrn.get(r.provider.split("::").slice(0, -1).join("::")) : undefined;

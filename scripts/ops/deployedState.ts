@@ -12,6 +12,8 @@ export interface StateResource {
     provider?: string;
     protect?: boolean;
     custom?: boolean;
+    /** Read with `Resource.get`, not managed by the stack. */
+    external?: boolean;
 }
 
 export async function deployedResources(stack: Stack): Promise<StateResource[]> {
@@ -36,6 +38,7 @@ export function asPolicySubjects(resources: StateResource[]): MockedResource[] {
             type: r.type,
             name: nameOfUrn(r.urn),
             id: r.custom ? "deployed" : undefined,
+            read: r.external ?? false,
             inputs: r.inputs ?? {},
             state: r.outputs ?? {},
             parent: r.parent && typeOfUrn(r.parent) !== "pulumi:pulumi:Stack" ? r.parent : undefined,

@@ -196,23 +196,50 @@ export class ControlPlane {
      * left out.
      */
     async objects(): Promise<string[]> {
-        const groupVersions = ["v1"];
-        const { body: groups } = await this.request("GET", "/apis");
-        for (const group of groups.groups as { preferredVersion: { groupVersion: string } }[])
-            groupVersions.push(group.preferredVersion.groupVersion);
         const found: string[] = [];
-        for (const groupVersion of groupVersions) {
-            const prefix = groupVersion === "v1" ? "/api/v1" : `/apis/${groupVersion}`;
-            const { body } = await this.request("GET", prefix);
-            for (const resource of body.resources as { name: string; kind: string; verbs: string[] }[]) {
-                if (resource.name.includes("/") || !resource.verbs.includes("list") || ["Event", "Lease"].includes(resource.kind)) continue;
-                const { body: list } = await this.request("GET", `${prefix}/${resource.name}`);
-                for (const item of (list.items ?? []) as KubeObject[])
-                    found.push(`${groupVersion} ${resource.kind} ${item.metadata.namespace ?? ""}/${item.metadata.name}`);
-            }
+        for (const type of await this.resourceTypes("preferred")) {
+            if (!type.verbs.includes("list") || ["Event", "Lease"].includes(type.kind)) continue;
+            const { body: list } = await this.request("GET", type.path);
+            for (const item of (list.items ?? []) as KubeObject[])
+                found.push(`${type.groupVersion} ${type.kind} ${item.metadata.namespace ?? ""}/${item.metadata.name}`);
         }
         return [...new Set(found)].sort();
     }
+
+    /** The resource types the API server serves (no subresources), from its discovery: every version, or each group's preferred one. */
+    async resourceTypes(versions: "all" | "preferred"): Promise<ResourceType[]> {
+        const { body } = await this.request("GET", "/apis");
+        const groups = body.groups as { versions: { groupVersion: string }[]; preferredVersion: { groupVersion: string } }[];
+        const groupVersions = [
+            "v1",
+            ...groups.flatMap((group) => (versions === "all" ? group.versions : [group.preferredVersion]).map((v) => v.groupVersion)),
+        ];
+        const types: ResourceType[] = [];
+        for (const groupVersion of groupVersions) {
+            const prefix = groupVersion === "v1" ? "/api/v1" : `/apis/${groupVersion}`;
+            const { body: list } = await this.request("GET", prefix);
+            for (const resource of list.resources as { name: string; kind: string; verbs: string[] }[])
+                if (!resource.name.includes("/"))
+                    types.push({
+                        groupVersion,
+                        kind: resource.kind,
+                        plural: resource.name,
+                        verbs: resource.verbs,
+                        path: `${prefix}/${resource.name}`,
+                    });
+        }
+        return types;
+    }
+}
+
+interface ResourceType {
+    groupVersion: string;
+    kind: string;
+    /** The name its REST paths use. */
+    plural: string;
+    verbs: string[];
+    /** The cluster-wide collection's path. */
+    path: string;
 }
 
 /** The CustomResourceDefinitions the bootstrap fetched: every YAML document of that kind under `dir`. */

@@ -5,6 +5,7 @@ import { ofType, type ProgramRun, singleCellStack } from "../support/harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+const REQUIRED_CRDS = "cellplane:kubernetes:RequiredCrds";
 const operatorCharts = (operators: readonly (keyof typeof OPERATOR_KINDS)[]) => operators.map((o) => OPERATOR_KINDS[o].chart);
 
 describe.each([
@@ -64,16 +65,23 @@ describe.each([
         expect(kafkas.every(waitsFor("strimzi"))).toBe(true);
     });
 
-    test("passes the pack's check that every custom resource has its definition; without the reads it fails, naming each CRD", async () => {
+    test("passes the pack's check that every custom resource has its definition; without a required CRD it fails, naming it", async () => {
         const config = packConfigOf("dev");
         const crdViolations = async (resources: ProgramRun["resources"]) =>
             (await runPolicies(resources, config)).filter((v) => v.policy === "custom-resources-have-crds");
         expect(await crdViolations(external.resources)).toEqual([]);
         expect(await crdViolations(managed.resources)).toEqual([]);
-        const unread = await crdViolations(external.resources.filter((r) => r.type !== CRD || !r.id?.endsWith("flink.apache.org")));
-        expect(unread.map((v) => v.message)).toEqual([
+        const required = ofType(external, REQUIRED_CRDS);
+        const clusters = external.resources.filter((r) => r.type === "pulumi:providers:kubernetes").map((r) => r.urn);
+        expect(required.length).toBeGreaterThan(0);
+        expect(required.filter((r) => !clusters.includes(r.state.cluster))).toEqual([]);
+        const flink = "flinkdeployments.flink.apache.org";
+        const withoutFlink = external.resources.map((r) =>
+            r.type === REQUIRED_CRDS ? { ...r, state: { ...r.state, crds: r.state.crds.filter((crd: string) => crd !== flink) } } : r,
+        );
+        expect((await crdViolations(withoutFlink)).map((v) => v.message)).toEqual([
             expect.stringMatching(
-                /^FlinkDeployment "cell-1-streaming-deployment" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
+                /^FlinkDeployment "cell-1-streaming-deployment" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor requires/,
             ),
         ]);
     });

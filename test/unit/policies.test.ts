@@ -21,6 +21,7 @@ function resource(type: string, name: string, props: ResourceProps, extra: Parti
         name,
         inputs: props,
         state: props,
+        read: false,
         ancestors: [],
         dependsOn: [],
         protect: false,
@@ -61,6 +62,9 @@ function onCluster(cluster: string, objects: MockedResource[]): MockedResource[]
     const provider = resource("pulumi:providers:kubernetes", cluster, {});
     return [provider, ...objects.map((o) => ({ ...o, provider: `${provider.urn}::${provider.name}` }))];
 }
+/** The component that requires `crds` from cluster `cluster` (the URN of that cluster's provider in onCluster). */
+const requiredCrds = (cluster: string, crds: string[]) =>
+    resource(T.requiredCrds, `${cluster}-crds`, { crds, cluster: resource("pulumi:providers:kubernetes", cluster, {}).urn });
 /** A cell's ClickHouse whose cold disk is at `endpoint`, as components/coldStorage.ts configures it. */
 const coldTierInstallation = (endpoint: string) =>
     resource(T.clickhouseInstallation, "chi", {
@@ -352,15 +356,32 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
             ...onCluster("c-1", [flinkDeployment()]),
         ],
         message:
-            /FlinkDeployment "streaming" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor reads/,
+            /FlinkDeployment "streaming" needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs \(chart flink-kubernetes-operator\) nor requires/,
     },
-    "custom-resources-have-crds (a definition read from the cluster)": {
+    "custom-resources-have-crds (a definition the stack installs)": {
         pass: onCluster("c-1", [
             resource(T.customResourceDefinition, "crd", { metadata: { name: "flinkdeployments.flink.apache.org" } }),
             flinkDeployment(),
         ]),
         fail: onCluster("c-1", [
             resource(T.customResourceDefinition, "crd", { metadata: { name: "sparkapplications.sparkoperator.k8s.io" } }),
+            flinkDeployment(),
+        ]),
+        message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster/,
+    },
+    "custom-resources-have-crds (a definition required from the cluster, as RequiredCrds reports it)": {
+        pass: [...onCluster("c-1", [flinkDeployment()]), requiredCrds("c-1", ["flinkdeployments.flink.apache.org"])],
+        fail: [
+            ...onCluster("c-1", [flinkDeployment()]),
+            requiredCrds("c-2", ["flinkdeployments.flink.apache.org"]),
+            requiredCrds("c-1", ["sparkapplications.sparkoperator.k8s.io"]),
+        ],
+        message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster, which the stack neither installs .* nor requires/,
+    },
+    "custom-resources-have-crds (a definition only read: the engine hands reads to no policy)": {
+        pass: [...onCluster("c-1", [flinkDeployment()]), requiredCrds("c-1", ["flinkdeployments.flink.apache.org"])],
+        fail: onCluster("c-1", [
+            resource(T.customResourceDefinition, "crd", { metadata: { name: "flinkdeployments.flink.apache.org" } }, { read: true }),
             flinkDeployment(),
         ]),
         message: /needs CRD flinkdeployments\.flink\.apache\.org on its cluster/,

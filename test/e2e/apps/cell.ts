@@ -93,18 +93,25 @@ export async function eventually(check: () => Promise<boolean>, ms = 20_000): Pr
     return false;
 }
 
-/** Events of `org` stored in a cell's ClickHouse: total rows and distinct ids. */
-export async function storedEvents(cell: CellOutput, org: string): Promise<{ rows: number; ids: number }> {
-    const clickhouse = clickhouseOf(cell);
+/**
+ * Rows of one query to a cell's ClickHouse, through a client of its own: a test's CLI runs block its event loop for
+ * seconds, so a kept-alive socket would outlive the server's idle timeout unnoticed and meet "socket hang up".
+ */
+export async function queryCell<Row>(cell: CellOutputs, query: string, query_params?: Record<string, unknown>): Promise<Row[]> {
+    const clickhouse = clickhouseOfCell(cell);
     try {
-        const result = await clickhouse.query({
-            query: "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}",
-            query_params: { org },
-            format: "JSONEachRow",
-        });
-        const [row] = await result.json<{ rows: string; ids: string }>();
-        return { rows: Number(row.rows), ids: Number(row.ids) };
+        return await (await clickhouse.query({ query, query_params, format: "JSONEachRow" })).json<Row>();
     } finally {
         await clickhouse.close();
     }
+}
+
+/** Events of `org` stored in a cell's ClickHouse: total rows and distinct ids. */
+export async function storedEvents(cell: CellOutput, org: string): Promise<{ rows: number; ids: number }> {
+    const [row] = await queryCell<{ rows: string; ids: string }>(
+        cell,
+        "SELECT count() AS rows, uniqExact(event_id) AS ids FROM analytics.events WHERE org_id = {org:String}",
+        { org },
+    );
+    return { rows: Number(row.rows), ids: Number(row.ids) };
 }

@@ -7,7 +7,7 @@ import { stopService } from "../../../components/local/supervisor";
 import { acceptedTimeRange } from "../../../apps/shared/events";
 import { isolatedLocalStack } from "../../support/project";
 import { cellplane } from "../../support/cli";
-import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents } from "./cell";
+import { apiKeyFor, CellOutput, clickhouseOf, deployCells, destroyCells, eventOf, eventually, postEvents, queryCell } from "./cell";
 import type { JsonBody } from "../../support/json";
 import { kafkaOfCell } from "../../../scripts/ops/cellClients";
 
@@ -65,20 +65,15 @@ describe("a local cell's data path under any input", () => {
         return JSON.parse(listed.stdout) as { tenant: string; eventId: string; reason: string; detail: string }[];
     };
     /** How many rows ClickHouse holds of each (tenant, event id). */
-    const storedCounts = async () => {
-        const clickhouse = clickhouseOf(eu);
-        try {
-            const result = await clickhouse.query({
-                query: "SELECT org_id, toString(event_id) AS id, count() AS n FROM analytics.events GROUP BY org_id, id",
-                format: "JSONEachRow",
-            });
-            return new Map(
-                (await result.json<{ org_id: string; id: string; n: string }>()).map((r) => [`${r.org_id}/${r.id}`, Number(r.n)]),
-            );
-        } finally {
-            await clickhouse.close();
-        }
-    };
+    const storedCounts = async () =>
+        new Map(
+            (
+                await queryCell<{ org_id: string; id: string; n: string }>(
+                    eu,
+                    "SELECT org_id, toString(event_id) AS id, count() AS n FROM analytics.events GROUP BY org_id, id",
+                )
+            ).map((r) => [`${r.org_id}/${r.id}`, Number(r.n)]),
+        );
     /** Another tenant's events, one per partition or so, all stored within 30 s. */
     const othersStillFlow = async (tenant = "umbrella") => {
         const probes = Array.from({ length: 12 }, (_, i) => eventOf(tenant, { session_id: `probe-${i}-${Math.random()}` }));

@@ -6,7 +6,7 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import { Client } from "pg";
 import { portAnswers, runningPid } from "../../../components/local/supervisor";
-import { eventOf, eventually } from "../apps/cell";
+import { eventOf, eventually, queryCell } from "../apps/cell";
 import { cellAdd, cellplane, cellplaneAsync } from "../../support/cli";
 import { SIGNATURE_HEADER, webhookSignatureHolds } from "../../../model/webhook";
 import { WEBHOOK_SECRET_ENV } from "../../../scripts/ops/driftSignals";
@@ -543,20 +543,8 @@ describe("cellplane on a local stack", () => {
         const before = fs.readFileSync(file, "utf8");
         const { key, routerUrl } = JSON.parse(run("key", "create", "--env", "local", "--tenant", "globex", "--json").stdout);
         const us = cells["local-us"];
-        // A client per count: the CLI runs below block this process's event loop for seconds, so a kept-alive socket
-        // would outlive the server's idle timeout unnoticed and the next query would meet "socket hang up".
-        const stored = async () => {
-            const clickhouse = clickhouseOfCell(us);
-            try {
-                const result = await clickhouse.query({
-                    query: "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'",
-                    format: "JSONEachRow",
-                });
-                return Number((await result.json<{ n: string }>())[0].n);
-            } finally {
-                await clickhouse.close();
-            }
-        };
+        const stored = async () =>
+            Number((await queryCell<{ n: string }>(us, "SELECT count() AS n FROM analytics.events WHERE org_id = 'globex'"))[0].n);
         for (let i = 0; i < 50 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 200));
         const events = await stored();
         expect(events).toBeGreaterThan(0);
