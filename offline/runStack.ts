@@ -86,7 +86,11 @@ function computed(type: string, name: string, inputs: ResourceProps): Record<str
         case "aws:msk/configuration:Configuration":
             return { latestRevision: 1 };
         case "aws:eks/cluster:Cluster":
-            return { name, endpoint: `https://${name}.eks.amazonaws.com`, certificateAuthority: { data: "Y2VydA==" } };
+            return {
+                name: inputs.name ?? name,
+                endpoint: `https://${inputs.name ?? name}.eks.amazonaws.com`,
+                certificateAuthority: { data: "Y2VydA==" },
+            };
         case "aws:s3/bucket:Bucket":
             return { bucket: name };
         case "aws:kms/key:Key":

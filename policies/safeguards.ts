@@ -43,6 +43,22 @@ export const multiZone = typedPolicy({
     },
 });
 
+/** AKS tiers whose API server has an uptime SLA (the Free tier has none). */
+const SLA_TIERS: (string | undefined)[] = ["Standard", "Premium"];
+
+export const clusterUptimeSla = typedPolicy({
+    name: "cluster-uptime-sla",
+    description: "Managed Kubernetes control planes carry an uptime SLA: AKS on the Standard or Premium tier.",
+    types: [T.aks],
+    check: (cluster, report) => {
+        const tier = cluster.props.sku?.tier;
+        if (!SLA_TIERS.includes(tier))
+            report(
+                `${describe(cluster)} runs on AKS's ${tier ?? "default (Free)"} tier, whose API server has no uptime SLA. Set sku: { name: "Base", tier: "Standard" }.`,
+            );
+    },
+});
+
 /** How to spread a resource over zones, or undefined when it already is. */
 function singleZoneFix(
     r: TypedSubject<
@@ -148,4 +164,11 @@ export const kafkaReplication = typedPolicy({
     },
 });
 
-export const SAFEGUARD_POLICIES = [deletionProtection, backupRetention, multiZone, allowedInstanceTypes, kafkaReplication];
+export const SAFEGUARD_POLICIES = [
+    deletionProtection,
+    backupRetention,
+    multiZone,
+    clusterUptimeSla,
+    allowedInstanceTypes,
+    kafkaReplication,
+];

@@ -18,13 +18,15 @@ export interface AwsAuditTrailArgs {
  * RDS refuses two hyphens in a row, which a cell id may have.
  */
 export const rdsIdentifierOf = (cellId: string) => `cellplane-${cellId}`.replace(/-{2,}/g, "-");
+/** The EKS cluster's name, fixed so its control plane's log group can exist, encrypted and expiring, before EKS would create it with neither. */
+export const eksClusterNameOf = (cellId: string) => `cellplane-${cellId}`;
 /** The logs RDS PostgreSQL exports to CloudWatch: the server's log (connections, errors) and upgrades. */
 export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"];
 
 /**
  * Where a cell records what happened, in its own region and under its own key: CloudWatch log groups for VPC flow
- * logs, MSK's brokers and RDS, and a bucket for S3's access logs of the exports. The network, the brokers, the
- * database and the exports bucket each send theirs here.
+ * logs, MSK's brokers, RDS and EKS's control plane, and a bucket for S3's access logs of the exports. The network, the
+ * brokers, the database, the cluster and the exports bucket each send theirs here.
  */
 export class AwsAuditTrail extends pulumi.ComponentResource {
     readonly flowLogs: cloudwatch.LogGroup;
@@ -33,6 +35,8 @@ export class AwsAuditTrail extends pulumi.ComponentResource {
     readonly brokerLogs: cloudwatch.LogGroup;
     /** RDS's log groups, which the instance waits for. */
     readonly databaseLogs: cloudwatch.LogGroup[];
+    /** EKS's control-plane log group, which the cluster waits for. */
+    readonly clusterLogs: cloudwatch.LogGroup;
     /** S3 server access logs of the cell's buckets. */
     readonly accessLogsBucket: s3.Bucket;
 
@@ -50,6 +54,7 @@ export class AwsAuditTrail extends pulumi.ComponentResource {
         this.flowLogs = logGroup("vpc-flow-logs", `/cellplane/${cell.id}/vpc-flow-logs`);
         this.brokerLogs = logGroup("msk-brokers", `/cellplane/${cell.id}/msk-brokers`);
         this.databaseLogs = RDS_LOG_EXPORTS.map((log) => logGroup(`rds-${log}`, `/aws/rds/instance/${rdsIdentifierOf(cell.id)}/${log}`));
+        this.clusterLogs = logGroup("eks-control-plane", `/aws/eks/${eksClusterNameOf(cell.id)}/cluster`);
         this.flowLogsRole = this.flowLogsWriter(name, args.accountId, tags);
 
         this.accessLogsBucket = privateBucket(

@@ -6,6 +6,7 @@ import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import { StorageClass } from "@pulumi/kubernetes/storage/v1";
 import * as pulumi from "@pulumi/pulumi";
 import type { CellContext } from "../platform";
+import { type AwsAuditTrail, eksClusterNameOf } from "./auditTrail";
 import type { AwsNetwork } from "./network";
 import { AWS_INSTANCE_TYPES } from "./sizing";
 
@@ -13,6 +14,7 @@ export interface EksClusterArgs {
     context: CellContext;
     network: AwsNetwork;
     key: kms.Key;
+    audit: AwsAuditTrail;
 }
 
 export const EKS_VERSION = VERSIONS.eks.version;
@@ -40,6 +42,7 @@ export class EksCluster extends pulumi.ComponentResource {
         this.cluster = new eks.Cluster(
             `${name}-eks`,
             {
+                name: eksClusterNameOf(cell.id),
                 version: EKS_VERSION,
                 roleArn: clusterRole.role.arn,
                 vpcConfig: {
@@ -52,7 +55,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 enabledClusterLogTypes: ["api", "audit", "authenticator"],
                 tags,
             },
-            { parent: this, dependsOn: clusterRole.attachments },
+            { parent: this, dependsOn: [...clusterRole.attachments, args.audit.clusterLogs] },
         );
 
         const nodes = new eks.NodeGroup(

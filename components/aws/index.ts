@@ -35,7 +35,7 @@ export const awsTarget = (names: EdgeNames): CellTarget => ({
         const { key, accountId } = cellKey(context, { parent, provider });
         const audit = new AwsAuditTrail(`${cell.id}-audit`, { context, key, accountId }, opts);
         const network = new AwsNetwork(`${cell.id}-network`, { context, audit }, opts);
-        const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key }, opts);
+        const cluster = new EksCluster(`${cell.id}-cluster`, { context, network, key, audit }, opts);
         const inCluster = InClusterParts.onOwnCluster(
             context,
             cluster.provider,

@@ -96,6 +96,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
             );
         });
 
+        const privateRoutes: ec2.RouteTable[] = [];
         this.privateSubnetIds = zones.map(({ label, zone, i }) => {
             const subnet = new ec2.Subnet(
                 `${name}-private-${label}`,
@@ -115,8 +116,22 @@ export class AwsNetwork extends pulumi.ComponentResource {
                 parent,
             );
             new ec2.RouteTableAssociation(`${name}-private-${label}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+            privateRoutes.push(routes);
             return subnet.id;
         });
+        // The cell's buckets (exports, lake, ClickHouse's cold tier) are reached through S3's gateway in the VPC, which
+        // is free, rather than through the NAT gateways, which bill every gigabyte.
+        new ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: this.vpc.id,
+                serviceName: `com.amazonaws.${cell.region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRoutes.map((routes) => routes.id),
+                tags,
+            },
+            parent,
+        );
 
         this.dataSecurityGroup = new ec2.SecurityGroup(
             `${name}-data`,

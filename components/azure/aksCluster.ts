@@ -76,6 +76,8 @@ export class AksCluster extends pulumi.ComponentResource {
                 location: cell.region,
                 dnsPrefix: cell.id,
                 kubernetesVersion: AKS_VERSION,
+                // The Free tier gives the API server no uptime SLA; Standard guarantees 99.95% over zones.
+                sku: { name: "Base", tier: production ? "Standard" : "Free" },
                 identity: { type: "UserAssigned", userAssignedIdentities: [key.identity.id] },
                 // Pods take Entra ID identities of their own through their ServiceAccounts (ClickHouse writes Blob).
                 oidcIssuerProfile: { enabled: true },

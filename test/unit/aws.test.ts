@@ -67,6 +67,20 @@ describe.each([
         expect(ofType(run, "aws:ec2/natGateway:NatGateway")).toHaveLength(natGateways);
     });
 
+    test("reaches S3 in its own region through a gateway endpoint on every private route table, not through the NAT gateways", () => {
+        const endpoint = single(run, "aws:ec2/vpcEndpoint:VpcEndpoint").inputs;
+        expect(endpoint).toMatchObject({
+            vpcId: single(run, "aws:ec2/vpc:Vpc").id,
+            serviceName: "com.amazonaws.eu-central-1.s3",
+            vpcEndpointType: "Gateway",
+        });
+        // A gateway endpoint takes no subnets nor security groups: it is a route, in the tables it names.
+        expect(endpoint.subnetIds).toBeUndefined();
+        const privateTables = ofType(run, "aws:ec2/routeTable:RouteTable").filter((t) => t.name.includes("-private-"));
+        expect(privateTables).toHaveLength(zones);
+        expect([...endpoint.routeTableIds].sort()).toEqual(privateTables.map((t) => t.id).sort());
+    });
+
     test("tags subnets for the AWS Load Balancer Controller: public ones for internet-facing, private ones for internal", () => {
         const subnets = ofType(run, "aws:ec2/subnet:Subnet");
         const role = (kind: string) => subnets.filter((s) => s.name.includes(`-${kind}-`)).map((s) => s.inputs.tags);
@@ -164,6 +178,7 @@ describe.each([
             [
                 "/aws/rds/instance/cellplane-cell-1/postgresql",
                 "/aws/rds/instance/cellplane-cell-1/upgrade",
+                "/aws/eks/cellplane-cell-1/cluster",
                 "/cellplane/cell-1/msk-brokers",
                 "/cellplane/cell-1/vpc-flow-logs",
             ].sort(),
@@ -192,6 +207,10 @@ describe.each([
         expect(database.dependsOn).toEqual(
             expect.arrayContaining(groups.filter((g) => g.inputs.name.startsWith("/aws/rds/")).map((g) => g.name)),
         );
+        // EKS too creates its control plane's group, unencrypted and kept forever, unless it exists before the cluster.
+        const eks = single(run, "aws:eks/cluster:Cluster");
+        expect(eks.inputs).toMatchObject({ name: "cellplane-cell-1", enabledClusterLogTypes: ["api", "audit", "authenticator"] });
+        expect(eks.dependsOn).toContain(groups.find((g) => g.inputs.name === `/aws/eks/${eks.inputs.name}/cluster`)!.name);
         expect(single(run, "aws:msk/cluster:Cluster").inputs.loggingInfo).toEqual({
             brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: "/cellplane/cell-1/msk-brokers" } },
         });

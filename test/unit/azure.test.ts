@@ -279,6 +279,13 @@ describe.each([
         expect(single(run, "azure-native:containerservice:ManagedCluster").dependsOn).toContain(assignment!.name);
     });
 
+    test(`runs its API server on AKS's ${production ? "Standard tier, with an uptime SLA" : "Free tier"}`, () => {
+        expect(single(run, "azure-native:containerservice:ManagedCluster").inputs.sku).toEqual({
+            name: "Base",
+            tier: production ? "Standard" : "Free",
+        });
+    });
+
     test("runs AKS in the VNet with a private API server in production and nodes over zones", () => {
         const aks = single(run, "azure-native:containerservice:ManagedCluster").inputs;
         expect(aks.apiServerAccessProfile).toEqual({ enablePrivateCluster: production });

@@ -63,7 +63,7 @@ describe("an AWS cell's edge: the Load Balancer Controller, an ALB, ACM and Rout
             repositoryOpts: { repo: "https://aws.github.io/eks-charts" },
             namespace: "kube-system",
             values: {
-                clusterName: "cell-1-cluster-eks",
+                clusterName: "cellplane-cell-1",
                 region: "eu-central-1",
                 enableWaf: false,
                 enableWafv2: false,

@@ -763,6 +763,12 @@ const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; me
         fail: [resource(T.msk, "k", { brokerNodeGroupInfo: { clientSubnets: ["a", "b"] } })],
         message: /Cluster "k" lives in a single availability zone\. Spread brokers over three AZs/,
     },
+    "cluster-uptime-sla": {
+        pass: [resource(T.aks, "aks", { sku: { name: "Base", tier: "Standard" } }), resource(T.aks, "aks", { sku: { tier: "Premium" } })],
+        fail: [resource(T.aks, "aks", { sku: { name: "Base", tier: "Free" } })],
+        message:
+            /ManagedCluster "aks" runs on AKS's Free tier, whose API server has no uptime SLA\. Set sku: \{ name: "Base", tier: "Standard" \}/,
+    },
     "allowed-instance-types": {
         config: { "allowed-instance-types": { allowedSizes: ["medium", "large"] } },
         pass: [
