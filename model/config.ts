@@ -2,7 +2,7 @@ import { derivedOctet, octetOfCidr } from "./addressPlan";
 import { z } from "zod";
 import { SIZES } from "./sizing";
 import { placeTenants } from "./placement";
-import { CLOUDS, RESIDENCIES, regionsOf } from "./residency";
+import { AZURE_REGIONS_WITHOUT_ZONES, CLOUDS, RESIDENCIES, regionsOf } from "./residency";
 import { CANARY_PREFIX, MAX_CELL_ID_WITH_CANARY } from "./canary";
 
 /** The config namespace of every key below (`cellplane:cells`, …). */
@@ -245,6 +245,13 @@ const stackSchema = z
                 issue(
                     ["cells", index, "region"],
                     `"${cell.region}" is not a ${cell.cloud} region of residency ${cell.residency}. Allowed: ${allowed.join(", ")}`,
+                );
+            }
+            if (cell.cloud === "azure" && stack.environment === "prod" && AZURE_REGIONS_WITHOUT_ZONES.includes(cell.region)) {
+                const zoned = allowed.filter((region) => !AZURE_REGIONS_WITHOUT_ZONES.includes(region));
+                issue(
+                    ["cells", index, "region"],
+                    `"${cell.region}" has no availability zones, and a prod Azure cell spreads its nodes, database and storage over three. Choose a region with zones: ${zoned.join(", ")}`,
                 );
             }
             if (cell.kubeContext !== undefined && cell.cloud !== "kubernetes") {

@@ -27,6 +27,12 @@ const AZURE_REGIONS: Record<Residency, readonly string[]> = {
     us: ["eastus", "eastus2", "centralus", "southcentralus", "westus", "westus2", "westus3"],
 };
 
+/**
+ * Azure regions of the list above with no availability zones (learn.microsoft.com/azure/reliability/regions-list), where
+ * a production cell's zone-spread nodes, zone-redundant database and ZRS storage cannot be created.
+ */
+export const AZURE_REGIONS_WITHOUT_ZONES: readonly string[] = ["westus"];
+
 /** Regions a cell of `cloud` may use inside `residency`. Kubernetes clusters live in the clouds' regions. */
 export function regionsOf(residency: Residency, cloud: Cloud): readonly string[] {
     switch (cloud) {

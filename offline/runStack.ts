@@ -67,9 +67,9 @@ export function stackConfig(stack: string): Record<string, unknown> {
     return stackFileConfig(parseYaml(fs.readFileSync(file, "utf8")).config);
 }
 
-/** Every generated password starts with this, so tests can find one wherever it leaks. */
 /** The account the offline AWS provider answers as (AWS's documentation example account). */
 export const OFFLINE_AWS_ACCOUNT = "123456789012";
+/** Every generated password starts with this, so tests can find one wherever it leaks. */
 export const SECRET_MARKER = "secret-value-of-";
 
 /** Values the clouds compute on create, for the outputs the program reads back. */

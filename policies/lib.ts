@@ -96,11 +96,11 @@ export function zoneOfRegion(region: string | undefined): Residency | undefined 
     return residencyOfRegion(region) ?? PAIR_ZONES[region];
 }
 
-/** `<kind> "<name>"` for messages. */
 /** Whether `host` is a Service of `namespace`, by its cluster DNS name (short or full). */
 export const isServiceOf = (host: string, namespace: string) =>
     host.endsWith(`.${namespace}.svc.cluster.local`) || host.endsWith(`.${namespace}.svc`);
 
+/** `<kind> "<name>"` for messages. */
 export function describe(resource: PolicySubject): string {
     const kind = resource.type.split(":").pop();
     return `${kind} "${resource.name}"`;

@@ -32,7 +32,6 @@ export interface KafkaAccess {
     sasl?: SASLOptions;
 }
 
-/** How a consumer fetches and keeps its place in the group (the classic protocol, which every target's Kafka speaks). */
 /** Access as a SCRAM-SHA-512 user over TLS verified against `ca`; plain text when the broker has neither (`localTls: false`). */
 export function scramAccess(
     brokers: string[],
@@ -46,6 +45,7 @@ export function scramAccess(
     };
 }
 
+/** How a consumer fetches and keeps its place in the group (the classic protocol, which every target's Kafka speaks). */
 type ConsumerSettings = Omit<ConsumeBaseOptions<Buffer, Buffer, string, Buffer>, "deserializers"> & GroupOptions;
 
 /** The producer, consumers and admin of one cell's Kafka, each a client of its own with the cell's access. */

@@ -15,7 +15,7 @@ export interface MskKafkaArgs {
     audit: AwsAuditTrail;
 }
 
-export const KAFKA_VERSION = VERSIONS.msk.version;
+export const MSK_KAFKA_VERSION = VERSIONS.msk.version;
 
 /** MSK brokers spread evenly over the cell's AZs, encrypted at rest with the cell's key, TLS only, IAM auth. */
 export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
@@ -37,7 +37,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         const configuration = new msk.Configuration(
             `${name}-config`,
             {
-                kafkaVersions: [KAFKA_VERSION],
+                kafkaVersions: [MSK_KAFKA_VERSION],
                 serverProperties: [
                     `default.replication.factor=${this.replicationFactor}`,
                     `min.insync.replicas=${Math.max(1, this.replicationFactor - 1)}`,
@@ -51,7 +51,7 @@ export class MskKafka extends pulumi.ComponentResource implements KafkaCluster {
         this.cluster = new msk.Cluster(
             `${name}-cluster`,
             {
-                kafkaVersion: KAFKA_VERSION,
+                kafkaVersion: MSK_KAFKA_VERSION,
                 numberOfBrokerNodes: brokers,
                 brokerNodeGroupInfo: {
                     instanceType: AWS_INSTANCE_TYPES[cell.size].kafkaBroker,

@@ -20,8 +20,8 @@ export const OPERATORS_NAMESPACE = "cellplane-operators";
 /** The namespace of a cell's data services, jobs and apps. */
 export const dataNamespaceOf = (cellId: string) => `${cellId}-data`;
 
-/** Each operator's chart values, watching exactly the cells' data namespaces. */
-const VALUES: Record<Operator, (watched: pulumi.Input<string>[]) => pulumi.Inputs> = {
+/** Each operator's chart values, watching exactly the cells' data namespaces, its volumes of `storageClass` if given. */
+const VALUES: Record<Operator, (watched: pulumi.Input<string>[], storageClass?: string) => pulumi.Inputs> = {
     strimzi: (watched) => ({ watchNamespaces: watched, resources: OPERATOR_RESOURCES }),
     cloudnativePg: () => ({ resources: OPERATOR_RESOURCES }),
     clickhouse: (watched) => ({
@@ -42,7 +42,7 @@ const VALUES: Record<Operator, (watched: pulumi.Input<string>[]) => pulumi.Input
     }),
     // One Prometheus per cluster, in the cluster's region, scrapes every cell's monitors and evaluates the rule set,
     // whatever labels they carry. Dashboards are the status page's, so no Grafana.
-    monitoring: () => ({
+    monitoring: (_watched, storageClass) => ({
         prometheus: {
             prometheusSpec: {
                 serviceMonitorSelectorNilUsesHelmValues: false,
@@ -51,7 +51,13 @@ const VALUES: Record<Operator, (watched: pulumi.Input<string>[]) => pulumi.Input
                 retention: "15d",
                 resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
                 storageSpec: {
-                    volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } } } },
+                    volumeClaimTemplate: {
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            resources: { requests: { storage: "50Gi" } },
+                            ...(storageClass ? { storageClassName: storageClass } : {}),
+                        },
+                    },
                 },
             },
         },
@@ -78,6 +84,8 @@ export interface ClusterOperatorsArgs {
     cells: readonly ClusterCell[];
     /** Labels of what the cluster's cells share: the operators' namespace. */
     labels: Record<string, string>;
+    /** The StorageClass of the operators' own volumes (the cluster's Prometheus); default: the cluster's default class. */
+    storageClass?: string;
 }
 
 const POD_SECURITY = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" };
@@ -113,7 +121,12 @@ export class ClusterOperators extends pulumi.ComponentResource {
                 args.mode === "managed"
                     ? helmRelease(
                           `${name}-${operator}`,
-                          { chart: operator, namespace: operatorNamespace, values: VALUES[operator](watched), repository: args.repository },
+                          {
+                              chart: operator,
+                              namespace: operatorNamespace,
+                              values: VALUES[operator](watched, args.storageClass),
+                              repository: args.repository,
+                          },
                           { parent: this },
                       )
                     : new RequiredCrds(`${name}-${operator}-crds`, OPERATOR_KINDS[operator].kinds, { parent: this }),

@@ -76,6 +76,7 @@ export class InClusterParts {
                 repository: context.chartRepository,
                 cells: [{ id: cell.id, labels: labels.kubernetes }],
                 labels: labels.kubernetes,
+                storageClass: cell.storageClass,
             },
             { parent, providers: [provider] },
         );
@@ -172,6 +173,8 @@ function sharedCluster(kubeContext: string, cells: readonly CellConfig[], contex
                 .filter((c) => c.kubeContext === kubeContext)
                 .map((c) => ({ id: c.id, labels: { ...context.labels.kubernetes, [cellLabel]: c.id } })),
             labels: sharedByCells(context.labels.kubernetes, name),
+            // A cluster's cells may name different classes; its one Prometheus takes the first cell's.
+            storageClass: cells.find((c) => c.kubeContext === kubeContext && c.storageClass)?.storageClass,
         },
         { providers: [provider] },
     );

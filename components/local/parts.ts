@@ -87,11 +87,11 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             superuserPassword,
             tls: args.certificates?.serverTls(name, this),
         };
-        const process = new LocalPostgresServer(`${name}-server`, server, { parent: this });
+        const postgresServer = new LocalPostgresServer(`${name}-server`, server, { parent: this });
         const database = new LocalPostgresDatabase(
             `${name}-database`,
             { server: pulumi.output(server), database: "cellplane", owner: "cellplane_app", ownerPassword: this.password },
-            { parent: this, dependsOn: [process] },
+            { parent: this, dependsOn: [postgresServer] },
         );
         new LocalObject(
             `${name}-schema`,
@@ -106,7 +106,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             const monitor = new LocalObject(
                 `${name}-monitor-role`,
                 { kind: "postgresMonitorRole", server: pulumi.output(server), spec: { role: "cellplane_monitor" } },
-                { parent: this, dependsOn: [process] },
+                { parent: this, dependsOn: [postgresServer] },
             );
             const exporter = {
                 label: label("postgres_exporter", args.context),
@@ -119,7 +119,7 @@ export class LocalPostgres extends pulumi.ComponentResource implements PostgresD
             };
             new LocalServer(`${name}-exporter`, { kind: "postgresExporter", spec: exporter }, { parent: this, dependsOn: [monitor] });
         }
-        this.port = process.port;
+        this.port = postgresServer.port;
         this.access = {
             connection: pulumi.output({ host: this.host, port: this.port, database: this.database, user: this.user, tls: tlsMode(args) }),
             ca: caOf(args),

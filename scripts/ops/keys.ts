@@ -17,7 +17,6 @@ export interface TenantHome {
     routerCa?: string;
 }
 
-/** A cell as the stack's `cells` output holds it (with `--show-secrets`). */
 /** A cell as its stack outputs it (`stacks/program.ts`), secrets included. */
 export interface CellOutputs {
     residency: string;

@@ -8,7 +8,6 @@ export function ofType(run: ProgramRun, type: string): MockedResource[] {
     return run.resources.filter((r) => r.type === type);
 }
 
-/** Resources of one cell: those under its `Cell` component. */
 /** What a cluster's Prometheus is told to scrape (monitors by name) and how many rule sets it evaluates. */
 export function monitoringOf(run: ProgramRun) {
     const names = (kind: string) =>

@@ -196,6 +196,17 @@ describe("invalid configuration names the field, the value and what is allowed",
         expect(problemsOf({ ...base, cells: twoCells({ operators: "sometimes" }) })[0]).toMatch(/^cellplane:cells\[1\]\.operators: /);
     });
 
+    test("a prod Azure cell in a region without availability zones, which its zone-spread nodes, database and storage need", () => {
+        const westus = { id: "us-1", cloud: "azure", region: "westus", residency: "us", size: "small" };
+        const prod = { ...base, environment: "prod", allowedSizes: ["small"], tenants: [] };
+        expect(problemsOf({ ...prod, cells: [westus] })).toEqual([
+            `cellplane:cells[0].region: "westus" has no availability zones, and a prod Azure cell spreads its nodes, database and storage over three. Choose a region with zones: eastus, eastus2, centralus, southcentralus, westus2, westus3`,
+        ]);
+        // A dev cell runs in one zone; a prod one in a region with zones is taken.
+        expect(() => parseStackConfig({ ...base, tenants: [], cells: [westus] })).not.toThrow();
+        expect(() => parseStackConfig({ ...prod, cells: [{ ...westus, region: "westus3" }] })).not.toThrow();
+    });
+
     test("skipping the Kubernetes provider's readiness await in prod, or a chart mirror that is no URL", () => {
         expect(parseStackConfig({ ...base, kubernetesSkipAwait: true }).kubernetesSkipAwait).toBe(true);
         expect(parseStackConfig(base).kubernetesSkipAwait).toBe(false);

@@ -420,8 +420,12 @@ test("every volume a cell claims is of its configured StorageClass, and of the c
             ...ofType(run, CLICKHOUSE_INSTALLATION),
             ...ofType(run, "kubernetes:clickhouse-keeper.altinity.com/v1:ClickHouseKeeperInstallation"),
         ];
-        const seaweed = ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "seaweedfs")!.inputs.values;
+        const release = (chart: string) =>
+            ofType(run, "kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === chart)!.inputs.values;
+        const seaweed = release("seaweedfs");
         return [
+            // The cluster's Prometheus, which the cell's operators bring.
+            release("kube-prometheus-stack").prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName,
             ...kafkaPool.inputs.spec.storage.volumes.map((v: ResourceProps) => v.class),
             postgres.inputs.spec.storage.storageClass,
             ...installations.flatMap((i) =>
@@ -433,7 +437,7 @@ test("every volume a cell claims is of its configured StorageClass, and of the c
         ];
     };
     const configured = await singleCellStack({ ...cell, storageClass: "fast-ssd" } as typeof cell, "prod");
-    expect(classes(configured).length).toBeGreaterThanOrEqual(7);
+    expect(classes(configured).length).toBeGreaterThanOrEqual(8);
     expect(new Set(classes(configured))).toEqual(new Set(["fast-ssd"]));
     expect(new Set(classes(await singleCellStack(cell, "prod")))).toEqual(new Set([undefined]));
 });

@@ -194,7 +194,6 @@ const s3StoreWith = (classes: string[], temp: boolean) => {
 const inBlobStore = { parent: blobStore.urn };
 const fullBlock = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
 
-/** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
 /** A lakehouse job of cell `cell` in `namespace`, whose settings name a database, brokers and a bucket. */
 function lakehouseJob(
     cell: string,
@@ -292,6 +291,7 @@ const streamingJob = (cell: string, namespace: string, brokers: string) => [
     }),
 ];
 
+/** For each policy: resources that satisfy it, resources that break it, and the message that names the break. */
 const CASES: Record<string, { pass: MockedResource[]; fail: MockedResource[]; message: RegExp; config?: PackConfig }> = {
     "kubernetes-requests-and-limits (a Flink TaskManager)": {
         pass: [flinkDeployment()],
