@@ -63,7 +63,8 @@ const cellSchema = z.strictObject({
     objectStore: z.enum(["s3", "azblob"]).optional(),
     /**
      * Cluster cells (kubernetes, aws, azure): the StorageClass of every volume the cell claims (ClickHouse, Keeper,
-     * Kafka, Postgres, the object store). Default: the cluster's default class (on EKS, the cell's `gp3-encrypted`).
+     * Kafka, Postgres, the object store) and of its cluster's Prometheus. Default: the cluster's default class (on EKS,
+     * the cell's `gp3-encrypted`).
      */
     storageClass: z
         .string()
