@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { isAlive } from "../../components/local/supervisor";
 import { engineBin, toolPath } from "../../scripts/ops/workspace";
+import { stackPortBase } from "./freePort";
 import { PORTS_PER_LOCAL_CELL } from "../../model/config";
 import type { ResourceProps } from "../../model/resourceProps";
 
@@ -45,41 +45,6 @@ export function scratchProject(prefix: string) {
     return { dir, env, pulumi, ok };
 }
 
-/** Blocks of 100 ports from 20000, below the kernel's ephemeral range (32768 and up), where clients' own sockets could take a cell's port. */
-const PORT_BLOCKS = 120;
-const PORT_CLAIMS = path.join(os.tmpdir(), "cellplane-port-blocks");
-/** The claims this process holds, released when it exits. */
-const claimed = new Set<string>();
-
-/**
- * The first port of a block no other live process holds, for a stack's cells: the suites run two at a time, and two
- * stacks on one block would take each other's ports. A claim is a file only one process can create, naming its pid; a
- * dead process's claim is taken over.
- */
-function claimPortBlock(): number {
-    fs.mkdirSync(PORT_CLAIMS, { recursive: true });
-    const start = Math.floor(Math.random() * PORT_BLOCKS);
-    for (let i = 0; i < PORT_BLOCKS; i++) {
-        const block = (start + i) % PORT_BLOCKS;
-        const claim = path.join(PORT_CLAIMS, String(block));
-        if (fs.existsSync(claim)) {
-            // An empty claim is one being written: its process is alive.
-            const holder = Number(fs.readFileSync(claim, "utf8"));
-            if (!(holder > 0) || isAlive(holder)) continue;
-            fs.rmSync(claim, { force: true });
-        }
-        try {
-            fs.writeFileSync(claim, String(process.pid), { flag: "wx" });
-        } catch {
-            continue;
-        }
-        if (claimed.size === 0) process.once("exit", () => claimed.forEach((held) => fs.rmSync(held, { force: true })));
-        claimed.add(claim);
-        return 20_000 + block * 100;
-    }
-    throw new Error(`every one of the ${PORT_BLOCKS} port blocks is claimed by a live process (${PORT_CLAIMS}): stop the other test runs`);
-}
-
 /** The program's own sources, which `copySources` copies so a test may change them. */
 const SOURCES = ["apps", "model", "stacks", "components", "policies", "observability"];
 
@@ -96,7 +61,7 @@ export function isolatedLocalStack(prefix: string, edit: (config: ResourceProps)
         else fs.symlinkSync(path.join(ROOT, entry), path.join(scratch.dir, entry));
     }
     const state = path.join(scratch.dir, "cells");
-    const base = claimPortBlock();
+    const base = stackPortBase();
     const ports = { eu: base, us: base + PORTS_PER_LOCAL_CELL };
     const local = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.local.yaml"), "utf8"));
     local.config["cellplane:cells"][0].portBase = ports.eu;

@@ -3,10 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { clusterObjects, PATCH_FORCE_ANNOTATION, SKIP_AWAIT_ANNOTATION } from "../../components/kubernetes/clusterObjects";
 
 /** A Kubernetes object's inputs carry its apiVersion and kind, as the SDK's classes set them; they come back out. */
-const transform = (type: string, props: pulumi.Inputs, opts: pulumi.ResourceOptions = {}) => {
+const transform = (type: string, props: pulumi.Inputs, opts: pulumi.ResourceOptions = {}, settings = { skipAwait: true }) => {
     const [apiVersion, kind] = type.replace(/^kubernetes:/, "").split(":");
     const object = type.startsWith("kubernetes:") && !type.includes("yaml") ? { apiVersion, kind } : {};
-    const result = clusterObjects({ skipAwait: true })({
+    const result = clusterObjects(settings)({
         type,
         name: "x",
         props: { ...object, ...props },
@@ -26,11 +26,10 @@ const ADDED = { [PATCH_FORCE_ANNOTATION]: "true", [SKIP_AWAIT_ANNOTATION]: "true
 
 describe("the cell's Kubernetes objects, as the stack transformation applies them", () => {
     test("reclaim their fields at every up; skip the readiness await and Helm's waits only with kubernetesSkipAwait", () => {
-        const args = (type: string, props: pulumi.Inputs) => ({ type, name: "x", props, opts: {}, resource: {} as pulumi.Resource });
-        const normal = clusterObjects({ skipAwait: false });
-        const service = normal(args("kubernetes:core/v1:Service", { apiVersion: "v1", kind: "Service", metadata: { name: "api" } }))!;
+        const normal = { skipAwait: false };
+        const service = transform("kubernetes:core/v1:Service", { metadata: { name: "api" } }, {}, normal)!;
         expect(service.props.metadata).toEqual({ name: "api", annotations: { [PATCH_FORCE_ANNOTATION]: "true" } });
-        expect(normal(args("kubernetes:helm.sh/v3:Release", { chart: "seaweedfs", atomic: true }))).toBeUndefined();
+        expect(transform("kubernetes:helm.sh/v3:Release", { chart: "seaweedfs", atomic: true }, {}, normal)).toBeUndefined();
     });
 
     test("adds the provider's annotation to any object's own annotations, and keeps a plain name plain", () => {
