@@ -4,6 +4,7 @@
 #   scripts/bootstrap.sh            every step (the downloads beside the Go builds)
 #   scripts/bootstrap.sh kafka      one step (node, engine, seaweedfs, prometheus, postgres_exporter, crane, kafka, spark, flink, chdb, azurite, chromium)
 #   scripts/bootstrap.sh kube       the test control plane of the kubernetes target (not among the defaults)
+#   scripts/bootstrap.sh trino      the reference engine bench:lakehouse measures (not among the defaults)
 #   scripts/bootstrap.sh --print-path   the folders to put on PATH: Node 24, then pulumi
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -361,6 +362,39 @@ kube_charts() {
         "$chart" "$(sha256sum "$dir/seaweedfs-$chart.tgz" | cut -d' ' -f1)" "$chart" >"$dir/index.yaml"
     rm -rf "$dir/src"
     log "kube: chart repository in $dir (seaweedfs $chart)"
+}
+
+# Trino, the engine seed 004 names for SQL over the lake: bench:lakehouse measures it beside the cells' ClickHouse on
+# the same Iceberg tables (not among the defaults; no cell runs it). Central stopped serving Trino's server tarball
+# after 476, so the server jar and the Iceberg plugin come with their dependencies, the plugin's without those Trino
+# itself provides. Trino 483 needs Java 25.
+TRINO_JAVA_HOME="${TRINO_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+step_trino() {
+    local version home
+    version=$(version_in test/bench/trino/version.ts TRINO_VERSION)
+    home="$CACHE/trino/$version"
+    if [ -f "$home/lib/trino-main-$version.jar" ] && [ -f "$home/plugin/iceberg/iceberg-plugin-service.jar" ]; then
+        log "trino $version: cached at $home"; return
+    fi
+    [ -x "$TRINO_JAVA_HOME/bin/java" ] || { log "trino $version needs Java 25: set TRINO_JAVA_HOME to a JDK 25"; exit 1; }
+    command -v mvn >/dev/null || { log "trino needs mvn (apt-get install maven)"; exit 1; }
+    log "trino $version: resolving the server and its Iceberg plugin from Maven Central (about 500 MB)…"
+    rm -rf "$home" && mkdir -p "$home"
+    local part artifact
+    for part in lib:trino-main plugin/iceberg:trino-iceberg; do
+        artifact=${part#*:}
+        mkdir -p "$home/${part%%:*}"
+        printf '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>cellplane.local</groupId><artifactId>%s</artifactId><version>%s</version><dependencies><dependency><groupId>io.trino</groupId><artifactId>%s</artifactId><version>%s</version></dependency></dependencies></project>\n' \
+            "$artifact-runtime" "$version" "$artifact" "$version" >"$home/$artifact.pom.xml"
+        mvn -B -q -f "$home/$artifact.pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$home/${part%%:*}"
+    done
+    # The published plugin jar lacks the service descriptor Trino finds a plugin by (its build adds it to the
+    # plugin's archive, which Central no longer serves): a jar of that one file names the plugin's class.
+    mkdir -p "$home/service/META-INF/services"
+    echo io.trino.plugin.iceberg.IcebergPlugin >"$home/service/META-INF/services/io.trino.spi.Plugin"
+    "$TRINO_JAVA_HOME/bin/jar" cf "$home/plugin/iceberg/iceberg-plugin-service.jar" -C "$home/service" META-INF && rm -rf "$home/service"
+    log "trino $version: $(ls "$home/lib" | wc -l) server jars, $(ls "$home/plugin/iceberg" | wc -l) plugin jars ($(du -sh "$home" | cut -f1)) in $home"
 }
 
 step_kube() {

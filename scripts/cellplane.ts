@@ -489,11 +489,12 @@ jobs.command("status")
         const runs = await jobStatus(project(), o.env, o.cell, o.job);
         if (o.json) return console.log(JSON.stringify(runs, null, 2));
         printTable(
-            ["run", "attempt", "trigger", "state", "started", "finished", "rows", "retry at", "error"],
+            ["run", "attempt", "trigger", "spark application", "state", "started", "finished", "rows", "retry at", "error"],
             runs.map((r) => [
                 String(r.id),
                 String(r.attempt),
                 r.trigger,
+                r.application ?? "",
                 r.state,
                 r.startedAt.toISOString(),
                 r.finishedAt?.toISOString() ?? "",

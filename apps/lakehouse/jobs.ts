@@ -76,6 +76,11 @@ export interface LakehouseSettings {
             | { mechanism: "AWS_MSK_IAM" }
             | { mechanism: "OAUTHBEARER"; tokenFile: string };
     };
+    /**
+     * On a cluster, where the operator runs and retries the jobs, its retry policy: the script then records each
+     * attempt in `job_runs` itself. A local cell's runner records its own runs and gives none.
+     */
+    runs?: { retries: number; retryIntervalSeconds: number };
 }
 
 /**

@@ -21,6 +21,12 @@ export const LAKEHOUSE_DDL = [
     dailyReportsDdl(`${LAKEHOUSE_SCHEMA}.daily_reports`),
 ];
 
+/**
+ * A cluster's run is a SparkApplication of the operator's, which the job records itself (`ClusterRuns` in the
+ * script); its name ties the attempts of one run together and finds it with kubectl.
+ */
+export const JOB_RUN_APPLICATION_DDL = [`ALTER TABLE ${LAKEHOUSE_SCHEMA}.job_runs ADD COLUMN IF NOT EXISTS application text`];
+
 export type RunTrigger = "schedule" | "manual";
 
 export interface JobRun {
@@ -34,10 +40,12 @@ export interface JobRun {
     rows: number | null;
     error: string | null;
     retryAt: Date | null;
+    /** The operator's SparkApplication on a cluster cell; none on a local cell. */
+    application: string | null;
 }
 
 const COLUMNS = `id::int, job, attempt, trigger, state, started_at AS "startedAt", finished_at AS "finishedAt",
-    rows_written::float8 AS rows, error, retry_at AS "retryAt"`;
+    rows_written::float8 AS rows, error, retry_at AS "retryAt", application`;
 
 export async function startRun(pool: Pool, job: LakehouseJob, attempt: number, trigger: RunTrigger): Promise<number> {
     const { rows } = await pool.query<{ id: number }>(

@@ -29,6 +29,15 @@ export interface SparkInstall {
  */
 export const localSpark = (script = JOBS_SCRIPT): SparkInstall => ({ home: sparkHome(), jars: sparkJobJars(), script });
 
+/**
+ * A run as a cluster's Spark operator makes it: the SparkApplication's name in the driver's labels, and the retry
+ * policy in the settings, so that the script records its own attempts.
+ */
+export interface OperatorRun {
+    application: string;
+    runs: NonNullable<LakehouseSettings["runs"]>;
+}
+
 /** What a job of a submission did: the rows it wrote, or why it failed (then the jobs after it did not run). */
 export type JobOutcome = { job: LakehouseJob; rows: number } | { job: LakehouseJob; error: string };
 
@@ -42,6 +51,7 @@ export async function submitLocally(
     cell: LakehouseCell,
     jobs: LakehouseJob[],
     log: (line: string) => void,
+    asOperator?: OperatorRun,
 ): Promise<JobOutcome[]> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cellplane-spark-"));
     try {
@@ -69,6 +79,7 @@ export async function submitLocally(
                 caFile: file("kafka-ca.pem", cell.kafka.ca),
                 sasl: cell.kafka.scram ? { mechanism: "SCRAM-SHA-512", username: cell.kafka.scram.username } : undefined,
             },
+            runs: asOperator?.runs,
         };
         const javaOptions = cell.objectStore.ca ? trustStoreOptions(dir, file("object-store-ca.pem", cell.objectStore.ca)!) : [];
         const args = [
@@ -76,6 +87,7 @@ export async function submitLocally(
             // Two cores: Spark's 200 shuffle partitions would be 200 tasks each for a cell's few thousand rows.
             ...["--conf", "spark.sql.shuffle.partitions=4"],
             ...(javaOptions.length ? ["--conf", `spark.driver.extraJavaOptions=${javaOptions.join(" ")}`] : []),
+            ...(asOperator ? ["--conf", `spark.kubernetes.driver.label.sparkoperator.k8s.io/app-name=${asOperator.application}`] : []),
             ...["--jars", spark.jars.join(","), spark.script, ...jobs],
         ];
         const env = {
@@ -95,8 +107,11 @@ export async function submitLocally(
     }
 }
 
-/** A PKCS#12 trust store holding the store's CA (its password guards nothing secret: a certificate is public). */
-function trustStoreOptions(dir: string, caFile: string): string[] {
+/**
+ * A PKCS#12 trust store holding the store's CA (its password guards nothing secret: a certificate is public), as the
+ * JVM options that make it the JVM's.
+ */
+export function trustStoreOptions(dir: string, caFile: string): string[] {
     const store = path.join(dir, "trust.p12");
     const password = randomBytes(12).toString("hex");
     execFileSync(

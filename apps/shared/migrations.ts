@@ -5,7 +5,7 @@ import { EXPORT_DDL, JOB_RETRIES_DDL } from "../export/store";
 import { API_KEYS_DDL } from "./apiKeys";
 import { QUOTAS_DDL } from "./quotas";
 import { TENANT_MOVES_DDL } from "./tenantMoves";
-import { LAKEHOUSE_DDL } from "../lakehouse/runs";
+import { JOB_RUN_APPLICATION_DDL, LAKEHOUSE_DDL } from "../lakehouse/runs";
 import { JOB_SCHEDULES_DDL } from "../lakehouse/schedules";
 
 /** One step of the cell's Postgres schema; applied once, in order, and never edited once released. */
@@ -25,6 +25,7 @@ export const MIGRATIONS: Migration[] = [
     { id: "0007_daily_reports", statements: [DAILY_REPORTS_DDL] },
     { id: "0008_lakehouse_jobs", statements: LAKEHOUSE_DDL },
     { id: "0009_lakehouse_schedules", statements: JOB_SCHEDULES_DDL },
+    { id: "0010_cluster_job_runs", statements: JOB_RUN_APPLICATION_DDL },
 ];
 
 const HISTORY = `CREATE TABLE IF NOT EXISTS cellplane.schema_migrations (

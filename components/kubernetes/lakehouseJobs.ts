@@ -83,7 +83,12 @@ export class LakehouseJobs extends pulumi.ComponentResource {
                 name: "LAKEHOUSE",
                 value: pulumi
                     .all([args.stores.postgres.connection, args.stores.kafka.connection, args.stores.lake.connection])
-                    .apply(([postgres, kafka, lake]) => JSON.stringify(settingsOfConnections({ postgres, kafka, lake }, CA_FILES))),
+                    .apply(([postgres, kafka, lake]) =>
+                        JSON.stringify({
+                            ...settingsOfConnections({ postgres, kafka, lake }, CA_FILES),
+                            runs: { retries: RETRIES.onFailureRetries, retryIntervalSeconds: RETRIES.onFailureRetryInterval },
+                        } satisfies LakehouseSettings),
+                    ),
             },
             ...secrets.env("POSTGRES_PASSWORD", args.stores.postgres.password),
             ...secrets.env("KAFKA_PASSWORD", args.stores.kafka.password),

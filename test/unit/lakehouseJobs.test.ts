@@ -59,6 +59,13 @@ describe.each([
         }
     });
 
+    test("tell the script the operator's retry policy, so that each attempt it records says when the operator tries again", () => {
+        for (const job of jobs) {
+            const { onFailureRetries, onFailureRetryInterval } = job.inputs.spec.template.restartPolicy;
+            expect(settingsOf(job).runs).toEqual({ retries: onFailureRetries, retryIntervalSeconds: onFailureRetryInterval });
+        }
+    });
+
     test("run the pinned official Spark image of the jobs' Spark, whose Java runs it, as the script every target runs", () => {
         const script = ofType(run, "kubernetes:core/v1:ConfigMap").find((c) => c.inputs.metadata.name.startsWith("lakehouse-"))!;
         expect(script.inputs.immutable).toBe(true);

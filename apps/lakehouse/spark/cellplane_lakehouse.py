@@ -509,6 +509,63 @@ def reason(error: Exception) -> str:
     return cause.toString()[:2000]
 
 
+# The SparkApplication a cluster's driver runs for: the operator gives it to the driver as a pod label, in Spark's
+# configuration (spark-operator's driverConfOption). Each retry of a scheduled run is one more attempt of it.
+APPLICATION_LABEL = "spark.kubernetes.driver.label.sparkoperator.k8s.io/app-name"
+
+
+class ClusterRuns:
+    """A cluster's runs in the cell's Postgres (`lakehouse.job_runs`), as a local cell's runner records its own.
+
+    On a cluster the Spark operator runs and retries the jobs, so the script records each attempt itself: the
+    attempt counts the tries of this SparkApplication, and a failure that the operator will retry says when (its
+    linear backoff: the interval times the attempts done, from the attempt's start). Elsewhere it records nothing.
+    """
+
+    def __init__(self, spark: SparkSession, config: dict):
+        self.policy = config.get("runs")
+        self.application = spark.conf.get(APPLICATION_LABEL, None) if self.policy else None
+        self.connection = postgres_connection(spark, config) if self.application else None
+        self.open = {}
+
+    def start(self, job: str) -> None:
+        if self.connection is None:
+            return
+        [[run_id]] = query(
+            self.connection,
+            """INSERT INTO lakehouse.job_runs (job, attempt, trigger, state, application)
+               SELECT ?, count(*) + 1, 'schedule', 'running', ? FROM lakehouse.job_runs WHERE job = ? AND application = ?
+               RETURNING id::text""",
+            job, self.application, job, self.application,
+        )
+        self.open[job] = run_id
+
+    def succeeded(self, job: str, rows: int) -> None:
+        if self.connection is None:
+            return
+        query(
+            self.connection,
+            """UPDATE lakehouse.job_runs SET state = 'succeeded', finished_at = now(), rows_written = CAST(? AS bigint)
+               WHERE id = CAST(? AS bigint) RETURNING id""",
+            str(rows), self.open.pop(job),
+        )
+
+    def failed(self, job: str, error: str) -> None:
+        """The attempt's failure; one that failed before its job started (making the tables) is recorded too."""
+        if self.connection is None:
+            return
+        if job not in self.open:
+            self.start(job)
+        query(
+            self.connection,
+            """UPDATE lakehouse.job_runs SET state = 'failed', finished_at = now(), error = ?,
+                   retry_at = CASE WHEN attempt <= CAST(? AS int)
+                       THEN greatest(now(), started_at + make_interval(secs => CAST(? AS int) * attempt)) END
+               WHERE id = CAST(? AS bigint) RETURNING id""",
+            error, str(self.policy["retries"]), str(self.policy["retryIntervalSeconds"]), self.open.pop(job),
+        )
+
+
 def main() -> None:
     jobs = sys.argv[1:]
     unknown = [job for job in jobs if job not in JOBS]
@@ -516,15 +573,21 @@ def main() -> None:
         sys.exit(f"usage: cellplane_lakehouse.py <job>… with jobs of {', '.join(JOBS)} (not {', '.join(unknown)})")
     # One line per job as it ends, which the runner records: a job after a failed one does not run.
     current = jobs[0]
+    runs = None
     try:
         config = settings()
         spark = session(config, "-".join(jobs))
+        runs = ClusterRuns(spark, config)
         ensure_tables(spark)
         for current in jobs:
+            runs.start(current)
             rows = JOBS[current](spark, config)
+            runs.succeeded(current, rows)
             print(json.dumps({"job": current, "rows": rows}), flush=True)
     except Exception as error:
         print(json.dumps({"job": current, "error": reason(error)}), flush=True)
+        if runs is not None:
+            runs.failed(current, reason(error))
         raise
     spark.stop()
 

@@ -286,6 +286,40 @@ describe("the lakehouse jobs of a local cell", () => {
         }
     }, 300_000);
 
+    test("run as a cluster's operator runs it, the job records each attempt itself: the tries of one SparkApplication, when the operator retries, the rows of a success", async () => {
+        const cell = lakehouseOfCell("local-eu", eu);
+        const spark = localSpark();
+        const runs = { retries: 1, retryIntervalSeconds: 120 };
+        // A broker that refuses the job's password (a random one): bronze fails listing the topic, for real.
+        const refused = { ...cell, kafka: { ...cell.kafka, scram: { ...cell.kafka.scram!, password: randomBytes(16).toString("hex") } } };
+        const failing = `cellplane-bronze-${Date.now()}`;
+        for (let attempt = 1; attempt <= 2; attempt++) {
+            const [outcome] = await submitLocally(spark, refused, ["bronze"], () => {}, { application: failing, runs });
+            expect("error" in outcome).toBe(true);
+        }
+        const next = `${failing}-next`;
+        const [succeeded] = await submitLocally(spark, cell, ["bronze"], () => {}, { application: next, runs });
+        if (!("rows" in succeeded)) throw new Error(`bronze failed: ${succeeded.error}`);
+
+        const recorded = (await runsOf(pool, "bronze", 3)).reverse();
+        expect(recorded.map((r) => [r.application, r.attempt, r.trigger, r.state])).toEqual([
+            [failing, 1, "schedule", "failed"],
+            [failing, 2, "schedule", "failed"],
+            [next, 1, "schedule", "succeeded"],
+        ]);
+        expect(recorded[0].error).toMatch(/SaslAuthenticationException/);
+        // The operator's linear backoff: the first retry an interval after the first attempt's start; the second
+        // attempt was the last the policy allows.
+        expect(recorded[0].retryAt!.getTime() - recorded[0].startedAt.getTime()).toBe(runs.retryIntervalSeconds * 1000);
+        expect(recorded[1].retryAt).toBeNull();
+        expect(recorded[2]).toMatchObject({ rows: succeeded.rows, error: null, retryAt: null });
+        expect(recorded[2].finishedAt).not.toBeNull();
+
+        const status = jobs("status", "--job", "bronze");
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain(failing);
+    }, 300_000);
+
     describe("tenant-safe SQL over the lake, through the residency's router", () => {
         let routerUrl: string;
         const query = async (org: string, sql: unknown) => {
