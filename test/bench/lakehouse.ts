@@ -187,9 +187,9 @@ async function compareQueryEngines(routersJson: string, eu: Parameters<typeof ap
             `query engine, a tenant's queries over the same Iceberg tables (${QUERY_RUNS} runs each, median / fastest ms):`,
             `  ${"query".padEnd(16)}${"ClickHouse, query API".padEnd(24)}${"ClickHouse alone".padEnd(20)}Trino`,
         ];
+        // The query API keeps a tenant to its rate: its runs are paced to it.
+        const apiPaceMs = 60_000 / QUERY_GUARDRAILS.queriesPerMinute;
         for (const [name, sql] of Object.entries(TENANT_QUERIES)) {
-            // The query API keeps a tenant to its rate: its runs are paced to it.
-            const apiPaceMs = 60_000 / QUERY_GUARDRAILS.queriesPerMinute;
             const measured = [await timeQuery(viaApi(sql), apiPaceMs), await timeQuery(alone(sql)), await timeQuery(onTrino(sql))];
             const answers = new Set(measured.map((m) => comparable(m.rows)));
             if (answers.size !== 1) throw new Error(`the engines disagree on ${name}: ${[...answers].join(" / ")}`);
