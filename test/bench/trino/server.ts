@@ -101,6 +101,7 @@ export async function startTrino(cell: LakehouseCell, log: (line: string) => voi
     write("catalog/lake.properties", catalogProperties(cell, postgresCa));
     const rules = write("rules.json", JSON.stringify(TENANT_RULES));
     write("access-control.properties", properties({ "access-control.name": "file", "security.config-file": rules }));
+    const logFd = fs.openSync(path.join(dir, "server.log"), "a");
     const started = Date.now();
     const server = spawn(
         JAVA,
@@ -118,8 +119,9 @@ export async function startTrino(cell: LakehouseCell, log: (line: string) => voi
             `-Dtrino.version=${TRINO_VERSION}`,
             path.join(__dirname, "TrinoMain.java"),
         ],
-        { stdio: ["ignore", fs.openSync(path.join(dir, "server.log"), "a"), fs.openSync(path.join(dir, "server.log"), "a")] },
+        { stdio: ["ignore", logFd, logFd] },
     );
+    fs.closeSync(logFd);
     const url = `http://127.0.0.1:${port}`;
     const stop = () => stopProcess(server).then(() => fs.rmSync(dir, { recursive: true, force: true }));
     try {
