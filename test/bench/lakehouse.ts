@@ -9,13 +9,22 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { v7 as uuidv7 } from "uuid";
 import { QUERY_GUARDRAILS, QUERYABLE_TABLES, tenantDatabaseOf } from "../../apps/lakehouse/lakeSql";
-import { localSpark, submitLocally } from "../../apps/lakehouse/sparkSubmit";
+import { type LakehouseCell, localSpark, submitLocally } from "../../apps/lakehouse/sparkSubmit";
 import { EVENTS_TOPIC } from "../../apps/shared/topics";
 import { lakeBucketOf } from "../../components/bucketNames";
 import { kafkaOfCell } from "../../scripts/ops/cellClients";
 import { lakehouseOfCell } from "../../scripts/ops/jobs";
-import { apiKeyFor, clickhouseOf, deployCells, destroyCells, eventually, storedEvents } from "../e2e/apps/cell";
-import { call } from "../support/cellClient";
+import {
+    apiKeyFor,
+    type CellOutput,
+    clickhouseOf,
+    deployCells,
+    destroyCells,
+    eventually,
+    queryLake,
+    routerUrlsOf,
+    storedEvents,
+} from "../e2e/apps/cell";
 import { isolatedLocalStack } from "../support/project";
 import { startTrino, trinoQuery } from "./trino/server";
 import { TRINO_VERSION } from "./trino/version";
@@ -131,7 +140,7 @@ async function main() {
         console.log("bench:lakehouse: silver and gold, then the tenant's queries on ClickHouse and on Trino…");
         for (const outcome of await submitLocally(spark, cell, ["silver", "gold"], () => {}))
             if (!("rows" in outcome)) throw new Error(`${outcome.job} failed: ${outcome.error}`);
-        const engines = await compareQueryEngines(stack.pulumi("stack", "output", "routers", "--json").stdout, eu, cell);
+        const engines = await compareQueryEngines(routerUrlsOf(stack).eu, eu, cell);
 
         const rate = (rows: number, seconds: number) => Math.round(rows / seconds).toLocaleString("en");
         console.log(
@@ -153,15 +162,14 @@ async function main() {
  * Each of TENANT_QUERIES as the tenant `acme`: on ClickHouse through the cell's query API (router, export app, the
  * tenant's reader) and alone (its views of the tenant), and on Trino with its row filter. The engines must agree.
  */
-async function compareQueryEngines(routersJson: string, eu: Parameters<typeof apiKeyFor>[0], cell: ReturnType<typeof lakehouseOfCell>) {
-    const routerUrl = (JSON.parse(routersJson) as Record<string, { url: string }>).eu.url;
+async function compareQueryEngines(routerUrl: string, eu: CellOutput, cell: LakehouseCell) {
     const key = await apiKeyFor(eu, "acme");
     const viaApi = (sql: string) => async () => {
-        const response = await call(`${routerUrl}/v1/query`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-            body: JSON.stringify({ sql: sqlWith(sql, (table) => table.name) }),
-        });
+        const response = await queryLake(
+            routerUrl,
+            key,
+            sqlWith(sql, (table) => table.name),
+        );
         const body = (await response.json()) as { rows?: Record<string, unknown>[]; error?: string };
         if (!body.rows) throw new Error(`the query API answered ${response.status}: ${body.error}`);
         return body.rows;

@@ -288,13 +288,7 @@ def gold(spark: SparkSession, config: dict) -> int:
 def write_daily_reports(spark: SparkSession, config: dict, reports: DataFrame) -> None:
     """Upserts gold's reports into the cell's Postgres (`lakehouse.daily_reports`, made by its migrations)."""
     rows = [r.asDict() for r in reports.collect()]
-    catalog = config["catalog"]
-    java = spark.sparkContext._jvm
-    # The driver is a jar of the job, out of DriverManager's sight: it is asked directly.
-    credentials = java.java.util.Properties()
-    credentials.setProperty("user", catalog["user"])
-    credentials.setProperty("password", os.environ["POSTGRES_PASSWORD"])
-    connection = java.org.postgresql.Driver().connect(catalog["jdbcUrl"], credentials)
+    connection = postgres_connection(spark, config)
     try:
         connection.setAutoCommit(False)
         statement = connection.prepareStatement(
@@ -371,11 +365,19 @@ def postgres_connection(spark: SparkSession, config: dict):
     return java.org.postgresql.Driver().connect(catalog["jdbcUrl"], credentials)
 
 
-def query(connection, sql: str, *params) -> list:
+def prepared(connection, sql: str, params: tuple):
     statement = connection.prepareStatement(sql)
     for at, param in enumerate(params, start=1):
         statement.setString(at, param)
-    results = statement.executeQuery()
+    return statement
+
+
+def execute(connection, sql: str, *params) -> None:
+    prepared(connection, sql, params).executeUpdate()
+
+
+def query(connection, sql: str, *params) -> list:
+    results = prepared(connection, sql, params).executeQuery()
     width = results.getMetaData().getColumnCount()
     rows = []
     while results.next():
@@ -543,10 +545,10 @@ class ClusterRuns:
     def succeeded(self, job: str, rows: int) -> None:
         if self.connection is None:
             return
-        query(
+        execute(
             self.connection,
             """UPDATE lakehouse.job_runs SET state = 'succeeded', finished_at = now(), rows_written = CAST(? AS bigint)
-               WHERE id = CAST(? AS bigint) RETURNING id""",
+               WHERE id = CAST(? AS bigint)""",
             str(rows), self.open.pop(job),
         )
 
@@ -556,12 +558,12 @@ class ClusterRuns:
             return
         if job not in self.open:
             self.start(job)
-        query(
+        execute(
             self.connection,
             """UPDATE lakehouse.job_runs SET state = 'failed', finished_at = now(), error = ?,
                    retry_at = CASE WHEN attempt <= CAST(? AS int)
                        THEN greatest(now(), started_at + make_interval(secs => CAST(? AS int) * attempt)) END
-               WHERE id = CAST(? AS bigint) RETURNING id""",
+               WHERE id = CAST(? AS bigint)""",
             error, str(self.policy["retries"]), str(self.policy["retryIntervalSeconds"]), self.open.pop(job),
         )
 

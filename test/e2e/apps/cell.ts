@@ -15,12 +15,23 @@ type IsolatedStack = ReturnType<typeof isolatedLocalStack>;
 export function deployCells(stack: IsolatedStack): Record<string, CellOutput> {
     stack.ok("up", "--yes", "--skip-preview");
     const cells = JSON.parse(stack.pulumi("stack", "output", "cells", "--json", "--show-secrets").stdout);
-    const routers: Record<string, { url: string }> = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout);
-    trustStack(
-        cells,
-        Object.values(routers).map((r) => r.url),
-    );
+    trustStack(cells, Object.values(routerUrlsOf(stack)));
     return cells;
+}
+
+/** Each residency's router URL, as the stack outputs them. */
+export function routerUrlsOf(stack: IsolatedStack): Record<string, string> {
+    const routers: Record<string, { url: string }> = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout);
+    return Object.fromEntries(Object.entries(routers).map(([residency, router]) => [residency, router.url]));
+}
+
+/** A tenant's SQL over its cell's lake, through its residency's router (`POST /v1/query` with its API key). */
+export function queryLake(routerUrl: string, key: string, sql: unknown): Promise<Response> {
+    return call(`${routerUrl}/v1/query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ sql }),
+    });
 }
 
 /** `pulumi destroy` of the stack, then its scratch folder. */

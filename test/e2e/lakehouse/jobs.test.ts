@@ -10,7 +10,6 @@ import fc from "fast-check";
 import { QUERY_GUARDRAILS } from "../../../apps/lakehouse/lakeSql";
 import { ALERT_MIN_ERRORS, ALERT_USER, WINDOW_SECONDS } from "../../../apps/lakehouse/streaming";
 import { cellplane } from "../../support/cli";
-import { call } from "../../support/cellClient";
 import { isolatedLocalStack } from "../../support/project";
 import {
     apiKeyFor,
@@ -22,6 +21,8 @@ import {
     eventually,
     postEvents,
     postgresOf,
+    queryLake,
+    routerUrlsOf,
     storedEvents,
 } from "../apps/cell";
 
@@ -323,11 +324,7 @@ describe("the lakehouse jobs of a local cell", () => {
     describe("tenant-safe SQL over the lake, through the residency's router", () => {
         let routerUrl: string;
         const query = async (org: string, sql: unknown) => {
-            const response = await call(`${routerUrl}/v1/query`, {
-                method: "POST",
-                headers: { authorization: `Bearer ${keys[org]}`, "content-type": "application/json" },
-                body: JSON.stringify({ sql }),
-            });
+            const response = await queryLake(routerUrl, keys[org], sql);
             return {
                 status: response.status,
                 body: (await response.json()) as { rows?: Record<string, unknown>[]; error?: string },
@@ -336,7 +333,7 @@ describe("the lakehouse jobs of a local cell", () => {
         };
 
         beforeAll(() => {
-            routerUrl = JSON.parse(stack.pulumi("stack", "output", "routers", "--json").stdout).eu.url;
+            routerUrl = routerUrlsOf(stack).eu;
         });
 
         test("a tenant reads its own rows of silver and gold, and nothing of another tenant's", async () => {
